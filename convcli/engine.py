@@ -1,0 +1,591 @@
+"""The numbers of a 2-D convolution layer: padding, output shape, conv2d, partial sums, counts.
+
+Everything here is **cross-correlation** (the kernel is not flipped), which is what Keras,
+TensorFlow and PyTorch compute and call convolution.
+
+Layouts are channels-last, as in Keras:
+
+- ``x``: ``(H, W, C)``, the input image with ``C`` channels;
+- ``kernel``: ``(kh, kw, C // groups, F)``, ``F`` filters of ``kh × kw × C // groups`` weights;
+- ``bias``: ``(F,)``;
+- results: ``(H', W', F)``; partial sums ``(H', W', C // groups, F)``.
+
+For output position ``(i, j)`` and filter ``f`` in group ``g`` (``Cg = C // groups`` input
+channels per group, ``s`` stride, ``d`` dilation, ``x`` zero-padded)::
+
+    out[i, j, f] = bias[f] + Σ_c Σ_u Σ_v x[i·s + u·d, j·s + v·d, g·Cg + c] · kernel[u, v, c, f]
+
+numpy only: this module prints nothing, touches no file and never exits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from convcli.errors import ConfigError, ShapeError
+
+Pair = tuple[int, int]
+PaddingSpec = str | int | Sequence[int]
+Pads = tuple[int, int, int, int]
+
+#: Output values per tile when a whole-image result is reduced piece by piece (bounded memory).
+TILE_VALUES = 1 << 22
+
+
+def as_pair(value: int | Sequence[int], name: str, *, minimum: int = 1) -> Pair:
+    """``value`` as an ``(h, w)`` pair of ints ≥ ``minimum``; an int is used for both axes."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        pair: tuple[int, ...] = (int(value), int(value))
+    elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+            raise ConfigError(f"{name} must be whole numbers, got {tuple(value)!r}")
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise ConfigError(f"{name} must be an int or an (h, w) pair, got {value!r}")
+    if min(pair) < minimum:
+        raise ConfigError(f"{name} must be ≥ {minimum}, got {pair if pair[0] != pair[1] else pair[0]}")
+    return pair[0], pair[1]
+
+
+def span(k: int, d: int) -> int:
+    """How many input rows (or columns) a kernel of size ``k`` with dilation ``d`` covers."""
+    return (k - 1) * d + 1
+
+
+def same_pads_1d(n: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """Keras/TensorFlow 'same' padding along one axis of length ``n``: ``(before, after)``.
+
+    ``out = ceil(n / s)``; ``total = max((out - 1)·s + (k - 1)·d + 1 - n, 0)``; the odd extra
+    row or column goes after (bottom/right).
+    """
+    out = -(-n // s)
+    total = max((out - 1) * s + span(k, d) - n, 0)
+    return total // 2, total - total // 2
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where a layer's kernel reads its input: sizes, stride, dilation, pads and output size."""
+
+    in_hw: Pair
+    kernel_hw: Pair
+    stride: Pair
+    dilation: Pair
+    pads: Pads  # (top, bottom, left, right)
+    out_hw: Pair
+
+    @property
+    def padding_name(self) -> str:
+        return "none" if not any(self.pads) else "zeros"
+
+
+def pad_amounts(
+    in_hw: Sequence[int],
+    kernel_hw: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+) -> Pads:
+    """The concrete zero padding ``(top, bottom, left, right)`` that ``padding`` means here.
+
+    ``padding`` is ``"valid"`` (none), ``"same"`` (Keras/TensorFlow rule, see
+    :func:`same_pads_1d`), an int, or an ``(h, w)`` pair (symmetric, PyTorch style).
+    """
+    sh, sw = as_pair(stride, "stride")
+    dh, dw = as_pair(dilation, "dilation")
+    kh, kw = as_pair(tuple(kernel_hw), "kernel size")
+    h, w = int(in_hw[0]), int(in_hw[1])
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0, 0, 0)
+        if mode == "same":
+            return (*same_pads_1d(h, kh, sh, dh), *same_pads_1d(w, kw, sw, dw))
+        raise ConfigError(f"padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}")
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    return (ph, ph, pw, pw)
+
+
+def conv_geometry(
+    in_hw: Sequence[int],
+    kernel_hw: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+) -> Geometry:
+    """Everything about where the kernel reads; raises :class:`ShapeError` for an empty output."""
+    stride_p = as_pair(stride, "stride")
+    dil_p = as_pair(dilation, "dilation")
+    kernel_p = as_pair(tuple(kernel_hw), "kernel size")
+    h, w = int(in_hw[0]), int(in_hw[1])
+    if h < 1 or w < 1:
+        raise ShapeError(f"the input is {h}×{w}; it needs at least one row and one column")
+    pads = pad_amounts((h, w), kernel_p, stride=stride_p, padding=padding, dilation=dil_p)
+    out = []
+    for axis, n, k, s, d, (p0, p1) in (
+        ("rows", h, kernel_p[0], stride_p[0], dil_p[0], pads[:2]),
+        ("columns", w, kernel_p[1], stride_p[1], dil_p[1], pads[2:]),
+    ):
+        covered = span(k, d)
+        padded = n + p0 + p1
+        if covered > padded:
+            dil = f" with dilation {d}" if d > 1 else ""
+            raise ShapeError(
+                f"kernel {kernel_p[0]}×{kernel_p[1]}{dil} spans {covered} {axis} "
+                f"but the padded input has {padded}"
+            )
+        out.append((padded - covered) // s + 1)
+    return Geometry((h, w), kernel_p, stride_p, dil_p, pads, (out[0], out[1]))
+
+
+def output_shape(
+    in_hw: Sequence[int],
+    kernel_hw: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+) -> Pair:
+    """Output size ``(H', W')`` of a conv layer on an ``(H, W)`` input."""
+    return conv_geometry(in_hw, kernel_hw, stride=stride, padding=padding, dilation=dilation).out_hw
+
+
+def param_count(kernel_shape: Sequence[int], use_bias: bool = True) -> tuple[int, int]:
+    """``(weights, biases)`` of a Conv2D whose Keras kernel is ``(kh, kw, C // groups, F)``."""
+    kh, kw, cg, f = (int(v) for v in kernel_shape)
+    return kh * kw * cg * f, f if use_bias else 0
+
+
+# --------------------------------------------------------------------------------------------
+# The computation
+
+
+def resolve_dtype(dtype: object) -> np.dtype:
+    """float32 or float64 (the frameworks' float32 is the default everywhere)."""
+    try:
+        dt = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError as exc:
+        raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}") from exc
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ConfigError(f"dtype must be float32 or float64, got {dt.name}")
+    return dt
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A checked conv layer bound to one input: arrays in the compute dtype plus geometry."""
+
+    x: np.ndarray  # (H, W, C)
+    kernel: np.ndarray  # (kh, kw, C // groups, F)
+    groups: int
+    geometry: Geometry
+
+    @property
+    def cg(self) -> int:
+        return int(self.kernel.shape[2])
+
+    @property
+    def filters(self) -> int:
+        return int(self.kernel.shape[3])
+
+
+def _check_numeric(a: np.ndarray, what: str) -> None:
+    # bool is rejected: True/False weights or pixels are almost always a loading mistake
+    if a.dtype.kind not in "iuf":
+        raise ShapeError(f"{what} must hold real numbers, got dtype {a.dtype}")
+    if a.size == 0:
+        raise ShapeError(f"{what} is empty (shape {a.shape})")
+
+
+def prepare(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    dtype: object = np.float32,
+) -> Layer:
+    """Check ``x (H, W, C)`` against ``kernel (kh, kw, C // groups, F)`` and bind the geometry."""
+    dt = resolve_dtype(dtype)
+    x = np.asarray(x)
+    kernel = np.asarray(kernel)
+    _check_numeric(x, "the input")
+    _check_numeric(kernel, "the kernel")
+    if x.ndim != 3:
+        raise ShapeError(f"the input must be (H, W, C), got {x.ndim} dimensions {x.shape}")
+    if kernel.ndim != 4:
+        raise ShapeError(
+            f"the kernel must be (kh, kw, C // groups, F), got {kernel.ndim} dimensions {kernel.shape}"
+        )
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ConfigError(f"groups must be a whole number ≥ 1, got {groups!r}")
+    groups = int(groups)
+    c = x.shape[2]
+    kh, kw, cg, f = kernel.shape
+    if c % groups:
+        raise ShapeError(f"groups={groups} does not divide the input's {c} channels")
+    if f % groups:
+        raise ShapeError(f"groups={groups} does not divide the {f} filters")
+    if cg * groups != c:
+        per = f" ({cg} per group × {groups} groups)" if groups > 1 else ""
+        raise ShapeError(f"the kernel expects {cg * groups} input channels{per} but the input has {c}")
+    geometry = conv_geometry(x.shape[:2], (kh, kw), stride=stride, padding=padding, dilation=dilation)
+    return Layer(np.asarray(x, dtype=dt), np.asarray(kernel, dtype=dt), groups, geometry)
+
+
+def check_bias(bias: np.ndarray | Sequence[float] | float | None, filters: int, dtype: np.dtype) -> np.ndarray:
+    """``bias`` as an ``(F,)`` array (``None`` is zeros; a scalar is used for every filter)."""
+    if bias is None:
+        return np.zeros(filters, dtype=dtype)
+    b = np.asarray(bias)
+    if b.dtype.kind not in "iuf":
+        raise ShapeError(f"the bias must hold real numbers, got dtype {b.dtype}")
+    if b.ndim == 0:
+        return np.full(filters, b, dtype=dtype)
+    if b.shape != (filters,):
+        raise ShapeError(f"the bias has shape {b.shape} but the layer has {filters} filters: need ({filters},)")
+    return b.astype(dtype)
+
+
+def input_region(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
+    """The zero-padded input that output rows ``[r0, r1)`` × cols ``[c0, c1)`` read: ``(h, w, C)``.
+
+    Output position ``(r0 + i, c0 + j)`` reads ``region[i·s + u·d, j·s + v·d]`` for kernel tap
+    ``(u, v)``. Only this region is padded, so a window or a tile never copies the whole image.
+    """
+    g = layer.geometry
+    (r0, r1), (c0, c1) = rows, cols
+    (sh, sw), (dh, dw), (kh, kw) = g.stride, g.dilation, g.kernel_hw
+    top, _, left, _ = g.pads
+    y0, y1 = r0 * sh - top, (r1 - 1) * sh - top + span(kh, dh)
+    x0, x1 = c0 * sw - left, (c1 - 1) * sw - left + span(kw, dw)
+    h, w = g.in_hw
+    if y0 >= 0 and x0 >= 0 and y1 <= h and x1 <= w:
+        return layer.x[y0:y1, x0:x1]
+    region = np.zeros((y1 - y0, x1 - x0, layer.x.shape[2]), dtype=layer.x.dtype)
+    sy0, sy1, sx0, sx1 = max(y0, 0), min(y1, h), max(x0, 0), min(x1, w)
+    if sy0 < sy1 and sx0 < sx1:
+        region[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = layer.x[sy0:sy1, sx0:sx1]
+    return region
+
+
+def _taps(layer: Layer, region: np.ndarray, out_hw: Pair):  # type: ignore[no-untyped-def]
+    """Yield ``(u, v, view)`` for each kernel tap; ``view (h', w', C)`` is what the tap multiplies."""
+    g = layer.geometry
+    (sh, sw), (dh, dw), (kh, kw) = g.stride, g.dilation, g.kernel_hw
+    ho, wo = out_hw
+    for u in range(kh):
+        for v in range(kw):
+            y, x = u * dh, v * dw
+            yield u, v, region[y : y + (ho - 1) * sh + 1 : sh, x : x + (wo - 1) * sw + 1 : sw]
+
+
+def _window(layer: Layer, window: Sequence[int] | None) -> tuple[Pair, Pair]:
+    ho, wo = layer.geometry.out_hw
+    if window is None:
+        return (0, ho), (0, wo)
+    r0, r1, c0, c1 = (int(v) for v in window)
+    if not (0 <= r0 < r1 <= ho and 0 <= c0 < c1 <= wo):
+        raise ShapeError(
+            f"window rows {r0}:{r1}, cols {c0}:{c1} is not inside the {ho}×{wo} output"
+        )
+    return (r0, r1), (c0, c1)
+
+
+def _conv(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
+    """Pre-activation without bias for output rows × cols: ``(r1 - r0, c1 - c0, F)``."""
+    out_hw = (rows[1] - rows[0], cols[1] - cols[0])
+    region = input_region(layer, rows, cols)
+    groups, cg, f = layer.groups, layer.cg, layer.filters
+    fg = f // groups
+    out = np.zeros((*out_hw, f), dtype=layer.x.dtype)
+    for u, v, view in _taps(layer, region, out_hw):
+        w = layer.kernel[u, v]  # (Cg, F)
+        if groups == 1:
+            out += view @ w
+        else:
+            for g in range(groups):
+                out[..., g * fg : (g + 1) * fg] += view[..., g * cg : (g + 1) * cg] @ w[:, g * fg : (g + 1) * fg]
+    return out
+
+
+def _partials(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
+    """Per-channel contributions for output rows × cols: ``(r1 - r0, c1 - c0, C // groups, F)``."""
+    out_hw = (rows[1] - rows[0], cols[1] - cols[0])
+    region = input_region(layer, rows, cols)
+    groups, cg, f = layer.groups, layer.cg, layer.filters
+    fg = f // groups
+    acc = np.zeros((*out_hw, groups, cg, fg), dtype=layer.x.dtype)
+    for u, v, view in _taps(layer, region, out_hw):
+        # kernel[u, v]: (Cg, F) with F ordered group-major -> (G, Cg, Fg)
+        w = layer.kernel[u, v].reshape(cg, groups, fg).transpose(1, 0, 2)
+        acc += view.reshape(*out_hw, groups, cg, 1) * w
+    # (h, w, G, Cg, Fg) -> (h, w, Cg, G·Fg): filter index g·Fg + j
+    return acc.transpose(0, 1, 3, 2, 4).reshape(*out_hw, cg, f)
+
+
+def conv2d(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | Sequence[float] | float | None = None,
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    dtype: object = np.float32,
+    window: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Pre-activation output of a Conv2D layer (cross-correlation): ``(H', W', F)``.
+
+    Parameters
+    ----------
+    x : (H, W, C) array
+    kernel : (kh, kw, C // groups, F) array, Keras layout
+    bias : (F,) array, scalar or None (zeros)
+    stride, dilation : int or (h, w) pair, ≥ 1
+    padding : "valid", "same" (Keras/TensorFlow rule), int or (h, w) pair of zeros
+    groups : divides C and F; filter f sees input channels of group ``f // (F // groups)``
+    dtype : float32 (default, like the frameworks) or float64
+    window : optional ``(r0, r1, c0, c1)``: compute only output rows ``[r0, r1)`` × cols ``[c0, c1)``
+
+    Returns
+    -------
+    (H', W', F) array of ``dtype`` (or the window's ``(r1 - r0, c1 - c0, F)``)
+    """
+    layer = prepare(x, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, dtype=dtype)
+    b = check_bias(bias, layer.filters, layer.x.dtype)
+    rows, cols = _window(layer, window)
+    out = _conv(layer, rows, cols)
+    out += b
+    return out
+
+
+def partial_sums(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    dtype: object = np.float32,
+    window: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Each input channel's contribution to each filter: ``(H', W', C // groups, F)``.
+
+    ``[i, j, c, f]`` is the cross-correlation of input channel ``g·Cg + c`` (``g`` the group of
+    filter ``f``) with ``kernel[:, :, c, f]`` at output position ``(i, j)``, so that
+    ``partial_sums(...).sum(axis=2) + bias == conv2d(...)`` up to float rounding.
+    Arguments as in :func:`conv2d`.
+    """
+    layer = prepare(x, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, dtype=dtype)
+    rows, cols = _window(layer, window)
+    return _partials(layer, rows, cols)
+
+
+def _row_tiles(layer: Layer, values_per_row: int) -> list[Pair]:
+    ho = layer.geometry.out_hw[0]
+    step = max(1, TILE_VALUES // max(1, values_per_row))
+    return [(r, min(r + step, ho)) for r in range(0, ho, step)]
+
+
+def mean_abs_partials(layer: Layer) -> np.ndarray:
+    """Mean of ``|partial_sums|`` over every output position: ``(C // groups, F)``.
+
+    Computed in row tiles so that a whole photo never holds all ``H'·W'·Cg·F`` partials at once.
+    Accumulated in float64 so the mean of millions of values keeps its digits.
+    """
+    ho, wo = layer.geometry.out_hw
+    total = np.zeros((layer.cg, layer.filters), dtype=np.float64)
+    for rows in _row_tiles(layer, wo * layer.cg * layer.filters):
+        p = _partials(layer, rows, (0, wo))
+        total += np.abs(p).sum(axis=(0, 1), dtype=np.float64)
+    return total / (ho * wo)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One output position of one filter, tap by tap.
+
+    ``patch (kh, kw, Cg)`` is the zero-padded input the kernel sees, ``weights (kh, kw, Cg)`` the
+    filter's kernel, ``products`` their element-wise product and ``sums (Cg,)`` its per-channel sum.
+    ``in_rows (kh,)`` / ``in_cols (kw,)`` are input coordinates (outside ``[0, H)`` means padding);
+    ``channels (Cg,)`` the input channel indices the filter's group reads.
+    """
+
+    patch: np.ndarray
+    weights: np.ndarray
+    products: np.ndarray
+    sums: np.ndarray
+    in_rows: np.ndarray
+    in_cols: np.ndarray
+    channels: np.ndarray
+
+
+def trace_position(layer: Layer, row: int, col: int, filt: int) -> Trace:
+    """Every product that makes output ``(row, col)`` of filter ``filt`` (before the bias)."""
+    ho, wo = layer.geometry.out_hw
+    if not (0 <= row < ho and 0 <= col < wo):
+        raise ShapeError(f"position {row},{col} is outside the {ho}×{wo} output")
+    if not 0 <= filt < layer.filters:
+        raise ShapeError(f"filter {filt} does not exist: the layer has {layer.filters} (0..{layer.filters - 1})")
+    g = layer.geometry
+    (dh, dw) = g.dilation
+    region = input_region(layer, (row, row + 1), (col, col + 1))
+    group = filt // (layer.filters // layer.groups)
+    channels = np.arange(group * layer.cg, (group + 1) * layer.cg)
+    patch = region[::dh, ::dw][:, :, channels]
+    weights = layer.kernel[:, :, :, filt]
+    products = patch * weights
+    kh, kw = g.kernel_hw
+    in_rows = row * g.stride[0] - g.pads[0] + np.arange(kh) * dh
+    in_cols = col * g.stride[1] - g.pads[2] + np.arange(kw) * dw
+    return Trace(patch, weights, products, products.sum(axis=(0, 1)), in_rows, in_cols, channels)
+
+
+
+def choose_window(out_hw: Pair, at: Pair | None, size: int | None, *, default_size: int = 3) -> tuple[Pair, Pair]:
+    """Output rows and cols ``((r0, r1), (c0, c1))`` to show: ``size × size`` starting at ``at``.
+
+    Without ``at`` the window is centred on the output. A window that would run past the edge
+    is shifted back inside; an explicit ``size`` larger than the whole output is an error.
+    """
+    ho, wo = out_hw
+    if size is not None:
+        if size < 1:
+            raise ConfigError(f"--window must be ≥ 1, got {size}")
+        if size > max(ho, wo):
+            raise ShapeError(f"--window {size} is larger than the {ho}×{wo} output; use at most {max(ho, wo)}")
+    n = default_size if size is None else size
+    nh, nw = min(n, ho), min(n, wo)
+    if at is None:
+        r0, c0 = (ho - nh) // 2, (wo - nw) // 2
+    else:
+        r, c = at
+        if not (0 <= r < ho and 0 <= c < wo):
+            raise ShapeError(f"--at {r},{c} is outside the {ho}×{wo} output (rows 0..{ho - 1}, cols 0..{wo - 1})")
+        r0, c0 = min(r, ho - nh), min(c, wo - nw)
+    return (r0, r0 + nh), (c0, c0 + nw)
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One computed layer; the tables, the JSON and the saved file all read these arrays.
+
+    ``preactivation`` and ``output`` are ``(H', W', F)``; ``window_partials`` is
+    ``(r1 - r0, c1 - c0, Cg, F)`` for the display window ``rows × cols``; ``mean_abs`` is
+    ``(Cg, F)``, the mean ``|partial|`` of each channel over the whole output.
+    """
+
+    layer: Layer
+    bias: np.ndarray
+    use_bias: bool
+    activation: str
+    preactivation: np.ndarray
+    output: np.ndarray
+    rows: Pair
+    cols: Pair
+    window_partials: np.ndarray
+    mean_abs: np.ndarray
+
+    def shares(self) -> np.ndarray:
+        """Each channel's share of ``Σ_c mean |partial|`` per filter, in percent: ``(Cg, F)``."""
+        total = self.mean_abs.sum(axis=0, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, 100.0 * self.mean_abs / total, 0.0)
+
+    def full_partials(self) -> np.ndarray:
+        """All partial sums ``(H', W', Cg, F)``: computed on demand (they can be large)."""
+        ho, wo = self.layer.geometry.out_hw
+        return _partials(self.layer, (0, ho), (0, wo))
+
+
+def run_layer(
+    layer: Layer,
+    bias: np.ndarray | Sequence[float] | float | None,
+    activation: str,
+    rows: Pair,
+    cols: Pair,
+    *,
+    use_bias: bool = True,
+) -> LayerResult:
+    """Compute everything ``convcli run`` shows for ``layer`` with the display window rows × cols."""
+    if bias is not None and not use_bias:
+        raise ConfigError("a bias was given but the layer has use_bias=False (--no-bias)")
+    ho, wo = layer.geometry.out_hw
+    b = check_bias(bias, layer.filters, layer.x.dtype)
+    pre = _conv(layer, (0, ho), (0, wo))
+    pre += b
+    out = activate(pre, activation)
+    window = _partials(layer, rows, cols)
+    return LayerResult(layer, b, use_bias, activation, pre, out, rows, cols, window, mean_abs_partials(layer))
+
+
+# --------------------------------------------------------------------------------------------
+# Activations, by their Keras names
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # exp of -|z| never overflows, and for z < 0 the form e / (1 + e) keeps the relative precision
+    # of tiny results (sigmoid(-40) ≈ 4.2e-18) that 0.5·(1 + tanh(z/2)) rounds to 0
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0),
+    "relu6": lambda z: np.clip(z, 0, 6),
+    "leaky_relu": lambda z: np.where(z >= 0, z, z * z.dtype.type(0.2)),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+    "selu": lambda z: z.dtype.type(_SELU_SCALE)
+    * np.where(z > 0, z, z.dtype.type(_SELU_ALPHA) * np.expm1(np.minimum(z, 0))),
+    "sigmoid": _sigmoid,
+    "hard_sigmoid": lambda z: np.clip(z + 3, 0, 6) / z.dtype.type(6),
+    "tanh": np.tanh,
+    "softplus": lambda z: np.logaddexp(z.dtype.type(0), z),
+    "softsign": lambda z: z / (1 + np.abs(z)),
+    "silu": lambda z: z * _sigmoid(z),
+    "exponential": np.exp,
+}
+ACTIVATIONS["swish"] = ACTIVATIONS["silu"]
+
+#: What each activation computes, for help texts and headers.
+ACTIVATION_FORMULAS = {
+    "linear": "z",
+    "relu": "max(z, 0)",
+    "relu6": "min(max(z, 0), 6)",
+    "leaky_relu": "z if z ≥ 0 else 0.2·z",
+    "elu": "z if z > 0 else exp(z) − 1",
+    "selu": "1.0507·(z if z > 0 else 1.6733·(exp(z) − 1))",
+    "sigmoid": "1 / (1 + exp(−z))",
+    "hard_sigmoid": "relu6(z + 3) / 6",
+    "tanh": "tanh(z)",
+    "softplus": "log(1 + exp(z))",
+    "softsign": "z / (1 + |z|)",
+    "silu": "z · sigmoid(z)",
+    "swish": "z · sigmoid(z)",
+    "exponential": "exp(z)",
+}
+
+
+def activate(z: np.ndarray, name: str) -> np.ndarray:
+    """Apply the Keras activation ``name`` element-wise; the dtype of ``z`` is kept."""
+    try:
+        fn = ACTIVATIONS[name]
+    except KeyError:
+        raise ConfigError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}") from None
+    z = np.asarray(z)
+    with np.errstate(over="ignore"):
+        return np.asarray(fn(z), dtype=z.dtype)
