@@ -123,7 +123,7 @@ def load_kernel(path: str | os.PathLike[str], layout: str, cg: int, *, key: str 
 
     The channel count ``cg'`` is the file's; the engine checks it against the input.
     """
-    a = load_array(path, key=key, what="kernel")
+    a = load_array(path, key=key, what="kernel", key_option="--kernel-key")
     from_text = Path(path).suffix.lower() in TEXT_SUFFIXES
     return np.asarray(to_keras_layout(a, layout, cg, from_text=from_text), dtype=np.float64)
 

@@ -183,7 +183,9 @@ def load_input(
     return Loaded(np.ascontiguousarray(hwc), names, name, description)
 
 
-def load_array(path: str | os.PathLike[str], *, key: str | None = None, what: str = "array") -> np.ndarray:
+def load_array(
+    path: str | os.PathLike[str], *, key: str | None = None, what: str = "array", key_option: str = "--key"
+) -> np.ndarray:
     """Raw numeric array from ``.npy``, ``.npz`` (one array, or ``key``) or numeric text.
 
     Used for inputs, kernels and bias files; ``what`` names the array in error messages
@@ -199,7 +201,7 @@ def load_array(path: str | os.PathLike[str], *, key: str | None = None, what: st
         def check(shape: tuple[int, ...], dtype: np.dtype) -> None:
             _check_header(name, shape, dtype, what)
 
-        arr, _ = _read_numpy(name, head, key, check)
+        arr, _ = _read_numpy(name, head, key, check, key_option)
         # Not np.ascontiguousarray: it turns a 0-D array (a scalar bias) into 1-D.
         return arr if arr.flags.c_contiguous else arr.copy(order="C")
     if key is not None:
@@ -295,6 +297,7 @@ def _read_numpy(
     head: bytes,
     key: str | None,
     check: Callable[[tuple[int, ...], np.dtype], None],
+    key_option: str = "--key",
 ) -> tuple[np.ndarray, str]:
     """The array of a ``.npy`` file or one member of a ``.npz``, and a label for it.
 
@@ -319,7 +322,7 @@ def _read_numpy(
             raise LoadError(f"{name}: not a readable .npy file ({_reason(exc)})") from None
         label = ".npy array"
     else:
-        arr, member = _read_npz(name, key, check)
+        arr, member = _read_npz(name, key, check, key_option)
         label = f".npz array {member!r}"
     if not isinstance(arr, np.ndarray):  # np.load returns arrays for these magics; be sure
         raise LoadError(f"{name}: does not hold a numpy array")
@@ -327,7 +330,7 @@ def _read_numpy(
 
 
 def _read_npz(
-    name: str, key: str | None, check: Callable[[tuple[int, ...], np.dtype], None]
+    name: str, key: str | None, check: Callable[[tuple[int, ...], np.dtype], None], key_option: str = "--key"
 ) -> tuple[np.ndarray, str]:
     try:
         # Our own handle: np.load leaks the one it opens when the zip turns out to be broken.
@@ -340,7 +343,7 @@ def _read_npz(
                 raise LoadError(f"{name}: the archive holds no arrays")
             if key is None:
                 if len(keys) > 1:
-                    raise LoadError(f"{name} holds {len(keys)} arrays ({listing}); choose one with --key")
+                    raise LoadError(f"{name} holds {len(keys)} arrays ({listing}); choose one with {key_option}")
                 key = keys[0]
             wanted = key.removesuffix(".npy")
             if wanted not in keys:

@@ -251,7 +251,7 @@ def header(info: InputInfo, result: LayerResult, padding: object, kernel_source:
             "input",
             Text(
                 f"{info.path} · {info.description} · {shape_text(info.shape)} (H, W, C) · "
-                f"channels {' '.join(info.channel_names)} · values {info.value_range}"
+                f"channels {channel_list(info.channel_names)} · values {info.value_range}"
             ),
         ),
         ("layer", layer_call(result, padding)),
@@ -347,14 +347,21 @@ def filter_panel(result: LayerResult, f: int, names: Sequence[str]) -> Panel:
     return Panel(body, title=title, title_align="left", box=box.ROUNDED)
 
 
-def share_text(shares: np.ndarray, names: Sequence[str], top: int = MAX_CHANNELS_SHOWN) -> str:
-    """``R 12% · G 30% · B 58%``; with many channels the largest few and the rest together."""
-    if len(names) <= top:
+def share_text(shares: np.ndarray, names: Sequence[str], top: int = TOP_CHANNELS) -> str:
+    """``R 12% · G 30% · B 58%``; beyond six channels the ``top`` largest and the rest together."""
+    if len(names) <= MAX_CHANNELS_SHOWN:
         return " · ".join(f"{n} {s:.1f}%" for n, s in zip(names, shares.tolist(), strict=True))
     order = np.argsort(-shares, kind="stable")
-    head = [f"{names[i]} {shares[i]:.1f}%" for i in order[:TOP_CHANNELS]]
-    rest = float(shares[order[TOP_CHANNELS:]].sum())
-    return " · ".join([*head, f"{len(names) - TOP_CHANNELS} others {rest:.1f}%"])
+    head = [f"{names[i]} {shares[i]:.1f}%" for i in order[:top]]
+    rest = float(shares[order[top:]].sum())
+    return " · ".join([*head, f"{len(names) - top} others {rest:.1f}%"])
+
+
+def channel_list(names: Sequence[str]) -> str:
+    """All channel names, or the first and last few when there are many."""
+    if len(names) <= 8:
+        return " ".join(names)
+    return f"{' '.join(names[:3])} … {' '.join(names[-2:])}"
 
 
 def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
@@ -376,7 +383,7 @@ def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
             fmt(float(np.nanmin(o))),
             fmt(float(np.nanmean(o, dtype=np.float64))),
             fmt(float(np.nanmax(o))),
-            share_text(shares[:, f], [names[c] for c in channels]),
+            share_text(shares[:, f], [names[c] for c in channels], top=2),
         )
     return t
 

@@ -466,3 +466,36 @@ def test_readme_quickstart_output_is_true():
     got = [line.rstrip() for line in r.stdout.splitlines() if line.strip()]
     assert want[0] == f"$ {cmd.split('&& ')[-1]}"  # the pasted block starts with the prompt line
     assert got == want[1:]
+
+
+def test_npz_keys_for_input_and_kernel(tmp_path: Path):
+    x = np.random.default_rng(4).normal(size=(5, 5, 2))
+    k = np.random.default_rng(5).normal(size=(2, 2, 2, 3))
+    np.savez(tmp_path / "in.npz", a=x, b=x * 2)
+    np.savez(tmp_path / "k.npz", w=k, other=k[..., :1])
+    doc = run_json(tmp_path / "in.npz", "--key", "b", "--kernel", tmp_path / "k.npz", "--kernel-key", "w",
+                   "--dtype", "float64")
+    want = naive_conv2d(x * 2, k, None)
+    r0, r1 = doc["window"]["rows"]
+    c0, c1 = doc["window"]["cols"]
+    np.testing.assert_allclose(np.array(doc["filters"][1]["window_preactivation"]), want[r0:r1, c0:c1, 1], rtol=1e-12)
+    r = invoke("run", tmp_path / "in.npz")
+    assert r.exit_code == 1 and "--key" in r.stderr
+    r = invoke("run", tmp_path / "in.npz", "--key", "a", "--kernel", tmp_path / "k.npz")
+    assert r.exit_code == 1 and "choose one with --kernel-key" in r.stderr
+
+
+def test_max_pixels(tmp_path: Path):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((20, 30), dtype=np.uint8)).save(tmp_path / "g.png")
+    assert invoke("run", tmp_path / "g.png", "--max-pixels", "600").exit_code == 0
+    r = invoke("run", tmp_path / "g.png", "--max-pixels", "599")
+    assert r.exit_code == 1 and "--max-pixels" in r.stderr and "600" in r.stderr
+
+
+def test_batch_of_one_is_squeezed(tmp_path: Path):
+    x = np.random.default_rng(6).normal(size=(1, 2, 5, 6))
+    np.save(tmp_path / "nchw.npy", x)
+    doc = run_json(tmp_path / "nchw.npy", "--layout", "channels-first")
+    assert doc["input"]["shape"] == [5, 6, 2]
