@@ -9,6 +9,7 @@ import pytest
 
 from convcli import engine, kernels
 from convcli.errors import ConfigError, ShapeError
+
 from oracle import naive_conv2d
 
 
