@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convcli import fastconv
 from convcli.errors import ConfigError, ShapeError
 
 Pair = tuple[int, int]
@@ -303,6 +304,13 @@ def _conv(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
     """Pre-activation without bias for output rows × cols: ``(r1 - r0, c1 - c0, F)``."""
     out_hw = (rows[1] - rows[0], cols[1] - cols[0])
     region = input_region(layer, rows, cols)
+    if layer.geometry.stride == (1, 1):
+        return fastconv.conv_stride1(region, layer.kernel, layer.geometry.dilation, layer.groups, out_hw)
+    return _conv_taps(layer, region, out_hw)
+
+
+def _conv_taps(layer: Layer, region: np.ndarray, out_hw: Pair) -> np.ndarray:
+    """The plain path: one strided view and one GEMM per kernel tap, accumulated."""
     groups, cg, f = layer.groups, layer.cg, layer.filters
     fg = f // groups
     out = np.zeros((*out_hw, f), dtype=layer.x.dtype)

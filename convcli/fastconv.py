@@ -1,0 +1,113 @@
+"""The engine's fast path for stride-1 layers: tiled GEMMs over a flattened input, no big temporaries.
+
+The idea: flatten the (already zero-padded) input region ``(h_in, w_in, C)`` to ``(h_in·w_in, C)``.
+For kernel tap ``(u, v)`` the input row of grid position ``m = i·w_in + j`` is ``m + u·dh·w_in + v·dw``,
+so every tap reads one **contiguous** slab of rows. Computing on the full-width grid (``w_in``
+columns instead of ``W'``) wastes ``(kw - 1)·dw`` columns per row and buys contiguous GEMMs with no
+im2col of the whole image. Work goes in tiles of whole grid rows sized to stay in cache:
+
+- many channels: an im2col buffer of the tile only, ``(m, kh·kw·C)``, and one GEMM per tile;
+- few channels: one small GEMM per tap, accumulated in the tile;
+- depthwise (``groups == C``): element-wise multiply-adds per tap, no GEMM.
+
+The result equals the reference tap loop up to float summation order; the same oracle tests cover it.
+numpy only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Bytes of input-side working set per tile (slab or im2col buffer): about half of a 1 MiB L2.
+TILE_BYTES = 1 << 19
+#: Below this many channels per group a per-tap GEMM beats building an im2col buffer.
+IM2COL_MIN_CHANNELS = 16
+
+
+def _tile_rows(w_in: int, width: int, itemsize: int, ho: int) -> int:
+    return max(1, min(ho, TILE_BYTES // max(1, w_in * width * itemsize)))
+
+
+def conv_stride1(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, int], groups: int,
+                 out_hw: tuple[int, int]) -> np.ndarray:
+    """Stride-1 cross-correlation of a padded ``region (h_in, w_in, C)`` with ``kernel (kh, kw, Cg, F)``.
+
+    ``out_hw`` is ``(H', W')`` with ``h_in = H' + (kh - 1)·dh`` and ``w_in = W' + (kw - 1)·dw``.
+    Returns ``(H', W', F)`` without bias, in the region's dtype.
+    """
+    kh, kw, cg, f = kernel.shape
+    dh, dw = dilation
+    ho, wo = out_hw
+    region = np.ascontiguousarray(region)
+    h_in, w_in, c = region.shape
+    flat = region.reshape(h_in * w_in, c)
+    offsets = [u * dh * w_in + v * dw for u in range(kh) for v in range(kw)]
+    valid = ho * w_in - (kw - 1) * dw  # grid positions the last tap can still read
+    out = np.empty((ho, wo, f), dtype=region.dtype)
+    depthwise = groups == c and cg == 1
+    if depthwise:
+        _depthwise(flat, kernel, offsets, w_in, valid, out)
+    elif groups == 1:
+        _dense(flat, kernel.reshape(kh * kw, c, f), offsets, w_in, valid, out)
+    else:
+        fg = f // groups
+        for g in range(groups):
+            part = np.empty((ho, wo, fg), dtype=region.dtype)
+            _dense(flat[:, g * cg : (g + 1) * cg], kernel[:, :, :, g * fg : (g + 1) * fg].reshape(kh * kw, cg, fg),
+                   offsets, w_in, valid, part)
+            out[:, :, g * fg : (g + 1) * fg] = part
+    return out
+
+
+def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, valid: int, out: np.ndarray) -> None:
+    """``out (H', W', F)`` from ``flat (h_in·w_in, C)`` and ``taps (kh·kw, C, F)``, tile by tile."""
+    ntaps, c, f = taps.shape
+    ho, wo, _ = out.shape
+    dtype = out.dtype
+    im2col = c >= IM2COL_MIN_CHANNELS
+    rows = _tile_rows(w_in, ntaps * c if im2col else c * 4, dtype.itemsize, ho)
+    acc = np.empty((rows * w_in, f), dtype=dtype)
+    if im2col:
+        buf = np.empty((rows * w_in, ntaps * c), dtype=dtype)
+        weights = taps.reshape(ntaps * c, f)
+    else:
+        tmp = np.empty_like(acc)
+    for r0 in range(0, ho, rows):
+        r1 = min(r0 + rows, ho)
+        start, stop = r0 * w_in, min(r1 * w_in, valid)
+        m = stop - start
+        if im2col:
+            for t, off in enumerate(offsets):
+                buf[:m, t * c : (t + 1) * c] = flat[start + off : stop + off]
+            np.matmul(buf[:m], weights, out=acc[:m])
+        else:
+            np.matmul(flat[start + offsets[0] : stop + offsets[0]], taps[0], out=acc[:m])
+            for t in range(1, ntaps):
+                off = offsets[t]
+                np.matmul(flat[start + off : stop + off], taps[t], out=tmp[:m])
+                acc[:m] += tmp[:m]
+        # grid positions past `valid` are discarded columns of the last row: never read below
+        out[r0:r1] = acc[: (r1 - r0) * w_in].reshape(r1 - r0, w_in, f)[:, :wo]
+
+
+def _depthwise(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, valid: int,
+               out: np.ndarray) -> None:
+    """``groups == C``: filter ``g·M + j`` sees only channel ``g``; multiply-adds, no GEMM."""
+    kh, kw, _, f = kernel.shape
+    c = flat.shape[1]
+    mult = f // c
+    ho, wo, _ = out.shape
+    taps = kernel.reshape(kh * kw, c, mult)  # filter index g·M + j -> (g, j)
+    rows = _tile_rows(w_in, f, out.dtype.itemsize, ho)
+    acc = np.empty((rows * w_in, c, mult), dtype=out.dtype)
+    tmp = np.empty_like(acc)
+    for r0 in range(0, ho, rows):
+        r1 = min(r0 + rows, ho)
+        start, stop = r0 * w_in, min(r1 * w_in, valid)
+        m = stop - start
+        np.multiply(flat[start + offsets[0] : stop + offsets[0], :, None], taps[0], out=acc[:m])
+        for t in range(1, len(offsets)):
+            off = offsets[t]
+            np.multiply(flat[start + off : stop + off, :, None], taps[t], out=tmp[:m])
+            acc[:m] += tmp[:m]
+        out[r0:r1] = acc[: (r1 - r0) * w_in].reshape(r1 - r0, w_in, f)[:, :wo]
