@@ -1,0 +1,168 @@
+"""convcli.conv2d against PyTorch's CPU conv2d and the machine's roofline, side by side.
+
+    python benchmarks/bench_conv.py            # every workload
+    python benchmarks/bench_conv.py --quick    # fewer repeats, skips the 12 MP row
+
+Same inputs for both, float32, runs interleaved in one process, best of N. PyTorch gets its native
+NCHW layout (the conversion is not timed); without torch installed only convcli and the roofline
+are reported. "× roofline" is the time over the lower bound the machine allows: the workload's
+FLOPs at the measured sgemm rate, or its minimal memory traffic (input read + output write) at the
+measured copy bandwidth, whichever is larger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from convcli import engine  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    h: int
+    w: int
+    c: int
+    f: int
+    k: int
+    stride: int
+    padding: str
+    groups: int
+    goal: float  # convcli / torch
+
+
+WORKLOADS = [
+    Workload("photo 1 MP", 1024, 1024, 3, 4, 3, 1, "valid", 1, 0.5),
+    Workload("photo 12 MP", 3000, 4000, 3, 4, 3, 1, "same", 1, 1.0),
+    Workload("stem", 512, 512, 3, 16, 7, 2, "same", 1, 1.5),
+    Workload("VGG layer", 224, 224, 64, 128, 3, 1, "same", 1, 1.0),
+    Workload("deep layer", 56, 56, 256, 256, 3, 1, "same", 1, 1.0),
+    Workload("depthwise", 112, 112, 96, 96, 3, 1, "same", 96, 3.0),
+]
+
+
+def best_of(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up: allocations, BLAS threads
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Best time of each function, the functions taking turns so that load hits all alike."""
+    for fn in fns.values():
+        fn()
+    best = {name: float("inf") for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def machine_roofline() -> tuple[float, float]:
+    """Measured float32 GEMM FLOP/s and copy bandwidth (bytes/s, read + write)."""
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    t = best_of(lambda: a @ a, 5)
+    flops = 2 * 2048**3 / t
+    src = np.ones(64 * 2**20 // 4, dtype=np.float32)
+    dst = np.empty_like(src)
+    t = best_of(lambda: np.copyto(dst, src), 5)
+    return flops, 2 * src.nbytes / t
+
+
+def workload_cost(wl: Workload) -> tuple[int, int, tuple[int, int]]:
+    ho, wo = engine.output_shape((wl.h, wl.w), (wl.k, wl.k), stride=wl.stride, padding=wl.padding)
+    flops = 2 * ho * wo * wl.f * wl.k * wl.k * (wl.c // wl.groups)
+    traffic = 4 * (wl.h * wl.w * wl.c + ho * wo * wl.f)
+    return flops, traffic, (ho, wo)
+
+
+def torch_conv(wl: Workload, x: np.ndarray, k: np.ndarray):  # type: ignore[no-untyped-def]
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None, None
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))[None])
+    kt = torch.from_numpy(np.ascontiguousarray(k.transpose(3, 2, 0, 1)))
+    pads = engine.pad_amounts((wl.h, wl.w), (wl.k, wl.k), stride=wl.stride, padding=wl.padding)
+    symmetric = pads[0] == pads[1] and pads[2] == pads[3]
+
+    def run():  # type: ignore[no-untyped-def]
+        with torch.no_grad():
+            if symmetric:
+                return F.conv2d(xt, kt, stride=wl.stride, padding=(pads[0], pads[2]), groups=wl.groups)
+            xp = F.pad(xt, (pads[2], pads[3], pads[0], pads[1]))
+            return F.conv2d(xp, kt, stride=wl.stride, groups=wl.groups)
+
+    return run, torch.__version__
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats; skip the 12 MP row")
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    repeats = 3 if args.quick else args.repeats
+
+    flops_rate, bandwidth = machine_roofline()
+    print(f"machine: {platform.processor() or platform.machine()}, numpy {np.__version__}, "
+          f"python {platform.python_version()}")
+    print(f"roofline: sgemm {flops_rate / 1e9:.0f} GFLOP/s, copy {bandwidth / 1e9:.1f} GB/s")
+    rows = []
+    header = f"{'workload':<12} {'convcli ms':>10} {'torch ms':>9} {'ratio':>6} {'goal':>5} {'× roofline':>10}"
+    print(header)
+    print("-" * len(header))
+    rng = np.random.default_rng(0)
+    torch_version = None
+    for wl in WORKLOADS:
+        if args.quick and wl.h * wl.w > 4_000_000:
+            continue
+        x = rng.random((wl.h, wl.w, wl.c), dtype=np.float32)
+        k = (rng.random((wl.k, wl.k, wl.c // wl.groups, wl.f), dtype=np.float32) - 0.5).astype(np.float32)
+        fns: dict[str, Callable[[], object]] = {
+            "convcli": lambda x=x, k=k, wl=wl: engine.conv2d(x, k, stride=wl.stride, padding=wl.padding,
+                                                             groups=wl.groups)
+        }
+        t_run, torch_version = torch_conv(wl, x, k)
+        if t_run is not None:
+            fns["torch"] = t_run
+        best = interleaved(fns, repeats)
+        flops, traffic, _ = workload_cost(wl)
+        bound = max(flops / flops_rate, traffic / bandwidth)
+        ours = best["convcli"]
+        theirs = best.get("torch")
+        ratio = ours / theirs if theirs else float("nan")
+        print(f"{wl.name:<12} {ours * 1e3:10.1f} {theirs * 1e3 if theirs else float('nan'):9.1f} "
+              f"{ratio:6.2f} {wl.goal:5.1f} {ours / bound:10.1f}")
+        rows.append((wl, ours, theirs))
+    if torch_version:
+        print(f"torch {torch_version}, threads {__import__('torch').get_num_threads()}")
+    else:
+        print("torch not installed: ratios need `pip install torch==2.13.0`")
+
+    # partial sums: what `convcli run` computes for display and for --save
+    x = rng.random((1024, 1024, 3), dtype=np.float32)
+    k = rng.random((3, 3, 3, 4), dtype=np.float32)
+    t_win = best_of(lambda: engine.partial_sums(x, k, window=(480, 544, 480, 544)), repeats)
+    t_full = best_of(lambda: engine.partial_sums(x, k), max(1, repeats // 2))
+    print(f"partial_sums 1 MP, 3 -> 4: 64×64 window {t_win * 1e3:.2f} ms, whole image {t_full * 1e3:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
