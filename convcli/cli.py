@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 from convcli import __version__
-from convcli.errors import ConvcliError, ResourceError, ShapeError
+from convcli.errors import ConfigError, ConvcliError, ResourceError, ShapeError
+
+if TYPE_CHECKING:  # numpy and the engine are imported inside the commands, for start-up time
+    import numpy as np
+
+    from convcli.engine import Layer
+    from convcli.load import Loaded
 
 _DEBUG = {"on": False}
 # Typer either re-exports click or vendors it; take its exception classes from its own MRO.
@@ -192,39 +199,193 @@ _SHOW = "What to show"
 _OUT = "Output files"
 
 
+class Semantics(StrEnum):
+    keras = "keras"
+    torch = "torch"
+
+
+# The options of every command that builds a layer on an input (run, verify), defined once; each
+# command collects them with LayerOptions.collect(locals()). tests/test_verify.py checks that both
+# commands take all of them.
+InputArg = Annotated[Path, typer.Argument(help="Image (PNG, JPEG, BMP, GIF, TIFF, WebP) or array (.npy, .npz, "
+                                          ".txt/.csv).", show_default=False)]
+FiltersOpt = Annotated[int, typer.Option("--filters", "-f", min=1, help="Number of filters F.", rich_help_panel=_LAYER)]
+KernelSizeOpt = Annotated[str, typer.Option("--kernel-size", "-k", help="K or KH,KW.", rich_help_panel=_LAYER)]
+StrideOpt = Annotated[str, typer.Option(help="S or SH,SW.", rich_help_panel=_LAYER)]
+PaddingOpt = Annotated[str, typer.Option(help="valid, same (Keras rule), P or PH,PW zeros (PyTorch style).",
+                                         rich_help_panel=_LAYER)]
+DilationOpt = Annotated[str, typer.Option(help="D or DH,DW.", rich_help_panel=_LAYER)]
+GroupsOpt = Annotated[int, typer.Option(min=1, help="Channel groups; must divide C and F.", rich_help_panel=_LAYER)]
+ActivationOpt = Annotated[Activation, typer.Option(help="Keras activation name.", rich_help_panel=_LAYER)]
+DTypeOpt = Annotated[DType, typer.Option(help="Compute precision.", rich_help_panel=_LAYER)]
+SemanticsOpt = Annotated[Semantics, typer.Option(
+    help="Conventions to think in: keras ((H, W, C), kernel (kh, kw, C/g, F), 'same' with any stride) or torch "
+    "((C, H, W), kernel (F, C/g, kh, kw), 'same' only with stride 1).", rich_help_panel=_LAYER)]
+InitOpt = Annotated[Init, typer.Option(help="Kernel preset; a 2-D preset is used for every channel of every filter.",
+                                       rich_help_panel=_KERNEL)]
+SeedOpt = Annotated[int, typer.Option(help="Seed of --init random.", rich_help_panel=_KERNEL)]
+KernelOpt = Annotated[Path | None, typer.Option(help="Kernel file (.npy, .npz, text); overrides --init, -k, -f.",
+                                                rich_help_panel=_KERNEL, show_default=False)]
+KernelLayoutOpt = Annotated[KernelLayout | None, typer.Option(
+    help="keras (kh, kw, C/g, F) or torch (F, C/g, kh, kw). Default: as --semantics.", rich_help_panel=_KERNEL,
+    show_default=False)]
+KernelKeyOpt = Annotated[str | None, typer.Option(help="Array name inside a kernel .npz.", rich_help_panel=_KERNEL,
+                                                  show_default=False)]
+BiasOpt = Annotated[str | None, typer.Option(help="NUMBER, N1,N2,... (one per filter) or FILE. Default 0.",
+                                             rich_help_panel=_KERNEL, show_default=False)]
+NoBiasOpt = Annotated[bool, typer.Option("--no-bias", help="A layer without bias (use_bias=False).",
+                                         rich_help_panel=_KERNEL)]
+FlipOpt = Annotated[bool, typer.Option("--flip", help="True convolution: flip the kernel in both spatial axes, as "
+                                       "scipy.signal.convolve2d does. Conv2D layers do not flip.", rich_help_panel=_KERNEL)]
+KeyOpt = Annotated[str | None, typer.Option(help="Array name inside an input .npz.", rich_help_panel=_INPUT,
+                                            show_default=False)]
+LayoutOpt = Annotated[Layout, typer.Option(help="Layout of a 3-D/4-D input array.", rich_help_panel=_INPUT)]
+NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide integer inputs by their dtype's max (255 for "
+                                            "8-bit).", rich_help_panel=_INPUT)]
+MaxPixelsOpt = Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels (default: Pillow's bomb "
+                                                  "limit).", rich_help_panel=_INPUT, show_default=False)]
+
+
+@dataclass(frozen=True)
+class LayerOptions:
+    """The layer options of ``run`` and ``verify``, as given on the command line."""
+
+    input: Path
+    filters: int
+    kernel_size: str
+    stride: str
+    padding: str
+    dilation: str
+    groups: int
+    activation: Activation
+    dtype: DType
+    semantics: Semantics
+    init: Init
+    seed: int
+    kernel: Path | None
+    kernel_layout: KernelLayout | None
+    kernel_key: str | None
+    bias: str | None
+    no_bias: bool
+    flip: bool
+    key: str | None
+    layout: Layout
+    normalize: bool
+    max_pixels: int | None
+
+    @classmethod
+    def collect(cls, values: dict[str, Any]) -> LayerOptions:
+        """The layer options among a command's parameters (its ``locals()``)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class ParsedLayer:
+    """Layer options as values: kernel size ``(kh, kw)``, stride and dilation, padding as the engine takes it."""
+
+    kernel_hw: tuple[int, int]
+    stride: int | tuple[int, int]
+    dilation: int | tuple[int, int]
+    padding: str | int | tuple[int, int]
+    kernel_layout: str
+
+
+def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> ParsedLayer:
+    """Check the layer options that need no data; every failure is a usage error (exit 2).
+
+    With ``enforce_semantics``, ``--semantics torch`` refuses what PyTorch refuses: padding='same'
+    with a stride > 1 (``verify`` shows that refusal in PyTorch's row instead).
+    """
+    kernel_hw = parse_pair(opts.kernel_size, "--kernel-size")
+    stride = parse_pair(opts.stride, "--stride")
+    dilation = parse_pair(opts.dilation, "--dilation")
+    padding = parse_padding(opts.padding)
+    if opts.kernel is None and opts.filters % opts.groups:
+        raise typer.BadParameter(f"--groups {opts.groups} does not divide --filters {opts.filters}")
+    if opts.bias is not None and opts.no_bias:
+        raise typer.BadParameter("--bias and --no-bias contradict each other")
+    if enforce_semantics and opts.semantics is Semantics.torch and padding == "same" and stride not in (1, (1, 1)):
+        raise typer.BadParameter(
+            f"--semantics torch: PyTorch refuses padding='same' with --stride {opts.stride} (\"padding='same' is "
+            "not supported for strided convolutions\"); give the pads with --padding P or PH,PW, or use "
+            "--semantics keras for TensorFlow's 'same' (out = ceil(n / s), the odd pad at the bottom/right)"
+        )
+    return ParsedLayer(
+        kernel_hw if isinstance(kernel_hw, tuple) else (kernel_hw, kernel_hw), stride, dilation, padding,
+        (opts.kernel_layout or KernelLayout(opts.semantics.value)).value,
+    )
+
+
+@dataclass(frozen=True)
+class BuiltLayer:
+    """The input as loaded, the checked layer on it (kernel flipped for ``--flip``) and the bias given."""
+
+    loaded: Loaded
+    layer: Layer
+    bias: np.ndarray | None
+    kernel_source: str
+
+
+#: Printed under the header with --flip.
+FLIP_NOTE = ("--flip: the kernel is flipped in both spatial axes, so this is true convolution, as "
+             "scipy.signal.convolve2d computes it. Conv2D layers (Keras, TensorFlow, PyTorch) never flip: "
+             "they cross-correlate.")
+
+
+def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
+    """Load the input, make or load the kernel and bind them: data errors exit 1."""
+    from convcli import engine, kernels, load
+
+    loaded = load.load_input(opts.input, key=opts.key, layout=opts.layout.value, normalize=opts.normalize,
+                             **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
+    x = loaded.array
+    c, groups = x.shape[2], opts.groups
+    if c % groups:
+        raise ShapeError(f"--groups {groups} does not divide the {c} input channels of {opts.input}")
+    if opts.kernel is not None:
+        k = kernels.load_kernel(opts.kernel, parsed.kernel_layout, c // groups, key=opts.kernel_key)
+        if k.shape[2] * groups != c:
+            have = "".join(loaded.channel_names) if c <= 4 else f"{c} channels"
+            raise ShapeError(
+                f"{opts.kernel}: the kernel {k.shape} (as kh, kw, C/g, F) expects {k.shape[2] * groups} input channels "
+                f"but {opts.input} has {c} ({have})"
+            )
+        kernel_source = f"{opts.kernel} ({parsed.kernel_layout} layout)"
+    else:
+        k = kernels.make_kernel(opts.init.value, parsed.kernel_hw, c // groups, opts.filters, seed=opts.seed)
+        kernel_source = f"--init {opts.init.value}" + (f" (seed {opts.seed})" if opts.init.value == "random" else "")
+    if opts.flip:
+        k = k[::-1, ::-1].copy()
+        kernel_source += ", flipped (--flip)"
+    layer = engine.prepare(x, k, stride=parsed.stride, padding=parsed.padding, dilation=parsed.dilation,
+                           groups=groups, dtype=opts.dtype.value)
+    return BuiltLayer(loaded, layer, kernels.parse_bias(opts.bias), kernel_source)
+
+
 @app.command(no_args_is_help=True)
 def run(
-    input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, BMP, GIF, TIFF, WebP) or array (.npy, .npz, .txt/.csv).",
-                                          show_default=False)],
-    filters: Annotated[int, typer.Option("--filters", "-f", min=1, help="Number of filters F.", rich_help_panel=_LAYER)] = 1,
-    kernel_size: Annotated[str, typer.Option("--kernel-size", "-k", help="K or KH,KW.", rich_help_panel=_LAYER)] = "3",
-    stride: Annotated[str, typer.Option(help="S or SH,SW.", rich_help_panel=_LAYER)] = "1",
-    padding: Annotated[str, typer.Option(help="valid, same (Keras rule), P or PH,PW zeros (PyTorch style).",
-                                         rich_help_panel=_LAYER)] = "valid",
-    dilation: Annotated[str, typer.Option(help="D or DH,DW.", rich_help_panel=_LAYER)] = "1",
-    groups: Annotated[int, typer.Option(min=1, help="Channel groups; must divide C and F.", rich_help_panel=_LAYER)] = 1,
-    activation: Annotated[Activation, typer.Option(help="Keras activation name.", rich_help_panel=_LAYER)] = "linear",  # type: ignore[assignment]
-    dtype: Annotated[DType, typer.Option(help="Compute precision.", rich_help_panel=_LAYER)] = DType.float32,
-    init: Annotated[Init, typer.Option(help="Kernel preset; a 2-D preset is used for every channel of every filter.",
-                                       rich_help_panel=_KERNEL)] = "random",  # type: ignore[assignment]
-    seed: Annotated[int, typer.Option(help="Seed of --init random.", rich_help_panel=_KERNEL)] = 0,
-    kernel: Annotated[Path | None, typer.Option(help="Kernel file (.npy, .npz, text); overrides --init, -k, -f.",
-                                                rich_help_panel=_KERNEL, show_default=False)] = None,
-    kernel_layout: Annotated[KernelLayout, typer.Option(help="keras (kh, kw, C/g, F) or torch (F, C/g, kh, kw).",
-                                                        rich_help_panel=_KERNEL)] = KernelLayout.keras,
-    kernel_key: Annotated[str | None, typer.Option(help="Array name inside a kernel .npz.", rich_help_panel=_KERNEL,
-                                                   show_default=False)] = None,
-    bias: Annotated[str | None, typer.Option(help="NUMBER, N1,N2,... (one per filter) or FILE. Default 0.",
-                                             rich_help_panel=_KERNEL, show_default=False)] = None,
-    no_bias: Annotated[bool, typer.Option("--no-bias", help="A layer without bias (use_bias=False).",
-                                          rich_help_panel=_KERNEL)] = False,
-    key: Annotated[str | None, typer.Option(help="Array name inside an input .npz.", rich_help_panel=_INPUT,
-                                            show_default=False)] = None,
-    layout: Annotated[Layout, typer.Option(help="Layout of a 3-D/4-D input array.", rich_help_panel=_INPUT)] = Layout.channels_last,
-    normalize: Annotated[bool, typer.Option("--normalize", help="Divide integer inputs by their dtype's max (255 for 8-bit).",
-                                            rich_help_panel=_INPUT)] = False,
-    max_pixels: Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels (default: Pillow's bomb limit).",
-                                                   rich_help_panel=_INPUT, show_default=False)] = None,
+    input: InputArg,
+    filters: FiltersOpt = 1,
+    kernel_size: KernelSizeOpt = "3",
+    stride: StrideOpt = "1",
+    padding: PaddingOpt = "valid",
+    dilation: DilationOpt = "1",
+    groups: GroupsOpt = 1,
+    activation: ActivationOpt = "linear",  # type: ignore[assignment]
+    dtype: DTypeOpt = DType.float32,
+    semantics: SemanticsOpt = Semantics.keras,
+    init: InitOpt = "random",  # type: ignore[assignment]
+    seed: SeedOpt = 0,
+    kernel: KernelOpt = None,
+    kernel_layout: KernelLayoutOpt = None,
+    kernel_key: KernelKeyOpt = None,
+    bias: BiasOpt = None,
+    no_bias: NoBiasOpt = False,
+    flip: FlipOpt = False,
+    key: KeyOpt = None,
+    layout: LayoutOpt = Layout.channels_last,
+    normalize: NormalizeOpt = False,
+    max_pixels: MaxPixelsOpt = None,
     at: Annotated[str | None, typer.Option(help="ROW,COL: top-left output position of the window shown "
                                            "(default: centred).", rich_help_panel=_SHOW, show_default=False)] = None,
     window: Annotated[int | None, typer.Option(help="Window size N (N×N output positions; default 3).",
@@ -246,48 +407,24 @@ def run(
 
     from rich.console import Console
 
-    from convcli import engine, kernels, load, render
+    from convcli import engine, render
     from convcli import save as saving
 
-    kernel_hw = parse_pair(kernel_size, "--kernel-size")
-    stride_v = parse_pair(stride, "--stride")
-    dilation_v = parse_pair(dilation, "--dilation")
-    padding_v = parse_padding(padding)
+    opts = LayerOptions.collect(locals())
+    parsed = parse_layer(opts)
     at_v = parse_position(at, "--at") if at else None
     trace_v = parse_position(trace, "--trace") if trace else None
     if window is not None and window < 1:
         raise typer.BadParameter(f"--window must be ≥ 1; got {window}")
-    if kernel is None and filters % groups:
-        raise typer.BadParameter(f"--groups {groups} does not divide --filters {filters}")
-    if bias is not None and no_bias:
-        raise typer.BadParameter("--bias and --no-bias contradict each other")
     target = saving.check_target(save, force=force, inputs=[p for p in (input, kernel) if p]) if save else None
 
-    loaded = load.load_input(input, key=key, layout=layout.value, normalize=normalize,
-                             **({"max_pixels": max_pixels} if max_pixels else {}))
+    built = build_layer(opts, parsed)
+    loaded, layer, padding_v, kernel_source = built.loaded, built.layer, parsed.padding, built.kernel_source
     x = loaded.array
-    c = x.shape[2]
-    if c % groups:
-        raise ShapeError(f"--groups {groups} does not divide the {c} input channels of {input}")
-    kh_kw = kernel_hw if isinstance(kernel_hw, tuple) else (kernel_hw, kernel_hw)
-    if kernel is not None:
-        k = kernels.load_kernel(kernel, kernel_layout.value, c // groups, key=kernel_key)
-        if k.shape[2] * groups != c:
-            have = "".join(loaded.channel_names) if c <= 4 else f"{c} channels"
-            raise ShapeError(
-                f"{kernel}: the kernel {k.shape} (as kh, kw, C/g, F) expects {k.shape[2] * groups} input channels "
-                f"but {input} has {c} ({have})"
-            )
-        kernel_source = f"{kernel} ({kernel_layout.value} layout)"
-    else:
-        k = kernels.make_kernel(init.value, kh_kw, c // groups, filters, seed=seed)
-        kernel_source = f"--init {init.value}" + (f" (seed {seed})" if init.value == "random" else "")
-    layer = engine.prepare(x, k, stride=stride_v, padding=padding_v, dilation=dilation_v, groups=groups,
-                           dtype=dtype.value)
     detail = (parse_filter_list(filter_, layer.filters) if filter_
               else list(range(min(layer.filters, render.DEFAULT_DETAIL_FILTERS))))
     rows, cols = engine.choose_window(layer.geometry.out_hw, at_v, window)
-    result = engine.run_layer(layer, kernels.parse_bias(bias), activation.value, rows, cols, use_bias=not no_bias)
+    result = engine.run_layer(layer, built.bias, activation.value, rows, cols, use_bias=not no_bias)
     traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
     info = render.InputInfo(str(input), loaded.description, x.shape, str(x.dtype), loaded.channel_names,
                             render.value_range(x))
@@ -309,13 +446,16 @@ def run(
 
     if json_:
         doc = render.result_json(info, result, padding_v, detail, traces, trace_v)
+        doc["layer"].update(semantics=semantics.value, flip=flip)
         if target is not None:
             doc["saved"] = str(target)
         sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         return
 
     console = Console(highlight=False)
-    console.print(render.header(info, result, padding_v, kernel_source))
+    console.print(render.header(info, result, padding_v, kernel_source, semantics=semantics.value))
+    if flip:
+        console.print(FLIP_NOTE, style="dim")
     names = loaded.channel_names
     for f in detail:
         console.print(render.filter_panel(result, f, names))
@@ -330,6 +470,218 @@ def run(
         saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials")
                                  if k != "partials" or not no_partials))
         console.print(f"saved {target}: {saved}")
+
+
+class Kind(StrEnum):
+    conv = "conv"
+    depthwise = "depthwise"
+    separable = "separable"
+    transpose = "transpose"
+
+
+def parse_input_size(text: str) -> tuple[int, ...]:
+    """``"224,224"`` or ``"224,224,3"``: H, W ≥ 1 and C ≥ 1."""
+    try:
+        values = tuple(int(p) for p in text.replace(" ", "").split(","))
+    except ValueError:
+        raise typer.BadParameter(f"--input-size takes H,W or H,W,C (whole numbers); got {text!r}") from None
+    if len(values) not in (2, 3):
+        raise typer.BadParameter(f"--input-size takes H,W or H,W,C; got {text!r}")
+    if min(values) < 1:
+        what = "channels C" if min(values[:2]) >= 1 else "H and W"
+        raise typer.BadParameter(f"--input-size needs {what} ≥ 1; got {text!r}")
+    return values
+
+
+#: `convcli params` options by the setting they give, to name the option in an error.
+_PARAM_OPTIONS = {
+    "kind": "--kind", "in_channels": "--in-channels", "filters": "--filters", "kernel": "--kernel-size",
+    "stride": "--stride", "dilation": "--dilation", "padding": "--padding", "groups": "--groups",
+    "depth_multiplier": "--depth-multiplier",
+}
+
+
+@app.command(no_args_is_help=True)
+def params(
+    kind: Annotated[Kind | None, typer.Option(help="Layer kind: conv (Conv2D), depthwise, separable, transpose. "
+                                              "\\[default: conv]", show_default=False)] = None,
+    in_channels: Annotated[int | None, typer.Option("--in-channels", "-c", min=1, help="Input channels C "
+                                                    "(or the C of --input-size H,W,C).", show_default=False)] = None,
+    filters: Annotated[int | None, typer.Option("--filters", "-f", min=1, help="Filters F (not for depthwise). "
+                                                "\\[default: 1]", show_default=False)] = None,
+    kernel_size: Annotated[str | None, typer.Option("--kernel-size", "-k", help="K or KH,KW. \\[default: 3]",
+                                                    show_default=False)] = None,
+    groups: Annotated[int | None, typer.Option(min=1, help="Channel groups (conv; transpose as in PyTorch); "
+                                               "must divide C and F. \\[default: 1]", show_default=False)] = None,
+    depth_multiplier: Annotated[int | None, typer.Option("--depth-multiplier", "-m", min=1, help="M: outputs per "
+                                                         "input channel (depthwise, separable). \\[default: 1]",
+                                                         show_default=False)] = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="A layer without bias (use_bias=False).")] = False,
+    input_size: Annotated[str | None, typer.Option(help="H,W or H,W,C: adds output shape, pads, MACs, FLOPs.",
+                                                   show_default=False)] = None,
+    stride: Annotated[str | None, typer.Option(help="S or SH,SW. \\[default: 1]", show_default=False)] = None,
+    padding: Annotated[str | None, typer.Option(help="valid, same (Keras rule), P or PH,PW zeros. \\[default: valid]",
+                                                show_default=False)] = None,
+    dilation: Annotated[str | None, typer.Option(help="D or DH,DW. \\[default: 1]", show_default=False)] = None,
+    stack: Annotated[str | None, typer.Option(help="Layers on --input-size H,W,C, e.g. 'conv 32 k3 s2, dw k3 same, "
+                                              "conv 64 k1' (see README).", show_default=False)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+) -> None:
+    """Count the parameters of a 2-D conv layer (as Keras' count_params()), its MACs, FLOPs and receptive field."""
+    import json
+
+    from rich.console import Console
+
+    from convcli import counts, render
+
+    size = parse_input_size(input_size) if input_size else None
+    if stack is not None:
+        given = [name for name, v in (("--kind", kind), ("--in-channels", in_channels), ("--filters", filters),
+                                      ("--kernel-size", kernel_size), ("--groups", groups),
+                                      ("--depth-multiplier", depth_multiplier), ("--stride", stride),
+                                      ("--padding", padding), ("--dilation", dilation),
+                                      ("--no-bias", no_bias or None)) if v is not None]
+        if given:
+            raise typer.BadParameter(f"--stack describes every layer itself; drop {', '.join(given)}")
+        if size is None or len(size) != 3:
+            raise typer.BadParameter("--stack needs --input-size H,W,C (e.g. 224,224,3)")
+        report = counts.build_stack(counts.parse_stack(stack), size)
+        if json_:
+            sys.stdout.write(json.dumps(render.stack_json(report), indent=2) + "\n")
+            return
+        console = Console(highlight=False)
+        console.print(render.StackTable(report))
+        console.print(render.stack_totals(report))
+        return
+
+    if size is not None and len(size) == 3:
+        if in_channels is not None and in_channels != size[2]:
+            raise typer.BadParameter(f"--in-channels {in_channels} contradicts --input-size {input_size} (C = {size[2]})")
+        in_channels = size[2]
+    if in_channels is None:
+        raise typer.BadParameter("give the input channels: --in-channels/-c C, or --input-size H,W,C")
+    layer_kind = (kind or Kind.conv).value
+    kernel_v = parse_pair(kernel_size or "3", "--kernel-size")
+    stride_v = parse_pair(stride or "1", "--stride")
+    dilation_v = parse_pair(dilation or "1", "--dilation")
+    padding_v = parse_padding(padding or "valid")
+
+    def as_pair(v: int | tuple[int, int]) -> tuple[int, int]:
+        return (v, v) if isinstance(v, int) else v
+
+    spec = counts.ConvSpec(
+        kind=layer_kind,
+        in_channels=in_channels,
+        filters=filters if layer_kind == "depthwise" else (filters or 1),
+        kernel=as_pair(kernel_v),
+        stride=as_pair(stride_v),
+        dilation=as_pair(dilation_v),
+        padding=padding_v if isinstance(padding_v, str) else as_pair(padding_v),
+        groups=groups or 1,
+        depth_multiplier=depth_multiplier or 1,
+        use_bias=not no_bias,
+    )
+    hw = size[:2] if size is not None else None
+    try:
+        rep = counts.report(spec, hw)
+    except counts.LayerConfigError as exc:
+        raise ConfigError(f"{_PARAM_OPTIONS.get(exc.field, exc.field)}: {exc}") from None
+    twin = counts.equivalent(spec)
+    other = counts.report(twin, hw) if twin is not None else None
+    if json_:
+        doc = render.params_json(rep, other)
+        if rep.shape is not None:
+            doc["flop_convention"] = counts.FLOP_CONVENTION
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    Console(highlight=False).print(render.params_panel(rep, other))
+
+
+class Lang(StrEnum):
+    en = "en"
+    ru = "ru"
+    ko = "ko"
+
+
+@app.command()
+def explain(
+    lang: Annotated[Lang, typer.Option(help="Language of the texts: en, ru, ko (the numbers are the same).")] = Lang.en,
+    step: Annotated[int | None, typer.Option(min=1, max=5, help="Show only section N (1-5).",
+                                             show_default=False)] = None,
+) -> None:
+    """Walk through multi-channel convolution with numbers computed live: why Conv2D sums the channels."""
+    from rich.console import Console
+
+    from convcli import explain as lesson
+
+    console = Console(highlight=False)
+    for renderable in lesson.lesson(lang.value, step):
+        console.print(renderable)
+
+
+@app.command(no_args_is_help=True)
+def verify(
+    input: InputArg,
+    filters: FiltersOpt = 1,
+    kernel_size: KernelSizeOpt = "3",
+    stride: StrideOpt = "1",
+    padding: PaddingOpt = "valid",
+    dilation: DilationOpt = "1",
+    groups: GroupsOpt = 1,
+    activation: ActivationOpt = "linear",  # type: ignore[assignment]
+    dtype: DTypeOpt = DType.float32,
+    semantics: SemanticsOpt = Semantics.keras,
+    init: InitOpt = "random",  # type: ignore[assignment]
+    seed: SeedOpt = 0,
+    kernel: KernelOpt = None,
+    kernel_layout: KernelLayoutOpt = None,
+    kernel_key: KernelKeyOpt = None,
+    bias: BiasOpt = None,
+    no_bias: NoBiasOpt = False,
+    flip: FlipOpt = False,
+    key: KeyOpt = None,
+    layout: LayoutOpt = Layout.channels_last,
+    normalize: NormalizeOpt = False,
+    max_pixels: MaxPixelsOpt = None,
+) -> None:
+    """Compute the same layer with every installed framework (PyTorch, Keras, TensorFlow, JAX, SciPy) and compare.
+
+    Exit 1 when a framework's result differs from convcli's beyond float rounding.
+    """
+    from rich.console import Console
+
+    from convcli import compare, engine, frameworks, render, render_verify
+    from convcli.errors import DisagreementError
+
+    opts = LayerOptions.collect(locals())
+    parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
+    built = build_layer(opts, parsed)
+    layer = built.layer
+    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+    result = engine.run_layer(layer, built.bias, activation.value, rows, cols, use_bias=not no_bias)
+    problem = frameworks.Problem(layer, result.bias, parsed.padding, semantics.value, flip)
+    checked = frameworks.verify(problem, result.preactivation)
+    n = compare.terms(layer)
+    rtol = compare.rtol_for(layer.x.dtype, n)
+
+    x = built.loaded.array
+    info = render.InputInfo(str(input), built.loaded.description, x.shape, str(x.dtype), built.loaded.channel_names,
+                            render.value_range(x))
+    console = Console(highlight=False)
+    console.print(render_verify.header(info, result, parsed.padding, built.kernel_source, semantics=semantics.value,
+                                       n=n, rtol=rtol))
+    if flip:
+        console.print(FLIP_NOTE, style="dim")
+    console.print(render_verify.table(checked))
+    console.print(render_verify.how(checked))
+    console.print(render_verify.summary(checked, rtol, layer.x.dtype.name, frameworks.installable(checked)))
+    differ = [c for c in checked if c.comparison is not None and not c.comparison.ok]
+    if differ:
+        first = differ[0]
+        raise DisagreementError(
+            f"{first.outcome.framework} differs from convcli {first.comparison.problem}"  # type: ignore[union-attr]
+            + (f" (and {len(differ) - 1} more framework{'s' * (len(differ) > 2)})" if len(differ) > 1 else "")
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

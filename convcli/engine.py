@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcli import fastconv
+from convcli import counts, fastconv
+from convcli.counts import same_pads_1d, span
 from convcli.errors import ConfigError, ShapeError
 
 Pair = tuple[int, int]
@@ -51,20 +52,8 @@ def as_pair(value: int | Sequence[int], name: str, *, minimum: int = 1) -> Pair:
     return pair[0], pair[1]
 
 
-def span(k: int, d: int) -> int:
-    """How many input rows (or columns) a kernel of size ``k`` with dilation ``d`` covers."""
-    return (k - 1) * d + 1
-
-
-def same_pads_1d(n: int, k: int, s: int, d: int) -> tuple[int, int]:
-    """Keras/TensorFlow 'same' padding along one axis of length ``n``: ``(before, after)``.
-
-    ``out = ceil(n / s)``; ``total = max((out - 1)·s + (k - 1)·d + 1 - n, 0)``; the odd extra
-    row or column goes after (bottom/right).
-    """
-    out = -(-n // s)
-    total = max((out - 1) * s + span(k, d) - n, 0)
-    return total // 2, total - total // 2
+# span() and same_pads_1d(), the one-axis arithmetic, live in counts.py (numpy-free, shared with
+# `convcli params`) and are re-exported here.
 
 
 @dataclass(frozen=True)
@@ -157,9 +146,13 @@ def output_shape(
 
 
 def param_count(kernel_shape: Sequence[int], use_bias: bool = True) -> tuple[int, int]:
-    """``(weights, biases)`` of a Conv2D whose Keras kernel is ``(kh, kw, C // groups, F)``."""
+    """``(weights, biases)`` of a Conv2D whose Keras kernel is ``(kh, kw, C // groups, F)``.
+
+    Counted by :func:`convcli.counts.param_count`, the one function ``convcli params`` uses too.
+    """
     kh, kw, cg, f = (int(v) for v in kernel_shape)
-    return kh * kw * cg * f, f if use_bias else 0
+    p = counts.param_count(counts.ConvSpec("conv", cg, f, (kh, kw), use_bias=use_bias))
+    return p.weights, p.biases
 
 
 # --------------------------------------------------------------------------------------------

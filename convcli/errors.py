@@ -29,3 +29,7 @@ class SaveError(ConvcliError):
 
 class ResourceError(ConvcliError):
     """A computation that would need more memory than the tool allows itself."""
+
+
+class DisagreementError(ConvcliError):
+    """A framework computed the layer differently from convcli (``convcli verify``)."""

@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from convcli import counts
 from convcli.engine import ACTIVATION_FORMULAS, Geometry, LayerResult, Trace, param_count
 
 #: Channels shown one by one in a filter's sum; beyond this the largest few and "Σ others".
@@ -86,6 +88,7 @@ def number_grid(values: np.ndarray, title: str | None = None, *, dim: np.ndarray
         collapse_padding=True,
         title=title,
         title_style="italic",
+        min_width=cell_len(title) if title else None,  # a title wider than the numbers stays whole
     )
     for _ in range(values.shape[1]):
         t.add_column(justify="right")
@@ -208,6 +211,49 @@ def layer_call(result: LayerResult, padding: object) -> Call:
     )
 
 
+def torch_call(result: LayerResult, padding: object) -> Call:
+    """The layer as PyTorch writes it (``torch.nn.Conv2d``), with the concrete pads filled in."""
+    layer = result.layer
+    g = layer.geometry
+    if isinstance(padding, str):
+        pad = padding_text(padding)
+        if padding == "same" and g.stride != (1, 1):
+            pad += " (TensorFlow's rule: torch refuses 'same' with stride > 1)"
+    else:
+        pad = pair_text(padding if isinstance(padding, tuple) else (padding, padding))  # type: ignore[arg-type]
+    return Call(
+        "Conv2d",
+        [
+            f"in_channels={layer.cg * layer.groups}",
+            f"out_channels={layer.filters}",
+            f"kernel_size={pair_text(g.kernel_hw)}",
+            f"stride={pair_text(g.stride)}",
+            f"padding={pad} -> pads {g.pads}",
+            f"dilation={pair_text(g.dilation)}",
+            f"groups={layer.groups}",
+            f"bias={result.use_bias}",
+        ],
+    )
+
+
+def input_shape_text(hwc: Sequence[int], semantics: str = "keras") -> str:
+    """An ``(H, W, C)`` shape in the order of ``semantics``: ``3×4×5 (H, W, C)`` or ``5×3×4 (C, H, W)``."""
+    h, w, c = hwc
+    return f"{c}×{h}×{w} (C, H, W)" if semantics == "torch" else f"{h}×{w}×{c} (H, W, C)"
+
+
+def kernel_shape_text(shape: Sequence[int], semantics: str = "keras") -> str:
+    """A Keras ``(kh, kw, C/g, F)`` kernel shape in the order of ``semantics``."""
+    kh, kw, cg, f = shape
+    return f"{f}×{cg}×{kh}×{kw} (F, C/g, kh, kw)" if semantics == "torch" else f"{kh}×{kw}×{cg}×{f} (kh, kw, C/g, F)"
+
+
+def output_shape_text(hwf: Sequence[int], semantics: str = "keras") -> str:
+    """An ``(H', W', F)`` output shape in the order of ``semantics``."""
+    h, w, f = hwf
+    return f"{f}×{h}×{w} (F, H', W')" if semantics == "torch" else f"{h}×{w}×{f} (H', W', F)"
+
+
 def param_formula(kernel_shape: Sequence[int], groups: int, use_bias: bool = True) -> Text:
     """``kh·kw·C/g·F + F = total`` with the numbers filled in, and the symbols beside it."""
     kh, kw, cg, f = (int(v) for v in kernel_shape)
@@ -241,8 +287,9 @@ class InputInfo:
     value_range: str
 
 
-def header(info: InputInfo, result: LayerResult, padding: object, kernel_source: str) -> Panel:
-    """Input, layer, kernel, output shape and parameter count."""
+def header(info: InputInfo, result: LayerResult, padding: object, kernel_source: str, *,
+           semantics: str = "keras") -> Panel:
+    """Input, layer, kernel, output shape and parameter count; shapes in ``semantics``' order."""
     layer = result.layer
     g = layer.geometry
     ho, wo = g.out_hw
@@ -250,15 +297,15 @@ def header(info: InputInfo, result: LayerResult, padding: object, kernel_source:
         (
             "input",
             Text(
-                f"{info.path} · {info.description} · {shape_text(info.shape)} (H, W, C) · "
+                f"{info.path} · {info.description} · {input_shape_text(info.shape, semantics)} · "
                 f"channels {channel_list(info.channel_names)} · values {info.value_range}"
             ),
         ),
-        ("layer", layer_call(result, padding)),
-        ("kernel", Text(f"{kernel_source} · {shape_text(layer.kernel.shape)} (kh, kw, C/g, F)")),
+        ("layer", torch_call(result, padding) if semantics == "torch" else layer_call(result, padding)),
+        ("kernel", Text(f"{kernel_source} · {kernel_shape_text(layer.kernel.shape, semantics)}")),
         (
             "output",
-            Text(f"{ho}×{wo}×{layer.filters} (H', W', F) · {layer.x.dtype.name} · "
+            Text(f"{output_shape_text((ho, wo, layer.filters), semantics)} · {layer.x.dtype.name} · "
                  f"activation {result.activation} = {ACTIVATION_FORMULAS[result.activation]}"),
         ),
         ("params", param_formula(layer.kernel.shape, layer.groups, result.use_bias)),
@@ -510,3 +557,270 @@ def result_json(
             }
         doc["filters"].append(entry)
     return doc
+
+
+# ------------------------------------------------------------------------------------------------
+# Parameter counts (`convcli params`)
+
+
+def stride_text(j: Any) -> str:
+    """An effective stride: ``4``, or ``1/2`` after a transpose layer."""
+    return str(j.numerator) if j.denominator == 1 else f"{j.numerator}/{j.denominator}"
+
+
+def square_text(p: Sequence[Any], sep: str = "×") -> str:
+    """``3`` for a square pair, ``3×5`` otherwise."""
+    a, b = (stride_text(v) if hasattr(v, "denominator") else str(v) for v in p)
+    return a if a == b else f"{a}{sep}{b}"
+
+
+def terms_formula(terms: Sequence[counts.Term], *, numbers: bool = True) -> str:
+    """``kh·kw·C·M + C·M·F`` (symbols) or ``3·3·64·1 + 64·1·128`` (numbers)."""
+    return " + ".join("·".join(str(v) if numbers else name for name, v in term) for term in terms)
+
+
+def count_line(terms: Sequence[counts.Term], total: int) -> Text:
+    """``kh·kw·C·F = 3·3·64·128 = 73,728``; a single factor is just ``F = 128``."""
+    text = Text(terms_formula(terms, numbers=False), style="dim")
+    numbers = terms_formula(terms)
+    if numbers != str(total):
+        text.append(f" = {numbers}")
+    text.append(" = ")
+    text.append(f"{total:,}", style="bold")
+    return text
+
+
+def spec_call(spec: counts.ConvSpec) -> Call:
+    """The layer as Keras would write it (``groups`` of a transpose layer is PyTorch's)."""
+    args = [] if spec.kind == "depthwise" else [f"filters={spec.filters}"]
+    args += [f"kernel_size={pair_text(spec.kernel)}", f"strides={pair_text(spec.stride)}"]
+    if isinstance(spec.padding, str):
+        args.append(f"padding={spec.padding!r}")
+    else:
+        args.append(f"padding={pair_text(spec.padding)} (PyTorch-style zeros)")
+    if spec.kind != "transpose":
+        args.append(f"dilation_rate={pair_text(spec.dilation)}")
+    if spec.kind == "conv":
+        args.append(f"groups={spec.groups}")
+    if spec.kind in ("depthwise", "separable"):
+        args.append(f"depth_multiplier={spec.depth_multiplier}")
+    if spec.kind == "transpose" and spec.groups > 1:
+        args.append(f"groups={spec.groups} (PyTorch ConvTranspose2d)")
+    args.append(f"use_bias={spec.use_bias}")
+    return Call(spec.keras_name, args)
+
+
+def _times(this: int, other: int) -> str:
+    if other == this:
+        return "the same"
+    if other < this:
+        return f"{this / other:.1f}× fewer" if other else "none"
+    return f"{other / this:.1f}× more" if this else "more"
+
+
+def compare_rows(this: counts.LayerReport, other: counts.LayerReport) -> list[tuple[str, RenderableType]]:
+    """The same job done by ``other`` (e.g. a 3×3 conv against its separable twin): what, then how much."""
+    spec = other.spec
+    what = {
+        "separable": f"as SeparableConv2D: {shape_text(spec.kernel)} depthwise, then 1×1 to {spec.out_channels}",
+        "conv": f"as a full Conv2D: {spec.in_channels} → {spec.out_channels}, groups=1",
+    }[spec.kind]
+    numbers = Text.assemble((f"{other.params.total:,}", "bold"),
+                            f" parameters ({_times(this.params.total, other.params.total)})")
+    if this.shape is not None and other.shape is not None:
+        numbers.append(" · MACs ")
+        numbers.append(f"{other.shape.macs:,}", style="bold")
+        numbers.append(f" ({_times(this.shape.macs, other.shape.macs)})")
+    return [("compare", Text(what)), ("", numbers)]
+
+
+def params_panel(rep: counts.LayerReport, other: counts.LayerReport | None = None) -> Panel:
+    """One layer: the Keras call, weight shapes, each count with its formula filled in."""
+    spec, p = rep.spec, rep.params
+    shapes = spec.kernel_shapes()
+    rows: list[tuple[str, RenderableType]] = [
+        ("layer", spec_call(spec)),
+        ("variables", Text(" · ".join(f"{name} {shape_text(s)}" for name, s in shapes.items())
+                           + "   (Keras layouts)")),
+        ("weights", count_line(p.weight_terms, p.weights)),
+        ("biases", count_line(p.bias_terms, p.biases) if p.bias_terms else Text("none (use_bias=False)")),
+        ("total", Text.assemble((f"{p.total:,}", "bold"), " parameters")),
+    ]
+    if rep.shape is not None:
+        sh = rep.shape
+        pads = f" · pads {sh.pads}" if sh.pads is not None else ""
+        rows += [
+            ("shape", Text(f"{shape_text(sh.in_shape)} (H, W, C) → {shape_text(sh.out_shape)} (H', W', F){pads}")),
+            ("MACs", count_line(sh.mac_terms, sh.macs)),
+            ("FLOPs", Text.assemble("2·MACs = ", (f"{sh.flops:,}", "bold"),
+                                    ("   (a multiply and an add per MAC; bias adds not counted)", "dim"))),
+            ("", Text("fvcore, thop and ptflops report MACs under the name \"FLOPs\"", style="dim")),
+        ]
+    rows.append(("receptive field", Text(f"{shape_text(rep.receptive_field)} input pixels per output pixel"
+                                         + (f" · effective stride {square_text(rep.effective_stride)}"
+                                            if rep.effective_stride != (1, 1) else ""))))
+    if other is not None:
+        rows += compare_rows(rep, other)
+    return Panel(key_values(rows), title=f"convcli params · {spec.keras_name}", title_align="left",
+                 box=box.ROUNDED)
+
+
+class StackTable:
+    """A stack like Keras' ``model.summary()``, plus kernel, stride, padding, MACs and receptive field.
+
+    Numbers are never shortened. Layers are named as Keras names them (``SeparableConv2D 128``) when
+    that fits the width, else as the stack syntax does (``sep 128``).
+    """
+
+    def __init__(self, stack: counts.StackReport) -> None:
+        self.stack = stack
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table = stack_table(self.stack)
+        # measured without a limit: Measurement.get clamps the answer to the width it is given
+        if Measurement.get(console, options.update_width(10_000), table).maximum > options.max_width:
+            table = stack_table(self.stack, short_names=True)
+        yield table
+
+
+#: The stack syntax's name of each kind (the reverse of counts.STACK_KINDS' short forms).
+SHORT_KINDS = {"conv": "conv", "depthwise": "dw", "separable": "sep", "transpose": "tconv"}
+
+
+def stack_table(stack: counts.StackReport, *, short_names: bool = False) -> Table:
+    """The table of :class:`StackTable`, with Keras' class names or the stack syntax's short ones."""
+    last = stack.layers[-1]
+    rows = [["0", "input", "", "", "", shape_text(stack.in_shape), "", "", "1", "1"]]
+    for n, rep in enumerate(stack.layers, start=1):
+        spec = rep.spec
+        assert rep.shape is not None  # a stack always has an input size
+        name = [SHORT_KINDS[spec.kind] if short_names else spec.keras_name]
+        name += [] if spec.kind == "depthwise" else [str(spec.filters)]
+        name += [f"g{spec.groups}"] if spec.groups > 1 else []
+        name += [f"m{spec.depth_multiplier}"] if spec.depth_multiplier > 1 else []
+        name += [f"d{square_text(spec.dilation, 'x')}"] if spec.dilation != (1, 1) else []
+        name += ["nobias"] if not spec.use_bias else []
+        rows.append([
+            str(n),
+            " ".join(name),
+            square_text(spec.kernel),
+            square_text(spec.stride),
+            spec.padding if isinstance(spec.padding, str) else f"p{square_text(spec.padding, 'x')}",
+            shape_text(rep.shape.out_shape),
+            f"{rep.params.total:,}",
+            f"{rep.shape.macs:,}",
+            square_text(rep.receptive_field),
+            square_text(rep.effective_stride),
+        ])
+    footer = ["", "total", "", "", "", shape_text(stack.out_shape), f"{stack.total:,}", f"{stack.macs:,}",
+              square_text(last.receptive_field), square_text(last.effective_stride)]
+    t = Table(
+        title=f"stack on {shape_text(stack.in_shape)} (H, W, C)",
+        title_justify="left",
+        title_style=LABEL,
+        caption="k kernel · s stride · RF receptive field (input pixels) · jump effective stride",
+        caption_justify="left",
+        caption_style="dim",
+        box=box.SIMPLE_HEAD,
+        show_footer=True,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    headers = ["#", "layer", "k", "s", "pad", "output", "params", "MACs", "RF", "jump"]
+    for col, head in enumerate(headers):
+        width = max(len(head), len(footer[col]), *(len(r[col]) for r in rows))
+        fixed = head != "layer"
+        t.add_column(head, footer=footer[col], justify="left" if col in (1, 4) else "right",
+                     footer_style=LABEL if col in (1, 6, 7) else "", no_wrap=fixed,
+                     min_width=width if fixed else None)
+    for n, row in enumerate(rows):
+        t.add_row(*row, style="dim" if n == 0 else None)
+    return t
+
+
+def stack_totals(stack: counts.StackReport) -> Table:
+    """The totals under a stack table, with the FLOP convention."""
+    return key_values(
+        [
+            ("parameters", Text.assemble((f"{stack.total:,}", "bold"),
+                                         f" = {stack.weights:,} weights + {stack.biases:,} biases")),
+            ("MACs", Text.assemble((f"{stack.macs:,}", "bold"), "   FLOPs = 2·MACs = ", (f"{stack.flops:,}", "bold"))),
+            ("receptive field", Text(
+                f"{shape_text(stack.layers[-1].receptive_field)} input pixels per output pixel, "
+                f"effective stride {square_text(stack.layers[-1].effective_stride)}")),
+            ("", Text("FLOPs: a multiply and an add per MAC, bias adds not counted; fvcore, thop and ptflops "
+                      "report MACs under the name \"FLOPs\"", style="dim")),
+        ]
+    )
+
+
+def _json_number(j: Any) -> int | float:
+    return int(j) if j.denominator == 1 else float(j)
+
+
+def params_json(rep: counts.LayerReport, other: counts.LayerReport | None = None) -> dict[str, Any]:
+    """One layer's counts as a JSON-ready dict: ``weights``, ``biases``, ``total`` and, with an input
+    size, ``input_shape``, ``output_shape``, ``pads``, ``macs``, ``flops``."""
+    spec, p = rep.spec, rep.params
+    doc: dict[str, Any] = {
+        "kind": spec.kind,
+        "layer": spec.keras_name,
+        "config": {
+            "in_channels": spec.in_channels,
+            "filters": spec.filters,
+            "kernel_size": list(spec.kernel),
+            "strides": list(spec.stride),
+            "padding": spec.padding if isinstance(spec.padding, str) else list(spec.padding),
+            "dilation_rate": list(spec.dilation),
+            "groups": spec.groups,
+            "depth_multiplier": spec.depth_multiplier,
+            "use_bias": spec.use_bias,
+        },
+        "out_channels": spec.out_channels,
+        "variables": {name: list(s) for name, s in spec.kernel_shapes().items()},
+        "weights": p.weights,
+        "biases": p.biases,
+        "total": p.total,
+        "receptive_field": list(rep.receptive_field),
+        "effective_stride": [_json_number(j) for j in rep.effective_stride],
+    }
+    if rep.text:
+        doc["text"] = rep.text
+    if rep.shape is not None:
+        doc |= {
+            "input_shape": list(rep.shape.in_shape),
+            "output_shape": list(rep.shape.out_shape),
+            "pads": list(rep.shape.pads) if rep.shape.pads is not None else None,
+            "macs": rep.shape.macs,
+            "flops": rep.shape.flops,
+        }
+    if other is not None:
+        doc["compare"] = {
+            "layer": other.spec.keras_name,
+            "kind": other.spec.kind,
+            "weights": other.params.weights,
+            "biases": other.params.biases,
+            "total": other.params.total,
+            **({"macs": other.shape.macs} if other.shape is not None else {}),
+        }
+    return doc
+
+
+def stack_json(stack: counts.StackReport) -> dict[str, Any]:
+    """A stack: ``layers`` (one :func:`params_json` object each) and ``totals``."""
+    last = stack.layers[-1]
+    return {
+        "input_shape": list(stack.in_shape),
+        "layers": [{"index": n, **params_json(rep)} for n, rep in enumerate(stack.layers, start=1)],
+        "totals": {
+            "weights": stack.weights,
+            "biases": stack.biases,
+            "total": stack.total,
+            "macs": stack.macs,
+            "flops": stack.flops,
+            "output_shape": list(stack.out_shape),
+            "receptive_field": list(last.receptive_field),
+            "effective_stride": [_json_number(j) for j in last.effective_stride],
+        },
+        "flop_convention": counts.FLOP_CONVENTION,
+    }
