@@ -9,6 +9,7 @@ imported inside the commands so that ``convcli --help`` starts fast.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -31,6 +32,9 @@ _DEBUG = {"on": False}
 # Typer either re-exports click or vendors it; take its exception classes from its own MRO.
 _ClickException: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _UsageError: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+_NAN_NOISE = "invalid value encountered|All-NaN slice|Mean of empty slice"
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -61,7 +65,10 @@ class _OneLineErrors(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
-            rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+            with warnings.catch_warnings():
+                # numpy's multi-line RuntimeWarnings about NaN/Inf: build_layer has said it in one line.
+                warnings.filterwarnings("ignore", _NAN_NOISE, RuntimeWarning)
+                rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except _ClickException as exc:
             hint = ""
             if isinstance(exc, _UsageError) and exc.ctx is not None:
@@ -339,6 +346,12 @@ def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
     loaded = load.load_input(opts.input, key=opts.key, layout=opts.layout.value, normalize=opts.normalize,
                              **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
     x = loaded.array
+    n_nan, n_inf, first = load.nonfinite(x)
+    if first is not None:
+        # Carried through, not refused: a NaN only spoils the outputs whose window covers it.
+        r, col, ch = first
+        sys.stderr.write(f"Warning: {opts.input} holds {n_nan} NaN and {n_inf} ±Inf values (first at row {r}, "
+                         f"col {col}, channel {ch}); they propagate to the outputs they touch\n")
     c, groups = x.shape[2], opts.groups
     if c % groups:
         raise ShapeError(f"--groups {groups} does not divide the {c} input channels of {opts.input}")

@@ -125,7 +125,11 @@ def load_kernel(path: str | os.PathLike[str], layout: str, cg: int, *, key: str 
     """
     a = load_array(path, key=key, what="kernel", key_option="--kernel-key")
     from_text = Path(path).suffix.lower() in TEXT_SUFFIXES
-    return np.asarray(to_keras_layout(a, layout, cg, from_text=from_text), dtype=np.float64)
+    try:
+        k = to_keras_layout(a, layout, cg, from_text=from_text)
+    except ShapeError as exc:
+        raise ShapeError(f"{os.fspath(path)}: {exc}") from None
+    return np.asarray(k, dtype=np.float64)
 
 
 def parse_bias(text: str | None, *, key: str | None = None) -> np.ndarray | None:

@@ -26,7 +26,7 @@ Numeric text (``.txt``, ``.csv``, ``.tsv``, ``.dat``, or any extension)
     is ``(2, 2, 2)`` (rows, cols, channels). Every block must have the same shape. Values are
     read as float64.
 
-Not done here: NaN and Inf are kept (the caller decides); EXIF orientation is not applied
+Not done here: NaN and Inf are kept (:func:`nonfinite` counts them; the CLI warns); EXIF orientation is not applied
 (pixels as stored, as the frameworks' decoders do); Pillow reduces 16-bit colour PNGs to 8 bits.
 """
 
@@ -219,6 +219,22 @@ def load_array(
             raise LoadError(_not_readable(name, head)) from None
         raise
     return blocks[0] if len(blocks) == 1 else np.stack(blocks, axis=-1)
+
+
+def nonfinite(arr: np.ndarray) -> tuple[int, int, tuple[int, ...] | None]:
+    """``(NaN count, ±Inf count, index of the first non-finite value)`` of ``arr`` (e.g. ``(H, W, C)``).
+
+    The first is in C order (row, then column, then channel); ``None`` when every value is finite.
+    Integer arrays are always finite.
+    """
+    if arr.dtype.kind != "f":
+        return 0, 0, None
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return 0, 0, None
+    n_nan = int(np.count_nonzero(np.isnan(arr)))
+    first = np.unravel_index(int(np.argmax(bad)), arr.shape)
+    return n_nan, int(np.count_nonzero(bad)) - n_nan, tuple(int(i) for i in first)
 
 
 # --------------------------------------------------------------------------------------------
