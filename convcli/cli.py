@@ -134,6 +134,11 @@ def parse_pair(text: str, option: str, *, minimum: int = 1) -> int | tuple[int, 
     return values[0] if len(values) == 1 else (values[0], values[1])
 
 
+def as_hw(value: int | tuple[int, int]) -> tuple[int, int]:
+    """The ``(h, w)`` pair of a :func:`parse_pair` value (an int means both axes)."""
+    return (value, value) if isinstance(value, int) else value
+
+
 def parse_padding(text: str) -> str | int | tuple[int, int]:
     """``valid``, ``same``, ``P`` or ``PH,PW`` (symmetric zeros, PyTorch style)."""
     if text.strip().lower() in ("valid", "same"):
@@ -318,7 +323,7 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Parsed
             "--semantics keras for TensorFlow's 'same' (out = ceil(n / s), the odd pad at the bottom/right)"
         )
     return ParsedLayer(
-        kernel_hw if isinstance(kernel_hw, tuple) else (kernel_hw, kernel_hw), stride, dilation, padding,
+        as_hw(kernel_hw), stride, dilation, padding,
         (opts.kernel_layout or KernelLayout(opts.semantics.value)).value,
     )
 
@@ -579,17 +584,14 @@ def params(
     dilation_v = parse_pair(dilation or "1", "--dilation")
     padding_v = parse_padding(padding or "valid")
 
-    def as_pair(v: int | tuple[int, int]) -> tuple[int, int]:
-        return (v, v) if isinstance(v, int) else v
-
     spec = counts.ConvSpec(
         kind=layer_kind,
         in_channels=in_channels,
         filters=filters if layer_kind == "depthwise" else (filters or 1),
-        kernel=as_pair(kernel_v),
-        stride=as_pair(stride_v),
-        dilation=as_pair(dilation_v),
-        padding=padding_v if isinstance(padding_v, str) else as_pair(padding_v),
+        kernel=as_hw(kernel_v),
+        stride=as_hw(stride_v),
+        dilation=as_hw(dilation_v),
+        padding=padding_v if isinstance(padding_v, str) else as_hw(padding_v),
         groups=groups or 1,
         depth_multiplier=depth_multiplier or 1,
         use_bias=not no_bias,
