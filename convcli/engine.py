@@ -303,33 +303,62 @@ def _conv(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
 
 
 def _conv_taps(layer: Layer, region: np.ndarray, out_hw: Pair) -> np.ndarray:
-    """The plain path: one strided view and one GEMM per kernel tap, accumulated."""
+    """The plain path: one strided view and one GEMM (or multiply-add) per kernel tap, accumulated."""
     groups, cg, f = layer.groups, layer.cg, layer.filters
     fg = f // groups
     out = np.zeros((*out_hw, f), dtype=layer.x.dtype)
+    depthwise = cg == 1 and groups > 1
     for u, v, view in _taps(layer, region, out_hw):
         w = layer.kernel[u, v]  # (Cg, F)
         if groups == 1:
             out += view @ w
+        elif depthwise:  # filter g·Fg + j reads channel g alone
+            out.reshape(*out_hw, groups, fg)[...] += view[..., None] * w.reshape(groups, fg)
         else:
             for g in range(groups):
                 out[..., g * fg : (g + 1) * fg] += view[..., g * cg : (g + 1) * cg] @ w[:, g * fg : (g + 1) * fg]
     return out
 
 
+def _as_depthwise(layer: Layer) -> Layer:
+    """The same layer as a depthwise one whose ``C·Fg`` outputs are its partial sums.
+
+    Partial ``[.., c, g·Fg + j]`` is channel ``g·Cg + c`` cross-correlated with ``kernel[:, :, c, g·Fg + j]``:
+    a depthwise layer (``groups = C``) with ``Fg`` filters per channel computes exactly those, and
+    goes through the same tiled fast path as :func:`conv2d`.
+    """
+    kh, kw, cg, f = layer.kernel.shape
+    groups, fg = layer.groups, f // layer.groups
+    k = layer.kernel.reshape(kh, kw, cg, groups, fg).transpose(0, 1, 3, 2, 4).reshape(kh, kw, 1, groups * cg * fg)
+    return Layer(layer.x, np.ascontiguousarray(k), groups * cg, layer.geometry)
+
+
 def _partials(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
     """Per-channel contributions for output rows × cols: ``(r1 - r0, c1 - c0, C // groups, F)``."""
-    out_hw = (rows[1] - rows[0], cols[1] - cols[0])
-    region = input_region(layer, rows, cols)
+    h, w = rows[1] - rows[0], cols[1] - cols[0]
     groups, cg, f = layer.groups, layer.cg, layer.filters
-    fg = f // groups
-    acc = np.zeros((*out_hw, groups, cg, fg), dtype=layer.x.dtype)
-    for u, v, view in _taps(layer, region, out_hw):
-        # kernel[u, v]: (Cg, F) with F ordered group-major -> (G, Cg, Fg)
-        w = layer.kernel[u, v].reshape(cg, groups, fg).transpose(1, 0, 2)
-        acc += view.reshape(*out_hw, groups, cg, 1) * w
+    flat = _conv(_as_depthwise(layer), rows, cols)  # (h, w, G·Cg·Fg), ordered (g, c, j)
+    if groups == 1:
+        return flat.reshape(h, w, cg, f)
     # (h, w, G, Cg, Fg) -> (h, w, Cg, G·Fg): filter index g·Fg + j
-    return acc.transpose(0, 1, 3, 2, 4).reshape(*out_hw, cg, f)
+    return flat.reshape(h, w, groups, cg, f // groups).transpose(0, 1, 3, 2, 4).reshape(h, w, cg, f)
+
+
+def filter_partials(layer: Layer, filt: int) -> np.ndarray:
+    """Each input channel's partial map for one filter over the whole output: ``(H', W', Cg)``.
+
+    ``[..., c]`` is channel ``g·Cg + c`` (``g`` the filter's group) cross-correlated with
+    ``kernel[:, :, c, filt]``; their sum plus the bias is the filter's pre-activation. This costs
+    ``Cg`` single-channel convolutions, never the ``Cg·F`` of all partials.
+    """
+    if not 0 <= filt < layer.filters:
+        raise ShapeError(f"filter {filt} does not exist: the layer has {layer.filters} (0..{layer.filters - 1})")
+    group = filt // (layer.filters // layer.groups)
+    x = layer.x[:, :, group * layer.cg : (group + 1) * layer.cg]
+    kernel = layer.kernel[:, :, :, filt : filt + 1]
+    one = Layer(x, kernel, 1, layer.geometry)
+    ho, wo = layer.geometry.out_hw
+    return _partials(one, (0, ho), (0, wo))[:, :, :, 0]
 
 
 def conv2d(

@@ -160,6 +160,23 @@ def test_conv2d_and_partials_match_oracle(case):
     np.testing.assert_allclose(p, expected_p, **TIGHT)
 
 
+@settings(max_examples=150, deadline=None)
+@given(case=conv_cases(), data=st.data())
+def test_filter_partials_match_the_oracle_for_one_filter(case, data):
+    assume(not case.empty)
+    x, kernel, _ = case.arrays
+    filt = data.draw(st.integers(0, case.f - 1), label="filter")
+    layer = engine.prepare(x, kernel, dtype=np.float64, **case.kwargs)
+    expected = naive_partials(x, kernel, case.stride, case.pads, case.dilation, case.groups)[:, :, :, filt]
+    np.testing.assert_allclose(engine.filter_partials(layer, filt), expected, **TIGHT)
+
+
+def test_filter_partials_refuses_a_missing_filter():
+    layer = engine.prepare(np.ones((4, 4, 3)), np.ones((2, 2, 3, 2)))
+    with pytest.raises(ShapeError, match="filter 2 does not exist"):
+        engine.filter_partials(layer, 2)
+
+
 @settings(max_examples=300, deadline=None)
 @given(case=conv_cases())
 def test_empty_output_is_a_shape_error_exactly_when_the_oracle_says_so(case):
