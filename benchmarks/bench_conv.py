@@ -117,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats; skip the 12 MP row")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--only", default="", help="run only workloads whose name contains this text")
     args = parser.parse_args()
     repeats = 3 if args.quick else args.repeats
 
@@ -131,7 +132,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     torch_version = None
     for wl in WORKLOADS:
-        if args.quick and wl.h * wl.w > 4_000_000:
+        if args.quick and wl.h * wl.w > 4_000_000 or args.only not in wl.name:
             continue
         x = rng.random((wl.h, wl.w, wl.c), dtype=np.float32)
         k = (rng.random((wl.k, wl.k, wl.c // wl.groups, wl.f), dtype=np.float32) - 0.5).astype(np.float32)

@@ -297,8 +297,12 @@ def _conv(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
     """Pre-activation without bias for output rows × cols: ``(r1 - r0, c1 - c0, F)``."""
     out_hw = (rows[1] - rows[0], cols[1] - cols[0])
     region = input_region(layer, rows, cols)
-    if layer.geometry.stride == (1, 1):
-        return fastconv.conv_stride1(region, layer.kernel, layer.geometry.dilation, layer.groups, out_hw)
+    g = layer.geometry
+    if g.stride == (1, 1):
+        return fastconv.conv_stride1(region, layer.kernel, g.dilation, layer.groups, out_hw)
+    if layer.groups == 1 and g.dilation == (1, 1):
+        x2, k2 = fastconv.space_to_depth(region, layer.kernel, g.stride, out_hw)
+        return fastconv.conv_stride1(x2, k2, (1, 1), 1, out_hw)
     return _conv_taps(layer, region, out_hw)
 
 

@@ -22,6 +22,9 @@ import numpy as np
 TILE_BYTES = 1 << 19
 #: Below this many channels per group a per-tap GEMM beats building an im2col buffer.
 IM2COL_MIN_CHANNELS = 16
+#: From this many filters per channel, a depthwise layer (and so every partial-sum computation,
+#: which is one) runs as one small GEMM per channel instead of multiply-adds per tap.
+PLANAR_MIN_MULTIPLIER = 2
 
 
 def _tile_rows(w_in: int, width: int, itemsize: int, ho: int) -> int:
@@ -45,7 +48,9 @@ def conv_stride1(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, in
     valid = ho * w_in - (kw - 1) * dw  # grid positions the last tap can still read
     out = np.empty((ho, wo, f), dtype=region.dtype)
     depthwise = groups == c and cg == 1
-    if depthwise:
+    if depthwise and f // c >= PLANAR_MIN_MULTIPLIER:
+        _depthwise_planar(flat, kernel, offsets, w_in, valid, out)
+    elif depthwise:
         _depthwise(flat, kernel, offsets, w_in, valid, out)
     elif groups == 1:
         _dense(flat, kernel.reshape(kh * kw, c, f), offsets, w_in, valid, out)
@@ -57,6 +62,38 @@ def conv_stride1(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, in
                    offsets, w_in, valid, part)
             out[:, :, g * fg : (g + 1) * fg] = part
     return out
+
+
+def space_to_depth(region: np.ndarray, kernel: np.ndarray, stride: tuple[int, int],
+                   out_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A stride-``s`` layer as a stride-1 one: ``(region', kernel')`` for :func:`conv_stride1`.
+
+    Output ``(i, j)`` reads ``region[i·sh + u, j·sw + v]``; writing ``u = a·sh + p`` and
+    ``v = b·sw + q`` this is ``region'[i + a, j + b, (p, q, c)]`` with
+    ``region'[y, x, (p, q, c)] = region[y·sh + p, x·sw + q, c]`` and
+    ``kernel'[a, b, (p, q, c), f] = kernel[a·sh + p, b·sw + q, c, f]`` (zero past the kernel's edge).
+    ``region (h, w, C)`` is padded as for the strided layer (dilation 1, groups 1);
+    returns ``region' (H' + ah - 1, W' + aw - 1, sh·sw·C)`` and ``kernel' (ah, aw, sh·sw·C, F)``
+    with ``ah = ⌈kh / sh⌉``, ``aw = ⌈kw / sw⌉``.
+    """
+    sh, sw = stride
+    kh, kw, c, f = kernel.shape
+    ah, aw = -(-kh // sh), -(-kw // sw)
+    ho, wo = out_hw
+    h2, w2 = ho + ah - 1, wo + aw - 1
+    x2 = np.empty((h2, w2, sh * sw * c), dtype=region.dtype)
+    for p in range(sh):
+        for q in range(sw):
+            src = region[p::sh, q::sw][:h2, :w2]
+            dst = x2[:, :, (p * sw + q) * c : (p * sw + q + 1) * c]
+            dst[: src.shape[0], : src.shape[1]] = src
+            # rows/cols that only the kernel's zero taps read lie past the region: zeros
+            dst[src.shape[0] :] = 0
+            dst[:, src.shape[1] :] = 0
+    k = np.zeros((ah * sh, aw * sw, c, f), dtype=kernel.dtype)
+    k[:kh, :kw] = kernel
+    k2 = k.reshape(ah, sh, aw, sw, c, f).transpose(0, 2, 1, 3, 4, 5).reshape(ah, aw, sh * sw * c, f)
+    return x2, k2
 
 
 def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, valid: int, out: np.ndarray) -> None:
@@ -110,4 +147,37 @@ def _depthwise(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: i
             off = offsets[t]
             np.multiply(flat[start + off : stop + off, :, None], taps[t], out=tmp[:m])
             acc[:m] += tmp[:m]
+        out[r0:r1] = acc[: (r1 - r0) * w_in].reshape(r1 - r0, w_in, f)[:, :wo]
+
+
+def _depthwise_planar(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, valid: int,
+                      out: np.ndarray) -> None:
+    """``groups == C`` with ``M ≥ 2`` filters per channel: per tile and channel, one ``(M, T) @ (T, m)`` GEMM.
+
+    The tile's channel ``g`` is copied out as one contiguous row, so the ``T = kh·kw`` taps are
+    contiguous slices of it (a cheap im2col); the GEMM yields that channel's ``M`` maps at once.
+    """
+    kh, kw, _, f = kernel.shape
+    c = flat.shape[1]
+    mult = f // c
+    ntaps = len(offsets)
+    ho, wo, _ = out.shape
+    # per channel: (M, T) weights, filter g·M + j -> row j
+    weights = np.ascontiguousarray(kernel.reshape(ntaps, c, mult).transpose(1, 2, 0))
+    rows = _tile_rows(w_in, ntaps + mult, out.dtype.itemsize, ho)
+    reach = offsets[-1]
+    plane = np.empty(rows * w_in + reach, dtype=out.dtype)
+    buf = np.empty((ntaps, rows * w_in), dtype=out.dtype)
+    res = np.empty((mult, rows * w_in), dtype=out.dtype)
+    acc = np.empty((rows * w_in, c, mult), dtype=out.dtype)
+    for r0 in range(0, ho, rows):
+        r1 = min(r0 + rows, ho)
+        start, stop = r0 * w_in, min(r1 * w_in, valid)
+        m = stop - start
+        for g in range(c):
+            plane[: m + reach] = flat[start : stop + reach, g]
+            for t, off in enumerate(offsets):
+                buf[t, :m] = plane[off : off + m]
+            np.matmul(weights[g], buf[:, :m], out=res[:, :m])
+            acc[:m, g, :] = res[:, :m].T
         out[r0:r1] = acc[: (r1 - r0) * w_in].reshape(r1 - r0, w_in, f)[:, :wo]

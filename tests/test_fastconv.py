@@ -1,4 +1,5 @@
-"""The stride-1 fast path (tiled GEMMs, per-tap GEMMs, depthwise multiply-adds) against the oracle.
+"""The fast paths (tiled GEMMs, per-tap GEMMs, depthwise multiply-adds and per-channel GEMMs,
+space-to-depth for strides) against the oracle.
 
 Tile sizes and the im2col threshold are forced small and large so that every path runs, tiles
 split rows unevenly, and the last tile is a short one.
@@ -13,8 +14,8 @@ from hypothesis import strategies as st
 
 from convcli import engine, fastconv
 
-from oracle import naive_conv2d
-from strategies import ConvCase, int_or_pair, paddings
+from oracle import naive_conv2d, naive_partials
+from strategies import ConvCase, conv_cases, int_or_pair, paddings
 
 stride1_cases = st.builds(
     lambda groups, cm, fm, h, w, kh, kw, dil, pad, seed: ConvCase(
@@ -35,18 +36,51 @@ stride1_cases = st.builds(
 
 
 @pytest.mark.parametrize("tile_bytes", [1, 700, 1 << 19])
-@pytest.mark.parametrize("im2col_min", [1, 1000])
+@pytest.mark.parametrize(("im2col_min", "planar_min"), [(1, 1), (1000, 1000), (16, 2)])
 @settings(max_examples=60, deadline=None)
 @given(case=stride1_cases)
-def test_fast_path_matches_oracle(tile_bytes, im2col_min, case: ConvCase):
+def test_fast_path_matches_oracle(tile_bytes, im2col_min, planar_min, case: ConvCase):
     assume(not case.empty)
     x, k, b = case.arrays
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(fastconv, "TILE_BYTES", tile_bytes)
         mp.setattr(fastconv, "IM2COL_MIN_CHANNELS", im2col_min)
+        mp.setattr(fastconv, "PLANAR_MIN_MULTIPLIER", planar_min)
         got = engine.conv2d(x, k, b, dtype=np.float64, **case.kwargs)
+        partials = engine.partial_sums(x, k, dtype=np.float64, **case.kwargs)
     want = naive_conv2d(x, k, b, 1, case.pads, case.dilation, case.groups)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    want_p = naive_partials(x, k, 1, case.pads, case.dilation, case.groups)
+    np.testing.assert_allclose(partials, want_p, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("tile_bytes", [1, 700, 1 << 19])
+@settings(max_examples=80, deadline=None)
+@given(case=conv_cases())
+def test_strided_layers_match_oracle_with_small_tiles(tile_bytes, case: ConvCase):
+    """Space-to-depth (stride > 1, dilation 1, groups 1) and the tap loop, tiles split unevenly."""
+    assume(not case.empty)
+    x, k, b = case.arrays
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fastconv, "TILE_BYTES", tile_bytes)
+        got = engine.conv2d(x, k, b, dtype=np.float64, **case.kwargs)
+        partials = engine.partial_sums(x, k, dtype=np.float64, **case.kwargs)
+    np.testing.assert_allclose(got, naive_conv2d(x, k, b, case.stride, case.pads, case.dilation, case.groups),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(partials, naive_partials(x, k, case.stride, case.pads, case.dilation, case.groups),
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_space_to_depth_layout():
+    """region'[y, x, (p, q, c)] = region[y·s + p, x·s + q, c]; kernel' zero past the kernel's edge."""
+    rng = np.random.default_rng(3)
+    region = rng.standard_normal((9, 11, 2))  # a 5×5 kernel, stride 2 -> 3×4 outputs
+    kernel = rng.standard_normal((5, 5, 2, 3))
+    x2, k2 = fastconv.space_to_depth(region, kernel, (2, 2), (3, 4))
+    assert x2.shape == (5, 6, 8) and k2.shape == (3, 3, 8, 3)
+    assert x2[1, 2, (1 * 2 + 0) * 2 + 1] == region[3, 4, 1]
+    assert k2[1, 0, (0 * 2 + 1) * 2 + 0, 2] == kernel[2, 1, 0, 2]
+    assert not k2[2, :, 4:].any() and not k2[:, 2, 2:4].any()  # u = 5 or v = 5 lies past the kernel
 
 
 @pytest.mark.parametrize("tile_bytes", [1, 5000])
