@@ -20,6 +20,7 @@ numpy only: this module prints nothing, touches no file and never exits.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -33,8 +34,10 @@ Pair = tuple[int, int]
 PaddingSpec = str | int | Sequence[int]
 Pads = tuple[int, int, int, int]
 
-#: Output values per tile when a whole-image result is reduced piece by piece (bounded memory).
+#: Output values per block when a whole-image result is computed piece by piece (bounded memory).
 TILE_VALUES = 1 << 22
+#: Threads that work on blocks side by side (1: none).
+THREADS = min(2, os.cpu_count() or 1)
 
 
 def as_pair(value: int | Sequence[int], name: str, *, minimum: int = 1) -> Pair:
@@ -293,17 +296,57 @@ def _window(layer: Layer, window: Sequence[int] | None) -> tuple[Pair, Pair]:
     return (r0, r1), (c0, c1)
 
 
-def _conv(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
-    """Pre-activation without bias for output rows × cols: ``(r1 - r0, c1 - c0, F)``."""
+def _conv(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Pre-activation without bias for output rows × cols: ``(r1 - r0, c1 - c0, F)``.
+
+    Computed in blocks of output rows, each padded on its own, so the memory beyond the result
+    stays bounded for any image size; ``progress(rows_done)`` is called after each block.
+    """
+    (r0, r1), (c0, c1) = rows, cols
+    out = np.empty((r1 - r0, c1 - c0, layer.filters), dtype=layer.x.dtype)
+    per_row = (c1 - c0) * max(layer.filters, layer.x.shape[2] * layer.geometry.stride[0])
+    # BLAS already spreads a dense layer's GEMMs over the cores; depthwise multiply-adds run on one
+    parallel = layer.cg == 1 and layer.groups > 1
+
+    def block(b: Pair) -> int:
+        _conv_block(layer, b, cols, out[b[0] - r0 : b[1] - r0])
+        return b[1] - b[0]
+
+    _each(block, _row_tiles(rows, per_row, parts=THREADS if parallel else 1), progress, parallel)
+    return out
+
+
+def _conv_block(layer: Layer, rows: Pair, cols: Pair, out: np.ndarray) -> None:
     out_hw = (rows[1] - rows[0], cols[1] - cols[0])
     region = input_region(layer, rows, cols)
     g = layer.geometry
     if g.stride == (1, 1):
-        return fastconv.conv_stride1(region, layer.kernel, g.dilation, layer.groups, out_hw)
-    if layer.groups == 1 and g.dilation == (1, 1):
+        fastconv.conv_stride1(region, layer.kernel, g.dilation, layer.groups, out_hw, out=out)
+    elif layer.groups == 1 and g.dilation == (1, 1):
         x2, k2 = fastconv.space_to_depth(region, layer.kernel, g.stride, out_hw)
-        return fastconv.conv_stride1(x2, k2, (1, 1), 1, out_hw)
-    return _conv_taps(layer, region, out_hw)
+        fastconv.conv_stride1(x2, k2, (1, 1), 1, out_hw, out=out)
+    else:
+        out[...] = _conv_taps(layer, region, out_hw)
+
+
+def _each(fn: Callable[[Pair], int], blocks: list[Pair], progress: Callable[[int], None] | None,
+          parallel: bool = True) -> None:
+    """``fn`` on every block, on :data:`THREADS` threads when ``parallel`` and there are several.
+
+    numpy's ufuncs, copies and BLAS calls release the GIL, and the blocks write disjoint rows.
+    """
+    if parallel and THREADS > 1 and len(blocks) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            for done in pool.map(fn, blocks):
+                if progress is not None:
+                    progress(done)
+    else:
+        for b in blocks:
+            done = fn(b)
+            if progress is not None:
+                progress(done)
 
 
 def _conv_taps(layer: Layer, region: np.ndarray, out_hw: Pair) -> np.ndarray:
@@ -341,6 +384,19 @@ def _partials(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
     """Per-channel contributions for output rows × cols: ``(r1 - r0, c1 - c0, C // groups, F)``."""
     h, w = rows[1] - rows[0], cols[1] - cols[0]
     groups, cg, f = layer.groups, layer.cg, layer.filters
+    g = layer.geometry
+    if g.stride != (1, 1) and g.dilation == (1, 1):
+        # strided: each channel alone is a dense 1 -> Fg layer, which space-to-depth makes stride 1
+        fg = f // groups
+        out = np.empty((h, w, cg, f), dtype=layer.x.dtype)
+        one = np.empty((h, w, fg), dtype=layer.x.dtype)
+        for grp in range(groups):
+            for c in range(cg):
+                ch = grp * cg + c
+                single = Layer(layer.x[:, :, ch : ch + 1], layer.kernel[:, :, c : c + 1, grp * fg : (grp + 1) * fg], 1, g)
+                _conv_block(single, rows, cols, one)
+                out[:, :, c, grp * fg : (grp + 1) * fg] = one
+        return out
     flat = _conv(_as_depthwise(layer), rows, cols)  # (h, w, G·Cg·Fg), ordered (g, c, j)
     if groups == 1:
         return flat.reshape(h, w, cg, f)
@@ -425,24 +481,53 @@ def partial_sums(
     return _partials(layer, rows, cols)
 
 
-def _row_tiles(layer: Layer, values_per_row: int) -> list[Pair]:
-    ho = layer.geometry.out_hw[0]
-    step = max(1, TILE_VALUES // max(1, values_per_row))
-    return [(r, min(r + step, ho)) for r in range(0, ho, step)]
+def _row_tiles(rows: Pair, values_per_row: int, parts: int = 1) -> list[Pair]:
+    """Output rows ``[r0, r1)`` cut into blocks of at most :data:`TILE_VALUES` values, and into at
+    least ``parts`` blocks when there are that many rows (one per thread)."""
+    r0, r1 = rows
+    step = max(1, min(TILE_VALUES // max(1, values_per_row), -(-(r1 - r0) // parts)))
+    return [(r, min(r + step, r1)) for r in range(r0, r1, step)]
+
+
+def partial_pass(
+    layer: Layer, *, keep: bool = False, progress: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """One pass over all partial sums: their mean ``|partial|`` ``(Cg, F)`` and, if ``keep``, the
+    partials themselves ``(H', W', Cg, F)`` (else ``None``).
+
+    Computed block by block, so without ``keep`` a whole photo never holds all ``H'·W'·Cg·F``
+    partials at once. The mean is accumulated in float64 so millions of values keep their digits.
+    """
+    ho, wo = layer.geometry.out_hw
+    cg, f = layer.cg, layer.filters
+    kept = np.empty((ho, wo, cg, f), dtype=layer.x.dtype) if keep else None
+    blocks = _row_tiles((0, ho), wo * cg * f)
+    sums = np.zeros((len(blocks), cg, f), dtype=np.float64)  # one row per block: the same sum on any thread
+
+    def block(b: Pair) -> int:
+        p = _partials(layer, b, (0, wo))
+        if kept is not None:
+            kept[b[0] : b[1]] = p
+        sums[blocks.index(b)] = np.abs(p).sum(axis=(0, 1), dtype=np.float64)
+        return b[1] - b[0]
+
+    _each(block, blocks, progress)
+    return sums.sum(axis=0) / (ho * wo), kept
 
 
 def mean_abs_partials(layer: Layer) -> np.ndarray:
-    """Mean of ``|partial_sums|`` over every output position: ``(C // groups, F)``.
+    """Mean of ``|partial_sums|`` over every output position: ``(C // groups, F)``."""
+    return partial_pass(layer)[0]
 
-    Computed in row tiles so that a whole photo never holds all ``H'·W'·Cg·F`` partials at once.
-    Accumulated in float64 so the mean of millions of values keeps its digits.
-    """
+
+def run_bytes(layer: Layer, *, keep_partials: bool = False) -> int:
+    """Bytes :func:`run_layer` allocates beyond the input: results, kept partials, block buffers."""
     ho, wo = layer.geometry.out_hw
-    total = np.zeros((layer.cg, layer.filters), dtype=np.float64)
-    for rows in _row_tiles(layer, wo * layer.cg * layer.filters):
-        p = _partials(layer, rows, (0, wo))
-        total += np.abs(p).sum(axis=(0, 1), dtype=np.float64)
-    return total / (ho * wo)
+    per_map = ho * wo * layer.x.itemsize
+    total = 2 * per_map * layer.filters  # pre-activation and output
+    if keep_partials:
+        total += per_map * layer.cg * layer.filters
+    return total + 4 * THREADS * TILE_VALUES * layer.x.itemsize
 
 
 @dataclass(frozen=True)
@@ -529,6 +614,7 @@ class LayerResult:
     cols: Pair
     window_partials: np.ndarray
     mean_abs: np.ndarray
+    partials: np.ndarray | None = None
 
     def shares(self) -> np.ndarray:
         """Each channel's share of ``Σ_c mean |partial|`` per filter, in percent: ``(Cg, F)``."""
@@ -537,7 +623,9 @@ class LayerResult:
             return np.where(total > 0, 100.0 * self.mean_abs / total, 0.0)
 
     def full_partials(self) -> np.ndarray:
-        """All partial sums ``(H', W', Cg, F)``: computed on demand (they can be large)."""
+        """All partial sums ``(H', W', Cg, F)``: kept by ``run_layer(keep_partials=True)`` or computed now."""
+        if self.partials is not None:
+            return self.partials
         ho, wo = self.layer.geometry.out_hw
         return _partials(self.layer, (0, ho), (0, wo))
 
@@ -550,17 +638,34 @@ def run_layer(
     cols: Pair,
     *,
     use_bias: bool = True,
+    keep_partials: bool = False,
+    progress: Callable[[float], None] | None = None,
 ) -> LayerResult:
-    """Compute everything ``convcli run`` shows for ``layer`` with the display window rows × cols."""
+    """Compute everything ``convcli run`` shows for ``layer`` with the display window rows × cols.
+
+    ``keep_partials`` keeps all ``(H', W', Cg, F)`` partials (for saving) from the same pass that
+    measures each channel's share. ``progress(fraction)`` reports the work done, 0 to 1.
+    """
     if bias is not None and not use_bias:
         raise ConfigError("a bias was given but the layer has use_bias=False (--no-bias)")
+    if activation not in ACTIVATIONS:
+        raise ConfigError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
     ho, wo = layer.geometry.out_hw
     b = check_bias(bias, layer.filters, layer.x.dtype)
-    pre = _conv(layer, (0, ho), (0, wo))
+    # the convolution and the partials are the same multiply-adds: each is half of the work
+    done = [0]
+
+    def step(rows_done: int) -> None:
+        done[0] += rows_done
+        if progress is not None:
+            progress(min(1.0, done[0] / (2 * ho)))
+
+    pre = _conv(layer, (0, ho), (0, wo), step)
     pre += b
     out = activate(pre, activation)
     window = _partials(layer, rows, cols)
-    return LayerResult(layer, b, use_bias, activation, pre, out, rows, cols, window, mean_abs_partials(layer))
+    mean_abs, partials = partial_pass(layer, keep=keep_partials, progress=step)
+    return LayerResult(layer, b, use_bias, activation, pre, out, rows, cols, window, mean_abs, partials)
 
 
 # --------------------------------------------------------------------------------------------

@@ -32,11 +32,11 @@ def _tile_rows(w_in: int, width: int, itemsize: int, ho: int) -> int:
 
 
 def conv_stride1(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, int], groups: int,
-                 out_hw: tuple[int, int]) -> np.ndarray:
+                 out_hw: tuple[int, int], *, out: np.ndarray | None = None) -> np.ndarray:
     """Stride-1 cross-correlation of a padded ``region (h_in, w_in, C)`` with ``kernel (kh, kw, Cg, F)``.
 
     ``out_hw`` is ``(H', W')`` with ``h_in = H' + (kh - 1)·dh`` and ``w_in = W' + (kw - 1)·dw``.
-    Returns ``(H', W', F)`` without bias, in the region's dtype.
+    Returns ``(H', W', F)`` without bias, in the region's dtype (written into ``out`` if given).
     """
     kh, kw, cg, f = kernel.shape
     dh, dw = dilation
@@ -46,7 +46,8 @@ def conv_stride1(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, in
     flat = region.reshape(h_in * w_in, c)
     offsets = [u * dh * w_in + v * dw for u in range(kh) for v in range(kw)]
     valid = ho * w_in - (kw - 1) * dw  # grid positions the last tap can still read
-    out = np.empty((ho, wo, f), dtype=region.dtype)
+    if out is None:
+        out = np.empty((ho, wo, f), dtype=region.dtype)
     depthwise = groups == c and cg == 1
     if depthwise and f // c >= PLANAR_MIN_MULTIPLIER:
         _depthwise_planar(flat, kernel, offsets, w_in, valid, out)

@@ -348,7 +348,7 @@ def test_mean_abs_partials_in_small_tiles(monkeypatch, tile_values, rows_per_til
     expected = np.abs(engine.partial_sums(x, kernel, dtype=np.float64, **kwargs)).mean(axis=(0, 1))
     monkeypatch.setattr(engine, "TILE_VALUES", tile_values)
     layer = engine.prepare(x, kernel, dtype=dtype, **kwargs)
-    tiles = engine._row_tiles(layer, 6 * 2 * 2)
+    tiles = engine._row_tiles((0, 11), 6 * 2 * 2)
     assert tiles == [(r, min(r + rows_per_tile, 11)) for r in range(0, 11, rows_per_tile)]
     got = engine.mean_abs_partials(layer)
     assert got.dtype == np.float64
@@ -368,8 +368,39 @@ def test_mean_abs_partials_with_a_last_partial_tile(monkeypatch):
     ]:
         monkeypatch.setattr(engine, "TILE_VALUES", tile_values)
         layer = engine.prepare(x, kernel, padding=1, dtype=np.float64)
-        assert engine._row_tiles(layer, 30) == tiles
+        assert engine._row_tiles((0, 9), 30) == tiles
         np.testing.assert_allclose(engine.mean_abs_partials(layer), expected, **TIGHT)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("tile_values", [1, 50, 1 << 22])
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases())
+def test_blocks_and_threads_give_the_oracle_values(threads, tile_values, case):
+    """Whole-image work in blocks of rows (down to one row), on one or two threads."""
+    assume(not case.empty)
+    x, kernel, bias = case.arrays
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "THREADS", threads)
+        mp.setattr(engine, "TILE_VALUES", tile_values)
+        layer = engine.prepare(x, kernel, dtype=np.float64, **case.kwargs)
+        rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+        fractions: list[float] = []
+        result = engine.run_layer(layer, bias, "linear", rows, cols, keep_partials=True, progress=fractions.append)
+    partials = naive_partials(x, kernel, case.stride, case.pads, case.dilation, case.groups)
+    np.testing.assert_allclose(result.preactivation,
+                               naive_conv2d(x, kernel, bias, case.stride, case.pads, case.dilation, case.groups),
+                               **TIGHT)
+    np.testing.assert_allclose(result.full_partials(), partials, **TIGHT)
+    np.testing.assert_allclose(result.mean_abs, np.abs(partials).mean(axis=(0, 1)), **TIGHT)
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_run_bytes_counts_results_and_kept_partials():
+    layer = engine.prepare(np.ones((100, 50, 3), dtype=np.float32), np.ones((3, 3, 3, 4)))  # 98×48 outputs
+    base = engine.run_bytes(layer)
+    assert base >= 2 * 98 * 48 * 4 * 4
+    assert engine.run_bytes(layer, keep_partials=True) - base == 98 * 48 * 3 * 4 * 4
 
 
 # --------------------------------------------------------------------------------------------
