@@ -21,8 +21,10 @@ numpy only: this module prints nothing, touches no file and never exits.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -621,6 +623,22 @@ class LayerResult:
         total = self.mean_abs.sum(axis=0, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(total > 0, 100.0 * self.mean_abs / total, 0.0)
+
+    @cached_property
+    def output_stats(self) -> np.ndarray:
+        """Each filter's output min, mean and max over the whole map, NaN ignored: ``(F, 3)`` float64.
+
+        One pass per statistic; only a filter whose plain result is NaN takes the slower NaN-aware one.
+        """
+        flat = self.output.reshape(-1, self.layer.filters)
+        stats = np.stack([flat.min(axis=0), flat.mean(axis=0, dtype=np.float64), flat.max(axis=0)], axis=1)
+        stats = stats.astype(np.float64)
+        for f in np.flatnonzero(np.isnan(stats).any(axis=1)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN map: its stats are NaN
+                col = flat[:, f]
+                stats[f] = [np.nanmin(col), np.nanmean(col, dtype=np.float64), np.nanmax(col)]
+        return stats
 
     def full_partials(self) -> np.ndarray:
         """All partial sums ``(H', W', Cg, F)``: kept by ``run_layer(keep_partials=True)`` or computed now."""

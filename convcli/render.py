@@ -368,9 +368,9 @@ def filter_panel(result: LayerResult, f: int, names: Sequence[str]) -> Panel:
     stats = key_values(
         [
             ("whole output", Text(
-                f"min {fmt(float(np.nanmin(result.output[..., f])))} · "
-                f"mean {fmt(float(np.nanmean(result.output[..., f], dtype=np.float64)))} · "
-                f"max {fmt(float(np.nanmax(result.output[..., f])))}"
+                f"min {fmt(result.output_stats[f, 0])} · "
+                f"mean {fmt(result.output_stats[f, 1])} · "
+                f"max {fmt(result.output_stats[f, 2])}"
             )),
             ("channel shares", Text(share_text(shares, [names[c] for c in channels])
                                     + "  (of Σ mean |partial|)")),
@@ -422,14 +422,11 @@ def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
     t.add_column("channel share of Σ mean|partial|")
     shares = result.shares()
     for f in range(result.layer.filters):
-        o = result.output[..., f]
         channels = group_channels(result, f)
         t.add_row(
             str(f),
             fmt(float(result.bias[f])),
-            fmt(float(np.nanmin(o))),
-            fmt(float(np.nanmean(o, dtype=np.float64))),
-            fmt(float(np.nanmax(o))),
+            *(fmt(v) for v in result.output_stats[f].tolist()),
             share_text(shares[:, f], [names[c] for c in channels], top=2),
         )
     return t
@@ -528,14 +525,14 @@ def result_json(
         "filters": [],
     }
     for f in filters:
-        o = result.output[..., f]
         channels = group_channels(result, f)
+        lo, mean, hi = result.output_stats[f].tolist()
         entry: dict[str, Any] = {
             "index": f,
             "bias": _num(float(result.bias[f])),
-            "output_min": _num(float(np.nanmin(o))),
-            "output_mean": _num(float(np.nanmean(o, dtype=np.float64))),
-            "output_max": _num(float(np.nanmax(o))),
+            "output_min": _num(lo),
+            "output_mean": _num(mean),
+            "output_max": _num(hi),
             "channels": [int(c) for c in channels],
             "channel_share_percent": [_num(float(s)) for s in shares[:, f]],
             "kernel": _nested(layer.kernel[:, :, :, f].transpose(2, 0, 1)),

@@ -709,3 +709,21 @@ def test_errors_name_the_numbers(call, exc, message):
 def test_error_classes_and_exit_codes():
     assert issubclass(ShapeError, engine.ShapeError) and ShapeError.exit_code == 1
     assert ConfigError.exit_code == 2
+
+
+def test_output_stats_ignore_nan_per_filter():
+    """min/mean/max per filter as numpy's NaN-aware functions give them, NaN only for an all-NaN map."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 7, 2))
+    x[2, 3, 0] = np.nan  # reaches filters 0 and 1 at a few positions only
+    kernel = rng.standard_normal((2, 2, 2, 3))
+    kernel[:, :, 0, 2] = 0.0
+    kernel[:, :, 1, 2] = np.nan  # filter 2: NaN everywhere
+    layer = engine.prepare(x, kernel, dtype=np.float64)
+    result = engine.run_layer(layer, None, "relu", (0, 2), (0, 2))
+    o = result.output
+    assert np.isnan(o[..., 0]).sum() == 4
+    for f in (0, 1):
+        np.testing.assert_allclose(result.output_stats[f],
+                                   [np.nanmin(o[..., f]), np.nanmean(o[..., f]), np.nanmax(o[..., f])], rtol=1e-12)
+    assert np.isnan(result.output_stats[2]).all()
