@@ -727,3 +727,16 @@ def test_output_stats_ignore_nan_per_filter():
         np.testing.assert_allclose(result.output_stats[f],
                                    [np.nanmin(o[..., f]), np.nanmean(o[..., f]), np.nanmax(o[..., f])], rtol=1e-12)
     assert np.isnan(result.output_stats[2]).all()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (4096, 1), (10_001, 4), (3, 5000), (2049, 2)])
+@pytest.mark.parametrize("op", ["min", "max", "sum"])
+def test_column_reduce_matches_numpy(shape, op):
+    a = np.random.default_rng(shape[0]).standard_normal(shape).astype(np.float32)
+    if op == "sum":
+        got = engine.column_reduce(a, np.add, np.float64)
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, a.astype(np.float64).sum(axis=0), rtol=1e-12, atol=1e-9)
+    else:
+        ufunc = np.minimum if op == "min" else np.maximum
+        np.testing.assert_array_equal(engine.column_reduce(a, ufunc), getattr(a, op)(axis=0))
