@@ -1,0 +1,301 @@
+"""Terminal heatmaps: downsampling against a loop oracle, the palettes, and what reaches the terminal."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+from test_render import textbook_result
+
+from convcli import engine, heatmap, kernels
+from convcli.heatmap import SEQUENTIAL_RAMP, SIGNED_RAMP, Heatmap, Scale, downsample, filter_heatmaps
+
+RED = "178;24;43"  # RdBu's most positive
+BLUE = "33;102;172"  # RdBu's most negative
+WHITE = "247;247;247"  # RdBu's centre: 0
+YELLOW = "253;231;37"  # viridis' top
+
+
+def colour_codes(text: str) -> list[str]:
+    """SGR parameters that set a colour (38/48 extended, 30–37, 40–47, 90–97, 100–107)."""
+    found = []
+    for params in re.findall(r"\x1b\[([0-9;]*)m", text):
+        codes = [int(p) for p in params.split(";") if p]
+        if any(c in (38, 48) or 30 <= c <= 37 or 40 <= c <= 47 or 90 <= c <= 97 or 100 <= c <= 107 for c in codes):
+            found.append(params)
+    return found
+
+
+def draw(renderable, width: int = 100, **kwargs) -> str:
+    kwargs.setdefault("color_system", None)
+    console = Console(file=io.StringIO(), width=width, legacy_windows=False, **kwargs)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def naive_downsample(a: np.ndarray, max_h: int, max_w: int) -> np.ndarray:
+    """Block means by plain loops: the block size straight from the rule ceil(max(h / max_h, w / max_w))."""
+    h, w = a.shape
+    k = math.ceil(max(h / max_h, w / max_w))
+    if k <= 1:
+        return a
+    out = np.empty((math.ceil(h / k), math.ceil(w / k)))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            total, count = 0.0, 0
+            for y in range(i * k, min((i + 1) * k, h)):
+                for x in range(j * k, min((j + 1) * k, w)):
+                    v = float(a[y, x])
+                    if not math.isnan(v):
+                        total += v
+                        count += 1
+            out[i, j] = total / count if count else math.nan
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# downsample
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    max_h=st.integers(1, 12),
+    max_w=st.integers(1, 12),
+    nan_fraction=st.sampled_from([0.0, 0.3, 0.9]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_downsample_matches_loop_oracle(h, w, max_h, max_w, nan_fraction, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(h, w)).astype(np.float32)
+    a[rng.random((h, w)) < nan_fraction] = np.nan
+    got = downsample(a, max_h, max_w)
+    expected = naive_downsample(a, max_h, max_w)
+    assert got.shape == expected.shape
+    assert got.shape[0] <= max_h and got.shape[1] <= max_w
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6, equal_nan=True)
+
+
+def test_downsample_leaves_a_map_that_fits_alone():
+    a = np.arange(12, dtype=np.int16).reshape(3, 4)
+    assert downsample(a, 3, 4) is a
+    assert downsample(a, 100, 100) is a
+
+
+def test_downsample_keeps_aspect_and_averages_ragged_blocks():
+    a = np.arange(7 * 10, dtype=np.float64).reshape(7, 10)
+    got = downsample(a, 3, 3)  # k = ceil(max(7/3, 10/3)) = 4 on both axes
+    assert got.shape == (2, 3)
+    assert got[0, 0] == a[:4, :4].mean()
+    assert got[1, 2] == a[4:, 8:].mean()  # a 3×2 ragged corner
+
+
+def test_all_nan_block_stays_nan_and_nan_is_skipped():
+    a = np.ones((4, 4))
+    a[:2, :2] = np.nan
+    a[2, 2] = np.nan
+    a[3, 3] = 5.0
+    got = downsample(a, 2, 2)
+    assert np.isnan(got[0, 0])
+    assert got[1, 1] == pytest.approx((1 + 1 + 5) / 3)
+    assert got[0, 1] == 1.0
+
+
+def test_huge_values_are_summed_in_float64():
+    a = np.full((4, 4), 3e38, dtype=np.float32)  # float32 sums of four would overflow to inf
+    assert downsample(a, 1, 1)[0, 0] == pytest.approx(3e38, rel=1e-6)
+
+
+# ------------------------------------------------------------------------------------------------
+# Scale and palettes
+
+
+def test_scale_always_includes_zero_and_picks_the_palette():
+    assert Scale.of(np.array([[3.0, 5.0]])) == Scale(0.0, 5.0)
+    assert Scale.of(np.array([[-2.0, 7.0]]), np.array([[np.nan, -9.0]])) == Scale(-9.0, 7.0)
+    assert not Scale(0.0, 5.0).diverging
+    assert Scale(-2.0, 7.0).diverging and Scale(-2.0, 7.0).limit == 7.0
+    assert Scale(-2.0, 0.0).diverging  # all ≤ 0 keeps the sign's hue
+
+
+def test_diverging_zero_is_neutral_and_sign_sets_the_hue():
+    s = Scale(-3.0, 6.0)
+    assert tuple(s.rgb(np.array(0.0))) == (247, 247, 247)
+    assert tuple(s.rgb(np.array(6.0))) == (178, 24, 43)
+    assert tuple(s.rgb(np.array(-6.0))) == (33, 102, 172)  # symmetric limit: -6 is the far end
+    assert tuple(s.rgb(np.array(-3.0))) == tuple(s.rgb(np.array(-3.0 - 1e-9)))
+    v = np.linspace(-6, 6, 241)
+    v = v[v != 0]
+    rgb = s.rgb(v).astype(int)
+    assert np.all(np.sign(rgb[:, 0] - rgb[:, 2]) == np.sign(v))  # red > blue exactly when v > 0
+    assert s.color(6.0).get_truecolor() == (178, 24, 43)  # type: ignore[union-attr]
+    assert s.color(float("nan")) is None
+
+
+def test_sequential_brightness_rises_with_the_value():
+    s = Scale(0.0, 10.0)
+    rgb = s.rgb(np.linspace(0, 10, 101)).astype(np.float64) / 255
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    luminance = linear @ np.array([0.2126, 0.7152, 0.0722])
+    assert np.all(np.diff(luminance) > 0)
+    assert tuple(s.rgb(np.array(10.0))) == (253, 231, 37)
+
+
+def test_characters_bin_by_value():
+    seq = Scale(0.0, 10.0)
+    assert "".join(seq.chars(np.array([0, 1.9, 2, 5, 7.9, 8, 10, np.nan]))) == "  ░▒▓██?"
+    div = Scale(-8.0, 8.0)
+    v = np.array([-8, -6, -4, -2, -0.9, 0, 0.9, 2, 4, 6, 8])
+    assert "".join(div.chars(v)) == "≡=-·   ░▒▓█"  # |v| < limit / 8 is blank
+    mirror = str.maketrans(SIGNED_RAMP, SIGNED_RAMP[::-1])
+    assert "".join(div.chars(-v)).translate(mirror) == "".join(div.chars(v))
+
+
+# ------------------------------------------------------------------------------------------------
+# Heatmap
+
+
+def map_lines(text: str, title: str, n: int) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title)) + 1
+    return lines[start : start + n]
+
+
+def test_gradient_without_colour_goes_from_blank_to_full():
+    values = np.tile(np.arange(20.0), (6, 1))  # 6×20, columns 0..19
+    text = draw(Heatmap(values, "ramp", max_w=40, max_h=10))
+    rows = map_lines(text, "ramp", 3)  # two map rows per line
+    expected = "".join(SEQUENTIAL_RAMP[min(4, int(j / 19 * 5))] for j in range(20))
+    assert rows == [expected] * 3
+    assert expected[0] == " " and expected[-1] == "█"
+    assert "0 … 19" in text
+    assert "0 [ ░▒▓█] 19" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_signed_gradient_without_colour_is_symmetric_about_zero():
+    values = np.tile(np.arange(-9.0, 10.0), (2, 1))  # 2×19, -9..9
+    text = draw(Heatmap(values, "signed", max_w=40, max_h=10))
+    (row,) = map_lines(text, "signed", 1)
+    assert row[0] == "≡" and row[9] == " " and row[-1] == "█"
+    assert row.translate(str.maketrans(SIGNED_RAMP, SIGNED_RAMP[::-1]))[::-1] == row
+    assert "-9 … 9" in text and "-9 [≡=-· ░▒▓█] 9" in text
+
+
+def test_large_map_is_block_averaged_to_fit():
+    values = np.tile(np.linspace(0, 1, 400), (90, 1))
+    hm = Heatmap(values, "wide", max_w=50, max_h=10)
+    text = draw(hm, 80)
+    assert "(÷8)" in text  # ceil(400 / 50) = 8 > ceil(90 / 20) = 5
+    rows = map_lines(text, "wide", 6)  # ceil(90 / 8) = 12 map rows, two per line
+    assert all(len(r.rstrip()) <= 50 for r in rows) and rows[0].rstrip().endswith("█")
+    assert hm.fit(50).cells.shape == (12, 50)
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_truecolor_half_blocks_carry_two_rows():
+    values = np.array([[1.0] * 8, [-1.0] * 8, [0.0] * 8])  # odd height: the last line has no lower row
+    text = draw(Heatmap(values, "hb"), color_system="truecolor", force_terminal=True)
+    assert f"\x1b[38;2;{RED};48;2;{BLUE}m▀▀▀▀▀▀▀▀" in text  # upper row +1 in front, lower row -1 behind
+    assert f"\x1b[38;2;{WHITE}m▀▀▀▀▀▀▀▀" in text  # 0 is the neutral centre, no background below it
+
+
+def test_truecolor_nan_upper_cell_uses_the_lower_half_block():
+    values = np.array([[np.nan] * 8, [2.0] * 8])
+    text = draw(Heatmap(values, "nan"), color_system="truecolor", force_terminal=True)
+    assert f"\x1b[38;2;{YELLOW}m▄▄▄▄▄▄▄▄" in text
+    assert "2 … 2 · 8 NaN" in text
+
+
+def test_256_colour_terminal_gets_downgraded_colours():
+    text = draw(Heatmap(np.array([[1.0] * 8, [-1.0] * 8]), "x"), color_system="256", force_terminal=True)
+    assert "38;5;" in text and "38;2;" not in text
+
+
+# ------------------------------------------------------------------------------------------------
+# A filter
+
+
+def photo_result(activation: str = "relu") -> engine.LayerResult:
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 255, size=(300, 400, 3)).astype(np.float32)
+    layer = engine.prepare(x, rng.normal(size=(3, 3, 3, 2)))
+    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+    return engine.run_layer(layer, np.array([0.5, -1.0]), activation, rows, cols)
+
+
+PHOTO_NAMES = ("red", "green", "blue")
+
+
+@pytest.mark.parametrize("width", [100, 80])
+def test_textbook_heatmaps_show_the_channel_magnitudes(width):
+    info, result = textbook_result()
+    text = draw(filter_heatmaps(result, 0, info.channel_names, width=width), width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    for caption in ("4 … 4", "400 … 400", "40000 … 40000", "40404 … 40404", "+ at every", "relu →"):
+        assert caption in text
+    assert "bias 0" in text
+    assert "channels        0 [ ░▒▓█] 40000" in text  # one scale, from 0 to the largest channel
+    assert "each value drawn as 4×4 cells" in text  # a 2×2 map zoomed to 8 columns
+    # on the shared scale R (4) and G (400) are blank, B (40000) full: 4 lines of 8 "█" in B's column
+    lines = text.splitlines()
+    title = next(line for line in lines if " B " in line)
+    col = title.index(" B ") + 1
+    b_cells = [line[col : col + 8] for line in lines if line[col : col + 8] == "█" * 8]
+    assert len(b_cells) == 4
+    assert text.count("█" * 8) == 4 * 3  # B, the pre-activation and the output: each at the top of its scale
+    r_col = title.index("R")
+    r_rows = lines[lines.index(title) + 1 : lines.index(title) + 5]
+    assert all(line[r_col : r_col + 8] == " " * 8 for line in r_rows)
+
+
+@pytest.mark.parametrize("width, per_line", [(100, 4), (80, 3)])
+def test_photo_heatmaps_fit_the_width(width, per_line):
+    result = photo_result()
+    maps = engine.filter_partials(result.layer, 1)
+    text = draw(filter_heatmaps(result, 1, PHOTO_NAMES, width=width, maps=maps), width)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert any(all(n in line for n in PHOTO_NAMES) for line in lines)  # ≥ 3 maps on one line
+    map_w = (width - 4) // per_line - 3
+    k = math.ceil(max(298 / 24, 398 / map_w))
+    assert f"298×398 maps · one cell = mean of a {k}×{k} block (÷{k})" in text
+    assert len(lines) < 60
+    for c, name in enumerate(PHOTO_NAMES):
+        assert heatmap.range_text(float(maps[..., c].min()), float(maps[..., c].max())) in text, name
+    pre = result.preactivation[..., 1]
+    assert heatmap.range_text(float(pre.min()), float(pre.max())) in text
+
+
+def test_filter_heatmaps_computes_maps_itself_and_skips_output_when_linear():
+    result = photo_result("linear")
+    text = draw(filter_heatmaps(result, 0, PHOTO_NAMES, width=100), 100)
+    assert "pre-activation" in text and "output" not in text
+
+
+def test_many_channels_fold_into_others():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 12, 10)).astype(np.float32)
+    layer = engine.prepare(x, kernels.make_kernel("ones", (3, 3), 10, 1))
+    result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3), use_bias=False)
+    text = draw(filter_heatmaps(result, 0, [f"c{i}" for i in range(10)], width=100), 100)
+    assert "Σ 6 others" in text and "bias" not in text.split("\n", 1)[1]
+
+
+def test_no_color_env_draws_characters_without_colour_codes(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    console = Console(file=io.StringIO(), width=100, force_terminal=True, legacy_windows=False)
+    assert console.no_color
+    console.print(filter_heatmaps(photo_result(), 1, PHOTO_NAMES, width=100))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b[" in text  # still a terminal: bold and dim get through
+    assert colour_codes(text) == []
+    assert "▀" not in text and any(c in text for c in "≡=░▒▓█")
+    assert "≡=-· below 0, blank ≈ 0, ░▒▓█ above" in text
