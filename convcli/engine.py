@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from convcli import counts, fastconv
 from convcli.counts import same_pads_1d, span
@@ -518,7 +519,7 @@ def partial_pass(
     return sums.sum(axis=0) / (ho * wo), kept
 
 
-def column_reduce(a: np.ndarray, op: np.ufunc, dtype: object = None) -> np.ndarray:
+def column_reduce(a: np.ndarray, op: np.ufunc, dtype: DTypeLike | None = None) -> np.ndarray:
     """``op.reduce(a, axis=0)`` for a tall ``(N, k)`` array with few columns: ``(k,)``.
 
     numpy reduces such an array ``k`` values at a time, about 15× slower than along long rows;
@@ -532,8 +533,8 @@ def column_reduce(a: np.ndarray, op: np.ufunc, dtype: object = None) -> np.ndarr
     if head:
         folded = op.reduce(a[:head].reshape(-1, per * k), axis=0, dtype=dtype)
         parts.append(op.reduce(folded.reshape(per, k), axis=0))
-    if head < n or not parts:
-        parts.append(op.reduce(a[head:], axis=0, dtype=dtype) if head < n else op.reduce(a, axis=0, dtype=dtype))
+    if head < n:
+        parts.append(op.reduce(a[head:], axis=0, dtype=dtype))
     return op.reduce(np.stack(parts), axis=0)
 
 
