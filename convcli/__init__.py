@@ -6,13 +6,7 @@ The public API is re-exported here lazily, so that ``convcli --help`` does not p
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-
-try:
-    __version__ = version("convcli")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 _EXPORTS = {
     "conv2d": "convcli.engine",
@@ -30,10 +24,25 @@ _EXPORTS = {
     "ResourceError": "convcli.errors",
 }
 
+__version__: str  # from the package metadata, looked up on first use by __getattr__
 __all__ = ["__version__", *_EXPORTS]
 
 
+def _package_version() -> str:
+    # importlib.metadata costs ~15 ms of start-up (it imports email, zipfile, csv, ...): only
+    # `convcli --version` and callers of convcli.__version__ pay for it.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("convcli")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value = globals()["__version__"] = _package_version()  # computed once
+        return value
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'convcli' has no attribute {name!r}")

@@ -13,13 +13,13 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
-from convcli import __version__
 from convcli.errors import ConfigError, ConvcliError, ResourceError, ShapeError
 
 if TYPE_CHECKING:  # numpy and the engine are imported inside the commands, for start-up time
@@ -56,12 +56,51 @@ def _ensure_fits(nbytes: int, what: str, hint: str) -> None:
         )
 
 
+# typer.rich_utils, which draws every --help, imports rich.markdown (markdown-it) and rich.traceback
+# (pygments) at its top for markup_mode="markdown" and for pretty tracebacks: over half the import time
+# of --help, for two classes convcli's help never renders (rich-click made the same import lazy,
+# ewels/rich-click#260). It gets stand-ins that import the real class on first use instead.
+_HEAVY_RICH = {"rich.markdown": "Markdown", "rich.traceback": "Traceback"}
+
+
+class _StandIn(type):
+    """A class standing in for a rich class: calling it or reading an attribute imports the real one."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        return getattr(import_module(cls.__module__), cls.__name__)(*args, **kwargs)
+
+    def __getattr__(cls, name: str) -> Any:
+        return getattr(getattr(import_module(cls.__module__), cls.__name__), name)
+
+
+def _import_lean_rich_utils() -> None:
+    """Import typer.rich_utils with stand-ins for the Markdown and Traceback it imports; see _HEAVY_RICH."""
+    if "typer.rich_utils" in sys.modules or not _HEAVY_RICH.keys().isdisjoint(sys.modules):
+        return
+    from types import ModuleType
+
+    for module, name in _HEAVY_RICH.items():
+        sys.modules[module] = stub = ModuleType(module)
+        setattr(stub, name, _StandIn(name, (), {"__module__": module}))
+    try:
+        import_module("typer.rich_utils")
+    except Exception:  # a Typer whose rich_utils needs more of them: it imports the real modules itself later
+        pass
+    finally:
+        for module in _HEAVY_RICH:
+            del sys.modules[module]
+
+
 class _OneLineErrors(TyperGroup):
     """Typer's group, but every expected failure ends as one ``Error: ...`` line and its code."""
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
              **extra: Any) -> Any:
+        argv = sys.argv[1:] if args is None else list(args)
+        lone = self.commands.get(argv[0]) if len(argv) == 1 else None
+        if not argv or "--help" in argv or (lone is not None and lone.no_args_is_help):  # help will follow
+            _import_lean_rich_utils()
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
@@ -82,6 +121,15 @@ class _OneLineErrors(TyperGroup):
             _fail("interrupted", 130)
         sys.exit(rv if isinstance(rv, int) else 0)
 
+    def get_help_option(self, ctx: Any) -> Any:
+        # Typer coerces every non-bool parameter value through pydantic, and the group's --help is None
+        # when not given, so `convcli run --help` imported pydantic (~70 ms) for nothing; False means the
+        # same (no help) and is passed through as a bool.
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
 
 app = typer.Typer(
     cls=_OneLineErrors,
@@ -96,6 +144,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from convcli import __version__  # importlib.metadata: only --version pays for it
+
         typer.echo(f"convcli {__version__}")
         raise typer.Exit()
 
