@@ -24,6 +24,7 @@ from convcli.errors import ConfigError, ConvcliError, ResourceError, ShapeError
 
 if TYPE_CHECKING:  # numpy and the engine are imported inside the commands, for start-up time
     import numpy as np
+    from rich.console import Console
 
     from convcli.engine import Layer
     from convcli.load import Loaded
@@ -261,6 +262,88 @@ _SHOW = "What to show"
 _OUT = "Output files"
 
 
+class View(StrEnum):
+    auto = "auto"
+    numbers = "numbers"
+    heatmap = "heatmap"
+    both = "both"
+
+
+#: What --export can write, by extension: rich's recording of the screen.
+EXPORT_SUFFIXES = (".svg", ".html", ".txt")
+
+ExportOpt = Annotated[Path | None, typer.Option(
+    help="Also write what is printed to this .svg, .html or .txt (for slides and notebooks).",
+    rich_help_panel=_OUT, show_default=False)]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing output files (never an input).",
+                                        rich_help_panel=_OUT)]
+
+
+def _screen(export: Path | None) -> Console:
+    """The console a command prints to; it records when the screen is to be exported."""
+    from rich.console import Console
+
+    return Console(highlight=False, record=export is not None)
+
+
+def _export(console: Console, target: Path | None, title: str) -> None:
+    """Write what ``console`` printed to ``target`` (checked earlier with :func:`saving.check_target`)."""
+    if target is None:
+        return
+    from convcli import save as saving
+
+    suffix = target.suffix.lower()
+    if suffix == ".svg":
+        text = console.export_svg(title=title, clear=False)
+    elif suffix == ".html":
+        text = console.export_html(inline_styles=True, clear=False)
+    else:
+        text = console.export_text(clear=False)
+    saving.atomic_write(target, lambda fh: fh.write(text.encode("utf-8")))
+    # on stderr, so that the exported file and stdout hold the same text
+    type(console)(highlight=False, stderr=True).print(f"exported the screen to {target}", style="dim")
+
+
+class _Progress:
+    """A progress bar on stderr that appears only once work has taken about a second.
+
+    Called with the fraction done (0 to 1). Nothing is drawn when stderr is not a terminal.
+    """
+
+    DELAY = 1.0
+
+    def __init__(self, description: str, enabled: bool) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._description = description
+        self._enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __call__(self, fraction: float) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None:
+            if self._clock() - self._start < self.DELAY:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self._task = self._bar.add_task(self._description, total=1.0)
+            self._bar.start()
+        self._bar.update(self._task, completed=fraction)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+
 class Semantics(StrEnum):
     keras = "keras"
     torch = "torch"
@@ -468,12 +551,21 @@ def run(
                                               "this .npz.", rich_help_panel=_OUT, show_default=False)] = None,
     no_partials: Annotated[bool, typer.Option("--no-partials", help="Leave the (large) partials out of --save.",
                                               rich_help_panel=_OUT)] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing --save file.", rich_help_panel=_OUT)] = False,
+    view: Annotated[View, typer.Option(help="numbers: the window's values; heatmap: whole maps as coloured cells; "
+                                       "both; auto: both when the maps are larger than the window.",
+                                       rich_help_panel=_SHOW)] = View.auto,
+    figure: Annotated[Path | None, typer.Option(help="Draw each shown filter's channels, partial maps, "
+                                                "pre-activation and output to this .png, .jpg or .webp.",
+                                                rich_help_panel=_OUT, show_default=False)] = None,
+    save_maps: Annotated[Path | None, typer.Option(help="Write each filter's output map as a 16-bit PNG into "
+                                                   "this folder, with maps.json giving the scaling.",
+                                                   rich_help_panel=_OUT, show_default=False)] = None,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=_SHOW)] = False,
 ) -> None:
     """Apply a multi-channel Conv2D to an image or array and show each channel's partial sums adding up."""
     import json
-
-    from rich.console import Console
 
     from convcli import engine, render
     from convcli import save as saving
@@ -484,18 +576,46 @@ def run(
     trace_v = parse_position(trace, "--trace") if trace else None
     if window is not None and window < 1:
         raise typer.BadParameter(f"--window must be ≥ 1; got {window}")
-    target = saving.check_target(save, force=force, inputs=[p for p in (input, kernel) if p]) if save else None
+    if json_ and export is not None:
+        raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
+    inputs = [p for p in (input, kernel) if p]
+    target = saving.check_target(save, force=force, inputs=inputs) if save else None
+    figure_target = saving.check_target(figure, force=force, inputs=inputs, suffix=list(saving.IMAGE_FORMATS)) \
+        if figure else None
+    export_target = saving.check_target(export, force=force, inputs=inputs, suffix=EXPORT_SUFFIXES) if export else None
 
     built = build_layer(opts, parsed)
     loaded, layer, padding_v, kernel_source = built.loaded, built.layer, parsed.padding, built.kernel_source
     x = loaded.array
     detail = (parse_filter_list(filter_, layer.filters) if filter_
               else list(range(min(layer.filters, render.DEFAULT_DETAIL_FILTERS))))
+    if save_maps is not None:
+        from convcli import maps as feature_maps
+
+        feature_maps.check_maps_dir(save_maps, range(layer.filters), force=force, inputs=inputs)
     rows, cols = engine.choose_window(layer.geometry.out_hw, at_v, window)
-    result = engine.run_layer(layer, built.bias, activation.value, rows, cols, use_bias=not no_bias)
+    keep = target is not None and not no_partials
+    ho, wo = layer.geometry.out_hw
+    what = f"{ho}×{wo}×{layer.filters} output" + (f" and {ho}×{wo}×{layer.cg}×{layer.filters} partials for --save"
+                                                  if keep else "")
+    _ensure_fits(engine.run_bytes(layer, keep_partials=keep), what,
+                 "pass --no-partials, --dtype float32, fewer --filters or a smaller image" if keep
+                 else "use --dtype float32, fewer --filters or a smaller image")
+    progress = _Progress("convolving", enabled=not quiet and not json_)
+    try:
+        result = engine.run_layer(layer, built.bias, activation.value, rows, cols, use_bias=not no_bias,
+                                  keep_partials=keep, progress=progress)
+    finally:
+        progress.close()
     traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
     info = render.InputInfo(str(input), loaded.description, x.shape, str(x.dtype), loaded.channel_names,
                             render.value_range(x))
+    names = loaded.channel_names
+    shown_view = view
+    if view is View.auto:
+        shown_view = View.both if (rows[1] - rows[0], cols[1] - cols[0]) != (ho, wo) else View.numbers
+    need_maps = figure_target is not None or shown_view in (View.heatmap, View.both)
+    partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if need_maps and not json_ else {}
 
     if target is not None:
         arrays = {
@@ -505,28 +625,40 @@ def run(
             "preactivation": result.preactivation,
             "output": result.output,
         }
-        if not no_partials:
-            ho, wo = layer.geometry.out_hw
-            _ensure_fits(ho * wo * layer.cg * layer.filters * layer.x.itemsize, f"{ho}×{wo}×{layer.cg}×{layer.filters} "
-                         "partials for --save", "pass --no-partials, or --dtype float32")
+        if keep:
             arrays["partials"] = result.full_partials()
         saving.save_npz(target, arrays)
+    if figure_target is not None:
+        from convcli import figure as figures
+
+        picture = figures.figure_image(result, detail, names, maps=partial_maps, title=Path(input).name)
+        saving.save_image(picture, figure_target)
+    map_files = (feature_maps.save_maps(result, save_maps, force=force, source=str(input), padding=padding_v,
+                                        inputs=inputs) if save_maps is not None else [])
 
     if json_:
         doc = render.result_json(info, result, padding_v, detail, traces, trace_v)
         doc["layer"].update(semantics=semantics.value, flip=flip)
         if target is not None:
             doc["saved"] = str(target)
+        if figure_target is not None:
+            doc["figure"] = str(figure_target)
+        if save_maps is not None:
+            doc["maps"] = [str(p) for p in map_files]
         sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         return
 
-    console = Console(highlight=False)
+    console = _screen(export_target)
     console.print(render.header(info, result, padding_v, kernel_source, semantics=semantics.value))
     if flip:
         console.print(FLIP_NOTE, style="dim")
-    names = loaded.channel_names
     for f in detail:
-        console.print(render.filter_panel(result, f, names))
+        if shown_view in (View.numbers, View.both):
+            console.print(render.filter_panel(result, f, names))
+        if shown_view in (View.heatmap, View.both):
+            from convcli import heatmap
+
+            console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=partial_maps[f]))
         if traces is not None and trace_v is not None:
             console.print(render.trace_panel(result, traces[f], *trace_v, f, names))
     if layer.filters > 1:
@@ -536,8 +668,13 @@ def run(
                       "e.g. --filter 4-7.[/dim]")
     if target is not None:
         saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials")
-                                 if k != "partials" or not no_partials))
+                                 if k != "partials" or keep))
         console.print(f"saved {target}: {saved}")
+    if figure_target is not None:
+        console.print(f"saved {figure_target}: filters {', '.join(map(str, detail))}")
+    if save_maps is not None:
+        console.print(f"saved {len(map_files) - 1} output maps and maps.json in {save_maps}")
+    _export(console, export_target, f"convcli run {Path(input).name}")
 
 
 class Kind(StrEnum):
@@ -594,14 +731,18 @@ def params(
     stack: Annotated[str | None, typer.Option(help="Layers on --input-size H,W,C, e.g. 'conv 32 k3 s2, dw k3 same, "
                                               "conv 64 k1' (see README).", show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Count the parameters of a 2-D conv layer (as Keras' count_params()), its MACs, FLOPs and receptive field."""
     import json
 
-    from rich.console import Console
-
     from convcli import counts, render
+    from convcli import save as saving
 
+    if json_ and export is not None:
+        raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
+    export_target = saving.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
     size = parse_input_size(input_size) if input_size else None
     if stack is not None:
         given = [name for name, v in (("--kind", kind), ("--in-channels", in_channels), ("--filters", filters),
@@ -617,9 +758,10 @@ def params(
         if json_:
             sys.stdout.write(json.dumps(render.stack_json(report), indent=2) + "\n")
             return
-        console = Console(highlight=False)
+        console = _screen(export_target)
         console.print(render.StackTable(report))
         console.print(render.stack_totals(report))
+        _export(console, export_target, "convcli params --stack")
         return
 
     if size is not None and len(size) == 3:
@@ -659,7 +801,9 @@ def params(
             doc["flop_convention"] = counts.FLOP_CONVENTION
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    Console(highlight=False).print(render.params_panel(rep, other))
+    console = _screen(export_target)
+    console.print(render.params_panel(rep, other))
+    _export(console, export_target, "convcli params")
 
 
 class Lang(StrEnum):
@@ -673,15 +817,18 @@ def explain(
     lang: Annotated[Lang, typer.Option(help="Language of the texts: en, ru, ko (the numbers are the same).")] = Lang.en,
     step: Annotated[int | None, typer.Option(min=1, max=5, help="Show only section N (1-5).",
                                              show_default=False)] = None,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Walk through multi-channel convolution with numbers computed live: why Conv2D sums the channels."""
-    from rich.console import Console
-
     from convcli import explain as lesson
+    from convcli import save as saving
 
-    console = Console(highlight=False)
+    export_target = saving.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
+    console = _screen(export_target)
     for renderable in lesson.lesson(lang.value, step):
         console.print(renderable)
+    _export(console, export_target, "convcli explain")
 
 
 @app.command(no_args_is_help=True)
