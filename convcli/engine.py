@@ -308,8 +308,10 @@ def _conv(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], None] 
     (r0, r1), (c0, c1) = rows, cols
     out = np.empty((r1 - r0, c1 - c0, layer.filters), dtype=layer.x.dtype)
     per_row = (c1 - c0) * max(layer.filters, layer.x.shape[2] * layer.geometry.stride[0])
-    # BLAS already spreads a dense layer's GEMMs over the cores; depthwise multiply-adds run on one
-    parallel = layer.cg == 1 and layer.groups > 1
+    # BLAS spreads a big im2col GEMM over the cores itself; depthwise multiply-adds and the small
+    # per-tap GEMMs of a few-channel layer run on one core unless the blocks go to threads
+    sh, sw = layer.geometry.stride
+    parallel = (layer.cg == 1 and layer.groups > 1) or layer.cg * sh * sw < fastconv.IM2COL_MIN_CHANNELS
 
     def block(b: Pair) -> int:
         _conv_block(layer, b, cols, out[b[0] - r0 : b[1] - r0])

@@ -17,9 +17,12 @@ numpy only.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 #: Bytes of input-side working set per tile (slab or im2col buffer): about half of a 1 MiB L2.
 TILE_BYTES = 1 << 19
+#: Grid positions an im2col GEMM gets at least, even when its buffer then outgrows the cache.
+MIN_GEMM_ROWS = 1024
 #: Below this many channels per group a per-tap GEMM beats building an im2col buffer.
 IM2COL_MIN_CHANNELS = 16
 #: From this many filters per channel, a depthwise layer (and so every partial-sum computation,
@@ -54,13 +57,13 @@ def conv_stride1(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, in
     elif depthwise:
         _depthwise(flat, kernel, offsets, w_in, valid, out)
     elif groups == 1:
-        _dense(flat, kernel.reshape(kh * kw, c, f), offsets, w_in, valid, out)
+        _dense(flat, kernel.reshape(kh * kw, c, f), offsets, w_in, valid, out, kw, dw)
     else:
         fg = f // groups
         for g in range(groups):
             part = np.empty((ho, wo, fg), dtype=region.dtype)
-            _dense(flat[:, g * cg : (g + 1) * cg], kernel[:, :, :, g * fg : (g + 1) * fg].reshape(kh * kw, cg, fg),
-                   offsets, w_in, valid, part)
+            _dense(np.ascontiguousarray(flat[:, g * cg : (g + 1) * cg]), kernel[:, :, :, g * fg : (g + 1) * fg].reshape(kh * kw, cg, fg),
+                   offsets, w_in, valid, part, kw, dw)
             out[:, :, g * fg : (g + 1) * fg] = part
     return out
 
@@ -97,13 +100,20 @@ def space_to_depth(region: np.ndarray, kernel: np.ndarray, stride: tuple[int, in
     return x2, k2
 
 
-def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, valid: int, out: np.ndarray) -> None:
+def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, valid: int, out: np.ndarray,
+           kw: int = 1, dw: int = 1) -> None:
     """``out (H', W', F)`` from ``flat (h_in·w_in, C)`` and ``taps (kh·kw, C, F)``, tile by tile."""
     ntaps, c, f = taps.shape
+    kh = ntaps // kw
+    # the kw taps of a kernel row read kw·C adjacent floats when the rows of `flat` are packed
+    packed = flat.strides == (c * flat.itemsize, flat.itemsize)
+    run = kw * c if dw == 1 and kw > 1 and packed else 0
     ho, wo, _ = out.shape
     dtype = out.dtype
     im2col = c >= IM2COL_MIN_CHANNELS
     rows = _tile_rows(w_in, ntaps * c if im2col else c * 4, dtype.itemsize, ho)
+    if im2col:  # a GEMM of a few hundred rows leaves BLAS's second core idle: keep tiles tall enough
+        rows = min(ho, max(rows, -(-MIN_GEMM_ROWS // w_in)))
     acc = np.empty((rows * w_in, f), dtype=dtype)
     if im2col:
         buf = np.empty((rows * w_in, ntaps * c), dtype=dtype)
@@ -115,8 +125,13 @@ def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, va
         start, stop = r0 * w_in, min(r1 * w_in, valid)
         m = stop - start
         if im2col:
-            for t, off in enumerate(offsets):
-                buf[:m, t * c : (t + 1) * c] = flat[start + off : stop + off]
+            if run:  # one copy per kernel row instead of one per tap
+                for u in range(kh):
+                    buf[:m, u * run : (u + 1) * run] = as_strided(
+                        flat[start + offsets[u * kw] :], shape=(m, run), strides=flat.strides)
+            else:
+                for t, off in enumerate(offsets):
+                    buf[:m, t * c : (t + 1) * c] = flat[start + off : stop + off]
             np.matmul(buf[:m], weights, out=acc[:m])
         else:
             np.matmul(flat[start + offsets[0] : stop + offsets[0]], taps[0], out=acc[:m])
@@ -135,18 +150,23 @@ def _depthwise(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: i
     c = flat.shape[1]
     mult = f // c
     ho, wo, _ = out.shape
-    taps = kernel.reshape(kh * kw, c, mult)  # filter index g·M + j -> (g, j)
+    # filter index g·M + j -> (g, j); with M = 1, plain 2-D arrays keep numpy's loops long
+    taps = kernel.reshape(kh * kw, c) if mult == 1 else kernel.reshape(kh * kw, c, mult)
     rows = _tile_rows(w_in, f, out.dtype.itemsize, ho)
-    acc = np.empty((rows * w_in, c, mult), dtype=out.dtype)
+    acc = np.empty((rows * w_in, *taps.shape[1:]), dtype=out.dtype)
     tmp = np.empty_like(acc)
     for r0 in range(0, ho, rows):
         r1 = min(r0 + rows, ho)
         start, stop = r0 * w_in, min(r1 * w_in, valid)
         m = stop - start
-        np.multiply(flat[start + offsets[0] : stop + offsets[0], :, None], taps[0], out=acc[:m])
+
+        def src(off: int, start: int = start, stop: int = stop) -> np.ndarray:
+            view = flat[start + off : stop + off]
+            return view if mult == 1 else view[:, :, None]
+
+        np.multiply(src(offsets[0]), taps[0], out=acc[:m])
         for t in range(1, len(offsets)):
-            off = offsets[t]
-            np.multiply(flat[start + off : stop + off, :, None], taps[t], out=tmp[:m])
+            np.multiply(src(offsets[t]), taps[t], out=tmp[:m])
             acc[:m] += tmp[:m]
         out[r0:r1] = acc[: (r1 - r0) * w_in].reshape(r1 - r0, w_in, f)[:, :wo]
 

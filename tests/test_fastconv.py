@@ -46,6 +46,7 @@ def test_fast_path_matches_oracle(tile_bytes, im2col_min, planar_min, case: Conv
         mp.setattr(fastconv, "TILE_BYTES", tile_bytes)
         mp.setattr(fastconv, "IM2COL_MIN_CHANNELS", im2col_min)
         mp.setattr(fastconv, "PLANAR_MIN_MULTIPLIER", planar_min)
+        mp.setattr(fastconv, "MIN_GEMM_ROWS", 1 if tile_bytes == 1 else fastconv.MIN_GEMM_ROWS)
         got = engine.conv2d(x, k, b, dtype=np.float64, **case.kwargs)
         partials = engine.partial_sums(x, k, dtype=np.float64, **case.kwargs)
     want = naive_conv2d(x, k, b, 1, case.pads, case.dilation, case.groups)
@@ -86,6 +87,8 @@ def test_space_to_depth_layout():
 @pytest.mark.parametrize("tile_bytes", [1, 5000])
 def test_fast_path_windows_and_float32(monkeypatch, tile_bytes):
     monkeypatch.setattr(fastconv, "TILE_BYTES", tile_bytes)
+    # the same tile heights for the window and the whole image: BLAS then sums in the same order
+    monkeypatch.setattr(fastconv, "MIN_GEMM_ROWS", 1)
     rng = np.random.default_rng(11)
     x = rng.standard_normal((23, 19, 20)).astype(np.float32)
     k = rng.standard_normal((3, 5, 20, 7)).astype(np.float32)
