@@ -35,7 +35,7 @@ _ClickException: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__n
 _UsageError: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 
-_NAN_NOISE = "invalid value encountered|All-NaN slice|Mean of empty slice"
+_NAN_NOISE = "invalid value encountered|All-NaN slice|Mean of empty slice|overflow encountered in cast"
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -106,7 +106,8 @@ class _OneLineErrors(TyperGroup):
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
             with warnings.catch_warnings():
-                # numpy's multi-line RuntimeWarnings about NaN/Inf: build_layer has said it in one line.
+                # numpy's multi-line RuntimeWarnings about NaN/Inf (and values that overflow the compute
+                # dtype, which become Inf): build_layer has said it in one line.
                 warnings.filterwarnings("ignore", _NAN_NOISE, RuntimeWarning)
                 rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except _ClickException as exc:
@@ -121,6 +122,14 @@ class _OneLineErrors(TyperGroup):
         except typer.Abort:
             _fail("interrupted", 130)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # Typer turns Ctrl-C into a silent exit 130 (click into Abort after a blank line); the
+            # writers have removed their temporary files by now (save.atomic_write)
+            _fail("interrupted", 130)
 
     def get_help_option(self, ctx: Any) -> Any:
         # Typer coerces every non-bool parameter value through pydantic, and the group's --help is None
@@ -469,6 +478,12 @@ class BuiltLayer:
     layer: Layer
     bias: np.ndarray | None
     kernel_source: str
+    warnings: tuple[str, ...] = ()  # NaN/±Inf in the input, kernel or bias: see warn()
+
+    def warn(self) -> None:
+        """Write the warnings, one line each; called once every check that can fail before computing has passed."""
+        for line in self.warnings:
+            sys.stderr.write(f"Warning: {line}\n")
 
 
 #: Printed under the header with --flip.
@@ -484,13 +499,8 @@ def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
     loaded = load.load_input(opts.input, key=opts.key, layout=opts.layout.value, normalize=opts.normalize,
                              **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
     x = loaded.array
-    n_nan, n_inf, first = load.nonfinite(x)
-    if first is not None:
-        # Carried through, not refused: a NaN only spoils the outputs whose window covers it.
-        r, col, ch = first
-        sys.stderr.write(f"Warning: {opts.input} holds {n_nan} NaN and {n_inf} ±Inf values (first at row {r}, "
-                         f"col {col}, channel {ch}); they propagate to the outputs they touch\n")
     c, groups = x.shape[2], opts.groups
+    warned: list[str | None] = []  # written by BuiltLayer.warn(), once the caller's own checks have passed
     if c % groups:
         raise ShapeError(f"--groups {groups} does not divide the {c} input channels of {opts.input}")
     if opts.kernel is not None:
@@ -502,6 +512,9 @@ def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
                 f"but {opts.input} has {c} ({have})"
             )
         kernel_source = f"{opts.kernel} ({parsed.kernel_layout} layout)"
+        # before --flip, so the position is the file's tap (in Keras layout)
+        warned.append(_nonfinite(f"the kernel from {opts.kernel}", k, k.astype(opts.dtype.value),
+                                 ("row", "col", "channel", "filter")))
     else:
         k = kernels.make_kernel(opts.init.value, parsed.kernel_hw, c // groups, opts.filters, seed=opts.seed)
         kernel_source = f"--init {opts.init.value}" + (f" (seed {opts.seed})" if opts.init.value == "random" else "")
@@ -510,7 +523,29 @@ def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
         kernel_source += ", flipped (--flip)"
     layer = engine.prepare(x, k, stride=parsed.stride, padding=parsed.padding, dilation=parsed.dilation,
                            groups=groups, dtype=opts.dtype.value)
-    return BuiltLayer(loaded, layer, kernels.parse_bias(opts.bias), kernel_source)
+    warned.insert(0, _nonfinite(str(opts.input), x, layer.x, ("row", "col", "channel")))
+    bias = kernels.parse_bias(opts.bias)
+    if bias is not None:
+        engine.check_bias(bias, layer.filters, layer.x.dtype)  # its length, before any warning is written
+        warned.append(_nonfinite(f"--bias {opts.bias}", bias, bias.astype(layer.x.dtype), ("filter",)))
+    return BuiltLayer(loaded, layer, bias, kernel_source, tuple(w for w in warned if w))
+
+
+def _nonfinite(what: str, given: np.ndarray, used: np.ndarray, axes: tuple[str, ...]) -> str | None:
+    """The warning for NaN/±Inf in ``used`` (``given`` cast to the compute dtype; axes named by ``axes``), or None.
+
+    Carried through, not refused (issue 7): a NaN only spoils the outputs it reaches. A value beyond
+    the compute dtype's range (1e39 in float32) becomes ±Inf in the cast, and the warning says so.
+    """
+    from convcli.load import nonfinite
+
+    n_nan, n_inf, first = nonfinite(used)
+    if first is None:
+        return None
+    cast = "" if nonfinite(given)[:2] == (n_nan, n_inf) else f" once cast to {used.dtype}"
+    where = ("first at " + ", ".join(f"{axis} {i}" for axis, i in zip(axes, first, strict=True))) if first \
+        else "used for every filter"
+    return f"{what} holds {n_nan} NaN and {n_inf} ±Inf values{cast} ({where}); they propagate to the outputs they touch"
 
 
 @app.command(no_args_is_help=True)
@@ -594,6 +629,8 @@ def run(
 
         feature_maps.check_maps_dir(save_maps, range(layer.filters), force=force, inputs=inputs)
     rows, cols = engine.choose_window(layer.geometry.out_hw, at_v, window)
+    # before computing: a --trace outside the output is refused without the wait
+    traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
     keep = target is not None and not no_partials
     ho, wo = layer.geometry.out_hw
     what = f"{ho}×{wo}×{layer.filters} output" + (f" and {ho}×{wo}×{layer.cg}×{layer.filters} partials for --save"
@@ -601,21 +638,21 @@ def run(
     _ensure_fits(engine.run_bytes(layer, keep_partials=keep), what,
                  "pass --no-partials, --dtype float32, fewer --filters or a smaller image" if keep
                  else "use --dtype float32, fewer --filters or a smaller image")
+    built.warn()  # after the last check, so that a refused run prints its one Error line alone
     progress = _Progress("convolving", enabled=not quiet and not json_)
     try:
         result = engine.run_layer(layer, built.bias, activation.value, rows, cols, use_bias=not no_bias,
                                   keep_partials=keep, progress=progress)
     finally:
         progress.close()
-    traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
     info = render.InputInfo(str(input), loaded.description, x.shape, str(x.dtype), loaded.channel_names,
                             render.value_range(x))
     names = loaded.channel_names
     shown_view = view
     if view is View.auto:
         shown_view = View.both if (rows[1] - rows[0], cols[1] - cols[0]) != (ho, wo) else View.numbers
-    need_maps = figure_target is not None or shown_view in (View.heatmap, View.both)
-    partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if need_maps and not json_ else {}
+    # each shown filter's (H', W', Cg) partial maps: kept for all filters only when a figure needs them
+    partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if figure_target is not None else {}
 
     if target is not None:
         arrays = {
@@ -658,7 +695,7 @@ def run(
         if shown_view in (View.heatmap, View.both):
             from convcli import heatmap
 
-            console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=partial_maps[f]))
+            console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=partial_maps.get(f)))
         if traces is not None and trace_v is not None:
             console.print(render.trace_panel(result, traces[f], *trace_v, f, names))
     if layer.filters > 1:
@@ -870,6 +907,7 @@ def verify(
     built = build_layer(opts, parsed)
     layer = built.layer
     rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+    built.warn()
     result = engine.run_layer(layer, built.bias, activation.value, rows, cols, use_bias=not no_bias)
     problem = frameworks.Problem(layer, result.bias, parsed.padding, semantics.value, flip)
     checked = frameworks.verify(problem, result.preactivation)

@@ -52,7 +52,8 @@ def conv_stride1(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, in
     if out is None:
         out = np.empty((ho, wo, f), dtype=region.dtype)
     depthwise = groups == c and cg == 1
-    if depthwise and f // c >= PLANAR_MIN_MULTIPLIER:
+    # numpy's element-wise loops are slow over a short channel axis: few channels go planar too
+    if depthwise and (f // c >= PLANAR_MIN_MULTIPLIER or c < IM2COL_MIN_CHANNELS):
         _depthwise_planar(flat, kernel, offsets, w_in, valid, out)
     elif depthwise:
         _depthwise(flat, kernel, offsets, w_in, valid, out)

@@ -74,6 +74,22 @@ def block_factor(shape: Sequence[int], max_h: int, max_w: int) -> int:
     return max(1, -(-h // max_h), -(-w // max_w))
 
 
+def _row_block_sums(a: np.ndarray, kh: int) -> np.ndarray:
+    """Sums of each ``kh`` rows of ``a (h, w)``, the last group ragged: ``(ceil(h / kh), w)`` float64.
+
+    Whole groups are summed through a reshape, which numpy does row by row at full speed
+    (``reduceat`` along axis 0 with a float64 accumulator is about 6× slower on a photo).
+    """
+    h, w = a.shape
+    full = h // kh
+    parts = []
+    if full:
+        parts.append(a[: full * kh].reshape(full, kh, w).sum(axis=1, dtype=np.float64))
+    if h % kh:
+        parts.append(a[full * kh :].sum(axis=0, dtype=np.float64)[None])
+    return np.concatenate(parts)
+
+
 def block_mean(values: np.ndarray, kh: int, kw: int) -> np.ndarray:
     """Mean of each ``kh × kw`` block of ``values (h, w)``: ``(ceil(h / kh), ceil(w / kw))``, float64.
 
@@ -85,11 +101,11 @@ def block_mean(values: np.ndarray, kh: int, kw: int) -> np.ndarray:
     nan = np.isnan(a) if a.dtype.kind == "f" else None
     if nan is not None and nan.any():
         a = np.where(nan, 0.0, a)
-        count = np.add.reduceat(np.add.reduceat((~nan).astype(np.int64), rows, axis=0), cols, axis=1)
+        count = np.add.reduceat(_row_block_sums(~nan, kh), cols, axis=1)
     else:  # every cell counts: the block sizes, ragged at the end
         count = np.outer(np.diff(rows, append=h), np.diff(cols, append=w))
     # reduceat sums ragged last blocks as they are, so nothing is padded to a multiple of k
-    total = np.add.reduceat(np.add.reduceat(a, rows, axis=0, dtype=np.float64), cols, axis=1)
+    total = np.add.reduceat(_row_block_sums(a, kh), cols, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
@@ -291,8 +307,11 @@ class Heatmap:
         self.lo, self.hi = lo, hi
         self.max_w, self.max_h = max_w, max_h
         self.legend, self.show_factor = legend, show_factor
-        finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
-        self.range = range_text(float(finite.min()), float(finite.max())) if finite.size else "no finite values"
+        lo_v, hi_v = float(a.min()), float(a.max())
+        if not (np.isfinite(lo_v) and np.isfinite(hi_v)):  # only then pay for a masked copy
+            finite = a[np.isfinite(a)]
+            lo_v, hi_v = (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
+        self.range = range_text(lo_v, hi_v) if np.isfinite(lo_v) else "no finite values"
         self.nans = int(np.isnan(a).sum()) if a.dtype.kind == "f" else 0
         self._fits: dict[int, Fit] = {}
 

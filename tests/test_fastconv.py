@@ -109,3 +109,17 @@ def test_depthwise_multiplier_filter_order():
     for f in range(6):
         single = naive_conv2d(x[:, :, f // 2 : f // 2 + 1], k[:, :, :, f : f + 1])
         np.testing.assert_allclose(got[:, :, f], single[:, :, 0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("tile_bytes", [1, 3000, 1 << 19])
+@pytest.mark.parametrize(("channels", "mult"), [(20, 1), (20, 2), (3, 1), (3, 4)])
+def test_both_depthwise_kernels_match_oracle(monkeypatch, tile_bytes, channels, mult):
+    """Multiply-adds (many channels, M = 1) and per-channel GEMMs (few channels or M ≥ 2)."""
+    monkeypatch.setattr(fastconv, "TILE_BYTES", tile_bytes)
+    rng = np.random.default_rng(channels * 10 + mult)
+    x = rng.standard_normal((9, 13, channels))
+    k = rng.standard_normal((3, 2, 1, channels * mult))
+    got = engine.conv2d(x, k, groups=channels, padding="same", dilation=(1, 2), dtype=np.float64)
+    pads = engine.pad_amounts((9, 13), (3, 2), padding="same", dilation=(1, 2))
+    want = naive_conv2d(x, k, None, 1, pads, (1, 2), channels)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
