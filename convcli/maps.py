@@ -14,11 +14,13 @@ counts are in the sidecar.
 Folder rules: the folder is created if missing (its parent must exist). Files already in it
 are kept unless ``force``; with ``force`` only the files this run writes are replaced, and other
 files (say, ``filter_7.png`` from an earlier run with more filters) are left alone: ``maps.json``,
-written last, lists the files that belong together.
+written last, lists the files that belong together. A write that fails or is interrupted
+removes the folder again if this run created it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -166,44 +168,56 @@ def save_maps(
     if bad:
         raise ShapeError(f"filter {bad[0]} does not exist: the layer has {n} (0..{n - 1})")
     path = check_maps_dir(directory, chosen, force=force, inputs=inputs)
+    created = not path.exists()
     try:
         path.mkdir(exist_ok=True)
     except OSError as exc:
         raise SaveError(f"{path}: could not create the folder ({exc.strerror or exc})") from exc
 
-    entries = []
-    written = []
-    for f in chosen:
-        q = quantise(result.output[..., f], bits)
-        target = path / map_name(f)
-        entry: dict[str, Any] = {
-            "file": target.name,
-            "filter": f,
-            "shape": list(q.pixels.shape),
-            "stored": f"uint{bits} greyscale PNG",
-            "value_min": q.value_min,
-            "value_max": q.value_max,
-            "offset": q.offset,
-            "scale": q.scale,
-            "constant": q.scale == 0,
-            "nonfinite": {"nan": q.nan, "posinf": q.posinf, "neginf": q.neginf},
-        }
-        # the scaling also travels inside the PNG, for a file that gets separated from its sidecar
-        text = {"convcli": json.dumps({k: entry[k] for k in ("filter", "offset", "scale")})}
-        save_image(Image.fromarray(q.pixels), target, text=text)
-        entries.append(entry)
-        written.append(target)
+    try:
+        # an old sidecar would describe new pictures if this call stops half way: it goes first
+        # (check_maps_dir refused an existing one without force)
+        (path / SIDECAR).unlink(missing_ok=True)
+        entries = []
+        written = []
+        for f in chosen:
+            q = quantise(result.output[..., f], bits)
+            target = path / map_name(f)
+            entry: dict[str, Any] = {
+                "file": target.name,
+                "filter": f,
+                "shape": list(q.pixels.shape),
+                "stored": f"uint{bits} greyscale PNG",
+                "value_min": q.value_min,
+                "value_max": q.value_max,
+                "offset": q.offset,
+                "scale": q.scale,
+                "constant": q.scale == 0,
+                "nonfinite": {"nan": q.nan, "posinf": q.posinf, "neginf": q.neginf},
+            }
+            # the scaling also travels inside the PNG, for a file that gets separated from its sidecar
+            text = {"convcli": json.dumps({k: entry[k] for k in ("filter", "offset", "scale")})}
+            save_image(Image.fromarray(q.pixels), target, text=text)
+            entries.append(entry)
+            written.append(target)
 
-    doc = {
-        "what": "Conv2D output feature maps, one greyscale PNG per filter",
-        "decode": "value = offset + pixel * scale (to within scale / 2); a constant map is all 0 with scale 0",
-        "nonfinite": "NaN and -Inf are stored as 0, +Inf as the top pixel; counts per file under 'nonfinite'",
-        "source": source,
-        "layer": {**layer_summary(result), **({"padding": padding} if padding is not None else {})},
-        "bits": bits,
-        "maps": entries,
-    }
-    sidecar = path / SIDECAR
-    body = (json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n").encode()
-    atomic_write(sidecar, lambda fh: fh.write(body))
-    return [*written, sidecar]
+        doc = {
+            "what": "Conv2D output feature maps, one greyscale PNG per filter",
+            "decode": "value = offset + pixel * scale (to within scale / 2); a constant map is all 0 with scale 0",
+            "nonfinite": "NaN and -Inf are stored as 0, +Inf as the top pixel; counts per file under 'nonfinite'",
+            "source": source,
+            "layer": {**layer_summary(result), **({"padding": padding} if padding is not None else {})},
+            "bits": bits,
+            "maps": entries,
+        }
+        sidecar = path / SIDECAR
+        body = (json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n").encode()
+        atomic_write(sidecar, lambda fh: fh.write(body))
+        return [*written, sidecar]
+    except BaseException:  # includes KeyboardInterrupt
+        if created:  # a folder this call made holds only its files: leave no half set behind
+            for name in [map_name(f) for f in chosen] + [SIDECAR]:
+                (path / name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise

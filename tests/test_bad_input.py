@@ -169,6 +169,46 @@ CASES: list[tuple[str, Setup, list[str], int, str]] = [
     ("save-onto-folder", {"o.npz": None}, ["run", "x.npy", "--save", "o.npz"], 1, "is a folder"),
     ("save-wrong-suffix", {}, ["run", "x.npy", "--save", "out.txt"], 2, "must end in .npz"),
     ("save-bad-data-writes-nothing", {}, ["run", "x.npy", "-k", "9", "--save", "out.npz"], 1, "spans 9 rows"),
+    ("figure-bad-suffix", {}, ["run", "x.npy", "--figure", "f.gif"], 2,
+     "f.gif: the output file must end in .png, .jpg, .jpeg or .webp"),
+    ("figure-missing-folder", {}, ["run", "x.npy", "--figure", "nope/f.png"], 1, "the folder nope does not exist"),
+    ("figure-exists-no-force", {"f.png": b"precious"}, ["run", "x.npy", "--figure", "f.png"], 1,
+     "f.png exists; pass --force"),
+    ("figure-onto-input", {"in.png": _image("PNG")}, ["run", "in.png", "--figure", "in.png", "--force"], 1,
+     "in.png is an input file"),
+    ("maps-onto-file", {"m": b"a file"}, ["run", "x.npy", "--save-maps", "m"], 1, "m is a file; --save-maps needs a folder"),
+    ("maps-missing-parent", {}, ["run", "x.npy", "--save-maps", "nope/maps"], 1, "its parent folder nope does not exist"),
+    ("maps-exist-no-force", {"m": None, "m/filter_0.png": b"old", "m/maps.json": b"{}"},
+     ["run", "x.npy", "--save-maps", "m"], 1, "filter_0.png exists (and 1 more); pass --force"),
+    ("maps-onto-input", {"m": None, "m/filter_0.png": _image("PNG")}, ["run", "m/filter_0.png", "--save-maps", "m",
+     "--force"], 1, "filter_0.png is an input file"),
+    ("export-bad-suffix", {}, ["run", "x.npy", "--export", "o.pdf"], 2, "o.pdf: the output file must end in .svg, "
+     ".html or .txt"),
+    ("export-with-json", {}, ["run", "x.npy", "--export", "o.svg", "--json"], 2, "--export records the tables; it "
+     "cannot be combined with --json"),
+    ("export-onto-input", {"in.txt": b"1 2 3\n4 5 6\n7 8 9\n"}, ["run", "in.txt", "-k", "2", "--export", "in.txt",
+     "--force"], 1, "in.txt is an input file"),
+    ("export-onto-kernel", {"k.txt": b"1 0 1\n0 1 0\n1 0 1\n"}, ["run", "x.npy", "--kernel", "k.txt", "--export",
+     "k.txt", "--force"], 1, "k.txt is an input file"),
+    ("export-exists-no-force", {"o.txt": b"precious"}, ["run", "x.npy", "--export", "o.txt"], 1,
+     "o.txt exists; pass --force"),
+    ("view-unknown", {}, ["run", "x.npy", "--view", "fancy"], 2, "'--view'"),
+    ("explain-export-bad-suffix", {}, ["explain", "--export", "o.pdf"], 2, "must end in .svg, .html or .txt"),
+    ("explain-export-missing-folder", {}, ["explain", "--export", "nope/o.svg"], 1, "the folder nope does not exist"),
+    ("explain-export-exists-no-force", {"o.txt": b"precious"}, ["explain", "--export", "o.txt"], 1,
+     "o.txt exists; pass --force"),
+    ("params-export-bad-suffix", {}, ["params", "-c", "3", "--export", "o.pdf"], 2, "must end in .svg, .html or .txt"),
+    ("params-export-with-json", {}, ["params", "-c", "3", "--export", "o.svg", "--json"], 2,
+     "cannot be combined with --json"),
+    ("params-export-missing-folder", {}, ["params", "-c", "3", "--export", "nope/o.txt"], 1,
+     "the folder nope does not exist"),
+    ("params-export-exists-no-force", {"o.txt": b"precious"}, ["params", "-c", "3", "--export", "o.txt"], 1,
+     "o.txt exists; pass --force"),
+    # NaN/Inf are warned about only once the run is sure to go ahead: a refused run prints its Error alone
+    ("nan-bias-then-bad-at", {}, ["run", "x.npy", "--bias", "nan", "--at", "9,9"], 1, "--at 9,9 is outside"),
+    ("nan-bias-wrong-length", {}, ["run", "x.npy", "-f", "2", "--bias", "nan,1,2"], 1, "the layer has 2 filters"),
+    ("nan-input-then-bad-trace", {"n.npy": _npy(np.full((5, 5, 1), np.nan))}, ["run", "n.npy", "--trace", "0,9"], 1,
+     "outside the 3×3 output"),
     # verify and params
     ("verify-missing", {}, ["verify", "nope.npy"], 1, "no such file"),
     ("verify-object", {"o.npy": _npy(np.array([1, "a"], dtype=object), allow_pickle=True)},
@@ -407,3 +447,171 @@ def test_nonfinite_counts() -> None:
     assert nonfinite(np.full((2, 2, 1), 7, dtype=np.uint8)) == (0, 0, None)
 
 
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr"),
+    [
+        (["--kernel", "k.npy"], ["the kernel from k.npy holds 1 NaN and 1 ±Inf values (first at row 0, col 0, "
+                                 "channel 2, filter 0)"]),
+        (["--kernel", "k.npy", "--flip"], ["the kernel from k.npy holds 1 NaN and 1 ±Inf values (first at row 0, "
+                                           "col 0, channel 2, filter 0)"]),  # the file's tap, not the flipped one
+        (["-f", "2", "--bias", "nan"], ["--bias nan holds 1 NaN and 0 ±Inf values (used for every filter)"]),
+        (["-f", "2", "--bias", "1,-inf"], ["--bias 1,-inf holds 0 NaN and 1 ±Inf values (first at filter 1)"]),
+        (["-f", "2", "--bias", "b.npy"], ["--bias b.npy holds 1 NaN and 1 ±Inf values (first at filter 0)"]),
+        (["-f", "2", "--bias", "1e39"], ["--bias 1e39 holds 0 NaN and 1 ±Inf values once cast to float32 "
+                                         "(used for every filter)"]),
+        (["-f", "2", "--bias", "1e39", "--dtype", "float64"], []),
+        (["-f", "2", "--bias", "2"], []),
+    ],
+    ids=["kernel", "kernel-flipped", "bias-number", "bias-list", "bias-file", "bias-overflows-float32",
+         "bias-fits-float64", "finite"],
+)
+def test_nan_inf_in_kernel_and_bias_are_warned_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], stderr: list[str]
+) -> None:
+    """As for the input: carried through, exit 0, one line naming the file or option, the count and where."""
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "x.npy", np.full((5, 5, 3), 0.5, dtype=np.float32))
+    k = np.ones((3, 3, 3, 2))
+    k[1, 2, 0, 1] = np.nan
+    k[0, 0, 2, 0] = np.inf
+    np.save(tmp_path / "k.npy", k)
+    np.save(tmp_path / "b.npy", np.array([np.nan, np.inf]))
+    r = invoke("run", "x.npy", *args, "--save", "out.npz")
+    assert r.exit_code == 0, r.output
+    assert r.stderr.splitlines() == [f"Warning: {w}; they propagate to the outputs they touch" for w in stderr]
+    with np.load(tmp_path / "out.npz") as npz:
+        out = npz["output"]
+    if "k.npy" in args:  # filter 0 meets +Inf everywhere, filter 1 a NaN
+        assert np.isposinf(out[..., 0]).all() and np.isnan(out[..., 1]).all()
+    elif stderr:
+        assert not np.isfinite(out).all()
+
+
+def test_nan_inf_warnings_come_one_per_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    x = np.ones((4, 4, 1))
+    x[3, 2, 0] = -np.inf
+    np.save(tmp_path / "n.npy", x)
+    np.save(tmp_path / "k.npy", np.array([[np.nan, 1.0], [1.0, 1.0]]))
+    r = invoke("run", "n.npy", "--kernel", "k.npy", "--bias", "nan")
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.splitlines()
+    assert [line.split(" holds ")[0] for line in lines] == [
+        "Warning: n.npy", "Warning: the kernel from k.npy", "Warning: --bias nan"
+    ], r.stderr
+    assert "(first at row 3, col 2, channel 0)" in lines[0]
+    # a 2-D kernel file is one slice used for every channel: counted as the layer uses it
+    assert "1 NaN and 0 ±Inf values (first at row 0, col 0, channel 0, filter 0)" in lines[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Ctrl-C while a file is written: no temporary file is left, and an existing target is untouched
+
+
+def _interrupt_after_writing(fh: io.BufferedIOBase) -> None:
+    fh.write(b"half a file")
+    raise KeyboardInterrupt
+
+
+@pytest.fixture
+def small_result():
+    from convcli import engine, kernels
+
+    x = np.arange(30, dtype=np.float32).reshape(5, 6, 1)
+    layer = engine.prepare(x, kernels.make_kernel("ones", (3, 3), 1, 2))
+    return engine.run_layer(layer, None, "linear", (0, 3), (0, 3))
+
+
+@pytest.mark.parametrize("writer", ["npz", "image", "export", "maps-existing-folder", "maps-new-folder",
+                                    "maps-second-file"])
+def test_interrupted_writer_leaves_no_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_result, writer: str
+) -> None:
+    from PIL import Image
+
+    from convcli import maps, save
+
+    real_save = Image.Image.save
+    calls = []
+
+    def interrupted_save(self, fp, *args, **kwargs):
+        calls.append(fp)
+        if writer == "maps-second-file" and len(calls) == 1:
+            return real_save(self, fp, *args, **kwargs)
+        return _interrupt_after_writing(fp)
+
+    _make(tmp_path, {
+        "npz": {"out.npz": b"old"},
+        "image": {"out.png": b"old"},
+        "export": {"out.svg": b"old"},
+        "maps-existing-folder": {"m": None, "m/filter_0.png": b"old map"},
+    }.get(writer, {}))
+    monkeypatch.setattr(np, "savez", lambda fh, **arrays: _interrupt_after_writing(fh))
+    monkeypatch.setattr(Image.Image, "save", interrupted_save)
+    before = snapshot(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        if writer == "npz":
+            save.save_npz(tmp_path / "out.npz", {"a": np.ones(3)})
+        elif writer == "image":
+            save.save_image(Image.new("RGB", (4, 4)), tmp_path / "out.png")
+        elif writer == "export":
+            save.atomic_write(tmp_path / "out.svg", _interrupt_after_writing)
+        else:
+            maps.save_maps(small_result, tmp_path / "m", force=True)
+    assert snapshot(tmp_path) == before
+    assert calls or writer in ("npz", "export")  # the patched writer did run
+
+
+@pytest.mark.parametrize("case", ["save-new", "save-force", "figure-force", "maps-new", "export-force"])
+def test_ctrl_c_during_a_write_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    _make(tmp_path, {})
+    args, existing = {
+        "save-new": (["--save", "out.npz"], None),
+        "save-force": (["--save", "out.npz", "--force"], "out.npz"),
+        "figure-force": (["--figure", "f.png", "--force"], "f.png"),
+        "maps-new": (["--save-maps", "maps"], None),
+        "export-force": (["--export", "o.txt", "--force"], "o.txt"),
+    }[case]
+    if existing:
+        (tmp_path / existing).write_bytes(b"old")
+    monkeypatch.setattr(np, "savez", lambda fh, **arrays: _interrupt_after_writing(fh))
+    monkeypatch.setattr(Image.Image, "save", lambda self, fp, *a, **kw: _interrupt_after_writing(fp))
+    if case == "export-force":  # the screen's text is one fh.write; interrupt just after it
+        monkeypatch.setattr("convcli.save.os.fsync", lambda fd: _interrupt_after_writing(io.BytesIO()))
+    before = snapshot(tmp_path)
+    r = invoke("run", "x.npy", *args)
+    assert r.exit_code == 130, r.output
+    assert r.stderr == "Error: interrupted\n"
+    assert snapshot(tmp_path) == before
+
+
+def test_interrupted_maps_over_an_old_set_leave_no_stale_sidecar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_result
+) -> None:
+    """A sidecar left beside a half-replaced set would decode the new pictures with the old scaling."""
+    from PIL import Image
+
+    from convcli import maps
+
+    folder = tmp_path / "m"
+    maps.save_maps(small_result, folder)
+    assert (folder / "maps.json").exists()
+    real_save = Image.Image.save
+    calls = []
+
+    def second_fails(self, fp, *args, **kwargs):
+        calls.append(fp)
+        if len(calls) == 1:
+            return real_save(self, fp, *args, **kwargs)
+        return _interrupt_after_writing(fp)
+
+    monkeypatch.setattr(Image.Image, "save", second_fails)
+    with pytest.raises(KeyboardInterrupt):
+        maps.save_maps(small_result, folder, force=True)
+    assert not (folder / "maps.json").exists()
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
