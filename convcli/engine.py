@@ -299,11 +299,13 @@ def _window(layer: Layer, window: Sequence[int] | None) -> tuple[Pair, Pair]:
     return (r0, r1), (c0, c1)
 
 
-def _conv(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], None] | None = None) -> np.ndarray:
+def _conv(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], None] | None = None,
+          *, threads: bool = True) -> np.ndarray:
     """Pre-activation without bias for output rows × cols: ``(r1 - r0, c1 - c0, F)``.
 
     Computed in blocks of output rows, each padded on its own, so the memory beyond the result
     stays bounded for any image size; ``progress(rows_done)`` is called after each block.
+    ``threads=False`` when the caller already runs this on a thread of its own.
     """
     (r0, r1), (c0, c1) = rows, cols
     out = np.empty((r1 - r0, c1 - c0, layer.filters), dtype=layer.x.dtype)
@@ -311,7 +313,8 @@ def _conv(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], None] 
     # BLAS spreads a big im2col GEMM over the cores itself; depthwise multiply-adds and the small
     # per-tap GEMMs of a few-channel layer run on one core unless the blocks go to threads
     sh, sw = layer.geometry.stride
-    parallel = (layer.cg == 1 and layer.groups > 1) or layer.cg * sh * sw < fastconv.IM2COL_MIN_CHANNELS
+    few = (layer.cg == 1 and layer.groups > 1) or layer.cg * sh * sw < fastconv.IM2COL_MIN_CHANNELS
+    parallel = threads and few
 
     def block(b: Pair) -> int:
         _conv_block(layer, b, cols, out[b[0] - r0 : b[1] - r0])
@@ -385,7 +388,7 @@ def _as_depthwise(layer: Layer) -> Layer:
     return Layer(layer.x, np.ascontiguousarray(k), groups * cg, layer.geometry)
 
 
-def _partials(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
+def _partials(layer: Layer, rows: Pair, cols: Pair, *, threads: bool = True) -> np.ndarray:
     """Per-channel contributions for output rows × cols: ``(r1 - r0, c1 - c0, C // groups, F)``."""
     h, w = rows[1] - rows[0], cols[1] - cols[0]
     groups, cg, f = layer.groups, layer.cg, layer.filters
@@ -402,7 +405,7 @@ def _partials(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
                 _conv_block(single, rows, cols, one)
                 out[:, :, c, grp * fg : (grp + 1) * fg] = one
         return out
-    flat = _conv(_as_depthwise(layer), rows, cols)  # (h, w, G·Cg·Fg), ordered (g, c, j)
+    flat = _conv(_as_depthwise(layer), rows, cols, threads=threads)  # (h, w, G·Cg·Fg), ordered (g, c, j)
     if groups == 1:
         return flat.reshape(h, w, cg, f)
     # (h, w, G, Cg, Fg) -> (h, w, Cg, G·Fg): filter index g·Fg + j
@@ -510,7 +513,7 @@ def partial_pass(
     sums = np.zeros((len(blocks), cg, f), dtype=np.float64)  # one row per block: the same sum on any thread
 
     def block(b: Pair) -> int:
-        p = _partials(layer, b, (0, wo))
+        p = _partials(layer, b, (0, wo), threads=False)  # the blocks are already on the threads
         if kept is not None:
             kept[b[0] : b[1]] = p
         a = np.abs(p.reshape(-1, cg * f))
@@ -690,8 +693,7 @@ def run_layer(
     """
     if bias is not None and not use_bias:
         raise ConfigError("a bias was given but the layer has use_bias=False (--no-bias)")
-    if activation not in ACTIVATIONS:
-        raise ConfigError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
+    _activation(activation)  # an unknown name fails before the work, not after it
     ho, wo = layer.geometry.out_hw
     b = check_bias(bias, layer.filters, layer.x.dtype)
     # the convolution and the partials are the same multiply-adds: each is half of the work
@@ -761,12 +763,16 @@ ACTIVATION_FORMULAS = {
 }
 
 
-def activate(z: np.ndarray, name: str) -> np.ndarray:
-    """Apply the Keras activation ``name`` element-wise; the dtype of ``z`` is kept."""
+def _activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
     try:
-        fn = ACTIVATIONS[name]
+        return ACTIVATIONS[name]
     except KeyError:
         raise ConfigError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}") from None
+
+
+def activate(z: np.ndarray, name: str) -> np.ndarray:
+    """Apply the Keras activation ``name`` element-wise; the dtype of ``z`` is kept."""
+    fn = _activation(name)
     z = np.asarray(z)
     with np.errstate(over="ignore"):
         return np.asarray(fn(z), dtype=z.dtype)

@@ -174,7 +174,10 @@ def _depthwise(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: i
 
 def _depthwise_planar(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, valid: int,
                       out: np.ndarray) -> None:
-    """``groups == C`` with ``M ≥ 2`` filters per channel: per tile and channel, one ``(M, T) @ (T, m)`` GEMM.
+    """``groups == C`` (``M`` filters per channel): per tile and channel, one ``(M, T) @ (T, m)`` GEMM.
+
+    Used when ``M ≥ 2`` (every partial-sum computation) or when there are few channels, where
+    numpy's element-wise loops over the short channel axis are slow.
 
     The tile's channel ``g`` is copied out as one contiguous row, so the ``T = kh·kw`` taps are
     contiguous slices of it (a cheap im2col); the GEMM yields that channel's ``M`` maps at once.
