@@ -92,6 +92,19 @@ def _import_lean_rich_utils() -> None:
             del sys.modules[module]
 
 
+def _no_hugepage_advice() -> None:
+    """Ask numpy (imported later, by the commands) not to advise huge pages for its big arrays.
+
+    Where the kernel honours that advice only by compacting memory first (``transparent_hugepage``
+    ``defrag=madvise``), each fresh large array stalls: on the development VM a fresh 144 MB array
+    took 0.37-0.45 s with the advice and 0.06-0.09 s without, and ``run`` on a 12 MP photo went from
+    2.0 to 1.4 s (``benchmarks/README.md``). ``NUMPY_MADVISE_HUGEPAGE=1`` in the environment wins.
+    """
+    import os
+
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
+
 class _OneLineErrors(TyperGroup):
     """Typer's group, but every expected failure ends as one ``Error: ...`` line and its code."""
 
@@ -99,6 +112,7 @@ class _OneLineErrors(TyperGroup):
              complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
              **extra: Any) -> Any:
         argv = sys.argv[1:] if args is None else list(args)
+        _no_hugepage_advice()
         lone = self.commands.get(argv[0]) if len(argv) == 1 else None
         if not argv or "--help" in argv or (lone is not None and lone.no_args_is_help):  # help will follow
             _import_lean_rich_utils()

@@ -102,3 +102,20 @@ def test_version_attribute_is_lazy_and_right():
     assert "__version__" in convcli.__all__
     out = python("-c", "import convcli, sys; print('importlib.metadata' in sys.modules, convcli.__version__)")
     assert out.stdout.split() == ["False", version("convcli")]
+
+
+ASK_NUMPY = RUN_CLI.replace('print("--modules--")', """import numpy as np
+print("advice", np._core.multiarray._set_madvise_hugepage(True))
+print("--modules--")""")
+
+
+@pytest.mark.parametrize(("env", "advice"), [({}, "False"), ({"NUMPY_MADVISE_HUGEPAGE": "1"}, "True")],
+                         ids=["default", "user-says-1"])
+def test_commands_turn_numpys_hugepage_advice_off_unless_the_user_set_it(env: dict[str, str], advice: str):
+    """numpy reads NUMPY_MADVISE_HUGEPAGE when imported, after the CLI started; the user's value wins."""
+    clean = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    out = subprocess.run([sys.executable, "-c", ASK_NUMPY, "params", "--in-channels", "3", "--filters", "1", "--kernel", "3"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         env={**clean, "COLUMNS": "100", "NO_COLOR": "1", **env})
+    assert out.returncode == 0, out.stderr
+    assert f"advice {advice}" in out.stdout
