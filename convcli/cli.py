@@ -653,18 +653,20 @@ def run(
                  "pass --no-partials, --dtype float32, fewer --filters or a smaller image" if keep
                  else "use --dtype float32, fewer --filters or a smaller image")
     built.warn()  # after the last check, so that a refused run prints its one Error line alone
+    shown_view = view
+    if view is View.auto:
+        shown_view = View.both if (rows[1] - rows[0], cols[1] - cols[0]) != (ho, wo) else View.numbers
+    heatmaps = shown_view in (View.heatmap, View.both) and not json_
     progress = _Progress("convolving", enabled=not quiet and not json_)
     try:
+        # heatmaps caption each partial map with its range: measured in the same pass
         result = engine.run_layer(layer, built.bias, activation.value, rows, cols, use_bias=not no_bias,
-                                  keep_partials=keep, progress=progress)
+                                  keep_partials=keep, ranges=heatmaps, progress=progress)
     finally:
         progress.close()
     info = render.InputInfo(str(input), loaded.description, x.shape, str(x.dtype), loaded.channel_names,
                             render.value_range(x))
     names = loaded.channel_names
-    shown_view = view
-    if view is View.auto:
-        shown_view = View.both if (rows[1] - rows[0], cols[1] - cols[0]) != (ho, wo) else View.numbers
     # each shown filter's (H', W', Cg) partial maps: kept for all filters only when a figure needs them
     partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if figure_target is not None else {}
 
@@ -703,13 +705,16 @@ def run(
     console.print(render.header(info, result, padding_v, kernel_source, semantics=semantics.value))
     if flip:
         console.print(FLIP_NOTE, style="dim")
+    if heatmaps:
+        from convcli import heatmap
+
+        sources = heatmap.ResultMaps(result)  # block sums shared by every filter's heatmaps
     for f in detail:
         if shown_view in (View.numbers, View.both):
             console.print(render.filter_panel(result, f, names))
-        if shown_view in (View.heatmap, View.both):
-            from convcli import heatmap
-
-            console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=partial_maps.get(f)))
+        if heatmaps:
+            console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=partial_maps.get(f),
+                                                  sources=sources))
         if traces is not None and trace_v is not None:
             console.print(render.trace_panel(result, traces[f], *trace_v, f, names))
     if layer.filters > 1:

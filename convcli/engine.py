@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -497,31 +498,76 @@ def _row_tiles(rows: Pair, values_per_row: int, parts: int = 1) -> list[Pair]:
     return [(r, min(r + step, r1)) for r in range(r0, r1, step)]
 
 
+class PassResult(NamedTuple):
+    """What :func:`partial_pass` measures over every partial sum ``(Cg, F)`` each (``partials``:
+    ``(H', W', Cg, F)`` when kept; ``low``/``high``: each partial map's min / max when asked)."""
+
+    mean_abs: np.ndarray
+    partials: np.ndarray | None
+    low: np.ndarray | None
+    high: np.ndarray | None
+
+
+def fuses_conv(layer: Layer) -> bool:
+    """Whether :func:`run_layer` sums the partials into the pre-activation instead of convolving again.
+
+    Where the convolution is memory-bound (stride 1, few channels: the per-tap GEMMs of a photo),
+    adding the ``Cg`` partial maps that :func:`partial_pass` makes anyway costs much less than a
+    second pass over the image; with many channels one im2col GEMM beats ``Cg·F`` additions.
+    """
+    return layer.geometry.stride == (1, 1) and layer.cg < fastconv.IM2COL_MIN_CHANNELS
+
+
 def partial_pass(
-    layer: Layer, *, keep: bool = False, progress: Callable[[int], None] | None = None
-) -> tuple[np.ndarray, np.ndarray | None]:
+    layer: Layer, *, keep: bool = False, progress: Callable[[int], None] | None = None,
+    total: np.ndarray | None = None, bias: np.ndarray | None = None, ranges: bool = False,
+) -> PassResult:
     """One pass over all partial sums: their mean ``|partial|`` ``(Cg, F)`` and, if ``keep``, the
-    partials themselves ``(H', W', Cg, F)`` (else ``None``).
+    partials themselves ``(H', W', Cg, F)``; with ``ranges`` each partial map's min and max.
+    ``total (H', W', F)``, if given (stride 1 only), is written with the pre-activation: the sum of
+    the partials, plus ``bias (F,)`` if given.
 
     Computed block by block, so without ``keep`` a whole photo never holds all ``H'·W'·Cg·F``
-    partials at once. The mean is accumulated in float64 so millions of values keep their digits.
+    partials at once. Sums are float64 across blocks (within a block, the compute dtype's pairwise
+    sums), so millions of values keep their digits.
     """
     ho, wo = layer.geometry.out_hw
     cg, f = layer.cg, layer.filters
+    g = layer.geometry
+    if total is not None and g.stride != (1, 1):
+        raise ValueError("partial_pass writes the pre-activation for stride-1 layers only")
     kept = np.empty((ho, wo, cg, f), dtype=layer.x.dtype) if keep else None
-    blocks = _row_tiles((0, ho), wo * cg * f)
+    stride1 = g.stride == (1, 1)
+    # stride 1: the fused kernel keeps only its tile buffers; else each block's partials are made whole
+    blocks = _row_tiles((0, ho), wo * (f if stride1 else cg * f), parts=THREADS)
     sums = np.zeros((len(blocks), cg, f), dtype=np.float64)  # one row per block: the same sum on any thread
+    lows = np.full((len(blocks), cg, f), np.inf, dtype=layer.x.dtype) if ranges else None
+    highs = np.full((len(blocks), cg, f), -np.inf, dtype=layer.x.dtype) if ranges else None
 
     def block(b: Pair) -> int:
+        i = blocks.index(b)
+        low, high = (lows[i], highs[i]) if lows is not None and highs is not None else (None, None)
+        if stride1:
+            fastconv.partial_stats(
+                input_region(layer, b, (0, wo)), layer.kernel, g.dilation, (b[1] - b[0], wo),
+                abs_sums=sums[i], low=low, high=high,
+                total=None if total is None else total[b[0] : b[1]], bias=bias,
+                kept=None if kept is None else kept[b[0] : b[1]])
+            return b[1] - b[0]
         p = _partials(layer, b, (0, wo), threads=False)  # the blocks are already on the threads
         if kept is not None:
             kept[b[0] : b[1]] = p
-        a = np.abs(p.reshape(-1, cg * f))
-        sums[blocks.index(b)] = column_reduce(a, np.add, np.float64).reshape(cg, f)
+        flat = p.reshape(-1, cg * f)
+        sums[i] = column_reduce(np.abs(flat), np.add, np.float64).reshape(cg, f)
+        if low is not None and high is not None:
+            low[...] = column_reduce(flat, np.minimum).reshape(cg, f)
+            high[...] = column_reduce(flat, np.maximum).reshape(cg, f)
         return b[1] - b[0]
 
     _each(block, blocks, progress)
-    return sums.sum(axis=0) / (ho * wo), kept
+    low_all = lows.min(axis=0) if lows is not None else None
+    high_all = highs.max(axis=0) if highs is not None else None
+    return PassResult(sums.sum(axis=0) / (ho * wo), kept, low_all, high_all)
 
 
 def column_reduce(a: np.ndarray, op: np.ufunc, dtype: DTypeLike | None = None) -> np.ndarray:
@@ -541,6 +587,80 @@ def column_reduce(a: np.ndarray, op: np.ufunc, dtype: DTypeLike | None = None) -
     if head < n:
         parts.append(op.reduce(a[head:], axis=0, dtype=dtype))
     return op.reduce(np.stack(parts), axis=0)
+
+
+def _offset_block_sums(a: np.ndarray, axis: int, edges: np.ndarray, step: int, offsets: Sequence[int]) -> np.ndarray:
+    """For each offset ``o`` and each block ``[e_b, e_b+1)`` of ``edges``: the sum of ``a`` along
+    ``axis`` at indices ``i·step + o`` for ``i`` in the block, indices outside ``a`` being zeros.
+
+    Returns float64 with ``axis`` replaced by the blocks and a new leading axis for the offsets.
+    Offset ``o`` reads the phase ``a[o % step::step]`` over ranges ``[e_b + o // step, e_b+1 + o // step)``;
+    the ranges of all offsets of a phase cut it into segments that are summed once (one pass over
+    ``a``), and every range is a difference of the segments' running totals.
+    """
+    def at(i: int | slice) -> tuple[int | slice, ...]:
+        return (slice(None),) * axis + (i,)
+
+    phases: dict[int, list[int]] = {}
+    for o in offsets:
+        phases.setdefault(o % step, []).append(o)
+    sums: dict[int, np.ndarray] = {}
+    for p, group in phases.items():
+        phase = a[at(slice(p, None, step))]
+        n = phase.shape[axis]
+        ranges = {o: (np.clip(edges[:-1] + o // step, 0, n), np.clip(edges[1:] + o // step, 0, n)) for o in group}
+        points = np.unique(np.concatenate([np.concatenate(r) for r in ranges.values()]))
+        shape = list(phase.shape)
+        shape[axis] = len(points)
+        totals = np.zeros(shape, dtype=np.float64)  # running total of the phase up to each point
+        for j in range(1, len(points)):
+            segment = phase[at(slice(int(points[j - 1]), int(points[j])))]
+            totals[at(j)] = totals[at(j - 1)] + np.add.reduce(segment, axis=axis, dtype=np.float64)
+        for o, (lo, hi) in ranges.items():
+            sums[o] = (np.take(totals, np.searchsorted(points, hi), axis=axis)
+                       - np.take(totals, np.searchsorted(points, lo), axis=axis))
+    return np.stack([sums[o] for o in offsets])
+
+
+def block_edges(n: int, k: int) -> np.ndarray:
+    """Where the ``k``-wide blocks of ``n`` positions start, and ``n``: ``(ceil(n / k) + 1,)``; the last may be short."""
+    return np.append(np.arange(0, n, k), n)
+
+
+def tap_block_sums(layer: Layer, k: int) -> np.ndarray:
+    """For each kernel tap ``(u, v)``, each ``k × k`` block of output positions and each input
+    channel: the sum of the (zero-padded) input values the tap reads there. ``(kh, kw, by, bx, C)``
+    float64, ``by × bx`` the blocks (the last row and column of blocks may be short).
+
+    By linearity, a partial map's block sum is ``Σ_uv kernel[u, v, c, f] · sums[u, v, .., ch]``:
+    heatmaps get every filter's block means from one pass over the input, without the
+    full-resolution partial maps. Exact up to float64 rounding (NaN/Inf spread to whole blocks
+    and beyond: use the maps themselves for such inputs).
+    """
+    g = layer.geometry
+    (sh, sw), (dh, dw), (kh, kw) = g.stride, g.dilation, g.kernel_hw
+    top, _, left, _ = g.pads
+    ho, wo = g.out_hw
+    rows = _offset_block_sums(layer.x, 0, block_edges(ho, k), sh, [u * dh - top for u in range(kh)])
+    both = _offset_block_sums(rows, 2, block_edges(wo, k), sw, [v * dw - left for v in range(kw)])
+    return both.transpose(1, 0, 2, 3, 4)  # (kw, kh, by, bx, C) -> (kh, kw, by, bx, C)
+
+
+def partial_block_means(layer: Layer, filt: int, k: int, sums: np.ndarray | None = None) -> np.ndarray:
+    """Mean of each ``k × k`` block of filter ``filt``'s partial maps: ``(by, bx, Cg)`` float64.
+
+    Equals ``block means of filter_partials(layer, filt)`` up to rounding, from
+    :func:`tap_block_sums` (pass ``sums`` to reuse them across filters).
+    """
+    if not 0 <= filt < layer.filters:
+        raise ShapeError(f"filter {filt} does not exist: the layer has {layer.filters} (0..{layer.filters - 1})")
+    t = tap_block_sums(layer, k) if sums is None else sums
+    group = filt // (layer.filters // layer.groups)
+    channels = t[..., group * layer.cg : (group + 1) * layer.cg]
+    total = np.einsum("uvyxc,uvc->yxc", channels, layer.kernel[:, :, :, filt].astype(np.float64))
+    ho, wo = layer.geometry.out_hw
+    count = np.outer(np.diff(block_edges(ho, k)), np.diff(block_edges(wo, k)))
+    return total / count[:, :, None]
 
 
 def mean_abs_partials(layer: Layer) -> np.ndarray:
@@ -643,6 +763,9 @@ class LayerResult:
     window_partials: np.ndarray
     mean_abs: np.ndarray
     partials: np.ndarray | None = None
+    #: each partial map's min and max over the whole output ``(Cg, F)``, when ``run_layer(ranges=True)``
+    partial_low: np.ndarray | None = None
+    partial_high: np.ndarray | None = None
 
     def shares(self) -> np.ndarray:
         """Each channel's share of ``Σ_c mean |partial|`` per filter, in percent: ``(Cg, F)``."""
@@ -652,20 +775,13 @@ class LayerResult:
 
     @cached_property
     def output_stats(self) -> np.ndarray:
-        """Each filter's output min, mean and max over the whole map, NaN ignored: ``(F, 3)`` float64.
+        """Each filter's output min, mean and max over the whole map, NaN ignored: ``(F, 3)`` float64."""
+        return map_stats(self.output)
 
-        One pass per statistic; only a filter whose plain result is NaN takes the slower NaN-aware one.
-        """
-        flat = self.output.reshape(-1, self.layer.filters)
-        n = max(1, flat.shape[0])
-        stats = np.stack([column_reduce(flat, np.minimum), column_reduce(flat, np.add, np.float64) / n,
-                          column_reduce(flat, np.maximum)], axis=1).astype(np.float64)
-        for f in np.flatnonzero(np.isnan(stats).any(axis=1)):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN map: its stats are NaN
-                col = flat[:, f]
-                stats[f] = [np.nanmin(col), np.nanmean(col, dtype=np.float64), np.nanmax(col)]
-        return stats
+    @cached_property
+    def preactivation_stats(self) -> np.ndarray:
+        """:attr:`output_stats` of the pre-activation (the same array for ``linear``)."""
+        return self.output_stats if self.output is self.preactivation else map_stats(self.preactivation)
 
     def full_partials(self) -> np.ndarray:
         """All partial sums ``(H', W', Cg, F)``: kept by ``run_layer(keep_partials=True)`` or computed now."""
@@ -673,6 +789,36 @@ class LayerResult:
             return self.partials
         ho, wo = self.layer.geometry.out_hw
         return _partials(self.layer, (0, ho), (0, wo))
+
+
+def map_stats(values: np.ndarray) -> np.ndarray:
+    """Min, mean and max of each map of ``values (H', W', F)``, NaN ignored: ``(F, 3)`` float64.
+
+    One pass per statistic; only a map whose plain result is NaN takes the slower NaN-aware one.
+    """
+    f = values.shape[-1]
+    flat = values.reshape(-1, f)
+    n = max(1, flat.shape[0])
+    stats = np.stack([column_reduce(flat, np.minimum), column_reduce(flat, np.add, np.float64) / n,
+                      column_reduce(flat, np.maximum)], axis=1).astype(np.float64)
+    for i in np.flatnonzero(np.isnan(stats).any(axis=1)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN map: its stats are NaN
+            col = flat[:, i]
+            stats[i] = [np.nanmin(col), np.nanmean(col, dtype=np.float64), np.nanmax(col)]
+    return stats
+
+
+def channels_map(layer: Layer, filt: int, channels: Sequence[int]) -> np.ndarray:
+    """The sum of filter ``filt``'s partial maps over ``channels`` (indices within its group): ``(H', W')``.
+
+    One single-filter convolution over those channels, never the full partial maps.
+    """
+    group = filt // (layer.filters // layer.groups)
+    picked = [group * layer.cg + int(c) for c in channels]
+    one = Layer(layer.x[:, :, picked], layer.kernel[:, :, list(channels), filt : filt + 1], 1, layer.geometry)
+    ho, wo = layer.geometry.out_hw
+    return _conv(one, (0, ho), (0, wo))[:, :, 0]
 
 
 def run_layer(
@@ -684,32 +830,41 @@ def run_layer(
     *,
     use_bias: bool = True,
     keep_partials: bool = False,
+    ranges: bool = False,
     progress: Callable[[float], None] | None = None,
 ) -> LayerResult:
     """Compute everything ``convcli run`` shows for ``layer`` with the display window rows × cols.
 
     ``keep_partials`` keeps all ``(H', W', Cg, F)`` partials (for saving) from the same pass that
-    measures each channel's share. ``progress(fraction)`` reports the work done, 0 to 1.
+    measures each channel's share; ``ranges`` measures each partial map's min and max in it too.
+    ``progress(fraction)`` reports the work done, 0 to 1.
     """
     if bias is not None and not use_bias:
         raise ConfigError("a bias was given but the layer has use_bias=False (--no-bias)")
     _activation(activation)  # an unknown name fails before the work, not after it
     ho, wo = layer.geometry.out_hw
     b = check_bias(bias, layer.filters, layer.x.dtype)
-    # the convolution and the partials are the same multiply-adds: each is half of the work
+    fused = fuses_conv(layer)
+    # unless fused, the convolution and the partials are the same multiply-adds: each is half of the work
     done = [0]
+    passes = 1 if fused else 2
 
     def step(rows_done: int) -> None:
         done[0] += rows_done
         if progress is not None:
-            progress(min(1.0, done[0] / (2 * ho)))
+            progress(min(1.0, done[0] / (passes * ho)))
 
-    pre = _conv(layer, (0, ho), (0, wo), step)
-    pre += b
+    if fused:
+        pre = np.empty((ho, wo, layer.filters), dtype=layer.x.dtype)
+        measured = partial_pass(layer, keep=keep_partials, progress=step, total=pre, bias=b, ranges=ranges)
+    else:
+        pre = _conv(layer, (0, ho), (0, wo), step)
+        measured = partial_pass(layer, keep=keep_partials, progress=step, ranges=ranges)
+        pre += b
     out = activate(pre, activation)
     window = _partials(layer, rows, cols)
-    mean_abs, partials = partial_pass(layer, keep=keep_partials, progress=step)
-    return LayerResult(layer, b, use_bias, activation, pre, out, rows, cols, window, mean_abs, partials)
+    return LayerResult(layer, b, use_bias, activation, pre, out, rows, cols, window, measured.mean_abs,
+                       measured.partials, measured.low, measured.high)
 
 
 # --------------------------------------------------------------------------------------------

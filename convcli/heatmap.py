@@ -18,8 +18,10 @@ bias, the pre-activation and the output.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
 
 import numpy as np
 from rich.cells import cell_len
@@ -121,6 +123,141 @@ def downsample(values: np.ndarray, max_h: int, max_w: int) -> np.ndarray:
         raise ValueError(f"a heatmap needs an (h, w) map, got shape {a.shape}")
     k = block_factor(a.shape, max_h, max_w)
     return a if k == 1 else block_mean(a, k, k)
+
+
+class MapSource(Protocol):
+    """What a :class:`Heatmap` needs of a map ``(h, w)``: its size, its exact range and NaN count,
+    and its ``k × k`` block means. A map need not exist at full resolution to be drawn."""
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    def value_range(self) -> tuple[float, float]:
+        """The finite min and max (NaN, NaN when there is no finite value)."""
+        ...
+
+    def nan_count(self) -> int: ...
+
+    def cells(self, k: int) -> np.ndarray:
+        """``k × k`` block means ``(ceil(h / k), ceil(w / k))`` (``k = 1``: the values themselves)."""
+        ...
+
+
+class ArrayMap:
+    """A map held as an array ``(h, w)``."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        a = np.asarray(values)
+        if a.ndim != 2 or a.size == 0:
+            raise ValueError(f"a heatmap needs a non-empty (h, w) map, got shape {a.shape}")
+        self.values = a
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.values.shape[0]), int(self.values.shape[1])
+
+    def value_range(self) -> tuple[float, float]:
+        a = self.values
+        lo, hi = float(a.min()), float(a.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)):  # only then pay for a masked copy
+            finite = a[np.isfinite(a)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
+        return lo, hi
+
+    def nan_count(self) -> int:
+        return int(np.isnan(self.values).sum()) if self.values.dtype.kind == "f" else 0
+
+    def cells(self, k: int) -> np.ndarray:
+        return self.values if k == 1 else block_mean(self.values, k, k)
+
+
+class BlockMap:
+    """A finite map known by its shape, its range and a function giving its block means."""
+
+    def __init__(self, shape: tuple[int, int], lo: float, hi: float, means: Callable[[int], np.ndarray]) -> None:
+        self.shape = shape
+        self._range = (float(lo), float(hi))
+        self._means = means
+
+    def value_range(self) -> tuple[float, float]:
+        return self._range
+
+    def nan_count(self) -> int:
+        return 0
+
+    def cells(self, k: int) -> np.ndarray:
+        return self._means(k)
+
+
+class ResultMaps:
+    """Each filter's maps of one :class:`LayerResult` as :class:`MapSource` objects, for heatmaps.
+
+    When the result carries each partial map's range (``run_layer(ranges=True)``) and they are
+    finite, partial maps are never made at full resolution: their block means come from
+    :func:`engine.partial_block_means` (one pass over the input per block size, shared by all
+    filters), and the pre-activation's and output's from one pass over all filters at once.
+    Otherwise (NaN or Inf, or no ranges) each map is computed and averaged as an array.
+    """
+
+    def __init__(self, result: LayerResult) -> None:
+        self.result = result
+        self._taps: dict[int, np.ndarray] = {}
+        self._stacks: dict[tuple[str, int], np.ndarray] = {}
+
+    def _blocks_ok(self, f: int) -> bool:
+        low, high = self.result.partial_low, self.result.partial_high
+        return low is not None and high is not None and bool(np.isfinite(low[:, f]).all() and np.isfinite(high[:, f]).all())
+
+    def _partial_means(self, k: int, f: int, c: int) -> np.ndarray:
+        layer = self.result.layer
+        if k not in self._taps:
+            self._taps[k] = engine.tap_block_sums(layer, k)
+        return engine.partial_block_means(layer, f, k, self._taps[k])[:, :, c]
+
+    def partials(self, f: int, maps: np.ndarray | None = None) -> list[MapSource]:
+        """Filter ``f``'s partial maps, one per channel of its group; ``maps (H', W', Cg)`` if computed."""
+        r, layer = self.result, self.result.layer
+        if maps is None and self._blocks_ok(f):
+            assert r.partial_low is not None and r.partial_high is not None
+            shape = layer.geometry.out_hw
+            return [BlockMap(shape, r.partial_low[c, f], r.partial_high[c, f], partial(self._partial_means, f=f, c=c))
+                    for c in range(layer.cg)]
+        if maps is None:
+            maps = engine.filter_partials(layer, f)
+        return [ArrayMap(maps[:, :, c]) for c in range(maps.shape[2])]
+
+    def _stack(self, name: str, f: int) -> MapSource:
+        r = self.result
+        values = r.preactivation if name == "pre" else r.output
+        stats = r.preactivation_stats if name == "pre" else r.output_stats
+        lo, hi = stats[f, 0], stats[f, 2]
+        # finite partials leave no NaN to skip (the stats ignore NaN); an overflow shows as ±Inf here
+        if not (self._blocks_ok(f) and np.isfinite(lo) and np.isfinite(hi)):
+            return ArrayMap(values[..., f])
+
+        def means(k: int) -> np.ndarray:
+            if k == 1:
+                return values[..., f]
+            if (name, k) not in self._stacks:
+                self._stacks[name, k] = stack_block_mean(values, k)
+            return self._stacks[name, k][..., f]
+
+        return BlockMap(r.layer.geometry.out_hw, lo, hi, means)
+
+    def preactivation(self, f: int) -> MapSource:
+        return self._stack("pre", f)
+
+    def output(self, f: int) -> MapSource:
+        return self._stack("out", f)
+
+
+def stack_block_mean(values: np.ndarray, k: int) -> np.ndarray:
+    """:func:`block_mean` of every map of a finite ``values (h, w, F)`` in one pass: ``(by, bx, F)`` float64."""
+    h, w, f = values.shape
+    rows = _row_block_sums(values.reshape(h, w * f), k).reshape(-1, w, f)
+    total = np.add.reduceat(rows, np.arange(0, w, k), axis=1)
+    count = np.outer(np.diff(engine.block_edges(h, k)), np.diff(engine.block_edges(w, k)))
+    return total / count[:, :, None]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -289,7 +426,7 @@ class Heatmap:
 
     def __init__(
         self,
-        values: np.ndarray,
+        values: np.ndarray | MapSource,
         title: str,
         *,
         lo: float | None = None,
@@ -299,32 +436,26 @@ class Heatmap:
         legend: bool = True,
         show_factor: bool = True,
     ) -> None:
-        a = np.asarray(values)
-        if a.ndim != 2 or a.size == 0:
-            raise ValueError(f"a heatmap needs a non-empty (h, w) map, got shape {a.shape}")
-        self.values = a
+        self.source: MapSource = ArrayMap(values) if isinstance(values, np.ndarray) else values
         self.title = title
         self.lo, self.hi = lo, hi
         self.max_w, self.max_h = max_w, max_h
         self.legend, self.show_factor = legend, show_factor
-        lo_v, hi_v = float(a.min()), float(a.max())
-        if not (np.isfinite(lo_v) and np.isfinite(hi_v)):  # only then pay for a masked copy
-            finite = a[np.isfinite(a)]
-            lo_v, hi_v = (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
+        lo_v, hi_v = self.source.value_range()
         self.range = range_text(lo_v, hi_v) if np.isfinite(lo_v) else "no finite values"
-        self.nans = int(np.isnan(a).sum()) if a.dtype.kind == "f" else 0
+        self.nans = self.source.nan_count()
         self._fits: dict[int, Fit] = {}
 
     def fit(self, max_w: int) -> Fit:
         """The map as drawn within ``max_w`` columns (cached: rich measures before it renders)."""
         if max_w not in self._fits:
-            h, w = self.values.shape
+            h, w = self.source.shape
             rows = 2 * self.max_h
             k = block_factor((h, w), rows, max_w)
             z = 1
             if k == 1 and w < MIN_COLUMNS:
                 z = max(1, min(-(-MIN_COLUMNS // w), max_w // w, rows // h))
-            cells = np.asarray(downsample(self.values, rows, max_w), dtype=np.float64)
+            cells = np.asarray(self.source.cells(k), dtype=np.float64)
             own = Scale.of(cells)
             scale = Scale(own.lo if self.lo is None else float(self.lo), own.hi if self.hi is None else float(self.hi))
             if z > 1:
@@ -436,29 +567,36 @@ def slots(width: int) -> tuple[int, int]:
 
 
 def filter_heatmaps(
-    result: LayerResult, f: int, names: Sequence[str], *, width: int, maps: np.ndarray | None = None
+    result: LayerResult, f: int, names: Sequence[str], *, width: int, maps: np.ndarray | None = None,
+    sources: ResultMaps | None = None,
 ) -> Panel:
     """Filter ``f`` as heatmaps: each input channel's partial map + bias = pre-activation → output.
 
-    ``maps (H', W', Cg)`` are the filter's partial maps (:func:`engine.filter_partials`, computed
-    when ``None``); ``names`` are the input's channel names. The partial maps share one scale so
-    their colours compare; the pre-activation and the output have their own. Maps are sized so a
-    line of the panel holds 3–4 of them at 100 columns (3 at 80).
+    ``maps (H', W', Cg)`` are the filter's partial maps if already computed
+    (:func:`engine.filter_partials`); otherwise ``sources`` (one :class:`ResultMaps` shared by
+    every filter of ``result``) provides them, without full-resolution maps where it can.
+    ``names`` are the input's channel names. The partial maps share one scale so their colours
+    compare; the pre-activation and the output have their own. Maps are sized so a line of the
+    panel holds 3–4 of them at 100 columns (3 at 80).
     """
     layer = result.layer
-    if maps is None:
-        maps = engine.filter_partials(layer, f)
+    sources = ResultMaps(result) if sources is None else sources
+    channel_maps = sources.partials(f, maps)
     channels = render.group_channels(result, f)
     shown, others = render.shown_channels(result, f)
     _, max_w = slots(width)
+    ho, wo = layer.geometry.out_hw
+    k = block_factor((ho, wo), 2 * MAX_LINES, max_w)
 
-    partials = [(names[channels[c]], maps[:, :, c]) for c in shown]
+    partials: list[tuple[str, MapSource]] = [(names[channels[c]], channel_maps[c]) for c in shown]
     if others:
-        partials.append((f"Σ {len(others)} others", maps[:, :, others].sum(axis=2, dtype=np.float64)))
+        others_map = (maps[:, :, others].sum(axis=2, dtype=np.float64) if maps is not None
+                      else engine.channels_map(layer, f, others))
+        partials.append((f"Σ {len(others)} others", ArrayMap(others_map)))
     # the shared scale spans the cells as drawn (block means), like each map's own scale does
-    shared = Scale.of(*(downsample(m, 2 * MAX_LINES, max_w) for _, m in partials))
+    shared = Scale.of(*(m.cells(k) for _, m in partials))
 
-    def heatmap(values: np.ndarray, title: str, scale: Scale | None = None) -> Heatmap:
+    def heatmap(values: MapSource, title: str, scale: Scale | None = None) -> Heatmap:
         lo, hi = (scale.lo, scale.hi) if scale is not None else (None, None)
         return Heatmap(values, title, lo=lo, hi=hi, max_w=max_w, max_h=MAX_LINES, legend=False,
                        show_factor=False)
@@ -471,7 +609,7 @@ def filter_heatmaps(
         # the bias is one number added everywhere: a flat map would only repeat it
         items.append(render.joined("+", Text.assemble(("bias ", render.LABEL), render.fmt(float(result.bias[f])),
                                                       ("\nat every\nposition", "dim"))))
-    pre = heatmap(result.preactivation[..., f], "pre-activation")
+    pre = heatmap(sources.preactivation(f), "pre-activation")
     items.append(render.joined("=", pre))
     fit = pre.fit(max_w)
     means = fit.k > 1
@@ -481,11 +619,10 @@ def filter_heatmaps(
         ("pre-activation", Legend(fit.scale, explain=False, means=means)),
     ]
     if result.activation != "linear":
-        out = heatmap(result.output[..., f], "output")
+        out = heatmap(sources.output(f), "output")
         items.append(render.joined(f"{result.activation} →", out))
         keys.append(("output", Legend(out.fit(max_w).scale, explain=False, means=means)))
 
-    ho, wo = layer.geometry.out_hw
     if fit.k > 1:
         cells = f"one cell = mean of a {fit.k}×{fit.k} block (÷{fit.k})"
     elif fit.z > 1:

@@ -386,8 +386,12 @@ def test_blocks_and_threads_give_the_oracle_values(threads, tile_values, case):
         layer = engine.prepare(x, kernel, dtype=np.float64, **case.kwargs)
         rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
         fractions: list[float] = []
-        result = engine.run_layer(layer, bias, "linear", rows, cols, keep_partials=True, progress=fractions.append)
+        result = engine.run_layer(layer, bias, "linear", rows, cols, keep_partials=True, ranges=True,
+                                  progress=fractions.append)
     partials = naive_partials(x, kernel, case.stride, case.pads, case.dilation, case.groups)
+    assert result.partial_low is not None and result.partial_high is not None
+    np.testing.assert_allclose(result.partial_low, partials.min(axis=(0, 1)), **TIGHT)
+    np.testing.assert_allclose(result.partial_high, partials.max(axis=(0, 1)), **TIGHT)
     np.testing.assert_allclose(result.preactivation,
                                naive_conv2d(x, kernel, bias, case.stride, case.pads, case.dilation, case.groups),
                                **TIGHT)
@@ -740,3 +744,83 @@ def test_column_reduce_matches_numpy(shape, op):
     else:
         ufunc = np.minimum if op == "min" else np.maximum
         np.testing.assert_array_equal(engine.column_reduce(a, ufunc), getattr(a, op)(axis=0))
+
+
+# --------------------------------------------------------------------------------------------
+# Block means of partial maps without the maps (heatmaps)
+
+
+def naive_block_means(maps: np.ndarray, k: int) -> np.ndarray:
+    """``maps (h, w, n)`` -> means of each k×k block (the last ones short), by plain loops."""
+    h, w, n = maps.shape
+    by, bx = -(-h // k), -(-w // k)
+    out = np.zeros((by, bx, n))
+    for i in range(by):
+        for j in range(bx):
+            out[i, j] = maps[i * k : (i + 1) * k, j * k : (j + 1) * k].mean(axis=(0, 1))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=conv_cases(max_hw=14), k=st.integers(1, 6), data=st.data())
+def test_partial_block_means_equal_the_block_means_of_the_oracle_maps(case, k, data):
+    """Strides, dilations, paddings and groups: block sums of the shifted input, weighted by the kernel."""
+    assume(not case.empty)
+    x, kernel, _ = case.arrays
+    layer = engine.prepare(x, kernel, dtype=np.float64, **case.kwargs)
+    f = data.draw(st.integers(0, case.f - 1))
+    p = naive_partials(x, kernel, case.stride, case.pads, case.dilation, case.groups)[:, :, :, f]
+    sums = engine.tap_block_sums(layer, k)
+    ho, wo = case.out_hw
+    assert sums.shape == (case.kh, case.kw, -(-ho // k), -(-wo // k), case.c)
+    got = engine.partial_block_means(layer, f, k, sums)
+    np.testing.assert_allclose(got, naive_block_means(p, k), **TIGHT)
+    np.testing.assert_allclose(engine.partial_block_means(layer, f, k), got, **TIGHT)  # sums computed itself
+
+
+def test_partial_block_means_of_a_photo_sized_block_grid():
+    """Blocks of 7 over 40×45 outputs (a short last row and column of blocks), 'same' padding."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 255, size=(40, 45, 3))
+    kernel = rng.normal(size=(3, 3, 3, 2))
+    layer = engine.prepare(x, kernel, padding="same", dtype=np.float64)
+    p = engine.partial_sums(x, kernel, padding="same", dtype=np.float64)
+    for f in range(2):
+        np.testing.assert_allclose(engine.partial_block_means(layer, f, 7), naive_block_means(p[:, :, :, f], 7),
+                                   **TIGHT)
+    with pytest.raises(ShapeError, match="filter 2 does not exist"):
+        engine.partial_block_means(layer, 2, 7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=conv_cases(), data=st.data())
+def test_channels_map_is_the_sum_of_those_partial_maps(case, data):
+    assume(not case.empty)
+    x, kernel, _ = case.arrays
+    layer = engine.prepare(x, kernel, dtype=np.float64, **case.kwargs)
+    f = data.draw(st.integers(0, case.f - 1))
+    channels = data.draw(st.lists(st.integers(0, layer.cg - 1), min_size=1, unique=True))
+    p = naive_partials(x, kernel, case.stride, case.pads, case.dilation, case.groups)[:, :, :, f]
+    np.testing.assert_allclose(engine.channels_map(layer, f, channels), p[:, :, channels].sum(axis=2), **TIGHT)
+
+
+def test_map_stats_ignore_nan_and_the_preactivation_stats_are_their_own():
+    pre = np.array([[[1.0, np.nan], [3.0, np.nan]], [[-2.0, np.nan], [6.0, 5.0]]])
+    stats = engine.map_stats(pre)
+    np.testing.assert_allclose(stats, [[-2.0, 2.0, 6.0], [5.0, 5.0, 5.0]])
+    layer = engine.prepare(np.arange(16.0).reshape(4, 4, 1) - 8, np.ones((1, 1, 1, 1)))
+    relu = engine.run_layer(layer, None, "relu", (0, 1), (0, 1))
+    np.testing.assert_allclose(relu.preactivation_stats, [[-8.0, -0.5, 7.0]])
+    np.testing.assert_allclose(relu.output_stats, [[0.0, 1.75, 7.0]])
+    linear = engine.run_layer(layer, None, "linear", (0, 1), (0, 1))
+    assert linear.preactivation_stats is linear.output_stats
+
+
+def test_few_channel_stride1_layers_sum_their_partials_and_others_convolve():
+    few = engine.prepare(np.ones((5, 5, 3)), np.ones((3, 3, 3, 2)))
+    assert engine.fuses_conv(few)
+    assert not engine.fuses_conv(engine.prepare(np.ones((5, 5, 3)), np.ones((3, 3, 3, 2)), stride=2))
+    assert not engine.fuses_conv(engine.prepare(np.ones((5, 5, 16)), np.ones((3, 3, 16, 2))))
+    with pytest.raises(ValueError, match="stride-1"):
+        engine.partial_pass(engine.prepare(np.ones((5, 5, 3)), np.ones((3, 3, 3, 2)), stride=2),
+                            total=np.empty((2, 2, 2)))

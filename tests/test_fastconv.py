@@ -123,3 +123,33 @@ def test_both_depthwise_kernels_match_oracle(monkeypatch, tile_bytes, channels, 
     pads = engine.pad_amounts((9, 13), (3, 2), padding="same", dilation=(1, 2))
     want = naive_conv2d(x, k, None, 1, pads, (1, 2), channels)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(("tile_bytes", "min_positions"), [(1, 1), (700, 5), (1 << 19, 1 << 14)])
+@settings(max_examples=50, deadline=None)
+@given(case=stride1_cases, dtype=st.sampled_from([np.float64, np.float32]))
+def test_partial_stats_reduces_exactly_the_oracle_partials(tile_bytes, min_positions, case, dtype):
+    """Σ|p|, min, max, Σ_c p + bias and the kept partials, with tiles of one row up to the whole map."""
+    assume(not case.empty)
+    x, kernel, bias = case.arrays
+    ho, wo = case.out_hw
+    layer = engine.prepare(x, kernel, dtype=dtype, **case.kwargs)
+    cg, f = layer.cg, layer.filters
+    region = engine.input_region(layer, (0, ho), (0, wo))
+    abs_sums = np.zeros((cg, f))
+    low, high = np.full((cg, f), np.inf, dtype=dtype), np.full((cg, f), -np.inf, dtype=dtype)
+    total = np.full((ho, wo, f), np.nan, dtype=dtype)
+    kept = np.full((ho, wo, cg, f), np.nan, dtype=dtype)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fastconv, "TILE_BYTES", tile_bytes)
+        mp.setattr(fastconv, "MIN_STATS_POSITIONS", min_positions)
+        fastconv.partial_stats(region, layer.kernel, layer.geometry.dilation, (ho, wo), abs_sums=abs_sums,
+                               low=low, high=high, total=total, bias=bias.astype(dtype), kept=kept)
+    p = naive_partials(x, kernel, case.stride, case.pads, case.dilation, case.groups)
+    tol = {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-5}
+    np.testing.assert_allclose(kept, p, **tol)
+    np.testing.assert_allclose(abs_sums, np.abs(p).sum(axis=(0, 1)), **tol)
+    np.testing.assert_allclose(low, p.min(axis=(0, 1)), **tol)
+    np.testing.assert_allclose(high, p.max(axis=(0, 1)), **tol)
+    np.testing.assert_allclose(total, naive_conv2d(x, kernel, bias, case.stride, case.pads, case.dilation, case.groups),
+                               **tol)

@@ -299,3 +299,62 @@ def test_no_color_env_draws_characters_without_colour_codes(monkeypatch):
     assert colour_codes(text) == []
     assert "▀" not in text and any(c in text for c in "≡=░▒▓█")
     assert "≡=-· below 0, blank ≈ 0, ░▒▓█ above" in text
+
+
+# ------------------------------------------------------------------------------------------------
+# Heatmaps without full-resolution partial maps
+
+
+def integer_photo_result(activation: str = "relu", **run) -> engine.LayerResult:
+    """Whole-number pixels and weights: every partial and block sum is exact, by either route."""
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, size=(150, 230, 3)).astype(np.float32)
+    kernel = rng.integers(-3, 4, size=(3, 3, 3, 2)).astype(np.float32)
+    layer = engine.prepare(x, kernel, padding="same")
+    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+    return engine.run_layer(layer, np.array([2.0, -3.0]), activation, rows, cols, **run)
+
+
+@pytest.mark.parametrize("width", [100, 80])
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+def test_heatmaps_from_block_sums_draw_what_the_full_maps_draw(width, activation):
+    result = integer_photo_result(activation, ranges=True)
+    sources = heatmap.ResultMaps(result)
+    for f in range(2):
+        maps = engine.filter_partials(result.layer, f)
+        assert all(isinstance(m, heatmap.BlockMap) for m in sources.partials(f))
+        fast = draw(filter_heatmaps(result, f, PHOTO_NAMES, width=width, sources=sources), width)
+        slow = draw(filter_heatmaps(result, f, PHOTO_NAMES, width=width, maps=maps), width)
+        assert fast == slow
+        for c, name in enumerate(PHOTO_NAMES):  # the exact full-resolution range, from the run's pass
+            assert heatmap.range_text(float(maps[..., c].min()), float(maps[..., c].max())) in fast, name
+
+
+def test_without_ranges_or_with_nan_the_maps_are_computed():
+    plain = integer_photo_result()
+    assert all(isinstance(m, heatmap.ArrayMap) for m in heatmap.ResultMaps(plain).partials(0))
+    x = np.ones((20, 20, 3), dtype=np.float32)
+    x[3, 4, 1] = np.nan
+    layer = engine.prepare(x, np.ones((3, 3, 3, 1)))
+    result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3), ranges=True)
+    assert np.isnan(result.partial_low[1, 0]) and np.isfinite(result.partial_low[0, 0])
+    sources = heatmap.ResultMaps(result)
+    assert all(isinstance(m, heatmap.ArrayMap) for m in sources.partials(0))
+    assert isinstance(sources.preactivation(0), heatmap.ArrayMap)
+    text = draw(filter_heatmaps(result, 0, PHOTO_NAMES, width=100, sources=sources))
+    assert "9 NaN" in text  # the NaN pixel reaches 9 outputs of the green map
+
+
+def test_stack_block_mean_is_each_maps_block_mean():
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=(23, 31, 3))
+    got = heatmap.stack_block_mean(values, 5)
+    for f in range(3):
+        np.testing.assert_allclose(got[..., f], naive_downsample(values[..., f], 5, 7), rtol=1e-12)
+
+
+def test_block_map_reports_what_it_was_given():
+    m = heatmap.BlockMap((40, 50), -1.5, 2.0, lambda k: np.full((-(-40 // k), -(-50 // k)), float(k)))
+    hm = Heatmap(m, "given", max_w=10, max_h=4)  # k = ceil(max(40 / 8, 50 / 10)) = 5
+    assert hm.range == heatmap.range_text(-1.5, 2.0) and hm.nans == 0
+    assert hm.fit(10).k == 5 and np.all(hm.fit(10).cells == 5.0)
