@@ -35,7 +35,7 @@ _ClickException: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__n
 _UsageError: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 
-_NAN_NOISE = "invalid value encountered|All-NaN slice|Mean of empty slice|overflow encountered in cast"
+_NAN_NOISE = "invalid value encountered|All-NaN slice|Mean of empty slice|overflow encountered"
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -562,6 +562,20 @@ def _nonfinite(what: str, given: np.ndarray, used: np.ndarray, axes: tuple[str, 
     return f"{what} holds {n_nan} NaN and {n_inf} ±Inf values{cast} ({where}); they propagate to the outputs they touch"
 
 
+def _warn_overflow(result: Any) -> None:
+    """One warning line when finite inputs gave ±Inf or NaN results: the compute dtype overflowed."""
+    import numpy as np
+
+    bad = [f for f in range(result.layer.filters)
+           if not (np.isfinite(result.preactivation_stats[f]).all() and np.isfinite(result.output_stats[f]).all())]
+    if bad:
+        dtype = result.layer.x.dtype
+        advice = "; --dtype float64 reaches about 1.8e308" if dtype == np.float32 else ""
+        shown = ", ".join(map(str, bad[:8])) + (", …" if len(bad) > 8 else "")
+        sys.stderr.write(f"Warning: the results overflow {dtype} (±Inf or NaN in filter{'s' * (len(bad) > 1)} "
+                         f"{shown}) although the input, kernel and bias are finite{advice}\n")
+
+
 @app.command(no_args_is_help=True)
 def run(
     input: InputArg,
@@ -664,6 +678,8 @@ def run(
                                   keep_partials=keep, ranges=heatmaps, progress=progress)
     finally:
         progress.close()
+    if not built.warnings:
+        _warn_overflow(result)
     info = render.InputInfo(str(input), loaded.description, x.shape, str(x.dtype), loaded.channel_names,
                             render.value_range(x))
     names = loaded.channel_names

@@ -528,8 +528,8 @@ def partial_pass(
     the partials, plus ``bias (F,)`` if given.
 
     Computed block by block, so without ``keep`` a whole photo never holds all ``H'·W'·Cg·F``
-    partials at once. Sums are float64 across blocks (within a block, the compute dtype's pairwise
-    sums), so millions of values keep their digits.
+    partials at once. The mean is accumulated in float64 so millions of values keep their digits
+    (and float32 values near their limit do not overflow).
     """
     ho, wo = layer.geometry.out_hw
     cg, f = layer.cg, layer.filters

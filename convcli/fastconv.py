@@ -266,7 +266,7 @@ def partial_stats(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, i
             maps = res[:, : n * w_in].reshape(fg, n, w_in)[:, :, :wo]
             mag = mags[:, : n * wo].reshape(fg, n, wo)
             np.abs(maps, out=mag)
-            abs_sums[cc, fs] += mags[:, : n * wo].sum(axis=1)
+            abs_sums[cc, fs] += mags[:, : n * wo].sum(axis=1, dtype=np.float64)  # float32 could overflow
             if low is not None and high is not None:
                 np.minimum(low[cc, fs], maps.min(axis=(1, 2)), out=low[cc, fs])
                 np.maximum(high[cc, fs], maps.max(axis=(1, 2)), out=high[cc, fs])

@@ -615,3 +615,30 @@ def test_interrupted_maps_over_an_old_set_leave_no_stale_sidecar(
         maps.save_maps(small_result, folder, force=True)
     assert not (folder / "maps.json").exists()
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr"),
+    [
+        (["--init", "ones", "-f", "2"], ["Warning: the results overflow float32 (±Inf or NaN in filters 0, 1) although "
+                                        "the input, kernel and bias are finite; --dtype float64 reaches about 1.8e308"]),
+        (["--init", "ones", "--activation", "sigmoid"], ["Warning: the results overflow float32 (±Inf or NaN in "
+                                                         "filter 0) although the input, kernel and bias are finite; "
+                                                         "--dtype float64 reaches about 1.8e308"]),
+        (["--init", "ones", "--dtype", "float64"], []),
+        (["--init", "random"], []),  # large partials whose Σ|partial| would overflow a float32 sum: fine
+    ],
+    ids=["ones", "sigmoid-output-finite", "float64", "random"],
+)
+def test_finite_inputs_that_overflow_are_warned_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], stderr: list[str]
+) -> None:
+    """3e38 everywhere: nine of them overflow float32 (max 3.4e38). One line, exit 0, no numpy warnings."""
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "big.npy", np.full((6, 6, 3), 3e38, dtype=np.float32))
+    r = invoke("run", "big.npy", "--view", "numbers", *args)
+    assert r.exit_code == 0, r.output
+    assert r.stderr.splitlines() == stderr
+    assert "Traceback" not in r.output and "RuntimeWarning" not in r.output
+    if not stderr:
+        assert "nan%" not in r.stdout and "inf" not in r.stdout
