@@ -146,11 +146,22 @@ def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, va
 
 def _depthwise(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, valid: int,
                out: np.ndarray) -> None:
-    """``groups == C``: filter ``g·M + j`` sees only channel ``g``; multiply-adds, no GEMM."""
+    """``groups == C``: filter ``g·M + j`` sees only channel ``g``; multiply-adds, no GEMM.
+
+    With ``M = 1`` (the usual case) one ``np.einsum`` per tile of rows does all taps: for tap
+    ``(u, v)`` an output row's ``W'·C`` values are one contiguous run of ``flat`` (the tap's shifted
+    input row), so a strided ``(kh, kw, rows, W'·C)`` view times the tap weights repeated along a row
+    ``(kh, kw, W'·C)``, summed over the taps, is the tile. einsum fuses each tap's multiply and add
+    (``out += x·w``, one pass where ``np.multiply`` + ``np.add`` take two plus a temporary), reads
+    only the ``W'`` columns kept and writes straight into ``out``.
+    """
     kh, kw, _, f = kernel.shape
     c = flat.shape[1]
     mult = f // c
     ho, wo, _ = out.shape
+    if mult == 1 and flat.strides == (c * flat.itemsize, flat.itemsize):
+        _depthwise_rows(flat, kernel, offsets, w_in, out)
+        return
     # filter index g·M + j -> (g, j); with M = 1, plain 2-D arrays keep numpy's loops long
     taps = kernel.reshape(kh * kw, c) if mult == 1 else kernel.reshape(kh * kw, c, mult)
     rows = _tile_rows(w_in, f, out.dtype.itemsize, ho)
@@ -170,6 +181,36 @@ def _depthwise(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: i
             np.multiply(src(offsets[t]), taps[t], out=tmp[:m])
             acc[:m] += tmp[:m]
         out[r0:r1] = acc[: (r1 - r0) * w_in].reshape(r1 - r0, w_in, f)[:, :wo]
+
+
+def _depthwise_rows(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, out: np.ndarray) -> None:
+    """:func:`_depthwise` with ``M = 1`` and packed ``flat``: one einsum per tile of output rows."""
+    kh, kw, _, c = kernel.shape
+    ho, wo, _ = out.shape
+    dtype = flat.dtype
+    item = flat.itemsize
+    n = wo * c  # an output row, (W', C) flattened
+    # tap (u, v) weights repeated along an output row: (kh, kw, W'·C)
+    weights = np.ascontiguousarray(
+        np.broadcast_to(kernel.reshape(kh, kw, 1, c).astype(dtype, copy=False), (kh, kw, wo, c))).reshape(kh, kw, n)
+    step_u = offsets[kw] if kh > 1 else 0  # grid positions between kernel rows (dh·w_in) and columns (dw)
+    step_v = offsets[1] if kw > 1 else 0
+    base = flat.reshape(-1)
+    # output rows of packed (W', F) rows are (rows, W'·F) views: einsum writes into them directly
+    direct = out.dtype == dtype and out.strides[1:] == (c * out.itemsize, out.itemsize)
+    rows = _tile_rows(w_in, c, item, ho)
+    acc = None if direct else np.empty((rows, n), dtype=dtype)
+    for r0 in range(0, ho, rows):
+        r1 = min(r0 + rows, ho)
+        # src[u, v, i, j·C + g] = flat[(r0 + i + u·dh)·w_in + j + v·dw, g]: the last read is
+        # flat[(r1 - 1 + (kh - 1)·dh)·w_in + (kw - 1)·dw + W' - 1, C - 1], inside the region
+        src = as_strided(base[r0 * w_in * c :], shape=(kh, kw, r1 - r0, n),
+                         strides=(step_u * c * item, step_v * c * item, w_in * c * item, item), writeable=False)
+        if acc is None:
+            np.einsum("uvin,uvn->in", src, weights, out=out[r0:r1].reshape(r1 - r0, n))
+        else:
+            np.einsum("uvin,uvn->in", src, weights, out=acc[: r1 - r0])
+            out[r0:r1] = acc[: r1 - r0].reshape(r1 - r0, wo, c)
 
 
 def _depthwise_planar(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, valid: int,

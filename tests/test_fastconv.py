@@ -153,3 +153,25 @@ def test_partial_stats_reduces_exactly_the_oracle_partials(tile_bytes, min_posit
     np.testing.assert_allclose(high, p.max(axis=(0, 1)), **tol)
     np.testing.assert_allclose(total, naive_conv2d(x, kernel, bias, case.stride, case.pads, case.dilation, case.groups),
                                **tol)
+
+
+@pytest.mark.parametrize("tile_bytes", [1, 3000, 1 << 19])
+def test_depthwise_into_any_out(monkeypatch, tile_bytes):
+    """The depthwise multiply-adds write packed ``out`` rows in place and any other ``out``
+    (strided columns, another dtype) through a buffer; taps of one kernel row or column too."""
+    monkeypatch.setattr(fastconv, "TILE_BYTES", tile_bytes)
+    rng = np.random.default_rng(13)
+    region = rng.standard_normal((11, 14, 20))
+    for kernel_hw, dil in [((3, 2), (2, 3)), ((1, 4), (1, 2)), ((4, 1), (2, 1))]:
+        kernel = rng.standard_normal((*kernel_hw, 1, 20))
+        out_hw = (11 - (kernel_hw[0] - 1) * dil[0], 14 - (kernel_hw[1] - 1) * dil[1])
+        want = naive_conv2d(region, kernel, None, 1, (0, 0, 0, 0), dil, 20)
+        np.testing.assert_allclose(fastconv.conv_stride1(region, kernel, dil, 20, out_hw), want,
+                                   rtol=1e-12, atol=1e-12)
+        wide = np.full((out_hw[0], 2 * out_hw[1], 20), 7.0)
+        fastconv.conv_stride1(region, kernel, dil, 20, out_hw, out=wide[:, ::2])
+        np.testing.assert_allclose(wide[:, ::2], want, rtol=1e-12, atol=1e-12)
+        assert (wide[:, 1::2] == 7.0).all()
+        single = np.empty((*out_hw, 20), dtype=np.float32)
+        fastconv.conv_stride1(region, kernel, dil, 20, out_hw, out=single)
+        np.testing.assert_allclose(single, want, rtol=1e-5, atol=1e-5)
