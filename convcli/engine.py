@@ -21,11 +21,12 @@ numpy only: this module prints nothing, touches no file and never exits.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -33,6 +34,9 @@ from numpy.typing import DTypeLike
 from convcli import counts, fastconv
 from convcli.counts import same_pads_1d, span
 from convcli.errors import ConfigError, ShapeError
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 Pair = tuple[int, int]
 PaddingSpec = str | int | Sequence[int]
@@ -301,8 +305,9 @@ def _window(layer: Layer, window: Sequence[int] | None) -> tuple[Pair, Pair]:
 
 
 def _conv(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], None] | None = None,
-          *, threads: bool = True) -> np.ndarray:
-    """Pre-activation without bias for output rows × cols: ``(r1 - r0, c1 - c0, F)``.
+          *, threads: bool = True, bias: np.ndarray | None = None) -> np.ndarray:
+    """Pre-activation for output rows × cols: ``(r1 - r0, c1 - c0, F)``, plus ``bias (F,)`` if given
+    (added block by block, while the block is still in cache).
 
     Computed in blocks of output rows, each padded on its own, so the memory beyond the result
     stays bounded for any image size; ``progress(rows_done)`` is called after each block.
@@ -318,7 +323,10 @@ def _conv(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], None] 
     parallel = threads and few
 
     def block(b: Pair) -> int:
-        _conv_block(layer, b, cols, out[b[0] - r0 : b[1] - r0])
+        part = out[b[0] - r0 : b[1] - r0]
+        _conv_block(layer, b, cols, part)
+        if bias is not None:
+            part += bias
         return b[1] - b[0]
 
     _each(block, _row_tiles(rows, per_row, parts=THREADS if parallel else 1), progress, parallel)
@@ -338,19 +346,30 @@ def _conv_block(layer: Layer, rows: Pair, cols: Pair, out: np.ndarray) -> None:
         out[...] = _conv_taps(layer, region, out_hw)
 
 
+_POOL_NAME = "convcli-block"
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One pool of :data:`THREADS` threads for the process: starting threads per call costs more
+    than a small layer's whole convolution. A block never waits on the pool from inside it."""
+    if THREADS not in _POOLS:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOLS[THREADS] = ThreadPoolExecutor(THREADS, thread_name_prefix=_POOL_NAME)
+    return _POOLS[THREADS]
+
+
 def _each(fn: Callable[[Pair], int], blocks: list[Pair], progress: Callable[[int], None] | None,
           parallel: bool = True) -> None:
     """``fn`` on every block, on :data:`THREADS` threads when ``parallel`` and there are several.
 
     numpy's ufuncs, copies and BLAS calls release the GIL, and the blocks write disjoint rows.
     """
-    if parallel and THREADS > 1 and len(blocks) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(THREADS) as pool:
-            for done in pool.map(fn, blocks):
-                if progress is not None:
-                    progress(done)
+    if parallel and THREADS > 1 and len(blocks) > 1 and not threading.current_thread().name.startswith(_POOL_NAME):
+        for done in _pool().map(fn, blocks):
+            if progress is not None:
+                progress(done)
     else:
         for b in blocks:
             done = fn(b)
@@ -462,9 +481,7 @@ def conv2d(
     layer = prepare(x, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, dtype=dtype)
     b = check_bias(bias, layer.filters, layer.x.dtype)
     rows, cols = _window(layer, window)
-    out = _conv(layer, rows, cols)
-    out += b
-    return out
+    return _conv(layer, rows, cols, bias=b)
 
 
 def partial_sums(
@@ -858,9 +875,8 @@ def run_layer(
         pre = np.empty((ho, wo, layer.filters), dtype=layer.x.dtype)
         measured = partial_pass(layer, keep=keep_partials, progress=step, total=pre, bias=b, ranges=ranges)
     else:
-        pre = _conv(layer, (0, ho), (0, wo), step)
+        pre = _conv(layer, (0, ho), (0, wo), step, bias=b)
         measured = partial_pass(layer, keep=keep_partials, progress=step, ranges=ranges)
-        pre += b
     out = activate(pre, activation)
     window = _partials(layer, rows, cols)
     return LayerResult(layer, b, use_bias, activation, pre, out, rows, cols, window, measured.mean_abs,
