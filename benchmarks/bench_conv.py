@@ -8,19 +8,26 @@ NCHW layout (the conversion is not timed); without torch installed only convcli 
 are reported. "× roofline" is the time over the lower bound the machine allows: the workload's
 FLOPs at the measured sgemm rate, or its minimal memory traffic (input read + output write) at the
 measured copy bandwidth, whichever is larger.
+
+numpy runs without huge-page advice, as under the `convcli` command (`NUMPY_MADVISE_HUGEPAGE=0`
+unless set: see `convcli/cli.py::_no_hugepage_advice`); torch's times improve with it too.
 """
 
 from __future__ import annotations
 
-import argparse
-import platform
-import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+import os
 
-import numpy as np
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")  # before numpy is imported
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
