@@ -126,16 +126,23 @@ class Scale:
         few strongest edges of a photo would otherwise push everything else to near-white.
         A sequential one spans ``[min, max]``.
         """
-        finite = [a[np.isfinite(a)].ravel() for a in maps]
-        values = np.concatenate(finite) if finite else np.empty(0)
-        if values.size == 0:
+        finite = []
+        for a in maps:
+            a = np.asarray(a).ravel()
+            if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):  # only then a masked copy
+                a = a[np.isfinite(a)]
+            if a.size:
+                finite.append(a)
+        if not finite:
             return cls(0.0, 0.0, False)
-        lo, hi = float(values.min()), float(values.max())
+        lo, hi = min(float(a.min()) for a in finite), max(float(a.max()) for a in finite)
         if lo >= 0:
             return cls(lo, hi, False)
-        magnitude = np.abs(values.astype(np.float64))
+        magnitude = np.concatenate([np.abs(a) for a in finite])  # exact in the maps' own dtype
         top = float(magnitude.max())
-        m = float(np.percentile(magnitude, CLIP_PERCENTILE, method="higher")) or top
+        # np.percentile(..., method="higher") is the element at ceil(q·(n - 1)): one partition, no sort
+        at = int(np.ceil(np.float64(CLIP_PERCENTILE) / 100 * (magnitude.size - 1)))
+        m = float(np.partition(magnitude, at)[at]) or top
         return cls(-m, m, True, clipped=m < top)
 
     @property
@@ -193,10 +200,40 @@ def paint(values: np.ndarray, scale: Scale, size: tuple[int, int]) -> np.ndarray
         k = th // h
         return np.repeat(np.repeat(scale.colours(values), k, axis=0), k, axis=1)
     bad = ~np.isfinite(values)
-    t = np.where(bad, 0.5, scale.unit(values)).astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        t = np.where(bad, np.float32(0.5), _unit32(values, scale))
+    bad32 = bad.astype(np.float32)
+    # a map many times the panel is first averaged over k×k blocks, so that Pillow's BOX filter reads
+    # a map at most twice the panel: the same picture up to rounding, without a full-size pass in Pillow
+    k = min(h // th, w // tw)
+    if k >= 2:
+        t, bad32 = _block_means32(t, k), _block_means32(bad32, k)
     t_small = np.asarray(Image.fromarray(t).resize((tw, th), Image.Resampling.BOX))
-    bad_small = np.asarray(Image.fromarray(bad.astype(np.float32)).resize((tw, th), Image.Resampling.BOX))
+    bad_small = np.asarray(Image.fromarray(bad32).resize((tw, th), Image.Resampling.BOX))
     return _colour_units(t_small.astype(np.float64), bad_small >= 0.5, scale.lut)
+
+
+def _unit32(values: np.ndarray, scale: Scale) -> np.ndarray:
+    """:meth:`Scale.unit` in float32 (what Pillow resizes), without a float64 copy of a photo-sized map."""
+    v = np.asarray(values, dtype=np.float32)
+    if scale.hi <= scale.lo:
+        return np.full(v.shape, 0.5, dtype=np.float32)
+    t = (v - np.float32(scale.lo)) * np.float32(1.0 / (scale.hi - scale.lo))
+    return np.clip(t, np.float32(0.0), np.float32(1.0), out=t)
+
+
+def _block_means32(a: np.ndarray, k: int) -> np.ndarray:
+    """Means of the ``k × k`` blocks of ``a (h, w)`` float32, the last row and column of blocks short:
+    ``(ceil(h / k), ceil(w / k))`` float32."""
+    h, w = a.shape
+    full = h - h % k
+    parts = [a[:full].reshape(-1, k, w).sum(axis=1)] if full else []
+    if full < h:
+        parts.append(a[full:].sum(axis=0, keepdims=True))
+    rows = np.concatenate(parts)
+    sums = np.add.reduceat(rows, np.arange(0, w, k), axis=1)
+    counts = np.outer(np.diff(np.append(np.arange(0, h, k), h)), np.diff(np.append(np.arange(0, w, k), w)))
+    return (sums / counts).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -325,3 +325,37 @@ def test_strided_output_is_enlarged_to_the_input_panel():
     assert result.preactivation.shape[:2] == (100, 75)
     # the input is drawn as is; the 100×75 maps 4× (3× would reach 256 px, the cell allows 4×)
     assert [(p.box.height, p.box.width) for p in panels] == [(400, 300)] * 3
+
+
+@pytest.mark.parametrize("n", [1, 7, 99, 100, 101, 1000, 12345])
+def test_scale_fit_clips_at_numpys_higher_percentile(n):
+    """The partition that replaced np.percentile picks the very same element, NaN and ±Inf skipped."""
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal(n).astype(np.float32) * 100
+    b = rng.standard_normal((3, 5))
+    b[1, 2], b[0, 0] = np.nan, -np.inf
+    scale = figure.Scale.fit([a, b])
+    values = np.concatenate([a.astype(np.float64), b[np.isfinite(b)]])
+    m = float(np.percentile(np.abs(values), figure.CLIP_PERCENTILE, method="higher"))
+    assert (scale.lo, scale.hi, scale.diverging) == (-m, m, True)
+    assert scale.clipped == (m < np.abs(values).max())
+    assert figure.Scale.fit([np.abs(a)]) == figure.Scale(float(np.abs(a).min()), float(np.abs(a).max()), False)
+
+
+def test_a_map_many_times_the_panel_is_reduced_by_block_means_first():
+    """A smooth 1500×2000 map to 300×400 (k = 5 first): the colours of a direct BOX reduction, ±1 step."""
+    y, x = np.mgrid[0:1500, 0:2000]
+    values = (np.sin(x / 300.0) * np.cos(y / 250.0) * 50).astype(np.float32)
+    values[700:705, 900:905] = np.nan  # a 5×5 block of NaN: one reduced pixel is mostly non-finite
+    scale = figure.Scale.fit([values])
+    tile = figure.paint(values, scale, (300, 400))
+    from PIL import Image
+
+    t = np.where(np.isnan(values), 0.5, scale.unit(values)).astype(np.float32)
+    direct = np.asarray(Image.fromarray(t).resize((400, 300), Image.Resampling.BOX)).astype(np.float64)
+    expected = figure._colour_units(direct, np.zeros((300, 400), bool), scale.lut)
+    expected[140, 180] = figure.NONFINITE
+    assert tile.shape == (300, 400, 3)
+    step = np.abs(tile.astype(int) - expected.astype(int)).max(axis=2)
+    assert step.max() <= 8 and (step == 0).mean() > 0.95  # one LUT step is a few RGB units
+    assert tuple(tile[140, 180]) == figure.NONFINITE
