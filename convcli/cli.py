@@ -566,8 +566,12 @@ def _warn_overflow(result: Any) -> None:
     """One warning line when finite inputs gave ±Inf or NaN results: the compute dtype overflowed."""
     import numpy as np
 
-    bad = [f for f in range(result.layer.filters)
-           if not (np.isfinite(result.preactivation_stats[f]).all() and np.isfinite(result.output_stats[f]).all())]
+    from convcli import engine
+
+    ok = engine.finite_maps(result.preactivation)
+    if result.output is not result.preactivation:
+        ok &= engine.finite_maps(result.output)
+    bad = [int(f) for f in np.flatnonzero(~ok)]
     if bad:
         dtype = result.layer.x.dtype
         advice = "; --dtype float64 reaches about 1.8e308" if dtype == np.float32 else ""
@@ -944,6 +948,8 @@ def verify(
     rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
     built.warn()
     result = engine.run_layer(layer, built.bias, activation.value, rows, cols, use_bias=not no_bias)
+    if not built.warnings:
+        _warn_overflow(result)
     problem = frameworks.Problem(layer, result.bias, parsed.padding, semantics.value, flip)
     checked = frameworks.verify(problem, result.preactivation)
     n = compare.terms(layer)

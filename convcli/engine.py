@@ -348,16 +348,20 @@ def _conv_block(layer: Layer, rows: Pair, cols: Pair, out: np.ndarray) -> None:
 
 _POOL_NAME = "convcli-block"
 _POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOL_LOCK = threading.Lock()
+# a forked child has the parent's pool object but none of its threads: it makes its own
+os.register_at_fork(after_in_child=_POOLS.clear)
 
 
 def _pool() -> ThreadPoolExecutor:
     """One pool of :data:`THREADS` threads for the process: starting threads per call costs more
     than a small layer's whole convolution. A block never waits on the pool from inside it."""
-    if THREADS not in _POOLS:
-        from concurrent.futures import ThreadPoolExecutor
+    with _POOL_LOCK:
+        if THREADS not in _POOLS:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _POOLS[THREADS] = ThreadPoolExecutor(THREADS, thread_name_prefix=_POOL_NAME)
-    return _POOLS[THREADS]
+            _POOLS[THREADS] = ThreadPoolExecutor(THREADS, thread_name_prefix=_POOL_NAME)
+        return _POOLS[THREADS]
 
 
 def _each(fn: Callable[[Pair], int], blocks: list[Pair], progress: Callable[[int], None] | None,
@@ -613,7 +617,7 @@ def _offset_block_sums(a: np.ndarray, axis: int, edges: np.ndarray, step: int, o
     Returns float64 with ``axis`` replaced by the blocks and a new leading axis for the offsets.
     Offset ``o`` reads the phase ``a[o % step::step]`` over ranges ``[e_b + o // step, e_b+1 + o // step)``;
     the ranges of all offsets of a phase cut it into segments that are summed once (one pass over
-    ``a``), and every range is a difference of the segments' running totals.
+    ``a``), and every range is the sum of its own segments.
     """
     def at(i: int | slice) -> tuple[int | slice, ...]:
         return (slice(None),) * axis + (i,)
@@ -627,15 +631,20 @@ def _offset_block_sums(a: np.ndarray, axis: int, edges: np.ndarray, step: int, o
         n = phase.shape[axis]
         ranges = {o: (np.clip(edges[:-1] + o // step, 0, n), np.clip(edges[1:] + o // step, 0, n)) for o in group}
         points = np.unique(np.concatenate([np.concatenate(r) for r in ranges.values()]))
-        shape = list(phase.shape)
-        shape[axis] = len(points)
-        totals = np.zeros(shape, dtype=np.float64)  # running total of the phase up to each point
-        for j in range(1, len(points)):
-            segment = phase[at(slice(int(points[j - 1]), int(points[j])))]
-            totals[at(j)] = totals[at(j - 1)] + np.add.reduce(segment, axis=axis, dtype=np.float64)
+        # each segment between neighbouring points summed once; a range adds up its own segments only,
+        # so values it does not read (a NaN, a 1e30 that a difference of totals would cancel badly) stay out
+        segments = np.stack([np.add.reduce(phase[at(slice(int(points[j]), int(points[j + 1])))], axis=axis,
+                                           dtype=np.float64) for j in range(len(points) - 1)], axis=axis) \
+            if len(points) > 1 else None
         for o, (lo, hi) in ranges.items():
-            sums[o] = (np.take(totals, np.searchsorted(points, hi), axis=axis)
-                       - np.take(totals, np.searchsorted(points, lo), axis=axis))
+            i_lo, i_hi = np.searchsorted(points, lo), np.searchsorted(points, hi)
+            shape = list(phase.shape)
+            shape[axis] = len(lo)
+            out = np.zeros(shape, dtype=np.float64)
+            for b in range(len(lo)):
+                if i_hi[b] > i_lo[b] and segments is not None:
+                    out[at(b)] = np.add.reduce(segments[at(slice(int(i_lo[b]), int(i_hi[b])))], axis=axis)
+            sums[o] = out
     return np.stack([sums[o] for o in offsets])
 
 
@@ -824,6 +833,16 @@ def map_stats(values: np.ndarray) -> np.ndarray:
             col = flat[:, i]
             stats[i] = [np.nanmin(col), np.nanmean(col, dtype=np.float64), np.nanmax(col)]
     return stats
+
+
+def finite_maps(values: np.ndarray) -> np.ndarray:
+    """Whether every value of each map of ``values (H', W', F)`` is finite: ``(F,)`` bool.
+
+    One float64 sum per map: NaN or ±Inf anywhere makes the sum non-finite. A float32 map cannot
+    overflow that sum; a float64 map of values near 1e308 can, and is then reported too.
+    """
+    flat = values.reshape(-1, values.shape[-1])
+    return np.isfinite(column_reduce(flat, np.add, np.float64))
 
 
 def channels_map(layer: Layer, filt: int, channels: Sequence[int]) -> np.ndarray:

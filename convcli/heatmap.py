@@ -214,17 +214,22 @@ class ResultMaps:
             self._taps[k] = engine.tap_block_sums(layer, k)
         return engine.partial_block_means(layer, f, k, self._taps[k])[:, :, c]
 
-    def partials(self, f: int, maps: np.ndarray | None = None) -> list[MapSource]:
-        """Filter ``f``'s partial maps, one per channel of its group; ``maps (H', W', Cg)`` if computed."""
+    def partials(self, f: int, maps: np.ndarray | None = None,
+                 others: Sequence[int] = ()) -> tuple[list[MapSource], MapSource | None]:
+        """Filter ``f``'s partial maps, one per channel of its group (``maps (H', W', Cg)`` if
+        computed), and the sum of the ``others`` channels' maps (``None`` without others)."""
         r, layer = self.result, self.result.layer
         if maps is None and self._blocks_ok(f):
             assert r.partial_low is not None and r.partial_high is not None
             shape = layer.geometry.out_hw
-            return [BlockMap(shape, r.partial_low[c, f], r.partial_high[c, f], partial(self._partial_means, f=f, c=c))
-                    for c in range(layer.cg)]
+            blocks: list[MapSource] = [
+                BlockMap(shape, r.partial_low[c, f], r.partial_high[c, f], partial(self._partial_means, f=f, c=c))
+                for c in range(layer.cg)]
+            return blocks, ArrayMap(engine.channels_map(layer, f, others)) if others else None
         if maps is None:
             maps = engine.filter_partials(layer, f)
-        return [ArrayMap(maps[:, :, c]) for c in range(maps.shape[2])]
+        rest = ArrayMap(maps[:, :, list(others)].sum(axis=2, dtype=np.float64)) if others else None
+        return [ArrayMap(maps[:, :, c]) for c in range(maps.shape[2])], rest
 
     def _stack(self, name: str, f: int) -> MapSource:
         r = self.result
@@ -436,7 +441,7 @@ class Heatmap:
         legend: bool = True,
         show_factor: bool = True,
     ) -> None:
-        self.source: MapSource = ArrayMap(values) if isinstance(values, np.ndarray) else values
+        self.source: MapSource = values if isinstance(values, (ArrayMap, BlockMap)) else ArrayMap(np.asarray(values))
         self.title = title
         self.lo, self.hi = lo, hi
         self.max_w, self.max_h = max_w, max_h
@@ -581,18 +586,16 @@ def filter_heatmaps(
     """
     layer = result.layer
     sources = ResultMaps(result) if sources is None else sources
-    channel_maps = sources.partials(f, maps)
     channels = render.group_channels(result, f)
     shown, others = render.shown_channels(result, f)
+    channel_maps, others_map = sources.partials(f, maps, others)
     _, max_w = slots(width)
     ho, wo = layer.geometry.out_hw
     k = block_factor((ho, wo), 2 * MAX_LINES, max_w)
 
     partials: list[tuple[str, MapSource]] = [(names[channels[c]], channel_maps[c]) for c in shown]
-    if others:
-        others_map = (maps[:, :, others].sum(axis=2, dtype=np.float64) if maps is not None
-                      else engine.channels_map(layer, f, others))
-        partials.append((f"Σ {len(others)} others", ArrayMap(others_map)))
+    if others_map is not None:
+        partials.append((f"Σ {len(others)} others", others_map))
     # the shared scale spans the cells as drawn (block means), like each map's own scale does
     shared = Scale.of(*(m.cells(k) for _, m in partials))
 

@@ -824,3 +824,33 @@ def test_few_channel_stride1_layers_sum_their_partials_and_others_convolve():
     with pytest.raises(ValueError, match="stride-1"):
         engine.partial_pass(engine.prepare(np.ones((5, 5, 3)), np.ones((3, 3, 3, 2)), stride=2),
                             total=np.empty((2, 2, 2)))
+
+
+def _conv_in_child(queue) -> None:  # pragma: no cover - runs in the forked child
+    queue.put(float(engine.conv2d(np.ones((64, 64, 3)), np.ones((3, 3, 3, 2))).sum()))
+
+
+def test_a_forked_child_gets_its_own_thread_pool():
+    """The pool's threads do not survive fork: a child reusing the parent's pool object would hang."""
+    import multiprocessing
+
+    for _ in range(3):
+        engine.conv2d(np.ones((64, 64, 3)), np.ones((3, 3, 3, 2)))  # the parent's pool exists
+    assert engine._POOLS
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_conv_in_child, args=(queue,))
+    child.start()
+    child.join(30)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+    assert not hung, "conv2d hung in a forked child"
+    assert queue.get(timeout=5) == 62 * 62 * 2 * 27.0
+
+
+def test_finite_maps():
+    values = np.ones((4, 5, 3), dtype=np.float32)
+    values[1, 1, 1] = np.nan
+    values[2, 2, 2] = -np.inf
+    assert engine.finite_maps(values).tolist() == [True, False, False]

@@ -322,7 +322,7 @@ def test_heatmaps_from_block_sums_draw_what_the_full_maps_draw(width, activation
     sources = heatmap.ResultMaps(result)
     for f in range(2):
         maps = engine.filter_partials(result.layer, f)
-        assert all(isinstance(m, heatmap.BlockMap) for m in sources.partials(f))
+        assert all(isinstance(m, heatmap.BlockMap) for m in sources.partials(f)[0])
         fast = draw(filter_heatmaps(result, f, PHOTO_NAMES, width=width, sources=sources), width)
         slow = draw(filter_heatmaps(result, f, PHOTO_NAMES, width=width, maps=maps), width)
         assert fast == slow
@@ -332,14 +332,14 @@ def test_heatmaps_from_block_sums_draw_what_the_full_maps_draw(width, activation
 
 def test_without_ranges_or_with_nan_the_maps_are_computed():
     plain = integer_photo_result()
-    assert all(isinstance(m, heatmap.ArrayMap) for m in heatmap.ResultMaps(plain).partials(0))
+    assert all(isinstance(m, heatmap.ArrayMap) for m in heatmap.ResultMaps(plain).partials(0)[0])
     x = np.ones((20, 20, 3), dtype=np.float32)
     x[3, 4, 1] = np.nan
     layer = engine.prepare(x, np.ones((3, 3, 3, 1)))
     result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3), ranges=True)
     assert np.isnan(result.partial_low[1, 0]) and np.isfinite(result.partial_low[0, 0])
     sources = heatmap.ResultMaps(result)
-    assert all(isinstance(m, heatmap.ArrayMap) for m in sources.partials(0))
+    assert all(isinstance(m, heatmap.ArrayMap) for m in sources.partials(0)[0])
     assert isinstance(sources.preactivation(0), heatmap.ArrayMap)
     text = draw(filter_heatmaps(result, 0, PHOTO_NAMES, width=100, sources=sources))
     assert "9 NaN" in text  # the NaN pixel reaches 9 outputs of the green map
@@ -358,3 +358,29 @@ def test_block_map_reports_what_it_was_given():
     hm = Heatmap(m, "given", max_w=10, max_h=4)  # k = ceil(max(40 / 8, 50 / 10)) = 5
     assert hm.range == heatmap.range_text(-1.5, 2.0) and hm.nans == 0
     assert hm.fit(10).k == 5 and np.all(hm.fit(10).cells == 5.0)
+
+
+def test_block_sums_ignore_values_no_tap_reads_or_no_weight_uses():
+    """A 1e30 row that only a zero weight reads, and NaN rows that a dilated kernel skips: the cells
+    are those of the full maps (a difference of running totals would cancel or spread them)."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(120, 120, 1)).astype(np.float32)
+    x[0, :, 0] = 1e30  # read only by the kernel's top row, whose weights are 0
+    delta = np.zeros((3, 3, 1, 1), dtype=np.float32)
+    delta[1, 1] = 1
+    hot = engine.prepare(x, delta)
+    rows, cols = engine.choose_window(hot.geometry.out_hw, None, None)
+    result = engine.run_layer(hot, None, "linear", rows, cols, ranges=True)
+    fast = draw(filter_heatmaps(result, 0, ["c0"], width=100))
+    slow = draw(filter_heatmaps(result, 0, ["c0"], width=100, maps=engine.filter_partials(hot, 0)))
+    assert fast == slow and "0 [ ░▒▓█] 0" not in fast
+
+    y = np.ones((13, 4, 1))
+    y[5] = np.nan  # rows 3..9 are never read: output row i reads rows i and i + 10
+    skip = engine.prepare(y, np.ones((2, 1, 1, 1)), dilation=(10, 1), dtype=np.float64)
+    assert skip.geometry.out_hw == (3, 4)
+    np.testing.assert_array_equal(engine.partial_block_means(skip, 0, 2), [[[2.0], [2.0]], [[2.0], [2.0]]])
+
+
+def test_heatmap_takes_array_likes():
+    assert Heatmap([[1, 2], [3, 4]], "list").range == heatmap.range_text(1.0, 4.0)
