@@ -225,15 +225,7 @@ def _unit32(values: np.ndarray, scale: Scale) -> np.ndarray:
 def _block_means32(a: np.ndarray, k: int) -> np.ndarray:
     """Means of the ``k × k`` blocks of ``a (h, w)`` float32, the last row and column of blocks short:
     ``(ceil(h / k), ceil(w / k))`` float32."""
-    h, w = a.shape
-    full = h - h % k
-    parts = [a[:full].reshape(-1, k, w).sum(axis=1)] if full else []
-    if full < h:
-        parts.append(a[full:].sum(axis=0, keepdims=True))
-    rows = np.concatenate(parts)
-    sums = np.add.reduceat(rows, np.arange(0, w, k), axis=1)
-    counts = np.outer(np.diff(np.append(np.arange(0, h, k), h)), np.diff(np.append(np.arange(0, w, k), w)))
-    return (sums / counts).astype(np.float32)
+    return (engine.block_sums(a, k, k) / engine.block_counts(a.shape, k, k)).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -76,38 +76,20 @@ def block_factor(shape: Sequence[int], max_h: int, max_w: int) -> int:
     return max(1, -(-h // max_h), -(-w // max_w))
 
 
-def _row_block_sums(a: np.ndarray, kh: int) -> np.ndarray:
-    """Sums of each ``kh`` rows of ``a (h, w)``, the last group ragged: ``(ceil(h / kh), w)`` float64.
-
-    Whole groups are summed through a reshape, which numpy does row by row at full speed
-    (``reduceat`` along axis 0 with a float64 accumulator is about 6× slower on a photo).
-    """
-    h, w = a.shape
-    full = h // kh
-    parts = []
-    if full:
-        parts.append(a[: full * kh].reshape(full, kh, w).sum(axis=1, dtype=np.float64))
-    if h % kh:
-        parts.append(a[full * kh :].sum(axis=0, dtype=np.float64)[None])
-    return np.concatenate(parts)
-
-
 def block_mean(values: np.ndarray, kh: int, kw: int) -> np.ndarray:
     """Mean of each ``kh × kw`` block of ``values (h, w)``: ``(ceil(h / kh), ceil(w / kw))``, float64.
 
     A ragged last block averages the cells it has; NaN is skipped and an all-NaN block is NaN.
     """
     a = np.asarray(values)
-    h, w = a.shape
-    rows, cols = np.arange(0, h, kh), np.arange(0, w, kw)
     nan = np.isnan(a) if a.dtype.kind == "f" else None
     if nan is not None and nan.any():
         a = np.where(nan, 0.0, a)
-        count = np.add.reduceat(_row_block_sums(~nan, kh), cols, axis=1)
+        count = engine.block_sums(~nan, kh, kw)
     else:  # every cell counts: the block sizes, ragged at the end
-        count = np.outer(np.diff(rows, append=h), np.diff(cols, append=w))
-    # reduceat sums ragged last blocks as they are, so nothing is padded to a multiple of k
-    total = np.add.reduceat(_row_block_sums(a, kh), cols, axis=1)
+        count = engine.block_counts(a.shape, kh, kw)
+    # ragged last blocks are summed as they are, so nothing is padded to a multiple of k
+    total = engine.block_sums(a, kh, kw, np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
@@ -258,11 +240,7 @@ class ResultMaps:
 
 def stack_block_mean(values: np.ndarray, k: int) -> np.ndarray:
     """:func:`block_mean` of every map of a finite ``values (h, w, F)`` in one pass: ``(by, bx, F)`` float64."""
-    h, w, f = values.shape
-    rows = _row_block_sums(values.reshape(h, w * f), k).reshape(-1, w, f)
-    total = np.add.reduceat(rows, np.arange(0, w, k), axis=1)
-    count = np.outer(np.diff(engine.block_edges(h, k)), np.diff(engine.block_edges(w, k)))
-    return total / count[:, :, None]
+    return engine.block_sums(values, k, k, np.float64) / engine.block_counts(values.shape, k, k)[:, :, None]
 
 
 # ------------------------------------------------------------------------------------------------
