@@ -30,6 +30,18 @@ if TYPE_CHECKING:  # numpy and the engine are imported inside the commands, for 
     from convcli.load import Loaded
 
 _DEBUG = {"on": False}
+
+#: The flag each library field is given by: an error that carries a field is worded with its flag.
+FLAGS = {
+    "kind": "--kind", "in_channels": "--in-channels", "filters": "--filters", "kernel": "--kernel-size",
+    "kernel_size": "--kernel-size", "stride": "--stride", "dilation": "--dilation", "padding": "--padding",
+    "groups": "--groups", "depth_multiplier": "--depth-multiplier", "input_size": "--input-size",
+    "stack": "--stack", "activation": "--activation", "dtype": "--dtype", "semantics": "--semantics",
+    "init": "--init", "seed": "--seed", "kernel_file": "--kernel", "kernel_layout": "--kernel-layout",
+    "kernel_key": "--kernel-key", "bias": "--bias", "key": "--key", "layout": "--layout",
+    "max_pixels": "--max-pixels", "at": "--at", "window": "--window", "trace": "--trace", "filter": "--filter",
+    "save": "--save", "figure": "--figure", "save_maps": "--save-maps", "export": "--export", "view": "--view",
+}
 # Typer either re-exports click or vendors it; take its exception classes from its own MRO.
 _ClickException: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _UsageError: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
@@ -132,7 +144,7 @@ class _OneLineErrors(TyperGroup):
         except ConvcliError as exc:
             if _DEBUG["on"]:
                 raise
-            _fail(str(exc), exc.exit_code)
+            _fail(exc.worded(FLAGS), exc.exit_code)
         except typer.Abort:
             _fail("interrupted", 130)
         sys.exit(rv if isinstance(rv, int) else 0)
@@ -774,14 +786,6 @@ def parse_input_size(text: str) -> tuple[int, ...]:
     return values
 
 
-#: `convcli params` options by the setting they give, to name the option in an error.
-_PARAM_OPTIONS = {
-    "kind": "--kind", "in_channels": "--in-channels", "filters": "--filters", "kernel": "--kernel-size",
-    "stride": "--stride", "dilation": "--dilation", "padding": "--padding", "groups": "--groups",
-    "depth_multiplier": "--depth-multiplier",
-}
-
-
 @app.command(no_args_is_help=True)
 def params(
     kind: Annotated[Kind | None, typer.Option(help="Layer kind: conv (Conv2D), depthwise, separable, transpose. "
@@ -868,7 +872,7 @@ def params(
     try:
         rep = counts.report(spec, hw)
     except counts.LayerConfigError as exc:
-        raise ConfigError(f"{_PARAM_OPTIONS.get(exc.field, exc.field)}: {exc}") from None
+        raise ConfigError(exc.worded(FLAGS)) from None
     twin = counts.equivalent(spec)
     other = counts.report(twin, hw) if twin is not None else None
     if json_:

@@ -96,8 +96,7 @@ class LayerConfigError(ConfigError):
     """A layer setting that does not fit the others; ``field`` names the setting."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 @dataclass(frozen=True)
@@ -572,7 +571,7 @@ def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackR
             check_spec(spec)
             lshape = layer_shape(spec, shape[:2])
         except LayerConfigError as exc:
-            word = layer.words.get(exc.field)
+            word = layer.words.get(exc.field or "")
             if exc.field == "filters" and word is None:
                 hint = f", e.g. '{layer.words['kind']} 64'" if spec.kind != "depthwise" else ""
                 raise _stack_error(layer.index, layer.text, f"{exc}{hint}") from None
