@@ -2,8 +2,10 @@
 
 An error may carry the ``field`` that is wrong (``"stride"``, ``"window"``, ``"kernel"`` ...): the
 library names settings by their field, and only the CLI knows them as flags (``--stride``). A
-message that names its field writes the placeholder ``{field}`` where the name goes: ``str(exc)``
-fills in the field's own name, :meth:`ConvcliError.worded` the caller's name for it.
+message that names its field writes the placeholder ``{field}`` where the name goes, before any
+text taken from a file or the user: ``str(exc)`` fills in the field's own name,
+:meth:`ConvcliError.worded` the caller's name for it. Only the first placeholder is filled, so a
+``{field}`` inside a file name or an option value is shown as it is.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class ConvcliError(Exception):
             return self.message
         name = (names or {}).get(self.field, self.field)
         if FIELD in self.message:
-            return self.message.replace(FIELD, name)
+            return self.message.replace(FIELD, name, 1)
         return f"{name}: {self.message}" if names and self.field in names else self.message
 
     def __str__(self) -> str:
