@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcli.errors import ConfigError, LoadError
+from convcli.errors import FIELD, ConfigError, LoadError
 from convcli.sources import sniff
 from convcli.sources.arrays import check_header, read_numpy
 from convcli.sources.images import identify_image, read_image
@@ -69,7 +69,7 @@ def load_input(
     """
     layout = _check_layout(layout)
     if max_pixels is not None and (isinstance(max_pixels, bool) or max_pixels < 1):
-        raise ConfigError(f"max_pixels must be ≥ 1 or None, got {max_pixels!r}")
+        raise ConfigError(f"{FIELD} must be ≥ 1 or None, got {max_pixels!r}", field="max_pixels")
     name = sniff.name_of(path)
     head = sniff.head(name)
 
@@ -161,7 +161,7 @@ def nonfinite(arr: np.ndarray) -> tuple[int, int, tuple[int, ...] | None]:
 def _check_layout(layout: str) -> str:
     norm = str(layout).strip().lower().replace("_", "-")
     if norm not in LAYOUTS:
-        raise ConfigError(f"layout must be 'channels-last' or 'channels-first', got {layout!r}")
+        raise ConfigError(f"{FIELD} must be 'channels-last' or 'channels-first', got {layout!r}", field="layout")
     return norm
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from convcli.errors import ConfigError, ShapeError
+from convcli.errors import FIELD, ConfigError, ShapeError
 from convcli.sources.inputs import load_array
 from convcli.sources.sniff import TEXT_SUFFIXES
 
@@ -108,7 +108,7 @@ def to_keras_layout(a: np.ndarray, layout: str, cg: int, *, from_text: bool = Fa
     which load channels-last, so a 3-D text kernel is read as Keras ``(kh, kw, Cg)`` in both layouts.
     """
     if layout not in ("keras", "torch"):
-        raise ConfigError(f"--kernel-layout must be keras or torch, got {layout!r}")
+        raise ConfigError(f"{FIELD} must be keras or torch, got {layout!r}", field="kernel_layout")
     if a.ndim == 2:
         return np.broadcast_to(a[:, :, None, None], (*a.shape, cg, 1)).copy()
     if a.ndim == 3:
@@ -149,7 +149,9 @@ def parse_bias(text: str | None, *, key: str | None = None) -> np.ndarray | None
     if values is not None:
         return np.array(values[0] if len(values) == 1 else values, dtype=np.float64)
     if not Path(text).exists():
-        raise ConfigError(f"--bias {text!r} is neither a number, a comma-separated list, nor an existing file")
+        raise ConfigError(
+            f"{FIELD} {text!r} is neither a number, a comma-separated list, nor an existing file", field="bias"
+        )
     b = load_array(text, key=key, what="bias")
     if b.ndim > 1 and b.size != max(b.shape):
         raise ShapeError(f"{text}: a bias file must hold one value per filter, got shape {b.shape}")
