@@ -1,0 +1,129 @@
+"""Images through Pillow, as ``(H, W, C)`` arrays in the modes numpy can hold.
+
+Pillow's decompression-bomb guard is the pixel limit (set for the one read, then restored), and
+every error Pillow or its codecs raise on a damaged file becomes one
+:class:`~convcli.errors.LoadError` line. EXIF orientation is not applied (pixels as stored, as the
+frameworks' decoders do); Pillow reduces 16-bit colour PNGs to 8 bits. Pillow is imported on use.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import warnings
+import zlib
+
+import numpy as np
+
+from convcli.errors import LoadError
+from convcli.sources.sniff import IMAGE_SUFFIXES, magic_format, not_readable, reason, suffix
+
+# Image modes Pillow must convert before numpy sees them, and what they become.
+_CONVERT = {
+    "1": "L", "PA": "RGBA", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB",
+    "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB",
+}  # fmt: skip
+_BAND_NAMES = {1: ("L",), 2: ("L", "A"), 3: ("R", "G", "B"), 4: ("R", "G", "B", "A")}
+_DEPTH = {"uint8": "8-bit", "uint16": "16-bit", "int32": "32-bit integer", "float32": "32-bit float"}
+
+# What Pillow and its codecs raise on a damaged file (after a successful identification).
+_IMAGE_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    IndexError,
+    struct.error,
+    zlib.error,
+    MemoryError,
+)
+
+
+def read_image(
+    name: str, head: bytes, max_pixels: int | None
+) -> tuple[np.ndarray, tuple[str, ...], str] | None:
+    """``(array (H, W, C), channel names, description)``, or None if Pillow does not know the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    fmt = magic_format(head) or IMAGE_SUFFIXES.get(suffix(name), "image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with open(name, "rb") as fh:
+                try:
+                    img = Image.open(fh)
+                except UnidentifiedImageError:
+                    if magic_format(head) is not None:
+                        raise LoadError(not_readable(name, head)) from None
+                    return None
+                with img:
+                    fmt = img.format or fmt
+                    img.load()  # decode now, so a truncated file fails here
+                    arr, names, mode_text = image_array(img, name)
+                    frames = _frame_count(img)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        count = f"{int(found.group(1)):,} pixels" if found else "more pixels than allowed"
+        raise LoadError(
+            f"{name}: the image has {count}, over the limit of {max_pixels:,}; raise it with --max-pixels"
+        ) from None
+    except _IMAGE_ERRORS as exc:
+        msg = reason(exc)
+        if isinstance(exc, EOFError) or "truncated" in msg.lower():
+            raise LoadError(f"{name}: not a readable image (truncated {fmt})") from None
+        raise LoadError(f"{name}: not a readable image (corrupt {fmt}: {msg})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+    frame_text = f", first of {frames} frames" if frames > 1 else ""
+    return arr, names, f"{fmt} image{frame_text}, {mode_text}, {_DEPTH.get(arr.dtype.name, str(arr.dtype))}"
+
+
+def image_array(img, name: str) -> tuple[np.ndarray, tuple[str, ...], str]:  # type: ignore[no-untyped-def]
+    """A loaded Pillow image as ``(H, W, C)`` in the modes numpy can hold; mode text for the description."""
+    mode = img.mode
+    if mode == "P":
+        has_alpha = "transparency" in img.info or (img.palette is not None and img.palette.mode == "RGBA")
+        target = "RGBA" if has_alpha else "RGB"
+        img, text = img.convert(target), f"P (palette) converted to {target}"
+    elif mode in _CONVERT:
+        img, text = img.convert(_CONVERT[mode]), f"{mode} converted to {_CONVERT[mode]}"
+    elif mode in ("L", "LA", "RGB", "RGBA"):
+        text = mode
+    elif mode.startswith("I;16"):
+        return np.array(img).astype(np.uint16)[:, :, np.newaxis], ("L",), f"{mode} (grey)"
+    elif mode in ("I", "F"):
+        dtype = np.int32 if mode == "I" else np.float32
+        return np.array(img).astype(dtype)[:, :, np.newaxis], ("L",), f"{mode} (grey)"
+    else:
+        target = "RGBA" if "A" in mode else "RGB"
+        try:
+            img = img.convert(target)
+        except ValueError:
+            raise LoadError(f"{name}: image mode {mode} is not supported") from None
+        text = f"{mode} converted to {target}"
+    arr = np.array(img)
+    if arr.ndim == 2:
+        arr = arr[:, :, np.newaxis]
+    return arr, _BAND_NAMES[arr.shape[2]], text
+
+
+def _frame_count(img) -> int:  # type: ignore[no-untyped-def]
+    try:
+        return int(getattr(img, "n_frames", 1))
+    except _IMAGE_ERRORS:  # a damaged later frame does not spoil the first
+        return 1
+
+
+def identify_image(name: str) -> str | None:
+    """Pillow's name for the file's format, or None; reads the header only."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(name) as img:
+                return str(img.format)
+    except (*_IMAGE_ERRORS, Image.DecompressionBombError):
+        return None
