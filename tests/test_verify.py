@@ -121,7 +121,7 @@ def test_verify_command_exits_1_when_a_framework_differs(photo, monkeypatch):
         return frameworks.Outcome("Broken", "0.1", frameworks.COMPUTED, "as is", "none", out)
 
     broken = frameworks.Adapter("Broken", "numpy", "", off_by_a_little)
-    monkeypatch.setattr(frameworks, "ADAPTERS", (broken, frameworks.ADAPTERS[-1]))
+    monkeypatch.setattr("convcli.verify.adapters.ADAPTERS", (broken, frameworks.ADAPTERS[-1]))
     r = invoke("verify", photo, "-f", "2", "--stride", "2", "--padding", "same")
     assert r.exit_code == 1, r.output
     assert "✗ DIFFERS" in row(r.stdout, "Broken")
@@ -166,7 +166,7 @@ def test_keras_refuses_stride_with_dilation_in_its_own_words(photo):
 
 
 def test_no_framework_installed_still_compares_and_says_what_to_install(photo, monkeypatch):
-    monkeypatch.setattr(frameworks, "_installed", lambda module: module == "numpy")
+    monkeypatch.setattr("convcli.verify.environment.installed", lambda module: module == "numpy")
     r = invoke("verify", photo, "-f", "2", "--padding", "same")
     assert r.exit_code == 0, r.output
     assert "✓ agrees" in row(r.stdout, "numpy einsum")

@@ -1,0 +1,63 @@
+"""PyTorch's ``F.conv2d`` on a :class:`~convcli.verify.problem.Problem`; torch imported only when called.
+
+PyTorch is channels-first: the input and kernel are permuted to ``(1, C, H, W)`` and ``(F, C/g,
+kh, kw)``. Its ``padding=`` is symmetric and its ``'same'`` refuses stride > 1, so Keras' 'same'
+with stride > 1 is realised by the pads themselves: as ``padding=`` when they are symmetric, by
+``F.pad`` when they are not. Under ``--semantics torch`` it is left to refuse, in its own words.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from convcli.verify.problem import COMPUTED, Outcome, Problem, Refused, first_line, pair_text
+
+#: How convcli's arrays reach torch (the "layouts" line of the verify screen).
+TORCH_LAYOUT = ("x (H, W, C) → (1, C, H, W) by permute(2, 0, 1)[None]; "
+                "kernel (kh, kw, C/g, F) → (F, C/g, kh, kw) by permute(3, 2, 0, 1)")
+
+
+def compute(p: Problem) -> Outcome:
+    """The pre-activation ``(H', W', F)`` by ``torch.nn.functional.conv2d``, and how it was called."""
+    import torch
+    import torch.nn.functional as F
+
+    layer, g = p.layer, p.layer.geometry
+    top, bottom, left, right = g.pads
+    explicit: tuple[int, int, int, int] | None = None
+    padding: str | tuple[int, int]
+    refusal_expected = False
+    if p.numeric_padding:
+        padding, how = (top, left), f"padding=({top}, {left})"
+    elif not p.same:
+        padding, how = "valid", "padding='valid'"
+    elif p.semantics == "torch" or g.stride == (1, 1):
+        padding = "same"
+        refusal_expected = g.stride != (1, 1)
+        how = f"padding='same' (torch's own: pads {g.pads}"
+        how += ", the odd one at the end, as TensorFlow)" if (top, left) != (bottom, right) else ")"
+    elif (top, left) == (bottom, right):
+        padding, how = (top, left), f"padding=({top}, {left}): these 'same' pads are symmetric"
+    else:
+        padding, explicit = (0, 0), (left, right, top, bottom)
+        how = (f"F.pad(x, {pair_text(explicit)}) (left, right, top, bottom), then padding=0: torch refuses "
+               "'same' with stride > 1 and its padding= is symmetric")
+    x = torch.from_numpy(np.ascontiguousarray(layer.x)).permute(2, 0, 1)[None]
+    w = torch.from_numpy(np.ascontiguousarray(layer.kernel)).permute(3, 2, 0, 1)
+    b = torch.from_numpy(np.ascontiguousarray(p.bias))
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch warns that 'same' with an even kernel copies a padded input: a cost, not a difference
+        warnings.filterwarnings("ignore", message=".*padding='same'.*", category=UserWarning)
+        if explicit is not None:
+            x = F.pad(x, explicit)
+        try:
+            y = F.conv2d(x, w, b, stride=g.stride, padding=padding, dilation=g.dilation,  # type: ignore[arg-type]
+                         groups=layer.groups)
+        except (RuntimeError, ValueError) as exc:
+            if not refusal_expected:
+                raise
+            raise Refused(f"PyTorch allows padding='same' only with stride 1: {first_line(exc)}") from exc
+    return Outcome("PyTorch", torch.__version__, COMPUTED, TORCH_LAYOUT, how,
+                   y[0].permute(1, 2, 0).contiguous().numpy())
