@@ -1,0 +1,227 @@
+"""A layer and its numbers in words: number formats, shape texts and the Keras / PyTorch one-liners.
+
+Every view (tables, heatmaps, figures, JSON) takes its texts from here, so a number or a shape reads
+the same everywhere. Plain strings and data only: numpy, no rich, no Pillow.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from convcli import counts
+from convcli.engine import LayerResult
+from convcli.present.selection import MAX_CHANNELS_SHOWN, TOP_CHANNELS
+
+# ------------------------------------------------------------------------------------------------
+# Numbers
+
+
+def number_format(values: np.ndarray) -> Callable[[float], str]:
+    """One format for a whole grid, so its columns line up: integers stay integers, others get
+    four significant digits for the largest magnitude, huge or tiny magnitudes go scientific.
+    (Exact values: ``--json`` or ``--save``.)"""
+    a = np.asarray(values, dtype=np.float64)
+    finite = a[np.isfinite(a)]
+    m = float(np.abs(finite).max()) if finite.size else 0.0
+    if m >= 1e7 or 0 < m < 1e-3:
+        return lambda v: f"{v:.3e}"
+    if finite.size and np.all(finite == np.round(finite)):
+        return lambda v: f"{v:.0f}"
+    decimals = 4 if m == 0 else max(0, min(4, 3 - math.floor(math.log10(m))))
+    return lambda v: f"{v:.{decimals}f}"
+
+
+def fmt(v: float) -> str:
+    """A single number: integers plainly, others to four significant digits."""
+    return number_format(np.array([v]))(float(v))
+
+
+def value_range(a: np.ndarray) -> str:
+    """``min … max`` of the finite values of ``a`` (any shape), each end in its own format."""
+    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+    if finite.size == 0:
+        return "no finite values"
+    return f"{fmt(float(finite.min()))} … {fmt(float(finite.max()))}"
+
+
+def range_text(lo: float, hi: float) -> str:
+    """``lo … hi`` in one number format, so both ends show the same decimals."""
+    lo, hi = lo + 0.0, hi + 0.0  # -0.0 (a zero weight times a pixel) reads as 0
+    f = number_format(np.array([lo, hi]))
+    return f"{f(lo)} … {f(hi)}"
+
+
+def index_range(lo: int, hi: int) -> str:
+    """The indices ``lo .. hi - 1`` (a half-open range): ``3``, or ``3–5``."""
+    return f"{lo}" if hi - lo == 1 else f"{lo}–{hi - 1}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Shapes
+
+
+def pair_text(p: Sequence[Any]) -> str:
+    """``(3, 5)``: a pair (or any tuple) as Python writes it."""
+    return f"({', '.join(str(v) for v in p)})"
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """``224×224×3``."""
+    return "×".join(str(s) for s in shape)
+
+
+def stride_text(j: Any) -> str:
+    """An effective stride (a Fraction): ``4``, or ``1/2`` after a transpose layer."""
+    return str(j.numerator) if j.denominator == 1 else f"{j.numerator}/{j.denominator}"
+
+
+def square_text(p: Sequence[Any], sep: str = "×") -> str:
+    """``3`` for a square pair, ``3×5`` otherwise (ints or Fractions)."""
+    a, b = (stride_text(v) if hasattr(v, "denominator") else str(v) for v in p)
+    return a if a == b else f"{a}{sep}{b}"
+
+
+def input_shape_text(hwc: Sequence[int], semantics: str = "keras") -> str:
+    """An ``(H, W, C)`` shape in the order of ``semantics``: ``3×4×5 (H, W, C)`` or ``5×3×4 (C, H, W)``."""
+    h, w, c = hwc
+    return f"{c}×{h}×{w} (C, H, W)" if semantics == "torch" else f"{h}×{w}×{c} (H, W, C)"
+
+
+def kernel_shape_text(shape: Sequence[int], semantics: str = "keras") -> str:
+    """A Keras ``(kh, kw, C/g, F)`` kernel shape in the order of ``semantics``."""
+    kh, kw, cg, f = shape
+    return f"{f}×{cg}×{kh}×{kw} (F, C/g, kh, kw)" if semantics == "torch" else f"{kh}×{kw}×{cg}×{f} (kh, kw, C/g, F)"
+
+
+def output_shape_text(hwf: Sequence[int], semantics: str = "keras") -> str:
+    """An ``(H', W', F)`` output shape in the order of ``semantics``."""
+    h, w, f = hwf
+    return f"{f}×{h}×{w} (F, H', W')" if semantics == "torch" else f"{h}×{w}×{f} (H', W', F)"
+
+
+def padding_text(padding: object) -> str:
+    """``'same'`` for a named padding (as Python quotes it), else the number or pair as given."""
+    if isinstance(padding, str):
+        return repr(padding.lower())
+    return str(padding)
+
+
+# ------------------------------------------------------------------------------------------------
+# Channels
+
+
+def share_text(shares: np.ndarray, names: Sequence[str], top: int = TOP_CHANNELS) -> str:
+    """``R 12% · G 30% · B 58%`` for ``shares (Cg,)``; beyond six channels the ``top`` largest and the rest."""
+    if len(names) <= MAX_CHANNELS_SHOWN:
+        return " · ".join(f"{n} {s:.1f}%" for n, s in zip(names, shares.tolist(), strict=True))
+    order = np.argsort(-shares, kind="stable")
+    head = [f"{names[i]} {shares[i]:.1f}%" for i in order[:top]]
+    rest = float(shares[order[top:]].sum())
+    return " · ".join([*head, f"{len(names) - top} others {rest:.1f}%"])
+
+
+def channel_list(names: Sequence[str]) -> str:
+    """All channel names, or the first and last few when there are many."""
+    if len(names) <= 8:
+        return " ".join(names)
+    return f"{' '.join(names[:3])} … {' '.join(names[-2:])}"
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    """What the header (and the JSON) says about the input."""
+
+    path: str
+    description: str
+    shape: tuple[int, ...]
+    dtype: str
+    channel_names: tuple[str, ...]
+    value_range: str
+
+
+# ------------------------------------------------------------------------------------------------
+# The layer as one line of Keras or PyTorch
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """``name(key=value, ...)``: a layer as a framework writes it; values are already texts."""
+
+    name: str
+    args: tuple[tuple[str, str], ...]
+
+    def arg_texts(self) -> list[str]:
+        return [f"{key}={value}" for key, value in self.args]
+
+    def text(self) -> str:
+        return f"{self.name}({', '.join(self.arg_texts())})"
+
+
+def keras_call(result: LayerResult, padding: object) -> LayerCall:
+    """The layer as Keras would write it (``Conv2D``), with the concrete pads filled in."""
+    g = result.layer.geometry
+    pad = padding_text(padding)
+    if not isinstance(padding, str):
+        pad += " (PyTorch-style zeros)"
+    return LayerCall("Conv2D", (
+        ("filters", str(result.layer.filters)),
+        ("kernel_size", pair_text(g.kernel_hw)),
+        ("strides", pair_text(g.stride)),
+        ("padding", f"{pad} -> pads {g.pads}"),
+        ("dilation_rate", pair_text(g.dilation)),
+        ("groups", str(result.layer.groups)),
+        ("activation", repr(result.activation)),
+        ("use_bias", str(result.use_bias)),
+    ))  # fmt: skip
+
+
+def torch_call(result: LayerResult, padding: object) -> LayerCall:
+    """The layer as PyTorch writes it (``torch.nn.Conv2d``), with the concrete pads filled in."""
+    layer = result.layer
+    g = layer.geometry
+    if isinstance(padding, str):
+        pad = padding_text(padding)
+        if padding == "same" and g.stride != (1, 1):
+            pad += " (TensorFlow's rule: torch refuses 'same' with stride > 1)"
+    else:
+        pad = pair_text(padding if isinstance(padding, tuple) else (padding, padding))
+    return LayerCall("Conv2d", (
+        ("in_channels", str(layer.cg * layer.groups)),
+        ("out_channels", str(layer.filters)),
+        ("kernel_size", pair_text(g.kernel_hw)),
+        ("stride", pair_text(g.stride)),
+        ("padding", f"{pad} -> pads {g.pads}"),
+        ("dilation", pair_text(g.dilation)),
+        ("groups", str(layer.groups)),
+        ("bias", str(result.use_bias)),
+    ))  # fmt: skip
+
+
+def semantics_call(result: LayerResult, padding: object, semantics: str = "keras") -> LayerCall:
+    """:func:`torch_call` for ``semantics`` ``"torch"``, else :func:`keras_call`."""
+    return torch_call(result, padding) if semantics == "torch" else keras_call(result, padding)
+
+
+def spec_call(spec: counts.ConvSpec) -> LayerCall:
+    """A spec as Keras would write it (``groups`` of a transpose layer is PyTorch's)."""
+    args: list[tuple[str, str]] = [] if spec.kind == "depthwise" else [("filters", str(spec.filters))]
+    args += [("kernel_size", pair_text(spec.kernel)), ("strides", pair_text(spec.stride))]
+    if isinstance(spec.padding, str):
+        args.append(("padding", repr(spec.padding)))
+    else:
+        args.append(("padding", f"{pair_text(spec.padding)} (PyTorch-style zeros)"))
+    if spec.kind != "transpose":
+        args.append(("dilation_rate", pair_text(spec.dilation)))
+    if spec.kind == "conv":
+        args.append(("groups", str(spec.groups)))
+    if spec.kind in ("depthwise", "separable"):
+        args.append(("depth_multiplier", str(spec.depth_multiplier)))
+    if spec.kind == "transpose" and spec.groups > 1:
+        args.append(("groups", f"{spec.groups} (PyTorch ConvTranspose2d)"))
+    args.append(("use_bias", str(spec.use_bias)))
+    return LayerCall(spec.keras_name, tuple(args))

@@ -1,0 +1,246 @@
+"""Every JSON document convcli writes, built from one shape of a layer object.
+
+A layer object (``run --json``'s ``"layer"``, ``params --json``'s ``"config"``, ``maps.json``'s
+``"layer"``) uses Keras' config names, in the order of :data:`LAYER_KEYS`, each key present when the
+document knows it:
+
+``in_channels`` C · ``filters`` F (null for a depthwise layer) · ``kernel_size``, ``strides``,
+``dilation_rate`` ``[h, w]`` · ``padding`` ``"valid"``/``"same"``, P or ``[ph, pw]`` as given ·
+``pads`` ``[top, bottom, left, right]`` · ``groups`` · ``depth_multiplier`` · ``activation`` ·
+``use_bias`` · ``dtype`` · ``input_shape`` ``[H, W, C]`` · ``output_shape`` ``[H', W', F]`` ·
+``semantics`` ``"keras"``/``"torch"`` · ``flip`` (the kernel flipped into a true convolution).
+
+Non-finite numbers become null, so ``json.dumps(..., allow_nan=False)`` holds. numpy only: writing
+``--json`` never imports rich.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from convcli import counts
+from convcli.engine import LayerResult, Trace, param_count
+from convcli.present.describe import InputInfo
+from convcli.present.selection import group_channels
+
+#: The keys of a layer object, in the order every document writes them.
+LAYER_KEYS = ("in_channels", "filters", "kernel_size", "strides", "padding", "pads", "dilation_rate", "groups",
+              "depth_multiplier", "activation", "use_bias", "dtype", "input_shape", "output_shape", "semantics",
+              "flip")
+
+
+def _num(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
+
+
+def _nested(a: np.ndarray) -> Any:
+    if a.ndim == 0:
+        return _num(float(a))
+    return [_nested(s) for s in a]
+
+
+def _json_number(j: Any) -> int | float:
+    """A Fraction (an effective stride) as an int when whole, else a float."""
+    return int(j) if j.denominator == 1 else float(j)
+
+
+def padding_json(padding: object) -> Any:
+    """The padding as given: ``"same"``, ``2`` or ``[ph, pw]``."""
+    return padding if isinstance(padding, (str, int)) else list(padding)  # type: ignore[call-overload]
+
+
+def layer_object(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` in the order of :data:`LAYER_KEYS` (each key must be one of them)."""
+    unknown = set(fields) - set(LAYER_KEYS)
+    assert not unknown, f"not a layer key: {sorted(unknown)}"
+    return {key: fields[key] for key in LAYER_KEYS if key in fields}
+
+
+def layer_json(
+    result: LayerResult,
+    padding: object = None,
+    *,
+    semantics: str | None = None,
+    flip: bool | None = None,
+    shapes: bool = False,
+) -> dict[str, Any]:
+    """A computed layer as a layer object; ``padding``, ``semantics``, ``flip`` are written when given,
+    ``input_shape`` and ``output_shape`` with ``shapes`` (``maps.json`` has no other record of them)."""
+    layer = result.layer
+    g = layer.geometry
+    fields: dict[str, Any] = {
+        "filters": layer.filters,
+        "kernel_size": list(g.kernel_hw),
+        "strides": list(g.stride),
+        "pads": list(g.pads),
+        "dilation_rate": list(g.dilation),
+        "groups": layer.groups,
+        "activation": result.activation,
+        "use_bias": result.use_bias,
+        "dtype": layer.x.dtype.name,
+    }
+    if padding is not None:
+        fields["padding"] = padding_json(padding)
+    if shapes:
+        fields["input_shape"] = list(layer.x.shape)
+        fields["output_shape"] = list(result.output.shape)
+    if semantics is not None:
+        fields["semantics"] = semantics
+    if flip is not None:
+        fields["flip"] = flip
+    return layer_object(fields)
+
+
+def spec_json(spec: counts.ConvSpec) -> dict[str, Any]:
+    """A layer spec (no input yet) as a layer object: ``params --json``'s ``"config"``."""
+    return layer_object({
+        "in_channels": spec.in_channels,
+        "filters": spec.filters,
+        "kernel_size": list(spec.kernel),
+        "strides": list(spec.stride),
+        "padding": padding_json(spec.padding),
+        "dilation_rate": list(spec.dilation),
+        "groups": spec.groups,
+        "depth_multiplier": spec.depth_multiplier,
+        "use_bias": spec.use_bias,
+    })  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------
+# convcli run --json
+
+
+def _trace_json(result: LayerResult, t: Trace, at: tuple[int, int], f: int) -> dict[str, Any]:
+    return {
+        "position": list(at),
+        "input_rows": t.in_rows.tolist(),
+        "input_cols": t.in_cols.tolist(),
+        "patch": _nested(t.patch.transpose(2, 0, 1)),
+        "products": _nested(t.products.transpose(2, 0, 1)),
+        "channel_sums": _nested(t.sums),
+        "preactivation": _num(float(result.preactivation[at[0], at[1], f])),
+        "output": _num(float(result.output[at[0], at[1], f])),
+    }
+
+
+def _filter_json(result: LayerResult, f: int, shares: np.ndarray) -> dict[str, Any]:
+    """Filter ``f`` over the shown window: kernel ``(Cg, kh, kw)``, partials ``(Cg, h, w)``, sums ``(h, w)``."""
+    layer = result.layer
+    (r0, r1), (c0, c1) = result.rows, result.cols
+    lo, mean, hi = result.output_stats[f].tolist()
+    return {
+        "index": f,
+        "bias": _num(float(result.bias[f])),
+        "output_min": _num(lo),
+        "output_mean": _num(mean),
+        "output_max": _num(hi),
+        "channels": [int(c) for c in group_channels(result, f)],
+        "channel_share_percent": [_num(float(s)) for s in shares[:, f]],
+        "kernel": _nested(layer.kernel[:, :, :, f].transpose(2, 0, 1)),
+        "window_partials": _nested(result.window_partials[:, :, :, f].transpose(2, 0, 1)),
+        "window_preactivation": _nested(result.preactivation[r0:r1, c0:c1, f]),
+        "window_output": _nested(result.output[r0:r1, c0:c1, f]),
+    }
+
+
+def result_json(
+    info: InputInfo, result: LayerResult, padding: object, filters: Sequence[int], trace: dict[int, Trace] | None,
+    at: tuple[int, int] | None, *, semantics: str | None = None, flip: bool | None = None,
+) -> dict[str, Any]:
+    """The same numbers the tables show, as one JSON-ready dict (non-finite values become null).
+
+    ``filters`` are the filters shown in detail; ``trace`` (filter -> its trace at ``at``) adds each
+    one's products. ``semantics`` and ``flip``, when given, close the layer object.
+    """
+    layer = result.layer
+    g = layer.geometry
+    weights, biases = param_count(layer.kernel.shape, result.use_bias)
+    (r0, r1), (c0, c1) = result.rows, result.cols
+    shares = result.shares()
+    doc: dict[str, Any] = {
+        "input": {
+            "path": info.path,
+            "description": info.description,
+            "shape": list(info.shape),
+            "dtype": info.dtype,
+            "channels": list(info.channel_names),
+        },
+        "layer": layer_json(result, padding, semantics=semantics, flip=flip),
+        "kernel_shape": list(layer.kernel.shape),
+        "output_shape": [*g.out_hw, layer.filters],
+        "params": {"weights": weights, "biases": biases, "total": weights + biases},
+        "window": {"rows": [r0, r1], "cols": [c0, c1]},
+        "filters": [],
+    }
+    for f in filters:
+        entry = _filter_json(result, f, shares)
+        if trace is not None and at is not None:
+            entry["trace"] = _trace_json(result, trace[f], at, f)
+        doc["filters"].append(entry)
+    return doc
+
+
+# ------------------------------------------------------------------------------------------------
+# convcli params --json
+
+
+def params_json(rep: counts.LayerReport, other: counts.LayerReport | None = None) -> dict[str, Any]:
+    """One layer's counts as a JSON-ready dict: ``weights``, ``biases``, ``total`` and, with an input
+    size, ``input_shape``, ``output_shape``, ``pads``, ``macs``, ``flops``."""
+    spec, p = rep.spec, rep.params
+    doc: dict[str, Any] = {
+        "kind": spec.kind,
+        "layer": spec.keras_name,
+        "config": spec_json(spec),
+        "out_channels": spec.out_channels,
+        "variables": {name: list(s) for name, s in spec.kernel_shapes().items()},
+        "weights": p.weights,
+        "biases": p.biases,
+        "total": p.total,
+        "receptive_field": list(rep.receptive_field),
+        "effective_stride": [_json_number(j) for j in rep.effective_stride],
+    }
+    if rep.text:
+        doc["text"] = rep.text
+    if rep.shape is not None:
+        doc |= {
+            "input_shape": list(rep.shape.in_shape),
+            "output_shape": list(rep.shape.out_shape),
+            "pads": list(rep.shape.pads) if rep.shape.pads is not None else None,
+            "macs": rep.shape.macs,
+            "flops": rep.shape.flops,
+        }
+    if other is not None:
+        doc["compare"] = {
+            "layer": other.spec.keras_name,
+            "kind": other.spec.kind,
+            "weights": other.params.weights,
+            "biases": other.params.biases,
+            "total": other.params.total,
+            **({"macs": other.shape.macs} if other.shape is not None else {}),
+        }
+    return doc
+
+
+def stack_json(stack: counts.StackReport) -> dict[str, Any]:
+    """A stack: ``layers`` (one :func:`params_json` object each) and ``totals``."""
+    last = stack.layers[-1]
+    return {
+        "input_shape": list(stack.in_shape),
+        "layers": [{"index": n, **params_json(rep)} for n, rep in enumerate(stack.layers, start=1)],
+        "totals": {
+            "weights": stack.weights,
+            "biases": stack.biases,
+            "total": stack.total,
+            "macs": stack.macs,
+            "flops": stack.flops,
+            "output_shape": list(stack.out_shape),
+            "receptive_field": list(last.receptive_field),
+            "effective_stride": [_json_number(j) for j in last.effective_stride],
+        },
+        "flop_convention": counts.FLOP_CONVENTION,
+    }

@@ -1,0 +1,251 @@
+"""`convcli explain`: the questions people ask about multi-channel convolution, answered with numbers
+the engine computes while the lesson is built (nothing on the screen is a typed-in result).
+
+The words live in :mod:`convcli.render.explain_texts`; the layouts are the ones ``convcli run`` uses
+(:mod:`convcli.render.numbers`, :mod:`convcli.render.run`).
+"""
+
+# ruff: noqa: TID251  TEMPORARY until pyproject's per-file-ignores name convcli/render/** (rich's home)
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from rich import box
+from rich.console import Group, RenderableType
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from convcli import engine
+from convcli.errors import ConfigError
+from convcli.present.describe import fmt, shape_text
+from convcli.render.explain_texts import LANGS, SECTIONS, TEXTS, text
+from convcli.render.numbers import LABEL, OPERATOR, Flow, key_values, number_grid
+from convcli.render.params import param_formula
+from convcli.render.run import filter_panel
+
+__all__ = ["LANGS", "SECTIONS", "TEXTS", "Example", "compute", "lesson", "text"]
+
+
+# ------------------------------------------------------------------------------------------------
+# The computed example
+
+
+@dataclass(frozen=True)
+class Example:
+    """Everything the lesson shows, computed once by the engine."""
+
+    x: np.ndarray  # (H, W, C) the textbook image
+    names: tuple[str, ...]
+    values: tuple[float, ...]  # what each channel holds
+    activation: str
+    result: engine.LayerResult  # the textbook Conv2D
+    changed: engine.LayerResult  # the same with different weights per channel
+    channel_weights: tuple[float, ...]
+    depthwise: engine.LayerResult  # groups = C
+    kd: int  # depth of the Conv3D kernel
+    conv3d: np.ndarray  # (H', W', D') a Conv3D over the channels as depth
+
+
+def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Example:
+    """The textbook example (channels holding ``values``) and its variations, through the engine."""
+    names = ("R", "G", "B")
+    h = w = 3
+    kh = kw = 2
+    activation = "relu"
+    x = np.stack([np.full((h, w), v, dtype=np.float32) for v in values], axis=-1)
+    c = x.shape[2]
+
+    def run(kernel: np.ndarray, groups: int = 1, act: str = activation) -> engine.LayerResult:
+        layer = engine.prepare(x, kernel, groups=groups)
+        rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+        return engine.run_layer(layer, 0.0, act, rows, cols)
+
+    ones = np.ones((kh, kw, c, 1))
+    channel_weights = (1.0, 1.0, 0.0)
+    changed = ones * np.array(channel_weights).reshape(1, 1, c, 1)
+    kd = 2
+    depth_out = engine.output_shape((c, 1), (kd, 1))[0]
+    conv3d = np.stack(
+        [engine.conv2d(x[:, :, z : z + kd], np.ones((kh, kw, kd, 1)))[:, :, 0] for z in range(depth_out)], axis=-1
+    )
+    return Example(
+        x=x,
+        names=names,
+        values=values,
+        activation=activation,
+        result=run(ones),
+        changed=run(changed),
+        channel_weights=channel_weights,
+        depthwise=run(np.ones((kh, kw, 1, c)), groups=c, act="linear"),
+        kd=kd,
+        conv3d=conv3d,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# The sections
+
+FORMULA = "out[i, j, f] = b[f] + Σ_c Σ_u Σ_v x[i·s + u·d, j·s + v·d, c] · w[u, v, c, f]"
+
+
+def _heading(n: int, key: str, lang: str) -> Rule:
+    return Rule(Text(f"{n} · {text(key, lang)}", style="bold"), align="left", style="cyan")
+
+
+def _para(s: str) -> Text:
+    return Text(s)
+
+
+def _act(ex: Example) -> str:
+    return {"relu": "ReLU"}.get(ex.activation, ex.activation)
+
+
+def _fmt(v: float) -> str:
+    return fmt(float(v))
+
+
+def section_aggregation(ex: Example, lang: str) -> list[RenderableType]:
+    r = ex.result
+    g = r.layer.geometry
+    (h, w), (kh, kw), c = g.in_hw, g.kernel_hw, r.layer.cg
+    partials = r.window_partials[0, 0, :, 0]
+    grids = [number_grid(ex.x[:, :, i], ex.names[i]) for i in range(c)]
+    values = dict(h=h, w=w, kh=kh, kw=kw, c=c, s=g.stride[0], act=_act(ex), b=_fmt(r.bias[0]),
+                  one=_fmt(r.layer.kernel.max()),
+                  v0=_fmt(ex.values[0]), v1=_fmt(ex.values[1]), v2=_fmt(ex.values[2]),
+                  p0=_fmt(partials[0]), p1=_fmt(partials[1]), p2=_fmt(partials[2]),
+                  out=_fmt(r.preactivation[0, 0, 0]), y=_fmt(r.output[0, 0, 0]))
+    return [
+        _heading(1, "q1", lang),
+        _para(text("setup", lang, **values)),
+        Text(text("input", lang, **values), style=LABEL),
+        Flow(grids, gap=2),
+        filter_panel(r, 0, ex.names),
+        _para(text("sum", lang, **values)),
+        Text(text("formula", lang), style="dim"),
+        Text("  " + FORMULA, style="bold"),
+    ]
+
+
+def section_separate_slices(ex: Example, lang: str) -> list[RenderableType]:
+    r = ex.result
+    kh, kw, c, f = r.layer.kernel.shape
+    shared_w, shared_b = engine.param_count((kh, kw, 1, f))
+    shared = Text(f"{kh}·{kw}·{f} + {f} = ")
+    shared.append(f"{shared_w + shared_b:,}", style="bold")
+    shared.append("   (kh·kw·F + F)", style="dim")
+    counts = key_values(
+        [
+            (text("params_real", lang), param_formula(r.layer.kernel.shape, r.layer.groups, r.use_bias)),
+            (text("params_shared", lang), shared),
+        ]
+    )
+    values = dict(kh=kh, kw=kw, c=c, wr=_fmt(ex.channel_weights[0]), wg=_fmt(ex.channel_weights[1]),
+                  wb=_fmt(ex.channel_weights[2]), out=_fmt(r.output[0, 0, 0]),
+                  out2=_fmt(ex.changed.output[0, 0, 0]))
+    return [
+        _heading(2, "q2", lang),
+        _para(text("no_shared", lang, **values)),
+        counts,
+        _para(text("demo", lang, **values)),
+        filter_panel(ex.changed, 0, ex.names),
+    ]
+
+
+def section_control(ex: Example, lang: str) -> list[RenderableType]:
+    dw = ex.depthwise
+    c = dw.layer.filters
+    weights, biases = engine.param_count(dw.layer.kernel.shape, dw.use_bias)
+    per_channel = [number_grid(dw.output[:, :, i], text("alone", lang, name=ex.names[i])) for i in range(c)]
+    # what Conv2D would have to compute instead: reductions of the kept-apart channels
+    stacked = dw.output.astype(np.float64)
+    aggregations = [
+        ("agg_sum", stacked.sum(axis=-1), "green"),
+        ("agg_mean", stacked.mean(axis=-1), "red"),
+        ("agg_max", stacked.max(axis=-1), "red"),
+    ]
+    agg_items: list[RenderableType] = [
+        Group(Text(text(key, lang), style=style), number_grid(values)) for key, values, style in aggregations
+    ]
+    return [
+        _heading(3, "q3", lang),
+        _para(text("always_sums", lang, c=c, dw_params=weights + biases)),
+        Flow(per_channel, gap=2),
+        Text(text("other", lang, c=c), style=LABEL),
+        Flow(agg_items, gap=3),
+        _para(text("howto", lang)),
+    ]
+
+
+def section_why_2d(ex: Example, lang: str) -> list[RenderableType]:
+    r = ex.result
+    (h, w), (kh, kw) = r.layer.geometry.in_hw, r.layer.geometry.kernel_hw
+    c, f = r.layer.x.shape[2], r.layer.filters
+    ho, wo = r.layer.geometry.out_hw
+    depth_out = ex.conv3d.shape[2]
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    for key in ("col_layer", "col_input", "col_kernel", "col_slides", "col_output"):
+        table.add_column(text(key, lang), no_wrap=key != "col_slides")
+    table.add_row("Conv2D", shape_text((h, w, c)), shape_text((kh, kw, c)), text("axes2", lang),
+                  shape_text((ho, wo, f)))
+    table.add_row("Conv3D", shape_text((h, w, c, 1)), shape_text((kh, kw, ex.kd)),
+                  text("axes3", lang), shape_text((*ex.conv3d.shape[:2], depth_out, 1)))
+    grids = [number_grid(ex.conv3d[:, :, z], text("depth", lang, z=z)) for z in range(depth_out)]
+    conv2d_grid = number_grid(r.preactivation[:, :, 0], "Conv2D")
+    return [
+        _heading(4, "q4", lang),
+        _para(text("two_axes", lang, kh=kh, kw=kw, c=c, kd=ex.kd)),
+        table,
+        Flow([conv2d_grid, *grids], gap=3),
+    ]
+
+
+def section_prove(ex: Example, lang: str) -> list[RenderableType]:
+    r = ex.result
+    kh = r.layer.geometry.kernel_hw[0]
+    weights, biases = engine.param_count(r.layer.kernel.shape, r.use_bias)
+    c, f = r.layer.x.shape[2], r.layer.filters
+    commands = [
+        (f"convcli run samples/textbook.npy -k {kh} --init ones --activation {ex.activation}",
+         text("cmd_run", lang, n=1)),
+        ("convcli run photo.png --trace 40,60", text("cmd_trace", lang)),
+        ("convcli run photo.png -f 4 --save out.npz", text("cmd_save", lang)),
+        (f"convcli params -c {c} -f {f} -k {kh}", text("cmd_params", lang, total=weights + biases, n=2)),
+        ("pytest tests/test_golden.py tests/test_params.py", text("cmd_tests", lang)),
+    ]
+    lines: list[RenderableType] = [_heading(5, "q5", lang), _para(text("prove", lang))]
+    for cmd, what in commands:
+        lines.append(Text.assemble("  $ ", (cmd, OPERATOR)))
+        lines.append(Text("      " + what, style="dim"))
+    return lines
+
+
+SECTION_BUILDERS: tuple[Callable[[Example, str], list[RenderableType]], ...] = (
+    section_aggregation,
+    section_separate_slices,
+    section_control,
+    section_why_2d,
+    section_prove,
+)
+
+
+def lesson(lang: str = "en", step: int | None = None, example: Example | None = None) -> list[RenderableType]:
+    """The renderables of the lesson in ``lang``: all five sections, or only section ``step`` (1-based).
+
+    ``example`` defaults to :func:`compute`'s textbook example.
+    """
+    if lang not in LANGS:
+        raise ConfigError(f"unknown language {lang!r}; choose from {', '.join(LANGS)}")
+    if step is not None and not 1 <= step <= len(SECTION_BUILDERS):
+        raise ConfigError(f"{{field}} must be 1 to {len(SECTION_BUILDERS)}, got {step}", field="step")
+    ex = example if example is not None else compute()
+    if step is not None:
+        return SECTION_BUILDERS[step - 1](ex, lang)
+    parts: list[RenderableType] = [Text(text("title", lang), style="bold")]
+    for build in SECTION_BUILDERS:
+        parts.extend(build(ex, lang))
+    return parts

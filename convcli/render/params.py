@@ -1,0 +1,105 @@
+"""`convcli params` for one layer: the Keras call, weight shapes, each count with its formula filled in.
+
+Nothing here prints.
+"""
+
+# ruff: noqa: TID251  TEMPORARY until pyproject's per-file-ignores name convcli/render/** (rich's home)
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import RenderableType
+from rich.panel import Panel
+from rich.text import Text
+
+from convcli import counts
+from convcli.engine import param_count
+from convcli.present.describe import shape_text, spec_call, square_text
+from convcli.render.numbers import Call, key_values
+
+
+def param_formula(kernel_shape: Sequence[int], groups: int, use_bias: bool = True) -> Text:
+    """``kh·kw·C/g·F + F = total`` for a ``(kh, kw, C/g, F)`` kernel, numbers filled in, symbols beside it."""
+    kh, kw, cg, f = (int(v) for v in kernel_shape)
+    weights, biases = param_count(kernel_shape, use_bias)
+    cg_text = f"({cg * groups}/{groups})" if groups > 1 else str(cg)
+    text = Text(f"{kh}·{kw}·{cg_text}·{f}")
+    if use_bias:
+        text.append(f" + {f}")
+    text.append(f" = {weights + biases:,}", style="bold")
+    symbols = "kh·kw·C/g·F weights" + (" + F biases" if use_bias else ", no bias")
+    text.append(f"   ({symbols})", style="dim")
+    return text
+
+
+def terms_formula(terms: Sequence[counts.Term], *, numbers: bool = True) -> str:
+    """``kh·kw·C·M + C·M·F`` (symbols) or ``3·3·64·1 + 64·1·128`` (numbers)."""
+    return " + ".join("·".join(str(v) if numbers else name for name, v in term) for term in terms)
+
+
+def count_line(terms: Sequence[counts.Term], total: int) -> Text:
+    """``kh·kw·C·F = 3·3·64·128 = 73,728``; a single factor is just ``F = 128``."""
+    text = Text(terms_formula(terms, numbers=False), style="dim")
+    numbers = terms_formula(terms)
+    if numbers != str(total):
+        text.append(f" = {numbers}")
+    text.append(" = ")
+    text.append(f"{total:,}", style="bold")
+    return text
+
+
+def _times(this: int, other: int) -> str:
+    if other == this:
+        return "the same"
+    if other < this:
+        return f"{this / other:.1f}× fewer" if other else "none"
+    return f"{other / this:.1f}× more" if this else "more"
+
+
+def compare_rows(this: counts.LayerReport, other: counts.LayerReport) -> list[tuple[str, RenderableType]]:
+    """The same job done by ``other`` (e.g. a 3×3 conv against its separable twin): what, then how much."""
+    spec = other.spec
+    what = {
+        "separable": f"as SeparableConv2D: {shape_text(spec.kernel)} depthwise, then 1×1 to {spec.out_channels}",
+        "conv": f"as a full Conv2D: {spec.in_channels} → {spec.out_channels}, groups=1",
+    }[spec.kind]
+    numbers = Text.assemble((f"{other.params.total:,}", "bold"),
+                            f" parameters ({_times(this.params.total, other.params.total)})")
+    if this.shape is not None and other.shape is not None:
+        numbers.append(" · MACs ")
+        numbers.append(f"{other.shape.macs:,}", style="bold")
+        numbers.append(f" ({_times(this.shape.macs, other.shape.macs)})")
+    return [("compare", Text(what)), ("", numbers)]
+
+
+def params_panel(rep: counts.LayerReport, other: counts.LayerReport | None = None) -> Panel:
+    """One layer: the Keras call, weight shapes, each count with its formula filled in."""
+    spec, p = rep.spec, rep.params
+    shapes = spec.kernel_shapes()
+    rows: list[tuple[str, RenderableType]] = [
+        ("layer", Call.of(spec_call(spec))),
+        ("variables", Text(" · ".join(f"{name} {shape_text(s)}" for name, s in shapes.items())
+                           + "   (Keras layouts)")),
+        ("weights", count_line(p.weight_terms, p.weights)),
+        ("biases", count_line(p.bias_terms, p.biases) if p.bias_terms else Text("none (use_bias=False)")),
+        ("total", Text.assemble((f"{p.total:,}", "bold"), " parameters")),
+    ]
+    if rep.shape is not None:
+        sh = rep.shape
+        pads = f" · pads {sh.pads}" if sh.pads is not None else ""
+        rows += [
+            ("shape", Text(f"{shape_text(sh.in_shape)} (H, W, C) → {shape_text(sh.out_shape)} (H', W', F){pads}")),
+            ("MACs", count_line(sh.mac_terms, sh.macs)),
+            ("FLOPs", Text.assemble("2·MACs = ", (f"{sh.flops:,}", "bold"),
+                                    ("   (a multiply and an add per MAC; bias adds not counted)", "dim"))),
+            ("", Text("fvcore, thop and ptflops report MACs under the name \"FLOPs\"", style="dim")),
+        ]
+    rows.append(("receptive field", Text(f"{shape_text(rep.receptive_field)} input pixels per output pixel"
+                                         + (f" · effective stride {square_text(rep.effective_stride)}"
+                                            if rep.effective_stride != (1, 1) else ""))))
+    if other is not None:
+        rows += compare_rows(rep, other)
+    return Panel(key_values(rows), title=f"convcli params · {spec.keras_name}", title_align="left",
+                 box=box.ROUNDED)

@@ -1,0 +1,136 @@
+"""`convcli run` on the terminal: the header, one panel per filter (its sum laid out), the summary table.
+
+Nothing here prints.
+"""
+
+# ruff: noqa: TID251  TEMPORARY until pyproject's per-file-ignores name convcli/render/** (rich's home)
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from convcli.engine import ACTIVATION_FORMULAS, LayerResult
+from convcli.present.describe import (
+    InputInfo,
+    channel_list,
+    fmt,
+    index_range,
+    input_shape_text,
+    kernel_shape_text,
+    output_shape_text,
+    semantics_call,
+    share_text,
+)
+from convcli.present.selection import group_channels, group_of, shown_channels
+from convcli.render.numbers import LABEL, Call, Flow, joined, key_values, number_grid
+from convcli.render.params import param_formula
+
+
+def header(info: InputInfo, result: LayerResult, padding: object, kernel_source: str, *,
+           semantics: str = "keras") -> Panel:
+    """Input, layer, kernel, output shape and parameter count; shapes in ``semantics``' order."""
+    layer = result.layer
+    g = layer.geometry
+    ho, wo = g.out_hw
+    rows: list[tuple[str, RenderableType]] = [
+        (
+            "input",
+            Text(
+                f"{info.path} · {info.description} · {input_shape_text(info.shape, semantics)} · "
+                f"channels {channel_list(info.channel_names)} · values {info.value_range}"
+            ),
+        ),
+        ("layer", Call.of(semantics_call(result, padding, semantics))),
+        ("kernel", Text(f"{kernel_source} · {kernel_shape_text(layer.kernel.shape, semantics)}")),
+        (
+            "output",
+            Text(f"{output_shape_text((ho, wo, layer.filters), semantics)} · {layer.x.dtype.name} · "
+                 f"activation {result.activation} = {ACTIVATION_FORMULAS[result.activation]}"),
+        ),
+        ("params", param_formula(layer.kernel.shape, layer.groups, result.use_bias)),
+    ]
+    return Panel(key_values(rows), title="convcli run", title_align="left", box=box.ROUNDED)
+
+
+def filter_panel(result: LayerResult, f: int, names: Sequence[str]) -> Panel:
+    """Filter ``f``: its kernel slices, then the window's partial sums adding up to the output."""
+    layer = result.layer
+    channels = group_channels(result, f)
+    shown, others = shown_channels(result, f)
+    kernel = layer.kernel[:, :, :, f]
+    window = result.window_partials[:, :, :, f]
+    (r0, r1), (c0, c1) = result.rows, result.cols
+    pre = result.preactivation[r0:r1, c0:c1, f]
+    out = result.output[r0:r1, c0:c1, f]
+
+    kernel_items: list[RenderableType] = [number_grid(kernel[:, :, c], names[channels[c]]) for c in shown]
+    sum_items: list[RenderableType] = []
+    for n, c in enumerate(shown):
+        grid = number_grid(window[:, :, c], names[channels[c]])
+        sum_items.append(grid if n == 0 else joined("+", grid))
+    if others:
+        rest = window[:, :, others].sum(axis=2)
+        sum_items.append(joined("+", number_grid(rest, f"Σ {len(others)} others")))
+        kernel_items.append(Text(f"… and {len(others)} more channels", style="dim"))
+    # the bias is added at every position: shown as a grid it adds up cell by cell like the rest
+    sum_items.append(joined("+", number_grid(np.full(pre.shape, result.bias[f]), "bias")))
+    sum_items.append(joined("=", number_grid(pre, "pre-activation")))
+    if result.activation != "linear":
+        sum_items.append(joined(f"{result.activation} →", number_grid(out, "output")))
+
+    shares = result.shares()[:, f]
+    stats = key_values(
+        [
+            ("whole output", Text(
+                f"min {fmt(result.output_stats[f, 0])} · "
+                f"mean {fmt(result.output_stats[f, 1])} · "
+                f"max {fmt(result.output_stats[f, 2])}"
+            )),
+            ("channel shares", Text(share_text(shares, [names[c] for c in channels])
+                                    + "  (of Σ mean |partial|)")),
+        ]
+    )
+    kh, kw = layer.geometry.kernel_hw
+    body = Group(
+        Text(f"weights: a {kh}×{kw} slice per input channel", style=LABEL),
+        Flow(kernel_items),
+        Text(
+            f"partial sums, output rows {index_range(r0, r1)} × cols {index_range(c0, c1)}: "
+            "one per channel, then summed",
+            style=LABEL,
+        ),
+        Flow(sum_items),
+        stats,
+    )
+    title = f"filter {f} · bias {fmt(float(result.bias[f]))} · {result.activation}"
+    if layer.groups > 1:
+        title += f" · group {group_of(f, layer.filters, layer.groups)} (channels {channels[0]}–{channels[-1]})"
+    return Panel(body, title=title, title_align="left", box=box.ROUNDED)
+
+
+def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
+    """Every filter over the whole output: bias, min / mean / max, and which channels drive it."""
+    t = Table(title="all filters, whole output", box=box.SIMPLE_HEAD, title_justify="left", title_style=LABEL)
+    t.add_column("filter", justify="right")
+    t.add_column("bias", justify="right")
+    t.add_column("min", justify="right")
+    t.add_column("mean", justify="right")
+    t.add_column("max", justify="right")
+    t.add_column("channel share of Σ mean|partial|")
+    shares = result.shares()
+    for f in range(result.layer.filters):
+        channels = group_channels(result, f)
+        t.add_row(
+            str(f),
+            fmt(float(result.bias[f])),
+            *(fmt(v) for v in result.output_stats[f].tolist()),
+            share_text(shares[:, f], [names[c] for c in channels], top=2),
+        )
+    return t

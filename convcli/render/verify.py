@@ -1,0 +1,160 @@
+"""``convcli verify`` results -> rich renderables: the layer, one row per framework, how each was called.
+
+The tolerance is :mod:`convcli.compare`'s; this module only words it. Nothing here prints.
+"""
+
+# ruff: noqa: TID251  TEMPORARY until pyproject's per-file-ignores name convcli/render/** (rich's home)
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rich import box
+from rich.console import RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from convcli import compare
+from convcli.engine import LayerResult
+from convcli.frameworks import COMPUTED, MISSING, REFUSED, Checked
+from convcli.present.describe import (
+    InputInfo,
+    input_shape_text,
+    kernel_shape_text,
+    output_shape_text,
+    semantics_call,
+)
+from convcli.render.numbers import LABEL, Call, key_values
+
+AGREES = "green"
+DIFFERS = "bold red"
+REFUSES = "yellow"
+
+
+def diff_text(v: float) -> str:
+    """A difference: ``0`` when exact, else two significant digits in scientific notation."""
+    if v == 0:
+        return "0"
+    if v == float("inf"):
+        return "∞"
+    return f"{v:.1e}"
+
+
+def header(
+    info: InputInfo,
+    result: LayerResult,
+    padding: object,
+    kernel_source: str,
+    *,
+    semantics: str,
+    n: int,
+    rtol: float,
+) -> Panel:
+    """The input and layer as ``run`` shows them, then what is compared and within what tolerance."""
+    layer = result.layer
+    g = layer.geometry
+    dtype = layer.x.dtype
+    eps = float(np.finfo(dtype).eps)
+    compared = Text(
+        f"pre-activation z = Σ x·w + bias, {output_shape_text((*g.out_hw, layer.filters), semantics)} "
+        f"{dtype.name}, from each framework against convcli's conv2d"
+    )
+    if result.activation != "linear":
+        compared.append(f" (the {result.activation} after it is not part of the comparison)", style="dim")
+    tolerance = Text.assemble(
+        (f"rel ≤ {rtol:.1e}", "bold"),
+        f", i.e. |Δ| ≤ {compare.FACTOR}·n·ε·Σ|x·w| at each output (n = {n} terms: kh·kw·C/g + bias; "
+        f"ε = {eps:.2g} for {dtype.name})",
+    )
+    rows: list[tuple[str, RenderableType]] = [
+        ("input", Text(f"{info.path} · {input_shape_text(info.shape, semantics)} · "
+                       f"channels {' '.join(info.channel_names)} · values {info.value_range}")),
+        ("layer", Call.of(semantics_call(result, padding, semantics))),
+        ("kernel", Text(f"{kernel_source} · {kernel_shape_text(layer.kernel.shape, semantics)}")),
+        ("compared", compared),
+        ("tolerance", tolerance),
+    ]
+    if semantics == "torch" and padding == "same" and g.stride != (1, 1):
+        rows.append(("note", Text("--semantics torch: PyTorch refuses this layer (padding='same' with stride > 1); "
+                                  "the others compute TensorFlow's 'same'", style=REFUSES)))
+    return Panel(key_values(rows), title="convcli verify", title_align="left", box=box.ROUNDED)
+
+
+def _verdict(c: Checked) -> Text:
+    o = c.outcome
+    if o.status == MISSING:
+        return Text("not installed" if o.note.startswith("not installed") else "unavailable", style="dim")
+    if o.status == REFUSED:
+        return Text("refused", style=REFUSES)
+    assert c.comparison is not None  # a computed outcome is always compared
+    return Text("✓ agrees", style=AGREES) if c.comparison.ok else Text("✗ DIFFERS", style=DIFFERS)
+
+
+def table(checked: Sequence[Checked]) -> Table:
+    """One row per framework: version, max |Δ|, max rel (of Σ|x·w|), verdict."""
+    t = Table(box=box.SIMPLE_HEAD, title="each framework against convcli", title_justify="left",
+              title_style=LABEL)
+    t.add_column("framework", no_wrap=True)
+    t.add_column("version")
+    t.add_column("max |Δ|", justify="right", no_wrap=True)
+    t.add_column("max rel", justify="right", no_wrap=True)
+    t.add_column("verdict", no_wrap=True)
+    for c in checked:
+        o, cmp = c.outcome, c.comparison
+        t.add_row(
+            Text(o.framework, style=LABEL if o.status == COMPUTED else "dim"),
+            o.version or "—",
+            diff_text(cmp.max_abs) if cmp else "—",
+            diff_text(cmp.max_rel) if cmp else "—",
+            _verdict(c),
+        )
+    return t
+
+
+def how(checked: Sequence[Checked]) -> Panel:
+    """How each framework was called: layouts and padding, or why it was not."""
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style=LABEL, no_wrap=True)
+    t.add_column(style="dim", no_wrap=True)
+    t.add_column()
+    for c in checked:
+        o = c.outcome
+        lines: list[tuple[str, Text]] = []
+        if o.status == COMPUTED:
+            lines += [("layouts", Text(o.layout)), ("padding", Text(o.padding))]
+            if c.comparison is not None and not c.comparison.ok:
+                lines.append(("differs", Text(c.comparison.problem, style=DIFFERS)))
+            if o.note:
+                lines.append(("note", Text(o.note)))
+        else:
+            label = "refused" if o.status == REFUSED else ""
+            lines.append((label, Text(o.note, style=REFUSES if o.status == REFUSED else "dim")))
+        for i, (label, text) in enumerate(lines):
+            t.add_row(o.framework if i == 0 else "", label, text)
+    return Panel(t, title="how each one was called", title_align="left", box=box.ROUNDED)
+
+
+def summary(checked: Sequence[Checked], rtol: float, dtype: str, hints: Sequence[str]) -> Text:
+    """One sentence: who agrees, who differs, who refused, and what could be installed."""
+    computed = [c for c in checked if c.comparison is not None]
+    agree = [c.outcome.framework for c in computed if c.comparison is not None and c.comparison.ok]
+    differ = [c.outcome.framework for c in computed if c.comparison is not None and not c.comparison.ok]
+    refused = [c.outcome.framework for c in checked if c.outcome.status == REFUSED]
+    frameworks = [c for c in computed if c.outcome.framework != "numpy einsum"]
+    text = Text()
+    if differ:
+        text.append(f"{', '.join(differ)} differ{'s' if len(differ) == 1 else ''} from convcli beyond {dtype} "
+                    f"rounding. ", style=DIFFERS)
+    if agree:
+        text.append(f"{', '.join(agree)} agree{'s' if len(agree) == 1 else ''} with convcli within {dtype} rounding "
+                    f"(rel ≤ {rtol:.1e}). ", style=AGREES)
+    if refused:
+        text.append(f"{', '.join(refused)} refused this layer (its own rule, above). ", style=REFUSES)
+    if not frameworks:
+        text.append("No deep-learning framework or SciPy is installed, so only convcli's second implementation "
+                    "(numpy einsum) was compared. ")
+    if hints:
+        text.append("To compare with more: " + " · ".join(hints), style="dim")
+    return text
