@@ -1,0 +1,1 @@
+"""View models shared by every view: numpy only, no rich, no Pillow."""
