@@ -71,7 +71,7 @@ SLOT_COLUMNS = 24
 class Scale(colour.Scale):
     """:class:`convcli.present.colour.Scale` in the terminal's palettes (:data:`colour.TERMINAL`).
 
-    The heatmaps take it :meth:`~colour.Scale.including_zero` (``Scale.of``): symmetric around 0
+    The heatmaps take it :meth:`~colour.Scale.including_zero`: symmetric around 0
     when a value is negative, else sequential from 0. An all-negative map stays diverging, on its
     blue half: hue and characters then always say the sign, and dark → bright always means
     low → high on a one-signed ``≥ 0`` map.
@@ -157,7 +157,7 @@ class Heatmap:
     ``max_w`` is in columns (one per map column), ``max_h`` in text lines (two map rows each, so
     cells come out about square); a larger map is block-averaged (:func:`downsample`), a map
     narrower than :data:`MIN_COLUMNS` is zoomed by repeating its values. ``lo``/``hi`` fix the
-    scale (to share it between maps); by default it is ``Scale.of`` the drawn cells, so that block
+    scale (to share it between maps); by default it is ``Scale.including_zero`` of the drawn cells, so that block
     means still span the palette. The caption gives the map's own min … max (before averaging).
     ``legend`` adds a line saying what the colours or characters mean; ``show_factor`` adds
     ``(÷k)`` or ``(×z)`` to the caption.
@@ -195,7 +195,7 @@ class Heatmap:
             if k == 1 and w < MIN_COLUMNS:
                 z = max(1, min(-(-MIN_COLUMNS // w), max_w // w, rows // h))
             cells = np.asarray(self.source.cells(k), dtype=np.float64)
-            own = Scale.of(cells)
+            own = Scale.including_zero(cells)
             scale = Scale(own.lo if self.lo is None else float(self.lo), own.hi if self.hi is None else float(self.hi))
             if z > 1:
                 cells = np.repeat(np.repeat(cells, z, axis=0), z, axis=1)
@@ -331,7 +331,7 @@ def filter_heatmaps(
     if others_map is not None:
         partials.append((f"Σ {len(others)} others", others_map))
     # the shared scale spans the cells as drawn (block means), like each map's own scale does
-    shared = Scale.of(*(m.cells(k) for _, m in partials))
+    shared = Scale.including_zero(*(m.cells(k) for _, m in partials))
 
     def heatmap(values: MapSource, title: str, scale: Scale | None = None) -> Heatmap:
         lo, hi = (scale.lo, scale.hi) if scale is not None else (None, None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
 import numpy as np
 
@@ -140,7 +140,7 @@ class Scale:
     # -- policies ------------------------------------------------------------------------------
 
     @classmethod
-    def including_zero(cls, *maps: np.ndarray) -> Scale:
+    def including_zero(cls, *maps: np.ndarray) -> Self:
         """The smallest scale holding every finite value of ``maps`` and 0: symmetric around 0
         when a value is negative, else sequential from 0 to the largest.
 
@@ -153,11 +153,13 @@ class Scale:
             lo, hi = min(lo, float(a.min())), max(hi, float(a.max()))
         return cls(lo, hi)
 
-    #: TEMPORARY name (the heatmap's) for :meth:`including_zero`.
-    of = including_zero
+    @classmethod
+    def of(cls, *maps: np.ndarray) -> Self:
+        """TEMPORARY: the heatmap's old name for :meth:`including_zero` (tests/test_heatmap.py uses it)."""
+        return cls.including_zero(*maps)
 
     @classmethod
-    def clipped_at(cls, maps: Iterable[np.ndarray], percentile: float) -> Scale:
+    def clipped_at(cls, maps: Iterable[np.ndarray], percentile: float) -> Self:
         """The scale for maps drawn together: clipped at ``percentile`` when a finite value is
         negative, else sequential over ``[min, max]``; a zero-width scale puts its values in the middle.
 
@@ -207,7 +209,7 @@ class Scale:
     @property
     def lut(self) -> np.ndarray:
         """The palette as a ``(lut_size, 3)`` uint8 look-up table."""
-        return _lut(self.palette, self.palettes.lut_size)
+        return lut_table(self.palette, self.palettes.lut_size)
 
     def rgb(self, values: np.ndarray) -> np.ndarray:
         """The palette's RGB of ``values`` (any shape), interpolated: ``(..., 3)`` uint8 (NaN: meaningless)."""
@@ -237,14 +239,15 @@ class Scale:
         return SIGNED_RAMP if self.diverging else SEQUENTIAL_RAMP
 
 
-_LUTS: dict[tuple[int, int], np.ndarray] = {}
+_TABLES: dict[tuple[Palette, int], np.ndarray] = {}
 
 
-def _lut(palette: Palette, size: int) -> np.ndarray:
-    key = (id(palette), size)  # palettes are module constants: their id is stable
-    if key not in _LUTS:
-        _LUTS[key] = palette.lut(size)
-    return _LUTS[key]
+def lut_table(palette: Palette, size: int) -> np.ndarray:
+    """:meth:`Palette.lut`, made once per palette and size (palettes compare by identity)."""
+    key = (palette, size)
+    if key not in _TABLES:
+        _TABLES[key] = palette.lut(size)
+    return _TABLES[key]
 
 
 def lut_colours(t: np.ndarray, bad: np.ndarray, lut: np.ndarray) -> np.ndarray:
