@@ -212,7 +212,7 @@ def figure_image(
     panel, max_panel : a map's long side is drawn between these, in pixels (see :func:`display_size`)
     title : shown before the layer's description, e.g. the input file's name
 
-    Save it with :func:`convcli.save.save_image`; :func:`plan_figure` gives every box's position.
+    Save it with :func:`convcli.files.writers.save_image`; :func:`plan_figure` gives every box's position.
     """
     return draw_figure(plan_figure(result, filters, names, maps=maps, panel=panel, max_panel=max_panel, title=title))
 
