@@ -1,4 +1,6 @@
-"""Where everything of the figure goes: a layer's computation as one picture: a row per filter, from input channels to output.
+"""The figure's layout, every box computed before anything is drawn (:func:`plan_figure`).
+
+The figure is a layer's computation as one picture: a row per filter, from input channels to output.
 
 Each row reads left to right as the sum it draws::
 
