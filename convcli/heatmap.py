@@ -18,10 +18,8 @@ bias, the pre-activation and the output.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
-from typing import Protocol
 
 import numpy as np
 from rich.cells import cell_len
@@ -33,28 +31,30 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from convcli import engine, render
+from convcli import render
 from convcli.engine import LayerResult
+from convcli.present import colour
+from convcli.present.colour import NAN_CHAR, SEQUENTIAL_RAMP, SIGNED_RAMP
+from convcli.present.maps import (
+    ArrayMap,
+    BlockMap,
+    MapSource,
+    ResultMaps,
+    block_factor,
+    block_mean,
+    downsample,
+    stack_block_mean,
+)
 
-#: ColorBrewer RdBu (9 classes), blue (most negative) to red (most positive); the middle is 0.
-DIVERGING = np.array(
-    [(33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240), (247, 247, 247),
-     (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43)],
-    dtype=np.float64,
-)  # fmt: skip
-#: viridis at 9 evenly spaced points: its lightness rises monotonically from dark violet to yellow.
-SEQUENTIAL = np.array(
-    [(68, 1, 84), (71, 45, 123), (59, 82, 139), (44, 114, 142), (33, 145, 140),
-     (40, 174, 128), (94, 201, 98), (173, 220, 48), (253, 231, 37)],
-    dtype=np.float64,
-)  # fmt: skip
+# TEMPORARY shim for the merge: names that moved to convcli.present, still imported from here
+__all__ = [
+    "DIVERGING", "NAN_CHAR", "SEQUENTIAL", "SEQUENTIAL_RAMP", "SIGNED_RAMP", "ArrayMap", "BlockMap",
+    "MapSource", "ResultMaps", "block_factor", "block_mean", "downsample", "stack_block_mean",
+]  # fmt: skip
 
-#: Characters without colour on a diverging scale, most negative to most positive; blank is 0.
-SIGNED_RAMP = "≡=-· ░▒▓█"
-#: Characters without colour on a sequential (all ≥ 0) scale, lowest to highest.
-SEQUENTIAL_RAMP = " ░▒▓█"
-#: A cell whose block holds only NaN, without colour (with colour it stays the terminal's own).
-NAN_CHAR = "?"
+#: The palettes' anchors (``(9, 3)`` float64), from :data:`convcli.present.colour.TERMINAL`.
+DIVERGING = colour.TERMINAL.diverging.anchors
+SEQUENTIAL = colour.TERMINAL.sequential.anchors
 
 #: Maps narrower than this many columns are drawn with each value repeated (zoomed) up to it.
 MIN_COLUMNS = 8
@@ -65,245 +65,19 @@ SLOT_COLUMNS = 24
 
 
 # ------------------------------------------------------------------------------------------------
-# Fitting a map to the terminal
-
-
-def block_factor(shape: Sequence[int], max_h: int, max_w: int) -> int:
-    """The block size ``k`` that :func:`downsample` uses on an ``(h, w)`` map: 1 when it fits."""
-    if max_h < 1 or max_w < 1:
-        raise ValueError(f"max_h and max_w must be ≥ 1, got {max_h} and {max_w}")
-    h, w = int(shape[0]), int(shape[1])
-    return max(1, -(-h // max_h), -(-w // max_w))
-
-
-def block_mean(values: np.ndarray, kh: int, kw: int) -> np.ndarray:
-    """Mean of each ``kh × kw`` block of ``values (h, w)``: ``(ceil(h / kh), ceil(w / kw))``, float64.
-
-    A ragged last block averages the cells it has; NaN is skipped and an all-NaN block is NaN.
-    """
-    a = np.asarray(values)
-    nan = np.isnan(a) if a.dtype.kind == "f" else None
-    if nan is not None and nan.any():
-        a = np.where(nan, 0.0, a)
-        count = engine.block_sums(~nan, kh, kw)
-    else:  # every cell counts: the block sizes, ragged at the end
-        count = engine.block_counts(a.shape, kh, kw)
-    # ragged last blocks are summed as they are, so nothing is padded to a multiple of k
-    total = engine.block_sums(a, kh, kw, np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def downsample(values: np.ndarray, max_h: int, max_w: int) -> np.ndarray:
-    """``values (h, w)`` as block means ``(ceil(h / k), ceil(w / k))`` that fit ``max_h × max_w``.
-
-    ``k`` (:func:`block_factor`) is the same on both axes, so the aspect ratio is kept. A map that
-    already fits is returned unchanged (same array, same dtype).
-    """
-    a = np.asarray(values)
-    if a.ndim != 2:
-        raise ValueError(f"a heatmap needs an (h, w) map, got shape {a.shape}")
-    k = block_factor(a.shape, max_h, max_w)
-    return a if k == 1 else block_mean(a, k, k)
-
-
-class MapSource(Protocol):
-    """What a :class:`Heatmap` needs of a map ``(h, w)``: its size, its exact range and NaN count,
-    and its ``k × k`` block means. A map need not exist at full resolution to be drawn."""
-
-    @property
-    def shape(self) -> tuple[int, int]: ...
-
-    def value_range(self) -> tuple[float, float]:
-        """The finite min and max (NaN, NaN when there is no finite value)."""
-        ...
-
-    def nan_count(self) -> int: ...
-
-    def cells(self, k: int) -> np.ndarray:
-        """``k × k`` block means ``(ceil(h / k), ceil(w / k))`` (``k = 1``: the values themselves)."""
-        ...
-
-
-class ArrayMap:
-    """A map held as an array ``(h, w)``."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        a = np.asarray(values)
-        if a.ndim != 2 or a.size == 0:
-            raise ValueError(f"a heatmap needs a non-empty (h, w) map, got shape {a.shape}")
-        self.values = a
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return int(self.values.shape[0]), int(self.values.shape[1])
-
-    def value_range(self) -> tuple[float, float]:
-        a = self.values
-        lo, hi = float(a.min()), float(a.max())
-        if not (np.isfinite(lo) and np.isfinite(hi)):  # only then pay for a masked copy
-            finite = a[np.isfinite(a)]
-            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
-        return lo, hi
-
-    def nan_count(self) -> int:
-        return int(np.isnan(self.values).sum()) if self.values.dtype.kind == "f" else 0
-
-    def cells(self, k: int) -> np.ndarray:
-        return self.values if k == 1 else block_mean(self.values, k, k)
-
-
-class BlockMap:
-    """A finite map known by its shape, its range and a function giving its block means."""
-
-    def __init__(self, shape: tuple[int, int], lo: float, hi: float, means: Callable[[int], np.ndarray]) -> None:
-        self.shape = shape
-        self._range = (float(lo), float(hi))
-        self._means = means
-
-    def value_range(self) -> tuple[float, float]:
-        return self._range
-
-    def nan_count(self) -> int:
-        return 0
-
-    def cells(self, k: int) -> np.ndarray:
-        return self._means(k)
-
-
-class ResultMaps:
-    """Each filter's maps of one :class:`LayerResult` as :class:`MapSource` objects, for heatmaps.
-
-    When the result carries each partial map's range (``run_layer(ranges=True)``) and they are
-    finite, partial maps are never made at full resolution: their block means come from
-    :func:`engine.partial_block_means` (one pass over the input per block size, shared by all
-    filters), and the pre-activation's and output's from one pass over all filters at once.
-    Otherwise (NaN or Inf, or no ranges) each map is computed and averaged as an array.
-    """
-
-    def __init__(self, result: LayerResult) -> None:
-        self.result = result
-        self._taps: dict[int, np.ndarray] = {}
-        self._stacks: dict[tuple[str, int], np.ndarray] = {}
-
-    def _blocks_ok(self, f: int) -> bool:
-        low, high = self.result.partial_low, self.result.partial_high
-        return low is not None and high is not None and bool(np.isfinite(low[:, f]).all() and np.isfinite(high[:, f]).all())
-
-    def _partial_means(self, k: int, f: int, c: int) -> np.ndarray:
-        layer = self.result.layer
-        if k not in self._taps:
-            self._taps[k] = engine.tap_block_sums(layer, k)
-        return engine.partial_block_means(layer, f, k, self._taps[k])[:, :, c]
-
-    def partials(self, f: int, maps: np.ndarray | None = None,
-                 others: Sequence[int] = ()) -> tuple[list[MapSource], MapSource | None]:
-        """Filter ``f``'s partial maps, one per channel of its group (``maps (H', W', Cg)`` if
-        computed), and the sum of the ``others`` channels' maps (``None`` without others)."""
-        r, layer = self.result, self.result.layer
-        if maps is None and self._blocks_ok(f):
-            assert r.partial_low is not None and r.partial_high is not None
-            shape = layer.geometry.out_hw
-            blocks: list[MapSource] = [
-                BlockMap(shape, r.partial_low[c, f], r.partial_high[c, f], partial(self._partial_means, f=f, c=c))
-                for c in range(layer.cg)]
-            return blocks, ArrayMap(engine.channels_map(layer, f, others)) if others else None
-        if maps is None:
-            maps = engine.filter_partials(layer, f)
-        rest = ArrayMap(maps[:, :, list(others)].sum(axis=2, dtype=np.float64)) if others else None
-        return [ArrayMap(maps[:, :, c]) for c in range(maps.shape[2])], rest
-
-    def _stack(self, name: str, f: int) -> MapSource:
-        r = self.result
-        values = r.preactivation if name == "pre" else r.output
-        stats = r.preactivation_stats if name == "pre" else r.output_stats
-        lo, hi = stats[f, 0], stats[f, 2]
-        # finite partials leave no NaN to skip (the stats ignore NaN); an overflow shows as ±Inf here
-        if not (self._blocks_ok(f) and np.isfinite(lo) and np.isfinite(hi)):
-            return ArrayMap(values[..., f])
-
-        def means(k: int) -> np.ndarray:
-            if k == 1:
-                return values[..., f]
-            if (name, k) not in self._stacks:
-                self._stacks[name, k] = stack_block_mean(values, k)
-            return self._stacks[name, k][..., f]
-
-        return BlockMap(r.layer.geometry.out_hw, lo, hi, means)
-
-    def preactivation(self, f: int) -> MapSource:
-        return self._stack("pre", f)
-
-    def output(self, f: int) -> MapSource:
-        return self._stack("out", f)
-
-
-def stack_block_mean(values: np.ndarray, k: int) -> np.ndarray:
-    """:func:`block_mean` of every map of a finite ``values (h, w, F)`` in one pass: ``(by, bx, F)`` float64."""
-    return engine.block_sums(values, k, k, np.float64) / engine.block_counts(values.shape, k, k)[:, :, None]
-
-
-# ------------------------------------------------------------------------------------------------
 # Values -> colours and characters
 
 
-def _interpolate(anchors: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``t`` in [0, 1] (any shape) -> RGB ``(..., 3)`` uint8, linear between evenly spaced anchors."""
-    pos = np.clip(t, 0.0, 1.0) * (len(anchors) - 1)
-    i = np.minimum(np.floor(pos).astype(np.int64), len(anchors) - 2)
-    frac = (pos - i)[..., None]
-    rgb = anchors[i] * (1 - frac) + anchors[i + 1] * frac
-    return np.rint(rgb).astype(np.uint8)
+class Scale(colour.Scale):
+    """:class:`convcli.present.colour.Scale` in the terminal's palettes (:data:`colour.TERMINAL`).
 
+    The heatmaps take it :meth:`~colour.Scale.including_zero`: symmetric around 0
+    when a value is negative, else sequential from 0. An all-negative map stays diverging, on its
+    blue half: hue and characters then always say the sign, and dark → bright always means
+    low → high on a one-signed ``≥ 0`` map.
+    """
 
-@dataclass(frozen=True)
-class Scale:
-    """The value range ``lo … hi`` a palette spans: diverging (centred on 0) when ``lo < 0``, else
-    sequential. An all-negative map stays diverging, on its blue half: hue and characters then
-    always say the sign, and dark → bright always means low → high on a one-signed ``≥ 0`` map."""
-
-    lo: float
-    hi: float
-
-    @classmethod
-    def of(cls, *maps: np.ndarray) -> Scale:
-        """The smallest scale holding every finite value of ``maps`` and 0.
-
-        0 is always inside so that colour says how much a channel contributes, not how it
-        compares with its own minimum, and a shared scale compares channels fairly.
-        """
-        lo, hi = 0.0, 0.0
-        for m in maps:
-            a = np.asarray(m, dtype=np.float64)
-            finite = a[np.isfinite(a)]
-            if finite.size:
-                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-        return cls(lo, hi)
-
-    @property
-    def diverging(self) -> bool:
-        return self.lo < 0
-
-    @property
-    def limit(self) -> float:
-        """The diverging scale's symmetric half-width ``max(|lo|, |hi|)``."""
-        return max(abs(self.lo), abs(self.hi))
-
-    def position(self, values: np.ndarray) -> np.ndarray:
-        """Where ``values`` (any shape) fall on the palette, in [0, 1]; 0 is 0.5 on a diverging one."""
-        v = np.asarray(values, dtype=np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if self.diverging:
-                t = 0.5 + 0.5 * v / self.limit
-            elif self.hi > self.lo:
-                t = (v - self.lo) / (self.hi - self.lo)
-            else:  # an all-zero scale: the bottom of the palette
-                t = np.zeros_like(v)
-        return np.clip(t, 0.0, 1.0)
-
-    def rgb(self, values: np.ndarray) -> np.ndarray:
-        """The palette's RGB of ``values`` (any shape): ``(..., 3)`` uint8 (NaN: meaningless)."""
-        return _interpolate(DIVERGING if self.diverging else SEQUENTIAL, np.nan_to_num(self.position(values)))
+    palettes = colour.TERMINAL
 
     def color(self, value: float) -> Color | None:
         """One value's truecolor (rich downgrades it to what the terminal has); ``None`` for NaN."""
@@ -311,24 +85,6 @@ class Scale:
             return None
         r, g, b = (int(c) for c in self.rgb(np.array(value)))
         return Color.from_rgb(r, g, b)
-
-    def chars(self, values: np.ndarray) -> np.ndarray:
-        """One character per value of ``values`` (any shape), from :data:`SIGNED_RAMP` or
-        :data:`SEQUENTIAL_RAMP`; NaN is :data:`NAN_CHAR`."""
-        v = np.asarray(values, dtype=np.float64)
-        if self.diverging:
-            # by |v| / limit into 4 levels a side, so the blank zero band is symmetric
-            level = np.minimum(np.rint(np.nan_to_num(np.abs(v)) / self.limit * 4), 4).astype(np.int64)
-            index = 4 + np.sign(np.nan_to_num(v)).astype(np.int64) * level
-            ramp = np.array(list(SIGNED_RAMP))
-        else:
-            n = len(SEQUENTIAL_RAMP)
-            index = np.minimum(np.floor(np.nan_to_num(self.position(v)) * n), n - 1).astype(np.int64)
-            ramp = np.array(list(SEQUENTIAL_RAMP))
-        return np.where(np.isnan(v), NAN_CHAR, ramp[index])
-
-    def ramp(self) -> str:
-        return SIGNED_RAMP if self.diverging else SEQUENTIAL_RAMP
 
 
 def range_text(lo: float, hi: float) -> str:
@@ -401,7 +157,7 @@ class Heatmap:
     ``max_w`` is in columns (one per map column), ``max_h`` in text lines (two map rows each, so
     cells come out about square); a larger map is block-averaged (:func:`downsample`), a map
     narrower than :data:`MIN_COLUMNS` is zoomed by repeating its values. ``lo``/``hi`` fix the
-    scale (to share it between maps); by default it is ``Scale.of`` the drawn cells, so that block
+    scale (to share it between maps); by default it is ``Scale.including_zero`` of the drawn cells, so that block
     means still span the palette. The caption gives the map's own min … max (before averaging).
     ``legend`` adds a line saying what the colours or characters mean; ``show_factor`` adds
     ``(÷k)`` or ``(×z)`` to the caption.
@@ -439,7 +195,7 @@ class Heatmap:
             if k == 1 and w < MIN_COLUMNS:
                 z = max(1, min(-(-MIN_COLUMNS // w), max_w // w, rows // h))
             cells = np.asarray(self.source.cells(k), dtype=np.float64)
-            own = Scale.of(cells)
+            own = Scale.including_zero(cells)
             scale = Scale(own.lo if self.lo is None else float(self.lo), own.hi if self.hi is None else float(self.hi))
             if z > 1:
                 cells = np.repeat(np.repeat(cells, z, axis=0), z, axis=1)
@@ -575,7 +331,7 @@ def filter_heatmaps(
     if others_map is not None:
         partials.append((f"Σ {len(others)} others", others_map))
     # the shared scale spans the cells as drawn (block means), like each map's own scale does
-    shared = Scale.of(*(m.cells(k) for _, m in partials))
+    shared = Scale.including_zero(*(m.cells(k) for _, m in partials))
 
     def heatmap(values: MapSource, title: str, scale: Scale | None = None) -> Heatmap:
         lo, hi = (scale.lo, scale.hi) if scale is not None else (None, None)

@@ -582,7 +582,7 @@ def test_ctrl_c_during_a_write_exits_130(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(np, "savez", lambda fh, **arrays: _interrupt_after_writing(fh))
     monkeypatch.setattr(Image.Image, "save", lambda self, fp, *a, **kw: _interrupt_after_writing(fp))
     if case == "export-force":  # the screen's text is one fh.write; interrupt just after it
-        monkeypatch.setattr("convcli.save.os.fsync", lambda fd: _interrupt_after_writing(io.BytesIO()))
+        monkeypatch.setattr("convcli.files.atomic.os.fsync", lambda fd: _interrupt_after_writing(io.BytesIO()))
     before = snapshot(tmp_path)
     r = invoke("run", "x.npy", *args)
     assert r.exit_code == 130, r.output

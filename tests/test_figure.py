@@ -13,6 +13,7 @@ from PIL import Image
 
 from convcli import engine, figure, kernels, maps, save
 from convcli.errors import ConfigError, ResourceError, SaveError, ShapeError
+from convcli.present.colour import lut_colours
 
 H, W = 40, 60
 RGB = ("R", "G", "B")
@@ -196,7 +197,7 @@ def test_figure_refuses_bad_requests(gradient, filters, names, opts, error):
 
 
 def test_figure_too_large_is_refused(gradient, monkeypatch):
-    monkeypatch.setattr(figure, "MAX_FIGURE_PIXELS", 1000)
+    monkeypatch.setattr(figure.plan, "MAX_FIGURE_PIXELS", 1000)
     with pytest.raises(ResourceError, match="pixels"):
         figure.plan_figure(gradient, [0], RGB)
 
@@ -353,7 +354,7 @@ def test_a_map_many_times_the_panel_is_reduced_by_block_means_first():
 
     t = np.where(np.isnan(values), 0.5, scale.unit(values)).astype(np.float32)
     direct = np.asarray(Image.fromarray(t).resize((400, 300), Image.Resampling.BOX)).astype(np.float64)
-    expected = figure._colour_units(direct, np.zeros((300, 400), bool), scale.lut)
+    expected = lut_colours(direct, np.zeros((300, 400), bool), scale.lut)
     expected[140, 180] = figure.NONFINITE
     assert tile.shape == (300, 400, 3)
     step = np.abs(tile.astype(int) - expected.astype(int)).max(axis=2)

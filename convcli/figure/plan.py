@@ -1,4 +1,6 @@
-"""A layer's computation as one picture: a row per filter, from input channels to output.
+"""The figure's layout, every box computed before anything is drawn (:func:`plan_figure`).
+
+The figure is a layer's computation as one picture: a row per filter, from input channels to output.
 
 Each row reads left to right as the sum it draws::
 
@@ -9,7 +11,7 @@ Each row reads left to right as the sum it draws::
 - *pre-activation*: their sum plus the bias; *output*: after the activation (no output panel for
   ``linear``, where it equals the pre-activation, as in the terminal view).
 
-More than ``render.MAX_CHANNELS_SHOWN`` channels: the ``render.TOP_CHANNELS`` largest (by mean
+More than ``describe.MAX_CHANNELS_SHOWN`` channels: the ``describe.TOP_CHANNELS`` largest (by mean
 ``|partial|``) are drawn, and one more partial panel holds the sum of the others.
 
 Colours: one scale per block of a row (inputs; partials; pre-activation with output), drawn as a
@@ -32,21 +34,16 @@ The layout depends only on the maps' shapes and the two limits, never on the fon
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from convcli import engine, render
+from convcli import engine
 from convcli.engine import LayerResult
 from convcli.errors import ConfigError, ResourceError, ShapeError
-
-if TYPE_CHECKING:
-    from PIL import Image, ImageDraw, ImageFont
-
-    Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+from convcli.figure import describe
+from convcli.present import colour
 
 # ------------------------------------------------------------------------------------------------
 # Layout, in pixels
@@ -75,99 +72,37 @@ INK = (25, 25, 25)
 MUTED = (90, 90, 90)
 RULE = (205, 205, 205)
 BORDER = (160, 160, 160)
-NONFINITE = (0, 190, 0)
+NONFINITE = colour.NONFINITE
 
-# ColorBrewer RdBu (11 classes), reversed so that negative is blue and positive red.
-DIVERGING_ANCHORS = (
-    "#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7",
-    "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f",
-)  # fmt: skip
-SEQUENTIAL_ANCHORS = ("#000000", "#ffffff")
-LUT_SIZE = 256
 #: Diverging scales end at this percentile of |value| (see :meth:`Scale.fit`).
 CLIP_PERCENTILE = 99.0
-
-
-def _lut(anchors: Sequence[str]) -> np.ndarray:
-    """``LUT_SIZE × 3`` uint8 colours interpolated linearly between evenly spaced anchors."""
-    rgb = np.array([[int(a[i : i + 2], 16) for i in (1, 3, 5)] for a in anchors], dtype=np.float64)
-    at = np.linspace(0.0, 1.0, len(anchors))
-    t = np.linspace(0.0, 1.0, LUT_SIZE)
-    return np.rint(np.stack([np.interp(t, at, rgb[:, k]) for k in range(3)], axis=1)).astype(np.uint8)
-
-
-DIVERGING = _lut(DIVERGING_ANCHORS)
-SEQUENTIAL = _lut(SEQUENTIAL_ANCHORS)
-
-
-# ------------------------------------------------------------------------------------------------
-# Colour scales
+LUT_SIZE = colour.FIGURE.lut_size
+#: The palettes as ``(LUT_SIZE, 3)`` uint8 look-up tables (:data:`convcli.present.colour.FIGURE`).
+DIVERGING = colour.lut_table(colour.FIGURE.diverging, LUT_SIZE)
+SEQUENTIAL = colour.lut_table(colour.FIGURE.sequential, LUT_SIZE)
 
 
 @dataclass(frozen=True)
-class Scale:
-    """Values -> colours: ``lo`` maps to the palette's first colour, ``hi`` to its last.
+class Scale(colour.Scale):
+    """:class:`convcli.present.colour.Scale` in the figure's palettes (:data:`colour.FIGURE`).
 
-    Diverging scales are ``[-m, m]`` with 0 in the (white) middle. ``clipped``: some values lie
-    beyond the ends and are drawn in the end colours.
+    The figure takes it :meth:`fit`: data with a negative value get a diverging scale ``[-m, m]``
+    clipped at the :data:`CLIP_PERCENTILE` th percentile of ``|value|``, others ``[min, max]``;
+    a zero-width scale draws its value in the palette's middle (so ``flat`` is 0.5 by default).
     """
 
-    lo: float
-    hi: float
-    diverging: bool
-    clipped: bool = False
+    flat: float = 0.5
+
+    palettes = colour.FIGURE
 
     @classmethod
     def fit(cls, maps: Iterable[np.ndarray]) -> Scale:
-        """The scale for maps drawn together: diverging if any finite value is negative.
-
-        A diverging scale ends at the :data:`CLIP_PERCENTILE` th percentile of ``|value|`` (an
-        actual value, never interpolated, so maps of under 100 values are not clipped): the
-        few strongest edges of a photo would otherwise push everything else to near-white.
-        A sequential one spans ``[min, max]``.
-        """
-        finite = []
-        for a in maps:
-            a = np.asarray(a).ravel()
-            if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):  # only then a masked copy
-                a = a[np.isfinite(a)]
-            if a.size:
-                finite.append(a)
-        if not finite:
-            return cls(0.0, 0.0, False)
-        lo, hi = min(float(a.min()) for a in finite), max(float(a.max()) for a in finite)
-        if lo >= 0:
-            return cls(lo, hi, False)
-        magnitude = np.concatenate([np.abs(a) for a in finite])  # exact in the maps' own dtype
-        top = float(magnitude.max())
-        # np.percentile(..., method="higher") is the element at ceil(q·(n - 1)): one partition, no sort
-        at = int(np.ceil(np.float64(CLIP_PERCENTILE) / 100 * (magnitude.size - 1)))
-        m = float(np.partition(magnitude, at)[at]) or top
-        return cls(-m, m, True, clipped=m < top)
-
-    @property
-    def lut(self) -> np.ndarray:
-        return DIVERGING if self.diverging else SEQUENTIAL
+        """The scale for maps drawn together (:meth:`~colour.Scale.clipped_at` :data:`CLIP_PERCENTILE`)."""
+        return cls.clipped_at(maps, CLIP_PERCENTILE)
 
     def unit(self, values: np.ndarray) -> np.ndarray:
-        """Positions in ``[0, 1]`` along the palette (NaN stays NaN; a zero-width scale gives 0.5)."""
-        v = np.asarray(values, dtype=np.float64)
-        if self.hi <= self.lo:
-            return np.where(np.isnan(v), np.nan, 0.5)
-        with np.errstate(invalid="ignore"):
-            return np.clip((v - self.lo) / (self.hi - self.lo), 0.0, 1.0)
-
-    def colours(self, values: np.ndarray) -> np.ndarray:
-        """``(..., 3)`` uint8 colours of ``values (...)``; non-finite values are :data:`NONFINITE`."""
-        v = np.asarray(values, dtype=np.float64)
-        return _colour_units(self.unit(v), ~np.isfinite(v), self.lut)
-
-
-def _colour_units(t: np.ndarray, bad: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    idx = np.rint(np.nan_to_num(t, nan=0.0) * (LUT_SIZE - 1)).astype(np.intp)
-    out = lut[idx]
-    out[bad] = NONFINITE
-    return out
+        """Positions in ``[0, 1]`` along the palette (NaN stays NaN; a zero-width scale gives its ``flat``)."""
+        return self.position(values)
 
 
 def display_size(hw: Sequence[int], panel: int = PANEL, max_panel: int = MAX_PANEL) -> tuple[int, int]:
@@ -183,49 +118,6 @@ def display_size(hw: Sequence[int], panel: int = PANEL, max_panel: int = MAX_PAN
         return max(1, round(h * r)), max(1, round(w * r))
     k = max(1, -(-panel // long))
     return h * k, w * k
-
-
-def paint(values: np.ndarray, scale: Scale, size: tuple[int, int]) -> np.ndarray:
-    """``values (H, W)`` as an ``(h, w, 3)`` uint8 picture of ``size = (h, w)`` in ``scale``'s colours.
-
-    Enlarging repeats each value as an exact block (``size`` a whole multiple of ``(H, W)``);
-    reducing averages the values over each output pixel's area (Pillow's BOX filter on 32-bit
-    floats), then colours them, so that +m and -m neighbours average to white, not to purple.
-    """
-    from PIL import Image
-
-    h, w = values.shape
-    th, tw = size
-    if th % h == 0 and tw % w == 0 and th // h == tw // w:
-        k = th // h
-        return np.repeat(np.repeat(scale.colours(values), k, axis=0), k, axis=1)
-    bad = ~np.isfinite(values)
-    with np.errstate(invalid="ignore"):
-        t = np.where(bad, np.float32(0.5), _unit32(values, scale))
-    bad32 = bad.astype(np.float32)
-    # a map many times the panel is first averaged over k×k blocks, so that Pillow's BOX filter reads
-    # a map at most twice the panel: the same picture up to rounding, without a full-size pass in Pillow
-    k = min(h // th, w // tw)
-    if k >= 2:
-        t, bad32 = _block_means32(t, k), _block_means32(bad32, k)
-    t_small = np.asarray(Image.fromarray(t).resize((tw, th), Image.Resampling.BOX))
-    bad_small = np.asarray(Image.fromarray(bad32).resize((tw, th), Image.Resampling.BOX))
-    return _colour_units(t_small.astype(np.float64), bad_small >= 0.5, scale.lut)
-
-
-def _unit32(values: np.ndarray, scale: Scale) -> np.ndarray:
-    """:meth:`Scale.unit` in float32 (what Pillow resizes), without a float64 copy of a photo-sized map."""
-    v = np.asarray(values, dtype=np.float32)
-    if scale.hi <= scale.lo:
-        return np.full(v.shape, 0.5, dtype=np.float32)
-    t = (v - np.float32(scale.lo)) * np.float32(1.0 / (scale.hi - scale.lo))
-    return np.clip(t, np.float32(0.0), np.float32(1.0), out=t)
-
-
-def _block_means32(a: np.ndarray, k: int) -> np.ndarray:
-    """Means of the ``k × k`` blocks of ``a (h, w)`` float32, the last row and column of blocks short:
-    ``(ceil(h / k), ceil(w / k))`` float32."""
-    return (engine.block_sums(a, k, k) / engine.block_counts(a.shape, k, k)).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -313,21 +205,21 @@ class _Map:
 
 
 def _note(values: np.ndarray) -> str:
-    text = render.value_range(values)
+    text = describe.value_range(values)
     bad = int((~np.isfinite(values)).sum()) if values.dtype.kind == "f" else 0
     return f"{text} · {bad} non-finite" if bad else text
 
 
 def _row_maps(result: LayerResult, f: int, names: Sequence[str], partials: np.ndarray) -> list[list[_Map]]:
     """The blocks of filter ``f``'s row: inputs, partials, then pre-activation (and output)."""
-    channels = render.group_channels(result, f)
-    shown, others = render.shown_channels(result, f)
+    channels = describe.group_channels(result, f)
+    shown, others = describe.shown_channels(result, f)
     x = result.layer.x
     inputs = [_Map("input", f"input {names[channels[c]]}", x[:, :, channels[c]]) for c in shown]
     parts = [_Map("partial", f"partial {names[channels[c]]}", partials[:, :, c]) for c in shown]
     if others:
         parts.append(_Map("others", f"Σ {len(others)} others", partials[:, :, others].sum(axis=2)))
-    bias = f"Σ + bias {render.fmt(float(result.bias[f]))}" if result.use_bias else "Σ, no bias"
+    bias = f"Σ + bias {describe.fmt(float(result.bias[f]))}" if result.use_bias else "Σ, no bias"
     results = [_Map("preactivation", f"pre-activation = {bias}", result.preactivation[:, :, f])]
     if result.activation != "linear":
         results.append(_Map("output", f"output = {result.activation}(pre-act.)", result.output[:, :, f]))
@@ -432,7 +324,7 @@ def plan_figure(
                 x += BLOCK_GAP
         heading = f"filter {f}"
         if layer.groups > 1:
-            channels = render.group_channels(result, f)
+            channels = describe.group_channels(result, f)
             heading += f" · group {f // (layer.filters // layer.groups)}, input channels {channels[0]}–{channels[-1]}"
         rows.append(RowPlan(f, heading, Box(MARGIN, y, width - MARGIN, y + HEAD_H), panels, bars, ops))
         y += row_h + ROW_GAP
@@ -456,11 +348,11 @@ def _title(result: LayerResult, source: str | None) -> str:
     ho, wo = g.out_hw
     parts = [
         f"Conv2D {g.kernel_hw[0]}×{g.kernel_hw[1]}",
-        f"stride {render.shape_text(g.stride) if g.stride[0] != g.stride[1] else g.stride[0]}",
-        f"pads {render.pair_text(g.pads[:2])} × {render.pair_text(g.pads[2:])}" if any(g.pads) else "no padding",
+        f"stride {describe.shape_text(g.stride) if g.stride[0] != g.stride[1] else g.stride[0]}",
+        f"pads {describe.pair_text(g.pads[:2])} × {describe.pair_text(g.pads[2:])}" if any(g.pads) else "no padding",
     ]
     if g.dilation != (1, 1):
-        parts.append(f"dilation {render.shape_text(g.dilation)}")
+        parts.append(f"dilation {describe.shape_text(g.dilation)}")
     if layer.groups > 1:
         parts.append(f"groups {layer.groups}")
     parts.append(f"{layer.filters} filter{'s' if layer.filters != 1 else ''}, {result.activation}")
@@ -468,139 +360,3 @@ def _title(result: LayerResult, source: str | None) -> str:
     return f"{source} · {text}" if source else text
 
 
-# ------------------------------------------------------------------------------------------------
-# Drawing
-
-
-@functools.cache
-def _font(size: int, bold: bool = False) -> Font:
-    """DejaVu Sans where installed (it has Σ, ⊛, →, −), else Pillow's own font."""
-    from PIL import ImageFont
-
-    for name in ("DejaVuSans-Bold.ttf", "DejaVuSans.ttf") if bold else ("DejaVuSans.ttf",):
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            pass
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1: one small bitmap font
-        return ImageFont.load_default()
-
-
-_ASCII = {"Σ": "sum", "⊛": "*", "→": "->", "−": "-", "×": "x", "…": "...", "·": "-", "≥": ">=", "–": "-"}
-
-
-@functools.cache
-def _has_glyph(font: Font, ch: str) -> bool:
-    # a font without a glyph draws its "missing" box, the same as for a private-use code point
-    try:
-        return bytes(font.getmask(ch)) != bytes(font.getmask("\U000f0000"))
-    except UnicodeEncodeError:  # the bitmap font is latin-1 only
-        return False
-
-
-def _safe(font: Font, text: str) -> str:
-    return "".join(_ASCII.get(ch, "?") if ord(ch) > 127 and not _has_glyph(font, ch) else ch for ch in text)
-
-
-def _fit(font: Font, text: str, width: int) -> str:
-    """``text`` cut (with an ellipsis) to at most ``width`` pixels."""
-    text = _safe(font, text)
-    if font.getlength(text) <= width:
-        return text
-    dots = _safe(font, "…")
-    while text and font.getlength(text + dots) > width:
-        text = text[:-1]
-    return text.rstrip() + dots
-
-
-def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: Font, width: int,
-          *, fill: tuple[int, int, int] = INK, anchor: str = "la") -> None:
-    draw.text(xy, _fit(font, text, width), font=font, fill=fill, anchor=anchor)
-
-
-def draw_figure(plan: FigurePlan) -> Image.Image:
-    """The RGB picture that ``plan`` describes."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", plan.size, BACKGROUND)
-    draw = ImageDraw.Draw(image)
-    width = plan.title_box.width
-    t = plan.title_box
-    _text(draw, (t.x0, t.y0), plan.title, _font(FONT_TITLE, bold=True), width)
-    _text(draw, (t.x0, t.y0 + FONT_TITLE + 12), plan.legend, _font(FONT_SMALL), width, fill=MUTED)
-
-    cell_w = plan.cell[0]
-    small, label = _font(FONT_SMALL), _font(FONT_LABEL)
-    for r, row in enumerate(plan.rows):
-        if r:  # a rule between rows, in the middle of the gap above this one
-            y = row.heading_box.y0 - ROW_GAP // 2
-            draw.line([(MARGIN, y), (plan.size[0] - MARGIN, y)], fill=RULE, width=1)
-        h = row.heading_box
-        _text(draw, (h.x0, h.y0 + 4), row.heading, _font(FONT_HEAD, bold=True), h.width)
-        for p in row.panels:
-            tile = paint(p.values, p.scale, (p.box.height, p.box.width))
-            image.paste(Image.fromarray(tile), (p.box.x0, p.box.y0))
-            draw.rectangle([p.box.x0 - 1, p.box.y0 - 1, p.box.x1, p.box.y1], outline=BORDER)
-            tb, nb = p.title_box, p.note_box
-            _text(draw, ((tb.x0 + tb.x1) // 2, tb.y1 - 6), p.title, label, cell_w, anchor="md")
-            _text(draw, ((nb.x0 + nb.x1) // 2, nb.y0 + 6), p.note, small, cell_w, fill=MUTED, anchor="ma")
-        for bar in row.bars:
-            _draw_bar(draw, image, bar, small)
-        op_font = _font(FONT_OP, bold=True)
-        for symbol, x, y in row.operators:
-            draw.text((x, y), _safe(op_font, symbol), font=op_font, fill=MUTED, anchor="mm")
-    return image
-
-
-def _draw_bar(draw: ImageDraw.ImageDraw, image: Image.Image, bar: BarPlan, font: Font) -> None:
-    from PIL import Image
-
-    b, s = bar.box, bar.scale
-    constant = s.hi <= s.lo
-    if constant:  # one value: no gradient to read, only the value's colour
-        strip = np.broadcast_to(s.colours(np.array([s.lo])), (b.width, 3))
-    else:
-        strip = s.lut[np.rint(np.linspace(0, LUT_SIZE - 1, b.width)).astype(np.intp)]
-    image.paste(Image.fromarray(np.repeat(strip[None], b.height, axis=0)), (b.x0, b.y0))
-    draw.rectangle([b.x0 - 1, b.y0 - 1, b.x1, b.y1], outline=BORDER)
-    y = bar.label_box.y0 + 4
-    if constant:
-        _text(draw, ((b.x0 + b.x1) // 2, y), f"all {render.fmt(s.lo)}", font, b.width, anchor="ma")
-        return
-    third = b.width // 3
-    beyond = ("≤ ", "≥ ") if s.clipped else ("", "")
-    _text(draw, (b.x0, y), beyond[0] + render.fmt(s.lo), font, third, anchor="la")
-    _text(draw, (b.x1, y), beyond[1] + render.fmt(s.hi), font, third, anchor="ra")
-    if s.diverging:
-        mid = (b.x0 + b.x1) // 2
-        draw.line([(mid, b.y0), (mid, b.y1 + 2)], fill=MUTED)
-        _text(draw, (mid, y), "0", font, third, anchor="ma")
-
-
-def figure_image(
-    result: LayerResult,
-    filters: Sequence[int],
-    names: Sequence[str],
-    *,
-    maps: Mapping[int, np.ndarray] | None = None,
-    panel: int = PANEL,
-    max_panel: int = MAX_PANEL,
-    title: str | None = None,
-) -> Image.Image:
-    """One RGB picture of ``filters``: per row the inputs, partial maps, pre-activation and output.
-
-    Parameters
-    ----------
-    result : the computed layer (``result.layer.x`` is the ``(H, W, C)`` input, unpadded)
-    filters : the filters to draw, one row each, in this order
-    names : a name per input channel (``Loaded.channel_names``: "R", "G", "B", ...)
-    maps : ``{f: engine.filter_partials(result.layer, f)}``, ``(H', W', Cg)`` each, if already
-        computed; missing ones are computed
-    panel, max_panel : a map's long side is drawn between these, in pixels (see :func:`display_size`)
-    title : shown before the layer's description, e.g. the input file's name
-
-    Save it with :func:`convcli.save.save_image`; :func:`plan_figure` gives every box's position.
-    """
-    return draw_figure(plan_figure(result, filters, names, maps=maps, panel=panel, max_panel=max_panel, title=title))

@@ -1,0 +1,218 @@
+"""Drawing the figure that :func:`convcli.figure.plan.plan_figure` lays out: maps painted in their
+scale's colours, text fitted to its box in the fonts at hand, colour bars, operators.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from convcli.engine import LayerResult
+from convcli.figure import describe
+from convcli.figure.plan import (
+    BACKGROUND,
+    BORDER,
+    FONT_HEAD,
+    FONT_LABEL,
+    FONT_OP,
+    FONT_SMALL,
+    FONT_TITLE,
+    INK,
+    LUT_SIZE,
+    MARGIN,
+    MAX_PANEL,
+    MUTED,
+    PANEL,
+    ROW_GAP,
+    RULE,
+    BarPlan,
+    FigurePlan,
+    Scale,
+    plan_figure,
+)
+from convcli.present.colour import lut_colours
+from convcli.present.maps import block_mean32
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw, ImageFont
+
+    Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+def paint(values: np.ndarray, scale: Scale, size: tuple[int, int]) -> np.ndarray:
+    """``values (H, W)`` as an ``(h, w, 3)`` uint8 picture of ``size = (h, w)`` in ``scale``'s colours.
+
+    Enlarging repeats each value as an exact block (``size`` a whole multiple of ``(H, W)``);
+    reducing averages the values over each output pixel's area (Pillow's BOX filter on 32-bit
+    floats), then colours them, so that +m and -m neighbours average to white, not to purple.
+    """
+    from PIL import Image
+
+    h, w = values.shape
+    th, tw = size
+    if th % h == 0 and tw % w == 0 and th // h == tw // w:
+        k = th // h
+        return np.repeat(np.repeat(scale.colours(values), k, axis=0), k, axis=1)
+    bad = ~np.isfinite(values)
+    with np.errstate(invalid="ignore"):
+        t = np.where(bad, np.float32(0.5), _unit32(values, scale))
+    bad32 = bad.astype(np.float32)
+    # a map many times the panel is first averaged over k×k blocks, so that Pillow's BOX filter reads
+    # a map at most twice the panel: the same picture up to rounding, without a full-size pass in Pillow
+    k = min(h // th, w // tw)
+    if k >= 2:
+        t, bad32 = block_mean32(t, k), block_mean32(bad32, k)
+    t_small = np.asarray(Image.fromarray(t).resize((tw, th), Image.Resampling.BOX))
+    bad_small = np.asarray(Image.fromarray(bad32).resize((tw, th), Image.Resampling.BOX))
+    return lut_colours(t_small.astype(np.float64), bad_small >= 0.5, scale.lut)
+
+
+def _unit32(values: np.ndarray, scale: Scale) -> np.ndarray:
+    """:meth:`Scale.unit` in float32 (what Pillow resizes), without a float64 copy of a photo-sized map."""
+    v = np.asarray(values, dtype=np.float32)
+    if scale.hi <= scale.lo:
+        return np.full(v.shape, 0.5, dtype=np.float32)
+    t = (v - np.float32(scale.lo)) * np.float32(1.0 / (scale.hi - scale.lo))
+    return np.clip(t, np.float32(0.0), np.float32(1.0), out=t)
+
+
+# ------------------------------------------------------------------------------------------------
+# Drawing
+
+
+@functools.cache
+def _font(size: int, bold: bool = False) -> Font:
+    """DejaVu Sans where installed (it has Σ, ⊛, →, −), else Pillow's own font."""
+    from PIL import ImageFont
+
+    for name in ("DejaVuSans-Bold.ttf", "DejaVuSans.ttf") if bold else ("DejaVuSans.ttf",):
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            pass
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: one small bitmap font
+        return ImageFont.load_default()
+
+
+_ASCII = {"Σ": "sum", "⊛": "*", "→": "->", "−": "-", "×": "x", "…": "...", "·": "-", "≥": ">=", "–": "-"}
+
+
+@functools.cache
+def _has_glyph(font: Font, ch: str) -> bool:
+    # a font without a glyph draws its "missing" box, the same as for a private-use code point
+    try:
+        return bytes(font.getmask(ch)) != bytes(font.getmask("\U000f0000"))
+    except UnicodeEncodeError:  # the bitmap font is latin-1 only
+        return False
+
+
+def _safe(font: Font, text: str) -> str:
+    return "".join(_ASCII.get(ch, "?") if ord(ch) > 127 and not _has_glyph(font, ch) else ch for ch in text)
+
+
+def _fit(font: Font, text: str, width: int) -> str:
+    """``text`` cut (with an ellipsis) to at most ``width`` pixels."""
+    text = _safe(font, text)
+    if font.getlength(text) <= width:
+        return text
+    dots = _safe(font, "…")
+    while text and font.getlength(text + dots) > width:
+        text = text[:-1]
+    return text.rstrip() + dots
+
+
+def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: Font, width: int,
+          *, fill: tuple[int, int, int] = INK, anchor: str = "la") -> None:
+    draw.text(xy, _fit(font, text, width), font=font, fill=fill, anchor=anchor)
+
+
+def draw_figure(plan: FigurePlan) -> Image.Image:
+    """The RGB picture that ``plan`` describes."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", plan.size, BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    width = plan.title_box.width
+    t = plan.title_box
+    _text(draw, (t.x0, t.y0), plan.title, _font(FONT_TITLE, bold=True), width)
+    _text(draw, (t.x0, t.y0 + FONT_TITLE + 12), plan.legend, _font(FONT_SMALL), width, fill=MUTED)
+
+    cell_w = plan.cell[0]
+    small, label = _font(FONT_SMALL), _font(FONT_LABEL)
+    for r, row in enumerate(plan.rows):
+        if r:  # a rule between rows, in the middle of the gap above this one
+            y = row.heading_box.y0 - ROW_GAP // 2
+            draw.line([(MARGIN, y), (plan.size[0] - MARGIN, y)], fill=RULE, width=1)
+        h = row.heading_box
+        _text(draw, (h.x0, h.y0 + 4), row.heading, _font(FONT_HEAD, bold=True), h.width)
+        for p in row.panels:
+            tile = paint(p.values, p.scale, (p.box.height, p.box.width))
+            image.paste(Image.fromarray(tile), (p.box.x0, p.box.y0))
+            draw.rectangle([p.box.x0 - 1, p.box.y0 - 1, p.box.x1, p.box.y1], outline=BORDER)
+            tb, nb = p.title_box, p.note_box
+            _text(draw, ((tb.x0 + tb.x1) // 2, tb.y1 - 6), p.title, label, cell_w, anchor="md")
+            _text(draw, ((nb.x0 + nb.x1) // 2, nb.y0 + 6), p.note, small, cell_w, fill=MUTED, anchor="ma")
+        for bar in row.bars:
+            _draw_bar(draw, image, bar, small)
+        op_font = _font(FONT_OP, bold=True)
+        for symbol, x, y in row.operators:
+            draw.text((x, y), _safe(op_font, symbol), font=op_font, fill=MUTED, anchor="mm")
+    return image
+
+
+def _draw_bar(draw: ImageDraw.ImageDraw, image: Image.Image, bar: BarPlan, font: Font) -> None:
+    from PIL import Image
+
+    b, s = bar.box, bar.scale
+    constant = s.hi <= s.lo
+    if constant:  # one value: no gradient to read, only the value's colour
+        strip = np.broadcast_to(s.colours(np.array([s.lo])), (b.width, 3))
+    else:
+        strip = s.lut[np.rint(np.linspace(0, LUT_SIZE - 1, b.width)).astype(np.intp)]
+    image.paste(Image.fromarray(np.repeat(strip[None], b.height, axis=0)), (b.x0, b.y0))
+    draw.rectangle([b.x0 - 1, b.y0 - 1, b.x1, b.y1], outline=BORDER)
+    y = bar.label_box.y0 + 4
+    if constant:
+        _text(draw, ((b.x0 + b.x1) // 2, y), f"all {describe.fmt(s.lo)}", font, b.width, anchor="ma")
+        return
+    third = b.width // 3
+    beyond = ("≤ ", "≥ ") if s.clipped else ("", "")
+    _text(draw, (b.x0, y), beyond[0] + describe.fmt(s.lo), font, third, anchor="la")
+    _text(draw, (b.x1, y), beyond[1] + describe.fmt(s.hi), font, third, anchor="ra")
+    if s.diverging:
+        mid = (b.x0 + b.x1) // 2
+        draw.line([(mid, b.y0), (mid, b.y1 + 2)], fill=MUTED)
+        _text(draw, (mid, y), "0", font, third, anchor="ma")
+
+
+def figure_image(
+    result: LayerResult,
+    filters: Sequence[int],
+    names: Sequence[str],
+    *,
+    maps: Mapping[int, np.ndarray] | None = None,
+    panel: int = PANEL,
+    max_panel: int = MAX_PANEL,
+    title: str | None = None,
+) -> Image.Image:
+    """One RGB picture of ``filters``: per row the inputs, partial maps, pre-activation and output.
+
+    Parameters
+    ----------
+    result : the computed layer (``result.layer.x`` is the ``(H, W, C)`` input, unpadded)
+    filters : the filters to draw, one row each, in this order
+    names : a name per input channel (``Loaded.channel_names``: "R", "G", "B", ...)
+    maps : ``{f: engine.filter_partials(result.layer, f)}``, ``(H', W', Cg)`` each, if already
+        computed; missing ones are computed
+    panel, max_panel : a map's long side is drawn between these, in pixels (see :func:`display_size`)
+    title : shown before the layer's description, e.g. the input file's name
+
+    Save it with :func:`convcli.files.writers.save_image`; :func:`plan_figure` gives every box's position.
+    """
+    return draw_figure(plan_figure(result, filters, names, maps=maps, panel=panel, max_panel=max_panel, title=title))
+

@@ -1,0 +1,224 @@
+"""Output feature maps -> greyscale PNGs that any image viewer opens, with a JSON sidecar.
+
+Each filter's output ``result.output[..., f]`` (``(H', W')``) becomes ``filter_{f}.png``: a
+linear map of that filter's finite ``[min, max]`` onto ``[0, 2**bits - 1]`` (16-bit ``I;16`` or
+8-bit ``L``). ``maps.json`` states for every file the ``offset`` and ``scale`` that give the
+values back::
+
+    value = offset + pixel * scale        # within scale / 2, the quantisation step's half
+
+A constant map is stored as all 0 with ``scale`` 0 and ``offset`` the value. Non-finite values
+have no pixel of their own: NaN and -Inf are stored as 0, +Inf as the top pixel, and their
+counts are in the sidecar.
+
+Folder rules: the folder is created if missing (its parent must exist). Files already in it
+are kept unless ``force``; with ``force`` only the files this run writes are replaced, and other
+files (say, ``filter_7.png`` from an earlier run with more filters) are left alone: ``maps.json``,
+written last, lists the files that belong together. A write that fails or is interrupted
+removes the folder again if this run created it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convcli.engine import LayerResult
+from convcli.errors import ConfigError, SaveError, ShapeError
+
+SIDECAR = "maps.json"
+BITS = (8, 16)
+
+
+def map_name(f: int) -> str:
+    return f"filter_{f}.png"
+
+
+@dataclass(frozen=True)
+class Quantised:
+    """One map as integers: ``pixels (H', W')`` with ``value = offset + pixel * scale``."""
+
+    pixels: np.ndarray  # (H', W') uint8 or uint16
+    offset: float
+    scale: float
+    value_min: float | None  # finite extremes; None if there is no finite value
+    value_max: float | None
+    nan: int
+    posinf: int
+    neginf: int
+
+
+def quantise(values: np.ndarray, bits: int = 16) -> Quantised:
+    """``values (H', W')`` onto ``[0, 2**bits - 1]`` linearly from their finite min to max."""
+    if bits not in BITS:
+        raise ConfigError(f"map files are 8 or 16 bits, got {bits}")
+    top = (1 << bits) - 1
+    v = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(v)
+    counts = {"nan": int(np.isnan(v).sum()), "posinf": int(np.isposinf(v).sum()), "neginf": int(np.isneginf(v).sum())}
+    dtype = np.uint8 if bits == 8 else np.uint16
+    if not finite.any():
+        pixels = np.where(np.isposinf(v), top, 0).astype(dtype)
+        return Quantised(pixels, 0.0, 0.0, None, None, **counts)
+    lo, hi = float(v[finite].min()), float(v[finite].max())
+    # the step is computed in float64 from float64 extremes, so offset + pixel·scale recovers a
+    # float32 map to well within half a step even at 16 bits
+    scale = (hi - lo) / top if hi > lo else 0.0
+    if scale > 0:
+        q = np.rint((np.where(finite, v, lo) - lo) / scale)
+    else:
+        q = np.zeros(v.shape)
+    q = np.where(np.isposinf(v), top, q)
+    pixels = np.clip(q, 0, top).astype(dtype)
+    return Quantised(pixels, lo, scale, lo, hi, **counts)
+
+
+def check_maps_dir(
+    directory: str | os.PathLike[str],
+    filters: Sequence[int],
+    *,
+    force: bool,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+) -> Path:
+    """Refuse a folder whose map files or sidecar exist (without ``force``) or are inputs.
+
+    Nothing is created here, so the CLI can check before computing; :func:`save_maps` creates the
+    folder. Its parent must exist: a mistyped path should not grow a tree of folders.
+    """
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise SaveError(f"{directory} is a file; {{field}} needs a folder", field="save_maps")
+    if not path.exists() and not path.parent.is_dir():
+        raise SaveError(f"{directory}: its parent folder {path.parent} does not exist")
+    names = [map_name(f) for f in filters] + [SIDECAR]
+    sources = {Path(s).resolve() for s in inputs if Path(s).exists()}
+    for name in names:
+        target = path / name
+        if target.exists() and target.resolve() in sources:
+            raise SaveError(f"{target} is an input file; convcli never overwrites its inputs")
+    if not force:
+        existing = [name for name in names if (path / name).exists()]
+        if existing:
+            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+            raise SaveError(f"{path / existing[0]} exists{more}; pass --force to replace")
+    return path
+
+
+def layer_summary(result: LayerResult) -> dict[str, Any]:
+    """The layer call in JSON terms: what made these maps."""
+    layer = result.layer
+    g = layer.geometry
+    return {
+        "input_shape": list(layer.x.shape),
+        "output_shape": list(result.output.shape),
+        "filters": layer.filters,
+        "kernel_size": list(g.kernel_hw),
+        "strides": list(g.stride),
+        "dilation_rate": list(g.dilation),
+        "pads": dict(zip(("top", "bottom", "left", "right"), g.pads, strict=True)),
+        "groups": layer.groups,
+        "activation": result.activation,
+        "use_bias": result.use_bias,
+        "dtype": str(layer.x.dtype),
+    }
+
+
+def save_maps(
+    result: LayerResult,
+    directory: str | os.PathLike[str],
+    *,
+    bits: int = 16,
+    force: bool = False,
+    filters: Sequence[int] | None = None,
+    source: str | None = None,
+    padding: object = None,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+) -> list[Path]:
+    """Write ``filter_{f}.png`` for each filter's output ``(H', W')`` and ``maps.json``; return the paths.
+
+    Parameters
+    ----------
+    result : the computed layer; ``result.output`` is ``(H', W', F)``
+    directory : the folder (created if missing; its parent must exist)
+    bits : 16 (``I;16`` PNG, default) or 8 (``L``)
+    force : replace map files and sidecar that exist
+    filters : which filters (default: all ``F``)
+    source : the input's name, recorded in the sidecar
+    padding : the padding as given (``"same"``, 1, ...), recorded beside the concrete pads
+    inputs : files that must never be overwritten
+
+    Each file is written atomically; the sidecar comes last, so its presence means the set is whole.
+    """
+    from PIL import Image
+
+    from convcli.files.atomic import atomic_write
+    from convcli.files.writers import save_image
+
+    if bits not in BITS:
+        raise ConfigError(f"{{field}} writes 8- or 16-bit PNGs, got {bits} bits", field="save_maps")
+    n = result.layer.filters
+    chosen = list(range(n)) if filters is None else [int(f) for f in filters]
+    bad = [f for f in chosen if not 0 <= f < n]
+    if bad:
+        raise ShapeError(f"filter {bad[0]} does not exist: the layer has {n} (0..{n - 1})")
+    path = check_maps_dir(directory, chosen, force=force, inputs=inputs)
+    created = not path.exists()
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise SaveError(f"{path}: could not create the folder ({exc.strerror or exc})") from exc
+
+    try:
+        # an old sidecar would describe new pictures if this call stops half way: it goes first
+        # (check_maps_dir refused an existing one without force)
+        (path / SIDECAR).unlink(missing_ok=True)
+        entries = []
+        written = []
+        for f in chosen:
+            q = quantise(result.output[..., f], bits)
+            target = path / map_name(f)
+            entry: dict[str, Any] = {
+                "file": target.name,
+                "filter": f,
+                "shape": list(q.pixels.shape),
+                "stored": f"uint{bits} greyscale PNG",
+                "value_min": q.value_min,
+                "value_max": q.value_max,
+                "offset": q.offset,
+                "scale": q.scale,
+                "constant": q.scale == 0,
+                "nonfinite": {"nan": q.nan, "posinf": q.posinf, "neginf": q.neginf},
+            }
+            # the scaling also travels inside the PNG, for a file that gets separated from its sidecar
+            text = {"convcli": json.dumps({k: entry[k] for k in ("filter", "offset", "scale")})}
+            save_image(Image.fromarray(q.pixels), target, text=text)
+            entries.append(entry)
+            written.append(target)
+
+        doc = {
+            "what": "Conv2D output feature maps, one greyscale PNG per filter",
+            "decode": "value = offset + pixel * scale (to within scale / 2); a constant map is all 0 with scale 0",
+            "nonfinite": "NaN and -Inf are stored as 0, +Inf as the top pixel; counts per file under 'nonfinite'",
+            "source": source,
+            "layer": {**layer_summary(result), **({"padding": padding} if padding is not None else {})},
+            "bits": bits,
+            "maps": entries,
+        }
+        sidecar = path / SIDECAR
+        body = (json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n").encode()
+        atomic_write(sidecar, lambda fh: fh.write(body))
+        return [*written, sidecar]
+    except BaseException:  # includes KeyboardInterrupt
+        if created:  # a folder this call made holds only its files: leave no half set behind
+            for name in [map_name(f) for f in chosen] + [SIDECAR]:
+                (path / name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise

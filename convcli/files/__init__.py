@@ -1,0 +1,1 @@
+"""Writing files: checked targets (:mod:`.targets`), atomic writes (:mod:`.atomic`), the writers (:mod:`.writers`)."""
