@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from convcli.engine import LayerResult
-from convcli.figure import describe
 from convcli.figure.plan import (
     BACKGROUND,
     BORDER,
@@ -33,6 +32,7 @@ from convcli.figure.plan import (
     Scale,
     plan_figure,
 )
+from convcli.present import describe
 from convcli.present.colour import lut_colours
 from convcli.present.maps import block_mean32
 

@@ -11,7 +11,7 @@ Each row reads left to right as the sum it draws::
 - *pre-activation*: their sum plus the bias; *output*: after the activation (no output panel for
   ``linear``, where it equals the pre-activation, as in the terminal view).
 
-More than ``describe.MAX_CHANNELS_SHOWN`` channels: the ``describe.TOP_CHANNELS`` largest (by mean
+More than ``selection.MAX_CHANNELS_SHOWN`` channels: the ``selection.TOP_CHANNELS`` largest (by mean
 ``|partial|``) are drawn, and one more partial panel holds the sum of the others.
 
 Colours: one scale per block of a row (inputs; partials; pre-activation with output), drawn as a
@@ -42,8 +42,7 @@ import numpy as np
 from convcli import engine
 from convcli.engine import LayerResult
 from convcli.errors import ConfigError, ResourceError, ShapeError
-from convcli.figure import describe
-from convcli.present import colour
+from convcli.present import colour, describe, selection
 
 # ------------------------------------------------------------------------------------------------
 # Layout, in pixels
@@ -212,8 +211,8 @@ def _note(values: np.ndarray) -> str:
 
 def _row_maps(result: LayerResult, f: int, names: Sequence[str], partials: np.ndarray) -> list[list[_Map]]:
     """The blocks of filter ``f``'s row: inputs, partials, then pre-activation (and output)."""
-    channels = describe.group_channels(result, f)
-    shown, others = describe.shown_channels(result, f)
+    channels = selection.group_channels(result, f)
+    shown, others = selection.shown_channels(result, f)
     x = result.layer.x
     inputs = [_Map("input", f"input {names[channels[c]]}", x[:, :, channels[c]]) for c in shown]
     parts = [_Map("partial", f"partial {names[channels[c]]}", partials[:, :, c]) for c in shown]
@@ -324,7 +323,7 @@ def plan_figure(
                 x += BLOCK_GAP
         heading = f"filter {f}"
         if layer.groups > 1:
-            channels = describe.group_channels(result, f)
+            channels = selection.group_channels(result, f)
             heading += f" · group {f // (layer.filters // layer.groups)}, input channels {channels[0]}–{channels[-1]}"
         rows.append(RowPlan(f, heading, Box(MARGIN, y, width - MARGIN, y + HEAD_H), panels, bars, ops))
         y += row_h + ROW_GAP
@@ -348,7 +347,7 @@ def _title(result: LayerResult, source: str | None) -> str:
     ho, wo = g.out_hw
     parts = [
         f"Conv2D {g.kernel_hw[0]}×{g.kernel_hw[1]}",
-        f"stride {describe.shape_text(g.stride) if g.stride[0] != g.stride[1] else g.stride[0]}",
+        f"stride {describe.square_text(g.stride)}",
         f"pads {describe.pair_text(g.pads[:2])} × {describe.pair_text(g.pads[2:])}" if any(g.pads) else "no padding",
     ]
     if g.dilation != (1, 1):

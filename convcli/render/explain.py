@@ -5,7 +5,6 @@ The words live in :mod:`convcli.render.explain_texts`; the layouts are the ones 
 (:mod:`convcli.render.numbers`, :mod:`convcli.render.run`).
 """
 
-# ruff: noqa: TID251  TEMPORARY until pyproject's per-file-ignores name convcli/render/** (rich's home)
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """The building blocks of every screen: styles, a grid of numbers, a wrapping flow, key-value rows and
 a layer call that wraps between its arguments. Nothing here prints."""
 
-# ruff: noqa: TID251  TEMPORARY until pyproject's per-file-ignores name convcli/render/** (rich's home)
 
 from __future__ import annotations
 

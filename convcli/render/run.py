@@ -3,7 +3,6 @@
 Nothing here prints.
 """
 
-# ruff: noqa: TID251  TEMPORARY until pyproject's per-file-ignores name convcli/render/** (rich's home)
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """`convcli run --trace`: one output position, tap by tap. Nothing here prints."""
 
-# ruff: noqa: TID251  TEMPORARY until pyproject's per-file-ignores name convcli/render/** (rich's home)
 
 from __future__ import annotations
 

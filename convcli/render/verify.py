@@ -3,22 +3,18 @@
 The tolerance is :mod:`convcli.compare`'s; this module only words it. Nothing here prints.
 """
 
-# ruff: noqa: TID251  TEMPORARY until pyproject's per-file-ignores name convcli/render/** (rich's home)
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from rich import box
 from rich.console import RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from convcli import compare
 from convcli.engine import LayerResult
-from convcli.frameworks import COMPUTED, MISSING, REFUSED, Checked
 from convcli.present.describe import (
     InputInfo,
     input_shape_text,
@@ -27,6 +23,8 @@ from convcli.present.describe import (
     semantics_call,
 )
 from convcli.render.numbers import LABEL, Call, key_values
+from convcli.verify import compare
+from convcli.verify.problem import COMPUTED, MISSING, REFUSED, Checked
 
 AGREES = "green"
 DIFFERS = "bold red"
@@ -56,18 +54,13 @@ def header(
     layer = result.layer
     g = layer.geometry
     dtype = layer.x.dtype
-    eps = float(np.finfo(dtype).eps)
     compared = Text(
         f"pre-activation z = Σ x·w + bias, {output_shape_text((*g.out_hw, layer.filters), semantics)} "
         f"{dtype.name}, from each framework against convcli's conv2d"
     )
     if result.activation != "linear":
         compared.append(f" (the {result.activation} after it is not part of the comparison)", style="dim")
-    tolerance = Text.assemble(
-        (f"rel ≤ {rtol:.1e}", "bold"),
-        f", i.e. |Δ| ≤ {compare.FACTOR}·n·ε·Σ|x·w| at each output (n = {n} terms: kh·kw·C/g + bias; "
-        f"ε = {eps:.2g} for {dtype.name})",
-    )
+    tolerance = Text.assemble((f"rel ≤ {rtol:.1e}", "bold"), ", i.e. " + compare.tolerance_text(dtype, n))
     rows: list[tuple[str, RenderableType]] = [
         ("input", Text(f"{info.path} · {input_shape_text(info.shape, semantics)} · "
                        f"channels {' '.join(info.channel_names)} · values {info.value_range}")),

@@ -1,0 +1,378 @@
+"""Terminal heatmaps of a filter's maps: coloured cells, or shaded characters without colour.
+
+A map ``(h, w)`` is block-averaged to fit the width (:func:`downsample`), placed on a
+:class:`Scale` that always includes 0, and drawn by :class:`Heatmap`:
+
+- with colour, two map rows per text line with ``▀`` (foreground = upper row, background = lower
+  row), so a cell is about square. A scale reaching below 0 is diverging and centred on 0
+  (ColorBrewer RdBu: blue below 0, near-white at 0, red above); a scale of values ≥ 0 is
+  sequential (viridis, dark to bright). Both palettes are colour-blind safe; rich downgrades the
+  truecolor to 256 or 16 colours when the terminal has fewer.
+- without colour (``NO_COLOR``, a pipe, ``color_system=None``), one character per cell, pairs of
+  rows averaged to keep the same aspect and footprint: ``≡=-·`` below 0, blank about 0, ``░▒▓█``
+  above 0 on a diverging scale; `` ░▒▓█`` from low to high on a sequential one.
+
+:func:`filter_heatmaps` lays out one filter: each channel's partial map on one shared scale, the
+bias, the pre-activation and the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rich.cells import cell_len
+from rich.color import Color
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.panel import Panel
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+from convcli.engine import LayerResult
+from convcli.present import colour, describe, selection
+from convcli.present.colour import NAN_CHAR, SEQUENTIAL_RAMP, SIGNED_RAMP
+from convcli.present.maps import (
+    ArrayMap,
+    BlockMap,
+    MapSource,
+    ResultMaps,
+    block_factor,
+    block_mean,
+    downsample,
+    stack_block_mean,
+)
+from convcli.render import numbers
+
+# TEMPORARY shim for the merge: names that moved to convcli.present, still imported from here
+__all__ = [
+    "DIVERGING", "NAN_CHAR", "SEQUENTIAL", "SEQUENTIAL_RAMP", "SIGNED_RAMP", "ArrayMap", "BlockMap",
+    "MapSource", "ResultMaps", "block_factor", "block_mean", "downsample", "stack_block_mean",
+]  # fmt: skip
+
+#: The palettes' anchors (``(9, 3)`` float64), from :data:`convcli.present.colour.TERMINAL`.
+DIVERGING = colour.TERMINAL.diverging.anchors
+SEQUENTIAL = colour.TERMINAL.sequential.anchors
+
+#: Maps narrower than this many columns are drawn with each value repeated (zoomed) up to it.
+MIN_COLUMNS = 8
+#: Text lines a map of :func:`filter_heatmaps` may take (two map rows each).
+MAX_LINES = 12
+#: Columns per map slot below which :func:`filter_heatmaps` puts fewer maps on a line.
+SLOT_COLUMNS = 24
+
+
+# ------------------------------------------------------------------------------------------------
+# Values -> colours and characters
+
+
+class Scale(colour.Scale):
+    """:class:`convcli.present.colour.Scale` in the terminal's palettes (:data:`colour.TERMINAL`).
+
+    The heatmaps take it :meth:`~colour.Scale.including_zero`: symmetric around 0
+    when a value is negative, else sequential from 0. An all-negative map stays diverging, on its
+    blue half: hue and characters then always say the sign, and dark → bright always means
+    low → high on a one-signed ``≥ 0`` map.
+    """
+
+    palettes = colour.TERMINAL
+
+    def color(self, value: float) -> Color | None:
+        """One value's truecolor (rich downgrades it to what the terminal has); ``None`` for NaN."""
+        if np.isnan(value):
+            return None
+        r, g, b = (int(c) for c in self.rgb(np.array(value)))
+        return Color.from_rgb(r, g, b)
+
+
+def range_text(lo: float, hi: float) -> str:
+    """``lo … hi`` in one number format, so both ends show the same decimals."""
+    lo, hi = lo + 0.0, hi + 0.0  # -0.0 (a zero weight times a pixel) reads as 0
+    f = describe.number_format(np.array([lo, hi]))
+    return f"{f(lo)} … {f(hi)}"
+
+
+def uses_colour(console: Console) -> bool:
+    """Whether colours reach the terminal: not with ``NO_COLOR`` (no_color) nor into a pipe (None)."""
+    return not console.no_color and console.color_system is not None
+
+
+# ------------------------------------------------------------------------------------------------
+# Renderables
+
+
+def _colour_lines(cells: np.ndarray, scale: Scale) -> Iterable[list[Segment]]:
+    """``cells (h, w)`` as ``ceil(h / 2)`` lines of ``▀``: upper row in front, lower row behind."""
+    rgb = scale.rgb(cells)
+    nan = np.isnan(cells)
+    styles: dict[tuple[object, object], Style] = {}
+
+    def colour(i: int, j: int) -> Color | None:
+        if i >= cells.shape[0] or nan[i, j]:
+            return None
+        return Color.from_rgb(*(int(c) for c in rgb[i, j]))
+
+    for i in range(0, cells.shape[0], 2):
+        line: list[Segment] = []
+        for j in range(cells.shape[1]):
+            top, bottom = colour(i, j), colour(i + 1, j)
+            # a missing upper cell flips to the lower half-block, so no default foreground shows
+            char, fg, bg = ("▀", top, bottom) if top is not None else ("▄" if bottom is not None else " ", bottom, None)
+            key = (fg, bg)
+            if key not in styles:
+                styles[key] = Style(color=fg, bgcolor=bg)
+            if line and line[-1].style is styles[key] and line[-1].text[-1] == char:
+                line[-1] = Segment(line[-1].text + char, styles[key])
+            else:
+                line.append(Segment(char, styles[key]))
+        yield line
+
+
+def _char_lines(cells: np.ndarray, scale: Scale) -> Iterable[list[Segment]]:
+    """``cells (h, w)`` as ``ceil(h / 2)`` lines of characters, each the mean of two rows.
+
+    A terminal cell is about twice as tall as wide: averaging row pairs keeps the map's aspect and
+    the footprint of the coloured version.
+    """
+    for row in scale.chars(block_mean(cells, 2, 1)):
+        yield [Segment("".join(row.tolist()))]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A map as drawn within some width: ``cells (h', w')`` are ``k × k`` block means, or each value
+    repeated ``z × z`` times for a small map (one of ``k``, ``z`` is 1), coloured on ``scale``."""
+
+    cells: np.ndarray
+    k: int
+    z: int
+    scale: Scale
+
+
+class Heatmap:
+    """A map ``values (h, w)`` drawn as cells under ``title``, with its value range below.
+
+    ``max_w`` is in columns (one per map column), ``max_h`` in text lines (two map rows each, so
+    cells come out about square); a larger map is block-averaged (:func:`downsample`), a map
+    narrower than :data:`MIN_COLUMNS` is zoomed by repeating its values. ``lo``/``hi`` fix the
+    scale (to share it between maps); by default it is ``Scale.including_zero`` of the drawn cells, so that block
+    means still span the palette. The caption gives the map's own min … max (before averaging).
+    ``legend`` adds a line saying what the colours or characters mean; ``show_factor`` adds
+    ``(÷k)`` or ``(×z)`` to the caption.
+    """
+
+    def __init__(
+        self,
+        values: np.ndarray | MapSource,
+        title: str,
+        *,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_w: int = 60,
+        max_h: int = 16,
+        legend: bool = True,
+        show_factor: bool = True,
+    ) -> None:
+        self.source: MapSource = values if isinstance(values, (ArrayMap, BlockMap)) else ArrayMap(np.asarray(values))
+        self.title = title
+        self.lo, self.hi = lo, hi
+        self.max_w, self.max_h = max_w, max_h
+        self.legend, self.show_factor = legend, show_factor
+        lo_v, hi_v = self.source.value_range()
+        self.range = range_text(lo_v, hi_v) if np.isfinite(lo_v) else "no finite values"
+        self.nans = self.source.nan_count()
+        self._fits: dict[int, Fit] = {}
+
+    def fit(self, max_w: int) -> Fit:
+        """The map as drawn within ``max_w`` columns (cached: rich measures before it renders)."""
+        if max_w not in self._fits:
+            h, w = self.source.shape
+            rows = 2 * self.max_h
+            k = block_factor((h, w), rows, max_w)
+            z = 1
+            if k == 1 and w < MIN_COLUMNS:
+                z = max(1, min(-(-MIN_COLUMNS // w), max_w // w, rows // h))
+            cells = np.asarray(self.source.cells(k), dtype=np.float64)
+            own = Scale.including_zero(cells)
+            scale = Scale(own.lo if self.lo is None else float(self.lo), own.hi if self.hi is None else float(self.hi))
+            if z > 1:
+                cells = np.repeat(np.repeat(cells, z, axis=0), z, axis=1)
+            self._fits[max_w] = Fit(cells, k, z, scale)
+        return self._fits[max_w]
+
+    def caption(self, max_w: int) -> str:
+        fit = self.fit(max_w)
+        text = self.range
+        if self.nans:
+            text += f" · {self.nans} NaN"
+        if self.show_factor and fit.k > 1:
+            text += f" (÷{fit.k})"
+        elif self.show_factor and fit.z > 1:
+            text += f" (×{fit.z})"
+        return text
+
+    def _width(self, max_w: int) -> int:
+        fit = self.fit(max_w)
+        texts = [self.title, self.caption(max_w)]
+        if self.legend:
+            legend = Legend(fit.scale, means=fit.k > 1)
+            texts += [line.plain for colour in (False, True) for line in legend.lines(colour)]
+        return max(fit.cells.shape[1], min(max_w, max(cell_len(t) for t in texts)))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        max_w = max(1, min(self.max_w, options.max_width))
+        fit = self.fit(max_w)
+        opts = options.update_width(self._width(max_w))
+        yield from console.render(Text(self.title, style=numbers.LABEL, no_wrap=True, overflow="ellipsis"), opts)
+        draw = _colour_lines if uses_colour(console) else _char_lines
+        for line in draw(fit.cells, fit.scale):
+            yield from line
+            yield Segment.line()
+        yield from console.render(Text(self.caption(max_w), style="dim"), opts)
+        if self.legend:
+            yield from console.render(Legend(fit.scale, means=fit.k > 1), opts)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        width = self._width(max(1, min(self.max_w, options.max_width)))
+        return Measurement(width, width)
+
+
+class Legend:
+    """What a scale's colours or characters mean: ``lo [ramp] hi``, then (``explain``) in words.
+
+    ``means`` says the scale spans block means (so it is narrower than the maps' min … max).
+    """
+
+    def __init__(self, scale: Scale, explain: bool = True, *, means: bool = False) -> None:
+        self.scale = scale
+        self.explain = explain
+        self.means = means
+
+    def lines(self, colour: bool) -> list[Text]:
+        s = self.scale
+        lo, hi = (-s.limit, s.limit) if s.diverging else (s.lo, s.hi)
+        low, high = range_text(lo, hi).split(" … ")
+        bar = Text(f"{low} [")
+        if colour:
+            for v in np.linspace(lo, hi, len(DIVERGING)).tolist():
+                bar.append(" ", Style(bgcolor=s.color(v)))
+        else:
+            bar.append(s.ramp())
+        bar.append(f"] {high}")
+        if self.means:
+            bar.append(" of block means", style="dim")
+        return [bar, Text(note(s.diverging, colour), style="dim")] if self.explain else [bar]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.lines(uses_colour(console))
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, Group(*self.lines(uses_colour(console))))
+
+
+def note(diverging: bool | None, colour: bool) -> str:
+    """The palette in words; ``diverging=None`` describes both kinds."""
+    if colour:
+        signed, one = "blue < 0 < red, white ≈ 0", "dark → bright"
+    else:
+        signed = f"{SIGNED_RAMP[:4]} below 0, blank ≈ 0, {SIGNED_RAMP[5:]} above"
+        one = f"'{SEQUENTIAL_RAMP}' low → high"
+    if diverging is None:
+        return f"{signed}; maps ≥ 0: {one}"
+    return signed if diverging else one
+
+
+class _Note:
+    """:func:`note` for both kinds of scale, in the console's colour mode."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Text(note(None, uses_colour(console)), style="dim")
+
+
+# ------------------------------------------------------------------------------------------------
+# A filter
+
+
+def slots(width: int) -> tuple[int, int]:
+    """``(maps per line, columns per map)`` for a panel ``width`` columns wide.
+
+    Each slot also holds the operator in front (``+ ``) and the gap after it.
+    """
+    inner = width - 4  # the panel's border and padding
+    per_line = min(4, max(2, inner // SLOT_COLUMNS))
+    return per_line, max(4, inner // per_line - 3)
+
+
+def filter_heatmaps(
+    result: LayerResult, f: int, names: Sequence[str], *, width: int, maps: np.ndarray | None = None,
+    sources: ResultMaps | None = None,
+) -> Panel:
+    """Filter ``f`` as heatmaps: each input channel's partial map + bias = pre-activation → output.
+
+    ``maps (H', W', Cg)`` are the filter's partial maps if already computed
+    (:func:`engine.filter_partials`); otherwise ``sources`` (one :class:`ResultMaps` shared by
+    every filter of ``result``) provides them, without full-resolution maps where it can.
+    ``names`` are the input's channel names. The partial maps share one scale so their colours
+    compare; the pre-activation and the output have their own. Maps are sized so a line of the
+    panel holds 3–4 of them at 100 columns (3 at 80).
+    """
+    layer = result.layer
+    sources = ResultMaps(result) if sources is None else sources
+    channels = selection.group_channels(result, f)
+    shown, others = selection.shown_channels(result, f)
+    channel_maps, others_map = sources.partials(f, maps, others)
+    _, max_w = slots(width)
+    ho, wo = layer.geometry.out_hw
+    k = block_factor((ho, wo), 2 * MAX_LINES, max_w)
+
+    partials: list[tuple[str, MapSource]] = [(names[channels[c]], channel_maps[c]) for c in shown]
+    if others_map is not None:
+        partials.append((f"Σ {len(others)} others", others_map))
+    # the shared scale spans the cells as drawn (block means), like each map's own scale does
+    shared = Scale.including_zero(*(m.cells(k) for _, m in partials))
+
+    def heatmap(values: MapSource, title: str, scale: Scale | None = None) -> Heatmap:
+        lo, hi = (scale.lo, scale.hi) if scale is not None else (None, None)
+        return Heatmap(values, title, lo=lo, hi=hi, max_w=max_w, max_h=MAX_LINES, legend=False,
+                       show_factor=False)
+
+    items: list[RenderableType] = []
+    for n, (title, m) in enumerate(partials):
+        hm = heatmap(m, title, shared)
+        items.append(hm if n == 0 else numbers.joined("+", hm))
+    if result.use_bias:
+        # the bias is one number added everywhere: a flat map would only repeat it
+        items.append(numbers.joined("+", Text.assemble(("bias ", numbers.LABEL), describe.fmt(float(result.bias[f])),
+                                                      ("\nat every\nposition", "dim"))))
+    pre = heatmap(sources.preactivation(f), "pre-activation")
+    items.append(numbers.joined("=", pre))
+    fit = pre.fit(max_w)
+    means = fit.k > 1
+    keys: list[tuple[str, RenderableType]] = [
+        ("channels", Group(Legend(shared, explain=False, means=means),
+                           Text("one scale for every channel, so their cells compare", style="dim"))),
+        ("pre-activation", Legend(fit.scale, explain=False, means=means)),
+    ]
+    if result.activation != "linear":
+        out = heatmap(sources.output(f), "output")
+        items.append(numbers.joined(f"{result.activation} →", out))
+        keys.append(("output", Legend(out.fit(max_w).scale, explain=False, means=means)))
+
+    if fit.k > 1:
+        cells = f"one cell = mean of a {fit.k}×{fit.k} block (÷{fit.k})"
+    elif fit.z > 1:
+        cells = f"each value drawn as {fit.z}×{fit.z} cells"
+    else:
+        cells = "one cell per output position"
+    body = Group(
+        Text(f"{ho}×{wo} maps · {cells}", style=numbers.LABEL),
+        numbers.Flow(items),
+        numbers.key_values(keys),
+        _Note(),
+    )
+    title = f"filter {f} · heatmaps · bias {describe.fmt(float(result.bias[f]))} · {result.activation}"
+    if layer.groups > 1:
+        title += f" · group {channels[0] // layer.cg} (channels {channels[0]}–{channels[-1]})"
+    return Panel(body, title=title, title_align="left")
