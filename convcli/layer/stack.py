@@ -11,7 +11,6 @@ from convcli.layer.counts import LayerReport, StackReport, layer_shape, param_co
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import ConvSpec, LayerConfigError, check_spec
 
-
 #: The layer kinds by the words the syntax takes for them.
 STACK_KINDS = {
     "conv": "conv",
@@ -106,7 +105,7 @@ def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackR
     h, w, c = (int(v) for v in in_shape)
     if c < 1:
         raise ConfigError(f"the input must have at least one channel, got C = {c}")
-    shape = (h, w, c)
+    shape: tuple[int, ...] = (h, w, c)
     reports: list[LayerReport] = []
     specs: list[ConvSpec] = []
     for layer in layers:
