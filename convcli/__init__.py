@@ -9,13 +9,13 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "conv2d": "convcli.engine",
-    "partial_sums": "convcli.engine",
-    "output_shape": "convcli.engine",
-    "pad_amounts": "convcli.engine",
-    "param_count": "convcli.engine",
-    "conv_geometry": "convcli.engine",
-    "activate": "convcli.engine",
+    "conv2d": "convcli.engine.conv",
+    "partial_sums": "convcli.engine.conv",
+    "output_shape": "convcli.layer.geometry",
+    "pad_amounts": "convcli.layer.geometry",
+    "param_count": "convcli.engine.bind",
+    "conv_geometry": "convcli.layer.geometry",
+    "activate": "convcli.engine.activations",
     "ConvcliError": "convcli.errors",
     "ConfigError": "convcli.errors",
     "ShapeError": "convcli.errors",

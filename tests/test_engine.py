@@ -346,7 +346,7 @@ def test_mean_abs_partials_in_small_tiles(monkeypatch, tile_values, rows_per_til
     kernel = rng.standard_normal((3, 2, 2, 2))
     kwargs = {"padding": "same", "groups": 2}  # output 11×6, 2 channels per group, 2 filters
     expected = np.abs(engine.partial_sums(x, kernel, dtype=np.float64, **kwargs)).mean(axis=(0, 1))
-    monkeypatch.setattr(engine, "TILE_VALUES", tile_values)
+    monkeypatch.setattr("convcli.engine.tiles.TILE_VALUES", tile_values)
     layer = engine.prepare(x, kernel, dtype=dtype, **kwargs)
     tiles = engine._row_tiles((0, 11), 6 * 2 * 2)
     assert tiles == [(r, min(r + rows_per_tile, 11)) for r in range(0, 11, rows_per_tile)]
@@ -366,7 +366,7 @@ def test_mean_abs_partials_with_a_last_partial_tile(monkeypatch):
         (100, [(0, 3), (3, 6), (6, 9)]),
         (70, [(0, 2), (2, 4), (4, 6), (6, 8), (8, 9)]),
     ]:
-        monkeypatch.setattr(engine, "TILE_VALUES", tile_values)
+        monkeypatch.setattr("convcli.engine.tiles.TILE_VALUES", tile_values)
         layer = engine.prepare(x, kernel, padding=1, dtype=np.float64)
         assert engine._row_tiles((0, 9), 30) == tiles
         np.testing.assert_allclose(engine.mean_abs_partials(layer), expected, **TIGHT)
@@ -381,8 +381,8 @@ def test_blocks_and_threads_give_the_oracle_values(threads, tile_values, case):
     assume(not case.empty)
     x, kernel, bias = case.arrays
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "THREADS", threads)
-        mp.setattr(engine, "TILE_VALUES", tile_values)
+        mp.setattr("convcli.engine.tiles.THREADS", threads)
+        mp.setattr("convcli.engine.tiles.TILE_VALUES", tile_values)
         layer = engine.prepare(x, kernel, dtype=np.float64, **case.kwargs)
         rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
         fractions: list[float] = []

@@ -43,10 +43,10 @@ def test_fast_path_matches_oracle(tile_bytes, im2col_min, planar_min, case: Conv
     assume(not case.empty)
     x, k, b = case.arrays
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fastconv, "TILE_BYTES", tile_bytes)
-        mp.setattr(fastconv, "IM2COL_MIN_CHANNELS", im2col_min)
-        mp.setattr(fastconv, "PLANAR_MIN_MULTIPLIER", planar_min)
-        mp.setattr(fastconv, "MIN_GEMM_ROWS", 1 if tile_bytes == 1 else fastconv.MIN_GEMM_ROWS)
+        mp.setattr("convcli.engine.fast.tuning.TILE_BYTES", tile_bytes)
+        mp.setattr("convcli.engine.fast.tuning.IM2COL_MIN_CHANNELS", im2col_min)
+        mp.setattr("convcli.engine.fast.tuning.PLANAR_MIN_MULTIPLIER", planar_min)
+        mp.setattr("convcli.engine.fast.tuning.MIN_GEMM_ROWS", 1 if tile_bytes == 1 else fastconv.MIN_GEMM_ROWS)
         got = engine.conv2d(x, k, b, dtype=np.float64, **case.kwargs)
         partials = engine.partial_sums(x, k, dtype=np.float64, **case.kwargs)
     want = naive_conv2d(x, k, b, 1, case.pads, case.dilation, case.groups)
@@ -63,7 +63,7 @@ def test_strided_layers_match_oracle_with_small_tiles(tile_bytes, case: ConvCase
     assume(not case.empty)
     x, k, b = case.arrays
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fastconv, "TILE_BYTES", tile_bytes)
+        mp.setattr("convcli.engine.fast.tuning.TILE_BYTES", tile_bytes)
         got = engine.conv2d(x, k, b, dtype=np.float64, **case.kwargs)
         partials = engine.partial_sums(x, k, dtype=np.float64, **case.kwargs)
     np.testing.assert_allclose(got, naive_conv2d(x, k, b, case.stride, case.pads, case.dilation, case.groups),
@@ -86,9 +86,9 @@ def test_space_to_depth_layout():
 
 @pytest.mark.parametrize("tile_bytes", [1, 5000])
 def test_fast_path_windows_and_float32(monkeypatch, tile_bytes):
-    monkeypatch.setattr(fastconv, "TILE_BYTES", tile_bytes)
+    monkeypatch.setattr("convcli.engine.fast.tuning.TILE_BYTES", tile_bytes)
     # the same tile heights for the window and the whole image: BLAS then sums in the same order
-    monkeypatch.setattr(fastconv, "MIN_GEMM_ROWS", 1)
+    monkeypatch.setattr("convcli.engine.fast.tuning.MIN_GEMM_ROWS", 1)
     rng = np.random.default_rng(11)
     x = rng.standard_normal((23, 19, 20)).astype(np.float32)
     k = rng.standard_normal((3, 5, 20, 7)).astype(np.float32)
@@ -115,7 +115,7 @@ def test_depthwise_multiplier_filter_order():
 @pytest.mark.parametrize(("channels", "mult"), [(20, 1), (20, 2), (3, 1), (3, 4)])
 def test_both_depthwise_kernels_match_oracle(monkeypatch, tile_bytes, channels, mult):
     """Multiply-adds (many channels, M = 1) and per-channel GEMMs (few channels or M ≥ 2)."""
-    monkeypatch.setattr(fastconv, "TILE_BYTES", tile_bytes)
+    monkeypatch.setattr("convcli.engine.fast.tuning.TILE_BYTES", tile_bytes)
     rng = np.random.default_rng(channels * 10 + mult)
     x = rng.standard_normal((9, 13, channels))
     k = rng.standard_normal((3, 2, 1, channels * mult))
@@ -141,8 +141,8 @@ def test_partial_stats_reduces_exactly_the_oracle_partials(tile_bytes, min_posit
     total = np.full((ho, wo, f), np.nan, dtype=dtype)
     kept = np.full((ho, wo, cg, f), np.nan, dtype=dtype)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fastconv, "TILE_BYTES", tile_bytes)
-        mp.setattr(fastconv, "MIN_STATS_POSITIONS", min_positions)
+        mp.setattr("convcli.engine.fast.tuning.TILE_BYTES", tile_bytes)
+        mp.setattr("convcli.engine.fast.tuning.MIN_STATS_POSITIONS", min_positions)
         fastconv.partial_stats(region, layer.kernel, layer.geometry.dilation, (ho, wo), abs_sums=abs_sums,
                                low=low, high=high, total=total, bias=bias.astype(dtype), kept=kept)
     p = naive_partials(x, kernel, case.stride, case.pads, case.dilation, case.groups)
@@ -159,7 +159,7 @@ def test_partial_stats_reduces_exactly_the_oracle_partials(tile_bytes, min_posit
 def test_depthwise_into_any_out(monkeypatch, tile_bytes):
     """The depthwise multiply-adds write packed ``out`` rows in place and any other ``out``
     (strided columns, another dtype) through a buffer; taps of one kernel row or column too."""
-    monkeypatch.setattr(fastconv, "TILE_BYTES", tile_bytes)
+    monkeypatch.setattr("convcli.engine.fast.tuning.TILE_BYTES", tile_bytes)
     rng = np.random.default_rng(13)
     region = rng.standard_normal((11, 14, 20))
     for kernel_hw, dil in [((3, 2), (2, 3)), ((1, 4), (1, 2)), ((4, 1), (2, 1))]:

@@ -93,7 +93,7 @@ def test_run_shows_the_count_through_the_one_function(monkeypatch, tmp_path: Pat
         calls.append(spec)
         return real(spec)
 
-    monkeypatch.setattr(counts, "param_count", spy)
+    monkeypatch.setattr("convcli.layer.counts.param_count", spy)
     x = np.stack([np.full((3, 3), v, dtype=np.float32) for v in (1, 100, 10000)], axis=-1)
     np.save(tmp_path / "t.npy", x)
     r = invoke("run", tmp_path / "t.npy", "-k", "2", "--init", "ones")

@@ -1,0 +1,146 @@
+"""A conv layer bound to arrays: the checked input and kernel in the compute dtype, plus geometry.
+
+:func:`bind` is the one link from a :class:`~convcli.layer.spec.ConvSpec` to numbers;
+:func:`prepare` binds arrays and spelt settings on the same path. numpy only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from convcli.errors import ConfigError, ShapeError
+from convcli.layer import counts as layer_counts
+from convcli.layer.geometry import Geometry, PaddingSpec, conv_geometry
+from convcli.layer.spec import ConvSpec, check_spec
+
+
+def resolve_dtype(dtype: object) -> np.dtype:
+    """float32 or float64 (the frameworks' float32 is the default everywhere)."""
+    try:
+        dt = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError as exc:
+        raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}") from exc
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ConfigError(f"dtype must be float32 or float64, got {dt.name}")
+    return dt
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A checked conv layer bound to one input: arrays in the compute dtype plus geometry."""
+
+    x: np.ndarray  # (H, W, C)
+    kernel: np.ndarray  # (kh, kw, C // groups, F)
+    groups: int
+    geometry: Geometry
+
+    @property
+    def cg(self) -> int:
+        return int(self.kernel.shape[2])
+
+    @property
+    def filters(self) -> int:
+        return int(self.kernel.shape[3])
+
+
+def _check_numeric(a: np.ndarray, what: str) -> None:
+    # bool is rejected: True/False weights or pixels are almost always a loading mistake
+    if a.dtype.kind not in "iuf":
+        raise ShapeError(f"{what} must hold real numbers, got dtype {a.dtype}")
+    if a.size == 0:
+        raise ShapeError(f"{what} is empty (shape {a.shape})")
+
+
+def prepare(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    dtype: object = np.float32,
+) -> Layer:
+    """Check ``x (H, W, C)`` against ``kernel (kh, kw, C // groups, F)`` and bind the geometry."""
+    dt = resolve_dtype(dtype)
+    x = np.asarray(x)
+    kernel = np.asarray(kernel)
+    _check_numeric(x, "the input")
+    _check_numeric(kernel, "the kernel")
+    if x.ndim != 3:
+        raise ShapeError(f"the input must be (H, W, C), got {x.ndim} dimensions {x.shape}")
+    if kernel.ndim != 4:
+        raise ShapeError(
+            f"the kernel must be (kh, kw, C // groups, F), got {kernel.ndim} dimensions {kernel.shape}"
+        )
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ConfigError(f"groups must be a whole number ≥ 1, got {groups!r}")
+    groups = int(groups)
+    c = x.shape[2]
+    kh, kw, cg, f = kernel.shape
+    if c % groups:
+        raise ShapeError(f"groups={groups} does not divide the input's {c} channels")
+    if f % groups:
+        raise ShapeError(f"groups={groups} does not divide the {f} filters")
+    if cg * groups != c:
+        per = f" ({cg} per group × {groups} groups)" if groups > 1 else ""
+        raise ShapeError(f"the kernel expects {cg * groups} input channels{per} but the input has {c}")
+    geometry = conv_geometry(x.shape[:2], (kh, kw), stride=stride, padding=padding, dilation=dilation)
+    return Layer(np.asarray(x, dtype=dt), np.asarray(kernel, dtype=dt), groups, geometry)
+
+
+#: The layer kinds the engine computes (a separable layer is a depthwise one, then a 1×1 conv).
+BINDS = ("conv", "depthwise")
+
+
+def bind(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: object = np.float32) -> Layer:
+    """``spec`` bound to the input ``x (H, W, C)`` and its Keras kernel: a :class:`Layer`.
+
+    ``kernel`` is ``spec.kernel_shapes()["kernel"]``: ``(kh, kw, C // groups, F)`` for ``conv``,
+    ``(kh, kw, C, M)`` for ``depthwise`` (bound as ``C`` groups of ``M`` filters, filter ``c·M + j``
+    reading channel ``c``). :class:`ShapeError` when the arrays do not fit the spec, then the checks
+    of :func:`prepare` (the same path).
+    """
+    check_spec(spec)
+    if spec.kind not in BINDS or spec.ndim != 2:
+        raise ConfigError(f"the engine computes 2-D {' and '.join(BINDS)} layers, not a {spec.ndim}-D {spec.kind}",
+                          field="kind")
+    x, kernel = np.asarray(x), np.asarray(kernel)
+    if x.ndim == 3 and x.shape[2] != spec.in_channels:
+        raise ShapeError(f"the input has {x.shape[2]} channels but the layer has in_channels={spec.in_channels}")
+    want = spec.kernel_shapes()["kernel"]
+    if kernel.shape != want:
+        raise ShapeError(f"the kernel has shape {kernel.shape} but the {spec.kind} layer needs {want}")
+    groups = spec.groups
+    if spec.kind == "depthwise":
+        kh, kw, c, m = want
+        kernel, groups = kernel.reshape(kh, kw, 1, c * m), c
+    return prepare(x, kernel, stride=spec.stride, padding=spec.padding, dilation=spec.dilation, groups=groups,
+                   dtype=dtype)
+
+
+def check_bias(bias: np.ndarray | Sequence[float] | float | None, filters: int, dtype: np.dtype) -> np.ndarray:
+    """``bias`` as an ``(F,)`` array (``None`` is zeros; a scalar is used for every filter)."""
+    if bias is None:
+        return np.zeros(filters, dtype=dtype)
+    b = np.asarray(bias)
+    if b.dtype.kind not in "iuf":
+        raise ShapeError(f"the bias must hold real numbers, got dtype {b.dtype}")
+    if b.ndim == 0:
+        return np.full(filters, b, dtype=dtype)
+    if b.shape != (filters,):
+        raise ShapeError(f"the bias has shape {b.shape} but the layer has {filters} filters: need ({filters},)")
+    return b.astype(dtype)
+
+
+def param_count(kernel_shape: Sequence[int], use_bias: bool = True) -> tuple[int, int]:
+    """``(weights, biases)`` of a Conv2D whose Keras kernel is ``(kh, kw, C // groups, F)``.
+
+    Counted by :func:`convcli.layer.counts.param_count`, the one function ``convcli params`` uses too.
+    """
+    kh, kw, cg, f = (int(v) for v in kernel_shape)
+    p = layer_counts.param_count(ConvSpec("conv", cg, f, (kh, kw), use_bias=use_bias))
+    return p.weights, p.biases

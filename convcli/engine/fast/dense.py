@@ -1,0 +1,120 @@
+"""Stride-1 cross-correlation on the flattened grid (see :mod:`convcli.engine.fast`), and
+space-to-depth, which turns a strided layer into a stride-1 one."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from convcli.engine.fast import tuning
+from convcli.engine.fast.depthwise import _depthwise, _depthwise_planar
+
+
+def conv_stride1(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, int], groups: int,
+                 out_hw: tuple[int, int], *, out: np.ndarray | None = None) -> np.ndarray:
+    """Stride-1 cross-correlation of a padded ``region (h_in, w_in, C)`` with ``kernel (kh, kw, Cg, F)``.
+
+    ``out_hw`` is ``(H', W')`` with ``h_in = H' + (kh - 1)·dh`` and ``w_in = W' + (kw - 1)·dw``.
+    Returns ``(H', W', F)`` without bias, in the region's dtype (written into ``out`` if given).
+    """
+    kh, kw, cg, f = kernel.shape
+    dh, dw = dilation
+    ho, wo = out_hw
+    region = np.ascontiguousarray(region)
+    h_in, w_in, c = region.shape
+    flat = region.reshape(h_in * w_in, c)
+    offsets = [u * dh * w_in + v * dw for u in range(kh) for v in range(kw)]
+    valid = ho * w_in - (kw - 1) * dw  # grid positions the last tap can still read
+    if out is None:
+        out = np.empty((ho, wo, f), dtype=region.dtype)
+    depthwise = groups == c and cg == 1
+    # numpy's element-wise loops are slow over a short channel axis: few channels go planar too
+    if depthwise and (f // c >= tuning.PLANAR_MIN_MULTIPLIER or c < tuning.IM2COL_MIN_CHANNELS):
+        _depthwise_planar(flat, kernel, offsets, w_in, valid, out)
+    elif depthwise:
+        _depthwise(flat, kernel, offsets, w_in, valid, out)
+    elif groups == 1:
+        _dense(flat, kernel.reshape(kh * kw, c, f), offsets, w_in, valid, out, kw, dw)
+    else:
+        fg = f // groups
+        for g in range(groups):
+            part = np.empty((ho, wo, fg), dtype=region.dtype)
+            _dense(np.ascontiguousarray(flat[:, g * cg : (g + 1) * cg]), kernel[:, :, :, g * fg : (g + 1) * fg].reshape(kh * kw, cg, fg),
+                   offsets, w_in, valid, part, kw, dw)
+            out[:, :, g * fg : (g + 1) * fg] = part
+    return out
+
+
+def space_to_depth(region: np.ndarray, kernel: np.ndarray, stride: tuple[int, int],
+                   out_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A stride-``s`` layer as a stride-1 one: ``(region', kernel')`` for :func:`conv_stride1`.
+
+    Output ``(i, j)`` reads ``region[i·sh + u, j·sw + v]``; writing ``u = a·sh + p`` and
+    ``v = b·sw + q`` this is ``region'[i + a, j + b, (p, q, c)]`` with
+    ``region'[y, x, (p, q, c)] = region[y·sh + p, x·sw + q, c]`` and
+    ``kernel'[a, b, (p, q, c), f] = kernel[a·sh + p, b·sw + q, c, f]`` (zero past the kernel's edge).
+    ``region (h, w, C)`` is padded as for the strided layer (dilation 1, groups 1);
+    returns ``region' (H' + ah - 1, W' + aw - 1, sh·sw·C)`` and ``kernel' (ah, aw, sh·sw·C, F)``
+    with ``ah = ⌈kh / sh⌉``, ``aw = ⌈kw / sw⌉``.
+    """
+    sh, sw = stride
+    kh, kw, c, f = kernel.shape
+    ah, aw = -(-kh // sh), -(-kw // sw)
+    ho, wo = out_hw
+    h2, w2 = ho + ah - 1, wo + aw - 1
+    x2 = np.empty((h2, w2, sh * sw * c), dtype=region.dtype)
+    for p in range(sh):
+        for q in range(sw):
+            src = region[p::sh, q::sw][:h2, :w2]
+            dst = x2[:, :, (p * sw + q) * c : (p * sw + q + 1) * c]
+            dst[: src.shape[0], : src.shape[1]] = src
+            # rows/cols that only the kernel's zero taps read lie past the region: zeros
+            dst[src.shape[0] :] = 0
+            dst[:, src.shape[1] :] = 0
+    k = np.zeros((ah * sh, aw * sw, c, f), dtype=kernel.dtype)
+    k[:kh, :kw] = kernel
+    k2 = k.reshape(ah, sh, aw, sw, c, f).transpose(0, 2, 1, 3, 4, 5).reshape(ah, aw, sh * sw * c, f)
+    return x2, k2
+
+
+def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, valid: int, out: np.ndarray,
+           kw: int = 1, dw: int = 1) -> None:
+    """``out (H', W', F)`` from ``flat (h_in·w_in, C)`` and ``taps (kh·kw, C, F)``, tile by tile."""
+    ntaps, c, f = taps.shape
+    kh = ntaps // kw
+    # the kw taps of a kernel row read kw·C adjacent floats when the rows of `flat` are packed
+    packed = flat.strides == (c * flat.itemsize, flat.itemsize)
+    run = kw * c if dw == 1 and kw > 1 and packed else 0
+    ho, wo, _ = out.shape
+    dtype = out.dtype
+    im2col = c >= tuning.IM2COL_MIN_CHANNELS
+    rows = tuning.tile_rows(w_in, ntaps * c if im2col else c * 4, dtype.itemsize, ho)
+    if im2col:  # a GEMM of a few hundred rows leaves BLAS's second core idle: keep tiles tall enough
+        rows = min(ho, max(rows, -(-tuning.MIN_GEMM_ROWS // w_in)))
+    acc = np.empty((rows * w_in, f), dtype=dtype)
+    if im2col:
+        buf = np.empty((rows * w_in, ntaps * c), dtype=dtype)
+        weights = taps.reshape(ntaps * c, f)
+    else:
+        tmp = np.empty_like(acc)
+    for r0 in range(0, ho, rows):
+        r1 = min(r0 + rows, ho)
+        start, stop = r0 * w_in, min(r1 * w_in, valid)
+        m = stop - start
+        if im2col:
+            if run:  # one copy per kernel row instead of one per tap
+                for u in range(kh):
+                    buf[:m, u * run : (u + 1) * run] = as_strided(
+                        flat[start + offsets[u * kw] :], shape=(m, run), strides=flat.strides)
+            else:
+                for t, off in enumerate(offsets):
+                    buf[:m, t * c : (t + 1) * c] = flat[start + off : stop + off]
+            np.matmul(buf[:m], weights, out=acc[:m])
+        else:
+            np.matmul(flat[start + offsets[0] : stop + offsets[0]], taps[0], out=acc[:m])
+            for t in range(1, ntaps):
+                off = offsets[t]
+                np.matmul(flat[start + off : stop + off], taps[t], out=tmp[:m])
+                acc[:m] += tmp[:m]
+        # grid positions past `valid` are discarded columns of the last row: never read below
+        out[r0:r1] = acc[: (r1 - r0) * w_in].reshape(r1 - r0, w_in, f)[:, :wo]

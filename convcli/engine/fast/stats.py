@@ -1,0 +1,79 @@
+"""Every stride-1 partial sum reduced as it is made: the fused pass of ``run`` (see
+:mod:`convcli.engine.fast`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convcli.engine.fast import tuning
+
+
+def partial_stats(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, int], out_hw: tuple[int, int],
+                  *, abs_sums: np.ndarray, low: np.ndarray | None = None, high: np.ndarray | None = None,
+                  total: np.ndarray | None = None, bias: np.ndarray | None = None,
+                  kept: np.ndarray | None = None) -> None:
+    """Every stride-1 partial sum of a padded ``region (h_in, w_in, C)`` with ``kernel (kh, kw, Cg, F)``,
+    reduced as it is made, so a whole photo's ``H'·W'·Cg·F`` partials never exist at once.
+
+    Partial ``(c, f)`` is channel ``g·Cg + c`` (``g`` the group of filter ``f``) cross-correlated
+    with ``kernel[:, :, c, f]``: per tile and input channel, one ``(Fg, T) @ (T, m)`` GEMM over a
+    planar copy gives that channel's ``Fg`` partial maps as contiguous rows, where reductions and
+    sums run at full speed. Accumulated into the caller's arrays:
+
+    - ``abs_sums (Cg, F)`` float64: ``+= Σ |partial|`` over the region's outputs;
+    - ``low``/``high (Cg, F)``: the running min / max of each partial (start them at ±inf);
+    - ``total (H', W', F)``: written with ``Σ_c partial`` (``+ bias (F,)`` if given): the pre-activation;
+    - ``kept (H', W', Cg, F)``: written with the partials themselves.
+    """
+    kh, kw, cg, f = kernel.shape
+    dh, dw = dilation
+    ho, wo = out_hw
+    region = np.ascontiguousarray(region)
+    h_in, w_in, c = region.shape
+    groups = c // cg
+    fg = f // groups
+    flat = region.reshape(h_in * w_in, c)
+    offsets = [u * dh * w_in + v * dw for u in range(kh) for v in range(kw)]
+    ntaps, reach = len(offsets), offsets[-1]
+    valid = ho * w_in - (kw - 1) * dw
+    dtype = region.dtype
+    # per group and channel: (Fg, T) weights; filter g·Fg + j -> row j
+    weights = np.ascontiguousarray(kernel.reshape(ntaps, cg, groups, fg).transpose(2, 1, 3, 0))
+    width = ntaps + 2 * fg + (f if total is not None else 0)
+    rows = max(tuning.tile_rows(w_in, width, dtype.itemsize, ho), min(ho, -(-tuning.MIN_STATS_POSITIONS // w_in)))
+    plane = np.empty(rows * w_in + reach, dtype=dtype)
+    buf = np.empty((ntaps, rows * w_in), dtype=dtype)
+    res = np.empty((fg, rows * w_in), dtype=dtype)
+    mags = np.empty((fg, rows * wo), dtype=dtype)
+    acc = np.empty((f, rows * w_in), dtype=dtype) if total is not None else None
+    for r0 in range(0, ho, rows):
+        r1 = min(r0 + rows, ho)
+        n = r1 - r0
+        start, stop = r0 * w_in, min(r1 * w_in, valid)
+        m = stop - start
+        for ch in range(c):
+            g, cc = divmod(ch, cg)
+            fs = slice(g * fg, (g + 1) * fg)
+            plane[: m + reach] = flat[start : stop + reach, ch]
+            for t, off in enumerate(offsets):
+                buf[t, :m] = plane[off : off + m]
+            np.matmul(weights[g, cc], buf[:, :m], out=res[:, :m])
+            # positions m.. are the last row's discarded columns: the view below never reads them
+            maps = res[:, : n * w_in].reshape(fg, n, w_in)[:, :, :wo]
+            mag = mags[:, : n * wo].reshape(fg, n, wo)
+            np.abs(maps, out=mag)
+            abs_sums[cc, fs] += mags[:, : n * wo].sum(axis=1, dtype=np.float64)  # float32 could overflow
+            if low is not None and high is not None:
+                np.minimum(low[cc, fs], maps.min(axis=(1, 2)), out=low[cc, fs])
+                np.maximum(high[cc, fs], maps.max(axis=(1, 2)), out=high[cc, fs])
+            if acc is not None:
+                if cc == 0:
+                    acc[fs, :m] = res[:, :m]
+                else:
+                    acc[fs, :m] += res[:, :m]
+            if kept is not None:
+                kept[r0:r1, :, cc, fs] = maps.transpose(1, 2, 0)
+        if total is not None and acc is not None:
+            if bias is not None:  # on the planar rows, where it is one long add per filter
+                acc[:, :m] += bias[:, None]
+            total[r0:r1] = acc[:, : n * w_in].reshape(f, n, w_in)[:, :, :wo].transpose(1, 2, 0)

@@ -1,0 +1,201 @@
+"""Everything ``convcli run`` computes for a layer: the partial-sum pass and the run itself. numpy only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
+
+import numpy as np
+
+from convcli.engine import fast, tiles
+from convcli.engine.activations import _activation, activate
+from convcli.engine.bind import Layer, check_bias
+from convcli.engine.blocks import column_reduce
+from convcli.engine.conv import _conv, _partials, input_region
+from convcli.engine.fast import tuning
+from convcli.engine.stats import map_stats
+from convcli.errors import ConfigError
+
+Pair = tuple[int, int]
+
+
+class PassResult(NamedTuple):
+    """What :func:`partial_pass` measures over every partial sum ``(Cg, F)`` each (``partials``:
+    ``(H', W', Cg, F)`` when kept; ``low``/``high``: each partial map's min / max when asked)."""
+
+    mean_abs: np.ndarray
+    partials: np.ndarray | None
+    low: np.ndarray | None
+    high: np.ndarray | None
+
+
+def fuses_conv(layer: Layer) -> bool:
+    """Whether :func:`run_layer` sums the partials into the pre-activation instead of convolving again.
+
+    Where the convolution is memory-bound (stride 1, few channels: the per-tap GEMMs of a photo),
+    adding the ``Cg`` partial maps that :func:`partial_pass` makes anyway costs much less than a
+    second pass over the image; with many channels one im2col GEMM beats ``Cg·F`` additions.
+    """
+    return layer.geometry.stride == (1, 1) and layer.cg < tuning.IM2COL_MIN_CHANNELS
+
+
+def partial_pass(
+    layer: Layer, *, keep: bool = False, progress: Callable[[int], None] | None = None,
+    total: np.ndarray | None = None, bias: np.ndarray | None = None, ranges: bool = False,
+) -> PassResult:
+    """One pass over all partial sums: their mean ``|partial|`` ``(Cg, F)`` and, if ``keep``, the
+    partials themselves ``(H', W', Cg, F)``; with ``ranges`` each partial map's min and max.
+    ``total (H', W', F)``, if given (stride 1 only), is written with the pre-activation: the sum of
+    the partials, plus ``bias (F,)`` if given.
+
+    Computed block by block, so without ``keep`` a whole photo never holds all ``H'·W'·Cg·F``
+    partials at once. The mean is accumulated in float64 so millions of values keep their digits
+    (and float32 values near their limit do not overflow).
+    """
+    ho, wo = layer.geometry.out_hw
+    cg, f = layer.cg, layer.filters
+    g = layer.geometry
+    if total is not None and g.stride != (1, 1):
+        raise ValueError("partial_pass writes the pre-activation for stride-1 layers only")
+    kept = np.empty((ho, wo, cg, f), dtype=layer.x.dtype) if keep else None
+    stride1 = g.stride == (1, 1)
+    # stride 1: the fused kernel keeps only its tile buffers; else each block's partials are made whole
+    blocks = tiles._row_tiles((0, ho), wo * (f if stride1 else cg * f), parts=tiles.THREADS)
+    sums = np.zeros((len(blocks), cg, f), dtype=np.float64)  # one row per block: the same sum on any thread
+    lows = np.full((len(blocks), cg, f), np.inf, dtype=layer.x.dtype) if ranges else None
+    highs = np.full((len(blocks), cg, f), -np.inf, dtype=layer.x.dtype) if ranges else None
+
+    def block(b: Pair) -> int:
+        i = blocks.index(b)
+        low, high = (lows[i], highs[i]) if lows is not None and highs is not None else (None, None)
+        if stride1:
+            fast.partial_stats(
+                input_region(layer, b, (0, wo)), layer.kernel, g.dilation, (b[1] - b[0], wo),
+                abs_sums=sums[i], low=low, high=high,
+                total=None if total is None else total[b[0] : b[1]], bias=bias,
+                kept=None if kept is None else kept[b[0] : b[1]])
+            return b[1] - b[0]
+        p = _partials(layer, b, (0, wo), threads=False)  # the blocks are already on the threads
+        if kept is not None:
+            kept[b[0] : b[1]] = p
+        flat = p.reshape(-1, cg * f)
+        sums[i] = column_reduce(np.abs(flat), np.add, np.float64).reshape(cg, f)
+        if low is not None and high is not None:
+            low[...] = column_reduce(flat, np.minimum).reshape(cg, f)
+            high[...] = column_reduce(flat, np.maximum).reshape(cg, f)
+        return b[1] - b[0]
+
+    tiles._each(block, blocks, progress)
+    low_all = lows.min(axis=0) if lows is not None else None
+    high_all = highs.max(axis=0) if highs is not None else None
+    return PassResult(sums.sum(axis=0) / (ho * wo), kept, low_all, high_all)
+
+
+def mean_abs_partials(layer: Layer) -> np.ndarray:
+    """Mean of ``|partial_sums|`` over every output position: ``(C // groups, F)``."""
+    return partial_pass(layer)[0]
+
+
+def run_bytes(layer: Layer, *, keep_partials: bool = False) -> int:
+    """Bytes :func:`run_layer` allocates beyond the input: results, kept partials, block buffers."""
+    ho, wo = layer.geometry.out_hw
+    per_map = ho * wo * layer.x.itemsize
+    total = 2 * per_map * layer.filters  # pre-activation and output
+    if keep_partials:
+        total += per_map * layer.cg * layer.filters
+    return total + 4 * tiles.THREADS * tiles.TILE_VALUES * layer.x.itemsize
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One computed layer; the tables, the JSON and the saved file all read these arrays.
+
+    ``preactivation`` and ``output`` are ``(H', W', F)``; ``window_partials`` is
+    ``(r1 - r0, c1 - c0, Cg, F)`` for the display window ``rows × cols``; ``mean_abs`` is
+    ``(Cg, F)``, the mean ``|partial|`` of each channel over the whole output.
+    """
+
+    layer: Layer
+    bias: np.ndarray
+    use_bias: bool
+    activation: str
+    preactivation: np.ndarray
+    output: np.ndarray
+    rows: Pair
+    cols: Pair
+    window_partials: np.ndarray
+    mean_abs: np.ndarray
+    partials: np.ndarray | None = None
+    #: each partial map's min and max over the whole output ``(Cg, F)``, when ``run_layer(ranges=True)``
+    partial_low: np.ndarray | None = None
+    partial_high: np.ndarray | None = None
+
+    def shares(self) -> np.ndarray:
+        """Each channel's share of ``Σ_c mean |partial|`` per filter, in percent: ``(Cg, F)``."""
+        total = self.mean_abs.sum(axis=0, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, 100.0 * self.mean_abs / total, 0.0)
+
+    @cached_property
+    def output_stats(self) -> np.ndarray:
+        """Each filter's output min, mean and max over the whole map, NaN ignored: ``(F, 3)`` float64."""
+        return map_stats(self.output)
+
+    @cached_property
+    def preactivation_stats(self) -> np.ndarray:
+        """:attr:`output_stats` of the pre-activation (the same array for ``linear``)."""
+        return self.output_stats if self.output is self.preactivation else map_stats(self.preactivation)
+
+    def full_partials(self) -> np.ndarray:
+        """All partial sums ``(H', W', Cg, F)``: kept by ``run_layer(keep_partials=True)`` or computed now."""
+        if self.partials is not None:
+            return self.partials
+        ho, wo = self.layer.geometry.out_hw
+        return _partials(self.layer, (0, ho), (0, wo))
+
+
+def run_layer(
+    layer: Layer,
+    bias: np.ndarray | Sequence[float] | float | None,
+    activation: str,
+    rows: Pair,
+    cols: Pair,
+    *,
+    use_bias: bool = True,
+    keep_partials: bool = False,
+    ranges: bool = False,
+    progress: Callable[[float], None] | None = None,
+) -> LayerResult:
+    """Compute everything ``convcli run`` shows for ``layer`` with the display window rows × cols.
+
+    ``keep_partials`` keeps all ``(H', W', Cg, F)`` partials (for saving) from the same pass that
+    measures each channel's share; ``ranges`` measures each partial map's min and max in it too.
+    ``progress(fraction)`` reports the work done, 0 to 1.
+    """
+    if bias is not None and not use_bias:
+        raise ConfigError("a bias was given but the layer has use_bias=False (--no-bias)")
+    _activation(activation)  # an unknown name fails before the work, not after it
+    ho, wo = layer.geometry.out_hw
+    b = check_bias(bias, layer.filters, layer.x.dtype)
+    fused = fuses_conv(layer)
+    # unless fused, the convolution and the partials are the same multiply-adds: each is half of the work
+    done = [0]
+    passes = 1 if fused else 2
+
+    def step(rows_done: int) -> None:
+        done[0] += rows_done
+        if progress is not None:
+            progress(min(1.0, done[0] / (passes * ho)))
+
+    if fused:
+        pre = np.empty((ho, wo, layer.filters), dtype=layer.x.dtype)
+        measured = partial_pass(layer, keep=keep_partials, progress=step, total=pre, bias=b, ranges=ranges)
+    else:
+        pre = _conv(layer, (0, ho), (0, wo), step, bias=b)
+        measured = partial_pass(layer, keep=keep_partials, progress=step, ranges=ranges)
+    out = activate(pre, activation)
+    window = _partials(layer, rows, cols)
+    return LayerResult(layer, b, use_bias, activation, pre, out, rows, cols, window, measured.mean_abs,
+                       measured.partials, measured.low, measured.high)

@@ -1,0 +1,37 @@
+"""Per-map statistics of results ``(H', W', F)``: min, mean, max, and whether a map is finite. numpy only."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from convcli.engine.blocks import column_reduce
+
+
+def map_stats(values: np.ndarray) -> np.ndarray:
+    """Min, mean and max of each map of ``values (H', W', F)``, NaN ignored: ``(F, 3)`` float64.
+
+    One pass per statistic; only a map whose plain result is NaN takes the slower NaN-aware one.
+    """
+    f = values.shape[-1]
+    flat = values.reshape(-1, f)
+    n = max(1, flat.shape[0])
+    stats = np.stack([column_reduce(flat, np.minimum), column_reduce(flat, np.add, np.float64) / n,
+                      column_reduce(flat, np.maximum)], axis=1).astype(np.float64)
+    for i in np.flatnonzero(np.isnan(stats).any(axis=1)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN map: its stats are NaN
+            col = flat[:, i]
+            stats[i] = [np.nanmin(col), np.nanmean(col, dtype=np.float64), np.nanmax(col)]
+    return stats
+
+
+def finite_maps(values: np.ndarray) -> np.ndarray:
+    """Whether every value of each map of ``values (H', W', F)`` is finite: ``(F,)`` bool.
+
+    One float64 sum per map: NaN or ±Inf anywhere makes the sum non-finite. A float32 map cannot
+    overflow that sum; a float64 map of values near 1e308 can, and is then reported too.
+    """
+    flat = values.reshape(-1, values.shape[-1])
+    return np.isfinite(column_reduce(flat, np.add, np.float64))

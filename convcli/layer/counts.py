@@ -1,0 +1,227 @@
+"""Counting a conv layer: parameters, MACs, FLOPs and output size, for one layer or a stack.
+
+Integer arithmetic in pure Python (no numpy), so that ``convcli params`` starts fast and the
+numbers are exact at any size. Sizes use the engine's names: input ``(H, W, C)``, ``F`` filters,
+kernel ``kh × kw``, ``g`` groups, ``M`` depth multiplier, output ``(H', W', F)``.
+
+Four layer kinds, with the counts Keras 3's ``count_params()`` gives (and PyTorch's, for groups)::
+
+    conv        Conv2D           weights kh·kw·(C/g)·F            biases F
+    depthwise   DepthwiseConv2D  weights kh·kw·C·M                biases C·M
+    separable   SeparableConv2D  weights kh·kw·C·M + C·M·F        biases F
+    transpose   Conv2DTranspose  weights kh·kw·(F/g)·C            biases F
+
+MACs (multiply-accumulates) count one per product of an input value and a weight::
+
+    conv        H'·W'·kh·kw·(C/g)·F
+    depthwise   H'·W'·kh·kw·C·M
+    separable   H'·W'·kh·kw·C·M + H'·W'·C·M·F     (depthwise, then the 1×1 pointwise)
+    transpose   H·W·kh·kw·C·(F/g)                 (every input value meets every tap, as fvcore counts)
+
+**FLOPs = 2·MACs**: a multiply and an add per MAC. The bias adds and the activation are not
+counted separately (with a bias, 2·MACs is exactly every multiply and every add of a layer; without
+one it counts one add per output value too many). Counters differ: fvcore counts one fused
+multiply-add as one "flop", so its "FLOPs" are MACs; thop's ``profile`` returns MACs (some versions
+add one per output value for the bias); ptflops reports MACs and adds one per output value for the
+bias. Compare their numbers with ``macs`` here, not ``flops``.
+
+Output sizes: ``conv``, ``depthwise`` and ``separable`` follow :mod:`convcli.layer.geometry`
+(``valid``, Keras/TensorFlow ``same``, or symmetric zeros), the same per-axis functions as the
+engine's :func:`~convcli.layer.geometry.conv_geometry`; ``transpose`` follows Keras 3:
+``valid`` gives ``(n - 1)·s + max(k, s)`` (``(n - 1)·s + k`` whenever ``k ≥ s``), ``same`` gives
+``n·s``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from math import prod
+
+from convcli.layer.geometry import AXIS_NAMES, check_size, out_size_1d, transpose_out_1d
+from convcli.layer.receptive import effective_stride, receptive_field
+from convcli.layer.spec import ConvSpec, check_spec
+
+Pair = tuple[int, int]
+Pads = tuple[int, int, int, int]
+
+FLOP_CONVENTION = (
+    "FLOPs = 2·MACs (a multiply and an add per MAC; bias adds and activation not counted separately). "
+    "fvcore, thop and ptflops report MACs under the name FLOPs (ptflops and some thop versions add "
+    "one per output value for the bias)."
+)
+
+#: The names of the input sizes and kernel sizes in formulas, by the number of spatial axes.
+SIZE_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+KERNEL_NAMES = {1: ("k",), 2: ("kh", "kw"), 3: ("kd", "kh", "kw")}
+
+#: A product of named factors, e.g. (("kh", 3), ("kw", 3), ("C/g", 64), ("F", 128)).
+Term = tuple[tuple[str, int], ...]
+
+
+def term_value(term: Term) -> int:
+    return prod(v for _, v in term)
+
+
+@dataclass(frozen=True)
+class ParamCount:
+    """Weights and biases of a layer, with the terms they are sums of (for formulas)."""
+
+    weights: int
+    biases: int
+    weight_terms: tuple[Term, ...]
+    bias_terms: tuple[Term, ...]
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.biases
+
+
+def _kernel_term(spec: ConvSpec) -> Term:
+    return tuple(zip(KERNEL_NAMES[spec.ndim], spec.kernel, strict=True))
+
+
+def param_count(spec: ConvSpec) -> ParamCount:
+    """The parameters of ``spec``: equal to Keras 3's ``count_params()`` (PyTorch's for groups)."""
+    check_spec(spec)
+    c, g, m, f = spec.in_channels, spec.groups, spec.depth_multiplier, spec.out_channels
+    k = _kernel_term(spec)
+    if spec.kind == "conv":
+        weights: tuple[Term, ...] = ((*k, ("C/g" if g > 1 else "C", c // g), ("F", f)),)
+        biases: Term = (("F", f),)
+    elif spec.kind == "depthwise":
+        weights = ((*k, ("C", c), ("M", m)),)
+        biases = (("C", c), ("M", m))
+    elif spec.kind == "separable":
+        weights = ((*k, ("C", c), ("M", m)), (("C", c), ("M", m), ("F", f)))
+        biases = (("F", f),)
+    else:  # in the order of Keras' kernel (kh, kw, F, C)
+        weights = ((*k, ("F/g" if g > 1 else "F", f // g), ("C", c)),)
+        biases = (("F", f),)
+    bias_terms = (biases,) if spec.use_bias else ()
+    return ParamCount(
+        sum(term_value(t) for t in weights), sum(term_value(t) for t in bias_terms), weights, bias_terms
+    )
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """Where a layer reads and what it writes for one input size.
+
+    ``pads`` are the zeros ``(top, bottom, left, right)`` added to the input (``None`` for a
+    transpose layer, which pads its output instead).
+    """
+
+    in_shape: tuple[int, ...]  # (H, W, C)
+    out_shape: tuple[int, ...]  # (H', W', F)
+    pads: tuple[int, ...] | None
+    macs: int
+    mac_terms: tuple[Term, ...]
+
+    @property
+    def flops(self) -> int:
+        """2·MACs: see the module docstring for the convention."""
+        return 2 * self.macs
+
+
+def layer_shape(spec: ConvSpec, in_hw: Sequence[int]) -> LayerShape:
+    """Output shape, pads and MACs of ``spec`` on an ``(H, W)`` input; :class:`ShapeError` if empty."""
+    check_spec(spec)
+    size = check_size(in_hw[: spec.ndim])
+    c, f, g, m = spec.in_channels, spec.out_channels, spec.groups, spec.depth_multiplier
+    k = _kernel_term(spec)
+    if spec.kind == "transpose":
+        out = tuple(transpose_out_1d(n, spec.kernel[a], spec.stride[a], str(spec.padding)) for a, n in enumerate(size))
+        terms: tuple[Term, ...] = (
+            (*zip(SIZE_NAMES[spec.ndim], size, strict=True), *k, ("C", c), ("F/g" if g > 1 else "F", f // g)),
+        )
+        return LayerShape((*size, c), (*out, f), None, sum(term_value(t) for t in terms), terms)
+    pads = spec.pads(size)
+    out = tuple(
+        out_size_1d(n, spec.kernel[a], spec.stride[a], spec.dilation[a], (pads[2 * a], pads[2 * a + 1]),
+                    kernel=spec.kernel, axis=AXIS_NAMES[spec.ndim][a])
+        for a, n in enumerate(size)
+    )
+    hw: Term = tuple(zip((f"{n}'" for n in SIZE_NAMES[spec.ndim]), out, strict=True))
+    if spec.kind == "conv":
+        terms = ((*hw, *k, ("C/g" if g > 1 else "C", c // g), ("F", f)),)
+    elif spec.kind == "depthwise":
+        terms = ((*hw, *k, ("C", c), ("M", m)),)
+    else:
+        terms = ((*hw, *k, ("C", c), ("M", m)), (*hw, ("C", c), ("M", m), ("F", f)))
+    return LayerShape((*size, c), (*out, f), pads, sum(term_value(t) for t in terms), terms)
+
+
+# ------------------------------------------------------------------------------------------------
+# One layer or a stack, everything at once
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """Everything ``convcli params`` says about one layer (``shape`` only with an input size)."""
+
+    spec: ConvSpec
+    params: ParamCount
+    receptive_field: tuple[int, ...]
+    effective_stride: tuple[Fraction, ...]
+    shape: LayerShape | None = None
+    text: str = ""  # the stack text the layer came from
+
+
+def report(spec: ConvSpec, in_hw: Sequence[int] | None = None) -> LayerReport:
+    """Parameters, receptive field and (with ``in_hw``) output shape and MACs of one layer."""
+    return LayerReport(
+        spec,
+        param_count(spec),
+        receptive_field([spec]),
+        effective_stride([spec]),
+        layer_shape(spec, in_hw) if in_hw is not None else None,
+    )
+
+
+def equivalent(spec: ConvSpec) -> ConvSpec | None:
+    """The layer worth comparing ``spec`` with: a conv against its depthwise-separable twin and back,
+    a depthwise against the full conv with the same outputs, a grouped conv against groups = 1."""
+    if spec.kind == "conv" and spec.groups > 1:
+        return replace(spec, groups=1)
+    if spec.kind == "conv" and any(v != 1 for v in spec.kernel):
+        return replace(spec, kind="separable")
+    if spec.kind == "separable":
+        return replace(spec, kind="conv", depth_multiplier=1, filters=spec.out_channels)
+    if spec.kind == "depthwise":
+        return replace(spec, kind="conv", filters=spec.out_channels, depth_multiplier=1)
+    return None
+
+
+@dataclass(frozen=True)
+class StackReport:
+    """A stack of layers on an ``(H, W, C)`` input, with running receptive field and totals."""
+
+    in_shape: tuple[int, ...]
+    layers: tuple[LayerReport, ...]
+
+    @property
+    def weights(self) -> int:
+        return sum(r.params.weights for r in self.layers)
+
+    @property
+    def biases(self) -> int:
+        return sum(r.params.biases for r in self.layers)
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.biases
+
+    @property
+    def macs(self) -> int:
+        return sum(r.shape.macs for r in self.layers if r.shape is not None)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        last = self.layers[-1].shape
+        return last.out_shape if last is not None else self.in_shape

@@ -1,0 +1,195 @@
+"""Where a kernel reads its input, written once per axis (numpy-free).
+
+One axis of length ``n`` read by a kernel of size ``k`` with stride ``s`` and dilation ``d``:
+the kernel spans ``(k - 1)·d + 1`` positions (:func:`span`), the padding adds ``(before, after)``
+zeros (:func:`axis_pads`, :func:`same_pads_1d`), and the output has
+``(n + before + after - span) // s + 1`` positions (:func:`out_size_1d`). A transposed layer's
+output length is :func:`transpose_out_1d`.
+
+The N-axis wrappers (:func:`pad_amounts`, :func:`conv_geometry`, :func:`output_shape`,
+:class:`Geometry`) apply those per axis to a 2-D layer, the one the engine computes.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Integral
+
+from convcli.errors import FIELD, ConfigError, ShapeError
+
+Pair = tuple[int, int]
+Pads = tuple[int, int, int, int]
+#: Padding as spelt: "valid", "same" (Keras/TensorFlow), an int or an (h, w) pair of zeros.
+PaddingSpec = str | int | Sequence[int]
+
+#: What the positions along each axis are called, by the number of spatial axes.
+AXIS_NAMES = {1: ("positions",), 2: ("rows", "columns"), 3: ("planes", "rows", "columns")}
+
+
+# ------------------------------------------------------------------------------------------------
+# One axis
+
+
+def span(k: int, d: int) -> int:
+    """How many input rows (or columns) a kernel of size ``k`` with dilation ``d`` covers."""
+    return (k - 1) * d + 1
+
+
+def same_pads_1d(n: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """Keras/TensorFlow 'same' padding along one axis of length ``n``: ``(before, after)``.
+
+    ``out = ceil(n / s)``; ``total = max((out - 1)·s + (k - 1)·d + 1 - n, 0)``; the odd extra
+    row or column goes after (bottom/right).
+    """
+    out = -(-n // s)
+    total = max((out - 1) * s + span(k, d) - n, 0)
+    return total // 2, total - total // 2
+
+
+def axis_pads(n: int, k: int, s: int, d: int, padding: str | int) -> tuple[int, int]:
+    """The zeros ``(before, after)`` that ``padding`` (``"valid"``, ``"same"`` or a symmetric
+    count, already checked) adds to one axis of length ``n``."""
+    if isinstance(padding, str):
+        return same_pads_1d(n, k, s, d) if padding == "same" else (0, 0)
+    return padding, padding
+
+
+def out_size_1d(n: int, k: int, s: int, d: int, pads: tuple[int, int] = (0, 0), *,
+                kernel: Sequence[int] | None = None, axis: str = "rows") -> int:
+    """Output length of one axis of length ``n`` padded with ``pads (before, after)``.
+
+    :class:`ShapeError` when the kernel spans more than the padded input; its message names the
+    whole ``kernel`` (all axes, default ``(k,)``) and this ``axis`` ("rows", "columns", ...).
+    """
+    covered, padded = span(k, d), n + pads[0] + pads[1]
+    if covered > padded:
+        dil = f" with dilation {d}" if d > 1 else ""
+        shape = "×".join(str(v) for v in (kernel if kernel is not None else (k,)))
+        raise ShapeError(f"kernel {shape}{dil} spans {covered} {axis} but the padded input has {padded}")
+    return (padded - covered) // s + 1
+
+
+def transpose_out_1d(n: int, k: int, s: int, padding: str) -> int:
+    """Keras 3 ``Conv2DTranspose`` output length for input length ``n`` (no output_padding)."""
+    return n * s if padding == "same" else (n - 1) * s + max(k, s)
+
+
+def check_size(size: Sequence[int]) -> tuple[int, ...]:
+    """``size`` as ints; :class:`ShapeError` unless every axis has at least one position."""
+    dims = tuple(int(v) for v in size)
+    if min(dims) < 1:
+        if len(dims) == 2:
+            raise ShapeError(f"the input is {dims[0]}×{dims[1]}; it needs at least one row and one column")
+        raise ShapeError(f"the input is {'×'.join(map(str, dims))}; it needs at least one position per axis")
+    return dims
+
+
+# ------------------------------------------------------------------------------------------------
+# N axes
+
+
+def _whole(v: object) -> bool:
+    # numbers.Integral covers int and numpy's integer types without importing numpy; bool is not a size
+    return isinstance(v, Integral) and not isinstance(v, bool)
+
+
+def as_pair(value: int | Sequence[int], field: str, *, minimum: int = 1, name: str | None = None) -> Pair:
+    """``value`` as an ``(h, w)`` pair of ints ≥ ``minimum``; an int is used for both axes.
+
+    Errors are :class:`ConfigError` with ``field``; their message names the setting as ``name``
+    (default: the field itself, worded by the caller).
+    """
+    what = FIELD if name is None else name
+    if _whole(value):
+        pair: tuple[int, ...] = (operator.index(value), operator.index(value))  # type: ignore[arg-type]
+    elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        if not all(_whole(v) for v in value):
+            raise ConfigError(f"{what} must be whole numbers, got {tuple(value)!r}", field=field)
+        pair = (operator.index(value[0]), operator.index(value[1]))
+    else:
+        raise ConfigError(f"{what} must be an int or an (h, w) pair, got {value!r}", field=field)
+    if min(pair) < minimum:
+        shown = pair if pair[0] != pair[1] else pair[0]
+        raise ConfigError(f"{what} must be ≥ {minimum}, got {shown}", field=field)
+    return pair[0], pair[1]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where a layer's kernel reads its input: sizes, stride, dilation, pads and output size."""
+
+    in_hw: Pair
+    kernel_hw: Pair
+    stride: Pair
+    dilation: Pair
+    pads: Pads  # (top, bottom, left, right)
+    out_hw: Pair
+
+    @property
+    def padding_name(self) -> str:
+        return "none" if not any(self.pads) else "zeros"
+
+
+def _spelt_pads(padding: PaddingSpec) -> tuple[str | int, str | int]:
+    """The per-axis padding of a spelt ``padding``, checked."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode in ("valid", "same"):
+            return mode, mode
+        raise ConfigError(f"{FIELD} must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}",
+                          field="padding")
+    return as_pair(padding, "padding", minimum=0)
+
+
+def pad_amounts(
+    in_hw: Sequence[int],
+    kernel_hw: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+) -> Pads:
+    """The concrete zero padding ``(top, bottom, left, right)`` that ``padding`` means here.
+
+    ``padding`` is ``"valid"`` (none), ``"same"`` (Keras/TensorFlow rule, see
+    :func:`same_pads_1d`), an int, or an ``(h, w)`` pair (symmetric, PyTorch style).
+    """
+    sh, sw = as_pair(stride, "stride")
+    dh, dw = as_pair(dilation, "dilation")
+    kh, kw = as_pair(tuple(kernel_hw), "kernel_size", name="kernel size")
+    h, w = int(in_hw[0]), int(in_hw[1])
+    ph, pw = _spelt_pads(padding)
+    return (*axis_pads(h, kh, sh, dh, ph), *axis_pads(w, kw, sw, dw, pw))
+
+
+def conv_geometry(
+    in_hw: Sequence[int],
+    kernel_hw: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+) -> Geometry:
+    """Everything about where the kernel reads; raises :class:`ShapeError` for an empty output."""
+    stride_p = as_pair(stride, "stride")
+    dil_p = as_pair(dilation, "dilation")
+    kernel_p = as_pair(tuple(kernel_hw), "kernel_size", name="kernel size")
+    h, w = check_size((in_hw[0], in_hw[1]))
+    pads = pad_amounts((h, w), kernel_p, stride=stride_p, padding=padding, dilation=dil_p)
+    ho = out_size_1d(h, kernel_p[0], stride_p[0], dil_p[0], pads[:2], kernel=kernel_p, axis="rows")
+    wo = out_size_1d(w, kernel_p[1], stride_p[1], dil_p[1], pads[2:], kernel=kernel_p, axis="columns")
+    return Geometry((h, w), kernel_p, stride_p, dil_p, pads, (ho, wo))
+
+
+def output_shape(
+    in_hw: Sequence[int],
+    kernel_hw: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+) -> Pair:
+    """Output size ``(H', W')`` of a conv layer on an ``(H, W)`` input."""
+    return conv_geometry(in_hw, kernel_hw, stride=stride, padding=padding, dilation=dilation).out_hw
