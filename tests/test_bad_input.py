@@ -11,17 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import invoke
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
-
-from convcli.cli import app
-
-runner = CliRunner()
-
-
-def invoke(*args: str):
-    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "100", "NO_COLOR": "1"})
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:

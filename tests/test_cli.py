@@ -8,20 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke, runner
 
 from convcli import engine, kernels
 from convcli.cli import Activation, Init, app
 
 from oracle import naive_conv2d, naive_partials, naive_same_pads
 
-runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
-
-
-def invoke(*args: str, **kw):
-    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "100", "NO_COLOR": "1"}, **kw)
 
 
 def run_json(*args: str) -> dict:

@@ -9,19 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import invoke
 from PIL import Image
-from typer.testing import CliRunner
 
 from convcli import cli, engine, figure, kernels
-from convcli.cli import app
 
-runner = CliRunner()
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "100", "NO_COLOR": "1"})
 
 
 @pytest.fixture

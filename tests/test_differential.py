@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import runner
 from hypothesis import HealthCheck, assume, given, settings
-from typer.testing import CliRunner
 
 from convcli import engine, frameworks
 from convcli.cli import app
@@ -32,7 +32,6 @@ F = torch.nn.functional
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 TIGHT = {"rtol": 1e-10, "atol": 1e-10}
-runner = CliRunner()
 
 
 def _keras():

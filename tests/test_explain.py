@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import re
 import string
 from collections import Counter
 
 import numpy as np
 import pytest
-from rich.console import Console
-from typer.testing import CliRunner
+from helpers import draw
+from helpers import invoke as convcli
 
 from convcli import explain
-from convcli.cli import app
-
-runner = CliRunner()
 
 
 def invoke(*args: str, width: int = 100):
-    return runner.invoke(app, ["explain", *args], env={"COLUMNS": str(width), "NO_COLOR": "1"})
-
-
-def draw(renderables, width: int = 100) -> str:
-    console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
-    for r in renderables:
-        console.print(r)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    return convcli("explain", *args, columns=width)
 
 
 def numbers(text: str) -> Counter:

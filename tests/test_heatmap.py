@@ -8,10 +8,10 @@ import re
 
 import numpy as np
 import pytest
+from helpers import draw, textbook_result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
-from test_render import textbook_result
 
 from convcli import engine, heatmap, kernels
 from convcli.heatmap import SEQUENTIAL_RAMP, SIGNED_RAMP, Heatmap, Scale, downsample, filter_heatmaps
@@ -30,13 +30,6 @@ def colour_codes(text: str) -> list[str]:
         if any(c in (38, 48) or 30 <= c <= 37 or 40 <= c <= 47 or 90 <= c <= 97 or 100 <= c <= 107 for c in codes):
             found.append(params)
     return found
-
-
-def draw(renderable, width: int = 100, **kwargs) -> str:
-    kwargs.setdefault("color_system", None)
-    console = Console(file=io.StringIO(), width=width, legacy_windows=False, **kwargs)
-    console.print(renderable)
-    return console.file.getvalue()  # type: ignore[attr-defined]
 
 
 def naive_downsample(a: np.ndarray, max_h: int, max_w: int) -> np.ndarray:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import invoke, runner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from convcli import counts, engine
 from convcli.cli import app
@@ -23,11 +23,6 @@ from convcli.counts import ConvSpec
 from convcli.errors import ConfigError, ShapeError
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "param_golden.json").read_text(encoding="utf-8"))
-runner = CliRunner()
-
-
-def invoke(*args: str):
-    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "100", "NO_COLOR": "1"})
 
 
 def params_json(*args: str) -> dict:

@@ -2,41 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
-from rich.console import Console
+from helpers import check_snapshot, draw, textbook_result
 
-from convcli import engine, kernels, render
-
-SNAPSHOTS = Path(__file__).parent / "snapshots"
-
-
-def draw(renderable, width: int = 100) -> str:
-    console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
-    console.print(renderable)
-    return console.file.getvalue()  # type: ignore[attr-defined]
-
-
-def check_snapshot(name: str, text: str) -> None:
-    """Compare with tests/snapshots/NAME; CONVCLI_UPDATE_SNAPSHOTS=1 rewrites it (then review the diff)."""
-    path = SNAPSHOTS / name
-    if os.environ.get("CONVCLI_UPDATE_SNAPSHOTS"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
-
-
-def textbook_result(activation: str = "relu") -> tuple[render.InputInfo, engine.LayerResult]:
-    x = np.stack([np.full((3, 3), v, dtype=np.float32) for v in (1, 100, 10000)], axis=-1)
-    layer = engine.prepare(x, kernels.make_kernel("ones", (2, 2), 3, 1))
-    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-    result = engine.run_layer(layer, None, activation, rows, cols)
-    info = render.InputInfo("textbook.npy", ".npy array, float32", x.shape, "float32", ("R", "G", "B"),
-                            render.value_range(x))
-    return info, result
+from convcli import engine, render
 
 
 @pytest.mark.parametrize("width", [100, 80])

@@ -16,21 +16,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer.main
-from typer.testing import CliRunner
+from helpers import invoke
 
 from convcli import compare, engine, frameworks, reference
 from convcli.cli import LayerOptions, app
 
 from oracle import naive_conv2d
 
-runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "samples" / "grace_hopper.png"
 DONE_WHEN = ["--filters", "4", "--stride", "2", "--padding", "same"]
-
-
-def invoke(*args: str, columns: int = 100):
-    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": str(columns), "NO_COLOR": "1"})
 
 
 def row(out: str, name: str) -> str:
