@@ -14,7 +14,7 @@ from PIL import Image
 
 from convcli import cli, engine, figure, kernels
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 

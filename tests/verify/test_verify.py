@@ -23,7 +23,7 @@ from convcli.cli import LayerOptions, app
 
 from oracle import naive_conv2d
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT / "samples" / "grace_hopper.png"
 DONE_WHEN = ["--filters", "4", "--stride", "2", "--padding", "same"]
 

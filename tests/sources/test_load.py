@@ -17,7 +17,7 @@ from PIL import Image
 from convcli.errors import ConfigError, LoadError
 from convcli.load import DEFAULT_MAX_PIXELS, Loaded, load_array, load_input
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
 DATA = REPO.parent / "shared" / "data"
 

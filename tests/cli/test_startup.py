@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: Modules that only the commands that compute need (numpy, Pillow and what imports them), and the
 #: heavy rich and Typer modules that help never renders.

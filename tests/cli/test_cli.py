@@ -15,7 +15,7 @@ from convcli.cli import Activation, Init, app
 
 from oracle import naive_conv2d, naive_partials, naive_same_pads
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 
 

@@ -22,7 +22,7 @@ from convcli.cli import app
 from convcli.counts import ConvSpec
 from convcli.errors import ConfigError, ShapeError
 
-GOLDEN = json.loads((Path(__file__).parent / "golden" / "param_golden.json").read_text(encoding="utf-8"))
+GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "param_golden.json").read_text(encoding="utf-8"))
 
 
 def params_json(*args: str) -> dict:
@@ -424,7 +424,7 @@ def test_readme_params_outputs_are_true():
     """The outputs pasted under 'Parameters, MACs and receptive field' are what the commands print."""
     import shlex
 
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = text.split("## Parameters, MACs and receptive field", 1)[1].split("\n## ", 1)[0]
     pasted = [b.split("\n", 1)[1] for b in section.split("```")[1::2] if b.startswith("console\n$ convcli params")]
     assert len(pasted) == 2

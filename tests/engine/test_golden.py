@@ -13,7 +13,7 @@ import pytest
 
 from convcli import engine
 
-GOLDEN = np.load(Path(__file__).parent / "golden" / "conv_golden.npz")
+GOLDEN = np.load(Path(__file__).parents[1] / "golden" / "conv_golden.npz")
 CASES = [str(name) for name in GOLDEN["cases"]]
 ACT_NAMES = [str(name) for name in GOLDEN["act_names"]]
 
