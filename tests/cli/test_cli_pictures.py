@@ -145,6 +145,45 @@ def test_progress_bar_only_on_a_terminal_after_a_delay(monkeypatch):
     assert quiet._bar is None
 
 
+def on_a_terminal(*args: object) -> tuple[int, str]:
+    """``convcli ARGS...`` in a fresh interpreter whose stderr is a pseudo-terminal, with the bar's
+    delay set to 0 so that even this tiny run would draw it: (exit code, what reached the terminal)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom convcli import cli\ncli._Progress.DELAY = 0.0\n"
+            "sys.argv = ['convcli', *sys.argv[1:]]\ncli.app()\n")
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    primary, secondary = pty.openpty()
+    with open(os.devnull, "wb") as devnull:
+        proc = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdin=subprocess.DEVNULL,
+                                stdout=devnull, stderr=secondary, env=env)
+    os.close(secondary)
+    chunks = []
+    try:
+        while True:
+            try:
+                data = os.read(primary, 4096)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(primary)
+    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+
+
 def test_quiet_and_piped_runs_print_no_progress(gradient: Path):
     r = invoke("run", gradient, "--quiet", "--view", "numbers")
     assert r.exit_code == 0 and r.stderr == ""
+    piped = invoke("run", gradient, "--view", "numbers")  # CliRunner's stderr is no terminal
+    assert piped.exit_code == 0 and piped.stderr == ""
+    # on a terminal the same run draws the bar, and --quiet is what takes it away
+    code, shown = on_a_terminal("run", gradient, "--view", "numbers")
+    assert code == 0 and "convolving" in shown, shown
+    code, quiet = on_a_terminal("run", gradient, "--view", "numbers", "--quiet")
+    assert code == 0 and quiet == "", quiet
