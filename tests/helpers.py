@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
@@ -62,3 +63,19 @@ def textbook_result(activation: str = "relu") -> tuple[render.InputInfo, engine.
     info = render.InputInfo("textbook.npy", ".npy array, float32", x.shape, "float32", ("R", "G", "B"),
                             render.value_range(x))
     return info, result
+
+
+def sobel_gradient(h: int, w: int) -> engine.LayerResult:
+    """Sobel-x (bias 0.5, relu, float64) on an ``h×w`` image of three channels: rising left to right
+    (+8), falling twice as fast (-16), flat (0)."""
+    j = np.arange(w, dtype=np.float64)
+    x = np.stack([np.tile(j, (h, 1)), np.tile(2.0 * (w - 1 - j), (h, 1)), np.full((h, w), 7.0)], axis=-1)
+    layer = engine.prepare(x, kernels.make_kernel("sobel-x", (3, 3), 3, 1), dtype=np.float64)
+    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+    return engine.run_layer(layer, [0.5], "relu", rows, cols)
+
+
+def decode(path: Path) -> tuple[str, np.ndarray]:
+    """A picture file's format and its pixels as RGB ``(H, W, 3)``."""
+    with Image.open(path) as im:
+        return str(im.format), np.asarray(im.convert("RGB"))
