@@ -1,0 +1,137 @@
+"""`convcli params`: its usage and data errors, its --json and its panel and stack table, and the
+README's pasted outputs (the counts behind them are tested in tests/layer/test_params.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import invoke, runner
+
+from convcli.cli import app
+
+
+def params_json(*args: str) -> dict:
+    r = invoke("params", *args, "--json")
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["-c", "64", "-f", "128", "--groups", "3"], "--groups: groups 3 does not divide the 64 input channels"),
+        (["-c", "6", "-f", "4", "--groups", "3"], "--groups: groups 3 does not divide the 4 filters"),
+        (["-c", "0"], "--in-channels"),
+        (["-f", "4"], "give the input channels"),
+        (["--input-size", "8,8,0"], "--input-size needs channels C ≥ 1"),
+        (["--kind", "depthwise", "-c", "3", "-f", "4"], "--filters: a depthwise layer has no filter count"),
+        (["--kind", "transpose", "-c", "3", "--padding", "1"], "--padding: a transpose layer takes padding"),
+        (["-c", "3", "--input-size", "8,8,4"], "--in-channels 3 contradicts --input-size 8,8,4"),
+        (["--stack", "conv 8", "-c", "3", "--input-size", "8,8,3"], "drop --in-channels"),
+        (["--stack", "conv 8", "--input-size", "8,8"], "--stack needs --input-size H,W,C"),
+    ],
+)
+def test_params_usage_errors(args: list[str], fragment: str):
+    r = invoke("params", *args)
+    assert r.exit_code == 2, r.output
+    assert fragment in r.stderr
+    assert r.stderr.count("\n") == 1
+
+
+def test_params_empty_output_is_a_data_error():
+    r = invoke("params", "-c", "3", "-k", "5", "--input-size", "4,4")
+    assert r.exit_code == 1
+    assert "kernel 5×5 spans 5 rows but the padded input has 4" in r.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# `convcli params` output
+
+
+def test_params_json_without_input_size():
+    doc = params_json("-c", "3", "-k", "2")
+    assert (doc["weights"], doc["biases"], doc["total"]) == (12, 1, 13)
+    assert doc["layer"] == "Conv2D" and doc["variables"] == {"kernel": [2, 2, 3, 1], "bias": [1]}
+    assert doc["receptive_field"] == [2, 2]
+    assert "output_shape" not in doc and "macs" not in doc
+
+
+def test_params_json_with_input_size():
+    doc = params_json("-c", "64", "-f", "128", "-k", "3", "--input-size", "56,56", "--padding", "same")
+    assert doc["total"] == 73_856
+    assert doc["input_shape"] == [56, 56, 64] and doc["output_shape"] == [56, 56, 128]
+    assert doc["pads"] == [1, 1, 1, 1]
+    assert doc["macs"] == 231_211_008 and doc["flops"] == 462_422_016
+    assert "2·MACs" in doc["flop_convention"]
+    # the teaching comparison: the depthwise-separable twin
+    assert doc["compare"] == {"layer": "SeparableConv2D", "kind": "separable", "weights": 8_768, "biases": 128,
+                              "total": 8_896, "macs": 27_496_448}
+
+
+def test_params_json_kinds():
+    dw = params_json("--kind", "depthwise", "-c", "8", "-k", "5", "-m", "2", "--no-bias")
+    assert (dw["weights"], dw["biases"], dw["total"], dw["out_channels"]) == (400, 0, 400, 16)
+    sep = params_json("--kind", "separable", "-c", "32", "-f", "16", "-k", "5", "-m", "2")
+    assert (sep["weights"], sep["biases"]) == (5 * 5 * 32 * 2 + 64 * 16, 16)
+    t = params_json("--kind", "transpose", "-c", "64", "-f", "32", "-k", "4", "--stride", "2",
+                    "--input-size", "16,16,64", "--padding", "same")
+    assert t["total"] == 4 * 4 * 32 * 64 + 32 and t["output_shape"] == [32, 32, 32] and t["pads"] is None
+    assert t["variables"]["kernel"] == [4, 4, 32, 64]  # Keras: (kh, kw, F, C)
+    assert t["effective_stride"] == [0.5, 0.5]
+
+
+def test_params_stack_json():
+    doc = params_json("--stack", "conv 32 k3 s2, conv 64 k3", "--input-size", "32,32,3")
+    assert [lay["index"] for lay in doc["layers"]] == [1, 2]
+    first, second = doc["layers"]
+    assert first["text"] == "conv 32 k3 s2" and first["output_shape"] == [15, 15, 32]
+    assert (first["weights"], first["biases"], first["total"]) == (864, 32, 896)
+    assert second["output_shape"] == [13, 13, 64] and second["receptive_field"] == [7, 7]
+    assert second["macs"] == 13 * 13 * 9 * 32 * 64
+    t = doc["totals"]
+    assert t["total"] == 896 + 18_496 and t["weights"] + t["biases"] == t["total"]
+    assert t["macs"] == first["macs"] + second["macs"] and t["flops"] == 2 * t["macs"]
+    assert t["receptive_field"] == [7, 7] and t["effective_stride"] == [2, 2] and t["output_shape"] == [13, 13, 64]
+
+
+def test_params_panel_text():
+    r = invoke("params", "-c", "64", "-f", "128", "-k", "3", "--input-size", "56,56", "--padding", "same")
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    assert "kh·kw·C·F = 3·3·64·128 = 73,728" in out
+    assert "73,856 parameters" in out
+    assert "H'·W'·kh·kw·C·F = 56·56·3·3·64·128 = 231,211,008" in out
+    assert "2·MACs = 462,422,016" in out
+    assert "8,896 parameters (8.3× fewer) · MACs 27,496,448 (8.4× fewer)" in out
+    assert "pads (1, 1, 1, 1)" in out
+
+
+@pytest.mark.parametrize("width", ["100", "80"])
+def test_params_stack_table_fits(width: str):
+    r = runner.invoke(app, ["params", "--stack", "conv 32 k3 s2, dw k3 same, sep 128 k3 s2 same m2, "
+                            "tconv 64 k4 s2 same, conv 3 k3 same nobias", "--input-size", "224,224,3"],
+                      env={"COLUMNS": width, "NO_COLOR": "1"})
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= int(width)
+    assert "…" not in r.stdout  # nothing cut
+    assert any("56×56×128" in line and "8,896" in line and "27,496,448" in line for line in lines)
+    assert ("SeparableConv2D 128 m2" in r.stdout) == (width == "100")
+    assert "FLOPs = 2·MACs" in r.stdout
+
+
+def test_readme_params_outputs_are_true():
+    """The outputs pasted under 'Parameters, MACs and receptive field' are what the commands print."""
+    import shlex
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Parameters, MACs and receptive field", 1)[1].split("\n## ", 1)[0]
+    pasted = [b.split("\n", 1)[1] for b in section.split("```")[1::2] if b.startswith("console\n$ convcli params")]
+    assert len(pasted) == 2
+    for block in pasted:
+        prompt, *want = block.strip("\n").splitlines()
+        r = invoke(*shlex.split(prompt.removeprefix("$ convcli ")))
+        assert r.exit_code == 0, r.output
+        assert [line.rstrip() for line in r.stdout.splitlines()] == [line.rstrip() for line in want]

@@ -1,0 +1,36 @@
+"""Shared pytest set-up: the ``--update-snapshots`` option and fixtures over tests/helpers.py.
+
+Being at the root of tests/, this file also puts tests/ on ``sys.path`` (pytest's default
+``prepend`` import mode), so every test module, in whatever folder, can ``import helpers``,
+``oracle`` and ``strategies``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import helpers
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-snapshots", action="store_true", default=False,
+        help="rewrite tests/snapshots/ from what the renderers print now, instead of comparing (review the diff)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    helpers.UPDATE_SNAPSHOTS = bool(config.getoption("--update-snapshots"))
+
+
+@pytest.fixture
+def snapshot() -> Callable[[str, str], None]:
+    """``snapshot(name, text)``: compare ``text`` with tests/snapshots/NAME (or rewrite it when updating)."""
+    return helpers.check_snapshot
+
+
+@pytest.fixture
+def cli() -> Callable[..., object]:
+    """``cli(*args, columns=100)``: ``convcli ARGS...`` through Typer's CliRunner, without colour."""
+    return helpers.invoke

@@ -1,0 +1,301 @@
+"""Pictures: the --figure image (decoded and checked pixel by pixel) and the --save-maps PNGs (writing
+them to a file: tests/files/test_picture_files.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import decode, sobel_gradient
+from PIL import Image
+
+from convcli import engine, figure, kernels, maps, save
+from convcli.errors import ConfigError, ResourceError, SaveError, ShapeError
+from convcli.present.colour import lut_colours
+
+H, W = 40, 60
+RGB = ("R", "G", "B")
+
+
+def run(x: np.ndarray, kernel: np.ndarray, bias=None, activation: str = "relu", **layer_opts) -> engine.LayerResult:
+    layer = engine.prepare(x, kernel, dtype=np.float64, **layer_opts)
+    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+    return engine.run_layer(layer, bias, activation, rows, cols)
+
+
+@pytest.fixture(scope="module")
+def gradient() -> engine.LayerResult:
+    """Sobel-x on three channels: rising left to right (+8), falling twice as fast (-16), flat (0)."""
+    return sobel_gradient(H, W)
+
+
+def has_ink(pixels: np.ndarray, box: figure.Box) -> bool:
+    return bool((box.crop(pixels) != figure.BACKGROUND).any())
+
+
+def only_colour(pixels: np.ndarray, box: figure.Box) -> tuple[int, ...]:
+    """The one colour filling ``box`` (fails if there are several)."""
+    colours = np.unique(box.crop(pixels).reshape(-1, 3), axis=0)
+    assert len(colours) == 1, colours[:5]
+    return tuple(int(c) for c in colours[0])
+
+
+def colour(scale: figure.Scale, value: float) -> tuple[int, ...]:
+    return tuple(int(c) for c in scale.colours(np.array([value]))[0])
+
+
+# ------------------------------------------------------------------------------------------------
+# the figure
+
+
+def test_gradient_figure_size_panels_and_labels(gradient: engine.LayerResult, tmp_path: Path):
+    # the layer itself: Keras cross-correlation of sobel-x with a rising ramp is positive
+    partials = engine.filter_partials(gradient.layer, 0)
+    assert np.allclose(partials[..., 0], 8) and np.allclose(partials[..., 1], -16) and np.allclose(partials[..., 2], 0)
+    assert np.allclose(gradient.preactivation, -7.5) and np.all(gradient.output == 0)
+
+    plan = figure.plan_figure(gradient, [0], RGB)
+    target = save.check_target(tmp_path / "fig.png", force=False, suffix=save.IMAGE_FORMATS)
+    save.save_image(figure.figure_image(gradient, [0], RGB), target)
+    fmt, px = decode(target)
+
+    assert fmt == "PNG"
+    assert (px.shape[1], px.shape[0]) == plan.size
+    # 3 inputs, 3 partials, pre-activation, output (relu): each at least the 256-px panel wide
+    kinds = [p.kind for p in plan.rows[0].panels]
+    assert kinds == ["input"] * 3 + ["partial"] * 3 + ["preactivation", "output"]
+    assert px.shape[1] >= 8 * figure.PANEL and px.shape[0] >= figure.PANEL
+    inputs, parts, (pre, out) = kinds_split(plan.rows[0].panels)
+    # 40×60 input: 5× blocks (60·5 ≥ 256); 38×58 maps: 5× as well
+    assert all((p.box.height, p.box.width) == (200, 300) for p in inputs)
+    assert all((p.box.height, p.box.width) == (190, 290) for p in [*parts, pre, out])
+
+    # inputs in black -> white: the ramp is dark on the left, the falling channel on the right
+    def edge_means(box: figure.Box) -> tuple[float, float]:
+        a = box.crop(px).astype(float)
+        return a[:, :20].mean(), a[:, -20:].mean()
+
+    left, right = edge_means(inputs[0].box)
+    assert right - left > 100
+    left, right = edge_means(inputs[1].box)
+    assert left - right > 200
+
+    # partials on one diverging scale: +8 red, -16 the darkest blue, 0 the white middle
+    red, blue, zero = (only_colour(px, p.box) for p in parts)
+    assert red[0] > red[2] + 60 and blue[2] > blue[0] + 60 and min(zero) > 240
+    assert red == colour(parts[0].scale, 8) and blue == tuple(figure.DIVERGING[0])
+    # pre-activation -7.5 and relu output 0 share a scale of ±7.5
+    assert only_colour(px, pre.box) == tuple(figure.DIVERGING[0])
+    assert only_colour(px, out.box) == tuple(figure.DIVERGING[len(figure.DIVERGING) // 2])
+
+    # labels: figure title, row heading, each panel's title and range, the bars' numbers
+    row = plan.rows[0]
+    assert has_ink(px, plan.title_box) and has_ink(px, row.heading_box)
+    assert all(has_ink(px, p.title_box) and has_ink(px, p.note_box) for p in row.panels)
+    assert all(has_ink(px, b.label_box) for b in row.bars)
+    # colour bars: one per block, running from the palette's first colour to its last
+    assert len(row.bars) == 3
+    for bar in row.bars:
+        strip = bar.box.crop(px)
+        assert tuple(strip[0, 0]) == tuple(bar.scale.lut[0]) and tuple(strip[-1, -1]) == tuple(bar.scale.lut[-1])
+    assert tuple(row.bars[0].scale.lut[0]) == (0, 0, 0) and row.bars[1].scale.diverging
+
+
+def kinds_split(panels: list[figure.PanelPlan]):
+    inputs = [p for p in panels if p.kind == "input"]
+    parts = [p for p in panels if p.kind in ("partial", "others")]
+    return inputs, parts, [p for p in panels if p.kind in ("preactivation", "output")]
+
+
+def test_small_map_is_drawn_as_blocks_of_its_values(tmp_path: Path):
+    x = np.random.default_rng(0).normal(size=(5, 5, 2))
+    result = run(x, kernels.make_kernel("random", (3, 3), 2, 2, seed=1), activation="linear")
+    plan = figure.plan_figure(result, [1], ("a", "b"))
+    px = np.asarray(figure.figure_image(result, [1], ("a", "b")))
+    pre = plan.rows[0].panels[-1]
+    assert pre.kind == "preactivation" and plan.columns == 5  # linear: no output panel
+    k = 86  # the smallest whole factor taking 3 px to 256
+    assert (pre.box.height, pre.box.width) == (3 * k, 3 * k)
+    values = result.preactivation[..., 1]
+    for i in range(3):
+        for j in range(3):
+            block = figure.Box(pre.box.x0 + j * k, pre.box.y0 + i * k, pre.box.x0 + (j + 1) * k, pre.box.y0 + (i + 1) * k)
+            assert only_colour(px, block) == colour(pre.scale, values[i, j])
+    # partial maps given by the caller draw the same picture as computed ones
+    given = figure.figure_image(result, [1], ("a", "b"), maps={1: engine.filter_partials(result.layer, 1)})
+    assert np.array_equal(np.asarray(given), px)
+
+
+@pytest.mark.parametrize(
+    "hw, drawn",
+    [
+        ((3, 3), (258, 258)),
+        ((40, 60), (200, 300)),
+        ((255, 10), (510, 20)),
+        ((256, 100), (256, 100)),
+        ((600, 512), (600, 512)),  # a photo keeps its pixels
+        ((3000, 4000), (768, 1024)),
+        ((1, 5000), (1, 1024)),
+    ],
+)
+def test_display_size(hw, drawn):
+    assert figure.display_size(hw) == drawn
+
+
+def test_reduction_averages_values_not_colours():
+    checker = np.where((np.arange(64)[:, None] + np.arange(64)[None, :]) % 2, 1.0, -1.0)
+    scale = figure.Scale.fit([checker])
+    tile = figure.paint(checker, scale, (32, 32))
+    # every 2×2 average is 0: the white middle of the palette, not a blend of red and blue
+    assert tile.shape == (32, 32, 3) and np.all(tile == scale.colours(np.array(0.0)))
+
+
+def test_many_channels_fold_into_others_and_nonfinite_is_green():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(6, 7, 8))
+    x[2, 3, 5] = np.nan
+    result = run(x, kernels.make_kernel("random", (3, 3), 8, 1, seed=2), activation="linear")
+    names = tuple(f"c{i}" for i in range(8))
+    plan = figure.plan_figure(result, [0], names)
+    panels = plan.rows[0].panels
+    assert [p.kind for p in panels] == ["input"] * 4 + ["partial"] * 4 + ["others", "preactivation"]
+    others = panels[8]
+    assert others.title == "Σ 4 others"
+    shown = [int(p.title.split("c")[-1]) for p in panels[:4]]
+    rest = [c for c in range(8) if c not in shown]
+    assert np.allclose(others.values, engine.filter_partials(result.layer, 0)[..., rest].sum(axis=2), equal_nan=True)
+    # output (1, 2) reads input (2, 3): NaN there is drawn green and counted under the panel
+    px = np.asarray(figure.figure_image(result, [0], names))
+    pre = panels[-1]
+    k = pre.box.width // result.preactivation.shape[1]
+    assert tuple(px[pre.box.y0 + k + k // 2, pre.box.x0 + 2 * k + k // 2]) == figure.NONFINITE
+    assert "non-finite" in pre.note
+
+
+@pytest.mark.parametrize(
+    "filters, names, opts, error",
+    [
+        ([], RGB, {}, ConfigError),
+        ([1], RGB, {}, ShapeError),
+        ([0], ("R",), {}, ShapeError),
+        ([0], RGB, {"panel": 8}, ConfigError),
+        ([0], RGB, {"panel": 512, "max_panel": 256}, ConfigError),
+    ],
+)
+def test_figure_refuses_bad_requests(gradient, filters, names, opts, error):
+    with pytest.raises(error):
+        figure.plan_figure(gradient, filters, names, **opts)
+
+
+def test_figure_too_large_is_refused(gradient, monkeypatch):
+    monkeypatch.setattr(figure.plan, "MAX_FIGURE_PIXELS", 1000)
+    with pytest.raises(ResourceError, match="pixels"):
+        figure.plan_figure(gradient, [0], RGB)
+
+
+# ------------------------------------------------------------------------------------------------
+# --save-maps
+
+
+def png_bit_depth(path: Path) -> int:
+    return path.read_bytes()[24]  # IHDR: 8-byte signature, length, type, width, height, then depth
+
+
+@pytest.mark.parametrize("bits", [16, 8])
+def test_save_maps_round_trip(tmp_path: Path, bits: int):
+    x = np.random.default_rng(4).uniform(0, 255, size=(20, 30, 3))
+    result = run(x, kernels.make_kernel("random", (3, 3), 3, 3, seed=5), bias=[0, 1, -2], activation="relu")
+    written = maps.save_maps(result, tmp_path / "maps", bits=bits, source="noise.npy", padding="valid")
+    assert [p.name for p in written] == ["filter_0.png", "filter_1.png", "filter_2.png", "maps.json"]
+    doc = json.loads((tmp_path / "maps" / "maps.json").read_text())
+    assert doc["source"] == "noise.npy" and doc["bits"] == bits
+    assert doc["layer"]["kernel_size"] == [3, 3] and doc["layer"]["activation"] == "relu"
+    for entry in doc["maps"]:
+        path = tmp_path / "maps" / entry["file"]
+        with Image.open(path) as im:
+            assert im.mode in (("I;16", "I") if bits == 16 else ("L",))
+            pixels = np.asarray(im).astype(np.float64)
+        assert png_bit_depth(path) == bits
+        expected = result.output[..., entry["filter"]]
+        assert pixels.shape == expected.shape == tuple(entry["shape"])
+        assert pixels.min() == 0 and pixels.max() == 2**bits - 1  # the full range is used
+        values = entry["offset"] + pixels * entry["scale"]
+        assert entry["scale"] > 0 and np.abs(values - expected).max() <= entry["scale"] / 2 * (1 + 1e-9)
+        assert entry["value_min"] == expected.min() and entry["value_max"] == expected.max()
+
+
+def test_quantise_constant_and_nonfinite():
+    q = maps.quantise(np.full((2, 3), 4.5))
+    assert q.scale == 0 and q.offset == 4.5 and not q.pixels.any()
+    q = maps.quantise(np.array([[0.0, np.nan], [np.inf, 2.0], [-np.inf, 1.0]]), bits=8)
+    assert q.pixels.tolist() == [[0, 0], [255, 255], [0, 128]]
+    assert (q.nan, q.posinf, q.neginf) == (1, 1, 1) and q.value_max == 2.0
+
+
+def test_save_maps_folder_rules(gradient, tmp_path: Path):
+    with pytest.raises(SaveError, match="parent"):
+        maps.save_maps(gradient, tmp_path / "no" / "such")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SaveError, match="is a file"):
+        maps.save_maps(gradient, tmp_path / "file")
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "filter_0.png").write_bytes(b"precious")
+    with pytest.raises(SaveError, match="--force"):
+        maps.save_maps(gradient, out)
+    assert sorted(p.name for p in out.iterdir()) == ["filter_0.png"] and (out / "filter_0.png").read_bytes() == b"precious"
+    with pytest.raises(SaveError, match="input"):
+        maps.save_maps(gradient, out, force=True, inputs=[out / "filter_0.png"])
+
+    maps.save_maps(gradient, out, force=True)
+    doc = json.loads((out / "maps.json").read_text())
+    # relu of a constant -7.5 is a constant 0: all pixels 0, scale 0, said so
+    assert doc["maps"][0]["constant"] is True and doc["maps"][0]["offset"] == 0
+    with Image.open(out / "filter_0.png") as im:
+        assert not np.asarray(im).any()
+
+
+def test_strided_output_is_enlarged_to_the_input_panel():
+    x = np.random.default_rng(6).uniform(size=(400, 300, 1))
+    result = run(x, kernels.make_kernel("box", (4, 4), 1, 1), stride=4, activation="linear")
+    panels = figure.plan_figure(result, [0], ("L",)).rows[0].panels
+    assert result.preactivation.shape[:2] == (100, 75)
+    # the input is drawn as is; the 100×75 maps 4× (3× would reach 256 px, the cell allows 4×)
+    assert [(p.box.height, p.box.width) for p in panels] == [(400, 300)] * 3
+
+
+@pytest.mark.parametrize("n", [1, 7, 99, 100, 101, 1000, 12345])
+def test_scale_fit_clips_at_numpys_higher_percentile(n):
+    """The partition that replaced np.percentile picks the very same element, NaN and ±Inf skipped."""
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal(n).astype(np.float32) * 100
+    b = rng.standard_normal((3, 5))
+    b[1, 2], b[0, 0] = np.nan, -np.inf
+    scale = figure.Scale.fit([a, b])
+    values = np.concatenate([a.astype(np.float64), b[np.isfinite(b)]])
+    m = float(np.percentile(np.abs(values), figure.CLIP_PERCENTILE, method="higher"))
+    assert (scale.lo, scale.hi, scale.diverging) == (-m, m, True)
+    assert scale.clipped == (m < np.abs(values).max())
+    assert figure.Scale.fit([np.abs(a)]) == figure.Scale(float(np.abs(a).min()), float(np.abs(a).max()), False)
+
+
+def test_a_map_many_times_the_panel_is_reduced_by_block_means_first():
+    """A smooth 1500×2000 map to 300×400 (k = 5 first): the colours of a direct BOX reduction, ±1 step."""
+    y, x = np.mgrid[0:1500, 0:2000]
+    values = (np.sin(x / 300.0) * np.cos(y / 250.0) * 50).astype(np.float32)
+    values[700:705, 900:905] = np.nan  # a 5×5 block of NaN: one reduced pixel is mostly non-finite
+    scale = figure.Scale.fit([values])
+    tile = figure.paint(values, scale, (300, 400))
+    from PIL import Image
+
+    t = np.where(np.isnan(values), 0.5, scale.unit(values)).astype(np.float32)
+    direct = np.asarray(Image.fromarray(t).resize((400, 300), Image.Resampling.BOX)).astype(np.float64)
+    expected = lut_colours(direct, np.zeros((300, 400), bool), scale.lut)
+    expected[140, 180] = figure.NONFINITE
+    assert tile.shape == (300, 400, 3)
+    step = np.abs(tile.astype(int) - expected.astype(int)).max(axis=2)
+    assert step.max() <= 8 and (step == 0).mean() > 0.95  # one LUT step is a few RGB units
+    assert tuple(tile[140, 180]) == figure.NONFINITE

@@ -1,0 +1,114 @@
+"""`convcli explain`: the lesson in three languages, its numbers computed by the engine."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+
+import numpy as np
+import pytest
+from helpers import draw
+from helpers import invoke as convcli
+
+from convcli import explain
+
+
+def invoke(*args: str, width: int = 100):
+    return convcli("explain", *args, columns=width)
+
+
+def numbers(text: str) -> Counter:
+    return Counter(re.findall(r"\d+(?:\.\d+)?", text))
+
+
+@pytest.mark.parametrize("lang", explain.LANGS)
+def test_key_numbers_in_every_language(lang: str):
+    r = invoke("--lang", lang)
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    # section 1: the partial sums 4, 400, 40000 side by side, and their sum 40404
+    assert "│ 4  4 │ + │ 400  400 │ + │ 40000  40000 │ + │ 0  0 │ = │ 40404  40404 │" in out
+    assert "4 + 400 + 40000 + 0 = 40404" in out
+    # section 2: 13 parameters, not 5
+    assert "2·2·3·1 + 1 = 13" in out
+    assert "2·2·1 + 1 = 5" in out
+    assert "40404" in out and "404 " in out  # the output before and after changing the channel weights
+    # section 3: depthwise keeps 4 / 400 / 40000 apart; mean and max are shown as what Conv2D does not do
+    assert "13468  13468" in out and "40000  40000" in out
+    # section 4: Conv2D 2×2×1 against Conv3D 2×2×2×1 (depth 0: 4 + 400, depth 1: 400 + 40000)
+    assert "2×2×2×1" in out and "404  404" in out and "40400  40400" in out
+    lines = out.splitlines()
+    assert 60 <= len(lines) <= 150
+    assert max(len(line) for line in lines) <= 100
+
+
+def test_numbers_identical_across_languages():
+    outputs = {lang: invoke("--lang", lang).stdout for lang in explain.LANGS}
+    counted = {lang: numbers(text) for lang, text in outputs.items()}
+    assert counted["en"] == counted["ru"] == counted["ko"]
+    assert outputs["ru"] != outputs["en"] != outputs["ko"]  # but the words differ
+    assert "агрегация" in outputs["ru"] and "합성곱" in outputs["ko"]
+
+
+def test_texts_table_is_complete():
+    """Every text exists in every language, with the same placeholders and no typed-in digits."""
+    for key, texts in explain.TEXTS.items():
+        assert len(texts) == len(explain.LANGS), key
+        fields = [sorted(f for _, f, _, _ in string.Formatter().parse(t) if f) for t in texts]
+        assert all(t.strip() for t in texts), key
+        assert fields[0] == fields[1] == fields[2], key
+        digits = [Counter(re.findall(r"\d+", re.sub(r"\{\w+\}", "", t))) for t in texts]
+        assert digits[0] == digits[1] == digits[2], key
+
+
+def test_numbers_are_computed_not_typed():
+    """A different example changes every result on the screen."""
+    example = explain.compute((2.0, 3.0, 5.0))
+    out = draw(explain.lesson("en", None, example))
+    assert "8 + 12 + 20 + 0 = 40" in out  # 2·4, 3·4, 5·4
+    assert "40404" not in out and "13468" not in out
+    assert "from 40 to 20" in out  # B's slice set to 0: 8 + 12
+    mean = float(example.depthwise.output[..., :].mean(axis=-1)[0, 0])
+    assert mean == pytest.approx(40 / 3)
+    np.testing.assert_allclose(example.depthwise.output.sum(axis=-1), example.result.preactivation[..., 0])
+
+
+@pytest.mark.parametrize("step, heading, present, absent", [
+    (1, "1 · What is the aggregation", "40404", "2 · Is one"),
+    (2, "2 · Is one 2-D kernel shared", "= 13", "1 · What"),
+    (3, "3 · Can I control the aggregation", "13468", "4 · Why"),
+    (4, "4 · Why is it called 2-D", "40400", "3 · Can"),
+    (5, "5 · How can I know for sure", "convcli params -c 3 -f 1 -k 2", "4 · Why"),
+])
+def test_step_shows_one_section(step: int, heading: str, present: str, absent: str):
+    r = invoke("--step", str(step))
+    assert r.exit_code == 0, r.output
+    assert heading in r.stdout and present in r.stdout and absent not in r.stdout
+    assert "convcli explain ·" not in r.stdout  # the title belongs to the whole lesson
+
+
+def test_step_in_russian_and_korean():
+    ru = invoke("--lang", "ru", "--step", "2").stdout
+    ko = invoke("--lang", "ko", "--step", "2").stdout
+    assert "2 · Одно ли 2-D ядро на все каналы?" in ru and "= 13" in ru and "= 5" in ru
+    assert "2 · 2-D 커널 하나를" in ko and "= 13" in ko and "= 5" in ko
+
+
+@pytest.mark.parametrize("args", [["--step", "0"], ["--step", "6"], ["--lang", "de"]])
+def test_bad_options(args: list[str]):
+    r = invoke(*args)
+    assert r.exit_code == 2
+    assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("lang", explain.LANGS)
+def test_fits_80_columns(lang: str):
+    r = invoke("--lang", lang, width=80)
+    assert r.exit_code == 0
+    from rich.cells import cell_len
+
+    lines = r.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    assert "…" not in r.stdout
+    assert 60 <= len(lines) <= 150

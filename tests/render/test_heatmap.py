@@ -1,0 +1,250 @@
+"""Terminal heatmaps: what reaches the terminal (block means and palettes: tests/present/test_downsample_scale.py)."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+
+import numpy as np
+import pytest
+from helpers import draw, textbook_result
+from rich.console import Console
+
+from convcli import engine, heatmap, kernels
+from convcli.heatmap import SEQUENTIAL_RAMP, SIGNED_RAMP, Heatmap, filter_heatmaps
+
+RED = "178;24;43"  # RdBu's most positive
+BLUE = "33;102;172"  # RdBu's most negative
+WHITE = "247;247;247"  # RdBu's centre: 0
+YELLOW = "253;231;37"  # viridis' top
+
+
+def colour_codes(text: str) -> list[str]:
+    """SGR parameters that set a colour (38/48 extended, 30–37, 40–47, 90–97, 100–107)."""
+    found = []
+    for params in re.findall(r"\x1b\[([0-9;]*)m", text):
+        codes = [int(p) for p in params.split(";") if p]
+        if any(c in (38, 48) or 30 <= c <= 37 or 40 <= c <= 47 or 90 <= c <= 97 or 100 <= c <= 107 for c in codes):
+            found.append(params)
+    return found
+
+
+# ------------------------------------------------------------------------------------------------
+# Heatmap
+
+
+def map_lines(text: str, title: str, n: int) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title)) + 1
+    return lines[start : start + n]
+
+
+def test_gradient_without_colour_goes_from_blank_to_full():
+    values = np.tile(np.arange(20.0), (6, 1))  # 6×20, columns 0..19
+    text = draw(Heatmap(values, "ramp", max_w=40, max_h=10))
+    rows = map_lines(text, "ramp", 3)  # two map rows per line
+    expected = "".join(SEQUENTIAL_RAMP[min(4, int(j / 19 * 5))] for j in range(20))
+    assert rows == [expected] * 3
+    assert expected[0] == " " and expected[-1] == "█"
+    assert "0 … 19" in text
+    assert "0 [ ░▒▓█] 19" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_signed_gradient_without_colour_is_symmetric_about_zero():
+    values = np.tile(np.arange(-9.0, 10.0), (2, 1))  # 2×19, -9..9
+    text = draw(Heatmap(values, "signed", max_w=40, max_h=10))
+    (row,) = map_lines(text, "signed", 1)
+    assert row[0] == "≡" and row[9] == " " and row[-1] == "█"
+    assert row.translate(str.maketrans(SIGNED_RAMP, SIGNED_RAMP[::-1]))[::-1] == row
+    assert "-9 … 9" in text and "-9 [≡=-· ░▒▓█] 9" in text
+
+
+def test_large_map_is_block_averaged_to_fit():
+    values = np.tile(np.linspace(0, 1, 400), (90, 1))
+    hm = Heatmap(values, "wide", max_w=50, max_h=10)
+    text = draw(hm, 80)
+    assert "(÷8)" in text  # ceil(400 / 50) = 8 > ceil(90 / 20) = 5
+    rows = map_lines(text, "wide", 6)  # ceil(90 / 8) = 12 map rows, two per line
+    assert all(len(r.rstrip()) <= 50 for r in rows) and rows[0].rstrip().endswith("█")
+    assert hm.fit(50).cells.shape == (12, 50)
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_truecolor_half_blocks_carry_two_rows():
+    values = np.array([[1.0] * 8, [-1.0] * 8, [0.0] * 8])  # odd height: the last line has no lower row
+    text = draw(Heatmap(values, "hb"), color_system="truecolor", force_terminal=True)
+    assert f"\x1b[38;2;{RED};48;2;{BLUE}m▀▀▀▀▀▀▀▀" in text  # upper row +1 in front, lower row -1 behind
+    assert f"\x1b[38;2;{WHITE}m▀▀▀▀▀▀▀▀" in text  # 0 is the neutral centre, no background below it
+
+
+def test_truecolor_nan_upper_cell_uses_the_lower_half_block():
+    values = np.array([[np.nan] * 8, [2.0] * 8])
+    text = draw(Heatmap(values, "nan"), color_system="truecolor", force_terminal=True)
+    assert f"\x1b[38;2;{YELLOW}m▄▄▄▄▄▄▄▄" in text
+    assert "2 … 2 · 8 NaN" in text
+
+
+def test_256_colour_terminal_gets_downgraded_colours():
+    text = draw(Heatmap(np.array([[1.0] * 8, [-1.0] * 8]), "x"), color_system="256", force_terminal=True)
+    assert "38;5;" in text and "38;2;" not in text
+
+
+# ------------------------------------------------------------------------------------------------
+# A filter
+
+
+def photo_result(activation: str = "relu") -> engine.LayerResult:
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 255, size=(300, 400, 3)).astype(np.float32)
+    layer = engine.prepare(x, rng.normal(size=(3, 3, 3, 2)))
+    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+    return engine.run_layer(layer, np.array([0.5, -1.0]), activation, rows, cols)
+
+
+PHOTO_NAMES = ("red", "green", "blue")
+
+
+@pytest.mark.parametrize("width", [100, 80])
+def test_textbook_heatmaps_show_the_channel_magnitudes(width):
+    info, result = textbook_result()
+    text = draw(filter_heatmaps(result, 0, info.channel_names, width=width), width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    for caption in ("4 … 4", "400 … 400", "40000 … 40000", "40404 … 40404", "+ at every", "relu →"):
+        assert caption in text
+    assert "bias 0" in text
+    assert "channels        0 [ ░▒▓█] 40000" in text  # one scale, from 0 to the largest channel
+    assert "each value drawn as 4×4 cells" in text  # a 2×2 map zoomed to 8 columns
+    # on the shared scale R (4) and G (400) are blank, B (40000) full: 4 lines of 8 "█" in B's column
+    lines = text.splitlines()
+    title = next(line for line in lines if " B " in line)
+    col = title.index(" B ") + 1
+    b_cells = [line[col : col + 8] for line in lines if line[col : col + 8] == "█" * 8]
+    assert len(b_cells) == 4
+    assert text.count("█" * 8) == 4 * 3  # B, the pre-activation and the output: each at the top of its scale
+    r_col = title.index("R")
+    r_rows = lines[lines.index(title) + 1 : lines.index(title) + 5]
+    assert all(line[r_col : r_col + 8] == " " * 8 for line in r_rows)
+
+
+@pytest.mark.parametrize("width, per_line", [(100, 4), (80, 3)])
+def test_photo_heatmaps_fit_the_width(width, per_line):
+    result = photo_result()
+    maps = engine.filter_partials(result.layer, 1)
+    text = draw(filter_heatmaps(result, 1, PHOTO_NAMES, width=width, maps=maps), width)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert any(all(n in line for n in PHOTO_NAMES) for line in lines)  # ≥ 3 maps on one line
+    map_w = (width - 4) // per_line - 3
+    k = math.ceil(max(298 / 24, 398 / map_w))
+    assert f"298×398 maps · one cell = mean of a {k}×{k} block (÷{k})" in text
+    assert len(lines) < 60
+    for c, name in enumerate(PHOTO_NAMES):
+        assert heatmap.range_text(float(maps[..., c].min()), float(maps[..., c].max())) in text, name
+    pre = result.preactivation[..., 1]
+    assert heatmap.range_text(float(pre.min()), float(pre.max())) in text
+
+
+def test_filter_heatmaps_computes_maps_itself_and_skips_output_when_linear():
+    result = photo_result("linear")
+    text = draw(filter_heatmaps(result, 0, PHOTO_NAMES, width=100), 100)
+    assert "pre-activation" in text and "output" not in text
+
+
+def test_many_channels_fold_into_others():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 12, 10)).astype(np.float32)
+    layer = engine.prepare(x, kernels.make_kernel("ones", (3, 3), 10, 1))
+    result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3), use_bias=False)
+    text = draw(filter_heatmaps(result, 0, [f"c{i}" for i in range(10)], width=100), 100)
+    assert "Σ 6 others" in text and "bias" not in text.split("\n", 1)[1]
+
+
+def test_no_color_env_draws_characters_without_colour_codes(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    console = Console(file=io.StringIO(), width=100, force_terminal=True, legacy_windows=False)
+    assert console.no_color
+    console.print(filter_heatmaps(photo_result(), 1, PHOTO_NAMES, width=100))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b[" in text  # still a terminal: bold and dim get through
+    assert colour_codes(text) == []
+    assert "▀" not in text and any(c in text for c in "≡=░▒▓█")
+    assert "≡=-· below 0, blank ≈ 0, ░▒▓█ above" in text
+
+
+# ------------------------------------------------------------------------------------------------
+# Heatmaps without full-resolution partial maps
+
+
+def integer_photo_result(activation: str = "relu", **run) -> engine.LayerResult:
+    """Whole-number pixels and weights: every partial and block sum is exact, by either route."""
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, size=(150, 230, 3)).astype(np.float32)
+    kernel = rng.integers(-3, 4, size=(3, 3, 3, 2)).astype(np.float32)
+    layer = engine.prepare(x, kernel, padding="same")
+    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+    return engine.run_layer(layer, np.array([2.0, -3.0]), activation, rows, cols, **run)
+
+
+@pytest.mark.parametrize("width", [100, 80])
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+def test_heatmaps_from_block_sums_draw_what_the_full_maps_draw(width, activation):
+    result = integer_photo_result(activation, ranges=True)
+    sources = heatmap.ResultMaps(result)
+    for f in range(2):
+        maps = engine.filter_partials(result.layer, f)
+        assert all(isinstance(m, heatmap.BlockMap) for m in sources.partials(f)[0])
+        fast = draw(filter_heatmaps(result, f, PHOTO_NAMES, width=width, sources=sources), width)
+        slow = draw(filter_heatmaps(result, f, PHOTO_NAMES, width=width, maps=maps), width)
+        assert fast == slow
+        for c, name in enumerate(PHOTO_NAMES):  # the exact full-resolution range, from the run's pass
+            assert heatmap.range_text(float(maps[..., c].min()), float(maps[..., c].max())) in fast, name
+
+
+def test_without_ranges_or_with_nan_the_maps_are_computed():
+    plain = integer_photo_result()
+    assert all(isinstance(m, heatmap.ArrayMap) for m in heatmap.ResultMaps(plain).partials(0)[0])
+    x = np.ones((20, 20, 3), dtype=np.float32)
+    x[3, 4, 1] = np.nan
+    layer = engine.prepare(x, np.ones((3, 3, 3, 1)))
+    result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3), ranges=True)
+    assert np.isnan(result.partial_low[1, 0]) and np.isfinite(result.partial_low[0, 0])
+    sources = heatmap.ResultMaps(result)
+    assert all(isinstance(m, heatmap.ArrayMap) for m in sources.partials(0)[0])
+    assert isinstance(sources.preactivation(0), heatmap.ArrayMap)
+    text = draw(filter_heatmaps(result, 0, PHOTO_NAMES, width=100, sources=sources))
+    assert "9 NaN" in text  # the NaN pixel reaches 9 outputs of the green map
+
+
+def test_block_map_reports_what_it_was_given():
+    m = heatmap.BlockMap((40, 50), -1.5, 2.0, lambda k: np.full((-(-40 // k), -(-50 // k)), float(k)))
+    hm = Heatmap(m, "given", max_w=10, max_h=4)  # k = ceil(max(40 / 8, 50 / 10)) = 5
+    assert hm.range == heatmap.range_text(-1.5, 2.0) and hm.nans == 0
+    assert hm.fit(10).k == 5 and np.all(hm.fit(10).cells == 5.0)
+
+
+def test_block_sums_ignore_values_no_tap_reads_or_no_weight_uses():
+    """A 1e30 row that only a zero weight reads, and NaN rows that a dilated kernel skips: the cells
+    are those of the full maps (a difference of running totals would cancel or spread them)."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(120, 120, 1)).astype(np.float32)
+    x[0, :, 0] = 1e30  # read only by the kernel's top row, whose weights are 0
+    delta = np.zeros((3, 3, 1, 1), dtype=np.float32)
+    delta[1, 1] = 1
+    hot = engine.prepare(x, delta)
+    rows, cols = engine.choose_window(hot.geometry.out_hw, None, None)
+    result = engine.run_layer(hot, None, "linear", rows, cols, ranges=True)
+    fast = draw(filter_heatmaps(result, 0, ["c0"], width=100))
+    slow = draw(filter_heatmaps(result, 0, ["c0"], width=100, maps=engine.filter_partials(hot, 0)))
+    assert fast == slow and "0 [ ░▒▓█] 0" not in fast
+
+    y = np.ones((13, 4, 1))
+    y[5] = np.nan  # rows 3..9 are never read: output row i reads rows i and i + 10
+    skip = engine.prepare(y, np.ones((2, 1, 1, 1)), dilation=(10, 1), dtype=np.float64)
+    assert skip.geometry.out_hw == (3, 4)
+    np.testing.assert_array_equal(engine.partial_block_means(skip, 0, 2), [[[2.0], [2.0]], [[2.0], [2.0]]])
+
+
+def test_heatmap_takes_array_likes():
+    assert Heatmap([[1, 2], [3, 4]], "list").range == heatmap.range_text(1.0, 4.0)

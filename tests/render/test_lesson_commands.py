@@ -1,0 +1,21 @@
+"""The lesson's last step prints commands to run: the test files it names must exist."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from helpers import ROOT, draw
+
+from convcli import explain
+
+
+@pytest.mark.xfail(strict=True, reason="convcli/explain.py still prints the test paths from before tests/ had "
+                                       "folders; when it names tests/engine/test_golden.py and "
+                                       "tests/layer/test_params.py, drop this mark")
+@pytest.mark.parametrize("lang", explain.LANGS)
+def test_the_test_files_the_lesson_names_exist(lang: str):
+    text = draw(explain.lesson(lang, 5), 200)
+    paths = re.findall(r"tests/\S+\.py", text)
+    assert paths
+    assert [p for p in paths if not (ROOT / p).is_file()] == []
