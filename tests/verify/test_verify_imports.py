@@ -19,7 +19,7 @@ from convcli import engine
 from convcli.verify import adapters, compare, environment
 from convcli.verify.problem import COMPUTED, MISSING, Outcome, Problem
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "convcli" / "verify"
 FRAMEWORKS = ("torch", "keras", "tensorflow", "jax", "scipy")
 MODULES = sorted(f"convcli.verify.{m.name}" for m in pkgutil.iter_modules([str(PACKAGE)]))

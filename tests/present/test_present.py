@@ -15,7 +15,7 @@ from convcli import counts, engine, maps
 from convcli.present import describe, schema, selection
 from convcli.render import Call
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def result_of(x: np.ndarray, kernel: np.ndarray, **kwargs: object) -> engine.LayerResult:
