@@ -38,6 +38,24 @@ class _Targets:
     maps: Path | None
     export: Path | None
     inputs: list[Path]  # never overwritten
+    force: bool
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """One computed run and what of it is shown: the filters in detail, their traces, the view."""
+
+    opts: LayerOptions
+    padding: str | int | tuple[int, int]  # as parsed
+    built: BuiltLayer
+    result: Any  # engine.LayerResult
+    info: Any  # render.InputInfo
+    detail: list[int]
+    traces: dict[int, Any] | None  # filter -> engine.Trace at trace_at
+    trace_at: tuple[int, int] | None
+    partial_maps: dict[int, Any]  # filter -> (H', W', Cg) partial maps, for --figure
+    keep: bool  # the partials go into --save
+    view: View  # never auto
 
 
 def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
@@ -49,7 +67,7 @@ def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, s
     figure_target = saving.check_target(figure, force=force, inputs=inputs, suffix=list(saving.IMAGE_FORMATS)) \
         if figure else None
     export_target = saving.check_target(export, force=force, inputs=inputs, suffix=EXPORT_SUFFIXES) if export else None
-    return _Targets(target, figure_target, save_maps, export_target, inputs)
+    return _Targets(target, figure_target, save_maps, export_target, inputs, force)
 
 
 def _check_fits(layer: Layer, keep: bool) -> None:
@@ -71,12 +89,11 @@ def _shown_view(view: View, rows: tuple[int, int], cols: tuple[int, int], out_hw
     return View.both if (rows[1] - rows[0], cols[1] - cols[0]) != out_hw else View.numbers
 
 
-def _write_files(targets: _Targets, source: Path, built: BuiltLayer, result: Any, detail: list[int], keep: bool,
-                 partial_maps: dict[int, Any], padding: Any, force: bool) -> list[Path]:
+def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
     """Write --save, --figure and --save-maps; the files --save-maps wrote (maps.json last)."""
     from convcli import save as saving
 
-    layer, names = built.layer, built.loaded.channel_names
+    layer, result, source = run.built.layer, run.result, run.opts.input
     if targets.save is not None:
         arrays = {
             "input": layer.x,
@@ -85,25 +102,30 @@ def _write_files(targets: _Targets, source: Path, built: BuiltLayer, result: Any
             "preactivation": result.preactivation,
             "output": result.output,
         }
-        if keep:
+        if run.keep:
             arrays["partials"] = result.full_partials()
         saving.save_npz(targets.save, arrays)
     if targets.figure is not None:
         from convcli import figure as figures
 
-        picture = figures.figure_image(result, detail, names, maps=partial_maps, title=Path(source).name)
+        picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, maps=run.partial_maps,
+                                       title=Path(source).name)
         saving.save_image(picture, targets.figure)
     if targets.maps is None:
         return []
     from convcli import maps as feature_maps
 
-    return feature_maps.save_maps(result, targets.maps, force=force, source=str(source), padding=padding,
+    return feature_maps.save_maps(result, targets.maps, force=targets.force, source=str(source), padding=run.padding,
                                   inputs=targets.inputs)
 
 
-def _print_json(doc: dict[str, Any], targets: _Targets, map_files: list[Path]) -> None:
+def _print_json(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
     import json
 
+    from convcli import render
+
+    doc = render.result_json(run.info, run.result, run.padding, run.detail, run.traces, run.trace_at)
+    doc["layer"].update(semantics=run.opts.semantics.value, flip=run.opts.flip)
     if targets.save is not None:
         doc["saved"] = str(targets.save)
     if targets.figure is not None:
@@ -113,30 +135,28 @@ def _print_json(doc: dict[str, Any], targets: _Targets, map_files: list[Path]) -
     sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
 
 
-def _print_screen(targets: _Targets, source: Path, built: BuiltLayer, result: Any, info: Any, shown_view: View,
-                  detail: list[int], traces: dict[int, Any] | None, trace_v: tuple[int, int] | None,
-                  partial_maps: dict[int, Any], keep: bool, map_files: list[Path], padding: Any,
-                  semantics: str, flip: bool) -> None:
+def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
     from convcli import render
 
-    layer, names = built.layer, built.loaded.channel_names
+    layer, result, names, detail = run.built.layer, run.result, run.built.loaded.channel_names, run.detail
     console = _screen(targets.export)
-    console.print(render.header(info, result, padding, built.kernel_source, semantics=semantics))
-    if flip:
+    console.print(render.header(run.info, result, run.padding, run.built.kernel_source,
+                                semantics=run.opts.semantics.value))
+    if run.opts.flip:
         console.print(FLIP_NOTE, style="dim")
-    heatmaps = shown_view in (View.heatmap, View.both)
+    heatmaps = run.view in (View.heatmap, View.both)
     if heatmaps:
         from convcli import heatmap
 
         sources = heatmap.ResultMaps(result)  # block sums shared by every filter's heatmaps
     for f in detail:
-        if shown_view in (View.numbers, View.both):
+        if run.view in (View.numbers, View.both):
             console.print(render.filter_panel(result, f, names))
         if heatmaps:
-            console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=partial_maps.get(f),
+            console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=run.partial_maps.get(f),
                                                   sources=sources))
-        if traces is not None and trace_v is not None:
-            console.print(render.trace_panel(result, traces[f], *trace_v, f, names))
+        if run.traces is not None and run.trace_at is not None:
+            console.print(render.trace_panel(result, run.traces[f], *run.trace_at, f, names))
     if layer.filters > 1:
         console.print(render.summary_table(result, names))
     if len(detail) < layer.filters:
@@ -144,13 +164,13 @@ def _print_screen(targets: _Targets, source: Path, built: BuiltLayer, result: An
                       "e.g. --filter 4-7.[/dim]")
     if targets.save is not None:
         saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials")
-                                 if k != "partials" or keep))
+                                 if k != "partials" or run.keep))
         console.print(f"saved {targets.save}: {saved}")
     if targets.figure is not None:
         console.print(f"saved {targets.figure}: filters {', '.join(map(str, detail))}")
     if targets.maps is not None:
         console.print(f"saved {len(map_files) - 1} output maps and maps.json in {targets.maps}")
-    _export(console, targets.export, f"convcli run {Path(source).name}")
+    _export(console, targets.export, f"convcli run {Path(run.opts.input).name}")
 
 
 @app.command(no_args_is_help=True)
@@ -212,12 +232,12 @@ def run(
     _check_fits(layer, keep)
     built.warn()  # after the last check, so that a refused run prints its one Error line alone
     shown_view = _shown_view(view, rows, cols, layer.geometry.out_hw)
-    heatmaps = shown_view in (View.heatmap, View.both) and not json_
     progress = _Progress("convolving", enabled=not quiet and not json_)
     try:
         # heatmaps caption each partial map with its range: measured in the same pass
         result = engine.run_layer(layer, built.bias, opts.activation.value, rows, cols, use_bias=not opts.no_bias,
-                                  keep_partials=keep, ranges=heatmaps, progress=progress)
+                                  keep_partials=keep, ranges=shown_view in (View.heatmap, View.both) and not json_,
+                                  progress=progress)
     finally:
         progress.close()
     if not built.warnings:
@@ -227,11 +247,9 @@ def run(
                             built.loaded.channel_names, render.value_range(x))
     # each shown filter's (H', W', Cg) partial maps: kept for all filters only when a figure needs them
     partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if targets.figure is not None else {}
-    map_files = _write_files(targets, opts.input, built, result, detail, keep, partial_maps, parsed.padding, force)
+    shown = _Shown(opts, parsed.padding, built, result, info, detail, traces, trace_v, partial_maps, keep, shown_view)
+    map_files = _write_files(shown, targets)
     if json_:
-        doc = render.result_json(info, result, parsed.padding, detail, traces, trace_v)
-        doc["layer"].update(semantics=opts.semantics.value, flip=opts.flip)
-        _print_json(doc, targets, map_files)
-        return
-    _print_screen(targets, opts.input, built, result, info, shown_view, detail, traces, trace_v, partial_maps, keep,
-                  map_files, parsed.padding, opts.semantics.value, opts.flip)
+        _print_json(shown, targets, map_files)
+    else:
+        _print_screen(shown, targets, map_files)
