@@ -94,6 +94,9 @@ def parse_input_size(text: str) -> tuple[int, ...]:
     return values
 
 
+# ------------------------------------------------------------------------------------------------
+# The choices options take
+
 
 class Layout(StrEnum):
     channels_last = "channels-last"
@@ -123,6 +126,7 @@ Init = StrEnum(  # type: ignore[misc]
                     "sharpen", "emboss"]},
 )
 
+
 class View(StrEnum):
     auto = "auto"
     numbers = "numbers"
@@ -148,6 +152,8 @@ class Semantics(StrEnum):
     torch = "torch"
 
 
+# ------------------------------------------------------------------------------------------------
+# The options shared by several commands, and the help panels they are listed in
 
 LAYER_PANEL = "Layer"
 KERNEL_PANEL = "Kernel and bias"
