@@ -132,15 +132,15 @@ def test_output_option_errors(tmp_path: Path, args, code, fragment, monkeypatch)
 def test_progress_bar_only_on_a_terminal_after_a_delay(monkeypatch):
     times = iter([0.0, 0.5, 2.0, 3.0])
     monkeypatch.setattr("time.monotonic", lambda: next(times))
-    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
-    bar = cli._Progress("convolving", enabled=True)
+    monkeypatch.setattr(cli.output.sys.stderr, "isatty", lambda: True, raising=False)
+    bar = cli.output._Progress("convolving", enabled=True)
     bar(0.1)  # 0.5 s in: nothing yet
     assert bar._bar is None
     bar(0.6)  # 2 s in: the bar appears
     assert bar._bar is not None and bar._bar.tasks[0].completed == 0.6
     bar.close()
     assert bar._bar is None
-    quiet = cli._Progress("convolving", enabled=False)
+    quiet = cli.output._Progress("convolving", enabled=False)
     quiet(0.5)
     assert quiet._bar is None
 

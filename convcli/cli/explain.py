@@ -1,0 +1,30 @@
+"""``convcli explain``: the lesson on multi-channel convolution, with numbers computed live."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+
+from convcli.cli.app import app
+from convcli.cli.options import ExportOpt, ForceOpt, Lang
+from convcli.cli.output import EXPORT_SUFFIXES, _export, _screen
+
+
+@app.command()
+def explain(
+    lang: Annotated[Lang, typer.Option(help="Language of the texts: en, ru, ko (the numbers are the same).")] = Lang.en,
+    step: Annotated[int | None, typer.Option(min=1, max=5, help="Show only section N (1-5).",
+                                             show_default=False)] = None,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Walk through multi-channel convolution with numbers computed live: why Conv2D sums the channels."""
+    from convcli import explain as lesson
+    from convcli import save as saving
+
+    export_target = saving.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
+    console = _screen(export_target)
+    for renderable in lesson.lesson(lang.value, step):
+        console.print(renderable)
+    _export(console, export_target, "convcli explain")

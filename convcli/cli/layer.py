@@ -1,0 +1,130 @@
+"""Load the input and make or load the kernel for ``run`` and ``verify``: the layer they compute.
+
+Data errors here exit 1 (ShapeError, ResourceError, the loaders' errors); the warnings about NaN/±Inf
+are one line each on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from convcli.errors import ResourceError, ShapeError
+
+if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for start-up time
+    import numpy as np
+
+    from convcli.cli.options import LayerOptions, ParsedLayer
+    from convcli.engine import Layer
+    from convcli.load import Loaded
+
+
+@dataclass(frozen=True)
+class BuiltLayer:
+    """The input as loaded, the checked layer on it (kernel flipped for ``--flip``) and the bias given."""
+
+    loaded: Loaded
+    layer: Layer
+    bias: np.ndarray | None
+    kernel_source: str
+    warnings: tuple[str, ...] = ()  # NaN/±Inf in the input, kernel or bias: see warn()
+
+    def warn(self) -> None:
+        """Write the warnings, one line each; called once every check that can fail before computing has passed."""
+        for line in self.warnings:
+            sys.stderr.write(f"Warning: {line}\n")
+
+
+#: Printed under the header with --flip.
+FLIP_NOTE = ("--flip: the kernel is flipped in both spatial axes, so this is true convolution, as "
+             "scipy.signal.convolve2d computes it. Conv2D layers (Keras, TensorFlow, PyTorch) never flip: "
+             "they cross-correlate.")
+
+
+def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
+    """Load the input, make or load the kernel and bind them: data errors exit 1."""
+    from convcli import engine, kernels, load
+
+    loaded = load.load_input(opts.input, key=opts.key, layout=opts.layout.value, normalize=opts.normalize,
+                             **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
+    x = loaded.array
+    c, groups = x.shape[2], opts.groups
+    warned: list[str | None] = []  # written by BuiltLayer.warn(), once the caller's own checks have passed
+    if c % groups:
+        raise ShapeError(f"--groups {groups} does not divide the {c} input channels of {opts.input}")
+    if opts.kernel is not None:
+        k = kernels.load_kernel(opts.kernel, parsed.kernel_layout, c // groups, key=opts.kernel_key)
+        if k.shape[2] * groups != c:
+            have = "".join(loaded.channel_names) if c <= 4 else f"{c} channels"
+            raise ShapeError(
+                f"{opts.kernel}: the kernel {k.shape} (as kh, kw, C/g, F) expects {k.shape[2] * groups} input channels "
+                f"but {opts.input} has {c} ({have})"
+            )
+        kernel_source = f"{opts.kernel} ({parsed.kernel_layout} layout)"
+        # before --flip, so the position is the file's tap (in Keras layout)
+        warned.append(_nonfinite(f"the kernel from {opts.kernel}", k, k.astype(opts.dtype.value),
+                                 ("row", "col", "channel", "filter")))
+    else:
+        k = kernels.make_kernel(opts.init.value, parsed.kernel_hw, c // groups, opts.filters, seed=opts.seed)
+        kernel_source = f"--init {opts.init.value}" + (f" (seed {opts.seed})" if opts.init.value == "random" else "")
+    if opts.flip:
+        k = k[::-1, ::-1].copy()
+        kernel_source += ", flipped (--flip)"
+    layer = engine.prepare(x, k, stride=parsed.stride, padding=parsed.padding, dilation=parsed.dilation,
+                           groups=groups, dtype=opts.dtype.value)
+    warned.insert(0, _nonfinite(str(opts.input), x, layer.x, ("row", "col", "channel")))
+    bias = kernels.parse_bias(opts.bias)
+    if bias is not None:
+        engine.check_bias(bias, layer.filters, layer.x.dtype)  # its length, before any warning is written
+        warned.append(_nonfinite(f"--bias {opts.bias}", bias, bias.astype(layer.x.dtype), ("filter",)))
+    return BuiltLayer(loaded, layer, bias, kernel_source, tuple(w for w in warned if w))
+
+
+def _nonfinite(what: str, given: np.ndarray, used: np.ndarray, axes: tuple[str, ...]) -> str | None:
+    """The warning for NaN/±Inf in ``used`` (``given`` cast to the compute dtype; axes named by ``axes``), or None.
+
+    Carried through, not refused (issue 7): a NaN only spoils the outputs it reaches. A value beyond
+    the compute dtype's range (1e39 in float32) becomes ±Inf in the cast, and the warning says so.
+    """
+    from convcli.load import nonfinite
+
+    n_nan, n_inf, first = nonfinite(used)
+    if first is None:
+        return None
+    cast = "" if nonfinite(given)[:2] == (n_nan, n_inf) else f" once cast to {used.dtype}"
+    where = ("first at " + ", ".join(f"{axis} {i}" for axis, i in zip(axes, first, strict=True))) if first \
+        else "used for every filter"
+    return f"{what} holds {n_nan} NaN and {n_inf} ±Inf values{cast} ({where}); they propagate to the outputs they touch"
+
+
+def _warn_overflow(result: Any) -> None:
+    """One warning line when finite inputs gave ±Inf or NaN results: the compute dtype overflowed."""
+    import numpy as np
+
+    from convcli import engine
+
+    ok = engine.finite_maps(result.preactivation)
+    if result.output is not result.preactivation:
+        ok &= engine.finite_maps(result.output)
+    bad = [int(f) for f in np.flatnonzero(~ok)]
+    if bad:
+        dtype = result.layer.x.dtype
+        advice = "; --dtype float64 reaches about 1.8e308" if dtype == np.float32 else ""
+        shown = ", ".join(map(str, bad[:8])) + (", …" if len(bad) > 8 else "")
+        sys.stderr.write(f"Warning: the results overflow {dtype} (±Inf or NaN in filter{'s' * (len(bad) > 1)} "
+                         f"{shown}) although the input, kernel and bias are finite{advice}\n")
+
+
+def _ensure_fits(nbytes: int, what: str, hint: str) -> None:
+    """Refuse an allocation larger than most of the memory that is free now, before making it."""
+    import os
+
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not every platform can tell
+        return
+    if nbytes > 0.8 * free:
+        raise ResourceError(
+            f"the {what} would need {nbytes / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB is free; {hint}"
+        )

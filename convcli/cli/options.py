@@ -1,0 +1,304 @@
+"""The options the commands share: their parsing ("N" or "N,M"), their enums and Annotated types.
+
+Option parsing raises ``typer.BadParameter``: a usage error, exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, get_type_hints
+
+import typer  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+
+# ------------------------------------------------------------------------------------------------
+# Option parsing: values that are "N" or "N,M"
+
+
+def _ints(text: str, option: str, count: tuple[int, ...] = (1, 2)) -> tuple[int, ...]:
+    try:
+        values = tuple(int(p) for p in text.replace(" ", "").split(","))
+    except ValueError:
+        raise typer.BadParameter(f"{option} takes whole numbers like 3 or 3,5; got {text!r}") from None
+    if len(values) not in count:
+        want = " or ".join({1: "N", 2: "N,M"}[c] for c in count)
+        raise typer.BadParameter(f"{option} takes {want}; got {text!r}")
+    return values
+
+
+def parse_pair(text: str, option: str, *, minimum: int = 1) -> int | tuple[int, int]:
+    """``"3"`` -> 3, ``"3,5"`` -> (3, 5); every value ≥ ``minimum``."""
+    values = _ints(text, option)
+    if min(values) < minimum:
+        raise typer.BadParameter(f"{option} must be ≥ {minimum}; got {text!r}")
+    return values[0] if len(values) == 1 else (values[0], values[1])
+
+
+def as_hw(value: int | tuple[int, int]) -> tuple[int, int]:
+    """The ``(h, w)`` pair of a :func:`parse_pair` value (an int means both axes)."""
+    return (value, value) if isinstance(value, int) else value
+
+
+def parse_padding(text: str) -> str | int | tuple[int, int]:
+    """``valid``, ``same``, ``P`` or ``PH,PW`` (symmetric zeros, PyTorch style)."""
+    if text.strip().lower() in ("valid", "same"):
+        return text.strip().lower()
+    try:
+        return parse_pair(text, "--padding", minimum=0)
+    except typer.BadParameter:
+        raise typer.BadParameter(
+            f"--padding takes valid, same, P or PH,PW with P ≥ 0; got {text!r}"
+        ) from None
+
+
+def parse_position(text: str, option: str) -> tuple[int, int]:
+    values = _ints(text, option, count=(2,))
+    if min(values) < 0:
+        raise typer.BadParameter(f"{option} takes ROW,COL with ROW, COL ≥ 0; got {text!r}")
+    return values[0], values[1]
+
+
+def parse_filter_list(text: str, filters: int) -> list[int]:
+    """``--filter 0,3`` or ``--filter 2-5``: filter indices to show in detail."""
+    chosen: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        try:
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1)
+                chosen.extend(range(int(lo), int(hi) + 1))
+            else:
+                chosen.append(int(part))
+        except ValueError:
+            raise typer.BadParameter(f"--filter takes indices like 0,3 or 2-5; got {text!r}") from None
+    bad = [f for f in chosen if not 0 <= f < filters]
+    if bad:
+        raise typer.BadParameter(f"--filter {bad[0]} does not exist: the layer has {filters} filters (0..{filters - 1})")
+    return sorted(set(chosen))
+
+
+def parse_input_size(text: str) -> tuple[int, ...]:
+    """``"224,224"`` or ``"224,224,3"``: H, W ≥ 1 and C ≥ 1."""
+    try:
+        values = tuple(int(p) for p in text.replace(" ", "").split(","))
+    except ValueError:
+        raise typer.BadParameter(f"--input-size takes H,W or H,W,C (whole numbers); got {text!r}") from None
+    if len(values) not in (2, 3):
+        raise typer.BadParameter(f"--input-size takes H,W or H,W,C; got {text!r}")
+    if min(values) < 1:
+        what = "channels C" if min(values[:2]) >= 1 else "H and W"
+        raise typer.BadParameter(f"--input-size needs {what} ≥ 1; got {text!r}")
+    return values
+
+
+# ------------------------------------------------------------------------------------------------
+# The choices options take
+
+
+class Layout(StrEnum):
+    channels_last = "channels-last"
+    channels_first = "channels-first"
+
+
+class KernelLayout(StrEnum):
+    keras = "keras"
+    torch = "torch"
+
+
+class DType(StrEnum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+# Enums built from the engine's tables would import numpy at start-up; these lists are checked
+# against the engine's by tests/test_cli.py.
+Activation = StrEnum(  # type: ignore[misc]
+    "Activation",
+    {n: n for n in ["linear", "relu", "relu6", "leaky_relu", "elu", "selu", "sigmoid", "hard_sigmoid",
+                    "tanh", "softplus", "softsign", "silu", "swish", "exponential"]},
+)
+Init = StrEnum(  # type: ignore[misc]
+    "Init",
+    {n: n for n in ["random", "ones", "identity", "box", "gaussian", "sobel-x", "sobel-y", "laplacian",
+                    "sharpen", "emboss"]},
+)
+
+
+class View(StrEnum):
+    auto = "auto"
+    numbers = "numbers"
+    heatmap = "heatmap"
+    both = "both"
+
+
+class Kind(StrEnum):
+    conv = "conv"
+    depthwise = "depthwise"
+    separable = "separable"
+    transpose = "transpose"
+
+
+class Lang(StrEnum):
+    en = "en"
+    ru = "ru"
+    ko = "ko"
+
+
+class Semantics(StrEnum):
+    keras = "keras"
+    torch = "torch"
+
+
+# ------------------------------------------------------------------------------------------------
+# The options shared by several commands, and the help panels they are listed in
+
+LAYER_PANEL = "Layer"
+KERNEL_PANEL = "Kernel and bias"
+INPUT_PANEL = "Input"
+SHOW_PANEL = "What to show"
+OUT_PANEL = "Output files"
+
+
+ExportOpt = Annotated[Path | None, typer.Option(
+    help="Also write what is printed to this .svg, .html or .txt (for slides and notebooks).",
+    rich_help_panel=OUT_PANEL, show_default=False)]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing output files (never an input).",
+                                        rich_help_panel=OUT_PANEL)]
+
+
+# The options of every command that builds a layer on an input (run, verify), defined once; each
+# command takes them through takes_layer_options. tests/test_verify.py checks that both commands
+# take all of them.
+InputArg = Annotated[Path, typer.Argument(help="Image (PNG, JPEG, BMP, GIF, TIFF, WebP) or array (.npy, .npz, "
+                                          ".txt/.csv).", show_default=False)]
+FiltersOpt = Annotated[int, typer.Option("--filters", "-f", min=1, help="Number of filters F.", rich_help_panel=LAYER_PANEL)]
+KernelSizeOpt = Annotated[str, typer.Option("--kernel-size", "-k", help="K or KH,KW.", rich_help_panel=LAYER_PANEL)]
+StrideOpt = Annotated[str, typer.Option(help="S or SH,SW.", rich_help_panel=LAYER_PANEL)]
+PaddingOpt = Annotated[str, typer.Option(help="valid, same (Keras rule), P or PH,PW zeros (PyTorch style).",
+                                         rich_help_panel=LAYER_PANEL)]
+DilationOpt = Annotated[str, typer.Option(help="D or DH,DW.", rich_help_panel=LAYER_PANEL)]
+GroupsOpt = Annotated[int, typer.Option(min=1, help="Channel groups; must divide C and F.", rich_help_panel=LAYER_PANEL)]
+ActivationOpt = Annotated[Activation, typer.Option(help="Keras activation name.", rich_help_panel=LAYER_PANEL)]
+DTypeOpt = Annotated[DType, typer.Option(help="Compute precision.", rich_help_panel=LAYER_PANEL)]
+SemanticsOpt = Annotated[Semantics, typer.Option(
+    help="Conventions to think in: keras ((H, W, C), kernel (kh, kw, C/g, F), 'same' with any stride) or torch "
+    "((C, H, W), kernel (F, C/g, kh, kw), 'same' only with stride 1).", rich_help_panel=LAYER_PANEL)]
+InitOpt = Annotated[Init, typer.Option(help="Kernel preset; a 2-D preset is used for every channel of every filter.",
+                                       rich_help_panel=KERNEL_PANEL)]
+SeedOpt = Annotated[int, typer.Option(help="Seed of --init random.", rich_help_panel=KERNEL_PANEL)]
+KernelOpt = Annotated[Path | None, typer.Option(help="Kernel file (.npy, .npz, text); overrides --init, -k, -f.",
+                                                rich_help_panel=KERNEL_PANEL, show_default=False)]
+KernelLayoutOpt = Annotated[KernelLayout | None, typer.Option(
+    help="keras (kh, kw, C/g, F) or torch (F, C/g, kh, kw). Default: as --semantics.", rich_help_panel=KERNEL_PANEL,
+    show_default=False)]
+KernelKeyOpt = Annotated[str | None, typer.Option(help="Array name inside a kernel .npz.", rich_help_panel=KERNEL_PANEL,
+                                                  show_default=False)]
+BiasOpt = Annotated[str | None, typer.Option(help="NUMBER, N1,N2,... (one per filter) or FILE. Default 0.",
+                                             rich_help_panel=KERNEL_PANEL, show_default=False)]
+NoBiasOpt = Annotated[bool, typer.Option("--no-bias", help="A layer without bias (use_bias=False).",
+                                         rich_help_panel=KERNEL_PANEL)]
+FlipOpt = Annotated[bool, typer.Option("--flip", help="True convolution: flip the kernel in both spatial axes, as "
+                                       "scipy.signal.convolve2d does. Conv2D layers do not flip.", rich_help_panel=KERNEL_PANEL)]
+KeyOpt = Annotated[str | None, typer.Option(help="Array name inside an input .npz.", rich_help_panel=INPUT_PANEL,
+                                            show_default=False)]
+LayoutOpt = Annotated[Layout, typer.Option(help="Layout of a 3-D/4-D input array.", rich_help_panel=INPUT_PANEL)]
+NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide integer inputs by their dtype's max (255 for "
+                                            "8-bit).", rich_help_panel=INPUT_PANEL)]
+MaxPixelsOpt = Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels (default: Pillow's bomb "
+                                                  "limit).", rich_help_panel=INPUT_PANEL, show_default=False)]
+
+
+@dataclass(frozen=True)
+class LayerOptions:
+    """The layer options of ``run`` and ``verify``, as given on the command line.
+
+    The fields, with their Typer options and defaults, are also the first parameters of both commands:
+    see :func:`takes_layer_options`.
+    """
+
+    input: InputArg
+    filters: FiltersOpt = 1
+    kernel_size: KernelSizeOpt = "3"
+    stride: StrideOpt = "1"
+    padding: PaddingOpt = "valid"
+    dilation: DilationOpt = "1"
+    groups: GroupsOpt = 1
+    activation: ActivationOpt = "linear"  # type: ignore[assignment]
+    dtype: DTypeOpt = DType.float32
+    semantics: SemanticsOpt = Semantics.keras
+    init: InitOpt = "random"  # type: ignore[assignment]
+    seed: SeedOpt = 0
+    kernel: KernelOpt = None
+    kernel_layout: KernelLayoutOpt = None
+    kernel_key: KernelKeyOpt = None
+    bias: BiasOpt = None
+    no_bias: NoBiasOpt = False
+    flip: FlipOpt = False
+    key: KeyOpt = None
+    layout: LayoutOpt = Layout.channels_last
+    normalize: NormalizeOpt = False
+    max_pixels: MaxPixelsOpt = None
+
+
+def takes_layer_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command(opts: LayerOptions, **own)`` as a Typer command whose parameters are the layer options, then its own.
+
+    Typer reads a command's parameters from its signature: this one is the fields of LayerOptions
+    (their Annotated options and defaults) followed by ``command``'s parameters after ``opts``.
+    """
+    hints = get_type_hints(LayerOptions, include_extras=True)
+    layer = [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=hints[f.name],
+                               default=inspect.Parameter.empty if f.default is MISSING else f.default)
+             for f in fields(LayerOptions)]
+    own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+    names = [p.name for p in layer]
+
+    @functools.wraps(command)
+    def typer_command(**values: Any) -> None:
+        command(LayerOptions(**{name: values.pop(name) for name in names}), **values)
+
+    typer_command.__signature__ = inspect.Signature([*layer, *own], return_annotation=None)  # type: ignore[attr-defined]
+    typer_command.__annotations__ = {p.name: p.annotation for p in (*layer, *own)}
+    return typer_command
+
+
+@dataclass(frozen=True)
+class ParsedLayer:
+    """Layer options as values: kernel size ``(kh, kw)``, stride and dilation, padding as the engine takes it."""
+
+    kernel_hw: tuple[int, int]
+    stride: int | tuple[int, int]
+    dilation: int | tuple[int, int]
+    padding: str | int | tuple[int, int]
+    kernel_layout: str
+
+
+def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> ParsedLayer:
+    """Check the layer options that need no data; every failure is a usage error (exit 2).
+
+    With ``enforce_semantics``, ``--semantics torch`` refuses what PyTorch refuses: padding='same'
+    with a stride > 1 (``verify`` shows that refusal in PyTorch's row instead).
+    """
+    kernel_hw = parse_pair(opts.kernel_size, "--kernel-size")
+    stride = parse_pair(opts.stride, "--stride")
+    dilation = parse_pair(opts.dilation, "--dilation")
+    padding = parse_padding(opts.padding)
+    if opts.kernel is None and opts.filters % opts.groups:
+        raise typer.BadParameter(f"--groups {opts.groups} does not divide --filters {opts.filters}")
+    if opts.bias is not None and opts.no_bias:
+        raise typer.BadParameter("--bias and --no-bias contradict each other")
+    if enforce_semantics and opts.semantics is Semantics.torch and padding == "same" and stride not in (1, (1, 1)):
+        raise typer.BadParameter(
+            f"--semantics torch: PyTorch refuses padding='same' with --stride {opts.stride} (\"padding='same' is "
+            "not supported for strided convolutions\"); give the pads with --padding P or PH,PW, or use "
+            "--semantics keras for TensorFlow's 'same' (out = ceil(n / s), the odd pad at the bottom/right)"
+        )
+    return ParsedLayer(
+        as_hw(kernel_hw), stride, dilation, padding,
+        (opts.kernel_layout or KernelLayout(opts.semantics.value)).value,
+    )
+
+

@@ -1,0 +1,77 @@
+"""Where a command's screen goes: the console, its --export, and the progress bar on stderr."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+
+#: What --export can write, by extension: rich's recording of the screen.
+EXPORT_SUFFIXES = (".svg", ".html", ".txt")
+
+
+def _screen(export: Path | None) -> Console:
+    """The console a command prints to; it records when the screen is to be exported."""
+    from rich.console import Console  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+
+    return Console(highlight=False, record=export is not None)
+
+
+def _export(console: Console, target: Path | None, title: str) -> None:
+    """Write what ``console`` printed to ``target`` (checked earlier with :func:`saving.check_target`)."""
+    if target is None:
+        return
+    from convcli import save as saving
+
+    suffix = target.suffix.lower()
+    if suffix == ".svg":
+        text = console.export_svg(title=title, clear=False)
+    elif suffix == ".html":
+        text = console.export_html(inline_styles=True, clear=False)
+    else:
+        text = console.export_text(clear=False)
+    saving.atomic_write(target, lambda fh: fh.write(text.encode("utf-8")))
+    # on stderr, so that the exported file and stdout hold the same text
+    type(console)(highlight=False, stderr=True).print(f"exported the screen to {target}", style="dim")
+
+
+class _Progress:
+    """A progress bar on stderr that appears only once work has taken about a second.
+
+    Called with the fraction done (0 to 1). Nothing is drawn when stderr is not a terminal.
+    """
+
+    DELAY = 1.0
+
+    def __init__(self, description: str, enabled: bool) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._description = description
+        self._enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __call__(self, fraction: float) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None:
+            if self._clock() - self._start < self.DELAY:
+                return
+            from rich.console import Console  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self._task = self._bar.add_task(self._description, total=1.0)
+            self._bar.start()
+        self._bar.update(self._task, completed=fraction)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None

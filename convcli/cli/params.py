@@ -1,0 +1,113 @@
+"""``convcli params``: count a layer's parameters, MACs and FLOPs, or a --stack of layers'."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+
+from convcli.cli.app import FLAGS, app
+from convcli.cli.options import ExportOpt, ForceOpt, Kind, as_hw, parse_input_size, parse_padding, parse_pair
+from convcli.cli.output import EXPORT_SUFFIXES, _export, _screen
+from convcli.errors import ConfigError
+
+
+@app.command(no_args_is_help=True)
+def params(
+    kind: Annotated[Kind | None, typer.Option(help="Layer kind: conv (Conv2D), depthwise, separable, transpose. "
+                                              "\\[default: conv]", show_default=False)] = None,
+    in_channels: Annotated[int | None, typer.Option("--in-channels", "-c", min=1, help="Input channels C "
+                                                    "(or the C of --input-size H,W,C).", show_default=False)] = None,
+    filters: Annotated[int | None, typer.Option("--filters", "-f", min=1, help="Filters F (not for depthwise). "
+                                                "\\[default: 1]", show_default=False)] = None,
+    kernel_size: Annotated[str | None, typer.Option("--kernel-size", "-k", help="K or KH,KW. \\[default: 3]",
+                                                    show_default=False)] = None,
+    groups: Annotated[int | None, typer.Option(min=1, help="Channel groups (conv; transpose as in PyTorch); "
+                                               "must divide C and F. \\[default: 1]", show_default=False)] = None,
+    depth_multiplier: Annotated[int | None, typer.Option("--depth-multiplier", "-m", min=1, help="M: outputs per "
+                                                         "input channel (depthwise, separable). \\[default: 1]",
+                                                         show_default=False)] = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="A layer without bias (use_bias=False).")] = False,
+    input_size: Annotated[str | None, typer.Option(help="H,W or H,W,C: adds output shape, pads, MACs, FLOPs.",
+                                                   show_default=False)] = None,
+    stride: Annotated[str | None, typer.Option(help="S or SH,SW. \\[default: 1]", show_default=False)] = None,
+    padding: Annotated[str | None, typer.Option(help="valid, same (Keras rule), P or PH,PW zeros. \\[default: valid]",
+                                                show_default=False)] = None,
+    dilation: Annotated[str | None, typer.Option(help="D or DH,DW. \\[default: 1]", show_default=False)] = None,
+    stack: Annotated[str | None, typer.Option(help="Layers on --input-size H,W,C, e.g. 'conv 32 k3 s2, dw k3 same, "
+                                              "conv 64 k1' (see README).", show_default=False)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Count the parameters of a 2-D conv layer (as Keras' count_params()), its MACs, FLOPs and receptive field."""
+    import json
+
+    from convcli import counts, render
+    from convcli import save as saving
+
+    if json_ and export is not None:
+        raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
+    export_target = saving.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
+    size = parse_input_size(input_size) if input_size else None
+    if stack is not None:
+        given = [name for name, v in (("--kind", kind), ("--in-channels", in_channels), ("--filters", filters),
+                                      ("--kernel-size", kernel_size), ("--groups", groups),
+                                      ("--depth-multiplier", depth_multiplier), ("--stride", stride),
+                                      ("--padding", padding), ("--dilation", dilation),
+                                      ("--no-bias", no_bias or None)) if v is not None]
+        if given:
+            raise typer.BadParameter(f"--stack describes every layer itself; drop {', '.join(given)}")
+        if size is None or len(size) != 3:
+            raise typer.BadParameter("--stack needs --input-size H,W,C (e.g. 224,224,3)")
+        report = counts.build_stack(counts.parse_stack(stack), size)
+        if json_:
+            sys.stdout.write(json.dumps(render.stack_json(report), indent=2) + "\n")
+            return
+        console = _screen(export_target)
+        console.print(render.StackTable(report))
+        console.print(render.stack_totals(report))
+        _export(console, export_target, "convcli params --stack")
+        return
+
+    if size is not None and len(size) == 3:
+        if in_channels is not None and in_channels != size[2]:
+            raise typer.BadParameter(f"--in-channels {in_channels} contradicts --input-size {input_size} (C = {size[2]})")
+        in_channels = size[2]
+    if in_channels is None:
+        raise typer.BadParameter("give the input channels: --in-channels/-c C, or --input-size H,W,C")
+    layer_kind = (kind or Kind.conv).value
+    kernel_v = parse_pair(kernel_size or "3", "--kernel-size")
+    stride_v = parse_pair(stride or "1", "--stride")
+    dilation_v = parse_pair(dilation or "1", "--dilation")
+    padding_v = parse_padding(padding or "valid")
+
+    spec = counts.ConvSpec(
+        kind=layer_kind,
+        in_channels=in_channels,
+        filters=filters if layer_kind == "depthwise" else (filters or 1),
+        kernel=as_hw(kernel_v),
+        stride=as_hw(stride_v),
+        dilation=as_hw(dilation_v),
+        padding=padding_v if isinstance(padding_v, str) else as_hw(padding_v),
+        groups=groups or 1,
+        depth_multiplier=depth_multiplier or 1,
+        use_bias=not no_bias,
+    )
+    hw = size[:2] if size is not None else None
+    try:
+        rep = counts.report(spec, hw)
+    except counts.LayerConfigError as exc:
+        raise ConfigError(exc.worded(FLAGS)) from None
+    twin = counts.equivalent(spec)
+    other = counts.report(twin, hw) if twin is not None else None
+    if json_:
+        doc = render.params_json(rep, other)
+        if rep.shape is not None:
+            doc["flop_convention"] = counts.FLOP_CONVENTION
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    console = _screen(export_target)
+    console.print(render.params_panel(rep, other))
+    _export(console, export_target, "convcli params")

@@ -1,0 +1,255 @@
+"""``convcli run``: apply the layer to an input and show each channel's partial sums adding up."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+
+from convcli.cli.app import app
+from convcli.cli.layer import FLIP_NOTE, BuiltLayer, _ensure_fits, _warn_overflow, build_layer
+from convcli.cli.options import (
+    OUT_PANEL,
+    SHOW_PANEL,
+    ExportOpt,
+    ForceOpt,
+    LayerOptions,
+    View,
+    parse_filter_list,
+    parse_layer,
+    parse_position,
+    takes_layer_options,
+)
+from convcli.cli.output import EXPORT_SUFFIXES, _export, _Progress, _screen
+
+if TYPE_CHECKING:
+    from convcli.engine import Layer
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """The files a run writes, each checked before any work: --save, --figure, --save-maps and --export."""
+
+    save: Path | None
+    figure: Path | None
+    maps: Path | None
+    export: Path | None
+    inputs: list[Path]  # never overwritten
+    force: bool
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """One computed run and what of it is shown: the filters in detail, their traces, the view."""
+
+    opts: LayerOptions
+    padding: str | int | tuple[int, int]  # as parsed
+    built: BuiltLayer
+    result: Any  # engine.LayerResult
+    info: Any  # render.InputInfo
+    detail: list[int]
+    traces: dict[int, Any] | None  # filter -> engine.Trace at trace_at
+    trace_at: tuple[int, int] | None
+    partial_maps: dict[int, Any]  # filter -> (H', W', Cg) partial maps, for --figure
+    keep: bool  # the partials go into --save
+    view: View  # never auto
+
+
+def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
+                   export: Path | None, force: bool) -> _Targets:
+    from convcli import save as saving
+
+    inputs = [p for p in (opts.input, opts.kernel) if p]
+    target = saving.check_target(save, force=force, inputs=inputs) if save else None
+    figure_target = saving.check_target(figure, force=force, inputs=inputs, suffix=list(saving.IMAGE_FORMATS)) \
+        if figure else None
+    export_target = saving.check_target(export, force=force, inputs=inputs, suffix=EXPORT_SUFFIXES) if export else None
+    return _Targets(target, figure_target, save_maps, export_target, inputs, force)
+
+
+def _check_fits(layer: Layer, keep: bool) -> None:
+    """Refuse, before computing, a result larger than the free memory."""
+    from convcli import engine
+
+    ho, wo = layer.geometry.out_hw
+    what = f"{ho}×{wo}×{layer.filters} output" + (f" and {ho}×{wo}×{layer.cg}×{layer.filters} partials for --save"
+                                                  if keep else "")
+    _ensure_fits(engine.run_bytes(layer, keep_partials=keep), what,
+                 "pass --no-partials, --dtype float32, fewer --filters or a smaller image" if keep
+                 else "use --dtype float32, fewer --filters or a smaller image")
+
+
+def _shown_view(view: View, rows: tuple[int, int], cols: tuple[int, int], out_hw: tuple[int, int]) -> View:
+    """``--view auto``: both when the window shows less than the whole maps, else the numbers."""
+    if view is not View.auto:
+        return view
+    return View.both if (rows[1] - rows[0], cols[1] - cols[0]) != out_hw else View.numbers
+
+
+def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
+    """Write --save, --figure and --save-maps; the files --save-maps wrote (maps.json last)."""
+    from convcli import save as saving
+
+    layer, result, source = run.built.layer, run.result, run.opts.input
+    if targets.save is not None:
+        arrays = {
+            "input": layer.x,
+            "kernel": layer.kernel,
+            "bias": result.bias,
+            "preactivation": result.preactivation,
+            "output": result.output,
+        }
+        if run.keep:
+            arrays["partials"] = result.full_partials()
+        saving.save_npz(targets.save, arrays)
+    if targets.figure is not None:
+        from convcli import figure as figures
+
+        picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, maps=run.partial_maps,
+                                       title=Path(source).name)
+        saving.save_image(picture, targets.figure)
+    if targets.maps is None:
+        return []
+    from convcli import maps as feature_maps
+
+    return feature_maps.save_maps(result, targets.maps, force=targets.force, source=str(source), padding=run.padding,
+                                  inputs=targets.inputs)
+
+
+def _print_json(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
+    import json
+
+    from convcli import render
+
+    doc = render.result_json(run.info, run.result, run.padding, run.detail, run.traces, run.trace_at)
+    doc["layer"].update(semantics=run.opts.semantics.value, flip=run.opts.flip)
+    if targets.save is not None:
+        doc["saved"] = str(targets.save)
+    if targets.figure is not None:
+        doc["figure"] = str(targets.figure)
+    if targets.maps is not None:
+        doc["maps"] = [str(p) for p in map_files]
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+
+
+def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
+    from convcli import render
+
+    layer, result, names, detail = run.built.layer, run.result, run.built.loaded.channel_names, run.detail
+    console = _screen(targets.export)
+    console.print(render.header(run.info, result, run.padding, run.built.kernel_source,
+                                semantics=run.opts.semantics.value))
+    if run.opts.flip:
+        console.print(FLIP_NOTE, style="dim")
+    heatmaps = run.view in (View.heatmap, View.both)
+    if heatmaps:
+        from convcli import heatmap
+
+        sources = heatmap.ResultMaps(result)  # block sums shared by every filter's heatmaps
+    for f in detail:
+        if run.view in (View.numbers, View.both):
+            console.print(render.filter_panel(result, f, names))
+        if heatmaps:
+            console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=run.partial_maps.get(f),
+                                                  sources=sources))
+        if run.traces is not None and run.trace_at is not None:
+            console.print(render.trace_panel(result, run.traces[f], *run.trace_at, f, names))
+    if layer.filters > 1:
+        console.print(render.summary_table(result, names))
+    if len(detail) < layer.filters:
+        console.print(f"[dim]{len(detail)} of {layer.filters} filters shown in detail; choose others with --filter, "
+                      "e.g. --filter 4-7.[/dim]")
+    if targets.save is not None:
+        saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials")
+                                 if k != "partials" or run.keep))
+        console.print(f"saved {targets.save}: {saved}")
+    if targets.figure is not None:
+        console.print(f"saved {targets.figure}: filters {', '.join(map(str, detail))}")
+    if targets.maps is not None:
+        console.print(f"saved {len(map_files) - 1} output maps and maps.json in {targets.maps}")
+    _export(console, targets.export, f"convcli run {Path(run.opts.input).name}")
+
+
+@app.command(no_args_is_help=True)
+@takes_layer_options
+def run(
+    opts: LayerOptions,
+    at: Annotated[str | None, typer.Option(help="ROW,COL: top-left output position of the window shown "
+                                           "(default: centred).", rich_help_panel=SHOW_PANEL, show_default=False)] = None,
+    window: Annotated[int | None, typer.Option(help="Window size N (N×N output positions; default 3).",
+                                               rich_help_panel=SHOW_PANEL, show_default=False)] = None,
+    trace: Annotated[str | None, typer.Option(help="ROW,COL: every product that makes this output position.",
+                                              rich_help_panel=SHOW_PANEL, show_default=False)] = None,
+    filter_: Annotated[str | None, typer.Option("--filter", help="Filters to show in detail: 0,3 or 2-5 "
+                                                "(default: the first 4).", rich_help_panel=SHOW_PANEL,
+                                                show_default=False)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.",
+                                        rich_help_panel=SHOW_PANEL)] = False,
+    save: Annotated[Path | None, typer.Option(help="Write input, kernel, bias, partials, preactivation, output to "
+                                              "this .npz.", rich_help_panel=OUT_PANEL, show_default=False)] = None,
+    no_partials: Annotated[bool, typer.Option("--no-partials", help="Leave the (large) partials out of --save.",
+                                              rich_help_panel=OUT_PANEL)] = False,
+    view: Annotated[View, typer.Option(help="numbers: the window's values; heatmap: whole maps as coloured cells; "
+                                       "both; auto: both when the maps are larger than the window.",
+                                       rich_help_panel=SHOW_PANEL)] = View.auto,
+    figure: Annotated[Path | None, typer.Option(help="Draw each shown filter's channels, partial maps, "
+                                                "pre-activation and output to this .png, .jpg or .webp.",
+                                                rich_help_panel=OUT_PANEL, show_default=False)] = None,
+    save_maps: Annotated[Path | None, typer.Option(help="Write each filter's output map as a 16-bit PNG into "
+                                                   "this folder, with maps.json giving the scaling.",
+                                                   rich_help_panel=OUT_PANEL, show_default=False)] = None,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=SHOW_PANEL)] = False,
+) -> None:
+    """Apply a multi-channel Conv2D to an image or array and show each channel's partial sums adding up."""
+    from convcli import engine, render
+
+    parsed = parse_layer(opts)
+    at_v = parse_position(at, "--at") if at else None
+    trace_v = parse_position(trace, "--trace") if trace else None
+    if window is not None and window < 1:
+        raise typer.BadParameter(f"--window must be ≥ 1; got {window}")
+    if json_ and export is not None:
+        raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
+    targets = _check_targets(opts, save, figure, save_maps, export, force)
+
+    built = build_layer(opts, parsed)
+    layer = built.layer
+    detail = (parse_filter_list(filter_, layer.filters) if filter_
+              else list(range(min(layer.filters, render.DEFAULT_DETAIL_FILTERS))))
+    if save_maps is not None:
+        from convcli import maps as feature_maps
+
+        feature_maps.check_maps_dir(save_maps, range(layer.filters), force=force, inputs=targets.inputs)
+    rows, cols = engine.choose_window(layer.geometry.out_hw, at_v, window)
+    # before computing: a --trace outside the output is refused without the wait
+    traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
+    keep = targets.save is not None and not no_partials
+    _check_fits(layer, keep)
+    built.warn()  # after the last check, so that a refused run prints its one Error line alone
+    shown_view = _shown_view(view, rows, cols, layer.geometry.out_hw)
+    progress = _Progress("convolving", enabled=not quiet and not json_)
+    try:
+        # heatmaps caption each partial map with its range: measured in the same pass
+        result = engine.run_layer(layer, built.bias, opts.activation.value, rows, cols, use_bias=not opts.no_bias,
+                                  keep_partials=keep, ranges=shown_view in (View.heatmap, View.both) and not json_,
+                                  progress=progress)
+    finally:
+        progress.close()
+    if not built.warnings:
+        _warn_overflow(result)
+    x = built.loaded.array
+    info = render.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
+                            built.loaded.channel_names, render.value_range(x))
+    # each shown filter's (H', W', Cg) partial maps: kept for all filters only when a figure needs them
+    partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if targets.figure is not None else {}
+    shown = _Shown(opts, parsed.padding, built, result, info, detail, traces, trace_v, partial_maps, keep, shown_view)
+    map_files = _write_files(shown, targets)
+    if json_:
+        _print_json(shown, targets, map_files)
+    else:
+        _print_screen(shown, targets, map_files)

@@ -1,0 +1,52 @@
+"""``convcli verify``: the same layer computed by every installed framework, compared with convcli's."""
+
+from __future__ import annotations
+
+from convcli.cli.app import app
+from convcli.cli.layer import FLIP_NOTE, _warn_overflow, build_layer
+from convcli.cli.options import LayerOptions, parse_layer, takes_layer_options
+
+
+@app.command(no_args_is_help=True)
+@takes_layer_options
+def verify(opts: LayerOptions) -> None:
+    """Compute the same layer with every installed framework (PyTorch, Keras, TensorFlow, JAX, SciPy) and compare.
+
+    Exit 1 when a framework's result differs from convcli's beyond float rounding.
+    """
+    from rich.console import Console  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+
+    from convcli import compare, engine, frameworks, render, render_verify
+    from convcli.errors import DisagreementError
+
+    parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
+    built = build_layer(opts, parsed)
+    layer = built.layer
+    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
+    built.warn()
+    result = engine.run_layer(layer, built.bias, opts.activation.value, rows, cols, use_bias=not opts.no_bias)
+    if not built.warnings:
+        _warn_overflow(result)
+    problem = frameworks.Problem(layer, result.bias, parsed.padding, opts.semantics.value, opts.flip)
+    checked = frameworks.verify(problem, result.preactivation)
+    n = compare.terms(layer)
+    rtol = compare.rtol_for(layer.x.dtype, n)
+
+    x = built.loaded.array
+    info = render.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype), built.loaded.channel_names,
+                            render.value_range(x))
+    console = Console(highlight=False)
+    console.print(render_verify.header(info, result, parsed.padding, built.kernel_source, semantics=opts.semantics.value,
+                                       n=n, rtol=rtol))
+    if opts.flip:
+        console.print(FLIP_NOTE, style="dim")
+    console.print(render_verify.table(checked))
+    console.print(render_verify.how(checked))
+    console.print(render_verify.summary(checked, rtol, layer.x.dtype.name, frameworks.installable(checked)))
+    differ = [c for c in checked if c.comparison is not None and not c.comparison.ok]
+    if differ:
+        first = differ[0]
+        raise DisagreementError(
+            f"{first.outcome.framework} differs from convcli {first.comparison.problem}"  # type: ignore[union-attr]
+            + (f" (and {len(differ) - 1} more framework{'s' * (len(differ) > 2)})" if len(differ) > 1 else "")
+        )
