@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import helpers
 import pytest
+
+import helpers
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -13,8 +13,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Annotated, Any, NoReturn
 
-import typer  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
-from typer.core import TyperGroup  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+import typer
+from typer.core import TyperGroup
 
 from convcli.cli.startup import (
     ClickException,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+import typer
 
 from convcli.cli.app import app
 from convcli.cli.options import ExportOpt, ForceOpt, Lang

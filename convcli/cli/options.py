@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, get_type_hints
 
-import typer  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+import typer
 
 # ------------------------------------------------------------------------------------------------
 # Option parsing: values that are "N" or "N,M"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import Console  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+    from rich.console import Console
 
 #: What --export can write, by extension: rich's recording of the screen.
 EXPORT_SUFFIXES = (".svg", ".html", ".txt")
@@ -15,7 +15,7 @@ EXPORT_SUFFIXES = (".svg", ".html", ".txt")
 
 def _screen(export: Path | None) -> Console:
     """The console a command prints to; it records when the screen is to be exported."""
-    from rich.console import Console  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+    from rich.console import Console
 
     return Console(highlight=False, record=export is not None)
 
@@ -62,8 +62,8 @@ class _Progress:
         if self._bar is None:
             if self._clock() - self._start < self.DELAY:
                 return
-            from rich.console import Console  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
-            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                                  TimeRemainingColumn(), console=Console(stderr=True), transient=True)

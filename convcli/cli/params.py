@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import typer  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+import typer
 
 from convcli.cli.app import FLAGS, app
 from convcli.cli.options import ExportOpt, ForceOpt, Kind, as_hw, parse_input_size, parse_padding, parse_pair

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+import typer
 
 from convcli.cli.app import app
 from convcli.cli.layer import FLIP_NOTE, BuiltLayer, _ensure_fits, _warn_overflow, build_layer

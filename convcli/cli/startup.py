@@ -12,7 +12,7 @@ from importlib import import_module
 from typing import Any
 
 # Typer vendors click as typer._click (no click to import); its exceptions are the ones raised.
-from typer._click.exceptions import ClickException, UsageError  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+from typer._click.exceptions import ClickException, UsageError
 
 __all__ = ["ClickException", "UsageError", "import_lean_rich_utils", "lean_help_option", "no_hugepage_advice"]
 

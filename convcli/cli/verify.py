@@ -14,7 +14,7 @@ def verify(opts: LayerOptions) -> None:
 
     Exit 1 when a framework's result differs from convcli's beyond float rounding.
     """
-    from rich.console import Console  # noqa: TID251  (TEMPORARY: pyproject exempts convcli/cli.py only)
+    from rich.console import Console
 
     from convcli import compare, engine, frameworks, render, render_verify
     from convcli.errors import DisagreementError

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import invoke
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+
+from helpers import invoke
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:

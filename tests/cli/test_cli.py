@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import invoke, runner
 
 from convcli import engine, kernels
 from convcli.cli import Activation, Init, app
 
+from helpers import invoke, runner
 from oracle import naive_conv2d, naive_partials, naive_same_pads
 
 ROOT = Path(__file__).resolve().parents[2]

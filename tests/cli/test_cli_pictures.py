@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import invoke
 from PIL import Image
 
 from convcli import cli, engine, figure, kernels
+
+from helpers import invoke
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")

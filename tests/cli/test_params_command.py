@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import invoke, runner
 
 from convcli.cli import app
+
+from helpers import invoke, runner
 
 
 def params_json(*args: str) -> dict:

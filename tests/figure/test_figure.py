@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import decode, sobel_gradient
 from PIL import Image
 
 from convcli import engine, figure, kernels, maps, save
 from convcli.errors import ConfigError, ResourceError, SaveError, ShapeError
 from convcli.present.colour import lut_colours
+
+from helpers import decode, sobel_gradient
 
 H, W = 40, 60
 RGB = ("R", "G", "B")

@@ -8,11 +8,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from helpers import decode, sobel_gradient
 from PIL import Image
 
 from convcli import figure, save
 from convcli.errors import ConfigError, SaveError
+
+from helpers import decode, sobel_gradient
 
 RGB = ("R", "G", "B")
 

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convcli import counts, engine
 from convcli.counts import ConvSpec
 from convcli.errors import ConfigError, ShapeError
+
+from helpers import invoke
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "param_golden.json").read_text(encoding="utf-8"))
 

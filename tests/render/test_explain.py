@@ -8,10 +8,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from helpers import draw
-from helpers import invoke as convcli
 
 from convcli import explain
+
+from helpers import draw
+from helpers import invoke as convcli
 
 
 def invoke(*args: str, width: int = 100):

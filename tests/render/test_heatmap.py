@@ -8,11 +8,12 @@ import re
 
 import numpy as np
 import pytest
-from helpers import draw, textbook_result
 from rich.console import Console
 
 from convcli import engine, heatmap, kernels
 from convcli.heatmap import SEQUENTIAL_RAMP, SIGNED_RAMP, Heatmap, filter_heatmaps
+
+from helpers import draw, textbook_result
 
 RED = "178;24;43"  # RdBu's most positive
 BLUE = "33;102;172"  # RdBu's most negative

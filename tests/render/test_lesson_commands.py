@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import ROOT, draw
 
 from convcli import explain
+
+from helpers import ROOT, draw
 
 
 @pytest.mark.xfail(strict=True, reason="convcli/explain.py still prints the test paths from before tests/ had "

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import check_snapshot, draw, textbook_result
 
 from convcli import engine, render
+
+from helpers import check_snapshot, draw, textbook_result
 
 
 @pytest.mark.parametrize("width", [100, 80])

@@ -21,10 +21,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from helpers import check_snapshot, draw, textbook_result
 from rich.cells import cell_len
 
 from convcli import compare, counts, engine, explain, frameworks, heatmap, kernels, render, render_verify
+
+from helpers import check_snapshot, draw, textbook_result
 
 WIDTHS = (80, 100, 120)
 

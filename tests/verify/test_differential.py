@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import runner
 from hypothesis import HealthCheck, assume, given, settings
 
 from convcli import engine, frameworks
 from convcli.cli import app
 
+from helpers import runner
 from strategies import conv_cases
 
 torch = pytest.importorskip("torch")

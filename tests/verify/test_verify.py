@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer.main
-from helpers import invoke
 
 from convcli import compare, engine, frameworks, reference
 from convcli.cli import LayerOptions, app
 
+from helpers import invoke
 from oracle import naive_conv2d
 
 ROOT = Path(__file__).resolve().parents[2]
