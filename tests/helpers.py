@@ -17,8 +17,9 @@ from PIL import Image
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from convcli import engine, kernels, render
+from convcli import engine, render
 from convcli.cli import app
+from convcli.sources import kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"

@@ -20,11 +20,11 @@ def explain(
     force: ForceOpt = False,
 ) -> None:
     """Walk through multi-channel convolution with numbers computed live: why Conv2D sums the channels."""
-    from convcli import explain as lesson
-    from convcli import save as saving
+    from convcli.files import targets
+    from convcli.render import explain
 
-    export_target = saving.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
+    export_target = targets.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
     console = _screen(export_target)
-    for renderable in lesson.lesson(lang.value, step):
+    for renderable in explain.lesson(lang.value, step):
         console.print(renderable)
     _export(console, export_target, "convcli explain")

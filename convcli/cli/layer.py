@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for
 
     from convcli.cli.options import LayerOptions, ParsedLayer
     from convcli.engine import Layer
-    from convcli.load import Loaded
+    from convcli.sources.inputs import Loaded
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,10 @@ FLIP_NOTE = ("--flip: the kernel is flipped in both spatial axes, so this is tru
 
 def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
     """Load the input, make or load the kernel and bind them: data errors exit 1."""
-    from convcli import engine, kernels, load
+    from convcli import engine
+    from convcli.sources import inputs, kernels
 
-    loaded = load.load_input(opts.input, key=opts.key, layout=opts.layout.value, normalize=opts.normalize,
+    loaded = inputs.load_input(opts.input, key=opts.key, layout=opts.layout.value, normalize=opts.normalize,
                              **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
     x = loaded.array
     c, groups = x.shape[2], opts.groups
@@ -87,7 +88,7 @@ def _nonfinite(what: str, given: np.ndarray, used: np.ndarray, axes: tuple[str, 
     Carried through, not refused (issue 7): a NaN only spoils the outputs it reaches. A value beyond
     the compute dtype's range (1e39 in float32) becomes ±Inf in the cast, and the warning says so.
     """
-    from convcli.load import nonfinite
+    from convcli.sources.inputs import nonfinite
 
     n_nan, n_inf, first = nonfinite(used)
     if first is None:

@@ -21,10 +21,10 @@ def _screen(export: Path | None) -> Console:
 
 
 def _export(console: Console, target: Path | None, title: str) -> None:
-    """Write what ``console`` printed to ``target`` (checked earlier with :func:`saving.check_target`)."""
+    """Write what ``console`` printed to ``target`` (checked earlier with :func:`targets.check_target`)."""
     if target is None:
         return
-    from convcli import save as saving
+    from convcli.files import atomic
 
     suffix = target.suffix.lower()
     if suffix == ".svg":
@@ -33,7 +33,7 @@ def _export(console: Console, target: Path | None, title: str) -> None:
         text = console.export_html(inline_styles=True, clear=False)
     else:
         text = console.export_text(clear=False)
-    saving.atomic_write(target, lambda fh: fh.write(text.encode("utf-8")))
+    atomic.atomic_write(target, lambda fh: fh.write(text.encode("utf-8")))
     # on stderr, so that the exported file and stdout hold the same text
     type(console)(highlight=False, stderr=True).print(f"exported the screen to {target}", style="dim")
 

@@ -44,12 +44,15 @@ def params(
     """Count the parameters of a 2-D conv layer (as Keras' count_params()), its MACs, FLOPs and receptive field."""
     import json
 
-    from convcli import counts, render
-    from convcli import save as saving
+    from convcli import render
+    from convcli.files import targets
+    from convcli.layer import counts
+    from convcli.layer import stack as stack_syntax
+    from convcli.layer.spec import ConvSpec, LayerConfigError
 
     if json_ and export is not None:
         raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
-    export_target = saving.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
+    export_target = targets.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
     size = parse_input_size(input_size) if input_size else None
     if stack is not None:
         given = [name for name, v in (("--kind", kind), ("--in-channels", in_channels), ("--filters", filters),
@@ -61,7 +64,7 @@ def params(
             raise typer.BadParameter(f"--stack describes every layer itself; drop {', '.join(given)}")
         if size is None or len(size) != 3:
             raise typer.BadParameter("--stack needs --input-size H,W,C (e.g. 224,224,3)")
-        report = counts.build_stack(counts.parse_stack(stack), size)
+        report = stack_syntax.build_stack(stack_syntax.parse_stack(stack), size)
         if json_:
             sys.stdout.write(json.dumps(render.stack_json(report), indent=2) + "\n")
             return
@@ -83,7 +86,7 @@ def params(
     dilation_v = parse_pair(dilation or "1", "--dilation")
     padding_v = parse_padding(padding or "valid")
 
-    spec = counts.ConvSpec(
+    spec = ConvSpec(
         kind=layer_kind,
         in_channels=in_channels,
         filters=filters if layer_kind == "depthwise" else (filters or 1),
@@ -98,7 +101,7 @@ def params(
     hw = size[:2] if size is not None else None
     try:
         rep = counts.report(spec, hw)
-    except counts.LayerConfigError as exc:
+    except LayerConfigError as exc:
         raise ConfigError(exc.worded(FLAGS)) from None
     twin = counts.equivalent(spec)
     other = counts.report(twin, hw) if twin is not None else None

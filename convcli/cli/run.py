@@ -60,13 +60,13 @@ class _Shown:
 
 def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
                    export: Path | None, force: bool) -> _Targets:
-    from convcli import save as saving
+    from convcli.files import targets
 
     inputs = [p for p in (opts.input, opts.kernel) if p]
-    target = saving.check_target(save, force=force, inputs=inputs) if save else None
-    figure_target = saving.check_target(figure, force=force, inputs=inputs, suffix=list(saving.IMAGE_FORMATS)) \
+    target = targets.check_target(save, force=force, inputs=inputs) if save else None
+    figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(targets.IMAGE_FORMATS)) \
         if figure else None
-    export_target = saving.check_target(export, force=force, inputs=inputs, suffix=EXPORT_SUFFIXES) if export else None
+    export_target = targets.check_target(export, force=force, inputs=inputs, suffix=EXPORT_SUFFIXES) if export else None
     return _Targets(target, figure_target, save_maps, export_target, inputs, force)
 
 
@@ -91,7 +91,7 @@ def _shown_view(view: View, rows: tuple[int, int], cols: tuple[int, int], out_hw
 
 def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
     """Write --save, --figure and --save-maps; the files --save-maps wrote (maps.json last)."""
-    from convcli import save as saving
+    from convcli.files import writers
 
     layer, result, source = run.built.layer, run.result, run.opts.input
     if targets.save is not None:
@@ -104,16 +104,16 @@ def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
         }
         if run.keep:
             arrays["partials"] = result.full_partials()
-        saving.save_npz(targets.save, arrays)
+        writers.save_npz(targets.save, arrays)
     if targets.figure is not None:
         from convcli import figure as figures
 
         picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, maps=run.partial_maps,
                                        title=Path(source).name)
-        saving.save_image(picture, targets.figure)
+        writers.save_image(picture, targets.figure)
     if targets.maps is None:
         return []
-    from convcli import maps as feature_maps
+    from convcli.figure import maps as feature_maps
 
     return feature_maps.save_maps(result, targets.maps, force=targets.force, source=str(source), padding=run.padding,
                                   inputs=targets.inputs)
@@ -146,9 +146,10 @@ def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None
         console.print(FLIP_NOTE, style="dim")
     heatmaps = run.view in (View.heatmap, View.both)
     if heatmaps:
-        from convcli import heatmap
+        from convcli.present import maps as map_sources
+        from convcli.render import heatmap
 
-        sources = heatmap.ResultMaps(result)  # block sums shared by every filter's heatmaps
+        sources = map_sources.ResultMaps(result)  # block sums shared by every filter's heatmaps
     for f in detail:
         if run.view in (View.numbers, View.both):
             console.print(render.filter_panel(result, f, names))
@@ -222,7 +223,7 @@ def run(
     detail = (parse_filter_list(filter_, layer.filters) if filter_
               else list(range(min(layer.filters, render.DEFAULT_DETAIL_FILTERS))))
     if save_maps is not None:
-        from convcli import maps as feature_maps
+        from convcli.figure import maps as feature_maps
 
         feature_maps.check_maps_dir(save_maps, range(layer.filters), force=force, inputs=targets.inputs)
     rows, cols = engine.choose_window(layer.geometry.out_hw, at_v, window)

@@ -16,8 +16,11 @@ def verify(opts: LayerOptions) -> None:
     """
     from rich.console import Console
 
-    from convcli import compare, engine, frameworks, render, render_verify
+    from convcli import engine, render
     from convcli.errors import DisagreementError
+    from convcli.render import verify as render_verify
+    from convcli.verify import adapters, compare
+    from convcli.verify.problem import Problem
 
     parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
     built = build_layer(opts, parsed)
@@ -27,8 +30,8 @@ def verify(opts: LayerOptions) -> None:
     result = engine.run_layer(layer, built.bias, opts.activation.value, rows, cols, use_bias=not opts.no_bias)
     if not built.warnings:
         _warn_overflow(result)
-    problem = frameworks.Problem(layer, result.bias, parsed.padding, opts.semantics.value, opts.flip)
-    checked = frameworks.verify(problem, result.preactivation)
+    problem = Problem(layer, result.bias, parsed.padding, opts.semantics.value, opts.flip)
+    checked = adapters.verify(problem, result.preactivation)
     n = compare.terms(layer)
     rtol = compare.rtol_for(layer.x.dtype, n)
 
@@ -42,7 +45,7 @@ def verify(opts: LayerOptions) -> None:
         console.print(FLIP_NOTE, style="dim")
     console.print(render_verify.table(checked))
     console.print(render_verify.how(checked))
-    console.print(render_verify.summary(checked, rtol, layer.x.dtype.name, frameworks.installable(checked)))
+    console.print(render_verify.summary(checked, rtol, layer.x.dtype.name, adapters.installable(checked)))
     differ = [c for c in checked if c.comparison is not None and not c.comparison.ok]
     if differ:
         first = differ[0]

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from convcli import counts
 from convcli.engine import LayerResult
+from convcli.layer.spec import ConvSpec
 from convcli.present.selection import MAX_CHANNELS_SHOWN, TOP_CHANNELS
 
 # ------------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def semantics_call(result: LayerResult, padding: object, semantics: str = "keras
     return torch_call(result, padding) if semantics == "torch" else keras_call(result, padding)
 
 
-def spec_call(spec: counts.ConvSpec) -> LayerCall:
+def spec_call(spec: ConvSpec) -> LayerCall:
     """A spec as Keras would write it (``groups`` of a transpose layer is PyTorch's)."""
     args: list[tuple[str, str]] = [] if spec.kind == "depthwise" else [("filters", str(spec.filters))]
     args += [("kernel_size", pair_text(spec.kernel)), ("strides", pair_text(spec.stride))]

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from convcli import counts
 from convcli.engine import LayerResult, Trace, param_count
+from convcli.layer import counts
+from convcli.layer.spec import ConvSpec
 from convcli.present.describe import InputInfo
 from convcli.present.selection import group_channels
 
@@ -95,7 +96,7 @@ def layer_json(
     return layer_object(fields)
 
 
-def spec_json(spec: counts.ConvSpec) -> dict[str, Any]:
+def spec_json(spec: ConvSpec) -> dict[str, Any]:
     """A layer spec (no input yet) as a layer object: ``params --json``'s ``"config"``."""
     return layer_object({
         "in_channels": spec.in_channels,

@@ -11,8 +11,8 @@ with every other view are in :mod:`convcli.present`.
 
 from __future__ import annotations
 
-from convcli import counts
 from convcli.engine import LayerResult
+from convcli.layer.spec import ConvSpec
 from convcli.present import describe as _describe
 from convcli.present.describe import (
     InputInfo,
@@ -68,7 +68,7 @@ def torch_call(result: LayerResult, padding: object) -> Call:
     return Call.of(_describe.torch_call(result, padding))
 
 
-def spec_call(spec: counts.ConvSpec) -> Call:
+def spec_call(spec: ConvSpec) -> Call:
     """TEMPORARY: ``Call.of(describe.spec_call(spec))``."""
     return Call.of(_describe.spec_call(spec))
 

@@ -13,8 +13,8 @@ from rich.console import RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from convcli import counts
 from convcli.engine import param_count
+from convcli.layer import counts
 from convcli.present.describe import shape_text, spec_call, square_text
 from convcli.render.numbers import Call, key_values
 

@@ -12,7 +12,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from convcli import counts
+from convcli.layer import counts
 from convcli.present.describe import shape_text, square_text
 from convcli.render.numbers import LABEL, key_values
 
@@ -35,7 +35,7 @@ class StackTable:
         yield table
 
 
-#: The stack syntax's name of each kind (the reverse of counts.STACK_KINDS' short forms).
+#: The stack syntax's name of each kind (the reverse of stack_syntax.STACK_KINDS' short forms).
 SHORT_KINDS = {"conv": "conv", "depthwise": "dw", "separable": "sep", "transpose": "tconv"}
 
 

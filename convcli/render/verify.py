@@ -1,6 +1,6 @@
 """``convcli verify`` results -> rich renderables: the layer, one row per framework, how each was called.
 
-The tolerance is :mod:`convcli.compare`'s; this module only words it. Nothing here prints.
+The tolerance is :mod:`convcli.verify.compare`'s; this module only words it. Nothing here prints.
 """
 
 

@@ -429,7 +429,7 @@ def test_finite_input_has_no_warning(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_nonfinite_counts() -> None:
-    from convcli.load import nonfinite
+    from convcli.sources.inputs import nonfinite
 
     x = np.zeros((3, 4, 2))
     assert nonfinite(x) == (0, 0, None)
@@ -510,7 +510,8 @@ def _interrupt_after_writing(fh: io.BufferedIOBase) -> None:
 
 @pytest.fixture
 def small_result():
-    from convcli import engine, kernels
+    from convcli import engine
+    from convcli.sources import kernels
 
     x = np.arange(30, dtype=np.float32).reshape(5, 6, 1)
     layer = engine.prepare(x, kernels.make_kernel("ones", (3, 3), 1, 2))
@@ -524,7 +525,8 @@ def test_interrupted_writer_leaves_no_trace(
 ) -> None:
     from PIL import Image
 
-    from convcli import maps, save
+    from convcli.figure import maps
+    from convcli.files import atomic, writers
 
     real_save = Image.Image.save
     calls = []
@@ -546,11 +548,11 @@ def test_interrupted_writer_leaves_no_trace(
     before = snapshot(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         if writer == "npz":
-            save.save_npz(tmp_path / "out.npz", {"a": np.ones(3)})
+            writers.save_npz(tmp_path / "out.npz", {"a": np.ones(3)})
         elif writer == "image":
-            save.save_image(Image.new("RGB", (4, 4)), tmp_path / "out.png")
+            writers.save_image(Image.new("RGB", (4, 4)), tmp_path / "out.png")
         elif writer == "export":
-            save.atomic_write(tmp_path / "out.svg", _interrupt_after_writing)
+            atomic.atomic_write(tmp_path / "out.svg", _interrupt_after_writing)
         else:
             maps.save_maps(small_result, tmp_path / "m", force=True)
     assert snapshot(tmp_path) == before
@@ -589,7 +591,7 @@ def test_interrupted_maps_over_an_old_set_leave_no_stale_sidecar(
     """A sidecar left beside a half-replaced set would decode the new pictures with the old scaling."""
     from PIL import Image
 
-    from convcli import maps
+    from convcli.figure import maps
 
     folder = tmp_path / "m"
     maps.save_maps(small_result, folder)

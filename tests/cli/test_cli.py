@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convcli import engine, kernels
+from convcli import engine
 from convcli.cli import Activation, Init, app
+from convcli.sources import kernels
 
 from helpers import invoke, runner
 from oracle import naive_conv2d, naive_partials, naive_same_pads

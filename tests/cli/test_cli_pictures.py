@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convcli import cli, engine, figure, kernels
+from convcli import cli, engine, figure
+from convcli.sources import kernels
 
 from helpers import invoke
 

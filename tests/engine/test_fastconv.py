@@ -12,7 +12,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from convcli import engine, fastconv
+from convcli import engine
+from convcli.engine.fast import dense, tuning
+from convcli.engine.fast import stats as fast_stats
 
 from oracle import naive_conv2d, naive_partials
 from strategies import ConvCase, conv_cases, int_or_pair, paddings
@@ -46,7 +48,7 @@ def test_fast_path_matches_oracle(tile_bytes, im2col_min, planar_min, case: Conv
         mp.setattr("convcli.engine.fast.tuning.TILE_BYTES", tile_bytes)
         mp.setattr("convcli.engine.fast.tuning.IM2COL_MIN_CHANNELS", im2col_min)
         mp.setattr("convcli.engine.fast.tuning.PLANAR_MIN_MULTIPLIER", planar_min)
-        mp.setattr("convcli.engine.fast.tuning.MIN_GEMM_ROWS", 1 if tile_bytes == 1 else fastconv.MIN_GEMM_ROWS)
+        mp.setattr("convcli.engine.fast.tuning.MIN_GEMM_ROWS", 1 if tile_bytes == 1 else tuning.MIN_GEMM_ROWS)
         got = engine.conv2d(x, k, b, dtype=np.float64, **case.kwargs)
         partials = engine.partial_sums(x, k, dtype=np.float64, **case.kwargs)
     want = naive_conv2d(x, k, b, 1, case.pads, case.dilation, case.groups)
@@ -77,7 +79,7 @@ def test_space_to_depth_layout():
     rng = np.random.default_rng(3)
     region = rng.standard_normal((9, 11, 2))  # a 5×5 kernel, stride 2 -> 3×4 outputs
     kernel = rng.standard_normal((5, 5, 2, 3))
-    x2, k2 = fastconv.space_to_depth(region, kernel, (2, 2), (3, 4))
+    x2, k2 = dense.space_to_depth(region, kernel, (2, 2), (3, 4))
     assert x2.shape == (5, 6, 8) and k2.shape == (3, 3, 8, 3)
     assert x2[1, 2, (1 * 2 + 0) * 2 + 1] == region[3, 4, 1]
     assert k2[1, 0, (0 * 2 + 1) * 2 + 0, 2] == kernel[2, 1, 0, 2]
@@ -143,7 +145,7 @@ def test_partial_stats_reduces_exactly_the_oracle_partials(tile_bytes, min_posit
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("convcli.engine.fast.tuning.TILE_BYTES", tile_bytes)
         mp.setattr("convcli.engine.fast.tuning.MIN_STATS_POSITIONS", min_positions)
-        fastconv.partial_stats(region, layer.kernel, layer.geometry.dilation, (ho, wo), abs_sums=abs_sums,
+        fast_stats.partial_stats(region, layer.kernel, layer.geometry.dilation, (ho, wo), abs_sums=abs_sums,
                                low=low, high=high, total=total, bias=bias.astype(dtype), kept=kept)
     p = naive_partials(x, kernel, case.stride, case.pads, case.dilation, case.groups)
     tol = {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-5}
@@ -166,12 +168,12 @@ def test_depthwise_into_any_out(monkeypatch, tile_bytes):
         kernel = rng.standard_normal((*kernel_hw, 1, 20))
         out_hw = (11 - (kernel_hw[0] - 1) * dil[0], 14 - (kernel_hw[1] - 1) * dil[1])
         want = naive_conv2d(region, kernel, None, 1, (0, 0, 0, 0), dil, 20)
-        np.testing.assert_allclose(fastconv.conv_stride1(region, kernel, dil, 20, out_hw), want,
+        np.testing.assert_allclose(dense.conv_stride1(region, kernel, dil, 20, out_hw), want,
                                    rtol=1e-12, atol=1e-12)
         wide = np.full((out_hw[0], 2 * out_hw[1], 20), 7.0)
-        fastconv.conv_stride1(region, kernel, dil, 20, out_hw, out=wide[:, ::2])
+        dense.conv_stride1(region, kernel, dil, 20, out_hw, out=wide[:, ::2])
         np.testing.assert_allclose(wide[:, ::2], want, rtol=1e-12, atol=1e-12)
         assert (wide[:, 1::2] == 7.0).all()
         single = np.empty((*out_hw, 20), dtype=np.float32)
-        fastconv.conv_stride1(region, kernel, dil, 20, out_hw, out=single)
+        dense.conv_stride1(region, kernel, dil, 20, out_hw, out=single)
         np.testing.assert_allclose(single, want, rtol=1e-5, atol=1e-5)

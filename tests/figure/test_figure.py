@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convcli import engine, figure, kernels, maps, save
+from convcli import engine, figure
 from convcli.errors import ConfigError, ResourceError, SaveError, ShapeError
+from convcli.figure import maps
+from convcli.files import targets, writers
 from convcli.present.colour import lut_colours
+from convcli.sources import kernels
 
 from helpers import decode, sobel_gradient
 
@@ -58,8 +61,8 @@ def test_gradient_figure_size_panels_and_labels(gradient: engine.LayerResult, tm
     assert np.allclose(gradient.preactivation, -7.5) and np.all(gradient.output == 0)
 
     plan = figure.plan_figure(gradient, [0], RGB)
-    target = save.check_target(tmp_path / "fig.png", force=False, suffix=save.IMAGE_FORMATS)
-    save.save_image(figure.figure_image(gradient, [0], RGB), target)
+    target = targets.check_target(tmp_path / "fig.png", force=False, suffix=targets.IMAGE_FORMATS)
+    writers.save_image(figure.figure_image(gradient, [0], RGB), target)
     fmt, px = decode(target)
 
     assert fmt == "PNG"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from convcli import figure, save
+from convcli import figure
 from convcli.errors import ConfigError, SaveError
+from convcli.files import targets, writers
 
 from helpers import decode, sobel_gradient
 
@@ -29,8 +30,8 @@ def small_image() -> Image.Image:
 
 @pytest.mark.parametrize("name, fmt", [("f.png", "PNG"), ("f.jpg", "JPEG"), ("f.JPEG", "JPEG"), ("f.webp", "WEBP")])
 def test_image_formats_by_extension(small_image, tmp_path: Path, name: str, fmt: str):
-    target = save.check_target(tmp_path / name, force=False, suffix=save.IMAGE_FORMATS)
-    save.save_image(small_image, target)
+    target = targets.check_target(tmp_path / name, force=False, suffix=targets.IMAGE_FORMATS)
+    writers.save_image(small_image, target)
     got, px = decode(target)
     assert got == fmt and (px.shape[1], px.shape[0]) == small_image.size
     assert [p.name for p in tmp_path.iterdir()] == [name]
@@ -41,9 +42,9 @@ def test_image_formats_by_extension(small_image, tmp_path: Path, name: str, fmt:
 
 def test_unsupported_extension_is_a_usage_error(small_image, tmp_path: Path):
     with pytest.raises(ConfigError, match=r"\.png, \.jpg, \.jpeg or \.webp"):
-        save.check_target(tmp_path / "f.gif", force=True, suffix=save.IMAGE_FORMATS)
+        targets.check_target(tmp_path / "f.gif", force=True, suffix=targets.IMAGE_FORMATS)
     with pytest.raises(ConfigError):
-        save.save_image(small_image, tmp_path / "f.gif")
+        writers.save_image(small_image, tmp_path / "f.gif")
     assert not list(tmp_path.iterdir())
 
 
@@ -51,9 +52,9 @@ def test_existing_picture_needs_force(small_image, tmp_path: Path):
     target = tmp_path / "fig.png"
     target.write_bytes(b"precious")
     with pytest.raises(SaveError, match="--force"):
-        save.check_target(target, force=False, suffix=save.IMAGE_FORMATS)
+        targets.check_target(target, force=False, suffix=targets.IMAGE_FORMATS)
     assert target.read_bytes() == b"precious"
-    save.save_image(small_image, save.check_target(target, force=True, suffix=save.IMAGE_FORMATS))
+    writers.save_image(small_image, targets.check_target(target, force=True, suffix=targets.IMAGE_FORMATS))
     assert decode(target)[0] == "PNG"
 
 
@@ -68,5 +69,5 @@ def test_failed_write_leaves_old_file_and_no_temporary(small_image, tmp_path: Pa
 
     monkeypatch.setattr(Image.Image, "save", broken_save)
     with pytest.raises(raised):
-        save.save_image(small_image, target)
+        writers.save_image(small_image, target)
     assert [p.name for p in tmp_path.iterdir()] == ["fig.png"] and target.read_bytes() == b"old"

@@ -1,5 +1,5 @@
 """Regenerate ``param_golden.json``: parameter counts and output shapes of 2-D conv layers, from Keras 3
-and PyTorch, so that ``tests/layer/test_params.py`` can check ``convcli.counts`` without either installed.
+and PyTorch, so that ``tests/layer/test_params.py`` can check ``convcli.layer`` without either installed.
 
 Run from the repository root (needs keras and torch; TensorFlow is not needed)::
 

@@ -1,4 +1,4 @@
-"""Parameter counts, MACs, output shapes and receptive fields (convcli.counts); `convcli params`
+"""Parameter counts, MACs, output shapes and receptive fields (convcli.layer); `convcli params`
 itself is tested in tests/cli/test_params_command.py.
 
 Counts are checked against Keras 3 / PyTorch values committed in tests/golden/param_golden.json (made
@@ -17,9 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcli import counts, engine
-from convcli.counts import ConvSpec
+from convcli import engine
 from convcli.errors import ConfigError, ShapeError
+from convcli.layer import counts, geometry, receptive
+from convcli.layer import stack as stack_syntax
+from convcli.layer.spec import ConvSpec, LayerConfigError
 
 from helpers import invoke
 
@@ -65,9 +67,9 @@ def test_output_shapes_equal_keras(case: dict):
 
 def test_transpose_output_size_rule():
     # Keras 3: valid -> (n - 1)·s + max(k, s); same -> n·s
-    assert counts.transpose_out_1d(5, 3, 2, "valid") == 11
-    assert counts.transpose_out_1d(3, 2, 3, "valid") == 9  # stride > kernel: (3 - 1)·3 + 3
-    assert counts.transpose_out_1d(5, 3, 2, "same") == 10
+    assert geometry.transpose_out_1d(5, 3, 2, "valid") == 11
+    assert geometry.transpose_out_1d(3, 2, 3, "valid") == 9  # stride > kernel: (3 - 1)·3 + 3
+    assert geometry.transpose_out_1d(5, 3, 2, "same") == 10
 
 
 def test_engine_param_count_delegates():
@@ -202,7 +204,7 @@ def stack_specs(layers: list[tuple[str, int, int, int]]) -> list[ConvSpec]:
     ],
 )
 def test_receptive_field_hand_worked(layers, rf: int):
-    assert counts.receptive_field(stack_specs(layers)) == (rf, rf)
+    assert receptive.receptive_field(stack_specs(layers)) == (rf, rf)
     assert rf_oracle_1d(layers) == rf
 
 
@@ -211,17 +213,17 @@ def test_receptive_field_hand_worked(layers, rf: int):
                           st.integers(1, 3), st.integers(1, 2)), min_size=1, max_size=3))
 def test_receptive_field_matches_impulse_oracle(layers):
     layers = [(kind, k, s, 1 if kind == "transpose" else d) for kind, k, s, d in layers]
-    assert counts.receptive_field(stack_specs(layers))[0] == rf_oracle_1d(layers)
+    assert receptive.receptive_field(stack_specs(layers))[0] == rf_oracle_1d(layers)
 
 
 def test_effective_stride():
-    assert counts.effective_stride(stack_specs([("conv", 3, 2, 1), ("conv", 3, 2, 1)])) == (4, 4)
-    assert counts.effective_stride(stack_specs([("transpose", 4, 2, 1)])) == (Fraction(1, 2), Fraction(1, 2))
+    assert receptive.effective_stride(stack_specs([("conv", 3, 2, 1), ("conv", 3, 2, 1)])) == (4, 4)
+    assert receptive.effective_stride(stack_specs([("transpose", 4, 2, 1)])) == (Fraction(1, 2), Fraction(1, 2))
 
 
 def test_rectangular_receptive_field():
     specs = [ConvSpec("conv", 1, 1, (3, 1), (2, 1)), ConvSpec("conv", 1, 1, (3, 5))]
-    assert counts.receptive_field(specs) == (7, 5)
+    assert receptive.receptive_field(specs) == (7, 5)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -229,7 +231,7 @@ def test_rectangular_receptive_field():
 
 
 def test_parse_stack():
-    layers = counts.parse_stack("conv 32 k3 s2, dw k3x5 same m2; sep 64 p1x2 d2 nobias, tconv f8 k4 s2 same, conv 6 g3")
+    layers = stack_syntax.parse_stack("conv 32 k3 s2, dw k3x5 same m2; sep 64 p1x2 d2 nobias, tconv f8 k4 s2 same, conv 6 g3")
     assert [lay.kind for lay in layers] == ["conv", "depthwise", "separable", "transpose", "conv"]
     assert layers[0].settings == {"filters": 32, "kernel": (3, 3), "stride": (2, 2)}
     assert layers[1].settings == {"kernel": (3, 5), "padding": "same", "depth_multiplier": 2}
@@ -239,7 +241,7 @@ def test_parse_stack():
 
 
 def test_stack_report_hand_worked():
-    report = counts.build_stack(counts.parse_stack("conv 32 k3 s2, dw k3 same, conv 64 k1"), (224, 224, 3))
+    report = stack_syntax.build_stack(stack_syntax.parse_stack("conv 32 k3 s2, dw k3 same, conv 64 k1"), (224, 224, 3))
     rows = [(r.shape.out_shape, r.params.total, r.shape.macs, r.receptive_field[0], r.effective_stride[0])
             for r in report.layers if r.shape is not None]
     assert rows == [
@@ -304,7 +306,7 @@ def test_stack_shape_error_names_layer_and_input():
     ],
 )
 def test_bad_combinations(spec: ConvSpec, field: str, fragment: str):
-    with pytest.raises(counts.LayerConfigError) as info:
+    with pytest.raises(LayerConfigError) as info:
         counts.param_count(spec)
     assert info.value.field == field
     assert fragment in str(info.value)

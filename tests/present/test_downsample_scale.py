@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcli import heatmap
-from convcli.heatmap import SIGNED_RAMP, Scale, downsample
+from convcli.present import maps as map_sources
+from convcli.present.colour import SIGNED_RAMP
+from convcli.present.maps import downsample
+from convcli.render.heatmap import Scale
 
 
 def naive_downsample(a: np.ndarray, max_h: int, max_w: int) -> np.ndarray:
@@ -91,7 +93,7 @@ def test_huge_values_are_summed_in_float64():
 def test_stack_block_mean_is_each_maps_block_mean():
     rng = np.random.default_rng(4)
     values = rng.normal(size=(23, 31, 3))
-    got = heatmap.stack_block_mean(values, 5)
+    got = map_sources.stack_block_mean(values, 5)
     for f in range(3):
         np.testing.assert_allclose(got[..., f], naive_downsample(values[..., f], 5, 7), rtol=1e-12)
 

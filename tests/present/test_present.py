@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convcli import counts, engine, maps
+from convcli import engine
+from convcli.figure import maps
+from convcli.layer.spec import ConvSpec
 from convcli.present import describe, schema, selection
 from convcli.render import Call
 
@@ -35,7 +37,10 @@ def test_the_view_models_import_neither_rich_nor_pillow():
     code = """
 import json, sys
 import numpy as np
-from convcli import counts, engine
+from convcli import engine
+from convcli.layer import counts
+from convcli.layer import stack as stack_syntax
+from convcli.layer.spec import ConvSpec
 from convcli.present import describe, schema, selection
 x = np.ones((5, 5, 3), np.float32)
 layer = engine.prepare(x, np.ones((2, 2, 3, 2)))
@@ -43,9 +48,9 @@ rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
 r = engine.run_layer(layer, 0.0, "relu", rows, cols)
 info = describe.InputInfo("x.npy", "array", x.shape, "float32", ("R", "G", "B"), describe.value_range(x))
 json.dumps(schema.result_json(info, r, "valid", [0, 1], None, None, semantics="keras", flip=False))
-spec = counts.ConvSpec("conv", 3, 8, (3, 3))
+spec = ConvSpec("conv", 3, 8, (3, 3))
 json.dumps(schema.params_json(counts.report(spec, (9, 9)), counts.report(counts.equivalent(spec), (9, 9))))
-json.dumps(schema.stack_json(counts.build_stack(counts.parse_stack("conv 8 k3, dw k3"), (9, 9, 3))))
+json.dumps(schema.stack_json(stack_syntax.build_stack(stack_syntax.parse_stack("conv 8 k3, dw k3"), (9, 9, 3))))
 describe.keras_call(r, "valid").text(), describe.torch_call(r, "valid").text()
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("rich", "PIL", "typer")))
 """
@@ -73,7 +78,7 @@ def test_one_layer_object_for_run_params_and_maps(grouped: engine.LayerResult):
     # the one difference: pads as [top, bottom, left, right], as run --json and params --json write them
     assert layer["pads"] == [summary["pads"][k] for k in ("top", "bottom", "left", "right")]
     assert layer["padding"] == "same"
-    config = schema.spec_json(counts.ConvSpec("separable", 4, 6, (3, 3), padding=(1, 2), depth_multiplier=2))
+    config = schema.spec_json(ConvSpec("separable", 4, 6, (3, 3), padding=(1, 2), depth_multiplier=2))
     for obj in (layer, config, schema.layer_json(grouped, (1, 2), semantics="keras", flip=False)):
         keys = list(obj)
         assert keys == sorted(keys, key=schema.LAYER_KEYS.index)
@@ -93,7 +98,7 @@ def test_a_call_is_plain_data_and_renders_the_same_text(grouped: engine.LayerRes
     torch = describe.semantics_call(grouped, "same", "torch")
     assert torch.name == "Conv2d" and dict(torch.args)["in_channels"] == "4"
     assert "TensorFlow's rule" in dict(torch.args)["padding"]
-    spec = describe.spec_call(counts.ConvSpec("depthwise", 8, None, (3, 3), depth_multiplier=2))
+    spec = describe.spec_call(ConvSpec("depthwise", 8, None, (3, 3), depth_multiplier=2))
     assert spec.text() == ("DepthwiseConv2D(kernel_size=(3, 3), strides=(1, 1), padding='valid', "
                            "dilation_rate=(1, 1), depth_multiplier=2, use_bias=True)")
 

@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from convcli import explain
+from convcli.render import explain, explain_texts
 
 from helpers import draw
 from helpers import invoke as convcli
@@ -23,7 +23,7 @@ def numbers(text: str) -> Counter:
     return Counter(re.findall(r"\d+(?:\.\d+)?", text))
 
 
-@pytest.mark.parametrize("lang", explain.LANGS)
+@pytest.mark.parametrize("lang", explain_texts.LANGS)
 def test_key_numbers_in_every_language(lang: str):
     r = invoke("--lang", lang)
     assert r.exit_code == 0, r.output
@@ -45,7 +45,7 @@ def test_key_numbers_in_every_language(lang: str):
 
 
 def test_numbers_identical_across_languages():
-    outputs = {lang: invoke("--lang", lang).stdout for lang in explain.LANGS}
+    outputs = {lang: invoke("--lang", lang).stdout for lang in explain_texts.LANGS}
     counted = {lang: numbers(text) for lang, text in outputs.items()}
     assert counted["en"] == counted["ru"] == counted["ko"]
     assert outputs["ru"] != outputs["en"] != outputs["ko"]  # but the words differ
@@ -54,8 +54,8 @@ def test_numbers_identical_across_languages():
 
 def test_texts_table_is_complete():
     """Every text exists in every language, with the same placeholders and no typed-in digits."""
-    for key, texts in explain.TEXTS.items():
-        assert len(texts) == len(explain.LANGS), key
+    for key, texts in explain_texts.TEXTS.items():
+        assert len(texts) == len(explain_texts.LANGS), key
         fields = [sorted(f for _, f, _, _ in string.Formatter().parse(t) if f) for t in texts]
         assert all(t.strip() for t in texts), key
         assert fields[0] == fields[1] == fields[2], key
@@ -103,7 +103,7 @@ def test_bad_options(args: list[str]):
     assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("lang", explain.LANGS)
+@pytest.mark.parametrize("lang", explain_texts.LANGS)
 def test_fits_80_columns(lang: str):
     r = invoke("--lang", lang, width=80)
     assert r.exit_code == 0

@@ -10,8 +10,12 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from convcli import engine, heatmap, kernels
-from convcli.heatmap import SEQUENTIAL_RAMP, SIGNED_RAMP, Heatmap, filter_heatmaps
+from convcli import engine
+from convcli.present import maps as map_sources
+from convcli.present.colour import SEQUENTIAL_RAMP, SIGNED_RAMP
+from convcli.render import heatmap
+from convcli.render.heatmap import Heatmap, filter_heatmaps
+from convcli.sources import kernels
 
 from helpers import draw, textbook_result
 
@@ -192,10 +196,10 @@ def integer_photo_result(activation: str = "relu", **run) -> engine.LayerResult:
 @pytest.mark.parametrize("activation", ["relu", "linear"])
 def test_heatmaps_from_block_sums_draw_what_the_full_maps_draw(width, activation):
     result = integer_photo_result(activation, ranges=True)
-    sources = heatmap.ResultMaps(result)
+    sources = map_sources.ResultMaps(result)
     for f in range(2):
         maps = engine.filter_partials(result.layer, f)
-        assert all(isinstance(m, heatmap.BlockMap) for m in sources.partials(f)[0])
+        assert all(isinstance(m, map_sources.BlockMap) for m in sources.partials(f)[0])
         fast = draw(filter_heatmaps(result, f, PHOTO_NAMES, width=width, sources=sources), width)
         slow = draw(filter_heatmaps(result, f, PHOTO_NAMES, width=width, maps=maps), width)
         assert fast == slow
@@ -205,21 +209,21 @@ def test_heatmaps_from_block_sums_draw_what_the_full_maps_draw(width, activation
 
 def test_without_ranges_or_with_nan_the_maps_are_computed():
     plain = integer_photo_result()
-    assert all(isinstance(m, heatmap.ArrayMap) for m in heatmap.ResultMaps(plain).partials(0)[0])
+    assert all(isinstance(m, map_sources.ArrayMap) for m in map_sources.ResultMaps(plain).partials(0)[0])
     x = np.ones((20, 20, 3), dtype=np.float32)
     x[3, 4, 1] = np.nan
     layer = engine.prepare(x, np.ones((3, 3, 3, 1)))
     result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3), ranges=True)
     assert np.isnan(result.partial_low[1, 0]) and np.isfinite(result.partial_low[0, 0])
-    sources = heatmap.ResultMaps(result)
-    assert all(isinstance(m, heatmap.ArrayMap) for m in sources.partials(0)[0])
-    assert isinstance(sources.preactivation(0), heatmap.ArrayMap)
+    sources = map_sources.ResultMaps(result)
+    assert all(isinstance(m, map_sources.ArrayMap) for m in sources.partials(0)[0])
+    assert isinstance(sources.preactivation(0), map_sources.ArrayMap)
     text = draw(filter_heatmaps(result, 0, PHOTO_NAMES, width=100, sources=sources))
     assert "9 NaN" in text  # the NaN pixel reaches 9 outputs of the green map
 
 
 def test_block_map_reports_what_it_was_given():
-    m = heatmap.BlockMap((40, 50), -1.5, 2.0, lambda k: np.full((-(-40 // k), -(-50 // k)), float(k)))
+    m = map_sources.BlockMap((40, 50), -1.5, 2.0, lambda k: np.full((-(-40 // k), -(-50 // k)), float(k)))
     hm = Heatmap(m, "given", max_w=10, max_h=4)  # k = ceil(max(40 / 8, 50 / 10)) = 5
     assert hm.range == heatmap.range_text(-1.5, 2.0) and hm.nans == 0
     assert hm.fit(10).k == 5 and np.all(hm.fit(10).cells == 5.0)

@@ -23,7 +23,15 @@ import numpy as np
 import pytest
 from rich.cells import cell_len
 
-from convcli import compare, counts, engine, explain, frameworks, heatmap, kernels, render, render_verify
+from convcli import engine, render
+from convcli.layer import counts
+from convcli.layer import stack as stack_syntax
+from convcli.layer.spec import ConvSpec
+from convcli.render import explain, explain_texts, heatmap
+from convcli.render import verify as render_verify
+from convcli.sources import kernels
+from convcli.verify import adapters, compare
+from convcli.verify.problem import COMPUTED, MISSING, REFUSED, Checked, Outcome, Problem
 
 from helpers import check_snapshot, draw, textbook_result
 
@@ -52,33 +60,33 @@ def heatmap_result() -> engine.LayerResult:
     return engine.run_layer(layer, np.array([0.5, -1.0]), "relu", rows, cols)
 
 
-def verify_rows() -> tuple[render.InputInfo, engine.LayerResult, list[frameworks.Checked], float]:
+def verify_rows() -> tuple[render.InputInfo, engine.LayerResult, list[Checked], float]:
     """The textbook layer checked by the numpy adapter (its version fixed) and four hand-made rows:
     one that agrees, one that differs in one value, one refusal and one missing framework."""
     info, result = textbook_result()
     layer = result.layer
-    problem = frameworks.Problem(layer, result.bias, "valid")
-    numpy_adapter = next(a for a in frameworks.ADAPTERS if a.module == "numpy")
-    (computed,) = frameworks.verify(problem, result.preactivation, adapters=(numpy_adapter,))
+    problem = Problem(layer, result.bias, "valid")
+    numpy_adapter = next(a for a in adapters.ADAPTERS if a.module == "numpy")
+    (computed,) = adapters.verify(problem, result.preactivation, adapters=(numpy_adapter,))
     computed = dataclasses.replace(computed, outcome=dataclasses.replace(computed.outcome, version="2.0.0"))
     n = compare.terms(layer)
     scale = compare.magnitude(layer, result.bias)
     off = result.preactivation.copy()
     off[0, 1, 0] += 1.0
 
-    def row(outcome: frameworks.Outcome) -> frameworks.Checked:
+    def row(outcome: Outcome) -> Checked:
         cmp = None
         if outcome.output is not None:
             cmp = compare.compare(outcome.output, result.preactivation, scale, n=n, dtype=layer.x.dtype)
-        return frameworks.Checked(outcome, cmp)
+        return Checked(outcome, cmp)
 
     checked = [
-        row(frameworks.Outcome("PyTorch", "2.0.0", frameworks.COMPUTED, "x (H, W, C) → (1, C, H, W)",
+        row(Outcome("PyTorch", "2.0.0", COMPUTED, "x (H, W, C) → (1, C, H, W)",
                                "padding=0", result.preactivation.copy())),
-        row(frameworks.Outcome("JAX", "0.4.20", frameworks.COMPUTED, "NHWC, HWIO", "[(0, 0), (0, 0)]", off)),
-        row(frameworks.Outcome("Keras", "3.0.0 (torch backend)", frameworks.REFUSED,
+        row(Outcome("JAX", "0.4.20", COMPUTED, "NHWC, HWIO", "[(0, 0), (0, 0)]", off)),
+        row(Outcome("Keras", "3.0.0 (torch backend)", REFUSED,
                                note="Keras' Conv2D takes no stride > 1 with dilation > 1: it says so")),
-        row(frameworks.Outcome("SciPy", "", frameworks.MISSING, note="not installed: pip install 'convcli[scipy]'")),
+        row(Outcome("SciPy", "", MISSING, note="not installed: pip install 'convcli[scipy]'")),
         computed,
     ]
     return info, result, checked, compare.rtol_for(layer.x.dtype, n)
@@ -88,7 +96,7 @@ STACK = "conv 32 k3 s2, dw k3 same, sep 128 k3 s2 same m2, tconv 64 k4 s2 same, 
 
 
 def params_reports() -> tuple[counts.LayerReport, counts.LayerReport | None]:
-    spec = counts.ConvSpec("conv", 64, 128, (3, 3), padding="same")
+    spec = ConvSpec("conv", 64, 128, (3, 3), padding="same")
     twin = counts.equivalent(spec)
     return counts.report(spec, (56, 56)), (counts.report(twin, (56, 56)) if twin is not None else None)
 
@@ -120,16 +128,16 @@ def params_panel(width: int) -> object:
 
 
 def params_panel_depthwise(width: int) -> object:
-    return render.params_panel(counts.report(counts.ConvSpec("depthwise", 8, None, (5, 5), depth_multiplier=2,
+    return render.params_panel(counts.report(ConvSpec("depthwise", 8, None, (5, 5), depth_multiplier=2,
                                                              use_bias=False)))
 
 
 def stack_table(width: int) -> object:
-    return render.StackTable(counts.build_stack(counts.parse_stack(STACK), (224, 224, 3)))
+    return render.StackTable(stack_syntax.build_stack(stack_syntax.parse_stack(STACK), (224, 224, 3)))
 
 
 def stack_totals(width: int) -> object:
-    return render.stack_totals(counts.build_stack(counts.parse_stack(STACK), (224, 224, 3)))
+    return render.stack_totals(stack_syntax.build_stack(stack_syntax.parse_stack(STACK), (224, 224, 3)))
 
 
 def verify_header(width: int) -> object:
@@ -148,7 +156,7 @@ def verify_how(width: int) -> object:
 
 def verify_summary(width: int) -> object:
     _, result, checked, rtol = verify_rows()
-    return render_verify.summary(checked, rtol, result.layer.x.dtype.name, frameworks.installable(checked))
+    return render_verify.summary(checked, rtol, result.layer.x.dtype.name, adapters.installable(checked))
 
 
 def lesson(lang: str) -> Callable[[int], object]:
@@ -168,7 +176,7 @@ SCREENS: dict[str, Callable[[int], object]] = {
     "verify_table": verify_table,
     "verify_how": verify_how,
     "verify_summary": verify_summary,
-    **{f"explain_lesson_{lang}": lesson(lang) for lang in explain.LANGS},
+    **{f"explain_lesson_{lang}": lesson(lang) for lang in explain_texts.LANGS},
 }
 
 

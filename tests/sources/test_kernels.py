@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convcli import engine, kernels
+from convcli import engine
 from convcli.errors import ConfigError, ShapeError
+from convcli.sources import kernels
 
 from oracle import naive_conv2d
 

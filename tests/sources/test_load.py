@@ -1,4 +1,4 @@
-"""convcli.load: images, .npy/.npz and numeric text -> (H, W, C); every bad file -> one LoadError line."""
+"""convcli.sources: images, .npy/.npz and numeric text -> (H, W, C); every bad file -> one LoadError line."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from convcli.errors import ConfigError, LoadError
-from convcli.load import DEFAULT_MAX_PIXELS, Loaded, load_array, load_input
+from convcli.sources.inputs import DEFAULT_MAX_PIXELS, Loaded, load_array, load_input
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
@@ -98,7 +98,7 @@ def test_palette_with_transparency_is_rgba(tmp_path: Path) -> None:
 
 def test_pa_image_is_rgba() -> None:
     # No common format stores PA, so the mode table is checked on an in-memory image.
-    from convcli.load import _image_array
+    from convcli.sources.images import image_array as _image_array
 
     img = _palette_image().convert("PA")
     img.putalpha(77)

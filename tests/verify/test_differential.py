@@ -20,8 +20,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from convcli import engine, frameworks
+from convcli import engine
 from convcli.cli import app
+from convcli.verify import adapt_keras, adapters, environment
+from convcli.verify.problem import COMPUTED, REFUSED, SEMANTICS, Problem, Unavailable
 
 from helpers import runner
 from strategies import conv_cases
@@ -36,12 +38,12 @@ TIGHT = {"rtol": 1e-10, "atol": 1e-10}
 
 def _keras():
     """keras, with a backend that is installed here, or None."""
-    if not frameworks._installed("keras"):
+    if not environment.installed("keras"):
         return None
     try:
-        frameworks.keras_backend()
+        adapt_keras.keras_backend()
         import keras
-    except (frameworks.Unavailable, ImportError):
+    except (Unavailable, ImportError):
         return None
     return keras
 
@@ -141,18 +143,18 @@ def test_engine_cli_and_adapters_match_the_frameworks(case, workdir: Path):
 
     # the adapters `convcli verify` uses, on both semantics
     layer = engine.prepare(x, kernel, dtype=np.float64, **case.kwargs)
-    for semantics in frameworks.SEMANTICS:
-        problem = frameworks.Problem(layer, bias, case.padding, semantics)
-        adapters = [a for a in frameworks.ADAPTERS if a.module in ("torch", "numpy")]
+    for semantics in SEMANTICS:
+        problem = Problem(layer, bias, case.padding, semantics)
+        chosen = [a for a in adapters.ADAPTERS if a.module in ("torch", "numpy")]
         if keras is not None:
-            adapters.append(next(a for a in frameworks.ADAPTERS if a.module == "keras"))
-        for adapter in adapters:
-            outcome = frameworks.run_adapter(adapter, problem)
+            chosen.append(next(a for a in adapters.ADAPTERS if a.module == "keras"))
+        for adapter in chosen:
+            outcome = adapters.run_adapter(adapter, problem)
             torch_refuses = (adapter.module == "torch" and semantics == "torch" and case.padding == "same"
                              and max(_pair(case.stride)) > 1)
             keras_refuses = adapter.module == "keras" and not keras_accepts(case)
             if torch_refuses or keras_refuses:
-                assert outcome.status == frameworks.REFUSED, (adapter.name, outcome)
+                assert outcome.status == REFUSED, (adapter.name, outcome)
                 continue
-            assert outcome.status == frameworks.COMPUTED, (adapter.name, outcome)
+            assert outcome.status == COMPUTED, (adapter.name, outcome)
             np.testing.assert_allclose(outcome.output, expected, err_msg=adapter.name, **TIGHT)

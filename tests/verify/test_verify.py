@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 import typer.main
 
-from convcli import compare, engine, frameworks, reference
+from convcli import engine
 from convcli.cli import LayerOptions, app
+from convcli.verify import adapt_keras, adapt_numpy, adapters, compare, environment, problem, reference
 
 from helpers import invoke
 from oracle import naive_conv2d
@@ -43,10 +44,10 @@ def photo(tmp_path: Path) -> Path:
 
 def needs(*modules: str) -> None:
     for m in modules:
-        if m == "keras" and frameworks._installed("keras"):
+        if m == "keras" and environment.installed("keras"):
             try:
-                frameworks.keras_backend()  # picks an installed backend before keras is imported
-            except frameworks.Unavailable as exc:
+                adapt_keras.keras_backend()  # picks an installed backend before keras is imported
+            except problem.Unavailable as exc:
                 pytest.skip(str(exc))
         pytest.importorskip(m)
 
@@ -110,13 +111,13 @@ def test_compare_catches_shape_layout_and_nan():
 
 def test_verify_command_exits_1_when_a_framework_differs(photo, monkeypatch):
     def off_by_a_little(p):
-        o = frameworks._numpy(p)
+        o = adapt_numpy.compute(p)
         out = o.output.copy()
         out[2, 1, 0] += 1e-3 * max(1.0, abs(out[2, 1, 0]))
-        return frameworks.Outcome("Broken", "0.1", frameworks.COMPUTED, "as is", "none", out)
+        return problem.Outcome("Broken", "0.1", problem.COMPUTED, "as is", "none", out)
 
-    broken = frameworks.Adapter("Broken", "numpy", "", off_by_a_little)
-    monkeypatch.setattr("convcli.verify.adapters.ADAPTERS", (broken, frameworks.ADAPTERS[-1]))
+    broken = adapters.Adapter("Broken", "numpy", "", off_by_a_little)
+    monkeypatch.setattr("convcli.verify.adapters.ADAPTERS", (broken, adapters.ADAPTERS[-1]))
     r = invoke("verify", photo, "-f", "2", "--stride", "2", "--padding", "same")
     assert r.exit_code == 1, r.output
     assert "✗ DIFFERS" in row(r.stdout, "Broken")
@@ -174,13 +175,13 @@ def test_no_framework_installed_still_compares_and_says_what_to_install(photo, m
 
 def test_keras_backend_choice():
     have = {"torch", "keras"}.__contains__
-    assert frameworks.choose_keras_backend(None, "tensorflow", have) == ("torch", "torch")
-    assert frameworks.choose_keras_backend(None, None, have) == ("torch", "torch")
-    assert frameworks.choose_keras_backend(None, "torch", have) == ("torch", None)
-    with pytest.raises(frameworks.Unavailable, match="KERAS_BACKEND=jax but jax is not installed"):
-        frameworks.choose_keras_backend("jax", "torch", have)  # an explicit choice is never overridden
-    with pytest.raises(frameworks.Unavailable):
-        frameworks.choose_keras_backend(None, None, lambda m: False)
+    assert adapt_keras.choose_keras_backend(None, "tensorflow", have) == ("torch", "torch")
+    assert adapt_keras.choose_keras_backend(None, None, have) == ("torch", "torch")
+    assert adapt_keras.choose_keras_backend(None, "torch", have) == ("torch", None)
+    with pytest.raises(problem.Unavailable, match="KERAS_BACKEND=jax but jax is not installed"):
+        adapt_keras.choose_keras_backend("jax", "torch", have)  # an explicit choice is never overridden
+    with pytest.raises(problem.Unavailable):
+        adapt_keras.choose_keras_backend(None, None, lambda m: False)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -46,10 +46,6 @@ def test_importing_the_package_and_every_adapter_imports_no_framework_rich_or_ty
     assert imported_after("import convcli.verify\n" + "".join(f"import {m}\n" for m in MODULES)) == []
 
 
-def test_importing_the_old_paths_imports_no_framework_rich_or_typer():
-    assert imported_after("import convcli.frameworks, convcli.compare, convcli.reference") == []
-
-
 def test_no_module_is_named_after_a_framework():
     # convcli/verify/torch.py would be imported as `torch` by anything run with that folder on sys.path
     names = {m.rsplit(".", 1)[1] for m in MODULES}
