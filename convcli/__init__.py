@@ -1,12 +1,29 @@
 """convcli: see what a convolution layer does to the channels of an image.
 
-The public API is re-exported here lazily, so that ``convcli --help`` does not pay for numpy.
+The public API is re-exported here lazily, so that ``convcli --help`` does not pay for numpy; type
+checkers see the real functions through the ``TYPE_CHECKING`` imports below (the package ships
+``py.typed``), so ``from convcli import conv2d`` types as the function it is.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convcli.engine.activations import activate as activate
+    from convcli.engine.bind import param_count as param_count
+    from convcli.engine.conv import conv2d as conv2d
+    from convcli.engine.conv import partial_sums as partial_sums
+    from convcli.errors import ConfigError as ConfigError
+    from convcli.errors import ConvcliError as ConvcliError
+    from convcli.errors import LoadError as LoadError
+    from convcli.errors import ResourceError as ResourceError
+    from convcli.errors import SaveError as SaveError
+    from convcli.errors import ShapeError as ShapeError
+    from convcli.layer.geometry import conv_geometry as conv_geometry
+    from convcli.layer.geometry import output_shape as output_shape
+    from convcli.layer.geometry import pad_amounts as pad_amounts
 
 _EXPORTS = {
     "conv2d": "convcli.engine.conv",
