@@ -214,7 +214,7 @@ def section_prove(ex: Example, lang: str) -> list[RenderableType]:
         ("convcli run photo.png --trace 40,60", text("cmd_trace", lang)),
         ("convcli run photo.png -f 4 --save out.npz", text("cmd_save", lang)),
         (f"convcli params -c {c} -f {f} -k {kh}", text("cmd_params", lang, total=weights + biases, n=2)),
-        ("pytest tests/test_golden.py tests/test_params.py", text("cmd_tests", lang)),
+        ("pytest tests/engine/test_golden.py tests/layer/test_params.py", text("cmd_tests", lang)),
     ]
     lines: list[RenderableType] = [_heading(5, "q5", lang), _para(text("prove", lang))]
     for cmd, what in commands:

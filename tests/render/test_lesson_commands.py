@@ -11,9 +11,6 @@ from convcli.render import explain, explain_texts
 from helpers import ROOT, draw
 
 
-@pytest.mark.xfail(strict=True, reason="convcli/explain.py still prints the test paths from before tests/ had "
-                                       "folders; when it names tests/engine/test_golden.py and "
-                                       "tests/layer/test_params.py, drop this mark")
 @pytest.mark.parametrize("lang", explain_texts.LANGS)
 def test_the_test_files_the_lesson_names_exist(lang: str):
     text = draw(explain.lesson(lang, 5), 200)
