@@ -10,7 +10,7 @@ FLOPs at the measured sgemm rate, or its minimal memory traffic (input read + ou
 measured copy bandwidth, whichever is larger.
 
 numpy runs without huge-page advice, as under the `convcli` command (`NUMPY_MADVISE_HUGEPAGE=0`
-unless set: see `convcli/cli.py::_no_hugepage_advice`); torch's times improve with it too.
+unless set: see `convcli/cli/startup.py::no_hugepage_advice`); torch's times improve with it too.
 """
 
 from __future__ import annotations
