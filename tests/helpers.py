@@ -17,8 +17,10 @@ from PIL import Image
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from convcli import engine, render
+from convcli import engine
 from convcli.cli import app
+from convcli.present.describe import InputInfo, value_range
+from convcli.present.window import Window
 from convcli.sources import kernels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,14 +57,12 @@ def check_snapshot(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8")
 
 
-def textbook_result(activation: str = "relu") -> tuple[render.InputInfo, engine.LayerResult]:
+def textbook_result(activation: str = "relu") -> tuple[InputInfo, engine.LayerResult]:
     """The textbook example (a 3×3 RGB image of 1, 100 and 10000) through a 2×2 kernel of ones."""
     x = np.stack([np.full((3, 3), v, dtype=np.float32) for v in (1, 100, 10000)], axis=-1)
     layer = engine.prepare(x, kernels.make_kernel("ones", (2, 2), 3, 1))
-    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-    result = engine.run_layer(layer, None, activation, rows, cols)
-    info = render.InputInfo("textbook.npy", ".npy array, float32", x.shape, "float32", ("R", "G", "B"),
-                            render.value_range(x))
+    result = engine.run_layer(layer, None, activation)
+    info = InputInfo("textbook.npy", ".npy array, float32", x.shape, "float32", ("R", "G", "B"), value_range(x))
     return info, result
 
 
@@ -72,8 +72,12 @@ def sobel_gradient(h: int, w: int) -> engine.LayerResult:
     j = np.arange(w, dtype=np.float64)
     x = np.stack([np.tile(j, (h, 1)), np.tile(2.0 * (w - 1 - j), (h, 1)), np.full((h, w), 7.0)], axis=-1)
     layer = engine.prepare(x, kernels.make_kernel("sobel-x", (3, 3), 3, 1), dtype=np.float64)
-    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-    return engine.run_layer(layer, [0.5], "relu", rows, cols)
+    return engine.run_layer(layer, [0.5], "relu")
+
+
+def centred_window(result: engine.LayerResult) -> Window:
+    """The window ``convcli run`` shows without --at and --window: 3×3 (at most) in the middle."""
+    return Window.choose(result.layer.geometry.out_hw)
 
 
 def decode(path: Path) -> tuple[str, np.ndarray]:

@@ -44,11 +44,11 @@ def params(
     """Count the parameters of a 2-D conv layer (as Keras' count_params()), its MACs, FLOPs and receptive field."""
     import json
 
-    from convcli import render
     from convcli.files import targets
     from convcli.layer import counts
     from convcli.layer import stack as stack_syntax
     from convcli.layer.spec import ConvSpec, LayerConfigError
+    from convcli.present import schema
 
     if json_ and export is not None:
         raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
@@ -66,11 +66,13 @@ def params(
             raise typer.BadParameter("--stack needs --input-size H,W,C (e.g. 224,224,3)")
         report = stack_syntax.build_stack(stack_syntax.parse_stack(stack), size)
         if json_:
-            sys.stdout.write(json.dumps(render.stack_json(report), indent=2) + "\n")
+            sys.stdout.write(json.dumps(schema.stack_json(report), indent=2) + "\n")
             return
+        from convcli.render import stack as render_stack
+
         console = _screen(export_target)
-        console.print(render.StackTable(report))
-        console.print(render.stack_totals(report))
+        console.print(render_stack.StackTable(report))
+        console.print(render_stack.stack_totals(report))
         _export(console, export_target, "convcli params --stack")
         return
 
@@ -106,11 +108,13 @@ def params(
     twin = counts.equivalent(spec)
     other = counts.report(twin, hw) if twin is not None else None
     if json_:
-        doc = render.params_json(rep, other)
+        doc = schema.params_json(rep, other)
         if rep.shape is not None:
             doc["flop_convention"] = counts.FLOP_CONVENTION
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
+    from convcli.render import params as render_params
+
     console = _screen(export_target)
-    console.print(render.params_panel(rep, other))
+    console.print(render_params.params_panel(rep, other))
     _export(console, export_target, "convcli params")

@@ -54,6 +54,7 @@ class _Shown:
     traces: dict[int, Any] | None  # filter -> engine.Trace at trace_at
     trace_at: tuple[int, int] | None
     partial_maps: dict[int, Any]  # filter -> (H', W', Cg) partial maps, for --figure
+    window: Any  # present.window.Window: the output positions the numbers show
     keep: bool  # the partials go into --save
     view: View  # never auto
 
@@ -106,7 +107,7 @@ def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
             arrays["partials"] = result.full_partials()
         writers.save_npz(targets.save, arrays)
     if targets.figure is not None:
-        from convcli import figure as figures
+        from convcli.figure import draw as figures
 
         picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, maps=run.partial_maps,
                                        title=Path(source).name)
@@ -122,9 +123,9 @@ def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
 def _print_json(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
     import json
 
-    from convcli import render
+    from convcli.present import schema
 
-    doc = render.result_json(run.info, run.result, run.padding, run.detail, run.traces, run.trace_at)
+    doc = schema.result_json(run.info, run.result, run.padding, run.detail, run.traces, run.trace_at, window=run.window)
     doc["layer"].update(semantics=run.opts.semantics.value, flip=run.opts.flip)
     if targets.save is not None:
         doc["saved"] = str(targets.save)
@@ -136,7 +137,8 @@ def _print_json(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
 
 
 def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
-    from convcli import render
+    from convcli.render import run as render
+    from convcli.render.trace import trace_panel
 
     layer, result, names, detail = run.built.layer, run.result, run.built.loaded.channel_names, run.detail
     console = _screen(targets.export)
@@ -152,12 +154,12 @@ def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None
         sources = map_sources.ResultMaps(result)  # block sums shared by every filter's heatmaps
     for f in detail:
         if run.view in (View.numbers, View.both):
-            console.print(render.filter_panel(result, f, names))
+            console.print(render.filter_panel(result, f, names, window=run.window))
         if heatmaps:
             console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=run.partial_maps.get(f),
                                                   sources=sources))
         if run.traces is not None and run.trace_at is not None:
-            console.print(render.trace_panel(result, run.traces[f], *run.trace_at, f, names))
+            console.print(trace_panel(result, run.traces[f], *run.trace_at, f, names))
     if layer.filters > 1:
         console.print(render.summary_table(result, names))
     if len(detail) < layer.filters:
@@ -207,7 +209,10 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=SHOW_PANEL)] = False,
 ) -> None:
     """Apply a multi-channel Conv2D to an image or array and show each channel's partial sums adding up."""
-    from convcli import engine, render
+    from convcli import engine
+    from convcli.present import describe
+    from convcli.present.selection import DEFAULT_DETAIL_FILTERS
+    from convcli.present.window import Window
 
     parsed = parse_layer(opts)
     at_v = parse_position(at, "--at") if at else None
@@ -221,22 +226,22 @@ def run(
     built = build_layer(opts, parsed)
     layer = built.layer
     detail = (parse_filter_list(filter_, layer.filters) if filter_
-              else list(range(min(layer.filters, render.DEFAULT_DETAIL_FILTERS))))
+              else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))
     if save_maps is not None:
         from convcli.figure import maps as feature_maps
 
         feature_maps.check_maps_dir(save_maps, range(layer.filters), force=force, inputs=targets.inputs)
-    rows, cols = engine.choose_window(layer.geometry.out_hw, at_v, window)
+    shown_window = Window.choose(layer.geometry.out_hw, at_v, window)
     # before computing: a --trace outside the output is refused without the wait
     traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
     keep = targets.save is not None and not no_partials
     _check_fits(layer, keep)
     built.warn()  # after the last check, so that a refused run prints its one Error line alone
-    shown_view = _shown_view(view, rows, cols, layer.geometry.out_hw)
+    shown_view = _shown_view(view, shown_window.rows, shown_window.cols, layer.geometry.out_hw)
     progress = _Progress("convolving", enabled=not quiet and not json_)
     try:
         # heatmaps caption each partial map with its range: measured in the same pass
-        result = engine.run_layer(layer, built.bias, opts.activation.value, rows, cols, use_bias=not opts.no_bias,
+        result = engine.run_layer(layer, built.bias, opts.activation.value, use_bias=not opts.no_bias,
                                   keep_partials=keep, ranges=shown_view in (View.heatmap, View.both) and not json_,
                                   progress=progress)
     finally:
@@ -244,11 +249,12 @@ def run(
     if not built.warnings:
         _warn_overflow(result)
     x = built.loaded.array
-    info = render.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
-                            built.loaded.channel_names, render.value_range(x))
+    info = describe.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
+                              built.loaded.channel_names, describe.value_range(x))
     # each shown filter's (H', W', Cg) partial maps: kept for all filters only when a figure needs them
     partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if targets.figure is not None else {}
-    shown = _Shown(opts, parsed.padding, built, result, info, detail, traces, trace_v, partial_maps, keep, shown_view)
+    shown = _Shown(opts, parsed.padding, built, result, info, detail, traces, trace_v, partial_maps, shown_window, keep,
+                   shown_view)
     map_files = _write_files(shown, targets)
     if json_:
         _print_json(shown, targets, map_files)

@@ -16,8 +16,9 @@ def verify(opts: LayerOptions) -> None:
     """
     from rich.console import Console
 
-    from convcli import engine, render
+    from convcli import engine
     from convcli.errors import DisagreementError
+    from convcli.present import describe
     from convcli.render import verify as render_verify
     from convcli.verify import adapters, compare
     from convcli.verify.problem import Problem
@@ -25,9 +26,8 @@ def verify(opts: LayerOptions) -> None:
     parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
     built = build_layer(opts, parsed)
     layer = built.layer
-    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
     built.warn()
-    result = engine.run_layer(layer, built.bias, opts.activation.value, rows, cols, use_bias=not opts.no_bias)
+    result = engine.run_layer(layer, built.bias, opts.activation.value, use_bias=not opts.no_bias)
     if not built.warnings:
         _warn_overflow(result)
     problem = Problem(layer, result.bias, parsed.padding, opts.semantics.value, opts.flip)
@@ -36,8 +36,8 @@ def verify(opts: LayerOptions) -> None:
     rtol = compare.rtol_for(layer.x.dtype, n)
 
     x = built.loaded.array
-    info = render.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype), built.loaded.channel_names,
-                            render.value_range(x))
+    info = describe.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
+                              built.loaded.channel_names, describe.value_range(x))
     console = Console(highlight=False)
     console.print(render_verify.header(info, result, parsed.padding, built.kernel_source, semantics=opts.semantics.value,
                                        n=n, rtol=rtol))

@@ -16,9 +16,9 @@ channels per group, ``s`` stride, ``d`` dilation, ``x`` zero-padded)::
     out[i, j, f] = bias[f] + Σ_c Σ_u Σ_v x[i·s + u·d, j·s + v·d, g·Cg + c] · kernel[u, v, c, f]
 
 Modules: :mod:`.bind` (a spec or settings bound to arrays: :class:`Layer`), :mod:`.conv`
-(``conv2d``, partial sums, a traced position), :mod:`.passes` (the pass ``convcli run`` makes),
-:mod:`.tiles` (blocks of rows and the thread pool), :mod:`.blocks` (block sums), :mod:`.stats`,
-:mod:`.activations`, :mod:`.window`, :mod:`.fast` (the tiled fast paths). The geometry is
+(``conv2d``, partial sums, a window's partials, a traced position), :mod:`.passes` (the pass
+``convcli run`` makes), :mod:`.tiles` (blocks of rows and the thread pool), :mod:`.blocks` (block
+sums), :mod:`.stats`, :mod:`.activations`, :mod:`.fast` (the tiled fast paths). The geometry is
 :mod:`convcli.layer.geometry`'s, re-exported here. This package prints nothing, touches no file
 and never exits.
 """
@@ -41,6 +41,7 @@ from convcli.engine.conv import (
     conv2d,
     filter_partials,
     input_region,
+    layer_partials,
     partial_sums,
     trace_position,
 )
@@ -54,7 +55,6 @@ from convcli.engine.passes import (
     run_layer,
 )
 from convcli.engine.stats import finite_maps, map_stats
-from convcli.engine.window import choose_window
 from convcli.errors import ShapeError
 from convcli.layer.geometry import (
     Geometry,
@@ -89,7 +89,6 @@ __all__ = [
     "block_sums",
     "channels_map",
     "check_bias",
-    "choose_window",
     "column_reduce",
     "conv2d",
     "conv_geometry",
@@ -97,6 +96,7 @@ __all__ = [
     "finite_maps",
     "fuses_conv",
     "input_region",
+    "layer_partials",
     "map_stats",
     "mean_abs_partials",
     "output_shape",
@@ -114,19 +114,3 @@ __all__ = [
     "tap_block_sums",
     "trace_position",
 ]
-
-# TEMPORARY shim for the merge: what the old engine.py offered besides its public API. Read the
-# tuning constants from their own modules (tiles.TILE_VALUES, tiles.THREADS): these are copies.
-from convcli.engine.activations import _activation, _sigmoid  # noqa: E402, F401
-from convcli.engine.bind import _check_numeric  # noqa: E402, F401
-from convcli.engine.blocks import _offset_block_sums  # noqa: E402, F401
-from convcli.engine.conv import (  # noqa: E402, F401
-    _as_depthwise,
-    _conv,
-    _conv_block,
-    _conv_taps,
-    _partials,
-    _taps,
-    _window,
-)
-from convcli.engine.tiles import _POOL_NAME, _POOLS, THREADS, TILE_VALUES, _each, _pool, _row_tiles  # noqa: E402, F401

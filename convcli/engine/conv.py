@@ -163,6 +163,12 @@ def _partials(layer: Layer, rows: Pair, cols: Pair, *, threads: bool = True) -> 
     return flat.reshape(h, w, groups, cg, f // groups).transpose(0, 1, 3, 2, 4).reshape(h, w, cg, f)
 
 
+def layer_partials(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
+    """Each input channel's contribution to each filter over output rows × cols of a bound layer:
+    ``(r1 - r0, c1 - c0, C // groups, F)`` (:func:`partial_sums` takes the arrays instead)."""
+    return _partials(layer, rows, cols)
+
+
 def filter_partials(layer: Layer, filt: int) -> np.ndarray:
     """Each input channel's partial map for one filter over the whole output: ``(H', W', Cg)``.
 

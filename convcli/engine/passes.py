@@ -112,9 +112,9 @@ def run_bytes(layer: Layer, *, keep_partials: bool = False) -> int:
 class LayerResult:
     """One computed layer; the tables, the JSON and the saved file all read these arrays.
 
-    ``preactivation`` and ``output`` are ``(H', W', F)``; ``window_partials`` is
-    ``(r1 - r0, c1 - c0, Cg, F)`` for the display window ``rows × cols``; ``mean_abs`` is
-    ``(Cg, F)``, the mean ``|partial|`` of each channel over the whole output.
+    ``preactivation`` and ``output`` are ``(H', W', F)``; ``mean_abs`` is ``(Cg, F)``, the mean
+    ``|partial|`` of each channel over the whole output. Arrays and statistics only: what a view
+    shows of them (a window, a choice of channels) is computed by :mod:`convcli.present`.
     """
 
     layer: Layer
@@ -123,9 +123,6 @@ class LayerResult:
     activation: str
     preactivation: np.ndarray
     output: np.ndarray
-    rows: Pair
-    cols: Pair
-    window_partials: np.ndarray
     mean_abs: np.ndarray
     partials: np.ndarray | None = None
     #: each partial map's min and max over the whole output ``(Cg, F)``, when ``run_layer(ranges=True)``
@@ -160,15 +157,13 @@ def run_layer(
     layer: Layer,
     bias: np.ndarray | Sequence[float] | float | None,
     activation: str,
-    rows: Pair,
-    cols: Pair,
     *,
     use_bias: bool = True,
     keep_partials: bool = False,
     ranges: bool = False,
     progress: Callable[[float], None] | None = None,
 ) -> LayerResult:
-    """Compute everything ``convcli run`` shows for ``layer`` with the display window rows × cols.
+    """Compute everything ``convcli run`` shows for ``layer``: the whole output and its statistics.
 
     ``keep_partials`` keeps all ``(H', W', Cg, F)`` partials (for saving) from the same pass that
     measures each channel's share; ``ranges`` measures each partial map's min and max in it too.
@@ -196,6 +191,5 @@ def run_layer(
         pre = _conv(layer, (0, ho), (0, wo), step, bias=b)
         measured = partial_pass(layer, keep=keep_partials, progress=step, ranges=ranges)
     out = activate(pre, activation)
-    window = _partials(layer, rows, cols)
-    return LayerResult(layer, b, use_bias, activation, pre, out, rows, cols, window, measured.mean_abs,
+    return LayerResult(layer, b, use_bias, activation, pre, out, measured.mean_abs,
                        measured.partials, measured.low, measured.high)

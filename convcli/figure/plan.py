@@ -42,6 +42,7 @@ import numpy as np
 from convcli import engine
 from convcli.engine import LayerResult
 from convcli.errors import ConfigError, ResourceError, ShapeError
+from convcli.layer.spec import group_of
 from convcli.present import colour, describe, selection
 
 # ------------------------------------------------------------------------------------------------
@@ -324,7 +325,7 @@ def plan_figure(
         heading = f"filter {f}"
         if layer.groups > 1:
             channels = selection.group_channels(result, f)
-            heading += f" · group {f // (layer.filters // layer.groups)}, input channels {channels[0]}–{channels[-1]}"
+            heading += f" · group {group_of(f, layer.filters, layer.groups)}, input channels {channels[0]}–{channels[-1]}"
         rows.append(RowPlan(f, heading, Box(MARGIN, y, width - MARGIN, y + HEAD_H), panels, bars, ops))
         y += row_h + ROW_GAP
 

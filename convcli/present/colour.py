@@ -154,11 +154,6 @@ class Scale:
         return cls(lo, hi)
 
     @classmethod
-    def of(cls, *maps: np.ndarray) -> Self:
-        """TEMPORARY: the heatmap's old name for :meth:`including_zero` (tests/test_heatmap.py uses it)."""
-        return cls.including_zero(*maps)
-
-    @classmethod
     def clipped_at(cls, maps: Iterable[np.ndarray], percentile: float) -> Self:
         """The scale for maps drawn together: clipped at ``percentile`` when a finite value is
         negative, else sequential over ``[min, max]``; a zero-width scale puts its values in the middle.

@@ -27,6 +27,7 @@ from convcli.layer import counts
 from convcli.layer.spec import ConvSpec
 from convcli.present.describe import InputInfo
 from convcli.present.selection import group_channels
+from convcli.present.window import Window, window_partials
 
 #: The keys of a layer object, in the order every document writes them.
 LAYER_KEYS = ("in_channels", "filters", "kernel_size", "strides", "padding", "pads", "dilation_rate", "groups",
@@ -128,10 +129,10 @@ def _trace_json(result: LayerResult, t: Trace, at: tuple[int, int], f: int) -> d
     }
 
 
-def _filter_json(result: LayerResult, f: int, shares: np.ndarray) -> dict[str, Any]:
+def _filter_json(result: LayerResult, f: int, shares: np.ndarray, window: Window) -> dict[str, Any]:
     """Filter ``f`` over the shown window: kernel ``(Cg, kh, kw)``, partials ``(Cg, h, w)``, sums ``(h, w)``."""
     layer = result.layer
-    (r0, r1), (c0, c1) = result.rows, result.cols
+    (r0, r1), (c0, c1) = window.rows, window.cols
     lo, mean, hi = result.output_stats[f].tolist()
     return {
         "index": f,
@@ -142,7 +143,7 @@ def _filter_json(result: LayerResult, f: int, shares: np.ndarray) -> dict[str, A
         "channels": [int(c) for c in group_channels(result, f)],
         "channel_share_percent": [_num(float(s)) for s in shares[:, f]],
         "kernel": _nested(layer.kernel[:, :, :, f].transpose(2, 0, 1)),
-        "window_partials": _nested(result.window_partials[:, :, :, f].transpose(2, 0, 1)),
+        "window_partials": _nested(window_partials(result, window)[:, :, :, f].transpose(2, 0, 1)),
         "window_preactivation": _nested(result.preactivation[r0:r1, c0:c1, f]),
         "window_output": _nested(result.output[r0:r1, c0:c1, f]),
     }
@@ -150,17 +151,17 @@ def _filter_json(result: LayerResult, f: int, shares: np.ndarray) -> dict[str, A
 
 def result_json(
     info: InputInfo, result: LayerResult, padding: object, filters: Sequence[int], trace: dict[int, Trace] | None,
-    at: tuple[int, int] | None, *, semantics: str | None = None, flip: bool | None = None,
+    at: tuple[int, int] | None, *, window: Window, semantics: str | None = None, flip: bool | None = None,
 ) -> dict[str, Any]:
     """The same numbers the tables show, as one JSON-ready dict (non-finite values become null).
 
-    ``filters`` are the filters shown in detail; ``trace`` (filter -> its trace at ``at``) adds each
+    ``filters`` are the filters shown in detail, their numbers over ``window``; ``trace`` (filter -> its trace at ``at``) adds each
     one's products. ``semantics`` and ``flip``, when given, close the layer object.
     """
     layer = result.layer
     g = layer.geometry
     weights, biases = param_count(layer.kernel.shape, result.use_bias)
-    (r0, r1), (c0, c1) = result.rows, result.cols
+    (r0, r1), (c0, c1) = window.rows, window.cols
     shares = result.shares()
     doc: dict[str, Any] = {
         "input": {
@@ -178,7 +179,7 @@ def result_json(
         "filters": [],
     }
     for f in filters:
-        entry = _filter_json(result, f, shares)
+        entry = _filter_json(result, f, shares, window)
         if trace is not None and at is not None:
             entry["trace"] = _trace_json(result, trace[f], at, f)
         doc["filters"].append(entry)

@@ -8,18 +8,13 @@ from __future__ import annotations
 import numpy as np
 
 from convcli.engine import LayerResult
+from convcli.layer.spec import group_of
 
 #: Channels shown one by one in a filter's sum; beyond this the largest few and "Σ others".
 MAX_CHANNELS_SHOWN = 6
 TOP_CHANNELS = 4
 #: Filters shown in detail when --filter is not given.
 DEFAULT_DETAIL_FILTERS = 4
-
-
-def group_of(filt: int, filters: int, groups: int) -> int:
-    """The group of filter ``filt`` among ``filters`` split into ``groups`` equal groups."""
-    # TEMPORARY: layer.spec.group_of after the merge
-    return filt // (filters // groups)
 
 
 def group_channels(result: LayerResult, f: int) -> np.ndarray:

@@ -21,6 +21,7 @@ from rich.text import Text
 from convcli import engine
 from convcli.errors import ConfigError
 from convcli.present.describe import fmt, shape_text
+from convcli.present.window import Window, window_partials
 from convcli.render.explain_texts import LANGS, SECTIONS, TEXTS, text
 from convcli.render.numbers import LABEL, OPERATOR, Flow, key_values, number_grid
 from convcli.render.params import param_formula
@@ -47,6 +48,7 @@ class Example:
     depthwise: engine.LayerResult  # groups = C
     kd: int  # depth of the Conv3D kernel
     conv3d: np.ndarray  # (H', W', D') a Conv3D over the channels as depth
+    window: Window  # what the number panels show: the whole 2×2 output of every result above
 
 
 def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Example:
@@ -59,9 +61,7 @@ def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Examp
     c = x.shape[2]
 
     def run(kernel: np.ndarray, groups: int = 1, act: str = activation) -> engine.LayerResult:
-        layer = engine.prepare(x, kernel, groups=groups)
-        rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-        return engine.run_layer(layer, 0.0, act, rows, cols)
+        return engine.run_layer(engine.prepare(x, kernel, groups=groups), 0.0, act)
 
     ones = np.ones((kh, kw, c, 1))
     channel_weights = (1.0, 1.0, 0.0)
@@ -71,17 +71,19 @@ def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Examp
     conv3d = np.stack(
         [engine.conv2d(x[:, :, z : z + kd], np.ones((kh, kw, kd, 1)))[:, :, 0] for z in range(depth_out)], axis=-1
     )
+    result = run(ones)
     return Example(
         x=x,
         names=names,
         values=values,
         activation=activation,
-        result=run(ones),
+        result=result,
         changed=run(changed),
         channel_weights=channel_weights,
         depthwise=run(np.ones((kh, kw, 1, c)), groups=c, act="linear"),
         kd=kd,
         conv3d=conv3d,
+        window=Window.choose(result.layer.geometry.out_hw),
     )
 
 
@@ -111,7 +113,7 @@ def section_aggregation(ex: Example, lang: str) -> list[RenderableType]:
     r = ex.result
     g = r.layer.geometry
     (h, w), (kh, kw), c = g.in_hw, g.kernel_hw, r.layer.cg
-    partials = r.window_partials[0, 0, :, 0]
+    partials = window_partials(r, ex.window)[0, 0, :, 0]
     grids = [number_grid(ex.x[:, :, i], ex.names[i]) for i in range(c)]
     values = dict(h=h, w=w, kh=kh, kw=kw, c=c, s=g.stride[0], act=_act(ex), b=_fmt(r.bias[0]),
                   one=_fmt(r.layer.kernel.max()),
@@ -123,7 +125,7 @@ def section_aggregation(ex: Example, lang: str) -> list[RenderableType]:
         _para(text("setup", lang, **values)),
         Text(text("input", lang, **values), style=LABEL),
         Flow(grids, gap=2),
-        filter_panel(r, 0, ex.names),
+        filter_panel(r, 0, ex.names, window=ex.window),
         _para(text("sum", lang, **values)),
         Text(text("formula", lang), style="dim"),
         Text("  " + FORMULA, style="bold"),
@@ -151,7 +153,7 @@ def section_separate_slices(ex: Example, lang: str) -> list[RenderableType]:
         _para(text("no_shared", lang, **values)),
         counts,
         _para(text("demo", lang, **values)),
-        filter_panel(ex.changed, 0, ex.names),
+        filter_panel(ex.changed, 0, ex.names, window=ex.window),
     ]
 
 

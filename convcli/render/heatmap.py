@@ -33,7 +33,7 @@ from rich.text import Text
 
 from convcli.engine import LayerResult
 from convcli.present import colour, describe, selection
-from convcli.present.colour import NAN_CHAR, SEQUENTIAL_RAMP, SIGNED_RAMP
+from convcli.present.colour import SEQUENTIAL_RAMP, SIGNED_RAMP
 from convcli.present.maps import (
     ArrayMap,
     BlockMap,
@@ -41,16 +41,8 @@ from convcli.present.maps import (
     ResultMaps,
     block_factor,
     block_mean,
-    downsample,
-    stack_block_mean,
 )
 from convcli.render import numbers
-
-# TEMPORARY shim for the merge: names that moved to convcli.present, still imported from here
-__all__ = [
-    "DIVERGING", "NAN_CHAR", "SEQUENTIAL", "SEQUENTIAL_RAMP", "SIGNED_RAMP", "ArrayMap", "BlockMap",
-    "MapSource", "ResultMaps", "block_factor", "block_mean", "downsample", "stack_block_mean",
-]  # fmt: skip
 
 #: The palettes' anchors (``(9, 3)`` float64), from :data:`convcli.present.colour.TERMINAL`.
 DIVERGING = colour.TERMINAL.diverging.anchors

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convcli.engine import ACTIVATION_FORMULAS, LayerResult
+from convcli.layer.spec import group_of
 from convcli.present.describe import (
     InputInfo,
     channel_list,
@@ -27,7 +28,8 @@ from convcli.present.describe import (
     semantics_call,
     share_text,
 )
-from convcli.present.selection import group_channels, group_of, shown_channels
+from convcli.present.selection import group_channels, shown_channels
+from convcli.present.window import Window, window_partials
 from convcli.render.numbers import LABEL, Call, Flow, joined, key_values, number_grid
 from convcli.render.params import param_formula
 
@@ -58,24 +60,24 @@ def header(info: InputInfo, result: LayerResult, padding: object, kernel_source:
     return Panel(key_values(rows), title="convcli run", title_align="left", box=box.ROUNDED)
 
 
-def filter_panel(result: LayerResult, f: int, names: Sequence[str]) -> Panel:
-    """Filter ``f``: its kernel slices, then the window's partial sums adding up to the output."""
+def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: Window) -> Panel:
+    """Filter ``f``: its kernel slices, then the ``window``'s partial sums adding up to the output."""
     layer = result.layer
     channels = group_channels(result, f)
     shown, others = shown_channels(result, f)
     kernel = layer.kernel[:, :, :, f]
-    window = result.window_partials[:, :, :, f]
-    (r0, r1), (c0, c1) = result.rows, result.cols
+    partials = window_partials(result, window)[:, :, :, f]
+    (r0, r1), (c0, c1) = window.rows, window.cols
     pre = result.preactivation[r0:r1, c0:c1, f]
     out = result.output[r0:r1, c0:c1, f]
 
     kernel_items: list[RenderableType] = [number_grid(kernel[:, :, c], names[channels[c]]) for c in shown]
     sum_items: list[RenderableType] = []
     for n, c in enumerate(shown):
-        grid = number_grid(window[:, :, c], names[channels[c]])
+        grid = number_grid(partials[:, :, c], names[channels[c]])
         sum_items.append(grid if n == 0 else joined("+", grid))
     if others:
-        rest = window[:, :, others].sum(axis=2)
+        rest = partials[:, :, others].sum(axis=2)
         sum_items.append(joined("+", number_grid(rest, f"Σ {len(others)} others")))
         kernel_items.append(Text(f"… and {len(others)} more channels", style="dim"))
     # the bias is added at every position: shown as a grid it adds up cell by cell like the rest

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convcli import cli, engine, figure
+from convcli import cli, engine
+from convcli.figure import plan as figure_plan
 from convcli.sources import kernels
 
 from helpers import invoke
@@ -51,8 +52,8 @@ def test_figure_file(gradient: Path, tmp_path: Path):
     image = Image.open(out)
     image.load()
     layer = engine.prepare(np.load(gradient), kernels.make_kernel("sobel-x", (3, 3), 1, 2))
-    result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3))
-    plan = figure.plan_figure(result, [0, 1], ["ch 0"], title="gradient.npy")
+    result = engine.run_layer(layer, None, "linear")
+    plan = figure_plan.plan_figure(result, [0, 1], ["ch 0"], title="gradient.npy")
     assert image.size == plan.size
     # again without --force: refused, the picture unchanged
     before = out.read_bytes()

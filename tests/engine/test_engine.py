@@ -260,7 +260,7 @@ def test_mean_abs_partials_in_small_tiles(monkeypatch, tile_values, rows_per_til
     expected = np.abs(engine.partial_sums(x, kernel, dtype=np.float64, **kwargs)).mean(axis=(0, 1))
     monkeypatch.setattr("convcli.engine.tiles.TILE_VALUES", tile_values)
     layer = engine.prepare(x, kernel, dtype=dtype, **kwargs)
-    tiles = engine._row_tiles((0, 11), 6 * 2 * 2)
+    tiles = engine.tiles._row_tiles((0, 11), 6 * 2 * 2)
     assert tiles == [(r, min(r + rows_per_tile, 11)) for r in range(0, 11, rows_per_tile)]
     got = engine.mean_abs_partials(layer)
     assert got.dtype == np.float64
@@ -280,7 +280,7 @@ def test_mean_abs_partials_with_a_last_partial_tile(monkeypatch):
     ]:
         monkeypatch.setattr("convcli.engine.tiles.TILE_VALUES", tile_values)
         layer = engine.prepare(x, kernel, padding=1, dtype=np.float64)
-        assert engine._row_tiles((0, 9), 30) == tiles
+        assert engine.tiles._row_tiles((0, 9), 30) == tiles
         np.testing.assert_allclose(engine.mean_abs_partials(layer), expected, **TIGHT)
 
 
@@ -296,9 +296,8 @@ def test_blocks_and_threads_give_the_oracle_values(threads, tile_values, case):
         mp.setattr("convcli.engine.tiles.THREADS", threads)
         mp.setattr("convcli.engine.tiles.TILE_VALUES", tile_values)
         layer = engine.prepare(x, kernel, dtype=np.float64, **case.kwargs)
-        rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
         fractions: list[float] = []
-        result = engine.run_layer(layer, bias, "linear", rows, cols, keep_partials=True, ranges=True,
+        result = engine.run_layer(layer, bias, "linear", keep_partials=True, ranges=True,
                                   progress=fractions.append)
     partials = naive_partials(x, kernel, case.stride, case.pads, case.dilation, case.groups)
     assert result.partial_low is not None and result.partial_high is not None
@@ -636,7 +635,7 @@ def test_output_stats_ignore_nan_per_filter():
     kernel[:, :, 0, 2] = 0.0
     kernel[:, :, 1, 2] = np.nan  # filter 2: NaN everywhere
     layer = engine.prepare(x, kernel, dtype=np.float64)
-    result = engine.run_layer(layer, None, "relu", (0, 2), (0, 2))
+    result = engine.run_layer(layer, None, "relu")
     o = result.output
     assert np.isnan(o[..., 0]).sum() == 4
     for f in (0, 1):
@@ -721,10 +720,10 @@ def test_map_stats_ignore_nan_and_the_preactivation_stats_are_their_own():
     stats = engine.map_stats(pre)
     np.testing.assert_allclose(stats, [[-2.0, 2.0, 6.0], [5.0, 5.0, 5.0]])
     layer = engine.prepare(np.arange(16.0).reshape(4, 4, 1) - 8, np.ones((1, 1, 1, 1)))
-    relu = engine.run_layer(layer, None, "relu", (0, 1), (0, 1))
+    relu = engine.run_layer(layer, None, "relu")
     np.testing.assert_allclose(relu.preactivation_stats, [[-8.0, -0.5, 7.0]])
     np.testing.assert_allclose(relu.output_stats, [[0.0, 1.75, 7.0]])
-    linear = engine.run_layer(layer, None, "linear", (0, 1), (0, 1))
+    linear = engine.run_layer(layer, None, "linear")
     assert linear.preactivation_stats is linear.output_stats
 
 
@@ -748,7 +747,7 @@ def test_a_forked_child_gets_its_own_thread_pool():
 
     for _ in range(3):
         engine.conv2d(np.ones((64, 64, 3)), np.ones((3, 3, 3, 2)))  # the parent's pool exists
-    assert engine._POOLS
+    assert engine.tiles._POOLS
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_conv_in_child, args=(queue,))

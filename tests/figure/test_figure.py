@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convcli import engine, figure
+from convcli import engine
 from convcli.errors import ConfigError, ResourceError, SaveError, ShapeError
+from convcli.figure import draw as figure_draw
 from convcli.figure import maps
+from convcli.figure import plan as figure_plan
 from convcli.files import targets, writers
 from convcli.present.colour import lut_colours
 from convcli.sources import kernels
@@ -25,8 +27,7 @@ RGB = ("R", "G", "B")
 
 def run(x: np.ndarray, kernel: np.ndarray, bias=None, activation: str = "relu", **layer_opts) -> engine.LayerResult:
     layer = engine.prepare(x, kernel, dtype=np.float64, **layer_opts)
-    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-    return engine.run_layer(layer, bias, activation, rows, cols)
+    return engine.run_layer(layer, bias, activation)
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +36,18 @@ def gradient() -> engine.LayerResult:
     return sobel_gradient(H, W)
 
 
-def has_ink(pixels: np.ndarray, box: figure.Box) -> bool:
-    return bool((box.crop(pixels) != figure.BACKGROUND).any())
+def has_ink(pixels: np.ndarray, box: figure_plan.Box) -> bool:
+    return bool((box.crop(pixels) != figure_plan.BACKGROUND).any())
 
 
-def only_colour(pixels: np.ndarray, box: figure.Box) -> tuple[int, ...]:
+def only_colour(pixels: np.ndarray, box: figure_plan.Box) -> tuple[int, ...]:
     """The one colour filling ``box`` (fails if there are several)."""
     colours = np.unique(box.crop(pixels).reshape(-1, 3), axis=0)
     assert len(colours) == 1, colours[:5]
     return tuple(int(c) for c in colours[0])
 
 
-def colour(scale: figure.Scale, value: float) -> tuple[int, ...]:
+def colour(scale: figure_plan.Scale, value: float) -> tuple[int, ...]:
     return tuple(int(c) for c in scale.colours(np.array([value]))[0])
 
 
@@ -60,9 +61,9 @@ def test_gradient_figure_size_panels_and_labels(gradient: engine.LayerResult, tm
     assert np.allclose(partials[..., 0], 8) and np.allclose(partials[..., 1], -16) and np.allclose(partials[..., 2], 0)
     assert np.allclose(gradient.preactivation, -7.5) and np.all(gradient.output == 0)
 
-    plan = figure.plan_figure(gradient, [0], RGB)
+    plan = figure_plan.plan_figure(gradient, [0], RGB)
     target = targets.check_target(tmp_path / "fig.png", force=False, suffix=targets.IMAGE_FORMATS)
-    writers.save_image(figure.figure_image(gradient, [0], RGB), target)
+    writers.save_image(figure_draw.figure_image(gradient, [0], RGB), target)
     fmt, px = decode(target)
 
     assert fmt == "PNG"
@@ -70,14 +71,14 @@ def test_gradient_figure_size_panels_and_labels(gradient: engine.LayerResult, tm
     # 3 inputs, 3 partials, pre-activation, output (relu): each at least the 256-px panel wide
     kinds = [p.kind for p in plan.rows[0].panels]
     assert kinds == ["input"] * 3 + ["partial"] * 3 + ["preactivation", "output"]
-    assert px.shape[1] >= 8 * figure.PANEL and px.shape[0] >= figure.PANEL
+    assert px.shape[1] >= 8 * figure_plan.PANEL and px.shape[0] >= figure_plan.PANEL
     inputs, parts, (pre, out) = kinds_split(plan.rows[0].panels)
     # 40×60 input: 5× blocks (60·5 ≥ 256); 38×58 maps: 5× as well
     assert all((p.box.height, p.box.width) == (200, 300) for p in inputs)
     assert all((p.box.height, p.box.width) == (190, 290) for p in [*parts, pre, out])
 
     # inputs in black -> white: the ramp is dark on the left, the falling channel on the right
-    def edge_means(box: figure.Box) -> tuple[float, float]:
+    def edge_means(box: figure_plan.Box) -> tuple[float, float]:
         a = box.crop(px).astype(float)
         return a[:, :20].mean(), a[:, -20:].mean()
 
@@ -89,10 +90,10 @@ def test_gradient_figure_size_panels_and_labels(gradient: engine.LayerResult, tm
     # partials on one diverging scale: +8 red, -16 the darkest blue, 0 the white middle
     red, blue, zero = (only_colour(px, p.box) for p in parts)
     assert red[0] > red[2] + 60 and blue[2] > blue[0] + 60 and min(zero) > 240
-    assert red == colour(parts[0].scale, 8) and blue == tuple(figure.DIVERGING[0])
+    assert red == colour(parts[0].scale, 8) and blue == tuple(figure_plan.DIVERGING[0])
     # pre-activation -7.5 and relu output 0 share a scale of ±7.5
-    assert only_colour(px, pre.box) == tuple(figure.DIVERGING[0])
-    assert only_colour(px, out.box) == tuple(figure.DIVERGING[len(figure.DIVERGING) // 2])
+    assert only_colour(px, pre.box) == tuple(figure_plan.DIVERGING[0])
+    assert only_colour(px, out.box) == tuple(figure_plan.DIVERGING[len(figure_plan.DIVERGING) // 2])
 
     # labels: figure title, row heading, each panel's title and range, the bars' numbers
     row = plan.rows[0]
@@ -107,7 +108,7 @@ def test_gradient_figure_size_panels_and_labels(gradient: engine.LayerResult, tm
     assert tuple(row.bars[0].scale.lut[0]) == (0, 0, 0) and row.bars[1].scale.diverging
 
 
-def kinds_split(panels: list[figure.PanelPlan]):
+def kinds_split(panels: list[figure_plan.PanelPlan]):
     inputs = [p for p in panels if p.kind == "input"]
     parts = [p for p in panels if p.kind in ("partial", "others")]
     return inputs, parts, [p for p in panels if p.kind in ("preactivation", "output")]
@@ -116,8 +117,8 @@ def kinds_split(panels: list[figure.PanelPlan]):
 def test_small_map_is_drawn_as_blocks_of_its_values(tmp_path: Path):
     x = np.random.default_rng(0).normal(size=(5, 5, 2))
     result = run(x, kernels.make_kernel("random", (3, 3), 2, 2, seed=1), activation="linear")
-    plan = figure.plan_figure(result, [1], ("a", "b"))
-    px = np.asarray(figure.figure_image(result, [1], ("a", "b")))
+    plan = figure_plan.plan_figure(result, [1], ("a", "b"))
+    px = np.asarray(figure_draw.figure_image(result, [1], ("a", "b")))
     pre = plan.rows[0].panels[-1]
     assert pre.kind == "preactivation" and plan.columns == 5  # linear: no output panel
     k = 86  # the smallest whole factor taking 3 px to 256
@@ -125,10 +126,10 @@ def test_small_map_is_drawn_as_blocks_of_its_values(tmp_path: Path):
     values = result.preactivation[..., 1]
     for i in range(3):
         for j in range(3):
-            block = figure.Box(pre.box.x0 + j * k, pre.box.y0 + i * k, pre.box.x0 + (j + 1) * k, pre.box.y0 + (i + 1) * k)
+            block = figure_plan.Box(pre.box.x0 + j * k, pre.box.y0 + i * k, pre.box.x0 + (j + 1) * k, pre.box.y0 + (i + 1) * k)
             assert only_colour(px, block) == colour(pre.scale, values[i, j])
     # partial maps given by the caller draw the same picture as computed ones
-    given = figure.figure_image(result, [1], ("a", "b"), maps={1: engine.filter_partials(result.layer, 1)})
+    given = figure_draw.figure_image(result, [1], ("a", "b"), maps={1: engine.filter_partials(result.layer, 1)})
     assert np.array_equal(np.asarray(given), px)
 
 
@@ -145,13 +146,13 @@ def test_small_map_is_drawn_as_blocks_of_its_values(tmp_path: Path):
     ],
 )
 def test_display_size(hw, drawn):
-    assert figure.display_size(hw) == drawn
+    assert figure_plan.display_size(hw) == drawn
 
 
 def test_reduction_averages_values_not_colours():
     checker = np.where((np.arange(64)[:, None] + np.arange(64)[None, :]) % 2, 1.0, -1.0)
-    scale = figure.Scale.fit([checker])
-    tile = figure.paint(checker, scale, (32, 32))
+    scale = figure_plan.Scale.fit([checker])
+    tile = figure_draw.paint(checker, scale, (32, 32))
     # every 2×2 average is 0: the white middle of the palette, not a blend of red and blue
     assert tile.shape == (32, 32, 3) and np.all(tile == scale.colours(np.array(0.0)))
 
@@ -162,7 +163,7 @@ def test_many_channels_fold_into_others_and_nonfinite_is_green():
     x[2, 3, 5] = np.nan
     result = run(x, kernels.make_kernel("random", (3, 3), 8, 1, seed=2), activation="linear")
     names = tuple(f"c{i}" for i in range(8))
-    plan = figure.plan_figure(result, [0], names)
+    plan = figure_plan.plan_figure(result, [0], names)
     panels = plan.rows[0].panels
     assert [p.kind for p in panels] == ["input"] * 4 + ["partial"] * 4 + ["others", "preactivation"]
     others = panels[8]
@@ -171,10 +172,10 @@ def test_many_channels_fold_into_others_and_nonfinite_is_green():
     rest = [c for c in range(8) if c not in shown]
     assert np.allclose(others.values, engine.filter_partials(result.layer, 0)[..., rest].sum(axis=2), equal_nan=True)
     # output (1, 2) reads input (2, 3): NaN there is drawn green and counted under the panel
-    px = np.asarray(figure.figure_image(result, [0], names))
+    px = np.asarray(figure_draw.figure_image(result, [0], names))
     pre = panels[-1]
     k = pre.box.width // result.preactivation.shape[1]
-    assert tuple(px[pre.box.y0 + k + k // 2, pre.box.x0 + 2 * k + k // 2]) == figure.NONFINITE
+    assert tuple(px[pre.box.y0 + k + k // 2, pre.box.x0 + 2 * k + k // 2]) == figure_plan.NONFINITE
     assert "non-finite" in pre.note
 
 
@@ -190,13 +191,13 @@ def test_many_channels_fold_into_others_and_nonfinite_is_green():
 )
 def test_figure_refuses_bad_requests(gradient, filters, names, opts, error):
     with pytest.raises(error):
-        figure.plan_figure(gradient, filters, names, **opts)
+        figure_plan.plan_figure(gradient, filters, names, **opts)
 
 
 def test_figure_too_large_is_refused(gradient, monkeypatch):
-    monkeypatch.setattr(figure.plan, "MAX_FIGURE_PIXELS", 1000)
+    monkeypatch.setattr(figure_plan, "MAX_FIGURE_PIXELS", 1000)
     with pytest.raises(ResourceError, match="pixels"):
-        figure.plan_figure(gradient, [0], RGB)
+        figure_plan.plan_figure(gradient, [0], RGB)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -265,7 +266,7 @@ def test_save_maps_folder_rules(gradient, tmp_path: Path):
 def test_strided_output_is_enlarged_to_the_input_panel():
     x = np.random.default_rng(6).uniform(size=(400, 300, 1))
     result = run(x, kernels.make_kernel("box", (4, 4), 1, 1), stride=4, activation="linear")
-    panels = figure.plan_figure(result, [0], ("L",)).rows[0].panels
+    panels = figure_plan.plan_figure(result, [0], ("L",)).rows[0].panels
     assert result.preactivation.shape[:2] == (100, 75)
     # the input is drawn as is; the 100×75 maps 4× (3× would reach 256 px, the cell allows 4×)
     assert [(p.box.height, p.box.width) for p in panels] == [(400, 300)] * 3
@@ -278,12 +279,12 @@ def test_scale_fit_clips_at_numpys_higher_percentile(n):
     a = rng.standard_normal(n).astype(np.float32) * 100
     b = rng.standard_normal((3, 5))
     b[1, 2], b[0, 0] = np.nan, -np.inf
-    scale = figure.Scale.fit([a, b])
+    scale = figure_plan.Scale.fit([a, b])
     values = np.concatenate([a.astype(np.float64), b[np.isfinite(b)]])
-    m = float(np.percentile(np.abs(values), figure.CLIP_PERCENTILE, method="higher"))
+    m = float(np.percentile(np.abs(values), figure_plan.CLIP_PERCENTILE, method="higher"))
     assert (scale.lo, scale.hi, scale.diverging) == (-m, m, True)
     assert scale.clipped == (m < np.abs(values).max())
-    assert figure.Scale.fit([np.abs(a)]) == figure.Scale(float(np.abs(a).min()), float(np.abs(a).max()), False)
+    assert figure_plan.Scale.fit([np.abs(a)]) == figure_plan.Scale(float(np.abs(a).min()), float(np.abs(a).max()), False)
 
 
 def test_a_map_many_times_the_panel_is_reduced_by_block_means_first():
@@ -291,15 +292,15 @@ def test_a_map_many_times_the_panel_is_reduced_by_block_means_first():
     y, x = np.mgrid[0:1500, 0:2000]
     values = (np.sin(x / 300.0) * np.cos(y / 250.0) * 50).astype(np.float32)
     values[700:705, 900:905] = np.nan  # a 5×5 block of NaN: one reduced pixel is mostly non-finite
-    scale = figure.Scale.fit([values])
-    tile = figure.paint(values, scale, (300, 400))
+    scale = figure_plan.Scale.fit([values])
+    tile = figure_draw.paint(values, scale, (300, 400))
     from PIL import Image
 
     t = np.where(np.isnan(values), 0.5, scale.unit(values)).astype(np.float32)
     direct = np.asarray(Image.fromarray(t).resize((400, 300), Image.Resampling.BOX)).astype(np.float64)
     expected = lut_colours(direct, np.zeros((300, 400), bool), scale.lut)
-    expected[140, 180] = figure.NONFINITE
+    expected[140, 180] = figure_plan.NONFINITE
     assert tile.shape == (300, 400, 3)
     step = np.abs(tile.astype(int) - expected.astype(int)).max(axis=2)
     assert step.max() <= 8 and (step == 0).mean() > 0.95  # one LUT step is a few RGB units
-    assert tuple(tile[140, 180]) == figure.NONFINITE
+    assert tuple(tile[140, 180]) == figure_plan.NONFINITE

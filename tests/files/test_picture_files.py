@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from convcli import figure
 from convcli.errors import ConfigError, SaveError
+from convcli.figure import draw as figure_draw
 from convcli.files import targets, writers
 
 from helpers import decode, sobel_gradient
@@ -25,7 +25,7 @@ RGB = ("R", "G", "B")
 
 @pytest.fixture(scope="module")
 def small_image() -> Image.Image:
-    return figure.figure_image(sobel_gradient(40, 60), [0], RGB, panel=32)
+    return figure_draw.figure_image(sobel_gradient(40, 60), [0], RGB, panel=32)
 
 
 @pytest.mark.parametrize("name, fmt", [("f.png", "PNG"), ("f.jpg", "JPEG"), ("f.JPEG", "JPEG"), ("f.webp", "WEBP")])

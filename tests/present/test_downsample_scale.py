@@ -103,8 +103,8 @@ def test_stack_block_mean_is_each_maps_block_mean():
 
 
 def test_scale_always_includes_zero_and_picks_the_palette():
-    assert Scale.of(np.array([[3.0, 5.0]])) == Scale(0.0, 5.0)
-    assert Scale.of(np.array([[-2.0, 7.0]]), np.array([[np.nan, -9.0]])) == Scale(-9.0, 7.0)
+    assert Scale.including_zero(np.array([[3.0, 5.0]])) == Scale(0.0, 5.0)
+    assert Scale.including_zero(np.array([[-2.0, 7.0]]), np.array([[np.nan, -9.0]])) == Scale(-9.0, 7.0)
     assert not Scale(0.0, 5.0).diverging
     assert Scale(-2.0, 7.0).diverging and Scale(-2.0, 7.0).limit == 7.0
     assert Scale(-2.0, 0.0).diverging  # all ≤ 0 keeps the sign's hue

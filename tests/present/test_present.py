@@ -13,17 +13,18 @@ import pytest
 
 from convcli import engine
 from convcli.figure import maps
-from convcli.layer.spec import ConvSpec
+from convcli.layer.spec import ConvSpec, group_of
 from convcli.present import describe, schema, selection
-from convcli.render import Call
+from convcli.render.numbers import Call
+
+from helpers import centred_window
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def result_of(x: np.ndarray, kernel: np.ndarray, **kwargs: object) -> engine.LayerResult:
     layer = engine.prepare(x, kernel, **kwargs)  # type: ignore[arg-type]
-    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-    return engine.run_layer(layer, 0.5, "relu", rows, cols)
+    return engine.run_layer(layer, 0.5, "relu")
 
 
 @pytest.fixture
@@ -42,12 +43,13 @@ from convcli.layer import counts
 from convcli.layer import stack as stack_syntax
 from convcli.layer.spec import ConvSpec
 from convcli.present import describe, schema, selection
+from convcli.present.window import Window
 x = np.ones((5, 5, 3), np.float32)
 layer = engine.prepare(x, np.ones((2, 2, 3, 2)))
-rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-r = engine.run_layer(layer, 0.0, "relu", rows, cols)
+r = engine.run_layer(layer, 0.0, "relu")
 info = describe.InputInfo("x.npy", "array", x.shape, "float32", ("R", "G", "B"), describe.value_range(x))
-json.dumps(schema.result_json(info, r, "valid", [0, 1], None, None, semantics="keras", flip=False))
+json.dumps(schema.result_json(info, r, "valid", [0, 1], None, None, window=Window.choose(layer.geometry.out_hw),
+                              semantics="keras", flip=False))
 spec = ConvSpec("conv", 3, 8, (3, 3))
 json.dumps(schema.params_json(counts.report(spec, (9, 9)), counts.report(counts.equivalent(spec), (9, 9))))
 json.dumps(schema.stack_json(stack_syntax.build_stack(stack_syntax.parse_stack("conv 8 k3, dw k3"), (9, 9, 3))))
@@ -62,9 +64,10 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("rich", "PIL", "typer
 
 def test_result_json_closes_the_layer_with_semantics_and_flip(grouped: engine.LayerResult):
     info = describe.InputInfo("x.npy", "array", (7, 8, 4), "float32", ("a", "b", "c", "d"), "0 … 1")
-    patched = schema.result_json(info, grouped, "same", [0, 5], None, None)
+    window = centred_window(grouped)
+    patched = schema.result_json(info, grouped, "same", [0, 5], None, None, window=window)
     patched["layer"].update(semantics="torch", flip=True)  # what the CLI did before result_json took them
-    given = schema.result_json(info, grouped, "same", [0, 5], None, None, semantics="torch", flip=True)
+    given = schema.result_json(info, grouped, "same", [0, 5], None, None, window=window, semantics="torch", flip=True)
     assert json.dumps(given) == json.dumps(patched)
     assert list(given["layer"])[-2:] == ["semantics", "flip"]
 
@@ -86,7 +89,7 @@ def test_one_layer_object_for_run_params_and_maps(grouped: engine.LayerResult):
 
 
 def test_the_group_of_a_filter(grouped: engine.LayerResult):
-    assert [selection.group_of(f, 6, 2) for f in range(6)] == [0, 0, 0, 1, 1, 1]
+    assert [group_of(f, 6, 2) for f in range(6)] == [0, 0, 0, 1, 1, 1]
     assert selection.group_channels(grouped, 4).tolist() == [2, 3]
 
 

@@ -104,8 +104,7 @@ def photo_result(activation: str = "relu") -> engine.LayerResult:
     rng = np.random.default_rng(1)
     x = rng.uniform(0, 255, size=(300, 400, 3)).astype(np.float32)
     layer = engine.prepare(x, rng.normal(size=(3, 3, 3, 2)))
-    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-    return engine.run_layer(layer, np.array([0.5, -1.0]), activation, rows, cols)
+    return engine.run_layer(layer, np.array([0.5, -1.0]), activation)
 
 
 PHOTO_NAMES = ("red", "green", "blue")
@@ -161,7 +160,7 @@ def test_many_channels_fold_into_others():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(12, 12, 10)).astype(np.float32)
     layer = engine.prepare(x, kernels.make_kernel("ones", (3, 3), 10, 1))
-    result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3), use_bias=False)
+    result = engine.run_layer(layer, None, "linear", use_bias=False)
     text = draw(filter_heatmaps(result, 0, [f"c{i}" for i in range(10)], width=100), 100)
     assert "Σ 6 others" in text and "bias" not in text.split("\n", 1)[1]
 
@@ -188,8 +187,7 @@ def integer_photo_result(activation: str = "relu", **run) -> engine.LayerResult:
     x = rng.integers(0, 256, size=(150, 230, 3)).astype(np.float32)
     kernel = rng.integers(-3, 4, size=(3, 3, 3, 2)).astype(np.float32)
     layer = engine.prepare(x, kernel, padding="same")
-    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-    return engine.run_layer(layer, np.array([2.0, -3.0]), activation, rows, cols, **run)
+    return engine.run_layer(layer, np.array([2.0, -3.0]), activation, **run)
 
 
 @pytest.mark.parametrize("width", [100, 80])
@@ -213,7 +211,7 @@ def test_without_ranges_or_with_nan_the_maps_are_computed():
     x = np.ones((20, 20, 3), dtype=np.float32)
     x[3, 4, 1] = np.nan
     layer = engine.prepare(x, np.ones((3, 3, 3, 1)))
-    result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3), ranges=True)
+    result = engine.run_layer(layer, None, "linear", ranges=True)
     assert np.isnan(result.partial_low[1, 0]) and np.isfinite(result.partial_low[0, 0])
     sources = map_sources.ResultMaps(result)
     assert all(isinstance(m, map_sources.ArrayMap) for m in sources.partials(0)[0])
@@ -238,8 +236,7 @@ def test_block_sums_ignore_values_no_tap_reads_or_no_weight_uses():
     delta = np.zeros((3, 3, 1, 1), dtype=np.float32)
     delta[1, 1] = 1
     hot = engine.prepare(x, delta)
-    rows, cols = engine.choose_window(hot.geometry.out_hw, None, None)
-    result = engine.run_layer(hot, None, "linear", rows, cols, ranges=True)
+    result = engine.run_layer(hot, None, "linear", ranges=True)
     fast = draw(filter_heatmaps(result, 0, ["c0"], width=100))
     slow = draw(filter_heatmaps(result, 0, ["c0"], width=100, maps=engine.filter_partials(hot, 0)))
     assert fast == slow and "0 [ ░▒▓█] 0" not in fast

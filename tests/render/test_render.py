@@ -5,18 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convcli import engine, render
+from convcli import engine
+from convcli.present import describe, schema, selection
+from convcli.present.window import Window
+from convcli.render import numbers
+from convcli.render import run as render_run
+from convcli.render import trace as render_trace
 
-from helpers import check_snapshot, draw, textbook_result
+from helpers import centred_window, check_snapshot, draw, textbook_result
 
 
 @pytest.mark.parametrize("width", [100, 80])
 def test_textbook_snapshot(width: int):
     info, result = textbook_result()
-    text = draw(render.header(info, result, "valid", "--init ones"), width)
-    text += draw(render.filter_panel(result, 0, info.channel_names), width)
-    text += draw(render.trace_panel(result, engine.trace_position(result.layer, 1, 1, 0), 1, 1, 0,
-                                    info.channel_names), width)
+    text = draw(render_run.header(info, result, "valid", "--init ones"), width)
+    text += draw(render_run.filter_panel(result, 0, info.channel_names, window=centred_window(result)), width)
+    text += draw(render_trace.trace_panel(result, engine.trace_position(result.layer, 1, 1, 0), 1, 1, 0,
+                                          info.channel_names), width)
     check_snapshot(f"textbook_{width}.txt", text)
     assert max(len(line) for line in text.splitlines()) <= width
 
@@ -24,9 +29,9 @@ def test_textbook_snapshot(width: int):
 def test_header_names_pads_and_parameter_formula():
     x = np.zeros((6, 6, 4), dtype=np.float32)
     layer = engine.prepare(x, np.zeros((3, 3, 2, 6)), stride=2, padding="same", groups=2)
-    result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3))
-    info = render.InputInfo("z.npy", "array", x.shape, "float32", ("c0", "c1", "c2", "c3"), "0 … 0")
-    text = draw(render.header(info, result, "same", "--init ones"), 200)
+    result = engine.run_layer(layer, None, "linear")
+    info = describe.InputInfo("z.npy", "array", x.shape, "float32", ("c0", "c1", "c2", "c3"), "0 … 0")
+    text = draw(render_run.header(info, result, "same", "--init ones"), 200)
     assert "padding='same' -> pads (0, 1, 0, 1)" in text
     assert "3·3·(4/2)·6 + 6 = 114" in text
     assert "3×3×6 (H', W', F)" in text
@@ -45,7 +50,7 @@ def test_header_names_pads_and_parameter_formula():
     ],
 )
 def test_number_format_shares_decimals_across_a_grid(values, expected):
-    f = render.number_format(np.array(values))
+    f = describe.number_format(np.array(values))
     assert [f(v) for v in values] == expected
 
 
@@ -55,30 +60,30 @@ def test_many_channels_fold_into_others():
     k = rng.normal(size=(3, 3, 10, 1))
     k[:, :, 7] *= 100  # channel 7 must be among the shown ones
     layer = engine.prepare(x, k)
-    result = engine.run_layer(layer, None, "linear", (0, 3), (0, 3))
-    shown, others = render.shown_channels(result, 0)
-    assert 7 in shown and len(shown) == render.TOP_CHANNELS and len(others) == 6
-    text = draw(render.filter_panel(result, 0, [f"c{i}" for i in range(10)]))
+    result = engine.run_layer(layer, None, "linear")
+    shown, others = selection.shown_channels(result, 0)
+    assert 7 in shown and len(shown) == selection.TOP_CHANNELS and len(others) == 6
+    text = draw(render_run.filter_panel(result, 0, [f"c{i}" for i in range(10)], window=Window((0, 3), (0, 3))))
     assert "Σ 6 others" in text and "… and 6 more channels" in text
 
 
 def test_share_text():
-    assert render.share_text(np.array([25.0, 75.0]), ["R", "G"]) == "R 25.0% · G 75.0%"
+    assert describe.share_text(np.array([25.0, 75.0]), ["R", "G"]) == "R 25.0% · G 75.0%"
     shares = np.array([1.0, 50.0, 2.0, 30.0, 3.0, 4.0, 5.0, 5.0])
-    assert render.share_text(shares, [f"c{i}" for i in range(8)]) == "c1 50.0% · c3 30.0% · c6 5.0% · c7 5.0% · 4 others 10.0%"
+    assert describe.share_text(shares, [f"c{i}" for i in range(8)]) == "c1 50.0% · c3 30.0% · c6 5.0% · c7 5.0% · 4 others 10.0%"
 
 
 def test_flow_wraps_to_width():
-    grids = [render.number_grid(np.full((2, 2), 12345.0), f"g{i}") for i in range(6)]
-    wide = draw(render.Flow(grids), 200).splitlines()
-    narrow = draw(render.Flow(grids), 40).splitlines()
+    grids = [numbers.number_grid(np.full((2, 2), 12345.0), f"g{i}") for i in range(6)]
+    wide = draw(numbers.Flow(grids), 200).splitlines()
+    narrow = draw(numbers.Flow(grids), 40).splitlines()
     assert len(narrow) > len(wide)
     assert max(len(line) for line in narrow) <= 40
 
 
 def test_result_json_matches_arrays():
     info, result = textbook_result()
-    doc = render.result_json(info, result, "valid", [0], None, None)
+    doc = schema.result_json(info, result, "valid", [0], None, None, window=centred_window(result))
     assert doc["params"] == {"weights": 12, "biases": 1, "total": 13}
     assert doc["filters"][0]["window_output"] == [[40404.0, 40404.0], [40404.0, 40404.0]]
     assert doc["filters"][0]["channel_share_percent"] == pytest.approx([400 / 40404, 40000 / 40404, 4000000 / 40404])

@@ -23,31 +23,35 @@ import numpy as np
 import pytest
 from rich.cells import cell_len
 
-from convcli import engine, render
+from convcli import engine
 from convcli.layer import counts
 from convcli.layer import stack as stack_syntax
 from convcli.layer.spec import ConvSpec
+from convcli.present import describe
 from convcli.render import explain, explain_texts, heatmap
+from convcli.render import params as render_params
+from convcli.render import run as render_run
+from convcli.render import stack as render_stack
+from convcli.render import trace as render_trace
 from convcli.render import verify as render_verify
 from convcli.sources import kernels
 from convcli.verify import adapters, compare
 from convcli.verify.problem import COMPUTED, MISSING, REFUSED, Checked, Outcome, Problem
 
-from helpers import check_snapshot, draw, textbook_result
+from helpers import centred_window, check_snapshot, draw, textbook_result
 
 WIDTHS = (80, 100, 120)
 
 
-def strided_result() -> tuple[render.InputInfo, engine.LayerResult]:
+def strided_result() -> tuple[describe.InputInfo, engine.LayerResult]:
     """A seeded 7×9×4 float64 input through 3×3 kernels: stride 2, 'same', 2 groups, 4 filters, a bias."""
     rng = np.random.default_rng(20261201)
     x = np.round(rng.uniform(-2, 2, size=(7, 9, 4)), 2)
     k = np.round(rng.uniform(-1, 1, size=(3, 3, 2, 4)), 2)
     layer = engine.prepare(x, k, stride=2, padding="same", groups=2, dtype=np.float64)
-    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-    result = engine.run_layer(layer, np.array([0.5, -0.25, 0.0, 1.0]), "relu", rows, cols)
-    info = render.InputInfo("seeded.npy", ".npy array, float64", x.shape, "float64", ("c0", "c1", "c2", "c3"),
-                            render.value_range(x))
+    result = engine.run_layer(layer, np.array([0.5, -0.25, 0.0, 1.0]), "relu")
+    info = describe.InputInfo("seeded.npy", ".npy array, float64", x.shape, "float64", ("c0", "c1", "c2", "c3"),
+                            describe.value_range(x))
     return info, result
 
 
@@ -56,11 +60,10 @@ def heatmap_result() -> engine.LayerResult:
     i, j = np.mgrid[0:12, 0:16].astype(np.float64)
     x = np.stack([(i - 6) ** 2 + (j - 8) ** 2, i * j, 3 * j - 2 * i], axis=-1)
     layer = engine.prepare(x, kernels.make_kernel("sobel-x", (3, 3), 3, 2), dtype=np.float64)
-    rows, cols = engine.choose_window(layer.geometry.out_hw, None, None)
-    return engine.run_layer(layer, np.array([0.5, -1.0]), "relu", rows, cols)
+    return engine.run_layer(layer, np.array([0.5, -1.0]), "relu")
 
 
-def verify_rows() -> tuple[render.InputInfo, engine.LayerResult, list[Checked], float]:
+def verify_rows() -> tuple[describe.InputInfo, engine.LayerResult, list[Checked], float]:
     """The textbook layer checked by the numpy adapter (its version fixed) and four hand-made rows:
     one that agrees, one that differs in one value, one refusal and one missing framework."""
     info, result = textbook_result()
@@ -106,14 +109,15 @@ def run_screen(name: str) -> Callable[[int], object]:
         info, result = textbook_result() if name.endswith("textbook") else strided_result()
         if name.startswith("run_header"):
             if name.endswith("textbook"):
-                return render.header(info, result, "valid", "--init ones")
-            return render.header(info, result, "same", "k.npy")
+                return render_run.header(info, result, "valid", "--init ones")
+            return render_run.header(info, result, "same", "k.npy")
         if name.startswith("run_filter_panel"):
-            return render.filter_panel(result, 0 if name.endswith("textbook") else 3, info.channel_names)
+            return render_run.filter_panel(result, 0 if name.endswith("textbook") else 3, info.channel_names,
+                                           window=centred_window(result))
         if name.startswith("run_summary_table"):
-            return render.summary_table(result, info.channel_names)
+            return render_run.summary_table(result, info.channel_names)
         row, col, f = (1, 1, 0) if name.endswith("textbook") else (3, 0, 2)
-        return render.trace_panel(result, engine.trace_position(result.layer, row, col, f), row, col, f,
+        return render_trace.trace_panel(result, engine.trace_position(result.layer, row, col, f), row, col, f,
                                   info.channel_names)
 
     return make
@@ -124,20 +128,20 @@ def heatmaps(width: int) -> object:
 
 
 def params_panel(width: int) -> object:
-    return render.params_panel(*params_reports())
+    return render_params.params_panel(*params_reports())
 
 
 def params_panel_depthwise(width: int) -> object:
-    return render.params_panel(counts.report(ConvSpec("depthwise", 8, None, (5, 5), depth_multiplier=2,
+    return render_params.params_panel(counts.report(ConvSpec("depthwise", 8, None, (5, 5), depth_multiplier=2,
                                                              use_bias=False)))
 
 
 def stack_table(width: int) -> object:
-    return render.StackTable(stack_syntax.build_stack(stack_syntax.parse_stack(STACK), (224, 224, 3)))
+    return render_stack.StackTable(stack_syntax.build_stack(stack_syntax.parse_stack(STACK), (224, 224, 3)))
 
 
 def stack_totals(width: int) -> object:
-    return render.stack_totals(stack_syntax.build_stack(stack_syntax.parse_stack(STACK), (224, 224, 3)))
+    return render_stack.stack_totals(stack_syntax.build_stack(stack_syntax.parse_stack(STACK), (224, 224, 3)))
 
 
 def verify_header(width: int) -> object:
