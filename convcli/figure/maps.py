@@ -32,6 +32,7 @@ import numpy as np
 
 from convcli.engine import LayerResult
 from convcli.errors import ConfigError, SaveError, ShapeError
+from convcli.present import schema
 
 SIDECAR = "maps.json"
 BITS = (8, 16)
@@ -111,25 +112,6 @@ def check_maps_dir(
     return path
 
 
-def layer_summary(result: LayerResult) -> dict[str, Any]:
-    """The layer call in JSON terms: what made these maps."""
-    layer = result.layer
-    g = layer.geometry
-    return {
-        "input_shape": list(layer.x.shape),
-        "output_shape": list(result.output.shape),
-        "filters": layer.filters,
-        "kernel_size": list(g.kernel_hw),
-        "strides": list(g.stride),
-        "dilation_rate": list(g.dilation),
-        "pads": dict(zip(("top", "bottom", "left", "right"), g.pads, strict=True)),
-        "groups": layer.groups,
-        "activation": result.activation,
-        "use_bias": result.use_bias,
-        "dtype": str(layer.x.dtype),
-    }
-
-
 def save_maps(
     result: LayerResult,
     directory: str | os.PathLike[str],
@@ -207,7 +189,7 @@ def save_maps(
             "decode": "value = offset + pixel * scale (to within scale / 2); a constant map is all 0 with scale 0",
             "nonfinite": "NaN and -Inf are stored as 0, +Inf as the top pixel; counts per file under 'nonfinite'",
             "source": source,
-            "layer": {**layer_summary(result), **({"padding": padding} if padding is not None else {})},
+            "layer": schema.layer_json(result, padding, shapes=True),
             "bits": bits,
             "maps": entries,
         }

@@ -72,14 +72,12 @@ def test_result_json_closes_the_layer_with_semantics_and_flip(grouped: engine.La
     assert list(given["layer"])[-2:] == ["semantics", "flip"]
 
 
-def test_one_layer_object_for_run_params_and_maps(grouped: engine.LayerResult):
+def test_one_layer_object_for_run_params_and_maps(grouped: engine.LayerResult, tmp_path):
     layer = schema.layer_json(grouped, "same", shapes=True)
-    summary = maps.layer_summary(grouped)
-    assert set(summary) <= set(layer)
-    for key in set(summary) - {"pads"}:
-        assert layer[key] == summary[key], key
-    # the one difference: pads as [top, bottom, left, right], as run --json and params --json write them
-    assert layer["pads"] == [summary["pads"][k] for k in ("top", "bottom", "left", "right")]
+    maps.save_maps(grouped, tmp_path, padding="same")
+    assert json.loads((tmp_path / maps.SIDECAR).read_text())["layer"] == layer
+    assert layer["pads"] == list(grouped.layer.geometry.pads)  # [top, bottom, left, right], as run --json
+    assert layer["input_shape"] == [7, 8, 4] and layer["output_shape"] == list(grouped.output.shape)
     assert layer["padding"] == "same"
     config = schema.spec_json(ConvSpec("separable", 4, 6, (3, 3), padding=(1, 2), depth_multiplier=2))
     for obj in (layer, config, schema.layer_json(grouped, (1, 2), semantics="keras", flip=False)):
