@@ -71,7 +71,7 @@ def params(
         console = _screen(export_target)
         console.print(render.StackTable(report))
         console.print(render.stack_totals(report))
-        _export(console, export_target, "convcli params --stack")
+        _export(console, export_target, "convcli params --stack", force=force)
         return
 
     if size is not None and len(size) == 3:
@@ -113,4 +113,4 @@ def params(
         return
     console = _screen(export_target)
     console.print(render.params_panel(rep, other))
-    _export(console, export_target, "convcli params")
+    _export(console, export_target, "convcli params", force=force)
