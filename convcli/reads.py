@@ -11,6 +11,7 @@ every file they open, so a file read later (a model file, say) is covered too. O
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextvars import ContextVar
 
 _Identity = tuple[int, int]
@@ -27,9 +28,10 @@ def _identity(path: str | os.PathLike[str]) -> _Identity | None:
     return st.st_dev, st.st_ino
 
 
-def begin() -> None:
-    """Start a new command: forget the files an earlier command in this process read."""
-    _READ.set({})
+def begin() -> Callable[[], None]:
+    """Start a new command with an empty register; returns the call that ends it (restores the old one)."""
+    token = _READ.set({})
+    return lambda: _READ.reset(token)
 
 
 def register(*paths: str | os.PathLike[str] | None) -> None:

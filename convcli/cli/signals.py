@@ -28,10 +28,23 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 def begin_command() -> None:
     """Before a command runs: a fresh register of the files it reads, and SIGTERM handled.
 
-    Only the main thread may set a signal handler (a test runner may call the app from another).
+    Both are undone when the command's context closes, so a process that runs the app in-process
+    (a test runner) gets its own SIGTERM handler back. Only the main thread may set a signal
+    handler; elsewhere SIGTERM keeps its old meaning.
     """
+    from typer._click.globals import get_current_context  # typer vendors click (convcli.cli.startup)
+
     from convcli import reads
 
-    reads.begin()
+    undo = [reads.begin()]
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+
+        def restore() -> None:
+            signal.signal(signal.SIGTERM, previous)
+
+        undo.append(restore)
+    ctx = get_current_context(silent=True)
+    if ctx is not None:
+        for step in reversed(undo):
+            ctx.call_on_close(step)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -37,6 +38,19 @@ def refuse_input(target: Path, inputs: Sequence[str | os.PathLike[str]] = ()) ->
     """Raise :class:`SaveError` when ``target`` is a file this command reads (compared by identity)."""
     if reads.input_at(target, tuple(inputs)) is not None:
         raise SaveError(f"{shown(target)} is an input file; convcli never overwrites its inputs")
+
+
+@contextlib.contextmanager
+def _holding_signals() -> Iterator[None]:
+    """Hold back :data:`_HELD` for the block (where the platform can; not on Windows)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _reason(exc: OSError) -> str:
@@ -56,18 +70,24 @@ def _place(tmp: str, target: Path, force: bool) -> None:
     except OSError as exc:
         if exc.errno not in _NO_LINKS:
             raise
-        try:
-            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        except FileExistsError:
-            raise SaveError(f"{shown(target)} appeared while convcli was working; "
-                            "it was left as it is (pass --force to replace it)") from None
-        try:
-            os.replace(tmp, target)
-        except BaseException:
-            Path(target).unlink(missing_ok=True)  # our own placeholder
-            raise
+        with _holding_signals():  # no Ctrl-C or SIGTERM between the placeholder and the rename
+            try:
+                os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                raise SaveError(f"{shown(target)} appeared while convcli was working; "
+                                "it was left as it is (pass --force to replace it)") from None
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                Path(target).unlink(missing_ok=True)  # our own placeholder
+                raise
         return
     os.unlink(tmp)
+
+
+#: Held back while the temporary file is created: handled inside mkstemp, either would leave a file
+#: that no cleanup knows the name of.
+_HELD = {signal.SIGINT, signal.SIGTERM}
 
 
 def atomic_write(target: Path, write: Callable[[IO[bytes]], object], *, force: bool = True,
@@ -81,7 +101,8 @@ def atomic_write(target: Path, write: Callable[[IO[bytes]], object], *, force: b
     """
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with _holding_signals():  # a held signal is handled once ``tmp`` is set: the cleanup knows the name
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
