@@ -42,10 +42,13 @@ def check_target(
         raise ConfigError(f"{name}: the output file must end in {allowed}")
     if reads.input_at(path, tuple(inputs)) is not None:
         raise SaveError(f"{name} is an input file; convcli never overwrites its inputs")
-    if path.is_dir():
-        raise SaveError(f"{name} is a folder; give a file name ending in {allowed}")
-    if path.exists() and not force:
-        raise SaveError(f"{name} exists; pass --force to replace it")
-    if not path.parent.is_dir():
-        raise SaveError(f"{name}: the folder {shown(path.parent)} does not exist")
+    try:
+        if path.is_dir():
+            raise SaveError(f"{name} is a folder; give a file name ending in {allowed}")
+        if path.exists() and not force:
+            raise SaveError(f"{name} exists; pass --force to replace it")
+        if not path.parent.is_dir():
+            raise SaveError(f"{name}: the folder {shown(path.parent)} does not exist")
+    except OSError as exc:  # a folder on the way without search permission, say
+        raise SaveError(f"{name}: cannot be written ({exc.strerror or exc})") from exc
     return path

@@ -504,3 +504,16 @@ def test_shown_escapes_control_characters(text: str, shown: str) -> None:
 
     assert escape(text) == shown
     assert escape(Path("d") / text) == f"d/{shown}"
+
+
+def test_a_target_that_cannot_even_be_looked_at_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder on the way without search permission: stat fails with EACCES (as root only by a patch)."""
+    from convcli.errors import SaveError
+    from convcli.files import targets
+
+    def is_dir(self: Path) -> bool:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    with pytest.raises(SaveError, match=r"^locked/o\.npz: cannot be written \(Permission denied\)$"):
+        targets.check_target("locked/o.npz", force=False)
