@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from convcli.cli.signals import EXIT_TERMINATED, Terminated, begin_command
 from convcli.cli.startup import (
     ClickException,
     UsageError,
@@ -43,7 +44,9 @@ _NAN_NOISE = "invalid value encountered|All-NaN slice|Mean of empty slice|overfl
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(f"Error: {message}\n")
+    from convcli.text import shown  # a name from a file cannot forge a second line or send escapes
+
+    sys.stderr.write(f"Error: {shown(message)}\n")
     sys.exit(code)
 
 
@@ -77,6 +80,17 @@ class _OneLineErrors(TyperGroup):
             _fail(exc.worded(FLAGS), exc.exit_code)
         except typer.Abort:
             _fail("interrupted", 130)
+        except Terminated:
+            _fail("terminated", EXIT_TERMINATED)
+        except MemoryError:
+            if _DEBUG["on"]:
+                raise
+            _fail("out of memory; use --dtype float32, fewer --filters, a smaller image or raise the limit", 1)
+        except OSError as exc:  # the writers name their file (SaveError); this is what slipped past them
+            if _DEBUG["on"]:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}", 1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: Any) -> Any:
@@ -119,3 +133,4 @@ def main(
 ) -> None:
     """See what a convolution layer does to the channels of an image."""
     _DEBUG["on"] = debug
+    begin_command()  # SIGTERM cleans up like Ctrl-C; a fresh register of the files read

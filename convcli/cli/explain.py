@@ -27,4 +27,4 @@ def explain(
     console = _screen(export_target)
     for renderable in explain.lesson(lang.value, step):
         console.print(renderable)
-    _export(console, export_target, "convcli explain")
+    _export(console, export_target, "convcli explain", force=force)

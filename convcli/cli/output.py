@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +21,12 @@ def _screen(export: Path | None) -> Console:
     return Console(highlight=False, record=export is not None)
 
 
-def _export(console: Console, target: Path | None, title: str) -> None:
-    """Write what ``console`` printed to ``target`` (checked earlier with :func:`targets.check_target`)."""
+def _export(console: Console, target: Path | None, title: str, *, force: bool = True,
+            inputs: Sequence[Path] = ()) -> None:
+    """Write what ``console`` printed to ``target`` (checked earlier with :func:`targets.check_target`).
+
+    ``force=False``: refuse a file that appeared at ``target`` since (``atomic.atomic_write``).
+    """
     if target is None:
         return
     from convcli.files import atomic
@@ -33,9 +38,13 @@ def _export(console: Console, target: Path | None, title: str) -> None:
         text = console.export_html(inline_styles=True, clear=False)
     else:
         text = console.export_text(clear=False)
-    atomic.atomic_write(target, lambda fh: fh.write(text.encode("utf-8")))
+    atomic.atomic_write(target, lambda fh: fh.write(text.encode("utf-8")), force=force, inputs=inputs)
     # on stderr, so that the exported file and stdout hold the same text
-    type(console)(highlight=False, stderr=True).print(f"exported the screen to {target}", style="dim")
+    from rich.text import Text
+
+    from convcli.text import shown
+
+    type(console)(highlight=False, stderr=True).print(Text(f"exported the screen to {shown(target)}", style="dim"))
 
 
 class _Progress:

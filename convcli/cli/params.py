@@ -73,7 +73,7 @@ def params(
         console = _screen(export_target)
         console.print(render_stack.StackTable(report))
         console.print(render_stack.stack_totals(report))
-        _export(console, export_target, "convcli params --stack")
+        _export(console, export_target, "convcli params --stack", force=force)
         return
 
     if size is not None and len(size) == 3:
@@ -117,4 +117,4 @@ def params(
 
     console = _screen(export_target)
     console.print(render_params.params_panel(rep, other))
-    _export(console, export_target, "convcli params")
+    _export(console, export_target, "convcli params", force=force)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from convcli.cli.app import app
-from convcli.cli.layer import FLIP_NOTE, BuiltLayer, _ensure_fits, _warn_overflow, build_layer
+from convcli.cli.layer import FLIP_NOTE, BuiltLayer, _warn_overflow, build_layer
 from convcli.cli.options import (
     OUT_PANEL,
     SHOW_PANEL,
@@ -61,9 +61,12 @@ class _Shown:
 
 def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
                    export: Path | None, force: bool) -> _Targets:
+    from convcli import reads
     from convcli.files import targets
 
-    inputs = [p for p in (opts.input, opts.kernel) if p]
+    # every file this run reads, declared before any target is checked: no writer may replace one
+    inputs = [Path(p) for p in (opts.input, opts.kernel, _bias_file(opts.bias)) if p]
+    reads.register(*inputs)
     target = targets.check_target(save, force=force, inputs=inputs) if save else None
     figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(targets.IMAGE_FORMATS)) \
         if figure else None
@@ -71,14 +74,33 @@ def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, s
     return _Targets(target, figure_target, save_maps, export_target, inputs, force)
 
 
-def _check_fits(layer: Layer, keep: bool) -> None:
-    """Refuse, before computing, a result larger than the free memory."""
+def _bias_file(bias: str | None) -> Path | None:
+    """``--bias`` when it names a file (not a number or a list of numbers)."""
+    if bias is None:
+        return None
+    try:
+        [float(p) for p in bias.split(",")]
+    except ValueError:
+        return Path(bias) if Path(bias).is_file() else None
+    return None
+
+
+def _check_fits(layer: Layer, keep: bool, figure_filters: int = 0) -> None:
+    """Refuse, before computing, a result larger than the free memory or the process's own limit.
+
+    ``figure_filters``: the shown filters whose ``(H', W', Cg)`` partial maps a --figure keeps.
+    """
     from convcli import engine
+    from convcli.cli import memory
 
     ho, wo = layer.geometry.out_hw
     what = f"{ho}×{wo}×{layer.filters} output" + (f" and {ho}×{wo}×{layer.cg}×{layer.filters} partials for --save"
                                                   if keep else "")
-    _ensure_fits(engine.run_bytes(layer, keep_partials=keep), what,
+    nbytes = engine.run_bytes(layer, keep_partials=keep)
+    if figure_filters:
+        nbytes += memory.figure_bytes((ho, wo), layer.cg, figure_filters, layer.x.dtype.itemsize)
+        what += f" and {ho}×{wo}×{layer.cg}×{figure_filters} partial maps for --figure"
+    memory.ensure_fits(nbytes, what,
                  "pass --no-partials, --dtype float32, fewer --filters or a smaller image" if keep
                  else "use --dtype float32, fewer --filters or a smaller image")
 
@@ -105,13 +127,13 @@ def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
         }
         if run.keep:
             arrays["partials"] = result.full_partials()
-        writers.save_npz(targets.save, arrays)
+        writers.save_npz(targets.save, arrays, force=targets.force, inputs=targets.inputs)
     if targets.figure is not None:
         from convcli.figure import draw as figures
 
         picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, maps=run.partial_maps,
                                        title=Path(source).name)
-        writers.save_image(picture, targets.figure)
+        writers.save_image(picture, targets.figure, force=targets.force, inputs=targets.inputs)
     if targets.maps is None:
         return []
     from convcli.figure import maps as feature_maps
@@ -165,15 +187,21 @@ def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None
     if len(detail) < layer.filters:
         console.print(f"[dim]{len(detail)} of {layer.filters} filters shown in detail; choose others with --filter, "
                       "e.g. --filter 4-7.[/dim]")
+    from rich.text import Text
+
+    from convcli.text import shown
+
+    # the paths are the user's: Text, so that "[red]" in a name is not markup
     if targets.save is not None:
         saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials")
                                  if k != "partials" or run.keep))
-        console.print(f"saved {targets.save}: {saved}")
+        console.print(Text(f"saved {shown(targets.save)}: {saved}"))
     if targets.figure is not None:
-        console.print(f"saved {targets.figure}: filters {', '.join(map(str, detail))}")
+        console.print(Text(f"saved {shown(targets.figure)}: filters {', '.join(map(str, detail))}"))
     if targets.maps is not None:
-        console.print(f"saved {len(map_files) - 1} output maps and maps.json in {targets.maps}")
-    _export(console, targets.export, f"convcli run {Path(run.opts.input).name}")
+        console.print(Text(f"saved {len(map_files) - 1} output maps and maps.json in {shown(targets.maps)}"))
+    _export(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
+            inputs=targets.inputs)
 
 
 @app.command(no_args_is_help=True)
@@ -235,7 +263,7 @@ def run(
     # before computing: a --trace outside the output is refused without the wait
     traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
     keep = targets.save is not None and not no_partials
-    _check_fits(layer, keep)
+    _check_fits(layer, keep, len(detail) if targets.figure is not None else 0)
     built.warn()  # after the last check, so that a refused run prints its one Error line alone
     shown_view = _shown_view(view, shown_window.rows, shown_window.cols, layer.geometry.out_hw)
     progress = _Progress("convolving", enabled=not quiet and not json_)

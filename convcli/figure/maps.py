@@ -30,9 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from convcli import reads
 from convcli.engine import LayerResult
 from convcli.errors import ConfigError, SaveError, ShapeError
 from convcli.present import schema
+from convcli.text import shown
 
 SIDECAR = "maps.json"
 BITS = (8, 16)
@@ -97,18 +99,17 @@ def check_maps_dir(
     if path.exists() and not path.is_dir():
         raise SaveError(f"{directory} is a file; {{field}} needs a folder", field="save_maps")
     if not path.exists() and not path.parent.is_dir():
-        raise SaveError(f"{directory}: its parent folder {path.parent} does not exist")
+        raise SaveError(f"{shown(directory)}: its parent folder {shown(path.parent)} does not exist")
     names = [map_name(f) for f in filters] + [SIDECAR]
-    sources = {Path(s).resolve() for s in inputs if Path(s).exists()}
-    for name in names:
+    for name in names:  # by identity: a hard link to an input is that input
         target = path / name
-        if target.exists() and target.resolve() in sources:
-            raise SaveError(f"{target} is an input file; convcli never overwrites its inputs")
+        if reads.input_at(target, tuple(inputs)) is not None:
+            raise SaveError(f"{shown(target)} is an input file; convcli never overwrites its inputs")
     if not force:
         existing = [name for name in names if (path / name).exists()]
         if existing:
             more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-            raise SaveError(f"{path / existing[0]} exists{more}; pass --force to replace")
+            raise SaveError(f"{shown(path / existing[0])} exists{more}; pass --force to replace")
     return path
 
 
@@ -155,7 +156,7 @@ def save_maps(
     try:
         path.mkdir(exist_ok=True)
     except OSError as exc:
-        raise SaveError(f"{path}: could not create the folder ({exc.strerror or exc})") from exc
+        raise SaveError(f"{shown(path)}: could not create the folder ({exc.strerror or exc})") from exc
 
     try:
         # an old sidecar would describe new pictures if this call stops half way: it goes first
@@ -180,7 +181,7 @@ def save_maps(
             }
             # the scaling also travels inside the PNG, for a file that gets separated from its sidecar
             text = {"convcli": json.dumps({k: entry[k] for k in ("filter", "offset", "scale")})}
-            save_image(Image.fromarray(q.pixels), target, text=text)
+            save_image(Image.fromarray(q.pixels), target, text=text, force=force, inputs=inputs)
             entries.append(entry)
             written.append(target)
 
@@ -195,7 +196,7 @@ def save_maps(
         }
         sidecar = path / SIDECAR
         body = (json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n").encode()
-        atomic_write(sidecar, lambda fh: fh.write(body))
+        atomic_write(sidecar, lambda fh: fh.write(body), force=force, inputs=inputs)
         return [*written, sidecar]
     except BaseException:  # includes KeyboardInterrupt
         if created:  # a folder this call made holds only its files: leave no half set behind

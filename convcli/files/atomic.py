@@ -1,28 +1,108 @@
-"""A file written whole or not at all: to a temporary name in the target's folder, then renamed over it.
+"""A file written whole or not at all, and never over a file it may not replace.
 
-A failure or Ctrl-C leaves either the old file or nothing.
+The bytes go to a temporary file beside the target; the last step puts it in place:
+
+* with ``force``: ``os.replace`` (atomic within a folder: readers see the old file or the new one);
+* without: ``os.link(tmp, target)`` then unlink the temporary name. ``link`` fails when anything
+  exists at the target, so a file that appeared there while the command computed is never replaced,
+  whatever checked earlier. Where the file system has no hard links (FAT, some network mounts), a
+  placeholder is created at the target with ``O_CREAT | O_EXCL`` (which also fails if anything is
+  there) and the temporary file is renamed over that placeholder: the target is still never taken
+  from anyone else, but a reader may, for an instant, see the empty placeholder.
+
+In every case a target that is one of the files the command reads (:mod:`convcli.reads`) is refused
+just before the last step. Any failure, including Ctrl-C and SIGTERM (:mod:`convcli.cli.signals`),
+removes the temporary file; an ``OSError`` becomes one :class:`SaveError` naming the target.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import signal
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from convcli import reads
 from convcli.errors import SaveError
+from convcli.text import shown
+
+# link(2) errors that mean "this file system has no hard links", not "the target is taken"
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV, errno.ENOSYS}
 
 
-def atomic_write(target: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Run ``write(fh)`` on a temporary file beside ``target``, then rename it over ``target``.
+def refuse_input(target: Path, inputs: Sequence[str | os.PathLike[str]] = ()) -> None:
+    """Raise :class:`SaveError` when ``target`` is a file this command reads (compared by identity)."""
+    if reads.input_at(target, tuple(inputs)) is not None:
+        raise SaveError(f"{shown(target)} is an input file; convcli never overwrites its inputs")
 
-    The rename is atomic within a folder, so readers see the old file or the whole new one. Any
-    failure, including Ctrl-C, removes the temporary file; an ``OSError`` becomes a
-    :class:`SaveError` naming ``target``. Call :func:`convcli.files.targets.check_target` first.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+
+@contextlib.contextmanager
+def _holding_signals() -> Iterator[None]:
+    """Hold back :data:`_HELD` for the block (where the platform can; not on Windows)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _place(tmp: str, target: Path, force: bool) -> None:
+    """Move the finished temporary file to ``target``: replacing only with ``force``."""
+    if force:
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise SaveError(f"{shown(target)} appeared while convcli was working; "
+                        "it was left as it is (pass --force to replace it)") from None
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        with _holding_signals():  # no Ctrl-C or SIGTERM between the placeholder and the rename
+            try:
+                os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                raise SaveError(f"{shown(target)} appeared while convcli was working; "
+                                "it was left as it is (pass --force to replace it)") from None
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                Path(target).unlink(missing_ok=True)  # our own placeholder
+                raise
+        return
+    os.unlink(tmp)
+
+
+#: Held back while the temporary file is created: handled inside mkstemp, either would leave a file
+#: that no cleanup knows the name of.
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+
+def atomic_write(target: Path, write: Callable[[IO[bytes]], object], *, force: bool = True,
+                 inputs: Sequence[str | os.PathLike[str]] = ()) -> None:
+    """Run ``write(fh)`` on a temporary file beside ``target``, then put it at ``target``.
+
+    ``force=False``: refuse (``SaveError``) if anything exists at ``target`` by then; ``force=True``
+    replaces an existing file atomically. Never writes a file this command reads (``inputs`` and
+    :mod:`convcli.reads`). Call :func:`convcli.files.targets.check_target` first, so that the
+    common refusals come before the work.
+    """
+    tmp: str | None = None
+    try:
+        with _holding_signals():  # a held signal is handled once ``tmp`` is set: the cleanup knows the name
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -31,9 +111,13 @@ def atomic_write(target: Path, write: Callable[[IO[bytes]], object]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException as exc:  # includes KeyboardInterrupt: leave no temporary file behind
-        Path(tmp).unlink(missing_ok=True)
+        refuse_input(target, inputs)
+        _place(tmp, target, force)
+        tmp = None
+    except BaseException as exc:  # includes KeyboardInterrupt and SIGTERM: leave no temporary file behind
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise SaveError(f"{target}: could not write ({exc.strerror or exc})") from exc
+            raise SaveError(f"{shown(target)}: could not write ({_reason(exc)})") from exc
         raise

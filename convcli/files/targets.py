@@ -6,7 +6,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from convcli import reads
 from convcli.errors import ConfigError, SaveError
+from convcli.text import shown
 
 #: Picture formats by file extension, as Pillow names them.
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -26,20 +28,27 @@ def check_target(
 ) -> Path:
     """Refuse a target that is an input, exists (without ``force``), or has no folder to go in.
 
+    An input is any file in ``inputs`` or registered in :mod:`convcli.reads`, compared by identity
+    (a hard link or ``./x`` for ``x`` is the same file), with or without ``force``. The writers
+    check again at their last step (:func:`convcli.files.atomic.atomic_write`).
+
     ``suffix`` is the one extension allowed, or several (``IMAGE_FORMATS``); compared lower-case.
     """
     path = Path(target)
+    name = shown(target)
     suffixes = (suffix,) if isinstance(suffix, str) else tuple(suffix)
     allowed = _either(suffixes)
     if path.suffix.lower() not in suffixes:
-        raise ConfigError(f"{target}: the output file must end in {allowed}")
-    for src in inputs:
-        if Path(src).exists() and path.exists() and path.resolve() == Path(src).resolve():
-            raise SaveError(f"{target} is an input file; convcli never overwrites its inputs")
-    if path.is_dir():
-        raise SaveError(f"{target} is a folder; give a file name ending in {allowed}")
-    if path.exists() and not force:
-        raise SaveError(f"{target} exists; pass --force to replace it")
-    if not path.parent.is_dir():
-        raise SaveError(f"{target}: the folder {path.parent} does not exist")
+        raise ConfigError(f"{name}: the output file must end in {allowed}")
+    if reads.input_at(path, tuple(inputs)) is not None:
+        raise SaveError(f"{name} is an input file; convcli never overwrites its inputs")
+    try:
+        if path.is_dir():
+            raise SaveError(f"{name} is a folder; give a file name ending in {allowed}")
+        if path.exists() and not force:
+            raise SaveError(f"{name} exists; pass --force to replace it")
+        if not path.parent.is_dir():
+            raise SaveError(f"{name}: the folder {shown(path.parent)} does not exist")
+    except OSError as exc:  # a folder on the way without search permission, say
+        raise SaveError(f"{name}: cannot be written ({exc.strerror or exc})") from exc
     return path

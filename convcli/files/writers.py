@@ -5,7 +5,8 @@ Call :func:`convcli.files.targets.check_target` on the target first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,16 +28,24 @@ _IMAGE_OPTIONS: dict[str, dict[str, object]] = {
 }
 
 
-def save_npz(target: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """Write ``arrays`` to ``target`` (an ``.npz``) atomically; call ``check_target`` first."""
-    atomic_write(target, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
+Inputs = Sequence[str | os.PathLike[str]]
 
 
-def save_image(image: Image.Image, target: Path, *, text: Mapping[str, str] | None = None) -> None:
+def save_npz(target: Path, arrays: Mapping[str, np.ndarray], *, force: bool = True, inputs: Inputs = ()) -> None:
+    """Write ``arrays`` to ``target`` (an ``.npz``) atomically; call ``check_target`` first.
+
+    ``force=False`` refuses a file that appeared at ``target`` meanwhile (:func:`atomic_write`).
+    """
+    atomic_write(target, lambda fh: np.savez(fh, **arrays), force=force, inputs=inputs)  # type: ignore[arg-type]
+
+
+def save_image(image: Image.Image, target: Path, *, text: Mapping[str, str] | None = None, force: bool = True,
+               inputs: Inputs = ()) -> None:
     """Write ``image`` atomically in the format its extension names (:data:`IMAGE_FORMATS`).
 
     JPEG gets an RGB copy (it stores neither alpha nor 16 bits). ``text`` goes into PNG ``tEXt``
-    chunks (other formats ignore it). Call ``check_target`` with ``suffix=IMAGE_FORMATS`` first.
+    chunks (other formats ignore it). Call ``check_target`` with ``suffix=IMAGE_FORMATS`` first;
+    ``force`` and ``inputs`` as for :func:`save_npz`.
     """
     from PIL import PngImagePlugin, features
 
@@ -54,6 +63,6 @@ def save_image(image: Image.Image, target: Path, *, text: Mapping[str, str] | No
             info.add_text(key, value)
         options["pnginfo"] = info
     try:
-        atomic_write(target, lambda fh: image.save(fh, format=fmt, **options))
+        atomic_write(target, lambda fh: image.save(fh, format=fmt, **options), force=force, inputs=inputs)
     except ValueError as exc:  # Pillow: a mode this format cannot store
         raise SaveError(f"{target}: cannot store a {image.mode} image as {fmt} ({exc})") from exc

@@ -32,6 +32,7 @@ from convcli.present.selection import group_channels, shown_channels
 from convcli.present.window import Window, window_partials
 from convcli.render.numbers import LABEL, Call, Flow, joined, key_values, number_grid
 from convcli.render.params import param_formula
+from convcli.text import shown
 
 
 def header(info: InputInfo, result: LayerResult, padding: object, kernel_source: str, *,
@@ -44,12 +45,13 @@ def header(info: InputInfo, result: LayerResult, padding: object, kernel_source:
         (
             "input",
             Text(
-                f"{info.path} · {info.description} · {input_shape_text(info.shape, semantics)} · "
-                f"channels {channel_list(info.channel_names)} · values {info.value_range}"
+                # path, description and names come from the user and the file: escaped, never markup
+                f"{shown(info.path)} · {shown(info.description)} · {input_shape_text(info.shape, semantics)} · "
+                f"channels {shown(channel_list(info.channel_names))} · values {info.value_range}"
             ),
         ),
         ("layer", Call.of(semantics_call(result, padding, semantics))),
-        ("kernel", Text(f"{kernel_source} · {kernel_shape_text(layer.kernel.shape, semantics)}")),
+        ("kernel", Text(f"{shown(kernel_source)} · {kernel_shape_text(layer.kernel.shape, semantics)}")),
         (
             "output",
             Text(f"{output_shape_text((ho, wo, layer.filters), semantics)} · {layer.x.dtype.name} · "

@@ -17,6 +17,7 @@ import numpy as np
 
 from convcli.errors import ConfigError, LoadError
 from convcli.sources.sniff import NPY_MAGIC, reason
+from convcli.text import shown
 
 #: ``check(shape, dtype)``: sees a header before its data is read; raises to refuse it.
 HeaderCheck = Callable[[tuple[int, ...], np.dtype], None]
@@ -76,7 +77,7 @@ def read_npz(
             zf = npz.zip
             members = [m for m in zf.namelist() if m.endswith(".npy")]
             keys = [m[: -len(".npy")] for m in members]
-            listing = ", ".join(keys)
+            listing = ", ".join(shown(k) for k in keys)  # names from the file: one line, no escapes
             if not keys:
                 raise LoadError(f"{name}: the archive holds no arrays")
             if key is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 
+from convcli import reads
 from convcli.errors import LoadError
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -52,6 +53,7 @@ def head(name: str) -> bytes:
         raise LoadError(f"{name}: no such file") from None
     except (OSError, ValueError) as exc:
         raise LoadError(f"{name}: cannot be read ({reason(exc)})") from None
+    reads.register(name)  # a file this command reads: no writer may replace it
     if stat.S_ISDIR(st.st_mode):
         raise LoadError(f"{name}: is a directory, not a file")
     if not stat.S_ISREG(st.st_mode):
