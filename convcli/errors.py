@@ -6,14 +6,23 @@ message that names its field writes the placeholder ``{field}`` where the name g
 text taken from a file or the user: ``str(exc)`` fills in the field's own name,
 :meth:`ConvcliError.worded` the caller's name for it. Only the first placeholder is filled, so a
 ``{field}`` inside a file name or an option value is shown as it is.
+
+A message that names a second setting writes ``{field:NAME}`` for it (``"{field} sobel-x is 3×3, but
+{field:kernel_size} is 5×5"``). Text from outside that must come before a placeholder (a file name)
+goes in ``values`` and the message writes ``{KEY}`` where it goes: every slot is filled in one pass
+over the message, so a value is never read for placeholders.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 #: Stands in a message where the name of the error's field goes.
 FIELD = "{field}"
+
+#: ``{field}``, ``{field:NAME}`` (a second field) or ``{KEY}`` (one of the error's values).
+_SLOT = re.compile(r"\{(field(?::(\w+))?|\w+)\}")
 
 
 class ConvcliError(Exception):
@@ -21,10 +30,12 @@ class ConvcliError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+    def __init__(self, message: str = "", *, field: str | None = None,
+                 values: Mapping[str, object] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.values = dict(values or {})
 
     def worded(self, names: Mapping[str, str] | None = None) -> str:
         """The message with the field named as ``names`` calls it (its own name when not there).
@@ -32,12 +43,27 @@ class ConvcliError(Exception):
         A message without the :data:`FIELD` placeholder is prefixed with the name instead
         (``--stride: ...``) when ``names`` knows the field, and left alone otherwise.
         """
-        if self.field is None:
+        names = names or {}
+        if self.field is None and not self.values and "{field:" not in self.message:
             return self.message
-        name = (names or {}).get(self.field, self.field)
-        if FIELD in self.message:
-            return self.message.replace(FIELD, name, 1)
-        return f"{name}: {self.message}" if names and self.field in names else self.message
+        filled: set[str] = set()
+
+        def fill(slot: re.Match[str]) -> str:
+            key, other = slot.group(1), slot.group(2)
+            if key in filled:  # only the first of each placeholder
+                return slot.group(0)
+            if key == "field" and self.field is not None:
+                filled.add(key)
+                return names.get(self.field, self.field)
+            if other is not None:
+                filled.add(key)
+                return names.get(other, other)
+            return str(self.values[key]) if key in self.values else slot.group(0)
+
+        text = _SLOT.sub(fill, self.message)
+        if self.field is not None and "field" not in filled and self.field in names:
+            return f"{names[self.field]}: {text}"
+        return text
 
     def __str__(self) -> str:
         return self.worded()

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from convcli.engine import LayerResult
-from convcli.errors import ConfigError, SaveError, ShapeError
+from convcli.errors import FIELD, ConfigError, SaveError, ShapeError
 
 SIDECAR = "maps.json"
 BITS = (8, 16)
@@ -107,7 +107,8 @@ def check_maps_dir(
         existing = [name for name in names if (path / name).exists()]
         if existing:
             more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-            raise SaveError(f"{path / existing[0]} exists{more}; pass --force to replace")
+            raise SaveError("{target} exists" + f"{more}; pass {FIELD} to replace", field="force",
+                            values={"target": path / existing[0]})
     return path
 
 

@@ -39,7 +39,7 @@ def check_target(
     if path.is_dir():
         raise SaveError(f"{target} is a folder; give a file name ending in {allowed}")
     if path.exists() and not force:
-        raise SaveError(f"{target} exists; pass --force to replace it")
+        raise SaveError("{target} exists; pass {field} to replace it", field="force", values={"target": target})
     if not path.parent.is_dir():
         raise SaveError(f"{target}: the folder {path.parent} does not exist")
     return path
