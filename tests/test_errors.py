@@ -18,16 +18,19 @@ def test_the_first_field_placeholder_is_filled_and_a_bare_message_is_prefixed():
 
 
 def test_a_second_field_is_worded_by_its_own_name():
-    exc = ConvcliError("{field} sobel-x is 3×3, but {field:kernel_size} is 5×5", field="init")
+    exc = ConvcliError("{field} sobel-x is 3×3, but {also} is 5×5", field="init", also="kernel_size")
     assert exc.worded(NAMES) == "--init sobel-x is 3×3, but --kernel-size is 5×5"
     assert str(exc) == "init sobel-x is 3×3, but kernel_size is 5×5"
+    # only declared slots are filled: outside text in an older f-string message stays as it is
+    legacy = ConvcliError("{field} layer 1 ('conv {also} {target}'): bad", field="stride")
+    assert legacy.worded(NAMES) == "--stride layer 1 ('conv {also} {target}'): bad"
 
 
 def test_values_go_before_the_placeholder_and_are_never_read_for_placeholders():
     exc = SaveError("{target} exists; pass {field} to replace it", field="force",
-                    values={"target": "odd {field} {target} {field:kernel_size}.png"})
-    assert exc.worded(NAMES) == "odd {field} {target} {field:kernel_size}.png exists; pass --force to replace it"
-    assert str(exc) == "odd {field} {target} {field:kernel_size}.png exists; pass force to replace it"
+                    values={"target": "odd {field} {target} {also}.png"})
+    assert exc.worded(NAMES) == "odd {field} {target} {also}.png exists; pass --force to replace it"
+    assert str(exc) == "odd {field} {target} {also}.png exists; pass force to replace it"
 
 
 def test_flags_name_every_field_the_library_words():

@@ -63,7 +63,8 @@ def parse_stack(text: str) -> list[StackLayer]:
     """
     parts = re.split(r"[,;]", text)
     if not text.strip():
-        raise ConfigError("{field} is empty; e.g. {field:stack} 'conv 32 k3 s2, dw k3, conv 64 k1'", field="stack")
+        raise ConfigError("{field} is empty; e.g. {also} 'conv 32 k3 s2, dw k3, conv 64 k1'", field="stack",
+                          also="stack")
     layers = []
     for index, raw in enumerate(parts, start=1):
         part = " ".join(raw.split())
@@ -101,8 +102,8 @@ def parse_stack(text: str) -> list[StackLayer]:
 def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackReport:
     """Chain parsed layers on an ``(H, W, C)`` input: each layer's channels are the previous output's."""
     if len(in_shape) != 3:
-        raise ConfigError(f"{FIELD} needs {{field:input_size}} H,W,C; got {','.join(str(v) for v in in_shape)}",
-                          field="stack")
+        raise ConfigError(f"{FIELD} needs {{also}} H,W,C; got {','.join(str(v) for v in in_shape)}",
+                          field="stack", also="input_size")
     h, w, c = (int(v) for v in in_shape)
     if c < 1:
         raise ConfigError(f"the input must have at least one channel, got C = {c}")

@@ -49,8 +49,8 @@ def _fixed(name: str, values: list[list[float]]) -> Callable[[int, int], np.ndar
     def make(kh: int, kw: int) -> np.ndarray:
         if (kh, kw) != a.shape:
             raise ConfigError(
-                f"{FIELD} {name} is a {a.shape[0]}×{a.shape[1]} kernel, but {{field:kernel_size}} is {kh}×{kw}",
-                field="init",
+                f"{FIELD} {name} is a {a.shape[0]}×{a.shape[1]} kernel, but {{also}} is {kh}×{kw}",
+                field="init", also="kernel_size",
             )
         return a.copy()
 
