@@ -6,14 +6,24 @@ message that names its field writes the placeholder ``{field}`` where the name g
 text taken from a file or the user: ``str(exc)`` fills in the field's own name,
 :meth:`ConvcliError.worded` the caller's name for it. Only the first placeholder is filled, so a
 ``{field}`` inside a file name or an option value is shown as it is.
+
+A message that names a second setting gives it as ``also`` and writes ``{also}`` where its name goes
+(``"{field} sobel-x is 3×3, but {also} is 5×5"``). Text from outside that must come before a
+placeholder (a file name) goes in ``values`` and the message writes ``{KEY}`` where it goes. The
+slots are filled in one pass over the message, so a value is never read for placeholders, and only
+the slots the error declares (its ``field``, ``also`` and ``values``) are filled.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 #: Stands in a message where the name of the error's field goes.
 FIELD = "{field}"
+
+#: ``{field}``, ``{also}`` (a second field) or ``{KEY}`` (one of the error's values).
+_SLOT = re.compile(r"\{(\w+)\}")
 
 
 class ConvcliError(Exception):
@@ -21,10 +31,13 @@ class ConvcliError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+    def __init__(self, message: str = "", *, field: str | None = None, also: str | None = None,
+                 values: Mapping[str, object] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.also = also
+        self.values = dict(values or {})
 
     def worded(self, names: Mapping[str, str] | None = None) -> str:
         """The message with the field named as ``names`` calls it (its own name when not there).
@@ -32,12 +45,24 @@ class ConvcliError(Exception):
         A message without the :data:`FIELD` placeholder is prefixed with the name instead
         (``--stride: ...``) when ``names`` knows the field, and left alone otherwise.
         """
-        if self.field is None:
+        names = names or {}
+        if self.field is None and self.also is None and not self.values:
             return self.message
-        name = (names or {}).get(self.field, self.field)
-        if FIELD in self.message:
-            return self.message.replace(FIELD, name, 1)
-        return f"{name}: {self.message}" if names and self.field in names else self.message
+        fields = {"field": self.field, "also": self.also}
+        filled: set[str] = set()
+
+        def fill(slot: re.Match[str]) -> str:
+            key = slot.group(1)
+            own = fields.get(key)
+            if own is not None and key not in filled:  # only the first {field}, the first {also}
+                filled.add(key)
+                return names.get(own, own)
+            return str(self.values[key]) if own is None and key in self.values else slot.group(0)
+
+        text = _SLOT.sub(fill, self.message)
+        if self.field is not None and "field" not in filled and self.field in names:
+            return f"{names[self.field]}: {text}"
+        return text
 
     def __str__(self) -> str:
         return self.worded()

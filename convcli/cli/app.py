@@ -38,6 +38,7 @@ FLAGS = {
     "kernel_key": "--kernel-key", "bias": "--bias", "key": "--key", "layout": "--layout",
     "max_pixels": "--max-pixels", "at": "--at", "window": "--window", "trace": "--trace", "filter": "--filter",
     "save": "--save", "figure": "--figure", "save_maps": "--save-maps", "export": "--export", "view": "--view",
+    "force": "--force", "step": "--step",
 }
 
 _NAN_NOISE = "invalid value encountered|All-NaN slice|Mean of empty slice|overflow encountered"

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from convcli.errors import ResourceError, ShapeError
+from convcli.errors import ResourceError
 
 if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for start-up time
     import numpy as np
@@ -45,35 +45,32 @@ FLIP_NOTE = ("--flip: the kernel is flipped in both spatial axes, so this is tru
 def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
     """Load the input, make or load the kernel and bind them: data errors exit 1."""
     from convcli import engine
+    from convcli.cli.spec import bound_layer, layer_spec
     from convcli.sources import inputs, kernels
 
     loaded = inputs.load_input(opts.input, key=opts.key, layout=opts.layout.value, normalize=opts.normalize,
                              **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
     x = loaded.array
     c, groups = x.shape[2], opts.groups
+    cg = c // groups if c % groups == 0 else 1  # a groups that does not divide C is refused by bound_layer
     warned: list[str | None] = []  # written by BuiltLayer.warn(), once the caller's own checks have passed
-    if c % groups:
-        raise ShapeError(f"--groups {groups} does not divide the {c} input channels of {opts.input}")
     if opts.kernel is not None:
-        k = kernels.load_kernel(opts.kernel, parsed.kernel_layout, c // groups, key=opts.kernel_key)
-        if k.shape[2] * groups != c:
-            have = "".join(loaded.channel_names) if c <= 4 else f"{c} channels"
-            raise ShapeError(
-                f"{opts.kernel}: the kernel {k.shape} (as kh, kw, C/g, F) expects {k.shape[2] * groups} input channels "
-                f"but {opts.input} has {c} ({have})"
-            )
+        k = kernels.load_kernel(opts.kernel, parsed.kernel_layout, cg, key=opts.kernel_key)
         kernel_source = f"{opts.kernel} ({parsed.kernel_layout} layout)"
+    else:
+        k = kernels.make_kernel(opts.init.value, parsed.kernel_hw, cg, opts.filters, seed=opts.seed)
+        kernel_source = f"--init {opts.init.value}" + (f" (seed {opts.seed})" if opts.init.value == "random" else "")
+    spec = layer_spec("conv", c, int(k.shape[3]), (int(k.shape[0]), int(k.shape[1])), stride=parsed.stride,
+                      dilation=parsed.dilation, padding=parsed.padding, groups=groups, use_bias=not opts.no_bias)
+    layer = bound_layer(spec, x, k[::-1, ::-1].copy() if opts.flip else k, dtype=opts.dtype.value,
+                        input_name=str(opts.input), kernel_name=None if opts.kernel is None else str(opts.kernel),
+                        channel_names=loaded.channel_names)
+    if opts.kernel is not None:
         # before --flip, so the position is the file's tap (in Keras layout)
         warned.append(_nonfinite(f"the kernel from {opts.kernel}", k, k.astype(opts.dtype.value),
                                  ("row", "col", "channel", "filter")))
-    else:
-        k = kernels.make_kernel(opts.init.value, parsed.kernel_hw, c // groups, opts.filters, seed=opts.seed)
-        kernel_source = f"--init {opts.init.value}" + (f" (seed {opts.seed})" if opts.init.value == "random" else "")
     if opts.flip:
-        k = k[::-1, ::-1].copy()
         kernel_source += ", flipped (--flip)"
-    layer = engine.prepare(x, k, stride=parsed.stride, padding=parsed.padding, dilation=parsed.dilation,
-                           groups=groups, dtype=opts.dtype.value)
     warned.insert(0, _nonfinite(str(opts.input), x, layer.x, ("row", "col", "channel")))
     bias = kernels.parse_bias(opts.bias)
     if bias is not None:

@@ -279,6 +279,9 @@ class ParsedLayer:
 def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> ParsedLayer:
     """Check the layer options that need no data; every failure is a usage error (exit 2).
 
+    How the settings fit together (groups dividing the channels and filters) is the spec's check,
+    made when :func:`convcli.cli.spec.bound_layer` binds the layer.
+
     With ``enforce_semantics``, ``--semantics torch`` refuses what PyTorch refuses: padding='same'
     with a stride > 1 (``verify`` shows that refusal in PyTorch's row instead).
     """
@@ -286,8 +289,11 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Parsed
     stride = parse_pair(opts.stride, "--stride")
     dilation = parse_pair(opts.dilation, "--dilation")
     padding = parse_padding(opts.padding)
-    if opts.kernel is None and opts.filters % opts.groups:
-        raise typer.BadParameter(f"--groups {opts.groups} does not divide --filters {opts.filters}")
+    if opts.kernel is None:  # the filters are --filters: their fit with --groups is a usage error
+        from convcli.cli.spec import check_options, layer_spec
+
+        check_options(layer_spec("conv", opts.groups, opts.filters, kernel_hw, stride=stride, dilation=dilation,
+                                 padding=padding, groups=opts.groups))
     if opts.bias is not None and opts.no_bias:
         raise typer.BadParameter("--bias and --no-bias contradict each other")
     if enforce_semantics and opts.semantics is Semantics.torch and padding == "same" and stride not in (1, (1, 1)):

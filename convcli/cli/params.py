@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from convcli.cli.app import FLAGS, app
-from convcli.cli.options import ExportOpt, ForceOpt, Kind, as_hw, parse_input_size, parse_padding, parse_pair
+from convcli.cli.options import ExportOpt, ForceOpt, Kind, parse_input_size, parse_padding, parse_pair
 from convcli.cli.output import EXPORT_SUFFIXES, _export, _screen
+from convcli.cli.spec import layer_spec
 from convcli.errors import ConfigError
 
 
@@ -47,7 +48,7 @@ def params(
     from convcli.files import targets
     from convcli.layer import counts
     from convcli.layer import stack as stack_syntax
-    from convcli.layer.spec import ConvSpec, LayerConfigError
+    from convcli.layer.spec import LayerConfigError
     from convcli.present import schema
 
     if json_ and export is not None:
@@ -88,18 +89,9 @@ def params(
     dilation_v = parse_pair(dilation or "1", "--dilation")
     padding_v = parse_padding(padding or "valid")
 
-    spec = ConvSpec(
-        kind=layer_kind,
-        in_channels=in_channels,
-        filters=filters if layer_kind == "depthwise" else (filters or 1),
-        kernel=as_hw(kernel_v),
-        stride=as_hw(stride_v),
-        dilation=as_hw(dilation_v),
-        padding=padding_v if isinstance(padding_v, str) else as_hw(padding_v),
-        groups=groups or 1,
-        depth_multiplier=depth_multiplier or 1,
-        use_bias=not no_bias,
-    )
+    spec = layer_spec(layer_kind, in_channels, filters if layer_kind == "depthwise" else (filters or 1), kernel_v,
+                      stride=stride_v, dilation=dilation_v, padding=padding_v, groups=groups or 1,
+                      depth_multiplier=depth_multiplier or 1, use_bias=not no_bias)
     hw = size[:2] if size is not None else None
     try:
         rep = counts.report(spec, hw)

@@ -101,8 +101,8 @@ def bind(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: object = n
 
     ``kernel`` is ``spec.kernel_shapes()["kernel"]``: ``(kh, kw, C // groups, F)`` for ``conv``,
     ``(kh, kw, C, M)`` for ``depthwise`` (bound as ``C`` groups of ``M`` filters, filter ``c·M + j``
-    reading channel ``c``). :class:`ShapeError` when the arrays do not fit the spec, then the checks
-    of :func:`prepare` (the same path).
+    reading channel ``c``). :class:`ShapeError` when the arrays do not fit the spec (field
+    ``kernel_shape`` when the kernel does not), then the checks of :func:`prepare` (the same path).
     """
     check_spec(spec)
     if spec.kind not in BINDS or spec.ndim != 2:
@@ -113,7 +113,8 @@ def bind(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: object = n
         raise ShapeError(f"the input has {x.shape[2]} channels but the layer has in_channels={spec.in_channels}")
     want = spec.kernel_shapes()["kernel"]
     if kernel.shape != want:
-        raise ShapeError(f"the kernel has shape {kernel.shape} but the {spec.kind} layer needs {want}")
+        raise ShapeError(f"the kernel has shape {kernel.shape} but the {spec.kind} layer needs {want}",
+                         field="kernel_shape")
     groups = spec.groups
     if spec.kind == "depthwise":
         kh, kw, c, m = want

@@ -32,7 +32,7 @@ import numpy as np
 
 from convcli import reads
 from convcli.engine import LayerResult
-from convcli.errors import ConfigError, SaveError, ShapeError
+from convcli.errors import FIELD, ConfigError, SaveError, ShapeError
 from convcli.present import schema
 from convcli.text import shown
 
@@ -109,7 +109,8 @@ def check_maps_dir(
         existing = [name for name in names if (path / name).exists()]
         if existing:
             more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-            raise SaveError(f"{shown(path / existing[0])} exists{more}; pass --force to replace")
+            raise SaveError("{target} exists" + f"{more}; pass {FIELD} to replace", field="force",
+                            values={"target": shown(path / existing[0])})
     return path
 
 

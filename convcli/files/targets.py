@@ -46,7 +46,7 @@ def check_target(
         if path.is_dir():
             raise SaveError(f"{name} is a folder; give a file name ending in {allowed}")
         if path.exists() and not force:
-            raise SaveError(f"{name} exists; pass --force to replace it")
+            raise SaveError("{target} exists; pass {field} to replace it", field="force", values={"target": name})
         if not path.parent.is_dir():
             raise SaveError(f"{name}: the folder {shown(path.parent)} does not exist")
     except OSError as exc:  # a folder on the way without search permission, say

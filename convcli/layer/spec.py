@@ -29,10 +29,15 @@ NDIMS = (1, 2, 3)
 
 
 class LayerConfigError(ConfigError):
-    """A layer setting that does not fit the others; ``field`` names the setting."""
+    """A layer setting that does not fit the others; ``field`` names the setting.
 
-    def __init__(self, field: str, message: str) -> None:
+    ``against`` names the other setting of a relation that does not hold (``groups`` must divide
+    ``in_channels``): a caller that took that setting from data words the error as a data error.
+    """
+
+    def __init__(self, field: str, message: str, *, against: str | None = None) -> None:
         super().__init__(message, field=field)
+        self.against = against
 
 
 def group_of(filt: int, filters: int, groups: int) -> int:
@@ -149,10 +154,12 @@ def check_spec(spec: ConvSpec) -> ConvSpec:
         raise LayerConfigError("depth_multiplier", f"the depth multiplier is for depthwise and separable, not {name}")
     if spec.in_channels % spec.groups:
         raise LayerConfigError(
-            "groups", f"groups {spec.groups} does not divide the {spec.in_channels} input channels"
+            "groups", f"groups {spec.groups} does not divide the {spec.in_channels} input channels",
+            against="in_channels",
         )
     if spec.filters is not None and spec.filters % spec.groups:
-        raise LayerConfigError("groups", f"groups {spec.groups} does not divide the {spec.filters} filters")
+        raise LayerConfigError("groups", f"groups {spec.groups} does not divide the {spec.filters} filters",
+                               against="filters")
     if isinstance(spec.padding, str):
         if spec.padding not in ("valid", "same"):
             raise LayerConfigError("padding", f"padding must be valid, same or (ph, pw), got {spec.padding!r}")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from convcli.errors import ConfigError, ShapeError
+from convcli.errors import FIELD, ConfigError, ShapeError
 from convcli.layer.counts import LayerReport, StackReport, layer_shape, param_count
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import ConvSpec, LayerConfigError, check_spec
@@ -52,7 +52,7 @@ class StackLayer:
 
 
 def _stack_error(index: int, text: str, message: str) -> ConfigError:
-    return ConfigError(f"--stack layer {index} ({text!r}): {message}")
+    return ConfigError(f"{FIELD} layer {index} ({text!r}): {message}", field="stack")
 
 
 def parse_stack(text: str) -> list[StackLayer]:
@@ -63,12 +63,13 @@ def parse_stack(text: str) -> list[StackLayer]:
     """
     parts = re.split(r"[,;]", text)
     if not text.strip():
-        raise ConfigError("--stack is empty; e.g. --stack 'conv 32 k3 s2, dw k3, conv 64 k1'")
+        raise ConfigError("{field} is empty; e.g. {also} 'conv 32 k3 s2, dw k3, conv 64 k1'", field="stack",
+                          also="stack")
     layers = []
     for index, raw in enumerate(parts, start=1):
         part = " ".join(raw.split())
         if not part:
-            raise ConfigError(f"--stack layer {index} is empty (a stray ',' or ';'?)")
+            raise ConfigError(f"{FIELD} layer {index} is empty (a stray ',' or ';'?)", field="stack")
         kind_word, *words = part.split(" ")
         kind = STACK_KINDS.get(kind_word.lower())
         if kind is None:
@@ -101,7 +102,8 @@ def parse_stack(text: str) -> list[StackLayer]:
 def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackReport:
     """Chain parsed layers on an ``(H, W, C)`` input: each layer's channels are the previous output's."""
     if len(in_shape) != 3:
-        raise ConfigError(f"--stack needs --input-size H,W,C; got {','.join(str(v) for v in in_shape)}")
+        raise ConfigError(f"{FIELD} needs {{also}} H,W,C; got {','.join(str(v) for v in in_shape)}",
+                          field="stack", also="input_size")
     h, w, c = (int(v) for v in in_shape)
     if c < 1:
         raise ConfigError(f"the input must have at least one channel, got C = {c}")
@@ -135,8 +137,8 @@ def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackR
         except ShapeError as exc:
             word = repr(layer.words["kernel"]) if "kernel" in layer.words else "the default k3"
             raise ShapeError(
-                f"--stack layer {layer.index} ({layer.text!r}): {word}: {exc} "
-                f"(its input is {shape[0]}×{shape[1]}×{shape[2]})"
+                f"{FIELD} layer {layer.index} ({layer.text!r}): {word}: {exc} "
+                f"(its input is {shape[0]}×{shape[1]}×{shape[2]})", field="stack"
             ) from None
         specs.append(spec)
         reports.append(

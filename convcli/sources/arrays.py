@@ -35,9 +35,12 @@ _ZIP_ERRORS = (
 
 
 def read_numpy(
-    name: str, head: bytes, key: str | None, check: HeaderCheck, key_option: str = "--key"
+    name: str, head: bytes, key: str | None, check: HeaderCheck, key_field: str = "key"
 ) -> tuple[np.ndarray, str]:
     """The array of a ``.npy`` file or one member of a ``.npz``, and a label for it.
+
+    ``key_field`` is the field that chooses the member (``"key"``, ``"kernel_key"``): the error
+    when an archive holds several and none was chosen names it.
 
     ``check(shape, dtype)`` sees the header before any data is read, so object dtypes (pickles),
     wrong kinds and oversize shapes are refused without reading or allocating the data.
@@ -60,7 +63,7 @@ def read_numpy(
             raise LoadError(f"{name}: not a readable .npy file ({reason(exc)})") from None
         label = ".npy array"
     else:
-        arr, member = read_npz(name, key, check, key_option)
+        arr, member = read_npz(name, key, check, key_field)
         label = f".npz array {member!r}"
     if not isinstance(arr, np.ndarray):  # np.load returns arrays for these magics; be sure
         raise LoadError(f"{name}: does not hold a numpy array")
@@ -68,7 +71,7 @@ def read_numpy(
 
 
 def read_npz(
-    name: str, key: str | None, check: HeaderCheck, key_option: str = "--key"
+    name: str, key: str | None, check: HeaderCheck, key_field: str = "key"
 ) -> tuple[np.ndarray, str]:
     """The member ``key`` of a ``.npz`` archive (the only one when ``key`` is None) and its name."""
     try:
@@ -82,7 +85,8 @@ def read_npz(
                 raise LoadError(f"{name}: the archive holds no arrays")
             if key is None:
                 if len(keys) > 1:
-                    raise LoadError(f"{name} holds {len(keys)} arrays ({listing}); choose one with {key_option}")
+                    raise LoadError("{name} holds {count} arrays ({listing}); choose one with {field}", field=key_field,
+                                    values={"name": name, "count": len(keys), "listing": listing})
                 key = keys[0]
             wanted = key.removesuffix(".npy")
             if wanted not in keys:

@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 
-from convcli.errors import LoadError
+from convcli.errors import FIELD, LoadError
 from convcli.sources.sniff import IMAGE_SUFFIXES, magic_format, not_readable, reason, suffix
 
 # Image modes Pillow must convert before numpy sees them, and what they become.
@@ -67,7 +67,8 @@ def read_image(
         found = re.search(r"\((\d+) pixels\)", str(exc))
         count = f"{int(found.group(1)):,} pixels" if found else "more pixels than allowed"
         raise LoadError(
-            f"{name}: the image has {count}, over the limit of {max_pixels:,}; raise it with --max-pixels"
+            "{name}: " + f"the image has {count}, over the limit of {max_pixels:,}; raise it with {FIELD}",
+            field="max_pixels", values={"name": name},
         ) from None
     except _IMAGE_ERRORS as exc:
         msg = reason(exc)

@@ -110,7 +110,7 @@ def load_input(
 
 
 def load_array(
-    path: str | os.PathLike[str], *, key: str | None = None, what: str = "array", key_option: str = "--key"
+    path: str | os.PathLike[str], *, key: str | None = None, what: str = "array", key_field: str = "key"
 ) -> np.ndarray:
     """Raw numeric array from ``.npy``, ``.npz`` (one array, or ``key``) or numeric text.
 
@@ -127,7 +127,7 @@ def load_array(
         def check(shape: tuple[int, ...], dtype: np.dtype) -> None:
             check_header(name, shape, dtype, what)
 
-        arr, _ = read_numpy(name, head, key, check, key_option)
+        arr, _ = read_numpy(name, head, key, check, key_field)
         # Not np.ascontiguousarray: it turns a 0-D array (a scalar bias) into 1-D.
         return arr if arr.flags.c_contiguous else arr.copy(order="C")
     if key is not None:
@@ -207,7 +207,8 @@ def _to_hwc(arr: np.ndarray, layout: str) -> np.ndarray:
 def _check_pixels(name: str, h: int, w: int, max_pixels: int | None) -> None:
     if max_pixels is not None and h * w > max_pixels:
         raise LoadError(
-            f"{name}: {h}×{w} = {h * w:,} pixels is over the limit of {max_pixels:,}; raise it with --max-pixels"
+            "{name}: " + f"{h}×{w} = {h * w:,} pixels is over the limit of {max_pixels:,}; raise it with {FIELD}",
+            field="max_pixels", values={"name": name},
         )
 
 

@@ -49,7 +49,8 @@ def _fixed(name: str, values: list[list[float]]) -> Callable[[int, int], np.ndar
     def make(kh: int, kw: int) -> np.ndarray:
         if (kh, kw) != a.shape:
             raise ConfigError(
-                f"--init {name} is a {a.shape[0]}×{a.shape[1]} kernel, but --kernel-size is {kh}×{kw}"
+                f"{FIELD} {name} is a {a.shape[0]}×{a.shape[1]} kernel, but {{also}} is {kh}×{kw}",
+                field="init", also="kernel_size",
             )
         return a.copy()
 
@@ -94,7 +95,7 @@ def make_kernel(init: str, kernel_hw: Pair, cg: int, filters: int, *, seed: int 
     if init == "random":
         return glorot_uniform((kh, kw, cg, filters), seed)
     if init not in PRESETS:
-        raise ConfigError(f"unknown --init {init!r}; choose from {', '.join(INIT_CHOICES)}")
+        raise ConfigError(f"unknown {FIELD} {init!r}; choose from {', '.join(INIT_CHOICES)}", field="init")
     slice_2d = PRESETS[init][0](kh, kw)
     return np.broadcast_to(slice_2d[:, :, None, None], (kh, kw, cg, filters)).copy()
 
@@ -125,7 +126,7 @@ def load_kernel(path: str | os.PathLike[str], layout: str, cg: int, *, key: str 
 
     The channel count ``cg'`` is the file's; the engine checks it against the input.
     """
-    a = load_array(path, key=key, what="kernel", key_option="--kernel-key")
+    a = load_array(path, key=key, what="kernel", key_field="kernel_key")
     from_text = Path(path).suffix.lower() in TEXT_SUFFIXES
     try:
         k = to_keras_layout(a, layout, cg, from_text=from_text)

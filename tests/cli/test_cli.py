@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from convcli import engine
-from convcli.cli import Activation, Init, app
+from convcli.cli import app
+from convcli.cli.options import Activation, Init
 from convcli.sources import kernels
 
 from helpers import invoke, runner

@@ -156,7 +156,7 @@ def on_a_terminal(*args: object) -> tuple[int, str]:
     import subprocess
     import sys
 
-    code = ("import sys\nfrom convcli import cli\ncli._Progress.DELAY = 0.0\n"
+    code = ("import sys\nfrom convcli import cli\ncli.output._Progress.DELAY = 0.0\n"
             "sys.argv = ['convcli', *sys.argv[1:]]\ncli.app()\n")
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
     env.pop("NO_COLOR", None)

@@ -71,8 +71,8 @@ def test_help_reads_the_same_with_typers_real_rich_imports():
 
 def test_stand_ins_are_the_real_rich_classes_when_used():
     code = """
-from convcli.cli import _import_lean_rich_utils
-_import_lean_rich_utils()
+from convcli.cli.startup import import_lean_rich_utils
+import_lean_rich_utils()
 import typer.rich_utils as ru
 from typer.models import DeveloperExceptionConfig
 assert "rich.markdown" not in __import__("sys").modules

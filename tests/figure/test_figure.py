@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from convcli import engine
+from convcli.cli.app import FLAGS
 from convcli.errors import ConfigError, ResourceError, SaveError, ShapeError
 from convcli.figure import draw as figure_draw
 from convcli.figure import maps
@@ -249,8 +250,10 @@ def test_save_maps_folder_rules(gradient, tmp_path: Path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "filter_0.png").write_bytes(b"precious")
-    with pytest.raises(SaveError, match="--force"):
+    with pytest.raises(SaveError) as info:
         maps.save_maps(gradient, out)
+    assert info.value.worded(FLAGS) == f"{out / 'filter_0.png'} exists; pass --force to replace"
+    assert info.value.field == "force" and str(info.value).endswith("exists; pass force to replace")
     assert sorted(p.name for p in out.iterdir()) == ["filter_0.png"] and (out / "filter_0.png").read_bytes() == b"precious"
     with pytest.raises(SaveError, match="input"):
         maps.save_maps(gradient, out, force=True, inputs=[out / "filter_0.png"])

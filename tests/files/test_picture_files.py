@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from convcli.cli.app import FLAGS
 from convcli.errors import ConfigError, SaveError
 from convcli.figure import draw as figure_draw
 from convcli.files import targets, writers
@@ -51,8 +52,10 @@ def test_unsupported_extension_is_a_usage_error(small_image, tmp_path: Path):
 def test_existing_picture_needs_force(small_image, tmp_path: Path):
     target = tmp_path / "fig.png"
     target.write_bytes(b"precious")
-    with pytest.raises(SaveError, match="--force"):
+    with pytest.raises(SaveError) as info:
         targets.check_target(target, force=False, suffix=targets.IMAGE_FORMATS)
+    assert info.value.worded(FLAGS) == f"{target} exists; pass --force to replace it"
+    assert info.value.field == "force" and str(info.value) == f"{target} exists; pass force to replace it"
     assert target.read_bytes() == b"precious"
     writers.save_image(small_image, targets.check_target(target, force=True, suffix=targets.IMAGE_FORMATS))
     assert decode(target)[0] == "PNG"

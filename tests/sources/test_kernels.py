@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from convcli import engine
+from convcli.cli.app import FLAGS
 from convcli.errors import ConfigError, ShapeError
 from convcli.sources import kernels
 
@@ -50,10 +51,14 @@ def test_identity_with_same_padding_returns_the_input(size):
 
 
 def test_fixed_presets_refuse_other_sizes():
-    with pytest.raises(ConfigError, match="sobel-x is a 3×3 kernel, but --kernel-size is 5×5"):
+    with pytest.raises(ConfigError) as info:
         kernels.make_kernel("sobel-x", (5, 5), 3, 1)
-    with pytest.raises(ConfigError, match="unknown --init"):
+    assert info.value.worded(FLAGS) == "--init sobel-x is a 3×3 kernel, but --kernel-size is 5×5"
+    assert str(info.value) == "init sobel-x is a 3×3 kernel, but kernel_size is 5×5"
+    with pytest.raises(ConfigError) as info:
         kernels.make_kernel("nope", (3, 3), 3, 1)
+    assert info.value.worded(FLAGS).startswith("unknown --init 'nope'")
+    assert info.value.field == "init" and str(info.value).startswith("unknown init 'nope'")
 
 
 def test_random_is_glorot_uniform_and_seeded():

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from convcli.cli.app import FLAGS
 from convcli.errors import ConfigError, LoadError
 from convcli.sources.inputs import DEFAULT_MAX_PIXELS, Loaded, load_array, load_input
 
@@ -35,11 +36,16 @@ def save_image(path: Path, img: Image.Image, **params: object) -> Path:
 
 def load_error(path: Path | str, **kwargs: object) -> str:
     """The LoadError message of load_input(path); fails if it loads."""
-    with pytest.raises(LoadError) as info:
-        load_input(path, **kwargs)  # type: ignore[arg-type]
-    message = str(info.value)
+    message = str(load_exc(path, **kwargs))
     assert "\n" not in message
     return message
+
+
+def load_exc(path: Path | str, **kwargs: object) -> LoadError:
+    """The LoadError of load_input(path); fails if it loads."""
+    with pytest.raises(LoadError) as info:
+        load_input(path, **kwargs)  # type: ignore[arg-type]
+    return info.value
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,11 +273,13 @@ def test_default_max_pixels_is_pillows_error_threshold() -> None:
 @pytest.mark.parametrize("limit", [5_000, 4_000])  # Pillow's warning (> limit) and error (> 2·limit)
 def test_image_over_the_pixel_limit(tmp_path: Path, limit: int) -> None:
     path = save_image(tmp_path / "big.png", Image.new("L", (100, 100)))
-    message = load_error(path, max_pixels=limit)
+    exc = load_exc(path, max_pixels=limit)
+    message = exc.worded(FLAGS)  # as the CLI words it; the library names the field
     assert str(path) in message
     assert "10,000 pixels" in message
     assert f"{limit:,}" in message
     assert "--max-pixels" in message
+    assert exc.field == "max_pixels" and str(exc).endswith("raise it with max_pixels")
     assert Image.MAX_IMAGE_PIXELS == 89_478_485  # restored
 
 
@@ -284,9 +292,11 @@ def test_pixel_limit_none_and_exact_limit_allow_the_image(tmp_path: Path) -> Non
 
 def test_pixel_limit_applies_to_arrays_before_reading(tmp_path: Path) -> None:
     np.save(tmp_path / "x.npy", np.zeros((3, 40, 50)))
-    message = load_error(tmp_path / "x.npy", layout="channels-first", max_pixels=1999)
+    exc = load_exc(tmp_path / "x.npy", layout="channels-first", max_pixels=1999)
+    message = exc.worded(FLAGS)
     assert "40×50 = 2,000 pixels" in message
     assert "--max-pixels" in message
+    assert exc.field == "max_pixels" and "raise it with max_pixels" in str(exc)
 
 
 def test_pixel_limit_applies_to_text(tmp_path: Path) -> None:
@@ -615,9 +625,15 @@ def test_npz_key_chooses(tmp_path: Path) -> None:
 def test_npz_with_several_arrays_needs_a_key(tmp_path: Path) -> None:
     np.savez(tmp_path / "a.npz", a=np.zeros(2), b=np.zeros(2), c=np.zeros(2))
     path = tmp_path / "a.npz"
-    assert load_error(path) == f"{path} holds 3 arrays (a, b, c); choose one with --key"
-    with pytest.raises(LoadError, match=r"holds 3 arrays \(a, b, c\); choose one with --key"):
+    assert load_exc(path).worded(FLAGS) == f"{path} holds 3 arrays (a, b, c); choose one with --key"
+    assert load_error(path) == f"{path} holds 3 arrays (a, b, c); choose one with key"
+    with pytest.raises(LoadError) as info:
         load_array(path)
+    assert info.value.worded(FLAGS).endswith("holds 3 arrays (a, b, c); choose one with --key")
+    with pytest.raises(LoadError) as info:
+        load_array(path, key_field="kernel_key")
+    assert info.value.field == "kernel_key"
+    assert info.value.worded(FLAGS).endswith("holds 3 arrays (a, b, c); choose one with --kernel-key")
 
 
 def test_npz_unknown_key_lists_the_names(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ import pytest
 import typer.main
 
 from convcli import engine
-from convcli.cli import LayerOptions, app
+from convcli.cli import app
+from convcli.cli.options import LayerOptions
 from convcli.verify import adapt_keras, adapt_numpy, adapters, compare, environment, problem, reference
 
 from helpers import invoke
