@@ -16,9 +16,11 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from convcli.cli.helptext import tidy_help, usage_message
 from convcli.cli.signals import EXIT_TERMINATED, Terminated, begin_command
 from convcli.cli.startup import (
     ClickException,
+    NoArgsIsHelpError,
     UsageError,
     import_lean_rich_utils,
     lean_help_option,
@@ -70,11 +72,16 @@ class _OneLineErrors(TyperGroup):
                 # dtype, which become Inf): build_layer has said it in one line.
                 warnings.filterwarnings("ignore", _NAN_NOISE, RuntimeWarning)
                 rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except NoArgsIsHelpError as exc:  # a bare `convcli run`: its help is the message, already printed
+            text = exc.format_message()
+            if text.strip():
+                sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            sys.exit(exc.exit_code)
         except ClickException as exc:
             hint = ""
             if isinstance(exc, UsageError) and exc.ctx is not None:
                 hint = f" (see '{exc.ctx.command_path} --help')"
-            _fail(exc.format_message() + hint, exc.exit_code)
+            _fail(usage_message(exc.format_message()) + hint, exc.exit_code)
         except ConvcliError as exc:
             if _DEBUG["on"]:
                 raise
@@ -106,6 +113,7 @@ class _OneLineErrors(TyperGroup):
         return lean_help_option(super().get_help_option(ctx))
 
 
+tidy_help()
 app = typer.Typer(
     cls=_OneLineErrors,
     name="convcli",
