@@ -6,7 +6,7 @@ numpy, Pillow and rich's heavier modules are imported inside the commands, for s
 """
 
 # in the order --help lists them
-from convcli.cli import run, params, explain, verify  # noqa: F401, I001  (each registers its command)
+from convcli.cli import run, params, layers, explain, verify  # noqa: F401, I001  (each registers its command)
 from convcli.cli.app import FLAGS, app
 
 # TEMPORARY shim for the merge: what the old convcli/cli.py offered (tests take app, LayerOptions,
