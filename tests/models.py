@@ -83,3 +83,32 @@ def save_torch_onnx(net: Any, path: Path, hw: tuple[int, int] = (16, 16)) -> Pat
     pytest.importorskip("onnx")
     t.onnx.export(net, (t.zeros(1, 3, *hw),), str(path), input_names=["x"], output_names=["y"], dynamo=False)
     return path
+
+
+def layer_block() -> Any:
+    """A small residual block listed by hand (no framework, no file), every column in use: the
+    snapshot of ``convcli layers``' table (tests/render/test_snapshots.py) and hand-made numbers."""
+    from convcli.layer.model import Listing, ModelLayer
+
+    L = ModelLayer
+    layers = (
+        L("image", "input", "InputLayer", input_shape=(None, None, 3), inbound=()),
+        L("stem_pad", "zeropad", "ZeroPadding2D", pads=(0, 1, 0, 1), inbound=("image",)),
+        L("stem", "conv", "Conv2D", kernel=(3, 3), strides=(2, 2), padding="valid", dilation=(1, 1), groups=1,
+          in_channels=3, filters=16, use_bias=False, activation="linear", inbound=("stem_pad",)),
+        L("stem_bn", "batchnorm", "BatchNormalization", in_channels=16, inbound=("stem",)),
+        L("stem_relu", "other", "ReLU", inbound=("stem_bn",)),
+        L("block_dw", "depthwise", "DepthwiseConv2D", kernel=(3, 3), strides=(1, 1), padding="same",
+          dilation=(2, 2), depth_multiplier=1, in_channels=16, use_bias=True, activation="relu",
+          inbound=("stem_relu",)),
+        L("block_project\x1b[31m", "conv", "Conv2D", kernel=(1, 1), strides=(1, 1), padding="same",
+          dilation=(1, 1), groups=4, in_channels=16, filters=16, use_bias=True, activation="linear",
+          inbound=("block_dw",)),
+        L("block_add", "add", "Add", inbound=("stem_relu", "block_project\x1b[31m")),
+        L("pool", "maxpool", "MaxPooling2D", kernel=(2, 2), strides=(2, 2), padding="valid", dilation=(1, 1),
+          inbound=("block_add",)),
+        L("gap", "globalavgpool", "GlobalAveragePooling2D", keepdims=False, inbound=("pool",)),
+        L("logits", "dense", "Dense", in_channels=16, units=10, use_bias=True, activation="softmax",
+          inbound=("gap",)),
+    )
+    return Listing("block[red].keras", "keras", layers)

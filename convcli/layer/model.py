@@ -17,7 +17,7 @@ receptive field is the input's ``(H, W)`` and the effective stride ``None``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from convcli.errors import LoadError, ShapeError
@@ -220,8 +220,6 @@ def _conv_flow(layer: ModelLayer, src: _Flow) -> tuple[_Flow, tuple[int, int, in
 
 
 def _with_channels(layer: ModelLayer, c: int) -> ModelLayer:
-    from dataclasses import replace
-
     return replace(layer, in_channels=c)
 
 
@@ -238,12 +236,13 @@ def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analys
             order.append(layer.name)
             continue
         srcs = _inputs(layer, index, flows, order)
-        if layer.kind == "input" or (not srcs and index == 0):
+        if layer.kind == "input":
             flow = _input_flow(layer, size)
-            srcs = []
             in_shape = flow.shape
             pads, macs = None, 0
         else:
+            if not srcs and index == 0:  # a Sequential model saved without its input layer reads the input
+                srcs = [_input_flow(replace(layer, input_shape=None), size)]
             if not srcs:
                 raise _shape_error(layer, "reads no input")
             in_shape = srcs[0].shape
