@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from convcli.engine import LayerResult, Trace, param_count
-from convcli.layer import counts
+from convcli.layer import counts, model
 from convcli.layer.spec import ConvSpec
 from convcli.present.describe import InputInfo
 from convcli.present.selection import group_channels
@@ -246,3 +246,70 @@ def stack_json(stack: counts.StackReport) -> dict[str, Any]:
         },
         "flop_convention": counts.FLOP_CONVENTION,
     }
+
+
+# ------------------------------------------------------------------------------------------------
+# convcli layers --json
+
+
+def _maybe_list(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def model_json(analysis: model.Analysis) -> dict[str, Any]:
+    """A model file's listing (:class:`convcli.layer.model.Analysis`): ``model``, ``format``, ``layers``
+    (one object each, a value the file does not hold null) and ``totals``; ``input_shape``,
+    ``output_shape``, ``pads``, ``macs``, ``receptive_field`` and ``effective_stride`` with an input size."""
+    listing = analysis.listing
+    sized = analysis.input_size is not None
+    layers = []
+    for index, n in enumerate(analysis.layers):
+        layer = n.layer
+        doc: dict[str, Any] = {
+            "index": index,
+            "name": layer.name,
+            "kind": layer.kind,
+            "class_name": layer.class_name,
+            "kernel_size": _maybe_list(layer.kernel),
+            "strides": _maybe_list(layer.strides),
+            "padding": _maybe_list(layer.padding),
+            "pads": _maybe_list(n.pads),
+            "dilation": _maybe_list(layer.dilation),
+            "groups": layer.groups,
+            "depth_multiplier": layer.depth_multiplier,
+            "in_channels": layer.in_channels if layer.in_channels is not None
+            else (n.in_shape[-1] if n.in_shape and layer.kind not in ("input",) else None),
+            "filters": layer.filters,
+            "units": layer.units,
+            "use_bias": layer.use_bias,
+            "activation": layer.activation,
+            "params": n.params,
+            "trainable_params": n.trainable,
+            "inbound": list(layer.inbound) if layer.inbound is not None else None,
+            "weights": {k: list(v) for k, v in layer.weights.items()},
+        }
+        if sized:
+            doc |= {
+                "input_shape": _maybe_list(n.in_shape),
+                "output_shape": _maybe_list(n.out_shape),
+                "macs": n.macs,
+                "receptive_field": _maybe_list(n.receptive_field),
+                "effective_stride": [_json_number(j) for j in n.effective_stride]
+                if n.effective_stride is not None else None,
+            }
+        layers.append(doc)
+    totals: dict[str, Any] = {"params": analysis.params, "trainable_params": analysis.trainable,
+                              "non_trainable_params": (analysis.params - analysis.trainable
+                                                       if analysis.params is not None
+                                                       and analysis.trainable is not None else None),
+                              "layers": len(analysis.layers)}
+    if sized:
+        last = analysis.layers[-1] if analysis.layers else None
+        totals |= {"macs": analysis.macs, "flops": 2 * analysis.macs if analysis.macs is not None else None,
+                   "input_shape": _maybe_list(analysis.input_size), "output_shape": _maybe_list(analysis.out_shape),
+                   "receptive_field": _maybe_list(last.receptive_field) if last else None}
+    doc_out: dict[str, Any] = {"model": listing.model, "format": listing.format, "graph": listing.graph,
+                               "layers": layers, "totals": totals, "notes": list(listing.notes)}
+    if sized:
+        doc_out["flop_convention"] = counts.FLOP_CONVENTION
+    return doc_out

@@ -163,6 +163,20 @@ def verify_summary(width: int) -> object:
     return render_verify.summary(checked, rtol, result.layer.x.dtype.name, adapters.installable(checked))
 
 
+def layers_table(sized: bool) -> Callable[[int], object]:
+    """``convcli layers``: a listing made by hand (tests/models.py), without and with an input size."""
+    from models import layer_block
+
+    from convcli.layer.model import analyse
+    from convcli.render import layers as render_layers
+
+    def make(width: int) -> object:
+        a = analyse(layer_block(), (32, 30, 3) if sized else None)
+        return [render_layers.LayersTable(a), render_layers.layers_totals(a)]
+
+    return make
+
+
 def lesson(lang: str) -> Callable[[int], object]:
     return lambda width: explain.lesson(lang)
 
@@ -180,6 +194,8 @@ SCREENS: dict[str, Callable[[int], object]] = {
     "verify_table": verify_table,
     "verify_how": verify_how,
     "verify_summary": verify_summary,
+    "layers_table": layers_table(sized=False),
+    "layers_table_sized": layers_table(sized=True),
     **{f"explain_lesson_{lang}": lesson(lang) for lang in explain_texts.LANGS},
 }
 

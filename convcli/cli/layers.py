@@ -1,0 +1,54 @@
+"""``convcli layers MODEL``: every layer of a model file, its geometry and counts, read from the file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from convcli.cli.app import app
+from convcli.cli.options import ExportOpt, ForceOpt, parse_input_size
+from convcli.cli.output import EXPORT_SUFFIXES, _export, _screen
+
+
+@app.command(no_args_is_help=True)
+def layers(
+    model: Annotated[Path, typer.Argument(help="A model file: .keras, .h5, .onnx, .safetensors, .pt/.pth.",
+                                          show_default=False)],
+    input_size: Annotated[str | None, typer.Option(help="H,W,C: adds every layer's output shape, MACs, receptive "
+                                                   "field and effective stride.", show_default=False)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """List the layers of a model file (as Keras' summary(), with kernel, stride, padding, RF), without its framework."""
+    import json
+
+    from convcli.errors import ShapeError
+    from convcli.files import targets
+    from convcli.layer import model as layer_model
+    from convcli.present import schema
+    from convcli.sources import models
+
+    if json_ and export is not None:
+        raise typer.BadParameter("--export records the table; it cannot be combined with --json")
+    size = parse_input_size(input_size) if input_size else None
+    if size is not None and len(size) != 3:
+        raise typer.BadParameter("--input-size for a model takes H,W,C (e.g. 224,224,3)")
+    export_target = targets.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
+    listing = models.read_model(model)
+    if size is not None and not listing.graph:
+        raise ShapeError(f"{{field}}: a .{listing.format} file holds weights only, no strides, padding or "
+                         "graph to follow; list it without --input-size", field="input_size")
+    analysis = layer_model.analyse(listing, size)
+    if json_:
+        sys.stdout.write(json.dumps(schema.model_json(analysis), indent=2, allow_nan=False) + "\n")
+        return
+    from convcli.render import layers as render_layers
+
+    console = _screen(export_target)
+    console.print(render_layers.LayersTable(analysis))
+    console.print(render_layers.layers_totals(analysis))
+    _export(console, export_target, "convcli layers", force=force)

@@ -1,0 +1,310 @@
+"""A model file's layers as one neutral listing, and their numbers along the graph (numpy-free).
+
+Every reader in :mod:`convcli.sources.models` turns its format into a :class:`Listing`: the layers
+in file order, each a :class:`ModelLayer` holding only what the file says (a value the file does not
+hold is ``None``, never a guess). :func:`analyse` counts parameters (conv kinds through
+:mod:`convcli.layer.counts`, the others through :mod:`convcli.layer.others`) and, given an input size
+``(H, W, C)``, follows the graph (each layer's ``inbound`` names, else the previous layer) for every
+layer's output shape, MACs, receptive field and effective stride.
+
+Receptive fields follow a chain of windows: a conv kind adds its own spec, a pooling window adds a
+1-channel conv of its size and stride (the same span), zero padding and point-wise layers add
+nothing, and a merge takes the widest of its inputs' (per axis, the largest). After a flatten, a
+global pooling or a dense layer on a flat vector, every output depends on the whole input: the
+receptive field is the input's ``(H, W)`` and the effective stride ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+from convcli.errors import LoadError, ShapeError
+from convcli.layer import counts, others
+from convcli.layer.receptive import effective_stride, receptive_field
+from convcli.layer.spec import KINDS as CONV_KINDS
+from convcli.layer.spec import ConvSpec
+
+#: The kinds a listed layer may have.
+KINDS = (*CONV_KINDS, *others.KINDS)
+
+
+@dataclass(frozen=True)
+class ModelLayer:
+    """One layer as the file holds it.
+
+    ``padding`` is as spelt (``"valid"``, ``"same"``, ``"same_lower"`` for ONNX's SAME_LOWER, or
+    ``None`` when the file gives only pads); ``pads`` are the concrete zeros
+    ``(top, bottom, left, right)`` when the file holds them. ``filters`` is a conv's output channels
+    (``None`` for depthwise), ``units`` a dense layer's. ``weights`` are the shapes of the arrays
+    the file holds for the layer, by name, in its own layout; ``params`` is set by readers whose
+    format has no geometry to count from (safetensors, state dicts), else counted by :func:`analyse`.
+    """
+
+    name: str
+    kind: str
+    class_name: str
+    kernel: tuple[int, ...] | None = None
+    strides: tuple[int, ...] | None = None
+    padding: str | tuple[int, ...] | None = None
+    pads: tuple[int, int, int, int] | None = None
+    dilation: tuple[int, ...] | None = None
+    groups: int | None = None
+    depth_multiplier: int | None = None
+    in_channels: int | None = None
+    filters: int | None = None
+    units: int | None = None
+    use_bias: bool | None = None
+    activation: str | None = None
+    inbound: tuple[str, ...] | None = None  # None: the previous layer (a chain)
+    weights: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    params: int | None = None
+    trainable: int | None = None
+    input_shape: tuple[int | None, ...] | None = None  # an input layer's (H, W, C), None where free
+    axis: int | None = None  # concatenate
+    keepdims: bool | None = None  # global pooling
+    ceil_mode: bool = False  # ONNX pooling
+    transpose_b: bool = False  # ONNX Gemm
+
+    def spec(self) -> ConvSpec:
+        """The conv spec of a conv kind (the pads, when explicit, are applied by :func:`analyse`)."""
+        assert self.kind in CONV_KINDS and self.kernel is not None and self.in_channels is not None
+        padding: str | tuple[int, ...]
+        if isinstance(self.padding, str) and self.padding in ("valid", "same"):
+            padding = self.padding
+        else:
+            padding = "valid"
+        ndim = len(self.kernel)
+        return ConvSpec(
+            kind=self.kind, in_channels=self.in_channels,
+            filters=None if self.kind == "depthwise" else self.filters,
+            kernel=self.kernel, stride=self.strides or (1,) * ndim, dilation=self.dilation or (1,) * ndim,
+            padding=padding, groups=self.groups or 1, depth_multiplier=self.depth_multiplier or 1,
+            use_bias=bool(self.use_bias), ndim=ndim,
+        )
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A model file's layers; ``format`` names the reader, ``notes`` what the listing cannot know."""
+
+    model: str
+    format: str
+    layers: tuple[ModelLayer, ...]
+    notes: tuple[str, ...] = ()
+    graph: bool = True  # the file holds a graph (geometry, order, merges)
+
+
+@dataclass(frozen=True)
+class LayerNumbers:
+    """What :func:`analyse` says about one layer: params always (``None`` if unknown), the rest with
+    an input size."""
+
+    layer: ModelLayer
+    params: int | None
+    trainable: int | None
+    in_shape: tuple[int, ...] | None = None
+    out_shape: tuple[int, ...] | None = None
+    pads: tuple[int, int, int, int] | None = None
+    macs: int | None = None
+    receptive_field: tuple[int, ...] | None = None
+    effective_stride: tuple[Fraction, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    listing: Listing
+    layers: tuple[LayerNumbers, ...]
+    input_size: tuple[int, int, int] | None
+
+    @property
+    def params(self) -> int | None:
+        values = [n.params for n in self.layers]
+        return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+    @property
+    def trainable(self) -> int | None:
+        values = [n.trainable for n in self.layers]
+        return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+    @property
+    def macs(self) -> int | None:
+        if self.input_size is None:
+            return None
+        return sum(n.macs or 0 for n in self.layers)
+
+    @property
+    def out_shape(self) -> tuple[int, ...] | None:
+        return self.layers[-1].out_shape if self.layers else None
+
+
+def _conv_params(layer: ModelLayer) -> tuple[int | None, int | None]:
+    if layer.in_channels is None or layer.kernel is None:
+        return layer.params, layer.trainable
+    total = counts.param_count(layer.spec()).total
+    return total, total
+
+
+def layer_params(layer: ModelLayer) -> tuple[int | None, int | None]:
+    """``(params, trainable)`` of one layer: Keras' ``count_params()`` and its trainable part."""
+    if layer.params is not None:
+        return layer.params, layer.trainable
+    if layer.kind in CONV_KINDS:
+        return _conv_params(layer)
+    return others.params(layer)
+
+
+# ------------------------------------------------------------------------------------------------
+# Along the graph
+
+
+@dataclass(frozen=True)
+class _Flow:
+    shape: tuple[int, ...]
+    chain: tuple[ConvSpec, ...]  # the windows the widest path went through
+    rf: tuple[int, ...] | None  # None: the whole input
+    jump: tuple[Fraction, ...] | None
+
+
+def _window(kernel: Sequence[int], strides: Sequence[int]) -> ConvSpec:
+    return ConvSpec("conv", 1, 1, tuple(kernel), stride=tuple(strides), dilation=(1,) * len(kernel),
+                    ndim=len(kernel))
+
+
+def _shape_error(layer: ModelLayer, message: str) -> ShapeError:
+    from convcli.text import shown
+
+    return ShapeError(f"layer {shown(layer.name)!r} ({layer.class_name}): {message}")
+
+
+def _inputs(layer: ModelLayer, index: int, flows: dict[str, _Flow], order: list[str]) -> list[_Flow]:
+    from convcli.text import shown
+
+    if layer.inbound is None:
+        return [flows[order[index - 1]]] if index > 0 else []
+    out = []
+    for name in layer.inbound:
+        if name not in flows:
+            raise LoadError(f"layer {shown(layer.name)!r} reads {shown(name)!r}, which no earlier layer is")
+        out.append(flows[name])
+    return out
+
+
+def _conv_flow(layer: ModelLayer, src: _Flow) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
+    if len(src.shape) != 3:
+        raise _shape_error(layer, f"a 2-D conv needs an (H, W, C) input, got {src.shape}")
+    if layer.in_channels is not None and layer.in_channels != src.shape[2]:
+        raise _shape_error(layer, f"the file says {layer.in_channels} input channels, its input has {src.shape[2]}")
+    layer_c = layer if layer.in_channels is not None else _with_channels(layer, src.shape[2])
+    spec = layer_c.spec()
+    hw = src.shape[:2]
+    pads: tuple[int, int, int, int] | None
+    if layer.padding == "same_lower" or (layer.padding is None and layer.pads is not None):
+        if layer.pads is not None:
+            pads = layer.pads
+        else:
+            upper = spec.pads(hw)
+            pads = (upper[1], upper[0], upper[3], upper[2])
+        hw = (hw[0] + pads[0] + pads[1], hw[1] + pads[2] + pads[3])
+        shape = counts.layer_shape(spec, hw)
+    else:
+        shape = counts.layer_shape(spec, hw)
+        pads = shape.pads  # type: ignore[assignment]
+    chain = (*src.chain, spec)
+    if src.rf is None:
+        rf, jump = None, None
+    else:
+        rf, jump = receptive_field(chain), effective_stride(chain)
+    return _Flow(shape.out_shape, chain, rf, jump), pads, shape.macs
+
+
+def _with_channels(layer: ModelLayer, c: int) -> ModelLayer:
+    return replace(layer, in_channels=c)
+
+
+def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analysis:
+    """Parameters of every layer and, with ``input_size`` ``(H, W, C)``, its shapes and numbers."""
+    size = tuple(int(v) for v in input_size) if input_size is not None else None
+    numbers: list[LayerNumbers] = []
+    flows: dict[str, _Flow] = {}
+    order: list[str] = []
+    for index, layer in enumerate(listing.layers):
+        p, t = layer_params(layer)
+        if size is None:
+            numbers.append(LayerNumbers(layer, p, t, pads=_known_pads(layer)))
+            order.append(layer.name)
+            continue
+        srcs = _inputs(layer, index, flows, order)
+        if layer.kind == "input":
+            flow = _input_flow(layer, size)
+            in_shape = flow.shape
+            pads, macs = None, 0
+        else:
+            if not srcs and index == 0:  # a Sequential model saved without its input layer reads the input
+                srcs = [_input_flow(replace(layer, input_shape=None), size)]
+            if not srcs:
+                raise _shape_error(layer, "reads no input")
+            in_shape = srcs[0].shape
+            flow, pads, macs = _flow(layer, srcs)
+            if layer.kind in CONV_KINDS and p is None:
+                p = t = counts.param_count(_with_channels(layer, in_shape[2]).spec()).total
+            if layer.kind in ("dense", "batchnorm") and p is None:
+                p, t = others.params(layer, in_shape)
+        flows[layer.name] = flow
+        order.append(layer.name)
+        numbers.append(LayerNumbers(layer, p, t, in_shape, flow.shape, pads, macs, flow.rf if flow.rf is not None
+                                    else tuple(size[:2]), flow.jump))
+    return Analysis(listing, tuple(numbers), size if size is None else (size[0], size[1], size[2]))
+
+
+def _known_pads(layer: ModelLayer) -> tuple[int, int, int, int] | None:
+    """Pads known without an input size: explicit ones, valid, and 'same' at stride 1."""
+    if layer.pads is not None:
+        return layer.pads
+    if layer.kind not in (*CONV_KINDS, "maxpool", "avgpool") or layer.kernel is None or layer.kind == "transpose":
+        return None
+    if layer.padding == "valid":
+        return (0, 0, 0, 0)
+    strides = layer.strides or (1,) * len(layer.kernel)
+    if layer.padding == "same" and all(s == 1 for s in strides) and len(layer.kernel) == 2:
+        from convcli.layer.geometry import same_pads_1d
+
+        d = layer.dilation or (1, 1)
+        (t, b), (le, r) = (same_pads_1d(1000, layer.kernel[a], 1, d[a]) for a in range(2))
+        return (t, b, le, r)
+    return None
+
+
+def _input_flow(layer: ModelLayer, size: tuple[int, ...]) -> _Flow:
+    from convcli.text import shown
+
+    declared = layer.input_shape
+    if declared is not None:
+        if len(declared) != len(size) or any(d is not None and d != s for d, s in zip(declared, size, strict=False)):
+            shape = tuple("?" if d is None else d for d in declared)
+            raise ShapeError(f"{{field}}: the model's input {shown(layer.name)!r} takes {shape}, not "
+                             f"{tuple(size)}", field="input_size")
+    return _Flow(tuple(size), (), (1, 1), (Fraction(1), Fraction(1)))
+
+
+def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
+    src = srcs[0]
+    kind = layer.kind
+    if kind in CONV_KINDS:
+        return _conv_flow(layer, src)
+    if kind in ("add", "concatenate"):
+        shape = others.merge_shape(layer, [s.shape for s in srcs])
+        known = [s for s in srcs if s.rf is not None]
+        if len(known) < len(srcs):
+            return _Flow(shape, (), None, None), None, 0
+        widest = max(known, key=lambda s: s.rf or ())
+        rf = tuple(max(s.rf[a] for s in known if s.rf is not None) for a in range(len(widest.rf or ())))
+        return _Flow(shape, widest.chain, rf, widest.jump), None, 0
+    shape, pads, macs, window, whole = others.flow(layer, src.shape)
+    if whole or src.rf is None:
+        return _Flow(shape, src.chain, None, None), pads, macs
+    if window is None:
+        return _Flow(shape, src.chain, src.rf, src.jump), pads, macs
+    chain = (*src.chain, _window(*window))
+    return _Flow(shape, chain, receptive_field(chain), effective_stride(chain)), pads, macs

@@ -1,0 +1,189 @@
+"""`convcli layers MODEL`: a model file's layers as a table like Keras' ``summary()``, plus the
+geometry, in → out channels and (with an input size) output shape, MACs and receptive field.
+
+Names come from the file: they are escaped (:func:`convcli.text.shown`) and put in ``Text`` cells,
+never parsed as markup. At narrow widths the least needed columns go first (framework class,
+activation, bias, dilation, groups, concrete pads), then long names are cut with an ellipsis.
+Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+from convcli.layer.model import Analysis, LayerNumbers
+from convcli.present.describe import shape_text, square_text
+from convcli.render.numbers import LABEL, key_values
+from convcli.text import shown
+
+DASH = "–"
+#: Kinds as the narrowest table names them.
+SHORT_KINDS = {"depthwise": "dw", "separable": "sep", "transpose": "tconv", "batchnorm": "bn", "maxpool": "max",
+               "avgpool": "avg", "globalavgpool": "gap", "globalmaxpool": "gmp", "flatten": "flat",
+               "zeropad": "zpad", "concatenate": "concat", "rescaling": "resc", "normalization": "norm"}
+#: The levels of detail, widest first; the last ones also cut long names.
+LEVELS = 7
+
+
+def _sq(v: Sequence[Any] | None) -> str:
+    return DASH if v is None else square_text(v)
+
+
+WINDOWED = ("conv", "depthwise", "separable", "transpose", "maxpool", "avgpool")
+
+
+def _geo(n: LayerNumbers, v: Sequence[Any] | None) -> str:
+    """A window's geometry; blank for a layer that has none."""
+    return _sq(v) if n.layer.kind in WINDOWED else ""
+
+
+def _pad(n: LayerNumbers, concrete: bool) -> str:
+    layer = n.layer
+    if layer.kind not in (*WINDOWED, "zeropad"):
+        return ""
+    spelt = layer.padding if isinstance(layer.padding, str) else None
+    pads = n.pads
+    if spelt is None and pads is None:
+        return DASH
+    if pads is None or not concrete and spelt is not None:
+        return spelt or DASH
+    text = " ".join(str(p) for p in pads)
+    if spelt is None or (spelt == "valid" and not any(pads)):
+        return spelt if spelt == "valid" else text
+    return f"{spelt} {text}"
+
+
+def _channels(n: LayerNumbers) -> str:
+    layer = n.layer
+    c = layer.in_channels if layer.in_channels is not None else (n.in_shape[-1] if n.in_shape else None)
+    out: int | None
+    if layer.kind == "depthwise":
+        out = c * (layer.depth_multiplier or 1) if c is not None else None
+    elif layer.kind == "dense":
+        out = layer.units
+    else:
+        out = layer.filters
+    if layer.kind not in ("conv", "depthwise", "separable", "transpose", "dense"):
+        return ""
+    return f"{DASH if c is None else c}→{DASH if out is None else out}"
+
+
+def _num(v: int | None) -> str:
+    return DASH if v is None else f"{v:,}"
+
+
+#: (header, cell, footer) for each column, in order; droppable ones name their level.
+Column = tuple[str, Callable[[LayerNumbers], str | Text], str]
+
+
+def _columns(a: Analysis, level: int) -> list[tuple[str, Callable[[LayerNumbers], str | Text], str, str]]:
+    """Columns kept at ``level`` (0 = all); each: header, cell, footer, justify."""
+    sized = a.input_size is not None
+    cols: list[tuple[str, Callable[[LayerNumbers], str | Text], str, str]] = [
+        ("#", lambda n: "", "", "right"),  # filled by the caller
+        ("name", lambda n: Text(shown(n.layer.name)), "total", "left"),
+    ]
+    if level < 1:
+        cols.append(("class", lambda n: Text(shown(n.layer.class_name)), "", "left"))
+    if level < 5:
+        cols.append(("kind", lambda n: n.layer.kind, "", "left"))
+    else:
+        cols.append(("kind", lambda n: SHORT_KINDS.get(n.layer.kind, n.layer.kind), "", "left"))
+    cols += [("k", lambda n: _geo(n, n.layer.kernel), "", "right"),
+             ("s", lambda n: _geo(n, n.layer.strides), "", "right"),
+             ("pad", lambda n: _pad(n, concrete=level < 4), "", "left")]
+    if level < 3:
+        cols.append(("d", lambda n: _geo(n, n.layer.dilation), "", "right"))
+        cols.append(("g", lambda n: "" if n.layer.kind not in ("conv", "transpose") else
+                     DASH if n.layer.groups is None else str(n.layer.groups), "", "right"))
+    if level < 6 or not sized:
+        cols.append(("in→out", _channels, "", "right"))
+    if level < 2:
+        cols.append(("bias", lambda n: "" if n.layer.use_bias is None else ("yes" if n.layer.use_bias else "no"),
+                     "", "left"))
+    if level < 1:
+        cols.append(("act", lambda n: Text(shown(n.layer.activation or "")), "", "left"))
+    cols.append(("params", lambda n: _num(n.params), _num(a.params), "right"))
+    if sized:
+        cols += [
+            ("output", lambda n: shape_text(n.out_shape) if n.out_shape is not None else DASH,
+             shape_text(a.out_shape) if a.out_shape is not None else "", "right"),
+            ("MACs", lambda n: _num(n.macs), _num(a.macs), "right"),
+            ("RF", lambda n: _sq(n.receptive_field), "", "right"),
+            ("jump", lambda n: _sq(n.effective_stride), "", "right"),
+        ]
+    return cols
+
+
+def layers_table(a: Analysis, level: int = 0, name_width: int | None = None) -> Table:
+    cols = _columns(a, level)
+    t = Table(
+        title=Text.assemble(Text(shown(a.listing.model)), f" ({a.listing.format})"
+                            + (f" on {shape_text(a.input_size)} (H, W, C)" if a.input_size else "")),
+        title_justify="left",
+        title_style=LABEL,
+        caption="k kernel · s stride · RF receptive field (input pixels) · jump effective stride · "
+        f"{DASH} not in the file" if a.input_size else f"k kernel · s stride · d dilation · g groups · {DASH} not in the file",
+        caption_justify="left",
+        caption_style="dim",
+        box=box.SIMPLE_HEAD,
+        show_footer=True,
+        padding=(0, 1) if level < 5 else (0, 0),
+        pad_edge=False,
+    )
+    for head, _, foot, justify in cols:
+        name_col = head == "name"
+        t.add_column(head, footer=foot, justify=justify,  # type: ignore[arg-type]
+                     footer_style=LABEL if foot else "", no_wrap=True,
+                     max_width=name_width if name_col else None, overflow="ellipsis" if name_col else "fold")
+    for index, n in enumerate(a.layers):
+        row: list[RenderableType] = []
+        for head, cell, _, _ in cols:
+            row.append(str(index) if head == "#" else cell(n))
+        t.add_row(*row, style="dim" if n.layer.kind == "input" else None)
+    return t
+
+
+class LayersTable:
+    """The table at the widest level of detail that fits the console."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        wide = options.update_width(10_000)
+        for level in range(LEVELS):
+            table = layers_table(self.analysis, level)
+            if Measurement.get(console, wide, table).maximum <= options.max_width:
+                yield table
+                return
+        for name_width in (24, 16, 10):
+            table = layers_table(self.analysis, LEVELS - 1, name_width)
+            if Measurement.get(console, wide, table).maximum <= options.max_width:
+                break
+        yield table
+
+
+def layers_totals(a: Analysis) -> Table:
+    """Totals under the table, and what the file does not say."""
+    rows: list[tuple[str, RenderableType]] = []
+    if a.params is not None:
+        trainable = a.trainable if a.trainable is not None else a.params
+        rows.append(("parameters", Text.assemble((f"{a.params:,}", "bold"),
+                                                 f" ({trainable:,} trainable, {a.params - trainable:,} not)")))
+    else:
+        known = sum(n.params or 0 for n in a.layers)
+        rows.append(("parameters", Text(f"at least {known:,} (some layers cannot be counted from the file)")))
+    if a.macs is not None:
+        rows.append(("MACs", Text.assemble((f"{a.macs:,}", "bold"), "   FLOPs = 2·MACs = ",
+                                           (f"{2 * a.macs:,}", "bold"))))
+    for note in a.listing.notes:
+        rows.append(("note", Text(shown(note), style="dim")))
+    return key_values(rows)

@@ -1,0 +1,99 @@
+"""Model files read into one neutral listing (:class:`convcli.layer.model.Listing`), one module per format.
+
+=============  ============================================  ==========================================
+format         what is read                                  needs
+=============  ============================================  ==========================================
+``.keras``     ``config.json`` (the graph), the shapes in    h5py
+               ``model.weights.h5`` (never the values)
+``.h5``        ``model_config`` and the ``model_weights``    h5py
+               shapes (legacy Keras)
+``.onnx``      the graph's nodes and initializer dims        onnx
+``.safetensors`` the header: names, dtypes and shapes        safetensors
+``.pt/.pth``   a state dict through                          torch
+               ``torch.load(weights_only=True)``
+=============  ============================================  ==========================================
+
+:func:`read_model` picks the reader by the file's first bytes and its suffix. Every failure is one
+:class:`~convcli.errors.LoadError` naming the file; names from the file are escaped where shown.
+"""
+
+from __future__ import annotations
+
+import os
+
+from convcli.errors import LoadError
+from convcli.layer.model import Listing
+from convcli.sources import sniff
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5", ".onnx": "onnx", ".safetensors": "safetensors",
+            ".pt": "torch", ".pth": "torch", ".bin": "torch"}
+INSTALL = "pip install 'convcli[models]'"
+
+
+def missing(package: str, fmt: str, install: str = INSTALL) -> LoadError:
+    """The one-line error for an optional dependency that is not installed."""
+    return LoadError(f"reading {fmt} files needs the {package} package: {install}")
+
+
+def format_of(name: str, head: bytes) -> str:
+    """``"keras"``, ``"h5"``, ``"onnx"``, ``"safetensors"`` or ``"torch"``, from the bytes and the suffix."""
+    ext = sniff.suffix(name)
+    by_suffix = SUFFIXES.get(ext)
+    if head.startswith(HDF5_MAGIC):
+        return "h5"
+    if head.startswith(sniff.ZIP_MAGICS):
+        if by_suffix in ("keras", "torch"):
+            return by_suffix
+        return "zip"
+    if by_suffix == "safetensors" or (len(head) >= 9 and head[8:9] == b"{" and by_suffix is None):
+        return "safetensors"
+    if by_suffix is not None and by_suffix not in ("keras", "h5"):
+        return by_suffix
+    if by_suffix == "keras":
+        raise LoadError(f"{name}: not a .keras file (not a zip archive)")
+    if by_suffix == "h5":
+        raise LoadError(f"{name}: not an HDF5 file (no HDF5 signature)")
+    return "unknown"
+
+
+def read_model(path: str | os.PathLike[str]) -> Listing:
+    """The layers of the model file at ``path``."""
+    name = sniff.name_of(path)
+    head = sniff.head(name)
+    fmt = format_of(name, head)
+    if fmt == "zip":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(name) as zf:
+                members = zf.namelist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise LoadError(f"{name}: not a readable zip archive ({sniff.reason(exc)})") from None
+        if "config.json" in members:
+            fmt = "keras"
+        elif any(m.endswith("/data.pkl") or m == "data.pkl" for m in members):
+            fmt = "torch"
+        else:
+            raise LoadError(f"{name}: a zip archive that is neither a .keras model nor a PyTorch file")
+    if fmt == "keras":
+        from convcli.sources.models import keras_v3
+
+        return keras_v3.read(name)
+    if fmt == "h5":
+        from convcli.sources.models import keras_h5
+
+        return keras_h5.read(name)
+    if fmt == "onnx":
+        from convcli.sources.models import onnx_graph
+
+        return onnx_graph.read(name)
+    if fmt == "safetensors":
+        from convcli.sources.models import safetensors_header
+
+        return safetensors_header.read(name)
+    if fmt == "torch":
+        from convcli.sources.models import torch_state
+
+        return torch_state.read(name)
+    raise LoadError(f"{name}: not a model file convcli reads (.keras, .h5, .onnx, .safetensors, .pt/.pth)")

@@ -1,0 +1,72 @@
+"""Legacy Keras ``.h5`` files: the ``model_config`` attribute (the graph) and the shapes of the
+arrays in ``model_weights/<layer>/`` (named by each layer group's ``weight_names``); values are
+never read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from convcli.errors import LoadError
+from convcli.layer.model import Listing
+from convcli.sources import sniff
+from convcli.sources.models import keras_config, missing
+from convcli.text import shown
+
+CONFIG_LIMIT = 64 * 2**20
+
+
+def _text(v: Any) -> str | None:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return v if isinstance(v, str) else None
+
+
+def read(name: str) -> Listing:
+    try:
+        import h5py
+    except ImportError:
+        raise missing("h5py", ".h5") from None
+    try:
+        with h5py.File(name, "r") as f:
+            raw = f.attrs.get("model_config")
+            text = _text(raw)
+            if text is None:
+                if "layers" in f or "model_weights" not in f:
+                    raise LoadError(f"{name}: an HDF5 file without a model_config: weights only (save the whole "
+                                    "model, or use the .keras file)")
+                raise LoadError(f"{name}: an HDF5 file without a model_config attribute")
+            if len(text) > CONFIG_LIMIT:
+                raise LoadError(f"{name}: its model_config is larger than the {CONFIG_LIMIT:,} bytes convcli reads")
+            try:
+                config = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise LoadError(f"{name}: its model_config is not JSON ({exc})") from None
+            weights: dict[str, list[tuple[str, tuple[int, ...]]]] | None = None
+            group = f.get("model_weights")
+            if isinstance(group, h5py.Group):
+                weights = {}
+                for layer_name in group:
+                    g = group[layer_name]
+                    names = g.attrs.get("weight_names", []) if isinstance(g, h5py.Group) else []
+                    arrays = []
+                    for wn in names:
+                        wname = _text(wn)
+                        if wname is None:
+                            continue
+                        ds = g.get(wname)
+                        if not isinstance(ds, h5py.Dataset):
+                            raise LoadError(f"{name}: layer {shown(layer_name)!r} names an array "
+                                            f"{shown(wname)!r} it does not hold")
+                        arrays.append((wname.rsplit("/", 1)[-1].split(":")[0], tuple(int(v) for v in ds.shape)))
+                    if arrays:
+                        weights[layer_name] = arrays
+    except LoadError:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise LoadError(f"{name}: not a readable HDF5 file ({sniff.reason(exc)})") from None
+    listing = keras_config.listing(name, "h5", config, weights, "model_weights")
+    if weights is None:
+        return Listing(listing.model, listing.format, listing.layers,
+                       (*listing.notes, "the file holds no model_weights: counts come from the config alone"))
+    return listing

@@ -1,0 +1,191 @@
+"""``.onnx`` files: the graph's nodes and the dims of its initializers, through the onnx package.
+
+Loaded with ``load_external_data=False``: no weight is read for the listing (an initializer's dims
+are in the graph). An initializer stored as external data must sit beside the model file (in its
+folder or below); a location outside it is refused. Layouts are ONNX's, NCHW: a Conv's weight is
+``(F, C/g, kh, kw)``, ``pads`` are ``[top, left, bottom, right]`` (shown as convcli's
+``(top, bottom, left, right)``). ``Conv`` with groups stays a conv with ``groups`` (a depthwise
+conv is ``groups = C``).
+"""
+
+from __future__ import annotations
+
+import os
+from math import prod
+from typing import Any
+
+from convcli.errors import LoadError
+from convcli.layer.model import Listing, ModelLayer
+from convcli.sources import sniff
+from convcli.sources.models import missing
+from convcli.text import shown
+
+KINDS = {
+    "Conv": "conv", "ConvTranspose": "transpose", "BatchNormalization": "batchnorm", "Gemm": "dense",
+    "MatMul": "dense", "MaxPool": "maxpool", "AveragePool": "avgpool", "GlobalAveragePool": "globalavgpool",
+    "GlobalMaxPool": "globalmaxpool", "Flatten": "flatten", "Add": "add", "Sum": "add", "Concat": "concatenate",
+}
+SKIPPED = ("Constant",)
+AUTO_PAD = {"NOTSET": None, "VALID": "valid", "SAME_UPPER": "same", "SAME_LOWER": "same_lower"}
+#: An NCHW axis as an (H, W, C) one.
+AXES = {1: -1, 2: 0, 3: 1}
+
+
+def _attrs(node: Any, onnx: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        out[a.name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+    return out
+
+
+def _check_external(name: str, tensor: Any, folder: str) -> None:
+    location = next((e.value for e in tensor.external_data if e.key == "location"), None)
+    if location is None:
+        raise LoadError(f"{name}: initializer {shown(tensor.name)!r} is external data without a location")
+    if os.path.isabs(location) or "\x00" in location:
+        raise LoadError(f"{name}: initializer {shown(tensor.name)!r} points outside the model's folder "
+                        f"({shown(location)!r}): refused")
+    real_folder = os.path.realpath(folder)
+    target = os.path.realpath(os.path.join(folder, location))
+    if os.path.commonpath([real_folder, target]) != real_folder:
+        raise LoadError(f"{name}: initializer {shown(tensor.name)!r} points outside the model's folder "
+                        f"({shown(location)!r}): refused")
+
+
+def _pair(v: Any, default: tuple[int, int]) -> tuple[int, int]:
+    if v is None:
+        return default
+    values = [int(x) for x in v]
+    return (values[0], values[1]) if len(values) == 2 else default
+
+
+def _pads(v: Any) -> tuple[int, int, int, int] | None:
+    if v is None:
+        return None
+    values = [int(x) for x in v]
+    if len(values) != 4:
+        return None
+    top, left, bottom, right = values
+    return top, bottom, left, right
+
+
+def read(name: str) -> Listing:
+    try:
+        import onnx
+    except ImportError:
+        raise missing("onnx", ".onnx") from None
+    try:
+        model = onnx.load(name, load_external_data=False)
+    except Exception as exc:
+        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+            raise
+        raise LoadError(f"{name}: not a readable ONNX model ({shown(sniff.reason(exc)).splitlines()[0][:160]})") from None
+    graph = model.graph
+    if not graph.node:
+        raise LoadError(f"{name}: not an ONNX model (no graph nodes)")
+    folder = os.path.dirname(os.path.abspath(name))
+    dims: dict[str, tuple[int, ...]] = {}
+    for t in graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            _check_external(name, t, folder)
+        dims[t.name] = tuple(int(d) for d in t.dims)
+    for node in graph.node:
+        if node.op_type == "Constant":
+            for out in node.output:
+                dims.setdefault(out, ())
+    layers: list[ModelLayer] = []
+    producer: dict[str, str] = {}
+    used: set[str] = set()
+    for inp in graph.input:
+        if inp.name in dims:
+            continue
+        shape = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
+        hwc = (shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape[1:])
+        lname = inp.name
+        layers.append(ModelLayer(name=lname, kind="input", class_name="input", input_shape=hwc, inbound=()))
+        producer[inp.name] = lname
+        used.add(lname)
+    for i, node in enumerate(graph.node):
+        if node.op_type in SKIPPED:
+            continue
+        lname = node.name or f"{node.op_type}_{i}"
+        if lname in used:
+            lname = f"{lname}_{i}"
+        used.add(lname)
+        try:
+            layer = _layer(node, lname, dims, producer, onnx)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise LoadError(f"{name}: node {shown(lname)!r} ({shown(node.op_type)}): {exc}") from None
+        except LoadError as exc:
+            raise LoadError(f"{name}: node {shown(lname)!r} ({shown(node.op_type)}): {exc.message}") from None
+        layers.append(layer)
+        for out in node.output:
+            producer[out] = lname
+    return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW",))
+
+
+def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: dict[str, str], onnx: Any) -> ModelLayer:
+    op = node.op_type
+    a = _attrs(node, onnx)
+    inputs = [x for x in node.input if x]
+    weights = {x: dims[x] for x in inputs if x in dims}
+    inbound = tuple(producer[x] for x in inputs if x in producer and x not in dims)
+    kind = KINDS.get(op, "other")
+    common: dict[str, Any] = {"name": lname, "class_name": op, "inbound": inbound, "weights": weights}
+    if kind in ("add", "dense") and len(inbound) < 2 and op in ("Add", "Sum"):
+        kind = "other"  # a bias or a constant added: keeps the shape
+    if kind in ("conv", "transpose"):
+        if len(inputs) < 2 or inputs[1] not in dims or len(dims[inputs[1]]) != 4:
+            raise LoadError("its weight is not a 4-D initializer (a 2-D conv)")
+        w = dims[inputs[1]]
+        g = int(a.get("group", 1))
+        k = _pair(a.get("kernel_shape"), (w[2], w[3]))
+        auto = AUTO_PAD.get(str(a.get("auto_pad", "NOTSET")), None)
+        pads = _pads(a.get("pads")) if auto is None else None
+        if auto is None and pads is None:
+            pads = (0, 0, 0, 0)
+        c, f = (w[1] * g, w[0]) if kind == "conv" else (w[0], w[1] * g)
+        bias = len(inputs) > 2 and inputs[2] in dims
+        if kind == "transpose" and (pads not in (None, (0, 0, 0, 0)) or a.get("output_padding")
+                                    or auto == "same_lower"):
+            raise LoadError("a ConvTranspose with pads or output_padding is not supported")
+        if kind == "transpose" and pads == (0, 0, 0, 0):
+            auto, pads = "valid", None
+        return ModelLayer(kind=kind, kernel=k, strides=_pair(a.get("strides"), (1, 1)), padding=auto, pads=pads,
+                          dilation=_pair(a.get("dilations"), (1, 1)), groups=g, in_channels=c, filters=f,
+                          use_bias=bias, **common)
+    if kind == "batchnorm":
+        names = ("scale", "bias", "running_mean", "running_var")
+        arrays = inputs[1:5]
+        stats = {names[j]: dims[x] for j, x in enumerate(arrays) if x in dims}
+        channels = stats["scale"][0] if "scale" in stats and len(stats["scale"]) == 1 else None
+        common["weights"] = stats
+        return ModelLayer(kind=kind, in_channels=channels, **common)
+    if kind == "dense":
+        if len(inputs) < 2 or inputs[1] not in dims or len(dims[inputs[1]]) != 2:
+            return ModelLayer(kind="other", **common)
+        b = dims[inputs[1]]
+        trans = bool(a.get("transB", 0)) if op == "Gemm" else False
+        k_in, units = (b[1], b[0]) if trans else (b[0], b[1])
+        bias = op == "Gemm" and len(inputs) > 2 and inputs[2] in dims and prod(dims[inputs[2]]) == units
+        if op == "Gemm" and len(inputs) > 2 and inputs[2] in dims and not bias:
+            raise LoadError(f"its bias {dims[inputs[2]]} does not fit {units} units")
+        return ModelLayer(kind=kind, in_channels=k_in, units=units, use_bias=bias, transpose_b=trans, **common)
+    if kind in ("maxpool", "avgpool"):
+        k = _pair(a.get("kernel_shape"), (1, 1))
+        auto = AUTO_PAD.get(str(a.get("auto_pad", "NOTSET")), None)
+        pads = _pads(a.get("pads")) if auto is None else None
+        if auto is None and pads is None:
+            pads = (0, 0, 0, 0)
+        return ModelLayer(kind=kind, kernel=k, strides=_pair(a.get("strides"), (1, 1)), padding=auto, pads=pads,
+                          dilation=_pair(a.get("dilations"), (1, 1)), ceil_mode=bool(a.get("ceil_mode", 0)),
+                          **common)
+    if kind in ("globalavgpool", "globalmaxpool"):
+        return ModelLayer(kind=kind, keepdims=True, **common)
+    if kind == "concatenate":
+        axis = int(a.get("axis", 1))
+        if axis % 4 not in AXES:
+            raise LoadError(f"concatenates along axis {axis} (the batch)")
+        return ModelLayer(kind=kind, axis=AXES[axis % 4], **common)
+    return ModelLayer(kind=kind, **common)
