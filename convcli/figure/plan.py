@@ -14,13 +14,14 @@ Each row reads left to right as the sum it draws::
 More than ``selection.MAX_CHANNELS_SHOWN`` channels: the ``selection.TOP_CHANNELS`` largest (by mean
 ``|partial|``) are drawn, and one more partial panel holds the sum of the others.
 
-Colours: one scale per block of a row (inputs; partials; pre-activation with output), drawn as a
-bar under the block with its end values, so panels in a block compare directly. Data with a
-negative value get a diverging blue-white-red scale symmetric around 0 (ColorBrewer RdBu) that
-ends at the 99th percentile of ``|value|`` (the bar then says ``≤ -m`` and ``≥ m``): a photo's
-few strongest edges would otherwise leave every other value near-white. Non-negative data get a
-black-to-white scale from their min to their max. Non-finite values are green. Under each panel:
-its own exact value range.
+Colours (:func:`row_scales`): the inputs are a picture, black (min) to white (max). The partial
+maps, the pre-activation and the output share ONE scale (the output when it is in their units,
+:func:`convcli.present.colour.same_units`; else the results keep their own), drawn as a bar under
+each block, in the palette of the terminal (:data:`convcli.present.colour.SIGNED`): blue below 0,
+white at 0, red above, symmetric around 0 and ending at the 99th percentile of ``|value|`` (the bar
+then says ``≤ -m`` and ``≥ m``): a photo's few strongest edges would otherwise leave every other
+value near-white. Maps all ≥ 0 go from white at 0 to red, so a value has one colour everywhere.
+Non-finite values are green. Under each panel: its own exact value range.
 
 Sizes (:func:`display_size`): a map is drawn pixel for pixel when its long side is between
 ``panel`` (default 256) and ``max_panel`` (default 1024), so a photo keeps its fine detail. A

@@ -51,6 +51,8 @@ STATS = {
     "mean-abs": "the mean |value|",
     "max-abs": "the largest-magnitude value",
 }
+#: The same, short, for a legend.
+BLOCK_WORDS = {"mean": "block means", "mean-abs": "block means of |value|", "max-abs": "largest |value| per block"}
 
 
 def block_max_abs(values: np.ndarray, kh: int, kw: int) -> np.ndarray:

@@ -1,19 +1,19 @@
 """Terminal heatmaps of a filter's maps: coloured cells, or shaded characters without colour.
 
-A map ``(h, w)`` is block-averaged to fit the width (:func:`downsample`), placed on a
-:class:`Scale` that always includes 0, and drawn by :class:`Heatmap`:
+A map ``(h, w)`` is reduced to ``k × k`` blocks (``--heatmap-stat``: mean, mean |value|, or the
+largest-magnitude value) to fit the width, placed on a :class:`Scale` that always includes 0, and
+drawn by :class:`Heatmap`:
 
 - with colour, two map rows per text line with ``▀`` (foreground = upper row, background = lower
-  row), so a cell is about square. A scale reaching below 0 is diverging and centred on 0
-  (ColorBrewer RdBu: blue below 0, near-white at 0, red above); a scale of values ≥ 0 is
-  sequential (viridis, dark to bright). Both palettes are colour-blind safe; rich downgrades the
-  truecolor to 256 or 16 colours when the terminal has fewer.
+  row), so a cell is about square, in the one palette of :mod:`convcli.present.colour`: blue below
+  0, white at 0, red above (a map ≥ 0 uses the white → red half), each value its nearest of the 9
+  anchors, which are xterm 256-colour cube colours (the same in tmux's 256 colours as in truecolor).
 - without colour (``NO_COLOR``, a pipe, ``color_system=None``), one character per cell, pairs of
   rows averaged to keep the same aspect and footprint: ``≡=-·`` below 0, blank about 0, ``░▒▓█``
   above 0 on a diverging scale; `` ░▒▓█`` from low to high on a sequential one.
 
-:func:`filter_heatmaps` lays out one filter: each channel's partial map on one shared scale, the
-bias, the pre-activation and the output.
+:func:`filter_heatmaps` lays out one filter: each channel's partial map, the bias, the
+pre-activation and the output, the parts and their sum on one shared scale.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from convcli.engine import LayerResult
 from convcli.present import colour, describe, selection
 from convcli.present.colour import SEQUENTIAL_RAMP, SIGNED_RAMP
 from convcli.present.maps import (
+    BLOCK_WORDS,
     STATS,
     ArrayMap,
     BlockMap,
@@ -44,10 +45,6 @@ from convcli.present.maps import (
     block_mean,
 )
 from convcli.render import numbers
-
-#: The palettes' anchors (``(9, 3)`` float64), from :data:`convcli.present.colour.TERMINAL`.
-DIVERGING = colour.TERMINAL.diverging.anchors
-SEQUENTIAL = colour.TERMINAL.sequential.anchors
 
 #: Maps narrower than this many columns are drawn with each value repeated (zoomed) up to it.
 MIN_COLUMNS = 8
@@ -68,8 +65,8 @@ class Scale(colour.Scale):
 
     The heatmaps take it :meth:`~colour.Scale.including_zero`: symmetric around 0
     when a value is negative, else sequential from 0. An all-negative map stays diverging, on its
-    blue half: hue and characters then always say the sign, and dark → bright always means
-    low → high on a one-signed ``≥ 0`` map.
+    blue half: hue and characters then always say the sign; a ``≥ 0`` map goes white → red, the
+    colours the same values have on a signed scale of the same limit.
     """
 
     palettes = colour.TERMINAL
@@ -149,13 +146,11 @@ class Fit:
 class Heatmap:
     """A map ``values (h, w)`` drawn as cells under ``title``, with its value range below.
 
-    ``max_w`` is in columns (one per map column), ``max_h`` in text lines (two map rows each, so
-    cells come out about square); a larger map is block-averaged (:func:`downsample`), a map
-    narrower than :data:`MIN_COLUMNS` is zoomed by repeating its values. ``lo``/``hi`` fix the
-    scale (to share it between maps); by default it is ``Scale.including_zero`` of the drawn cells, so that block
-    means still span the palette. The caption gives the map's own min … max (before averaging).
-    ``legend`` adds a line saying what the colours or characters mean; ``show_factor`` adds
-    ``(÷k)`` or ``(×z)`` to the caption.
+    ``max_w`` in columns, ``max_h`` in text lines (two map rows each); a larger map is reduced to
+    blocks by ``stat``, one narrower than :data:`MIN_COLUMNS` zoomed. ``lo``/``hi`` fix the scale
+    (to share it); by default ``Scale.including_zero`` of the drawn cells. The caption gives the
+    map's own min … max; ``legend`` adds what the colours or characters mean; ``show_factor`` adds
+    the block size (``cell = k×k``) or zoom to the caption.
     """
 
     def __init__(
@@ -271,17 +266,10 @@ class Legend:
         return Measurement.get(console, options, Group(*self.lines(uses_colour(console))))
 
 
-#: A cell's statistic in the legend, short.
-BLOCK_WORDS = {"mean": "block means", "mean-abs": "block means of |value|", "max-abs": "largest |value| per block"}
-
-
 def note(diverging: bool | None, colour: bool) -> str:
     """The palette in words; ``diverging=None`` describes both kinds."""
-    if colour:
-        signed, one = "blue < 0 < red, white ≈ 0", "white 0 → red high"
-    else:
-        signed = f"{SIGNED_RAMP[:4]} below 0, blank ≈ 0, {SIGNED_RAMP[5:]} above"
-        one = f"'{SEQUENTIAL_RAMP}' low → high"
+    signed, one = ("blue < 0 < red, white ≈ 0", "white 0 → red high") if colour else (
+        f"{SIGNED_RAMP[:4]} below 0, blank ≈ 0, {SIGNED_RAMP[5:]} above", f"'{SEQUENTIAL_RAMP}' low → high")
     if diverging is None:
         return f"{signed}; maps ≥ 0: {one}"
     return signed if diverging else one
@@ -301,11 +289,9 @@ class _Note:
 def slots(width: int, maps: int | None = None, bias: bool = False, cap: int | None = None) -> tuple[int, int]:
     """``(maps per line, columns per map)`` for a panel ``width`` columns wide holding ``maps`` maps.
 
-    Each slot also holds the operator in front (``+ ``) and the gap after it. As many maps go on a
-    line as leave each at least :data:`SLOT_COLUMNS` (at least 2); the lines are then balanced (5
-    maps in 2 lines: 3 a line, not 4 + 1) and each map is as wide as its line allows, up to ``cap``
-    (the width at which the map is :data:`MAX_LINES` lines tall). The ``bias`` text takes
-    :data:`BIAS_COLUMNS` of a line when it has no line with room to spare. Without ``maps``: 2–4 a line.
+    A slot also holds the operator in front and a gap. As many maps a line as leave each
+    :data:`SLOT_COLUMNS`, the lines balanced (5 maps: 3 + 2), each map as wide as its line allows up
+    to ``cap`` (:func:`height_cap`), less the ``bias`` text when no line has room for it.
     """
     inner = width - 4  # the panel's border and padding
     if maps is None:
@@ -334,14 +320,12 @@ def filter_heatmaps(
 ) -> Panel:
     """Filter ``f`` as heatmaps: each input channel's partial map + bias = pre-activation → output.
 
-    ``maps (H', W', Cg)`` are the filter's partial maps if already computed
-    (:func:`engine.filter_partials`); otherwise ``sources`` (one :class:`ResultMaps` shared by
-    every filter of ``result``, made with ``stat``) provides them, without full-resolution maps where
-    it can. ``names`` are the input's channel names. ``stat`` is what a cell shows of its block
+    ``maps (H', W', Cg)`` are the filter's partial maps if already computed; otherwise ``sources``
+    (one :class:`ResultMaps` for every filter of ``result``, made with ``stat``) provides them,
+    without full-resolution maps where it can. ``stat``: what a cell shows of its block
     (:data:`convcli.present.maps.STATS`). The parts and their sum share ONE scale (the partial maps,
-    the pre-activation, and the output when the activation passes large values through), so
-    that colours compare across the ``+``, ``=`` and ``→``; another output (a sigmoid's) has its own. Maps are as wide as the
-    panel allows (:func:`slots`): all on one line when they fit, else in balanced lines.
+    the pre-activation, and the output when :func:`colour.same_units`), so that colours compare
+    across ``+``, ``=`` and ``→``. Maps are as wide as the panel allows (:func:`slots`).
     """
     layer = result.layer
     sources = ResultMaps(result, stat) if sources is None else sources
