@@ -371,3 +371,35 @@ def test_max_abs_keeps_thin_edges_that_means_hide():
                        [[pre[i:i + k, j:j + k].ravel()[np.argmax(np.abs(pre[i:i + k, j:j + k]))]
                          for j in range(0, 398, k)] for i in range(0, 298, k)])
     assert mean.stat == "mean" and not peak._blocks_ok(0)  # max-abs: maps, not block sums
+
+
+@pytest.mark.parametrize("activation, out_shared", [("relu", True), ("sigmoid", False)])
+def test_number_grids_colour_parts_bias_and_sum_on_one_scale(monkeypatch, activation, out_shared):
+    from convcli.present.window import Window, window_partials
+    from convcli.render import run as render_run
+
+    seen: dict[str, object] = {}
+    real = render_run.number_grid
+
+    def spy(values, title=None, **kw):
+        seen[title] = kw.get("scale")
+        return real(values, title, **kw)
+
+    monkeypatch.setattr(render_run, "number_grid", spy)
+    result = photo_result(activation)
+    window = Window.choose(result.layer.geometry.out_hw, None, None)
+    render_run.filter_panel(result, 1, PHOTO_NAMES, window=window)
+    (r0, r1), (c0, c1) = window.rows, window.cols
+    parts = window_partials(result, window)[:, :, :, 1]
+    pre, out = result.preactivation[r0:r1, c0:c1, 1], result.output[r0:r1, c0:c1, 1]
+    values = [parts[..., c] for c in range(3)] + [np.full(pre.shape, -1.0), pre] + ([out] if out_shared else [])
+    expected = heatmap.Scale.including_zero(*values)
+    assert all(seen[t] == expected for t in ("bias", "pre-activation"))
+    assert seen["bias"] is seen["pre-activation"] is seen["red"] is seen["green"] is seen["blue"]
+    assert (seen["output"] is seen["bias"]) is out_shared
+    # a number stands on the colour the heatmaps give the same value on that scale
+    from convcli.render import numbers
+
+    v = float(pre[0, 0])
+    bg = numbers.cell_style(v, expected).bgcolor
+    assert bg is not None and tuple(bg.get_truecolor()) == tuple(int(c) for c in expected.rgb(np.array(v)))
