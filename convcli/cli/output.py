@@ -15,10 +15,34 @@ EXPORT_SUFFIXES = (".svg", ".html", ".txt")
 
 
 def _screen(export: Path | None) -> Console:
-    """The console a command prints to; it records when the screen is to be exported."""
+    """The console a command prints to; it records when the screen is to be exported.
+
+    An .svg or .html export is a picture of the screen a person would see: it is recorded in
+    truecolor whatever stdout is (a pipe, a file, ``NO_COLOR``), while what reaches a stdout that
+    is not a terminal stays plain. Then a second console, of the screen's width, renders every
+    print in colour for the recording only (:func:`_export` reads it).
+    """
     from rich.console import Console
 
-    return Console(highlight=False, record=export is not None)
+    screen = Console(highlight=False, record=export is not None)
+    if export is None or export.suffix.lower() not in (".svg", ".html"):
+        return screen
+    if screen.color_system == "truecolor" and not screen.no_color:
+        return screen
+    import io
+
+    recorder = Console(highlight=False, record=True, file=io.StringIO(), width=screen.width,
+                       color_system="truecolor", force_terminal=True, no_color=False)
+    plain_print = screen.print
+
+    def print_both(*objects: Any, **kwargs: Any) -> None:
+        plain_print(*objects, **kwargs)
+        recorder.print(*objects, **kwargs)
+
+    screen.print = print_both  # type: ignore[method-assign]
+    screen.record = False
+    screen._colour_recorder = recorder  # type: ignore[attr-defined]
+    return screen
 
 
 def _export(console: Console, target: Path | None, title: str, *, force: bool = True,
@@ -32,6 +56,7 @@ def _export(console: Console, target: Path | None, title: str, *, force: bool = 
     from convcli.files import atomic
 
     suffix = target.suffix.lower()
+    console = getattr(console, "_colour_recorder", console)
     if suffix == ".svg":
         text = console.export_svg(title=title, clear=False)
     elif suffix == ".html":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -57,6 +58,24 @@ class _Shown:
     window: Any  # present.window.Window: the output positions the numbers show
     keep: bool  # the partials go into --save
     view: View  # never auto
+    stat: str = "mean"  # what a heatmap cell shows of its block
+
+
+class HeatmapStat(StrEnum):
+    """``--heatmap-stat``: what one heatmap cell shows of the block of output positions it stands for."""
+
+    mean = "mean"
+    mean_abs = "mean-abs"
+    max_abs = "max-abs"
+
+
+HeatmapStatOpt = Annotated[HeatmapStat, typer.Option(
+    "--heatmap-stat",
+    help="What a heatmap cell shows when it stands for a block of positions: mean (signed; fine "
+         "detail averages out), mean-abs (mean |value|: where a map is strong, either sign) or "
+         "max-abs (the value of largest |value|, sign kept: thin edges stay visible). Other than "
+         "mean, each shown filter's partial maps are computed in full, one filter at a time.",
+    rich_help_panel=SHOW_PANEL)]
 
 
 def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
@@ -173,13 +192,13 @@ def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None
         from convcli.present import maps as map_sources
         from convcli.render import heatmap
 
-        sources = map_sources.ResultMaps(result)  # block sums shared by every filter's heatmaps
+        sources = map_sources.ResultMaps(result, run.stat)  # block sums shared by every filter's heatmaps
     for f in detail:
         if run.view in (View.numbers, View.both):
             console.print(render.filter_panel(result, f, names, window=run.window))
         if heatmaps:
             console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=run.partial_maps.get(f),
-                                                  sources=sources))
+                                                  sources=sources, stat=run.stat))
         if run.traces is not None and run.trace_at is not None:
             console.print(trace_panel(result, run.traces[f], *run.trace_at, f, names))
     if layer.filters > 1:
@@ -230,8 +249,10 @@ def run(
                                                 "pre-activation and output to this .png, .jpg or .webp.",
                                                 rich_help_panel=OUT_PANEL, show_default=False)] = None,
     save_maps: Annotated[Path | None, typer.Option(help="Write each filter's output map as a 16-bit PNG into "
-                                                   "this folder, with maps.json giving the scaling.",
+                                                   "this folder, with maps.json giving the scaling (greyscale "
+                                                   "data to read back, not a picture).",
                                                    rich_help_panel=OUT_PANEL, show_default=False)] = None,
+    heatmap_stat: HeatmapStatOpt = HeatmapStat.mean,
     export: ExportOpt = None,
     force: ForceOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=SHOW_PANEL)] = False,
@@ -282,7 +303,7 @@ def run(
     # each shown filter's (H', W', Cg) partial maps: kept for all filters only when a figure needs them
     partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if targets.figure is not None else {}
     shown = _Shown(opts, parsed.padding, built, result, info, detail, traces, trace_v, partial_maps, shown_window, keep,
-                   shown_view)
+                   shown_view, heatmap_stat.value)
     map_files = _write_files(shown, targets)
     if json_:
         _print_json(shown, targets, map_files)

@@ -1,5 +1,8 @@
 """Output feature maps -> greyscale PNGs that any image viewer opens, with a JSON sidecar.
 
+They are data, not pictures: grey levels stand for values (read back through ``maps.json``), so
+they stay out of the colour language of the screen and ``--figure`` (blue < 0 < red).
+
 Each filter's output ``result.output[..., f]`` (``(H', W')``) becomes ``filter_{f}.png``: a
 linear map of that filter's finite ``[min, max]`` onto ``[0, 2**bits - 1]`` (16-bit ``I;16`` or
 8-bit ``L``). ``maps.json`` states for every file the ``offset`` and ``scale`` that give the

@@ -14,13 +14,14 @@ Each row reads left to right as the sum it draws::
 More than ``selection.MAX_CHANNELS_SHOWN`` channels: the ``selection.TOP_CHANNELS`` largest (by mean
 ``|partial|``) are drawn, and one more partial panel holds the sum of the others.
 
-Colours: one scale per block of a row (inputs; partials; pre-activation with output), drawn as a
-bar under the block with its end values, so panels in a block compare directly. Data with a
-negative value get a diverging blue-white-red scale symmetric around 0 (ColorBrewer RdBu) that
-ends at the 99th percentile of ``|value|`` (the bar then says ``≤ -m`` and ``≥ m``): a photo's
-few strongest edges would otherwise leave every other value near-white. Non-negative data get a
-black-to-white scale from their min to their max. Non-finite values are green. Under each panel:
-its own exact value range.
+Colours (:func:`row_scales`): the inputs are a picture, black (min) to white (max). The partial
+maps, the pre-activation and the output share ONE scale (the output when it is in their units,
+:func:`convcli.present.colour.same_units`; else the results keep their own), drawn as a bar under
+each block, in the palette of the terminal (:data:`convcli.present.colour.SIGNED`): blue below 0,
+white at 0, red above, symmetric around 0 and ending at the 99th percentile of ``|value|`` (the bar
+then says ``≤ -m`` and ``≥ m``): a photo's few strongest edges would otherwise leave every other
+value near-white. Maps all ≥ 0 go from white at 0 to red, so a value has one colour everywhere.
+Non-finite values are green. Under each panel: its own exact value range.
 
 Sizes (:func:`display_size`): a map is drawn pixel for pixel when its long side is between
 ``panel`` (default 256) and ``max_panel`` (default 1024), so a photo keeps its fine detail. A
@@ -100,9 +101,35 @@ class Scale(colour.Scale):
         """The scale for maps drawn together (:meth:`~colour.Scale.clipped_at` :data:`CLIP_PERCENTILE`)."""
         return cls.clipped_at(maps, CLIP_PERCENTILE)
 
+    @classmethod
+    def of_values(cls, maps: Iterable[np.ndarray]) -> Scale:
+        """:meth:`fit`, from 0 when every value is ≥ 0: a value's colour does not depend on its neighbours' sign."""
+        return cls.clipped_at(maps, CLIP_PERCENTILE, from_zero=True)
+
     def unit(self, values: np.ndarray) -> np.ndarray:
         """Positions in ``[0, 1]`` along the palette (NaN stays NaN; a zero-width scale gives its ``flat``)."""
         return self.position(values)
+
+
+@dataclass(frozen=True)
+class ImageScale(Scale):
+    """The input image's scale: grey, black (min) to white (max); it is a picture, not signed values."""
+
+    palettes = colour.IMAGE
+
+
+def row_scales(blocks: Sequence[Sequence[_Map]]) -> list[Scale]:
+    """The scales of a row's blocks (inputs, partials, results): the inputs in grey; the partial maps,
+    the pre-activation and the output on ONE scale so that the parts compare with their sum
+    (:func:`convcli.present.colour.output_shares_scale` says when the output joins them: when the
+    activation passes large values through). Otherwise (a sigmoid's 0 … 1 beside ±300) the
+    results keep a scale of their own, as one block shares one bar."""
+    inputs, parts, results = blocks
+    image = ImageScale.fit(m.values for m in inputs)
+    if len(results) == 1 or colour.output_shares_scale(results[0].values, results[1].values):
+        shared = Scale.of_values([*(m.values for m in parts), *(m.values for m in results)])
+        return [image, shared, shared]
+    return [image, Scale.of_values(m.values for m in parts), Scale.of_values(m.values for m in results)]
 
 
 def display_size(hw: Sequence[int], panel: int = PANEL, max_panel: int = MAX_PANEL) -> tuple[int, int]:
@@ -299,8 +326,9 @@ def plan_figure(
         bars: list[BarPlan] = []
         ops: list[tuple[str, int, int]] = []
         x = MARGIN
+        scales = row_scales(row_blocks)
         for b, block in enumerate(row_blocks):
-            scale = Scale.fit(m.values for m in block)
+            scale = scales[b]
             first_x = x
             for i, m in enumerate(block):
                 h, w = sizes[m.values.shape]
@@ -337,7 +365,8 @@ def plan_figure(
 
 LEGEND = (
     "Each row: input channels ⊛ their kernel slices = partial sums; partials + bias = pre-activation. "
-    "Colours: blue < 0 < red, black → white for data ≥ 0; one scale per group of panels (bar below it)."
+    "Inputs in grey (black → white); values blue < 0 < red, white at 0; the partial maps and their sum "
+    "share one scale (bar below them)."
 )
 
 

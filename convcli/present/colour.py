@@ -61,32 +61,32 @@ class Palettes:
     diverging: Palette
     sequential: Palette
     lut_size: int = 256
+    #: ``True``: :meth:`Scale.rgb` gives the nearest anchor (a few exact classes), not a blend.
+    classes: bool = False
 
 
-#: ColorBrewer RdBu (9 classes), blue (most negative) to red (most positive); the middle is 0.
-RDBU_9 = Palette(np.array(
-    [(33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240), (247, 247, 247),
-     (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43)],
-    dtype=np.float64,
+#: The one diverging palette of every view, blue (most negative) → near-white (0) → red (most
+#: positive), 4 steps a side like :data:`SIGNED_RAMP`'s characters. Each anchor is a colour of
+#: xterm's 256-colour cube or grey ramp (RdBu-like in hue and lightness), so rich's downsampling to
+#: 256 colours (tmux's default) leaves it unchanged: RdBu's own pale shades become cyan (#87d7d7),
+#: lavender (#d7d7ff) and cream there.
+SIGNED = Palette.of_hex((
+    "#005faf", "#5f87d7", "#87afd7", "#afd7ff", "#ffffff",
+    "#ffd7d7", "#ff8787", "#d75f5f", "#af0000",
 ))  # fmt: skip
-#: ColorBrewer RdBu (11 classes), reversed so that negative is blue and positive red.
-RDBU_11 = Palette.of_hex((
-    "#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7",
-    "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f",
-))  # fmt: skip
-#: viridis at 9 evenly spaced points: its lightness rises monotonically from dark violet to yellow.
-VIRIDIS_9 = Palette(np.array(
-    [(68, 1, 84), (71, 45, 123), (59, 82, 139), (44, 114, 142), (33, 145, 140),
-     (40, 174, 128), (94, 201, 98), (173, 220, 48), (253, 231, 37)],
-    dtype=np.float64,
-))  # fmt: skip
-#: Black to white.
+#: Values ≥ 0: the positive half of :data:`SIGNED`, near-white (0) → red, so that a value has one
+#: colour whether or not its map also holds negatives.
+POSITIVE = Palette(SIGNED.anchors[len(SIGNED) // 2 :])
+#: Black to white: pictures (the input image), never values that a sign colours.
 GREYS = Palette.of_hex(("#000000", "#ffffff"))
 
-#: The terminal heatmaps' colours (both colour-blind safe), interpolated per value.
-TERMINAL = Palettes(RDBU_9, VIRIDIS_9)
-#: The figure's colours, through a 256-entry look-up table.
-FIGURE = Palettes(RDBU_11, GREYS)
+#: The terminal's colours: each value gets its nearest anchor (9 classes), exactly the 256-colour
+#: cube's and the same class as its character without colour.
+TERMINAL = Palettes(SIGNED, POSITIVE, classes=True)
+#: The figure's colours: the same palette blended through a 256-entry look-up table.
+FIGURE = Palettes(SIGNED, POSITIVE)
+#: The figure's input image, in grey: a picture, not a signed value.
+IMAGE = Palettes(GREYS, GREYS)
 
 #: Colour of non-finite values where a view draws them (the figure).
 NONFINITE = (0, 190, 0)
@@ -154,9 +154,9 @@ class Scale:
         return cls(lo, hi)
 
     @classmethod
-    def clipped_at(cls, maps: Iterable[np.ndarray], percentile: float) -> Self:
+    def clipped_at(cls, maps: Iterable[np.ndarray], percentile: float, *, from_zero: bool = False) -> Self:
         """The scale for maps drawn together: clipped at ``percentile`` when a finite value is
-        negative, else sequential over ``[min, max]``; a zero-width scale puts its values in the middle.
+        negative, else sequential over ``[min, max]`` (``[0, max]`` with ``from_zero``); a zero-width scale puts its values in the middle.
 
         The diverging end is the ``percentile``-th percentile of ``|value|``, an actual value never
         interpolated (so maps of under ``100 / (100 - percentile)`` values are not clipped): the
@@ -166,8 +166,8 @@ class Scale:
         if not finite:
             return cls(0.0, 0.0, False, flat=0.5)
         lo, hi = min(float(a.min()) for a in finite), max(float(a.max()) for a in finite)
-        if lo >= 0:
-            return cls(lo, hi, False, flat=0.5)
+        if lo >= 0:  # from_zero: 0 keeps the colour it has on a diverging scale
+            return cls(0.0 if from_zero else lo, hi, False, flat=0.5)
         magnitude = np.concatenate([np.abs(a) for a in finite])  # exact in the maps' own dtype
         top = float(magnitude.max())
         # np.percentile(..., method="higher") is the element at ceil(q·(n - 1)): one partition, no sort
@@ -208,7 +208,11 @@ class Scale:
 
     def rgb(self, values: np.ndarray) -> np.ndarray:
         """The palette's RGB of ``values`` (any shape), interpolated: ``(..., 3)`` uint8 (NaN: meaningless)."""
-        return self.palette.at(np.nan_to_num(self.position(values)))
+        t = np.nan_to_num(self.position(values))
+        if self.palettes.classes:  # the nearest anchor: 0 is the middle, ±limit the ends
+            n = len(self.palette) - 1
+            t = np.rint(t * n) / n
+        return self.palette.at(t)
 
     def colours(self, values: np.ndarray) -> np.ndarray:
         """``(..., 3)`` uint8 look-up-table colours of ``values (...)``; non-finite ones are :data:`NONFINITE`."""
@@ -232,6 +236,28 @@ class Scale:
 
     def ramp(self) -> str:
         return SIGNED_RAMP if self.diverging else SEQUENTIAL_RAMP
+
+
+#: How close the output's largest value must come to the pre-activation's to share its scale.
+SAME_UNITS = 0.1
+
+
+def same_units(pre_hi: float, out_hi: float) -> bool:
+    """Whether a filter's output is drawn on the scale of its parts and their sum: when the
+    activation passes large values through, i.e. the output's largest value is the
+    pre-activation's largest within :data:`SAME_UNITS` (linear, relu, leaky relu, elu, selu, gelu,
+    swish, softplus; relu6 and tanh while below their ceilings). A value then keeps its colour from
+    pre-activation to output. A sigmoid's 0 … 1 beside a pre-activation up to 300 would be all white
+    there: it gets a scale of its own."""
+    if not (np.isfinite(pre_hi) and np.isfinite(out_hi)) or pre_hi <= 0:
+        return False
+    return bool(abs(out_hi - pre_hi) <= SAME_UNITS * pre_hi)
+
+
+def output_shares_scale(preactivation: np.ndarray, output: np.ndarray) -> bool:
+    """:func:`same_units` of the two maps' largest finite values."""
+    pre, out = _finite([preactivation]), _finite([output])
+    return bool(pre and out) and same_units(float(pre[0].max()), float(out[0].max()))
 
 
 _TABLES: dict[tuple[Palette, int], np.ndarray] = {}

@@ -45,6 +45,39 @@ def block_mean(values: np.ndarray, kh: int, kw: int) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
+#: What one heatmap cell shows of its block of positions (``--heatmap-stat``), in words.
+STATS = {
+    "mean": "the mean",
+    "mean-abs": "the mean |value|",
+    "max-abs": "the largest-magnitude value",
+}
+#: The same, short, for a legend.
+BLOCK_WORDS = {"mean": "block means", "mean-abs": "block means of |value|", "max-abs": "largest |value| per block"}
+
+
+def block_max_abs(values: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """The value of largest ``|value|`` of each ``kh × kw`` block, sign kept (ties: the positive one):
+    ``(ceil(h / kh), ceil(w / kw))`` float64; NaN is skipped and an all-NaN block is NaN."""
+    a = np.asarray(values, dtype=np.float64)
+    rows, cols = np.arange(0, a.shape[0], kh), np.arange(0, a.shape[1], kw)
+    # fmax / fmin skip NaN; reduceat takes the ragged last block as it is
+    hi = np.fmax.reduceat(np.fmax.reduceat(a, rows, axis=0), cols, axis=1)
+    lo = np.fmin.reduceat(np.fmin.reduceat(a, rows, axis=0), cols, axis=1)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(hi) | (-lo <= hi), hi, lo)
+
+
+def block_stat(values: np.ndarray, k: int, stat: str = "mean") -> np.ndarray:
+    """``k × k`` blocks of ``values (h, w)`` reduced by ``stat`` (:data:`STATS`); ``k = 1``: the values."""
+    if stat not in STATS:
+        raise ValueError(f"unknown block statistic {stat!r}: one of {', '.join(STATS)}")
+    if stat == "mean-abs":
+        values = np.abs(values)
+    if k == 1:
+        return np.asarray(values)
+    return block_max_abs(values, k, k) if stat == "max-abs" else block_mean(values, k, k)
+
+
 def downsample(values: np.ndarray, max_h: int, max_w: int) -> np.ndarray:
     """``values (h, w)`` as block means ``(ceil(h / k), ceil(w / k))`` that fit ``max_h × max_w``.
 
@@ -71,8 +104,9 @@ class MapSource(Protocol):
 
     def nan_count(self) -> int: ...
 
-    def cells(self, k: int) -> np.ndarray:
-        """``k × k`` block means ``(ceil(h / k), ceil(w / k))`` (``k = 1``: the values themselves)."""
+    def cells(self, k: int, stat: str = "mean") -> np.ndarray:
+        """``k × k`` blocks reduced by ``stat`` (:data:`STATS`): ``(ceil(h / k), ceil(w / k))``
+        (``k = 1``: the values themselves, or their ``|value|``)."""
         ...
 
 
@@ -100,8 +134,8 @@ class ArrayMap:
     def nan_count(self) -> int:
         return int(np.isnan(self.values).sum()) if self.values.dtype.kind == "f" else 0
 
-    def cells(self, k: int) -> np.ndarray:
-        return self.values if k == 1 else block_mean(self.values, k, k)
+    def cells(self, k: int, stat: str = "mean") -> np.ndarray:
+        return block_stat(self.values, k, stat)
 
 
 class BlockMap:
@@ -118,7 +152,9 @@ class BlockMap:
     def nan_count(self) -> int:
         return 0
 
-    def cells(self, k: int) -> np.ndarray:
+    def cells(self, k: int, stat: str = "mean") -> np.ndarray:
+        if stat != "mean":  # linear block sums give means only
+            raise ValueError(f"a map known by its block means has no {stat!r} blocks")
         return self._means(k)
 
 
@@ -130,16 +166,24 @@ class ResultMaps:
     :func:`engine.partial_block_means` (one pass over the input per block size, shared by all
     filters), and the pre-activation's and output's from one pass over all filters at once.
     Otherwise (NaN or Inf, or no ranges) each map is computed and averaged as an array.
+
+    ``stat`` other than ``"mean"`` (``mean-abs``, ``max-abs``) cannot come from linear block sums:
+    each filter's partial maps are then computed when asked for (``engine.filter_partials``,
+    ``H'·W'·Cg`` values, one filter at a time, dropped with its heatmaps), about the cost of the
+    run's own pass over that filter.
     """
 
-    def __init__(self, result: LayerResult) -> None:
+    def __init__(self, result: LayerResult, stat: str = "mean") -> None:
+        if stat not in STATS:
+            raise ValueError(f"unknown block statistic {stat!r}: one of {', '.join(STATS)}")
         self.result = result
+        self.stat = stat
         self._taps: dict[int, np.ndarray] = {}
         self._stacks: dict[tuple[str, int], np.ndarray] = {}
 
     def _blocks_ok(self, f: int) -> bool:
         low, high = self.result.partial_low, self.result.partial_high
-        return low is not None and high is not None and bool(np.isfinite(low[:, f]).all() and np.isfinite(high[:, f]).all())
+        return self.stat == "mean" and low is not None and high is not None and bool(np.isfinite(low[:, f]).all() and np.isfinite(high[:, f]).all())
 
     def _partial_means(self, k: int, f: int, c: int) -> np.ndarray:
         layer = self.result.layer

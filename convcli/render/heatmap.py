@@ -1,19 +1,19 @@
 """Terminal heatmaps of a filter's maps: coloured cells, or shaded characters without colour.
 
-A map ``(h, w)`` is block-averaged to fit the width (:func:`downsample`), placed on a
-:class:`Scale` that always includes 0, and drawn by :class:`Heatmap`:
+A map ``(h, w)`` is reduced to ``k × k`` blocks (``--heatmap-stat``: mean, mean |value|, or the
+largest-magnitude value) to fit the width, placed on a :class:`Scale` that always includes 0, and
+drawn by :class:`Heatmap`:
 
 - with colour, two map rows per text line with ``▀`` (foreground = upper row, background = lower
-  row), so a cell is about square. A scale reaching below 0 is diverging and centred on 0
-  (ColorBrewer RdBu: blue below 0, near-white at 0, red above); a scale of values ≥ 0 is
-  sequential (viridis, dark to bright). Both palettes are colour-blind safe; rich downgrades the
-  truecolor to 256 or 16 colours when the terminal has fewer.
+  row), so a cell is about square, in the one palette of :mod:`convcli.present.colour`: blue below
+  0, white at 0, red above (a map ≥ 0 uses the white → red half), each value its nearest of the 9
+  anchors, which are xterm 256-colour cube colours (the same in tmux's 256 colours as in truecolor).
 - without colour (``NO_COLOR``, a pipe, ``color_system=None``), one character per cell, pairs of
   rows averaged to keep the same aspect and footprint: ``≡=-·`` below 0, blank about 0, ``░▒▓█``
   above 0 on a diverging scale; `` ░▒▓█`` from low to high on a sequential one.
 
-:func:`filter_heatmaps` lays out one filter: each channel's partial map on one shared scale, the
-bias, the pre-activation and the output.
+:func:`filter_heatmaps` lays out one filter: each channel's partial map, the bias, the
+pre-activation and the output, the parts and their sum on one shared scale.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from convcli.engine import LayerResult
 from convcli.present import colour, describe, selection
 from convcli.present.colour import SEQUENTIAL_RAMP, SIGNED_RAMP
 from convcli.present.maps import (
+    BLOCK_WORDS,
+    STATS,
     ArrayMap,
     BlockMap,
     MapSource,
@@ -44,16 +46,14 @@ from convcli.present.maps import (
 )
 from convcli.render import numbers
 
-#: The palettes' anchors (``(9, 3)`` float64), from :data:`convcli.present.colour.TERMINAL`.
-DIVERGING = colour.TERMINAL.diverging.anchors
-SEQUENTIAL = colour.TERMINAL.sequential.anchors
-
 #: Maps narrower than this many columns are drawn with each value repeated (zoomed) up to it.
 MIN_COLUMNS = 8
 #: Text lines a map of :func:`filter_heatmaps` may take (two map rows each).
-MAX_LINES = 12
+MAX_LINES = 24
 #: Columns per map slot below which :func:`filter_heatmaps` puts fewer maps on a line.
 SLOT_COLUMNS = 24
+#: Columns the bias between the partial maps and the pre-activation takes ("+ bias -0.25").
+BIAS_COLUMNS = 14
 
 
 # ------------------------------------------------------------------------------------------------
@@ -65,8 +65,8 @@ class Scale(colour.Scale):
 
     The heatmaps take it :meth:`~colour.Scale.including_zero`: symmetric around 0
     when a value is negative, else sequential from 0. An all-negative map stays diverging, on its
-    blue half: hue and characters then always say the sign, and dark → bright always means
-    low → high on a one-signed ``≥ 0`` map.
+    blue half: hue and characters then always say the sign; a ``≥ 0`` map goes white → red, the
+    colours the same values have on a signed scale of the same limit.
     """
 
     palettes = colour.TERMINAL
@@ -146,13 +146,11 @@ class Fit:
 class Heatmap:
     """A map ``values (h, w)`` drawn as cells under ``title``, with its value range below.
 
-    ``max_w`` is in columns (one per map column), ``max_h`` in text lines (two map rows each, so
-    cells come out about square); a larger map is block-averaged (:func:`downsample`), a map
-    narrower than :data:`MIN_COLUMNS` is zoomed by repeating its values. ``lo``/``hi`` fix the
-    scale (to share it between maps); by default it is ``Scale.including_zero`` of the drawn cells, so that block
-    means still span the palette. The caption gives the map's own min … max (before averaging).
-    ``legend`` adds a line saying what the colours or characters mean; ``show_factor`` adds
-    ``(÷k)`` or ``(×z)`` to the caption.
+    ``max_w`` in columns, ``max_h`` in text lines (two map rows each); a larger map is reduced to
+    blocks by ``stat``, one narrower than :data:`MIN_COLUMNS` zoomed. ``lo``/``hi`` fix the scale
+    (to share it); by default ``Scale.including_zero`` of the drawn cells. The caption gives the
+    map's own min … max; ``legend`` adds what the colours or characters mean; ``show_factor`` adds
+    the block size (``cell = k×k``) or zoom to the caption.
     """
 
     def __init__(
@@ -166,12 +164,14 @@ class Heatmap:
         max_h: int = 16,
         legend: bool = True,
         show_factor: bool = True,
+        stat: str = "mean",
     ) -> None:
         self.source: MapSource = values if isinstance(values, (ArrayMap, BlockMap)) else ArrayMap(np.asarray(values))
         self.title = title
         self.lo, self.hi = lo, hi
         self.max_w, self.max_h = max_w, max_h
         self.legend, self.show_factor = legend, show_factor
+        self.stat = stat
         lo_v, hi_v = self.source.value_range()
         self.range = range_text(lo_v, hi_v) if np.isfinite(lo_v) else "no finite values"
         self.nans = self.source.nan_count()
@@ -186,7 +186,7 @@ class Heatmap:
             z = 1
             if k == 1 and w < MIN_COLUMNS:
                 z = max(1, min(-(-MIN_COLUMNS // w), max_w // w, rows // h))
-            cells = np.asarray(self.source.cells(k), dtype=np.float64)
+            cells = np.asarray(self.source.cells(k, self.stat), dtype=np.float64)
             own = Scale.including_zero(cells)
             scale = Scale(own.lo if self.lo is None else float(self.lo), own.hi if self.hi is None else float(self.hi))
             if z > 1:
@@ -200,16 +200,16 @@ class Heatmap:
         if self.nans:
             text += f" · {self.nans} NaN"
         if self.show_factor and fit.k > 1:
-            text += f" (÷{fit.k})"
+            text += f" · cell = {fit.k}×{fit.k}"
         elif self.show_factor and fit.z > 1:
-            text += f" (×{fit.z})"
+            text += f" · value = {fit.z}×{fit.z} cells"
         return text
 
     def _width(self, max_w: int) -> int:
         fit = self.fit(max_w)
         texts = [self.title, self.caption(max_w)]
         if self.legend:
-            legend = Legend(fit.scale, means=fit.k > 1)
+            legend = Legend(fit.scale, means=fit.k > 1, stat=self.stat)
             texts += [line.plain for colour in (False, True) for line in legend.lines(colour)]
         return max(fit.cells.shape[1], min(max_w, max(cell_len(t) for t in texts)))
 
@@ -224,7 +224,7 @@ class Heatmap:
             yield Segment.line()
         yield from console.render(Text(self.caption(max_w), style="dim"), opts)
         if self.legend:
-            yield from console.render(Legend(fit.scale, means=fit.k > 1), opts)
+            yield from console.render(Legend(fit.scale, means=fit.k > 1, stat=self.stat), opts)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         width = self._width(max(1, min(self.max_w, options.max_width)))
@@ -234,13 +234,15 @@ class Heatmap:
 class Legend:
     """What a scale's colours or characters mean: ``lo [ramp] hi``, then (``explain``) in words.
 
-    ``means`` says the scale spans block means (so it is narrower than the maps' min … max).
+    ``means`` says the scale spans block statistics ``stat`` (so it may be narrower than the maps'
+    min … max).
     """
 
-    def __init__(self, scale: Scale, explain: bool = True, *, means: bool = False) -> None:
+    def __init__(self, scale: Scale, explain: bool = True, *, means: bool = False, stat: str = "mean") -> None:
         self.scale = scale
         self.explain = explain
         self.means = means
+        self.stat = stat
 
     def lines(self, colour: bool) -> list[Text]:
         s = self.scale
@@ -248,13 +250,13 @@ class Legend:
         low, high = range_text(lo, hi).split(" … ")
         bar = Text(f"{low} [")
         if colour:
-            for v in np.linspace(lo, hi, len(DIVERGING)).tolist():
+            for v in np.linspace(lo, hi, len(s.palette)).tolist():
                 bar.append(" ", Style(bgcolor=s.color(v)))
         else:
             bar.append(s.ramp())
         bar.append(f"] {high}")
         if self.means:
-            bar.append(" of block means", style="dim")
+            bar.append(f" of cells ({BLOCK_WORDS[self.stat]})", style="dim")
         return [bar, Text(note(s.diverging, colour), style="dim")] if self.explain else [bar]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -266,11 +268,8 @@ class Legend:
 
 def note(diverging: bool | None, colour: bool) -> str:
     """The palette in words; ``diverging=None`` describes both kinds."""
-    if colour:
-        signed, one = "blue < 0 < red, white ≈ 0", "dark → bright"
-    else:
-        signed = f"{SIGNED_RAMP[:4]} below 0, blank ≈ 0, {SIGNED_RAMP[5:]} above"
-        one = f"'{SEQUENTIAL_RAMP}' low → high"
+    signed, one = ("blue < 0 < red, white ≈ 0", "white 0 → red high") if colour else (
+        f"{SIGNED_RAMP[:4]} below 0, blank ≈ 0, {SIGNED_RAMP[5:]} above", f"'{SEQUENTIAL_RAMP}' low → high")
     if diverging is None:
         return f"{signed}; maps ≥ 0: {one}"
     return signed if diverging else one
@@ -287,48 +286,76 @@ class _Note:
 # A filter
 
 
-def slots(width: int) -> tuple[int, int]:
-    """``(maps per line, columns per map)`` for a panel ``width`` columns wide.
+def slots(width: int, maps: int | None = None, bias: bool = False, cap: int | None = None) -> tuple[int, int]:
+    """``(maps per line, columns per map)`` for a panel ``width`` columns wide holding ``maps`` maps.
 
-    Each slot also holds the operator in front (``+ ``) and the gap after it.
+    A slot also holds the operator in front and a gap. As many maps a line as leave each
+    :data:`SLOT_COLUMNS`, the lines balanced (5 maps: 3 + 2), each map as wide as its line allows up
+    to ``cap`` (:func:`height_cap`), less the ``bias`` text when no line has room for it.
     """
     inner = width - 4  # the panel's border and padding
-    per_line = min(4, max(2, inner // SLOT_COLUMNS))
-    return per_line, max(4, inner // per_line - 3)
+    if maps is None:
+        per_line = min(4, max(2, inner // SLOT_COLUMNS))
+        return per_line, max(4, inner // per_line - 3)
+    fit = max(1, min(maps, inner // SLOT_COLUMNS))
+    lines = -(-maps // fit)
+    per_line = -(-maps // lines)
+    full = maps % per_line == 0  # every line holds per_line maps: the bias has to share one
+    room = inner - (BIAS_COLUMNS if bias and full else 0)
+    max_w = max(4, room // per_line - 3)
+    return per_line, max_w if cap is None else max(4, min(max_w, cap))
+
+
+def height_cap(hw: tuple[int, int]) -> int:
+    """The columns of an ``(h, w)`` map drawn :data:`MAX_LINES` lines tall (wider gains no cells),
+    at least a slot's (:data:`SLOT_COLUMNS`, so that its title and range stay readable)."""
+    h, w = hw
+    k = max(1, -(-h // (2 * MAX_LINES)))
+    return max(SLOT_COLUMNS - 3, -(-w // k))
 
 
 def filter_heatmaps(
     result: LayerResult, f: int, names: Sequence[str], *, width: int, maps: np.ndarray | None = None,
-    sources: ResultMaps | None = None,
+    sources: ResultMaps | None = None, stat: str = "mean",
 ) -> Panel:
     """Filter ``f`` as heatmaps: each input channel's partial map + bias = pre-activation → output.
 
-    ``maps (H', W', Cg)`` are the filter's partial maps if already computed
-    (:func:`engine.filter_partials`); otherwise ``sources`` (one :class:`ResultMaps` shared by
-    every filter of ``result``) provides them, without full-resolution maps where it can.
-    ``names`` are the input's channel names. The partial maps share one scale so their colours
-    compare; the pre-activation and the output have their own. Maps are sized so a line of the
-    panel holds 3–4 of them at 100 columns (3 at 80).
+    ``maps (H', W', Cg)`` are the filter's partial maps if already computed; otherwise ``sources``
+    (one :class:`ResultMaps` for every filter of ``result``, made with ``stat``) provides them,
+    without full-resolution maps where it can. ``stat``: what a cell shows of its block
+    (:data:`convcli.present.maps.STATS`). The parts and their sum share ONE scale (the partial maps,
+    the pre-activation, and the output when :func:`colour.same_units`), so that colours compare
+    across ``+``, ``=`` and ``→``. Maps are as wide as the panel allows (:func:`slots`).
     """
     layer = result.layer
-    sources = ResultMaps(result) if sources is None else sources
+    sources = ResultMaps(result, stat) if sources is None else sources
+    stat = sources.stat
     channels = selection.group_channels(result, f)
     shown, others = selection.shown_channels(result, f)
     channel_maps, others_map = sources.partials(f, maps, others)
-    _, max_w = slots(width)
     ho, wo = layer.geometry.out_hw
-    k = block_factor((ho, wo), 2 * MAX_LINES, max_w)
 
     partials: list[tuple[str, MapSource]] = [(names[channels[c]], channel_maps[c]) for c in shown]
     if others_map is not None:
         partials.append((f"Σ {len(others)} others", others_map))
-    # the shared scale spans the cells as drawn (block means), like each map's own scale does
-    shared = Scale.including_zero(*(m.cells(k) for _, m in partials))
+    # the output joins the parts' scale when it is in their units (colour.same_units, as in the figure)
+    pre_stats, out_stats = result.preactivation_stats[f], result.output_stats[f]
+    out_shared = result.activation != "linear" and colour.same_units(float(pre_stats[2]), float(out_stats[2]))
+    n_maps = len(partials) + 1 + (result.activation != "linear")
+    _, max_w = slots(width, n_maps, result.use_bias, height_cap((ho, wo)))
+    k = block_factor((ho, wo), 2 * MAX_LINES, max_w)
+    pre_source = sources.preactivation(f)
+    out_source = sources.output(f) if result.activation != "linear" else None
+    # one scale for the parts and their sum: it spans the cells as drawn (block statistics)
+    summed = [m.cells(k, stat) for _, m in partials] + [pre_source.cells(k, stat)]
+    if out_source is not None and out_shared:
+        summed.append(out_source.cells(k, stat))
+    shared = Scale.including_zero(*summed)
 
     def heatmap(values: MapSource, title: str, scale: Scale | None = None) -> Heatmap:
         lo, hi = (scale.lo, scale.hi) if scale is not None else (None, None)
         return Heatmap(values, title, lo=lo, hi=hi, max_w=max_w, max_h=MAX_LINES, legend=False,
-                       show_factor=False)
+                       show_factor=False, stat=stat)
 
     items: list[RenderableType] = []
     for n, (title, m) in enumerate(partials):
@@ -338,26 +365,27 @@ def filter_heatmaps(
         # the bias is one number added everywhere: a flat map would only repeat it
         items.append(numbers.joined("+", Text.assemble(("bias ", numbers.LABEL), describe.fmt(float(result.bias[f])),
                                                       ("\nat every\nposition", "dim"))))
-    pre = heatmap(sources.preactivation(f), "pre-activation")
+    pre = heatmap(pre_source, "pre-activation", shared)
     items.append(numbers.joined("=", pre))
     fit = pre.fit(max_w)
     means = fit.k > 1
     keys: list[tuple[str, RenderableType]] = [
-        ("channels", Group(Legend(shared, explain=False, means=means),
-                           Text("one scale for every channel, so their cells compare", style="dim"))),
-        ("pre-activation", Legend(fit.scale, explain=False, means=means)),
+        ("one scale", Group(Legend(shared, explain=False, means=means, stat=stat),
+                            Text("the channels and their sum (pre-activation" + (", output" if out_shared else "")
+                                 + "): their cells compare", style="dim"))),
     ]
-    if result.activation != "linear":
-        out = heatmap(sources.output(f), "output")
+    if out_source is not None:
+        out = heatmap(out_source, "output", shared if out_shared else None)
         items.append(numbers.joined(f"{result.activation} →", out))
-        keys.append(("output", Legend(out.fit(max_w).scale, explain=False, means=means)))
+        if not out_shared:
+            keys.append(("output", Legend(out.fit(max_w).scale, explain=False, means=means, stat=stat)))
 
     if fit.k > 1:
-        cells = f"one cell = mean of a {fit.k}×{fit.k} block (÷{fit.k})"
+        cells = f"one cell = {STATS[stat]} of {fit.k}×{fit.k} output positions"
     elif fit.z > 1:
         cells = f"each value drawn as {fit.z}×{fit.z} cells"
     else:
-        cells = "one cell per output position"
+        cells = "one cell per output position" + ("" if stat == "mean" else f" ({STATS[stat]})")
     body = Group(
         Text(f"{ho}×{wo} maps · {cells}", style=numbers.LABEL),
         numbers.Flow(items),

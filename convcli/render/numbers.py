@@ -9,28 +9,45 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from rich import box
 from rich.cells import cell_len
+from rich.color import Color
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from convcli.present import colour
 from convcli.present.describe import LayerCall, number_format
 
 #: A grid's box: an outer border, no lines between cells (they cost width at 100 columns).
 GRID_BOX = box.Box("╭──╮\n│  │\n├──┤\n│  │\n├──┤\n├──┤\n│  │\n╰──╯\n")
 
-NEGATIVE = "red"
-POSITIVE = "green"
+#: A number's colour by its sign, without a scale: the one palette's third step a side (readable on
+#: dark and light backgrounds), blue below 0, red above, as in the heatmaps and the figure.
+NEGATIVE = "#{:02x}{:02x}{:02x}".format(*(int(c) for c in colour.SIGNED.anchors[1]))
+POSITIVE = "#{:02x}{:02x}{:02x}".format(*(int(c) for c in colour.SIGNED.anchors[-2]))
 OPERATOR = "bold cyan"
 LABEL = "bold"
 
 
 def _style(v: float) -> str:
-    return NEGATIVE if v < 0 else ""
+    return NEGATIVE if v < 0 else POSITIVE if v > 0 else ""
 
 
-def number_grid(values: np.ndarray, title: str | None = None, *, dim: np.ndarray | None = None) -> Table:
-    """An ``(h, w)`` array as a boxed grid of right-aligned numbers; ``dim`` marks cells (h, w) to grey."""
+def cell_style(v: float, scale: colour.Scale) -> Style:
+    """A number on ``scale``: its heatmap colour behind it, black or white text in front (by lightness)."""
+    r, g, b = (int(c) for c in scale.rgb(np.array(v)))
+    ink = "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 128 else "#ffffff"
+    return Style(color=ink, bgcolor=Color.from_rgb(r, g, b))
+
+
+def number_grid(values: np.ndarray, title: str | None = None, *, dim: np.ndarray | None = None,
+                scale: colour.Scale | None = None) -> Table:
+    """An ``(h, w)`` array as a boxed grid of right-aligned numbers; ``dim`` marks cells (h, w) to grey.
+
+    With ``scale`` each number stands on its colour on that scale (the heatmaps' colour of the same
+    value); without, its text is blue below 0 and red above.
+    """
     f = number_format(values)
     t = Table(
         box=GRID_BOX,
@@ -46,7 +63,8 @@ def number_grid(values: np.ndarray, title: str | None = None, *, dim: np.ndarray
     for i in range(values.shape[0]):
         t.add_row(
             *(
-                Text(f(v), style="dim" if dim is not None and dim[i, j] else _style(v))
+                Text(f(v), style="dim" if dim is not None and dim[i, j] else
+                     cell_style(v, scale) if scale is not None and np.isfinite(v) else _style(v))
                 for j, v in enumerate(values[i].tolist())
             )
         )

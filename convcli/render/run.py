@@ -17,6 +17,7 @@ from rich.text import Text
 
 from convcli.engine import ACTIVATION_FORMULAS, LayerResult
 from convcli.layer.spec import group_of
+from convcli.present.colour import same_units
 from convcli.present.describe import (
     InputInfo,
     channel_list,
@@ -30,6 +31,7 @@ from convcli.present.describe import (
 )
 from convcli.present.selection import group_channels, shown_channels
 from convcli.present.window import Window, window_partials
+from convcli.render.heatmap import Scale
 from convcli.render.numbers import LABEL, Call, Flow, joined, key_values, number_grid
 from convcli.render.params import param_formula
 from convcli.text import shown
@@ -73,20 +75,31 @@ def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: W
     pre = result.preactivation[r0:r1, c0:c1, f]
     out = result.output[r0:r1, c0:c1, f]
 
-    kernel_items: list[RenderableType] = [number_grid(kernel[:, :, c], names[channels[c]]) for c in shown]
+    # the weights share one scale; the parts, the bias and their sum another (ONE scale, so that
+    # the colours add up like the numbers), with the output when it is in their units
+    # (colour.same_units, as in the heatmaps and the figure)
+    weights = Scale.including_zero(*(kernel[:, :, c] for c in shown))
+    rest = partials[:, :, others].sum(axis=2) if others else None
+    bias = np.full(pre.shape, result.bias[f])
+    pre_stats, out_stats = result.preactivation_stats[f], result.output_stats[f]
+    out_shared = result.activation != "linear" and same_units(float(pre_stats[2]), float(out_stats[2]))
+    summed = [partials[:, :, c] for c in shown] + ([rest] if rest is not None else []) + [bias, pre]
+    sums = Scale.including_zero(*summed, *([out] if out_shared else []))
+    kernel_items: list[RenderableType] = [number_grid(kernel[:, :, c], names[channels[c]], scale=weights)
+                                          for c in shown]
     sum_items: list[RenderableType] = []
     for n, c in enumerate(shown):
-        grid = number_grid(partials[:, :, c], names[channels[c]])
+        grid = number_grid(partials[:, :, c], names[channels[c]], scale=sums)
         sum_items.append(grid if n == 0 else joined("+", grid))
-    if others:
-        rest = partials[:, :, others].sum(axis=2)
-        sum_items.append(joined("+", number_grid(rest, f"Σ {len(others)} others")))
+    if rest is not None:
+        sum_items.append(joined("+", number_grid(rest, f"Σ {len(others)} others", scale=sums)))
         kernel_items.append(Text(f"… and {len(others)} more channels", style="dim"))
     # the bias is added at every position: shown as a grid it adds up cell by cell like the rest
-    sum_items.append(joined("+", number_grid(np.full(pre.shape, result.bias[f]), "bias")))
-    sum_items.append(joined("=", number_grid(pre, "pre-activation")))
+    sum_items.append(joined("+", number_grid(bias, "bias", scale=sums)))
+    sum_items.append(joined("=", number_grid(pre, "pre-activation", scale=sums)))
     if result.activation != "linear":
-        sum_items.append(joined(f"{result.activation} →", number_grid(out, "output")))
+        out_scale = sums if out_shared else Scale.including_zero(out)
+        sum_items.append(joined(f"{result.activation} →", number_grid(out, "output", scale=out_scale)))
 
     shares = result.shares()[:, f]
     stats = key_values(

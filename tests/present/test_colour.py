@@ -10,9 +10,9 @@ import pytest
 
 from convcli.present.colour import (
     FIGURE,
+    IMAGE,
     NONFINITE,
-    RDBU_9,
-    RDBU_11,
+    SIGNED,
     TERMINAL,
     Palette,
     Palettes,
@@ -36,10 +36,10 @@ def test_symmetric_policy_centres_zero_on_the_middle_colour():
     assert tuple(s.rgb(np.array(0.0))) == (100, 100, 0)  # the middle anchor
     assert tuple(s.rgb(np.array(-1.0))) == (50, 150, 0)  # halfway between the first two anchors
     assert tuple(s.rgb(np.array(2.0))) == (200, 0, 0)
-    # the terminal's RdBu: 0 is its near-white middle class, -m and m its ends
+    # the terminal's palette: 0 is its near-white middle class, -m and m its ends
     t = Scale(-4.0, 4.0)
-    assert tuple(t.rgb(np.array([-4.0, 0.0, 4.0]))[1]) == tuple(RDBU_9.anchors[4])
-    assert tuple(t.rgb(np.array(-4.0))) == tuple(RDBU_9.anchors[0]) and tuple(t.rgb(np.array(4.0))) == tuple(RDBU_9.anchors[-1])
+    assert tuple(t.rgb(np.array([-4.0, 0.0, 4.0]))[1]) == tuple(SIGNED.anchors[4])
+    assert tuple(t.rgb(np.array(-4.0))) == tuple(SIGNED.anchors[0]) and tuple(t.rgb(np.array(4.0))) == tuple(SIGNED.anchors[-1])
 
 
 def test_symmetric_policy_keeps_an_all_negative_map_diverging():
@@ -94,8 +94,8 @@ def test_a_zero_width_scale_puts_every_value_at_its_flat_position():
 
 
 def test_the_views_palettes_and_lut_colours():
-    assert TERMINAL.diverging is RDBU_9 and FIGURE.diverging is RDBU_11
-    lut = FIGURE.sequential.lut(FIGURE.lut_size)
+    assert TERMINAL.diverging is SIGNED and FIGURE.diverging is SIGNED
+    lut = IMAGE.sequential.lut(FIGURE.lut_size)
     assert lut.shape == (256, 3) and tuple(lut[0]) == (0, 0, 0) and tuple(lut[-1]) == (255, 255, 255)
     out = lut_colours(np.array([0.0, 0.5, 1.0]), np.array([False, True, False]), lut)
     assert [tuple(c) for c in out] == [(0, 0, 0), NONFINITE, (255, 255, 255)]

@@ -112,25 +112,26 @@ def test_scale_always_includes_zero_and_picks_the_palette():
 
 def test_diverging_zero_is_neutral_and_sign_sets_the_hue():
     s = Scale(-3.0, 6.0)
-    assert tuple(s.rgb(np.array(0.0))) == (247, 247, 247)
-    assert tuple(s.rgb(np.array(6.0))) == (178, 24, 43)
-    assert tuple(s.rgb(np.array(-6.0))) == (33, 102, 172)  # symmetric limit: -6 is the far end
+    assert tuple(s.rgb(np.array(0.0))) == (255, 255, 255)
+    assert tuple(s.rgb(np.array(6.0))) == (175, 0, 0)
+    assert tuple(s.rgb(np.array(-6.0))) == (0, 95, 175)  # symmetric limit: -6 is the far end
     assert tuple(s.rgb(np.array(-3.0))) == tuple(s.rgb(np.array(-3.0 - 1e-9)))
     v = np.linspace(-6, 6, 241)
     v = v[v != 0]
     rgb = s.rgb(v).astype(int)
-    assert np.all(np.sign(rgb[:, 0] - rgb[:, 2]) == np.sign(v))  # red > blue exactly when v > 0
-    assert s.color(6.0).get_truecolor() == (178, 24, 43)  # type: ignore[union-attr]
+    coloured = np.rint(np.abs(v) / 6 * 4) > 0  # 4 classes a side; within half a class of 0: white
+    assert np.all(np.sign(rgb[:, 0] - rgb[:, 2]) == np.sign(v) * coloured)  # red > blue exactly when v > 0
+    assert s.color(6.0).get_truecolor() == (175, 0, 0)  # type: ignore[union-attr]
     assert s.color(float("nan")) is None
 
 
-def test_sequential_brightness_rises_with_the_value():
+def test_sequential_goes_from_white_to_red_as_the_value_rises():
     s = Scale(0.0, 10.0)
     rgb = s.rgb(np.linspace(0, 10, 101)).astype(np.float64) / 255
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
     luminance = linear @ np.array([0.2126, 0.7152, 0.0722])
-    assert np.all(np.diff(luminance) > 0)
-    assert tuple(s.rgb(np.array(10.0))) == (253, 231, 37)
+    assert np.all(np.diff(luminance) <= 0) and luminance[0] > luminance[-1] + 0.8  # white 0 -> dark red
+    assert tuple(s.rgb(np.array(10.0))) == (175, 0, 0) == tuple(Scale(-10.0, 10.0).rgb(np.array(10.0)))
 
 
 def test_characters_bin_by_value():

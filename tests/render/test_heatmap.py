@@ -13,16 +13,17 @@ from rich.console import Console
 from convcli import engine
 from convcli.present import maps as map_sources
 from convcli.present.colour import SEQUENTIAL_RAMP, SIGNED_RAMP
+from convcli.present.maps import ResultMaps, block_factor, block_mean
 from convcli.render import heatmap
 from convcli.render.heatmap import Heatmap, filter_heatmaps
 from convcli.sources import kernels
 
 from helpers import draw, textbook_result
 
-RED = "178;24;43"  # RdBu's most positive
-BLUE = "33;102;172"  # RdBu's most negative
-WHITE = "247;247;247"  # RdBu's centre: 0
-YELLOW = "253;231;37"  # viridis' top
+RED = "175;0;0"  # the palette's most positive
+BLUE = "0;95;175"  # its most negative
+WHITE = "255;255;255"  # its centre: 0
+YELLOW = RED  # the top of a map ≥ 0 is the same red
 
 
 def colour_codes(text: str) -> list[str]:
@@ -70,7 +71,7 @@ def test_large_map_is_block_averaged_to_fit():
     values = np.tile(np.linspace(0, 1, 400), (90, 1))
     hm = Heatmap(values, "wide", max_w=50, max_h=10)
     text = draw(hm, 80)
-    assert "(÷8)" in text  # ceil(400 / 50) = 8 > ceil(90 / 20) = 5
+    assert "cell = 8×8" in text  # ceil(400 / 50) = 8 > ceil(90 / 20) = 5
     rows = map_lines(text, "wide", 6)  # ceil(90 / 8) = 12 map rows, two per line
     assert all(len(r.rstrip()) <= 50 for r in rows) and rows[0].rstrip().endswith("█")
     assert hm.fit(50).cells.shape == (12, 50)
@@ -118,7 +119,7 @@ def test_textbook_heatmaps_show_the_channel_magnitudes(width):
     for caption in ("4 … 4", "400 … 400", "40000 … 40000", "40404 … 40404", "+ at every", "relu →"):
         assert caption in text
     assert "bias 0" in text
-    assert "channels        0 [ ░▒▓█] 40000" in text  # one scale, from 0 to the largest channel
+    assert "one scale  0 [ ░▒▓█] 40404" in text  # one scale, from 0 to the sum (the largest map)
     assert "each value drawn as 4×4 cells" in text  # a 2×2 map zoomed to 8 columns
     # on the shared scale R (4) and G (400) are blank, B (40000) full: 4 lines of 8 "█" in B's column
     lines = text.splitlines()
@@ -132,7 +133,7 @@ def test_textbook_heatmaps_show_the_channel_magnitudes(width):
     assert all(line[r_col : r_col + 8] == " " * 8 for line in r_rows)
 
 
-@pytest.mark.parametrize("width, per_line", [(100, 4), (80, 3)])
+@pytest.mark.parametrize("width, per_line", [(100, 3), (80, 3)])
 def test_photo_heatmaps_fit_the_width(width, per_line):
     result = photo_result()
     maps = engine.filter_partials(result.layer, 1)
@@ -140,9 +141,10 @@ def test_photo_heatmaps_fit_the_width(width, per_line):
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= width
     assert any(all(n in line for n in PHOTO_NAMES) for line in lines)  # ≥ 3 maps on one line
-    map_w = (width - 4) // per_line - 3
-    k = math.ceil(max(298 / 24, 398 / map_w))
-    assert f"298×398 maps · one cell = mean of a {k}×{k} block (÷{k})" in text
+    map_w = (width - 4) // per_line - 3  # 5 maps: 3 + 2 a line, the bias beside the 2
+    assert heatmap.slots(width, 5, True, heatmap.height_cap((298, 398))) == (per_line, map_w)
+    k = math.ceil(max(298 / 48, 398 / map_w))
+    assert f"298×398 maps · one cell = the mean of {k}×{k} output positions" in text
     assert len(lines) < 60
     for c, name in enumerate(PHOTO_NAMES):
         assert heatmap.range_text(float(maps[..., c].min()), float(maps[..., c].max())) in text, name
@@ -153,7 +155,7 @@ def test_photo_heatmaps_fit_the_width(width, per_line):
 def test_filter_heatmaps_computes_maps_itself_and_skips_output_when_linear():
     result = photo_result("linear")
     text = draw(filter_heatmaps(result, 0, PHOTO_NAMES, width=100), 100)
-    assert "pre-activation" in text and "output" not in text
+    assert "pre-activation" in text and "output" not in text.replace("output positions", "")
 
 
 def test_many_channels_fold_into_others():
@@ -250,3 +252,154 @@ def test_block_sums_ignore_values_no_tap_reads_or_no_weight_uses():
 
 def test_heatmap_takes_array_likes():
     assert Heatmap([[1, 2], [3, 4]], "list").range == heatmap.range_text(1.0, 4.0)
+
+
+# ------------------------------------------------------------------------------------------------
+# One colour language (issue 16)
+
+
+def test_minus_one_and_plus_one_have_one_colour_in_grid_heatmap_and_figure():
+    from convcli.figure import plan as figure_plan
+    from convcli.present import colour
+    from convcli.render import numbers
+
+    ends = (tuple(int(c) for c in colour.SIGNED.anchors[0]), tuple(int(c) for c in colour.SIGNED.anchors[-1]))
+    term = heatmap.Scale(-1.0, 1.0)
+    fig = figure_plan.Scale(-1.0, 1.0, True)
+    for scale in (term, fig):
+        assert scale.palette is colour.SIGNED
+    assert tuple(term.rgb(np.array(-1.0))) == ends[0] and tuple(term.rgb(np.array(1.0))) == ends[1]
+    assert tuple(fig.colours(np.array(-1.0))) == ends[0] and tuple(fig.colours(np.array(1.0))) == ends[1]
+    for v, end in ((-1.0, ends[0]), (1.0, ends[1])):
+        bg = numbers.cell_style(v, term).bgcolor
+        assert bg is not None and tuple(bg.get_truecolor()) == end
+    # a map ≥ 0 is on the red half: +1 is the same red as on a signed scale
+    assert tuple(heatmap.Scale(0.0, 1.0).rgb(np.array(1.0))) == ends[1]
+    assert tuple(figure_plan.Scale(0.0, 1.0, False).colours(np.array(1.0))) == ends[1]
+    # sign colours of a grid without a scale: blue below 0, red above
+    assert numbers._style(-1.0) == numbers.NEGATIVE and numbers._style(1.0) == numbers.POSITIVE
+    assert numbers.NEGATIVE == "#5f87d7" and numbers.POSITIVE == "#d75f5f"
+
+
+def test_anchors_survive_256_colours():
+    from rich.color import Color, ColorSystem
+
+    from convcli.present import colour
+
+    for rgb in colour.SIGNED.anchors.astype(int).tolist():
+        c = Color.from_rgb(*rgb).downgrade(ColorSystem.EIGHT_BIT)
+        assert list(c.get_truecolor()) == rgb
+
+
+def test_parts_and_their_sum_share_one_scale(monkeypatch):
+    made: list[tuple[str, float | None, float | None]] = []
+    real = heatmap.Heatmap.__init__
+
+    def spy(self, values, title, **kw):
+        made.append((title, kw.get("lo"), kw.get("hi")))
+        real(self, values, title, **kw)
+
+    monkeypatch.setattr(heatmap.Heatmap, "__init__", spy)
+    for activation, out_shared in (("linear", None), ("tanh", False), ("relu", True), ("leaky_relu", True), ("sigmoid", False)):
+        made.clear()
+        result = photo_result(activation)
+        maps = engine.filter_partials(result.layer, 1)
+        filter_heatmaps(result, 1, PHOTO_NAMES, width=100, maps=maps)
+        by = {t: (lo, hi) for t, lo, hi in made}
+        shared = by["red"]
+        assert shared[0] is not None and by["green"] == by["blue"] == by["pre-activation"] == shared
+        n_maps = 3 + 1 + (activation != "linear")
+        k = block_factor((298, 398), 2 * heatmap.MAX_LINES,
+                         heatmap.slots(100, n_maps, True, heatmap.height_cap((298, 398)))[1])
+        cells = [block_mean(maps[..., c], k, k) for c in range(3)] + [block_mean(result.preactivation[..., 1], k, k)]
+        if out_shared:
+            cells.append(block_mean(result.output[..., 1], k, k))
+        assert shared == (min(0.0, min(c.min() for c in cells)), max(0.0, max(c.max() for c in cells)))
+        if out_shared is not None:
+            pre, out = result.preactivation[..., 1], result.output[..., 1]
+            assert bool(abs(out.max() - pre.max()) <= 0.1 * pre.max()) is out_shared  # the rule, by hand
+            assert (by["output"] == shared) is out_shared
+
+
+def test_cells_grow_with_the_width():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 260, 1)).astype(np.float32)
+    layer = engine.prepare(x, rng.normal(size=(3, 3, 1, 1)))
+    result = engine.run_layer(layer, None, "relu")
+    fits = {}
+    for width in (80, 120):
+        n, w = heatmap.slots(width, 3, True, heatmap.height_cap((198, 258)))
+        fits[width] = block_factor((198, 258), 2 * heatmap.MAX_LINES, w)
+        text = draw(filter_heatmaps(result, 0, ["x"], width=width), width)
+        assert f"one cell = the mean of {fits[width]}×{fits[width]} output positions" in text
+    assert fits[120] < fits[80]  # smaller blocks: more cells
+
+
+def test_half_blocks_only_with_colour():
+    values = np.linspace(-1, 1, 400).reshape(20, 20)
+    plain = draw(Heatmap(values, "m"))
+    coloured = draw(Heatmap(values, "m"), color_system="truecolor", force_terminal=True)
+    assert "▀" not in plain and "▄" not in plain
+    assert "▀" in coloured
+
+
+@pytest.mark.parametrize("stat", ["mean", "mean-abs", "max-abs"])
+def test_block_statistics_against_numpy(stat):
+    from convcli.present.maps import block_stat
+
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(23, 17))
+    a[3, 4] = np.nan
+    k = 5
+    got = block_stat(a, k, stat)
+    want = np.empty((5, 4))
+    for i in range(5):
+        for j in range(4):
+            b = a[i * k : (i + 1) * k, j * k : (j + 1) * k].ravel()
+            b = b[~np.isnan(b)]
+            want[i, j] = b.mean() if stat == "mean" else np.abs(b).mean() if stat == "mean-abs" else b[np.argmax(np.abs(b))]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_max_abs_keeps_thin_edges_that_means_hide():
+    result = photo_result("linear")
+    mean = ResultMaps(result, "mean")
+    peak = ResultMaps(result, "max-abs")
+    pre = result.preactivation[..., 0]
+    k = 19
+    assert np.allclose(peak.preactivation(0).cells(k, "max-abs"),
+                       [[pre[i:i + k, j:j + k].ravel()[np.argmax(np.abs(pre[i:i + k, j:j + k]))]
+                         for j in range(0, 398, k)] for i in range(0, 298, k)])
+    assert mean.stat == "mean" and not peak._blocks_ok(0)  # max-abs: maps, not block sums
+
+
+@pytest.mark.parametrize("activation, out_shared", [("relu", True), ("sigmoid", False)])
+def test_number_grids_colour_parts_bias_and_sum_on_one_scale(monkeypatch, activation, out_shared):
+    from convcli.present.window import Window, window_partials
+    from convcli.render import run as render_run
+
+    seen: dict[str, object] = {}
+    real = render_run.number_grid
+
+    def spy(values, title=None, **kw):
+        seen[title] = kw.get("scale")
+        return real(values, title, **kw)
+
+    monkeypatch.setattr(render_run, "number_grid", spy)
+    result = photo_result(activation)
+    window = Window.choose(result.layer.geometry.out_hw, None, None)
+    render_run.filter_panel(result, 1, PHOTO_NAMES, window=window)
+    (r0, r1), (c0, c1) = window.rows, window.cols
+    parts = window_partials(result, window)[:, :, :, 1]
+    pre, out = result.preactivation[r0:r1, c0:c1, 1], result.output[r0:r1, c0:c1, 1]
+    values = [parts[..., c] for c in range(3)] + [np.full(pre.shape, -1.0), pre] + ([out] if out_shared else [])
+    expected = heatmap.Scale.including_zero(*values)
+    assert all(seen[t] == expected for t in ("bias", "pre-activation"))
+    assert seen["bias"] is seen["pre-activation"] is seen["red"] is seen["green"] is seen["blue"]
+    assert (seen["output"] is seen["bias"]) is out_shared
+    # a number stands on the colour the heatmaps give the same value on that scale
+    from convcli.render import numbers
+
+    v = float(pre[0, 0])
+    bg = numbers.cell_style(v, expected).bgcolor
+    assert bg is not None and tuple(bg.get_truecolor()) == tuple(int(c) for c in expected.rgb(np.array(v)))
