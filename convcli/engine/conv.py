@@ -101,11 +101,17 @@ def _conv_block(layer: Layer, rows: Pair, cols: Pair, out: np.ndarray) -> None:
     g = layer.geometry
     if g.stride == (1, 1):
         fast.conv_stride1(region, layer.kernel, g.dilation, layer.groups, out_hw, out=out)
-    elif layer.groups == 1 and g.dilation == (1, 1):
+    elif layer.groups == 1 and g.dilation == (1, 1) and _folds(g.stride, g.kernel_hw):
         x2, k2 = fast.space_to_depth(region, layer.kernel, g.stride, out_hw)
         fast.conv_stride1(x2, k2, (1, 1), 1, out_hw, out=out)
     else:
         out[...] = _conv_taps(layer, region, out_hw)
+
+
+def _folds(stride: Pair, kernel_hw: Pair) -> bool:
+    """Whether space-to-depth suits this stride: its copy has ``sh·sw·C`` channels (``sh·sw`` of
+    them copied one by one), so a stride far past the kernel (10⁹) takes the strided taps instead."""
+    return (stride[0] <= kernel_hw[0] and stride[1] <= kernel_hw[1]) or stride[0] * stride[1] <= 16
 
 
 def _conv_taps(layer: Layer, region: np.ndarray, out_hw: Pair) -> np.ndarray:

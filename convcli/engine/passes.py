@@ -105,6 +105,11 @@ def run_bytes(layer: Layer, *, keep_partials: bool = False) -> int:
     total = 2 * per_map * layer.filters  # pre-activation and output
     if keep_partials:
         total += per_map * layer.cg * layer.filters
+    g = layer.geometry
+    if any(g.pads):  # each block pads the input it reads: at least one output row's worth, per thread
+        (kh, kw), (dh, dw) = g.kernel_hw, g.dilation
+        row_region = ((kh - 1) * dh + 1) * ((wo - 1) * g.stride[1] + (kw - 1) * dw + 1) * layer.x.shape[2]
+        total += tiles.THREADS * row_region * layer.x.itemsize
     return total + 4 * tiles.THREADS * tiles.TILE_VALUES * layer.x.itemsize
 
 
