@@ -146,7 +146,8 @@ def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
     previous = -1
     for f in listed:
         if f > previous + 1:
-            t.add_row("…", "", "", "", "", Text(f"{f - previous - 1:,} filters", style="dim"))
+            gap = f - previous - 1
+            t.add_row("…", "", "", "", "", Text(f"{gap:,} filter{'s' * (gap > 1)}", style="dim"))
         previous = f
         channels = group_channels(result, f)
         t.add_row(
