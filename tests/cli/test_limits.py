@@ -22,6 +22,7 @@ from convcli.cli.options import MAX_SIZE
 from convcli.layer import geometry, spec
 from convcli.present import selection
 from convcli.sources import text as text_source
+
 from helpers import ROOT, invoke
 
 
