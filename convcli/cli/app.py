@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from convcli.cli.signals import EXIT_TERMINATED, Terminated, begin_command
 from convcli.cli.startup import (
     ClickException,
+    NoArgsIsHelpError,
     UsageError,
     import_lean_rich_utils,
     lean_help_option,
@@ -70,6 +71,12 @@ class _OneLineErrors(TyperGroup):
                 # dtype, which become Inf): build_layer has said it in one line.
                 warnings.filterwarnings("ignore", _NAN_NOISE, RuntimeWarning)
                 rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except NoArgsIsHelpError as exc:
+            # a command given alone: its help is the answer (rich has printed it; plain help is the
+            # message), exit 2 as click has it, and no empty "Error:" line after it
+            if exc.format_message():
+                sys.stdout.write(exc.format_message() + "\n")
+            sys.exit(exc.exit_code)
         except ClickException as exc:
             hint = ""
             if isinstance(exc, UsageError) and exc.ctx is not None:

@@ -12,9 +12,9 @@ from importlib import import_module
 from typing import Any
 
 # Typer vendors click as typer._click (no click to import); its exceptions are the ones raised.
-from typer._click.exceptions import ClickException, UsageError
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-__all__ = ["ClickException", "UsageError", "import_lean_rich_utils", "lean_help_option", "no_hugepage_advice"]
+__all__ = ["ClickException", "NoArgsIsHelpError", "UsageError", "import_lean_rich_utils", "lean_help_option", "no_hugepage_advice"]
 
 # typer.rich_utils, which draws every --help, imports rich.markdown (markdown-it) and rich.traceback
 # (pygments) at its top for markup_mode="markdown" and for pretty tracebacks: over half the import time

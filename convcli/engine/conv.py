@@ -290,13 +290,16 @@ def trace_position(layer: Layer, row: int, col: int, filt: int) -> Trace:
         raise ShapeError(f"filter {filt} does not exist: the layer has {layer.filters} (0..{layer.filters - 1})")
     g = layer.geometry
     (dh, dw) = g.dilation
-    region = input_region(layer, (row, row + 1), (col, col + 1))
     group = group_of(filt, layer.filters, layer.groups)
     channels = np.arange(group * layer.cg, (group + 1) * layer.cg)
-    patch = region[::dh, ::dw][:, :, channels]
-    weights = layer.kernel[:, :, :, filt]
-    products = patch * weights
     kh, kw = g.kernel_hw
     in_rows = row * g.stride[0] - g.pads[0] + np.arange(kh) * dh
     in_cols = col * g.stride[1] - g.pads[2] + np.arange(kw) * dw
+    # the kh×kw taps themselves, zeros where they fall in the padding: never the dilated span between them
+    h, w = g.in_hw
+    rows_in, cols_in = (in_rows >= 0) & (in_rows < h), (in_cols >= 0) & (in_cols < w)
+    patch = np.zeros((kh, kw, len(channels)), dtype=layer.x.dtype)
+    patch[np.ix_(rows_in, cols_in)] = layer.x[np.ix_(in_rows[rows_in], in_cols[cols_in], channels)]
+    weights = layer.kernel[:, :, :, filt]
+    products = patch * weights
     return Trace(patch, weights, products, products.sum(axis=(0, 1)), in_rows, in_cols, channels)

@@ -95,7 +95,11 @@ def test_a_huge_seed_within_the_bound_is_a_seed(folder: Path) -> None:
     # the padded output: its size, from Python ints (no numpy shape product)
     (["--padding", str(2**31 - 1)], [f"the {2 * (2**31 - 1) + 6}×{2 * (2**31 - 1) + 6}×1 output would need"]),
     # a stride far past the kernel whose padded rows alone are too large
-    (["--stride", str(2**31 - 1), "--padding", str(2**31 - 1)], ["the 3×3×1 output would need", "GiB"]),
+    (["--stride", str(2**31 - 1), "--padding", str(2**31 - 1)],
+     [f"the 3×3×1 output and 3×{2 * (2**31 - 1) + 3}×3 padded input rows per block would need", "GiB"]),
+    # a trace reads the kernel's taps, never the dilated span between them
+    (["--dilation", str(2**31 - 1), "--padding", str(2**31 - 1), "--trace", "1,1"],
+     ["the 8×8×1 output and", "padded input rows per block would need"]),
 ])
 def test_a_size_that_cannot_fit_is_one_data_error_before_allocating(folder: Path, args: list[str],
                                                                     fragments: list[str]) -> None:
