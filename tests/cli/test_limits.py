@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from convcli.cli import memory
 from convcli.cli.options import MAX_SIZE
 from convcli.layer import geometry, spec
 from convcli.present import selection
@@ -38,7 +39,10 @@ def _one_error(stderr: str, *fragments: str) -> str:
 
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """x.npy (8×8×3) in a fresh folder, and 4 GiB of memory as convcli sees it (what is refused does not
+    depend on the machine)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(memory, "available_bytes", lambda: (4 * 2**30, "free"))
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((8, 8, 3)).astype(np.float32))
     return tmp_path
 
@@ -385,3 +389,17 @@ def test_summary_filters_with_nan_and_ties() -> None:
     assert selection.summary_filters(stats) == chosen
     stats[:, 2] = np.arange(50.0)  # the strongest are the last ten: 40..49
     assert selection.summary_filters(stats) == sorted({*range(10), *range(40, 50)})
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--padding", "100000"], "the 200006×200006×1 output and the 200008×200008×3 padded input a framework makes "
+                              "would need"),
+    (["--filters", str(2**31 - 1)], f"the 3×3×3×{2**31 - 1} kernel would need"),
+    (["-k", "1000000000"], "kernel 1000000000×1000000000 spans 1000000000 rows but the padded input has 8"),
+])
+def test_verify_checks_sizes_before_any_framework_runs(folder: Path, args: list[str], fragment: str) -> None:
+    start = time.monotonic()
+    r = invoke("verify", "x.npy", *args)
+    assert time.monotonic() - start < 10
+    assert r.exit_code == 1, r.output
+    _one_error(r.stderr, fragment)
