@@ -158,7 +158,8 @@ def identify_image(name: str) -> str | None:
 
     try:
         with warnings.catch_warnings(), _codec_stderr_silenced():
-            warnings.simplefilter("ignore", UserWarning)  # DecompressionBombWarning is one
+            warnings.simplefilter("ignore", UserWarning)  # corrupt EXIF and the like: only the format is asked
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(name) as img:
                 return str(img.format)
     except (*_IMAGE_ERRORS, Image.DecompressionBombError):
