@@ -58,6 +58,7 @@ def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
         k = kernels.load_kernel(opts.kernel, parsed.kernel_layout, cg, key=opts.kernel_key)
         kernel_source = f"{opts.kernel} ({parsed.kernel_layout} layout)"
     else:
+        _check_kernel_fits(x.shape[:2], parsed, cg, opts.filters)
         k = kernels.make_kernel(opts.init.value, parsed.kernel_hw, cg, opts.filters, seed=opts.seed)
         kernel_source = f"--init {opts.init.value}" + (f" (seed {opts.seed})" if opts.init.value == "random" else "")
     spec = layer_spec("conv", c, int(k.shape[3]), (int(k.shape[0]), int(k.shape[1])), stride=parsed.stride,
@@ -77,6 +78,18 @@ def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
         engine.check_bias(bias, layer.filters, layer.x.dtype)  # its length, before any warning is written
         warned.append(_nonfinite(f"--bias {opts.bias}", bias, bias.astype(layer.x.dtype), ("filter",)))
     return BuiltLayer(loaded, layer, bias, kernel_source, tuple(w for w in warned if w))
+
+
+def _check_kernel_fits(in_hw: tuple[int, ...], parsed: ParsedLayer, cg: int, filters: int) -> None:
+    """Before the kernel is made: it fits the input (the geometry's ShapeError, as bind would say it)
+    and its ``kh·kw·Cg·F`` float64 weights fit in memory. Python ints: no product can overflow."""
+    from convcli.cli import memory
+    from convcli.layer.geometry import conv_geometry
+
+    conv_geometry(in_hw, parsed.kernel_hw, stride=parsed.stride, padding=parsed.padding, dilation=parsed.dilation)
+    kh, kw = parsed.kernel_hw
+    memory.ensure_fits(kh * kw * cg * filters * 8, f"{kh}×{kw}×{cg}×{filters} kernel",
+                       "use fewer --filters or a smaller --kernel-size")
 
 
 def _nonfinite(what: str, given: np.ndarray, used: np.ndarray, axes: tuple[str, ...]) -> str | None:

@@ -18,6 +18,10 @@ import typer
 # ------------------------------------------------------------------------------------------------
 # Option parsing: values that are "N" or "N,M"
 
+#: The largest value a size, count or step option takes: convcli.layer.geometry.MAX_SIZE (2³¹ - 1),
+#: written out so that parsing an option imports nothing.
+MAX_SIZE = 2**31 - 1
+
 
 def _ints(text: str, option: str, count: tuple[int, ...] = (1, 2)) -> tuple[int, ...]:
     try:
@@ -35,7 +39,21 @@ def parse_pair(text: str, option: str, *, minimum: int = 1) -> int | tuple[int, 
     values = _ints(text, option)
     if min(values) < minimum:
         raise typer.BadParameter(f"{option} must be ≥ {minimum}; got {text!r}")
+    if max(values) > MAX_SIZE:
+        raise typer.BadParameter(f"{option} must be ≤ {MAX_SIZE}; got {text!r}")
     return values[0] if len(values) == 1 else (values[0], values[1])
+
+
+def check_count(value: int | None, option: str) -> None:
+    """A count option (``--filters``, ``--groups`` ...; Typer has checked ``≥ 1``) is at most :data:`MAX_SIZE`."""
+    if value is not None and value > MAX_SIZE:
+        raise typer.BadParameter(f"{option} must be ≤ {MAX_SIZE}; got {value}")
+
+
+def check_seed(seed: int) -> None:
+    """``--seed`` is what numpy's generator takes: a whole number ≥ 0 (of at most 128 bits)."""
+    if not 0 <= seed < 2**128:
+        raise typer.BadParameter(f"--seed takes a whole number from 0 to 2^128 - 1; got {seed}")
 
 
 def as_hw(value: int | tuple[int, int]) -> tuple[int, int]:
@@ -49,7 +67,9 @@ def parse_padding(text: str) -> str | int | tuple[int, int]:
         return text.strip().lower()
     try:
         return parse_pair(text, "--padding", minimum=0)
-    except typer.BadParameter:
+    except typer.BadParameter as exc:
+        if "≤" in exc.message:
+            raise
         raise typer.BadParameter(
             f"--padding takes valid, same, P or PH,PW with P ≥ 0; got {text!r}"
         ) from None
@@ -59,25 +79,34 @@ def parse_position(text: str, option: str) -> tuple[int, int]:
     values = _ints(text, option, count=(2,))
     if min(values) < 0:
         raise typer.BadParameter(f"{option} takes ROW,COL with ROW, COL ≥ 0; got {text!r}")
+    if max(values) > MAX_SIZE:
+        raise typer.BadParameter(f"{option} takes ROW,COL ≤ {MAX_SIZE}; got {text!r}")
     return values[0], values[1]
 
 
 def parse_filter_list(text: str, filters: int) -> list[int]:
-    """``--filter 0,3`` or ``--filter 2-5``: filter indices to show in detail."""
-    chosen: list[int] = []
+    """``--filter 0,3`` or ``--filter 2-5``: filter indices to show in detail.
+
+    Every index and range is checked against ``filters`` before any list is built, so the list is
+    at most ``filters`` long whatever range is asked for.
+    """
+    spans: list[tuple[int, int]] = []
     for part in text.replace(" ", "").split(","):
         try:
             if "-" in part[1:]:
-                lo, hi = part.split("-", 1)
-                chosen.extend(range(int(lo), int(hi) + 1))
+                first, last = part.split("-", 1)
+                spans.append((int(first), int(last)))
             else:
-                chosen.append(int(part))
+                spans.append((int(part), int(part)))
         except ValueError:
             raise typer.BadParameter(f"--filter takes indices like 0,3 or 2-5; got {text!r}") from None
-    bad = [f for f in chosen if not 0 <= f < filters]
-    if bad:
-        raise typer.BadParameter(f"--filter {bad[0]} does not exist: the layer has {filters} filters (0..{filters - 1})")
-    return sorted(set(chosen))
+    for lo, hi in spans:
+        # the first index of the range (in order) that does not exist
+        bad = lo if lo <= hi and not 0 <= lo < filters else (filters if lo <= hi and hi >= filters else None)
+        if bad is not None:
+            raise typer.BadParameter(
+                f"--filter {bad} does not exist: the layer has {filters} filters (0..{filters - 1})")
+    return sorted({f for lo, hi in spans for f in range(lo, hi + 1)})
 
 
 def parse_input_size(text: str) -> tuple[int, ...]:
@@ -91,6 +120,8 @@ def parse_input_size(text: str) -> tuple[int, ...]:
     if min(values) < 1:
         what = "channels C" if min(values[:2]) >= 1 else "H and W"
         raise typer.BadParameter(f"--input-size needs {what} ≥ 1; got {text!r}")
+    if max(values) > MAX_SIZE:
+        raise typer.BadParameter(f"--input-size takes values ≤ {MAX_SIZE}; got {text!r}")
     return values
 
 
@@ -172,7 +203,9 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing output
 # The options of every command that builds a layer on an input (run, verify), defined once; each
 # command takes them through takes_layer_options. tests/test_verify.py checks that both commands
 # take all of them.
-InputArg = Annotated[Path, typer.Argument(help="Image (PNG, JPEG, BMP, GIF, TIFF, WebP) or array (.npy, .npz, "
+# readable=False: a file without read permission is bad data (exit 1, the loader's "cannot be read"),
+# not a usage error, which Typer's default check would make it
+InputArg = Annotated[Path, typer.Argument(readable=False, help="Image (PNG, JPEG, BMP, GIF, TIFF, WebP) or array (.npy, .npz, "
                                           ".txt/.csv).", show_default=False)]
 FiltersOpt = Annotated[int, typer.Option("--filters", "-f", min=1, help="Number of filters F.", rich_help_panel=LAYER_PANEL)]
 KernelSizeOpt = Annotated[str, typer.Option("--kernel-size", "-k", help="K or KH,KW.", rich_help_panel=LAYER_PANEL)]
@@ -189,7 +222,7 @@ SemanticsOpt = Annotated[Semantics, typer.Option(
 InitOpt = Annotated[Init, typer.Option(help="Kernel preset; a 2-D preset is used for every channel of every filter.",
                                        rich_help_panel=KERNEL_PANEL)]
 SeedOpt = Annotated[int, typer.Option(help="Seed of --init random.", rich_help_panel=KERNEL_PANEL)]
-KernelOpt = Annotated[Path | None, typer.Option(help="Kernel file (.npy, .npz, text); overrides --init, -k, -f.",
+KernelOpt = Annotated[Path | None, typer.Option(readable=False, help="Kernel file (.npy, .npz, text); overrides --init, -k, -f.",
                                                 rich_help_panel=KERNEL_PANEL, show_default=False)]
 KernelLayoutOpt = Annotated[KernelLayout | None, typer.Option(
     help="keras (kh, kw, C/g, F) or torch (F, C/g, kh, kw). Default: as --semantics.", rich_help_panel=KERNEL_PANEL,
@@ -285,6 +318,9 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Parsed
     With ``enforce_semantics``, ``--semantics torch`` refuses what PyTorch refuses: padding='same'
     with a stride > 1 (``verify`` shows that refusal in PyTorch's row instead).
     """
+    check_count(opts.filters, "--filters")
+    check_count(opts.groups, "--groups")
+    check_seed(opts.seed)
     kernel_hw = parse_pair(opts.kernel_size, "--kernel-size")
     stride = parse_pair(opts.stride, "--stride")
     dilation = parse_pair(opts.dilation, "--dilation")

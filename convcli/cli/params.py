@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from convcli.cli.app import FLAGS, app
-from convcli.cli.options import ExportOpt, ForceOpt, Kind, parse_input_size, parse_padding, parse_pair
+from convcli.cli.options import (
+    ExportOpt,
+    ForceOpt,
+    Kind,
+    check_count,
+    parse_input_size,
+    parse_padding,
+    parse_pair,
+)
 from convcli.cli.output import EXPORT_SUFFIXES, _export, _screen
 from convcli.cli.spec import layer_spec
 from convcli.errors import ConfigError
@@ -54,6 +62,9 @@ def params(
     if json_ and export is not None:
         raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
     export_target = targets.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
+    for value, option in ((in_channels, "--in-channels"), (filters, "--filters"), (groups, "--groups"),
+                          (depth_multiplier, "--depth-multiplier")):
+        check_count(value, option)
     size = parse_input_size(input_size) if input_size else None
     if stack is not None:
         given = [name for name, v in (("--kind", kind), ("--in-channels", in_channels), ("--filters", filters),

@@ -116,6 +116,9 @@ def _check_fits(layer: Layer, keep: bool, figure_filters: int = 0) -> None:
     what = f"{ho}×{wo}×{layer.filters} output" + (f" and {ho}×{wo}×{layer.cg}×{layer.filters} partials for --save"
                                                   if keep else "")
     nbytes = engine.run_bytes(layer, keep_partials=keep)
+    rows, cols, c, padded = engine.padded_region(layer)
+    if padded > ho * wo * layer.filters * layer.x.itemsize:  # a huge padding or dilation: say what is large
+        what += f" and {rows}×{cols}×{c} padded input rows per block"
     if figure_filters:
         nbytes += memory.figure_bytes((ho, wo), layer.cg, figure_filters, layer.x.dtype.itemsize)
         what += f" and {ho}×{wo}×{layer.cg}×{figure_filters} partial maps for --figure"

@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from convcli.cli.app import app
 from convcli.cli.layer import FLIP_NOTE, _warn_overflow, build_layer
 from convcli.cli.options import LayerOptions, parse_layer, takes_layer_options
+
+if TYPE_CHECKING:
+    from convcli.engine import Layer
+
+
+def _check_fits(layer: Layer) -> None:
+    """Refuse, before computing, a layer whose results and padded input do not fit in memory.
+
+    convcli's own pass (:func:`convcli.engine.run_bytes`), then what a framework makes besides: the
+    whole padded input and its output, both in the compute dtype.
+    """
+    from convcli import engine
+    from convcli.cli import memory
+
+    g = layer.geometry
+    (h, w), (top, bottom, left, right) = g.in_hw, g.pads
+    (ho, wo), c, item = g.out_hw, layer.x.shape[2], layer.x.itemsize
+    hp, wp = h + top + bottom, w + left + right
+    nbytes = engine.run_bytes(layer) + (hp * wp * c + ho * wo * layer.filters) * item
+    memory.ensure_fits(nbytes, f"{ho}×{wo}×{layer.filters} output and the {hp}×{wp}×{c} padded input a framework makes",
+                       "use --dtype float32, fewer --filters or a smaller image")
 
 
 @app.command(no_args_is_help=True)
@@ -26,6 +49,7 @@ def verify(opts: LayerOptions) -> None:
     parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
     built = build_layer(opts, parsed)
     layer = built.layer
+    _check_fits(layer)
     built.warn()
     result = engine.run_layer(layer, built.bias, opts.activation.value, use_bias=not opts.no_bias)
     if not built.warnings:

@@ -101,11 +101,17 @@ def _conv_block(layer: Layer, rows: Pair, cols: Pair, out: np.ndarray) -> None:
     g = layer.geometry
     if g.stride == (1, 1):
         fast.conv_stride1(region, layer.kernel, g.dilation, layer.groups, out_hw, out=out)
-    elif layer.groups == 1 and g.dilation == (1, 1):
+    elif layer.groups == 1 and g.dilation == (1, 1) and _folds(g.stride, g.kernel_hw):
         x2, k2 = fast.space_to_depth(region, layer.kernel, g.stride, out_hw)
         fast.conv_stride1(x2, k2, (1, 1), 1, out_hw, out=out)
     else:
         out[...] = _conv_taps(layer, region, out_hw)
+
+
+def _folds(stride: Pair, kernel_hw: Pair) -> bool:
+    """Whether space-to-depth suits this stride: its copy has ``sh·sw·C`` channels (``sh·sw`` of
+    them copied one by one), so a stride far past the kernel (10⁹) takes the strided taps instead."""
+    return (stride[0] <= kernel_hw[0] and stride[1] <= kernel_hw[1]) or stride[0] * stride[1] <= 16
 
 
 def _conv_taps(layer: Layer, region: np.ndarray, out_hw: Pair) -> np.ndarray:
@@ -284,13 +290,16 @@ def trace_position(layer: Layer, row: int, col: int, filt: int) -> Trace:
         raise ShapeError(f"filter {filt} does not exist: the layer has {layer.filters} (0..{layer.filters - 1})")
     g = layer.geometry
     (dh, dw) = g.dilation
-    region = input_region(layer, (row, row + 1), (col, col + 1))
     group = group_of(filt, layer.filters, layer.groups)
     channels = np.arange(group * layer.cg, (group + 1) * layer.cg)
-    patch = region[::dh, ::dw][:, :, channels]
-    weights = layer.kernel[:, :, :, filt]
-    products = patch * weights
     kh, kw = g.kernel_hw
     in_rows = row * g.stride[0] - g.pads[0] + np.arange(kh) * dh
     in_cols = col * g.stride[1] - g.pads[2] + np.arange(kw) * dw
+    # the kh×kw taps themselves, zeros where they fall in the padding: never the dilated span between them
+    h, w = g.in_hw
+    rows_in, cols_in = (in_rows >= 0) & (in_rows < h), (in_cols >= 0) & (in_cols < w)
+    patch = np.zeros((kh, kw, len(channels)), dtype=layer.x.dtype)
+    patch[np.ix_(rows_in, cols_in)] = layer.x[np.ix_(in_rows[rows_in], in_cols[cols_in], channels)]
+    weights = layer.kernel[:, :, :, filt]
+    products = patch * weights
     return Trace(patch, weights, products, products.sum(axis=(0, 1)), in_rows, in_cols, channels)

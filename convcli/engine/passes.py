@@ -105,7 +105,18 @@ def run_bytes(layer: Layer, *, keep_partials: bool = False) -> int:
     total = 2 * per_map * layer.filters  # pre-activation and output
     if keep_partials:
         total += per_map * layer.cg * layer.filters
+    total += tiles.THREADS * padded_region(layer)[3]
     return total + 4 * tiles.THREADS * tiles.TILE_VALUES * layer.x.itemsize
+
+
+def padded_region(layer: Layer) -> tuple[int, int, int, int]:
+    """``(rows, cols, channels, bytes)`` of the padded input one output row reads, which a block
+    copies when the layer pads (else a view, 0 bytes): ``span_h × ((W' - 1)·sw + span_w) × C``."""
+    g = layer.geometry
+    (kh, kw), (dh, dw) = g.kernel_hw, g.dilation
+    rows, cols = (kh - 1) * dh + 1, (g.out_hw[1] - 1) * g.stride[1] + (kw - 1) * dw + 1
+    c = layer.x.shape[2]
+    return rows, cols, c, (rows * cols * c * layer.x.itemsize if any(g.pads) else 0)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ Pads = tuple[int, int, int, int]
 #: Padding as spelt: "valid", "same" (Keras/TensorFlow), an int or an (h, w) pair of zeros.
 PaddingSpec = str | int | Sequence[int]
 
+#: The largest size, step or padding of one axis (2³¹ - 1): numpy's shapes and indices are bounded
+#: where Python's ints are not, so nothing larger reaches an array.
+MAX_SIZE = 2**31 - 1
+
 #: What the positions along each axis are called, by the number of spatial axes.
 AXIS_NAMES = {1: ("positions",), 2: ("rows", "columns"), 3: ("planes", "rows", "columns")}
 
@@ -83,6 +87,8 @@ def check_size(size: Sequence[int]) -> tuple[int, ...]:
         if len(dims) == 2:
             raise ShapeError(f"the input is {dims[0]}×{dims[1]}; it needs at least one row and one column")
         raise ShapeError(f"the input is {'×'.join(map(str, dims))}; it needs at least one position per axis")
+    if max(dims) > MAX_SIZE:
+        raise ShapeError(f"the input is {'×'.join(map(str, dims))}; an axis may have at most {MAX_SIZE} positions")
     return dims
 
 
@@ -113,6 +119,9 @@ def as_pair(value: int | Sequence[int], field: str, *, minimum: int = 1, name: s
     if min(pair) < minimum:
         shown = pair if pair[0] != pair[1] else pair[0]
         raise ConfigError(f"{what} must be ≥ {minimum}, got {shown}", field=field)
+    if max(pair) > MAX_SIZE:
+        shown = pair if pair[0] != pair[1] else pair[0]
+        raise ConfigError(f"{what} must be ≤ {MAX_SIZE}, got {shown}", field=field)
     return pair[0], pair[1]
 
 

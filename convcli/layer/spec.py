@@ -26,6 +26,11 @@ KERAS_NAMES = {
 }
 #: Spatial dimensions a spec may have.
 NDIMS = (1, 2, 3)
+#: The largest size, count or step any one setting may have (2³¹ - 1, as an axis). Python's ints are unbounded
+#: but numpy's indices and shapes are not: every setting is checked against this before anything is
+#: allocated, and the products of settings (a kernel's weights, an output's values) are then
+#: measured against the memory by the caller, in Python ints.
+MAX_SIZE = geometry.MAX_SIZE
 
 
 class LayerConfigError(ConfigError):
@@ -113,6 +118,8 @@ def _positive(value: int, field: str, name: str, minimum: int = 1) -> None:
         raise LayerConfigError(field, f"{name} must be a whole number, got {value!r}")
     if value < minimum:
         raise LayerConfigError(field, f"{name} must be ≥ {minimum}, got {value}")
+    if value > MAX_SIZE:
+        raise LayerConfigError(field, f"{name} must be ≤ {MAX_SIZE}, got {value}")
 
 
 def _per_axis(values: object, ndim: int, field: str, name: str) -> None:

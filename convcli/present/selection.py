@@ -15,6 +15,10 @@ MAX_CHANNELS_SHOWN = 6
 TOP_CHANNELS = 4
 #: Filters shown in detail when --filter is not given.
 DEFAULT_DETAIL_FILTERS = 4
+#: The summary table lists every filter up to this many; beyond, the first and last few and the
+#: strongest (see :func:`summary_filters`), so a million filters print in a moment.
+SUMMARY_ALL_UP_TO = 40
+SUMMARY_FIRST, SUMMARY_LAST, SUMMARY_STRONGEST = 10, 5, 10
 
 
 def group_channels(result: LayerResult, f: int) -> np.ndarray:
@@ -32,3 +36,26 @@ def shown_channels(result: LayerResult, f: int) -> tuple[list[int], list[int]]:
     order = np.argsort(-result.mean_abs[:, f], kind="stable")
     top = sorted(order[:TOP_CHANNELS].tolist())
     return top, sorted(order[TOP_CHANNELS:].tolist())
+
+
+def summary_filters(output_stats: np.ndarray) -> list[int]:
+    """The filters a summary of ``output_stats`` (``(F, 3)`` min, mean, max) lists, in order.
+
+    Every filter up to :data:`SUMMARY_ALL_UP_TO`; beyond, the first :data:`SUMMARY_FIRST`, the last
+    :data:`SUMMARY_LAST` and the :data:`SUMMARY_STRONGEST` strongest (the largest ``max(|min|, |max|)``,
+    NaN last; ties to the lower index).
+    """
+    f = len(output_stats)
+    if f <= SUMMARY_ALL_UP_TO:
+        return list(range(f))
+    with np.errstate(invalid="ignore"):
+        strength = np.fmax(np.abs(output_stats[:, 0]), np.abs(output_stats[:, 2]))
+    strength = np.where(np.isnan(strength), -np.inf, strength)
+    # the strongest few without sorting all F: argpartition, then a stable order among them
+    k = SUMMARY_STRONGEST
+    part = np.argpartition(-strength, k - 1)[:k]
+    threshold = strength[part].min()
+    ties = np.flatnonzero(strength >= threshold)  # every filter as strong as the weakest chosen
+    order = ties[np.lexsort((ties, -strength[ties]))][:k]
+    chosen = set(range(SUMMARY_FIRST)) | set(range(f - SUMMARY_LAST, f)) | {int(i) for i in order}
+    return sorted(chosen)

@@ -29,7 +29,14 @@ from convcli.present.describe import (
     semantics_call,
     share_text,
 )
-from convcli.present.selection import group_channels, shown_channels
+from convcli.present.selection import (
+    SUMMARY_FIRST,
+    SUMMARY_LAST,
+    SUMMARY_STRONGEST,
+    group_channels,
+    shown_channels,
+    summary_filters,
+)
 from convcli.present.window import Window, window_partials
 from convcli.render.heatmap import Scale
 from convcli.render.numbers import LABEL, Call, Flow, joined, key_values, number_grid
@@ -132,7 +139,13 @@ def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: W
 
 
 def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
-    """Every filter over the whole output: bias, min / mean / max, and which channels drive it."""
+    """Every filter over the whole output: bias, min / mean / max, and which channels drive it.
+
+    Beyond :data:`~convcli.present.selection.SUMMARY_ALL_UP_TO` filters, the rows of
+    :func:`~convcli.present.selection.summary_filters`, a row saying how many each gap leaves out,
+    and a caption saying where every row is (``--json --filter 0-F``: each filter's whole-output
+    min, mean, max, bias and channel shares).
+    """
     t = Table(title="all filters, whole output", box=box.SIMPLE_HEAD, title_justify="left", title_style=LABEL)
     t.add_column("filter", justify="right")
     t.add_column("bias", justify="right")
@@ -141,7 +154,14 @@ def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
     t.add_column("max", justify="right")
     t.add_column("channel share of Σ mean|partial|")
     shares = result.shares()
-    for f in range(result.layer.filters):
+    count = result.layer.filters
+    listed = summary_filters(result.output_stats)
+    previous = -1
+    for f in listed:
+        if f > previous + 1:
+            gap = f - previous - 1
+            t.add_row("…", "", "", "", "", Text(f"{gap:,} filter{'s' * (gap > 1)}", style="dim"))
+        previous = f
         channels = group_channels(result, f)
         t.add_row(
             str(f),
@@ -149,4 +169,9 @@ def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
             *(fmt(v) for v in result.output_stats[f].tolist()),
             share_text(shares[:, f], [names[c] for c in channels], top=2),
         )
+    if len(listed) < count:
+        t.caption = (f"{len(listed)} of {count:,} filters: the first {SUMMARY_FIRST}, the last {SUMMARY_LAST} and "
+                     f"the {SUMMARY_STRONGEST} strongest (largest |output|); every filter's row is in "
+                     f"--json --filter 0-{count - 1}")
+        t.caption_justify = "left"
     return t

@@ -8,10 +8,15 @@ frameworks' decoders do); Pillow reduces 16-bit colour PNGs to 8 bits. Pillow is
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import struct
+import sys
+import tempfile
 import warnings
 import zlib
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -39,6 +44,33 @@ _IMAGE_ERRORS = (
 )
 
 
+@contextlib.contextmanager
+def _codec_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 sent to a scratch file while Pillow's C codecs run, then restored.
+
+    libtiff reports a damaged strip (``ZIPDecode: Decoding error at scanline 0``) by writing to
+    stderr from C, before Pillow raises; Pillow offers no way to turn that off (it installs no libtiff
+    handlers). What the codecs write is dropped: the error Pillow raises becomes the one ``Error:``
+    line. Python's own ``sys.stderr`` is flushed first and untouched; when fd 2 cannot be
+    duplicated (no such descriptor) nothing is redirected.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as scratch:
+            os.dup2(scratch.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
 def read_image(
     name: str, head: bytes, max_pixels: int | None
 ) -> tuple[np.ndarray, tuple[str, ...], str] | None:
@@ -49,7 +81,10 @@ def read_image(
     Image.MAX_IMAGE_PIXELS = max_pixels
     fmt = magic_format(head) or IMAGE_SUFFIXES.get(suffix(name), "image")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _codec_stderr_silenced():
+            # Pillow's own warnings about a damaged file (corrupt EXIF, a truncated tag): the pixels are
+            # read all the same, or the error says why not, in one line
+            warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with open(name, "rb") as fh:
                 try:
@@ -122,7 +157,8 @@ def identify_image(name: str) -> str | None:
     from PIL import Image
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _codec_stderr_silenced():
+            warnings.simplefilter("ignore", UserWarning)  # corrupt EXIF and the like: only the format is asked
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(name) as img:
                 return str(img.format)

@@ -149,7 +149,7 @@ def parse_bias(text: str | None, *, key: str | None = None) -> np.ndarray | None
         values = None
     if values is not None:
         return np.array(values[0] if len(values) == 1 else values, dtype=np.float64)
-    if not Path(text).exists():
+    if not text.strip() or not Path(text).exists():  # Path("") is the current folder
         raise ConfigError(
             f"{FIELD} {text!r} is neither a number, a comma-separated list, nor an existing file", field="bias"
         )

@@ -16,17 +16,54 @@ is two ``(2, 2)`` blocks. Every block must have the same shape. Values are read 
 
 from __future__ import annotations
 
+import codecs
+import os
+
 import numpy as np
 
 from convcli.errors import LoadError
 from convcli.sources.sniff import IMAGE_SUFFIXES, not_readable, reason, suffix
 
+#: How much of a file is read to tell text from binary data.
+SNIFF_BYTES = 1 << 16
+#: The largest numeric text read (1 GiB): it is read whole and its numbers become Python floats
+#: before they become an array, several times its size; a larger array belongs in a .npy file.
+MAX_TEXT_BYTES = 1 << 30
+
+
+def _is_text(head: bytes, whole: bool) -> bool:
+    """Whether ``head`` (the whole file when ``whole``) looks like text: no NUL byte, valid UTF-8
+    (a character cut at the end of a partial head does not count against it)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True  # UTF-16 with a BOM: decoded (and judged) whole
+    if b"\x00" in head:
+        return False
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=whole)
+    except UnicodeDecodeError:
+        return False
+    return True
+
 
 def read_text(name: str) -> str | None:
-    """The file's text, or None if it is binary (NUL bytes, or neither UTF-8 nor UTF-16 with a BOM)."""
+    """The file's text, or None if it is binary (NUL bytes, or neither UTF-8 nor UTF-16 with a BOM).
+
+    Binary data is told from the first :data:`SNIFF_BYTES`, so a huge binary (or sparse) file is
+    refused without being read; text over :data:`MAX_TEXT_BYTES` is refused with its size.
+    """
     try:
         with open(name, "rb") as fh:
-            data = fh.read()
+            head = fh.read(SNIFF_BYTES)
+            size = os.fstat(fh.fileno()).st_size
+            whole = len(head) < SNIFF_BYTES
+            if not _is_text(head, whole):
+                return None
+            if size > MAX_TEXT_BYTES:
+                raise LoadError(
+                    f"{name}: {size / 2**30:.1f} GiB of text is more than the {MAX_TEXT_BYTES / 2**30:.0f} GiB "
+                    "convcli reads as numeric text; save the array as .npy instead")
+            data = head if whole else head + fh.read()
     except OSError as exc:
         raise LoadError(f"{name}: cannot be read ({reason(exc)})") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -311,3 +311,61 @@ def test_bad_combinations(spec: ConvSpec, field: str, fragment: str):
     assert info.value.field == field
     assert fragment in str(info.value)
     assert isinstance(info.value, ConfigError)
+
+
+# the receptive field without loops or sets as large as the layer (issue 13): the closed forms
+# against the exact set-by-set definition they replace, written here as it was
+
+
+def rf_by_sets(layers: list[tuple[str, int, int, int]]) -> int:
+    """The old algorithm: every output of one period of the transpose strides, its input set followed exactly."""
+    period = int(np.prod([s for kind, _, s, _ in layers if kind == "transpose"]))
+    largest = 0
+    for o in range(period):
+        positions = {o}
+        for kind, k, s, d in reversed(layers):
+            if kind == "transpose":
+                positions = {i for p in positions for i in range(-(-(p - k + 1) // s), p // s + 1)}
+            else:
+                positions = {p * s + t * d for p in positions for t in range(k)}
+        if positions:
+            largest = max(largest, max(positions) - min(positions) + 1)
+    return largest
+
+
+_layer = st.tuples(st.sampled_from(["conv", "transpose"]), st.integers(1, 7), st.integers(1, 6), st.integers(1, 3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_layer, min_size=1, max_size=4))
+def test_receptive_field_closed_forms_equal_the_set_definition(layers):
+    layers = [(kind, k, s, 1 if kind == "transpose" else d) for kind, k, s, d in layers]
+    assert receptive.receptive_field(stack_specs(layers))[0] == rf_by_sets(layers)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["conv"]), st.integers(1, 7), st.integers(1, 6), st.integers(1, 3)),
+                max_size=2),
+       st.integers(1, 9), st.integers(1, 9),
+       st.lists(st.tuples(st.sampled_from(["conv"]), st.integers(1, 7), st.integers(1, 6), st.integers(1, 3)),
+                max_size=2))
+def test_one_transpose_closed_form_equals_the_set_definition(before, k, s, after):
+    """One transpose between convs: the closed form (k ≥ s, or nothing after it) is the exact answer."""
+    layers = [*before, ("transpose", k, s, 1), *after]
+    assert receptive.receptive_field(stack_specs(layers))[0] == rf_by_sets(layers)
+
+
+@pytest.mark.parametrize("k, s, rf", [(10**8, 3, 33333334), (3, 10**8, 1), (2**31 - 1, 2**31 - 1, 1),
+                                      (2**31 - 1, 2, 2**30)])
+def test_huge_transpose_receptive_field_is_immediate(k, s, rf):
+    """One transpose sees at most ⌈k/s⌉ inputs per output; no loop over the stride, no set of k elements."""
+    assert receptive.receptive_field([ConvSpec("transpose", 1, 1, (k, k), (s, s))]) == (rf, rf)
+    assert rf == -(-k // s)
+
+
+def test_receptive_field_of_gapped_transposes_is_bounded():
+    """Several transposes whose kernels leave gaps (k < s) and whose strides multiply past the budget: refused
+    with the numbers, at once."""
+    specs = stack_specs([("transpose", 1, 2000, 1), ("transpose", 1, 1000, 1)])
+    with pytest.raises(ConfigError, match=r"multiply to 2000000 and a kernel narrower .* about 2000000 steps \(at most 1048576\)"):
+        receptive.receptive_field(specs)
