@@ -106,7 +106,7 @@ class _OneLineErrors(TyperGroup):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             # Typer turns Ctrl-C into a silent exit 130 (click into Abort after a blank line); the
-            # writers have removed their temporary files by now (save.atomic_write)
+            # writers have removed their temporary files by now (files.atomic.atomic_write)
             _fail("interrupted", 130)
 
     def get_help_option(self, ctx: Any) -> Any:

@@ -145,7 +145,7 @@ class DType(StrEnum):
 
 
 # Enums built from the engine's tables would import numpy at start-up; these lists are checked
-# against the engine's by tests/test_cli.py.
+# against the engine's by tests/cli/test_cli.py.
 Activation = StrEnum(  # type: ignore[misc]
     "Activation",
     {n: n for n in ["linear", "relu", "relu6", "leaky_relu", "elu", "selu", "sigmoid", "hard_sigmoid",
@@ -201,7 +201,7 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing output
 
 
 # The options of every command that builds a layer on an input (run, verify), defined once; each
-# command takes them through takes_layer_options. tests/test_verify.py checks that both commands
+# command takes them through takes_layer_options. tests/verify/test_verify.py checks that both commands
 # take all of them.
 # readable=False: a file without read permission is bad data (exit 1, the loader's "cannot be read"),
 # not a usage error, which Typer's default check would make it

@@ -1,6 +1,6 @@
 """The start-up tricks that keep ``convcli --help`` fast, in one place.
 
-Each works around something in the installed Typer; ``tests/test_cli_startup.py`` checks that Typer
+Each works around something in the installed Typer; ``tests/cli/test_cli_startup.py`` checks that Typer
 still does what each trick expects, so that a Typer upgrade that makes one obsolete or broken fails a
 test instead of silently costing start-up time.
 """
@@ -39,7 +39,7 @@ def import_lean_rich_utils() -> bool:
     True when typer.rich_utils was imported with the stand-ins now; False when there was nothing to do
     (already imported, or rich.markdown/rich.traceback already are) or when the trick failed. A failure
     costs only start-up time, so it does not stop the command (the real modules are imported later);
-    tests/test_cli_startup.py fails on it instead.
+    tests/cli/test_cli_startup.py fails on it instead.
     """
     if "typer.rich_utils" in sys.modules or not HEAVY_RICH.keys().isdisjoint(sys.modules):
         return False
@@ -50,7 +50,7 @@ def import_lean_rich_utils() -> bool:
         setattr(stub, name, _StandIn(name, (), {"__module__": module}))
     try:
         import_module("typer.rich_utils")
-    except Exception:  # a Typer whose rich_utils needs more of them: see tests/test_cli_startup.py
+    except Exception:  # a Typer whose rich_utils needs more of them: see tests/cli/test_cli_startup.py
         return False
     finally:
         for module in HEAVY_RICH:
