@@ -40,6 +40,7 @@ class _Targets:
     export: Path | None
     inputs: list[Path]  # never overwritten
     force: bool
+    compress: bool = False  # --save deflated
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
         }
         if run.keep:
             arrays["partials"] = result.full_partials()
-        writers.save_npz(targets.save, arrays, force=targets.force, inputs=targets.inputs)
+        writers.save_npz(targets.save, arrays, force=targets.force, inputs=targets.inputs, compress=targets.compress)
     if targets.figure is not None:
         from convcli.figure import draw as figures
 
@@ -245,6 +246,9 @@ def run(
                                               "this .npz.", rich_help_panel=OUT_PANEL, show_default=False)] = None,
     no_partials: Annotated[bool, typer.Option("--no-partials", help="Leave the (large) partials out of --save.",
                                               rich_help_panel=OUT_PANEL)] = False,
+    compress: Annotated[bool, typer.Option("--compress", help="Deflate the --save archive (np.savez_compressed): "
+                                           "smaller, but many times slower to write.",
+                                           rich_help_panel=OUT_PANEL)] = False,
     view: Annotated[View, typer.Option(help="numbers: the window's values; heatmap: whole maps as coloured cells; "
                                        "both; auto: both when the maps are larger than the window.",
                                        rich_help_panel=SHOW_PANEL)] = View.auto,
@@ -273,7 +277,13 @@ def run(
         raise typer.BadParameter(f"--window must be ≥ 1; got {window}")
     if json_ and export is not None:
         raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
+    if compress and save is None:
+        raise typer.BadParameter("--compress applies to --save; give --save FILE.npz")
     targets = _check_targets(opts, save, figure, save_maps, export, force)
+    if compress:
+        from dataclasses import replace
+
+        targets = replace(targets, compress=True)
 
     built = build_layer(opts, parsed)
     layer = built.layer

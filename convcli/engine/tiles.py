@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -39,16 +40,82 @@ def _pool() -> ThreadPoolExecutor:
         return _POOLS[THREADS]
 
 
+# BLAS libraries (threadpoolctl's controllers), found once; None until the first parallel section
+_BLAS: list[Any] | None = None
+_BLAS_LOCK = threading.Lock()
+
+
+class _BlasState:
+    """Nested or concurrent parallel sections: the first sets one thread, the last restores."""
+
+    depth = 0
+    saved: list[int] = []
+
+
+_BLAS_STATE = _BlasState()
+
+
+def _blas_libraries() -> list[Any]:
+    """numpy's BLAS libraries as threadpoolctl controllers ([] without threadpoolctl)."""
+    global _BLAS
+    if _BLAS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # a dependency, but the engine computes the same without it
+            _BLAS = []
+        else:
+            _BLAS = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+    return _BLAS
+
+
+@contextmanager
+def blas_single_thread() -> Iterator[None]:
+    """BLAS on one thread inside: for sections where convcli's own threads share the cores.
+
+    OpenBLAS's thread count is process-wide, so it is set once around the whole parallel section
+    (never per block) by the controllers threadpoolctl found: two C calls, a few microseconds, so
+    that small layers do not pay threadpoolctl's own per-call library scan. Nested and concurrent
+    sections share one setting; the last to leave restores the count it found. Only the main thread
+    sets it: OpenBLAS (0.3.31) ignores a count set from another thread once the main thread has set
+    one, so a section opened elsewhere (a caller's own worker) leaves BLAS as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    libs = _blas_libraries()
+    with _BLAS_LOCK:
+        if _BLAS_STATE.depth == 0:
+            saved = [int(lib.get_num_threads()) for lib in libs]
+            for lib, n in zip(libs, saved, strict=True):
+                if n != 1:
+                    lib.set_num_threads(1)
+            _BLAS_STATE.saved = saved
+        _BLAS_STATE.depth += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE.depth -= 1
+            if _BLAS_STATE.depth == 0:
+                for lib, n in zip(libs, _BLAS_STATE.saved, strict=True):
+                    if n != 1:
+                        lib.set_num_threads(n)
+
+
 def _each(fn: Callable[[Pair], int], blocks: list[Pair], progress: Callable[[int], None] | None,
           parallel: bool = True) -> None:
     """``fn`` on every block, on :data:`THREADS` threads when ``parallel`` and there are several.
 
     numpy's ufuncs, copies and BLAS calls release the GIL, and the blocks write disjoint rows.
+    On threads, BLAS runs one thread inside each (:func:`blas_single_thread`): our threads times
+    its threads would oversubscribe the cores and spin-wait whenever anything else runs. On one
+    thread BLAS keeps its own threads (a big im2col GEMM spreads over the cores by itself).
     """
     if parallel and THREADS > 1 and len(blocks) > 1 and not threading.current_thread().name.startswith(_POOL_NAME):
-        for done in _pool().map(fn, blocks):
-            if progress is not None:
-                progress(done)
+        with blas_single_thread():
+            for done in _pool().map(fn, blocks):
+                if progress is not None:
+                    progress(done)
     else:
         for b in blocks:
             done = fn(b)

@@ -15,7 +15,9 @@ numpy only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -79,31 +81,140 @@ def compare(actual: np.ndarray, expected: np.ndarray, scale: np.ndarray, *, n: i
     ``scale (H', W', F)`` is ``S`` from :func:`magnitude`; ``dtype`` the precision both were
     computed in. Values that are equal (including equal infinities) or NaN in both agree.
     """
-    dt = np.dtype(dtype)  # type: ignore[call-overload]
-    rtol = rtol_for(dt, n)
-    a = np.asarray(actual, dtype=np.float64)
-    e = np.asarray(expected, dtype=np.float64)
-    if a.shape != e.shape:
-        return Comparison(np.inf, np.inf, rtol, False, f"shape {a.shape} instead of {e.shape}")
-    s = np.broadcast_to(np.asarray(scale, dtype=np.float64), e.shape)
+    tally = Tally(dtype, n)
+    tally.add(0, actual, expected, scale)
+    return tally.result(lambda _key: (actual, expected, scale))
+
+
+#: ``(actual, expected, scale)`` of one block again, by its key: for the few blocks a verdict needs twice.
+Recheck = Callable[[Any], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+class Tally:
+    """:func:`compare` over blocks of output rows, each seen once, so that no whole-image float64
+    array is ever made: the verdict and the largest differences are the same as on the whole.
+
+    The tolerance's ``ε·max(S)`` term needs ``S`` over *every* block, so each block keeps only the
+    largest ``|a − e| − rtol·S`` it has (its threshold for ``atol``); :meth:`result` settles the
+    verdict from those and looks again (``recheck``) only at blocks that fail or lie within
+    rounding of the threshold, to find the worst position exactly as :func:`compare` does.
+    """
+
+    def __init__(self, dtype: object, n: int) -> None:
+        self.dtype = np.dtype(dtype)  # type: ignore[call-overload]
+        self.rtol = rtol_for(self.dtype, n)
+        self.max_abs = 0.0
+        self.max_rel = 0.0
+        self.s_max = 0.0  # max finite S so far
+        self.bad = 0  # values non-finite on one side only
+        self.shape: str = ""
+        self.excess: dict[Any, tuple[float, int]] = {}  # key -> (max(|a − e| − rtol·S), the block's first row)
+
+    #: Values per chunk of a block on the fast path: its float64 temporaries stay in cache.
+    CHUNK = 1 << 15
+
+    def add(self, key: Any, actual: np.ndarray, expected: np.ndarray, scale: np.ndarray, row0: int = 0) -> None:
+        """One block (``row0``: its first row in the whole output); ``key`` names it for ``recheck``."""
+        a, e = np.asarray(actual), np.asarray(expected)
+        if a.shape != e.shape:
+            self.shape = self.shape or f"shape {a.shape} instead of {e.shape}"
+            return
+        if self.bad:
+            return
+        s = np.broadcast_to(np.asarray(scale, dtype=np.float64), e.shape)
+        excess = -np.inf
+        if a.ndim and a.shape[0] > 1 and a[0].size and a.size > self.CHUNK:
+            rows = max(1, self.CHUNK // a[0].size)
+            parts = [(a[r : r + rows], e[r : r + rows], s[r : r + rows]) for r in range(0, a.shape[0], rows)]
+        else:
+            parts = [(a, e, s)]
+        for pa, pe, ps in parts:
+            ex = self._fast(pa, pe, ps)
+            if ex is None:
+                ex = self._exact(pa, pe, ps)
+            if ex is None:  # a value non-finite on one side only: the verdict is made
+                return
+            excess = max(excess, ex)
+        self.excess[key] = (excess, row0)
+
+    def _fast(self, a: np.ndarray, e: np.ndarray, s: np.ndarray) -> float | None:
+        """:meth:`_exact` for a chunk of finite values with every ``S > 0`` (None otherwise): five
+        passes instead of a dozen. Where ``a == e`` the difference is 0, within for any tolerance."""
+        if not a.size:
+            return -np.inf
+        d = np.subtract(a, e, dtype=np.float64)
+        np.abs(d, out=d)
+        d_max, s_max, s_min = float(d.max()), float(s.max()), float(s.min())
+        if not (np.isfinite(d_max) and np.isfinite(s_max) and s_min > 0):
+            return None
+        self.s_max = max(self.s_max, s_max)
+        self.max_abs = max(self.max_abs, d_max)
+        r = np.divide(d, s)
+        self.max_rel = max(self.max_rel, float(r.max()))
+        np.multiply(s, self.rtol, out=r)
+        np.subtract(d, r, out=r)
+        return float(r.max())
+
+    def _exact(self, actual: np.ndarray, expected: np.ndarray, s: np.ndarray) -> float | None:
+        """The largest ``|a − e| − rtol·S`` of a chunk (``-inf`` where equal, ``+inf`` where never
+        within), its largest differences noted; None when a value is non-finite on one side only."""
+        a = np.asarray(actual, dtype=np.float64)
+        e = np.asarray(expected, dtype=np.float64)
+        same, diff = _difference(a, e)
+        bad = int(np.isnan(diff).sum())
+        self.bad += bad
+        if bad:
+            return None
+        if not diff.size:
+            return -np.inf
+        finite_s = s[np.isfinite(s)]
+        if finite_s.size:
+            self.s_max = max(self.s_max, float(finite_s.max()))
+        self.max_abs = max(self.max_abs, float(diff.max()))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(s > 0, diff / s, np.where(diff > 0, np.inf, 0.0))
+            self.max_rel = max(self.max_rel, float(np.nanmax(rel)))
+            allowed = self.rtol * s
+            ex = np.where(same, -np.inf, diff - allowed)
+            # NaN: S is NaN (never within unless equal) or both infinite (within when diff <= rtol·S)
+            ex = np.where(np.isnan(ex), np.where(diff <= allowed, -np.inf, np.inf), ex)
+        return float(ex.max())
+
+    def result(self, recheck: Recheck) -> Comparison:
+        """The verdict over every block added; ``recheck(key)`` gives a block's arrays again."""
+        rtol = self.rtol
+        if self.shape:
+            return Comparison(np.inf, np.inf, rtol, False, self.shape)
+        if self.bad:
+            bad = self.bad
+            return Comparison(np.inf, np.inf, rtol, False, f"{bad} value{'s' * (bad != 1)} non-finite on one side only")
+        atol = float(np.finfo(self.dtype).eps) * self.s_max
+        margin = 1e-9 * max(atol, 1e-300)
+        worst: tuple[float, tuple[int, ...], float, float] | None = None
+        for key, (ex, row0) in self.excess.items():
+            if ex <= atol - margin:
+                continue  # within, beyond any rounding of the subtraction
+            a, e, s = recheck(key)
+            a, e = np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64)
+            s = np.broadcast_to(np.asarray(s, dtype=np.float64), e.shape)
+            same, diff = _difference(a, e)
+            with np.errstate(invalid="ignore"):
+                within = same | (diff <= rtol * s + atol)  # S is NaN where the input is: equal NaNs still agree
+            if within.all():
+                continue
+            at = np.unravel_index(int(np.argmax(np.where(within, -np.inf, diff))), diff.shape)
+            if worst is None or diff[at] > worst[0]:
+                worst = (float(diff[at]), (int(at[0]) + row0, *(int(i) for i in at[1:])), float(a[at]), float(e[at]))
+        if worst is None:
+            return Comparison(self.max_abs, self.max_rel, rtol, True)
+        where = ", ".join(str(int(i)) for i in worst[1])
+        return Comparison(self.max_abs, self.max_rel, rtol, False, f"at ({where}): {worst[2]:.9g} instead of {worst[3]:.9g}")
+
+
+def _difference(a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``a`` and ``e`` are the same (equal, or NaN in both), and ``|a − e|`` elsewhere (0 where same;
+    NaN where only one side is NaN or infinities differ)."""
     same = (a == e) | (np.isnan(a) & np.isnan(e))
     with np.errstate(invalid="ignore"):
-        diff = np.where(same, 0.0, np.abs(a - e))  # NaN where only one side is NaN or infinities differ
-    if np.isnan(diff).any():
-        bad = int(np.isnan(diff).sum())
-        return Comparison(np.inf, np.inf, rtol, False, f"{bad} value{'s' * (bad != 1)} non-finite on one side only")
-    finite_s = s[np.isfinite(s)]
-    atol = float(np.finfo(dt).eps) * (float(finite_s.max()) if finite_s.size else 0.0)
-    max_abs = float(diff.max()) if diff.size else 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(s > 0, diff / s, np.where(diff > 0, np.inf, 0.0))
-    max_rel = float(np.nanmax(rel)) if rel.size else 0.0
-    with np.errstate(invalid="ignore"):
-        within = same | (diff <= rtol * s + atol)  # S is NaN where the input is: equal NaNs still agree
-    ok = bool(np.all(within))
-    if ok:
-        return Comparison(max_abs, max_rel, rtol, True)
-    worst = np.unravel_index(int(np.argmax(np.where(within, -np.inf, diff))), diff.shape)
-    where = ", ".join(str(int(i)) for i in worst)
-    return Comparison(max_abs, max_rel, rtol, False,
-                      f"at ({where}): {a[worst]:.9g} instead of {e[worst]:.9g}")
+        diff = np.where(same, 0.0, np.abs(a - e))
+    return same, diff

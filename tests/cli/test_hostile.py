@@ -195,11 +195,12 @@ def _umask() -> int:
 _SLOW_SAVE = """
 import sys, time
 import numpy as np
-def slow_savez(fh, **arrays):
+import convcli.files.writers
+def slow_savez(fh, arrays, compress):
     fh.write(b"x" * 1_000_000)  # a partial file on disk, then a long wait
     fh.flush()
     time.sleep(60)
-np.savez = slow_savez
+convcli.files.writers._write_npz = slow_savez
 from convcli.cli import app
 sys.argv = ["convcli", *sys.argv[1:]]
 app()
