@@ -53,6 +53,13 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def warn(message: str) -> None:
+    """One ``Warning: ...`` line on stderr, escaped like the errors (file names reach warnings too)."""
+    from convcli.text import shown
+
+    sys.stderr.write(f"Warning: {shown(message)}\n")
+
+
 class _OneLineErrors(TyperGroup):
     """Typer's group, but every expected failure ends as one ``Error: ...`` line and its code."""
 

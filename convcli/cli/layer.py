@@ -6,11 +6,8 @@ are one line each on stderr.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from convcli.errors import ResourceError
 
 if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for start-up time
     import numpy as np
@@ -32,8 +29,10 @@ class BuiltLayer:
 
     def warn(self) -> None:
         """Write the warnings, one line each; called once every check that can fail before computing has passed."""
+        from convcli.cli.app import warn
+
         for line in self.warnings:
-            sys.stderr.write(f"Warning: {line}\n")
+            warn(line)
 
 
 #: Printed under the header with --flip.
@@ -122,20 +121,8 @@ def _warn_overflow(result: Any) -> None:
     if bad:
         dtype = result.layer.x.dtype
         advice = "; --dtype float64 reaches about 1.8e308" if dtype == np.float32 else ""
-        shown = ", ".join(map(str, bad[:8])) + (", …" if len(bad) > 8 else "")
-        sys.stderr.write(f"Warning: the results overflow {dtype} (±Inf or NaN in filter{'s' * (len(bad) > 1)} "
-                         f"{shown}) although the input, kernel and bias are finite{advice}\n")
+        from convcli.cli.app import warn
 
-
-def _ensure_fits(nbytes: int, what: str, hint: str) -> None:
-    """Refuse an allocation larger than most of the memory that is free now, before making it."""
-    import os
-
-    try:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # not every platform can tell
-        return
-    if nbytes > 0.8 * free:
-        raise ResourceError(
-            f"the {what} would need {nbytes / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB is free; {hint}"
-        )
+        listed = ", ".join(map(str, bad[:8])) + (", …" if len(bad) > 8 else "")
+        warn(f"the results overflow {dtype} (±Inf or NaN in filter{'s' * (len(bad) > 1)} "
+             f"{listed}) although the input, kernel and bias are finite{advice}")

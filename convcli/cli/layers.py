@@ -26,6 +26,7 @@ def layers(
     """List the layers of a model file (as Keras' summary(), with kernel, stride, padding, RF), without its framework."""
     import json
 
+    from convcli import reads
     from convcli.errors import ShapeError
     from convcli.files import targets
     from convcli.layer import model as layer_model
@@ -37,6 +38,7 @@ def layers(
     size = parse_input_size(input_size) if input_size else None
     if size is not None and len(size) != 3:
         raise typer.BadParameter("--input-size for a model takes H,W,C (e.g. 224,224,3)")
+    reads.register(model)  # before any target is checked: the model file is never written
     export_target = targets.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
     listing = models.read_model(model)
     if size is not None and not listing.graph:

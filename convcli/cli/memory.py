@@ -53,10 +53,7 @@ def available_bytes() -> tuple[int, str] | None:
 
 
 def ensure_fits(nbytes: int, what: str, hint: str) -> None:
-    """Refuse (``ResourceError``) ``nbytes`` more than 80 % of :func:`available_bytes`, before allocating.
-
-    The same wording as ``convcli.cli.layer._ensure_fits`` when free memory is the bound.
-    """
+    """Refuse (``ResourceError``) ``nbytes`` more than 80 % of :func:`available_bytes`, before allocating."""
     from convcli.errors import ResourceError
 
     avail = available_bytes()

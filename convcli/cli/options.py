@@ -15,6 +15,8 @@ from typing import Annotated, Any, get_type_hints
 
 import typer
 
+from convcli.layer.spec import KINDS
+
 # ------------------------------------------------------------------------------------------------
 # Option parsing: values that are "N" or "N,M"
 
@@ -101,6 +103,9 @@ def parse_filter_list(text: str, filters: int) -> list[int]:
         except ValueError:
             raise typer.BadParameter(f"--filter takes indices like 0,3 or 2-5; got {text!r}") from None
     for lo, hi in spans:
+        if lo > hi:
+            raise typer.BadParameter(f"--filter {lo}-{hi}: a range goes from the smaller index to the larger, "
+                                     f"e.g. {hi}-{lo}")
         # the first index of the range (in order) that does not exist
         bad = lo if lo <= hi and not 0 <= lo < filters else (filters if lo <= hi and hi >= filters else None)
         if bad is not None:
@@ -165,11 +170,8 @@ class View(StrEnum):
     both = "both"
 
 
-class Kind(StrEnum):
-    conv = "conv"
-    depthwise = "depthwise"
-    separable = "separable"
-    transpose = "transpose"
+#: The layer kinds of ``params``: the spec's own list (convcli.layer is numpy-free and cheap to import).
+Kind = StrEnum("Kind", {k: k for k in KINDS})  # type: ignore[misc]
 
 
 class Lang(StrEnum):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from convcli.cli.app import FLAGS, app
+from convcli.cli.app import app
 from convcli.cli.options import (
     ExportOpt,
     ForceOpt,
@@ -19,7 +19,6 @@ from convcli.cli.options import (
 )
 from convcli.cli.output import EXPORT_SUFFIXES, _export, _screen
 from convcli.cli.spec import layer_spec
-from convcli.errors import ConfigError
 
 
 @app.command(no_args_is_help=True)
@@ -56,7 +55,6 @@ def params(
     from convcli.files import targets
     from convcli.layer import counts
     from convcli.layer import stack as stack_syntax
-    from convcli.layer.spec import LayerConfigError
     from convcli.present import schema
 
     if json_ and export is not None:
@@ -94,7 +92,7 @@ def params(
         in_channels = size[2]
     if in_channels is None:
         raise typer.BadParameter("give the input channels: --in-channels/-c C, or --input-size H,W,C")
-    layer_kind = (kind or Kind.conv).value
+    layer_kind = kind.value if kind is not None else "conv"
     kernel_v = parse_pair(kernel_size or "3", "--kernel-size")
     stride_v = parse_pair(stride or "1", "--stride")
     dilation_v = parse_pair(dilation or "1", "--dilation")
@@ -104,10 +102,7 @@ def params(
                       stride=stride_v, dilation=dilation_v, padding=padding_v, groups=groups or 1,
                       depth_multiplier=depth_multiplier or 1, use_bias=not no_bias)
     hw = size[:2] if size is not None else None
-    try:
-        rep = counts.report(spec, hw)
-    except LayerConfigError as exc:
-        raise ConfigError(exc.worded(FLAGS)) from None
+    rep = counts.report(spec, hw)  # a LayerConfigError is worded with its flag by the app, as every error
     twin = counts.equivalent(spec)
     other = counts.report(twin, hw) if twin is not None else None
     if json_:

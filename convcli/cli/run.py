@@ -170,8 +170,8 @@ def _print_json(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
 
     from convcli.present import schema
 
-    doc = schema.result_json(run.info, run.result, run.padding, run.detail, run.traces, run.trace_at, window=run.window)
-    doc["layer"].update(semantics=run.opts.semantics.value, flip=run.opts.flip)
+    doc = schema.result_json(run.info, run.result, run.padding, run.detail, run.traces, run.trace_at, window=run.window,
+                             semantics=run.opts.semantics.value, flip=run.opts.flip)
     if targets.save is not None:
         doc["saved"] = str(targets.save)
     if targets.figure is not None:
@@ -208,8 +208,11 @@ def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None
     if layer.filters > 1:
         console.print(render.summary_table(result, names))
     if len(detail) < layer.filters:
+        first = next((f for f in range(max(detail) + 1, layer.filters) if f not in detail), 0)
+        last = min(first + 3, layer.filters - 1)
+        example = f"{first}-{last}" if last > first else str(first)
         console.print(f"[dim]{len(detail)} of {layer.filters} filters shown in detail; choose others with --filter, "
-                      "e.g. --filter 4-7.[/dim]")
+                      f"e.g. --filter {example}.[/dim]")
     from rich.text import Text
 
     from convcli.text import shown

@@ -100,7 +100,7 @@ def check_maps_dir(
     """
     path = Path(directory)
     if path.exists() and not path.is_dir():
-        raise SaveError(f"{directory} is a file; {{field}} needs a folder", field="save_maps")
+        raise SaveError("{target} is a file; {field} needs a folder", field="save_maps", values={"target": shown(directory)})
     if not path.exists() and not path.parent.is_dir():
         raise SaveError(f"{shown(directory)}: its parent folder {shown(path.parent)} does not exist")
     names = [map_name(f) for f in filters] + [SIDECAR]

@@ -12,6 +12,9 @@ from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import ConvSpec, LayerConfigError, check_spec
 
 #: The layer kinds by the words the syntax takes for them.
+#: The stack word a layer kind is written with (its shortest spelling in :data:`STACK_KINDS`).
+SHORT_KINDS: dict[str, str] = {}
+
 STACK_KINDS = {
     "conv": "conv",
     "dw": "depthwise",
@@ -21,6 +24,9 @@ STACK_KINDS = {
     "tconv": "transpose",
     "transpose": "transpose",
 }
+for _word, _kind in STACK_KINDS.items():
+    if _kind not in SHORT_KINDS or len(_word) < len(SHORT_KINDS[_kind]):
+        SHORT_KINDS[_kind] = _word
 STACK_WORDS = "F (filters), kK or kKHxKW, sS, dD, gG, mM, same, valid, pP or pPHxPW, nobias"
 
 _PAIR_WORD = re.compile(r"^([ksdp])(\d+)(?:x(\d+))?$")

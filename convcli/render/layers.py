@@ -19,13 +19,15 @@ from rich.table import Table
 from rich.text import Text
 
 from convcli.layer.model import Analysis, LayerNumbers
+from convcli.layer.stack import SHORT_KINDS
 from convcli.present.describe import shape_text, square_text
 from convcli.render.numbers import LABEL, key_values
 from convcli.text import shown
 
 DASH = "–"
 #: Kinds as the narrowest table names them.
-SHORT_KINDS = {"depthwise": "dw", "separable": "sep", "transpose": "tconv", "batchnorm": "bn", "maxpool": "max",
+#: Short names of the kinds that are not conv layers; the conv kinds are written as in --stack.
+OTHER_SHORT_KINDS = {"batchnorm": "bn", "maxpool": "max",
                "avgpool": "avg", "globalavgpool": "gap", "globalmaxpool": "gmp", "flatten": "flat",
                "zeropad": "zpad", "concatenate": "concat", "rescaling": "resc", "normalization": "norm"}
 #: The levels of detail, widest first; the last ones also cut long names.
@@ -95,7 +97,7 @@ def _columns(a: Analysis, level: int) -> list[tuple[str, Callable[[LayerNumbers]
     if level < 5:
         cols.append(("kind", lambda n: n.layer.kind, "", "left"))
     else:
-        cols.append(("kind", lambda n: SHORT_KINDS.get(n.layer.kind, n.layer.kind), "", "left"))
+        cols.append(("kind", lambda n: {**SHORT_KINDS, **OTHER_SHORT_KINDS}.get(n.layer.kind, n.layer.kind), "", "left"))
     cols += [("k", lambda n: _geo(n, n.layer.kernel), "", "right"),
              ("s", lambda n: _geo(n, n.layer.strides), "", "right"),
              ("pad", lambda n: _pad(n, concrete=level < 4), "", "left")]

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convcli.layer import counts
+from convcli.layer.stack import SHORT_KINDS
 from convcli.present.describe import shape_text, square_text
 from convcli.render.numbers import LABEL, key_values
 
@@ -33,10 +34,6 @@ class StackTable:
         if Measurement.get(console, options.update_width(10_000), table).maximum > options.max_width:
             table = stack_table(self.stack, short_names=True)
         yield table
-
-
-#: The stack syntax's name of each kind (the reverse of stack_syntax.STACK_KINDS' short forms).
-SHORT_KINDS = {"conv": "conv", "depthwise": "dw", "separable": "sep", "transpose": "tconv"}
 
 
 def stack_table(stack: counts.StackReport, *, short_names: bool = False) -> Table:
