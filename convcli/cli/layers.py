@@ -24,7 +24,6 @@ def layers(
     force: ForceOpt = False,
 ) -> None:
     """List the layers of a model file (as Keras' summary(), with kernel, stride, padding, RF), without its framework."""
-    import json
 
     from convcli import reads
     from convcli.errors import ShapeError
@@ -46,7 +45,7 @@ def layers(
                          "graph to follow; list it without --input-size", field="input_size")
     analysis = layer_model.analyse(listing, size)
     if json_:
-        sys.stdout.write(json.dumps(schema.model_json(analysis), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(schema.dumps(schema.model_json(analysis)))
         return
     from convcli.render import layers as render_layers
 

@@ -50,7 +50,6 @@ def params(
     force: ForceOpt = False,
 ) -> None:
     """Count the parameters of a 2-D conv layer (as Keras' count_params()), its MACs, FLOPs and receptive field."""
-    import json
 
     from convcli.files import targets
     from convcli.layer import counts
@@ -76,7 +75,7 @@ def params(
             raise typer.BadParameter("--stack needs --input-size H,W,C (e.g. 224,224,3)")
         report = stack_syntax.build_stack(stack_syntax.parse_stack(stack), size)
         if json_:
-            sys.stdout.write(json.dumps(schema.stack_json(report), indent=2) + "\n")
+            sys.stdout.write(schema.dumps(schema.stack_json(report)))
             return
         from convcli.render import stack as render_stack
 
@@ -109,7 +108,7 @@ def params(
         doc = schema.params_json(rep, other)
         if rep.shape is not None:
             doc["flop_convention"] = counts.FLOP_CONVENTION
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(schema.dumps(doc))
         return
     from convcli.render import params as render_params
 

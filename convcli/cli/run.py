@@ -166,7 +166,6 @@ def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
 
 
 def _print_json(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
-    import json
 
     from convcli.present import schema
 
@@ -178,7 +177,7 @@ def _print_json(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
         doc["figure"] = str(targets.figure)
     if targets.maps is not None:
         doc["maps"] = [str(p) for p in map_files]
-    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    sys.stdout.write(schema.dumps(doc))
 
 
 def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:

@@ -199,7 +199,7 @@ def save_maps(
             "maps": entries,
         }
         sidecar = path / SIDECAR
-        body = (json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n").encode()
+        body = schema.dumps(doc).encode()
         atomic_write(sidecar, lambda fh: fh.write(body), force=force, inputs=inputs)
         return [*written, sidecar]
     except BaseException:  # includes KeyboardInterrupt

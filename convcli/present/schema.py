@@ -16,6 +16,7 @@ Non-finite numbers become null, so ``json.dumps(..., allow_nan=False)`` holds. n
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +35,11 @@ LAYER_KEYS = ("in_channels", "filters", "kernel_size", "strides", "padding", "pa
               "depth_multiplier", "activation", "use_bias", "dtype", "input_shape", "output_shape", "semantics",
               "flip")
 
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """A document as convcli writes it: indented, strict JSON (no NaN: they are null here), one newline."""
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 
 def _num(v: float) -> float | None:
     return float(v) if math.isfinite(v) else None
