@@ -38,6 +38,7 @@ FLAGS = {
     "stack": "--stack", "activation": "--activation", "dtype": "--dtype", "semantics": "--semantics",
     "init": "--init", "seed": "--seed", "kernel_file": "--kernel", "kernel_layout": "--kernel-layout",
     "kernel_key": "--kernel-key", "bias": "--bias", "key": "--key", "layout": "--layout",
+    "color_mode": "--color-mode",
     "max_pixels": "--max-pixels", "at": "--at", "window": "--window", "trace": "--trace", "filter": "--filter",
     "save": "--save", "figure": "--figure", "save_maps": "--save-maps", "export": "--export", "view": "--view",
     "force": "--force", "step": "--step",

@@ -178,6 +178,12 @@ class Lang(StrEnum):
     ko = "ko"
 
 
+class ColorMode(StrEnum):
+    grayscale = "grayscale"
+    rgb = "rgb"
+    rgba = "rgba"
+
+
 class Semantics(StrEnum):
     keras = "keras"
     torch = "torch"
@@ -237,7 +243,14 @@ FlipOpt = Annotated[bool, typer.Option("--flip", help="True convolution: flip th
                                        "scipy.signal.convolve2d does. Conv2D layers do not flip.", rich_help_panel=KERNEL_PANEL)]
 KeyOpt = Annotated[str | None, typer.Option(help="Array name inside an input .npz.", rich_help_panel=INPUT_PANEL,
                                             show_default=False)]
-LayoutOpt = Annotated[Layout, typer.Option(help="Layout of a 3-D/4-D input array.", rich_help_panel=INPUT_PANEL)]
+LayoutOpt = Annotated[Layout | None, typer.Option(help="Layout of a 3-D/4-D input array. Default: as --semantics "
+                                                  "(keras channels-last, torch channels-first).",
+                                                  rich_help_panel=INPUT_PANEL, show_default=False)]
+ColorModeOpt = Annotated[ColorMode | None, typer.Option(
+    help="Image channels, as Keras' load_img: grayscale (Pillow L), rgb or rgba. Default: as stored, alpha dropped.",
+    rich_help_panel=INPUT_PANEL, show_default=False)]
+KeepOrientationOpt = Annotated[bool, typer.Option("--keep-orientation", help="Use an image's pixels as stored: "
+                                                  "do not apply its EXIF orientation.", rich_help_panel=INPUT_PANEL)]
 NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide integer inputs by their dtype's max (255 for "
                                             "8-bit).", rich_help_panel=INPUT_PANEL)]
 MaxPixelsOpt = Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels (default: Pillow's bomb "
@@ -271,7 +284,9 @@ class LayerOptions:
     no_bias: NoBiasOpt = False
     flip: FlipOpt = False
     key: KeyOpt = None
-    layout: LayoutOpt = Layout.channels_last
+    layout: LayoutOpt = None
+    color_mode: ColorModeOpt = None
+    keep_orientation: KeepOrientationOpt = False
     normalize: NormalizeOpt = False
     max_pixels: MaxPixelsOpt = None
 
@@ -296,6 +311,13 @@ def takes_layer_options(command: Callable[..., None]) -> Callable[..., None]:
     typer_command.__signature__ = inspect.Signature([*layer, *own], return_annotation=None)  # type: ignore[attr-defined]
     typer_command.__annotations__ = {p.name: p.annotation for p in (*layer, *own)}
     return typer_command
+
+
+def input_layout(opts: LayerOptions) -> str:
+    """The layout of a 3-D/4-D input array: ``--layout``, else as ``--semantics`` (torch: channels-first)."""
+    if opts.layout is not None:
+        return opts.layout.value
+    return (Layout.channels_first if opts.semantics is Semantics.torch else Layout.channels_last).value
 
 
 @dataclass(frozen=True)
