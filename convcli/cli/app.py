@@ -94,7 +94,9 @@ class _OneLineErrors(TyperGroup):
         except MemoryError:
             if _DEBUG["on"]:
                 raise
-            _fail("out of memory; use --dtype float32, fewer --filters, a smaller image or raise the limit", 1)
+            from convcli.cli import memory
+
+            _fail(f"out of memory; use {', '.join(memory.advice())} or raise the limit", 1)
         except OSError as exc:  # the writers name their file (SaveError); this is what slipped past them
             if _DEBUG["on"]:
                 raise

@@ -45,9 +45,12 @@ FLIP_NOTE = ("--flip: the kernel is flipped in both spatial axes, so this is tru
 def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
     """Load the input, make or load the kernel and bind them: data errors exit 1."""
     from convcli import engine
+    from convcli.cli import memory
     from convcli.cli.options import input_layout
     from convcli.cli.spec import bound_layer, layer_spec
     from convcli.sources import inputs, kernels
+
+    memory.note_dtype(opts.dtype.value)  # the out-of-memory advice suggests float32 only when it is not
 
     loaded = inputs.load_input(opts.input, key=opts.key, layout=input_layout(opts), normalize=opts.normalize,
                                color_mode=None if opts.color_mode is None else opts.color_mode.value,

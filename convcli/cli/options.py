@@ -23,9 +23,14 @@ import typer
 MAX_SIZE = 2**31 - 1
 
 
+def _split(text: str) -> list[str]:
+    """``"3,5"``, ``"3x5"`` or ``"3×5"`` (as the --stack syntax writes ``k3x5``) -> ``["3", "5"]``."""
+    return text.replace(" ", "").lower().replace("×", ",").replace("x", ",").split(",")
+
+
 def _ints(text: str, option: str, count: tuple[int, ...] = (1, 2)) -> tuple[int, ...]:
     try:
-        values = tuple(int(p) for p in text.replace(" ", "").split(","))
+        values = tuple(int(p) for p in _split(text))
     except ValueError:
         raise typer.BadParameter(f"{option} takes whole numbers like 3 or 3,5; got {text!r}") from None
     if len(values) not in count:
@@ -35,7 +40,7 @@ def _ints(text: str, option: str, count: tuple[int, ...] = (1, 2)) -> tuple[int,
 
 
 def parse_pair(text: str, option: str, *, minimum: int = 1) -> int | tuple[int, int]:
-    """``"3"`` -> 3, ``"3,5"`` -> (3, 5); every value ≥ ``minimum``."""
+    """``"3"`` -> 3, ``"3,5"`` or ``"3x5"`` -> (3, 5); every value ≥ ``minimum``."""
     values = _ints(text, option)
     if min(values) < minimum:
         raise typer.BadParameter(f"{option} must be ≥ {minimum}; got {text!r}")
@@ -84,11 +89,13 @@ def parse_position(text: str, option: str) -> tuple[int, int]:
     return values[0], values[1]
 
 
-def parse_filter_list(text: str, filters: int) -> list[int]:
+def parse_filter_list(text: str, filters: int, *, from_option: bool = True) -> list[int]:
     """``--filter 0,3`` or ``--filter 2-5``: filter indices to show in detail.
 
     Every index and range is checked against ``filters`` before any list is built, so the list is
-    at most ``filters`` long whatever range is asked for.
+    at most ``filters`` long whatever range is asked for. When the filters come from ``--filters``
+    (``from_option``, not a kernel file) and one index beyond them is asked for, the message suggests
+    the ``--filters N`` that was probably meant.
     """
     spans: list[tuple[int, int]] = []
     for part in text.replace(" ", "").split(","):
@@ -104,15 +111,18 @@ def parse_filter_list(text: str, filters: int) -> list[int]:
         # the first index of the range (in order) that does not exist
         bad = lo if lo <= hi and not 0 <= lo < filters else (filters if lo <= hi and hi >= filters else None)
         if bad is not None:
-            raise typer.BadParameter(
-                f"--filter {bad} does not exist: the layer has {filters} filters (0..{filters - 1})")
+            hint = ""
+            if from_option and len(spans) == 1 and lo == hi and lo >= filters:
+                hint = f"; to make {lo} filters use --filters {lo}"
+            raise typer.BadParameter(f"--filter {bad} does not exist: the layer has {filters} filter"
+                                     f"{'s' * (filters != 1)} (0..{filters - 1}){hint}")
     return sorted({f for lo, hi in spans for f in range(lo, hi + 1)})
 
 
 def parse_input_size(text: str) -> tuple[int, ...]:
-    """``"224,224"`` or ``"224,224,3"``: H, W ≥ 1 and C ≥ 1."""
+    """``"224,224"`` or ``"224,224,3"`` (or ``224x224x3``): H, W ≥ 1 and C ≥ 1."""
     try:
-        values = tuple(int(p) for p in text.replace(" ", "").split(","))
+        values = tuple(int(p) for p in _split(text))
     except ValueError:
         raise typer.BadParameter(f"--input-size takes H,W or H,W,C (whole numbers); got {text!r}") from None
     if len(values) not in (2, 3):
