@@ -7,6 +7,7 @@ Nothing here prints.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from rich import box
@@ -72,8 +73,31 @@ def header(info: InputInfo, result: LayerResult, padding: object, kernel_source:
     return Panel(key_values(rows), title="convcli run", title_align="left", box=box.ROUNDED)
 
 
-def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: Window) -> Panel:
+@dataclass(frozen=True)
+class PanelLabels:
+    """The words of :func:`filter_panel`, English by default; ``explain --lang`` passes its own
+    (:data:`convcli.render.explain_texts.PANEL_LABELS`). Placeholders in braces are filled in."""
+
+    title: str = "filter {f} · bias {bias} · {activation}"
+    group: str = " · group {g} (channels {first}–{last})"
+    weights: str = "weights: a {kh}×{kw} slice per input channel"
+    partial_sums: str = "partial sums, output rows {rows} × cols {cols}{of}: one per channel, then summed"
+    of_cols: str = " (of {cols})"
+    bias: str = "bias"
+    preactivation: str = "pre-activation"
+    output: str = "output"
+    others: str = "Σ {n} others"
+    more_channels: str = "… and {n} more channels"
+    whole_output: str = "whole output"
+    stats: str = "min {min} · mean {mean} · max {max}"
+    channel_shares: str = "channel shares"
+    shares_of: str = "  (of Σ mean |partial|)"
+
+
+def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: Window,
+                 labels: PanelLabels = PanelLabels()) -> Panel:  # noqa: B008 - frozen, never changed
     """Filter ``f``: its kernel slices, then the ``window``'s partial sums adding up to the output."""
+    w = labels
     layer = result.layer
     channels = group_channels(result, f)
     shown, others = shown_channels(result, f)
@@ -96,7 +120,7 @@ def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: W
     kernel_items: list[RenderableType] = [number_grid(kernel[:, :, c], names[channels[c]], scale=weights)
                                           for c in shown]
     if rest is not None:
-        kernel_items.append(Text(f"… and {len(others)} more channels", style="dim"))
+        kernel_items.append(Text(w.more_channels.format(n=len(others)), style="dim"))
 
     def sum_items(a: int, b: int) -> list[RenderableType]:
         """The flow of the parts, the bias and their sum for window columns ``a:b`` (all on the scales above)."""
@@ -105,41 +129,36 @@ def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: W
             grid = number_grid(partials[:, a:b, c], names[channels[c]], scale=sums, like=partials[:, :, c])
             items.append(grid if n == 0 else joined("+", grid))
         if rest is not None:
-            items.append(joined("+", number_grid(rest[:, a:b], f"Σ {len(others)} others", scale=sums, like=rest)))
+            items.append(joined("+", number_grid(rest[:, a:b], w.others.format(n=len(others)), scale=sums, like=rest)))
         # the bias is added at every position: shown as a grid it adds up cell by cell like the rest
-        items.append(joined("+", number_grid(bias[:, a:b], "bias", scale=sums, like=bias)))
-        items.append(joined("=", number_grid(pre[:, a:b], "pre-activation", scale=sums, like=pre)))
+        items.append(joined("+", number_grid(bias[:, a:b], w.bias, scale=sums, like=bias)))
+        items.append(joined("=", number_grid(pre[:, a:b], w.preactivation, scale=sums, like=pre)))
         if result.activation != "linear":
             out_scale = sums if out_shared else Scale.including_zero(out)
-            items.append(joined(f"{result.activation} →", number_grid(out[:, a:b], "output", scale=out_scale, like=out)))
+            items.append(joined(f"{result.activation} →", number_grid(out[:, a:b], w.output, scale=out_scale, like=out)))
         return items
 
     shares = result.shares()[:, f]
     stats = key_values(
         [
-            ("whole output", Text(
-                f"min {fmt(result.output_stats[f, 0])} · "
-                f"mean {fmt(result.output_stats[f, 1])} · "
-                f"max {fmt(result.output_stats[f, 2])}"
-            )),
-            ("channel shares", Text(share_text(shares, [names[c] for c in channels])
-                                    + "  (of Σ mean |partial|)")),
+            (w.whole_output, Text(w.stats.format(
+                min=fmt(result.output_stats[f, 0]), mean=fmt(result.output_stats[f, 1]),
+                max=fmt(result.output_stats[f, 2])))),
+            (w.channel_shares, Text(share_text(shares, [names[c] for c in channels]) + w.shares_of)),
         ]
     )
     kh, kw = layer.geometry.kernel_hw
     body = Group(
-        Text(f"weights: a {kh}×{kw} slice per input channel", style=LABEL),
+        Text(w.weights.format(kh=kh, kw=kw), style=LABEL),
         Flow(kernel_items),
-        ColumnBlocks(sum_items, c1 - c0, lambda a, b: Text(
-            f"partial sums, output rows {index_range(r0, r1)} × cols {index_range(c0 + a, c0 + b)}"
-            + (f" (of {index_range(c0, c1)})" if (a, b) != (0, c1 - c0) else "") + ": one per channel, then summed",
-            style=LABEL,
-        )),
+        ColumnBlocks(sum_items, c1 - c0, lambda a, b: Text(w.partial_sums.format(
+            rows=index_range(r0, r1), cols=index_range(c0 + a, c0 + b),
+            of=w.of_cols.format(cols=index_range(c0, c1)) if (a, b) != (0, c1 - c0) else ""), style=LABEL)),
         stats,
     )
-    title = f"filter {f} · bias {fmt(float(result.bias[f]))} · {result.activation}"
+    title = w.title.format(f=f, bias=fmt(float(result.bias[f])), activation=result.activation)
     if layer.groups > 1:
-        title += f" · group {group_of(f, layer.filters, layer.groups)} (channels {channels[0]}–{channels[-1]})"
+        title += w.group.format(g=group_of(f, layer.filters, layer.groups), first=channels[0], last=channels[-1])
     return Panel(body, title=title, title_align="left", box=box.ROUNDED)
 
 
