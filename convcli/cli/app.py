@@ -38,6 +38,7 @@ FLAGS = {
     "stack": "--stack", "activation": "--activation", "dtype": "--dtype", "semantics": "--semantics",
     "init": "--init", "seed": "--seed", "kernel_file": "--kernel", "kernel_layout": "--kernel-layout",
     "kernel_key": "--kernel-key", "bias": "--bias", "key": "--key", "layout": "--layout",
+    "color_mode": "--color-mode",
     "max_pixels": "--max-pixels", "at": "--at", "window": "--window", "trace": "--trace", "filter": "--filter",
     "save": "--save", "figure": "--figure", "save_maps": "--save-maps", "export": "--export", "view": "--view",
     "force": "--force", "step": "--step",
@@ -100,7 +101,9 @@ class _OneLineErrors(TyperGroup):
         except MemoryError:
             if _DEBUG["on"]:
                 raise
-            _fail("out of memory; use --dtype float32, fewer --filters, a smaller image or raise the limit", 1)
+            from convcli.cli import memory
+
+            _fail(f"out of memory; use {', '.join(memory.advice())} or raise the limit", 1)
         except OSError as exc:  # the writers name their file (SaveError); this is what slipped past them
             if _DEBUG["on"]:
                 raise

@@ -44,11 +44,17 @@ FLIP_NOTE = ("--flip: the kernel is flipped in both spatial axes, so this is tru
 def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
     """Load the input, make or load the kernel and bind them: data errors exit 1."""
     from convcli import engine
+    from convcli.cli import memory
+    from convcli.cli.options import input_layout
     from convcli.cli.spec import bound_layer, layer_spec
     from convcli.sources import inputs, kernels
 
-    loaded = inputs.load_input(opts.input, key=opts.key, layout=opts.layout.value, normalize=opts.normalize,
-                             **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
+    memory.note_dtype(opts.dtype.value)  # the out-of-memory advice suggests float32 only when it is not
+
+    loaded = inputs.load_input(opts.input, key=opts.key, layout=input_layout(opts), normalize=opts.normalize,
+                               color_mode=None if opts.color_mode is None else opts.color_mode.value,
+                               keep_orientation=opts.keep_orientation,
+                               **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
     x = loaded.array
     c, groups = x.shape[2], opts.groups
     cg = c // groups if c % groups == 0 else 1  # a groups that does not divide C is refused by bound_layer

@@ -9,6 +9,28 @@ from __future__ import annotations
 
 import os
 
+#: The compute dtype of the command running now (set once its layer is bound): the advice on memory
+#: suggests ``--dtype float32`` only when that would save something.
+_RUNNING = {"dtype": ""}
+
+
+def note_dtype(dtype: str) -> None:
+    """Remember the compute dtype (``"float32"``, ``"float64"``) for :func:`advice`."""
+    _RUNNING["dtype"] = dtype
+
+
+def advice(*, partials: bool = False, dtype: str | None = None) -> list[str]:
+    """What to do about too little memory, as phrases: ``--no-partials`` (when partials are kept),
+    ``--dtype float32`` (unless that is already the dtype), fewer filters, a smaller image."""
+    dtype = _RUNNING["dtype"] if dtype is None else dtype
+    return (["--no-partials"] if partials else []) + (["--dtype float32"] if dtype != "float32" else []) + \
+        ["fewer --filters", "a smaller image"]
+
+
+def listed(phrases: list[str], last: str = "or") -> str:
+    """``a, b or c``."""
+    return phrases[0] if len(phrases) == 1 else f"{', '.join(phrases[:-1])} {last} {phrases[-1]}"
+
 
 def free_bytes() -> int | None:
     """The physical memory free now; ``None`` where the platform cannot tell."""

@@ -25,9 +25,14 @@ from convcli.layer.spec import KINDS
 MAX_SIZE = 2**31 - 1
 
 
+def _split(text: str) -> list[str]:
+    """``"3,5"``, ``"3x5"`` or ``"3×5"`` (as the --stack syntax writes ``k3x5``) -> ``["3", "5"]``."""
+    return text.replace(" ", "").lower().replace("×", ",").replace("x", ",").split(",")
+
+
 def _ints(text: str, option: str, count: tuple[int, ...] = (1, 2)) -> tuple[int, ...]:
     try:
-        values = tuple(int(p) for p in text.replace(" ", "").split(","))
+        values = tuple(int(p) for p in _split(text))
     except ValueError:
         raise typer.BadParameter(f"{option} takes whole numbers like 3 or 3,5; got {text!r}") from None
     if len(values) not in count:
@@ -37,7 +42,7 @@ def _ints(text: str, option: str, count: tuple[int, ...] = (1, 2)) -> tuple[int,
 
 
 def parse_pair(text: str, option: str, *, minimum: int = 1) -> int | tuple[int, int]:
-    """``"3"`` -> 3, ``"3,5"`` -> (3, 5); every value ≥ ``minimum``."""
+    """``"3"`` -> 3, ``"3,5"`` or ``"3x5"`` -> (3, 5); every value ≥ ``minimum``."""
     values = _ints(text, option)
     if min(values) < minimum:
         raise typer.BadParameter(f"{option} must be ≥ {minimum}; got {text!r}")
@@ -86,11 +91,13 @@ def parse_position(text: str, option: str) -> tuple[int, int]:
     return values[0], values[1]
 
 
-def parse_filter_list(text: str, filters: int) -> list[int]:
+def parse_filter_list(text: str, filters: int, *, from_option: bool = True) -> list[int]:
     """``--filter 0,3`` or ``--filter 2-5``: filter indices to show in detail.
 
     Every index and range is checked against ``filters`` before any list is built, so the list is
-    at most ``filters`` long whatever range is asked for.
+    at most ``filters`` long whatever range is asked for. When the filters come from ``--filters``
+    (``from_option``, not a kernel file) and one index beyond them is asked for, the message suggests
+    the ``--filters N`` that was probably meant.
     """
     spans: list[tuple[int, int]] = []
     for part in text.replace(" ", "").split(","):
@@ -109,15 +116,18 @@ def parse_filter_list(text: str, filters: int) -> list[int]:
         # the first index of the range (in order) that does not exist
         bad = lo if lo <= hi and not 0 <= lo < filters else (filters if lo <= hi and hi >= filters else None)
         if bad is not None:
-            raise typer.BadParameter(
-                f"--filter {bad} does not exist: the layer has {filters} filters (0..{filters - 1})")
+            hint = ""
+            if from_option and len(spans) == 1 and lo == hi and lo >= filters:
+                hint = f"; to make {lo} filters use --filters {lo}"
+            raise typer.BadParameter(f"--filter {bad} does not exist: the layer has {filters} filter"
+                                     f"{'s' * (filters != 1)} (0..{filters - 1}){hint}")
     return sorted({f for lo, hi in spans for f in range(lo, hi + 1)})
 
 
 def parse_input_size(text: str) -> tuple[int, ...]:
-    """``"224,224"`` or ``"224,224,3"``: H, W ≥ 1 and C ≥ 1."""
+    """``"224,224"`` or ``"224,224,3"`` (or ``224x224x3``): H, W ≥ 1 and C ≥ 1."""
     try:
-        values = tuple(int(p) for p in text.replace(" ", "").split(","))
+        values = tuple(int(p) for p in _split(text))
     except ValueError:
         raise typer.BadParameter(f"--input-size takes H,W or H,W,C (whole numbers); got {text!r}") from None
     if len(values) not in (2, 3):
@@ -180,6 +190,12 @@ class Lang(StrEnum):
     ko = "ko"
 
 
+class ColorMode(StrEnum):
+    grayscale = "grayscale"
+    rgb = "rgb"
+    rgba = "rgba"
+
+
 class Semantics(StrEnum):
     keras = "keras"
     torch = "torch"
@@ -239,7 +255,14 @@ FlipOpt = Annotated[bool, typer.Option("--flip", help="True convolution: flip th
                                        "scipy.signal.convolve2d does. Conv2D layers do not flip.", rich_help_panel=KERNEL_PANEL)]
 KeyOpt = Annotated[str | None, typer.Option(help="Array name inside an input .npz.", rich_help_panel=INPUT_PANEL,
                                             show_default=False)]
-LayoutOpt = Annotated[Layout, typer.Option(help="Layout of a 3-D/4-D input array.", rich_help_panel=INPUT_PANEL)]
+LayoutOpt = Annotated[Layout | None, typer.Option(help="Layout of a 3-D/4-D input array. Default: as --semantics "
+                                                  "(keras channels-last, torch channels-first).",
+                                                  rich_help_panel=INPUT_PANEL, show_default=False)]
+ColorModeOpt = Annotated[ColorMode | None, typer.Option(
+    help="Image channels, as Keras' load_img: grayscale (Pillow L), rgb or rgba. Default: as stored, alpha dropped.",
+    rich_help_panel=INPUT_PANEL, show_default=False)]
+KeepOrientationOpt = Annotated[bool, typer.Option("--keep-orientation", help="Use an image's pixels as stored: "
+                                                  "do not apply its EXIF orientation.", rich_help_panel=INPUT_PANEL)]
 NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide integer inputs by their dtype's max (255 for "
                                             "8-bit).", rich_help_panel=INPUT_PANEL)]
 MaxPixelsOpt = Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels (default: Pillow's bomb "
@@ -273,7 +296,9 @@ class LayerOptions:
     no_bias: NoBiasOpt = False
     flip: FlipOpt = False
     key: KeyOpt = None
-    layout: LayoutOpt = Layout.channels_last
+    layout: LayoutOpt = None
+    color_mode: ColorModeOpt = None
+    keep_orientation: KeepOrientationOpt = False
     normalize: NormalizeOpt = False
     max_pixels: MaxPixelsOpt = None
 
@@ -298,6 +323,13 @@ def takes_layer_options(command: Callable[..., None]) -> Callable[..., None]:
     typer_command.__signature__ = inspect.Signature([*layer, *own], return_annotation=None)  # type: ignore[attr-defined]
     typer_command.__annotations__ = {p.name: p.annotation for p in (*layer, *own)}
     return typer_command
+
+
+def input_layout(opts: LayerOptions) -> str:
+    """The layout of a 3-D/4-D input array: ``--layout``, else as ``--semantics`` (torch: channels-first)."""
+    if opts.layout is not None:
+        return opts.layout.value
+    return (Layout.channels_first if opts.semantics is Semantics.torch else Layout.channels_last).value
 
 
 @dataclass(frozen=True)

@@ -65,11 +65,18 @@ def _export(console: Console, target: Path | None, title: str, *, force: bool = 
         text = console.export_text(clear=False)
     atomic.atomic_write(target, lambda fh: fh.write(text.encode("utf-8")), force=force, inputs=inputs)
     # on stderr, so that the exported file and stdout hold the same text
-    from rich.text import Text
-
     from convcli.text import shown
 
-    type(console)(highlight=False, stderr=True).print(Text(f"exported the screen to {shown(target)}", style="dim"))
+    _note(f"exported the screen to {shown(target)}", style="dim")
+
+
+def _note(text: str, style: str = "") -> None:
+    """One line about a file written ("saved ...", "exported ..."): on stderr, so that stdout holds
+    only the screen or the JSON. ``text`` is the user's (paths): never markup."""
+    from rich.console import Console
+    from rich.text import Text
+
+    Console(highlight=False, stderr=True).print(Text(text, style=style))
 
 
 class _Progress:

@@ -24,7 +24,7 @@ from convcli.cli.options import (
     parse_position,
     takes_layer_options,
 )
-from convcli.cli.output import EXPORT_SUFFIXES, _export, _Progress, _screen
+from convcli.cli.output import EXPORT_SUFFIXES, _export, _note, _Progress, _screen
 
 if TYPE_CHECKING:
     from convcli.engine import Layer
@@ -123,9 +123,8 @@ def _check_fits(layer: Layer, keep: bool, figure_filters: int = 0) -> None:
     if figure_filters:
         nbytes += memory.figure_bytes((ho, wo), layer.cg, figure_filters, layer.x.dtype.itemsize)
         what += f" and {ho}×{wo}×{layer.cg}×{figure_filters} partial maps for --figure"
-    memory.ensure_fits(nbytes, what,
-                 "pass --no-partials, --dtype float32, fewer --filters or a smaller image" if keep
-                 else "use --dtype float32, fewer --filters or a smaller image")
+    memory.ensure_fits(nbytes, what, ("pass " if keep else "use ")
+                       + memory.listed(memory.advice(partials=keep, dtype=layer.x.dtype.name)))
 
 
 def _shown_view(view: View, rows: tuple[int, int], cols: tuple[int, int], out_hw: tuple[int, int]) -> View:
@@ -212,19 +211,18 @@ def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None
         example = f"{first}-{last}" if last > first else str(first)
         console.print(f"[dim]{len(detail)} of {layer.filters} filters shown in detail; choose others with --filter, "
                       f"e.g. --filter {example}.[/dim]")
-    from rich.text import Text
 
     from convcli.text import shown
 
-    # the paths are the user's: Text, so that "[red]" in a name is not markup
+    # on stderr, as "exported ...": stdout holds the screen only (and an --export records just that)
     if targets.save is not None:
         saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials")
                                  if k != "partials" or run.keep))
-        console.print(Text(f"saved {shown(targets.save)}: {saved}"))
+        _note(f"saved {shown(targets.save)}: {saved}")
     if targets.figure is not None:
-        console.print(Text(f"saved {shown(targets.figure)}: filters {', '.join(map(str, detail))}"))
+        _note(f"saved {shown(targets.figure)}: filters {', '.join(map(str, detail))}")
     if targets.maps is not None:
-        console.print(Text(f"saved {len(map_files) - 1} output maps and maps.json in {shown(targets.maps)}"))
+        _note(f"saved {len(map_files) - 1} output maps and maps.json in {shown(targets.maps)}")
     _export(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
             inputs=targets.inputs)
 
@@ -289,7 +287,7 @@ def run(
 
     built = build_layer(opts, parsed)
     layer = built.layer
-    detail = (parse_filter_list(filter_, layer.filters) if filter_
+    detail = (parse_filter_list(filter_, layer.filters, from_option=opts.kernel is None) if filter_
               else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))
     if save_maps is not None:
         from convcli.figure import maps as feature_maps

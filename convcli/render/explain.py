@@ -22,10 +22,10 @@ from convcli import engine
 from convcli.errors import ConfigError
 from convcli.present.describe import fmt, shape_text
 from convcli.present.window import Window, window_partials
-from convcli.render.explain_texts import LANGS, SECTIONS, TEXTS, text
+from convcli.render.explain_texts import LANGS, PANEL_LABELS, PARAM_WORDS, SECTIONS, TEXTS, text
 from convcli.render.numbers import LABEL, OPERATOR, Flow, key_values, number_grid
 from convcli.render.params import param_formula
-from convcli.render.run import filter_panel
+from convcli.render.run import PanelLabels, filter_panel
 
 __all__ = ["LANGS", "SECTIONS", "TEXTS", "Example", "compute", "lesson", "text"]
 
@@ -125,11 +125,16 @@ def section_aggregation(ex: Example, lang: str) -> list[RenderableType]:
         _para(text("setup", lang, **values)),
         Text(text("input", lang, **values), style=LABEL),
         Flow(grids, gap=2),
-        filter_panel(r, 0, ex.names, window=ex.window),
+        filter_panel(r, 0, ex.names, window=ex.window, labels=_labels(lang)),
         _para(text("sum", lang, **values)),
         Text(text("formula", lang), style="dim"),
         Text("  " + FORMULA, style="bold"),
     ]
+
+
+def _labels(lang: str) -> PanelLabels:
+    """The run panels' words in ``lang`` (English: PanelLabels' defaults)."""
+    return PanelLabels(**PANEL_LABELS[lang]) if lang in PANEL_LABELS else PanelLabels()
 
 
 def section_separate_slices(ex: Example, lang: str) -> list[RenderableType]:
@@ -141,7 +146,8 @@ def section_separate_slices(ex: Example, lang: str) -> list[RenderableType]:
     shared.append("   (kh·kw·F + F)", style="dim")
     counts = key_values(
         [
-            (text("params_real", lang), param_formula(r.layer.kernel.shape, r.layer.groups, r.use_bias)),
+            (text("params_real", lang), param_formula(r.layer.kernel.shape, r.layer.groups, r.use_bias,
+                                                       **({"words": PARAM_WORDS[lang]} if lang in PARAM_WORDS else {}))),
             (text("params_shared", lang), shared),
         ]
     )
@@ -153,7 +159,7 @@ def section_separate_slices(ex: Example, lang: str) -> list[RenderableType]:
         _para(text("no_shared", lang, **values)),
         counts,
         _para(text("demo", lang, **values)),
-        filter_panel(ex.changed, 0, ex.names, window=ex.window),
+        filter_panel(ex.changed, 0, ex.names, window=ex.window, labels=_labels(lang)),
     ]
 
 

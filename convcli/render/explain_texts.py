@@ -169,3 +169,45 @@ TEXTS: dict[str, tuple[str, str, str]] = {
 def text(key: str, lang: str, **values: object) -> str:
     """The text ``key`` in ``lang`` with its placeholders filled."""
     return TEXTS[key][LANGS.index(lang)].format(**values)
+
+
+#: The words of the run panels the lesson shows (convcli.render.run.PanelLabels' fields), per
+#: language; English is PanelLabels' own default. "param_words": weights, biases, no bias.
+PANEL_LABELS: dict[str, dict[str, str]] = {
+    "ru": {
+        "title": "фильтр {f} · смещение {bias} · {activation}",
+        "group": " · группа {g} (каналы {first}–{last})",
+        "weights": "веса: срез {kh}×{kw} для каждого входного канала",
+        "partial_sums": "частичные суммы, строки выхода {rows} × столбцы {cols}{of}: по одной на канал, затем сумма",
+        "of_cols": " (из {cols})",
+        "bias": "смещение",
+        "preactivation": "до активации",
+        "output": "выход",
+        "others": "Σ ещё {n}",
+        "more_channels": "… и ещё {n} каналов",
+        "whole_output": "весь выход",
+        "stats": "мин {min} · среднее {mean} · макс {max}",
+        "channel_shares": "доли каналов",
+        "shares_of": "  (от Σ средних |частичных сумм|)",
+    },
+    "ko": {
+        "title": "필터 {f} · 편향 {bias} · {activation}",
+        "group": " · 그룹 {g} (채널 {first}–{last})",
+        "weights": "가중치: 입력 채널마다 {kh}×{kw} 조각",
+        "partial_sums": "부분합, 출력 행 {rows} × 열 {cols}{of}: 채널마다 하나, 그다음 합산",
+        "of_cols": " ({cols} 중)",
+        "bias": "편향",
+        "preactivation": "활성화 전",
+        "output": "출력",
+        "others": "Σ 나머지 {n}개",
+        "more_channels": "… 외 {n}개 채널",
+        "whole_output": "전체 출력",
+        "stats": "최솟값 {min} · 평균 {mean} · 최댓값 {max}",
+        "channel_shares": "채널 비중",
+        "shares_of": "  (Σ 평균 |부분합| 대비)",
+    },
+}
+PARAM_WORDS: dict[str, tuple[str, str, str]] = {
+    "ru": ("весов", "смещений", "без смещения"),
+    "ko": ("가중치", "편향", "편향 없음"),
+}

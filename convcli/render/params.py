@@ -19,8 +19,12 @@ from convcli.present.describe import shape_text, spec_call, square_text
 from convcli.render.numbers import Call, key_values
 
 
-def param_formula(kernel_shape: Sequence[int], groups: int, use_bias: bool = True) -> Text:
-    """``kh·kw·C/g·F + F = total`` for a ``(kh, kw, C/g, F)`` kernel, numbers filled in, symbols beside it."""
+def param_formula(kernel_shape: Sequence[int], groups: int, use_bias: bool = True,
+                  words: tuple[str, str, str] = ("weights", "biases", "no bias")) -> Text:
+    """``kh·kw·C/g·F + F = total`` for a ``(kh, kw, C/g, F)`` kernel, numbers filled in, symbols beside it.
+
+    ``words``: "weights", "biases" and "no bias" in the reader's language (``explain --lang``).
+    """
     kh, kw, cg, f = (int(v) for v in kernel_shape)
     weights, biases = param_count(kernel_shape, use_bias)
     cg_text = f"({cg * groups}/{groups})" if groups > 1 else str(cg)
@@ -28,7 +32,7 @@ def param_formula(kernel_shape: Sequence[int], groups: int, use_bias: bool = Tru
     if use_bias:
         text.append(f" + {f}")
     text.append(f" = {weights + biases:,}", style="bold")
-    symbols = "kh·kw·C/g·F weights" + (" + F biases" if use_bias else ", no bias")
+    symbols = f"kh·kw·C/g·F {words[0]}" + (f" + F {words[1]}" if use_bias else f", {words[2]}")
     text.append(f"   ({symbols})", style="dim")
     return text
 

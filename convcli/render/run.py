@@ -6,11 +6,13 @@ Nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -71,8 +73,31 @@ def header(info: InputInfo, result: LayerResult, padding: object, kernel_source:
     return Panel(key_values(rows), title="convcli run", title_align="left", box=box.ROUNDED)
 
 
-def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: Window) -> Panel:
+@dataclass(frozen=True)
+class PanelLabels:
+    """The words of :func:`filter_panel`, English by default; ``explain --lang`` passes its own
+    (:data:`convcli.render.explain_texts.PANEL_LABELS`). Placeholders in braces are filled in."""
+
+    title: str = "filter {f} · bias {bias} · {activation}"
+    group: str = " · group {g} (channels {first}–{last})"
+    weights: str = "weights: a {kh}×{kw} slice per input channel"
+    partial_sums: str = "partial sums, output rows {rows} × cols {cols}{of}: one per channel, then summed"
+    of_cols: str = " (of {cols})"
+    bias: str = "bias"
+    preactivation: str = "pre-activation"
+    output: str = "output"
+    others: str = "Σ {n} others"
+    more_channels: str = "… and {n} more channels"
+    whole_output: str = "whole output"
+    stats: str = "min {min} · mean {mean} · max {max}"
+    channel_shares: str = "channel shares"
+    shares_of: str = "  (of Σ mean |partial|)"
+
+
+def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: Window,
+                 labels: PanelLabels = PanelLabels()) -> Panel:  # noqa: B008 - frozen, never changed
     """Filter ``f``: its kernel slices, then the ``window``'s partial sums adding up to the output."""
+    w = labels
     layer = result.layer
     channels = group_channels(result, f)
     shown, others = shown_channels(result, f)
@@ -94,48 +119,76 @@ def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: W
     sums = Scale.including_zero(*summed, *([out] if out_shared else []))
     kernel_items: list[RenderableType] = [number_grid(kernel[:, :, c], names[channels[c]], scale=weights)
                                           for c in shown]
-    sum_items: list[RenderableType] = []
-    for n, c in enumerate(shown):
-        grid = number_grid(partials[:, :, c], names[channels[c]], scale=sums)
-        sum_items.append(grid if n == 0 else joined("+", grid))
     if rest is not None:
-        sum_items.append(joined("+", number_grid(rest, f"Σ {len(others)} others", scale=sums)))
-        kernel_items.append(Text(f"… and {len(others)} more channels", style="dim"))
-    # the bias is added at every position: shown as a grid it adds up cell by cell like the rest
-    sum_items.append(joined("+", number_grid(bias, "bias", scale=sums)))
-    sum_items.append(joined("=", number_grid(pre, "pre-activation", scale=sums)))
-    if result.activation != "linear":
-        out_scale = sums if out_shared else Scale.including_zero(out)
-        sum_items.append(joined(f"{result.activation} →", number_grid(out, "output", scale=out_scale)))
+        kernel_items.append(Text(w.more_channels.format(n=len(others)), style="dim"))
+
+    def sum_items(a: int, b: int) -> list[RenderableType]:
+        """The flow of the parts, the bias and their sum for window columns ``a:b`` (all on the scales above)."""
+        items: list[RenderableType] = []
+        for n, c in enumerate(shown):
+            grid = number_grid(partials[:, a:b, c], names[channels[c]], scale=sums, like=partials[:, :, c])
+            items.append(grid if n == 0 else joined("+", grid))
+        if rest is not None:
+            items.append(joined("+", number_grid(rest[:, a:b], w.others.format(n=len(others)), scale=sums, like=rest)))
+        # the bias is added at every position: shown as a grid it adds up cell by cell like the rest
+        items.append(joined("+", number_grid(bias[:, a:b], w.bias, scale=sums, like=bias)))
+        items.append(joined("=", number_grid(pre[:, a:b], w.preactivation, scale=sums, like=pre)))
+        if result.activation != "linear":
+            out_scale = sums if out_shared else Scale.including_zero(out)
+            items.append(joined(f"{result.activation} →", number_grid(out[:, a:b], w.output, scale=out_scale, like=out)))
+        return items
 
     shares = result.shares()[:, f]
     stats = key_values(
         [
-            ("whole output", Text(
-                f"min {fmt(result.output_stats[f, 0])} · "
-                f"mean {fmt(result.output_stats[f, 1])} · "
-                f"max {fmt(result.output_stats[f, 2])}"
-            )),
-            ("channel shares", Text(share_text(shares, [names[c] for c in channels])
-                                    + "  (of Σ mean |partial|)")),
+            (w.whole_output, Text(w.stats.format(
+                min=fmt(result.output_stats[f, 0]), mean=fmt(result.output_stats[f, 1]),
+                max=fmt(result.output_stats[f, 2])))),
+            (w.channel_shares, Text(share_text(shares, [names[c] for c in channels]) + w.shares_of)),
         ]
     )
     kh, kw = layer.geometry.kernel_hw
     body = Group(
-        Text(f"weights: a {kh}×{kw} slice per input channel", style=LABEL),
+        Text(w.weights.format(kh=kh, kw=kw), style=LABEL),
         Flow(kernel_items),
-        Text(
-            f"partial sums, output rows {index_range(r0, r1)} × cols {index_range(c0, c1)}: "
-            "one per channel, then summed",
-            style=LABEL,
-        ),
-        Flow(sum_items),
+        ColumnBlocks(sum_items, c1 - c0, lambda a, b: Text(w.partial_sums.format(
+            rows=index_range(r0, r1), cols=index_range(c0 + a, c0 + b),
+            of=w.of_cols.format(cols=index_range(c0, c1)) if (a, b) != (0, c1 - c0) else ""), style=LABEL)),
         stats,
     )
-    title = f"filter {f} · bias {fmt(float(result.bias[f]))} · {result.activation}"
+    title = w.title.format(f=f, bias=fmt(float(result.bias[f])), activation=result.activation)
     if layer.groups > 1:
-        title += f" · group {group_of(f, layer.filters, layer.groups)} (channels {channels[0]}–{channels[-1]})"
+        title += w.group.format(g=group_of(f, layer.filters, layer.groups), first=channels[0], last=channels[-1])
     return Panel(body, title=title, title_align="left", box=box.ROUNDED)
+
+
+class ColumnBlocks:
+    """A label and a :class:`Flow` of grids over ``cols`` window columns; where one grid is wider than
+    the line, the columns are split into blocks that fit (the same scales, each block with its label),
+    so that every number stays whole at any width (``--window 20`` at 80 columns)."""
+
+    def __init__(self, items: Callable[[int, int], list[RenderableType]], cols: int,
+                 label: Callable[[int, int], RenderableType]) -> None:
+        self.items, self.cols, self.label = items, cols, label
+
+    def _widest(self, console: Console, options: ConsoleOptions, a: int, b: int) -> int:
+        wide = options.update_width(10**6)  # Measurement.get clips to the width: measure unclipped
+        return max(Measurement.get(console, wide, item).maximum for item in self.items(a, b))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        step, widest = self.cols, self._widest(console, options, 0, self.cols)
+        if widest > options.max_width:  # a first guess by proportion, then one column less until it fits
+            step = max(1, self.cols * options.max_width // widest)
+            while step > 1 and self._widest(console, options, 0, step) > options.max_width:
+                step -= 1
+            step = -(-self.cols // -(-self.cols // step))  # blocks of even size: 10 + 10, not 14 + 6
+        blocks = [(a, min(a + step, self.cols)) for a in range(0, self.cols, step)]
+        for a, b in blocks:
+            yield self.label(a, b)
+            yield Flow(self.items(a, b))
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, Flow(self.items(0, self.cols)))
 
 
 def summary_table(result: LayerResult, names: Sequence[str]) -> Table:

@@ -2,8 +2,11 @@
 
 Pillow's decompression-bomb guard is the pixel limit (set for the one read, then restored), and
 every error Pillow or its codecs raise on a damaged file becomes one
-:class:`~convcli.errors.LoadError` line. EXIF orientation is not applied (pixels as stored, as the
-frameworks' decoders do); Pillow reduces 16-bit colour PNGs to 8 bits. Pillow is imported on use.
+:class:`~convcli.errors.LoadError` line. EXIF orientation is applied, as every image viewer and
+Pillow's ``ImageOps.exif_transpose`` do (``keep_orientation`` keeps the pixels as stored); the colour
+mode follows Keras' ``load_img``: alpha is dropped unless ``color_mode="rgba"``, and ``"grayscale"``,
+``"rgb"``, ``"rgba"`` convert as Pillow's modes L, RGB and RGBA do. Pillow reduces 16-bit colour PNGs
+to 8 bits. Pillow is imported on use.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ _CONVERT = {
     "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB",
 }  # fmt: skip
 _BAND_NAMES = {1: ("L",), 2: ("L", "A"), 3: ("R", "G", "B"), 4: ("R", "G", "B", "A")}
+#: Keras' ``load_img(color_mode=...)`` names, and the Pillow mode each one is.
+COLOR_MODES = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
+_ORIENTATION = {2: "mirrored", 3: "rotated 180°", 4: "flipped upside down", 5: "transposed",
+                6: "rotated 90° clockwise", 7: "transversed", 8: "rotated 90° counter-clockwise"}
 _DEPTH = {"uint8": "8-bit", "uint16": "16-bit", "int32": "32-bit integer", "float32": "32-bit float"}
 
 # What Pillow and its codecs raise on a damaged file (after a successful identification).
@@ -72,9 +79,15 @@ def _codec_stderr_silenced() -> Iterator[None]:
 
 
 def read_image(
-    name: str, head: bytes, max_pixels: int | None
+    name: str, head: bytes, max_pixels: int | None, *, color_mode: str | None = None,
+    keep_orientation: bool = False,
 ) -> tuple[np.ndarray, tuple[str, ...], str] | None:
-    """``(array (H, W, C), channel names, description)``, or None if Pillow does not know the file."""
+    """``(array (H, W, C), channel names, description)``, or None if Pillow does not know the file.
+
+    ``color_mode``: None keeps the channels as stored but drops alpha (Keras' default, ``"rgb"``,
+    drops it too); ``"grayscale"``, ``"rgb"`` or ``"rgba"`` convert as Pillow's L, RGB, RGBA.
+    EXIF orientation is applied unless ``keep_orientation``; the description says what was done.
+    """
     from PIL import Image, UnidentifiedImageError
 
     saved = Image.MAX_IMAGE_PIXELS
@@ -96,8 +109,9 @@ def read_image(
                 with img:
                     fmt = img.format or fmt
                     img.load()  # decode now, so a truncated file fails here
-                    arr, names, mode_text = image_array(img, name)
                     frames = _frame_count(img)
+                    img, turn_text = _oriented(img, keep_orientation)
+                    arr, names, mode_text = apply_color_mode(*image_array(img, name), color_mode)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))
         count = f"{int(found.group(1)):,} pixels" if found else "more pixels than allowed"
@@ -113,7 +127,55 @@ def read_image(
     finally:
         Image.MAX_IMAGE_PIXELS = saved
     frame_text = f", first of {frames} frames" if frames > 1 else ""
-    return arr, names, f"{fmt} image{frame_text}, {mode_text}, {_DEPTH.get(arr.dtype.name, str(arr.dtype))}"
+    depth = _DEPTH.get(arr.dtype.name, str(arr.dtype))
+    return arr, names, f"{fmt} image{frame_text}, {mode_text}, {depth}{turn_text}"
+
+
+def _oriented(img, keep: bool):  # type: ignore[no-untyped-def]
+    """``(image, text)``: the image turned by its EXIF orientation (unless ``keep``) and what was done."""
+    from PIL import ImageOps
+
+    try:
+        orientation = int(img.getexif().get(0x0112, 1))
+    except (*_IMAGE_ERRORS, TypeError):  # damaged EXIF: the pixels as stored
+        return img, ""
+    if orientation not in _ORIENTATION:
+        return img, ""
+    if keep:
+        return img, f", EXIF orientation {orientation} not applied (stored pixels, --keep-orientation)"
+    turned = ImageOps.exif_transpose(img)
+    if turned is None:  # pragma: no cover - only with in_place=True
+        return img, ""
+    return turned, f", {_ORIENTATION[orientation]} by EXIF orientation {orientation}"
+
+
+def apply_color_mode(
+    arr: np.ndarray, names: tuple[str, ...], text: str, color_mode: str | None
+) -> tuple[np.ndarray, tuple[str, ...], str]:
+    """An image array (from :func:`image_array`) in ``color_mode``, and its mode text with what was done.
+
+    None: alpha dropped, the other channels as stored (Keras' ``load_img`` default drops alpha).
+    ``"grayscale"``, ``"rgb"``, ``"rgba"``: Pillow's conversion to L, RGB, RGBA (8-bit images); a
+    16-bit or 32-bit grey image is repeated into R, G and B, with an opaque alpha for ``"rgba"``.
+    """
+    src = "".join(names)
+    if color_mode is None:
+        if names[-1] != "A":
+            return arr, names, text
+        return (np.ascontiguousarray(arr[:, :, :-1]), names[:-1],
+                f"{text}, {src} → {src[:-1]}, alpha dropped (--color-mode rgba keeps it)")
+    target = COLOR_MODES[color_mode]
+    if src == target or (target == "L" and arr.dtype != np.uint8):
+        return arr, names, text
+    if arr.dtype == np.uint8:
+        from PIL import Image
+
+        out = np.array(Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr).convert(target))
+        out = out[:, :, np.newaxis] if out.ndim == 2 else out
+    else:  # one grey channel of more than 8 bits
+        opaque = np.iinfo(arr.dtype).max if arr.dtype.kind in "ui" else 1.0
+        out = np.concatenate([arr] * 3 + ([np.full_like(arr, opaque)] if target == "RGBA" else []), axis=2)
+    return out, _BAND_NAMES[out.shape[2]], f"{text}, {src} → {target} (--color-mode {color_mode})"
 
 
 def image_array(img, name: str) -> tuple[np.ndarray, tuple[str, ...], str]:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ import numpy as np
 from convcli.errors import FIELD, ConfigError, LoadError
 from convcli.sources import sniff
 from convcli.sources.arrays import check_header, read_numpy
-from convcli.sources.images import identify_image, read_image
+from convcli.sources.images import COLOR_MODES, identify_image, read_image
 from convcli.sources.text import parse_blocks, read_text, read_text_or_fail
 
 #: Pillow's decompression-bomb *error* threshold (twice its 89,478,485-pixel warning limit).
@@ -47,6 +47,8 @@ def load_input(
     layout: str = "channels-last",
     normalize: bool = False,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    color_mode: str | None = None,
+    keep_orientation: bool = False,
 ) -> Loaded:
     """Read an image, ``.npy``, ``.npz`` or numeric text file as an ``(H, W, C)`` input.
 
@@ -61,6 +63,9 @@ def load_input(
         are kept; the result is float64
     max_pixels : refuse inputs with more than ``H·W`` pixels (``None``: no limit); for images
         this is Pillow's decompression-bomb guard
+    color_mode : images only, as Keras' ``load_img``: None (default) drops alpha and keeps the other
+        channels as stored; ``"grayscale"``, ``"rgb"``, ``"rgba"`` convert as Pillow's L, RGB, RGBA
+    keep_orientation : images only: the pixels as stored, EXIF orientation not applied
 
     Returns
     -------
@@ -68,6 +73,8 @@ def load_input(
     mode I, ``float32`` for mode F), arrays in their stored dtype, text float64.
     """
     layout = _check_layout(layout)
+    if color_mode is not None and color_mode not in COLOR_MODES:
+        raise ConfigError(f"{FIELD} must be grayscale, rgb or rgba, got {color_mode!r}", field="color_mode")
     if max_pixels is not None and (isinstance(max_pixels, bool) or max_pixels < 1):
         raise ConfigError(f"{FIELD} must be ≥ 1 or None, got {max_pixels!r}", field="max_pixels")
     name = sniff.name_of(path)
@@ -86,11 +93,13 @@ def load_input(
         description = f"{label}, {arr.dtype}, {form}"
         if layout == "channels-last" and arr.ndim >= 3 and h <= 4 < c:
             description += " (channels-first data? use --layout channels-first)"
+        elif layout == "channels-first" and arr.ndim >= 3 and _plan_hwc(name, arr.shape, layout)[1] <= 4 < c:
+            description += " (channels-last data? use --layout channels-last)"
         names = tuple(f"c{i}" for i in range(hwc.shape[2]))
     else:
         if key is not None:
             raise ConfigError(f"{name}: key {key!r} given, but only a .npz archive holds named arrays")
-        image = read_image(name, head, max_pixels)
+        image = read_image(name, head, max_pixels, color_mode=color_mode, keep_orientation=keep_orientation)
         if image is not None:
             hwc, names, description = image
         else:

@@ -385,6 +385,10 @@ def test_memory_error_is_one_line(folder: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(engine, "run_layer", run_layer)
     r = invoke("run", "x.npy", "--filters", "2")
     assert r.exit_code == 1
+    # issue 16: float32 is already the dtype, so it is not advised
+    _one_error(r.stderr, "out of memory; use fewer --filters, a smaller image or raise the limit")
+    r = invoke("run", "x.npy", "--filters", "2", "--dtype", "float64")
+    assert r.exit_code == 1
     _one_error(r.stderr, "out of memory; use --dtype float32, fewer --filters, a smaller image or raise the limit")
 
 
@@ -487,8 +491,8 @@ def test_a_path_with_markup_and_control_characters_is_shown_as_it_is(folder: Pat
     name = "[red]o\x1bk.npz"
     r = invoke("run", "x.npy", "--filters", "2", "--save", name, columns=200)
     assert r.exit_code == 0, r.output
-    assert "saved [red]o\\x1bk.npz: bias, input" in r.stdout
-    assert "\x1b" not in r.stdout
+    assert "saved [red]o\\x1bk.npz: bias, input" in r.stderr  # issue 16: saved lines on stderr
+    assert "\x1b" not in r.stdout + r.stderr
     assert (folder / name).exists()
 
 

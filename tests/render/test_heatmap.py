@@ -388,7 +388,7 @@ def test_number_grids_colour_parts_bias_and_sum_on_one_scale(monkeypatch, activa
     monkeypatch.setattr(render_run, "number_grid", spy)
     result = photo_result(activation)
     window = Window.choose(result.layer.geometry.out_hw, None, None)
-    render_run.filter_panel(result, 1, PHOTO_NAMES, window=window)
+    draw(render_run.filter_panel(result, 1, PHOTO_NAMES, window=window))  # the sum's grids are made as it is drawn
     (r0, r1), (c0, c1) = window.rows, window.cols
     parts = window_partials(result, window)[:, :, :, 1]
     pre, out = result.preactivation[r0:r1, c0:c1, 1], result.output[r0:r1, c0:c1, 1]
