@@ -28,7 +28,7 @@ def _check_fits(layer: Layer) -> None:
     hp, wp = h + top + bottom, w + left + right
     nbytes = engine.run_bytes(layer) + (hp * wp * c + ho * wo * layer.filters) * item
     memory.ensure_fits(nbytes, f"{ho}×{wo}×{layer.filters} output and the {hp}×{wp}×{c} padded input a framework makes",
-                       "use --dtype float32, fewer --filters or a smaller image")
+                       "use " + memory.listed(memory.advice(dtype=layer.x.dtype.name)))
 
 
 @app.command(no_args_is_help=True)
