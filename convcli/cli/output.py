@@ -79,60 +79,22 @@ def _note(text: str, style: str = "") -> None:
     Console(highlight=False, stderr=True).print(Text(text, style=style))
 
 
-class _Progress:
-    """A progress bar on stderr that appears only once work has taken about a second.
-
-    Called with the fraction done (0 to 1). Nothing is drawn when stderr is not a terminal.
-    """
-
-    DELAY = 1.0
-
-    def __init__(self, description: str, enabled: bool) -> None:
-        import time
-
-        self._clock = time.monotonic
-        self._start = self._clock()
-        self._description = description
-        self._enabled = enabled and sys.stderr.isatty()
-        self._bar: Any = None
-        self._task: Any = None
-
-    def __call__(self, fraction: float) -> None:
-        if not self._enabled:
-            return
-        if self._bar is None:
-            if self._clock() - self._start < self.DELAY:
-                return
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-            self._task = self._bar.add_task(self._description, total=1.0)
-            self._bar.start()
-        self._bar.update(self._task, completed=fraction)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
-
-
 class _Bars:
-    """One progress bar per task name on stderr (``verify``: one per framework), shown like
-    :class:`_Progress`: on a terminal only, once the work has taken about a second.
+    """Progress bars on stderr, one per task name (``verify``: one per framework), that appear only
+    once the work has taken about a second, and only on a terminal.
 
     Called with a task's name and its fraction done (0 to 1); a task's bar appears at its first call.
     """
 
-    DELAY = _Progress.DELAY
+    DELAY = 1.0
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, *, name_width: int = 14) -> None:
         import time
 
         self._clock = time.monotonic
         self._start = self._clock()
         self._enabled = enabled and sys.stderr.isatty()
+        self._label = f"{{task.description:<{name_width}}}" if name_width else "{task.description}"
         self._bar: Any = None
         self._tasks: dict[str, Any] = {}
 
@@ -145,7 +107,7 @@ class _Bars:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-            self._bar = Progress(TextColumn("{task.description:<14}"), BarColumn(), TaskProgressColumn(),
+            self._bar = Progress(TextColumn(self._label), BarColumn(), TaskProgressColumn(),
                                  TimeRemainingColumn(), console=Console(stderr=True), transient=True)
             self._bar.start()
         if name not in self._tasks:
@@ -156,4 +118,15 @@ class _Bars:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+class _Progress(_Bars):
+    """One bar (``run``'s convolving): called with the fraction done (0 to 1)."""
+
+    def __init__(self, description: str, enabled: bool) -> None:
+        super().__init__(enabled, name_width=0)
+        self._description = description
+
+    def __call__(self, fraction: float) -> None:  # type: ignore[override]
+        super().__call__(self._description, fraction)
 
