@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
+from convcli.cli import output
 from convcli.cli.app import app
 from convcli.cli.options import ExportOpt, ForceOpt, Lang
-from convcli.cli.output import EXPORT_SUFFIXES, _export, _screen
+from convcli.cli.output import _export, _screen
 
 
 @app.command()
@@ -20,10 +21,9 @@ def explain(
     force: ForceOpt = False,
 ) -> None:
     """Walk through multi-channel convolution with numbers computed live: why Conv2D sums the channels."""
-    from convcli.files import targets
     from convcli.render import explain
 
-    export_target = targets.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
+    export_target = output.export_target(export, force=force)
     console = _screen(export_target)
     for renderable in explain.lesson(lang.value, step):
         console.print(renderable)

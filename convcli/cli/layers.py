@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
+from convcli.cli import output
 from convcli.cli.app import app
 from convcli.cli.options import ExportOpt, ForceOpt, parse_input_size
-from convcli.cli.output import EXPORT_SUFFIXES, _export, _screen
+from convcli.cli.output import _export, _screen
 
 
 @app.command(no_args_is_help=True)
@@ -27,18 +28,15 @@ def layers(
 
     from convcli import reads
     from convcli.errors import ShapeError
-    from convcli.files import targets
     from convcli.layer import model as layer_model
     from convcli.present import schema
     from convcli.sources import models
 
-    if json_ and export is not None:
-        raise typer.BadParameter("--export records the table; it cannot be combined with --json")
     size = parse_input_size(input_size) if input_size else None
     if size is not None and len(size) != 3:
         raise typer.BadParameter("--input-size for a model takes H,W,C (e.g. 224,224,3)")
     reads.register(model)  # before any target is checked: the model file is never written
-    export_target = targets.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
+    export_target = output.export_target(export, force=force, json_=json_)
     listing = models.read_model(model)
     if size is not None and not listing.graph:
         raise ShapeError(f"{{field}}: a .{listing.format} file holds weights only, no strides, padding or "

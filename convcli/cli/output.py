@@ -14,6 +14,20 @@ if TYPE_CHECKING:
 EXPORT_SUFFIXES = (".svg", ".html", ".txt")
 
 
+
+def export_target(export: Path | None, *, force: bool, json_: bool = False,
+                  inputs: Sequence[Path] = ()) -> Path | None:
+    """The checked ``--export`` target of a command, or None: the same rules for every command."""
+    if export is None:
+        return None
+    if json_:
+        import typer
+
+        raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
+    from convcli.files import targets
+
+    return targets.check_target(export, force=force, inputs=inputs, suffix=EXPORT_SUFFIXES)
+
 def _screen(export: Path | None) -> Console:
     """The console a command prints to; it records when the screen is to be exported.
 

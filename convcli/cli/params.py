@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from convcli.cli import output
 from convcli.cli.app import app
 from convcli.cli.options import (
     ExportOpt,
@@ -17,7 +18,7 @@ from convcli.cli.options import (
     parse_padding,
     parse_pair,
 )
-from convcli.cli.output import EXPORT_SUFFIXES, _export, _screen
+from convcli.cli.output import _export, _screen
 from convcli.cli.spec import layer_spec
 
 
@@ -51,14 +52,11 @@ def params(
 ) -> None:
     """Count the parameters of a 2-D conv layer (as Keras' count_params()), its MACs, FLOPs and receptive field."""
 
-    from convcli.files import targets
     from convcli.layer import counts
     from convcli.layer import stack as stack_syntax
     from convcli.present import schema
 
-    if json_ and export is not None:
-        raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
-    export_target = targets.check_target(export, force=force, suffix=EXPORT_SUFFIXES) if export else None
+    export_target = output.export_target(export, force=force, json_=json_)
     for value, option in ((in_channels, "--in-channels"), (filters, "--filters"), (groups, "--groups"),
                           (depth_multiplier, "--depth-multiplier")):
         check_count(value, option)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from convcli.cli import output
 from convcli.cli.app import app
 from convcli.cli.layer import FLIP_NOTE, BuiltLayer, _warn_overflow, build_layer
 from convcli.cli.options import (
@@ -24,7 +25,7 @@ from convcli.cli.options import (
     parse_position,
     takes_layer_options,
 )
-from convcli.cli.output import EXPORT_SUFFIXES, _export, _note, _Progress, _screen
+from convcli.cli.output import _export, _note, _Progress, _screen
 
 if TYPE_CHECKING:
     from convcli.engine import Layer
@@ -90,7 +91,7 @@ def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, s
     target = targets.check_target(save, force=force, inputs=inputs) if save else None
     figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(targets.IMAGE_FORMATS)) \
         if figure else None
-    export_target = targets.check_target(export, force=force, inputs=inputs, suffix=EXPORT_SUFFIXES) if export else None
+    export_target = output.export_target(export, force=force, inputs=inputs)
     return _Targets(target, figure_target, save_maps, export_target, inputs, force)
 
 
