@@ -9,7 +9,6 @@ import typer
 from convcli.cli import output
 from convcli.cli.app import app
 from convcli.cli.options import ExportOpt, ForceOpt, Lang
-from convcli.cli.output import _export, _screen
 
 
 @app.command()
@@ -24,7 +23,4 @@ def explain(
     from convcli.render import explain
 
     export_target = output.export_target(export, force=force)
-    console = _screen(export_target)
-    for renderable in explain.lesson(lang.value, step):
-        console.print(renderable)
-    _export(console, export_target, "convcli explain", force=force)
+    output.show(explain.lesson(lang.value, step), export_target, "convcli explain", force=force)

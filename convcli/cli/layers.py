@@ -11,7 +11,6 @@ import typer
 from convcli.cli import output
 from convcli.cli.app import app
 from convcli.cli.options import ExportOpt, ForceOpt, parse_input_size
-from convcli.cli.output import _export, _screen
 
 
 @app.command(no_args_is_help=True)
@@ -47,7 +46,5 @@ def layers(
         return
     from convcli.render import layers as render_layers
 
-    console = _screen(export_target)
-    console.print(render_layers.LayersTable(analysis))
-    console.print(render_layers.layers_totals(analysis))
-    _export(console, export_target, "convcli layers", force=force)
+    output.show([render_layers.LayersTable(analysis), render_layers.layers_totals(analysis)], export_target,
+                "convcli layers", force=force)

@@ -59,6 +59,14 @@ def _screen(export: Path | None) -> Console:
     return screen
 
 
+def show(renderables: Sequence[Any], export: Path | None, title: str, *, force: bool) -> None:
+    """Print a command's screen, then write it to ``export`` (checked by :func:`export_target`) if given."""
+    console = _screen(export)
+    for renderable in renderables:
+        console.print(renderable)
+    _export(console, export, title, force=force)
+
+
 def _export(console: Console, target: Path | None, title: str, *, force: bool = True,
             inputs: Sequence[Path] = ()) -> None:
     """Write what ``console`` printed to ``target`` (checked earlier with :func:`targets.check_target`).

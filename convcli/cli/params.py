@@ -18,7 +18,6 @@ from convcli.cli.options import (
     parse_padding,
     parse_pair,
 )
-from convcli.cli.output import _export, _screen
 from convcli.cli.spec import layer_spec
 
 
@@ -77,10 +76,8 @@ def params(
             return
         from convcli.render import stack as render_stack
 
-        console = _screen(export_target)
-        console.print(render_stack.StackTable(report))
-        console.print(render_stack.stack_totals(report))
-        _export(console, export_target, "convcli params --stack", force=force)
+        output.show([render_stack.StackTable(report), render_stack.stack_totals(report)], export_target,
+                    "convcli params --stack", force=force)
         return
 
     if size is not None and len(size) == 3:
@@ -110,6 +107,4 @@ def params(
         return
     from convcli.render import params as render_params
 
-    console = _screen(export_target)
-    console.print(render_params.params_panel(rep, other))
-    _export(console, export_target, "convcli params", force=force)
+    output.show([render_params.params_panel(rep, other)], export_target, "convcli params", force=force)
