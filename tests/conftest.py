@@ -8,7 +8,9 @@ Being at the root of tests/, this file also puts tests/ on ``sys.path`` (pytest'
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import helpers
@@ -35,3 +37,12 @@ def snapshot() -> Callable[[str, str], None]:
 def cli() -> Callable[..., object]:
     """``cli(*args, columns=100)``: ``convcli ARGS...`` through Typer's CliRunner, without colour."""
     return helpers.invoke
+
+
+@pytest.fixture
+def textbook(tmp_path: Path) -> Path:
+    """The textbook input as an .npy file: a 3×3 image whose channels hold 1, 100 and 10000."""
+    x = np.stack([np.full((3, 3), v, dtype=np.float32) for v in (1, 100, 10000)], axis=-1)
+    p = tmp_path / "textbook.npy"
+    np.save(p, x)
+    return p

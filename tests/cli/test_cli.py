@@ -28,14 +28,6 @@ def run_json(*args: str) -> dict:
 
 
 @pytest.fixture
-def textbook(tmp_path: Path) -> Path:
-    x = np.stack([np.full((3, 3), v, dtype=np.float32) for v in (1, 100, 10000)], axis=-1)
-    p = tmp_path / "textbook.npy"
-    np.save(p, x)
-    return p
-
-
-@pytest.fixture
 def photo(tmp_path: Path) -> tuple[Path, np.ndarray]:
     x = np.random.default_rng(7).integers(0, 256, size=(9, 11, 3), dtype=np.uint8)
     p = tmp_path / "photo.npy"

@@ -56,14 +56,6 @@ def test_save_npz_compress_deflates_the_same_entries(tmp_path: Path):
             assert a.read(name) == b.read(name), name
 
 
-@pytest.fixture
-def textbook(tmp_path: Path) -> Path:
-    x = np.stack([np.full((3, 3), v, dtype=np.float32) for v in (1, 100, 10000)], axis=-1)
-    p = tmp_path / "textbook.npy"
-    np.save(p, x)
-    return p
-
-
 def test_run_compress(textbook: Path, tmp_path: Path):
     plain, packed = tmp_path / "plain.npz", tmp_path / "packed.npz"
     assert invoke("run", textbook, "-k", "2", "--save", plain).exit_code == 0
