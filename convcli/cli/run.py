@@ -84,26 +84,16 @@ def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, s
                    export: Path | None, force: bool) -> _Targets:
     from convcli import reads
     from convcli.files import targets
+    from convcli.sources import kernels
 
     # every file this run reads, declared before any target is checked: no writer may replace one
-    inputs = [Path(p) for p in (opts.input, opts.kernel, _bias_file(opts.bias)) if p]
+    inputs = [Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias)) if p]
     reads.register(*inputs)
     target = targets.check_target(save, force=force, inputs=inputs) if save else None
     figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(targets.IMAGE_FORMATS)) \
         if figure else None
     export_target = output.export_target(export, force=force, inputs=inputs)
     return _Targets(target, figure_target, save_maps, export_target, inputs, force)
-
-
-def _bias_file(bias: str | None) -> Path | None:
-    """``--bias`` when it names a file (not a number or a list of numbers)."""
-    if bias is None:
-        return None
-    try:
-        [float(p) for p in bias.split(",")]
-    except ValueError:
-        return Path(bias) if Path(bias).is_file() else None
-    return None
 
 
 def _check_fits(layer: Layer, keep: bool, figure_filters: int = 0) -> None:
