@@ -41,7 +41,8 @@ FLAGS = {
     "color_mode": "--color-mode",
     "max_pixels": "--max-pixels", "at": "--at", "window": "--window", "trace": "--trace", "filter": "--filter",
     "save": "--save", "figure": "--figure", "save_maps": "--save-maps", "export": "--export", "view": "--view",
-    "force": "--force", "step": "--step",
+    "force": "--force", "step": "--step", "model": "--model", "layer": "--layer", "resize": "--resize",
+    "preprocess": "--preprocess",
 }
 
 _NAN_NOISE = "invalid value encountered|All-NaN slice|Mean of empty slice|overflow encountered"

@@ -21,11 +21,16 @@ if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for
 class BuiltLayer:
     """The input as loaded, the checked layer on it (kernel flipped for ``--flip``) and the bias given."""
 
-    loaded: Loaded
+    loaded: Loaded  # the layer's input: for a --model layer deep in the model, what ran before it made
     layer: Layer
     bias: np.ndarray | None
     kernel_source: str
     warnings: tuple[str, ...] = ()  # NaN/±Inf in the input, kernel or bias: see warn()
+    padding: str | int | tuple[int, int] = "valid"  # as the engine takes it: the option's, or a --model layer's
+    activation: str = "linear"
+    use_bias: bool = True
+    notes: tuple[str, ...] = ()  # printed under the header: what a --model layer's options override, its input
+    model: dict[str, object] | None = None  # the --model layer, for --json
 
     def warn(self) -> None:
         """Write the warnings, one line each; called once every check that can fail before computing has passed."""
@@ -41,24 +46,32 @@ FLIP_NOTE = ("--flip: the kernel is flipped in both spatial axes, so this is tru
              "they cross-correlate.")
 
 
+def print_notes(console: Any, built: BuiltLayer, flip: bool) -> None:
+    """Under the header, dim: the --flip note, then a --model layer's notes (its input, what options override)."""
+    from rich.text import Text
+
+    if flip:
+        console.print(FLIP_NOTE, style="dim")
+    for note in built.notes:
+        console.print(Text(note, style="dim"))  # names from the file: never markup
+
+
 def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
     """Load the input, make or load the kernel and bind them: data errors exit 1."""
     from convcli import engine
     from convcli.cli import memory
-    from convcli.cli.options import input_layout
     from convcli.cli.spec import bound_layer, layer_spec
-    from convcli.sources import inputs, kernels
+    from convcli.sources import kernels
 
     memory.note_dtype(opts.dtype.value)  # the out-of-memory advice suggests float32 only when it is not
+    loaded = load(opts)
+    if opts.model is not None:
+        from convcli.cli.model import build_model_layer
 
-    loaded = inputs.load_input(opts.input, key=opts.key, layout=input_layout(opts), normalize=opts.normalize,
-                               color_mode=None if opts.color_mode is None else opts.color_mode.value,
-                               keep_orientation=opts.keep_orientation,
-                               **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
+        return build_model_layer(opts, parsed, loaded)
     x = loaded.array
     c, groups = x.shape[2], opts.groups
     cg = c // groups if c % groups == 0 else 1  # a groups that does not divide C is refused by bound_layer
-    warned: list[str | None] = []  # written by BuiltLayer.warn(), once the caller's own checks have passed
     if opts.kernel is not None:
         k = kernels.load_kernel(opts.kernel, parsed.kernel_layout, cg, key=opts.kernel_key)
         kernel_source = f"{opts.kernel} ({parsed.kernel_layout} layout)"
@@ -71,18 +84,55 @@ def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
     layer = bound_layer(spec, x, k[::-1, ::-1].copy() if opts.flip else k, dtype=opts.dtype.value,
                         input_name=str(opts.input), kernel_name=None if opts.kernel is None else str(opts.kernel),
                         channel_names=loaded.channel_names)
-    if opts.kernel is not None:
-        # before --flip, so the position is the file's tap (in Keras layout)
-        warned.append(_nonfinite(f"the kernel from {opts.kernel}", k, k.astype(opts.dtype.value),
-                                 ("row", "col", "channel", "filter")))
     if opts.flip:
         kernel_source += ", flipped (--flip)"
-    warned.insert(0, _nonfinite(str(opts.input), x, layer.x, ("row", "col", "channel")))
     bias = kernels.parse_bias(opts.bias)
     if bias is not None:
         engine.check_bias(bias, layer.filters, layer.x.dtype)  # its length, before any warning is written
-        warned.append(_nonfinite(f"--bias {opts.bias}", bias, bias.astype(layer.x.dtype), ("filter",)))
-    return BuiltLayer(loaded, layer, bias, kernel_source, tuple(w for w in warned if w))
+    warned = nonfinite_warnings(str(opts.input), x, layer,
+                                # before --flip, so the position is the file's tap (in Keras layout)
+                                (f"the kernel from {opts.kernel}", k) if opts.kernel is not None else None,
+                                (f"--bias {opts.bias}", bias))
+    return BuiltLayer(loaded, layer, bias, kernel_source, warned, padding=parsed.padding,
+                      activation=str(opts.activation), use_bias=not opts.no_bias)
+
+
+def load(opts: LayerOptions) -> Loaded:
+    """The input as the options read it: resized (``--resize``), then scaled (``--preprocess``)."""
+    from dataclasses import replace
+
+    from convcli.cli.options import input_layout, parse_resize
+    from convcli.sources import inputs
+
+    if opts.normalize and str(opts.preprocess) != "none":
+        import typer
+
+        raise typer.BadParameter(f"--normalize and --preprocess {str(opts.preprocess)} both scale the input; "
+                                 "give one")
+    loaded = inputs.load_input(opts.input, key=opts.key, layout=input_layout(opts), normalize=opts.normalize,
+                               color_mode=None if opts.color_mode is None else opts.color_mode.value,
+                               keep_orientation=opts.keep_orientation,
+                               **({"resize": parse_resize(opts.resize)} if opts.resize else {}),
+                               **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
+    if str(opts.preprocess) == "none":
+        return loaded
+    from convcli.sources import preprocess
+
+    x = preprocess.preprocess(loaded.array, str(opts.preprocess))
+    return replace(loaded, array=x, description=f"{loaded.description}, --preprocess {str(opts.preprocess)}")
+
+
+def nonfinite_warnings(input_what: str, x: np.ndarray, layer: Layer, kernel: tuple[str, np.ndarray] | None,
+                       bias: tuple[str, np.ndarray | None]) -> tuple[str, ...]:
+    """The NaN/±Inf warnings of the input ``x``, a kernel from a file (``(what, array)``) and a bias, as cast."""
+    warned = [_nonfinite(input_what, x, layer.x, ("row", "col", "channel"))]
+    if kernel is not None:
+        what, k = kernel
+        warned.append(_nonfinite(what, k, k.astype(layer.x.dtype), ("row", "col", "channel", "filter")))
+    what, b = bias
+    if b is not None:
+        warned.append(_nonfinite(what, b, b.astype(layer.x.dtype), ("filter",)))
+    return tuple(w for w in warned if w)
 
 
 def _check_kernel_fits(in_hw: tuple[int, ...], parsed: ParsedLayer, cg: int, filters: int) -> None:

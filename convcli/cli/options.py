@@ -201,12 +201,24 @@ class Semantics(StrEnum):
     torch = "torch"
 
 
+class Preprocess(StrEnum):
+    """``--preprocess``: keras.applications' ``preprocess_input`` modes, plus none and unit
+    (convcli.sources.preprocess.MODES; checked against it by tests)."""
+
+    none = "none"
+    unit = "unit"
+    tf = "tf"
+    torch = "torch"
+    caffe = "caffe"
+
+
 # ------------------------------------------------------------------------------------------------
 # The options shared by several commands, and the help panels they are listed in
 
 LAYER_PANEL = "Layer"
 KERNEL_PANEL = "Kernel and bias"
 INPUT_PANEL = "Input"
+MODEL_PANEL = "Model file"
 SHOW_PANEL = "What to show"
 OUT_PANEL = "Output files"
 
@@ -265,6 +277,20 @@ KeepOrientationOpt = Annotated[bool, typer.Option("--keep-orientation", help="Us
                                                   "do not apply its EXIF orientation.", rich_help_panel=INPUT_PANEL)]
 NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide integer inputs by their dtype's max (255 for "
                                             "8-bit).", rich_help_panel=INPUT_PANEL)]
+ModelOpt = Annotated[Path | None, typer.Option(
+    readable=False, help="A model file (.keras, .h5, .onnx, .safetensors, .pt): explore its layer --layer with the "
+    "learned kernel, bias and settings (options given override them). List its layers with convcli layers.",
+    rich_help_panel=MODEL_PANEL, show_default=False)]
+LayerOpt = Annotated[str | None, typer.Option(
+    "--layer", help="The --model layer to explore: its name or its index in convcli layers.",
+    rich_help_panel=MODEL_PANEL, show_default=False)]
+ResizeOpt = Annotated[str | None, typer.Option(
+    help="H,W: resize an image (bilinear) before anything else, as a model's input size.",
+    rich_help_panel=INPUT_PANEL, show_default=False)]
+PreprocessOpt = Annotated[Preprocess, typer.Option(
+    help="Scale the input as a model expects (keras.applications' preprocess_input): none (as stored), unit (÷255), "
+         "tf (to [-1, 1]), torch (÷255 then ImageNet mean/std), caffe (BGR minus the ImageNet means).",
+    rich_help_panel=INPUT_PANEL)]
 MaxPixelsOpt = Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels (default: Pillow's bomb "
                                                   "limit).", rich_help_panel=INPUT_PANEL, show_default=False)]
 
@@ -301,6 +327,19 @@ class LayerOptions:
     keep_orientation: KeepOrientationOpt = False
     normalize: NormalizeOpt = False
     max_pixels: MaxPixelsOpt = None
+    resize: ResizeOpt = None
+    preprocess: PreprocessOpt = Preprocess.none
+    model: ModelOpt = None
+    layer: LayerOpt = None
+    #: the options the command line gave (not Typer parameters): a --model layer's own settings yield to these
+    given: frozenset[str] = frozenset()
+
+
+#: The options that make a kernel: a --model layer has its own.
+MODEL_GIVES = ("kernel", "init", "seed", "kernel_size", "filters", "kernel_layout", "kernel_key")
+
+#: LayerOptions' fields that are not command-line options.
+_NOT_OPTIONS = ("given",)
 
 
 def takes_layer_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -312,17 +351,37 @@ def takes_layer_options(command: Callable[..., None]) -> Callable[..., None]:
     hints = get_type_hints(LayerOptions, include_extras=True)
     layer = [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=hints[f.name],
                                default=inspect.Parameter.empty if f.default is MISSING else f.default)
-             for f in fields(LayerOptions)]
+             for f in fields(LayerOptions) if f.name not in _NOT_OPTIONS]
     own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
     names = [p.name for p in layer]
 
     @functools.wraps(command)
     def typer_command(**values: Any) -> None:
-        command(LayerOptions(**{name: values.pop(name) for name in names}), **values)
+        command(LayerOptions(**{name: values.pop(name) for name in names}, given=_given(names)), **values)
 
     typer_command.__signature__ = inspect.Signature([*layer, *own], return_annotation=None)  # type: ignore[attr-defined]
     typer_command.__annotations__ = {p.name: p.annotation for p in (*layer, *own)}
     return typer_command
+
+
+def _given(names: list[str]) -> frozenset[str]:
+    """The parameters among ``names`` that the command line set (not defaults, not the environment)."""
+    # Typer vendors click as typer._click; tests/cli/test_cli_startup.py fails if that moves
+    from typer._click.core import ParameterSource
+    from typer._click.globals import get_current_context
+
+    context = get_current_context(silent=True)
+    if context is None:  # called outside Typer (a test calling the function): nothing was given
+        return frozenset()
+    return frozenset(n for n in names if context.get_parameter_source(n) is ParameterSource.COMMANDLINE)
+
+
+def parse_resize(text: str) -> tuple[int, int]:
+    """``--resize H,W`` (or ``HxW``): both ≥ 1."""
+    values = _ints(text, "--resize", count=(2,))
+    if min(values) < 1 or max(values) > MAX_SIZE:
+        raise typer.BadParameter(f"--resize takes H,W with 1 ≤ H, W ≤ {MAX_SIZE}; got {text!r}")
+    return values[0], values[1]
 
 
 def input_layout(opts: LayerOptions) -> str:
@@ -359,7 +418,17 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Parsed
     stride = parse_pair(opts.stride, "--stride")
     dilation = parse_pair(opts.dilation, "--dilation")
     padding = parse_padding(opts.padding)
-    if opts.kernel is None:  # the filters are --filters: their fit with --groups is a usage error
+    if (opts.model is None) != (opts.layer is None):
+        raise typer.BadParameter("--model and --layer go together: --model FILE --layer NAME (convcli layers FILE "
+                                 "lists the names)" if opts.model is not None else
+                                 "--layer names a layer of --model FILE; give the model file too")
+    if opts.model is not None:
+        clash = [f"--{n.replace('_', '-')}" for n in MODEL_GIVES if n in opts.given]
+        if clash:
+            raise typer.BadParameter(f"--model gives the layer's kernel; {', '.join(clash)} cannot be combined with it")
+    if opts.resize is not None:
+        parse_resize(opts.resize)
+    if opts.kernel is None and opts.model is None:  # the filters are --filters: their fit with --groups is a usage error
         from convcli.cli.spec import check_options, layer_spec
 
         check_options(layer_spec("conv", opts.groups, opts.filters, kernel_hw, stride=stride, dilation=dilation,

@@ -12,7 +12,7 @@ import typer
 
 from convcli.cli import output
 from convcli.cli.app import app
-from convcli.cli.layer import FLIP_NOTE, BuiltLayer, _warn_overflow, build_layer
+from convcli.cli.layer import BuiltLayer, _warn_overflow, build_layer, print_notes
 from convcli.cli.options import (
     OUT_PANEL,
     SHOW_PANEL,
@@ -87,7 +87,7 @@ def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, s
     from convcli.sources import kernels
 
     # every file this run reads, declared before any target is checked: no writer may replace one
-    inputs = [Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias)) if p]
+    inputs = [Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias), opts.model) if p]
     reads.register(*inputs)
     target = targets.check_target(save, force=force, inputs=inputs) if save else None
     figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(targets.IMAGE_FORMATS)) \
@@ -161,6 +161,8 @@ def _print_json(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
 
     doc = schema.result_json(run.info, run.result, run.padding, run.detail, run.traces, run.trace_at, window=run.window,
                              semantics=run.opts.semantics.value, flip=run.opts.flip)
+    if run.built.model is not None:
+        doc["model"] = run.built.model
     if targets.save is not None:
         doc["saved"] = str(targets.save)
     if targets.figure is not None:
@@ -178,8 +180,7 @@ def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None
     console = _screen(targets.export)
     console.print(render.header(run.info, result, run.padding, run.built.kernel_source,
                                 semantics=run.opts.semantics.value))
-    if run.opts.flip:
-        console.print(FLIP_NOTE, style="dim")
+    print_notes(console, run.built, run.opts.flip)
     heatmaps = run.view in (View.heatmap, View.both)
     if heatmaps:
         from convcli.present import maps as map_sources
@@ -294,7 +295,7 @@ def run(
     progress = _Progress("convolving", enabled=not quiet and not json_)
     try:
         # heatmaps caption each partial map with its range: measured in the same pass
-        result = engine.run_layer(layer, built.bias, opts.activation.value, use_bias=not opts.no_bias,
+        result = engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias,
                                   keep_partials=keep, ranges=shown_view in (View.heatmap, View.both) and not json_,
                                   progress=progress)
     finally:
@@ -306,7 +307,7 @@ def run(
                               built.loaded.channel_names, describe.value_range(x))
     # each shown filter's (H', W', Cg) partial maps: kept for all filters only when a figure needs them
     partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if targets.figure is not None else {}
-    shown = _Shown(opts, parsed.padding, built, result, info, detail, traces, trace_v, partial_maps, shown_window, keep,
+    shown = _Shown(opts, built.padding, built, result, info, detail, traces, trace_v, partial_maps, shown_window, keep,
                    shown_view, heatmap_stat.value)
     map_files = _write_files(shown, targets)
     if json_:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from convcli.cli.app import app
-from convcli.cli.layer import FLIP_NOTE, _warn_overflow, build_layer
+from convcli.cli.layer import _warn_overflow, build_layer, print_notes
 from convcli.cli.options import LayerOptions, parse_layer, takes_layer_options
 from convcli.cli.output import _Bars, _Progress
 
@@ -57,13 +57,13 @@ def verify(opts: LayerOptions) -> None:
     importing = adapters.preload()  # the frameworks import on another thread while convcli computes
     progress = _Progress("convcli", enabled=True)
     try:
-        result = engine.run_layer(layer, built.bias, opts.activation.value, use_bias=not opts.no_bias,
+        result = engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias,
                                   progress=progress)
     finally:
         progress.close()
     if not built.warnings:
         _warn_overflow(result)
-    problem = Problem(layer, result.bias, parsed.padding, opts.semantics.value, opts.flip)
+    problem = Problem(layer, result.bias, built.padding, opts.semantics.value, opts.flip)
     importing.join()  # a module half imported on that thread looks imported to this one
     bars = _Bars(enabled=True)
     try:
@@ -77,10 +77,9 @@ def verify(opts: LayerOptions) -> None:
     info = describe.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
                               built.loaded.channel_names, describe.value_range(x))
     console = Console(highlight=False)
-    console.print(render_verify.header(info, result, parsed.padding, built.kernel_source, semantics=opts.semantics.value,
+    console.print(render_verify.header(info, result, built.padding, built.kernel_source, semantics=opts.semantics.value,
                                        n=n, rtol=rtol))
-    if opts.flip:
-        console.print(FLIP_NOTE, style="dim")
+    print_notes(console, built, opts.flip)
     console.print(render_verify.table(checked))
     console.print(render_verify.how(checked))
     console.print(render_verify.summary(checked, rtol, layer.x.dtype.name, adapters.installable(checked)))

@@ -1,0 +1,217 @@
+"""``--model FILE --layer NAME``: the layer of a model file that ``run`` and ``verify`` explore.
+
+The layer's learned kernel and bias (:mod:`convcli.sources.models.weights`), its stride, padding,
+dilation, groups and activation as the file says, each overridden by an option the command line
+gave (and the header says so). Its input is the image itself when the layer reads the model's input;
+otherwise the model is run up to the layer (:mod:`convcli.sources.models.upstream`: Keras or ONNX
+Runtime), or an array file whose channels are the layer's is taken as that input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from convcli.errors import ConfigError, ShapeError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from convcli.cli.layer import BuiltLayer
+    from convcli.cli.options import LayerOptions, ParsedLayer
+    from convcli.layer.model import Listing, ModelLayer
+    from convcli.sources.inputs import Loaded
+
+#: The engine computes these kinds of a model's layers.
+EXPLORED = ("conv", "depthwise")
+
+
+def _pair(value: tuple[int, ...] | None) -> tuple[int, int]:
+    if value is None:
+        return (1, 1)
+    return (int(value[0]), int(value[-1])) if len(value) >= 2 else (int(value[0]), int(value[0]))
+
+
+def _spelt(value: tuple[int, int]) -> str:
+    return str(value[0]) if value[0] == value[1] else f"{value[0]},{value[1]}"
+
+
+def _is_image(loaded: Loaded) -> bool:
+    """An image's channels are named by their colour (R, G, B, L, A); an array's c0, c1, ..."""
+    return not loaded.channel_names[0].startswith("c")
+
+
+def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -> BuiltLayer:
+    """The ``--layer`` of ``--model`` bound to its input: data errors exit 1 and name the file."""
+    import numpy as np
+
+    from convcli.cli.layer import BuiltLayer, nonfinite_warnings
+    from convcli.cli.spec import bound_layer, layer_spec
+    from convcli.sources import kernels
+    from convcli.sources.models import read_model
+    from convcli.sources.models.weights import find_layer, layer_weights
+    from convcli.text import shown
+
+    assert opts.model is not None and opts.layer is not None
+    model = str(opts.model)
+    listing = read_model(model)
+    index, ml = find_layer(listing, opts.layer)
+    weights = layer_weights(model, listing, ml)
+    kernel = np.asarray(weights.kernel)
+    name = shown(ml.name)
+    notes: list[str] = []
+    given = opts.given
+
+    x, input_note, input_by = _layer_input(opts, loaded, listing, index, ml, kernel)
+    if input_note:
+        notes.append(input_note)
+    c = int(x.shape[2])
+
+    # the settings: the file's, each overridden by an option given
+    overrides: dict[str, Any] = {}
+
+    def setting(option: str, theirs: Any, ours: Any, show: Any = None) -> Any:
+        if option in given:
+            if ours != theirs:
+                overrides[option] = {"model": theirs if show is None else show, "given": ours}
+                notes.append(f"--{option.replace('_', '-')} {ours if not isinstance(ours, tuple) else _spelt(ours)} "
+                             f"overrides the model's {show if show is not None else theirs}")
+            return ours
+        return theirs
+
+    kind = ml.kind
+    stride = setting("stride", _pair(ml.strides), _as_pair(parsed.stride))
+    dilation = setting("dilation", _pair(ml.dilation), _as_pair(parsed.dilation))
+    theirs, padded, pad_note = _padding(ml, x, kernel, stride, dilation)
+    if "padding" in given and parsed.padding != theirs:
+        padding = parsed.padding  # the model's own pads are not added to the input either
+        notes.append(f"--padding {opts.padding} overrides the model's {_padding_text(theirs, pad_note)}")
+        overrides["padding"] = {"model": _padding_text(theirs, pad_note), "given": opts.padding}
+    else:
+        padding, x = theirs, padded
+        if pad_note:
+            notes.append(pad_note)
+    cg = int(kernel.shape[2])
+    if kind == "depthwise":
+        groups, filters, multiplier = 1, None, int(kernel.shape[3])
+    else:
+        theirs_groups = ml.groups if (listing.graph and ml.groups) else (c // cg if cg and c % cg == 0 else 1)
+        groups = setting("groups", theirs_groups, opts.groups)
+        filters, multiplier = int(kernel.shape[3]), 1
+    activation = setting("activation", _activation(ml, model, listing.graph), str(opts.activation))
+
+    bias = None if weights.bias is None else np.asarray(weights.bias)
+    use_bias = bias is not None
+    if "no_bias" in given and opts.no_bias:
+        if use_bias:
+            notes.append("--no-bias leaves out the model's bias")
+            overrides["use_bias"] = {"model": True, "given": False}
+        bias, use_bias = None, False
+    elif "bias" in given:
+        bias = kernels.parse_bias(opts.bias)
+        notes.append(f"--bias {opts.bias} replaces the model's {'bias' if use_bias else 'missing bias'}")
+        overrides["bias"] = {"model": "learned" if use_bias else None, "given": opts.bias}
+        use_bias = True
+
+    expected = cg if kind == "depthwise" else cg * groups
+    if c != expected:
+        what = "its input" if input_by else shown(str(opts.input))
+        raise ShapeError(f"{shown(model)}: layer {name!r} ({ml.class_name}) reads {expected} channels, but {what} "
+                         f"has {c}" + ("" if input_by or listing.graph else
+                                       "; pass the layer's input as an array file (H, W, C)"))
+    spec = layer_spec(kind, c, filters, (int(kernel.shape[0]), int(kernel.shape[1])), stride=stride,
+                      dilation=dilation, padding=padding, groups=groups, depth_multiplier=multiplier,
+                      use_bias=use_bias)
+    k = kernel[::-1, ::-1].copy() if opts.flip else kernel
+    layer = bound_layer(spec, x, k, dtype=opts.dtype.value, input_name=str(opts.input), kernel_name=model,
+                        channel_names=_names(loaded, x, input_by))
+    if bias is not None:
+        from convcli import engine
+
+        engine.check_bias(bias, layer.filters, layer.x.dtype)
+    if weights.dtype not in ("float32", opts.dtype.value):
+        notes.append(f"the model stores its weights as {weights.dtype}; computed in {opts.dtype.value}")
+    source = f"{Path(model).name}, layer {name!r} ({shown(ml.class_name)}, index {index}), learned"
+    if opts.flip:
+        source += ", flipped (--flip)"
+    loaded_x = replace(loaded, array=x, channel_names=_names(loaded, x, input_by),
+                       description=loaded.description if not input_by else input_by)
+    warned = nonfinite_warnings(str(opts.input) if not input_by else f"the input of {name!r}", x, layer,
+                                (f"the kernel of {name!r} in {model}", kernel), (f"the bias of {name!r}", bias))
+    doc = {"file": model, "format": listing.format, "layer": ml.name, "index": index, "class_name": ml.class_name,
+           "kind": kind, "input": "image" if not input_by else input_by, "overrides": overrides}
+    return BuiltLayer(loaded_x, layer, bias, source, warned, padding=padding, activation=activation,
+                      use_bias=use_bias, notes=tuple(notes), model=doc)
+
+
+def _as_pair(value: int | tuple[int, int]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else value
+
+
+def _names(loaded: Loaded, x: np.ndarray, input_by: str) -> tuple[str, ...]:
+    if not input_by and len(loaded.channel_names) == x.shape[2]:
+        return loaded.channel_names
+    return tuple(f"c{i}" for i in range(x.shape[2]))
+
+
+def _layer_input(opts: LayerOptions, loaded: Loaded, listing: Listing, index: int, ml: ModelLayer,
+                 kernel: np.ndarray) -> tuple[np.ndarray, str, str]:
+    """``(x, note, by)``: the layer's input, the header's note about it, and what computed it ("" for the file)."""
+    from convcli.sources.models import upstream
+    from convcli.text import shown
+
+    x = loaded.array
+    if not listing.graph or not upstream.needs_upstream(listing, index):
+        return x, "", ""
+    reads = int(kernel.shape[2]) * (ml.groups or 1) if ml.kind != "depthwise" else int(kernel.shape[2])
+    if not _is_image(loaded) and x.shape[2] == reads:
+        return x, (f"{shown(str(opts.input))} is taken as the input of {shown(ml.name)!r} (it has the layer's {reads} "
+                   "channels): nothing before the layer runs"), ""
+    found = upstream.layer_input(str(opts.model), listing, index, x)
+    return found.array, found.note, f"the input of {shown(ml.name)!r}, computed by {found.by} from {loaded.description}"
+
+
+def _activation(ml: ModelLayer, model: str, graph: bool) -> str:
+    from convcli.engine import ACTIVATIONS
+    from convcli.text import shown
+
+    act = ml.activation
+    if act is None:
+        return "linear"  # a weights-only file: the header says the activation came from no file
+    act = {"swish": "silu"}.get(act, act) if act not in ACTIVATIONS else act
+    if act not in ACTIVATIONS:
+        raise ConfigError(f"{shown(model)}: layer {shown(ml.name)!r} has the activation {shown(act)!r}, which convcli "
+                          "does not compute; give --activation linear to see its pre-activation", field="activation")
+    return act
+
+
+def _padding(ml: ModelLayer, x: np.ndarray, kernel: np.ndarray, stride: tuple[int, int],
+             dilation: tuple[int, int]) -> tuple[str | tuple[int, int], np.ndarray, str]:
+    """The layer's padding as the engine takes it, the input (zeros added for asymmetric pads) and a note."""
+    import numpy as np
+
+    from convcli.layer.geometry import same_pads_1d
+
+    if isinstance(ml.padding, str) and ml.padding in ("valid", "same"):
+        return ml.padding, x, ""
+    pads = ml.pads
+    if pads is None and ml.padding == "same_lower":
+        (b, t), (r, le) = (same_pads_1d(int(x.shape[a]), int(kernel.shape[a]), stride[a], dilation[a]) for a in (0, 1))
+        pads = (t, b, le, r)
+    if pads is None:
+        return "valid", x, ""
+    top, bottom, left, right = pads
+    if top == bottom and left == right:
+        return ((top, left) if (top, left) != (0, 0) else "valid"), x, ""
+    padded = np.pad(x, ((top, bottom), (left, right), (0, 0)))
+    return "valid", padded, (f"the model pads ({top}, {bottom}, {left}, {right}) (top, bottom, left, right): the "
+                             "input is shown with those zeros added, and the layer pads no more")
+
+
+def _padding_text(padding: object, pad_note: str = "") -> str:
+    if pad_note:
+        return pad_note.split(" (top")[0].removeprefix("the model pads ")
+    if isinstance(padding, tuple):
+        return ",".join(map(str, padding))
+    return str(padding)
