@@ -41,7 +41,7 @@ from convcli.present.selection import (
 )
 from convcli.present.window import Window, window_partials
 from convcli.render.heatmap import Scale
-from convcli.render.numbers import LABEL, Call, Flow, joined, key_values, number_grid
+from convcli.render.numbers import LABEL, Call, Flow, _style, cell_style, joined, key_values, number_grid
 from convcli.render.params import param_formula
 from convcli.text import shown
 
@@ -209,6 +209,10 @@ def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
     shares = result.shares()
     count = result.layer.filters
     listed = summary_filters(result.output_stats)
+    stats = np.asarray(result.output_stats[listed], dtype=np.float64)
+    finite = stats[np.isfinite(stats)]
+    # min / mean / max stand on the colours the output heatmaps give the same values
+    scale = Scale.including_zero(finite) if finite.size else None
     previous = -1
     for f in listed:
         if f > previous + 1:
@@ -218,8 +222,9 @@ def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
         channels = group_channels(result, f)
         t.add_row(
             str(f),
-            fmt(float(result.bias[f])),
-            *(fmt(v) for v in result.output_stats[f].tolist()),
+            Text(fmt(float(result.bias[f])), style=_style(float(result.bias[f]))),
+            *(Text(fmt(v), style=cell_style(v, scale) if scale is not None and np.isfinite(v) else "")
+              for v in result.output_stats[f].tolist()),
             share_text(shares[:, f], [names[c] for c in channels], top=2),
         )
     if len(listed) < count:

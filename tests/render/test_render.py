@@ -87,3 +87,22 @@ def test_result_json_matches_arrays():
     assert doc["params"] == {"weights": 12, "biases": 1, "total": 13}
     assert doc["filters"][0]["window_output"] == [[40404.0, 40404.0], [40404.0, 40404.0]]
     assert doc["filters"][0]["channel_share_percent"] == pytest.approx([400 / 40404, 40000 / 40404, 4000000 / 40404])
+
+
+def test_summary_numbers_stand_on_the_heatmap_colours_of_their_values():
+    """The summary table's min / mean / max use the output heatmaps' signed scale (one for the table),
+    the bias its sign's text colour: the colour language of the panels."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(9, 9, 2))
+    layer = engine.prepare(x, rng.normal(size=(3, 3, 2, 3)))
+    result = engine.run_layer(layer, np.array([-1.0, 0.0, 2.0]), "linear")
+    table = render_run.summary_table(result, ("c0", "c1"))
+    stats = np.asarray(result.output_stats, dtype=np.float64)
+    scale = render_run.Scale.including_zero(stats)
+    for f in range(3):
+        for col, v in zip((2, 3, 4), stats[f].tolist(), strict=True):
+            cell = table.columns[col]._cells[f]
+            want = tuple(int(c) for c in scale.rgb(np.array(v)))
+            assert tuple(cell.style.bgcolor.get_truecolor()) == want
+    biases = [table.columns[1]._cells[f].style for f in range(3)]
+    assert biases == [numbers.NEGATIVE, "", numbers.POSITIVE]
