@@ -46,6 +46,15 @@ from convcli.render.params import param_formula
 from convcli.text import shown
 
 
+def input_text(info: InputInfo, semantics: str) -> Flow:
+    """The header's input row: path, what it is (format, alpha dropped, EXIF turned ...), shape, channels,
+    values; wrapped between those parts, not inside one."""
+    # path, description and names come from the user and the file: escaped, never markup
+    parts = [shown(info.path), shown(info.description), input_shape_text(info.shape, semantics),
+             f"channels {shown(channel_list(info.channel_names))}", f"values {info.value_range}"]
+    return Flow([Text(p if i == 0 else f"· {p}") for i, p in enumerate(parts)])
+
+
 def header(info: InputInfo, result: LayerResult, padding: object, kernel_source: str, *,
            semantics: str = "keras") -> Panel:
     """Input, layer, kernel, output shape and parameter count; shapes in ``semantics``' order."""
@@ -53,14 +62,7 @@ def header(info: InputInfo, result: LayerResult, padding: object, kernel_source:
     g = layer.geometry
     ho, wo = g.out_hw
     rows: list[tuple[str, RenderableType]] = [
-        (
-            "input",
-            Text(
-                # path, description and names come from the user and the file: escaped, never markup
-                f"{shown(info.path)} · {shown(info.description)} · {input_shape_text(info.shape, semantics)} · "
-                f"channels {shown(channel_list(info.channel_names))} · values {info.value_range}"
-            ),
-        ),
+        ("input", input_text(info, semantics)),
         ("layer", Call.of(semantics_call(result, padding, semantics))),
         ("kernel", Text(f"{shown(kernel_source)} · {kernel_shape_text(layer.kernel.shape, semantics)}")),
         (

@@ -17,12 +17,12 @@ from rich.text import Text
 from convcli.engine import LayerResult
 from convcli.present.describe import (
     InputInfo,
-    input_shape_text,
     kernel_shape_text,
     output_shape_text,
     semantics_call,
 )
 from convcli.render.numbers import LABEL, Call, key_values
+from convcli.render.run import input_text
 from convcli.verify import compare
 from convcli.verify.problem import COMPUTED, MISSING, REFUSED, Checked
 
@@ -62,8 +62,7 @@ def header(
         compared.append(f" (the {result.activation} after it is not part of the comparison)", style="dim")
     tolerance = Text.assemble((f"rel ≤ {rtol:.1e}", "bold"), ", i.e. " + compare.tolerance_text(dtype, n))
     rows: list[tuple[str, RenderableType]] = [
-        ("input", Text(f"{info.path} · {input_shape_text(info.shape, semantics)} · "
-                       f"channels {' '.join(info.channel_names)} · values {info.value_range}")),
+        ("input", input_text(info, semantics)),
         ("layer", Call.of(semantics_call(result, padding, semantics))),
         ("kernel", Text(f"{kernel_source} · {kernel_shape_text(layer.kernel.shape, semantics)}")),
         ("compared", compared),

@@ -303,7 +303,9 @@ def test_verify_flip_scipy_convolves_the_kernel_as_given(photo):
 def test_run_and_verify_take_the_same_layer_options():
     group = typer.main.get_command(app)
     run, verify = group.commands["run"], group.commands["verify"]
-    names = {f for f in inspect.signature(LayerOptions).parameters}
+    from convcli.cli.options import _NOT_OPTIONS
+
+    names = {f for f in inspect.signature(LayerOptions).parameters} - set(_NOT_OPTIONS)
 
     def described(cmd):
         return {p.name: (tuple(p.opts), p.default, p.help if hasattr(p, "help") else None)
