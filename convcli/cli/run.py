@@ -66,6 +66,7 @@ class _Shown:
 class HeatmapStat(StrEnum):
     """``--heatmap-stat``: what one heatmap cell shows of the block of output positions it stands for."""
 
+    auto = "auto"
     mean = "mean"
     mean_abs = "mean-abs"
     max_abs = "max-abs"
@@ -73,7 +74,8 @@ class HeatmapStat(StrEnum):
 
 HeatmapStatOpt = Annotated[HeatmapStat, typer.Option(
     "--heatmap-stat",
-    help="What a heatmap cell shows when it stands for a block of positions: mean (signed; fine "
+    help="What a heatmap cell shows when it stands for a block of positions: auto (max-abs for edge "
+         "detectors, whose weights sum to 0 and whose means cancel; else mean), mean (signed; fine "
          "detail averages out), mean-abs (mean |value|: where a map is strong, either sign) or "
          "max-abs (the value of largest |value|, sign kept: thin edges stay visible). Other than "
          "mean, each shown filter's partial maps are computed in full, one filter at a time.",
@@ -251,7 +253,7 @@ def run(
                                                    "this folder, with maps.json giving the scaling (greyscale "
                                                    "data to read back, not a picture).",
                                                    rich_help_panel=OUT_PANEL, show_default=False)] = None,
-    heatmap_stat: HeatmapStatOpt = HeatmapStat.mean,
+    heatmap_stat: HeatmapStatOpt = HeatmapStat.auto,
     export: ExportOpt = None,
     force: ForceOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=SHOW_PANEL)] = False,
@@ -307,8 +309,13 @@ def run(
                               built.loaded.channel_names, describe.value_range(x))
     # each shown filter's (H', W', Cg) partial maps: kept for all filters only when a figure needs them
     partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if targets.figure is not None else {}
+    stat = heatmap_stat.value
+    if stat == "auto":
+        from convcli.present.maps import auto_stat
+
+        stat = auto_stat(layer.kernel, detail)
     shown = _Shown(opts, built.padding, built, result, info, detail, traces, trace_v, partial_maps, shown_window, keep,
-                   shown_view, heatmap_stat.value)
+                   shown_view, stat)
     map_files = _write_files(shown, targets)
     if json_:
         _print_json(shown, targets, map_files)

@@ -55,6 +55,18 @@ STATS = {
 BLOCK_WORDS = {"mean": "block means", "mean-abs": "block means of |value|", "max-abs": "largest |value| per block"}
 
 
+def auto_stat(kernel: np.ndarray, filters: Sequence[int]) -> str:
+    """``--heatmap-stat auto``: ``"max-abs"`` when every filter of ``filters`` is high-pass (each channel's
+    ``kh × kw`` weights sum to 0 within rounding, as Sobel, Laplacian and other edge detectors do), whose
+    block means cancel to nothing; else ``"mean"``. ``kernel`` is ``(kh, kw, C/g, F)``."""
+    k = np.asarray(kernel, dtype=np.float64)[:, :, :, list(filters)]
+    if k.size == 0 or not np.isfinite(k).all():
+        return "mean"
+    sums = np.abs(k.sum(axis=(0, 1)))  # (C/g, F')
+    scale = np.abs(k).sum(axis=(0, 1))
+    return "max-abs" if bool(np.all(sums <= 1e-6 * np.maximum(scale, np.finfo(np.float64).tiny))) else "mean"
+
+
 def block_max_abs(values: np.ndarray, kh: int, kw: int) -> np.ndarray:
     """The value of largest ``|value|`` of each ``kh × kw`` block, sign kept (ties: the positive one):
     ``(ceil(h / kh), ceil(w / kw))`` float64; NaN is skipped and an all-NaN block is NaN."""
