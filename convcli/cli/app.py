@@ -42,7 +42,7 @@ FLAGS = {
     "max_pixels": "--max-pixels", "at": "--at", "window": "--window", "trace": "--trace", "filter": "--filter",
     "save": "--save", "figure": "--figure", "save_maps": "--save-maps", "export": "--export", "view": "--view",
     "force": "--force", "step": "--step", "model": "--model", "layer": "--layer", "resize": "--resize",
-    "preprocess": "--preprocess",
+    "preprocess": "--preprocess", "bias_key": "--bias-key",
 }
 
 _NAN_NOISE = "invalid value encountered|All-NaN slice|Mean of empty slice|overflow encountered"

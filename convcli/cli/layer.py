@@ -75,6 +75,8 @@ def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
     if opts.kernel is not None:
         k = kernels.load_kernel(opts.kernel, parsed.kernel_layout, cg, key=opts.kernel_key)
         kernel_source = f"{opts.kernel} ({parsed.kernel_layout} layout)"
+        if opts.kernel_key is None and kernels.saved_weights(opts.kernel):
+            kernel_source = f"{opts.kernel} arr_0 ({parsed.kernel_layout} layout)"
     else:
         _check_kernel_fits(x.shape[:2], parsed, cg, opts.filters)
         k = kernels.make_kernel(opts.init.value, parsed.kernel_hw, cg, opts.filters, seed=opts.seed)
@@ -86,13 +88,24 @@ def build_layer(opts: LayerOptions, parsed: ParsedLayer) -> BuiltLayer:
                         channel_names=loaded.channel_names)
     if opts.flip:
         kernel_source += ", flipped (--flip)"
-    bias = kernels.parse_bias(opts.bias)
+    bias_what = f"--bias {opts.bias}"
+    if opts.bias is not None:
+        bias = kernels.parse_bias(opts.bias, key=opts.bias_key)
+    elif opts.kernel is not None and not opts.no_bias and (opts.bias_key is not None or (
+            opts.kernel_key is None and kernels.saved_weights(opts.kernel))):
+        # a layer's np.savez(*layer.get_weights()): its bias is beside its kernel
+        bias_key = opts.bias_key or kernels.GET_WEIGHTS[1]
+        bias = kernels.parse_bias(str(opts.kernel), key=bias_key)
+        kernel_source += f", bias {bias_key}"
+        bias_what = f"the bias {bias_key} of {opts.kernel}"
+    else:
+        bias = None
     if bias is not None:
         engine.check_bias(bias, layer.filters, layer.x.dtype)  # its length, before any warning is written
     warned = nonfinite_warnings(str(opts.input), x, layer,
                                 # before --flip, so the position is the file's tap (in Keras layout)
                                 (f"the kernel from {opts.kernel}", k) if opts.kernel is not None else None,
-                                (f"--bias {opts.bias}", bias))
+                                (bias_what, bias))
     return BuiltLayer(loaded, layer, bias, kernel_source, warned, padding=parsed.padding,
                       activation=str(opts.activation), use_bias=not opts.no_bias)
 

@@ -259,8 +259,12 @@ KernelLayoutOpt = Annotated[KernelLayout | None, typer.Option(
     show_default=False)]
 KernelKeyOpt = Annotated[str | None, typer.Option(help="Array name inside a kernel .npz.", rich_help_panel=KERNEL_PANEL,
                                                   show_default=False)]
-BiasOpt = Annotated[str | None, typer.Option(help="NUMBER, N1,N2,... (one per filter) or FILE. Default 0.",
+BiasOpt = Annotated[str | None, typer.Option(help="NUMBER, N1,N2,... (one per filter) or FILE. Default 0, or the "
+                                             "arr_1 of a --kernel .npz from np.savez(*layer.get_weights()).",
                                              rich_help_panel=KERNEL_PANEL, show_default=False)]
+BiasKeyOpt = Annotated[str | None, typer.Option(help="Array name of the bias inside the --bias .npz (or, without "
+                                                "--bias, inside the --kernel .npz).", rich_help_panel=KERNEL_PANEL,
+                                                show_default=False)]
 NoBiasOpt = Annotated[bool, typer.Option("--no-bias", help="A layer without bias (use_bias=False).",
                                          rich_help_panel=KERNEL_PANEL)]
 FlipOpt = Annotated[bool, typer.Option("--flip", help="True convolution: flip the kernel in both spatial axes, as "
@@ -319,6 +323,7 @@ class LayerOptions:
     kernel_layout: KernelLayoutOpt = None
     kernel_key: KernelKeyOpt = None
     bias: BiasOpt = None
+    bias_key: BiasKeyOpt = None
     no_bias: NoBiasOpt = False
     flip: FlipOpt = False
     key: KeyOpt = None
@@ -435,6 +440,9 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Parsed
                                  padding=padding, groups=opts.groups))
     if opts.bias is not None and opts.no_bias:
         raise typer.BadParameter("--bias and --no-bias contradict each other")
+    if opts.bias_key is not None and (opts.no_bias or (opts.bias is None and opts.kernel is None)):
+        raise typer.BadParameter("--bias-key names the bias array inside a .npz: give --bias FILE.npz or --kernel "
+                                 "FILE.npz" if not opts.no_bias else "--bias-key and --no-bias contradict each other")
     if enforce_semantics and opts.semantics is Semantics.torch and padding == "same" and stride not in (1, (1, 1)):
         raise typer.BadParameter(
             f"--semantics torch: PyTorch refuses padding='same' with --stride {opts.stride} (\"padding='same' is "

@@ -121,11 +121,33 @@ def to_keras_layout(a: np.ndarray, layout: str, cg: int, *, from_text: bool = Fa
     raise ShapeError(f"a kernel must have 2, 3 or 4 dimensions {want}; got {a.ndim}: {a.shape}")
 
 
+#: The names ``np.savez(*layer.get_weights())`` gives a Conv2D's kernel and bias.
+GET_WEIGHTS = ("arr_0", "arr_1")
+
+
+def saved_weights(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a ``.npz`` of exactly ``arr_0`` and ``arr_1``, as ``np.savez(*layer.get_weights())``
+    writes a layer's kernel and bias (the names only are read, from the zip's directory)."""
+    import zipfile
+
+    name = os.fspath(path)
+    try:
+        if not zipfile.is_zipfile(name):
+            return False
+        with zipfile.ZipFile(name) as zf:
+            return sorted(zf.namelist()) == [f"{k}.npy" for k in GET_WEIGHTS]
+    except (OSError, zipfile.BadZipFile):
+        return False  # the loader says what is wrong with it
+
+
 def load_kernel(path: str | os.PathLike[str], layout: str, cg: int, *, key: str | None = None) -> np.ndarray:
     """Read a kernel file (``.npy``, ``.npz``, text) in ``layout``; returns ``(kh, kw, cg', F)``.
 
-    The channel count ``cg'`` is the file's; the engine checks it against the input.
+    The channel count ``cg'`` is the file's; the engine checks it against the input. A ``.npz`` of a
+    layer's ``get_weights()`` (:func:`saved_weights`) gives its ``arr_0`` unless ``key`` chooses.
     """
+    if key is None and saved_weights(path):
+        key = GET_WEIGHTS[0]
     a = load_array(path, key=key, what="kernel", key_field="kernel_key")
     from_text = Path(path).suffix.lower() in TEXT_SUFFIXES
     try:
