@@ -78,6 +78,56 @@ def torch_net() -> Any:
     return Net().eval()
 
 
+def randomise(model: Any, seed: int = 0) -> Any:
+    """Every weight of a Keras model set to random normal values (Keras starts biases at zero, which
+    would let a bias read from the wrong place pass)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        layer.set_weights([rng.standard_normal(w.shape).astype(w.dtype) for w in layer.get_weights()])
+    return model
+
+
+def keras_convs() -> Any:
+    """The conv kinds whose weights convcli reads, beside layers it refuses to explore: a plain conv,
+    a grouped one, a depthwise one with a bias and one without, a conv without a bias; a pooling,
+    a separable and a transposed conv. Random weights."""
+    k = keras()
+    L = k.layers
+    i = k.Input((12, 12, 4), name="image")
+    x = L.Conv2D(6, 3, padding="same", name="plain")(i)
+    x = L.Conv2D(8, (3, 1), groups=2, name="grouped")(x)
+    x = L.DepthwiseConv2D(3, depth_multiplier=2, name="dw_bias")(x)
+    x = L.DepthwiseConv2D((1, 3), use_bias=False, name="dw")(x)
+    x = L.MaxPooling2D(name="pool")(x)
+    x = L.SeparableConv2D(4, 1, name="sep")(x)
+    x = L.Conv2D(5, 1, use_bias=False, name="nobias")(x)
+    x = L.Conv2DTranspose(2, 2, name="up")(x)
+    return randomise(k.Model(i, x, name="convs"))
+
+
+def torch_convs() -> Any:
+    """PyTorch's conv kinds as state-dict modules: plain, grouped (g=2), depthwise (g=C, with a
+    bias), without a bias."""
+    t = torch()
+    nn = t.nn
+
+    class Convs(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.plain = nn.Conv2d(3, 8, 3, padding=1)
+            self.grouped = nn.Conv2d(8, 6, (3, 1), groups=2)
+            self.dw = nn.Conv2d(6, 12, 3, groups=6)
+            self.nobias = nn.Conv2d(12, 4, 1, bias=False)
+
+        def forward(self, x: Any) -> Any:
+            return self.nobias(self.dw(self.grouped(self.plain(x))))
+
+    t.manual_seed(1)
+    return Convs().eval()
+
+
 def save_torch_onnx(net: Any, path: Path, hw: tuple[int, int] = (16, 16)) -> Path:
     t = torch()
     pytest.importorskip("onnx")

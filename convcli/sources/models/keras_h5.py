@@ -1,6 +1,6 @@
 """Legacy Keras ``.h5`` files: the ``model_config`` attribute (the graph) and the shapes of the
-arrays in ``model_weights/<layer>/`` (named by each layer group's ``weight_names``); values are
-never read."""
+arrays in ``model_weights/<layer>/`` (named by each layer group's ``weight_names``); the listing never
+reads a value, :func:`layer_arrays` one layer's."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
 from convcli.sources import sniff
-from convcli.sources.models import keras_config, missing
+from convcli.sources.models import keras_config, missing, tensors
 from convcli.text import shown
 
 CONFIG_LIMIT = 64 * 2**20
@@ -70,3 +70,31 @@ def read(name: str) -> Listing:
         return Listing(listing.model, listing.format, listing.layers,
                        (*listing.notes, "the file holds no model_weights: counts come from the config alone"))
     return listing
+
+
+def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
+    """One layer's kernel and bias: ``model_weights/<layer>/`` by its ``weight_names``, in that
+    order (the kernel, then the bias), each checked, then read alone."""
+    try:
+        import h5py
+    except ImportError:
+        raise missing("h5py", ".h5") from None
+    try:
+        with h5py.File(name, "r") as f:
+            group = f.get("model_weights")
+            layer = want.layer.name
+            g = group.get(layer) if isinstance(group, h5py.Group) and "/" not in layer else None
+            if not isinstance(g, h5py.Group):
+                raise want.error("the file's model_weights hold no weights for it")
+            arrays = []
+            for wn in g.attrs.get("weight_names", []):
+                wname = _text(wn)
+                ds = g.get(wname) if wname is not None else None
+                if not isinstance(ds, h5py.Dataset):
+                    raise want.error(f"it names an array {shown(str(wname))!r} it does not hold")
+                arrays.append((f"model_weights/{layer}/{wname}", ds))
+            return tensors.read_h5(want, arrays)
+    except LoadError:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
+        raise LoadError(f"{name}: not a readable HDF5 file ({sniff.reason(exc)})") from None

@@ -1,7 +1,8 @@
 """Keras 3 ``.keras`` files: a zip of ``config.json`` (the graph) and ``model.weights.h5``.
 
-The weights file is opened in place inside the zip (h5py reads a file object) and only its
-metadata is read: the shape of each array, never its values. Its layout follows Keras'
+The weights file is opened in place inside the zip (h5py reads a file object) and, for the listing,
+only its metadata is read: the shape of each array, never its values (:func:`layer_arrays` reads
+one layer's). Its layout follows Keras'
 ``saving_lib``: ``layers/<path>/vars/<i>``, where ``<path>`` is the layer's class name in snake
 case, numbered ``_1``, ``_2`` ... in layer order; recent Keras also writes the layer's name as the
 ``name`` attribute of ``vars``, which is used when present. Zip members are size-checked from the
@@ -16,12 +17,14 @@ import os
 import re
 import struct
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
 from convcli.sources import sniff
-from convcli.sources.models import keras_config, missing
+from convcli.sources.models import keras_config, missing, tensors
 from convcli.text import shown
 
 CONFIG = "config.json"
@@ -102,36 +105,26 @@ def _stored(fh: BinaryIO, info: zipfile.ZipInfo, archive_size: int) -> _Window |
     return _Window(fh, start, info.file_size)
 
 
-def _weight_shapes(name: str, fileobj: Any, order: list[tuple[str, str]]) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
-    try:
-        import h5py
-    except ImportError:
-        raise missing("h5py", ".keras") from None
-    try:
-        with h5py.File(fileobj, "r") as f:
-            root = f.get("layers")
-            if root is None:
-                return {}
-            by_path: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
-            named: dict[str, str] = {}
-            for path in root:
-                group = root[path]
-                vars_ = group.get("vars") if isinstance(group, h5py.Group) else None
-                if vars_ is None:
-                    continue
-                arrays = sorted(((k, vars_[k]) for k in vars_ if k.isdigit()), key=lambda kv: int(kv[0]))
-                by_path[path] = [("", tuple(int(v) for v in ds.shape)) for _, ds in arrays
-                                 if isinstance(ds, h5py.Dataset)]
-                attr = vars_.attrs.get("name")
-                if isinstance(attr, bytes):
-                    attr = attr.decode("utf-8", "replace")
-                if isinstance(attr, str):
-                    named[path] = attr
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise LoadError(f"{name}: {WEIGHTS} is not a readable HDF5 file ({sniff.reason(exc)})") from None
-    # the paths saving_lib gives, in layer order
+def layer_groups(root: Any, order: list[tuple[str, str]], h5py: Any) -> dict[str, tuple[str, Any]]:
+    """Each layer's ``vars`` group in the weights file, by layer name: ``{name: (path, group)}``.
+
+    The paths are the ones ``saving_lib`` gives, in layer order (the class in snake case, ``_1``,
+    ``_2`` ...); a ``vars`` group's ``name`` attribute, when present, names its layer instead."""
+    groups: dict[str, Any] = {}
+    named: dict[str, str] = {}
+    for path in root:
+        group = root[path]
+        vars_ = group.get("vars") if isinstance(group, h5py.Group) else None
+        if not isinstance(vars_, h5py.Group):
+            continue
+        groups[path] = vars_
+        attr = vars_.attrs.get("name")
+        if isinstance(attr, bytes):
+            attr = attr.decode("utf-8", "replace")
+        if isinstance(attr, str):
+            named[path] = attr
     used: dict[str, int] = {}
-    out: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+    out: dict[str, tuple[str, Any]] = {}
     for layer_name, cls in order:
         base = to_snake_case(cls)
         if base in used:
@@ -140,16 +133,49 @@ def _weight_shapes(name: str, fileobj: Any, order: list[tuple[str, str]]) -> dic
         else:
             used[base] = 0
             path = base
-        owner = named.get(path, layer_name)
-        if path in by_path and by_path[path]:
-            out[owner] = by_path[path]
+        if path in groups:
+            out[named.get(path, layer_name)] = (path, groups[path])
     return out
 
 
-def read(name: str) -> Listing:
+def arrays_of(vars_: Any, h5py: Any) -> list[tuple[str, Any]]:
+    """A ``vars`` group's datasets in creation order (``0``, ``1`` ...), as ``(key, dataset)``."""
+    found = sorted(((k, vars_[k]) for k in vars_ if k.isdigit()), key=lambda kv: int(kv[0]))
+    return [(k, ds) for k, ds in found if isinstance(ds, h5py.Dataset)]
+
+
+def _h5py(fmt: str = ".keras") -> Any:
+    try:
+        import h5py
+    except ImportError:
+        raise missing("h5py", fmt) from None
+    return h5py
+
+
+def _weight_shapes(name: str, fileobj: Any, order: list[tuple[str, str]]) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+    h5py = _h5py()
+    try:
+        with h5py.File(fileobj, "r") as f:
+            root = f.get("layers")
+            if root is None:
+                return {}
+            out: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+            for owner, (_, vars_) in layer_groups(root, order, h5py).items():
+                shapes = [("", tuple(int(v) for v in ds.shape)) for _, ds in arrays_of(vars_, h5py)]
+                if shapes:
+                    out[owner] = shapes
+            return out
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise LoadError(f"{name}: {WEIGHTS} is not a readable HDF5 file ({sniff.reason(exc)})") from None
+
+
+@contextmanager
+def opened(name: str) -> Iterator[tuple[Any, Any | None]]:
+    """``config.json`` parsed, and ``model.weights.h5`` as a file object (``None`` when the archive
+    holds none): every member size-checked first, a stored member read in place."""
     try:
         archive_size = os.path.getsize(name)
-        with zipfile.ZipFile(name) as zf:
+        with zipfile.ZipFile(name) as zf, open(name, "rb") as archive:
             infos = {i.filename: i for i in zf.infolist()}
             if CONFIG not in infos:
                 raise LoadError(f"{name}: not a .keras file (the archive holds no {CONFIG})")
@@ -162,24 +188,28 @@ def read(name: str) -> Listing:
                 config = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise LoadError(f"{name}: {CONFIG} is not JSON ({exc})") from None
-            weights = None
-            if WEIGHTS in infos:
-                check_member(name, infos[WEIGHTS], archive_size)
-                order = _order(config)
-                with open(name, "rb") as archive:
-                    try:
-                        window = _stored(archive, infos[WEIGHTS], archive_size)
-                    except LoadError as exc:
-                        raise LoadError(f"{name}: {exc.message}") from None
-                    if window is not None:
-                        weights = _weight_shapes(name, window, order)
-                if window is None:
-                    with zf.open(WEIGHTS) as fh:
-                        weights = _weight_shapes(name, fh, order)
+            if WEIGHTS not in infos:
+                yield config, None
+                return
+            check_member(name, infos[WEIGHTS], archive_size)
+            try:
+                window = _stored(archive, infos[WEIGHTS], archive_size)
+            except LoadError as exc:
+                raise LoadError(f"{name}: {exc.message}") from None
+            if window is not None:
+                yield config, window
+                return
+            with zf.open(WEIGHTS) as fh:
+                yield config, fh
     except zipfile.BadZipFile as exc:
         raise LoadError(f"{name}: not a readable zip archive ({exc})") from None
     except (zipfile.LargeZipFile, EOFError) as exc:
         raise LoadError(f"{name}: a damaged zip archive ({sniff.reason(exc)})") from None
+
+
+def read(name: str) -> Listing:
+    with opened(name) as (config, fh):
+        weights = None if fh is None else _weight_shapes(name, fh, order_of(config))
     listing = keras_config.listing(name, "keras", config, weights, WEIGHTS)
     if weights is None:
         return Listing(listing.model, listing.format, listing.layers,
@@ -187,7 +217,8 @@ def read(name: str) -> Listing:
     return listing
 
 
-def _order(config: Any) -> list[tuple[str, str]]:
+def order_of(config: Any) -> list[tuple[str, str]]:
+    """``(name, class_name)`` of every layer of a Keras model config, in order."""
     layers = config.get("config", {}).get("layers") if isinstance(config, dict) else None
     out = []
     for entry in layers if isinstance(layers, list) else []:
@@ -195,3 +226,24 @@ def _order(config: Any) -> list[tuple[str, str]]:
         if isinstance(cfg, dict) and isinstance(cfg.get("name"), str) and isinstance(entry.get("class_name"), str):
             out.append((cfg["name"], entry["class_name"]))
     return out
+
+
+def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
+    """One layer's kernel and bias from ``model.weights.h5`` (``layers/<path>/vars/0``, ``1``): the
+    layer's path found as :func:`layer_groups` finds it, the two datasets checked, then read alone."""
+    h5py = _h5py()
+    with opened(name) as (config, fh):
+        if fh is None:
+            raise want.error(f"the archive holds no {WEIGHTS}, so no weights to read")
+        try:
+            with h5py.File(fh, "r") as f:
+                root = f.get("layers")
+                groups = layer_groups(root, order_of(config), h5py) if isinstance(root, h5py.Group) else {}
+                if want.layer.name not in groups:
+                    raise want.error(f"{WEIGHTS} holds no weights for it")
+                path, vars_ = groups[want.layer.name]
+                return tensors.read_h5(want, [(f"layers/{path}/vars/{k}", ds) for k, ds in arrays_of(vars_, h5py)])
+        except LoadError:
+            raise
+        except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
+            raise LoadError(f"{name}: {WEIGHTS} is not a readable HDF5 file ({sniff.reason(exc)})") from None

@@ -11,13 +11,14 @@ conv is ``groups = C``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from math import prod
 from typing import Any
 
 from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import sniff
-from convcli.sources.models import missing
+from convcli.sources.models import missing, tensors
 from convcli.text import shown
 
 KINDS = {
@@ -39,7 +40,7 @@ def _attrs(node: Any, onnx: Any) -> dict[str, Any]:
     return out
 
 
-def _check_external(name: str, tensor: Any, folder: str) -> None:
+def check_external(name: str, tensor: Any, folder: str) -> None:
     location = next((e.value for e in tensor.external_data if e.key == "location"), None)
     if location is None:
         raise LoadError(f"{name}: initializer {shown(tensor.name)!r} is external data without a location")
@@ -70,17 +71,37 @@ def _pads(v: Any) -> tuple[int, int, int, int] | None:
     return top, bottom, left, right
 
 
-def read(name: str) -> Listing:
+def named_nodes(graph: Any) -> Iterator[tuple[str, Any]]:
+    """The graph's nodes (not its constants) with the names the listing gives them: the node's own,
+    else ``<op>_<i>``; ``_<i>`` is added to a name an input or an earlier node has."""
+    known = {t.name for t in graph.initializer} | {o for n in graph.node if n.op_type == "Constant" for o in n.output}
+    used = {inp.name for inp in graph.input if inp.name not in known}
+    for i, node in enumerate(graph.node):
+        if node.op_type in SKIPPED:
+            continue
+        lname = node.name or f"{node.op_type}_{i}"
+        if lname in used:
+            lname = f"{lname}_{i}"
+        used.add(lname)
+        yield lname, node
+
+
+def load(name: str) -> tuple[Any, Any]:
+    """The onnx module and the model, its external data not loaded."""
     try:
         import onnx
     except ImportError:
         raise missing("onnx", ".onnx") from None
     try:
-        model = onnx.load(name, load_external_data=False)
+        return onnx, onnx.load(name, load_external_data=False)
     except Exception as exc:
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
         raise LoadError(f"{name}: not a readable ONNX model ({shown(sniff.reason(exc)).splitlines()[0][:160]})") from None
+
+
+def read(name: str) -> Listing:
+    onnx, model = load(name)
     graph = model.graph
     if not graph.node:
         raise LoadError(f"{name}: not an ONNX model (no graph nodes)")
@@ -88,7 +109,7 @@ def read(name: str) -> Listing:
     dims: dict[str, tuple[int, ...]] = {}
     for t in graph.initializer:
         if t.data_location == onnx.TensorProto.EXTERNAL:
-            _check_external(name, t, folder)
+            check_external(name, t, folder)
         dims[t.name] = tuple(int(d) for d in t.dims)
     for node in graph.node:
         if node.op_type == "Constant":
@@ -96,7 +117,6 @@ def read(name: str) -> Listing:
                 dims.setdefault(out, ())
     layers: list[ModelLayer] = []
     producer: dict[str, str] = {}
-    used: set[str] = set()
     for inp in graph.input:
         if inp.name in dims:
             continue
@@ -105,14 +125,7 @@ def read(name: str) -> Listing:
         lname = inp.name
         layers.append(ModelLayer(name=lname, kind="input", class_name="input", input_shape=hwc, inbound=()))
         producer[inp.name] = lname
-        used.add(lname)
-    for i, node in enumerate(graph.node):
-        if node.op_type in SKIPPED:
-            continue
-        lname = node.name or f"{node.op_type}_{i}"
-        if lname in used:
-            lname = f"{lname}_{i}"
-        used.add(lname)
+    for lname, node in named_nodes(graph):
         try:
             layer = _layer(node, lname, dims, producer, onnx)
         except (ValueError, TypeError, IndexError) as exc:
@@ -189,3 +202,81 @@ def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: di
             raise LoadError(f"concatenates along axis {axis} (the batch)")
         return ModelLayer(kind=kind, axis=AXES[axis % 4], **common)
     return ModelLayer(kind=kind, **common)
+
+
+#: The float element types an initializer may hold (the rest are refused by name).
+FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
+
+
+def _values(name: str, tensor: Any, folder: str, onnx: Any, want: tensors.Want, role: str) -> Any:
+    """One initializer checked from its metadata, then converted (external data read from beside
+    the model, the bytes it names alone)."""
+    from onnx import numpy_helper
+
+    dims = tuple(int(d) for d in tensor.dims)
+    dtype = FLOAT_TYPES.get(tensor.data_type) or onnx.TensorProto.DataType.Name(tensor.data_type).lower()
+    shape = (dims[2], dims[3], dims[1], dims[0]) if role == "kernel" and len(dims) == 4 else dims
+    want.check(role, tensor.name, shape, dtype, stored=dims if role == "kernel" else None)
+    item = tensors.FLOATS[dtype]
+    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        check_external(name, tensor, folder)
+        info = {e.key: e.value for e in tensor.external_data}
+        target = os.path.join(folder, info["location"])
+        try:
+            offset, length = int(info.get("offset", 0)), info.get("length")
+            if not os.path.isfile(target):
+                raise want.error(f"{shown(tensor.name)}: its external file {shown(info['location'])!r} is not "
+                                 "a regular file")
+            size = os.path.getsize(target)
+            count = int(length) if length is not None else size - offset
+            if offset < 0 or offset + count > size:
+                raise want.error(f"{shown(tensor.name)} runs past the end of its external file "
+                                 f"{shown(info['location'])!r} ({size:,} bytes)")
+            want.check(role, tensor.name, shape, dtype, stored=dims, count=count)
+            with open(target, "rb") as fh:
+                fh.seek(offset)
+                raw = fh.read(count)
+        except OSError as exc:
+            raise want.error(f"{shown(tensor.name)}: its external file {shown(info['location'])!r} cannot be "
+                             f"read ({sniff.reason(exc)})") from None
+        except ValueError:
+            raise want.error(f"{shown(tensor.name)}: its external data's offset or length is not a number") from None
+        inline = onnx.TensorProto()
+        inline.CopyFrom(tensor)
+        del inline.external_data[:]
+        inline.data_location = onnx.TensorProto.DEFAULT
+        inline.raw_data = raw
+        tensor = inline
+    elif tensor.HasField("raw_data"):
+        want.check(role, tensor.name, shape, dtype, stored=dims, count=len(tensor.raw_data))
+    else:
+        field = {1: "float_data", 11: "double_data"}.get(tensor.data_type, "int32_data")
+        want.check(role, tensor.name, shape, dtype, stored=dims, count=len(getattr(tensor, field)) * item)
+    try:
+        value = numpy_helper.to_array(tensor)
+    except (ValueError, TypeError) as exc:
+        raise want.error(f"{shown(tensor.name)} cannot be read ({shown(str(exc))[:120]})") from None
+    return value.astype("float32") if dtype == "bfloat16" else value
+
+
+def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
+    """A Conv node's ``W`` initializer as a Keras kernel (``(F, C/g, kh, kw)`` → ``(kh, kw, C/g, F)``)
+    and its ``B``; only the two are converted (the protobuf itself is parsed whole: it has no index)."""
+    import numpy as np
+
+    onnx, model = load(name)
+    graph = model.graph
+    node = next((n for lname, n in named_nodes(graph) if lname == want.layer.name), None)
+    if node is None or node.op_type != "Conv":
+        raise want.error("the graph holds no Conv node of that name")
+    inputs = [x for x in node.input if x]
+    inits = {t.name: t for t in graph.initializer}
+    names = inputs[1:3]
+    if not names or any(x not in inits for x in names):
+        raise want.error("its weight or bias is not an initializer of the graph")
+    want.count(len(names))
+    folder = os.path.dirname(os.path.abspath(name))
+    kernel = np.ascontiguousarray(_values(name, inits[names[0]], folder, onnx, want, "kernel").transpose(2, 3, 1, 0))
+    bias = _values(name, inits[names[1]], folder, onnx, want, "bias") if len(names) > 1 else None
+    dtype = FLOAT_TYPES[inits[names[0]].data_type]
+    return kernel, bias, names[0], dtype

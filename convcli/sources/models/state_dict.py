@@ -8,7 +8,7 @@ dilation, groups, activations and the order of the graph are not in such a file:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from math import prod
 
 from convcli.layer.model import Listing, ModelLayer
@@ -49,6 +49,15 @@ def layers(arrays: Iterable[tuple[str, tuple[int, ...]]]) -> tuple[list[ModelLay
             out.append(ModelLayer(name=name, kind="other", class_name="arrays", weights=w, params=total,
                                   trainable=total))
     return out, skipped
+
+
+def tensor_key(module: str, leaf: str, keys: Container[str]) -> str | None:
+    """The name of a listed module's array ``leaf`` (``weight``, ``bias``) among ``keys``, as
+    :func:`layers` grouped them: ``<module>.<leaf>``, or a top-level name that is both."""
+    key = f"{module}.{leaf}"
+    if key in keys:
+        return key
+    return module if module == leaf and module in keys else None
 
 
 def listing(model: str, fmt: str, arrays: Iterable[tuple[str, tuple[int, ...]]]) -> Listing:

@@ -12,7 +12,7 @@ from typing import Any
 
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
-from convcli.sources.models import missing, state_dict
+from convcli.sources.models import missing, state_dict, tensors
 from convcli.text import shown
 
 ADVICE = ("save a state_dict (torch.save(model.state_dict(), path)) or export to ONNX or safetensors")
@@ -27,7 +27,9 @@ def _tensors(obj: Any, torch: Any) -> list[tuple[str, tuple[int, ...]]] | None:
     return arrays or None
 
 
-def read(name: str) -> Listing:
+def state(name: str) -> tuple[Any, Mapping[str, Any]]:
+    """The torch module and the file's state dict (a mapping with a tensor for each name it lists),
+    loaded with ``weights_only=True``, memory-mapped where the format allows."""
     try:
         import torch
     except ImportError:
@@ -51,12 +53,45 @@ def read(name: str) -> Listing:
             raise
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LoadError(f"{name}: not a readable PyTorch file ({shown(reason)[:200]})") from None
-    arrays = _tensors(obj, torch)
-    if arrays is None and isinstance(obj, Mapping):
-        for key in NESTED:
-            arrays = _tensors(obj.get(key), torch)
-            if arrays is not None:
-                break
-    if arrays is None:
+    found = obj if _tensors(obj, torch) is not None else None
+    if found is None and isinstance(obj, Mapping):
+        found = next((obj.get(key) for key in NESTED if _tensors(obj.get(key), torch) is not None), None)
+    if found is None:
         raise LoadError(f"{name}: holds no state dict (a mapping of names to tensors); {ADVICE}")
+    return torch, found
+
+
+def read(name: str) -> Listing:
+    torch, found = state(name)
+    arrays = _tensors(found, torch)
+    assert arrays is not None
     return state_dict.listing(name, "torch", arrays)
+
+
+def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
+    """``<module>.weight`` (``(F, C/g, kh, kw)``, returned in Keras' ``(kh, kw, C/g, F)``) and
+    ``<module>.bias`` of the state dict, each checked from its shape and dtype, then copied out of the
+    memory-mapped file (bfloat16 as float32, exactly)."""
+    import numpy as np
+
+    torch, found = state(name)
+    keys = [k for leaf in ("weight", "bias") if (k := state_dict.tensor_key(want.layer.name, leaf, found))]
+    if not keys or not keys[0].endswith("weight"):
+        raise want.error("the state dict holds no weight for it")
+    want.count(len(keys))
+    out = []
+    for role, key in zip(("kernel", "bias"), keys, strict=False):
+        t = found[key]
+        if not isinstance(t, torch.Tensor):
+            raise want.error(f"{shown(key)!r} is not a tensor")
+        stored = tuple(int(v) for v in t.shape)
+        dtype = str(t.dtype).removeprefix("torch.")
+        shape = (stored[2], stored[3], stored[1], stored[0]) if role == "kernel" and len(stored) == 4 else stored
+        want.check(role, key, shape, dtype, stored=stored)
+        try:
+            t = t.detach().to(torch.float32) if t.dtype == torch.bfloat16 else t.detach()
+            value = np.array(t.numpy(), copy=True)
+        except (RuntimeError, TypeError) as exc:  # a sparse or meta tensor
+            raise want.error(f"{shown(key)!r} cannot be read as an array ({shown(str(exc))[:120]})") from None
+        out.append(np.ascontiguousarray(value.transpose(2, 3, 1, 0)) if role == "kernel" else value)
+    return out[0], out[1] if len(out) > 1 else None, keys[0], str(found[keys[0]].dtype).removeprefix("torch.")
