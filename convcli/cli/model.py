@@ -158,11 +158,14 @@ def _names(loaded: Loaded, x: np.ndarray, input_by: str) -> tuple[str, ...]:
 def _layer_input(opts: LayerOptions, loaded: Loaded, listing: Listing, index: int, ml: ModelLayer,
                  kernel: np.ndarray) -> tuple[np.ndarray, str, str]:
     """``(x, note, by)``: the layer's input, the header's note about it, and what computed it ("" for the file)."""
-    from convcli.sources.models import upstream
     from convcli.text import shown
 
     x = loaded.array
-    if not listing.graph or not upstream.needs_upstream(listing, index):
+    if not listing.graph:
+        return x, "", ""  # no graph: the input given is the layer's
+    from convcli.sources.models import upstream
+
+    if not upstream.needs_upstream(listing, index):
         return x, "", ""
     reads = int(kernel.shape[2]) * (ml.groups or 1) if ml.kind != "depthwise" else int(kernel.shape[2])
     if not _is_image(loaded) and x.shape[2] == reads:
