@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from models import keras
 from PIL import Image
 
 from convcli.errors import ConfigError, ShapeError
 from convcli.sources import preprocess as pp
 from convcli.sources.inputs import load_input
-from tests.models import keras
 
 
 def _images(dtype: type, n: int = 4) -> list[np.ndarray]:

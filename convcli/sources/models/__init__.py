@@ -15,6 +15,8 @@ format         what is read                                  needs
 
 :func:`read_model` picks the reader by the file's first bytes and its suffix. Every failure is one
 :class:`~convcli.errors.LoadError` naming the file; names from the file are escaped where shown.
+:mod:`~convcli.sources.models.upstream` runs a model up to one layer (Keras, ONNX Runtime) for that
+layer's real input.
 """
 
 from __future__ import annotations

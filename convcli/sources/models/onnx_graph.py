@@ -39,7 +39,7 @@ def _attrs(node: Any, onnx: Any) -> dict[str, Any]:
     return out
 
 
-def _check_external(name: str, tensor: Any, folder: str) -> None:
+def check_external(name: str, tensor: Any, folder: str) -> None:
     location = next((e.value for e in tensor.external_data if e.key == "location"), None)
     if location is None:
         raise LoadError(f"{name}: initializer {shown(tensor.name)!r} is external data without a location")
@@ -88,7 +88,7 @@ def read(name: str) -> Listing:
     dims: dict[str, tuple[int, ...]] = {}
     for t in graph.initializer:
         if t.data_location == onnx.TensorProto.EXTERNAL:
-            _check_external(name, t, folder)
+            check_external(name, t, folder)
         dims[t.name] = tuple(int(d) for d in t.dims)
     for node in graph.node:
         if node.op_type == "Constant":
@@ -96,23 +96,13 @@ def read(name: str) -> Listing:
                 dims.setdefault(out, ())
     layers: list[ModelLayer] = []
     producer: dict[str, str] = {}
-    used: set[str] = set()
-    for inp in graph.input:
-        if inp.name in dims:
-            continue
+    inputs, nodes = named(graph, dims)
+    for inp in inputs:
         shape = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
         hwc = (shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape[1:])
-        lname = inp.name
-        layers.append(ModelLayer(name=lname, kind="input", class_name="input", input_shape=hwc, inbound=()))
-        producer[inp.name] = lname
-        used.add(lname)
-    for i, node in enumerate(graph.node):
-        if node.op_type in SKIPPED:
-            continue
-        lname = node.name or f"{node.op_type}_{i}"
-        if lname in used:
-            lname = f"{lname}_{i}"
-        used.add(lname)
+        layers.append(ModelLayer(name=inp.name, kind="input", class_name="input", input_shape=hwc, inbound=()))
+        producer[inp.name] = inp.name
+    for lname, node in nodes:
         try:
             layer = _layer(node, lname, dims, producer, onnx)
         except (ValueError, TypeError, IndexError) as exc:
@@ -123,6 +113,24 @@ def read(name: str) -> Listing:
         for out in node.output:
             producer[out] = lname
     return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW",))
+
+
+def named(graph: Any, dims: dict[str, tuple[int, ...]]) -> tuple[list[Any], list[tuple[str, Any]]]:
+    """The graph's inputs that are not initializers (the listing's input layers, named as they are),
+    and each listed node with its layer name (its own, else ``<op>_<i>``; a repeat gets ``_<i>``), in
+    the listing's order: the one naming :func:`read` and the model runner share."""
+    inputs = [inp for inp in graph.input if inp.name not in dims]
+    used = {inp.name for inp in inputs}
+    nodes: list[tuple[str, Any]] = []
+    for i, node in enumerate(graph.node):
+        if node.op_type in SKIPPED:
+            continue
+        lname = node.name or f"{node.op_type}_{i}"
+        if lname in used:
+            lname = f"{lname}_{i}"
+        used.add(lname)
+        nodes.append((lname, node))
+    return inputs, nodes
 
 
 def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: dict[str, str], onnx: Any) -> ModelLayer:
