@@ -122,21 +122,21 @@ def _check_x(x: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _per_channel(v: float | tuple[float, ...], c: int, layer: ModelLayer, what: str) -> np.ndarray:
+def _per_channel(name: str, v: float | tuple[float, ...], c: int, layer: ModelLayer, what: str) -> np.ndarray:
     arr = np.asarray(v, dtype=np.float32)
     if arr.ndim == 1 and arr.shape[0] not in (1, c):
-        raise ShapeError(f"Rescaling {shown(layer.name)!r}: its {what} has {arr.shape[0]} values, the input "
+        raise ShapeError(f"{name}: Rescaling {shown(layer.name)!r}: its {what} has {arr.shape[0]} values, the input "
                          f"{c} channels")
     return arr
 
 
-def _rescaled(x: np.ndarray, chain: list[ModelLayer]) -> np.ndarray:
+def _rescaled(name: str, x: np.ndarray, chain: list[ModelLayer]) -> np.ndarray:
     """``x * scale + offset`` layer by layer, in float32 as Keras' Rescaling computes it."""
     out = x.astype(np.float32)
     for lay in chain:
         assert lay.scale is not None
-        scale = _per_channel(lay.scale, out.shape[2], lay, "scale")
-        offset = _per_channel(lay.offset if lay.offset is not None else 0.0, out.shape[2], lay, "offset")
+        scale = _per_channel(name, lay.scale, out.shape[2], lay, "scale")
+        offset = _per_channel(name, lay.offset if lay.offset is not None else 0.0, out.shape[2], lay, "offset")
         out = (out * scale + offset).astype(np.float32)
     return out
 
@@ -157,9 +157,10 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
     arr = _check_x(x)
     if not listing.graph:
         raise _no_graph(listing, layer)
-    if len(_sources(listing, index)) > 1:
-        raise LoadError(f"{name}: layer {shown(layer.name)!r} ({shown(layer.class_name)}) reads "
-                        f"{len(_sources(listing, index))} tensors (a merge); convcli explores a layer with one input")
+    n_in = len(_sources(listing, index))
+    if n_in > 1:
+        raise LoadError(f"{name}: layer {shown(layer.name)!r} ({shown(layer.class_name)}) reads {n_in} tensors "
+                        "(a merge); convcli explores a layer with one input")
     if listing.format == "onnx":
         return _onnx(name, listing, index, arr)
     if listing.format not in ("keras", "h5"):
@@ -176,7 +177,7 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
         note = (f"the input of {shown(layer.name)!r}: the model's Rescaling {names} applied by convcli "
                 "(give the image as stored: preprocess none)" if chain else
                 f"the input of {shown(layer.name)!r}: the model's input itself")
-        return LayerInput(_rescaled(arr, chain), "convcli (Rescaling)", note)
+        return LayerInput(_rescaled(name, arr, chain), "convcli (Rescaling)", note)
     raise LoadError(f"{name}: the input of layer {shown(layer.name)!r} is the output of earlier layers: install keras "
                     f"({KERAS_INSTALL}) to compute it{reason}, or pass that input as an array file (.npy, (H, W, C))")
 
