@@ -125,7 +125,7 @@ def load(opts: LayerOptions) -> Loaded:
     loaded = inputs.load_input(opts.input, key=opts.key, layout=input_layout(opts), normalize=opts.normalize,
                                color_mode=None if opts.color_mode is None else opts.color_mode.value,
                                keep_orientation=opts.keep_orientation,
-                               **({"resize": parse_resize(opts.resize)} if opts.resize else {}),
+                               resize=parse_resize(opts.resize) if opts.resize else None,
                                **({"max_pixels": opts.max_pixels} if opts.max_pixels else {}))
     if str(opts.preprocess) == "none":
         return loaded

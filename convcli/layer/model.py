@@ -66,6 +66,8 @@ class ModelLayer:
     keepdims: bool | None = None  # global pooling
     ceil_mode: bool = False  # ONNX pooling
     transpose_b: bool = False  # ONNX Gemm
+    scale: float | tuple[float, ...] | None = None  # a Rescaling's x * scale + offset (one, or one per channel)
+    offset: float | tuple[float, ...] | None = None
 
     def spec(self) -> ConvSpec:
         """The conv spec of a conv kind (the pads, when explicit, are applied by :func:`analyse`)."""

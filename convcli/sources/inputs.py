@@ -22,6 +22,8 @@ from convcli.errors import FIELD, ConfigError, LoadError
 from convcli.sources import sniff
 from convcli.sources.arrays import check_header, read_numpy
 from convcli.sources.images import COLOR_MODES, identify_image, read_image
+from convcli.sources.preprocess import check_size
+from convcli.sources.preprocess import resize as resize_image
 from convcli.sources.text import parse_blocks, read_text, read_text_or_fail
 
 #: Pillow's decompression-bomb *error* threshold (twice its 89,478,485-pixel warning limit).
@@ -49,6 +51,7 @@ def load_input(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     color_mode: str | None = None,
     keep_orientation: bool = False,
+    resize: tuple[int, int] | int | None = None,
 ) -> Loaded:
     """Read an image, ``.npy``, ``.npz`` or numeric text file as an ``(H, W, C)`` input.
 
@@ -66,6 +69,9 @@ def load_input(
     color_mode : images only, as Keras' ``load_img``: None (default) drops alpha and keeps the other
         channels as stored; ``"grayscale"``, ``"rgb"``, ``"rgba"`` convert as Pillow's L, RGB, RGBA
     keep_orientation : images only: the pixels as stored, EXIF orientation not applied
+    resize : images only: ``(H, W)`` (or ``n``: ``n×n``) to resize to, bilinear as Keras' image datasets do
+        (:func:`convcli.sources.preprocess.resize`), after the colour mode; the array becomes float32
+        (float64 if normalized). An array or text file is the input as it is: refused
 
     Returns
     -------
@@ -73,14 +79,19 @@ def load_input(
     mode I, ``float32`` for mode F), arrays in their stored dtype, text float64.
     """
     layout = _check_layout(layout)
+    size = None if resize is None else check_size(resize)
     if color_mode is not None and color_mode not in COLOR_MODES:
         raise ConfigError(f"{FIELD} must be grayscale, rgb or rgba, got {color_mode!r}", field="color_mode")
     if max_pixels is not None and (isinstance(max_pixels, bool) or max_pixels < 1):
         raise ConfigError(f"{FIELD} must be ≥ 1 or None, got {max_pixels!r}", field="max_pixels")
     name = sniff.name_of(path)
     head = sniff.head(name)
+    if size is not None:
+        _check_pixels(name, size[0], size[1], max_pixels)
 
     if sniff.is_numpy(head):
+        if size is not None:
+            raise _not_resized(name, "an array file")
 
         def check(shape: tuple[int, ...], dtype: np.dtype) -> None:
             check_header(name, shape, dtype, "input")
@@ -103,6 +114,8 @@ def load_input(
         if image is not None:
             hwc, names, description = image
         else:
+            if size is not None:
+                raise _not_resized(name, "a text file")
             blocks = read_text_or_fail(name, head)
             hwc = np.stack(blocks, axis=-1)
             _check_pixels(name, hwc.shape[0], hwc.shape[1], max_pixels)
@@ -115,6 +128,9 @@ def load_input(
             kind, ", float values kept (normalize scales integers only)"
         )
         hwc = _normalized(hwc)
+    if size is not None:
+        description += f", resized {hwc.shape[0]}×{hwc.shape[1]} → {size[0]}×{size[1]} (bilinear)"
+        hwc = resize_image(hwc, size)
     return Loaded(np.ascontiguousarray(hwc), names, name, description)
 
 
@@ -165,6 +181,11 @@ def nonfinite(arr: np.ndarray) -> tuple[int, int, tuple[int, ...] | None]:
     n_nan = int(np.count_nonzero(np.isnan(arr)))
     first = np.unravel_index(int(np.argmax(bad)), arr.shape)
     return n_nan, int(np.count_nonzero(bad)) - n_nan, tuple(int(i) for i in first)
+
+
+def _not_resized(name: str, what: str) -> ConfigError:
+    return ConfigError("{name}: " + f"{what} is the input as it is: {FIELD} applies to images only (save the "
+                       "array at the size the model takes)", field="resize", values={"name": name})
 
 
 def _check_layout(layout: str) -> str:

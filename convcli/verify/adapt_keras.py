@@ -3,82 +3,45 @@
 Keras takes convcli's layouts as they are (channels-last, ``(kh, kw, C/g, F)`` kernels by
 ``set_weights``). Numeric pads go in by a ``ZeroPadding2D`` layer, since Conv2D has no numeric
 padding. Keras picks its backend once, at import, so the choice is made here before Keras is
-imported: :func:`choose_keras_backend` decides, :func:`keras_backend` applies it.
+imported: :func:`choose_keras_backend` decides, :func:`keras_backend` applies it (both in
+:mod:`convcli.sources.frameworks`, shared with the model readers that run a model).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
+from convcli.sources import frameworks
 from convcli.verify import environment
 from convcli.verify.problem import COMPUTED, Outcome, Problem, Refused, Unavailable, first_line
 
 #: How convcli's arrays reach Keras.
 KERAS_LAYOUT = "x[None] (1, H, W, C); kernel (kh, kw, C/g, F) as is, by set_weights([kernel, bias])"
 
-_KERAS_BACKEND_MODULE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy",
-                         "openvino": "openvino"}
-
-
-#: Why convcli chose Keras' backend, if it did (Keras reads KERAS_BACKEND once, at import).
-_KERAS_CHOICE = {"note": ""}
-
-
-def _keras_config_backend() -> str | None:
-    """The backend named in keras.json (where Keras itself looks), if any."""
-    if "KERAS_HOME" in os.environ:
-        home = Path(os.environ["KERAS_HOME"])
-    else:
-        base = Path.home() if os.access(Path.home(), os.W_OK) else Path("/tmp")
-        home = base / ".keras"
-    try:
-        backend = json.loads((home / "keras.json").read_text(encoding="utf-8")).get("backend")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return backend if isinstance(backend, str) else None
-
 
 def choose_keras_backend(explicit: str | None, from_file: str | None,
                          installed: Callable[[str], bool]) -> tuple[str, str | None]:
     """The backend Keras should import with, and the value to give ``KERAS_BACKEND`` (None: leave it).
 
-    Keras picks its backend once, at import: ``KERAS_BACKEND``, else keras.json, else TensorFlow.
-    When the choice comes from keras.json or the default and is not installed, an installed one
-    (torch, then jax) is used instead; an explicit ``KERAS_BACKEND`` is always respected.
-    Raises :class:`Unavailable` when no usable backend is installed.
+    :func:`convcli.sources.frameworks.choose_keras_backend`, raising :class:`Unavailable` when no
+    usable backend is installed.
     """
-    configured = explicit or from_file or "tensorflow"
-    if installed(_KERAS_BACKEND_MODULE.get(configured, configured)):
-        return configured, None
-    if explicit:
-        raise Unavailable(f"KERAS_BACKEND={explicit} but {explicit} is not installed")
-    for alternative in ("torch", "jax"):
-        if installed(alternative):
-            return alternative, alternative
-    raise Unavailable(f"Keras' {configured} backend is not installed; pip install 'convcli[keras]' (torch backend)")
+    try:
+        return frameworks.choose_keras_backend(explicit, from_file, installed)
+    except frameworks.NoBackend as exc:
+        raise Unavailable(str(exc)) from None
 
 
 def keras_backend() -> tuple[str, str]:
-    """The backend Keras computes on here, and a note when convcli chose it (see :func:`choose_keras_backend`)."""
-    if "keras" in sys.modules:
-        return str(sys.modules["keras"].backend.backend()), _KERAS_CHOICE["note"]
-    explicit = os.environ.get("KERAS_BACKEND") or None
-    from_file = _keras_config_backend()
-    backend, set_env = choose_keras_backend(explicit, from_file, environment.installed)
-    if set_env is not None:
-        os.environ["KERAS_BACKEND"] = set_env
-        configured = from_file or "tensorflow"
-        source = "keras.json" if from_file else "Keras' default"
-        _KERAS_CHOICE["note"] = (f"the {configured} backend ({source}) is not installed, so convcli set "
-                                 f"KERAS_BACKEND={set_env}")
-    return backend, _KERAS_CHOICE["note"]
+    """The backend Keras computes on here, and a note when convcli chose it (one choice per process:
+    :func:`convcli.sources.frameworks.keras_backend`, asking :func:`environment.installed`)."""
+    try:
+        return frameworks.keras_backend(environment.installed)
+    except frameworks.NoBackend as exc:
+        raise Unavailable(str(exc)) from None
 
 
 def compute(p: Problem) -> Outcome:

@@ -17,6 +17,8 @@ format         what is read                                  needs
 :class:`~convcli.errors.LoadError` naming the file; names from the file are escaped where shown.
 :mod:`convcli.sources.models.weights` reads the values of one conv layer of a listing (its kernel
 and bias), through each format module's ``layer_arrays``.
+:mod:`~convcli.sources.models.upstream` runs a model up to one layer (Keras, ONNX Runtime) for that
+layer's real input.
 """
 
 from __future__ import annotations

@@ -104,6 +104,18 @@ def _from_weights(kind: str, groups: int, shapes: Sequence[tuple[int, ...]]) -> 
     return None
 
 
+def _number(v: Any) -> float | tuple[float, ...] | None:
+    """A Rescaling's scale or offset: a number, or a list of them (per channel); None if neither."""
+    def real(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x and abs(x) != float("inf")
+
+    if real(v):
+        return float(v)
+    if isinstance(v, list) and v and all(real(x) for x in v):
+        return tuple(float(x) for x in v)
+    return None
+
+
 def _zeropad(v: Any, layer: str) -> tuple[int, int, int, int]:
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (list, tuple)) for x in v):
         (t, b), (le, r) = _pair(v[0], "padding", layer), _pair(v[1], "padding", layer)
@@ -175,6 +187,8 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
         extra["keepdims"] = bool(cfg.get("keepdims", False))
     elif kind == "zeropad":
         extra["pads"] = _zeropad(cfg.get("padding", 1), name)
+    elif kind == "rescaling":
+        extra |= {"scale": _number(cfg.get("scale")), "offset": _number(cfg.get("offset", 0.0))}
     elif kind == "concatenate":
         axis = cfg.get("axis", -1)
         extra["axis"] = axis if isinstance(axis, int) else -1

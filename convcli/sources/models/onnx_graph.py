@@ -72,18 +72,9 @@ def _pads(v: Any) -> tuple[int, int, int, int] | None:
 
 
 def named_nodes(graph: Any) -> Iterator[tuple[str, Any]]:
-    """The graph's nodes (not its constants) with the names the listing gives them: the node's own,
-    else ``<op>_<i>``; ``_<i>`` is added to a name an input or an earlier node has."""
+    """The graph's listed nodes with their layer names, as :func:`named` gives them (its constants known)."""
     known = {t.name for t in graph.initializer} | {o for n in graph.node if n.op_type == "Constant" for o in n.output}
-    used = {inp.name for inp in graph.input if inp.name not in known}
-    for i, node in enumerate(graph.node):
-        if node.op_type in SKIPPED:
-            continue
-        lname = node.name or f"{node.op_type}_{i}"
-        if lname in used:
-            lname = f"{lname}_{i}"
-        used.add(lname)
-        yield lname, node
+    yield from named(graph, dict.fromkeys(known, ()))[1]
 
 
 def load(name: str) -> tuple[Any, Any]:
@@ -117,15 +108,13 @@ def read(name: str) -> Listing:
                 dims.setdefault(out, ())
     layers: list[ModelLayer] = []
     producer: dict[str, str] = {}
-    for inp in graph.input:
-        if inp.name in dims:
-            continue
+    inputs, nodes = named(graph, dims)
+    for inp in inputs:
         shape = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
         hwc = (shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape[1:])
-        lname = inp.name
-        layers.append(ModelLayer(name=lname, kind="input", class_name="input", input_shape=hwc, inbound=()))
-        producer[inp.name] = lname
-    for lname, node in named_nodes(graph):
+        layers.append(ModelLayer(name=inp.name, kind="input", class_name="input", input_shape=hwc, inbound=()))
+        producer[inp.name] = inp.name
+    for lname, node in nodes:
         try:
             layer = _layer(node, lname, dims, producer, onnx)
         except (ValueError, TypeError, IndexError) as exc:
@@ -136,6 +125,24 @@ def read(name: str) -> Listing:
         for out in node.output:
             producer[out] = lname
     return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW",))
+
+
+def named(graph: Any, dims: dict[str, tuple[int, ...]]) -> tuple[list[Any], list[tuple[str, Any]]]:
+    """The graph's inputs that are not initializers (the listing's input layers, named as they are),
+    and each listed node with its layer name (its own, else ``<op>_<i>``; a repeat gets ``_<i>``), in
+    the listing's order: the one naming :func:`read` and the model runner share."""
+    inputs = [inp for inp in graph.input if inp.name not in dims]
+    used = {inp.name for inp in inputs}
+    nodes: list[tuple[str, Any]] = []
+    for i, node in enumerate(graph.node):
+        if node.op_type in SKIPPED:
+            continue
+        lname = node.name or f"{node.op_type}_{i}"
+        if lname in used:
+            lname = f"{lname}_{i}"
+        used.add(lname)
+        nodes.append((lname, node))
+    return inputs, nodes
 
 
 def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: dict[str, str], onnx: Any) -> ModelLayer:

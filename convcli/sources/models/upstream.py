@@ -1,0 +1,325 @@
+"""A model layer's real input: the model run from its input up to that layer, on one image.
+
+``convcli run IMAGE --model M --layer NAME`` explores a conv layer with its learned weights; unless
+the layer reads the model's input directly (:func:`needs_upstream`), its input is what the layers
+before it make of the image, and :func:`layer_input` computes it:
+
+- ``.keras`` / ``.h5``: Keras itself (``keras.saving.load_model(compile=False, safe_mode=True)``,
+  never unsafe: a ``Lambda`` layer is refused, its code never runs), a sub-model from the model's
+  input to the layer's input. The backend is the one :mod:`convcli.sources.frameworks` chooses. A
+  ``Rescaling`` or ``Normalization`` in the model is applied on the way, as in training, and the
+  note says so (the image then goes in as stored). Without Keras, a layer that only an
+  ``InputLayer`` and ``Rescaling`` layers precede is computed here (``x * scale + offset``).
+- ``.onnx``: ONNX Runtime on a copy of the graph whose outputs include the Conv's input tensor.
+- ``.safetensors`` / ``.pt``: no graph; the layer's input must come as an array file.
+
+Every failure is one :class:`~convcli.errors.LoadError` (or :class:`~convcli.errors.ShapeError`)
+line naming the file; names from the file are shown through :func:`convcli.text.shown`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from convcli.errors import FIELD, LoadError, ShapeError
+from convcli.layer.model import Listing, ModelLayer
+from convcli.sources import frameworks, sniff
+from convcli.sources.models import missing
+from convcli.text import shown
+
+KERAS_INSTALL = "pip install 'convcli[keras]'"
+ORT_INSTALL = "pip install onnxruntime"
+_OWN_SCALING = ("rescaling", "normalization")
+
+
+@dataclass(frozen=True)
+class LayerInput:
+    """What a layer receives from the layers before it, for one image."""
+
+    array: np.ndarray  # (H', W', C') float32: the layer's real input for this image
+    by: str  # "Keras 3.x.y (torch backend)", "ONNX Runtime 1.x", or "convcli (Rescaling)"
+    note: str  # one line for the header
+
+
+def _sources(listing: Listing, index: int) -> list[int]:
+    """The indices of the layers ``index`` reads (``[]``: the model's input, as a chain's first layer)."""
+    layer = listing.layers[index]
+    if layer.inbound is None:
+        return [index - 1] if index > 0 else []
+    where = {lay.name: i for i, lay in enumerate(listing.layers[:index])}
+    out = []
+    for name in layer.inbound:
+        if name not in where:
+            raise LoadError(f"{listing.model}: layer {shown(layer.name)!r} reads {shown(name)!r}, which no earlier "
+                            "layer is")
+        out.append(where[name])
+    return out
+
+
+def _ancestors(listing: Listing, index: int) -> list[int]:
+    """Every layer ``index`` depends on, in file order."""
+    seen: set[int] = set()
+    todo = _sources(listing, index)
+    while todo:
+        i = todo.pop()
+        if i not in seen:
+            seen.add(i)
+            todo.extend(_sources(listing, i))
+    return sorted(seen)
+
+
+def _check_index(listing: Listing, index: int) -> ModelLayer:
+    if not 0 <= index < len(listing.layers):
+        raise IndexError(f"layer index {index} is outside the {len(listing.layers)} layers of {listing.model}")
+    return listing.layers[index]
+
+
+def _no_graph(listing: Listing, layer: ModelLayer) -> LoadError:
+    return LoadError(f"{listing.model}: the file holds weights, no graph: convcli cannot compute the input of layer "
+                     f"{shown(layer.name)!r}; pass that input as an array file (.npy, (H, W, C))")
+
+
+def needs_upstream(listing: Listing, index: int) -> bool:
+    """Whether layer ``index`` reads something other than the model's input (False: the image itself).
+
+    A listing without a graph (safetensors, state dicts) cannot say: the caller decides (check
+    ``listing.graph`` first); asked anyway, this raises the :class:`LoadError` :func:`layer_input` would.
+    """
+    layer = _check_index(listing, index)
+    if not listing.graph:
+        raise _no_graph(listing, layer)
+    srcs = _sources(listing, index)
+    return not (srcs == [] or (len(srcs) == 1 and listing.layers[srcs[0]].kind == "input"))
+
+
+def _rescaling_chain(listing: Listing, index: int) -> list[ModelLayer] | None:
+    """The Rescaling layers between the model's input and layer ``index``, input first; None when
+    anything else lies between (or a merge, or a Rescaling whose numbers the file does not hold)."""
+    chain: list[ModelLayer] = []
+    srcs = _sources(listing, index)
+    while srcs:
+        if len(srcs) != 1:
+            return None
+        lay = listing.layers[srcs[0]]
+        if lay.kind == "input":
+            break
+        if lay.kind != "rescaling" or lay.scale is None:
+            return None
+        chain.append(lay)
+        srcs = _sources(listing, srcs[0])
+    return chain[::-1]
+
+
+def _check_x(x: np.ndarray) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim != 3 or arr.dtype.kind not in "fiu":
+        raise ShapeError(f"a layer's input is computed from an (H, W, C) image of numbers, got {arr.dtype} {arr.shape}")
+    return arr
+
+
+def _per_channel(name: str, v: float | tuple[float, ...], c: int, layer: ModelLayer, what: str) -> np.ndarray:
+    arr = np.asarray(v, dtype=np.float32)
+    if arr.ndim == 1 and arr.shape[0] not in (1, c):
+        raise ShapeError(f"{name}: Rescaling {shown(layer.name)!r}: its {what} has {arr.shape[0]} values, the input "
+                         f"{c} channels")
+    return arr
+
+
+def _rescaled(name: str, x: np.ndarray, chain: list[ModelLayer]) -> np.ndarray:
+    """``x * scale + offset`` layer by layer, in float32 as Keras' Rescaling computes it."""
+    out = x.astype(np.float32)
+    for lay in chain:
+        assert lay.scale is not None
+        scale = _per_channel(name, lay.scale, out.shape[2], lay, "scale")
+        offset = _per_channel(name, lay.offset if lay.offset is not None else 0.0, out.shape[2], lay, "offset")
+        out = (out * scale + offset).astype(np.float32)
+    return out
+
+
+def _own_scaling(listing: Listing, index: int) -> str:
+    found = [lay for i in _ancestors(listing, index) if (lay := listing.layers[i]).kind in _OWN_SCALING]
+    if not found:
+        return ""
+    names = ", ".join(f"{lay.class_name} {shown(lay.name)!r}" for lay in found)
+    return f", through the model's own {names} (give the image as stored: preprocess none)"
+
+
+def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: np.ndarray) -> LayerInput:
+    """The input of layer ``index`` of the model at ``path`` (read as ``listing``) for ``x (H, W, C)``,
+    already preprocessed as the user asked."""
+    layer = _check_index(listing, index)
+    name = sniff.name_of(path)
+    arr = _check_x(x)
+    if not listing.graph:
+        raise _no_graph(listing, layer)
+    n_in = len(_sources(listing, index))
+    if n_in > 1:
+        raise LoadError(f"{name}: layer {shown(layer.name)!r} ({shown(layer.class_name)}) reads {n_in} tensors "
+                        "(a merge); convcli explores a layer with one input")
+    if listing.format == "onnx":
+        return _onnx(name, listing, index, arr)
+    if listing.format not in ("keras", "h5"):
+        raise LoadError(f"{name}: convcli cannot run a {listing.format} model")
+    chain = _rescaling_chain(listing, index)
+    reason = ""
+    if frameworks.installed("keras"):
+        try:
+            return _keras(name, listing, index, arr)
+        except frameworks.NoBackend as exc:
+            reason = f" ({exc})"
+    if chain is not None:
+        names = ", ".join(shown(lay.name) for lay in chain)
+        note = (f"the input of {shown(layer.name)!r}: the model's Rescaling {names} applied by convcli "
+                "(give the image as stored: preprocess none)" if chain else
+                f"the input of {shown(layer.name)!r}: the model's input itself")
+        return LayerInput(_rescaled(name, arr, chain), "convcli (Rescaling)", note)
+    raise LoadError(f"{name}: the input of layer {shown(layer.name)!r} is the output of earlier layers: install keras "
+                    f"({KERAS_INSTALL}) to compute it{reason}, or pass that input as an array file (.npy, (H, W, C))")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return shown(lines[0])[:200] if lines else type(exc).__name__
+
+
+def _fit(name: str, declared: tuple[Any, ...], x: np.ndarray) -> None:
+    """Refuse an image the model's (H, W, C) input cannot take, in one line."""
+    shape = tuple(None if d is None else int(d) for d in declared)
+    text = "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+    if len(shape) != 3:
+        raise ShapeError(f"{name}: the model's input is {text}, not an (H, W, C) image")
+    if shape[2] is not None and shape[2] != x.shape[2]:
+        raise ShapeError(f"{name}: the model's input takes {shape[2]} channels {text}, the image has {x.shape[2]}")
+    if any(d is not None and d != s for d, s in zip(shape[:2], x.shape[:2], strict=True)):
+        raise ShapeError("{name}: " + f"the model's input takes {text}, the image is {x.shape}; resize it with {FIELD}",
+                         field="resize", values={"name": name})
+
+
+def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
+    layer = listing.layers[index]
+    for lay in listing.layers:
+        if lay.class_name == "Lambda":
+            raise LoadError(f"{name}: layer {shown(lay.name)!r} is a Lambda layer, Python code saved in the file; "
+                            "convcli does not run it (refused)")
+    suffixes = (".keras",) if listing.format == "keras" else (".h5", ".hdf5")
+    if not name.endswith(suffixes):
+        raise LoadError(f"{name}: Keras opens this model only from a file named *{suffixes[0]}: rename or copy it "
+                        "to compute a layer's input")
+    frameworks.keras_backend()  # before keras is imported: it reads its backend once
+    try:
+        import keras
+    except ImportError as exc:
+        raise missing("keras", listing.format, KERAS_INSTALL) from exc
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras' own chatter about the file and the backend
+        try:
+            model = keras.saving.load_model(name, compile=False, safe_mode=True)
+        except Exception as exc:  # noqa: BLE001 - whatever Keras raises on a file it cannot load is one line
+            if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+                raise
+            text = _first_line(exc)
+            if "safe_mode" in str(exc) or "Lambda" in str(exc):
+                raise LoadError(f"{name}: Keras refuses to load it safely (a Lambda or other Python code in the "
+                                "file; convcli never loads unsafely)") from None
+            raise LoadError(f"{name}: Keras cannot load the model ({text})") from None
+        inputs = list(getattr(model, "inputs", None) or [])
+        if len(inputs) != 1:
+            raise LoadError(f"{name}: the model has {len(inputs)} inputs; convcli feeds one image")
+        try:
+            target = model.get_layer(layer.name)
+            tensor = target.input
+        except (ValueError, AttributeError) as exc:
+            raise LoadError(f"{name}: Keras gives no single input for layer {shown(layer.name)!r} ({_first_line(exc)})"
+                            ) from None
+        if isinstance(tensor, (list, tuple, dict)):
+            raise LoadError(f"{name}: layer {shown(layer.name)!r} reads {len(tensor)} tensors (a merge); convcli "
+                            "explores a layer with one input")
+        _fit(name, tuple(inputs[0].shape[1:]), x)
+        try:
+            sub = keras.Model(inputs[0], tensor)
+            y = np.asarray(sub.predict_on_batch(x[None].astype(np.float32)))
+        except Exception as exc:  # noqa: BLE001 - Keras' error on running the graph, in one line
+            if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+                raise
+            raise LoadError(f"{name}: Keras cannot compute the input of {shown(layer.name)!r} ({_first_line(exc)})"
+                            ) from None
+    if y.ndim != 4:
+        raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape[1:]}, not (H, W, C)")
+    note = f"the input of {shown(layer.name)!r} as Keras computes it from the image{_own_scaling(listing, index)}"
+    return LayerInput(np.ascontiguousarray(y[0], dtype=np.float32), f"Keras {frameworks.version('keras')}", note)
+
+
+def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
+    layer = listing.layers[index]
+    try:
+        import onnx
+    except ImportError:
+        raise missing("onnx", ".onnx") from None
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise LoadError(f"{name}: computing the input of layer {shown(layer.name)!r} needs the onnxruntime package: "
+                        f"{ORT_INSTALL}, or pass that input as an array file (.npy, (H, W, C))") from None
+    from convcli.sources.models import onnx_graph
+
+    try:
+        model = onnx.load(name, load_external_data=False)
+        graph = model.graph
+        folder = os.path.dirname(os.path.abspath(name))
+        external = [t for t in graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+        for t in external:
+            onnx_graph.check_external(name, t, folder)
+        if external:
+            onnx.load_external_data_for_model(model, folder)
+    except LoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a file onnx cannot read, in one line
+        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+            raise
+        raise LoadError(f"{name}: not a readable ONNX model ({_first_line(exc)})") from None
+    known: dict[str, tuple[int, ...]] = {t.name: () for t in graph.initializer}
+    known |= {out: () for node in graph.node if node.op_type == "Constant" for out in node.output}
+    inputs, nodes = onnx_graph.named(graph, known)
+    j = index - len(inputs)
+    if not (0 <= j < len(nodes) and nodes[j][0] == layer.name):
+        raise LoadError(f"{name}: the graph has no node {shown(layer.name)!r} where the listing had it (has the file "
+                        "changed?)")
+    node = nodes[j][1]
+    if len(inputs) != 1:
+        raise LoadError(f"{name}: the graph has {len(inputs)} inputs; convcli feeds one image")
+    feed = inputs[0]
+    ttype = feed.type.tensor_type
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in ttype.shape.dim]
+    if ttype.elem_type != onnx.TensorProto.FLOAT:
+        raise LoadError(f"{name}: the graph's input {shown(feed.name)!r} is not float32; convcli feeds float32")
+    if len(dims) != 4 or dims[0] not in (None, 1):
+        raise ShapeError(f"{name}: the graph's input {shown(feed.name)!r} is {tuple(dims)}, not an image batch "
+                         "(N, C, H, W)")
+    _fit(name, (dims[2], dims[3], dims[1]), x)
+    data = node.input[0] if node.input else ""
+    if not data:
+        raise LoadError(f"{name}: node {shown(layer.name)!r} has no data input")
+    if data not in {o.name for o in graph.output}:
+        graph.output.append(onnx.ValueInfoProto(name=data))
+    nchw = np.ascontiguousarray(x.astype(np.float32).transpose(2, 0, 1)[None])
+    try:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only: its warnings are about the graph, not the input
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        (y,) = session.run([data], {feed.name: nchw})
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime's error on building or running the graph
+        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+            raise
+        raise LoadError(f"{name}: ONNX Runtime cannot compute the input of {shown(layer.name)!r} "
+                        f"({_first_line(exc)})") from None
+    y = np.asarray(y)
+    if y.ndim != 4 or y.shape[0] != 1:
+        raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape}, not (1, C, H, W)")
+    note = f"the input of {shown(layer.name)!r} as ONNX Runtime computes it from the image (NCHW, read as (H, W, C))"
+    return LayerInput(np.ascontiguousarray(y[0].transpose(1, 2, 0), dtype=np.float32),
+                      f"ONNX Runtime {ort.__version__}", note)
