@@ -149,8 +149,13 @@ def stack_table(stack: counts.StackReport, *, short_names: bool = False, compact
     return t
 
 
-#: The kinds that multiply by no weight (their MACs are 0).
-_NO_MACS = ("maxpool", "avgpool", "globalavgpool", "globalmaxpool", "batchnorm", "flatten", "zeropad")
+#: The layers that count no MACs (no multiply by a weight), as the totals name them.
+_NO_MACS = (("pooling", ("maxpool", "avgpool", "globalavgpool", "globalmaxpool")), ("padding", ("zeropad",)),
+            ("flatten", ("flatten",)), ("batch norm", ("batchnorm",)))
+
+
+def _joined(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def stack_totals(stack: counts.StackReport) -> Table:
@@ -175,7 +180,14 @@ def stack_totals(stack: counts.StackReport) -> Table:
         ("", Text("FLOPs: a multiply and an add per MAC, bias adds not counted; fvcore, thop and ptflops "
                   "report MACs under the name \"FLOPs\"", style="dim")),
     ]
-    if any(isinstance(r, counts.OtherReport) and r.layer.kind in _NO_MACS for r in stack.layers):
-        rows.append(("", Text("0 MACs for pooling, padding and flatten (no weights) and batch norm (it folds "
-                              "into the conv before it)", style="dim")))
+    kinds = {r.layer.kind for r in stack.layers if isinstance(r, counts.OtherReport)}
+    named = [name for name, of in _NO_MACS if kinds & set(of)]
+    if named:
+        weightless = [name for name in named if name != "batch norm"]
+        if not weightless:
+            text = "0 MACs for batch norm (it folds into the conv before it)"
+        else:
+            text = f"0 MACs for {_joined(weightless)} (no weights)"
+            text += "; batch norm folds into the conv before it" if "batch norm" in named else ""
+        rows.append(("", Text(text, style="dim")))
     return key_values(rows)
