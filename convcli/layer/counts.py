@@ -30,6 +30,9 @@ Output sizes: ``conv``, ``depthwise`` and ``separable`` follow :mod:`convcli.lay
 engine's :func:`~convcli.layer.geometry.conv_geometry`; ``transpose`` follows Keras 3:
 ``valid`` gives ``(n - 1)·s + max(k, s)`` (``(n - 1)·s + k`` whenever ``k ≥ s``), ``same`` gives
 ``n·s``.
+
+A stack's other layers (pooling, batch norm, dense, flatten, zero padding) are :class:`OtherReport`
+rows, counted by :mod:`convcli.layer.others` (see :mod:`convcli.layer.stack`).
 """
 
 from __future__ import annotations

@@ -250,19 +250,15 @@ def other_json(rep: counts.OtherReport) -> dict[str, Any]:
     value does not apply): ``config`` in Keras' names (``kernel_size`` is a pool's size, ``padding``
     a ZeroPadding2D's ``[[top, bottom], [left, right]]``), ``effective_stride`` null once every
     output depends on the whole input."""
-    layer = rep.layer
-    pool = layer.kind in ("maxpool", "avgpool")
-    padding: Any = None
-    if pool:
-        padding = layer.padding
-    elif layer.pads is not None:
-        padding = [list(layer.pads[:2]), list(layer.pads[2:])]
-    doc: dict[str, Any] = {
+    layer, jump = rep.layer, rep.effective_stride
+    pads = [list(layer.pads[:2]), list(layer.pads[2:])] if layer.pads is not None else None
+    return {
         "kind": layer.kind,
         "layer": layer.class_name,
         "config": layer_object({
             "in_channels": rep.in_shape[-1], "filters": None, "units": layer.units,
-            "kernel_size": _maybe_list(layer.kernel), "strides": _maybe_list(layer.strides), "padding": padding,
+            "kernel_size": _maybe_list(layer.kernel), "strides": _maybe_list(layer.strides),
+            "padding": layer.padding if layer.kind in ("maxpool", "avgpool") else pads,
             "dilation_rate": None, "groups": None, "depth_multiplier": None, "use_bias": layer.use_bias,
         }),
         "out_channels": None if layer.kind == "flatten" else rep.out_shape[-1],
@@ -271,12 +267,8 @@ def other_json(rep: counts.OtherReport) -> dict[str, Any]:
         "biases": rep.biases,
         "total": rep.total,
         "receptive_field": list(rep.receptive_field),
-        "effective_stride": [_json_number(j) for j in rep.effective_stride] if rep.effective_stride is not None
-        else None,
-    }
-    if rep.text:
-        doc["text"] = rep.text
-    return doc | {
+        "effective_stride": [_json_number(j) for j in jump] if jump is not None else None,
+        **({"text": rep.text} if rep.text else {}),
         "input_shape": list(rep.in_shape),
         "output_shape": list(rep.out_shape),
         "pads": list(rep.pads) if rep.pads is not None else None,
@@ -287,12 +279,9 @@ def other_json(rep: counts.OtherReport) -> dict[str, Any]:
 
 def _with_trainable(doc: dict[str, Any], trainable: int) -> dict[str, Any]:
     """``doc`` with ``trainable`` after its ``total``."""
-    out: dict[str, Any] = {}
-    for key, value in doc.items():
-        out[key] = value
-        if key == "total":
-            out["trainable"] = trainable
-    return out
+    items = list(doc.items())
+    at = [key for key, _ in items].index("total") + 1
+    return dict([*items[:at], ("trainable", trainable), *items[at:]])
 
 
 def stack_json(stack: counts.StackReport) -> dict[str, Any]:
