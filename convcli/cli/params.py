@@ -43,8 +43,10 @@ def params(
     padding: Annotated[str | None, typer.Option(help="valid, same (Keras rule), P or PH,PW zeros. \\[default: valid]",
                                                 show_default=False)] = None,
     dilation: Annotated[str | None, typer.Option(help="D or DH,DW. \\[default: 1]", show_default=False)] = None,
-    stack: Annotated[str | None, typer.Option(help="Layers on --input-size H,W,C, e.g. 'conv 32 k3 s2, dw k3 same, "
-                                              "conv 64 k1' (see README).", show_default=False)] = None,
+    stack: Annotated[str | None, typer.Option(help="Layers on --input-size H,W,C, e.g. 'conv 64 k7 s2 same, bn, "
+                                              "maxpool 3 s2 same, gap, dense 10': conv, dw, sep, tconv; maxpool or "
+                                              "avgpool K \\[sS] \\[same]; gap, gmp, bn, flatten; dense N \\[nobias]; pad P, "
+                                              "PHxPW or T,B,L,R (see README).", show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     export: ExportOpt = None,
     force: ForceOpt = False,

@@ -30,6 +30,9 @@ Output sizes: ``conv``, ``depthwise`` and ``separable`` follow :mod:`convcli.lay
 engine's :func:`~convcli.layer.geometry.conv_geometry`; ``transpose`` follows Keras 3:
 ``valid`` gives ``(n - 1)·s + max(k, s)`` (``(n - 1)·s + k`` whenever ``k ≥ s``), ``same`` gives
 ``n·s``.
+
+A stack's other layers (pooling, batch norm, dense, flatten, zero padding) are :class:`OtherReport`
+rows, counted by :mod:`convcli.layer.others` (see :mod:`convcli.layer.stack`).
 """
 
 from __future__ import annotations
@@ -38,10 +41,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import prod
+from typing import TYPE_CHECKING
 
 from convcli.layer.geometry import AXIS_NAMES, check_size, out_size_1d, transpose_out_1d
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import ConvSpec, check_spec
+
+if TYPE_CHECKING:
+    from convcli.layer.model import ModelLayer
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]
@@ -195,27 +202,88 @@ def equivalent(spec: ConvSpec) -> ConvSpec | None:
 
 
 @dataclass(frozen=True)
+class OtherReport:
+    """A stack layer that is not a convolution (pooling, batch norm, dense, flatten, zero padding),
+    counted by :mod:`convcli.layer.others` as ``convcli layers`` counts it.
+
+    ``layer`` holds its kind, Keras class and settings. ``weights`` and ``biases`` are a dense
+    layer's kernel and bias (0 for a layer without arrays, ``None`` for batch norm, whose γ, β,
+    moving mean and variance are neither); ``trainable`` excludes batch norm's moving statistics.
+    ``effective_stride`` is ``None`` once every output depends on the whole input, and
+    ``receptive_field`` is then the input's ``(H, W)``.
+    """
+
+    layer: ModelLayer
+    total: int
+    trainable: int
+    weights: int | None
+    biases: int | None
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    pads: tuple[int, int, int, int] | None
+    macs: int
+    receptive_field: tuple[int, ...]
+    effective_stride: tuple[Fraction, ...] | None
+    text: str = ""
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+
+StackLayerReport = LayerReport | OtherReport
+
+
+def layer_total(rep: StackLayerReport) -> int:
+    """All the parameters of a stack layer (Keras' ``count_params()``)."""
+    return rep.params.total if isinstance(rep, LayerReport) else rep.total
+
+
+def layer_trainable(rep: StackLayerReport) -> int:
+    """The trainable part of :func:`layer_total` (all of it but batch norm's moving statistics)."""
+    return rep.params.total if isinstance(rep, LayerReport) else rep.trainable
+
+
+def layer_macs(rep: StackLayerReport) -> int:
+    if isinstance(rep, OtherReport):
+        return rep.macs
+    return rep.shape.macs if rep.shape is not None else 0
+
+
+@dataclass(frozen=True)
 class StackReport:
-    """A stack of layers on an ``(H, W, C)`` input, with running receptive field and totals."""
+    """A stack of layers on an ``(H, W, C)`` input, with running receptive field and totals.
+
+    ``weights`` and ``biases`` are those of the conv and dense layers; ``total`` adds batch norm's
+    γ, β, moving mean and variance, of which the moving statistics are not ``trainable``.
+    """
 
     in_shape: tuple[int, ...]
-    layers: tuple[LayerReport, ...]
+    layers: tuple[StackLayerReport, ...]
 
     @property
     def weights(self) -> int:
-        return sum(r.params.weights for r in self.layers)
+        return sum(r.params.weights if isinstance(r, LayerReport) else r.weights or 0 for r in self.layers)
 
     @property
     def biases(self) -> int:
-        return sum(r.params.biases for r in self.layers)
+        return sum(r.params.biases if isinstance(r, LayerReport) else r.biases or 0 for r in self.layers)
 
     @property
     def total(self) -> int:
-        return self.weights + self.biases
+        return sum(layer_total(r) for r in self.layers)
+
+    @property
+    def trainable(self) -> int:
+        return sum(layer_trainable(r) for r in self.layers)
+
+    @property
+    def non_trainable(self) -> int:
+        return self.total - self.trainable
 
     @property
     def macs(self) -> int:
-        return sum(r.shape.macs for r in self.layers if r.shape is not None)
+        return sum(layer_macs(r) for r in self.layers)
 
     @property
     def flops(self) -> int:
@@ -223,5 +291,7 @@ class StackReport:
 
     @property
     def out_shape(self) -> tuple[int, ...]:
-        last = self.layers[-1].shape
-        return last.out_shape if last is not None else self.in_shape
+        last = self.layers[-1]
+        if isinstance(last, OtherReport):
+            return last.out_shape
+        return last.shape.out_shape if last.shape is not None else self.in_shape

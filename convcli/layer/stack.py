@@ -1,13 +1,40 @@
-"""The ``--stack`` syntax: ``"conv 32 k3 s2, dw k3 same, conv 64 k1"`` parsed and chained (numpy-free)."""
+"""The ``--stack`` syntax: ``"conv 32 k3 s2, dw k3 same, conv 64 k1"`` parsed and chained (numpy-free).
+
+Besides the conv kinds, a stack takes the layers a linear network has between them (Keras' defaults)::
+
+    maxpool K [sS] [same|valid]   MaxPooling2D      pool K×K (or KHxKW; default 2), stride = pool, valid
+    avgpool K [sS] [same|valid]   AveragePooling2D  (``max`` and ``avg`` are short for them)
+    gap, gmp                      GlobalAveragePooling2D, GlobalMaxPooling2D
+    bn                            BatchNormalization: 4·C parameters, 2·C trainable (γ, β)
+    flatten                       Flatten
+    dense N [nobias]              Dense with N units (on the last axis)
+    pad P | PHxPW | T,B,L,R       ZeroPadding2D (default 1; T,B,L,R: top, bottom, left, right)
+
+They are counted by :mod:`convcli.layer.others`, and the receptive field follows them as
+:func:`convcli.layer.model.analyse` does: a pooling window adds a window of its size and stride,
+batch norm and zero padding add nothing, and after a flatten, a global pooling or a dense layer on a
+flat vector every output depends on the whole input.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from convcli.errors import FIELD, ConfigError, ShapeError
-from convcli.layer.counts import LayerReport, StackReport, layer_shape, param_count
+from convcli.layer import others
+from convcli.layer.counts import (
+    LayerReport,
+    OtherReport,
+    StackLayerReport,
+    StackReport,
+    layer_shape,
+    param_count,
+)
+from convcli.layer.geometry import MAX_SIZE, check_size
+from convcli.layer.model import ModelLayer
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import ConvSpec, LayerConfigError, check_spec
 
@@ -28,6 +55,31 @@ for _word, _kind in STACK_KINDS.items():
     if _kind not in SHORT_KINDS or len(_word) < len(SHORT_KINDS[_kind]):
         SHORT_KINDS[_kind] = _word
 STACK_WORDS = "F (filters), kK or kKHxKW, sS, dD, gG, mM, same, valid, pP or pPHxPW, nobias"
+
+#: The words of the layers that are not convolutions, and their kinds (as :mod:`convcli.layer.others`).
+OTHER_KINDS = {
+    "maxpool": "maxpool", "max": "maxpool", "avgpool": "avgpool", "avg": "avgpool",
+    "gap": "globalavgpool", "gmp": "globalmaxpool", "bn": "batchnorm", "batchnorm": "batchnorm",
+    "flatten": "flatten", "dense": "dense", "pad": "zeropad", "zeropad": "zeropad",
+}
+#: The stack word each of them is written with in a narrow table.
+OTHER_WORDS = {"maxpool": "maxpool", "avgpool": "avgpool", "globalavgpool": "gap", "globalmaxpool": "gmp",
+               "batchnorm": "bn", "flatten": "flatten", "dense": "dense", "zeropad": "pad"}
+#: Keras' class for each.
+CLASS_NAMES = {"maxpool": "MaxPooling2D", "avgpool": "AveragePooling2D", "globalavgpool": "GlobalAveragePooling2D",
+               "globalmaxpool": "GlobalMaxPooling2D", "batchnorm": "BatchNormalization", "flatten": "Flatten",
+               "dense": "Dense", "zeropad": "ZeroPadding2D"}
+POOLS = ("maxpool", "avgpool")
+#: The kinds that read an (H, W, C) map, not a flat vector.
+_MAP_KINDS = (*POOLS, "globalavgpool", "globalmaxpool", "zeropad")
+_OTHER_TAKES = {
+    "maxpool": "a pool size K or KHxKW (or kK), sS, same or valid",
+    "dense": "the number of units N and nobias",
+    "zeropad": "P, PHxPW or T,B,L,R (top, bottom, left, right)",
+}
+KIND_LIST = "conv, dw, sep, tconv, maxpool, avgpool, gap, gmp, bn, flatten, dense or pad"
+_SIZE_WORD = re.compile(r"^k?(\d+)(?:x(\d+))?$")
+_PADS_WORD = re.compile(r"^(\d+)(?:x(\d+)|,(\d+),(\d+),(\d+))?$")
 
 _PAIR_WORD = re.compile(r"^([ksdp])(\d+)(?:x(\d+))?$")
 _INT_WORD = re.compile(r"^([fgm])?(\d+)$")
@@ -61,25 +113,42 @@ def _stack_error(index: int, text: str, message: str) -> ConfigError:
     return ConfigError(f"{FIELD} layer {index} ({text!r}): {message}", field="stack")
 
 
+def _items(text: str) -> list[str]:
+    """The layers of ``text``, split at ``,`` and ``;``, a ``pad T,B,L,R`` kept whole."""
+    parts = re.split(r"([,;])", text)
+    items = [parts[0]]
+    for sep, part in zip(parts[1::2], parts[2::2], strict=True):
+        last = items[-1].split()
+        if (sep == "," and last and last[0].lower() in ("pad", "zeropad") and items[-1][-1:].isdigit()
+                and part[:1].isdigit() and items[-1].count(",") < 3):
+            items[-1] += "," + part
+        else:
+            items.append(part)
+    return items
+
+
 def parse_stack(text: str) -> list[StackLayer]:
     """Parse ``"conv 32 k3 s2, dw k3 same, conv 64 k1"`` into layers (see :data:`STACK_WORDS`).
 
     Layers are separated by ``,`` or ``;``; each starts with its kind (``conv``, ``dw``, ``sep``,
-    ``tconv``) followed by words in any order. Errors name the layer (1-based) and the word.
+    ``tconv``, or one of :data:`OTHER_KINDS`) followed by words in any order. Errors name the layer
+    (1-based) and the word.
     """
-    parts = re.split(r"[,;]", text)
     if not text.strip():
         raise ConfigError("{field} is empty; e.g. {also} 'conv 32 k3 s2, dw k3, conv 64 k1'", field="stack",
                           also="stack")
     layers = []
-    for index, raw in enumerate(parts, start=1):
+    for index, raw in enumerate(_items(text), start=1):
         part = " ".join(raw.split())
         if not part:
             raise ConfigError(f"{FIELD} layer {index} is empty (a stray ',' or ';'?)", field="stack")
         kind_word, *words = part.split(" ")
+        if kind_word.lower() in OTHER_KINDS:
+            layers.append(_parse_other(index, part, OTHER_KINDS[kind_word.lower()], kind_word, words))
+            continue
         kind = STACK_KINDS.get(kind_word.lower())
         if kind is None:
-            raise _stack_error(index, part, f"unknown layer kind {kind_word!r}; expected conv, dw, sep or tconv")
+            raise _stack_error(index, part, f"unknown layer kind {kind_word!r}; expected {KIND_LIST}")
         settings: dict[str, object] = {}
         given: dict[str, str] = {"kind": kind_word}
         for word in words:
@@ -105,6 +174,54 @@ def parse_stack(text: str) -> list[StackLayer]:
     return layers
 
 
+def _parse_other(index: int, part: str, kind: str, kind_word: str, words: list[str]) -> StackLayer:
+    """A layer of :data:`OTHER_KINDS`: its words checked here (nothing about them needs the input)."""
+    settings: dict[str, object] = {}
+    given: dict[str, str] = {"kind": kind_word}
+    takes = _OTHER_TAKES.get("maxpool" if kind in POOLS else kind)
+
+    def count(word: str, name: str, *values: str | None, minimum: int = 1) -> tuple[int, ...]:
+        out = tuple(int(v) for v in values if v is not None)
+        for v in out:
+            if not minimum <= v <= MAX_SIZE:
+                bound = f"≥ {minimum}" if v < minimum else f"≤ {MAX_SIZE}"
+                raise _stack_error(index, part, f"{word!r}: {name} must be {bound}, got {v}")
+        return out
+
+    for word in words:
+        low = word.lower()
+        key: str
+        value: object
+        if kind in POOLS and low in ("same", "valid"):
+            key, value = "padding", low
+        elif kind in POOLS and (m := _SIZE_WORD.match(low)):
+            key, value = "kernel", count(word, "the pool size", m.group(1), m.group(2) or m.group(1))
+        elif kind in POOLS and (m := _PAIR_WORD.match(low)) and m.group(1) == "s":
+            key, value = "stride", count(word, "the stride", m.group(2), m.group(3) or m.group(2))
+        elif kind == "dense" and low == "nobias":
+            key, value = "use_bias", False
+        elif kind == "dense" and low.isdigit() and low.isascii():
+            key, value = "units", count(word, "the number of units", low)[0]
+        elif kind == "zeropad" and (m := _PADS_WORD.match(low)):
+            if m.group(3) is not None:
+                t, b, le, r = count(word, "the padding", *m.group(1, 3, 4, 5), minimum=0)
+            else:
+                t, le = count(word, "the padding", m.group(1), m.group(2) or m.group(1), minimum=0)
+                b, r = t, le
+            key, value = "pads", (t, b, le, r)
+        else:
+            expected = f"{kind_word} takes {takes}" if takes else f"{kind_word} takes no words"
+            raise _stack_error(index, part, f"unknown word {word!r}; {expected}")
+        if key in given:
+            what = {"kernel": "pool size", "pads": "padding", "use_bias": "nobias"}.get(key, key)
+            raise _stack_error(index, part, f"{word!r} repeats the {what} given by {given[key]!r}")
+        given[key] = word
+        settings[key] = value
+    if kind == "dense" and "units" not in settings:
+        raise _stack_error(index, part, f"a dense layer needs the number of units, e.g. '{kind_word} 128'")
+    return StackLayer(index, part, kind, settings, given)
+
+
 def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackReport:
     """Chain parsed layers on an ``(H, W, C)`` input: each layer's channels are the previous output's."""
     if len(in_shape) != 3:
@@ -114,9 +231,17 @@ def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackR
     if c < 1:
         raise ConfigError(f"the input must have at least one channel, got C = {c}")
     shape: tuple[int, ...] = (h, w, c)
-    reports: list[LayerReport] = []
+    reports: list[StackLayerReport] = []
     specs: list[ConvSpec] = []
+    whole = False  # every output depends on the whole input (after a flatten, a global pooling, ...)
     for layer in layers:
+        if layer.kind in CLASS_NAMES:
+            rep, whole = _other_report(layer, shape, specs, whole, (h, w))
+            reports.append(rep)
+            shape = rep.out_shape
+            continue
+        if len(shape) != 3:
+            raise _flat_error(layer, shape)
         s = layer.settings
         spec = ConvSpec(
             kind=layer.kind,
@@ -152,3 +277,69 @@ def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackR
         )
         shape = lshape.out_shape
     return StackReport((h, w, c), tuple(reports))
+
+
+def _flat_error(layer: StackLayer, shape: tuple[int, ...]) -> ShapeError:
+    return ShapeError(f"{FIELD} layer {layer.index} ({layer.text!r}): it needs an (H, W, C) input, but its input "
+                      f"is a flat vector of {shape[0]} values", field="stack")
+
+
+def _window(kernel: tuple[int, ...], stride: tuple[int, ...]) -> ConvSpec:
+    """A pooling window as the receptive field sees it: a 1-channel conv of its size and stride
+    (as :func:`convcli.layer.model.analyse` follows one)."""
+    return ConvSpec("conv", 1, 1, kernel, stride=stride)
+
+
+def _other_report(layer: StackLayer, shape: tuple[int, ...], specs: list[ConvSpec], whole: bool,
+                  in_hw: tuple[int, int]) -> tuple[OtherReport, bool]:
+    """A layer of :data:`OTHER_KINDS` on ``shape``, counted by :mod:`convcli.layer.others`; ``specs``
+    (the windows so far) grows by a pooling window. Returns the report and whether every output now
+    depends on the whole input."""
+    kind, s = layer.kind, layer.settings
+    if kind in _MAP_KINDS and len(shape) != 3:
+        raise _flat_error(layer, shape)
+    pool = kind in POOLS
+    kernel = s.get("kernel", (2, 2)) if pool else None
+    stride = s.get("stride", kernel) if pool else None
+    model_layer = ModelLayer(
+        name=layer.text, kind=kind, class_name=CLASS_NAMES[kind],
+        kernel=kernel, strides=stride,  # type: ignore[arg-type]
+        padding=s.get("padding", "valid") if pool else None,  # type: ignore[arg-type]
+        pads=s.get("pads", (1, 1, 1, 1)) if kind == "zeropad" else None,  # type: ignore[arg-type]
+        in_channels=shape[-1] if kind in ("dense", "batchnorm") else None,
+        units=s.get("units"),  # type: ignore[arg-type]
+        use_bias=bool(s.get("use_bias", True)) if kind == "dense" else None,
+    )
+    where = f"{FIELD} layer {layer.index} ({layer.text!r}): "
+    try:
+        if len(shape) == 3:
+            check_size(shape[:2])
+        out, pads, macs, window, flat = others.flow(model_layer, shape)
+    except ShapeError as exc:
+        at = f"{layer.words['kernel']!r}: " if "kernel" in layer.words else "the default pool 2×2: " if pool else ""
+        message = str(exc).replace("kernel ", "the pool window ", 1) if pool else str(exc)
+        raise ShapeError(f"{where}{at}{message} (its input is {'×'.join(str(v) for v in shape)})",
+                         field="stack") from None
+    if kind == "zeropad" and max(out[:2]) > MAX_SIZE:
+        raise ShapeError(f"{where}the padded output is {out[0]}×{out[1]}; an axis may have at most {MAX_SIZE} "
+                         "positions", field="stack")
+    total, trainable = others.params(model_layer, shape)
+    assert total is not None and trainable is not None  # the channels are known
+    if kind == "dense":
+        biases: int | None = out[-1] if model_layer.use_bias else 0
+        weights: int | None = total - (biases or 0)
+    elif kind == "batchnorm":
+        weights = biases = None  # γ, β, moving mean and variance: see OtherReport
+    else:
+        weights = biases = 0
+    rf: tuple[int, ...]
+    jump: tuple[Fraction, ...] | None
+    whole = whole or flat
+    if whole:
+        rf, jump = in_hw, None
+    else:
+        if window is not None:
+            specs.append(_window(*window))
+        rf, jump = receptive_field(specs), effective_stride(specs)
+    return OtherReport(model_layer, total, trainable, weights, biases, shape, out, pads, macs, rf, jump,
+                       layer.text), whole

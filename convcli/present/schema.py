@@ -4,7 +4,7 @@ A layer object (``run --json``'s ``"layer"``, ``params --json``'s ``"config"``, 
 ``"layer"``) uses Keras' config names, in the order of :data:`LAYER_KEYS`, each key present when the
 document knows it:
 
-``in_channels`` C · ``filters`` F (null for a depthwise layer) · ``kernel_size``, ``strides``,
+``in_channels`` C · ``filters`` F (null for a depthwise layer) · ``units`` (a dense layer's) · ``kernel_size``, ``strides``,
 ``dilation_rate`` ``[h, w]`` · ``padding`` ``"valid"``/``"same"``, P or ``[ph, pw]`` as given ·
 ``pads`` ``[top, bottom, left, right]`` · ``groups`` · ``depth_multiplier`` · ``activation`` ·
 ``use_bias`` · ``dtype`` · ``input_shape`` ``[H, W, C]`` · ``output_shape`` ``[H', W', F]`` ·
@@ -31,7 +31,7 @@ from convcli.present.selection import group_channels
 from convcli.present.window import Window, window_partials
 
 #: The keys of a layer object, in the order every document writes them.
-LAYER_KEYS = ("in_channels", "filters", "kernel_size", "strides", "padding", "pads", "dilation_rate", "groups",
+LAYER_KEYS = ("in_channels", "filters", "units", "kernel_size", "strides", "padding", "pads", "dilation_rate", "groups",
               "depth_multiplier", "activation", "use_bias", "dtype", "input_shape", "output_shape", "semantics",
               "flip")
 
@@ -234,21 +234,85 @@ def params_json(rep: counts.LayerReport, other: counts.LayerReport | None = None
     return doc
 
 
+def _other_variables(rep: counts.OtherReport) -> dict[str, list[int]]:
+    """The arrays Keras gives a non-conv layer, by name: a dense layer's kernel and bias, batch norm's four."""
+    layer, c = rep.layer, rep.in_shape[-1]
+    if layer.kind == "dense":
+        units = rep.out_shape[-1]
+        return {"kernel": [c, units], **({"bias": [units]} if layer.use_bias else {})}
+    if layer.kind == "batchnorm":
+        return {name: [c] for name in ("gamma", "beta", "moving_mean", "moving_variance")}
+    return {}
+
+
+def other_json(rep: counts.OtherReport) -> dict[str, Any]:
+    """A stack layer that is not a convolution, with the keys of :func:`params_json` (null where a
+    value does not apply): ``config`` in Keras' names (``kernel_size`` is a pool's size, ``padding``
+    a ZeroPadding2D's ``[[top, bottom], [left, right]]``), ``effective_stride`` null once every
+    output depends on the whole input."""
+    layer, jump = rep.layer, rep.effective_stride
+    pads = [list(layer.pads[:2]), list(layer.pads[2:])] if layer.pads is not None else None
+    return {
+        "kind": layer.kind,
+        "layer": layer.class_name,
+        "config": layer_object({
+            "in_channels": rep.in_shape[-1], "filters": None, "units": layer.units,
+            "kernel_size": _maybe_list(layer.kernel), "strides": _maybe_list(layer.strides),
+            "padding": layer.padding if layer.kind in ("maxpool", "avgpool") else pads,
+            "dilation_rate": None, "groups": None, "depth_multiplier": None, "use_bias": layer.use_bias,
+        }),
+        "out_channels": None if layer.kind == "flatten" else rep.out_shape[-1],
+        "variables": _other_variables(rep),
+        "weights": rep.weights,
+        "biases": rep.biases,
+        "total": rep.total,
+        "receptive_field": list(rep.receptive_field),
+        "effective_stride": [_json_number(j) for j in jump] if jump is not None else None,
+        **({"text": rep.text} if rep.text else {}),
+        "input_shape": list(rep.in_shape),
+        "output_shape": list(rep.out_shape),
+        "pads": list(rep.pads) if rep.pads is not None else None,
+        "macs": rep.macs,
+        "flops": rep.flops,
+    }
+
+
+def _with_trainable(doc: dict[str, Any], trainable: int) -> dict[str, Any]:
+    """``doc`` with ``trainable`` after its ``total``."""
+    items = list(doc.items())
+    at = [key for key, _ in items].index("total") + 1
+    return dict([*items[:at], ("trainable", trainable), *items[at:]])
+
+
 def stack_json(stack: counts.StackReport) -> dict[str, Any]:
-    """A stack: ``layers`` (one :func:`params_json` object each) and ``totals``."""
+    """A stack: ``layers`` (one :func:`params_json` or :func:`other_json` object each, with its
+    ``trainable`` parameters) and ``totals``.
+
+    ``totals``: ``weights`` and ``biases`` of the conv and dense layers, ``total`` (batch norm's four
+    arrays too), ``trainable`` and ``non_trainable`` (batch norm's moving mean and variance), MACs,
+    FLOPs, and the last layer's output shape, receptive field and effective stride (null once every
+    output depends on the whole input)."""
     last = stack.layers[-1]
+    layers = [
+        _with_trainable({"index": n, **(params_json(rep) if isinstance(rep, counts.LayerReport) else other_json(rep))},
+                        counts.layer_trainable(rep))
+        for n, rep in enumerate(stack.layers, start=1)
+    ]
     return {
         "input_shape": list(stack.in_shape),
-        "layers": [{"index": n, **params_json(rep)} for n, rep in enumerate(stack.layers, start=1)],
+        "layers": layers,
         "totals": {
             "weights": stack.weights,
             "biases": stack.biases,
             "total": stack.total,
+            "trainable": stack.trainable,
+            "non_trainable": stack.non_trainable,
             "macs": stack.macs,
             "flops": stack.flops,
             "output_shape": list(stack.out_shape),
             "receptive_field": list(last.receptive_field),
-            "effective_stride": [_json_number(j) for j in last.effective_stride],
+            "effective_stride": [_json_number(j) for j in last.effective_stride]
+            if last.effective_stride is not None else None,
         },
         "flop_convention": counts.FLOP_CONVENTION,
     }

@@ -160,6 +160,32 @@ def test_fuzz_params_stack(bounded: dict[str, float], stack: str, size: str) -> 
     _check(["params", "--stack", stack, "--input-size", size], bounded)
 
 
+def _network_layer(t: tuple[str, int, int]) -> str:
+    kind, a, b = t
+    if kind in ("maxpool", "avgpool", "conv"):
+        return f"{kind} {abs(a) or 1} s{b}"
+    if kind == "pad":
+        return f"pad {abs(a)},{abs(b)},1,0"
+    return f"dense {a}" if kind == "dense" else kind
+
+
+_NETWORK_WORDS = st.sampled_from(["maxpool", "avg", "gap", "gmp", "bn", "flatten", "dense", "pad", "nobias", "same",
+                                  "valid", "k", "s", "x", ",", ";", "2", "3x2", "1,2,3,4", "1,2", "0", "conv 8", "dw"])
+_NETWORK = st.one_of(
+    st.lists(st.tuples(st.sampled_from(["maxpool", "avgpool", "pad", "dense", "conv", "bn", "gap", "flatten"]),
+                       _INTS, _INTS).map(_network_layer), min_size=1, max_size=4).map(", ".join),
+    st.lists(st.one_of(_NETWORK_WORDS, _INTS.map(str)), max_size=8).map(" ".join),
+)
+
+
+@_FUZZ
+@given(stack=_NETWORK, size=st.one_of(st.tuples(_INTS, _INTS, _INTS).map(lambda v: ",".join(map(str, v))), _JUNK),
+       json_=st.booleans())
+def test_fuzz_params_stack_network_layers(bounded: dict[str, float], stack: str, size: str, json_: bool) -> None:
+    """Pooling, batch norm, dense, flatten and pad words, valid or not: a table, a JSON or one error line."""
+    _check(["params", "--stack", stack, "--input-size", size, *(["--json"] if json_ else [])], bounded)
+
+
 def test_the_fuzz_can_fail(bounded: dict[str, float], monkeypatch: pytest.MonkeyPatch) -> None:
     """The checks catch a traceback: a loader that raises an unexpected exception fails _check."""
     from convcli.sources import inputs

@@ -123,6 +123,80 @@ def test_params_stack_table_fits(width: str):
     assert "FLOPs = 2·MACs" in r.stdout
 
 
+NETWORK = "pad 3, conv 64 k7 s2, bn, pad 1, maxpool 3 s2, conv 64 k3 same nobias, bn, avgpool 2, gap, dense 10"
+
+
+def test_params_stack_json_of_the_new_kinds():
+    doc = params_json("--stack", "conv 8 k3, bn, maxpool 2, pad 1,2,0,1, flatten, dense 4 nobias", "--input-size",
+                      "10,10,3")
+    conv, bn, pool, pad, flat, dense = doc["layers"]
+    assert conv["trainable"] == conv["total"] == 224  # the conv object as before, with its trainable count
+    assert bn["kind"] == "batchnorm" and bn["layer"] == "BatchNormalization"
+    assert (bn["weights"], bn["biases"], bn["total"], bn["trainable"]) == (None, None, 32, 16)
+    assert bn["variables"] == {"gamma": [8], "beta": [8], "moving_mean": [8], "moving_variance": [8]}
+    assert bn["config"]["kernel_size"] is None and bn["config"]["in_channels"] == 8 and bn["pads"] is None
+    assert pool["config"]["kernel_size"] == [2, 2] and pool["config"]["strides"] == [2, 2]
+    assert pool["config"]["padding"] == "valid" and pool["pads"] == [0, 0, 0, 0]
+    assert pool["output_shape"] == [4, 4, 8] and pool["receptive_field"] == [4, 4] and pool["effective_stride"] == [2, 2]
+    assert (pool["weights"], pool["biases"], pool["total"], pool["macs"]) == (0, 0, 0, 0)
+    assert pad["config"]["padding"] == [[1, 2], [0, 1]] and pad["pads"] == [1, 2, 0, 1]
+    assert pad["output_shape"] == [7, 5, 8] and pad["receptive_field"] == [4, 4]
+    assert flat["output_shape"] == [280] and flat["out_channels"] is None
+    assert flat["receptive_field"] == [10, 10] and flat["effective_stride"] is None
+    assert dense["config"]["units"] == 4 and dense["config"]["use_bias"] is False
+    assert dense["variables"] == {"kernel": [280, 4]} and (dense["weights"], dense["biases"]) == (1120, 0)
+    assert dense["macs"] == 1120 and dense["text"] == "dense 4 nobias"
+    t = doc["totals"]
+    assert (t["total"], t["trainable"], t["non_trainable"]) == (224 + 32 + 1120, 224 + 16 + 1120, 16)
+    assert (t["weights"], t["biases"]) == (216 + 1120, 8)
+    assert t["output_shape"] == [4] and t["receptive_field"] == [10, 10] and t["effective_stride"] is None
+
+
+@pytest.mark.parametrize(
+    "stack, code, fragment",
+    [
+        ("conv 8, bn 2", 2, "--stack layer 2 ('bn 2'): unknown word '2'; bn takes no words"),
+        ("dense", 2, "--stack layer 1 ('dense'): a dense layer needs the number of units"),
+        ("flatten, conv 8", 1, "--stack layer 2 ('conv 8'): it needs an (H, W, C) input"),
+        ("maxpool 9", 1, "--stack layer 1 ('maxpool 9'): '9': the pool window 9×9 spans 9 rows but the padded "
+                         "input has 8"),
+    ],
+)
+def test_params_stack_new_kind_errors(stack: str, code: int, fragment: str):
+    r = invoke("params", "--stack", stack, "--input-size", "8,8,3")
+    assert r.exit_code == code, r.output
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("Error: ")
+    assert fragment in r.stderr
+
+
+@pytest.mark.parametrize("width", ["80", "100", "120"])
+def test_params_stack_network_fits(width: str):
+    r = runner.invoke(app, ["params", "--stack", NETWORK, "--input-size", "224,224,3"],
+                      env={"COLUMNS": width, "NO_COLOR": "1"})
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= int(width)
+    assert "…" not in r.stdout
+    bn = "BatchNormalization" if width == "120" else "bn"
+    assert any(line.split()[1:3] == [bn, "112×112×64"] and line.split()[3:5] == ["256", "128"] for line in lines[:12])
+    assert any("10" in line and "650" in line for line in lines)
+    assert "trainable" in lines[2]
+    assert any(line.startswith("trainable") and "47,242" in line and "256 not" in line for line in lines)
+
+
+def test_params_stack_vgg16_fits_at_80():
+    vgg = ("conv 64 same, conv 64 same, maxpool 2, conv 128 same, conv 128 same, maxpool 2, conv 256 same, "
+           "conv 256 same, conv 256 same, maxpool 2, conv 512 same, conv 512 same, conv 512 same, maxpool 2, "
+           "conv 512 same, conv 512 same, conv 512 same, maxpool 2, flatten, dense 4096, dense 4096, dense 1000")
+    r = runner.invoke(app, ["params", "--stack", vgg, "--input-size", "224,224,3"], env={"COLUMNS": "80", "NO_COLOR": "1"})
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in r.stdout
+    assert any(line.split()[:3] == ["18", "maxpool", "2"] and line.split()[-2:] == ["212", "32"] for line in lines)
+    assert any(line.split()[:2] == ["total", "1000"] and "138,357,544" in line for line in lines)
+    assert not any(line.startswith("trainable") for line in lines)  # nothing is not trainable
+
+
 def test_readme_params_outputs_are_true():
     """The outputs pasted under 'Parameters, MACs and receptive field' are what the commands print."""
     import shlex

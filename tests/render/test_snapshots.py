@@ -144,6 +144,23 @@ def stack_totals(width: int) -> object:
     return render_stack.stack_totals(stack_syntax.build_stack(stack_syntax.parse_stack(STACK), (224, 224, 3)))
 
 
+#: A stack with every kind that is not a conv: explicit pads, batch norm (a trainable column), pooling,
+#: global pooling and a dense head; and VGG16 as one stack (its head: flatten and three dense layers).
+NETWORK = ("pad 3, conv 64 k7 s2, bn, pad 1,0,1,0, maxpool 3 s2, conv 64 k3 same nobias, bn, avgpool 2 same, gap, "
+           "dense 10")
+VGG16 = ", ".join(["conv 64 same"] * 2 + ["maxpool 2"] + ["conv 128 same"] * 2 + ["maxpool 2"]
+                  + (["conv 256 same"] * 3 + ["maxpool 2"]) + (["conv 512 same"] * 3 + ["maxpool 2"]) * 2
+                  + ["flatten", "dense 4096", "dense 4096", "dense 1000"])
+
+
+def stack_screen(text: str) -> Callable[[int], object]:
+    def make(width: int) -> object:
+        report = stack_syntax.build_stack(stack_syntax.parse_stack(text), (224, 224, 3))
+        return [render_stack.StackTable(report), render_stack.stack_totals(report)]
+
+    return make
+
+
 def verify_header(width: int) -> object:
     info, result, _, rtol = verify_rows()
     return render_verify.header(info, result, "valid", "--init ones", semantics="keras",
@@ -190,6 +207,8 @@ SCREENS: dict[str, Callable[[int], object]] = {
     "params_panel_depthwise": params_panel_depthwise,
     "params_stack_table": stack_table,
     "params_stack_totals": stack_totals,
+    "params_stack_network": stack_screen(NETWORK),
+    "params_stack_vgg16": stack_screen(VGG16),
     "verify_header": verify_header,
     "verify_table": verify_table,
     "verify_how": verify_how,
