@@ -72,6 +72,8 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
     overrides: dict[str, Any] = {}
 
     def setting(option: str, theirs: Any, ours: Any, show: Any = None) -> Any:
+        if not listing.graph:  # the file holds weights only: every setting is the option's
+            return ours
         if option in given:
             if ours != theirs:
                 overrides[option] = {"model": theirs if show is None else show, "given": ours}
@@ -84,7 +86,11 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
     stride = setting("stride", _pair(ml.strides), _as_pair(parsed.stride))
     dilation = setting("dilation", _pair(ml.dilation), _as_pair(parsed.dilation))
     theirs, padded, pad_note = _padding(ml, x, kernel, stride, dilation)
-    if "padding" in given and parsed.padding != theirs:
+    if not listing.graph:
+        padding = parsed.padding
+        notes.append(f"{shown(Path(model).name)} holds weights only: the stride, padding, dilation, groups and "
+                     "activation are the options' (their defaults unless given)")
+    elif "padding" in given and parsed.padding != theirs:
         padding = parsed.padding  # the model's own pads are not added to the input either
         notes.append(f"--padding {opts.padding} overrides the model's {_padding_text(theirs, pad_note)}")
         overrides["padding"] = {"model": _padding_text(theirs, pad_note), "given": opts.padding}
@@ -96,8 +102,10 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
     if kind == "depthwise":
         groups, filters, multiplier = 1, None, int(kernel.shape[3])
     else:
-        theirs_groups = ml.groups if (listing.graph and ml.groups) else (c // cg if cg and c % cg == 0 else 1)
-        groups = setting("groups", theirs_groups, opts.groups)
+        if listing.graph:
+            groups = setting("groups", ml.groups or 1, opts.groups)
+        else:  # the kernel's C/g and the input's C give the groups, unless --groups says
+            groups = opts.groups if "groups" in given else (c // cg if cg and c % cg == 0 else 1)
         filters, multiplier = int(kernel.shape[3]), 1
     activation = setting("activation", _activation(ml, model, listing.graph), str(opts.activation))
 
@@ -115,6 +123,9 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
         use_bias = True
 
     expected = cg if kind == "depthwise" else cg * groups
+    if not listing.graph and c % cg:
+        raise ShapeError(f"{shown(model)}: layer {name!r} reads {cg} channels per group, which does not divide the "
+                         f"{c} of {shown(str(opts.input))}; pass the layer's input as an array file (H, W, C)")
     if c != expected:
         what = "its input" if input_by else shown(str(opts.input))
         raise ShapeError(f"{shown(model)}: layer {name!r} ({ml.class_name}) reads {expected} channels, but {what} "
@@ -172,7 +183,8 @@ def _layer_input(opts: LayerOptions, loaded: Loaded, listing: Listing, index: in
         return x, (f"{shown(str(opts.input))} is taken as the input of {shown(ml.name)!r} (it has the layer's {reads} "
                    "channels): nothing before the layer runs"), ""
     found = upstream.layer_input(str(opts.model), listing, index, x)
-    return found.array, found.note, f"the input of {shown(ml.name)!r}, computed by {found.by} from {loaded.description}"
+    return (found.array, f"{found.note}; the image: {loaded.description}",
+            f"the input of {shown(ml.name)!r}, by {found.by}")
 
 
 def _activation(ml: ModelLayer, model: str, graph: bool) -> str:

@@ -41,7 +41,7 @@ _OWN_SCALING = ("rescaling", "normalization")
 class LayerInput:
     """What a layer receives from the layers before it, for one image."""
 
-    array: np.ndarray  # (H', W', C') float32: the layer's real input for this image
+    array: np.ndarray  # (H', W', C') float32 (float64 from a float64 Keras model): the layer's real input
     by: str  # "Keras 3.x.y (torch backend)", "ONNX Runtime 1.x", or "convcli (Rescaling)"
     note: str  # one line for the header
 
@@ -251,7 +251,9 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput
     if y.ndim != 4:
         raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape[1:]}, not (H, W, C)")
     note = f"the input of {shown(layer.name)!r} as Keras computes it from the image{_own_scaling(listing, index)}"
-    return LayerInput(np.ascontiguousarray(y[0], dtype=np.float32), f"Keras {frameworks.version('keras')}", note)
+    # in the model's own precision: a float64 model's activations stay float64
+    dtype = np.float64 if y.dtype == np.float64 else np.float32
+    return LayerInput(np.ascontiguousarray(y[0], dtype=dtype), f"Keras {frameworks.version('keras')}", note)
 
 
 def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
