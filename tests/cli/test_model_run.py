@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import models
 import numpy as np
 import pytest
 
-import models
 from helpers import invoke
 from oracle import naive_conv2d
 
