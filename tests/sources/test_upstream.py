@@ -144,7 +144,7 @@ def test_onnx_without_onnxruntime_says_what_to_install(tmp_path: Path, monkeypat
     with pytest.raises(LoadError) as info:
         up.layer_input(path, listing, _index(listing, "/dw/Conv"), np.zeros((16, 16, 3)))
     assert str(info.value) == (f"{path}: computing the input of layer '/dw/Conv' needs the onnxruntime package: "
-                               "pip install onnxruntime, or pass that input as an array file (.npy, (H, W, C))")
+                               "pip install 'convcli[onnxruntime]', or pass that input as an array file (.npy, (H, W, C))")
 
 
 def _without_keras(monkeypatch: pytest.MonkeyPatch) -> None:

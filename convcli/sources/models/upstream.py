@@ -33,7 +33,7 @@ from convcli.sources.models import missing
 from convcli.text import shown
 
 KERAS_INSTALL = "pip install 'convcli[keras]'"
-ORT_INSTALL = "pip install onnxruntime"
+ORT_INSTALL = "pip install 'convcli[onnxruntime]'"
 _OWN_SCALING = ("rescaling", "normalization")
 
 
