@@ -114,7 +114,8 @@ def load(opts: LayerOptions) -> Loaded:
     """The input as the options read it: resized (``--resize``), then scaled (``--preprocess``)."""
     from dataclasses import replace
 
-    from convcli.cli.options import input_layout, parse_resize
+    from convcli.cli.options import input_layout
+    from convcli.cli.parsing import parse_resize
     from convcli.sources import inputs
 
     if opts.normalize and str(opts.preprocess) != "none":

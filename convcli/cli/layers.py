@@ -10,7 +10,8 @@ import typer
 
 from convcli.cli import output
 from convcli.cli.app import app
-from convcli.cli.options import ExportOpt, ForceOpt, parse_input_size
+from convcli.cli.options import ExportOpt, ForceOpt
+from convcli.cli.parsing import parse_input_size
 
 
 @app.command(no_args_is_help=True)

@@ -1,6 +1,7 @@
-"""The options the commands share: their parsing ("N" or "N,M"), their enums and Annotated types.
+"""The options the commands share: their enums and Annotated types, and the layer options' checks.
 
-Option parsing raises ``typer.BadParameter``: a usage error, exit 2.
+Parsing one value (``"N"`` or ``"N,M"``) is :mod:`convcli.cli.parsing`; both raise
+``typer.BadParameter``: a usage error, exit 2.
 """
 
 from __future__ import annotations
@@ -15,130 +16,8 @@ from typing import Annotated, Any, get_type_hints
 
 import typer
 
+from convcli.cli.parsing import as_hw, check_count, check_seed, parse_padding, parse_pair, parse_resize
 from convcli.layer.spec import KINDS
-
-# ------------------------------------------------------------------------------------------------
-# Option parsing: values that are "N" or "N,M"
-
-#: The largest value a size, count or step option takes: convcli.layer.geometry.MAX_SIZE (2³¹ - 1),
-#: written out so that parsing an option imports nothing.
-MAX_SIZE = 2**31 - 1
-
-
-def _split(text: str) -> list[str]:
-    """``"3,5"``, ``"3x5"`` or ``"3×5"`` (as the --stack syntax writes ``k3x5``) -> ``["3", "5"]``."""
-    return text.replace(" ", "").lower().replace("×", ",").replace("x", ",").split(",")
-
-
-def _ints(text: str, option: str, count: tuple[int, ...] = (1, 2)) -> tuple[int, ...]:
-    try:
-        values = tuple(int(p) for p in _split(text))
-    except ValueError:
-        raise typer.BadParameter(f"{option} takes whole numbers like 3 or 3,5; got {text!r}") from None
-    if len(values) not in count:
-        want = " or ".join({1: "N", 2: "N,M"}[c] for c in count)
-        raise typer.BadParameter(f"{option} takes {want}; got {text!r}")
-    return values
-
-
-def parse_pair(text: str, option: str, *, minimum: int = 1) -> int | tuple[int, int]:
-    """``"3"`` -> 3, ``"3,5"`` or ``"3x5"`` -> (3, 5); every value ≥ ``minimum``."""
-    values = _ints(text, option)
-    if min(values) < minimum:
-        raise typer.BadParameter(f"{option} must be ≥ {minimum}; got {text!r}")
-    if max(values) > MAX_SIZE:
-        raise typer.BadParameter(f"{option} must be ≤ {MAX_SIZE}; got {text!r}")
-    return values[0] if len(values) == 1 else (values[0], values[1])
-
-
-def check_count(value: int | None, option: str) -> None:
-    """A count option (``--filters``, ``--groups`` ...; Typer has checked ``≥ 1``) is at most :data:`MAX_SIZE`."""
-    if value is not None and value > MAX_SIZE:
-        raise typer.BadParameter(f"{option} must be ≤ {MAX_SIZE}; got {value}")
-
-
-def check_seed(seed: int) -> None:
-    """``--seed`` is what numpy's generator takes: a whole number ≥ 0 (of at most 128 bits)."""
-    if not 0 <= seed < 2**128:
-        raise typer.BadParameter(f"--seed takes a whole number from 0 to 2^128 - 1; got {seed}")
-
-
-def as_hw(value: int | tuple[int, int]) -> tuple[int, int]:
-    """The ``(h, w)`` pair of a :func:`parse_pair` value (an int means both axes)."""
-    return (value, value) if isinstance(value, int) else value
-
-
-def parse_padding(text: str) -> str | int | tuple[int, int]:
-    """``valid``, ``same``, ``P`` or ``PH,PW`` (symmetric zeros, PyTorch style)."""
-    if text.strip().lower() in ("valid", "same"):
-        return text.strip().lower()
-    try:
-        return parse_pair(text, "--padding", minimum=0)
-    except typer.BadParameter as exc:
-        if "≤" in exc.message:
-            raise
-        raise typer.BadParameter(
-            f"--padding takes valid, same, P or PH,PW with P ≥ 0; got {text!r}"
-        ) from None
-
-
-def parse_position(text: str, option: str) -> tuple[int, int]:
-    values = _ints(text, option, count=(2,))
-    if min(values) < 0:
-        raise typer.BadParameter(f"{option} takes ROW,COL with ROW, COL ≥ 0; got {text!r}")
-    if max(values) > MAX_SIZE:
-        raise typer.BadParameter(f"{option} takes ROW,COL ≤ {MAX_SIZE}; got {text!r}")
-    return values[0], values[1]
-
-
-def parse_filter_list(text: str, filters: int, *, from_option: bool = True) -> list[int]:
-    """``--filter 0,3`` or ``--filter 2-5``: filter indices to show in detail.
-
-    Every index and range is checked against ``filters`` before any list is built, so the list is
-    at most ``filters`` long whatever range is asked for. When the filters come from ``--filters``
-    (``from_option``, not a kernel file) and one index beyond them is asked for, the message suggests
-    the ``--filters N`` that was probably meant.
-    """
-    spans: list[tuple[int, int]] = []
-    for part in text.replace(" ", "").split(","):
-        try:
-            if "-" in part[1:]:
-                first, last = part.split("-", 1)
-                spans.append((int(first), int(last)))
-            else:
-                spans.append((int(part), int(part)))
-        except ValueError:
-            raise typer.BadParameter(f"--filter takes indices like 0,3 or 2-5; got {text!r}") from None
-    for lo, hi in spans:
-        if lo > hi:
-            raise typer.BadParameter(f"--filter {lo}-{hi}: a range goes from the smaller index to the larger, "
-                                     f"e.g. {hi}-{lo}")
-        # the first index of the range (in order) that does not exist
-        bad = lo if lo <= hi and not 0 <= lo < filters else (filters if lo <= hi and hi >= filters else None)
-        if bad is not None:
-            hint = ""
-            if from_option and len(spans) == 1 and lo == hi and lo >= filters:
-                hint = f"; to make {lo} filters use --filters {lo}"
-            raise typer.BadParameter(f"--filter {bad} does not exist: the layer has {filters} filter"
-                                     f"{'s' * (filters != 1)} (0..{filters - 1}){hint}")
-    return sorted({f for lo, hi in spans for f in range(lo, hi + 1)})
-
-
-def parse_input_size(text: str) -> tuple[int, ...]:
-    """``"224,224"`` or ``"224,224,3"`` (or ``224x224x3``): H, W ≥ 1 and C ≥ 1."""
-    try:
-        values = tuple(int(p) for p in _split(text))
-    except ValueError:
-        raise typer.BadParameter(f"--input-size takes H,W or H,W,C (whole numbers); got {text!r}") from None
-    if len(values) not in (2, 3):
-        raise typer.BadParameter(f"--input-size takes H,W or H,W,C; got {text!r}")
-    if min(values) < 1:
-        what = "channels C" if min(values[:2]) >= 1 else "H and W"
-        raise typer.BadParameter(f"--input-size needs {what} ≥ 1; got {text!r}")
-    if max(values) > MAX_SIZE:
-        raise typer.BadParameter(f"--input-size takes values ≤ {MAX_SIZE}; got {text!r}")
-    return values
-
 
 # ------------------------------------------------------------------------------------------------
 # The choices options take
@@ -238,7 +117,7 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing output
 InputArg = Annotated[Path, typer.Argument(readable=False, help="Image (PNG, JPEG, BMP, GIF, TIFF, WebP) or array (.npy, .npz, "
                                           ".txt/.csv).", show_default=False)]
 FiltersOpt = Annotated[int, typer.Option("--filters", "-f", min=1, help="Number of filters F.", rich_help_panel=LAYER_PANEL)]
-KernelSizeOpt = Annotated[str, typer.Option("--kernel-size", "-k", help="K or KH,KW.", rich_help_panel=LAYER_PANEL)]
+KernelSizeOpt = Annotated[str, typer.Option("--kernel-size", "-k", help="K or KH,KW (3, 3,5 or 3x5).", rich_help_panel=LAYER_PANEL)]
 StrideOpt = Annotated[str, typer.Option(help="S or SH,SW.", rich_help_panel=LAYER_PANEL)]
 PaddingOpt = Annotated[str, typer.Option(help="valid, same (Keras rule), P or PH,PW zeros (PyTorch style).",
                                          rich_help_panel=LAYER_PANEL)]
@@ -379,14 +258,6 @@ def _given(names: list[str]) -> frozenset[str]:
     if context is None:  # called outside Typer (a test calling the function): nothing was given
         return frozenset()
     return frozenset(n for n in names if context.get_parameter_source(n) is ParameterSource.COMMANDLINE)
-
-
-def parse_resize(text: str) -> tuple[int, int]:
-    """``--resize H,W`` (or ``HxW``): both ≥ 1."""
-    values = _ints(text, "--resize", count=(2,))
-    if min(values) < 1 or max(values) > MAX_SIZE:
-        raise typer.BadParameter(f"--resize takes H,W with 1 ≤ H, W ≤ {MAX_SIZE}; got {text!r}")
-    return values[0], values[1]
 
 
 def input_layout(opts: LayerOptions) -> str:

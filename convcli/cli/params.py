@@ -9,15 +9,8 @@ import typer
 
 from convcli.cli import output
 from convcli.cli.app import app
-from convcli.cli.options import (
-    ExportOpt,
-    ForceOpt,
-    Kind,
-    check_count,
-    parse_input_size,
-    parse_padding,
-    parse_pair,
-)
+from convcli.cli.options import ExportOpt, ForceOpt, Kind
+from convcli.cli.parsing import check_count, parse_input_size, parse_padding, parse_pair
 from convcli.cli.spec import layer_spec
 
 

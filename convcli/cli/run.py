@@ -20,12 +20,11 @@ from convcli.cli.options import (
     ForceOpt,
     LayerOptions,
     View,
-    parse_filter_list,
     parse_layer,
-    parse_position,
     takes_layer_options,
 )
 from convcli.cli.output import _export, _note, _Progress, _screen
+from convcli.cli.parsing import parse_filter_list, parse_position
 
 if TYPE_CHECKING:
     from convcli.engine import Layer

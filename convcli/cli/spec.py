@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from convcli.cli.options import as_hw
+from convcli.cli.parsing import as_hw
 from convcli.errors import ConfigError, ConvcliError, ShapeError
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from convcli.cli import memory
-from convcli.cli.options import MAX_SIZE
+from convcli.cli.parsing import MAX_SIZE
 from convcli.layer import geometry, spec
 from convcli.present import selection
 from convcli.sources import text as text_source

@@ -9,6 +9,7 @@ receptive fields against a 1-D impulse-response oracle written here without conv
 from __future__ import annotations
 
 import json
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -340,7 +341,13 @@ _layer = st.tuples(st.sampled_from(["conv", "transpose"]), st.integers(1, 7), st
 @given(st.lists(_layer, min_size=1, max_size=4))
 def test_receptive_field_closed_forms_equal_the_set_definition(layers):
     layers = [(kind, k, s, 1 if kind == "transpose" else d) for kind, k, s, d in layers]
-    assert receptive.receptive_field(stack_specs(layers))[0] == rf_by_sets(layers)
+    try:
+        rf = receptive.receptive_field(stack_specs(layers))[0]
+    except ConfigError as exc:  # refused only beyond the step budget: several gapped transposes
+        period = math.prod(s for kind, _, s, _ in layers if kind == "transpose")
+        assert period * math.prod(k for _, k, _, _ in layers) > receptive.EXACT_BUDGET, exc
+        return
+    assert rf == rf_by_sets(layers)
 
 
 @settings(max_examples=200, deadline=None)
