@@ -136,17 +136,17 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
                       use_bias=use_bias)
     k = kernel[::-1, ::-1].copy() if opts.flip else kernel
     layer = bound_layer(spec, x, k, dtype=opts.dtype.value, input_name=str(opts.input), kernel_name=model,
-                        channel_names=_names(loaded, x, input_by))
+                        channel_names=_names(loaded, x, input_by, listing.layers[:index]))
     if bias is not None:
         from convcli import engine
 
         engine.check_bias(bias, layer.filters, layer.x.dtype)
     if weights.dtype not in ("float32", opts.dtype.value):
         notes.append(f"the model stores its weights as {weights.dtype}; computed in {opts.dtype.value}")
-    source = f"{Path(model).name}, layer {name!r} ({shown(ml.class_name)}, index {index}), learned"
+    source = f"learned: {shown(Path(model).name)} {name!r} #{index} {shown(ml.class_name)}"
     if opts.flip:
         source += ", flipped (--flip)"
-    loaded_x = replace(loaded, array=x, channel_names=_names(loaded, x, input_by),
+    loaded_x = replace(loaded, array=x, channel_names=_names(loaded, x, input_by, listing.layers[:index]),
                        description=loaded.description if not input_by else input_by)
     warned = nonfinite_warnings(str(opts.input) if not input_by else f"the input of {name!r}", x, layer,
                                 (f"the kernel of {name!r} in {model}", kernel), (f"the bias of {name!r}", bias))
@@ -160,8 +160,14 @@ def _as_pair(value: int | tuple[int, int]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else value
 
 
-def _names(loaded: Loaded, x: np.ndarray, input_by: str) -> tuple[str, ...]:
-    if not input_by and len(loaded.channel_names) == x.shape[2]:
+#: Layers that keep each channel what it was (a scale and a shift per channel): the image's channel names stay.
+PER_CHANNEL = ("input", "Rescaling", "Normalization")
+
+
+def _names(loaded: Loaded, x: np.ndarray, input_by: str, before: tuple[ModelLayer, ...] = ()) -> tuple[str, ...]:
+    """The channel names of the layer's input: the image's, when only per-channel scaling came before."""
+    same = len(loaded.channel_names) == x.shape[2]
+    if same and (not input_by or all(m.kind == "input" or m.class_name in PER_CHANNEL for m in before)):
         return loaded.channel_names
     return tuple(f"c{i}" for i in range(x.shape[2]))
 
@@ -183,8 +189,7 @@ def _layer_input(opts: LayerOptions, loaded: Loaded, listing: Listing, index: in
         return x, (f"{shown(str(opts.input))} is taken as the input of {shown(ml.name)!r} (it has the layer's {reads} "
                    "channels): nothing before the layer runs"), ""
     found = upstream.layer_input(str(opts.model), listing, index, x)
-    return (found.array, f"{found.note}; the image: {loaded.description}",
-            f"the input of {shown(ml.name)!r}, by {found.by}")
+    return found.array, found.note, f"{loaded.description} → the input of {shown(ml.name)!r}, by {found.by}"
 
 
 def _activation(ml: ModelLayer, model: str, graph: bool) -> str:

@@ -74,7 +74,7 @@ def test_keras_layer_as_keras_computes_it(keras_files: tuple[Any, dict[str, Path
     np.testing.assert_array_equal(saved["bias"], weights[1])
     if layer != "dw":  # a depthwise kernel is bound as C groups of M filters: (kh, kw, 1, C·M)
         np.testing.assert_array_equal(saved["kernel"], weights[0])
-    assert f"layer '{layer}'" in r.stdout
+    assert f"learned: m.{fmt} '{layer}' #" in r.stdout
 
 
 def test_index_names_the_same_layer_and_json_says_which(keras_files: tuple[Any, dict[str, Path]]) -> None:
@@ -112,7 +112,7 @@ def test_verify_takes_the_model_layer(keras_files: tuple[Any, dict[str, Path]]) 
     _, files = keras_files
     r = invoke("verify", IMAGE, "--model", files["keras"], "--layer", "grouped", columns=120)
     assert r.exit_code == 0, r.output
-    assert "m.keras, layer 'grouped'" in r.stdout and "✓ agrees" in r.stdout
+    assert "learned: m.keras 'grouped' #4 Conv2D" in r.stdout and "✓ agrees" in r.stdout
 
 
 def test_torch_weights_only_files_take_their_geometry_from_the_options(tmp_path: Path) -> None:
