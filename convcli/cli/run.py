@@ -257,7 +257,7 @@ def run(
     figure_width: Annotated[int, typer.Option("--figure-width", metavar="PIXELS", min=1,
                                               help="Width of the --figure at most: its panels are sized to fit, "
                                               "a map larger than its panel drawn as block means (one pixel a "
-                                              "block). Never narrower than its labels need (170 px a panel).",
+                                              "block). Never narrower than its labels need (200 px a panel).",
                                               rich_help_panel=OUT_PANEL)] = FIGURE_WIDTH,
     save_maps: Annotated[Path | None, typer.Option(help="Write each filter's output map as a 16-bit PNG into "
                                                    "this folder, with maps.json giving the scaling (greyscale "

@@ -28,8 +28,8 @@ Sizes (:func:`display_size`): a map is drawn pixel for pixel when its long side 
 smallest whole factor that reaches ``panel`` (one value is one visible block, a 3×3 map nine
 squares); a larger one is drawn as the means of its ``k × k`` blocks, ``k`` whole, the smallest
 bringing it to ``max_panel`` or less (values averaged, not colours; never made whole:
-:mod:`convcli.figure.panels`). ``width`` (:func:`panel_limits`) lowers both limits until the
-figure fits that many pixels, or its panels reach :data:`MIN_CELL`. Every cell of a figure has the
+:mod:`convcli.figure.panels`). A figure wider than ``width`` gets lower limits, until it fits
+or its panels reach :data:`LABEL_CELL` (:func:`figure_layout`). Every cell of a figure has the
 size of its largest drawn map (as wide as the limit when maps are block means: room for the
 labels), and a map that would fill less than half of it (a strided output) is enlarged by a
 further whole factor. The layout depends only on the maps' shapes and the
@@ -57,6 +57,8 @@ MARGIN = 24  #: around the whole figure
 GAP = 32  #: between panels of one block (room for "+")
 BLOCK_GAP = 56  #: between blocks (room for "⊛", "=", "→")
 MIN_CELL = 170  #: narrowest cell, so a panel's title and range fit beside a narrow map
+#: narrowest panel a width (``plan_figure(width=...)``) makes: room for "pre-activation = Σ + bias 0"
+LABEL_CELL = 200
 TITLE_H = 64  #: figure title and legend line
 HEAD_H = 34  #: "filter k" above a row
 LABEL_H = 24  #: panel title above a map
@@ -136,13 +138,13 @@ def row_scales(blocks: Sequence[Sequence[panel_maps.Map]]) -> list[Scale]:
 def panel_limits(counts: Sequence[int], panel: int = PANEL, max_panel: int = MAX_PANEL,
                  width: int | None = None) -> tuple[int, int]:
     """``(panel, max_panel)`` for a figure at most ``width`` pixels wide whose rows have ``counts``
-    panels per block: the largest long side that fits, never under :data:`MIN_CELL` (the labels'
+    panels per block: the largest long side that fits, never under :data:`LABEL_CELL` (the labels'
     room), so a figure too narrow for its panels is as narrow as its labels allow."""
     if width is None:
         return panel, max_panel
     n = sum(counts)
     room = width - 2 * MARGIN - (n - len(counts)) * GAP - (len(counts) - 1) * BLOCK_GAP
-    limit = min(max_panel, max(MIN_CELL, room // n))
+    limit = min(max_panel, max(LABEL_CELL, room // n))
     return min(panel, limit), limit
 
 
@@ -260,14 +262,21 @@ class Layout:
 def figure_layout(layer: Layer, activation: str, rows: int, panel: int = PANEL, max_panel: int = MAX_PANEL,
                   width: int | None = None) -> Layout:
     """The sizes of a figure of ``rows`` filters of ``layer`` (:func:`plan_figure`, and the memory a
-    figure needs before the layer is computed)."""
+    figure needs before the layer is computed). A figure that fits ``width`` as it is keeps its
+    layout; a wider one gets :func:`panel_limits` and cells at least :data:`LABEL_CELL` wide."""
     blocks = panel_maps.row_counts(layer, activation)
-    panel, limit = panel_limits(blocks, panel, max_panel, width)
+    natural = _layout(layer, blocks, rows, panel, max_panel, MIN_CELL)
+    if width is None or natural.size[0] <= width:
+        return natural
+    return _layout(layer, blocks, rows, *panel_limits(blocks, panel, max_panel, width), LABEL_CELL)
+
+
+def _layout(layer: Layer, blocks: tuple[int, int, int], rows: int, panel: int, limit: int, narrowest: int) -> Layout:
     full = {(int(hw[0]), int(hw[1])) for hw in (layer.x.shape[:2], layer.geometry.out_hw)}
     shapes = {panel_maps.drawn_shape(hw, limit) for hw in full}
     sizes = {hw: display_size(hw, panel, limit) for hw in shapes}
     # maps drawn as block means fill the room they were reduced for (a portrait photo's too)
-    cell_w = max(MIN_CELL, *(w for _, w in sizes.values()), limit if shapes != full else 0)
+    cell_w = max(narrowest, *(w for _, w in sizes.values()), limit if shapes != full else 0)
     cell_h = max(h for h, _ in sizes.values())
     # a map much smaller than the cell (a strided output beside its input) is enlarged further, by
     # a whole factor, so that every panel of a row covers about the same area as the input it reads

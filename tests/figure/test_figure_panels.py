@@ -144,17 +144,17 @@ def test_many_channels_and_a_nan_at_block_resolution(nan: bool):
 
 def test_the_width_decides_the_panels():
     """A 600×800 RGB photo under relu: at most the width asked, every map's block means one pixel
-    each; a width too narrow for the labels gives 170-px cells, the narrowest figure there is."""
+    each; a width too narrow for the labels gives 200-px cells (their room), never narrower."""
     x = np.random.default_rng(14).uniform(0, 255, size=(600, 800, 3)).astype(np.float32)
     layer = engine.prepare(x, kernels.make_kernel("sobel-x", (3, 3), 3, 1), padding="same")
     result = engine.run_layer(layer, None, "relu", ranges=True)
     for width in (1920, 2400, 1000):
         plan = figure_plan.plan_figure(result, [0], RGB, max_panel=memory.FIGURE_MAX_PANEL, width=width)
         # 8 panels, 5 gaps of 32 and 2 of 56 between them, 24 px margins
-        room = max(figure_plan.MIN_CELL, (width - 48 - 5 * 32 - 2 * 56) // 8)
+        room = max(figure_plan.LABEL_CELL, (width - 48 - 5 * 32 - 2 * 56) // 8)
         k = -(-800 // room)
         assert plan.cell[0] == room and plan.size[0] == 320 + 8 * room
-        assert plan.size[0] <= width or room == figure_plan.MIN_CELL
+        assert plan.size[0] <= width or room == figure_plan.LABEL_CELL
         assert all(p.values.shape == (-(-600 // k), -(-800 // k)) for p in plan.rows[0].panels)
     assert figure_plan.panel_limits((3, 3, 2), width=1920) == (200, 200)
     assert figure_plan.panel_limits((3, 3, 2)) == (figure_plan.PANEL, figure_plan.MAX_PANEL)
