@@ -41,6 +41,7 @@ class _Targets:
     inputs: list[Path]  # never overwritten
     force: bool
     compress: bool = False  # --save deflated
+    figure_width: int | None = None  # --figure-width: the most pixels the --figure may be wide
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,15 @@ class _Shown:
     detail: list[int]
     traces: dict[int, Any] | None  # filter -> engine.Trace at trace_at
     trace_at: tuple[int, int] | None
-    partial_maps: dict[int, Any]  # filter -> (H', W', Cg) partial maps, for --figure
+    partial_maps: dict[int, Any]  # filter -> (H', W', Cg) partial maps, if computed (none: block sums serve)
     window: Any  # present.window.Window: the output positions the numbers show
     keep: bool  # the partials go into --save
     view: View  # never auto
     stat: str = "mean"  # what a heatmap cell shows of its block
+
+
+#: ``--figure-width``'s default: a full-HD screen or slide (a row of RGB → relu panels 200 px each).
+FIGURE_WIDTH = 1920
 
 
 class HeatmapStat(StrEnum):
@@ -97,10 +102,11 @@ def _check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, s
     return _Targets(target, figure_target, save_maps, export_target, inputs, force)
 
 
-def _check_fits(layer: Layer, keep: bool, figure_filters: int = 0) -> None:
+def _check_fits(layer: Layer, keep: bool, figure_filters: int = 0, activation: str = "linear",
+                figure_width: int | None = None) -> None:
     """Refuse, before computing, a result larger than the free memory or the process's own limit.
 
-    ``figure_filters``: the shown filters whose ``(H', W', Cg)`` partial maps a --figure keeps.
+    ``figure_filters``: the rows of a --figure (``memory.figure_bytes``), ``figure_width`` pixels wide at most.
     """
     from convcli import engine
     from convcli.cli import memory
@@ -113,8 +119,8 @@ def _check_fits(layer: Layer, keep: bool, figure_filters: int = 0) -> None:
     if padded > ho * wo * layer.filters * layer.x.itemsize:  # a huge padding or dilation: say what is large
         what += f" and {rows}×{cols}×{c} padded input rows per block"
     if figure_filters:
-        nbytes += memory.figure_bytes((ho, wo), layer.cg, figure_filters, layer.x.dtype.itemsize)
-        what += f" and {ho}×{wo}×{layer.cg}×{figure_filters} partial maps for --figure"
+        nbytes += memory.figure_bytes(layer, activation, figure_filters, figure_width)
+        what += f" and the {figure_filters} row{'s' if figure_filters != 1 else ''} of --figure"
     memory.ensure_fits(nbytes, what, ("pass " if keep else "use ")
                        + memory.listed(memory.advice(partials=keep, dtype=layer.x.dtype.name)))
 
@@ -143,11 +149,13 @@ def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
             arrays["partials"] = result.full_partials()
         writers.save_npz(targets.save, arrays, force=targets.force, inputs=targets.inputs, compress=targets.compress)
     if targets.figure is not None:
+        from convcli.cli.memory import FIGURE_MAX_PANEL
         from convcli.figure import draw as figures
 
-        picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, maps=run.partial_maps,
-                                       title=Path(source).name)
-        writers.save_image(picture, targets.figure, force=targets.force, inputs=targets.inputs)
+        # each panel from block sums at the size it is drawn, never a photo's partial maps whole
+        picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, title=Path(source).name,
+                                       max_panel=FIGURE_MAX_PANEL, width=targets.figure_width)
+        writers.save_image(picture, targets.figure, force=targets.force, inputs=targets.inputs, png_level=3)
     if targets.maps is None:
         return []
     from convcli.figure import maps as feature_maps
@@ -248,6 +256,11 @@ def run(
     figure: Annotated[Path | None, typer.Option(help="Draw each shown filter's channels, partial maps, "
                                                 "pre-activation and output to this .png, .jpg or .webp.",
                                                 rich_help_panel=OUT_PANEL, show_default=False)] = None,
+    figure_width: Annotated[int, typer.Option("--figure-width", metavar="PIXELS", min=1,
+                                              help="Width of the --figure at most: its panels are sized to fit, "
+                                              "a map larger than its panel drawn as block means (one pixel a "
+                                              "block). Never narrower than its labels need (200 px a panel).",
+                                              rich_help_panel=OUT_PANEL)] = FIGURE_WIDTH,
     save_maps: Annotated[Path | None, typer.Option(help="Write each filter's output map as a 16-bit PNG into "
                                                    "this folder, with maps.json giving the scaling (greyscale "
                                                    "data to read back, not a picture).",
@@ -273,10 +286,10 @@ def run(
     if compress and save is None:
         raise typer.BadParameter("--compress applies to --save; give --save FILE.npz")
     targets = _check_targets(opts, save, figure, save_maps, export, force)
-    if compress:
+    if compress or figure is not None:
         from dataclasses import replace
 
-        targets = replace(targets, compress=True)
+        targets = replace(targets, compress=compress, figure_width=figure_width)
 
     built = build_layer(opts, parsed)
     layer = built.layer
@@ -290,15 +303,15 @@ def run(
     # before computing: a --trace outside the output is refused without the wait
     traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
     keep = targets.save is not None and not no_partials
-    _check_fits(layer, keep, len(detail) if targets.figure is not None else 0)
+    _check_fits(layer, keep, len(detail) if targets.figure is not None else 0, built.activation, figure_width)
     built.warn()  # after the last check, so that a refused run prints its one Error line alone
     shown_view = _shown_view(view, shown_window.rows, shown_window.cols, layer.geometry.out_hw)
     progress = _Progress("convolving", enabled=not quiet and not json_)
     try:
-        # heatmaps caption each partial map with its range: measured in the same pass
+        # heatmaps and a figure caption each partial map with its range: measured in the same pass
         result = engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias,
-                                  keep_partials=keep, ranges=shown_view in (View.heatmap, View.both) and not json_,
-                                  progress=progress)
+                                  keep_partials=keep, ranges=(shown_view in (View.heatmap, View.both) and not json_)
+                                  or targets.figure is not None, progress=progress)
     finally:
         progress.close()
     if not built.warnings:
@@ -306,8 +319,7 @@ def run(
     x = built.loaded.array
     info = describe.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
                               built.loaded.channel_names, describe.value_range(x))
-    # each shown filter's (H', W', Cg) partial maps: kept for all filters only when a figure needs them
-    partial_maps = {f: engine.filter_partials(layer, f) for f in detail} if targets.figure is not None else {}
+    partial_maps: dict[int, Any] = {}  # a figure's panels come from block sums (figure/panels.py), not these
     stat = heatmap_stat.value
     if stat == "auto":
         from convcli.present.maps import auto_stat

@@ -43,33 +43,53 @@ def _offset_block_sums(a: np.ndarray, axis: int, edges: np.ndarray, step: int, o
     the ranges of all offsets of a phase cut it into segments that are summed once (one pass over
     ``a``), and every range is the sum of its own segments.
     """
-    def at(i: int | slice) -> tuple[int | slice, ...]:
+    def at(i: int | slice | np.ndarray) -> tuple[int | slice | np.ndarray, ...]:
         return (slice(None),) * axis + (i,)
 
     phases: dict[int, list[int]] = {}
-    for o in offsets:
-        phases.setdefault(o % step, []).append(o)
-    sums: dict[int, np.ndarray] = {}
+    for i, o in enumerate(offsets):
+        phases.setdefault(o % step, []).append(i)
+    shape = list(a.shape)
+    shape[axis] = len(edges) - 1
+    result = np.zeros((len(offsets), *shape), dtype=np.float64)
     for p, group in phases.items():
         phase = a[at(slice(p, None, step))]
         n = phase.shape[axis]
-        ranges = {o: (np.clip(edges[:-1] + o // step, 0, n), np.clip(edges[1:] + o // step, 0, n)) for o in group}
+        ranges = {i: (np.clip(edges[:-1] + offsets[i] // step, 0, n), np.clip(edges[1:] + offsets[i] // step, 0, n))
+                  for i in group}
         points = np.unique(np.concatenate([np.concatenate(r) for r in ranges.values()]))
+        if len(points) < 2:  # every range empty: zeros
+            continue
         # each segment between neighbouring points summed once; a range adds up its own segments only,
         # so values it does not read (a NaN, a 1e30 that a difference of totals would cancel badly) stay out
-        segments = np.stack([np.add.reduce(phase[at(slice(int(points[j]), int(points[j + 1])))], axis=axis,
-                                           dtype=np.float64) for j in range(len(points) - 1)], axis=axis) \
-            if len(points) > 1 else None
-        for o, (lo, hi) in ranges.items():
+        segments = _segment_sums(phase, axis, points)
+        for i, (lo, hi) in ranges.items():
             i_lo, i_hi = np.searchsorted(points, lo), np.searchsorted(points, hi)
-            shape = list(phase.shape)
-            shape[axis] = len(lo)
-            out = np.zeros(shape, dtype=np.float64)
-            for b in range(len(lo)):
-                if i_hi[b] > i_lo[b] and segments is not None:
-                    out[at(b)] = np.add.reduce(segments[at(slice(int(i_lo[b]), int(i_hi[b])))], axis=axis)
-            sums[o] = out
-    return np.stack([sums[o] for o in offsets])
+            full = np.flatnonzero(i_hi > i_lo)  # an empty range stays 0
+            if not len(full):
+                continue
+            if axis == 0:  # whole rows: a reduce per block, 4× faster than reduceat along axis 0
+                for b in full:
+                    np.add.reduce(segments[int(i_lo[b]) : int(i_hi[b])], axis=0, out=result[i, b])
+                continue
+            # the blocks' ranges follow each other (one ends where the next starts): one reduceat
+            # over the segments they span, each range its own segments
+            start = i_lo[full]
+            spanned = segments[at(slice(int(start[0]), int(i_hi[full[-1]])))]
+            result[i][at(full)] = np.add.reduceat(spanned, start - start[0], axis=axis)
+    return result
+
+
+def _segment_sums(a: np.ndarray, axis: int, points: np.ndarray) -> np.ndarray:
+    """The float64 sums along ``axis`` of ``a`` over ``[points[j], points[j + 1])`` (``points`` increasing)."""
+    if axis:  # short rows of float64 sums: one reduceat
+        inside = a[(slice(None),) * axis + (slice(int(points[0]), int(points[-1])),)]
+        return np.add.reduceat(inside, points[:-1] - points[0], axis=axis, dtype=np.float64)
+    # whole rows of the input: a reduce per segment into its row (reduceat along axis 0 is slower)
+    out = np.empty((len(points) - 1, *a.shape[1:]), dtype=np.float64)
+    for j in range(len(points) - 1):
+        np.add.reduce(a[int(points[j]) : int(points[j + 1])], axis=0, dtype=np.float64, out=out[j])
+    return out
 
 
 def block_edges(n: int, k: int) -> np.ndarray:
@@ -108,14 +128,28 @@ def tap_block_sums(layer: Layer, k: int) -> np.ndarray:
     heatmaps get every filter's block means from one pass over the input, without the
     full-resolution partial maps. Exact up to float64 rounding (NaN/Inf spread to whole blocks
     and beyond: use the maps themselves for such inputs).
+
+    Made a band of block rows at a time: the rows' sums (``kh`` per block row, a whole input row
+    wide, float64) stay near :data:`BAND_VALUES` values instead of ``kh·8 / (k·itemsize)`` times the input.
     """
     g = layer.geometry
     (sh, sw), (dh, dw), (kh, kw) = g.stride, g.dilation, g.kernel_hw
     top, _, left, _ = g.pads
     ho, wo = g.out_hw
-    rows = _offset_block_sums(layer.x, 0, block_edges(ho, k), sh, [u * dh - top for u in range(kh)])
-    both = _offset_block_sums(rows, 2, block_edges(wo, k), sw, [v * dw - left for v in range(kw)])
-    return both.transpose(1, 0, 2, 3, 4)  # (kw, kh, by, bx, C) -> (kh, kw, by, bx, C)
+    row_edges, col_edges = block_edges(ho, k), block_edges(wo, k)
+    by, bx, c = len(row_edges) - 1, len(col_edges) - 1, layer.x.shape[2]
+    out = np.empty((kh, kw, by, bx, c), dtype=np.float64)
+    band = max(1, BAND_VALUES // max(1, kh * layer.x.shape[1] * c))
+    for b0 in range(0, by, band):
+        b1 = min(by, b0 + band)
+        rows = _offset_block_sums(layer.x, 0, row_edges[b0 : b1 + 1], sh, [u * dh - top for u in range(kh)])
+        both = _offset_block_sums(rows, 2, col_edges, sw, [v * dw - left for v in range(kw)])
+        out[:, :, b0:b1] = both.transpose(1, 0, 2, 3, 4)  # (kw, kh, ...) -> (kh, kw, ...)
+    return out
+
+
+#: Float64 values of one band of :func:`tap_block_sums`' row sums (2 MiB).
+BAND_VALUES = 1 << 18
 
 
 def partial_block_means(layer: Layer, filt: int, k: int, sums: np.ndarray | None = None) -> np.ndarray:

@@ -199,6 +199,7 @@ def figure_image(
     panel: int = PANEL,
     max_panel: int = MAX_PANEL,
     title: str | None = None,
+    width: int | None = None,
 ) -> Image.Image:
     """One RGB picture of ``filters``: per row the inputs, partial maps, pre-activation and output.
 
@@ -208,11 +209,13 @@ def figure_image(
     filters : the filters to draw, one row each, in this order
     names : a name per input channel (``Loaded.channel_names``: "R", "G", "B", ...)
     maps : ``{f: engine.filter_partials(result.layer, f)}``, ``(H', W', Cg)`` each, if already
-        computed; missing ones are computed
+        computed; else each panel is made at the size it is drawn (:mod:`convcli.figure.panels`)
     panel, max_panel : a map's long side is drawn between these, in pixels (see :func:`display_size`)
     title : shown before the layer's description, e.g. the input file's name
+    width : the most pixels the picture may be wide (:func:`convcli.figure.plan.panel_limits`)
 
     Save it with :func:`convcli.files.writers.save_image`; :func:`plan_figure` gives every box's position.
     """
-    return draw_figure(plan_figure(result, filters, names, maps=maps, panel=panel, max_panel=max_panel, title=title))
+    return draw_figure(plan_figure(result, filters, names, maps=maps, panel=panel, max_panel=max_panel, title=title,
+                                   width=width))
 

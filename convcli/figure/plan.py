@@ -24,13 +24,16 @@ value near-white. Maps all ≥ 0 go from white at 0 to red, so a value has one c
 Non-finite values are green. Under each panel: its own exact value range.
 
 Sizes (:func:`display_size`): a map is drawn pixel for pixel when its long side is between
-``panel`` (default 256) and ``max_panel`` (default 1024), so a photo keeps its fine detail. A
-smaller map is enlarged by the smallest whole factor that reaches ``panel`` (one value is one
-visible block, a 3×3 map nine squares); a larger one is reduced to ``max_panel`` by averaging
-values (not colours). Every cell of a figure has the size of its largest drawn map, and a map
-that would fill less than half of it (a strided output) is enlarged by a further whole factor.
-The layout depends only on the maps' shapes and the two limits, never on the font, so
-:func:`plan_figure` can be checked against the picture.
+``panel`` (default 256) and ``max_panel`` (default 1024). A smaller map is enlarged by the
+smallest whole factor that reaches ``panel`` (one value is one visible block, a 3×3 map nine
+squares); a larger one is drawn as the means of its ``k × k`` blocks, ``k`` whole, the smallest
+bringing it to ``max_panel`` or less (values averaged, not colours; never made whole:
+:mod:`convcli.figure.panels`). A figure wider than ``width`` gets lower limits, until it fits
+or its panels reach :data:`LABEL_CELL` (:func:`figure_layout`). Every cell of a figure has the
+size of its largest drawn map (as wide as the limit when maps are block means: room for the
+labels), and a map that would fill less than half of it (a strided output) is enlarged by a
+further whole factor. The layout depends only on the maps' shapes and the
+limits, never on the font, so :func:`plan_figure` can be checked against the picture.
 """
 
 from __future__ import annotations
@@ -40,22 +43,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcli import engine
-from convcli.engine import LayerResult
+from convcli.engine import Layer, LayerResult
 from convcli.errors import ConfigError, ResourceError, ShapeError
+from convcli.figure import panels as panel_maps
+from convcli.figure.panels import MAX_PANEL, PANEL, PANEL_LIMITS, display_size
 from convcli.layer.spec import group_of
 from convcli.present import colour, describe, selection
 
 # ------------------------------------------------------------------------------------------------
 # Layout, in pixels
 
-PANEL = 256  #: default minimum long side of a drawn map
-MAX_PANEL = 1024  #: default maximum long side of a drawn map
-PANEL_LIMITS = (16, 4096)
 MARGIN = 24  #: around the whole figure
 GAP = 32  #: between panels of one block (room for "+")
 BLOCK_GAP = 56  #: between blocks (room for "⊛", "=", "→")
 MIN_CELL = 170  #: narrowest cell, so a panel's title and range fit beside a narrow map
+#: narrowest panel a width (``plan_figure(width=...)``) makes: room for "pre-activation = Σ + bias 0"
+LABEL_CELL = 200
 TITLE_H = 64  #: figure title and legend line
 HEAD_H = 34  #: "filter k" above a row
 LABEL_H = 24  #: panel title above a map
@@ -118,33 +121,31 @@ class ImageScale(Scale):
     palettes = colour.IMAGE
 
 
-def row_scales(blocks: Sequence[Sequence[_Map]]) -> list[Scale]:
+def row_scales(blocks: Sequence[Sequence[panel_maps.Map]]) -> list[Scale]:
     """The scales of a row's blocks (inputs, partials, results): the inputs in grey; the partial maps,
     the pre-activation and the output on ONE scale so that the parts compare with their sum
     (:func:`convcli.present.colour.output_shares_scale` says when the output joins them: when the
     activation passes large values through). Otherwise (a sigmoid's 0 … 1 beside ±300) the
     results keep a scale of their own, as one block shares one bar."""
     inputs, parts, results = blocks
-    image = ImageScale.fit(m.values for m in inputs)
+    image = ImageScale.fit([*(m.values for m in inputs), *(np.array(m.ends) for m in inputs if m.ends is not None)])
     if len(results) == 1 or colour.output_shares_scale(results[0].values, results[1].values):
         shared = Scale.of_values([*(m.values for m in parts), *(m.values for m in results)])
         return [image, shared, shared]
     return [image, Scale.of_values(m.values for m in parts), Scale.of_values(m.values for m in results)]
 
 
-def display_size(hw: Sequence[int], panel: int = PANEL, max_panel: int = MAX_PANEL) -> tuple[int, int]:
-    """``(h, w)`` at which an ``(H, W)`` map is drawn.
-
-    Long side under ``panel``: enlarged ``k`` times, ``k`` the smallest whole number reaching
-    ``panel`` (so at most ``2·panel``). Up to ``max_panel``: as is. Beyond: reduced to ``max_panel``.
-    """
-    h, w = int(hw[0]), int(hw[1])
-    long = max(h, w)
-    if long > max_panel:
-        r = max_panel / long
-        return max(1, round(h * r)), max(1, round(w * r))
-    k = max(1, -(-panel // long))
-    return h * k, w * k
+def panel_limits(counts: Sequence[int], panel: int = PANEL, max_panel: int = MAX_PANEL,
+                 width: int | None = None) -> tuple[int, int]:
+    """``(panel, max_panel)`` for a figure at most ``width`` pixels wide whose rows have ``counts``
+    panels per block: the largest long side that fits, never under :data:`LABEL_CELL` (the labels'
+    room), so a figure too narrow for its panels is as narrow as its labels allow."""
+    if width is None:
+        return panel, max_panel
+    n = sum(counts)
+    room = width - 2 * MARGIN - (n - len(counts)) * GAP - (len(counts) - 1) * BLOCK_GAP
+    limit = min(max_panel, max(LABEL_CELL, room // n))
+    return min(panel, limit), limit
 
 
 # ------------------------------------------------------------------------------------------------
@@ -224,36 +225,10 @@ class FigurePlan:
         return len(self.rows[0].panels) if self.rows else 0
 
 
-@dataclass(frozen=True)
-class _Map:
-    kind: str
-    title: str
-    values: np.ndarray
-
-
-def _note(values: np.ndarray) -> str:
-    text = describe.value_range(values)
-    bad = int((~np.isfinite(values)).sum()) if values.dtype.kind == "f" else 0
-    return f"{text} · {bad} non-finite" if bad else text
-
-
-def _row_maps(result: LayerResult, f: int, names: Sequence[str], partials: np.ndarray) -> list[list[_Map]]:
-    """The blocks of filter ``f``'s row: inputs, partials, then pre-activation (and output)."""
-    channels = selection.group_channels(result, f)
-    shown, others = selection.shown_channels(result, f)
-    x = result.layer.x
-    inputs = [_Map("input", f"input {names[channels[c]]}", x[:, :, channels[c]]) for c in shown]
-    parts = [_Map("partial", f"partial {names[channels[c]]}", partials[:, :, c]) for c in shown]
-    if others:
-        parts.append(_Map("others", f"Σ {len(others)} others", partials[:, :, others].sum(axis=2)))
-    bias = f"Σ + bias {describe.fmt(float(result.bias[f]))}" if result.use_bias else "Σ, no bias"
-    results = [_Map("preactivation", f"pre-activation = {bias}", result.preactivation[:, :, f])]
-    if result.activation != "linear":
-        results.append(_Map("output", f"output = {result.activation}(pre-act.)", result.output[:, :, f]))
-    return [inputs, parts, results]
-
-
-def _check(result: LayerResult, filters: Sequence[int], names: Sequence[str], panel: int, max_panel: int) -> list[int]:
+def _check(result: LayerResult, filters: Sequence[int], names: Sequence[str], panel: int, max_panel: int,
+           width: int | None) -> list[int]:
+    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1):
+        raise ConfigError(f"the figure width must be a whole number of pixels ≥ 1, got {width!r}")
     lo, hi = PANEL_LIMITS
     for what, v in (("panel size", panel), ("largest panel size", max_panel)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
@@ -273,6 +248,49 @@ def _check(result: LayerResult, filters: Sequence[int], names: Sequence[str], pa
     return chosen
 
 
+@dataclass(frozen=True)
+class Layout:
+    """A figure's sizes, from its maps' shapes alone (:func:`figure_layout`)."""
+
+    blocks: tuple[int, int, int]  # panels per block of a row: inputs, partial maps, results
+    limit: int  # the longest side a map's values are drawn at (a larger map: its block means)
+    sizes: dict[tuple[int, int], tuple[int, int]]  # the shape of a map's drawn values -> its box (h, w)
+    cell: tuple[int, int]  # (width, height) of every map's cell
+    size: tuple[int, int]  # (width, height) of the picture
+
+
+def figure_layout(layer: Layer, activation: str, rows: int, panel: int = PANEL, max_panel: int = MAX_PANEL,
+                  width: int | None = None) -> Layout:
+    """The sizes of a figure of ``rows`` filters of ``layer`` (:func:`plan_figure`, and the memory a
+    figure needs before the layer is computed). A figure that fits ``width`` as it is keeps its
+    layout; a wider one gets :func:`panel_limits` and cells at least :data:`LABEL_CELL` wide."""
+    blocks = panel_maps.row_counts(layer, activation)
+    natural = _layout(layer, blocks, rows, panel, max_panel, MIN_CELL)
+    if width is None or natural.size[0] <= width:
+        return natural
+    return _layout(layer, blocks, rows, *panel_limits(blocks, panel, max_panel, width), LABEL_CELL)
+
+
+def _layout(layer: Layer, blocks: tuple[int, int, int], rows: int, panel: int, limit: int, narrowest: int) -> Layout:
+    full = {(int(hw[0]), int(hw[1])) for hw in (layer.x.shape[:2], layer.geometry.out_hw)}
+    shapes = {panel_maps.drawn_shape(hw, limit) for hw in full}
+    sizes = {hw: display_size(hw, panel, limit) for hw in shapes}
+    # maps drawn as block means fill the room they were reduced for (a portrait photo's too)
+    cell_w = max(narrowest, *(w for _, w in sizes.values()), limit if shapes != full else 0)
+    cell_h = max(h for h, _ in sizes.values())
+    # a map much smaller than the cell (a strided output beside its input) is enlarged further, by
+    # a whole factor, so that every panel of a row covers about the same area as the input it reads
+    for (h, w), (dh, dw) in list(sizes.items()):
+        if dh % h == 0 and dw % w == 0:
+            k = max(dh // h, min(cell_h // h, cell_w // w))
+            sizes[(h, w)] = (h * k, w * k)
+    n_cells = sum(blocks)
+    fig_w = 2 * MARGIN + n_cells * cell_w + (n_cells - len(blocks)) * GAP + (len(blocks) - 1) * BLOCK_GAP
+    row_h = HEAD_H + LABEL_H + cell_h + RANGE_H + BAR_H + BAR_LABEL_H
+    fig_h = 2 * MARGIN + TITLE_H + rows * row_h + (rows - 1) * ROW_GAP
+    return Layout(blocks, limit, sizes, (cell_w, cell_h), (fig_w, fig_h))
+
+
 def plan_figure(
     result: LayerResult,
     filters: Sequence[int],
@@ -282,40 +300,26 @@ def plan_figure(
     panel: int = PANEL,
     max_panel: int = MAX_PANEL,
     title: str | None = None,
+    width: int | None = None,
 ) -> FigurePlan:
     """Where everything of :func:`figure_image` goes, and what each panel shows.
 
-    ``maps[f]`` is ``engine.filter_partials(result.layer, f)``, ``(H', W', Cg)``; computed when missing.
+    ``maps[f]`` is ``engine.filter_partials(result.layer, f)``, ``(H', W', Cg)``, if the caller has
+    it; else each panel's values are made at the size it is drawn (:mod:`convcli.figure.panels`).
+    ``width``: the most pixels the figure may be wide (:func:`panel_limits`); ``None``: no limit.
     """
-    chosen = _check(result, filters, names, panel, max_panel)
+    chosen = _check(result, filters, names, panel, max_panel, width)
     layer = result.layer
-    ho, wo = layer.geometry.out_hw
-    rows_maps = []
-    for f in chosen:
-        partials = maps[f] if maps is not None and f in maps else engine.filter_partials(layer, f)
-        if partials.shape != (ho, wo, layer.cg):
-            raise ShapeError(f"partial maps for filter {f} are {partials.shape}, expected {(ho, wo, layer.cg)}")
-        rows_maps.append(_row_maps(result, f, names, partials))
-
-    sizes = {m.values.shape: display_size(m.values.shape, panel, max_panel) for blocks in rows_maps for b in blocks for m in b}
-    cell_w = max(MIN_CELL, *(w for _, w in sizes.values()))
-    cell_h = max(h for h, _ in sizes.values())
-    # a map much smaller than the cell (a strided output beside its input) is enlarged further, by
-    # a whole factor, so that every panel of a row covers about the same area as the input it reads
-    for (h, w), (dh, dw) in list(sizes.items()):
-        if dh % h == 0 and dw % w == 0:
-            k = max(dh // h, min(cell_h // h, cell_w // w))
-            sizes[(h, w)] = (h * k, w * k)
-    blocks = [len(b) for b in rows_maps[0]]
-    n_cells = sum(blocks)
-    width = 2 * MARGIN + n_cells * cell_w + (n_cells - len(blocks)) * GAP + (len(blocks) - 1) * BLOCK_GAP
+    layout = figure_layout(layer, result.activation, len(chosen), panel, max_panel, width)
+    (width, height), (cell_w, cell_h), sizes = layout.size, layout.cell, layout.sizes
     row_h = HEAD_H + LABEL_H + cell_h + RANGE_H + BAR_H + BAR_LABEL_H
-    height = 2 * MARGIN + TITLE_H + len(chosen) * row_h + (len(chosen) - 1) * ROW_GAP
-    if width * height > MAX_FIGURE_PIXELS:
+    if width * height > MAX_FIGURE_PIXELS:  # before any map is made
         raise ResourceError(
             f"the figure would be {width}×{height} pixels ({width * height / 1e6:.0f} MP, limit "
             f"{MAX_FIGURE_PIXELS / 1e6:.0f} MP); draw fewer filters or smaller panels"
         )
+    source = panel_maps.PanelMaps(result, layout.limit, maps)
+    rows_maps = [source.row(f, names) for f in chosen]
 
     rows = []
     y = MARGIN + TITLE_H
@@ -335,7 +339,7 @@ def plan_figure(
                 x0, y0 = x + (cell_w - w) // 2, map_y + (cell_h - h) // 2
                 box = Box(x0, y0, x0 + w, y0 + h)
                 panels.append(PanelPlan(
-                    m.kind, m.title, _note(m.values), m.values, scale, box,
+                    m.kind, m.title, m.note, m.values, scale, box,
                     Box(x, y + HEAD_H, x + cell_w, map_y), Box(x, map_y + cell_h, x + cell_w, map_y + cell_h + RANGE_H),
                 ))  # fmt: skip
                 x += cell_w

@@ -197,6 +197,10 @@ class ResultMaps:
         low, high = self.result.partial_low, self.result.partial_high
         return self.stat == "mean" and low is not None and high is not None and bool(np.isfinite(low[:, f]).all() and np.isfinite(high[:, f]).all())
 
+    def from_block_sums(self, f: int) -> bool:
+        """Whether filter ``f``'s partial maps come from block sums (:class:`BlockMap`), never made whole."""
+        return self._blocks_ok(f)
+
     def _partial_means(self, k: int, f: int, c: int) -> np.ndarray:
         layer = self.result.layer
         if k not in self._taps:

@@ -416,7 +416,9 @@ def test_the_estimate_respects_an_address_space_limit(folder: Path, args: list[s
 
 
 def test_the_estimate_counts_the_figures_maps(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Memory for the output, but not for the (H', W', Cg) partial maps of each filter --figure draws."""
+    """Memory for the output, but not for the --figure's panels (maps this small: each filter's
+    (H', W', Cg) partial maps themselves) and its picture."""
+    from convcli import engine
     from convcli.cli import memory
     from convcli.engine import tiles
 
@@ -425,14 +427,17 @@ def test_the_estimate_counts_the_figures_maps(folder: Path, monkeypatch: pytest.
     # float64 pre-activation and output, and the engine's block buffers (engine.run_bytes)
     run = 2 * ho * wo * 8 * 4 + 4 * tiles.THREADS * tiles.TILE_VALUES * 8
     maps = ho * wo * 3 * 4 * 8  # 4 shown filters' partial maps
-    avail = int((run + maps // 2) / 0.8)  # enough for the run alone, not with the maps
+    layer = engine.prepare(np.zeros((100, 100, 3)), np.zeros((3, 3, 3, 4)), dtype=np.float64)
+    figure = memory.figure_bytes(layer, "linear", 4, 1920)
+    assert figure >= maps
+    avail = int((run + figure // 2) / 0.8)  # enough for the run alone, not with the figure
     monkeypatch.setattr(memory, "available_bytes", lambda: (avail, "free"))
     args = ["run", "m.npy", "--filters", "4", "--filter", "0-3", "--dtype", "float64", "-q"]
     assert invoke(*args).exit_code == 0
     r = invoke(*args, "--figure", "o.png")
     assert r.exit_code == 1, r.output
-    _one_error(r.stderr, f"the 98×98×4 output and 98×98×3×4 partial maps for --figure would need "
-                         f"{(run + maps) / 2**30:.1f} GiB but only {avail / 2**30:.1f} GiB is free")
+    _one_error(r.stderr, f"the 98×98×4 output and the 4 rows of --figure would need "
+                         f"{(run + figure) / 2**30:.1f} GiB but only {avail / 2**30:.1f} GiB is free")
     assert not (folder / "o.png").exists()
 
 

@@ -142,8 +142,8 @@ def test_small_map_is_drawn_as_blocks_of_its_values(tmp_path: Path):
         ((255, 10), (510, 20)),
         ((256, 100), (256, 100)),
         ((600, 512), (600, 512)),  # a photo keeps its pixels
-        ((3000, 4000), (768, 1024)),
-        ((1, 5000), (1, 1024)),
+        ((3000, 4000), (750, 1000)),  # means of 4×4 blocks (issue 15: whole blocks, not 3.9 × 3.9)
+        ((1, 5000), (1, 1000)),
     ],
 )
 def test_display_size(hw, drawn):

@@ -1,0 +1,196 @@
+"""The maps of a figure at the size they are drawn: a photo's partial maps are never made whole.
+
+A map whose long side is more than the panel limit ``L`` is drawn as the means of its ``k × k``
+blocks, ``k`` the smallest whole number bringing the long side to ``L`` or less (one pixel a
+block, the last row and column of blocks short, as in the terminal heatmaps); a map that fits is
+drawn as it is, every value its own colour. Under each panel, its full map's exact range.
+
+Where the values come from (:class:`PanelMaps`):
+
+- inputs: block means of ``result.layer.x``, in memory (NaN skipped, as in every block mean);
+- partial maps that fit: ``engine.filter_partials``, one filter at a time, the values themselves;
+- larger partial maps, finite and measured by the run (``run_layer(ranges=True)``): their block
+  means from :func:`convcli.engine.tap_block_sums` (one pass over the input for every filter,
+  :class:`convcli.present.maps.ResultMaps`, the heatmaps' source), their range the run's; else
+  (a NaN or an infinity, or no ranges) one channel's map at a time, reduced, then dropped;
+- "Σ others": ``engine.channels_map`` of those channels, one filter at a time;
+- pre-activation and output: block means of the result's arrays, every filter in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from convcli import engine
+from convcli.engine import Layer, LayerResult
+from convcli.errors import ShapeError
+from convcli.present import describe, selection
+from convcli.present.maps import ArrayMap, BlockMap, MapSource, ResultMaps, block_factor, block_mean
+
+PANEL = 256  #: default minimum long side of a drawn map
+MAX_PANEL = 1024  #: default maximum long side of a drawn map
+PANEL_LIMITS = (16, 4096)
+
+
+@dataclass(frozen=True)
+class Map:
+    """One panel's map: ``values`` as drawn (block means of a large map), ``note`` its full range."""
+
+    kind: str  # "input", "partial", "others", "preactivation", "output"
+    title: str
+    values: np.ndarray
+    note: str
+    #: an input drawn as block means: its own finite min and max, where its grey scale ends
+    ends: tuple[float, float] | None = None
+
+
+def row_counts(layer: Layer, activation: str) -> tuple[int, int, int]:
+    """How many panels each block of a row has: inputs, partial maps (with "Σ others"), results."""
+    cg = layer.cg
+    shown = cg if cg <= selection.MAX_CHANNELS_SHOWN else selection.TOP_CHANNELS
+    return shown, shown + (cg > selection.MAX_CHANNELS_SHOWN), 1 if activation == "linear" else 2
+
+
+def drawn_shape(hw: Sequence[int], limit: int) -> tuple[int, int]:
+    """The shape of an ``(H, W)`` map's values in a figure whose maps are at most ``limit`` long."""
+    k = block_factor(hw, limit, limit)
+    return -(-int(hw[0]) // k), -(-int(hw[1]) // k)
+
+
+def display_size(hw: Sequence[int], panel: int = PANEL, max_panel: int = MAX_PANEL) -> tuple[int, int]:
+    """``(h, w)`` at which an ``(H, W)`` map is drawn.
+
+    Long side under ``panel``: enlarged ``k`` times, ``k`` the smallest whole number reaching
+    ``panel`` (so at most ``2·panel``) but never past ``max_panel``. Up to ``max_panel``: as is.
+    Beyond: its ``k × k`` block means, ``k`` the smallest whole number bringing it to ``max_panel``
+    or less (:func:`drawn_shape`).
+    """
+    h, w = int(hw[0]), int(hw[1])
+    long = max(h, w)
+    if long > max_panel:
+        return drawn_shape((h, w), max_panel)
+    k = max(1, min(-(-panel // long), max_panel // long))
+    return h * k, w * k
+
+
+def note(values: np.ndarray) -> str:
+    """``min … max`` of the finite values, and how many are not finite (``· 3 non-finite``)."""
+    a = np.asarray(values)
+    if a.dtype.kind == "f":
+        lo, hi = float(a.min()), float(a.max())  # one pass each; a NaN or ±Inf shows in them
+        if np.isfinite(lo) and np.isfinite(hi):
+            return range_note(lo, hi)
+        bad = int((~np.isfinite(a)).sum())
+        text = describe.value_range(a)
+        return f"{text} · {bad} non-finite" if bad else text
+    return describe.value_range(a)
+
+
+def range_note(lo: float, hi: float) -> str:
+    """:func:`note` of a finite map known by its range: ``describe.value_range``'s text."""
+    return f"{describe.fmt(float(lo))} … {describe.fmt(float(hi))}"
+
+
+def _source_note(source: MapSource) -> str:
+    lo, hi = source.value_range()
+    return range_note(lo, hi)
+
+
+class PanelMaps:
+    """The panels' values and notes for a figure of ``result`` whose maps are at most ``limit`` long.
+
+    ``given[f]``: filter ``f``'s partial maps ``(H', W', Cg)`` if the caller has them (then used).
+    Block sums are made once per figure and shared by its rows.
+    """
+
+    def __init__(self, result: LayerResult, limit: int, given: Mapping[int, np.ndarray] | None = None) -> None:
+        self.result = result
+        layer = result.layer
+        self.k_in = block_factor(layer.x.shape[:2], limit, limit)
+        self.k_out = block_factor(layer.geometry.out_hw, limit, limit)
+        self.given = given or {}
+        self.sources = ResultMaps(result)
+        self._inputs: dict[int, Map] = {}
+        self._means: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _reduced(self, values: np.ndarray, k: int) -> np.ndarray:
+        return np.asarray(values) if k == 1 else block_mean(values, k, k)
+
+    def _input(self, ch: int, name: str) -> Map:
+        if ch not in self._inputs:  # filters of one group read the same channels
+            x, k = self.result.layer.x, self.k_in
+            if k == 1:
+                self._inputs[ch] = Map("input", f"input {name}", x[:, :, ch], note(x[:, :, ch]))
+            else:
+                means, stats, finite = self._input_means()
+                lo, hi = float(stats[ch, 0]), float(stats[ch, 2])
+                if finite[ch]:
+                    self._inputs[ch] = Map("input", f"input {name}", means[:, :, ch], range_note(lo, hi), (lo, hi))
+                else:  # a NaN or an infinity: NaN skipped in the means, counted under the panel
+                    ends = ArrayMap(x[:, :, ch]).value_range()
+                    self._inputs[ch] = Map("input", f"input {name}", block_mean(x[:, :, ch], k, k), note(x[:, :, ch]),
+                                           ends if np.isfinite(ends).all() else None)
+        return self._inputs[ch]
+
+    def _input_means(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every input channel's block means and (min, mean, max), one pass each; which channels are finite."""
+        if self._means is None:
+            x, k = self.result.layer.x, self.k_in
+            sums = engine.block_sums(x, k, k, np.float64)  # a NaN or an infinity makes its block's sum one
+            finite = np.isfinite(sums).all(axis=(0, 1))
+            self._means = sums / engine.block_counts(x.shape, k, k)[:, :, None], engine.map_stats(x), finite
+        return self._means
+
+    def _partials(self, f: int, shown: list[int], others: list[int], names: list[str]) -> list[Map]:
+        layer, k = self.result.layer, self.k_out
+        maps = self.given.get(f)
+        if maps is None and k == 1:
+            maps = engine.filter_partials(layer, f)  # a map that fits: its values, as drawn
+        if maps is not None:
+            ho, wo = layer.geometry.out_hw
+            if maps.shape != (ho, wo, layer.cg):
+                raise ShapeError(f"partial maps for filter {f} are {maps.shape}, expected {(ho, wo, layer.cg)}")
+            parts = [Map("partial", f"partial {names[c]}", self._reduced(maps[:, :, c], k), note(maps[:, :, c]))
+                     for c in shown]
+            rest = maps[:, :, others].sum(axis=2) if others else None
+        else:
+            if self.sources.from_block_sums(f):  # block means of finite maps, from one pass over the input
+                blocks, _ = self.sources.partials(f)
+                parts = [Map("partial", f"partial {names[c]}", blocks[c].cells(k), _source_note(blocks[c]))
+                         for c in shown]
+            else:  # a NaN or an infinity: one channel's whole map at a time
+                parts = []
+                for c in shown:
+                    one = engine.channels_map(layer, f, [c])
+                    parts.append(Map("partial", f"partial {names[c]}", self._reduced(one, k), note(one)))
+                    del one
+            rest = engine.channels_map(layer, f, others) if others else None
+        if rest is not None:
+            parts.append(Map("others", f"Σ {len(others)} others", self._reduced(rest, k), note(rest)))
+        return parts
+
+    def _result(self, kind: str, title: str, f: int) -> Map:
+        r, k = self.result, self.k_out
+        values = (r.preactivation if kind == "preactivation" else r.output)[:, :, f]
+        if k == 1:
+            return Map(kind, title, values, note(values))
+        source = self.sources.preactivation(f) if kind == "preactivation" else self.sources.output(f)
+        # a BlockMap is finite and knows its range; an ArrayMap (a NaN or an infinity) is measured
+        return Map(kind, title, source.cells(k), _source_note(source) if isinstance(source, BlockMap) else note(values))
+
+    def row(self, f: int, names: Sequence[str]) -> list[list[Map]]:
+        """The blocks of filter ``f``'s row: inputs, partials (and Σ others), then pre-activation (and output)."""
+        result = self.result
+        channels = selection.group_channels(result, f)
+        shown, others = selection.shown_channels(result, f)
+        group_names = [names[int(ch)] for ch in channels]
+        inputs = [self._input(int(channels[c]), group_names[c]) for c in shown]
+        parts = self._partials(f, shown, others, group_names)
+        bias = f"Σ + bias {describe.fmt(float(result.bias[f]))}" if result.use_bias else "Σ, no bias"
+        results = [self._result("preactivation", f"pre-activation = {bias}", f)]
+        if result.activation != "linear":
+            results.append(self._result("output", f"output = {result.activation}(pre-act.)", f))
+        return [inputs, parts, results]
