@@ -153,7 +153,7 @@ def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
         from convcli.figure import draw as figures
 
         # each panel from block sums at the size it is drawn, never a photo's partial maps whole
-        picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, title=Path(source).name,
+        picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, title=_figure_title(run),
                                        max_panel=FIGURE_MAX_PANEL, width=targets.figure_width)
         writers.save_image(picture, targets.figure, force=targets.force, inputs=targets.inputs, png_level=3)
     if targets.maps is None:
@@ -162,6 +162,14 @@ def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
 
     return feature_maps.save_maps(result, targets.maps, force=targets.force, source=str(source), padding=run.padding,
                                   inputs=targets.inputs)
+
+
+def _figure_title(run: _Shown) -> str:
+    """The picture's title: the input file's name, and a --model layer's file and name."""
+    title = Path(run.opts.input).name
+    if run.built.model is not None:
+        title += f" · {Path(str(run.built.model['file'])).name} '{run.built.model['layer']}'"
+    return title
 
 
 def _print_json(run: _Shown, targets: _Targets, map_files: list[Path]) -> None:
