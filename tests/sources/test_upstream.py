@@ -56,7 +56,7 @@ def test_functional_with_rescaling_first_is_keras_own_intermediate(tmp_path: Pat
     np.testing.assert_allclose(got.array, _keras_intermediate(model, "conv1", x), rtol=RTOL, atol=ATOL)
     assert got.by.startswith("Keras 3.") and "backend)" in got.by
     assert got.note == ("the input of 'conv2' as Keras computes it from the image, through the model's own "
-                        "Rescaling 'rescale' (give the image as stored: preprocess none)")
+                        "Rescaling 'rescale' (give the image as stored: --preprocess none)")
     first = up.layer_input(path, listing, _index(listing, "conv1"), x)
     np.testing.assert_allclose(first.array, x / 127.5 - 1.0, rtol=1e-6, atol=1e-6)
     renamed = tmp_path / "m.model"
@@ -171,7 +171,7 @@ def test_rescaling_only_without_keras_is_scale_x_plus_offset(tmp_path: Path, mon
     np.testing.assert_allclose(got.array, expected, rtol=1e-6)
     assert got.by == "convcli (Rescaling)"
     assert got.note == ("the input of 'conv': the model's Rescaling half, per_channel applied by convcli "
-                        "(give the image as stored: preprocess none)")
+                        "(give the image as stored: --preprocess none)")
     with pytest.raises(LoadError) as info:
         up.layer_input(path, listing, _index(listing, "after"), img)
     assert str(info.value) == (f"{path}: the input of layer 'after' is the output of earlier layers: install keras "

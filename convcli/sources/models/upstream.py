@@ -146,7 +146,7 @@ def _own_scaling(listing: Listing, index: int) -> str:
     if not found:
         return ""
     names = ", ".join(f"{lay.class_name} {shown(lay.name)!r}" for lay in found)
-    return f", through the model's own {names} (give the image as stored: preprocess none)"
+    return f", through the model's own {names} (give the image as stored: --preprocess none)"
 
 
 def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: np.ndarray) -> LayerInput:
@@ -175,7 +175,7 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
     if chain is not None:
         names = ", ".join(shown(lay.name) for lay in chain)
         note = (f"the input of {shown(layer.name)!r}: the model's Rescaling {names} applied by convcli "
-                "(give the image as stored: preprocess none)" if chain else
+                "(give the image as stored: --preprocess none)" if chain else
                 f"the input of {shown(layer.name)!r}: the model's input itself")
         return LayerInput(_rescaled(name, arr, chain), "convcli (Rescaling)", note)
     raise LoadError(f"{name}: the input of layer {shown(layer.name)!r} is the output of earlier layers: install keras "
