@@ -149,11 +149,10 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
     loaded_x = replace(loaded, array=x, channel_names=_names(loaded, x, input_by, listing.layers[:index]),
                        description=loaded.description if not input_by else input_by)
     scaling = [m for m in listing.layers[:index] if m.class_name in PER_CHANNEL[1:]]
+    warned_scaling: tuple[str, ...] = ()
     if input_by and scaling and str(opts.preprocess) != "none":
         warned_scaling = (f"--preprocess {opts.preprocess} and the model's own {scaling[0].class_name} "
                           f"{shown(scaling[0].name)!r} both scale the image; the model expects it as stored",)
-    else:
-        warned_scaling = ()
     warned = warned_scaling + nonfinite_warnings(str(opts.input) if not input_by else f"the input of {name!r}", x, layer,
                                 (f"the kernel of {name!r} in {model}", kernel), (f"the bias of {name!r}", bias))
     doc = {"file": model, "format": listing.format, "layer": ml.name, "index": index, "class_name": ml.class_name,
