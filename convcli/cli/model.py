@@ -33,8 +33,11 @@ def _pair(value: tuple[int, ...] | None) -> tuple[int, int]:
     return (int(value[0]), int(value[-1])) if len(value) >= 2 else (int(value[0]), int(value[0]))
 
 
-def _spelt(value: tuple[int, int]) -> str:
-    return str(value[0]) if value[0] == value[1] else f"{value[0]},{value[1]}"
+def _spelt(value: object) -> str:
+    """A setting as an option spells it: ``(2, 2)`` -> ``2``, ``(1, 2)`` -> ``1,2``."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return str(value[0]) if value[0] == value[1] else f"{value[0]},{value[1]}"
+    return str(value)
 
 
 def _is_image(loaded: Loaded) -> bool:
@@ -77,8 +80,8 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
         if option in given:
             if ours != theirs:
                 overrides[option] = {"model": theirs if show is None else show, "given": ours}
-                notes.append(f"--{option.replace('_', '-')} {ours if not isinstance(ours, tuple) else _spelt(ours)} "
-                             f"overrides the model's {show if show is not None else theirs}")
+                notes.append(f"--{option.replace('_', '-')} {_spelt(ours)} overrides the model's "
+                             f"{show if show is not None else _spelt(theirs)}")
             return ours
         return theirs
 
@@ -117,7 +120,7 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
             overrides["use_bias"] = {"model": True, "given": False}
         bias, use_bias = None, False
     elif "bias" in given:
-        bias = kernels.parse_bias(opts.bias)
+        bias = kernels.parse_bias(opts.bias, key=opts.bias_key)
         notes.append(f"--bias {opts.bias} replaces the model's {'bias' if use_bias else 'missing bias'}")
         overrides["bias"] = {"model": "learned" if use_bias else None, "given": opts.bias}
         use_bias = True

@@ -301,7 +301,8 @@ def run(
 
     built = build_layer(opts, parsed)
     layer = built.layer
-    detail = (parse_filter_list(filter_, layer.filters, from_option=opts.kernel is None) if filter_
+    detail = (parse_filter_list(filter_, layer.filters,
+                                        from_option=opts.kernel is None and opts.model is None) if filter_
               else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))
     if save_maps is not None:
         from convcli.figure import maps as feature_maps
