@@ -109,8 +109,14 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
             groups = setting("groups", ml.groups or 1, opts.groups)
         else:  # the kernel's C/g and the input's C give the groups, unless --groups says
             groups = opts.groups if "groups" in given else (c // cg if cg and c % cg == 0 else 1)
+            if groups > 1 and "groups" not in given:
+                notes.append(f"groups {groups}: the kernel reads {cg} channel{'s' * (cg > 1)} per group and the input "
+                             f"has {c} (--groups chooses)")
         filters, multiplier = int(kernel.shape[3]), 1
-    activation = setting("activation", _activation(ml, model, listing.graph), str(opts.activation))
+    theirs_act, act_note = _activation(ml, model, listing)
+    activation = setting("activation", theirs_act, str(opts.activation))
+    if act_note and "activation" not in given:
+        notes.append(act_note)
 
     bias = None if weights.bias is None else np.asarray(weights.bias)
     use_bias = bias is not None
@@ -131,7 +137,8 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
                          f"{c} of {shown(str(opts.input))}; pass the layer's input as an array file (H, W, C)")
     if c != expected:
         what = "its input" if input_by else shown(str(opts.input))
-        raise ShapeError(f"{shown(model)}: layer {name!r} ({ml.class_name}) reads {expected} channels, but {what} "
+        how = f" (--groups {groups} × {cg} per group)" if "groups" in given and kind != "depthwise" else ""
+        raise ShapeError(f"{shown(model)}: layer {name!r} ({ml.class_name}) reads {expected} channels{how}, but {what} "
                          f"has {c}" + ("" if input_by or listing.graph else
                                        "; pass the layer's input as an array file (H, W, C)"))
     spec = layer_spec(kind, c, filters, (int(kernel.shape[0]), int(kernel.shape[1])), stride=stride,
@@ -143,7 +150,10 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
     if bias is not None:
         from convcli import engine
 
-        engine.check_bias(bias, layer.filters, layer.x.dtype)
+        try:
+            engine.check_bias(bias, layer.filters, layer.x.dtype)
+        except ShapeError as exc:
+            raise ShapeError(f"--bias {opts.bias}: {exc.message}") from None
     if weights.dtype not in ("float32", opts.dtype.value):
         notes.append(f"the model stores its weights as {weights.dtype}; computed in {opts.dtype.value}")
     source = f"learned: {shown(Path(model).name)} {name!r} #{index} {shown(ml.class_name)}"
@@ -151,7 +161,7 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
         source += ", flipped (--flip)"
     loaded_x = replace(loaded, array=x, channel_names=_names(loaded, x, input_by, listing.layers[:index]),
                        description=loaded.description if not input_by else input_by)
-    scaling = [m for m in listing.layers[:index] if m.class_name in PER_CHANNEL[1:]]
+    scaling = [m for m in listing.layers[:index] if m.class_name in PER_CHANNEL[1:]]  # Rescaling, or ONNX's Mul
     warned_scaling: tuple[str, ...] = ()
     if input_by and scaling and str(opts.preprocess) != "none":
         warned_scaling = (f"--preprocess {opts.preprocess} and the model's own {scaling[0].class_name} "
@@ -169,7 +179,7 @@ def _as_pair(value: int | tuple[int, int]) -> tuple[int, int]:
 
 
 #: Layers that keep each channel what it was (a scale and a shift per channel): the image's channel names stay.
-PER_CHANNEL = ("input", "Rescaling", "Normalization")
+PER_CHANNEL = ("input", "Rescaling", "Normalization", "Mul", "Add", "Sub", "Div")
 
 
 def _names(loaded: Loaded, x: np.ndarray, input_by: str, before: tuple[ModelLayer, ...] = ()) -> tuple[str, ...]:
@@ -196,22 +206,40 @@ def _layer_input(opts: LayerOptions, loaded: Loaded, listing: Listing, index: in
     if not _is_image(loaded) and x.shape[2] == reads:
         return x, (f"{shown(str(opts.input))} is taken as the input of {shown(ml.name)!r} (it has the layer's {reads} "
                    "channels): nothing before the layer runs"), ""
+    inputs = [m.input_shape for m in listing.layers if m.kind == "input" and m.input_shape]
+    takes = inputs[0][-1] if len(inputs) == 1 else None
+    if not _is_image(loaded) and takes is not None and x.shape[2] != takes:
+        raise ShapeError(f"{shown(str(opts.input))} has {x.shape[2]} channels: layer {shown(ml.name)!r} reads {reads} "
+                         f"(give its input as an array of that many) and the model's input takes {takes}")
     found = upstream.layer_input(str(opts.model), listing, index, x)
     return found.array, found.note, f"{loaded.description} → the input of {shown(ml.name)!r}, by {found.by}"
 
 
-def _activation(ml: ModelLayer, model: str, graph: bool) -> str:
+#: ONNX activation nodes by op type: the engine's name for each.
+ONNX_ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Elu": "elu", "Selu": "selu",
+                    "Softplus": "softplus", "Softsign": "softsign", "HardSigmoid": "hard_sigmoid"}
+
+
+def _activation(ml: ModelLayer, model: str, listing: Listing) -> tuple[str, str]:
+    """The layer's activation, and a note when it is a node of its own (ONNX keeps Relu apart from Conv)."""
     from convcli.engine import ACTIVATIONS
     from convcli.text import shown
 
     act = ml.activation
+    if act is None and listing.format == "onnx":
+        readers = [m for m in listing.layers if m.inbound is not None and ml.name in m.inbound]
+        if len(readers) == 1 and readers[0].class_name in ONNX_ACTIVATIONS:
+            node = readers[0]
+            return ONNX_ACTIVATIONS[node.class_name], (
+                f"the {shown(node.class_name)} node {shown(node.name)!r} that alone reads this Conv is applied as "
+                f"its activation (--activation linear shows the Conv alone)")
     if act is None:
-        return "linear"  # a weights-only file: the header says the activation came from no file
+        return "linear", ""  # a weights-only file: the note says the activation is the option's
     act = {"swish": "silu"}.get(act, act) if act not in ACTIVATIONS else act
     if act not in ACTIVATIONS:
         raise ConfigError(f"{shown(model)}: layer {shown(ml.name)!r} has the activation {shown(act)!r}, which convcli "
                           "does not compute; give --activation linear to see its pre-activation", field="activation")
-    return act
+    return act, ""
 
 
 def _padding(ml: ModelLayer, x: np.ndarray, kernel: np.ndarray, stride: tuple[int, int],
@@ -240,6 +268,4 @@ def _padding(ml: ModelLayer, x: np.ndarray, kernel: np.ndarray, stride: tuple[in
 def _padding_text(padding: object, pad_note: str = "") -> str:
     if pad_note:
         return pad_note.split(" (top")[0].removeprefix("the model pads ")
-    if isinstance(padding, tuple):
-        return ",".join(map(str, padding))
-    return str(padding)
+    return _spelt(padding)

@@ -186,7 +186,9 @@ def parse_bias(text: str | None, *, key: str | None = None) -> np.ndarray | None
         raise ConfigError(
             f"{FIELD} {text!r} is neither a number, a comma-separated list, nor an existing file", field="bias"
         )
-    b = load_array(text, key=key, what="bias")
+    if key is None and saved_weights(text):  # a layer's np.savez(*layer.get_weights()): its bias
+        key = GET_WEIGHTS[1]
+    b = load_array(text, key=key, what="bias", key_field="bias_key")
     if b.ndim > 1 and b.size != max(b.shape):
         raise ShapeError(f"{text}: a bias file must hold one value per filter, got shape {b.shape}")
     return np.asarray(b, dtype=np.float64).reshape(-1) if b.ndim else np.asarray(b, dtype=np.float64)

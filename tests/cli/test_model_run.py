@@ -251,3 +251,53 @@ def test_preprocessing_an_image_the_model_scales_itself_warns() -> None:
             "expects it as stored") in r.stderr
     r = invoke("run", IMAGE, "--model", "samples/edges.keras", "--layer", "edges", "--json")
     assert "Warning" not in r.stderr
+
+
+def test_onnx_relu_after_the_conv_is_its_activation_and_channels_keep_their_names(tmp_path: Path) -> None:
+    """The sample in .onnx keeps Relu apart from Conv: run applies it, as .keras does, and says so."""
+    pytest.importorskip("onnxruntime")
+    outs = {}
+    for fmt in ("keras", "onnx"):
+        out = tmp_path / f"{fmt}.npz"
+        r = invoke("run", IMAGE, "--model", f"samples/edges.{fmt}", "--layer", "edges", "--save", out, "-q",
+                   columns=200)
+        outs[fmt] = _saved(out, r)
+        assert "channels R G B" in r.stdout and "activation relu" in r.stdout
+    assert "the Relu node 'edges_relu' that alone reads this Conv is applied as its activation" in r.stdout
+    np.testing.assert_allclose(outs["onnx"]["output"], outs["keras"]["output"], rtol=1e-5, atol=1e-6)
+    assert outs["onnx"]["output"].min() == 0 and (outs["onnx"]["preactivation"] < 0).any()
+
+
+def test_bias_options_with_a_model(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    bias = rng.normal(size=8)
+    np.savez(tmp_path / "gw.npz", rng.normal(size=(5, 5, 3, 8)), bias)
+    out = tmp_path / "out.npz"
+    r = invoke("run", IMAGE, "--model", "samples/edges.keras", "--layer", "edges", "--bias", tmp_path / "gw.npz",
+               "--save", out, "-q", "--dtype", "float64")
+    np.testing.assert_array_equal(_saved(out, r)["bias"], bias)  # arr_1 of a get_weights() .npz
+    r = invoke("run", IMAGE, "--model", "samples/edges.keras", "--layer", "edges", "--bias", "0.5",
+               "--bias-key", "arr_1")
+    assert r.exit_code == 2 and "--bias 0.5 is numbers" in r.output
+    r = invoke("run", IMAGE, "--model", "samples/edges.keras", "--layer", "edges", "--bias", "1,2")
+    assert r.exit_code == 1 and "--bias 1,2: the bias has shape (2,) but the layer has 8 filters" in r.output
+    np.savez(tmp_path / "three.npz", a=np.zeros(8), b=np.ones(8), c=np.ones(8))
+    r = invoke("run", IMAGE, "--model", "samples/edges.keras", "--layer", "edges", "--bias", tmp_path / "three.npz")
+    assert r.exit_code == 1 and "choose one with --bias-key" in r.output
+
+
+def test_an_array_of_other_channels_than_the_layer_and_the_model_is_one_line(tmp_path: Path) -> None:
+    np.save(tmp_path / "x16.npy", np.zeros((10, 10, 16), np.float32))
+    r = invoke("run", tmp_path / "x16.npy", "--model", "samples/edges.keras", "--layer", "mid")
+    assert r.exit_code == 1 and r.output.count("\n") == 1
+    assert "has 16 channels: layer 'mid' reads 8" in r.output and "the model's input takes 3" in r.output
+
+
+def test_weights_only_groups_from_the_channels_are_said(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    save_file({"dw.weight": np.ones((3, 1, 3, 3), np.float32)}, str(tmp_path / "dw.safetensors"))
+    r = invoke("run", IMAGE, "--model", tmp_path / "dw.safetensors", "--layer", "dw", "-q", "--view", "numbers",
+               columns=200)
+    assert r.exit_code == 0, r.output
+    assert "groups 3: the kernel reads 1 channel per group and the input has 3 (--groups chooses)" in r.stdout
