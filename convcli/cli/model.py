@@ -211,6 +211,7 @@ def _layer_input(opts: LayerOptions, loaded: Loaded, listing: Listing, index: in
     if not _is_image(loaded) and takes is not None and x.shape[2] != takes:
         raise ShapeError(f"{shown(str(opts.input))} has {x.shape[2]} channels: layer {shown(ml.name)!r} reads {reads} "
                          f"(give its input as an array of that many) and the model's input takes {takes}")
+    _check_upstream_fits(listing, index, x)
     found = upstream.layer_input(str(opts.model), listing, index, x)
     return found.array, found.note, f"{loaded.description} → the input of {shown(ml.name)!r}, by {found.by}"
 
@@ -218,6 +219,25 @@ def _layer_input(opts: LayerOptions, loaded: Loaded, listing: Listing, index: in
 #: ONNX activation nodes by op type: the engine's name for each.
 ONNX_ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Elu": "elu", "Selu": "selu",
                     "Softplus": "softplus", "Softsign": "softsign", "HardSigmoid": "hard_sigmoid"}
+
+
+def _check_upstream_fits(listing: Listing, index: int, x: np.ndarray) -> None:
+    """Before the model runs up to the layer: its largest activations (from the listing's shapes, float32, a
+    framework holding about three at once) fit in memory. A listing whose shapes cannot be followed is left
+    to the framework."""
+    from math import prod
+
+    from convcli.cli import memory
+    from convcli.errors import ConvcliError
+    from convcli.layer.model import analyse
+
+    try:
+        numbers = analyse(replace(listing, layers=listing.layers[: index + 1]), tuple(int(v) for v in x.shape))
+    except ConvcliError:
+        return
+    largest = max((prod(n.out_shape) for n in numbers.layers if n.out_shape), default=0)
+    memory.ensure_fits(3 * 4 * largest + x.size * 8, f"model's activations up to the layer ({largest:,} values at "
+                       "the most)", "use a smaller image: --resize H,W")
 
 
 def _activation(ml: ModelLayer, model: str, listing: Listing) -> tuple[str, str]:

@@ -301,3 +301,25 @@ def test_weights_only_groups_from_the_channels_are_said(tmp_path: Path) -> None:
                columns=200)
     assert r.exit_code == 0, r.output
     assert "groups 3: the kernel reads 1 channel per group and the input has 3 (--groups chooses)" in r.stdout
+
+
+def test_running_the_model_up_to_the_layer_is_refused_when_it_cannot_fit() -> None:
+    """The activations up to the layer, from the listing's shapes, are measured against the process's limit
+    before Keras runs (a child process with a 3 GiB address space)."""
+    import subprocess
+    import sys
+
+    models.keras()
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))\n"
+        "from convcli.cli import app\n"
+        "sys.argv = ['convcli', 'run', 'samples/grace_hopper.png', '--model', 'samples/edges.keras', '--layer', "
+        "'mid', '--resize', '6000,6000', '-q', '--json']\n"
+        "app()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).resolve().parents[2])
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith("Error: the model's activations up to the layer (288,000,000 values at the most)")
+    assert r.stderr.count("\n") == 1 and "--resize H,W" in r.stderr
