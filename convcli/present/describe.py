@@ -71,7 +71,9 @@ def pair_text(p: Sequence[Any]) -> str:
 
 
 def shape_text(shape: Sequence[int]) -> str:
-    """``224×224×3``."""
+    """``224×224×3``; a flat vector ``(16384,)`` as ``16,384``."""
+    if len(shape) == 1:
+        return f"{shape[0]:,}"
     return "×".join(str(s) for s in shape)
 
 

@@ -177,7 +177,7 @@ def stack_totals(stack: counts.StackReport) -> Table:
     rows += [
         ("MACs", Text.assemble((f"{stack.macs:,}", "bold"), "   FLOPs = 2·MACs = ", (f"{stack.flops:,}", "bold"))),
         ("receptive field", field),
-        ("", Text("FLOPs: a multiply and an add per MAC, bias adds not counted; fvcore, thop and ptflops "
+        ("notes", Text("FLOPs: a multiply and an add per MAC, bias adds not counted; fvcore, thop and ptflops "
                   "report MACs under the name \"FLOPs\"", style="dim")),
     ]
     kinds = {r.layer.kind for r in stack.layers if isinstance(r, counts.OtherReport)}

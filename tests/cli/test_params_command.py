@@ -193,7 +193,7 @@ def test_params_stack_vgg16_fits_at_80():
     lines = r.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80 and "…" not in r.stdout
     assert any(line.split()[:3] == ["18", "maxpool", "2"] and line.split()[-2:] == ["212", "32"] for line in lines)
-    assert any(line.split()[:2] == ["total", "1000"] and "138,357,544" in line for line in lines)
+    assert any(line.split()[:2] == ["total", "1,000"] and "138,357,544" in line for line in lines)
     assert not any(line.startswith("trainable") for line in lines)  # nothing is not trainable
 
 
