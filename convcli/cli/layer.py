@@ -178,15 +178,23 @@ def _nonfinite(what: str, given: np.ndarray, used: np.ndarray, axes: tuple[str, 
     return f"{what} holds {n_nan} NaN and {n_inf} ±Inf values{cast} ({where}); they propagate to the outputs they touch"
 
 
-def _warn_overflow(result: Any) -> None:
-    """One warning line when finite inputs gave ±Inf or NaN results: the compute dtype overflowed."""
+def _warn_overflow(result: Any, *, with_stats: bool = False) -> None:
+    """One warning line when finite inputs gave ±Inf or NaN results: the compute dtype overflowed.
+
+    ``with_stats``: the caller shows the output's statistics anyway; they are made in the same pass.
+    """
     import numpy as np
 
     from convcli import engine
 
-    ok = engine.finite_maps(result.preactivation)
-    if result.output is not result.preactivation:
-        ok &= engine.finite_maps(result.output)
+    if with_stats:
+        ok = result.output_finite.copy()
+        if result.output is not result.preactivation:
+            ok &= engine.finite_maps(result.preactivation)
+    else:
+        ok = engine.finite_maps(result.preactivation)
+        if result.output is not result.preactivation:
+            ok &= engine.finite_maps(result.output)
     bad = [int(f) for f in np.flatnonzero(~ok)]
     if bad:
         dtype = result.layer.x.dtype

@@ -324,7 +324,7 @@ def run(
     finally:
         progress.close()
     if not built.warnings:
-        _warn_overflow(result)
+        _warn_overflow(result, with_stats=True)  # the summary's statistics, from the same pass
     x = built.loaded.array
     info = describe.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
                               built.loaded.channel_names, describe.value_range(x))

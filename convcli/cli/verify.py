@@ -38,15 +38,17 @@ def verify(opts: LayerOptions) -> None:
 
     Exit 1 when a framework's result differs from convcli's beyond float rounding. Costs: importing the
     frameworks (a few seconds), then each framework's convolution and SciPy's per-channel loops, in bands of rows
-    (memory stays a few hundred MB beyond the frameworks'); a 12 MP photo takes several seconds.
+    (memory stays a few hundred MB beyond the frameworks'); a 12 MP photo takes several seconds. SciPy compares
+    a layer of more than 4 bands on 4 of them (its note says which rows); the others compare every value.
     """
+    import numpy as np
     from rich.console import Console
 
     from convcli import engine
     from convcli.errors import DisagreementError
     from convcli.present import describe
     from convcli.render import verify as render_verify
-    from convcli.verify import adapters, compare
+    from convcli.verify import adapters, compare, tiles
     from convcli.verify.problem import Problem
 
     parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
@@ -54,7 +56,8 @@ def verify(opts: LayerOptions) -> None:
     layer = built.layer
     _check_fits(layer)
     built.warn()
-    importing = adapters.preload()  # the frameworks import on another thread while convcli computes
+    banded = len(tiles.bands(Problem(layer, np.zeros(layer.filters, layer.x.dtype), built.padding))) > 1
+    importing = adapters.preload(banded=banded)  # the frameworks import on another thread while convcli computes
     progress = _Progress("convcli", enabled=True)
     try:
         result = engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias,
@@ -64,11 +67,11 @@ def verify(opts: LayerOptions) -> None:
     if not built.warnings:
         _warn_overflow(result)
     problem = Problem(layer, result.bias, built.padding, opts.semantics.value, opts.flip)
-    importing.join()  # a module half imported on that thread looks imported to this one
     bars = _Bars(enabled=True)
-    try:
-        checked = adapters.verify(problem, result.preactivation, progress=bars)
+    try:  # numpy's and SciPy's rows while the others import; the others after the import is joined
+        checked = adapters.verify(problem, result.preactivation, progress=bars, importing=importing)
     finally:
+        importing.join()  # also when interrupted: the switch interval back
         bars.close()
     n = compare.terms(layer)
     rtol = compare.rtol_for(layer.x.dtype, n)

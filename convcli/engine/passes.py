@@ -147,9 +147,20 @@ class LayerResult:
             return np.where(total > 0, 100.0 * self.mean_abs / total, 0.0)
 
     @cached_property
+    def _output_summary(self) -> tuple[np.ndarray, np.ndarray]:
+        finite = np.empty(self.output.shape[-1], dtype=bool)
+        return map_stats(self.output, finite=finite), finite
+
+    @cached_property
     def output_stats(self) -> np.ndarray:
         """Each filter's output min, mean and max over the whole map, NaN ignored: ``(F, 3)`` float64."""
-        return map_stats(self.output)
+        return self._output_summary[0]
+
+    @property
+    def output_finite(self) -> np.ndarray:
+        """Whether each output map is all finite ``(F,)`` (:func:`~convcli.engine.stats.finite_maps`),
+        from the same pass as :attr:`output_stats`."""
+        return self._output_summary[1]
 
     @cached_property
     def preactivation_stats(self) -> np.ndarray:

@@ -10,8 +10,11 @@ from convcli.engine import tiles
 from convcli.engine.blocks import column_reduce
 
 
-def map_stats(values: np.ndarray) -> np.ndarray:
+def map_stats(values: np.ndarray, *, finite: np.ndarray | None = None) -> np.ndarray:
     """Min, mean and max of each map of ``values (H', W', F)``, NaN ignored: ``(F, 3)`` float64.
+
+    ``finite (F,)`` bool, when given, is set to :func:`finite_maps` of ``values`` from the same pass
+    (its plain float64 sums, before NaN is set aside).
 
     One pass per statistic; only a map whose plain result is NaN takes the slower NaN-aware one.
     A large result is reduced in blocks of :data:`~convcli.engine.tiles.TILE_VALUES` values on the
@@ -22,7 +25,8 @@ def map_stats(values: np.ndarray) -> np.ndarray:
     n = max(1, flat.shape[0])
     step = max(1, tiles.TILE_VALUES // max(1, f))
     if flat.shape[0] <= step:
-        stats = np.stack([column_reduce(flat, np.minimum), column_reduce(flat, np.add, np.float64) / n,
+        total = column_reduce(flat, np.add, np.float64)
+        stats = np.stack([column_reduce(flat, np.minimum), total / n,
                           column_reduce(flat, np.maximum)], axis=1).astype(np.float64)
     else:
         blocks = [(r, min(r + step, flat.shape[0])) for r in range(0, flat.shape[0], step)]
@@ -38,8 +42,11 @@ def map_stats(values: np.ndarray) -> np.ndarray:
             return 0
 
         tiles._each(block, blocks, None)
-        stats = np.stack([np.minimum.reduce(low, axis=0), sums.sum(axis=0) / n, np.maximum.reduce(high, axis=0)],
+        total = sums.sum(axis=0)
+        stats = np.stack([np.minimum.reduce(low, axis=0), total / n, np.maximum.reduce(high, axis=0)],
                          axis=1).astype(np.float64)
+    if finite is not None:
+        finite[...] = np.isfinite(total)
     for i in np.flatnonzero(np.isnan(stats).any(axis=1)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN map: its stats are NaN

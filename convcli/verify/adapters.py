@@ -9,6 +9,7 @@ error; :func:`verify` runs every adapter and compares each result. numpy only.
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -77,13 +78,18 @@ Progress = Callable[[str, float], None]
 
 
 def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...] | None = None, *,
-           progress: Progress | None = None, tile_values: int | None = None) -> list[Checked]:
+           progress: Progress | None = None, tile_values: int | None = None,
+           importing: Importing | None = None) -> list[Checked]:
     """Every adapter (default :data:`ADAPTERS`) on ``problem``, each result compared with ``expected (H', W', F)``.
 
     Large layers go band by band (:func:`convcli.verify.tiles.bands`, ``tile_values`` output values
     each): every framework computes each band under its own padding rules, and the band is compared
     at once (:class:`~convcli.verify.compare.Tally`), so memory stays bounded by a band's arrays, never
     a whole-image float64 copy. An outcome keeps its ``output`` only when the layer is one band.
+    With ``importing`` (:func:`preload`, still running), each band goes first to the frameworks
+    imported by then (numpy, SciPy, then PyTorch, ...) and the bands left to the others after the
+    import is joined. SciPy computes a sample of a large layer's bands (:func:`sample_bands`), said
+    in its outcome's note.
     """
     bands = tiles.bands(problem, tile_values)
     n = compare.terms(problem.layer)
@@ -91,7 +97,6 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
     chosen = ADAPTERS if adapters is None else adapters
     outcomes: list[Outcome | None] = [None] * len(chosen)
     tallies = [compare.Tally(dtype, n) for _ in chosen]
-    live = list(range(len(chosen)))  # adapters still computing, band after band
     stopped: set[int] = set()  # adapters that gave no output: nothing to compare
 
     def scale(band: tiles.Band) -> np.ndarray:
@@ -101,22 +106,41 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
     def rows(band: tiles.Band, output: np.ndarray) -> np.ndarray:
         return output[band.i0 : band.i0 + band.r1 - band.r0] if len(bands) > 1 else output
 
-    for k, band in enumerate(bands):
-        if not live:
-            break
-        s = scale(band)
-        for i in list(live):
-            outcome = run_adapter(chosen[i], band.problem)
-            if outcome.status != COMPUTED or outcome.output is None:
-                outcomes[i] = outcome  # a refusal or a missing framework: the same for every band
-                live.remove(i)
-                stopped.add(i)
+    sampled = sample_bands(len(bands))
+
+    todo = {i: [k for k in range(len(bands)) if k in sampled or a.module not in SAMPLED] for i, a in enumerate(chosen)}
+    total = {i: len(ks) for i, ks in todo.items()}
+
+    def sweep(waiting: bool) -> None:
+        """Every band once, with the adapters still to do it (when ``waiting``, those imported by now)."""
+        for k, band in enumerate(bands):
+            here = [i for i in todo if k in todo[i] and (importing is None or not waiting
+                                                        or importing.done(chosen[i].module))]
+            if not here:
                 continue
-            tallies[i].add(k, rows(band, outcome.output), expected[band.r0 : band.r1], s, band.r0)
-            if outcomes[i] is None:
-                outcomes[i] = outcome if len(bands) == 1 else replace(outcome, output=None)
-            if progress is not None:
-                progress(chosen[i].name, (k + 1) / len(bands))
+            s = scale(band)
+            for i in here:
+                todo[i].remove(k)
+                outcome = run_adapter(chosen[i], band.problem)
+                if outcome.status != COMPUTED or outcome.output is None:
+                    outcomes[i] = outcome  # a refusal or a missing framework: the same for every band
+                    del todo[i]
+                    stopped.add(i)
+                    continue
+                tallies[i].add(k, rows(band, outcome.output), expected[band.r0 : band.r1], s, band.r0)
+                if outcomes[i] is None:
+                    outcomes[i] = outcome if len(bands) == 1 else replace(outcome, output=None)
+                if progress is not None:
+                    progress(chosen[i].name, 1 - len(todo[i]) / total[i])
+
+    if importing is not None:  # the frameworks imported by now, band after band, while the others import
+        sweep(True)
+        importing.join()
+    sweep(False)
+    for i, a in enumerate(chosen):
+        found = outcomes[i]
+        if a.module in SAMPLED and len(sampled) < len(bands) and found is not None and i not in stopped:
+            outcomes[i] = replace(found, note=_sampled_note(bands, sampled, expected.shape[0]))
 
     def recheck_for(i: int) -> compare.Recheck:
         def again(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,29 +162,84 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
     return checked
 
 
-def preload(adapters: tuple[Adapter, ...] | None = None) -> threading.Thread:
+#: Modules whose adapters compare a layer of more than :data:`SAMPLE` bands on a sample of them.
+SAMPLED = ("scipy",)
+#: Bands SciPy computes of a large layer: the first, the middle and the last, and one more (seeded).
+SAMPLE = 4
+
+
+def sample_bands(count: int) -> set[int]:
+    """The bands of ``count`` a :data:`SAMPLED` adapter computes: all of at most :data:`SAMPLE`,
+    else the first, the middle, the last and seeded random others (the same ones on every run)."""
+    if count <= SAMPLE:
+        return set(range(count))
+    chosen = {0, count // 2, count - 1}
+    rest = sorted(set(range(count)) - chosen)
+    chosen.update(int(k) for k in np.random.default_rng(0).choice(rest, SAMPLE - len(chosen), replace=False))
+    return chosen
+
+
+def _sampled_note(bands: list[tiles.Band], sampled: set[int], height: int) -> str:
+    """``compared on output rows 0-249, 1250-1499, 2750-2997 of 2998 (3 of 12 bands)``."""
+    spans = ", ".join(f"{bands[k].r0}-{bands[k].r1 - 1}" for k in sorted(sampled))
+    return f"compared on output rows {spans} of {height} ({len(sampled)} of {len(bands)} bands)"
+
+
+class Importing:
+    """The frameworks importing on a thread of their own (:func:`preload`)."""
+
+    def __init__(self, modules: list[tuple[str, str]]) -> None:
+        self._done = {adapter_module: threading.Event() for adapter_module, _ in modules}
+        self._modules = modules
+        self._switch = sys.getswitchinterval()
+        # the import holds the GIL for seconds; at the default 5 ms a switch, convcli's threads, whose
+        # numpy calls release and retake it thousands of times, wait on it most of the time (measured:
+        # run_layer 0.4 s alone, 4.7-6.5 s beside the import; 1.7 s at 0.1 ms)
+        sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL))
+        self._thread = threading.Thread(target=self._work, name="convcli-preload", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        for adapter_module, module in self._modules:
+            try:
+                if adapter_module == "keras":
+                    adapt_keras.keras_backend()  # Keras reads its backend once, at import
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001,S110 - the adapter meets the same error and words it
+                pass
+            finally:
+                self._done[adapter_module].set()
+
+    def done(self, adapter_module: str) -> bool:
+        """Whether ``adapter_module``'s import is over (True for one that is not being imported)."""
+        event = self._done.get(adapter_module)
+        return event is None or event.is_set()
+
+    def join(self) -> None:
+        """Until every import is over; the switch interval back to what it was."""
+        self._thread.join()
+        sys.setswitchinterval(self._switch)
+
+
+#: The GIL switch interval while the frameworks import (seconds).
+SWITCH_INTERVAL = 1e-4
+
+
+def preload(adapters: tuple[Adapter, ...] | None = None, *, banded: bool = False) -> Importing:
     """Import the installed frameworks on a thread of their own, while the caller computes.
 
     Imports take seconds (torch, keras) and mostly one core; convcli's own pass runs meanwhile.
-    A failed import is left for the adapter to report in its own words. Join the thread before
-    running the adapters: a module half imported there is already in ``sys.modules``.
+    SciPy first (``scipy.ndimage`` for a ``banded`` layer, its adapter's routine there, else
+    ``scipy.signal``), so that its row can be computed while the others import. A failed import is
+    left for the adapter to report in its own words. Join before running the other adapters: a
+    module half imported there is already in ``sys.modules``.
     """
     chosen = ADAPTERS if adapters is None else adapters
-
-    def work() -> None:
-        for adapter in chosen:
-            if adapter.module == "numpy" or not environment.installed(adapter.module):
-                continue
-            try:
-                if adapter.module == "keras":
-                    adapt_keras.keras_backend()  # Keras reads its backend once, at import
-                importlib.import_module("scipy.signal" if adapter.module == "scipy" else adapter.module)
-            except Exception:  # noqa: BLE001,S110 - the adapter meets the same error and words it
-                pass
-
-    thread = threading.Thread(target=work, name="convcli-preload", daemon=True)
-    thread.start()
-    return thread
+    scipy_module = "scipy.ndimage" if banded else "scipy.signal"
+    modules = [(a.module, scipy_module if a.module == "scipy" else a.module) for a in chosen
+               if a.module != "numpy" and environment.installed(a.module)]
+    modules.sort(key=lambda m: m[0] != "scipy")
+    return Importing(modules)
 
 
 def installable(checked: list[Checked]) -> list[str]:

@@ -31,7 +31,8 @@ class Problem:
     ``layer`` holds the arrays as applied (``kernel (kh, kw, C // groups, F)`` already flipped
     when ``flip``); ``bias (F,)``; ``padding`` as the user spelt it (``'valid'``, ``'same'``, P or
     ``(PH, PW)``), the concrete pads being ``layer.geometry.pads``; ``semantics`` the framework
-    whose rules the user asked for.
+    whose rules the user asked for. ``banded``: a band of a larger layer
+    (:func:`convcli.verify.tiles.bands`), where an adapter may take its faster routine.
     """
 
     layer: engine.Layer
@@ -39,6 +40,7 @@ class Problem:
     padding: PaddingSpec
     semantics: str = "keras"
     flip: bool = False
+    banded: bool = False
 
     @property
     def same(self) -> bool:

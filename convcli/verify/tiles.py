@@ -59,5 +59,5 @@ def bands(problem: Problem, tile_values: int | None = None) -> list[Band]:
         if sub.pads != g.pads or sub.out_hw[1] != wo or sub.out_hw[0] < i0 + r1 - r0:
             return whole  # never expected; the whole problem is always right
         band_layer = Layer(layer.x[a:e], layer.kernel, layer.groups, sub)
-        out.append(Band(r0, r1, i0, replace(problem, layer=band_layer)))
+        out.append(Band(r0, r1, i0, replace(problem, layer=band_layer, banded=True)))
     return out

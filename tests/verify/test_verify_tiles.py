@@ -79,7 +79,11 @@ def test_verify_in_bands_equals_verify_whole(stride, dilation, padding, semantic
     one = adapters.verify(p, expected, tuple(_frameworks()), tile_values=1 << 30)
     banded = adapters.verify(p, expected, tuple(_frameworks()), tile_values=2 * wo * f)
     for a, b in zip(one, banded, strict=True):
-        assert a.outcome.status == b.outcome.status and a.outcome.padding == b.outcome.padding
+        assert a.outcome.status == b.outcome.status
+        if a.outcome.framework == "SciPy" and a.outcome.status == "computed":  # bands: ndimage, on a sample
+            assert "correlate2d" in a.outcome.padding and "ndimage.correlate" in b.outcome.padding
+        else:
+            assert a.outcome.padding == b.outcome.padding
         assert (a.comparison is None) == (b.comparison is None)
         if a.comparison is not None and b.comparison is not None:
             assert a.comparison.ok and b.comparison.ok

@@ -57,20 +57,20 @@ def partial_stats(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, i
             plane[: m + reach] = flat[start : stop + reach, ch]
             for t, off in enumerate(offsets):
                 buf[t, :m] = plane[off : off + m]
-            np.matmul(weights[g, cc], buf[:, :m], out=res[:, :m])
+            # a group's first channel straight into the running sum (no copy), the others beside it
+            first = acc is not None and cc == 0
+            out = acc[fs] if first else res  # type: ignore[index]
+            np.matmul(weights[g, cc], buf[:, :m], out=out[:, :m])
             # positions m.. are the last row's discarded columns: the view below never reads them
-            maps = res[:, : n * w_in].reshape(fg, n, w_in)[:, :, :wo]
+            maps = out[:, : n * w_in].reshape(fg, n, w_in)[:, :, :wo]
             mag = mags[:, : n * wo].reshape(fg, n, wo)
             np.abs(maps, out=mag)
             abs_sums[cc, fs] += mags[:, : n * wo].sum(axis=1, dtype=np.float64)  # float32 could overflow
             if low is not None and high is not None:
                 np.minimum(low[cc, fs], maps.min(axis=(1, 2)), out=low[cc, fs])
                 np.maximum(high[cc, fs], maps.max(axis=(1, 2)), out=high[cc, fs])
-            if acc is not None:
-                if cc == 0:
-                    acc[fs, :m] = res[:, :m]
-                else:
-                    acc[fs, :m] += res[:, :m]
+            if acc is not None and not first:
+                acc[fs, :m] += res[:, :m]
             if kept is not None:
                 kept[r0:r1, :, cc, fs] = maps.transpose(1, 2, 0)
         if total is not None and acc is not None:
