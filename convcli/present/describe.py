@@ -31,9 +31,14 @@ def number_format(values: np.ndarray) -> Callable[[float], str]:
     if m >= 1e7 or 0 < m < 1e-3:
         return lambda v: f"{v:.3e}"
     if finite.size and np.all(finite == np.round(finite)):
-        return lambda v: f"{v:.0f}"
+        return lambda v: _unsigned_zero(f"{v:.0f}")
     decimals = 4 if m == 0 else max(0, min(4, 3 - math.floor(math.log10(m))))
-    return lambda v: f"{v:.{decimals}f}"
+    return lambda v: _unsigned_zero(f"{v:.{decimals}f}")
+
+
+def _unsigned_zero(text: str) -> str:
+    """``-0.0000`` (a tiny negative, or -0.0, rounded away) reads as ``0.0000``: no sign on a shown zero."""
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
 def fmt(v: float) -> str:

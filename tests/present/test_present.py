@@ -111,3 +111,13 @@ def test_number_and_shape_texts():
     assert describe.pair_text((1, 2)) == "(1, 2)" and describe.pair_text((0, 1, 2, 3)) == "(0, 1, 2, 3)"
     assert describe.square_text((3, 3)) == "3" and describe.square_text((3, 5), "x") == "3x5"
     assert describe.input_shape_text((4, 5, 3), "torch") == "3×4×5 (C, H, W)"
+
+
+def test_a_shown_zero_has_no_sign():
+    """A tiny negative or -0.0 rounded to zero reads 0.000, not -0.000 (a --trace product of a zero weight)."""
+    from convcli.present.describe import number_format
+
+    f = number_format(np.array([-0.00001, 1.5, -2.25]))
+    assert (f(-0.00001), f(-0.0), f(-2.25), f(-0.0006)) == ("0.000", "0.000", "-2.250", "-0.001")
+    g = number_format(np.array([-0.0, 3.0]))
+    assert (g(-0.0), g(-3.0)) == ("0", "-3")
