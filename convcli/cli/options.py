@@ -278,14 +278,6 @@ class ParsedLayer:
     kernel_layout: str
 
 
-def _is_numbers(text: str) -> bool:
-    try:
-        [float(p) for p in text.split(",")]
-    except ValueError:
-        return False
-    return True
-
-
 def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> ParsedLayer:
     """Check the layer options that need no data; every failure is a usage error (exit 2).
 
@@ -319,7 +311,9 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Parsed
                                  padding=padding, groups=opts.groups))
     if opts.bias is not None and opts.no_bias:
         raise typer.BadParameter("--bias and --no-bias contradict each other")
-    if opts.bias_key is not None and opts.bias is not None and _is_numbers(opts.bias):
+    from convcli.sources.kernels import bias_numbers
+
+    if opts.bias_key is not None and opts.bias is not None and bias_numbers(opts.bias) is not None:
         raise typer.BadParameter(f"--bias-key names an array inside a .npz; --bias {opts.bias} is numbers")
     if opts.bias_key is not None and (opts.no_bias or (opts.bias is None and opts.kernel is None)):
         raise typer.BadParameter("--bias-key names the bias array inside a .npz: give --bias FILE.npz or --kernel "

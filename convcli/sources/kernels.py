@@ -157,7 +157,7 @@ def load_kernel(path: str | os.PathLike[str], layout: str, cg: int, *, key: str 
     return np.asarray(k, dtype=np.float64)
 
 
-def _bias_numbers(text: str) -> list[float] | None:
+def bias_numbers(text: str) -> list[float] | None:
     """``--bias`` as numbers (``N`` or ``N1,N2,...``), or None when it is not numbers (a file name)."""
     try:
         return [float(p.strip()) for p in text.split(",")]
@@ -167,7 +167,7 @@ def _bias_numbers(text: str) -> list[float] | None:
 
 def bias_file(text: str | None) -> Path | None:
     """The file ``--bias`` names, when it names an existing one rather than numbers (:func:`parse_bias`)."""
-    if text is None or _bias_numbers(text) is not None or not text.strip():
+    if text is None or bias_numbers(text) is not None or not text.strip():
         return None
     return Path(text) if Path(text).is_file() else None
 
@@ -179,7 +179,7 @@ def parse_bias(text: str | None, *, key: str | None = None) -> np.ndarray | None
     """
     if text is None:
         return None
-    values = _bias_numbers(text)
+    values = bias_numbers(text)
     if values is not None:
         return np.array(values[0] if len(values) == 1 else values, dtype=np.float64)
     if not text.strip() or not Path(text).exists():  # Path("") is the current folder
