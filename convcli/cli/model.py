@@ -145,8 +145,9 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
                       dilation=dilation, padding=padding, groups=groups, depth_multiplier=multiplier,
                       use_bias=use_bias)
     k = kernel[::-1, ::-1].copy() if opts.flip else kernel
+    names = _names(loaded, x, input_by, listing.layers[:index])
     layer = bound_layer(spec, x, k, dtype=opts.dtype.value, input_name=str(opts.input), kernel_name=model,
-                        channel_names=_names(loaded, x, input_by, listing.layers[:index]))
+                        channel_names=names)
     if bias is not None:
         from convcli import engine
 
@@ -159,7 +160,7 @@ def build_model_layer(opts: LayerOptions, parsed: ParsedLayer, loaded: Loaded) -
     source = f"learned: {shown(Path(model).name)} {name!r} #{index} {shown(ml.class_name)}"
     if opts.flip:
         source += ", flipped (--flip)"
-    loaded_x = replace(loaded, array=x, channel_names=_names(loaded, x, input_by, listing.layers[:index]),
+    loaded_x = replace(loaded, array=x, channel_names=names,
                        description=loaded.description if not input_by else input_by)
     scaling = [m for m in listing.layers[:index] if m.class_name in PER_CHANNEL[1:]]  # Rescaling, or ONNX's Mul
     warned_scaling: tuple[str, ...] = ()
