@@ -23,12 +23,12 @@ def note_dtype(dtype: str) -> None:
     _RUNNING["dtype"] = dtype
 
 
-def advice(*, partials: bool = False, dtype: str | None = None) -> list[str]:
-    """What to do about too little memory, as phrases: ``--no-partials`` (when partials are kept),
-    ``--dtype float32`` (unless that is already the dtype), fewer filters, a smaller image."""
+def advice(*, dtype: str | None = None) -> list[str]:
+    """What to do about too little memory, as phrases: ``--dtype float32`` (unless that is already
+    the dtype), fewer filters, a smaller image. (``--save``'s partials are written as they are made,
+    so ``--no-partials`` would not help.)"""
     dtype = _RUNNING["dtype"] if dtype is None else dtype
-    return (["--no-partials"] if partials else []) + (["--dtype float32"] if dtype != "float32" else []) + \
-        ["fewer --filters", "a smaller image"]
+    return (["--dtype float32"] if dtype != "float32" else []) + ["fewer --filters", "a smaller image"]
 
 
 def listed(phrases: list[str], last: str = "or") -> str:

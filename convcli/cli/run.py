@@ -112,17 +112,44 @@ def _check_fits(layer: Layer, keep: bool, figure_filters: int = 0, activation: s
     from convcli.cli import memory
 
     ho, wo = layer.geometry.out_hw
-    what = f"{ho}×{wo}×{layer.filters} output" + (f" and {ho}×{wo}×{layer.cg}×{layer.filters} partials for --save"
-                                                  if keep else "")
-    nbytes = engine.run_bytes(layer, keep_partials=keep)
+    what = f"{ho}×{wo}×{layer.filters} output"  # --save's partials go to the file as they are made: a few blocks
+    nbytes = engine.run_bytes(layer, stream_partials=keep)
     rows, cols, c, padded = engine.padded_region(layer)
     if padded > ho * wo * layer.filters * layer.x.itemsize:  # a huge padding or dilation: say what is large
         what += f" and {rows}×{cols}×{c} padded input rows per block"
     if figure_filters:
         nbytes += memory.figure_bytes(layer, activation, figure_filters, figure_width)
         what += f" and the {figure_filters} row{'s' if figure_filters != 1 else ''} of --figure"
-    memory.ensure_fits(nbytes, what, ("pass " if keep else "use ")
-                       + memory.listed(memory.advice(partials=keep, dtype=layer.x.dtype.name)))
+    memory.ensure_fits(nbytes, what, "use " + memory.listed(memory.advice(dtype=layer.x.dtype.name)))
+
+
+def _compute(built: BuiltLayer, targets: _Targets, keep: bool, ranges: bool, progress: _Progress) -> Any:
+    """The run's ``engine.LayerResult``, and its --save archive written on the way: the partials
+    (``keep``) go to the archive block by block as the pass makes them, never held whole."""
+    from convcli import engine
+
+    layer = built.layer
+
+    def compute(sink: Any = None) -> Any:
+        return engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias, partials_sink=sink,
+                                ranges=ranges, progress=progress)
+
+    if targets.save is None:
+        return compute()
+    from convcli.files import writers
+
+    with writers.npz_archive(targets.save, force=targets.force, inputs=targets.inputs,
+                             compress=targets.compress) as archive:
+        if keep:
+            ho, wo = layer.geometry.out_hw
+            with archive.rows("partials", (ho, wo, layer.cg, layer.filters), layer.x.dtype) as partials:
+                result = compute(lambda rows, block: partials.write(block))
+        else:
+            result = compute()
+        for name, value in (("input", layer.x), ("kernel", layer.kernel), ("bias", result.bias),
+                            ("preactivation", result.preactivation), ("output", result.output)):
+            archive.add(name, value)
+    return result
 
 
 def _shown_view(view: View, rows: tuple[int, int], cols: tuple[int, int], out_hw: tuple[int, int]) -> View:
@@ -133,21 +160,11 @@ def _shown_view(view: View, rows: tuple[int, int], cols: tuple[int, int], out_hw
 
 
 def _write_files(run: _Shown, targets: _Targets) -> list[Path]:
-    """Write --save, --figure and --save-maps; the files --save-maps wrote (maps.json last)."""
+    """Write --figure and --save-maps (--save is written by :func:`_compute`); the files --save-maps
+    wrote (maps.json last)."""
     from convcli.files import writers
 
-    layer, result, source = run.built.layer, run.result, run.opts.input
-    if targets.save is not None:
-        arrays = {
-            "input": layer.x,
-            "kernel": layer.kernel,
-            "bias": result.bias,
-            "preactivation": result.preactivation,
-            "output": result.output,
-        }
-        if run.keep:
-            arrays["partials"] = result.full_partials()
-        writers.save_npz(targets.save, arrays, force=targets.force, inputs=targets.inputs, compress=targets.compress)
+    result, source = run.result, run.opts.input
     if targets.figure is not None:
         from convcli.cli.memory import FIGURE_MAX_PANEL
         from convcli.figure import draw as figures
@@ -318,9 +335,8 @@ def run(
     progress = _Progress("convolving", enabled=not quiet and not json_)
     try:
         # heatmaps and a figure caption each partial map with its range: measured in the same pass
-        result = engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias,
-                                  keep_partials=keep, ranges=(shown_view in (View.heatmap, View.both) and not json_)
-                                  or targets.figure is not None, progress=progress)
+        result = _compute(built, targets, keep, (shown_view in (View.heatmap, View.both) and not json_)
+                          or targets.figure is not None, progress)
     finally:
         progress.close()
     if not built.warnings:

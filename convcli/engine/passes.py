@@ -31,6 +31,11 @@ class PassResult(NamedTuple):
     high: np.ndarray | None
 
 
+#: Blocks of partials made ahead of a :func:`partial_pass` sink, per thread: one being made and one
+#: waiting to be taken (a sink that writes to a disk keeps up, or holds the threads back).
+SINK_AHEAD = 2
+
+
 def fuses_conv(layer: Layer) -> bool:
     """Whether :func:`run_layer` sums the partials into the pre-activation instead of convolving again.
 
@@ -44,11 +49,17 @@ def fuses_conv(layer: Layer) -> bool:
 def partial_pass(
     layer: Layer, *, keep: bool = False, progress: Callable[[int], None] | None = None,
     total: np.ndarray | None = None, bias: np.ndarray | None = None, ranges: bool = False,
+    sink: Callable[[Pair, np.ndarray], None] | None = None,
 ) -> PassResult:
     """One pass over all partial sums: their mean ``|partial|`` ``(Cg, F)`` and, if ``keep``, the
     partials themselves ``(H', W', Cg, F)``; with ``ranges`` each partial map's min and max.
     ``total (H', W', F)``, if given (stride 1 only), is written with the pre-activation: the sum of
     the partials, plus ``bias (F,)`` if given.
+
+    ``sink(rows, partials)``, if given, receives every block's partials ``(rows, W', Cg, F)`` instead,
+    in row order on the calling thread while the threads compute the next blocks (at most
+    :data:`SINK_AHEAD` blocks' partials a thread exist at once): ``run --save`` writes them to the archive
+    as they are made.
 
     Computed block by block, so without ``keep`` a whole photo never holds all ``H'·W'·Cg·F``
     partials at once. The mean is accumulated in float64 so millions of values keep their digits
@@ -59,24 +70,27 @@ def partial_pass(
     g = layer.geometry
     if total is not None and g.stride != (1, 1):
         raise ValueError("partial_pass writes the pre-activation for stride-1 layers only")
+    if keep and sink is not None:
+        raise ValueError("partial_pass keeps the partials or hands them to a sink, not both")
     kept = np.empty((ho, wo, cg, f), dtype=layer.x.dtype) if keep else None
     stride1 = g.stride == (1, 1)
-    # stride 1: the fused kernel keeps only its tile buffers; else each block's partials are made whole
-    blocks = tiles._row_tiles((0, ho), wo * (f if stride1 else cg * f), parts=tiles.THREADS)
+    blocks = _pass_blocks(layer)
     sums = np.zeros((len(blocks), cg, f), dtype=np.float64)  # one row per block: the same sum on any thread
     lows = np.full((len(blocks), cg, f), np.inf, dtype=layer.x.dtype) if ranges else None
     highs = np.full((len(blocks), cg, f), -np.inf, dtype=layer.x.dtype) if ranges else None
 
-    def block(b: Pair) -> int:
+    def block(b: Pair) -> np.ndarray | None:
+        """The block's partials when there is a sink (else written into ``kept`` or dropped)."""
         i = blocks.index(b)
         low, high = (lows[i], highs[i]) if lows is not None and highs is not None else (None, None)
         if stride1:
+            mine = None if sink is None else np.empty((b[1] - b[0], wo, cg, f), dtype=layer.x.dtype)
             fast.partial_stats(
                 input_region(layer, b, (0, wo)), layer.kernel, g.dilation, (b[1] - b[0], wo),
                 abs_sums=sums[i], low=low, high=high,
                 total=None if total is None else total[b[0] : b[1]], bias=bias,
-                kept=None if kept is None else kept[b[0] : b[1]])
-            return b[1] - b[0]
+                kept=mine if kept is None else kept[b[0] : b[1]])
+            return mine
         p = _partials(layer, b, (0, wo), threads=False)  # the blocks are already on the threads
         if kept is not None:
             kept[b[0] : b[1]] = p
@@ -85,9 +99,22 @@ def partial_pass(
         if low is not None and high is not None:
             low[...] = column_reduce(flat, np.minimum).reshape(cg, f)
             high[...] = column_reduce(flat, np.maximum).reshape(cg, f)
+        return p if sink is not None else None
+
+    def rows(b: Pair) -> int:
+        block(b)
         return b[1] - b[0]
 
-    tiles._each(block, blocks, progress)
+    def consume(b: Pair, partials: np.ndarray | None) -> None:
+        assert sink is not None and partials is not None
+        sink(b, partials)
+        if progress is not None:
+            progress(b[1] - b[0])
+
+    if sink is None:
+        tiles._each(rows, blocks, progress)
+    else:
+        tiles._each_in_order(block, blocks, consume, ahead=SINK_AHEAD * tiles.THREADS)
     low_all = lows.min(axis=0) if lows is not None else None
     high_all = highs.max(axis=0) if highs is not None else None
     return PassResult(sums.sum(axis=0) / (ho * wo), kept, low_all, high_all)
@@ -98,15 +125,28 @@ def mean_abs_partials(layer: Layer) -> np.ndarray:
     return partial_pass(layer)[0]
 
 
-def run_bytes(layer: Layer, *, keep_partials: bool = False) -> int:
-    """Bytes :func:`run_layer` allocates beyond the input: results, kept partials, block buffers."""
+def run_bytes(layer: Layer, *, keep_partials: bool = False, stream_partials: bool = False) -> int:
+    """Bytes :func:`run_layer` allocates beyond the input: results, kept partials (or the blocks of
+    them made ahead of a ``partials_sink``), block buffers."""
     ho, wo = layer.geometry.out_hw
     per_map = ho * wo * layer.x.itemsize
     total = 2 * per_map * layer.filters  # pre-activation and output
     if keep_partials:
         total += per_map * layer.cg * layer.filters
+    elif stream_partials:
+        step = _pass_blocks(layer)[0]
+        block = (step[1] - step[0]) * wo * layer.cg * layer.filters * layer.x.itemsize
+        total += min(len(_pass_blocks(layer)), SINK_AHEAD * tiles.THREADS + 1) * block  # +1: the one being written
     total += tiles.THREADS * padded_region(layer)[3]
     return total + 4 * tiles.THREADS * tiles.TILE_VALUES * layer.x.itemsize
+
+
+def _pass_blocks(layer: Layer) -> list[Pair]:
+    """The blocks of output rows :func:`partial_pass` computes one at a time."""
+    ho, wo = layer.geometry.out_hw
+    per_row = wo * layer.filters * (1 if layer.geometry.stride == (1, 1) else layer.cg)
+    # stride 1: the fused kernel keeps only its tile buffers; else each block's partials are made whole
+    return tiles._row_tiles((0, ho), per_row, parts=tiles.THREADS)
 
 
 def padded_region(layer: Layer) -> tuple[int, int, int, int]:
@@ -182,13 +222,16 @@ def run_layer(
     *,
     use_bias: bool = True,
     keep_partials: bool = False,
+    partials_sink: Callable[[Pair, np.ndarray], None] | None = None,
     ranges: bool = False,
     progress: Callable[[float], None] | None = None,
 ) -> LayerResult:
     """Compute everything ``convcli run`` shows for ``layer``: the whole output and its statistics.
 
     ``keep_partials`` keeps all ``(H', W', Cg, F)`` partials (for saving) from the same pass that
-    measures each channel's share; ``ranges`` measures each partial map's min and max in it too.
+    measures each channel's share, or hands them block by block to ``partials_sink(rows, partials)``
+    (:func:`partial_pass`'s ``sink``: ``run --save`` writes them as they are made); ``ranges``
+    measures each partial map's min and max in it too.
     ``progress(fraction)`` reports the work done, 0 to 1.
     """
     if bias is not None and not use_bias:
@@ -208,10 +251,11 @@ def run_layer(
 
     if fused:
         pre = np.empty((ho, wo, layer.filters), dtype=layer.x.dtype)
-        measured = partial_pass(layer, keep=keep_partials, progress=step, total=pre, bias=b, ranges=ranges)
+        measured = partial_pass(layer, keep=keep_partials, progress=step, total=pre, bias=b, ranges=ranges,
+                                sink=partials_sink)
     else:
         pre = _conv(layer, (0, ho), (0, wo), step, bias=b)
-        measured = partial_pass(layer, keep=keep_partials, progress=step, ranges=ranges)
+        measured = partial_pass(layer, keep=keep_partials, progress=step, ranges=ranges, sink=partials_sink)
     out = activate(pre, activation)
     return LayerResult(layer, b, use_bias, activation, pre, out, measured.mean_abs,
                        measured.partials, measured.low, measured.high)

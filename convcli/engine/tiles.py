@@ -10,12 +10,13 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
 Pair = tuple[int, int]
+T = TypeVar("T")
 
 #: Output values per block when a whole-image result is computed piece by piece (bounded memory).
 TILE_VALUES = 1 << 22
@@ -121,6 +122,43 @@ def _each(fn: Callable[[Pair], int], blocks: list[Pair], progress: Callable[[int
             done = fn(b)
             if progress is not None:
                 progress(done)
+
+
+def _each_in_order(fn: Callable[[Pair], T], blocks: list[Pair], consume: Callable[[Pair, T], None], *,
+                   ahead: int) -> None:
+    """``consume(block, fn(block))`` for every block, in block order on the calling thread, while
+    :func:`_each`'s threads compute the next ones: at most ``ahead`` results made and not yet
+    consumed, so a consumer slower than the threads (a disk) holds them back instead of letting
+    every block's result pile up. An exception in either stops the rest (no thread is left waiting).
+    """
+    if THREADS <= 1 or len(blocks) <= 1 or threading.current_thread().name.startswith(_POOL_NAME):
+        for b in blocks:
+            consume(b, fn(b))
+        return
+    index = {b: i for i, b in enumerate(blocks)}
+    gate = threading.Condition()
+    consumed, stop = [0], [False]
+
+    def task(b: Pair) -> T | None:
+        # block i waits until fewer than ``ahead`` blocks before it are unconsumed: in block order,
+        # so the block consumed next may always start (a thread holding a later one never blocks it)
+        with gate:
+            gate.wait_for(lambda: stop[0] or index[b] < consumed[0] + max(1, ahead))
+            if stop[0]:
+                return None
+        return fn(b)
+
+    with blas_single_thread():
+        try:
+            for b, value in zip(blocks, _pool().map(task, blocks), strict=True):
+                consume(b, value)  # type: ignore[arg-type]  # None only after a stop
+                with gate:
+                    consumed[0] += 1
+                    gate.notify_all()
+        finally:
+            with gate:
+                stop[0] = True
+                gate.notify_all()
 
 
 def _row_tiles(rows: Pair, values_per_row: int, parts: int = 1) -> list[Pair]:

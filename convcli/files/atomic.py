@@ -92,19 +92,29 @@ _HELD = {signal.SIGINT, signal.SIGTERM}
 
 def atomic_write(target: Path, write: Callable[[IO[bytes]], object], *, force: bool = True,
                  inputs: Sequence[str | os.PathLike[str]] = ()) -> None:
-    """Run ``write(fh)`` on a temporary file beside ``target``, then put it at ``target``.
+    """Run ``write(fh)`` on a temporary file beside ``target``, then put it at ``target``
+    (:func:`atomic_file`, whose rules it follows)."""
+    with atomic_file(target, force=force, inputs=inputs) as fh:
+        write(fh)
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path, *, force: bool = True, inputs: Sequence[str | os.PathLike[str]] = ()) -> Iterator[IO[bytes]]:
+    """A temporary file beside ``target`` to write in the block; put at ``target`` when the block ends
+    without an exception, removed when it raises (Ctrl-C and SIGTERM included).
 
     ``force=False``: refuse (``SaveError``) if anything exists at ``target`` by then; ``force=True``
     replaces an existing file atomically. Never writes a file this command reads (``inputs`` and
     :mod:`convcli.reads`). Call :func:`convcli.files.targets.check_target` first, so that the
-    common refusals come before the work.
+    common refusals come before the work. The block may compute while it writes (``run --save``
+    streams the partials as the pass makes them): the target is untouched until it has ended.
     """
     tmp: str | None = None
     try:
         with _holding_signals():  # a held signal is handled once ``tmp`` is set: the cleanup knows the name
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "wb") as fh:
-            write(fh)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp makes the file private (0600); give it the permissions a plain open() would

@@ -5,15 +5,16 @@ Call :func:`convcli.files.targets.check_target` on the target first.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
 from convcli.errors import ConfigError, SaveError
-from convcli.files.atomic import atomic_write
+from convcli.files.atomic import atomic_file, atomic_write
 from convcli.files.targets import IMAGE_FORMATS, _either
 
 if TYPE_CHECKING:
@@ -41,46 +42,114 @@ def save_npz(target: Path, arrays: Mapping[str, np.ndarray], *, force: bool = Tr
 
     The archive is the one ``np.savez`` (``np.savez_compressed`` with ``compress``) writes, each
     array an ``NAME.npy`` entry, read back by ``np.load``; the data go from the arrays themselves
-    to the file in one pass, without the per-chunk copy ``np.savez`` makes (:func:`_write_npz`).
+    to the file in one pass, without the per-chunk copy ``np.savez`` makes (:class:`NpzArchive`).
     ``force=False`` refuses a file that appeared at ``target`` meanwhile (:func:`atomic_write`).
     """
-    atomic_write(target, lambda fh: _write_npz(fh, arrays, compress), force=force, inputs=inputs)
+    with npz_archive(target, force=force, inputs=inputs, compress=compress) as archive:
+        for name, value in arrays.items():
+            archive.add(name, value)
 
 
-def _write_npz(fh: IO[bytes], arrays: Mapping[str, np.ndarray], compress: bool) -> None:
-    """``np.savez(fh, **arrays)``: a ZIP64 archive of ``.npy`` entries (deflated when ``compress``).
+@contextlib.contextmanager
+def npz_archive(target: Path, *, force: bool = True, inputs: Inputs = (), compress: bool = False) -> Iterator[NpzArchive]:
+    """An :class:`NpzArchive` written to a temporary file and put at ``target`` when the block ends
+    (:func:`~convcli.files.atomic.atomic_file`): arrays can be added while they are computed."""
+    with atomic_file(target, force=force, inputs=inputs) as fh, NpzArchive(fh, compress) as archive:
+        yield archive
+
+
+class NpzArchive:
+    """What ``np.savez(fh, **arrays)`` writes: a ZIP64 archive of ``NAME.npy`` entries (deflated
+    when ``compress``), written entry by entry, one of them possibly row block by row block
+    (:meth:`rows`) as the blocks are computed.
 
     A C-contiguous array is written as slices of its own memory (zipfile computes the CRC on them
     and writes them straight through); any other array a block of rows at a time, made contiguous.
     """
-    import zipfile
 
+    def __init__(self, fh: IO[bytes], compress: bool = False) -> None:
+        import zipfile
+
+        method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        self._zip = zipfile.ZipFile(fh, mode="w", compression=method, allowZip64=True)
+        self._open: RowEntry | None = None
+
+    def __enter__(self) -> NpzArchive:
+        return self
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if kind is None and self._open is not None:
+            raise ValueError(f"{self._open.name}.npy has {self._open.done} of its {self._open.shape[0]} rows")
+        self._zip.close()
+
+    def add(self, name: str, value: np.ndarray) -> None:
+        """``value`` as the entry ``NAME.npy``."""
+        from numpy.lib import format as npy
+
+        a = np.asanyarray(value)
+        with self._entry(name) as out:
+            if a.dtype.hasobject or a.size == 0:  # numpy's own way (object arrays, empty ones)
+                npy.write_array(out, a)
+                return
+            _header(out, npy.header_data_from_array_1_0(a))
+            if a.flags.c_contiguous or a.flags.f_contiguous:
+                # the header says Fortran order for an F-only array, whose transpose is C-contiguous
+                _write_flat(out, a if a.flags.c_contiguous else a.T)
+            else:
+                rows = max(1, NPZ_CHUNK // max(1, a[0].nbytes))
+                for r in range(0, a.shape[0], rows):
+                    _write_flat(out, np.ascontiguousarray(a[r : r + rows]))
+
+    @contextlib.contextmanager
+    def rows(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> Iterator[RowEntry]:
+        """The entry ``NAME.npy`` of an array ``shape`` (C order) written in blocks of its leading
+        rows, in order, with :meth:`RowEntry.write`; all ``shape[0]`` rows by the end of the block."""
+        from numpy.lib import format as npy
+
+        if self._open is not None:
+            raise ValueError(f"{self._open.name}.npy is still being written")
+        with self._entry(name) as out:
+            _header(out, {"descr": npy.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": tuple(shape)})
+            entry = self._open = RowEntry(name, tuple(shape), np.dtype(dtype), out)
+            yield entry
+            self._open = None
+            if entry.done != shape[0]:
+                raise ValueError(f"{name}.npy has {entry.done} of its {shape[0]} rows")
+
+    def _entry(self, name: str) -> IO[bytes]:
+        return self._zip.open(f"{name}.npy", "w", force_zip64=True)
+
+
+class RowEntry:
+    """One ``.npy`` entry being written block by block (:meth:`NpzArchive.rows`)."""
+
+    def __init__(self, name: str, shape: tuple[int, ...], dtype: np.dtype, out: IO[bytes]) -> None:
+        self.name, self.shape, self.dtype, self._out = name, shape, dtype, out
+        self.done = 0  # rows written
+
+    def write(self, block: np.ndarray) -> None:
+        """The next ``len(block)`` rows: ``block`` is ``(rows, *shape[1:])`` of the entry's dtype."""
+        if block.shape[1:] != self.shape[1:] or block.dtype != self.dtype or self.done + len(block) > self.shape[0]:
+            raise ValueError(f"{self.name}.npy: a block {block.shape} {block.dtype} does not fit rows "
+                             f"{self.done}+ of {self.shape} {self.dtype}")
+        _write_flat(self._out, np.ascontiguousarray(block))
+        self.done += len(block)
+
+
+def _header(out: IO[bytes], header: dict[str, object]) -> None:
     from numpy.lib import format as npy
 
-    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with zipfile.ZipFile(fh, mode="w", compression=method, allowZip64=True) as archive:
-        for name, value in arrays.items():
-            a = np.asanyarray(value)
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as out:
-                if a.dtype.hasobject or a.size == 0:  # numpy's own way (object arrays, empty ones)
-                    npy.write_array(out, a)
-                    continue
-                header = npy.header_data_from_array_1_0(a)
-                try:
-                    npy.write_array_header_1_0(out, header)
-                except ValueError:  # a header longer than 64 KiB (a very long shape): format 2.0
-                    npy.write_array_header_2_0(out, header)
-                if a.flags.c_contiguous or a.flags.f_contiguous:
-                    # the header says Fortran order for an F-only array, whose transpose is C-contiguous
-                    flat = (a if a.flags.c_contiguous else a.T).reshape(-1)
-                    data = memoryview(flat.view(np.uint8))  # type: ignore[arg-type]
-                else:
-                    rows = max(1, NPZ_CHUNK // max(1, a[0].nbytes))
-                    for r in range(0, a.shape[0], rows):
-                        out.write(memoryview(np.ascontiguousarray(a[r : r + rows]).reshape(-1).view(np.uint8)))  # type: ignore[arg-type]
-                    continue
-                for start in range(0, data.nbytes, NPZ_CHUNK):
-                    out.write(data[start : start + NPZ_CHUNK])
+    try:
+        npy.write_array_header_1_0(out, header)
+    except ValueError:  # a header longer than 64 KiB (a very long shape): format 2.0
+        npy.write_array_header_2_0(out, header)
+
+
+def _write_flat(out: IO[bytes], a: np.ndarray) -> None:
+    """A C-contiguous array's bytes, in :data:`NPZ_CHUNK` slices of its own memory."""
+    data = memoryview(a.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
+    for start in range(0, data.nbytes, NPZ_CHUNK):
+        out.write(data[start : start + NPZ_CHUNK])
 
 
 def save_image(image: Image.Image, target: Path, *, text: Mapping[str, str] | None = None, force: bool = True,

@@ -549,7 +549,7 @@ def test_interrupted_writer_leaves_no_trace(
         "export": {"out.svg": b"old"},
         "maps-existing-folder": {"m": None, "m/filter_0.png": b"old map"},
     }.get(writer, {}))
-    monkeypatch.setattr("convcli.files.writers._write_npz", lambda fh, arrays, compress: _interrupt_after_writing(fh))
+    monkeypatch.setattr("convcli.files.writers._write_flat", lambda out, a: _interrupt_after_writing(out))
     monkeypatch.setattr(Image.Image, "save", interrupted_save)
     before = snapshot(tmp_path)
     with pytest.raises(KeyboardInterrupt):
@@ -580,7 +580,7 @@ def test_ctrl_c_during_a_write_exits_130(tmp_path: Path, monkeypatch: pytest.Mon
     }[case]
     if existing:
         (tmp_path / existing).write_bytes(b"old")
-    monkeypatch.setattr("convcli.files.writers._write_npz", lambda fh, arrays, compress: _interrupt_after_writing(fh))
+    monkeypatch.setattr("convcli.files.writers._write_flat", lambda out, a: _interrupt_after_writing(out))
     monkeypatch.setattr(Image.Image, "save", lambda self, fp, *a, **kw: _interrupt_after_writing(fp))
     if case == "export-force":  # the screen's text is one fh.write; interrupt just after it
         monkeypatch.setattr("convcli.files.atomic.os.fsync", lambda fd: _interrupt_after_writing(io.BytesIO()))
