@@ -1,5 +1,5 @@
 """``python -m convcli``."""
 
-from convcli.cli import app
+from convcli.cli import main
 
-app(prog_name="convcli")
+main()

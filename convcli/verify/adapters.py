@@ -99,9 +99,19 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
     tallies = [compare.Tally(dtype, n) for _ in chosen]
     stopped: set[int] = set()  # adapters that gave no output: nothing to compare
 
+    scales: dict[int, np.ndarray] = {}  # a band's S, kept from the first sweep for the second (float32 mostly)
+
     def scale(band: tiles.Band) -> np.ndarray:
         s = compare.magnitude(band.problem.layer, band.problem.bias)
         return s[band.i0 : band.i0 + band.r1 - band.r0]
+
+    def band_scale(k: int) -> np.ndarray:
+        if k not in scales:
+            scales[k] = scale(bands[k])
+        s = scales[k]
+        if not any(k in ks for ks in todo.values()):
+            del scales[k]  # every adapter has had this band
+        return s
 
     def rows(band: tiles.Band, output: np.ndarray) -> np.ndarray:
         return output[band.i0 : band.i0 + band.r1 - band.r0] if len(bands) > 1 else output
@@ -118,9 +128,10 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
                                                         or importing.done(chosen[i].module))]
             if not here:
                 continue
-            s = scale(band)
             for i in here:
                 todo[i].remove(k)
+            s = band_scale(k)
+            for i in here:
                 outcome = run_adapter(chosen[i], band.problem)
                 if outcome.status != COMPUTED or outcome.output is None:
                     outcomes[i] = outcome  # a refusal or a missing framework: the same for every band
