@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convcli.cli.app import app
 from convcli.cli.layer import _warn_overflow, build_layer, print_notes
@@ -31,6 +31,16 @@ def _check_fits(layer: Layer) -> None:
                        "use " + memory.listed(memory.advice(dtype=layer.x.dtype.name)))
 
 
+def _wait(importing: Any) -> None:
+    """Until the frameworks are imported, with a bar on a terminal once that takes a second."""
+    bar = _Progress("importing the frameworks", enabled=True)
+    try:
+        while not importing.join(timeout=0.1):
+            bar(importing.fraction())
+    finally:
+        bar.close()
+
+
 @app.command(no_args_is_help=True)
 @takes_layer_options
 def verify(opts: LayerOptions) -> None:
@@ -48,16 +58,23 @@ def verify(opts: LayerOptions) -> None:
     from convcli.errors import DisagreementError
     from convcli.present import describe
     from convcli.render import verify as render_verify
-    from convcli.verify import adapters, compare, tiles
+    from convcli.verify import adapters, compare, environment, tiles
     from convcli.verify.problem import Problem
 
     parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
-    built = build_layer(opts, parsed)
-    layer = built.layer
-    _check_fits(layer)
-    built.warn()
-    banded = len(tiles.bands(Problem(layer, np.zeros(layer.filters, layer.x.dtype), built.padding))) > 1
-    importing = adapters.preload(banded=banded)  # the frameworks import on another thread while convcli computes
+    importing = adapters.preload()  # the frameworks import on another thread while the input is read
+    try:
+        built = build_layer(opts, parsed)
+        layer = built.layer
+        _check_fits(layer)
+        built.warn()
+        banded = len(tiles.bands(Problem(layer, np.zeros(layer.filters, layer.x.dtype), built.padding))) > 1
+        if environment.installed("scipy"):
+            importing.also("scipy", adapters.scipy_module(banded))
+        _wait(importing)
+    except BaseException:
+        importing.abandon()  # an error is said at once, not after the imports (a daemon thread)
+        raise
     progress = _Progress("convcli", enabled=True)
     try:
         result = engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias,
@@ -68,10 +85,9 @@ def verify(opts: LayerOptions) -> None:
         _warn_overflow(result)
     problem = Problem(layer, result.bias, built.padding, opts.semantics.value, opts.flip)
     bars = _Bars(enabled=True)
-    try:  # numpy's and SciPy's rows while the others import; the others after the import is joined
-        checked = adapters.verify(problem, result.preactivation, progress=bars, importing=importing)
+    try:
+        checked = adapters.verify(problem, result.preactivation, progress=bars)
     finally:
-        importing.join()  # also when interrupted: the switch interval back
         bars.close()
     n = compare.terms(layer)
     rtol = compare.rtol_for(layer.x.dtype, n)

@@ -78,17 +78,14 @@ Progress = Callable[[str, float], None]
 
 
 def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...] | None = None, *,
-           progress: Progress | None = None, tile_values: int | None = None,
-           importing: Importing | None = None) -> list[Checked]:
+           progress: Progress | None = None, tile_values: int | None = None) -> list[Checked]:
     """Every adapter (default :data:`ADAPTERS`) on ``problem``, each result compared with ``expected (H', W', F)``.
 
     Large layers go band by band (:func:`convcli.verify.tiles.bands`, ``tile_values`` output values
     each): every framework computes each band under its own padding rules, and the band is compared
     at once (:class:`~convcli.verify.compare.Tally`), so memory stays bounded by a band's arrays, never
     a whole-image float64 copy. An outcome keeps its ``output`` only when the layer is one band.
-    With ``importing`` (:func:`preload`, still running), each band goes first to the frameworks
-    imported by then (numpy, SciPy, then PyTorch, ...) and the bands left to the others after the
-    import is joined. SciPy computes a sample of a large layer's bands (:func:`sample_bands`), said
+    Each band's ``S`` is made once, for every adapter. SciPy computes a sample of a large layer's bands (:func:`sample_bands`), said
     in its outcome's note.
     """
     bands = tiles.bands(problem, tile_values)
@@ -99,19 +96,9 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
     tallies = [compare.Tally(dtype, n) for _ in chosen]
     stopped: set[int] = set()  # adapters that gave no output: nothing to compare
 
-    scales: dict[int, np.ndarray] = {}  # a band's S, kept from the first sweep for the second (float32 mostly)
-
     def scale(band: tiles.Band) -> np.ndarray:
         s = compare.magnitude(band.problem.layer, band.problem.bias)
         return s[band.i0 : band.i0 + band.r1 - band.r0]
-
-    def band_scale(k: int) -> np.ndarray:
-        if k not in scales:
-            scales[k] = scale(bands[k])
-        s = scales[k]
-        if not any(k in ks for ks in todo.values()):
-            del scales[k]  # every adapter has had this band
-        return s
 
     def rows(band: tiles.Band, output: np.ndarray) -> np.ndarray:
         return output[band.i0 : band.i0 + band.r1 - band.r0] if len(bands) > 1 else output
@@ -121,33 +108,24 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
     todo = {i: [k for k in range(len(bands)) if k in sampled or a.module not in SAMPLED] for i, a in enumerate(chosen)}
     total = {i: len(ks) for i, ks in todo.items()}
 
-    def sweep(waiting: bool) -> None:
-        """Every band once, with the adapters still to do it (when ``waiting``, those imported by now)."""
-        for k, band in enumerate(bands):
-            here = [i for i in todo if k in todo[i] and (importing is None or not waiting
-                                                        or importing.done(chosen[i].module))]
-            if not here:
+    for k, band in enumerate(bands):  # band by band, so that one band's arrays are alive at a time
+        here = [i for i in todo if k in todo[i]]
+        if not here:
+            continue
+        s = scale(band)
+        for i in here:
+            todo[i].remove(k)
+            outcome = run_adapter(chosen[i], band.problem)
+            if outcome.status != COMPUTED or outcome.output is None:
+                outcomes[i] = outcome  # a refusal or a missing framework: the same for every band
+                del todo[i]
+                stopped.add(i)
                 continue
-            for i in here:
-                todo[i].remove(k)
-            s = band_scale(k)
-            for i in here:
-                outcome = run_adapter(chosen[i], band.problem)
-                if outcome.status != COMPUTED or outcome.output is None:
-                    outcomes[i] = outcome  # a refusal or a missing framework: the same for every band
-                    del todo[i]
-                    stopped.add(i)
-                    continue
-                tallies[i].add(k, rows(band, outcome.output), expected[band.r0 : band.r1], s, band.r0)
-                if outcomes[i] is None:
-                    outcomes[i] = outcome if len(bands) == 1 else replace(outcome, output=None)
-                if progress is not None:
-                    progress(chosen[i].name, 1 - len(todo[i]) / total[i])
-
-    if importing is not None:  # the frameworks imported by now, band after band, while the others import
-        sweep(True)
-        importing.join()
-    sweep(False)
+            tallies[i].add(k, rows(band, outcome.output), expected[band.r0 : band.r1], s, band.r0)
+            if outcomes[i] is None:
+                outcomes[i] = outcome if len(bands) == 1 else replace(outcome, output=None)
+            if progress is not None:
+                progress(chosen[i].name, 1 - len(todo[i]) / total[i])
     for i, a in enumerate(chosen):
         found = outcomes[i]
         if a.module in SAMPLED and len(sampled) < len(bands) and found is not None and i not in stopped:
@@ -197,21 +175,31 @@ def _sampled_note(bands: list[tiles.Band], sampled: set[int], height: int) -> st
 
 
 class Importing:
-    """The frameworks importing on a thread of their own (:func:`preload`)."""
+    """The frameworks importing on a thread of their own (:func:`preload`), in the order given, and
+    any module :meth:`also` adds later, until :meth:`join`."""
 
     def __init__(self, modules: list[tuple[str, str]]) -> None:
-        self._done = {adapter_module: threading.Event() for adapter_module, _ in modules}
-        self._modules = modules
+        import queue
+
+        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._done: dict[str, threading.Event] = {}
         self._switch = sys.getswitchinterval()
-        # the import holds the GIL for seconds; at the default 5 ms a switch, convcli's threads, whose
-        # numpy calls release and retake it thousands of times, wait on it most of the time (measured:
-        # run_layer 0.4 s alone, 4.7-6.5 s beside the import; 1.7 s at 0.1 ms)
+        # the import holds the GIL for seconds; at the default 5 ms a switch, the main thread's
+        # own work beside it (reading and decoding the input) waits on it most of the time
         sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL))
+        for entry in modules:
+            self.also(*entry)
         self._thread = threading.Thread(target=self._work, name="convcli-preload", daemon=True)
         self._thread.start()
 
+    def also(self, adapter_module: str, module: str) -> None:
+        """Import ``module`` too (for the adapter of ``adapter_module``), after the others."""
+        self._done[adapter_module] = threading.Event()
+        self._queue.put((adapter_module, module))
+
     def _work(self) -> None:
-        for adapter_module, module in self._modules:
+        while (entry := self._queue.get()) is not None:
+            adapter_module, module = entry
             try:
                 if adapter_module == "keras":
                     adapt_keras.keras_backend()  # Keras reads its backend once, at import
@@ -226,9 +214,26 @@ class Importing:
         event = self._done.get(adapter_module)
         return event is None or event.is_set()
 
-    def join(self) -> None:
-        """Until every import is over; the switch interval back to what it was."""
-        self._thread.join()
+    def fraction(self) -> float:
+        """The share of the imports asked for that are over, 0 to 1."""
+        return sum(e.is_set() for e in self._done.values()) / max(1, len(self._done))
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Until every import is over (or ``timeout`` seconds): whether they are; the switch
+        interval back to what it was once they are."""
+        if self._thread.is_alive():
+            self._queue.put(None)  # a second None is never read: the thread has stopped at the first
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            return False
+        sys.setswitchinterval(self._switch)
+        return True
+
+
+    def abandon(self) -> None:
+        """Import nothing more and leave the thread (a daemon) to end with the process; the switch
+        interval back."""
+        self._queue.put(None)
         sys.setswitchinterval(self._switch)
 
 
@@ -236,21 +241,25 @@ class Importing:
 SWITCH_INTERVAL = 1e-4
 
 
-def preload(adapters: tuple[Adapter, ...] | None = None, *, banded: bool = False) -> Importing:
-    """Import the installed frameworks on a thread of their own, while the caller computes.
+def preload(adapters: tuple[Adapter, ...] | None = None) -> Importing:
+    """Import the installed frameworks (but SciPy and numpy) on a thread of their own, while the
+    caller reads its input; join before computing.
 
-    Imports take seconds (torch, keras) and mostly one core; convcli's own pass runs meanwhile.
-    SciPy first (``scipy.ndimage`` for a ``banded`` layer, its adapter's routine there, else
-    ``scipy.signal``), so that its row can be computed while the others import. A failed import is
-    left for the adapter to report in its own words. Join before running the other adapters: a
-    module half imported there is already in ``sys.modules``.
+    Measured on a 12 MP photo (benchmarks/README.md): numpy work *beside* an import runs hardly
+    faster than after it, since the import holds the GIL (convcli's pass: 0.3 s alone, 1.8 s beside
+    ``import torch``), so convcli computes after the join; what overlaps is the reading and decoding
+    of the input. SciPy's module depends on the layer's size (:func:`scipy_module`): add it with
+    :meth:`Importing.also` once that is known. A failed import is left for the adapter to report in
+    its own words.
     """
     chosen = ADAPTERS if adapters is None else adapters
-    scipy_module = "scipy.ndimage" if banded else "scipy.signal"
-    modules = [(a.module, scipy_module if a.module == "scipy" else a.module) for a in chosen
-               if a.module != "numpy" and environment.installed(a.module)]
-    modules.sort(key=lambda m: m[0] != "scipy")
-    return Importing(modules)
+    return Importing([(a.module, a.module) for a in chosen
+                      if a.module not in ("numpy", "scipy") and environment.installed(a.module)])
+
+
+def scipy_module(banded: bool) -> str:
+    """What SciPy's adapter imports: ``scipy.ndimage`` for a layer of several bands, else ``scipy.signal``."""
+    return "scipy.ndimage" if banded else "scipy.signal"
 
 
 def installable(checked: list[Checked]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from convcli import engine
 from convcli.layer.geometry import conv_geometry
 from convcli.verify import adapt_scipy, adapters, tiles
-from convcli.verify.problem import COMPUTED, Problem
+from convcli.verify.problem import Problem
 
 pytest.importorskip("scipy")
 
@@ -102,19 +103,11 @@ def test_a_difference_in_a_sampled_band_is_found_and_outside_the_sample_is_not_c
     assert f"{outside * 4}-{outside * 4 + 3}" not in unseen.outcome.note
 
 
-def test_verify_beside_the_import_gives_the_same_verdicts():
-    p = _layer()
-    expected = engine.conv2d(p.layer.x, p.layer.kernel, p.bias, padding="same")
-    wo = p.layer.geometry.out_hw[1]
-    alone = adapters.verify(p, expected, tile_values=4 * wo * 2)
-    importing = adapters.preload(banded=True)
-    try:
-        beside = adapters.verify(p, expected, tile_values=4 * wo * 2, importing=importing)
-    finally:
-        importing.join()
-    for a, b in zip(alone, beside, strict=True):
-        assert a.outcome.status == b.outcome.status and a.outcome.note == b.outcome.note
-        if a.outcome.status == COMPUTED:
-            assert a.comparison is not None and b.comparison is not None
-            assert (a.comparison.ok, a.comparison.max_abs, a.comparison.max_rel) == (
-                b.comparison.ok, b.comparison.max_abs, b.comparison.max_rel)
+def test_preload_imports_what_is_added_later_and_says_when_it_is_done():
+    importing = adapters.preload(())
+    importing.also("scipy", adapters.scipy_module(True))
+    importing.also("ghost", "convcli_no_such_module")  # a failed import is the adapter's to word
+    assert importing.join(timeout=60)
+    assert importing.done("scipy") and importing.done("ghost") and importing.fraction() == 1.0
+    assert "scipy.ndimage" in sys.modules
+    assert importing.done("not-asked-for")
