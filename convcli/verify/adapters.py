@@ -85,8 +85,8 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
     each): every framework computes each band under its own padding rules, and the band is compared
     at once (:class:`~convcli.verify.compare.Tally`), so memory stays bounded by a band's arrays, never
     a whole-image float64 copy. An outcome keeps its ``output`` only when the layer is one band.
-    Each band's ``S`` is made once, for every adapter. SciPy computes a sample of a large layer's bands (:func:`sample_bands`), said
-    in its outcome's note.
+    Each band's ``S`` is made once, for every adapter. SciPy computes a sample of a large layer's
+    bands (:func:`sample_bands`), said in its outcome's note.
     """
     bands = tiles.bands(problem, tile_values)
     n = compare.terms(problem.layer)
@@ -228,7 +228,6 @@ class Importing:
             return False
         sys.setswitchinterval(self._switch)
         return True
-
 
     def abandon(self) -> None:
         """Import nothing more and leave the thread (a daemon) to end with the process; the switch
