@@ -134,9 +134,9 @@ def run_bytes(layer: Layer, *, keep_partials: bool = False, stream_partials: boo
     if keep_partials:
         total += per_map * layer.cg * layer.filters
     elif stream_partials:
-        step = _pass_blocks(layer)[0]
-        block = (step[1] - step[0]) * wo * layer.cg * layer.filters * layer.x.itemsize
-        total += min(len(_pass_blocks(layer)), SINK_AHEAD * tiles.THREADS + 1) * block  # +1: the one being written
+        blocks = _pass_blocks(layer)
+        block = (blocks[0][1] - blocks[0][0]) * wo * layer.cg * layer.filters * layer.x.itemsize
+        total += min(len(blocks), SINK_AHEAD * tiles.THREADS + 1) * block  # +1: the one being written
     total += tiles.THREADS * padded_region(layer)[3]
     return total + 4 * tiles.THREADS * tiles.TILE_VALUES * layer.x.itemsize
 

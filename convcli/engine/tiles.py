@@ -103,6 +103,12 @@ def blas_single_thread() -> Iterator[None]:
                         lib.set_num_threads(n)
 
 
+def _on_threads(blocks: list[Pair]) -> bool:
+    """Whether ``blocks`` go to the pool: several threads and blocks, and not from a pool thread
+    itself (a block never waits on the pool from inside it)."""
+    return THREADS > 1 and len(blocks) > 1 and not threading.current_thread().name.startswith(_POOL_NAME)
+
+
 def _each(fn: Callable[[Pair], int], blocks: list[Pair], progress: Callable[[int], None] | None,
           parallel: bool = True) -> None:
     """``fn`` on every block, on :data:`THREADS` threads when ``parallel`` and there are several.
@@ -112,7 +118,7 @@ def _each(fn: Callable[[Pair], int], blocks: list[Pair], progress: Callable[[int
     its threads would oversubscribe the cores and spin-wait whenever anything else runs. On one
     thread BLAS keeps its own threads (a big im2col GEMM spreads over the cores by itself).
     """
-    if parallel and THREADS > 1 and len(blocks) > 1 and not threading.current_thread().name.startswith(_POOL_NAME):
+    if parallel and _on_threads(blocks):
         with blas_single_thread():
             for done in _pool().map(fn, blocks):
                 if progress is not None:
@@ -131,7 +137,7 @@ def _each_in_order(fn: Callable[[Pair], T], blocks: list[Pair], consume: Callabl
     consumed, so a consumer slower than the threads (a disk) holds them back instead of letting
     every block's result pile up. An exception in either stops the rest (no thread is left waiting).
     """
-    if THREADS <= 1 or len(blocks) <= 1 or threading.current_thread().name.startswith(_POOL_NAME):
+    if not _on_threads(blocks):
         for b in blocks:
             consume(b, fn(b))
         return

@@ -53,10 +53,11 @@ def magnitude(layer: engine.Layer, bias: np.ndarray) -> np.ndarray:
     """
     g = layer.geometry
     top, bottom, left, right = g.pads
-    dt = np.float32 if _float32_safe(layer, bias) else np.float64
-    x = np.pad(np.abs(layer.x).astype(dt, copy=False), ((top, bottom), (left, right), (0, 0)))
-    s = engine.conv2d(x, np.abs(layer.kernel).astype(dt), np.abs(bias).astype(dt),
-                      stride=g.stride, dilation=g.dilation, groups=layer.groups, dtype=dt)
+    ax, aw, ab = np.abs(layer.x), np.abs(layer.kernel), np.abs(bias)
+    dt = np.float32 if layer.x.dtype.itemsize <= 4 and _float32_safe(ax, aw, ab, terms(layer)) else np.float64
+    x = np.pad(ax.astype(dt, copy=False), ((top, bottom), (left, right), (0, 0)))
+    s = engine.conv2d(x, aw.astype(dt), ab.astype(dt), stride=g.stride, dilation=g.dilation, groups=layer.groups,
+                      dtype=dt)
     if dt == np.float32:
         s *= np.float32(1 + 2 * terms(layer) * float(np.finfo(np.float32).eps))
     return s
@@ -67,18 +68,16 @@ def magnitude(layer: engine.Layer, bias: np.ndarray) -> np.ndarray:
 SAFE_LOW, SAFE_HIGH = 1e-30, 1e30
 
 
-def _float32_safe(layer: engine.Layer, bias: np.ndarray) -> bool:
-    """Whether ``S`` of this layer can be summed in float32 without overflow or underflow."""
-    if layer.x.dtype.itemsize > 4 or not np.issubdtype(layer.x.dtype, np.floating):
-        return False
-    x, w = np.abs(layer.x), np.abs(layer.kernel)
-    if not (np.isfinite(x).all() and np.isfinite(w).all() and np.isfinite(bias).all()):
+def _float32_safe(x: np.ndarray, w: np.ndarray, bias: np.ndarray, n: int) -> bool:
+    """Whether ``S`` of ``n``-term sums of ``|x|``·``|w|`` (plus ``|bias|``), all absolute values of
+    a floating layer, can be summed in float32 without overflow or underflow."""
+    if not np.issubdtype(x.dtype, np.floating) or not (np.isfinite(x).all() and np.isfinite(w).all()
+                                                       and np.isfinite(bias).all()):
         return False
     x_max, w_max = float(x.max(initial=0)), float(w.max(initial=0))
     x_min = float(x.min(initial=np.inf, where=x > 0))
     w_min = float(w.min(initial=np.inf, where=w > 0))
-    n = terms(layer)
-    high = n * x_max * w_max + float(np.abs(bias).max(initial=0))
+    high = n * x_max * w_max + float(bias.max(initial=0))
     return high <= SAFE_HIGH and (x_max == 0 or w_max == 0 or x_min * w_min >= SAFE_LOW)
 
 
