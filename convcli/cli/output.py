@@ -105,7 +105,8 @@ class _Bars:
     """Progress bars on stderr, one per task name (``verify``: one per framework), that appear only
     once the work has taken about a second, and only on a terminal.
 
-    Called with a task's name and its fraction done (0 to 1); a task's bar appears at its first call.
+    Called with a task's name and its fraction done (0 to 1); the bars are in the order of each
+    task's first call, even a call before they appear.
     """
 
     DELAY = 1.0
@@ -119,11 +120,13 @@ class _Bars:
         self._label = f"{{task.description:<{name_width}}}" if name_width else "{task.description}"
         self._bar: Any = None
         self._tasks: dict[str, Any] = {}
+        self._early: dict[str, float] = {}  # before the bars appear: each task's latest fraction, in order
 
     def __call__(self, name: str, fraction: float) -> None:
         if not self._enabled:
             return
         if self._bar is None:
+            self._early[name] = fraction
             if self._clock() - self._start < self.DELAY:
                 return
             from rich.console import Console
@@ -132,6 +135,8 @@ class _Bars:
             self._bar = Progress(TextColumn(self._label), BarColumn(), TaskProgressColumn(),
                                  TimeRemainingColumn(), console=Console(stderr=True), transient=True)
             self._bar.start()
+            for early, done in self._early.items():
+                self._tasks[early] = self._bar.add_task(early, total=1.0, completed=done)
         if name not in self._tasks:
             self._tasks[name] = self._bar.add_task(name, total=1.0)
         self._bar.update(self._tasks[name], completed=fraction)

@@ -41,16 +41,22 @@ def _wait(importing: Any) -> None:
         bar.close()
 
 
-@app.command(no_args_is_help=True)
+#: ``verify --help``: each paragraph one string, so that the help wraps it to the terminal's width.
+HELP = (
+    "Compute the same layer with every installed framework (PyTorch, Keras, TensorFlow, JAX, SciPy) and compare."
+    "\n\n"
+    "Exit 1 when a framework's result differs from convcli's beyond float rounding. "
+    "Costs: importing the frameworks (a few seconds, in a process of their own while convcli computes), then "
+    "each framework's convolution and SciPy's per-channel loops, in bands of rows (memory stays a few hundred MB "
+    "beyond the frameworks'); a 12 MP photo takes about 6 s on 2 cores. SciPy compares a layer of more than "
+    "4 bands on 4 of them (its note says which rows); the others compare every value."
+)
+
+
+@app.command(no_args_is_help=True, help=HELP)
 @takes_layer_options
 def verify(opts: LayerOptions) -> None:
-    """Compute the same layer with every installed framework (PyTorch, Keras, TensorFlow, JAX, SciPy) and compare.
-
-    Exit 1 when a framework's result differs from convcli's beyond float rounding. Costs: importing the
-    frameworks (a few seconds), then each framework's convolution and SciPy's per-channel loops, in bands of rows
-    (memory stays a few hundred MB beyond the frameworks'); a 12 MP photo takes several seconds. SciPy compares
-    a layer of more than 4 bands on 4 of them (its note says which rows); the others compare every value.
-    """
+    """``convcli verify`` (:data:`HELP`)."""
     import numpy as np
     from rich.console import Console
 
@@ -62,33 +68,47 @@ def verify(opts: LayerOptions) -> None:
     from convcli.verify.problem import Problem
 
     parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
-    importing = adapters.preload()  # the frameworks import on another thread while the input is read
+    # the frameworks import in a process of their own, while this one reads the input and computes
+    # convcli's result (where that cannot be, on a thread of this one, joined before computing)
+    worker = adapters.start_worker()
+    importing = adapters.preload(skip=() if worker is None else worker.modules)
     try:
         built = build_layer(opts, parsed)
         layer = built.layer
         _check_fits(layer)
         built.warn()
+        if worker is not None and built.use_bias | (built.bias is None):
+            from convcli.errors import ConvcliError
+
+            try:  # the worker starts on the frameworks' bands as soon as each is imported
+                worker.compute(Problem(layer, engine.check_bias(built.bias, layer.filters, layer.x.dtype),
+                                       built.padding, opts.semantics.value, opts.flip))
+            except ConvcliError:
+                pass  # a bias that does not fit: run_layer says so, in its words
         banded = len(tiles.bands(Problem(layer, np.zeros(layer.filters, layer.x.dtype), built.padding))) > 1
         if environment.installed("scipy"):
             importing.also("scipy", adapters.scipy_module(banded))
         _wait(importing)
+        progress = _Progress("convcli", enabled=True)
+        try:
+            result = engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias,
+                                      progress=progress)
+        finally:
+            progress.close()
+        if not built.warnings:
+            _warn_overflow(result)
+        problem = Problem(layer, result.bias, built.padding, opts.semantics.value, opts.flip)
+        bars = _Bars(enabled=True)
+        try:
+            checked = adapters.verify(problem, result.preactivation, progress=bars, worker=worker)
+        finally:
+            bars.close()
     except BaseException:
         importing.abandon()  # an error is said at once, not after the imports (a daemon thread)
         raise
-    progress = _Progress("convcli", enabled=True)
-    try:
-        result = engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias,
-                                  progress=progress)
     finally:
-        progress.close()
-    if not built.warnings:
-        _warn_overflow(result)
-    problem = Problem(layer, result.bias, built.padding, opts.semantics.value, opts.flip)
-    bars = _Bars(enabled=True)
-    try:
-        checked = adapters.verify(problem, result.preactivation, progress=bars)
-    finally:
-        bars.close()
+        if worker is not None:
+            worker.close()
     n = compare.terms(layer)
     rtol = compare.rtol_for(layer.x.dtype, n)
 

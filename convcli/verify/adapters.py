@@ -38,6 +38,7 @@ from convcli.verify.problem import (
     Unavailable,
     first_line,
 )
+from convcli.verify.worker import Result, Worker
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,16 @@ def run_adapter(adapter: Adapter, problem: Problem) -> Outcome:
         return Outcome(adapter.name, "", MISSING, note=f"cannot be used: {first_line(exc)}")
 
 
+#: The registry as convcli ships it: the adapters a worker process runs (it reads its own copy).
+BUILTIN = ADAPTERS
+
 #: ``progress(framework, fraction)``: each framework's share of the bands done, 0 to 1.
 Progress = Callable[[str, float], None]
 
 
 def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...] | None = None, *,
-           progress: Progress | None = None, tile_values: int | None = None) -> list[Checked]:
+           progress: Progress | None = None, tile_values: int | None = None,
+           worker: Worker | None = None) -> list[Checked]:
     """Every adapter (default :data:`ADAPTERS`) on ``problem``, each result compared with ``expected (H', W', F)``.
 
     Large layers go band by band (:func:`convcli.verify.tiles.bands`, ``tile_values`` output values
@@ -87,6 +92,10 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
     a whole-image float64 copy. An outcome keeps its ``output`` only when the layer is one band.
     Each band's ``S`` is made once, for every adapter. SciPy computes a sample of a large layer's
     bands (:func:`sample_bands`), said in its outcome's note.
+
+    With a ``worker`` (:class:`convcli.verify.worker.Worker`), the built-in adapters of the modules
+    it imported compute there, while this process computes the others; their bands are compared as
+    they arrive (each band's ``S`` kept for them up to :data:`KEEP_BYTES`, made again beyond).
     """
     bands = tiles.bands(problem, tile_values)
     n = compare.terms(problem.layer)
@@ -96,36 +105,69 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
     tallies = [compare.Tally(dtype, n) for _ in chosen]
     stopped: set[int] = set()  # adapters that gave no output: nothing to compare
 
-    def scale(band: tiles.Band) -> np.ndarray:
-        s = compare.magnitude(band.problem.layer, band.problem.bias)
-        return s[band.i0 : band.i0 + band.r1 - band.r0]
-
     def rows(band: tiles.Band, output: np.ndarray) -> np.ndarray:
         return output[band.i0 : band.i0 + band.r1 - band.r0] if len(bands) > 1 else output
 
     sampled = sample_bands(len(bands))
-
     todo = {i: [k for k in range(len(bands)) if k in sampled or a.module not in SAMPLED] for i, a in enumerate(chosen)}
     total = {i: len(ks) for i, ks in todo.items()}
+    remote = {i: a.module for i, a in enumerate(chosen)
+              if worker is not None and a in BUILTIN and a.module in worker.modules and environment.installed(a.module)}
+    away = worker if remote and worker is not None and worker.ready() and worker.compute(problem, tile_values) else None
+    if away is None:
+        remote = {}  # no worker, it could not start, or it computes another problem: everything here
+    assert not any(chosen[i].module in SAMPLED for i in remote)  # a worker computes every band
+    by_module = {m: i for i, m in remote.items()}
+    scales = _Scales(bands, [sum(k in ks for ks in todo.values()) for k in range(len(bands))])
+    answered = dict.fromkeys(remote, 0)
 
-    for k, band in enumerate(bands):  # band by band, so that one band's arrays are alive at a time
-        here = [i for i in todo if k in todo[i]]
-        if not here:
-            continue
-        s = scale(band)
-        for i in here:
-            todo[i].remove(k)
-            outcome = run_adapter(chosen[i], band.problem)
-            if outcome.status != COMPUTED or outcome.output is None:
-                outcomes[i] = outcome  # a refusal or a missing framework: the same for every band
-                del todo[i]
-                stopped.add(i)
+    def take(i: int, k: int, outcome: Outcome) -> None:
+        """Band ``k`` of adapter ``i``: compared, or the adapter stopped by a refusal."""
+        if outcome.status != COMPUTED or outcome.output is None:
+            outcomes[i] = outcome  # a refusal or a missing framework: the same for every band
+            stopped.add(i)
+            scales.forget(k)
+            return
+        band = bands[k]
+        tallies[i].add(k, rows(band, outcome.output), expected[band.r0 : band.r1], scales.take(k), band.r0)
+        if outcomes[i] is None:
+            outcomes[i] = outcome if len(bands) == 1 else replace(outcome, output=None)
+
+    def receive(results: list[Result]) -> None:
+        for r in results:
+            i = by_module[r.module]
+            answered[i] += 1
+            if i in stopped:
+                scales.forget(r.band)
                 continue
-            tallies[i].add(k, rows(band, outcome.output), expected[band.r0 : band.r1], s, band.r0)
-            if outcomes[i] is None:
-                outcomes[i] = outcome if len(bands) == 1 else replace(outcome, output=None)
-            if progress is not None:
+            take(i, r.band, r.outcome or Outcome(chosen[i].name, "", MISSING, note=f"cannot be used: {r.error}"))
+            if progress is not None and i not in stopped:
+                progress(chosen[i].name, answered[i] / total[i])
+
+    if progress is not None:  # the bars in the table's order, the worker's waiting while it imports
+        for i, a in enumerate(chosen):
+            if i in remote or environment.installed(a.module):
+                progress(a.name, 0.0)
+    for k, band in enumerate(bands):  # band by band, so that one band's arrays are alive at a time
+        for i in [i for i in todo if k in todo[i] and i not in remote and i not in stopped]:
+            todo[i].remove(k)
+            take(i, k, run_adapter(chosen[i], band.problem))
+            if i in stopped:
+                for rest in todo.pop(i):
+                    scales.forget(rest)
+            elif progress is not None:
                 progress(chosen[i].name, 1 - len(todo[i]) / total[i])
+        if away is not None:
+            receive(away.poll())
+    while away is not None and any(answered[i] < total[i] for i in remote) and not away.ended():
+        receive(away.wait(timeout=0.1))
+        if progress is not None:
+            for i in remote:
+                progress(chosen[i].name, answered[i] / total[i])
+    for i in remote:
+        if i not in stopped and answered[i] < total[i]:
+            outcomes[i] = Outcome(chosen[i].name, "", MISSING, note=f"cannot be used: {away.ended() if away else ''}")
+            stopped.add(i)
     for i, a in enumerate(chosen):
         found = outcomes[i]
         if a.module in SAMPLED and len(sampled) < len(bands) and found is not None and i not in stopped:
@@ -134,9 +176,10 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
     def recheck_for(i: int) -> compare.Recheck:
         def again(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             band = bands[k]
-            output = chosen[i].compute(band.problem).output
-            assert output is not None
-            return rows(band, output), expected[band.r0 : band.r1], scale(band)
+            result = away.again(remote[i], k) if away is not None and i in remote else None
+            outcome = result.outcome if result is not None and result.outcome is not None else chosen[i].compute(band.problem)
+            assert outcome.output is not None
+            return rows(band, outcome.output), expected[band.r0 : band.r1], scales.make(k)
         return again
 
     checked = []
@@ -149,6 +192,41 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[Adapter, ...]
         comparison = None if i in stopped else tallies[i].result(recheck_for(i))
         checked.append(Checked(outcome, comparison))
     return checked
+
+
+#: Bytes of ``S`` kept for the bands a worker has yet to answer; beyond, ``S`` is made again on arrival.
+KEEP_BYTES = 1 << 28
+
+
+class _Scales:
+    """Each band's ``S`` (:func:`convcli.verify.compare.magnitude`, its rows of the band), made once
+    and kept while an adapter is still to compare that band, up to :data:`KEEP_BYTES` (made again beyond)."""
+
+    def __init__(self, bands: list[tiles.Band], users: list[int]) -> None:
+        self.bands, self.users = bands, users
+        self.kept: dict[int, np.ndarray] = {}
+
+    def make(self, k: int) -> np.ndarray:
+        """Band ``k``'s ``S``, computed."""
+        band = self.bands[k]
+        s = compare.magnitude(band.problem.layer, band.problem.bias)
+        return s[band.i0 : band.i0 + band.r1 - band.r0]
+
+    def take(self, k: int) -> np.ndarray:
+        """Band ``k``'s ``S`` for one of its users: kept for the others, dropped after the last."""
+        s = self.kept.get(k)
+        if s is None:
+            s = self.make(k)
+            if self.users[k] > 1 and sum(v.nbytes for v in self.kept.values()) + s.nbytes <= KEEP_BYTES:
+                self.kept[k] = s
+        self.forget(k)
+        return s
+
+    def forget(self, k: int) -> None:
+        """One user of band ``k`` fewer (it compared the band, or never will)."""
+        self.users[k] -= 1
+        if self.users[k] <= 0:
+            self.kept.pop(k, None)
 
 
 #: Modules whose adapters compare a layer of more than :data:`SAMPLE` bands on a sample of them.
@@ -240,9 +318,9 @@ class Importing:
 SWITCH_INTERVAL = 1e-4
 
 
-def preload(adapters: tuple[Adapter, ...] | None = None) -> Importing:
-    """Import the installed frameworks (but SciPy and numpy) on a thread of their own, while the
-    caller reads its input; join before computing.
+def preload(adapters: tuple[Adapter, ...] | None = None, *, skip: tuple[str, ...] = ()) -> Importing:
+    """Import the installed frameworks (but SciPy, numpy and the modules of ``skip``) on a thread of
+    their own, while the caller reads its input; join before computing.
 
     Measured on a 12 MP photo (benchmarks/README.md): numpy work *beside* an import runs hardly
     faster than after it, since the import holds the GIL (convcli's pass: 0.3 s alone, 1.8 s beside
@@ -253,7 +331,17 @@ def preload(adapters: tuple[Adapter, ...] | None = None) -> Importing:
     """
     chosen = ADAPTERS if adapters is None else adapters
     return Importing([(a.module, a.module) for a in chosen
-                      if a.module not in ("numpy", "scipy") and environment.installed(a.module)])
+                      if a.module not in ("numpy", "scipy", *skip) and environment.installed(a.module)])
+
+
+def start_worker(adapters: tuple[Adapter, ...] | None = None) -> Worker | None:
+    """A process importing the installed frameworks that this one has not imported (but SciPy and
+    numpy, light and computed here): :class:`convcli.verify.worker.Worker`, or None where there is
+    nothing for it or it cannot start. Pass it to :func:`verify`, and close it after."""
+    chosen = ADAPTERS if adapters is None else adapters
+    modules = [a.module for a in chosen if a in BUILTIN and a.module not in ("numpy", "scipy")
+               and a.module not in sys.modules and environment.installed(a.module)]
+    return Worker.start(modules)
 
 
 def scipy_module(banded: bool) -> str:

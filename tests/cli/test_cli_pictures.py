@@ -149,6 +149,23 @@ def test_progress_bar_only_on_a_terminal_after_a_delay(monkeypatch):
     assert quiet._bar is None
 
 
+
+def test_bars_keep_the_order_of_each_tasks_first_call_even_before_they_appear(monkeypatch):
+    times = iter([0.0, 0.1, 0.2, 0.3, 2.0, 2.1])
+    monkeypatch.setattr("time.monotonic", lambda: next(times))
+    monkeypatch.setattr(cli.output.sys.stderr, "isatty", lambda: True, raising=False)
+    bars = cli.output._Bars(enabled=True)
+    for name in ("PyTorch", "Keras", "numpy einsum"):  # 0.1-0.3 s in: announced, nothing drawn
+        bars(name, 0.0)
+    assert bars._bar is None
+    bars("numpy einsum", 0.5)  # 2 s in: the bars appear, in the order announced
+    bars("SciPy", 0.25)
+    try:
+        assert [(t.description, t.completed) for t in bars._bar.tasks] == [
+            ("PyTorch", 0.0), ("Keras", 0.0), ("numpy einsum", 0.5), ("SciPy", 0.25)]
+    finally:
+        bars.close()
+
 def on_a_terminal(*args: object) -> tuple[int, str]:
     """``convcli ARGS...`` in a fresh interpreter whose stderr is a pseudo-terminal, with the bar's
     delay set to 0 so that even this tiny run would draw it: (exit code, what reached the terminal)."""
