@@ -98,6 +98,37 @@ def atomic_write(target: Path, write: Callable[[IO[bytes]], object], *, force: b
         write(fh)
 
 
+#: Seconds between the writeback a helper thread starts while a file is being written.
+SYNC_EVERY = 0.25
+
+
+@contextlib.contextmanager
+def _syncing(fd: int) -> Iterator[None]:
+    """While the block runs, ``fdatasync(fd)`` every :data:`SYNC_EVERY` seconds on a helper thread,
+    so that the data reaches the disk while the work goes on and the final ``fsync`` has little
+    left (1.1 GB of ``run --save``: 1.2 s at the end otherwise). Its errors are the final ``fsync``'s
+    to report."""
+    import threading
+
+    stop = threading.Event()
+    flush = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+
+    def sync() -> None:
+        while not stop.wait(SYNC_EVERY):
+            try:
+                flush(fd)
+            except OSError:
+                return
+
+    thread = threading.Thread(target=sync, name="convcli-writeback", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 @contextlib.contextmanager
 def atomic_file(target: Path, *, force: bool = True, inputs: Sequence[str | os.PathLike[str]] = ()) -> Iterator[IO[bytes]]:
     """A temporary file beside ``target`` to write in the block; put at ``target`` when the block ends
@@ -114,7 +145,8 @@ def atomic_file(target: Path, *, force: bool = True, inputs: Sequence[str | os.P
         with _holding_signals():  # a held signal is handled once ``tmp`` is set: the cleanup knows the name
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "wb") as fh:
-            yield fh
+            with _syncing(fh.fileno()):
+                yield fh
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp makes the file private (0600); give it the permissions a plain open() would
