@@ -182,7 +182,11 @@ class Worker:
             self._results.append(message[1])
 
     def _end(self) -> None:
-        code = self._proc.wait()
+        try:
+            code = self._proc.wait(timeout=5)  # its socket is closed: it is ending, or ended
+        except subprocess.TimeoutExpired:  # a send that failed while it still runs: stop it
+            self._proc.kill()
+            code = self._proc.wait()
         if self._ready is None:
             self._ready = False
         self._stderr.seek(0)
