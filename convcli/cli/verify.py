@@ -77,7 +77,7 @@ def verify(opts: LayerOptions) -> None:
         layer = built.layer
         _check_fits(layer)
         built.warn()
-        if worker is not None and built.use_bias | (built.bias is None):
+        if worker is not None and (built.use_bias or built.bias is None):
             from convcli.errors import ConvcliError
 
             try:  # the worker starts on the frameworks' bands as soon as each is imported

@@ -252,6 +252,17 @@ def _sampled_note(bands: list[tiles.Band], sampled: set[int], height: int) -> st
     return f"compared on output rows {spans} of {height} ({len(sampled)} of {len(bands)} bands)"
 
 
+def import_for(adapter_module: str, module: str) -> None:
+    """Import ``module`` for the adapter of ``adapter_module`` (Keras' backend chosen first: Keras
+    reads it once, at import). A failure is left for the adapter to meet and word."""
+    try:
+        if adapter_module == "keras":
+            adapt_keras.keras_backend()
+        importlib.import_module(module)
+    except Exception:  # noqa: BLE001,S110 - the adapter meets the same error and words it
+        pass
+
+
 class Importing:
     """The frameworks importing on a thread of their own (:func:`preload`), in the order given, and
     any module :meth:`also` adds later, until :meth:`join`."""
@@ -279,11 +290,7 @@ class Importing:
         while (entry := self._queue.get()) is not None:
             adapter_module, module = entry
             try:
-                if adapter_module == "keras":
-                    adapt_keras.keras_backend()  # Keras reads its backend once, at import
-                importlib.import_module(module)
-            except Exception:  # noqa: BLE001,S110 - the adapter meets the same error and words it
-                pass
+                import_for(adapter_module, module)
             finally:
                 self._done[adapter_module].set()
 

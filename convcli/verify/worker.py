@@ -237,20 +237,13 @@ class _Child:
         self.ahead = 0  # results sent that the parent has not yet taken
 
     def run(self) -> None:
-        import importlib
-
-        from convcli.verify import adapt_keras, adapters, tiles  # noqa: F401 - ready means able to compute
+        from convcli.verify import adapters, tiles  # noqa: F401 - ready means able to compute
 
         channel.send(self.sock, ("ready",))
         server = threading.Thread(target=self._serve_or_end, name="convcli-worker", daemon=True)
         server.start()
         for module in self.modules:
-            try:
-                if module == "keras":
-                    adapt_keras.keras_backend()  # Keras reads its backend once, at import
-                importlib.import_module(module)
-            except Exception:  # noqa: BLE001,S110 - the adapter meets the same error and words it
-                pass
+            adapters.import_for(module, module)
             with self.lock:
                 self.imported.add(module)
         server.join()
