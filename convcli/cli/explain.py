@@ -13,7 +13,7 @@ from convcli.cli.options import ExportOpt, ForceOpt, Lang
 
 @app.command()
 def explain(
-    lang: Annotated[Lang, typer.Option(help="Language of the texts: en, ru, ko (the numbers are the same).")] = Lang.en,
+    lang: Annotated[Lang, typer.Option(help="Language of the texts: en, ru, ko, zh (the numbers are the same).")] = Lang.en,
     step: Annotated[int | None, typer.Option(min=1, max=5, help="Show only section N (1-5).",
                                              show_default=False)] = None,
     export: ExportOpt = None,

@@ -67,6 +67,7 @@ class Lang(StrEnum):
     en = "en"
     ru = "ru"
     ko = "ko"
+    zh = "zh"
 
 
 class ColorMode(StrEnum):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from rich import box
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
@@ -219,6 +220,8 @@ def section_prove(ex: Example, lang: str) -> list[RenderableType]:
     commands = [
         (f"convcli run samples/textbook.npy -k {kh} --init ones --activation {ex.activation}",
          text("cmd_run", lang, n=1)),
+        (f"convcli verify samples/textbook.npy -k {kh} --init ones --activation {ex.activation}",
+         text("cmd_verify", lang)),
         ("convcli run photo.png --trace 40,60", text("cmd_trace", lang)),
         ("convcli run photo.png -f 4 --save out.npz", text("cmd_save", lang)),
         (f"convcli params -c {c} -f {f} -k {kh}", text("cmd_params", lang, total=weights + biases, n=2)),
@@ -227,7 +230,7 @@ def section_prove(ex: Example, lang: str) -> list[RenderableType]:
     lines: list[RenderableType] = [_heading(5, "q5", lang), _para(text("prove", lang))]
     for cmd, what in commands:
         lines.append(Text.assemble("  $ ", (cmd, OPERATOR)))
-        lines.append(Text("      " + what, style="dim"))
+        lines.append(Padding(Text(what, style="dim"), (0, 0, 0, 6), expand=False))  # a wrapped line keeps the indent
     return lines
 
 
