@@ -14,7 +14,7 @@ from convcli.text import shown
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
-def _either(suffixes: Sequence[str]) -> str:
+def either(suffixes: Sequence[str]) -> str:
     """``".a"``, ``".a or .b"``, ``".a, .b or .c"``."""
     return suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
 
@@ -37,7 +37,7 @@ def check_target(
     path = Path(target)
     name = shown(target)
     suffixes = (suffix,) if isinstance(suffix, str) else tuple(suffix)
-    allowed = _either(suffixes)
+    allowed = either(suffixes)
     if path.suffix.lower() not in suffixes:
         raise ConfigError(f"{name}: the output file must end in {allowed}")
     if reads.input_at(path, tuple(inputs)) is not None:

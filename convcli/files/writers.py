@@ -15,7 +15,7 @@ import numpy as np
 
 from convcli.errors import ConfigError, SaveError
 from convcli.files.atomic import atomic_file, atomic_write
-from convcli.files.targets import IMAGE_FORMATS, _either
+from convcli.files.targets import IMAGE_FORMATS, either
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -165,7 +165,7 @@ def save_image(image: Image.Image, target: Path, *, text: Mapping[str, str] | No
 
     fmt = IMAGE_FORMATS.get(target.suffix.lower())
     if fmt is None:
-        raise ConfigError(f"{target}: a picture must end in {_either(list(IMAGE_FORMATS))}")
+        raise ConfigError(f"{target}: a picture must end in {either(list(IMAGE_FORMATS))}")
     if fmt == "WEBP" and not features.check("webp"):
         raise ConfigError(f"{target}: this Pillow was built without WebP support; use .png")
     options = dict(_IMAGE_OPTIONS[fmt])
