@@ -131,6 +131,8 @@ def saved_weights(path: str | os.PathLike[str]) -> bool:
     import zipfile
 
     name = os.fspath(path)
+    if not os.path.isfile(name):  # a FIFO or a device would block or never end: the loader refuses it
+        return False
     try:
         if not zipfile.is_zipfile(name):
             return False

@@ -663,3 +663,21 @@ def test_overflow_that_leaves_only_nan_is_warned(tmp_path: Path, monkeypatch: py
     assert r.stderr.startswith(warning) and "RuntimeWarning" not in r.output and "Traceback" not in r.output
     # CliRunner keeps an uncaught exception in r.exception, never as a traceback in r.output
     assert r.exit_code in (0, 1) and (r.exception is None or isinstance(r.exception, SystemExit)), r.exception
+
+
+@pytest.mark.parametrize("option", ["--kernel", "--bias"])
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_a_fifo_or_device_as_kernel_or_bias_is_refused_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str, special: str) -> None:
+    """A FIFO would block the read forever and /dev/zero never ends: both are refused by name, unread."""
+    monkeypatch.chdir(tmp_path)
+    np.save("x.npy", np.ones((5, 5, 3), dtype=np.float32))
+    if special == "fifo":
+        os.mkfifo("pipe")
+        special = "pipe"
+    before = snapshot(tmp_path) if special == "/dev/zero" else None
+    r = invoke("run", "x.npy", option, special)
+    assert r.exit_code == 1, r.output
+    assert r.stderr.strip() == f"Error: {special}: is not a regular file"
+    if before is not None:
+        assert snapshot(tmp_path) == before
