@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from convcli.errors import LoadError
+from convcli.errors import LoadError, ResourceError
 from convcli.sources.sniff import IMAGE_SUFFIXES, not_readable, reason, suffix
 
 #: How much of a file is read to tell text from binary data.
@@ -88,9 +88,16 @@ def read_text_or_fail(name: str, head: bytes) -> list[np.ndarray]:
 
 
 def parse_blocks(name: str, head: bytes, text: str) -> list[np.ndarray]:
-    """:func:`parse_text`, but text in a file named as binary (``.npy``, ``.png`` ...) is refused as that."""
+    """:func:`parse_text`, but text in a file named as binary (``.npy``, ``.png`` ...) is refused as that.
+
+    Numbers parsed from text take many times the file's size on the way (a Python float per cell):
+    running out of memory there is one error naming the file, not a bare "out of memory".
+    """
     try:
         return parse_text(name, text)
+    except MemoryError:
+        raise ResourceError(f"{name}: ran out of memory reading it as numeric text ({len(text):,} characters); "
+                            "save the array as .npy instead") from None
     except LoadError:
         if suffix(name) in (".npy", ".npz") or suffix(name) in IMAGE_SUFFIXES:
             raise LoadError(not_readable(name, head)) from None

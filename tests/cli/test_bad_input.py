@@ -681,3 +681,24 @@ def test_a_fifo_or_device_as_kernel_or_bias_is_refused_at_once(
     assert r.stderr.strip() == f"Error: {special}: is not a regular file"
     if before is not None:
         assert snapshot(tmp_path) == before
+
+
+def test_running_out_of_memory_on_a_text_matrix_names_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large text matrix takes many times its size as Python floats: the refusal names the file."""
+    from convcli.sources import text
+
+    monkeypatch.chdir(tmp_path)
+    Path("big.csv").write_text("1,2,3\n4,5,6\n")
+
+    def exhausted(name: str, txt: str) -> list[np.ndarray]:
+        raise MemoryError
+
+    monkeypatch.setattr(text, "parse_text", exhausted)
+    r = invoke("run", "big.csv", "-k", "1")
+    assert r.exit_code == 1, r.output
+    assert r.stderr.strip() == ("Error: big.csv: ran out of memory reading it as numeric text (12 characters); save the "
+                                "array as .npy instead")
+    r = invoke("run", "big.csv", "--kernel", "big.csv")  # a kernel file takes the same reader
+    assert r.exit_code == 1, r.output
+    assert "Error: big.csv: ran out of memory reading it as numeric text" in r.stderr
