@@ -45,102 +45,139 @@ def verify(problem: Problem, expected: np.ndarray, adapters: tuple[registry.Adap
     this process computes the others; their bands are compared as they arrive (each band's ``S`` kept
     for them up to :data:`KEEP_BYTES`, made again beyond).
     """
-    bands = tiles.bands(problem, tile_values)
-    n = compare.terms(problem.layer)
-    dtype = problem.layer.x.dtype
-    chosen = registry.ADAPTERS if adapters is None else adapters
-    outcomes: list[Outcome | None] = [None] * len(chosen)
-    tallies = [compare.Tally(dtype, n) for _ in chosen]
-    stopped: set[int] = set()  # adapters that gave no output: nothing to compare
+    run = _Run(problem, expected, registry.ADAPTERS if adapters is None else adapters, tile_values, progress)
+    run.hand_over(executor)
+    run.start()
+    for k in range(len(run.bands)):  # band by band, so that one band's arrays are alive at a time
+        run.here(k)
+        if run.away is not None:
+            run.receive(run.away.poll())
+    run.drain()
+    return run.verdicts()
 
-    def rows(band: tiles.Band, output: np.ndarray) -> np.ndarray:
-        return output[band.i0 : band.i0 + band.r1 - band.r0] if len(bands) > 1 else output
 
-    sampled = sample_bands(len(bands))
-    todo = {i: [k for k in range(len(bands)) if k in sampled or a.module not in SAMPLED] for i, a in enumerate(chosen)}
-    total = {i: len(ks) for i, ks in todo.items()}
-    # an executor computes every band: a sampled adapter stays here
-    remote = {i: a.module for i, a in enumerate(chosen) if executor is not None and executor.runs(a)
-              and a.module not in SAMPLED and environment.installed(a.module)}
-    away = (executor if remote and executor is not None and executor.ready() and executor.compute(problem, tile_values)
-            else None)
-    if away is None:
-        remote = {}  # no executor, it could not start, or it computes another problem: everything here
-    by_module = {m: i for i, m in remote.items()}
-    scales = _Scales(bands, [sum(k in ks for ks in todo.values()) for k in range(len(bands))])
-    answered = dict.fromkeys(remote, 0)
+class _Run:
+    """One :func:`verify`: adapter ``i``'s bands to compute here (``todo``) or away (``remote``),
+    its tally, and its outcome once known."""
 
-    def take(i: int, k: int, outcome: Outcome) -> None:
+    def __init__(self, problem: Problem, expected: np.ndarray, chosen: tuple[registry.Adapter, ...],
+                 tile_values: int | None, progress: Progress | None) -> None:
+        self.problem, self.expected, self.chosen, self.progress = problem, expected, chosen, progress
+        self.tile_values = tile_values
+        self.bands = tiles.bands(problem, tile_values)
+        self.outcomes: list[Outcome | None] = [None] * len(chosen)
+        self.tallies = [compare.Tally(problem.layer.x.dtype, compare.terms(problem.layer)) for _ in chosen]
+        self.stopped: set[int] = set()  # adapters that gave no output: nothing to compare
+        self.sampled = sample_bands(len(self.bands))
+        self.todo = {i: [k for k in range(len(self.bands)) if k in self.sampled or a.module not in SAMPLED]
+                     for i, a in enumerate(chosen)}
+        self.total = {i: len(ks) for i, ks in self.todo.items()}
+        self.scales = _Scales(self.bands, [sum(k in ks for ks in self.todo.values()) for k in range(len(self.bands))])
+        self.remote: dict[int, str] = {}  # adapter -> its module, for the adapters an executor computes
+        self.away: Executor | None = None
+        self.answered: dict[int, int] = {}
+
+    def hand_over(self, executor: Executor | None) -> None:
+        """Give ``executor`` the adapters it runs, if it can take the problem; the others stay here."""
+        if executor is None:
+            return
+        # an executor computes every band: a sampled adapter stays here
+        remote = {i: a.module for i, a in enumerate(self.chosen)
+                  if executor.runs(a) and a.module not in SAMPLED and environment.installed(a.module)}
+        if remote and executor.ready() and executor.compute(self.problem, self.tile_values):
+            self.remote, self.away = remote, executor
+            self.answered = dict.fromkeys(remote, 0)
+
+    def say(self, i: int, fraction: float) -> None:
+        if self.progress is not None:
+            self.progress(self.chosen[i].name, fraction)
+
+    def start(self) -> None:
+        """The bars in the table's order, the executor's waiting while it imports."""
+        for i, a in enumerate(self.chosen):
+            if i in self.remote or environment.installed(a.module):
+                self.say(i, 0.0)
+
+    def take(self, i: int, k: int, outcome: Outcome) -> None:
         """Band ``k`` of adapter ``i``: compared, or the adapter stopped by a refusal."""
         if outcome.status != COMPUTED or outcome.output is None:
-            outcomes[i] = outcome  # a refusal or a missing framework: the same for every band
-            stopped.add(i)
-            scales.forget(k)
+            self.outcomes[i] = outcome  # a refusal or a missing framework: the same for every band
+            self.stopped.add(i)
+            self.scales.forget(k)
             return
-        band = bands[k]
-        tallies[i].add(k, rows(band, outcome.output), expected[band.r0 : band.r1], scales.take(k), band.r0)
-        if outcomes[i] is None:
-            outcomes[i] = outcome if len(bands) == 1 else replace(outcome, output=None)
+        band = self.bands[k]
+        self.tallies[i].add(k, self.rows(band, outcome.output), self.expected[band.r0 : band.r1],
+                            self.scales.take(k), band.r0)
+        if self.outcomes[i] is None:
+            self.outcomes[i] = outcome if len(self.bands) == 1 else replace(outcome, output=None)
 
-    def receive(results: list[Result]) -> None:
+    def rows(self, band: tiles.Band, output: np.ndarray) -> np.ndarray:
+        """The band's own rows of an adapter's output for it."""
+        return output[band.i0 : band.i0 + band.r1 - band.r0] if len(self.bands) > 1 else output
+
+    def here(self, k: int) -> None:
+        """Band ``k`` by each adapter computed in this process that still has it to do."""
+        band = self.bands[k]
+        for i in [i for i in self.todo if k in self.todo[i] and i not in self.remote and i not in self.stopped]:
+            self.todo[i].remove(k)
+            self.take(i, k, registry.run_adapter(self.chosen[i], band.problem))
+            if i in self.stopped:
+                for rest in self.todo.pop(i):
+                    self.scales.forget(rest)
+            else:
+                self.say(i, 1 - len(self.todo[i]) / self.total[i])
+
+    def receive(self, results: list[Result]) -> None:
+        """The bands the executor computed, compared in the order they came."""
+        by_module = {m: i for i, m in self.remote.items()}
         for r in results:
             i = by_module[r.module]
-            answered[i] += 1
-            if i in stopped:
-                scales.forget(r.band)
+            self.answered[i] += 1
+            if i in self.stopped:
+                self.scales.forget(r.band)
                 continue
-            take(i, r.band, r.outcome or Outcome(chosen[i].name, "", MISSING, note=f"cannot be used: {r.error}"))
-            if progress is not None and i not in stopped:
-                progress(chosen[i].name, answered[i] / total[i])
+            self.take(i, r.band,
+                      r.outcome or Outcome(self.chosen[i].name, "", MISSING, note=f"cannot be used: {r.error}"))
+            if i not in self.stopped:
+                self.say(i, self.answered[i] / self.total[i])
 
-    if progress is not None:  # the bars in the table's order, the worker's waiting while it imports
-        for i, a in enumerate(chosen):
-            if i in remote or environment.installed(a.module):
-                progress(a.name, 0.0)
-    for k, band in enumerate(bands):  # band by band, so that one band's arrays are alive at a time
-        for i in [i for i in todo if k in todo[i] and i not in remote and i not in stopped]:
-            todo[i].remove(k)
-            take(i, k, registry.run_adapter(chosen[i], band.problem))
-            if i in stopped:
-                for rest in todo.pop(i):
-                    scales.forget(rest)
-            elif progress is not None:
-                progress(chosen[i].name, 1 - len(todo[i]) / total[i])
-        if away is not None:
-            receive(away.poll())
-    while away is not None and any(answered[i] < total[i] for i in remote) and not away.ended():
-        receive(away.wait(timeout=0.1))
-        if progress is not None:
-            for i in remote:
-                progress(chosen[i].name, answered[i] / total[i])
-    for i in remote:
-        if i not in stopped and answered[i] < total[i]:
-            outcomes[i] = Outcome(chosen[i].name, "", MISSING, note=f"cannot be used: {away.ended() if away else ''}")
-            stopped.add(i)
-    for i, a in enumerate(chosen):
-        found = outcomes[i]
-        if a.module in SAMPLED and len(sampled) < len(bands) and found is not None and i not in stopped:
-            outcomes[i] = replace(found, note=_sampled_note(bands, sampled, expected.shape[0]))
+    def drain(self) -> None:
+        """Wait for the executor's last bands; the rows of an executor that ended without them say so."""
+        away = self.away
+        while away is not None and any(self.answered[i] < self.total[i] for i in self.remote) and not away.ended():
+            self.receive(away.wait(timeout=0.1))
+            for i in self.remote:
+                self.say(i, self.answered[i] / self.total[i])
+        for i in self.remote:
+            if i not in self.stopped and self.answered[i] < self.total[i]:
+                ended = away.ended() if away is not None else ""
+                self.outcomes[i] = Outcome(self.chosen[i].name, "", MISSING, note=f"cannot be used: {ended}")
+                self.stopped.add(i)
 
-    def recheck_for(i: int) -> compare.Recheck:
+    def recheck_for(self, i: int) -> compare.Recheck:
+        """Adapter ``i``'s band once more, for a verdict that needs it twice."""
         def again(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            band = bands[k]
-            result = away.again(remote[i], k) if away is not None and i in remote else None
-            outcome = result.outcome if result is not None and result.outcome is not None else chosen[i].compute(band.problem)
+            band = self.bands[k]
+            result = self.away.again(self.remote[i], k) if self.away is not None and i in self.remote else None
+            outcome = (result.outcome if result is not None and result.outcome is not None
+                       else self.chosen[i].compute(band.problem))
             assert outcome.output is not None
-            return rows(band, outcome.output), expected[band.r0 : band.r1], scales.make(k)
+            return self.rows(band, outcome.output), self.expected[band.r0 : band.r1], self.scales.make(k)
         return again
 
-    checked = []
-    for i, adapter in enumerate(chosen):
-        found = outcomes[i]
-        assert found is not None
-        outcome = found
-        if problem.flip and outcome.status == COMPUTED and adapter.module != "scipy":
-            outcome = replace(outcome, layout=outcome.layout + "; the kernel flipped by convcli (--flip)")
-        comparison = None if i in stopped else tallies[i].result(recheck_for(i))
-        checked.append(Checked(outcome, comparison))
-    return checked
+    def verdicts(self) -> list[Checked]:
+        """Each adapter's outcome (its note and layout completed) and comparison, in the table's order."""
+        checked = []
+        for i, adapter in enumerate(self.chosen):
+            outcome = self.outcomes[i]
+            assert outcome is not None
+            if adapter.module in SAMPLED and len(self.sampled) < len(self.bands) and i not in self.stopped:
+                outcome = replace(outcome, note=_sampled_note(self.bands, self.sampled, self.expected.shape[0]))
+            if self.problem.flip and outcome.status == COMPUTED and adapter.module != "scipy":
+                outcome = replace(outcome, layout=outcome.layout + "; the kernel flipped by convcli (--flip)")
+            comparison = None if i in self.stopped else self.tallies[i].result(self.recheck_for(i))
+            checked.append(Checked(outcome, comparison))
+        return checked
 
 
 #: Bytes of ``S`` kept for the bands a worker has yet to answer; beyond, ``S`` is made again on arrival.
