@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from convcli import engine
-from convcli.verify.adapters import SWITCH_INTERVAL
+from convcli.verify.preload import SWITCH_INTERVAL
 
 
 def main() -> None:

@@ -101,7 +101,7 @@ def _note(text: str, style: str = "") -> None:
     Console(highlight=False, stderr=True).print(Text(text, style=style))
 
 
-class _Bars:
+class Bars:
     """Progress bars on stderr, one per task name (``verify``: one per framework), that appear only
     once the work has taken about a second, and only on a terminal.
 
@@ -147,7 +147,7 @@ class _Bars:
             self._bar = None
 
 
-class _Progress(_Bars):
+class ProgressBar(Bars):
     """One bar (``run``'s convolving): called with the fraction done (0 to 1)."""
 
     def __init__(self, description: str, enabled: bool) -> None:
@@ -157,3 +157,7 @@ class _Progress(_Bars):
     def __call__(self, fraction: float) -> None:  # type: ignore[override]
         super().__call__(self._description, fraction)
 
+
+# the names the other commands import today; they go once each imports the public name
+_Bars = Bars
+_Progress = ProgressBar

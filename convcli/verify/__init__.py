@@ -13,7 +13,11 @@ for torch, keras, tensorflow, jax or scipy.
 - :mod:`~convcli.verify.problem`: what is asked (:class:`Problem`) and answered (:class:`Outcome`)
 - ``adapt_torch``, ``adapt_keras`` (and Keras' backend choice), ``adapt_tensorflow``, ``adapt_jax``,
   ``adapt_scipy``, ``adapt_numpy``: one framework each (named so that none shadows the framework)
-- :mod:`~convcli.verify.adapters`: the registry (:data:`ADAPTERS`), :func:`run_adapter`, :func:`verify`
+- :mod:`~convcli.verify.adapters`: the registry (:data:`ADAPTERS`), :func:`run_adapter`
+- :mod:`~convcli.verify.schedule`: :func:`verify`, every adapter over the bands of a layer, compared as
+  each band arrives; :mod:`~convcli.verify.executor`: where some adapters compute (the seam), and
+  :mod:`~convcli.verify.worker`, the executor in a process of its own; :mod:`~convcli.verify.preload`:
+  the frameworks imported ahead on a thread
 - :mod:`~convcli.verify.environment`: what is installed, the version of what is imported
 - :mod:`~convcli.verify.compare`: the tolerance and the comparison; :mod:`~convcli.verify.reference`:
   convcli's second, einsum implementation
@@ -25,7 +29,7 @@ for torch, keras, tensorflow, jax or scipy.
 from __future__ import annotations
 
 from convcli.verify.adapt_keras import choose_keras_backend, keras_backend
-from convcli.verify.adapters import ADAPTERS, Adapter, installable, run_adapter, verify
+from convcli.verify.adapters import ADAPTERS, Adapter, installable, run_adapter
 from convcli.verify.compare import Comparison
 from convcli.verify.problem import (
     COMPUTED,
@@ -38,6 +42,7 @@ from convcli.verify.problem import (
     Refused,
     Unavailable,
 )
+from convcli.verify.schedule import verify
 
 __all__ = [
     "ADAPTERS", "COMPUTED", "MISSING", "REFUSED", "SEMANTICS", "Adapter", "Checked", "Comparison", "Outcome",

@@ -12,15 +12,12 @@ out of it. Small layers keep ``correlate2d``: their screen shows which routine c
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from convcli.engine import tiles
 from convcli.verify.problem import COMPUTED, Outcome, Problem
-
-#: Threads for the filters of a band (``scipy.ndimage`` releases the GIL).
-THREADS = min(2, os.cpu_count() or 1)
 
 
 def compute(p: Problem) -> Outcome:
@@ -59,7 +56,8 @@ def compute(p: Problem) -> Outcome:
 
 
 def _compute_ndimage(p: Problem) -> Outcome:
-    """:func:`compute` by ``scipy.ndimage.correlate`` / ``convolve``, one filter a task on :data:`THREADS` threads."""
+    """:func:`compute` by ``scipy.ndimage.correlate`` / ``convolve``, one filter a task on
+    :data:`convcli.engine.tiles.THREADS` threads (``scipy.ndimage`` releases the GIL)."""
     import scipy
     from scipy import ndimage
 
@@ -88,7 +86,7 @@ def _compute_ndimage(p: Problem) -> Outcome:
             acc += full[oh : oh + vh, ow : ow + vw][::sh, ::sw][:ho, :wo]
         out[:, :, j] = acc
 
-    with ThreadPoolExecutor(THREADS) as pool:
+    with ThreadPoolExecutor(tiles.THREADS) as pool:
         list(pool.map(one, range(f)))
     name = "convolve" if p.flip else "correlate"
     how = (f"np.pad {g.pads}, ndimage.{name}(mode='constant'), its valid part"

@@ -24,25 +24,14 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from convcli.verify import channel
+from convcli.verify import adapters, channel, environment, preload, tiles
+from convcli.verify.executor import Result, same_problem
 from convcli.verify.problem import Outcome, Problem
-
-
-@dataclass(frozen=True)
-class Result:
-    """One band of one framework, as the child computed it (``error``: what it raised instead)."""
-
-    module: str
-    band: int
-    outcome: Outcome | None
-    error: str = ""
-
 
 #: What the child runs (``python -c CHILD FD MODULE...``): its module imported by name, so that what it
 #: sends unpickles here, and without ``-m``'s warning about a module its package imports.
@@ -50,8 +39,9 @@ CHILD = "import sys; from convcli.verify.worker import main; main(sys.argv[1:])"
 
 
 class Worker:
-    """The child process, from the parent's side: it was started on :data:`modules` (adapter
-    modules, in the order they import), and computes bands of the problem given to :meth:`compute`."""
+    """The child process, from the parent's side (an :class:`~convcli.verify.executor.Executor`): it
+    was started on :data:`modules` (adapter modules, in the order they import), and computes bands of
+    the problem given to :meth:`compute`."""
 
     def __init__(self, modules: tuple[str, ...], proc: subprocess.Popen[bytes], sock: socket.socket,
                  stderr: Any) -> None:
@@ -88,6 +78,11 @@ class Worker:
             theirs.close()
         return cls(tuple(modules), proc, mine, stderr)
 
+    def runs(self, adapter: adapters.Adapter) -> bool:
+        """Whether ``adapter`` computes in the child: a built-in one (the child reads its own copy of
+        the registry) of a module it imported."""
+        return adapter in adapters.BUILTIN and adapter.module in self.modules
+
     def ready(self) -> bool:
         """Whether the child started and runs convcli (waits for its first word); False when it
         ended before that, and the caller computes in-process instead."""
@@ -101,7 +96,7 @@ class Worker:
         :meth:`poll` and :meth:`wait`. One problem per worker: given again, the same problem is not
         sent twice (True); another one is refused (False), and the caller computes it itself."""
         if self._problem is not None:
-            return _same(self._problem, (problem, tile_values))
+            return same_problem(self._problem, (problem, tile_values))
         self._problem = (problem, tile_values)
         self._send(("problem", problem, tile_values))
         return True
@@ -197,11 +192,15 @@ class Worker:
             self._ended = f"its process ended (exit status {code}" + (f": {lines[-1].strip()[:200]})" if lines else ")")
 
 
-def _same(given: tuple[Problem, int | None], other: tuple[Problem, int | None]) -> bool:
-    """Whether two (problem, tile_values) ask for the same numbers: the same layer object, bias and settings."""
-    (p, t), (q, u) = given, other
-    return (p.layer is q.layer and t == u and np.array_equal(p.bias, q.bias) and p.bias.dtype == q.bias.dtype
-            and (p.padding, p.semantics, p.flip, p.banded) == (q.padding, q.semantics, q.flip, q.banded))
+def start_worker(chosen: tuple[adapters.Adapter, ...] | None = None) -> Worker | None:
+    """A process importing the installed frameworks that this one has not imported (but the light
+    ones, computed here): a :class:`Worker`, or None where there is nothing for it or it cannot
+    start. Pass it to :func:`convcli.verify.schedule.verify`, and close it after."""
+    if chosen is None:
+        chosen = adapters.ADAPTERS
+    modules = [a.module for a in chosen if a in adapters.BUILTIN and a.module not in adapters.LIGHT
+               and a.module not in sys.modules and environment.installed(a.module)]
+    return Worker.start(modules)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -237,13 +236,11 @@ class _Child:
         self.ahead = 0  # results sent that the parent has not yet taken
 
     def run(self) -> None:
-        from convcli.verify import adapters, tiles  # noqa: F401 - ready means able to compute
-
         channel.send(self.sock, ("ready",))
         server = threading.Thread(target=self._serve_or_end, name="convcli-worker", daemon=True)
         server.start()
         for module in self.modules:
-            adapters.import_for(module, module)
+            preload.import_for(module, module)
             with self.lock:
                 self.imported.add(module)
         server.join()
@@ -275,8 +272,6 @@ class _Child:
                 self._answer(*ready)
 
     def _take(self, message: Any) -> None:
-        from convcli.verify import tiles
-
         kind = message[0]
         with self.lock:
             if kind == "problem":
@@ -289,8 +284,6 @@ class _Child:
                 self.todo.insert(0, (message[1], message[2]))
 
     def _answer(self, module: str, k: int) -> None:
-        from convcli.verify import adapters
-
         adapter = next(a for a in adapters.ADAPTERS if a.module == module)
         try:
             outcome = adapters.run_adapter(adapter, self.bands[k].problem)

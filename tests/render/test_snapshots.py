@@ -35,7 +35,7 @@ from convcli.render import stack as render_stack
 from convcli.render import trace as render_trace
 from convcli.render import verify as render_verify
 from convcli.sources import kernels
-from convcli.verify import adapters, compare
+from convcli.verify import adapters, compare, schedule
 from convcli.verify.problem import COMPUTED, MISSING, REFUSED, Checked, Outcome, Problem
 
 from helpers import centred_window, check_snapshot, draw, textbook_result
@@ -70,7 +70,7 @@ def verify_rows() -> tuple[describe.InputInfo, engine.LayerResult, list[Checked]
     layer = result.layer
     problem = Problem(layer, result.bias, "valid")
     numpy_adapter = next(a for a in adapters.ADAPTERS if a.module == "numpy")
-    (computed,) = adapters.verify(problem, result.preactivation, adapters=(numpy_adapter,))
+    (computed,) = schedule.verify(problem, result.preactivation, adapters=(numpy_adapter,))
     computed = dataclasses.replace(computed, outcome=dataclasses.replace(computed.outcome, version="2.0.0"))
     n = compare.terms(layer)
     scale = compare.magnitude(layer, result.bias)

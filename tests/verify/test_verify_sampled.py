@@ -11,7 +11,7 @@ import pytest
 
 from convcli import engine
 from convcli.layer.geometry import conv_geometry
-from convcli.verify import adapt_scipy, adapters, tiles
+from convcli.verify import adapt_scipy, adapters, preload, schedule, tiles
 from convcli.verify.problem import Problem
 
 pytest.importorskip("scipy")
@@ -53,11 +53,11 @@ def test_ndimage_path_against_a_naive_loop():
 
 
 def test_sample_bands():
-    assert adapters.sample_bands(1) == {0}
-    assert adapters.sample_bands(adapters.SAMPLE) == set(range(adapters.SAMPLE))
-    twelve = adapters.sample_bands(12)
-    assert len(twelve) == adapters.SAMPLE and {0, 6, 11} <= twelve
-    assert adapters.sample_bands(12) == twelve  # seeded: the same on every run
+    assert schedule.sample_bands(1) == {0}
+    assert schedule.sample_bands(schedule.SAMPLE) == set(range(schedule.SAMPLE))
+    twelve = schedule.sample_bands(12)
+    assert len(twelve) == schedule.SAMPLE and {0, 6, 11} <= twelve
+    assert schedule.sample_bands(12) == twelve  # seeded: the same on every run
 
 
 def _layer(h: int = 40, w: int = 9) -> Problem:
@@ -76,11 +76,11 @@ def test_sampled_rows_are_said_and_small_layers_are_whole():
     p = _layer()
     expected = engine.conv2d(p.layer.x, p.layer.kernel, p.bias, padding="same")
     wo = p.layer.geometry.out_hw[1]
-    (whole,) = adapters.verify(p, expected, (_scipy(),))
+    (whole,) = schedule.verify(p, expected, (_scipy(),))
     assert whole.outcome.note == "" and whole.comparison is not None and whole.comparison.ok
-    (sampled,) = adapters.verify(p, expected, (_scipy(),), tile_values=4 * wo * 2)  # 10 bands of 4 rows
+    (sampled,) = schedule.verify(p, expected, (_scipy(),), tile_values=4 * wo * 2)  # 10 bands of 4 rows
     bands = tiles.bands(p, 4 * wo * 2)
-    spans = ", ".join(f"{bands[k].r0}-{bands[k].r1 - 1}" for k in sorted(adapters.sample_bands(len(bands))))
+    spans = ", ".join(f"{bands[k].r0}-{bands[k].r1 - 1}" for k in sorted(schedule.sample_bands(len(bands))))
     assert sampled.outcome.note == f"compared on output rows {spans} of 40 (4 of 10 bands)"
     assert spans.startswith("0-3, ") and spans.endswith("36-39") and "20-23" in spans
     assert sampled.comparison is not None and sampled.comparison.ok
@@ -92,20 +92,20 @@ def test_a_difference_in_a_sampled_band_is_found_and_outside_the_sample_is_not_c
     wo = p.layer.geometry.out_hw[1]
     planted = expected.copy()
     planted[21, 4, 1] += 1.0  # band 5 (rows 20-23): the middle one, always in the sample
-    (found,) = adapters.verify(p, planted, (_scipy(),), tile_values=4 * wo * 2)
+    (found,) = schedule.verify(p, planted, (_scipy(),), tile_values=4 * wo * 2)
     assert found.comparison is not None and not found.comparison.ok
     assert found.comparison.problem.startswith("at (21, 4, 1):")
-    outside = sorted(set(range(10)) - adapters.sample_bands(10))[0]
+    outside = sorted(set(range(10)) - schedule.sample_bands(10))[0]
     planted = expected.copy()
     planted[outside * 4 + 1, 4, 1] += 1.0
-    (unseen,) = adapters.verify(p, planted, (_scipy(),), tile_values=4 * wo * 2)
+    (unseen,) = schedule.verify(p, planted, (_scipy(),), tile_values=4 * wo * 2)
     assert unseen.comparison is not None and unseen.comparison.ok  # not compared there, and the note says so
     assert f"{outside * 4}-{outside * 4 + 3}" not in unseen.outcome.note
 
 
 def test_preload_imports_what_is_added_later_and_says_when_it_is_done():
-    importing = adapters.preload(())
-    importing.also("scipy", adapters.scipy_module(True))
+    importing = preload.preload(())
+    importing.also("scipy", preload.scipy_module(True))
     importing.also("ghost", "convcli_no_such_module")  # a failed import is the adapter's to word
     assert importing.join(timeout=60)
     assert importing.done("scipy") and importing.done("ghost") and importing.fraction() == 1.0

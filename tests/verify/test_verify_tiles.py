@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from convcli import engine
-from convcli.verify import adapters, compare, tiles
+from convcli.verify import adapters, compare, schedule, tiles
 from convcli.verify.problem import COMPUTED, Outcome, Problem
 
 # (stride, dilation, padding, semantics): the tile edges land mid-receptive-field in every case
@@ -76,8 +76,8 @@ def test_verify_in_bands_equals_verify_whole(stride, dilation, padding, semantic
     p = _problem(stride, dilation, padding, semantics, dtype=np.float32)
     expected = engine.conv2d(p.layer.x, p.layer.kernel, p.bias, stride=stride, padding=padding, dilation=dilation)
     wo, f = p.layer.geometry.out_hw[1], p.layer.filters
-    one = adapters.verify(p, expected, tuple(_frameworks()), tile_values=1 << 30)
-    banded = adapters.verify(p, expected, tuple(_frameworks()), tile_values=2 * wo * f)
+    one = schedule.verify(p, expected, tuple(_frameworks()), tile_values=1 << 30)
+    banded = schedule.verify(p, expected, tuple(_frameworks()), tile_values=2 * wo * f)
     for a, b in zip(one, banded, strict=True):
         assert a.outcome.status == b.outcome.status
         if a.outcome.framework == "SciPy" and a.outcome.status == "computed":  # bands: ndimage, on a sample
@@ -102,7 +102,7 @@ def test_a_difference_in_a_late_band_is_found_where_it_is():
     # a wrong value planted in the expected side instead: the same rule, no adapter arithmetic
     planted = expected.copy()
     planted[ho - 2, 3, 1] += 1e-2 * max(1.0, abs(float(planted[ho - 2, 3, 1])))
-    (checked,) = adapters.verify(p, planted, (adapters.Adapter("Broken", "numpy", "", renamed),), tile_values=wo * 2)
+    (checked,) = schedule.verify(p, planted, (adapters.Adapter("Broken", "numpy", "", renamed),), tile_values=wo * 2)
     assert checked.comparison is not None and not checked.comparison.ok
     assert checked.comparison.problem.startswith(f"at ({ho - 2}, 3, 1):")
     whole = compare.compare(numpy_adapter.compute(p).output, planted, compare.magnitude(p.layer, p.bias),  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """`verify`'s framework process: the same verdicts and numbers as in one process, and no bad day.
 
 The child computes the built-in adapters of the modules it was started on; numpy's einsum is one of
-them, so most of these run without any framework installed. The oracle is :func:`adapters.verify`
+them, so most of these run without any framework installed. The oracle is :func:`schedule.verify`
 without a worker, the path every other verify test proves against the frameworks and a naive loop.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from convcli import engine
-from convcli.verify import adapters, channel, worker
+from convcli.verify import adapters, channel, schedule, worker
 from convcli.verify.problem import COMPUTED, MISSING, Outcome, Problem, Refused
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,8 +99,8 @@ def test_no_descriptor_is_left_open_by_a_round_trip():
 @pytest.mark.parametrize("tile_values", [None, 5 * 13 * 2])  # one band; bands of 5 rows (9 of them)
 def test_the_worker_gives_the_verdicts_and_numbers_of_one_process(numpy_worker, dtype, tile_values):
     problem, expected = _problem(dtype)
-    here = adapters.verify(problem, expected, (NUMPY,), tile_values=tile_values)
-    away = adapters.verify(problem, expected, (NUMPY,), tile_values=tile_values, worker=numpy_worker)
+    here = schedule.verify(problem, expected, (NUMPY,), tile_values=tile_values)
+    away = schedule.verify(problem, expected, (NUMPY,), tile_values=tile_values, executor=numpy_worker)
     assert _verdicts(away) == _verdicts(here)
     assert away[0].outcome.status == COMPUTED and away[0].comparison is not None and away[0].comparison.ok
     if tile_values is None:  # one band: the output itself is kept, as in one process
@@ -111,8 +111,8 @@ def test_a_wrong_answer_from_the_worker_is_found_as_in_one_process(numpy_worker)
     problem, expected = _problem()
     wrong = expected.copy()
     wrong[20, 6, 1] += 1.0
-    away = adapters.verify(problem, wrong, (NUMPY,), tile_values=5 * 13 * 2, worker=numpy_worker)
-    here = adapters.verify(problem, wrong, (NUMPY,), tile_values=5 * 13 * 2)
+    away = schedule.verify(problem, wrong, (NUMPY,), tile_values=5 * 13 * 2, executor=numpy_worker)
+    here = schedule.verify(problem, wrong, (NUMPY,), tile_values=5 * 13 * 2)
     assert _verdicts(away) == _verdicts(here)
     assert not away[0].comparison.ok and away[0].comparison.problem.startswith("at (20, 6, 1)")
 
@@ -120,7 +120,7 @@ def test_a_wrong_answer_from_the_worker_is_found_as_in_one_process(numpy_worker)
 def test_the_progress_of_the_worker_reaches_one(numpy_worker):
     problem, expected = _problem()
     seen: list[tuple[str, float]] = []
-    adapters.verify(problem, expected, (NUMPY,), tile_values=5 * 13 * 2, worker=numpy_worker,
+    schedule.verify(problem, expected, (NUMPY,), tile_values=5 * 13 * 2, executor=numpy_worker,
                     progress=lambda name, f: seen.append((name, f)))
     fractions = [f for name, f in seen if name == "numpy einsum"]
     assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
@@ -132,7 +132,7 @@ def test_a_worker_takes_one_problem_and_refuses_another(numpy_worker):
     other = replace(problem, bias=problem.bias + 1)
     assert not numpy_worker.compute(other)
     # verify on another problem with this worker computes it here, with the right numbers
-    checked = adapters.verify(other, expected + 1, (NUMPY,), worker=numpy_worker)
+    checked = schedule.verify(other, expected + 1, (NUMPY,), executor=numpy_worker)
     assert checked[0].comparison is not None and checked[0].comparison.ok
 
 
@@ -145,7 +145,7 @@ def test_a_replaced_adapter_of_the_same_module_is_computed_here(numpy_worker):
         return NUMPY.compute(p)
 
     custom = adapters.Adapter("numpy einsum", "numpy", "", mine)
-    adapters.verify(problem, expected, (custom,), worker=numpy_worker)
+    schedule.verify(problem, expected, (custom,), executor=numpy_worker)
     assert called  # not the built-in one: the worker, which runs its own copy, is not asked
 
 
@@ -159,7 +159,7 @@ def test_a_child_that_dies_before_starting_leaves_the_work_to_this_process():
     try:
         os.kill(w._proc.pid, signal.SIGKILL)
         problem, expected = _problem()
-        checked = adapters.verify(problem, expected, (NUMPY,), worker=w)
+        checked = schedule.verify(problem, expected, (NUMPY,), executor=w)
         assert checked[0].outcome.status == COMPUTED and checked[0].comparison.ok
     finally:
         w.close()
@@ -172,7 +172,7 @@ def test_a_child_that_dies_while_computing_gives_an_unavailable_row():
         assert w.ready()
         os.kill(w._proc.pid, signal.SIGKILL)
         problem, expected = _problem()
-        checked = adapters.verify(problem, expected, (NUMPY,), tile_values=5 * 13 * 2, worker=w)
+        checked = schedule.verify(problem, expected, (NUMPY,), tile_values=5 * 13 * 2, executor=w)
         outcome = checked[0].outcome
         assert outcome.status == MISSING and checked[0].comparison is None
         assert outcome.note == "cannot be used: its process ended (signal 9)"
@@ -205,18 +205,21 @@ def test_the_child_ignores_the_terminals_ctrl_c(numpy_worker):
     assert os.getpgid(numpy_worker._proc.pid) != os.getpgid(0)  # its own session: not the terminal's group
     os.kill(numpy_worker._proc.pid, signal.SIGINT)
     problem, expected = _problem()
-    checked = adapters.verify(problem, expected, (NUMPY,), worker=numpy_worker)
+    checked = schedule.verify(problem, expected, (NUMPY,), executor=numpy_worker)
     assert checked[0].comparison is not None and checked[0].comparison.ok
 
 
 class _FakeWorker:
-    """The :class:`worker.Worker` interface, answering with given results: verify's side alone."""
+    """The :class:`executor.Executor` interface, answering with given results: verify's side alone."""
 
     modules = ("numpy",)
 
     def __init__(self, answer):
         self.answer = answer
         self.results: list[worker.Result] = []
+
+    def runs(self, adapter):
+        return adapter.module in self.modules
 
     def ready(self):
         return True
@@ -244,7 +247,7 @@ class _FakeWorker:
 def test_an_error_in_the_child_becomes_the_frameworks_row():
     problem, expected = _problem()
     fake = _FakeWorker(lambda band, k: worker.Result("numpy", k, None, "RuntimeError: oneDNN gave up"))
-    checked = adapters.verify(problem, expected, (NUMPY,), worker=fake)  # type: ignore[arg-type]
+    checked = schedule.verify(problem, expected, (NUMPY,), executor=fake)  # type: ignore[arg-type]
     assert checked[0].outcome.status == MISSING
     assert checked[0].outcome.note == "cannot be used: RuntimeError: oneDNN gave up"
     assert checked[0].comparison is None
@@ -259,8 +262,8 @@ def test_a_refusal_from_the_child_is_the_frameworks_row():
         except Refused as exc:
             return worker.Result("numpy", k, Outcome("numpy einsum", "2", "refused", note=str(exc)))
 
-    checked = adapters.verify(problem, expected, (NUMPY,), tile_values=5 * 13 * 2,
-                              worker=_FakeWorker(refuse))  # type: ignore[arg-type]
+    checked = schedule.verify(problem, expected, (NUMPY,), tile_values=5 * 13 * 2,
+                              executor=_FakeWorker(refuse))  # type: ignore[arg-type]
     assert checked[0].outcome.status == "refused" and checked[0].comparison is None
 
 
@@ -275,8 +278,8 @@ def test_results_arriving_in_any_order_are_compared_with_their_own_rows():
             return True
 
     fake = Shuffled(lambda band, k: worker.Result("numpy", k, NUMPY.compute(band.problem)))
-    away = adapters.verify(problem, expected, (NUMPY,), tile_values=tile_values, worker=fake)  # type: ignore[arg-type]
-    here = adapters.verify(problem, expected, (NUMPY,), tile_values=tile_values)
+    away = schedule.verify(problem, expected, (NUMPY,), tile_values=tile_values, executor=fake)  # type: ignore[arg-type]
+    here = schedule.verify(problem, expected, (NUMPY,), tile_values=tile_values)
     assert _verdicts(away) == _verdicts(here)
 
 
@@ -289,7 +292,7 @@ def test_torch_in_the_worker_gives_the_numbers_of_one_process_and_is_never_impor
     code = (
         "import sys, numpy as np\n"
         "from convcli import engine\n"
-        "from convcli.verify import adapters, worker\n"
+        "from convcli.verify import adapters, schedule, worker\n"
         "from convcli.verify.problem import Problem\n"
         "rng = np.random.default_rng(0)\n"
         "layer = engine.prepare(rng.standard_normal((60, 17, 3)), rng.standard_normal((3, 3, 3, 4)),"
@@ -298,9 +301,9 @@ def test_torch_in_the_worker_gives_the_numbers_of_one_process_and_is_never_impor
         "p = Problem(layer, bias, 'same')\n"
         "expected = engine.conv2d(layer.x, layer.kernel, bias, stride=2, padding='same')\n"
         "torch_adapter = next(a for a in adapters.ADAPTERS if a.module == 'torch')\n"
-        "w = adapters.start_worker((torch_adapter,))\n"
+        "w = worker.start_worker((torch_adapter,))\n"
         "assert w is not None and w.modules == ('torch',)\n"
-        "c = adapters.verify(p, expected, (torch_adapter,), tile_values=5 * 9 * 4, worker=w)[0]\n"
+        "c = schedule.verify(p, expected, (torch_adapter,), tile_values=5 * 9 * 4, executor=w)[0]\n"
         "w.close()\n"
         "print(c.outcome.status, c.outcome.version, c.comparison.ok, repr(c.comparison.max_abs),"
         " 'torch' in sys.modules)\n"
@@ -320,7 +323,7 @@ def test_torch_in_the_worker_gives_the_numbers_of_one_process_and_is_never_impor
     bias = rng.standard_normal(4).astype(np.float32)
     expected = engine.conv2d(layer.x, layer.kernel, bias, stride=2, padding="same")
     torch_adapter = next(a for a in adapters.ADAPTERS if a.module == "torch")
-    here = adapters.verify(Problem(layer, bias, "same"), expected, (torch_adapter,), tile_values=5 * 9 * 4)[0]
+    here = schedule.verify(Problem(layer, bias, "same"), expected, (torch_adapter,), tile_values=5 * 9 * 4)[0]
     assert float(max_abs) == here.comparison.max_abs
 
 
@@ -328,7 +331,7 @@ def test_start_worker_skips_what_is_imported_here_and_the_light_modules(monkeypa
     monkeypatch.setattr(worker.Worker, "start", classmethod(lambda cls, modules: modules))
     monkeypatch.setitem(sys.modules, "keras", sys.modules.get("keras") or object())
     monkeypatch.setattr(adapters.environment, "installed", lambda module: True)
-    modules = adapters.start_worker()
+    modules = worker.start_worker()
     assert "keras" not in modules and "numpy" not in modules and "scipy" not in modules
     assert set(modules) <= {"torch", "tensorflow", "jax"}
 
@@ -346,7 +349,7 @@ def test_the_cli_verify_with_a_worker_prints_what_it_prints_in_one_process(tmp_p
     assert out.returncode == 0, out.stderr
     mp = pytest.MonkeyPatch()
     try:
-        mp.setattr(adapters, "start_worker", lambda *a: None)  # everything in this process
+        mp.setattr(worker, "start_worker", lambda *a: None)  # everything in this process
         here = CliRunner().invoke(app, args, env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"})
     finally:
         mp.undo()
