@@ -42,10 +42,14 @@ OTHERS_LABEL = "Σ {n} others"
 
 @dataclass(frozen=True)
 class OutputScale:
-    """Whether a filter's output is coloured on the scale of its parts, its bias and their sum, and why."""
+    """Whether a filter's output is coloured on the scale of its parts, its bias and their sum, and why.
+
+    ``same_units``: whether the activation keeps its input's units at all (false for tanh, sigmoid, ...).
+    """
 
     shared: bool
     reason: str
+    same_units: bool = True
 
 
 def output_scale(activation: str, pre_hi: float, out_hi: float) -> OutputScale:
@@ -58,7 +62,8 @@ def output_scale(activation: str, pre_hi: float, out_hi: float) -> OutputScale:
     """
     if activation not in SAME_UNITS_ACTIVATIONS:
         units = OTHER_UNITS.get(activation, "other units")
-        return OutputScale(False, f"{activation} gives {units}, not the units of its input: a scale of its own")
+        return OutputScale(False, f"{activation} gives {units}, not the units of its input: a scale of its own",
+                           same_units=False)
     if same_units(pre_hi, out_hi):
         return OutputScale(True, f"{activation} keeps the units of its input: the scale of the parts and their sum")
     return OutputScale(False, f"the output reaches {describe.fmt(out_hi)}, the pre-activation {describe.fmt(pre_hi)}: "

@@ -12,8 +12,9 @@ drawn by :class:`Heatmap`:
   rows averaged to keep the same aspect and footprint: ``≡=-·`` below 0, blank about 0, ``░▒▓█``
   above 0 on a diverging scale; `` ░▒▓█`` from low to high on a sequential one.
 
-:func:`filter_heatmaps` lays out one filter: each channel's partial map, the bias, the
-pre-activation and the output, the parts and their sum on one shared scale.
+:class:`FilterHeatmaps` lays out one filter's sum (:class:`convcli.present.filtersum.FilterSum`):
+each channel's partial map, the bias, the pre-activation and the output, the parts and their sum on
+one shared scale; it measures its width when rendered.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from rich.style import Style
 from rich.text import Text
 
 from convcli.engine import LayerResult
-from convcli.present import colour, describe, selection
+from convcli.present import colour, describe
 from convcli.present.colour import SEQUENTIAL_RAMP, SIGNED_RAMP
+from convcli.present.filtersum import FilterSum
 from convcli.present.maps import (
     BLOCK_WORDS,
     STATS,
@@ -315,84 +317,113 @@ def height_cap(hw: tuple[int, int]) -> int:
 
 
 def filter_heatmaps(
-    result: LayerResult, f: int, names: Sequence[str], *, width: int, maps: np.ndarray | None = None,
+    result: LayerResult, f: int, names: Sequence[str], *, width: int | None = None, maps: np.ndarray | None = None,
     sources: ResultMaps | None = None, stat: str = "mean",
-) -> Panel:
-    """Filter ``f`` as heatmaps: each input channel's partial map + bias = pre-activation → output.
+) -> FilterHeatmaps:
+    """Filter ``f`` as heatmaps (:class:`FilterHeatmaps` of its :class:`~convcli.present.filtersum.FilterSum`)."""
+    return FilterHeatmaps(FilterSum.of(result, f, names), width=width, maps=maps, sources=sources, stat=stat)
 
-    ``maps (H', W', Cg)`` are the filter's partial maps if already computed; otherwise ``sources``
-    (one :class:`ResultMaps` for every filter of ``result``, made with ``stat``) provides them,
-    without full-resolution maps where it can. ``stat``: what a cell shows of its block
-    (:data:`convcli.present.maps.STATS`). The parts and their sum share ONE scale (the partial maps,
-    the pre-activation, and the output when :func:`colour.same_units`), so that colours compare
-    across ``+``, ``=`` and ``→``. Maps are as wide as the panel allows (:func:`slots`).
+
+class FilterHeatmaps:
+    """A filter's sum as heatmaps: each input channel's partial map + bias = pre-activation → output.
+
+    Laid out when rendered, for the width it is given (``options.max_width``, or ``width`` when
+    set), so that one object serves a terminal, an export and a resizing widget: maps are as wide
+    as the panel allows (:func:`slots`). ``maps (H', W', Cg)`` are the filter's partial maps if
+    already computed; otherwise ``sources`` (one :class:`ResultMaps` for every filter of the result,
+    made with ``stat``) provides them, without full-resolution maps where it can. ``stat``: what a
+    cell shows of its block (:data:`convcli.present.maps.STATS`). The parts and their sum share ONE
+    scale (the output too when the view model says so: :func:`convcli.present.filtersum.output_scale`),
+    so that colours compare across ``+``, ``=`` and ``→``.
     """
-    layer = result.layer
-    sources = ResultMaps(result, stat) if sources is None else sources
-    stat = sources.stat
-    channels = selection.group_channels(result, f)
-    shown, others = selection.shown_channels(result, f)
-    channel_maps, others_map = sources.partials(f, maps, others)
-    ho, wo = layer.geometry.out_hw
 
-    partials: list[tuple[str, MapSource]] = [(names[channels[c]], channel_maps[c]) for c in shown]
-    if others_map is not None:
-        partials.append((f"Σ {len(others)} others", others_map))
-    # the output joins the parts' scale when it is in their units (colour.same_units, as in the figure)
-    pre_stats, out_stats = result.preactivation_stats[f], result.output_stats[f]
-    out_shared = result.activation != "linear" and colour.same_units(float(pre_stats[2]), float(out_stats[2]))
-    n_maps = len(partials) + 1 + (result.activation != "linear")
-    _, max_w = slots(width, n_maps, result.use_bias, height_cap((ho, wo)))
-    k = block_factor((ho, wo), 2 * MAX_LINES, max_w)
-    pre_source = sources.preactivation(f)
-    out_source = sources.output(f) if result.activation != "linear" else None
-    # one scale for the parts and their sum: it spans the cells as drawn (block statistics)
-    summed = [m.cells(k, stat) for _, m in partials] + [pre_source.cells(k, stat)]
-    if out_source is not None and out_shared:
-        summed.append(out_source.cells(k, stat))
-    shared = Scale.including_zero(*summed)
+    def __init__(self, view: FilterSum, *, width: int | None = None, maps: np.ndarray | None = None,
+                 sources: ResultMaps | None = None, stat: str = "mean") -> None:
+        self.view = view
+        self.width = width
+        self.sources = ResultMaps(view.result, stat) if sources is None else sources
+        channel_maps, others_map = self.sources.partials(view.index, maps, list(view.others))
+        self.parts: list[tuple[str, MapSource]] = [(p.label, channel_maps[p.positions[0]]) for p in view.parts()
+                                                   if not p.folded]
+        if others_map is not None:
+            self.parts.append((view.parts()[-1].label, others_map))
+        self._panels: dict[int, Panel] = {}
 
-    def heatmap(values: MapSource, title: str, scale: Scale | None = None) -> Heatmap:
-        lo, hi = (scale.lo, scale.hi) if scale is not None else (None, None)
-        return Heatmap(values, title, lo=lo, hi=hi, max_w=max_w, max_h=MAX_LINES, legend=False,
-                       show_factor=False, stat=stat)
+    def panel(self, width: int) -> Panel:
+        """The heatmaps laid out for a ``width``-column line (made once per width)."""
+        if width not in self._panels:
+            self._panels[width] = self._layout(width)
+        return self._panels[width]
 
-    items: list[RenderableType] = []
-    for n, (title, m) in enumerate(partials):
-        hm = heatmap(m, title, shared)
-        items.append(hm if n == 0 else numbers.joined("+", hm))
-    if result.use_bias:
-        # the bias is one number added everywhere: a flat map would only repeat it
-        items.append(numbers.joined("+", Text.assemble(("bias ", numbers.LABEL), describe.fmt(float(result.bias[f])),
-                                                      ("\nat every\nposition", "dim"))))
-    pre = heatmap(pre_source, "pre-activation", shared)
-    items.append(numbers.joined("=", pre))
-    fit = pre.fit(max_w)
-    means = fit.k > 1
-    keys: list[tuple[str, RenderableType]] = [
-        ("one scale", Group(Legend(shared, explain=False, means=means, stat=stat),
-                            Text("the channels and their sum (pre-activation" + (", output" if out_shared else "")
-                                 + "): their cells compare", style="dim"))),
-    ]
-    if out_source is not None:
-        out = heatmap(out_source, "output", shared if out_shared else None)
-        items.append(numbers.joined(f"{result.activation} →", out))
-        if not out_shared:
-            keys.append(("output", Legend(out.fit(max_w).scale, explain=False, means=means, stat=stat)))
+    def _layout(self, width: int) -> Panel:
+        view, sources, partials = self.view, self.sources, self.parts
+        stat = sources.stat
+        ho, wo = view.result.layer.geometry.out_hw
+        out_shared = view.output_shared
+        n_maps = len(partials) + 1 + view.has_output
+        _, max_w = slots(width, n_maps, view.use_bias, height_cap((ho, wo)))
+        k = block_factor((ho, wo), 2 * MAX_LINES, max_w)
+        pre_source = sources.preactivation(view.index)
+        out_source = sources.output(view.index) if view.has_output else None
+        # one scale for the parts and their sum: it spans the cells as drawn (block statistics)
+        summed = [m.cells(k, stat) for _, m in partials] + [pre_source.cells(k, stat)]
+        if out_source is not None and out_shared:
+            summed.append(out_source.cells(k, stat))
+        shared = Scale.including_zero(*summed)
 
-    if fit.k > 1:
-        cells = f"one cell = {STATS[stat]} of {fit.k}×{fit.k} output positions"
-    elif fit.z > 1:
-        cells = f"each value drawn as {fit.z}×{fit.z} cells"
-    else:
-        cells = "one cell per output position" + ("" if stat == "mean" else f" ({STATS[stat]})")
-    body = Group(
-        Text(f"{ho}×{wo} maps · {cells}", style=numbers.LABEL),
-        numbers.Flow(items),
-        numbers.key_values(keys),
-        _Note(),
-    )
-    title = f"filter {f} · heatmaps · bias {describe.fmt(float(result.bias[f]))} · {result.activation}"
-    if layer.groups > 1:
-        title += f" · group {channels[0] // layer.cg} (channels {channels[0]}–{channels[-1]})"
-    return Panel(body, title=title, title_align="left")
+        def heatmap(values: MapSource, title: str, scale: Scale | None = None) -> Heatmap:
+            lo, hi = (scale.lo, scale.hi) if scale is not None else (None, None)
+            return Heatmap(values, title, lo=lo, hi=hi, max_w=max_w, max_h=MAX_LINES, legend=False,
+                           show_factor=False, stat=stat)
+
+        items: list[RenderableType] = []
+        for n, (title, m) in enumerate(partials):
+            hm = heatmap(m, title, shared)
+            items.append(hm if n == 0 else numbers.joined("+", hm))
+        if view.use_bias:
+            # the bias is one number added everywhere: a flat map would only repeat it
+            items.append(numbers.joined("+", Text.assemble(("bias ", numbers.LABEL), describe.fmt(view.bias),
+                                                          ("\nat every\nposition", "dim"))))
+        pre = heatmap(pre_source, "pre-activation", shared)
+        items.append(numbers.joined("=", pre))
+        fit = pre.fit(max_w)
+        means = fit.k > 1
+        keys: list[tuple[str, RenderableType]] = [
+            ("one scale", Group(Legend(shared, explain=False, means=means, stat=stat),
+                                Text("the channels and their sum (pre-activation" + (", output" if out_shared else "")
+                                     + "): their cells compare", style="dim"))),
+        ]
+        if out_source is not None and view.output is not None:
+            out = heatmap(out_source, "output", shared if out_shared else None)
+            items.append(numbers.joined(f"{view.activation} →", out))
+            if not out_shared:
+                legend: RenderableType = Legend(out.fit(max_w).scale, explain=False, means=means, stat=stat)
+                if not view.output.same_units:  # say why its colours do not compare with the sum's
+                    legend = Group(legend, Text(view.output.reason, style="dim"))
+                keys.append(("output", legend))
+
+        if fit.k > 1:
+            cells = f"one cell = {STATS[stat]} of {fit.k}×{fit.k} output positions"
+        elif fit.z > 1:
+            cells = f"each value drawn as {fit.z}×{fit.z} cells"
+        else:
+            cells = "one cell per output position" + ("" if stat == "mean" else f" ({STATS[stat]})")
+        body = Group(
+            Text(f"{ho}×{wo} maps · {cells}", style=numbers.LABEL),
+            numbers.Flow(items),
+            numbers.key_values(keys),
+            _Note(),
+        )
+        title = f"filter {view.index} · heatmaps · bias {describe.fmt(view.bias)} · {view.activation}"
+        if view.grouped:
+            title += f" · {view.group_title}"
+        return Panel(body, title=title, title_align="left")
+
+    def _width(self, options: ConsoleOptions) -> int:
+        return self.width if self.width is not None else options.max_width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.panel(self._width(options))
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.panel(self._width(options)))

@@ -304,7 +304,7 @@ def test_parts_and_their_sum_share_one_scale(monkeypatch):
         made.clear()
         result = photo_result(activation)
         maps = engine.filter_partials(result.layer, 1)
-        filter_heatmaps(result, 1, PHOTO_NAMES, width=100, maps=maps)
+        draw(filter_heatmaps(result, 1, PHOTO_NAMES, maps=maps), 100)  # laid out as it is drawn
         by = {t: (lo, hi) for t, lo, hi in made}
         shared = by["red"]
         assert shared[0] is not None and by["green"] == by["blue"] == by["pre-activation"] == shared
