@@ -29,11 +29,11 @@ class Header:
     ``kernel_shape (kh, kw, Cg, F)``; ``output_shape (H', W', F)``; ``params`` the weights and biases.
     """
 
+    result: LayerResult = field(repr=False, compare=False)
     info: InputInfo
     padding: object
     kernel_source: str
     semantics: str
-    call: LayerCall
     kernel_shape: tuple[int, ...]
     output_shape: tuple[int, int, int]
     dtype: str
@@ -48,10 +48,14 @@ class Header:
            semantics: str = "keras") -> Header:
         layer = result.layer
         ho, wo = layer.geometry.out_hw
-        return cls(info, padding, kernel_source, semantics, semantics_call(result, padding, semantics),
-                   tuple(layer.kernel.shape), (ho, wo, layer.filters),
+        return cls(result, info, padding, kernel_source, semantics, tuple(layer.kernel.shape), (ho, wo, layer.filters),
                    layer.x.dtype.name, result.activation, ACTIVATION_FORMULAS[result.activation], layer.groups,
                    result.use_bias, param_count(layer.kernel.shape, result.use_bias))
+
+    @property
+    def call(self) -> LayerCall:
+        """The layer as its framework's call (``semantics``: Keras or PyTorch), with the padding as given."""
+        return semantics_call(self.result, self.padding, self.semantics)
 
 
 @dataclass(frozen=True)

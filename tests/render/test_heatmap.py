@@ -335,6 +335,24 @@ def test_cells_grow_with_the_width():
     assert fits[120] < fits[80]  # smaller blocks: more cells
 
 
+def test_one_filter_heatmaps_object_lays_itself_out_for_each_width():
+    from rich.measure import Measurement
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 260, 1)).astype(np.float32)
+    result = engine.run_layer(engine.prepare(x, rng.normal(size=(3, 3, 1, 1))), None, "relu")
+    maps = filter_heatmaps(result, 0, ["x"])  # no width: it measures the console it is drawn on
+    narrow, wide = draw(maps, 80), draw(maps, 120)
+    factors = {}
+    for width, text in ((80, narrow), (120, wide)):
+        factors[width] = int(re.search(r"one cell = the mean of (\d+)×", text).group(1))
+        assert max(len(line) for line in text.splitlines()) == width
+        assert text == draw(filter_heatmaps(result, 0, ["x"], width=width), width)  # as if built for it
+        console = Console(file=io.StringIO(), width=width)
+        assert Measurement.get(console, console.options, maps).maximum == width
+    assert factors[120] < factors[80]  # the wider line: smaller blocks, more cells
+
+
 def test_half_blocks_only_with_colour():
     values = np.linspace(-1, 1, 400).reshape(20, 20)
     plain = draw(Heatmap(values, "m"))
