@@ -12,6 +12,7 @@ figure (:mod:`convcli.figure.plan`) and the JSON (:mod:`convcli.present.schema`)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,7 +124,7 @@ class FilterSum:
     output: OutputScale | None
 
     @classmethod
-    def of(cls, result: LayerResult, f: int, names: tuple[str, ...] | list[str]) -> FilterSum:
+    def of(cls, result: LayerResult, f: int, names: Sequence[str]) -> FilterSum:
         """Filter ``f`` of ``result``; ``names`` are every input channel's (``C``)."""
         layer = result.layer
         channels = tuple(int(c) for c in selection.group_channels(result, f))
