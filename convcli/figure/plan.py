@@ -122,23 +122,17 @@ class ImageScale(Scale):
 
 
 def row_scales(blocks: Sequence[Sequence[panel_maps.Map]], output_shared: bool = True) -> list[list[Scale]]:
-    """Each panel's scale, block by block (inputs, partials, results): the inputs in grey; the partial
-    maps and the pre-activation on ONE scale, so that the parts compare with their sum; the output
-    too when ``output_shared`` (:attr:`convcli.present.filtersum.FilterSum.output_shared`), else a
-    scale of its own (a sigmoid's 0 … 1 beside ±300 would be one pale colour on theirs)."""
+    """Each panel's scale, block by block (inputs, partials, results): the inputs in grey; the partial maps
+    and the pre-activation on ONE scale, so that the parts compare with their sum; the output too when
+    ``output_shared`` (:class:`~convcli.present.filtersum.FilterSum`), else a scale of its own."""
     inputs, parts, results = blocks
     image = ImageScale.fit([*(m.values for m in inputs), *(np.array(m.ends) for m in inputs if m.ends is not None)])
     joined = results if output_shared else results[:1]
     shared = Scale.of_values([*(m.values for m in parts), *(m.values for m in joined)])
-    own = [_own_scale(m.values) for m in results[len(joined):]]
+    # an output 0 everywhere (a relu of a map below 0) is white, the colour 0 has on every other scale
+    own = [replace(s, flat=0.0) if s.lo == s.hi == 0 else s for s in (Scale.of_values([m.values])
+                                                                       for m in results[len(joined):])]
     return [[image] * len(inputs), [shared] * len(parts), [shared] * len(joined) + own]
-
-
-def _own_scale(values: np.ndarray) -> Scale:
-    """An output's scale of its own; an output that is 0 everywhere (a relu of a map below 0) is
-    drawn white, the colour 0 has on every other scale, not the palette's middle."""
-    scale = Scale.of_values([values])
-    return replace(scale, flat=0.0) if scale.lo == scale.hi == 0 else scale
 
 
 def panel_limits(counts: Sequence[int], panel: int = PANEL, max_panel: int = MAX_PANEL,
@@ -196,7 +190,8 @@ class PanelPlan:
 
 @dataclass(frozen=True)
 class BarPlan:
-    """A colour bar under a block of panels that share ``scale``; its end values in ``label_box``."""
+    """A colour bar under the panels of a block that share ``scale`` (an output on a scale of its own
+    has its own bar); its end values in ``label_box``."""
 
     scale: Scale
     box: Box
@@ -205,7 +200,7 @@ class BarPlan:
 
 @dataclass(frozen=True)
 class RowPlan:
-    """One filter's row: its panels left to right, a bar per block, the operators between them."""
+    """One filter's row: its panels left to right, a bar per block (and per own scale), the operators between them."""
 
     filter: int
     heading: str
@@ -401,5 +396,3 @@ def _title(result: LayerResult, source: str | None) -> str:
     parts.append(f"{layer.filters} filter{'s' if layer.filters != 1 else ''}, {result.activation}")
     text = ", ".join(parts) + f" · input {h}×{w}×{c} → output {ho}×{wo}×{layer.filters}"
     return f"{source} · {text}" if source else text
-
-

@@ -32,7 +32,7 @@ from convcli.present.filtersum import FilterSum
 from convcli.present.runview import Header, Summary
 from convcli.present.selection import SUMMARY_FIRST, SUMMARY_LAST, SUMMARY_STRONGEST
 from convcli.present.window import Window
-from convcli.render.heatmap import Scale
+from convcli.render.heatcells import Scale
 from convcli.render.numbers import LABEL, Call, Flow, _style, cell_style, joined, key_values, number_grid
 from convcli.render.params import param_formula
 from convcli.text import shown
