@@ -225,7 +225,7 @@ def _print_screen(run: _Shown, targets: _Targets, map_files: list[Path]) -> None
         if run.view in (View.numbers, View.both):
             console.print(render.filter_panel(result, f, names, window=run.window))
         if heatmaps:
-            console.print(heatmap.filter_heatmaps(result, f, names, width=console.width, maps=run.partial_maps.get(f),
+            console.print(heatmap.filter_heatmaps(result, f, names, maps=run.partial_maps.get(f),
                                                   sources=sources, stat=run.stat))
         if run.traces is not None and run.trace_at is not None:
             console.print(trace_panel(result, run.traces[f], *run.trace_at, f, names))

@@ -28,6 +28,7 @@ from convcli import engine
 from convcli.engine import Layer, LayerResult
 from convcli.errors import ShapeError
 from convcli.present import describe, selection
+from convcli.present.filtersum import FilterSum
 from convcli.present.maps import ArrayMap, BlockMap, MapSource, ResultMaps, block_factor, block_mean
 
 PANEL = 256  #: default minimum long side of a drawn map
@@ -144,7 +145,7 @@ class PanelMaps:
             self._means = sums / engine.block_counts(x.shape, k, k)[:, :, None], engine.map_stats(x), finite
         return self._means
 
-    def _partials(self, f: int, shown: list[int], others: list[int], names: list[str]) -> list[Map]:
+    def _partials(self, f: int, shown: list[int], others: list[int], names: list[str], others_label: str) -> list[Map]:
         layer, k = self.result.layer, self.k_out
         maps = self.given.get(f)
         if maps is None and k == 1:
@@ -169,7 +170,7 @@ class PanelMaps:
                     del one
             rest = engine.channels_map(layer, f, others) if others else None
         if rest is not None:
-            parts.append(Map("others", f"Σ {len(others)} others", self._reduced(rest, k), note(rest)))
+            parts.append(Map("others", others_label, self._reduced(rest, k), note(rest)))
         return parts
 
     def _result(self, kind: str, title: str, f: int) -> Map:
@@ -181,16 +182,14 @@ class PanelMaps:
         # a BlockMap is finite and knows its range; an ArrayMap (a NaN or an infinity) is measured
         return Map(kind, title, source.cells(k), _source_note(source) if isinstance(source, BlockMap) else note(values))
 
-    def row(self, f: int, names: Sequence[str]) -> list[list[Map]]:
-        """The blocks of filter ``f``'s row: inputs, partials (and Σ others), then pre-activation (and output)."""
-        result = self.result
-        channels = selection.group_channels(result, f)
-        shown, others = selection.shown_channels(result, f)
-        group_names = [names[int(ch)] for ch in channels]
-        inputs = [self._input(int(channels[c]), group_names[c]) for c in shown]
-        parts = self._partials(f, shown, others, group_names)
-        bias = f"Σ + bias {describe.fmt(float(result.bias[f]))}" if result.use_bias else "Σ, no bias"
+    def row(self, view: FilterSum) -> list[list[Map]]:
+        """The blocks of a filter's row: inputs, partials (and Σ others), then pre-activation (and output)."""
+        f = view.index
+        shown, others = list(view.shown), list(view.others)
+        inputs = [self._input(view.channels[c], view.names[c]) for c in shown]
+        parts = self._partials(f, shown, others, list(view.names), view.parts()[-1].label)
+        bias = f"Σ + bias {describe.fmt(view.bias)}" if view.use_bias else "Σ, no bias"
         results = [self._result("preactivation", f"pre-activation = {bias}", f)]
-        if result.activation != "linear":
-            results.append(self._result("output", f"output = {result.activation}(pre-act.)", f))
+        if view.has_output:
+            results.append(self._result("output", f"output = {view.activation}(pre-act.)", f))
         return [inputs, parts, results]

@@ -16,8 +16,8 @@ More than ``selection.MAX_CHANNELS_SHOWN`` channels: the ``selection.TOP_CHANNEL
 
 Colours (:func:`row_scales`): the inputs are a picture, black (min) to white (max). The partial
 maps, the pre-activation and the output share ONE scale (the output when it is in their units,
-:func:`convcli.present.colour.same_units`; else the results keep their own), drawn as a bar under
-each block, in the palette of the terminal (:data:`convcli.present.colour.SIGNED`): blue below 0,
+:func:`convcli.present.filtersum.output_scale`; else it has a scale and a bar of its own), drawn as
+a bar under each block, in the palette of the terminal (:data:`convcli.present.colour.SIGNED`): blue below 0,
 white at 0, red above, symmetric around 0 and ending at the 99th percentile of ``|value|`` (the bar
 then says ``≤ -m`` and ``≥ m``): a photo's few strongest edges would otherwise leave every other
 value near-white. Maps all ≥ 0 go from white at 0 to red, so a value has one colour everywhere.
@@ -39,7 +39,7 @@ limits, never on the font, so :func:`plan_figure` can be checked against the pic
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,8 +47,8 @@ from convcli.engine import Layer, LayerResult
 from convcli.errors import ConfigError, ResourceError, ShapeError
 from convcli.figure import panels as panel_maps
 from convcli.figure.panels import MAX_PANEL, PANEL, PANEL_LIMITS, display_size
-from convcli.layer.spec import group_of
-from convcli.present import colour, describe, selection
+from convcli.present import colour, describe
+from convcli.present.filtersum import FilterSum
 
 # ------------------------------------------------------------------------------------------------
 # Layout, in pixels
@@ -121,18 +121,18 @@ class ImageScale(Scale):
     palettes = colour.IMAGE
 
 
-def row_scales(blocks: Sequence[Sequence[panel_maps.Map]]) -> list[Scale]:
-    """The scales of a row's blocks (inputs, partials, results): the inputs in grey; the partial maps,
-    the pre-activation and the output on ONE scale so that the parts compare with their sum
-    (:func:`convcli.present.colour.output_shares_scale` says when the output joins them: when the
-    activation passes large values through). Otherwise (a sigmoid's 0 … 1 beside ±300) the
-    results keep a scale of their own, as one block shares one bar."""
+def row_scales(blocks: Sequence[Sequence[panel_maps.Map]], output_shared: bool = True) -> list[list[Scale]]:
+    """Each panel's scale, block by block (inputs, partials, results): the inputs in grey; the partial maps
+    and the pre-activation on ONE scale, so that the parts compare with their sum; the output too when
+    ``output_shared`` (:class:`~convcli.present.filtersum.FilterSum`), else a scale of its own."""
     inputs, parts, results = blocks
     image = ImageScale.fit([*(m.values for m in inputs), *(np.array(m.ends) for m in inputs if m.ends is not None)])
-    if len(results) == 1 or colour.output_shares_scale(results[0].values, results[1].values):
-        shared = Scale.of_values([*(m.values for m in parts), *(m.values for m in results)])
-        return [image, shared, shared]
-    return [image, Scale.of_values(m.values for m in parts), Scale.of_values(m.values for m in results)]
+    joined = results if output_shared else results[:1]
+    shared = Scale.of_values([*(m.values for m in parts), *(m.values for m in joined)])
+    # an output 0 everywhere (a relu of a map below 0) is white, the colour 0 has on every other scale
+    own = [replace(s, flat=0.0) if s.lo == s.hi == 0 else s for s in (Scale.of_values([m.values])
+                                                                       for m in results[len(joined):])]
+    return [[image] * len(inputs), [shared] * len(parts), [shared] * len(joined) + own]
 
 
 def panel_limits(counts: Sequence[int], panel: int = PANEL, max_panel: int = MAX_PANEL,
@@ -190,7 +190,8 @@ class PanelPlan:
 
 @dataclass(frozen=True)
 class BarPlan:
-    """A colour bar under a block of panels that share ``scale``; its end values in ``label_box``."""
+    """A colour bar under the panels of a block that share ``scale`` (an output on a scale of its own
+    has its own bar); its end values in ``label_box``."""
 
     scale: Scale
     box: Box
@@ -199,7 +200,7 @@ class BarPlan:
 
 @dataclass(frozen=True)
 class RowPlan:
-    """One filter's row: its panels left to right, a bar per block, the operators between them."""
+    """One filter's row: its panels left to right, a bar per block (and per own scale), the operators between them."""
 
     filter: int
     heading: str
@@ -319,22 +320,24 @@ def plan_figure(
             f"{MAX_FIGURE_PIXELS / 1e6:.0f} MP); draw fewer filters or smaller panels"
         )
     source = panel_maps.PanelMaps(result, layout.limit, maps)
-    rows_maps = [source.row(f, names) for f in chosen]
+    views = [FilterSum.of(result, f, names) for f in chosen]
+    rows_maps = [source.row(view) for view in views]
 
     rows = []
     y = MARGIN + TITLE_H
-    for f, row_blocks in zip(chosen, rows_maps, strict=True):
+    for view, row_blocks in zip(views, rows_maps, strict=True):
         map_y = y + HEAD_H + LABEL_H
         mid_y = map_y + cell_h // 2
         panels: list[PanelPlan] = []
         bars: list[BarPlan] = []
         ops: list[tuple[str, int, int]] = []
         x = MARGIN
-        scales = row_scales(row_blocks)
+        scales = row_scales(row_blocks, view.output_shared)
         for b, block in enumerate(row_blocks):
-            scale = scales[b]
             first_x = x
+            bar_y = map_y + cell_h + RANGE_H
             for i, m in enumerate(block):
+                scale = scales[b][i]
                 h, w = sizes[m.values.shape]
                 x0, y0 = x + (cell_w - w) // 2, map_y + (cell_h - h) // 2
                 box = Box(x0, y0, x0 + w, y0 + h)
@@ -343,22 +346,24 @@ def plan_figure(
                     Box(x, y + HEAD_H, x + cell_w, map_y), Box(x, map_y + cell_h, x + cell_w, map_y + cell_h + RANGE_H),
                 ))  # fmt: skip
                 x += cell_w
+                if i == len(block) - 1 or scales[b][i + 1] is not scale:
+                    # one bar under the panels that share a scale (an output on its own: a bar of its own)
+                    bars.append(BarPlan(scale, Box(first_x, bar_y, x, bar_y + BAR_H),
+                                        Box(first_x, bar_y + BAR_H, x, bar_y + BAR_H + BAR_LABEL_H)))
+                    first_x = x + GAP
                 if i < len(block) - 1:
                     # inputs stand side by side, partials add up, the pre-activation goes through the activation
                     if b:
                         ops.append((("+", "→")[b - 1], x + GAP // 2, mid_y))
                     x += GAP
-            bar_y = map_y + cell_h + RANGE_H
-            bars.append(BarPlan(scale, Box(first_x, bar_y, x, bar_y + BAR_H),
-                                Box(first_x, bar_y + BAR_H, x, bar_y + BAR_H + BAR_LABEL_H)))
             if b < len(row_blocks) - 1:
                 ops.append((("⊛", "=")[b], x + BLOCK_GAP // 2, mid_y))
                 x += BLOCK_GAP
-        heading = f"filter {f}"
-        if layer.groups > 1:
-            channels = selection.group_channels(result, f)
-            heading += f" · group {group_of(f, layer.filters, layer.groups)}, input channels {channels[0]}–{channels[-1]}"
-        rows.append(RowPlan(f, heading, Box(MARGIN, y, width - MARGIN, y + HEAD_H), panels, bars, ops))
+        heading = f"filter {view.index}"
+        if view.grouped:
+            first, last = view.group_channels
+            heading += f" · group {view.group}, input channels {first}–{last}"
+        rows.append(RowPlan(view.index, heading, Box(MARGIN, y, width - MARGIN, y + HEAD_H), panels, bars, ops))
         y += row_h + ROW_GAP
 
     return FigurePlan(
@@ -391,5 +396,3 @@ def _title(result: LayerResult, source: str | None) -> str:
     parts.append(f"{layer.filters} filter{'s' if layer.filters != 1 else ''}, {result.activation}")
     text = ", ".join(parts) + f" · input {h}×{w}×{c} → output {ho}×{wo}×{layer.filters}"
     return f"{source} · {text}" if source else text
-
-

@@ -243,21 +243,14 @@ SAME_UNITS = 0.1
 
 
 def same_units(pre_hi: float, out_hi: float) -> bool:
-    """Whether a filter's output is drawn on the scale of its parts and their sum: when the
-    activation passes large values through, i.e. the output's largest value is the
-    pre-activation's largest within :data:`SAME_UNITS` (linear, relu, leaky relu, elu, selu, gelu,
-    swish, softplus; relu6 and tanh while below their ceilings). A value then keeps its colour from
-    pre-activation to output. A sigmoid's 0 … 1 beside a pre-activation up to 300 would be all white
-    there: it gets a scale of its own."""
+    """Whether a filter's output, after an activation that keeps its input's units, reaches the
+    pre-activation's largest value within :data:`SAME_UNITS` (relu, leaky relu, elu, selu, swish,
+    softplus; relu6 while below its ceiling). Only then is it drawn on the scale of its parts: relu6
+    capped at 6 beside a pre-activation up to 300 would be all white there. The whole rule, with the
+    activations in other units (tanh, sigmoid), is :func:`convcli.present.filtersum.output_scale`."""
     if not (np.isfinite(pre_hi) and np.isfinite(out_hi)) or pre_hi <= 0:
         return False
     return bool(abs(out_hi - pre_hi) <= SAME_UNITS * pre_hi)
-
-
-def output_shares_scale(preactivation: np.ndarray, output: np.ndarray) -> bool:
-    """:func:`same_units` of the two maps' largest finite values."""
-    pre, out = _finite([preactivation]), _finite([output])
-    return bool(pre and out) and same_units(float(pre[0].max()), float(out[0].max()))
 
 
 _TABLES: dict[tuple[Palette, int], np.ndarray] = {}

@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from convcli.engine import LayerResult, Trace, param_count
+from convcli.engine import LayerResult, Trace
 from convcli.layer import counts, model
 from convcli.layer.spec import ConvSpec
 from convcli.present.describe import InputInfo
-from convcli.present.selection import group_channels
-from convcli.present.window import Window, window_partials
+from convcli.present.filtersum import FilterSum
+from convcli.present.runview import RunView
+from convcli.present.window import Window
 
 #: The keys of a layer object, in the order every document writes them.
 LAYER_KEYS = ("in_channels", "filters", "units", "kernel_size", "strides", "padding", "pads", "dilation_rate", "groups",
@@ -135,23 +136,22 @@ def _trace_json(result: LayerResult, t: Trace, at: tuple[int, int], f: int) -> d
     }
 
 
-def _filter_json(result: LayerResult, f: int, shares: np.ndarray, window: Window) -> dict[str, Any]:
-    """Filter ``f`` over the shown window: kernel ``(Cg, kh, kw)``, partials ``(Cg, h, w)``, sums ``(h, w)``."""
-    layer = result.layer
-    (r0, r1), (c0, c1) = window.rows, window.cols
-    lo, mean, hi = result.output_stats[f].tolist()
+def _filter_json(view: FilterSum, window: Window) -> dict[str, Any]:
+    """A filter's sum over the shown window: kernel ``(Cg, kh, kw)``, partials ``(Cg, h, w)``, sums ``(h, w)``."""
+    lo, mean, hi = view.output_stats.tolist()
+    numbers = view.window(window)
     return {
-        "index": f,
-        "bias": _num(float(result.bias[f])),
+        "index": view.index,
+        "bias": _num(view.bias),
         "output_min": _num(lo),
         "output_mean": _num(mean),
         "output_max": _num(hi),
-        "channels": [int(c) for c in group_channels(result, f)],
-        "channel_share_percent": [_num(float(s)) for s in shares[:, f]],
-        "kernel": _nested(layer.kernel[:, :, :, f].transpose(2, 0, 1)),
-        "window_partials": _nested(window_partials(result, window)[:, :, :, f].transpose(2, 0, 1)),
-        "window_preactivation": _nested(result.preactivation[r0:r1, c0:c1, f]),
-        "window_output": _nested(result.output[r0:r1, c0:c1, f]),
+        "channels": list(view.channels),
+        "channel_share_percent": [_num(float(s)) for s in view.shares],
+        "kernel": _nested(view.kernel.transpose(2, 0, 1)),
+        "window_partials": _nested(numbers.partials.transpose(2, 0, 1)),
+        "window_preactivation": _nested(numbers.preactivation),
+        "window_output": _nested(numbers.output),
     }
 
 
@@ -162,13 +162,18 @@ def result_json(
     """The same numbers the tables show, as one JSON-ready dict (non-finite values become null).
 
     ``filters`` are the filters shown in detail, their numbers over ``window``; ``trace`` (filter -> its trace at ``at``) adds each
-    one's products. ``semantics`` and ``flip``, when given, close the layer object.
+    one's products. ``semantics`` and ``flip``, when given, close the layer object (:func:`run_json` of the run's view).
     """
-    layer = result.layer
-    g = layer.geometry
-    weights, biases = param_count(layer.kernel.shape, result.use_bias)
+    view = RunView.of(result, info, filters, window=window, padding=padding, semantics=semantics or "keras",
+                      traces=trace, trace_at=at)
+    return run_json(view, semantics=semantics, flip=flip)
+
+
+def run_json(view: RunView, *, semantics: str | None = None, flip: bool | None = None) -> dict[str, Any]:
+    """A run's view as ``run --json``'s document; ``semantics`` and ``flip``, when given, close the layer object."""
+    info, head, window = view.header.info, view.header, view.window
+    weights, biases = head.params
     (r0, r1), (c0, c1) = window.rows, window.cols
-    shares = result.shares()
     doc: dict[str, Any] = {
         "input": {
             "path": info.path,
@@ -177,17 +182,18 @@ def result_json(
             "dtype": info.dtype,
             "channels": list(info.channel_names),
         },
-        "layer": layer_json(result, padding, semantics=semantics, flip=flip),
-        "kernel_shape": list(layer.kernel.shape),
-        "output_shape": [*g.out_hw, layer.filters],
+        "layer": layer_json(view.result, head.padding, semantics=semantics, flip=flip),
+        "kernel_shape": list(head.kernel_shape),
+        "output_shape": list(head.output_shape),
         "params": {"weights": weights, "biases": biases, "total": weights + biases},
         "window": {"rows": [r0, r1], "cols": [c0, c1]},
         "filters": [],
     }
-    for f in filters:
-        entry = _filter_json(result, f, shares, window)
-        if trace is not None and at is not None:
-            entry["trace"] = _trace_json(result, trace[f], at, f)
+    for fsum in view.filters:
+        entry = _filter_json(fsum, window)
+        trace = view.trace(fsum.index)
+        if trace is not None and view.trace_at is not None:
+            entry["trace"] = _trace_json(view.result, trace, view.trace_at, fsum.index)
         doc["filters"].append(entry)
     return doc
 

@@ -17,9 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from convcli.engine import ACTIVATION_FORMULAS, LayerResult
-from convcli.layer.spec import group_of
-from convcli.present.colour import same_units
+from convcli.engine import LayerResult
 from convcli.present.describe import (
     InputInfo,
     channel_list,
@@ -28,19 +26,13 @@ from convcli.present.describe import (
     input_shape_text,
     kernel_shape_text,
     output_shape_text,
-    semantics_call,
     share_text,
 )
-from convcli.present.selection import (
-    SUMMARY_FIRST,
-    SUMMARY_LAST,
-    SUMMARY_STRONGEST,
-    group_channels,
-    shown_channels,
-    summary_filters,
-)
-from convcli.present.window import Window, window_partials
-from convcli.render.heatmap import Scale
+from convcli.present.filtersum import FilterSum
+from convcli.present.runview import Header, Summary
+from convcli.present.selection import SUMMARY_FIRST, SUMMARY_LAST, SUMMARY_STRONGEST
+from convcli.present.window import Window
+from convcli.render.heatcells import Scale
 from convcli.render.numbers import LABEL, Call, Flow, _style, cell_style, joined, key_values, number_grid
 from convcli.render.params import param_formula
 from convcli.text import shown
@@ -57,20 +49,23 @@ def input_text(info: InputInfo, semantics: str) -> Flow:
 
 def header(info: InputInfo, result: LayerResult, padding: object, kernel_source: str, *,
            semantics: str = "keras") -> Panel:
-    """Input, layer, kernel, output shape and parameter count; shapes in ``semantics``' order."""
-    layer = result.layer
-    g = layer.geometry
-    ho, wo = g.out_hw
+    """Input, layer, kernel, output shape and parameter count (:func:`header_panel` of its facts)."""
+    return header_panel(Header.of(info, result, padding, kernel_source, semantics=semantics))
+
+
+def header_panel(facts: Header) -> Panel:
+    """Input, layer, kernel, output shape and parameter count; shapes in ``facts.semantics``' order."""
+    semantics = facts.semantics
     rows: list[tuple[str, RenderableType]] = [
-        ("input", input_text(info, semantics)),
-        ("layer", Call.of(semantics_call(result, padding, semantics))),
-        ("kernel", Text(f"{shown(kernel_source)} · {kernel_shape_text(layer.kernel.shape, semantics)}")),
+        ("input", input_text(facts.info, semantics)),
+        ("layer", Call.of(facts.call)),
+        ("kernel", Text(f"{shown(facts.kernel_source)} · {kernel_shape_text(facts.kernel_shape, semantics)}")),
         (
             "output",
-            Text(f"{output_shape_text((ho, wo, layer.filters), semantics)} · {layer.x.dtype.name} · "
-                 f"activation {result.activation} = {ACTIVATION_FORMULAS[result.activation]}"),
+            Text(f"{output_shape_text(facts.output_shape, semantics)} · {facts.dtype} · "
+                 f"activation {facts.activation} = {facts.formula}"),
         ),
-        ("params", param_formula(layer.kernel.shape, layer.groups, result.use_bias)),
+        ("params", param_formula(facts.kernel_shape, facts.groups, facts.use_bias)),
     ]
     return Panel(key_values(rows), title="convcli run", title_align="left", box=box.ROUNDED)
 
@@ -98,58 +93,52 @@ class PanelLabels:
 
 def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: Window,
                  labels: PanelLabels = PanelLabels()) -> Panel:  # noqa: B008 - frozen, never changed
-    """Filter ``f``: its kernel slices, then the ``window``'s partial sums adding up to the output."""
+    """Filter ``f``: its kernel slices, then the ``window``'s partial sums adding up to the output
+    (:func:`sum_panel` of its :class:`~convcli.present.filtersum.FilterSum`)."""
+    return sum_panel(FilterSum.of(result, f, names), window=window, labels=labels)
+
+
+def sum_panel(view: FilterSum, *, window: Window,
+              labels: PanelLabels = PanelLabels()) -> Panel:  # noqa: B008 - frozen, never changed
+    """A filter's sum laid out: its kernel slices, then the ``window``'s parts adding up to the output."""
     w = labels
-    layer = result.layer
-    channels = group_channels(result, f)
-    shown, others = shown_channels(result, f)
-    kernel = layer.kernel[:, :, :, f]
-    partials = window_partials(result, window)[:, :, :, f]
+    f, names = view.index, view.names
+    kernel = view.kernel
+    numbers = view.window(window)
     (r0, r1), (c0, c1) = window.rows, window.cols
-    pre = result.preactivation[r0:r1, c0:c1, f]
-    out = result.output[r0:r1, c0:c1, f]
+    pre, out, bias = numbers.preactivation, numbers.output, numbers.bias
+    parts = view.parts(w.others)
 
     # the weights share one scale; the parts, the bias and their sum another (ONE scale, so that
-    # the colours add up like the numbers), with the output when it is in their units
-    # (colour.same_units, as in the heatmaps and the figure)
-    weights = Scale.including_zero(*(kernel[:, :, c] for c in shown))
-    rest = partials[:, :, others].sum(axis=2) if others else None
-    bias = np.full(pre.shape, result.bias[f])
-    pre_stats, out_stats = result.preactivation_stats[f], result.output_stats[f]
-    out_shared = result.activation != "linear" and same_units(float(pre_stats[2]), float(out_stats[2]))
-    summed = [partials[:, :, c] for c in shown] + ([rest] if rest is not None else []) + [bias, pre]
-    sums = Scale.including_zero(*summed, *([out] if out_shared else []))
-    kernel_items: list[RenderableType] = [number_grid(kernel[:, :, c], names[channels[c]], scale=weights)
-                                          for c in shown]
-    if rest is not None:
-        kernel_items.append(Text(w.more_channels.format(n=len(others)), style="dim"))
+    # the colours add up like the numbers), with the output when the view model says it is in their units
+    weights = Scale.including_zero(*(kernel[:, :, c] for c in view.shown))
+    sums = Scale.including_zero(*numbers.parts, bias, pre, *([out] if view.output_shared else []))
+    kernel_items: list[RenderableType] = [number_grid(kernel[:, :, c], names[c], scale=weights) for c in view.shown]
+    if view.others:
+        kernel_items.append(Text(w.more_channels.format(n=len(view.others)), style="dim"))
 
     def sum_items(a: int, b: int) -> list[RenderableType]:
         """The flow of the parts, the bias and their sum for window columns ``a:b`` (all on the scales above)."""
         items: list[RenderableType] = []
-        for n, c in enumerate(shown):
-            grid = number_grid(partials[:, a:b, c], names[channels[c]], scale=sums, like=partials[:, :, c])
+        for n, (part, values) in enumerate(zip(parts, numbers.parts, strict=True)):
+            grid = number_grid(values[:, a:b], part.label, scale=sums, like=values)
             items.append(grid if n == 0 else joined("+", grid))
-        if rest is not None:
-            items.append(joined("+", number_grid(rest[:, a:b], w.others.format(n=len(others)), scale=sums, like=rest)))
         # the bias is added at every position: shown as a grid it adds up cell by cell like the rest
         items.append(joined("+", number_grid(bias[:, a:b], w.bias, scale=sums, like=bias)))
         items.append(joined("=", number_grid(pre[:, a:b], w.preactivation, scale=sums, like=pre)))
-        if result.activation != "linear":
-            out_scale = sums if out_shared else Scale.including_zero(out)
-            items.append(joined(f"{result.activation} →", number_grid(out[:, a:b], w.output, scale=out_scale, like=out)))
+        if view.output is not None:
+            out_scale = sums if view.output.shared else Scale.including_zero(out)
+            items.append(joined(f"{view.activation} →", number_grid(out[:, a:b], w.output, scale=out_scale, like=out)))
         return items
 
-    shares = result.shares()[:, f]
+    lo, mean, hi = view.output_stats.tolist()
     stats = key_values(
         [
-            (w.whole_output, Text(w.stats.format(
-                min=fmt(result.output_stats[f, 0]), mean=fmt(result.output_stats[f, 1]),
-                max=fmt(result.output_stats[f, 2])))),
-            (w.channel_shares, Text(share_text(shares, [names[c] for c in channels]) + w.shares_of)),
+            (w.whole_output, Text(w.stats.format(min=fmt(lo), mean=fmt(mean), max=fmt(hi)))),
+            (w.channel_shares, Text(share_text(view.shares, list(names)) + w.shares_of)),
         ]
     )
-    kh, kw = layer.geometry.kernel_hw
+    kh, kw = kernel.shape[:2]
     body = Group(
         Text(w.weights.format(kh=kh, kw=kw), style=LABEL),
         Flow(kernel_items),
@@ -158,9 +147,10 @@ def filter_panel(result: LayerResult, f: int, names: Sequence[str], *, window: W
             of=w.of_cols.format(cols=index_range(c0, c1)) if (a, b) != (0, c1 - c0) else ""), style=LABEL)),
         stats,
     )
-    title = w.title.format(f=f, bias=fmt(float(result.bias[f])), activation=result.activation)
-    if layer.groups > 1:
-        title += w.group.format(g=group_of(f, layer.filters, layer.groups), first=channels[0], last=channels[-1])
+    title = w.title.format(f=f, bias=fmt(view.bias), activation=view.activation)
+    if view.grouped:
+        first, last = view.group_channels
+        title += w.group.format(g=view.group, first=first, last=last)
     return Panel(body, title=title, title_align="left", box=box.ROUNDED)
 
 
@@ -194,6 +184,12 @@ class ColumnBlocks:
 
 
 def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
+    """Every filter over the whole output (:func:`summary_rows` of its
+    :class:`~convcli.present.runview.Summary`)."""
+    return summary_rows(Summary.of(result, names))
+
+
+def summary_rows(summary: Summary) -> Table:
     """Every filter over the whole output: bias, min / mean / max, and which channels drive it.
 
     Beyond :data:`~convcli.present.selection.SUMMARY_ALL_UP_TO` filters, the rows of
@@ -208,30 +204,25 @@ def summary_table(result: LayerResult, names: Sequence[str]) -> Table:
     t.add_column("mean", justify="right")
     t.add_column("max", justify="right")
     t.add_column("channel share of Σ mean|partial|")
-    shares = result.shares()
-    count = result.layer.filters
-    listed = summary_filters(result.output_stats)
-    stats = np.asarray(result.output_stats[listed], dtype=np.float64)
+    stats = summary.stats
     finite = stats[np.isfinite(stats)]
     # min / mean / max stand on the colours the output heatmaps give the same values
     scale = Scale.including_zero(finite) if finite.size else None
-    previous = -1
-    for f in listed:
-        if f > previous + 1:
-            gap = f - previous - 1
+    for row in summary.rows:
+        if row.skipped:
+            gap = row.skipped
             t.add_row("…", "", "", "", "", Text(f"{gap:,} filter{'s' * (gap > 1)}", style="dim"))
-        previous = f
-        channels = group_channels(result, f)
         t.add_row(
-            str(f),
-            Text(fmt(float(result.bias[f])), style=_style(float(result.bias[f]))),
+            str(row.filter),
+            Text(fmt(row.bias), style=_style(row.bias)),
             *(Text(fmt(v), style=cell_style(v, scale) if scale is not None and np.isfinite(v) else "")
-              for v in result.output_stats[f].tolist()),
-            share_text(shares[:, f], [names[c] for c in channels], top=2),
+              for v in row.stats.tolist()),
+            share_text(row.shares, list(row.names), top=2),
         )
-    if len(listed) < count:
-        t.caption = (f"{len(listed)} of {count:,} filters: the first {SUMMARY_FIRST}, the last {SUMMARY_LAST} and "
-                     f"the {SUMMARY_STRONGEST} strongest (largest |output|); every filter's row is in "
+    if not summary.complete:
+        count = summary.count
+        t.caption = (f"{len(summary.rows)} of {count:,} filters: the first {SUMMARY_FIRST}, the last {SUMMARY_LAST} "
+                     f"and the {SUMMARY_STRONGEST} strongest (largest |output|); every filter's row is in "
                      f"--json --filter 0-{count - 1}")
         t.caption_justify = "left"
     return t

@@ -92,20 +92,25 @@ def test_gradient_figure_size_panels_and_labels(gradient: engine.LayerResult, tm
     red, blue, zero = (only_colour(px, p.box) for p in parts)
     assert red[0] > red[2] + 60 and blue[2] > blue[0] + 60 and min(zero) > 240
     assert red == colour(parts[0].scale, 8) and blue == tuple(figure_plan.DIVERGING[0])
-    # pre-activation -7.5 and relu output 0 share a scale of ±7.5
-    assert only_colour(px, pre.box) == tuple(figure_plan.DIVERGING[0])
-    assert only_colour(px, out.box) == tuple(figure_plan.DIVERGING[len(figure_plan.DIVERGING) // 2])
+    # the pre-activation -7.5 stands on the parts' scale (±16), so that they add up in colour; the relu
+    # output, 0 everywhere while the pre-activation is below 0, has a scale of its own: white, as 0 is
+    assert pre.scale is parts[0].scale and only_colour(px, pre.box) == colour(parts[0].scale, -7.5)
+    assert out.scale is not pre.scale
+    assert only_colour(px, out.box) == colour(out.scale, 0.0) == (255, 255, 255)
 
     # labels: figure title, row heading, each panel's title and range, the bars' numbers
     row = plan.rows[0]
     assert has_ink(px, plan.title_box) and has_ink(px, row.heading_box)
     assert all(has_ink(px, p.title_box) and has_ink(px, p.note_box) for p in row.panels)
     assert all(has_ink(px, b.label_box) for b in row.bars)
-    # colour bars: one per block, running from the palette's first colour to its last
-    assert len(row.bars) == 3
-    for bar in row.bars:
+    # colour bars: one per block, and one under the output on its own scale, each running from the
+    # palette's first colour to its last
+    assert len(row.bars) == 4 and [b.scale for b in row.bars[2:]] == [pre.scale, out.scale]
+    for bar in row.bars[:3]:
         strip = bar.box.crop(px)
         assert tuple(strip[0, 0]) == tuple(bar.scale.lut[0]) and tuple(strip[-1, -1]) == tuple(bar.scale.lut[-1])
+    # the output's scale holds one value: its bar is that value's colour ("all 0")
+    assert {tuple(c) for c in row.bars[3].box.crop(px).reshape(-1, 3).tolist()} == {(255, 255, 255)}
     assert tuple(row.bars[0].scale.lut[0]) == (0, 0, 0) and row.bars[1].scale.diverging
 
 

@@ -304,7 +304,7 @@ def test_parts_and_their_sum_share_one_scale(monkeypatch):
         made.clear()
         result = photo_result(activation)
         maps = engine.filter_partials(result.layer, 1)
-        filter_heatmaps(result, 1, PHOTO_NAMES, width=100, maps=maps)
+        draw(filter_heatmaps(result, 1, PHOTO_NAMES, maps=maps), 100)  # laid out as it is drawn
         by = {t: (lo, hi) for t, lo, hi in made}
         shared = by["red"]
         assert shared[0] is not None and by["green"] == by["blue"] == by["pre-activation"] == shared
@@ -333,6 +333,24 @@ def test_cells_grow_with_the_width():
         text = draw(filter_heatmaps(result, 0, ["x"], width=width), width)
         assert f"one cell = the mean of {fits[width]}×{fits[width]} output positions" in text
     assert fits[120] < fits[80]  # smaller blocks: more cells
+
+
+def test_one_filter_heatmaps_object_lays_itself_out_for_each_width():
+    from rich.measure import Measurement
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 260, 1)).astype(np.float32)
+    result = engine.run_layer(engine.prepare(x, rng.normal(size=(3, 3, 1, 1))), None, "relu")
+    maps = filter_heatmaps(result, 0, ["x"])  # no width: it measures the console it is drawn on
+    narrow, wide = draw(maps, 80), draw(maps, 120)
+    factors = {}
+    for width, text in ((80, narrow), (120, wide)):
+        factors[width] = int(re.search(r"one cell = the mean of (\d+)×", text).group(1))
+        assert max(len(line) for line in text.splitlines()) == width
+        assert text == draw(filter_heatmaps(result, 0, ["x"], width=width), width)  # as if built for it
+        console = Console(file=io.StringIO(), width=width)
+        assert Measurement.get(console, console.options, maps).maximum == width
+    assert factors[120] < factors[80]  # the wider line: smaller blocks, more cells
 
 
 def test_half_blocks_only_with_colour():

@@ -1,0 +1,134 @@
+"""What ``convcli run`` shows, as one view model: the header's facts, one :class:`FilterSum` per filter
+shown in detail, the summary's rows, the traces and the window. numpy only.
+
+Every front end (the rich screen, the JSON, a notebook, a plain-text view in a test) lays a
+:class:`RunView` out; none of them chooses the filters, the channels, the window or the scales again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from convcli.engine import ACTIVATION_FORMULAS, LayerResult, Trace, param_count
+from convcli.present import selection
+from convcli.present.describe import InputInfo, LayerCall, semantics_call
+from convcli.present.filtersum import FilterSum
+from convcli.present.window import Window
+
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Header:
+    """The facts above a run: the input, the layer as called (``call``, in ``semantics``' words), the
+    kernel and its source, the output.
+
+    ``kernel_shape (kh, kw, Cg, F)``; ``output_shape (H', W', F)``; ``params`` the weights and biases.
+    """
+
+    result: LayerResult = field(repr=False, compare=False)
+    info: InputInfo
+    padding: object
+    kernel_source: str
+    semantics: str
+    kernel_shape: tuple[int, ...]
+    output_shape: tuple[int, int, int]
+    dtype: str
+    activation: str
+    formula: str
+    groups: int
+    use_bias: bool
+    params: Pair
+
+    @classmethod
+    def of(cls, info: InputInfo, result: LayerResult, padding: object, kernel_source: str, *,
+           semantics: str = "keras") -> Header:
+        layer = result.layer
+        ho, wo = layer.geometry.out_hw
+        return cls(result, info, padding, kernel_source, semantics, tuple(layer.kernel.shape), (ho, wo, layer.filters),
+                   layer.x.dtype.name, result.activation, ACTIVATION_FORMULAS[result.activation], layer.groups,
+                   result.use_bias, param_count(layer.kernel.shape, result.use_bias))
+
+    @property
+    def call(self) -> LayerCall:
+        """The layer as its framework's call (``semantics``: Keras or PyTorch), with the padding as given."""
+        return semantics_call(self.result, self.padding, self.semantics)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One filter over the whole output: ``stats (3,)`` its min, mean, max; ``shares (Cg,)`` in percent
+    of its group's channels ``names``. ``skipped``: how many filters the summary leaves out before it."""
+
+    filter: int
+    bias: float
+    stats: np.ndarray
+    names: tuple[str, ...]
+    shares: np.ndarray
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Every filter, or beyond :data:`~convcli.present.selection.SUMMARY_ALL_UP_TO` the rows of
+    :func:`~convcli.present.selection.summary_filters`, of ``count`` filters."""
+
+    rows: list[SummaryRow]
+    count: int
+
+    @property
+    def complete(self) -> bool:
+        """Whether every filter has its row."""
+        return len(self.rows) == self.count
+
+    @property
+    def stats(self) -> np.ndarray:
+        """The listed rows' min, mean, max ``(rows, 3)`` float64 (one colour scale spans their finite values)."""
+        return np.asarray([r.stats for r in self.rows], dtype=np.float64).reshape(-1, 3)
+
+    @classmethod
+    def of(cls, result: LayerResult, names: Sequence[str]) -> Summary:
+        shares = result.shares()
+        rows, previous = [], -1
+        for f in selection.summary_filters(result.output_stats):
+            channels = selection.group_channels(result, f)
+            rows.append(SummaryRow(f, float(result.bias[f]), result.output_stats[f], tuple(names[c] for c in channels),
+                                   shares[:, f], f - previous - 1))
+            previous = f
+        return cls(rows, result.layer.filters)
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A run as every view shows it: ``filters`` one :class:`FilterSum` per filter shown in detail,
+    their numbers over ``window``; ``traces`` (filter -> its :class:`~convcli.engine.Trace` at
+    ``trace_at``) when a position is traced; ``names`` every input channel's (``C``)."""
+
+    result: LayerResult = field(repr=False, compare=False)
+    header: Header
+    names: tuple[str, ...]
+    window: Window
+    filters: tuple[FilterSum, ...]
+    traces: Mapping[int, Trace] | None = None
+    trace_at: Pair | None = None
+
+    @classmethod
+    def of(cls, result: LayerResult, info: InputInfo, filters: Sequence[int], *, window: Window,
+           padding: object = None, kernel_source: str = "", semantics: str = "keras",
+           traces: Mapping[int, Trace] | None = None, trace_at: Pair | None = None) -> RunView:
+        """The run's view; the channel names are ``info``'s."""
+        names = tuple(info.channel_names)
+        header = Header.of(info, result, padding, kernel_source, semantics=semantics)
+        return cls(result, header, names, window, tuple(FilterSum.of(result, f, names) for f in filters),
+                   traces, trace_at)
+
+    def summary(self) -> Summary:
+        """The summary's rows (made when a view asks: a million filters cost a moment)."""
+        return Summary.of(self.result, self.names)
+
+    def trace(self, f: int) -> Trace | None:
+        """Filter ``f``'s trace at :attr:`trace_at`, if the run traced one."""
+        return None if self.traces is None or self.trace_at is None else self.traces[f]
