@@ -7,8 +7,10 @@ A pasted output is a fenced block that opens with a console fence and whose firs
 (``tests/docs/test_pasted_outputs.py``): 100 columns, no colour, from the repository root. A comment
 on the line before the fence says what the output needs, for example::
 
-    <!-- needs: torch keras scipy; not: tensorflow jax -->
+    <!-- needs: torch keras scipy; not: tensorflow jax; env: KERAS_BACKEND=torch -->
     <!-- exit: 1 -->            (the output is stderr, and the command exits 1)
+
+``env:`` sets environment variables (``NAME=VALUE``, separated by spaces) while the command runs.
 
 A block whose needs this environment does not meet is left as it is (and named on stderr). Run it
 after a deliberate change of a screen, then review the diff: nobody pastes by hand.
@@ -43,6 +45,7 @@ class Block:
     needs: list[str] = field(default_factory=list)  #: modules that must be importable
     excludes: list[str] = field(default_factory=list)  #: modules that must not be
     exit_code: int = 0  #: the expected exit status; not 0: the output is stderr
+    env: dict[str, str] = field(default_factory=dict)  #: environment variables set for the command
 
     @property
     def args(self) -> list[str]:
@@ -78,8 +81,9 @@ def blocks(path: Path) -> Iterator[tuple[Block, int, int]]:
             # a block of commands only (each line a prompt) shows no output: nothing to check
             if any(not line.startswith("$ ") for line in output):
                 marker = _marker(lines[i - 1]) if i > 0 else {}
+                env = dict(item.split("=", 1) for item in marker.get("env", "").split())
                 yield Block(path, i + 2, lines[i + 1][2:], output, marker.get("needs", "").split(),
-                            marker.get("not", "").split(), int(marker.get("exit", "0"))), i + 2, end
+                            marker.get("not", "").split(), int(marker.get("exit", "0")), env), i + 2, end
             i = end
         i += 1
 
@@ -96,9 +100,6 @@ def unmet(block: Block) -> str | None:
         return f"needs {', '.join(missing)}"
     if present:
         return f"made without {', '.join(present)}"
-    # Keras' version row says "(torch backend)": another backend prints another output
-    if "keras" in block.needs and os.environ.get("KERAS_BACKEND", "torch") != "torch":
-        return "made with KERAS_BACKEND=torch"
     return None
 
 
@@ -112,7 +113,7 @@ def run(block: Block) -> tuple[int, str]:
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        r = CliRunner().invoke(app, block.args, env={"COLUMNS": str(COLUMNS), "NO_COLOR": "1"})
+        r = CliRunner().invoke(app, block.args, env={**block.env, "COLUMNS": str(COLUMNS), "NO_COLOR": "1"})
     finally:
         os.chdir(cwd)
     return r.exit_code, r.stdout if block.exit_code == 0 else r.stderr

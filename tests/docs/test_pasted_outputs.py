@@ -2,9 +2,10 @@
 
 A pasted output is a console block whose first line is ``$ convcli ...`` (``docs/paste.py`` finds
 them, and rewrites them after a deliberate change). Each runs in-process at 100 columns without
-colour, from the repository root, and its stdout (stderr for a block marked ``exit: N``) is compared
-line by line. Version numbers are masked; a block made with optional frameworks is skipped, with
-the reason, where the environment differs from the one its marker names.
+colour, from the repository root, with the environment variables its marker sets, and its stdout
+(stderr for a block marked ``exit: N``) is compared line by line. Version numbers are masked; a
+block made with optional frameworks is skipped, with the reason, where they are missing (or, for
+``not:``, present).
 """
 
 from __future__ import annotations
@@ -53,13 +54,13 @@ def test_the_docs_have_pasted_outputs() -> None:
 
 def test_a_marker_names_what_a_block_needs(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
-    page.write_text("text\n<!-- needs: torch keras; not: jax; exit: 1 -->\n```console\n$ convcli run x\n"
+    page.write_text("text\n<!-- needs: torch keras; not: jax; exit: 1; env: A=1 B=x=y -->\n```console\n$ convcli run x\n"
                     "Error: x\n```\n\n```console\n$ convcli run a\n$ convcli run b\n```\n", encoding="utf-8")
     found = [b for b, _, _ in paste.blocks(page)]
     assert len(found) == 1  # a block of commands only has no output to check
     b = found[0]
     assert (b.line, b.args, b.output) == (4, ["run", "x"], ["Error: x"])
-    assert (b.needs, b.excludes, b.exit_code) == (["torch", "keras"], ["jax"], 1)
+    assert (b.needs, b.excludes, b.exit_code, b.env) == (["torch", "keras"], ["jax"], 1, {"A": "1", "B": "x=y"})
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
@@ -68,6 +69,8 @@ def test_pasted_output_is_what_the_command_prints(block, monkeypatch: pytest.Mon
     if why:
         pytest.skip(f"{block.id} is made in another environment: {why}")
     monkeypatch.chdir(ROOT)
+    for name, value in block.env.items():
+        monkeypatch.setenv(name, value)
     r = invoke(*block.args)
     assert r.exit_code == block.exit_code, r.output
     got = (r.stdout if block.exit_code == 0 else r.stderr).rstrip("\n").splitlines()
