@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -415,7 +414,7 @@ def test_debug_shows_traceback(tmp_path: Path):
 
 
 # ------------------------------------------------------------------------------------------------
-# the bundled samples and the README
+# the bundled samples (the README's pasted outputs are checked in tests/docs/)
 
 
 @pytest.mark.skipif(not (SAMPLES / "textbook.npy").exists(), reason="samples not generated")
@@ -425,36 +424,6 @@ def test_samples_textbook_and_photo():
     r = invoke("run", SAMPLES / "grace_hopper.png", "--filters", "4")
     assert r.exit_code == 0, r.output
     assert "filter 3 ·" in r.stdout and "R" in r.stdout
-
-
-def _readme_block_after(marker: str) -> tuple[str, str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index(marker)
-    block = text[start:].split("```", 2)[1]
-    return text, block
-
-
-def test_readme_quickstart_output_is_true():
-    """The output pasted under the Quickstart is what the command prints at 100 columns."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    blocks = [b.split("\n", 1)[1] for b in section.split("```")[1::2]]  # without the language tag
-    commands = [b for b in blocks if "convcli run" in b and "pip install" in b]
-    assert commands, "the Quickstart must install and run convcli in one command"
-    cmd = commands[0].strip().splitlines()[-1]
-    run_args = cmd.split("convcli run", 1)[1].split()
-    pasted = next(b for b in blocks if "convcli run" in b and "╭" in b and "pip install" not in b)
-    cwd = os.getcwd()
-    try:
-        os.chdir(ROOT)
-        r = invoke("run", *run_args)
-    finally:
-        os.chdir(cwd)
-    assert r.exit_code == 0, r.output
-    want = [line.rstrip() for line in pasted.strip("\n").splitlines() if line.strip()]
-    got = [line.rstrip() for line in r.stdout.splitlines() if line.strip()]
-    assert want[0] == f"$ {cmd.split('&& ')[-1]}"  # the pasted block starts with the prompt line
-    assert got == want[1:]
 
 
 def test_npz_keys_for_input_and_kernel(tmp_path: Path):

@@ -1,10 +1,9 @@
-"""`convcli params`: its usage and data errors, its --json and its panel and stack table, and the
-README's pasted outputs (the counts behind them are tested in tests/layer/test_params.py)."""
+"""`convcli params`: its usage and data errors, its --json and its panel and stack table (the counts
+behind them are tested in tests/layer/test_params.py; the docs' pasted outputs in tests/docs/)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -195,52 +194,3 @@ def test_params_stack_vgg16_fits_at_80():
     assert any(line.split()[:3] == ["18", "maxpool", "2"] and line.split()[-2:] == ["212", "32"] for line in lines)
     assert any(line.split()[:2] == ["total", "1,000"] and "138,357,544" in line for line in lines)
     assert not any(line.startswith("trainable") for line in lines)  # nothing is not trainable
-
-
-def test_readme_params_outputs_are_true():
-    """The outputs pasted under 'Parameters, MACs and receptive field' are what the commands print."""
-    import shlex
-
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Parameters, MACs and receptive field", 1)[1].split("\n## ", 1)[0]
-    pasted = [b.split("\n", 1)[1] for b in section.split("```")[1::2] if b.startswith("console\n$ convcli params")]
-    assert len(pasted) == 2
-    for block in pasted:
-        prompt, *want = block.strip("\n").splitlines()
-        r = invoke(*shlex.split(prompt.removeprefix("$ convcli ")))
-        assert r.exit_code == 0, r.output
-        assert [line.rstrip() for line in r.stdout.splitlines()] == [line.rstrip() for line in want]
-
-
-def _masked(lines: list[str]) -> list[str]:
-    """Lines with version strings (2.13.0+cpu, 3.15.1) masked and runs of spaces made one: a table's
-    columns widen with the versions installed, nothing else may differ."""
-    import re
-
-    version = re.compile(r"(?<![\w.])\d+\.\d+\.\d+(?:[+\w.-]*\w)?(?= |$)")  # not 6.1e-05
-    return [re.sub(r" +", " ", version.sub("V", line.rstrip())) for line in lines]
-
-
-def test_readme_verify_output_is_true():
-    """The output pasted under `convcli verify` is what the command prints (versions masked), with
-    PyTorch and Keras (torch backend) installed and neither TensorFlow nor JAX, as in the README."""
-    import importlib.util
-    import os
-    import shlex
-
-    import pytest
-
-    if not all(importlib.util.find_spec(m) for m in ("torch", "keras", "scipy")) or \
-            any(importlib.util.find_spec(m) for m in ("tensorflow", "jax")) or \
-            os.environ.get("KERAS_BACKEND", "torch") != "torch":
-        pytest.skip("the README's verify output is made with torch, keras (torch backend) and scipy only")
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Check it against the frameworks: `convcli verify`", 1)[1].split("\n## ", 1)[0]
-    pasted = [b.split("\n", 1)[1] for b in section.split("```")[1::2] if b.startswith("console\n$ convcli verify")]
-    if not pasted:  # the README of wave 2 before the lead pastes the output of issue 16
-        pytest.skip("README's verify block is not yet the pasted command output")
-    assert len(pasted) == 1
-    prompt, *want = pasted[0].strip("\n").splitlines()
-    r = invoke(*shlex.split(prompt.removeprefix("$ convcli ")))
-    assert r.exit_code == 0, r.output
-    assert _masked(r.stdout.rstrip("\n").splitlines()) == _masked(want)
