@@ -1,0 +1,103 @@
+"""Option values as the one layer spec, bound to the data: every front end builds its layer here.
+
+:func:`layer_spec` turns option values (``N`` or ``(N, M)``, padding as spelt) into a
+:class:`~convcli.layer.spec.ConvSpec`; :func:`bound_layer` binds it to the input and kernel through
+:func:`convcli.engine.bind`, which makes every check once (the spec's, then the arrays'), and words
+the relations that the data decided (the input's channels, a kernel file's filters) as data errors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from convcli.errors import ConfigError, ConvcliError, ShapeError
+from convcli.pipeline.request import Pair, RequestError, as_pair
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from convcli.engine import Layer
+    from convcli.layer.spec import ConvSpec, LayerConfigError
+
+
+def layer_spec(
+    kind: str,
+    in_channels: int,
+    filters: int | None,
+    kernel: Pair,
+    *,
+    stride: Pair = 1,
+    dilation: Pair = 1,
+    padding: str | Pair = "valid",
+    groups: int = 1,
+    depth_multiplier: int = 1,
+    use_bias: bool = True,
+) -> ConvSpec:
+    """The spec of the options' values: ``N`` means ``(N, N)``, padding ``P`` means ``(P, P)``."""
+    from convcli.layer.spec import ConvSpec
+
+    return ConvSpec(
+        kind=kind,
+        in_channels=in_channels,
+        filters=filters,
+        kernel=as_pair(kernel),
+        stride=as_pair(stride),
+        dilation=as_pair(dilation),
+        padding=padding if isinstance(padding, str) else as_pair(padding),
+        groups=groups,
+        depth_multiplier=depth_multiplier,
+        use_bias=use_bias,
+    )
+
+
+def bound_layer(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: str, input_name: str,
+                kernel_name: str | None, channel_names: tuple[str, ...] | list[str]) -> Layer:
+    """``engine.bind(spec, x, kernel)``, its errors worded with the files: ``x (H, W, C)``, ``kernel (kh, kw, C/g, F)``.
+
+    ``spec.in_channels`` is the input's (``input_name``), ``spec.filters`` the kernel file's
+    (``kernel_name``) or ``--filters`` (``kernel_name`` None): a relation that fails on a value the
+    data gave is a data error (exit 1) naming the file.
+    """
+    from convcli import engine
+    from convcli.layer.spec import LayerConfigError
+
+    try:
+        return engine.bind(spec, x, kernel, dtype=dtype)
+    except LayerConfigError as exc:
+        raise _data_worded(exc, spec, input_name, kernel_name) from None
+    except ShapeError as exc:
+        if exc.field != "kernel_shape" or kernel_name is None:
+            raise
+        c, cg = spec.in_channels, int(kernel.shape[2])
+        have = "".join(channel_names) if c <= 4 else f"{c} channels"
+        raise ShapeError(
+            f"{kernel_name}: the kernel {kernel.shape} (as kh, kw, C/g, F) expects {cg * spec.groups} input channels "
+            f"but {input_name} has {c} ({have})"
+        ) from None
+
+
+def check_settings(spec: ConvSpec) -> None:
+    """Before any data: the checks of ``spec`` whose values are all options (:class:`RequestError`).
+
+    ``spec.in_channels`` is not known yet (it is the input's); pass ``groups`` for it, a count that
+    every ``groups`` divides, so that only the settings the options gave can fail.
+    """
+    from convcli.layer.spec import LayerConfigError, check_spec
+
+    try:
+        check_spec(spec)
+    except LayerConfigError as exc:
+        worded = _data_worded(exc, spec, "", None)
+        raise RequestError(str(worded), field=exc.field) from None
+
+
+def _data_worded(exc: LayerConfigError, spec: ConvSpec, input_name: str, kernel_name: str | None) -> ConvcliError:
+    """A relation error worded with the file that gave one side (a data error), else ``exc`` itself."""
+    g = spec.groups
+    if exc.against == "in_channels":
+        return ShapeError(f"--groups {g} does not divide the {spec.in_channels} input channels of {input_name}")
+    if exc.against == "filters":
+        if kernel_name is None:
+            return ConfigError(f"--groups {g} does not divide --filters {spec.filters}")
+        return ShapeError(f"--groups {g} does not divide the {spec.filters} filters of {kernel_name}")
+    return exc
