@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from convcli.cli.app import app
-from convcli.cli.layer import _warn_overflow, build_layer, print_notes
+from convcli.cli.notes import build_layer, print_notes
+from convcli.cli.notes import warn_overflow as _warn_overflow
 from convcli.cli.options import LayerOptions, parse_layer, takes_layer_options
 from convcli.cli.output import _Bars, _Progress
 
@@ -20,7 +21,7 @@ def _check_fits(layer: Layer) -> None:
     whole padded input and its output, both in the compute dtype.
     """
     from convcli import engine
-    from convcli.cli import memory
+    from convcli.pipeline import memory
 
     g = layer.geometry
     (h, w), (top, bottom, left, right) = g.in_hw, g.pads
