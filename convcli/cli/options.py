@@ -267,7 +267,8 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Reques
     when the layer is bound. ``enforce_semantics``: see :func:`convcli.pipeline.request.check_request`.
     """
     from convcli.cli.app import usage_errors
-    from convcli.pipeline.request import Request, check_request
+    from convcli.pipeline.checks import check_request
+    from convcli.pipeline.request import Request
 
     check_count(opts.filters, "--filters")
     check_count(opts.groups, "--groups")

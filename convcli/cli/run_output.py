@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from convcli.cli import output
 from convcli.cli.notes import print_notes
 from convcli.cli.options import LayerOptions, View
-from convcli.cli.output import _export, _note, _Progress, _screen
+from convcli.cli.output import Progress, export_screen, note, screen_console
 
 if TYPE_CHECKING:
     from convcli.engine import LayerResult
@@ -85,7 +85,7 @@ def computed(built: BuiltLayer, targets: Targets, keep: bool, ranges: bool, bar:
 
     archive = None if targets.save is None else Archive(targets.save, targets.force, targets.inputs,
                                                         targets.compress, partials=keep)
-    progress = _Progress("convolving", enabled=bar)
+    progress = Progress("convolving", enabled=bar)
     try:
         return run(built, archive=archive, ranges=ranges, progress=progress)
     finally:
@@ -149,7 +149,7 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     from convcli.render.trace import trace_panel
 
     layer, result, names, detail = run.built.layer, run.result, run.built.loaded.channel_names, run.detail
-    console = _screen(targets.export)
+    console = screen_console(targets.export)
     console.print(render.header(run.info, result, run.padding, run.built.kernel_source,
                                 semantics=run.opts.semantics.value))
     print_notes(console, run.built)
@@ -176,7 +176,7 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         console.print(f"[dim]{len(detail)} of {layer.filters} filters shown in detail; choose others with --filter, "
                       f"e.g. --filter {example}.[/dim]")
     _saved_lines(run, targets, map_files)
-    _export(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
+    export_screen(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
             inputs=targets.inputs)
 
 
@@ -187,8 +187,8 @@ def _saved_lines(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     if targets.save is not None:
         saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials")
                                  if k != "partials" or run.keep))
-        _note(f"saved {shown(targets.save)}: {saved}")
+        note(f"saved {shown(targets.save)}: {saved}")
     if targets.figure is not None:
-        _note(f"saved {shown(targets.figure)}: filters {', '.join(map(str, run.detail))}")
+        note(f"saved {shown(targets.figure)}: filters {', '.join(map(str, run.detail))}")
     if targets.maps is not None:
-        _note(f"saved {len(map_files) - 1} output maps and maps.json in {shown(targets.maps)}")
+        note(f"saved {len(map_files) - 1} output maps and maps.json in {shown(targets.maps)}")

@@ -8,7 +8,8 @@ from convcli.cli.app import app
 from convcli.cli.notes import build_layer, print_notes
 from convcli.cli.notes import warn_overflow as _warn_overflow
 from convcli.cli.options import LayerOptions, parse_layer, takes_layer_options
-from convcli.cli.output import _Bars, _Progress
+from convcli.cli.output import Bars as _Bars
+from convcli.cli.output import Progress as _Progress
 
 if TYPE_CHECKING:
     from convcli.engine import Layer

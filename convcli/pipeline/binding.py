@@ -8,6 +8,7 @@ the relations that the data decided (the input's channels, a kernel file's filte
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from convcli.errors import ConfigError, ConvcliError, ShapeError
@@ -101,3 +102,14 @@ def _data_worded(exc: LayerConfigError, spec: ConvSpec, input_name: str, kernel_
             return ConfigError(f"--groups {g} does not divide --filters {spec.filters}")
         return ShapeError(f"--groups {g} does not divide the {spec.filters} filters of {kernel_name}")
     return exc
+
+
+def bias_values(bias: object, key: str | None) -> np.ndarray | None:
+    """A bias as ``--bias`` spells it (NUMBER, N1,N2,... or a FILE), or numbers: a 0-D or 1-D float64 array."""
+    from convcli.sources import kernels
+
+    if isinstance(bias, (str, os.PathLike)):
+        return kernels.parse_bias(str(bias), key=key)
+    import numpy as np
+
+    return np.asarray(bias, dtype=np.float64)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for
 
 
 def build_layer(request: Request) -> BuiltLayer:
-    """Load the input, make or load the kernel and bind them (``request`` checked by ``check_request``)."""
+    """Load the input, make or load the kernel and bind them (``request`` checked by :func:`~convcli.pipeline.checks.check_request`)."""
     loaded = load(request)
     if request.model is not None:
         from convcli.pipeline.model_layer import build_model_layer
@@ -79,6 +79,8 @@ def _bias(request: Request) -> tuple[np.ndarray | None, str, str]:
     from convcli.sources import kernels
 
     if request.bias is not None:
+        from convcli.pipeline.binding import bias_values
+
         return bias_values(request.bias, request.bias_key), f"--bias {request.bias}", ""
     if request.kernel is not None and not request.no_bias and (request.bias_key is not None or (
             request.kernel_key is None and kernels.saved_weights(request.kernel))):
@@ -87,17 +89,6 @@ def _bias(request: Request) -> tuple[np.ndarray | None, str, str]:
         bias = kernels.parse_bias(str(request.kernel), key=bias_key)
         return bias, f"the bias {bias_key} of {request.kernel}", f", bias {bias_key}"
     return None, "", ""
-
-
-def bias_values(bias: object, key: str | None) -> np.ndarray | None:
-    """A bias as ``--bias`` spells it (NUMBER, N1,N2,... or a FILE), or numbers: a 0-D or 1-D float64 array."""
-    from convcli.sources import kernels
-
-    if isinstance(bias, (str, os.PathLike)):
-        return kernels.parse_bias(str(bias), key=key)
-    import numpy as np
-
-    return np.asarray(bias, dtype=np.float64)
 
 
 def load(request: Request) -> Loaded:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from convcli.pipeline.build import build_layer
 from convcli.pipeline.built import BuiltLayer
-from convcli.pipeline.request import Request, check_request
+from convcli.pipeline.checks import check_request
+from convcli.pipeline.request import Request
 from convcli.pipeline.run import overflow_warning, run
 
 if TYPE_CHECKING:

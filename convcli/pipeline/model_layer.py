@@ -159,7 +159,7 @@ def _merged_bias(merged: _Merged, weights: LayerWeights) -> tuple[np.ndarray | N
     """``(bias (F,), use_bias)``: the learned bias, none (``no_bias``) or the option's."""
     import numpy as np
 
-    from convcli.pipeline.build import bias_values
+    from convcli.pipeline.binding import bias_values
 
     request = merged.request
     bias = None if weights.bias is None else np.asarray(weights.bias)

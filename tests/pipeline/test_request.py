@@ -9,7 +9,8 @@ import pytest
 
 from convcli.errors import ConfigError, ShapeError
 from convcli.pipeline.build import build_layer
-from convcli.pipeline.request import Request, RequestError, check_request
+from convcli.pipeline.checks import check_request
+from convcli.pipeline.request import Request, RequestError
 
 
 @pytest.mark.parametrize(("request_", "field", "words"), [
