@@ -24,8 +24,12 @@ if TYPE_CHECKING:
     from convcli.layer.geometry import conv_geometry as conv_geometry
     from convcli.layer.geometry import output_shape as output_shape
     from convcli.layer.geometry import pad_amounts as pad_amounts
+    from convcli.pipeline.explore import Exploration as Exploration
+    from convcli.pipeline.explore import explore as explore
 
 _EXPORTS = {
+    "explore": "convcli.pipeline.explore",
+    "Exploration": "convcli.pipeline.explore",
     "conv2d": "convcli.engine.conv",
     "partial_sums": "convcli.engine.conv",
     "output_shape": "convcli.layer.geometry",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["layer", "engine", "sources", "verify", "present", "files", "render", "figure", "cli"]
+ORDER = ["layer", "engine", "sources", "verify", "present", "files", "pipeline", "render", "figure", "cli"]
 
 
 def ruff(path: str, code: str) -> subprocess.CompletedProcess[str]:
@@ -43,6 +43,11 @@ FORBIDDEN = [
     ("convcli/render/probe.py", "import typer\n", "TID251"),
     ("convcli/figure/probe.py", "from rich.text import Text\n", "TID251"),
     ("convcli/figure/probe.py", "from convcli.render import run\n", "TID251"),
+    ("convcli/pipeline/probe.py", "import typer\n", "TID251"),
+    ("convcli/pipeline/probe.py", "from rich.text import Text\n", "TID251"),
+    ("convcli/pipeline/probe.py", "from convcli.cli.app import warn\n", "TID251"),
+    ("convcli/pipeline/probe.py", "from convcli.render import run\n", "TID251"),
+    ("convcli/pipeline/probe.py", "from convcli.figure import draw\n", "TID251"),
     ("convcli/errors.py", "import rich\n", "TID251"),
     ("convcli/cli/probe.py", "import numpy as np\n", "TID253"),
     ("convcli/cli/probe.py", "from convcli.engine import conv2d\n", "TID253"),
@@ -54,6 +59,7 @@ ALLOWED = [
     ("convcli/engine/probe.py", "import numpy as np\nfrom convcli.layer import geometry\n"),
     ("convcli/sources/probe.py", "from PIL import Image\n"),
     ("convcli/present/probe.py", "import numpy as np\nfrom convcli.engine import conv\n"),
+    ("convcli/pipeline/probe.py", "import numpy as np\nfrom convcli.files import writers\nfrom convcli.sources import inputs\n"),
     ("convcli/render/probe.py", "from rich.text import Text\nfrom convcli.present import describe\n"),
     ("convcli/figure/probe.py", "from PIL import Image\nfrom convcli.files import atomic\n"),
     ("convcli/cli/probe.py", "import typer\n\n\ndef f():\n    import numpy as np\n    return np\n"),

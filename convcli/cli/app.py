@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -27,8 +28,7 @@ from convcli.cli.startup import (
     no_hugepage_advice,
 )
 from convcli.errors import ConvcliError
-
-_DEBUG = {"on": False}
+from convcli.settings import SETTINGS
 
 #: The flag each library field is given by: an error that carries a field is worded with its flag.
 FLAGS = {
@@ -62,6 +62,18 @@ def warn(message: str) -> None:
     sys.stderr.write(f"Warning: {shown(message)}\n")
 
 
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """Options the pipeline refuses together (``RequestError``) are usage errors: worded as Typer words them
+    (``Invalid value: ...``, the command's ``--help`` named), exit 2."""
+    from convcli.pipeline.request import RequestError
+
+    try:
+        yield
+    except RequestError as exc:
+        raise typer.BadParameter(exc.message) from None
+
+
 class _OneLineErrors(TyperGroup):
     """Typer's group, but every expected failure ends as one ``Error: ...`` line and its code."""
 
@@ -92,7 +104,7 @@ class _OneLineErrors(TyperGroup):
                 hint = f" (see '{exc.ctx.command_path} --help')"
             _fail(usage_message(exc.format_message()) + hint, exc.exit_code)
         except ConvcliError as exc:
-            if _DEBUG["on"]:
+            if SETTINGS.debug:
                 raise
             _fail(exc.worded(FLAGS), exc.exit_code)
         except typer.Abort:
@@ -100,13 +112,13 @@ class _OneLineErrors(TyperGroup):
         except Terminated:
             _fail("terminated", EXIT_TERMINATED)
         except MemoryError:
-            if _DEBUG["on"]:
+            if SETTINGS.debug:
                 raise
-            from convcli.cli import memory
+            from convcli.pipeline import memory
 
             _fail(f"out of memory; use {', '.join(memory.advice())} or raise the limit", 1)
         except OSError as exc:  # the writers name their file (SaveError); this is what slipped past them
-            if _DEBUG["on"]:
+            if SETTINGS.debug:
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
             _fail(f"{where}{exc.strerror or exc}", 1)
@@ -152,5 +164,5 @@ def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
 ) -> None:
     """See what a convolution layer does to the channels of an image."""
-    _DEBUG["on"] = debug
+    SETTINGS.debug = debug
     begin_command()  # SIGTERM cleans up like Ctrl-C; a fresh register of the files read

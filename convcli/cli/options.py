@@ -12,12 +12,15 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
-from convcli.cli.parsing import as_hw, check_count, check_seed, parse_padding, parse_pair, parse_resize
+from convcli.cli.parsing import check_count, check_seed, parse_padding, parse_pair, parse_resize
 from convcli.layer.spec import KINDS
+
+if TYPE_CHECKING:
+    from convcli.pipeline.request import Request
 
 # ------------------------------------------------------------------------------------------------
 # The choices options take
@@ -220,9 +223,6 @@ class LayerOptions:
     given: frozenset[str] = frozenset()
 
 
-#: The options that make a kernel: a --model layer has its own.
-MODEL_GIVES = ("kernel", "init", "seed", "kernel_size", "filters", "kernel_layout", "kernel_key")
-
 #: LayerOptions' fields that are not command-line options.
 _NOT_OPTIONS = ("given",)
 
@@ -261,33 +261,16 @@ def _given(names: list[str]) -> frozenset[str]:
     return frozenset(n for n in names if context.get_parameter_source(n) is ParameterSource.COMMANDLINE)
 
 
-def input_layout(opts: LayerOptions) -> str:
-    """The layout of a 3-D/4-D input array: ``--layout``, else as ``--semantics`` (torch: channels-first)."""
-    if opts.layout is not None:
-        return opts.layout.value
-    return (Layout.channels_first if opts.semantics is Semantics.torch else Layout.channels_last).value
+def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Request:
+    """The options as the pipeline's request, checked as far as they can be without data: usage errors (exit 2).
 
-
-@dataclass(frozen=True)
-class ParsedLayer:
-    """Layer options as values: kernel size ``(kh, kw)``, stride and dilation, padding as the engine takes it."""
-
-    kernel_hw: tuple[int, int]
-    stride: int | tuple[int, int]
-    dilation: int | tuple[int, int]
-    padding: str | int | tuple[int, int]
-    kernel_layout: str
-
-
-def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> ParsedLayer:
-    """Check the layer options that need no data; every failure is a usage error (exit 2).
-
-    How the settings fit together (groups dividing the channels and filters) is the spec's check,
-    made when :func:`convcli.cli.spec.bound_layer` binds the layer.
-
-    With ``enforce_semantics``, ``--semantics torch`` refuses what PyTorch refuses: padding='same'
-    with a stride > 1 (``verify`` shows that refusal in PyTorch's row instead).
+    How the settings fit the data (groups dividing the input's channels) is the spec's check, made
+    when the layer is bound. ``enforce_semantics``: see :func:`convcli.pipeline.request.check_request`.
     """
+    from convcli.cli.app import usage_errors
+    from convcli.pipeline.checks import check_request
+    from convcli.pipeline.request import Request
+
     check_count(opts.filters, "--filters")
     check_count(opts.groups, "--groups")
     check_seed(opts.seed)
@@ -295,39 +278,19 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Parsed
     stride = parse_pair(opts.stride, "--stride")
     dilation = parse_pair(opts.dilation, "--dilation")
     padding = parse_padding(opts.padding)
-    if (opts.model is None) != (opts.layer is None):
-        raise typer.BadParameter("--model and --layer go together: --model FILE --layer NAME (convcli layers FILE "
-                                 "lists the names)" if opts.model is not None else
-                                 "--layer names a layer of --model FILE; give the model file too")
-    if opts.model is not None:
-        clash = [f"--{n.replace('_', '-')}" for n in MODEL_GIVES if n in opts.given]
-        if clash:
-            raise typer.BadParameter(f"--model gives the layer's kernel; {', '.join(clash)} cannot be combined with it")
-    if opts.resize is not None:
-        parse_resize(opts.resize)
-    if opts.kernel is None and opts.model is None:  # the filters are --filters: their fit with --groups is a usage error
-        from convcli.cli.spec import check_options, layer_spec
-
-        check_options(layer_spec("conv", opts.groups, opts.filters, kernel_hw, stride=stride, dilation=dilation,
-                                 padding=padding, groups=opts.groups))
-    if opts.bias is not None and opts.no_bias:
-        raise typer.BadParameter("--bias and --no-bias contradict each other")
-    from convcli.sources.kernels import bias_numbers
-
-    if opts.bias_key is not None and opts.bias is not None and bias_numbers(opts.bias) is not None:
-        raise typer.BadParameter(f"--bias-key names an array inside a .npz; --bias {opts.bias} is numbers")
-    if opts.bias_key is not None and (opts.no_bias or (opts.bias is None and opts.kernel is None)):
-        raise typer.BadParameter("--bias-key names the bias array inside a .npz: give --bias FILE.npz or --kernel "
-                                 "FILE.npz" if not opts.no_bias else "--bias-key and --no-bias contradict each other")
-    if enforce_semantics and opts.semantics is Semantics.torch and padding == "same" and stride not in (1, (1, 1)):
-        raise typer.BadParameter(
-            f"--semantics torch: PyTorch refuses padding='same' with --stride {opts.stride} (\"padding='same' is "
-            "not supported for strided convolutions\"); give the pads with --padding P or PH,PW, or use "
-            "--semantics keras for TensorFlow's 'same' (out = ceil(n / s), the odd pad at the bottom/right)"
-        )
-    return ParsedLayer(
-        as_hw(kernel_hw), stride, dilation, padding,
-        (opts.kernel_layout or KernelLayout(opts.semantics.value)).value,
-    )
+    resize = parse_resize(opts.resize) if opts.resize is not None else None
+    request = Request(
+        opts.input, filters=opts.filters, kernel_size=kernel_hw, stride=stride, padding=padding, dilation=dilation,
+        groups=opts.groups, activation=str(opts.activation), dtype=str(opts.dtype), semantics=str(opts.semantics),
+        init=str(opts.init), seed=opts.seed, kernel=opts.kernel, kernel_layout=_value(opts.kernel_layout),
+        kernel_key=opts.kernel_key, bias=opts.bias, bias_key=opts.bias_key, no_bias=opts.no_bias, flip=opts.flip,
+        key=opts.key, layout=_value(opts.layout), color_mode=_value(opts.color_mode),
+        keep_orientation=opts.keep_orientation, normalize=opts.normalize, max_pixels=opts.max_pixels, resize=resize,
+        preprocess=str(opts.preprocess), model=opts.model, layer=opts.layer, given=opts.given)
+    with usage_errors():
+        check_request(request, enforce_semantics=enforce_semantics)
+    return request
 
 
+def _value(choice: StrEnum | None) -> str | None:
+    return None if choice is None else str(choice)

@@ -28,13 +28,13 @@ def export_target(export: Path | None, *, force: bool, json_: bool = False,
 
     return targets.check_target(export, force=force, inputs=inputs, suffix=EXPORT_SUFFIXES)
 
-def _screen(export: Path | None) -> Console:
+def screen_console(export: Path | None) -> Console:
     """The console a command prints to; it records when the screen is to be exported.
 
     An .svg or .html export is a picture of the screen a person would see: it is recorded in
     truecolor whatever stdout is (a pipe, a file, ``NO_COLOR``), while what reaches a stdout that
     is not a terminal stays plain. Then a second console, of the screen's width, renders every
-    print in colour for the recording only (:func:`_export` reads it).
+    print in colour for the recording only (:func:`export_screen` reads it).
     """
     from rich.console import Console
 
@@ -61,13 +61,13 @@ def _screen(export: Path | None) -> Console:
 
 def show(renderables: Sequence[Any], export: Path | None, title: str, *, force: bool) -> None:
     """Print a command's screen, then write it to ``export`` (checked by :func:`export_target`) if given."""
-    console = _screen(export)
+    console = screen_console(export)
     for renderable in renderables:
         console.print(renderable)
-    _export(console, export, title, force=force)
+    export_screen(console, export, title, force=force)
 
 
-def _export(console: Console, target: Path | None, title: str, *, force: bool = True,
+def export_screen(console: Console, target: Path | None, title: str, *, force: bool = True,
             inputs: Sequence[Path] = ()) -> None:
     """Write what ``console`` printed to ``target`` (checked earlier with :func:`targets.check_target`).
 
@@ -89,10 +89,10 @@ def _export(console: Console, target: Path | None, title: str, *, force: bool = 
     # on stderr, so that the exported file and stdout hold the same text
     from convcli.text import shown
 
-    _note(f"exported the screen to {shown(target)}", style="dim")
+    note(f"exported the screen to {shown(target)}", style="dim")
 
 
-def _note(text: str, style: str = "") -> None:
+def note(text: str, style: str = "") -> None:
     """One line about a file written ("saved ...", "exported ..."): on stderr, so that stdout holds
     only the screen or the JSON. ``text`` is the user's (paths): never markup."""
     from rich.console import Console
@@ -156,8 +156,3 @@ class ProgressBar(Bars):
 
     def __call__(self, fraction: float) -> None:  # type: ignore[override]
         super().__call__(self._description, fraction)
-
-
-# the names the other commands import today; they go once each imports the public name
-_Bars = Bars
-_Progress = ProgressBar

@@ -11,7 +11,7 @@ from convcli.cli import output
 from convcli.cli.app import app
 from convcli.cli.options import ExportOpt, ForceOpt, Kind
 from convcli.cli.parsing import check_count, parse_input_size, parse_padding, parse_pair
-from convcli.cli.spec import layer_spec
+from convcli.pipeline.binding import layer_spec
 
 
 @app.command(no_args_is_help=True)

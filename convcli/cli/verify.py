@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from convcli.cli.app import app
-from convcli.cli.layer import _warn_overflow, build_layer, print_notes
+from convcli.cli.notes import WarnedLayer, build_layer, print_notes, warn_overflow
 from convcli.cli.options import LayerOptions, parse_layer, takes_layer_options
 from convcli.cli.output import Bars, ProgressBar
 
 if TYPE_CHECKING:
-    from convcli.cli.layer import BuiltLayer
     from convcli.engine import LayerResult
     from convcli.pipeline.verify import VerifyReport
 
@@ -37,7 +36,7 @@ class _Terminal:
     terminal only), the overflow warning after convcli's pass."""
 
     def __init__(self) -> None:
-        self.layer: BuiltLayer | None = None  # set by the build, before any hook is called
+        self.layer: WarnedLayer | None = None  # set by the build, before any hook is called
         self.bar: Any = None
 
     def built(self) -> None:
@@ -59,7 +58,7 @@ class _Terminal:
         self.close()
         assert self.layer is not None
         if not self.layer.warnings:
-            _warn_overflow(result)
+            warn_overflow(result)
         self.bar = Bars(enabled=True)
 
     def comparing(self, framework: str, fraction: float) -> None:
@@ -75,7 +74,7 @@ class _Terminal:
         self.bar = None
 
 
-def _render(opts: LayerOptions, built: BuiltLayer, report: VerifyReport) -> None:
+def _render(opts: LayerOptions, built: WarnedLayer, report: VerifyReport) -> None:
     """The header, the notes, one row per framework, how each was called, and the verdict, on stdout."""
     from rich.console import Console
 
@@ -104,7 +103,7 @@ def verify(opts: LayerOptions) -> None:
     parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
     hooks = _Terminal()
 
-    def build() -> BuiltLayer:
+    def build() -> WarnedLayer:
         hooks.layer = build_layer(opts, parsed)
         return hooks.layer
 

@@ -126,7 +126,7 @@ def check_fits(layer: Layer) -> None:
     whole padded input ``(H + pads, W + pads, C)`` and its output ``(H', W', F)``, both in the compute dtype.
     """
     from convcli import engine
-    from convcli.cli import memory
+    from convcli.pipeline import memory
 
     g = layer.geometry
     (h, w), (top, bottom, left, right) = g.in_hw, g.pads

@@ -30,7 +30,8 @@ OPERATOR = "bold cyan"
 LABEL = "bold"
 
 
-def _style(v: float) -> str:
+def sign_style(v: float) -> str:
+    """The ink of a number shown without its heatmap colour: blue below 0, red above, none at 0."""
     return NEGATIVE if v < 0 else POSITIVE if v > 0 else ""
 
 
@@ -65,7 +66,7 @@ def number_grid(values: np.ndarray, title: str | None = None, *, dim: np.ndarray
         t.add_row(
             *(
                 Text(f(v), style="dim" if dim is not None and dim[i, j] else
-                     cell_style(v, scale) if scale is not None and np.isfinite(v) else _style(v))
+                     cell_style(v, scale) if scale is not None and np.isfinite(v) else sign_style(v))
                 for j, v in enumerate(values[i].tolist())
             )
         )

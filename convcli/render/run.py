@@ -33,7 +33,7 @@ from convcli.present.runview import Header, Summary
 from convcli.present.selection import SUMMARY_FIRST, SUMMARY_LAST, SUMMARY_STRONGEST
 from convcli.present.window import Window
 from convcli.render.heatcells import Scale
-from convcli.render.numbers import LABEL, Call, Flow, _style, cell_style, joined, key_values, number_grid
+from convcli.render.numbers import LABEL, Call, Flow, sign_style, cell_style, joined, key_values, number_grid
 from convcli.render.params import param_formula
 from convcli.text import shown
 
@@ -214,7 +214,7 @@ def summary_rows(summary: Summary) -> Table:
             t.add_row("…", "", "", "", "", Text(f"{gap:,} filter{'s' * (gap > 1)}", style="dim"))
         t.add_row(
             str(row.filter),
-            Text(fmt(row.bias), style=_style(row.bias)),
+            Text(fmt(row.bias), style=sign_style(row.bias)),
             *(Text(fmt(v), style=cell_style(v, scale) if scale is not None and np.isfinite(v) else "")
               for v in row.stats.tolist()),
             share_text(row.shares, list(row.names), top=2),

@@ -137,14 +137,14 @@ def test_progress_bar_only_on_a_terminal_after_a_delay(monkeypatch):
     times = iter([0.0, 0.5, 2.0, 3.0])
     monkeypatch.setattr("time.monotonic", lambda: next(times))
     monkeypatch.setattr(cli.output.sys.stderr, "isatty", lambda: True, raising=False)
-    bar = cli.output._Progress("convolving", enabled=True)
+    bar = cli.output.ProgressBar("convolving", enabled=True)
     bar(0.1)  # 0.5 s in: nothing yet
     assert bar._bar is None
     bar(0.6)  # 2 s in: the bar appears
     assert bar._bar is not None and bar._bar.tasks[0].completed == 0.6
     bar.close()
     assert bar._bar is None
-    quiet = cli.output._Progress("convolving", enabled=False)
+    quiet = cli.output.ProgressBar("convolving", enabled=False)
     quiet(0.5)
     assert quiet._bar is None
 
@@ -154,7 +154,7 @@ def test_bars_keep_the_order_of_each_tasks_first_call_even_before_they_appear(mo
     times = iter([0.0, 0.1, 0.2, 0.3, 2.0, 2.1])
     monkeypatch.setattr("time.monotonic", lambda: next(times))
     monkeypatch.setattr(cli.output.sys.stderr, "isatty", lambda: True, raising=False)
-    bars = cli.output._Bars(enabled=True)
+    bars = cli.output.Bars(enabled=True)
     for name in ("PyTorch", "Keras", "numpy einsum"):  # 0.1-0.3 s in: announced, nothing drawn
         bars(name, 0.0)
     assert bars._bar is None
@@ -174,7 +174,7 @@ def on_a_terminal(*args: object) -> tuple[int, str]:
     import subprocess
     import sys
 
-    code = ("import sys\nfrom convcli import cli\ncli.output._Progress.DELAY = 0.0\n"
+    code = ("import sys\nfrom convcli import cli\ncli.output.ProgressBar.DELAY = 0.0\n"
             "sys.argv = ['convcli', *sys.argv[1:]]\ncli.app()\n")
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
     env.pop("NO_COLOR", None)

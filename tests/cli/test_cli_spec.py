@@ -1,4 +1,4 @@
-"""cli/spec.py: run, verify and params build their layer as one ConvSpec and bind it with engine.bind."""
+"""pipeline/binding.py: run, verify and params build their layer as one ConvSpec and bind it with engine.bind."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 import typer
 
 from convcli import engine
-from convcli.cli.layer import build_layer
+from convcli.cli.notes import build_layer
 from convcli.cli.options import Init, LayerOptions, parse_layer
-from convcli.cli.spec import layer_spec
 from convcli.errors import ShapeError
 from convcli.layer.spec import ConvSpec
+from convcli.pipeline.binding import layer_spec
 from convcli.sources import kernels
 
 from helpers import invoke

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convcli.cli import memory
+from convcli.pipeline import memory
 
 from helpers import invoke
 

@@ -419,8 +419,9 @@ def test_the_estimate_counts_the_figures_maps(folder: Path, monkeypatch: pytest.
     """Memory for the output, but not for the --figure's panels (maps this small: each filter's
     (H', W', Cg) partial maps themselves) and its picture."""
     from convcli import engine
-    from convcli.cli import memory
     from convcli.engine import tiles
+    from convcli.figure import budget
+    from convcli.pipeline import memory
 
     np.save(folder / "m.npy", np.random.default_rng(4).random((100, 100, 3)))
     ho = wo = 98
@@ -428,7 +429,7 @@ def test_the_estimate_counts_the_figures_maps(folder: Path, monkeypatch: pytest.
     run = 2 * ho * wo * 8 * 4 + 4 * tiles.THREADS * tiles.TILE_VALUES * 8
     maps = ho * wo * 3 * 4 * 8  # 4 shown filters' partial maps
     layer = engine.prepare(np.zeros((100, 100, 3)), np.zeros((3, 3, 3, 4)), dtype=np.float64)
-    figure = memory.figure_bytes(layer, "linear", 4, 1920)
+    figure = budget.figure_bytes(layer, "linear", 4, 1920)
     assert figure >= maps
     avail = int((run + figure // 2) / 0.8)  # enough for the run alone, not with the figure
     monkeypatch.setattr(memory, "available_bytes", lambda: (avail, "free"))
@@ -442,7 +443,7 @@ def test_the_estimate_counts_the_figures_maps(folder: Path, monkeypatch: pytest.
 
 
 def test_available_memory_is_the_lower_of_free_and_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    from convcli.cli import memory
+    from convcli.pipeline import memory
 
     monkeypatch.setattr(memory, "free_bytes", lambda: 8 << 30)
     monkeypatch.setattr(memory, "address_space_left", lambda: 1 << 30)
@@ -455,10 +456,10 @@ def test_available_memory_is_the_lower_of_free_and_the_limit(monkeypatch: pytest
 
 
 def test_address_space_left_reads_the_limit() -> None:
-    from convcli.cli import memory
+    from convcli.pipeline import memory
 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    code = ("import resource; from convcli.cli import memory; "
+    code = ("import resource; from convcli.pipeline import memory; "
             "resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30)); print(memory.address_space_left())")
     done = subprocess.run([sys.executable, "-c", code], env=_child_env(), capture_output=True, text=True, check=True)
     left = int(done.stdout)

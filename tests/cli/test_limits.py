@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convcli.cli import memory
 from convcli.cli.parsing import MAX_SIZE
 from convcli.layer import geometry, spec
+from convcli.pipeline import memory
 from convcli.present import selection
 from convcli.sources import text as text_source
 

@@ -57,7 +57,7 @@ def test_partials_and_preactivation_share_one_scale_and_the_output_when_in_their
 def test_a_tanh_output_of_the_sample_photo_is_drawn_on_its_own_scale_not_blank(tmp_path: Path):
     from PIL import Image
 
-    from convcli.cli import memory
+    from convcli.figure import budget
 
     from helpers import decode, invoke
 
@@ -70,7 +70,7 @@ def test_a_tanh_output_of_the_sample_photo_is_drawn_on_its_own_scale_not_blank(t
     rng = np.random.default_rng(0)
     result = engine.run_layer(engine.prepare(x, rng.normal(size=(3, 3, 3, 2))), np.zeros(2), "tanh")
     plan = figure_plan.plan_figure(result, [0, 1], ["R", "G", "B"], title=SAMPLE.name,
-                                   max_panel=memory.FIGURE_MAX_PANEL, width=1920)  # the CLI's limits
+                                   max_panel=budget.FIGURE_MAX_PANEL, width=1920)  # the CLI's limits
     assert (px.shape[1], px.shape[0]) == plan.size
     for row in plan.rows:
         pre = next(p for p in row.panels if p.kind == "preactivation")

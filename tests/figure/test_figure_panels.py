@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from convcli import engine
-from convcli.cli import memory
+from convcli.figure import budget, panels
 from convcli.figure import draw as figure_draw
-from convcli.figure import panels
 from convcli.figure import plan as figure_plan
 from convcli.present import describe
 from convcli.sources import kernels
@@ -59,7 +58,7 @@ def test_a_map_that_fits_is_drawn_value_for_value():
     x = rng.uniform(0, 255, size=(30, 40, 3)).astype(np.float32)
     layer = engine.prepare(x, rng.normal(size=(3, 3, 3, 2)), padding="same")
     result = engine.run_layer(layer, [0.5, -3.0], "relu", ranges=True)
-    limited = {"max_panel": memory.FIGURE_MAX_PANEL, "width": 1920}
+    limited = {"max_panel": budget.FIGURE_MAX_PANEL, "width": 1920}
     for opts in ({}, limited):
         plan = figure_plan.plan_figure(result, [0, 1], RGB, **opts)
         for row in plan.rows:
@@ -149,7 +148,7 @@ def test_the_width_decides_the_panels():
     layer = engine.prepare(x, kernels.make_kernel("sobel-x", (3, 3), 3, 1), padding="same")
     result = engine.run_layer(layer, None, "relu", ranges=True)
     for width in (1920, 2400, 1000):
-        plan = figure_plan.plan_figure(result, [0], RGB, max_panel=memory.FIGURE_MAX_PANEL, width=width)
+        plan = figure_plan.plan_figure(result, [0], RGB, max_panel=budget.FIGURE_MAX_PANEL, width=width)
         # 8 panels, 5 gaps of 32 and 2 of 56 between them, 24 px margins
         room = max(figure_plan.LABEL_CELL, (width - 48 - 5 * 32 - 2 * 56) // 8)
         k = -(-800 // room)
@@ -162,19 +161,19 @@ def test_the_width_decides_the_panels():
 
 def test_the_estimate_holds_what_a_figure_allocates():
     """numpy's allocations while a photo-sized figure is planned and drawn stay within
-    memory.figure_bytes, and far below the shown filters' full-resolution partial maps it once kept."""
+    budget.figure_bytes, and far below the shown filters' full-resolution partial maps it once kept."""
     x = np.random.default_rng(15).uniform(0, 255, size=(1200, 1600, 3)).astype(np.float32)
     layer = engine.prepare(x, kernels.make_kernel("random", (3, 3), 3, 4, seed=1), padding="same")
     result = engine.run_layer(layer, None, "relu", ranges=True)
     _ = result.output_stats, result.preactivation_stats  # the run's own, measured before
     tracemalloc.start()
     try:
-        figure_draw.figure_image(result, range(4), RGB, max_panel=memory.FIGURE_MAX_PANEL, width=1920)
+        figure_draw.figure_image(result, range(4), RGB, max_panel=budget.FIGURE_MAX_PANEL, width=1920)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     full_maps = 4 * 1200 * 1600 * 3 * 4  # 92 MB
-    assert peak <= memory.figure_bytes(layer, "relu", 4, 1920)
+    assert peak <= budget.figure_bytes(layer, "relu", 4, 1920)
     assert peak < full_maps / 3, peak
 
 
@@ -190,7 +189,7 @@ def test_run_figure_width(tmp_path: Path):
         r = invoke("run", tmp_path / "x.npy", "--init", "sobel-x", "--filters", "2", "-q", "--figure", out, *extra)
         assert r.exit_code == 0, r.output
         _, px = decode(out)
-        plan = figure_plan.plan_figure(result, [0, 1], ["ch 0"], title="x.npy", max_panel=memory.FIGURE_MAX_PANEL,
+        plan = figure_plan.plan_figure(result, [0, 1], ["ch 0"], title="x.npy", max_panel=budget.FIGURE_MAX_PANEL,
                                        width=width)
         assert (px.shape[1], px.shape[0]) == plan.size and width - 3 <= plan.size[0] <= width
         assert_pixels_are_the_values_colours(plan, px)
@@ -198,4 +197,4 @@ def test_run_figure_width(tmp_path: Path):
 
 
 def test_the_panel_limit_is_the_cli_s_largest_panel():
-    assert memory.FIGURE_MAX_PANEL == panels.PANEL_LIMITS[1]
+    assert budget.FIGURE_MAX_PANEL == panels.PANEL_LIMITS[1]

@@ -103,7 +103,7 @@ def test_a_framework_that_differs_is_worded_for_the_error(monkeypatch):
 
 
 def test_a_layer_that_cannot_fit_is_refused_before_the_pass(numpy_only, monkeypatch):
-    from convcli.cli import memory
+    from convcli.pipeline import memory
 
     monkeypatch.setattr(memory, "available_bytes", lambda: (1000, "free memory"))
     hooks = _Recorder()
@@ -112,8 +112,6 @@ def test_a_layer_that_cannot_fit_is_refused_before_the_pass(numpy_only, monkeypa
     assert hooks.said == []
 
 
-@pytest.mark.xfail(strict=True, reason="check_fits still reads the memory budget from convcli.cli.memory, whose "
-                   "package imports typer; it passes once that module lives in convcli.pipeline (then drop this)")
 def test_the_pipeline_imports_neither_typer_nor_rich():
     code = (
         "import sys\n"

@@ -277,7 +277,7 @@ def test_minus_one_and_plus_one_have_one_colour_in_grid_heatmap_and_figure():
     assert tuple(heatmap.Scale(0.0, 1.0).rgb(np.array(1.0))) == ends[1]
     assert tuple(figure_plan.Scale(0.0, 1.0, False).colours(np.array(1.0))) == ends[1]
     # sign colours of a grid without a scale: blue below 0, red above
-    assert numbers._style(-1.0) == numbers.NEGATIVE and numbers._style(1.0) == numbers.POSITIVE
+    assert numbers.sign_style(-1.0) == numbers.NEGATIVE and numbers.sign_style(1.0) == numbers.POSITIVE
     assert numbers.NEGATIVE == "#5f87d7" and numbers.POSITIVE == "#d75f5f"
 
 

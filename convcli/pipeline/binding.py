@@ -1,6 +1,6 @@
-"""Option values as the one layer spec: ``params``, ``run`` and ``verify`` build their layer here.
+"""Option values as the one layer spec, bound to the data: every front end builds its layer here.
 
-:func:`layer_spec` turns parsed option values (``N`` or ``(N, M)``, padding as spelt) into a
+:func:`layer_spec` turns option values (``N`` or ``(N, M)``, padding as spelt) into a
 :class:`~convcli.layer.spec.ConvSpec`; :func:`bound_layer` binds it to the input and kernel through
 :func:`convcli.engine.bind`, which makes every check once (the spec's, then the arrays'), and words
 the relations that the data decided (the input's channels, a kernel file's filters) as data errors.
@@ -8,12 +8,11 @@ the relations that the data decided (the input's channels, a kernel file's filte
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
-import typer
-
-from convcli.cli.parsing import as_hw
 from convcli.errors import ConfigError, ConvcliError, ShapeError
+from convcli.pipeline.request import Pair, RequestError, as_pair
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,11 +25,11 @@ def layer_spec(
     kind: str,
     in_channels: int,
     filters: int | None,
-    kernel: int | tuple[int, int],
+    kernel: Pair,
     *,
-    stride: int | tuple[int, int] = 1,
-    dilation: int | tuple[int, int] = 1,
-    padding: str | int | tuple[int, int] = "valid",
+    stride: Pair = 1,
+    dilation: Pair = 1,
+    padding: str | Pair = "valid",
     groups: int = 1,
     depth_multiplier: int = 1,
     use_bias: bool = True,
@@ -42,10 +41,10 @@ def layer_spec(
         kind=kind,
         in_channels=in_channels,
         filters=filters,
-        kernel=as_hw(kernel),
-        stride=as_hw(stride),
-        dilation=as_hw(dilation),
-        padding=padding if isinstance(padding, str) else as_hw(padding),
+        kernel=as_pair(kernel),
+        stride=as_pair(stride),
+        dilation=as_pair(dilation),
+        padding=padding if isinstance(padding, str) else as_pair(padding),
         groups=groups,
         depth_multiplier=depth_multiplier,
         use_bias=use_bias,
@@ -54,7 +53,7 @@ def layer_spec(
 
 def bound_layer(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: str, input_name: str,
                 kernel_name: str | None, channel_names: tuple[str, ...] | list[str]) -> Layer:
-    """``engine.bind(spec, x, kernel)``, its errors worded for ``run``/``verify``.
+    """``engine.bind(spec, x, kernel)``, its errors worded with the files: ``x (H, W, C)``, ``kernel (kh, kw, C/g, F)``.
 
     ``spec.in_channels`` is the input's (``input_name``), ``spec.filters`` the kernel file's
     (``kernel_name``) or ``--filters`` (``kernel_name`` None): a relation that fails on a value the
@@ -78,8 +77,8 @@ def bound_layer(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: str
         ) from None
 
 
-def check_options(spec: ConvSpec) -> None:
-    """Before any data: the checks of ``spec`` whose values are all options (``typer.BadParameter``).
+def check_settings(spec: ConvSpec) -> None:
+    """Before any data: the checks of ``spec`` whose values are all options (:class:`RequestError`).
 
     ``spec.in_channels`` is not known yet (it is the input's); pass ``groups`` for it, a count that
     every ``groups`` divides, so that only the settings the options gave can fail.
@@ -89,7 +88,8 @@ def check_options(spec: ConvSpec) -> None:
     try:
         check_spec(spec)
     except LayerConfigError as exc:
-        raise typer.BadParameter(str(_data_worded(exc, spec, "", None))) from None
+        worded = _data_worded(exc, spec, "", None)
+        raise RequestError(str(worded), field=exc.field) from None
 
 
 def _data_worded(exc: LayerConfigError, spec: ConvSpec, input_name: str, kernel_name: str | None) -> ConvcliError:
@@ -102,3 +102,14 @@ def _data_worded(exc: LayerConfigError, spec: ConvSpec, input_name: str, kernel_
             return ConfigError(f"--groups {g} does not divide --filters {spec.filters}")
         return ShapeError(f"--groups {g} does not divide the {spec.filters} filters of {kernel_name}")
     return exc
+
+
+def bias_values(bias: object, key: str | None) -> np.ndarray | None:
+    """A bias as ``--bias`` spells it (NUMBER, N1,N2,... or a FILE), or numbers: a 0-D or 1-D float64 array."""
+    from convcli.sources import kernels
+
+    if isinstance(bias, (str, os.PathLike)):
+        return kernels.parse_bias(str(bias), key=key)
+    import numpy as np
+
+    return np.asarray(bias, dtype=np.float64)

@@ -1,0 +1,194 @@
+"""What ``convcli run`` writes: its files (checked before any work), then its JSON or its screen."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from convcli.cli import output
+from convcli.cli.notes import print_notes
+from convcli.cli.options import LayerOptions, View
+from convcli.cli.output import ProgressBar, export_screen, note, screen_console
+
+if TYPE_CHECKING:
+    from convcli.engine import LayerResult
+    from convcli.pipeline.built import BuiltLayer
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The files a run writes, each checked before any work: --save, --figure, --save-maps and --export."""
+
+    save: Path | None
+    figure: Path | None
+    maps: Path | None
+    export: Path | None
+    inputs: list[Path]  # never overwritten
+    force: bool
+    compress: bool = False  # --save deflated
+    figure_width: int | None = None  # --figure-width: the most pixels the --figure may be wide
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One computed run and what of it is shown: the filters in detail, their traces, the view."""
+
+    opts: LayerOptions
+    padding: str | int | tuple[int, int]  # as parsed
+    built: BuiltLayer
+    result: Any  # engine.LayerResult
+    info: Any  # render.InputInfo
+    detail: list[int]
+    traces: dict[int, Any] | None  # filter -> engine.Trace at trace_at
+    trace_at: tuple[int, int] | None
+    partial_maps: dict[int, Any]  # filter -> (H', W', Cg) partial maps, if computed (none: block sums serve)
+    window: Any  # present.window.Window: the output positions the numbers show
+    keep: bool  # the partials go into --save
+    view: View  # never auto
+    stat: str = "mean"  # what a heatmap cell shows of its block
+
+
+def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
+                  export: Path | None, force: bool, *, compress: bool, figure_width: int) -> Targets:
+    from convcli import reads
+    from convcli.files import targets
+    from convcli.sources import kernels
+
+    # every file this run reads, declared before any target is checked: no writer may replace one
+    inputs = [Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias), opts.model) if p]
+    reads.register(*inputs)
+    target = targets.check_target(save, force=force, inputs=inputs) if save else None
+    figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(targets.IMAGE_FORMATS)) \
+        if figure else None
+    export_target = output.export_target(export, force=force, inputs=inputs)
+    return Targets(target, figure_target, save_maps, export_target, inputs, force, compress, figure_width)
+
+
+def check_fits(built: BuiltLayer, targets: Targets, keep: bool, shown: int) -> None:
+    """Refuse, before computing, a run (and its --figure of ``shown`` rows) larger than the memory left."""
+    from convcli.pipeline import memory
+
+    also = []
+    if targets.figure is not None:
+        from convcli.figure.budget import figure_bytes
+
+        also.append((figure_bytes(built.layer, built.activation, shown, targets.figure_width),
+                     f"the {shown} row{'s' if shown != 1 else ''} of --figure"))
+    memory.check_run_fits(built.layer, stream_partials=keep, also=also)
+
+
+def computed(built: BuiltLayer, targets: Targets, keep: bool, ranges: bool, bar: bool) -> LayerResult:
+    """The pipeline's run, with its --save archive and a progress bar on stderr (``bar``)."""
+    from convcli.pipeline.run import Archive, run
+
+    archive = None if targets.save is None else Archive(targets.save, targets.force, targets.inputs,
+                                                        targets.compress, partials=keep)
+    progress = ProgressBar("convolving", enabled=bar)
+    try:
+        return run(built, archive=archive, ranges=ranges, progress=progress)
+    finally:
+        progress.close()
+
+
+def shown_view(view: View, rows: tuple[int, int], cols: tuple[int, int], out_hw: tuple[int, int]) -> View:
+    """``--view auto``: both when the window shows less than the whole maps, else the numbers."""
+    if view is not View.auto:
+        return view
+    return View.both if (rows[1] - rows[0], cols[1] - cols[0]) != out_hw else View.numbers
+
+
+def write_files(run: Shown, targets: Targets) -> list[Path]:
+    """Write --figure and --save-maps (--save is written in the pass); the files --save-maps wrote (maps.json last)."""
+    from convcli.files import writers
+
+    result, source = run.result, run.opts.input
+    if targets.figure is not None:
+        from convcli.figure import draw as figures
+        from convcli.figure.budget import FIGURE_MAX_PANEL
+
+        # each panel from block sums at the size it is drawn, never a photo's partial maps whole
+        picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, title=_figure_title(run),
+                                       max_panel=FIGURE_MAX_PANEL, width=targets.figure_width)
+        writers.save_image(picture, targets.figure, force=targets.force, inputs=targets.inputs, png_level=3)
+    if targets.maps is None:
+        return []
+    from convcli.figure import maps as feature_maps
+
+    return feature_maps.save_maps(result, targets.maps, force=targets.force, source=str(source), padding=run.padding,
+                                  inputs=targets.inputs)
+
+
+def _figure_title(run: Shown) -> str:
+    """The picture's title: the input file's name, and a --model layer's file and name."""
+    title = Path(run.opts.input).name
+    if run.built.model is not None:
+        title += f" · {Path(str(run.built.model['file'])).name} '{run.built.model['layer']}'"
+    return title
+
+
+def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
+    from convcli.present import schema
+
+    doc = schema.result_json(run.info, run.result, run.padding, run.detail, run.traces, run.trace_at, window=run.window,
+                             semantics=run.opts.semantics.value, flip=run.opts.flip)
+    if run.built.model is not None:
+        doc["model"] = run.built.model
+    if targets.save is not None:
+        doc["saved"] = str(targets.save)
+    if targets.figure is not None:
+        doc["figure"] = str(targets.figure)
+    if targets.maps is not None:
+        doc["maps"] = [str(p) for p in map_files]
+    sys.stdout.write(schema.dumps(doc))
+
+
+def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
+    from convcli.render import run as render
+    from convcli.render.trace import trace_panel
+
+    layer, result, names, detail = run.built.layer, run.result, run.built.loaded.channel_names, run.detail
+    console = screen_console(targets.export)
+    console.print(render.header(run.info, result, run.padding, run.built.kernel_source,
+                                semantics=run.opts.semantics.value))
+    print_notes(console, run.built)
+    heatmaps = run.view in (View.heatmap, View.both)
+    if heatmaps:
+        from convcli.present import maps as map_sources
+        from convcli.render import heatmap
+
+        sources = map_sources.ResultMaps(result, run.stat)  # block sums shared by every filter's heatmaps
+    for f in detail:
+        if run.view in (View.numbers, View.both):
+            console.print(render.filter_panel(result, f, names, window=run.window))
+        if heatmaps:
+            console.print(heatmap.filter_heatmaps(result, f, names, maps=run.partial_maps.get(f),
+                                                  sources=sources, stat=run.stat))
+        if run.traces is not None and run.trace_at is not None:
+            console.print(trace_panel(result, run.traces[f], *run.trace_at, f, names))
+    if layer.filters > 1:
+        console.print(render.summary_table(result, names))
+    if len(detail) < layer.filters:
+        first = next((f for f in range(max(detail) + 1, layer.filters) if f not in detail), 0)
+        last = min(first + 3, layer.filters - 1)
+        example = f"{first}-{last}" if last > first else str(first)
+        console.print(f"[dim]{len(detail)} of {layer.filters} filters shown in detail; choose others with --filter, "
+                      f"e.g. --filter {example}.[/dim]")
+    _saved_lines(run, targets, map_files)
+    export_screen(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
+            inputs=targets.inputs)
+
+
+def _saved_lines(run: Shown, targets: Targets, map_files: list[Path]) -> None:
+    """On stderr, as "exported ...": stdout holds the screen only (and an --export records just that)."""
+    from convcli.text import shown
+
+    if targets.save is not None:
+        saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials")
+                                 if k != "partials" or run.keep))
+        note(f"saved {shown(targets.save)}: {saved}")
+    if targets.figure is not None:
+        note(f"saved {shown(targets.figure)}: filters {', '.join(map(str, run.detail))}")
+    if targets.maps is not None:
+        note(f"saved {len(map_files) - 1} output maps and maps.json in {shown(targets.maps)}")

@@ -1,0 +1,150 @@
+"""A request's layer: the input loaded, the kernel made (a preset) or read (a file or a model's layer), bound.
+
+Data errors here are :class:`~convcli.errors.ShapeError`, ``ResourceError`` and the loaders' errors;
+NaN/±Inf in the data become the built layer's warnings (:mod:`convcli.pipeline.built`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from convcli.errors import ConfigError
+from convcli.pipeline.built import FLIP_NOTE, BuiltLayer, nonfinite_warnings
+from convcli.pipeline.request import Request, RequestError
+
+if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for start-up time
+    import numpy as np
+
+    from convcli.sources.inputs import Loaded
+
+
+def build_layer(request: Request) -> BuiltLayer:
+    """Load the input, make or load the kernel and bind them (``request`` checked by :func:`~convcli.pipeline.checks.check_request`)."""
+    loaded = load(request)
+    if request.model is not None:
+        from convcli.pipeline.model_layer import build_model_layer
+
+        return build_model_layer(request, loaded)
+    from convcli.pipeline.binding import bound_layer, layer_spec
+
+    x = loaded.array
+    c, groups = x.shape[2], request.groups
+    cg = c // groups if c % groups == 0 else 1  # a groups that does not divide C is refused by bound_layer
+    k, kernel_source = _kernel(request, x, cg)
+    spec = layer_spec("conv", c, int(k.shape[3]), (int(k.shape[0]), int(k.shape[1])), stride=request.stride,
+                      dilation=request.dilation, padding=request.padding, groups=groups,
+                      use_bias=not request.no_bias)
+    layer = bound_layer(spec, x, k[::-1, ::-1].copy() if request.flip else k, dtype=request.dtype,
+                        input_name=request.input_name,
+                        kernel_name=None if request.kernel is None else str(request.kernel),
+                        channel_names=loaded.channel_names)
+    if request.flip:
+        kernel_source += ", flipped (--flip)"
+    bias, bias_what, bias_source = _bias(request)
+    kernel_source += bias_source
+    if bias is not None:
+        from convcli import engine
+
+        engine.check_bias(bias, layer.filters, layer.x.dtype)  # its length, before any warning is made
+    warned = nonfinite_warnings(request.input_name, x, layer,
+                                # before --flip, so the position is the file's tap (in Keras layout)
+                                (f"the kernel from {request.kernel}", k) if request.kernel is not None else None,
+                                (bias_what, bias))
+    return BuiltLayer(loaded, layer, bias, kernel_source, warned, padding=request.padding,
+                      activation=str(request.activation), use_bias=not request.no_bias,
+                      notes=(FLIP_NOTE,) if request.flip else ())
+
+
+def _kernel(request: Request, x: np.ndarray, cg: int) -> tuple[np.ndarray, str]:
+    """The kernel ``(kh, kw, cg, F)`` (a file's or a preset's) and how the header names where it came from."""
+    from convcli.sources import kernels
+
+    layout = request.used_kernel_layout
+    if request.kernel is not None:
+        k = kernels.load_kernel(request.kernel, layout, cg, key=request.kernel_key)
+        kernel_source = f"{request.kernel} ({layout} layout)"
+        if request.kernel_key is None and kernels.saved_weights(request.kernel):
+            kernel_source = f"{request.kernel} arr_0 ({layout} layout)"
+        return k, kernel_source
+    _check_kernel_fits(x.shape[:2], request, cg)
+    k = kernels.make_kernel(request.init, request.kernel_hw, cg, request.filters, seed=request.seed)
+    return k, f"--init {request.init}" + (f" (seed {request.seed})" if request.init == "random" else "")
+
+
+def _bias(request: Request) -> tuple[np.ndarray | None, str, str]:
+    """``(bias, what names it in a warning, what the kernel's source adds)``: the option's, the one beside a
+    ``np.savez(*layer.get_weights())`` kernel, or None."""
+    from convcli.sources import kernels
+
+    if request.bias is not None:
+        from convcli.pipeline.binding import bias_values
+
+        return bias_values(request.bias, request.bias_key), f"--bias {request.bias}", ""
+    if request.kernel is not None and not request.no_bias and (request.bias_key is not None or (
+            request.kernel_key is None and kernels.saved_weights(request.kernel))):
+        # a layer's np.savez(*layer.get_weights()): its bias is beside its kernel
+        bias_key = request.bias_key or kernels.GET_WEIGHTS[1]
+        bias = kernels.parse_bias(str(request.kernel), key=bias_key)
+        return bias, f"the bias {bias_key} of {request.kernel}", f", bias {bias_key}"
+    return None, "", ""
+
+
+def load(request: Request) -> Loaded:
+    """The input as the request reads it: resized (``resize``), then scaled (``preprocess``)."""
+    from convcli.sources import inputs
+
+    if request.normalize and request.preprocess != "none":
+        raise RequestError(f"--normalize and --preprocess {request.preprocess} both scale the input; give one",
+                           field="preprocess")
+    if isinstance(request.input, (str, os.PathLike)):
+        loaded = inputs.load_input(request.input, key=request.key, layout=request.input_layout,
+                                   normalize=request.normalize, color_mode=request.color_mode,
+                                   keep_orientation=request.keep_orientation, resize=request.resize,
+                                   **({"max_pixels": request.max_pixels} if request.max_pixels else {}))
+    else:
+        loaded = _from_array(request)
+    if request.preprocess == "none":
+        return loaded
+    from convcli.sources import preprocess
+
+    x = preprocess.preprocess(loaded.array, request.preprocess)
+    return replace(loaded, array=x, description=f"{loaded.description}, --preprocess {request.preprocess}")
+
+
+#: The options that say how to read a file: an array in memory takes none of them.
+FILE_OPTIONS = ("key", "layout", "color_mode", "keep_orientation", "normalize", "max_pixels", "resize")
+
+
+def _from_array(request: Request) -> Loaded:
+    """An array input: ``(H, W, C)`` channels-last, or ``(H, W)`` one channel; channels named c0, c1, ..."""
+    import numpy as np
+
+    from convcli.sources.inputs import Loaded
+
+    given = [name for name in FILE_OPTIONS if getattr(request, name)]
+    if given:
+        raise ConfigError("{field} reads a file; the input is an array (H, W, C) as it is", field=given[0])
+    arr = np.asarray(request.input)
+    if arr.ndim not in (2, 3) or arr.dtype.kind not in "uif" or arr.size == 0:
+        raise ConfigError(f"{{field}} must be a real, non-empty (H, W, C) or (H, W) array; got shape "
+                          f"{arr.shape} of {arr.dtype}", field="input")
+    hwc = arr[:, :, None] if arr.ndim == 2 else arr
+    form = "(H, W) -> 1 channel" if arr.ndim == 2 else "(H, W, C)"
+    return Loaded(np.ascontiguousarray(hwc), tuple(f"c{i}" for i in range(hwc.shape[2])), "array",
+                  f"array, {arr.dtype}, {form}")
+
+
+def _check_kernel_fits(in_hw: tuple[int, ...], request: Request, cg: int) -> None:
+    """Before the kernel is made: it fits the input (the geometry's ShapeError, as bind would say it)
+    and its ``kh·kw·Cg·F`` float64 weights fit in memory. Python ints: no product can overflow."""
+    from convcli.layer.geometry import conv_geometry
+    from convcli.pipeline import memory
+
+    conv_geometry(in_hw, request.kernel_hw, stride=request.stride, padding=request.padding,
+                  dilation=request.dilation)
+    kh, kw = request.kernel_hw
+    filters = request.filters
+    memory.ensure_fits(kh * kw * cg * filters * 8, f"{kh}×{kw}×{cg}×{filters} kernel",
+                       "use fewer --filters or a smaller --kernel-size")

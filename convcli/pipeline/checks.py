@@ -1,0 +1,67 @@
+"""The checks of a request that need no data, in the order the CLI has always made them.
+
+Each failure is a :class:`~convcli.pipeline.request.RequestError` naming its field; how the
+settings fit the input's channels is the spec's check, made when the layer is bound.
+"""
+
+from __future__ import annotations
+
+import os
+
+from convcli.pipeline.binding import check_settings, layer_spec
+from convcli.pipeline.request import Request, RequestError, as_pair, written
+
+#: The options that make a kernel: a --model layer has its own.
+MODEL_GIVES = ("kernel", "init", "seed", "kernel_size", "filters", "kernel_layout", "kernel_key")
+
+
+def check_request(request: Request, *, enforce_semantics: bool = True) -> None:
+    """The checks that need no data, in the order the CLI has always made them (:class:`RequestError`).
+
+    With ``enforce_semantics``, ``semantics="torch"`` refuses what PyTorch refuses: padding 'same'
+    with a stride > 1 (``verify`` shows that refusal in PyTorch's row instead). How the settings fit
+    the input's channels is the spec's check, made when the layer is bound.
+    """
+    _check_model(request)
+    if request.kernel is None and request.model is None:  # the filters are --filters: their fit with --groups
+        check_settings(layer_spec("conv", request.groups, request.filters, request.kernel_size,
+                                  stride=request.stride, dilation=request.dilation, padding=request.padding,
+                                  groups=request.groups))
+    _check_bias(request)
+    stride = as_pair(request.stride)
+    if enforce_semantics and request.semantics == "torch" and request.padding == "same" and stride != (1, 1):
+        raise RequestError(
+            f"--semantics torch: PyTorch refuses padding='same' with --stride {written(request.stride)} "
+            "(\"padding='same' is not supported for strided convolutions\"); give the pads with --padding P or PH,PW, or use "
+            "--semantics keras for TensorFlow's 'same' (out = ceil(n / s), the odd pad at the bottom/right)",
+            field="padding")
+
+
+def _check_model(request: Request) -> None:
+    if (request.model is None) != (request.layer is None):
+        raise RequestError("--model and --layer go together: --model FILE --layer NAME (convcli layers FILE "
+                           "lists the names)" if request.model is not None else
+                           "--layer names a layer of --model FILE; give the model file too",
+                           field="model" if request.model is None else "layer")
+    if request.model is not None:
+        clash = [f"--{n.replace('_', '-')}" for n in MODEL_GIVES if n in request.given]
+        if clash:
+            raise RequestError(f"--model gives the layer's kernel; {', '.join(clash)} cannot be combined with it",
+                               field="model")
+
+
+def _check_bias(request: Request) -> None:
+    if request.bias is not None and request.no_bias:
+        raise RequestError("--bias and --no-bias contradict each other", field="bias")
+    if request.bias_key is None:
+        return
+    from convcli.sources.kernels import bias_numbers
+
+    numbers = not isinstance(request.bias, (str, os.PathLike)) or bias_numbers(str(request.bias)) is not None
+    if request.bias is not None and numbers:
+        raise RequestError(f"--bias-key names an array inside a .npz; --bias {request.bias} is numbers",
+                           field="bias_key")
+    if request.no_bias or (request.bias is None and request.kernel is None):
+        raise RequestError("--bias-key names the bias array inside a .npz: give --bias FILE.npz or --kernel "
+                           "FILE.npz" if not request.no_bias else "--bias-key and --no-bias contradict each other",
+                           field="bias_key")

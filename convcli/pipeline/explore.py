@@ -1,0 +1,129 @@
+"""``convcli.explore(source, **options)``: one layer on one input, computed, as a Python object.
+
+The library's entry point on the pipeline: the same request, build and run as ``convcli run``, with
+the options as keyword arguments (``filters=4, kernel_size=3, activation="relu"``, a ``kernel`` file,
+``model=... , layer=...``). Nothing is printed: the notes and warnings are in the result.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from convcli.pipeline.build import build_layer
+from convcli.pipeline.built import BuiltLayer
+from convcli.pipeline.checks import check_request
+from convcli.pipeline.request import Request
+from convcli.pipeline.run import overflow_warning, run
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from convcli.engine import Layer, LayerResult, Trace
+
+
+def explore(source: str | os.PathLike[str] | np.ndarray, **options: Any) -> Exploration:
+    """Apply a layer to ``source`` and keep everything ``convcli run`` shows.
+
+    ``source``: an image, array or text file, or an array ``(H, W, C)`` (channels last) or ``(H, W)``
+    (one channel). ``options``: :class:`~convcli.pipeline.request.Request`'s fields, as ``convcli run``
+    spells its options (``filters``, ``kernel_size``, ``stride``, ``padding``, ``dilation``, ``groups``,
+    ``activation``, ``init``, ``seed``, ``kernel``, ``bias``, ``dtype``, ``model``, ``layer``,
+    ``resize``, ``preprocess``, ...); sizes as ``N`` or ``(N, M)``.
+
+    Raises :class:`~convcli.errors.ConvcliError`: a :class:`~convcli.errors.ConfigError` (with the
+    ``field`` that is wrong) for options that cannot be, a ``ShapeError``/``LoadError`` for data.
+
+    >>> import numpy as np, convcli
+    >>> ex = convcli.explore(np.ones((5, 5, 3)), filters=2, init="ones")
+    >>> ex.output.shape, float(ex.output[0, 0, 0])
+    ((3, 3, 2), 27.0)
+    """
+    if "given" in options:
+        raise TypeError("explore() takes the options themselves; 'given' is what they are")
+    request = Request(source, **options, given=frozenset(options))
+    check_request(request)
+    built = build_layer(request)
+    result = run(built)
+    late = () if built.warnings else tuple(w for w in [overflow_warning(result, with_stats=True)] if w)
+    return Exploration(request, built, result, built.warnings + late)
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """A layer applied to an input: the request, the built layer, the result and what to say about them.
+
+    Shapes: ``input (H, W, C)``, ``kernel (kh, kw, C/g, F)``, ``bias (F,)``, ``preactivation`` and
+    ``output (H', W', F)``; a filter's ``partials(f)`` ``(H', W', C/g)``.
+    """
+
+    request: Request
+    built: BuiltLayer
+    result: LayerResult
+    warnings: tuple[str, ...] = ()  # NaN/±Inf in the data, or results that overflowed the dtype
+
+    @property
+    def layer(self) -> Layer:
+        """The bound layer: input, kernel (as computed: cast, flipped for ``flip``), geometry, groups."""
+        return self.built.layer
+
+    @property
+    def input(self) -> np.ndarray:
+        """The layer's input ``(H, W, C)`` as loaded (for a deep model layer: what ran before it made)."""
+        return self.built.loaded.array
+
+    @property
+    def kernel(self) -> np.ndarray:
+        return self.built.layer.kernel
+
+    @property
+    def bias(self) -> np.ndarray:
+        """``(F,)``: zeros without a bias."""
+        return self.result.bias
+
+    @property
+    def preactivation(self) -> np.ndarray:
+        return self.result.preactivation
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.result.output
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What a header says under the layer: ``flip``, a model layer's input and what the options override."""
+        return self.built.notes
+
+    def partials(self, filter: int) -> np.ndarray:  # noqa: A002  (the CLI's own word for it)
+        """Filter ``filter``'s per-channel partial maps ``(H', W', C/g)``: their sum plus the bias is its
+        pre-activation. Computed on demand: ``C/g`` single-channel convolutions."""
+        from convcli import engine
+
+        return engine.filter_partials(self.layer, filter)
+
+    def trace(self, row: int, col: int, filter: int = 0) -> Trace:  # noqa: A002
+        """Every product that makes output ``(row, col)`` of ``filter``."""
+        from convcli import engine
+
+        return engine.trace_position(self.layer, row, col, filter)
+
+    def to_json(self, *, filters: list[int] | None = None, at: tuple[int, int] | None = None,
+                window: int | None = None, trace: tuple[int, int] | None = None) -> dict[str, Any]:
+        """The dict ``convcli run --json`` prints, for ``--filter``, ``--at``, ``--window`` and ``--trace``."""
+        from convcli.present import describe, schema
+        from convcli.present.selection import DEFAULT_DETAIL_FILTERS
+        from convcli.present.window import Window
+
+        layer = self.layer
+        detail = list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))) if filters is None else list(filters)
+        traces = {f: self.trace(*trace, f) for f in detail} if trace is not None else None
+        x, loaded = self.input, self.built.loaded
+        info = describe.InputInfo(self.request.input_name, loaded.description, x.shape, str(x.dtype),
+                                  loaded.channel_names, describe.value_range(x))
+        doc = schema.result_json(info, self.result, self.built.padding, detail, traces, trace,
+                                 window=Window.choose(layer.geometry.out_hw, at, window),
+                                 semantics=self.request.semantics, flip=self.request.flip)
+        if self.built.model is not None:
+            doc["model"] = self.built.model
+        return doc

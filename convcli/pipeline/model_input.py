@@ -1,0 +1,82 @@
+"""The input of a model's layer: the image itself, the model run up to the layer, or an array given as that input.
+
+When the layer reads the model's input, the image is its input; otherwise the model is run up to
+the layer (:mod:`convcli.sources.models.upstream`: Keras or ONNX Runtime), or an array file whose
+channels are the layer's is taken as that input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from convcli.errors import ShapeError
+from convcli.pipeline.request import Request
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from convcli.layer.model import Listing, ModelLayer
+    from convcli.sources.inputs import Loaded
+
+#: Layers that keep each channel what it was (a scale and a shift per channel): the image's channel names stay.
+PER_CHANNEL = ("input", "Rescaling", "Normalization", "Mul", "Add", "Sub", "Div")
+
+
+def is_image(loaded: Loaded) -> bool:
+    """An image's channels are named by their colour (R, G, B, L, A); an array's c0, c1, ..."""
+    return not loaded.channel_names[0].startswith("c")
+
+
+def channel_names(loaded: Loaded, x: np.ndarray, input_by: str, before: tuple[ModelLayer, ...] = ()) -> tuple[str, ...]:
+    """The channel names of the layer's input ``x (H, W, C)``: the image's, when only per-channel scaling came before."""
+    same = len(loaded.channel_names) == x.shape[2]
+    if same and (not input_by or all(m.kind == "input" or m.class_name in PER_CHANNEL for m in before)):
+        return loaded.channel_names
+    return tuple(f"c{i}" for i in range(x.shape[2]))
+
+
+def layer_input(request: Request, loaded: Loaded, listing: Listing, index: int, ml: ModelLayer,
+                kernel: np.ndarray) -> tuple[np.ndarray, str, str]:
+    """``(x, note, by)``: the layer's input ``(H, W, C)``, the header's note about it, and what computed it
+    ("" for the file). ``kernel``: ``(kh, kw, C/g, F)``."""
+    from convcli.text import shown
+
+    x = loaded.array
+    if not listing.graph:
+        return x, "", ""  # no graph: the input given is the layer's
+    from convcli.sources.models import upstream
+
+    if not upstream.needs_upstream(listing, index):
+        return x, "", ""
+    reads = int(kernel.shape[2]) * (ml.groups or 1) if ml.kind != "depthwise" else int(kernel.shape[2])
+    if not is_image(loaded) and x.shape[2] == reads:
+        return x, (f"{shown(request.input_name)} is taken as the input of {shown(ml.name)!r} (it has the layer's "
+                   f"{reads} channels): nothing before the layer runs"), ""
+    inputs = [m.input_shape for m in listing.layers if m.kind == "input" and m.input_shape]
+    takes = inputs[0][-1] if len(inputs) == 1 else None
+    if not is_image(loaded) and takes is not None and x.shape[2] != takes:
+        raise ShapeError(f"{shown(request.input_name)} has {x.shape[2]} channels: layer {shown(ml.name)!r} reads "
+                         f"{reads} (give its input as an array of that many) and the model's input takes {takes}")
+    _check_upstream_fits(listing, index, x)
+    found = upstream.layer_input(str(request.model), listing, index, x)
+    return found.array, found.note, f"{loaded.description} → the input of {shown(ml.name)!r}, by {found.by}"
+
+
+def _check_upstream_fits(listing: Listing, index: int, x: np.ndarray) -> None:
+    """Before the model runs up to the layer: its largest activations (from the listing's shapes, float32, a
+    framework holding about three at once) fit in memory. A listing whose shapes cannot be followed is left
+    to the framework."""
+    from math import prod
+
+    from convcli.errors import ConvcliError
+    from convcli.layer.model import analyse
+    from convcli.pipeline import memory
+
+    try:
+        numbers = analyse(replace(listing, layers=listing.layers[: index + 1]), tuple(int(v) for v in x.shape))
+    except ConvcliError:
+        return
+    largest = max((prod(n.out_shape) for n in numbers.layers if n.out_shape), default=0)
+    memory.ensure_fits(3 * 4 * largest + x.size * 8, f"model's activations up to the layer ({largest:,} values at "
+                       "the most)", "use a smaller image: --resize H,W")
