@@ -33,7 +33,7 @@ from convcli.present.runview import Header, Summary
 from convcli.present.selection import SUMMARY_FIRST, SUMMARY_LAST, SUMMARY_STRONGEST
 from convcli.present.window import Window
 from convcli.render.heatcells import Scale
-from convcli.render.numbers import LABEL, Call, Flow, sign_style, cell_style, joined, key_values, number_grid
+from convcli.render.numbers import LABEL, Call, Flow, cell_style, joined, key_values, number_grid, sign_style
 from convcli.render.params import param_formula
 from convcli.text import shown
 
