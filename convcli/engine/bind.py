@@ -20,7 +20,7 @@ from convcli.layer.spec import ConvSpec, check_spec
 def resolve_dtype(dtype: object) -> np.dtype:
     """float32 or float64 (the frameworks' float32 is the default everywhere)."""
     try:
-        dt = np.dtype(dtype)  # type: ignore[call-overload]
+        dt: np.dtype = np.dtype(dtype)  # type: ignore[call-overload]
     except TypeError as exc:
         raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}") from exc
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
