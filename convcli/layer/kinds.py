@@ -118,6 +118,8 @@ class ConvKind:
     #: the settings this kind takes beyond kernel, stride, dilation and padding
     takes_groups: bool = True
     takes_depth_multiplier: bool = False
+    #: the engine computes this kind (as the grouped conv :meth:`grouped` describes)
+    computes: bool = True
 
     def __repr__(self) -> str:
         return f"<kind {self.name}>"
@@ -178,7 +180,9 @@ class ConvKind:
     def grouped(self, spec: SpecLike) -> tuple[tuple[int, ...], int] | None:
         """``(kernel shape, groups)`` of the grouped conv the engine computes for this kind, whose
         kernel is ``kernel_shapes()["kernel"]`` reshaped; ``None`` when the engine does not compute it."""
-        return self.kernel_shapes(spec)["kernel"], spec.groups
+        if not self.computes:
+            return None
+        return self.weight_shapes(spec)["kernel"], spec.groups
 
     def weight_terms(self, spec: SpecLike) -> tuple[Term, ...]:
         c, g, f = spec.in_channels, spec.groups, self.out_channels(spec)
@@ -263,14 +267,12 @@ class Separable(ConvKind):
     keras_stem = "SeparableConv"
     takes_groups = False
     takes_depth_multiplier = True
+    computes = False  # a depthwise layer, then a pointwise conv: two bound layers
 
     def weight_shapes(self, spec: SpecLike) -> dict[str, tuple[int, ...]]:
         c, m = spec.in_channels, spec.depth_multiplier
         ones = (1,) * len(spec.kernel)
         return {"depthwise_kernel": (*spec.kernel, c, m), "pointwise_kernel": (*ones, c * m, self.out_channels(spec))}
-
-    def grouped(self, spec: SpecLike) -> tuple[tuple[int, ...], int] | None:
-        return None
 
     def weight_terms(self, spec: SpecLike) -> tuple[Term, ...]:
         c, m, f = spec.in_channels, spec.depth_multiplier, self.out_channels(spec)
@@ -293,12 +295,10 @@ class Transpose(ConvKind):
     keras_suffix = "Transpose"
     torch_stem = "ConvTranspose"
     transposed = True
+    computes = False
 
     def weight_shapes(self, spec: SpecLike) -> dict[str, tuple[int, ...]]:
         return {"kernel": (*spec.kernel, self.out_channels(spec) // spec.groups, spec.in_channels)}
-
-    def grouped(self, spec: SpecLike) -> tuple[tuple[int, ...], int] | None:
-        return None
 
     def weight_terms(self, spec: SpecLike) -> tuple[Term, ...]:
         # in the order of Keras' kernel (*k, F, C)
