@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from convcli.errors import LoadError, ShapeError
 from convcli.layer import counts, others
+from convcli.layer.kinds import KIND_OBJECTS, is_conv_kind
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import KINDS as CONV_KINDS
 from convcli.layer.spec import ConvSpec
@@ -71,7 +72,7 @@ class ModelLayer:
 
     def spec(self) -> ConvSpec:
         """The conv spec of a conv kind (the pads, when explicit, are applied by :func:`analyse`)."""
-        assert self.kind in CONV_KINDS and self.kernel is not None and self.in_channels is not None
+        assert is_conv_kind(self.kind) and self.kernel is not None and self.in_channels is not None
         padding: str | tuple[int, ...]
         if isinstance(self.padding, str) and self.padding in ("valid", "same"):
             padding = self.padding
@@ -80,7 +81,7 @@ class ModelLayer:
         ndim = len(self.kernel)
         return ConvSpec(
             kind=self.kind, in_channels=self.in_channels,
-            filters=None if self.kind == "depthwise" else self.filters,
+            filters=self.filters if KIND_OBJECTS[self.kind].has_filters else None,
             kernel=self.kernel, stride=self.strides or (1,) * ndim, dilation=self.dilation or (1,) * ndim,
             padding=padding, groups=self.groups or 1, depth_multiplier=self.depth_multiplier or 1,
             use_bias=bool(self.use_bias), ndim=ndim,
@@ -152,7 +153,7 @@ def layer_params(layer: ModelLayer) -> tuple[int | None, int | None]:
     """``(params, trainable)`` of one layer: Keras' ``count_params()`` and its trainable part."""
     if layer.params is not None:
         return layer.params, layer.trainable
-    if layer.kind in CONV_KINDS:
+    if is_conv_kind(layer.kind):
         return _conv_params(layer)
     return others.params(layer)
 
@@ -238,7 +239,7 @@ def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analys
             order.append(layer.name)
             continue
         srcs = _inputs(layer, index, flows, order)
-        if layer.kind == "input":
+        if others.other_kind(layer.kind).starts:
             flow = _input_flow(layer, size)
             in_shape = flow.shape
             pads, macs = None, 0
@@ -249,9 +250,9 @@ def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analys
                 raise _shape_error(layer, "reads no input")
             in_shape = srcs[0].shape
             flow, pads, macs = _flow(layer, srcs)
-            if layer.kind in CONV_KINDS and p is None:
+            if is_conv_kind(layer.kind) and p is None:
                 p = t = counts.param_count(_with_channels(layer, in_shape[2]).spec()).total
-            if layer.kind in ("dense", "batchnorm") and p is None:
+            elif others.other_kind(layer.kind).counts_channels and p is None:
                 p, t = others.params(layer, in_shape)
         flows[layer.name] = flow
         order.append(layer.name)
@@ -264,7 +265,7 @@ def _known_pads(layer: ModelLayer) -> tuple[int, int, int, int] | None:
     """Pads known without an input size: explicit ones, valid, and 'same' at stride 1."""
     if layer.pads is not None:
         return layer.pads
-    if layer.kind not in (*CONV_KINDS, "maxpool", "avgpool") or layer.kernel is None or layer.kind == "transpose":
+    if layer.kernel is None or not _pads_input(layer.kind):
         return None
     if layer.padding == "valid":
         return (0, 0, 0, 0)
@@ -276,6 +277,13 @@ def _known_pads(layer: ModelLayer) -> tuple[int, int, int, int] | None:
         (t, b), (le, r) = (same_pads_1d(1000, layer.kernel[a], 1, d[a]) for a in range(2))
         return (t, b, le, r)
     return None
+
+
+def _pads_input(kind: str) -> bool:
+    """Whether a kind pads its input before sliding a window over it (a conv, not transposed; a pooling)."""
+    if is_conv_kind(kind):
+        return not KIND_OBJECTS[kind].transposed
+    return others.other_kind(kind).pools
 
 
 def _input_flow(layer: ModelLayer, size: tuple[int, ...]) -> _Flow:
@@ -293,9 +301,9 @@ def _input_flow(layer: ModelLayer, size: tuple[int, ...]) -> _Flow:
 def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
     src = srcs[0]
     kind = layer.kind
-    if kind in CONV_KINDS:
+    if is_conv_kind(kind):
         return _conv_flow(layer, src)
-    if kind in ("add", "concatenate"):
+    if others.other_kind(kind).merges:
         shape = others.merge_shape(layer, [s.shape for s in srcs])
         known = [s for s in srcs if s.rf is not None]
         if len(known) < len(srcs):
