@@ -53,7 +53,7 @@ from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import ConvSpec, check_spec
 
 if TYPE_CHECKING:
-    from convcli.layer.model import ModelLayer
+    from convcli.layer.listing import ModelLayer
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]

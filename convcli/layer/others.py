@@ -26,7 +26,7 @@ from convcli.errors import ShapeError
 from convcli.layer.geometry import axis_pads, out_size_1d
 
 if TYPE_CHECKING:
-    from convcli.layer.model import ModelLayer
+    from convcli.layer.listing import ModelLayer
 
 #: Layers (by the framework's class or op name) that keep their input's shape and hold no weights.
 SHAPE_KEEPING = frozenset({

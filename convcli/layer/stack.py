@@ -35,7 +35,7 @@ from convcli.layer.counts import (
 )
 from convcli.layer.geometry import MAX_SIZE, check_size
 from convcli.layer.kinds import is_conv_kind
-from convcli.layer.model import ModelLayer
+from convcli.layer.listing import ModelLayer
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import ConvSpec, LayerConfigError, check_spec
 
