@@ -4,7 +4,9 @@ Integer arithmetic in pure Python (no numpy), so that ``convcli params`` starts 
 numbers are exact at any size. Sizes use the engine's names: input ``(H, W, C)``, ``F`` filters,
 kernel ``kh × kw``, ``g`` groups, ``M`` depth multiplier, output ``(H', W', F)``.
 
-Four layer kinds, with the counts Keras 3's ``count_params()`` gives (and PyTorch's, for groups)::
+Four layer kinds (each an object in :mod:`convcli.layer.kinds` that holds its own terms), with the
+counts Keras 3's ``count_params()`` gives (and PyTorch's, for groups); in 1-D and 3-D the kernel
+factor is ``k`` or ``kd·kh·kw`` and the sizes ``L`` or ``D·H·W``::
 
     conv        Conv2D           weights kh·kw·(C/g)·F            biases F
     depthwise   DepthwiseConv2D  weights kh·kw·C·M                biases C·M

@@ -125,7 +125,8 @@ class ConvKind:
         return f"<kind {self.name}>"
 
     def keras_name(self, ndim: int = 2) -> str:
-        """``Conv2D``, ``DepthwiseConv1D``, ``Conv3DTranspose``, ..."""
+        """``Conv2D``, ``DepthwiseConv1D``, ``Conv3DTranspose``, ... (Keras 3 has no 3-D depthwise or
+        separable class: those names say what the layer is, not a class to look up)."""
         return f"{self.keras_stem}{ndim}D{self.keras_suffix}"
 
     def torch_name(self, ndim: int = 2) -> str:

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from convcli import engine
-from convcli.layer import counts
+from convcli.errors import ShapeError
+from convcli.layer import counts, others
 from convcli.layer.kinds import CONV, DEPTHWISE, KIND_OBJECTS, SEPARABLE, TRANSPOSE, kind_of
+from convcli.layer.listing import ModelLayer
 from convcli.layer.spec import KERAS_NAMES, KINDS, ConvSpec, LayerConfigError
 
 
@@ -45,6 +47,25 @@ def test_only_conv_and_depthwise_bind_as_a_grouped_conv():
     assert CONV.grouped(conv) == ((3, 2, 6), 2)
     assert SEPARABLE.grouped(ConvSpec("separable", 3, 4, (3, 3))) is None
     assert TRANSPOSE.grouped(ConvSpec("transpose", 3, 4, (3, 3))) is None
+
+
+def test_a_listings_other_layers_are_kind_objects_too():
+    assert set(others.KINDS) >= {"dense", "batchnorm", "maxpool", "avgpool", "flatten", "zeropad", "add", "input"}
+    assert [k for k in others.KINDS if others.other_kind(k).pools] == ["maxpool", "avgpool"]
+    assert [k for k in others.KINDS if others.other_kind(k).merges] == ["add", "concatenate"]
+    assert [k for k in others.KINDS if others.other_kind(k).counts_channels] == ["dense", "batchnorm"]
+    assert others.other_kind("globalavgpool").keras_name == "GlobalAveragePooling2D"
+    dense = ModelLayer("d", "dense", "Dense", units=10, use_bias=True)
+    assert others.params(dense, (7, 7, 4)) == (50, 50)
+    assert others.other_kind("dense").weights_biases(dense, 50) == (40, 10)
+    assert others.flow(dense, (3, 4))[:3] == ((3, 10), None, 3 * 4 * 10)
+
+
+def test_a_kind_no_listing_has_keeps_the_shape_of_known_classes_only():
+    assert others.flow(ModelLayer("a", "mystery", "Dropout"), (4, 4, 2))[0] == (4, 4, 2)
+    assert others.params(ModelLayer("a", "mystery", "Dropout")) == (0, 0)
+    with pytest.raises(ShapeError, match="convcli does not know this layer's output shape"):
+        others.flow(ModelLayer("b", "mystery", "Lambda"), (4, 4, 2))
 
 
 # ------------------------------------------------------------------------------------------------
