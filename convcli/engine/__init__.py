@@ -18,7 +18,8 @@ channels per group, ``s`` stride, ``d`` dilation, ``x`` zero-padded)::
 Modules: :mod:`.bind` (a spec or settings bound to arrays: :class:`Layer`), :mod:`.conv`
 (``conv2d``, partial sums, a window's partials, a traced position), :mod:`.passes` (the pass
 ``convcli run`` makes), :mod:`.tiles` (blocks of rows and the thread pool), :mod:`.blocks` (block
-sums), :mod:`.stats`, :mod:`.activations`, :mod:`.fast` (the tiled fast paths). The geometry is
+sums), :mod:`.stats`, :mod:`.activations`, :mod:`.fast` (the tiled fast paths), :mod:`.general`
+(any rank, 1-D and 3-D layers included: one einsum over windows). The geometry is
 :mod:`convcli.layer.geometry`'s, re-exported here. This package prints nothing, touches no file
 and never exits.
 """
@@ -45,6 +46,7 @@ from convcli.engine.conv import (
     partial_sums,
     trace_position,
 )
+from convcli.engine.general import layer_output, layer_partials_nd
 from convcli.engine.passes import (
     LayerResult,
     PassResult,
@@ -97,7 +99,9 @@ __all__ = [
     "finite_maps",
     "fuses_conv",
     "input_region",
+    "layer_output",
     "layer_partials",
+    "layer_partials_nd",
     "map_stats",
     "mean_abs_partials",
     "output_shape",

@@ -16,7 +16,8 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     # exp of -|z| never overflows, and for z < 0 the form e / (1 + e) keeps the relative precision
     # of tiny results (sigmoid(-40) ≈ 4.2e-18) that 0.5·(1 + tanh(z/2)) rounds to 0
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    out: np.ndarray = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return out
 
 
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {

@@ -1,7 +1,7 @@
 """A conv layer bound to arrays: the checked input and kernel in the compute dtype, plus geometry.
 
-:func:`bind` is the one link from a :class:`~convcli.layer.spec.ConvSpec` to numbers;
-:func:`prepare` binds arrays and spelt settings on the same path. numpy only.
+:func:`bind` is the one link from a :class:`~convcli.layer.spec.ConvSpec` to numbers, for 1, 2 or 3
+spatial axes; :func:`prepare` binds 2-D arrays and spelt settings on the same path. numpy only.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import numpy as np
 from convcli.errors import ConfigError, ShapeError
 from convcli.layer import counts as layer_counts
 from convcli.layer.geometry import Geometry, PaddingSpec, conv_geometry
+from convcli.layer.kinds import KIND_OBJECTS
 from convcli.layer.spec import ConvSpec, check_spec
 
 
 def resolve_dtype(dtype: object) -> np.dtype:
     """float32 or float64 (the frameworks' float32 is the default everywhere)."""
     try:
-        dt = np.dtype(dtype)  # type: ignore[call-overload]
+        dt: np.dtype = np.dtype(dtype)  # type: ignore[call-overload]
     except TypeError as exc:
         raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}") from exc
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
@@ -30,20 +31,30 @@ def resolve_dtype(dtype: object) -> np.dtype:
 
 @dataclass(frozen=True)
 class Layer:
-    """A checked conv layer bound to one input: arrays in the compute dtype plus geometry."""
+    """A checked conv layer bound to one input: arrays in the compute dtype plus geometry.
 
-    x: np.ndarray  # (H, W, C)
-    kernel: np.ndarray  # (kh, kw, C // groups, F)
+    ``x`` is ``(*S, C)`` and ``kernel`` ``(*k, C // groups, F)`` over ``geometry.ndim`` spatial
+    axes: ``(H, W, C)`` and ``(kh, kw, C // groups, F)`` in 2-D, the rank every view and the
+    tiled fast paths take; ``(L, C)`` or ``(D, H, W, C)`` otherwise (:mod:`convcli.engine.general`).
+    """
+
+    x: np.ndarray  # (*S, C)
+    kernel: np.ndarray  # (*k, C // groups, F)
     groups: int
     geometry: Geometry
 
     @property
+    def ndim(self) -> int:
+        """The number of spatial axes."""
+        return self.x.ndim - 1
+
+    @property
     def cg(self) -> int:
-        return int(self.kernel.shape[2])
+        return int(self.kernel.shape[-2])
 
     @property
     def filters(self) -> int:
-        return int(self.kernel.shape[3])
+        return int(self.kernel.shape[-1])
 
 
 def _check_numeric(a: np.ndarray, what: str) -> None:
@@ -93,34 +104,46 @@ def prepare(
 
 
 #: The layer kinds the engine computes (a separable layer is a depthwise one, then a 1×1 conv).
-BINDS = ("conv", "depthwise")
+BINDS = tuple(name for name, kind in KIND_OBJECTS.items() if kind.computes)
+
+#: What the input of each rank holds, for messages.
+INPUT_LAYOUTS = {1: "(L, C)", 2: "(H, W, C)", 3: "(D, H, W, C)"}
 
 
 def bind(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: object = np.float32) -> Layer:
-    """``spec`` bound to the input ``x (H, W, C)`` and its Keras kernel: a :class:`Layer`.
+    """``spec`` bound to the input ``x`` and its Keras kernel: a :class:`Layer`.
 
-    ``kernel`` is ``spec.kernel_shapes()["kernel"]``: ``(kh, kw, C // groups, F)`` for ``conv``,
-    ``(kh, kw, C, M)`` for ``depthwise`` (bound as ``C`` groups of ``M`` filters, filter ``c·M + j``
-    reading channel ``c``). :class:`ShapeError` when the arrays do not fit the spec (field
-    ``kernel_shape`` when the kernel does not), then the checks of :func:`prepare` (the same path).
+    ``x`` is ``(L, C)``, ``(H, W, C)`` or ``(D, H, W, C)`` for a spec of 1, 2 or 3 axes; ``kernel``
+    is ``spec.kernel_shapes()["kernel"]``: ``(*k, C // groups, F)`` for ``conv``, ``(*k, C, M)`` for
+    ``depthwise`` (bound as ``C`` groups of ``M`` filters, filter ``c·M + j`` reading channel ``c``).
+    :class:`ShapeError` when the arrays do not fit the spec (field ``kernel_shape`` when the kernel
+    does not), then the checks of :func:`prepare` (the same path, in 2-D).
     """
     check_spec(spec)
-    if spec.kind not in BINDS or spec.ndim != 2:
-        raise ConfigError(f"the engine computes 2-D {' and '.join(BINDS)} layers, not a {spec.ndim}-D {spec.kind}",
+    kind = spec.kind_obj
+    grouped = kind.grouped(spec)
+    if grouped is None:
+        raise ConfigError(f"the engine computes {' and '.join(BINDS)} layers, not a {spec.ndim}-D {spec.kind}",
                           field="kind")
     x, kernel = np.asarray(x), np.asarray(kernel)
-    if x.ndim == 3 and x.shape[2] != spec.in_channels:
-        raise ShapeError(f"the input has {x.shape[2]} channels but the layer has in_channels={spec.in_channels}")
+    if x.ndim == spec.ndim + 1 and x.shape[-1] != spec.in_channels:
+        raise ShapeError(f"the input has {x.shape[-1]} channels but the layer has in_channels={spec.in_channels}")
     want = spec.kernel_shapes()["kernel"]
     if kernel.shape != want:
         raise ShapeError(f"the kernel has shape {kernel.shape} but the {spec.kind} layer needs {want}",
                          field="kernel_shape")
-    groups = spec.groups
-    if spec.kind == "depthwise":
-        kh, kw, c, m = want
-        kernel, groups = kernel.reshape(kh, kw, 1, c * m), c
-    return prepare(x, kernel, stride=spec.stride, padding=spec.padding, dilation=spec.dilation, groups=groups,
-                   dtype=dtype)
+    shape, groups = grouped
+    kernel = kernel.reshape(shape)
+    if spec.ndim == 2:
+        return prepare(x, kernel, stride=spec.stride, padding=spec.padding, dilation=spec.dilation, groups=groups,
+                       dtype=dtype)
+    dt = resolve_dtype(dtype)
+    _check_numeric(x, "the input")
+    _check_numeric(kernel, "the kernel")
+    if x.ndim != spec.ndim + 1:
+        raise ShapeError(f"the input must be {INPUT_LAYOUTS[spec.ndim]}, got {x.ndim} dimensions {x.shape}")
+    geometry = spec.geometry(x.shape[:-1])
+    return Layer(np.asarray(x, dtype=dt), np.asarray(kernel, dtype=dt), groups, geometry)
 
 
 def check_bias(bias: np.ndarray | Sequence[float] | float | None, filters: int, dtype: np.dtype) -> np.ndarray:

@@ -31,7 +31,8 @@ def column_reduce(a: np.ndarray, op: np.ufunc, dtype: DTypeLike | None = None) -
         parts.append(op.reduce(folded.reshape(per, k), axis=0))
     if head < n:
         parts.append(op.reduce(a[head:], axis=0, dtype=dtype))
-    return op.reduce(np.stack(parts), axis=0)
+    reduced: np.ndarray = op.reduce(np.stack(parts), axis=0)
+    return reduced
 
 
 def _offset_block_sums(a: np.ndarray, axis: int, edges: np.ndarray, step: int, offsets: Sequence[int]) -> np.ndarray:
@@ -165,4 +166,5 @@ def partial_block_means(layer: Layer, filt: int, k: int, sums: np.ndarray | None
     channels = t[..., group * layer.cg : (group + 1) * layer.cg]
     total = np.einsum("uvyxc,uvc->yxc", channels, layer.kernel[:, :, :, filt].astype(np.float64))
     ho, wo = layer.geometry.out_hw
-    return total / block_counts((ho, wo), k, k)[:, :, None]
+    means: np.ndarray = total / block_counts((ho, wo), k, k)[:, :, None]
+    return means

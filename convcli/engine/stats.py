@@ -62,4 +62,5 @@ def finite_maps(values: np.ndarray) -> np.ndarray:
     overflow that sum; a float64 map of values near 1e308 can, and is then reported too.
     """
     flat = values.reshape(-1, values.shape[-1])
-    return np.isfinite(column_reduce(flat, np.add, np.float64))
+    finite: np.ndarray = np.isfinite(column_reduce(flat, np.add, np.float64))
+    return finite

@@ -4,7 +4,9 @@ Integer arithmetic in pure Python (no numpy), so that ``convcli params`` starts 
 numbers are exact at any size. Sizes use the engine's names: input ``(H, W, C)``, ``F`` filters,
 kernel ``kh × kw``, ``g`` groups, ``M`` depth multiplier, output ``(H', W', F)``.
 
-Four layer kinds, with the counts Keras 3's ``count_params()`` gives (and PyTorch's, for groups)::
+Four layer kinds (each an object in :mod:`convcli.layer.kinds` that holds its own terms), with the
+counts Keras 3's ``count_params()`` gives (and PyTorch's, for groups); in 1-D and 3-D the kernel
+factor is ``k`` or ``kd·kh·kw`` and the sizes ``L`` or ``D·H·W``::
 
     conv        Conv2D           weights kh·kw·(C/g)·F            biases F
     depthwise   DepthwiseConv2D  weights kh·kw·C·M                biases C·M
@@ -40,15 +42,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from math import prod
 from typing import TYPE_CHECKING
 
-from convcli.layer.geometry import AXIS_NAMES, check_size, out_size_1d, transpose_out_1d
+from convcli.layer.geometry import check_size
+
+# re-exported: the formulas' names and terms were defined here first
+from convcli.layer.kinds import KERNEL_NAMES as KERNEL_NAMES
+from convcli.layer.kinds import SIZE_NAMES as SIZE_NAMES
+from convcli.layer.kinds import Term as Term
+from convcli.layer.kinds import term_value as term_value
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import ConvSpec, check_spec
 
 if TYPE_CHECKING:
-    from convcli.layer.model import ModelLayer
+    from convcli.layer.listing import ModelLayer
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]
@@ -58,17 +65,6 @@ FLOP_CONVENTION = (
     "fvcore, thop and ptflops report MACs under the name FLOPs (ptflops and some thop versions add "
     "one per output value for the bias)."
 )
-
-#: The names of the input sizes and kernel sizes in formulas, by the number of spatial axes.
-SIZE_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-KERNEL_NAMES = {1: ("k",), 2: ("kh", "kw"), 3: ("kd", "kh", "kw")}
-
-#: A product of named factors, e.g. (("kh", 3), ("kw", 3), ("C/g", 64), ("F", 128)).
-Term = tuple[tuple[str, int], ...]
-
-
-def term_value(term: Term) -> int:
-    return prod(v for _, v in term)
 
 
 @dataclass(frozen=True)
@@ -85,27 +81,12 @@ class ParamCount:
         return self.weights + self.biases
 
 
-def _kernel_term(spec: ConvSpec) -> Term:
-    return tuple(zip(KERNEL_NAMES[spec.ndim], spec.kernel, strict=True))
-
-
 def param_count(spec: ConvSpec) -> ParamCount:
     """The parameters of ``spec``: equal to Keras 3's ``count_params()`` (PyTorch's for groups)."""
     check_spec(spec)
-    c, g, m, f = spec.in_channels, spec.groups, spec.depth_multiplier, spec.out_channels
-    k = _kernel_term(spec)
-    if spec.kind == "conv":
-        weights: tuple[Term, ...] = ((*k, ("C/g" if g > 1 else "C", c // g), ("F", f)),)
-        biases: Term = (("F", f),)
-    elif spec.kind == "depthwise":
-        weights = ((*k, ("C", c), ("M", m)),)
-        biases = (("C", c), ("M", m))
-    elif spec.kind == "separable":
-        weights = ((*k, ("C", c), ("M", m)), (("C", c), ("M", m), ("F", f)))
-        biases = (("F", f),)
-    else:  # in the order of Keras' kernel (kh, kw, F, C)
-        weights = ((*k, ("F/g" if g > 1 else "F", f // g), ("C", c)),)
-        biases = (("F", f),)
+    kind = spec.kind_obj
+    weights = kind.weight_terms(spec)
+    biases = kind.bias_term(spec)
     bias_terms = (biases,) if spec.use_bias else ()
     return ParamCount(
         sum(term_value(t) for t in weights), sum(term_value(t) for t in bias_terms), weights, bias_terms
@@ -136,28 +117,16 @@ def layer_shape(spec: ConvSpec, in_hw: Sequence[int]) -> LayerShape:
     """Output shape, pads and MACs of ``spec`` on an ``(H, W)`` input; :class:`ShapeError` if empty."""
     check_spec(spec)
     size = check_size(in_hw[: spec.ndim])
-    c, f, g, m = spec.in_channels, spec.out_channels, spec.groups, spec.depth_multiplier
-    k = _kernel_term(spec)
-    if spec.kind == "transpose":
-        out = tuple(transpose_out_1d(n, spec.kernel[a], spec.stride[a], str(spec.padding)) for a, n in enumerate(size))
-        terms: tuple[Term, ...] = (
-            (*zip(SIZE_NAMES[spec.ndim], size, strict=True), *k, ("C", c), ("F/g" if g > 1 else "F", f // g)),
-        )
-        return LayerShape((*size, c), (*out, f), None, sum(term_value(t) for t in terms), terms)
-    pads = spec.pads(size)
-    out = tuple(
-        out_size_1d(n, spec.kernel[a], spec.stride[a], spec.dilation[a], (pads[2 * a], pads[2 * a + 1]),
-                    kernel=spec.kernel, axis=AXIS_NAMES[spec.ndim][a])
-        for a, n in enumerate(size)
-    )
-    hw: Term = tuple(zip((f"{n}'" for n in SIZE_NAMES[spec.ndim]), out, strict=True))
-    if spec.kind == "conv":
-        terms = ((*hw, *k, ("C/g" if g > 1 else "C", c // g), ("F", f)),)
-    elif spec.kind == "depthwise":
-        terms = ((*hw, *k, ("C", c), ("M", m)),)
+    kind = spec.kind_obj
+    if kind.transposed:
+        out = kind.out_size(spec, size)
+        pads: tuple[int, ...] | None = None
     else:
-        terms = ((*hw, *k, ("C", c), ("M", m)), (*hw, ("C", c), ("M", m), ("F", f)))
-    return LayerShape((*size, c), (*out, f), pads, sum(term_value(t) for t in terms), terms)
+        g = kind.geometry(spec, size)
+        out, pads = g.out_size, tuple(p for pair in g.pad_width for p in pair)
+    terms = kind.mac_terms(spec, size, out)
+    return LayerShape((*size, spec.in_channels), (*out, spec.out_channels), pads, sum(term_value(t) for t in terms),
+                      terms)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -190,15 +159,8 @@ def report(spec: ConvSpec, in_hw: Sequence[int] | None = None) -> LayerReport:
 def equivalent(spec: ConvSpec) -> ConvSpec | None:
     """The layer worth comparing ``spec`` with: a conv against its depthwise-separable twin and back,
     a depthwise against the full conv with the same outputs, a grouped conv against groups = 1."""
-    if spec.kind == "conv" and spec.groups > 1:
-        return replace(spec, groups=1)
-    if spec.kind == "conv" and any(v != 1 for v in spec.kernel):
-        return replace(spec, kind="separable")
-    if spec.kind == "separable":
-        return replace(spec, kind="conv", depth_multiplier=1, filters=spec.out_channels)
-    if spec.kind == "depthwise":
-        return replace(spec, kind="conv", filters=spec.out_channels, depth_multiplier=1)
-    return None
+    changes = spec.kind_obj.twin(spec)
+    return None if changes is None else replace(spec, **changes)
 
 
 @dataclass(frozen=True)

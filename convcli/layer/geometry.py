@@ -6,8 +6,9 @@ zeros (:func:`axis_pads`, :func:`same_pads_1d`), and the output has
 ``(n + before + after - span) // s + 1`` positions (:func:`out_size_1d`). A transposed layer's
 output length is :func:`transpose_out_1d`.
 
-The N-axis wrappers (:func:`pad_amounts`, :func:`conv_geometry`, :func:`output_shape`,
-:class:`Geometry`) apply those per axis to a 2-D layer, the one the engine computes.
+:class:`Geometry` applies those to every axis of a layer (1, 2 or 3 of them) in one constructor,
+:meth:`Geometry.build`; :func:`pad_amounts`, :func:`conv_geometry` and :func:`output_shape` take
+2-D settings as spelt (an int or an ``(h, w)`` pair) and build on it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
+from typing import TypeVar
 
 from convcli.errors import FIELD, ConfigError, ShapeError
 
@@ -127,18 +129,81 @@ def as_pair(value: int | Sequence[int], field: str, *, minimum: int = 1, name: s
 
 @dataclass(frozen=True)
 class Geometry:
-    """Where a layer's kernel reads its input: sizes, stride, dilation, pads and output size."""
+    """Where a layer's kernel reads its input, per spatial axis (1, 2 or 3 of them).
 
-    in_hw: Pair
-    kernel_hw: Pair
-    stride: Pair
-    dilation: Pair
-    pads: Pads  # (top, bottom, left, right)
-    out_hw: Pair
+    ``in_size``, ``kernel``, ``strides``, ``dilations`` and ``out_size`` hold one entry per axis;
+    ``pad_width`` the zeros ``((before, after), ...)`` per axis (numpy's ``np.pad`` layout, without
+    the channel axis). Built by :meth:`build` (from a spec: :meth:`convcli.layer.spec.ConvSpec.geometry`).
+
+    The 2-D views ``in_hw``, ``kernel_hw``, ``stride``, ``dilation``, ``out_hw`` (pairs) and ``pads``
+    ``(top, bottom, left, right)`` serve the engine's 2-D fast paths; they raise ``ValueError`` on a
+    geometry of another rank.
+    """
+
+    in_size: tuple[int, ...]
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    pad_width: tuple[tuple[int, int], ...]
+    out_size: tuple[int, ...]
+
+    @classmethod
+    def build(cls, in_size: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
+              dilations: Sequence[int], padding: Sequence[str | int]) -> Geometry:
+        """The geometry of checked settings (one per axis; ``padding`` per axis ``"valid"``, ``"same"``
+        or a symmetric count) on an input of ``in_size``: :class:`ShapeError` for an empty input or
+        output (naming the first axis that has none)."""
+        size = check_size(in_size)
+        kernel_t = tuple(kernel)
+        names = AXIS_NAMES.get(len(size), ("positions",) * len(size))
+        pad_width = tuple(axis_pads(n, kernel_t[a], strides[a], dilations[a], padding[a]) for a, n in enumerate(size))
+        out = tuple(out_size_1d(n, kernel_t[a], strides[a], dilations[a], pad_width[a], kernel=kernel_t, axis=names[a])
+                    for a, n in enumerate(size))
+        return cls(size, kernel_t, tuple(strides), tuple(dilations), pad_width, out)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.in_size)
+
+    @property
+    def in_hw(self) -> Pair:
+        return _hw(self.in_size)
+
+    @property
+    def kernel_hw(self) -> Pair:
+        return _hw(self.kernel)
+
+    @property
+    def stride(self) -> Pair:
+        return _hw(self.strides)
+
+    @property
+    def dilation(self) -> Pair:
+        return _hw(self.dilations)
+
+    @property
+    def pads(self) -> Pads:
+        """``(top, bottom, left, right)``, the 2-D view of :attr:`pad_width`."""
+        (top, bottom), (left, right) = _hw(self.pad_width)
+        return top, bottom, left, right
+
+    @property
+    def out_hw(self) -> Pair:
+        return _hw(self.out_size)
 
     @property
     def padding_name(self) -> str:
-        return "none" if not any(self.pads) else "zeros"
+        return "none" if not any(b or a for b, a in self.pad_width) else "zeros"
+
+
+_T = TypeVar("_T")
+
+
+def _hw(values: tuple[_T, ...]) -> tuple[_T, _T]:
+    # the engine's 2-D paths read (h, w) views: a 1-D or 3-D geometry has none
+    if len(values) != 2:
+        raise ValueError(f"a {len(values)}-D geometry has no (h, w) view")
+    return values[0], values[1]
 
 
 def _spelt_pads(padding: PaddingSpec) -> tuple[str | int, str | int]:
@@ -185,11 +250,8 @@ def conv_geometry(
     stride_p = as_pair(stride, "stride")
     dil_p = as_pair(dilation, "dilation")
     kernel_p = as_pair(tuple(kernel_hw), "kernel_size", name="kernel size")
-    h, w = check_size((in_hw[0], in_hw[1]))
-    pads = pad_amounts((h, w), kernel_p, stride=stride_p, padding=padding, dilation=dil_p)
-    ho = out_size_1d(h, kernel_p[0], stride_p[0], dil_p[0], pads[:2], kernel=kernel_p, axis="rows")
-    wo = out_size_1d(w, kernel_p[1], stride_p[1], dil_p[1], pads[2:], kernel=kernel_p, axis="columns")
-    return Geometry((h, w), kernel_p, stride_p, dil_p, pads, (ho, wo))
+    size = check_size((in_hw[0], in_hw[1]))
+    return Geometry.build(size, kernel_p, stride_p, dil_p, _spelt_pads(padding))
 
 
 def output_shape(

@@ -1,8 +1,7 @@
-"""A model file's layers as one neutral listing, and their numbers along the graph (numpy-free).
+"""A model file's listing and its numbers along the graph (numpy-free).
 
-Every reader in :mod:`convcli.sources.models` turns its format into a :class:`Listing`: the layers
-in file order, each a :class:`ModelLayer` holding only what the file says (a value the file does not
-hold is ``None``, never a guess). :func:`analyse` counts parameters (conv kinds through
+Every reader in :mod:`convcli.sources.models` turns its format into a :class:`Listing` of
+:class:`ModelLayer` (:mod:`convcli.layer.listing`, re-exported here). :func:`analyse` counts parameters (conv kinds through
 :mod:`convcli.layer.counts`, the others through :mod:`convcli.layer.others`) and, given an input size
 ``(H, W, C)``, follows the graph (each layer's ``inbound`` names, else the previous layer) for every
 layer's output shape, MACs, receptive field and effective stride.
@@ -17,85 +16,20 @@ receptive field is the input's ``(H, W)`` and the effective stride ``None``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from convcli.errors import LoadError, ShapeError
 from convcli.layer import counts, others
+from convcli.layer.kinds import KIND_OBJECTS, is_conv_kind
+from convcli.layer.listing import Listing as Listing
+from convcli.layer.listing import ModelLayer as ModelLayer
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import KINDS as CONV_KINDS
 from convcli.layer.spec import ConvSpec
 
 #: The kinds a listed layer may have.
 KINDS = (*CONV_KINDS, *others.KINDS)
-
-
-@dataclass(frozen=True)
-class ModelLayer:
-    """One layer as the file holds it.
-
-    ``padding`` is as spelt (``"valid"``, ``"same"``, ``"same_lower"`` for ONNX's SAME_LOWER, or
-    ``None`` when the file gives only pads); ``pads`` are the concrete zeros
-    ``(top, bottom, left, right)`` when the file holds them. ``filters`` is a conv's output channels
-    (``None`` for depthwise), ``units`` a dense layer's. ``weights`` are the shapes of the arrays
-    the file holds for the layer, by name, in its own layout; ``params`` is set by readers whose
-    format has no geometry to count from (safetensors, state dicts), else counted by :func:`analyse`.
-    """
-
-    name: str
-    kind: str
-    class_name: str
-    kernel: tuple[int, ...] | None = None
-    strides: tuple[int, ...] | None = None
-    padding: str | tuple[int, ...] | None = None
-    pads: tuple[int, int, int, int] | None = None
-    dilation: tuple[int, ...] | None = None
-    groups: int | None = None
-    depth_multiplier: int | None = None
-    in_channels: int | None = None
-    filters: int | None = None
-    units: int | None = None
-    use_bias: bool | None = None
-    activation: str | None = None
-    inbound: tuple[str, ...] | None = None  # None: the previous layer (a chain)
-    weights: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    params: int | None = None
-    trainable: int | None = None
-    input_shape: tuple[int | None, ...] | None = None  # an input layer's (H, W, C), None where free
-    axis: int | None = None  # concatenate
-    keepdims: bool | None = None  # global pooling
-    ceil_mode: bool = False  # ONNX pooling
-    transpose_b: bool = False  # ONNX Gemm
-    scale: float | tuple[float, ...] | None = None  # a Rescaling's x * scale + offset (one, or one per channel)
-    offset: float | tuple[float, ...] | None = None
-
-    def spec(self) -> ConvSpec:
-        """The conv spec of a conv kind (the pads, when explicit, are applied by :func:`analyse`)."""
-        assert self.kind in CONV_KINDS and self.kernel is not None and self.in_channels is not None
-        padding: str | tuple[int, ...]
-        if isinstance(self.padding, str) and self.padding in ("valid", "same"):
-            padding = self.padding
-        else:
-            padding = "valid"
-        ndim = len(self.kernel)
-        return ConvSpec(
-            kind=self.kind, in_channels=self.in_channels,
-            filters=None if self.kind == "depthwise" else self.filters,
-            kernel=self.kernel, stride=self.strides or (1,) * ndim, dilation=self.dilation or (1,) * ndim,
-            padding=padding, groups=self.groups or 1, depth_multiplier=self.depth_multiplier or 1,
-            use_bias=bool(self.use_bias), ndim=ndim,
-        )
-
-
-@dataclass(frozen=True)
-class Listing:
-    """A model file's layers; ``format`` names the reader, ``notes`` what the listing cannot know."""
-
-    model: str
-    format: str
-    layers: tuple[ModelLayer, ...]
-    notes: tuple[str, ...] = ()
-    graph: bool = True  # the file holds a graph (geometry, order, merges)
 
 
 @dataclass(frozen=True)
@@ -152,7 +86,7 @@ def layer_params(layer: ModelLayer) -> tuple[int | None, int | None]:
     """``(params, trainable)`` of one layer: Keras' ``count_params()`` and its trainable part."""
     if layer.params is not None:
         return layer.params, layer.trainable
-    if layer.kind in CONV_KINDS:
+    if is_conv_kind(layer.kind):
         return _conv_params(layer)
     return others.params(layer)
 
@@ -238,7 +172,7 @@ def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analys
             order.append(layer.name)
             continue
         srcs = _inputs(layer, index, flows, order)
-        if layer.kind == "input":
+        if others.other_kind(layer.kind).starts:
             flow = _input_flow(layer, size)
             in_shape = flow.shape
             pads, macs = None, 0
@@ -249,9 +183,9 @@ def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analys
                 raise _shape_error(layer, "reads no input")
             in_shape = srcs[0].shape
             flow, pads, macs = _flow(layer, srcs)
-            if layer.kind in CONV_KINDS and p is None:
+            if is_conv_kind(layer.kind) and p is None:
                 p = t = counts.param_count(_with_channels(layer, in_shape[2]).spec()).total
-            if layer.kind in ("dense", "batchnorm") and p is None:
+            elif others.other_kind(layer.kind).counts_channels and p is None:
                 p, t = others.params(layer, in_shape)
         flows[layer.name] = flow
         order.append(layer.name)
@@ -264,7 +198,7 @@ def _known_pads(layer: ModelLayer) -> tuple[int, int, int, int] | None:
     """Pads known without an input size: explicit ones, valid, and 'same' at stride 1."""
     if layer.pads is not None:
         return layer.pads
-    if layer.kind not in (*CONV_KINDS, "maxpool", "avgpool") or layer.kernel is None or layer.kind == "transpose":
+    if layer.kernel is None or not _pads_input(layer.kind):
         return None
     if layer.padding == "valid":
         return (0, 0, 0, 0)
@@ -276,6 +210,13 @@ def _known_pads(layer: ModelLayer) -> tuple[int, int, int, int] | None:
         (t, b), (le, r) = (same_pads_1d(1000, layer.kernel[a], 1, d[a]) for a in range(2))
         return (t, b, le, r)
     return None
+
+
+def _pads_input(kind: str) -> bool:
+    """Whether a kind pads its input before sliding a window over it (a conv, not transposed; a pooling)."""
+    if is_conv_kind(kind):
+        return not KIND_OBJECTS[kind].transposed
+    return others.other_kind(kind).pools
 
 
 def _input_flow(layer: ModelLayer, size: tuple[int, ...]) -> _Flow:
@@ -293,9 +234,9 @@ def _input_flow(layer: ModelLayer, size: tuple[int, ...]) -> _Flow:
 def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
     src = srcs[0]
     kind = layer.kind
-    if kind in CONV_KINDS:
+    if is_conv_kind(kind):
         return _conv_flow(layer, src)
-    if kind in ("add", "concatenate"):
+    if others.other_kind(kind).merges:
         shape = others.merge_shape(layer, [s.shape for s in srcs])
         known = [s for s in srcs if s.rf is not None]
         if len(known) < len(srcs):

@@ -10,6 +10,10 @@ A layer whose arrays the file lists (``weights``) is counted from them when its 
 count it (``normalization``, ``other``). MACs count multiplies by a weight: conv kinds and dense
 only (a batch norm folds into the conv before it; pooling and merges multiply by no weight).
 Shapes are ``(H, W, C)`` channels-last, or ``(N,)`` once flat.
+
+Each kind is one small object (:data:`OTHER_KIND_OBJECTS`, looked up with :func:`other_kind`), as the
+conv kinds are in :mod:`convcli.layer.kinds`: it counts its parameters (:meth:`OtherKind.params`),
+says its output shape, pads, MACs and window (:meth:`OtherKind.flow`) and names its Keras class.
 """
 
 from __future__ import annotations
@@ -22,10 +26,7 @@ from convcli.errors import ShapeError
 from convcli.layer.geometry import axis_pads, out_size_1d
 
 if TYPE_CHECKING:
-    from convcli.layer.model import ModelLayer
-
-KINDS = ("dense", "batchnorm", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", "flatten", "zeropad",
-         "add", "concatenate", "input", "rescaling", "normalization", "other")
+    from convcli.layer.listing import ModelLayer
 
 #: Layers (by the framework's class or op name) that keep their input's shape and hold no weights.
 SHAPE_KEEPING = frozenset({
@@ -46,58 +47,66 @@ def _sum_weights(layer: ModelLayer) -> int:
     return sum(prod(s) for s in layer.weights.values())
 
 
-def params(layer: ModelLayer, in_shape: Sequence[int] | None = None) -> tuple[int | None, int | None]:
-    """``(params, trainable)``: from the geometry when the kind has weights, else 0 (or the arrays
-    the file lists). ``in_shape`` supplies the input channels a file may not hold."""
-    kind = layer.kind
-    c = layer.in_channels if layer.in_channels is not None else (in_shape[-1] if in_shape else None)
-    if kind == "dense":
-        if c is None or layer.units is None:
-            return None, None
-        n = c * layer.units + (layer.units if layer.use_bias else 0)
-        return n, n
-    if kind == "batchnorm":
-        if layer.weights:  # center=False or scale=False drop β or γ: the arrays say which
-            total = _sum_weights(layer)
-            moving = sum(prod(s) for name, s in layer.weights.items() if "moving" in name or "running" in name)
-            if not moving and len(layer.weights) >= 2:  # unnamed (Keras 3): γ, β, then moving mean and variance
-                moving = sum(prod(s) for s in list(layer.weights.values())[-2:])
-            return total, total - moving
-        if c is None:
-            return None, None
-        return 4 * c, 2 * c
-    if kind in ("normalization", "other"):
-        total = _sum_weights(layer)
-        return total, total if kind == "other" else 0
-    return 0, 0
-
-
-def merge_shape(layer: ModelLayer, shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
-    """The output of an ``add`` (equal shapes) or a ``concatenate`` (along ``axis``)."""
-    if not shapes:
-        raise _error(layer, "merges no inputs")
-    if layer.kind == "add":
-        if any(s != shapes[0] for s in shapes):
-            raise _error(layer, f"adds inputs of different shapes {', '.join(str(s) for s in shapes)}")
-        return shapes[0]
-    axis = layer.axis if layer.axis is not None else -1
-    rank = len(shapes[0])
-    a = axis % rank if -rank <= axis < rank else None
-    if a is None or any(len(s) != rank or any(s[i] != shapes[0][i] for i in range(rank) if i != a) for s in shapes):
-        raise _error(layer, f"cannot join inputs of shapes {', '.join(str(s) for s in shapes)} on axis {axis}")
-    return tuple(sum(s[a] for s in shapes) if i == a else shapes[0][i] for i in range(rank))
-
-
 Window = tuple[tuple[int, ...], tuple[int, ...]]
+#: ``(out_shape, pads, macs, window, whole)``: see :meth:`OtherKind.flow`.
+Flow = tuple[tuple[int, ...], tuple[int, int, int, int] | None, int, Window | None, bool]
 
 
-def flow(layer: ModelLayer, shape: tuple[int, ...]) -> tuple[
-        tuple[int, ...], tuple[int, int, int, int] | None, int, Window | None, bool]:
-    """``(out_shape, pads, macs, window, whole)`` of a non-conv layer on ``shape``: ``window`` is the
-    ``(kernel, strides)`` a pooling layer adds to the receptive field, ``whole`` says every output
-    depends on the whole input (flatten, global pooling)."""
-    kind = layer.kind
-    if kind == "dense":
+class OtherKind:
+    """A listed layer that is not a convolution. Subclasses override what differs."""
+
+    #: the kind's name in a listing (``ModelLayer.kind``)
+    name: str = ""
+    #: Keras' class ("" where the kind gathers several)
+    keras_name: str = ""
+    #: it reads an (H, W, C) map, not a flat vector
+    reads_map: bool = False
+    #: it slides a window (whose pads are known without an input size where they are 'valid')
+    pools: bool = False
+    #: its parameters depend on the input's channels (a file may not hold them)
+    counts_channels: bool = False
+    #: it merges several inputs (add, concatenate)
+    merges: bool = False
+    #: it is a model's input (where a walk along the graph starts)
+    starts: bool = False
+
+    def __init__(self, name: str, keras_name: str = "") -> None:
+        self.name, self.keras_name = name, keras_name
+
+    def __repr__(self) -> str:
+        return f"<kind {self.name}>"
+
+    def params(self, layer: ModelLayer, channels: int | None) -> tuple[int | None, int | None]:
+        """``(params, trainable)`` on ``channels`` input channels (``None``: unknown)."""
+        return 0, 0
+
+    def weights_biases(self, layer: ModelLayer, total: int) -> tuple[int | None, int | None]:
+        """Its ``total`` parameters as ``(weights, biases)`` (``None``: neither, as batch norm's)."""
+        return 0, 0
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+        """``(out_shape, pads, macs, window, whole)`` on ``shape``: ``window`` is the ``(kernel,
+        strides)`` a pooling layer adds to the receptive field, ``whole`` says every output depends
+        on the whole input (flatten, global pooling)."""
+        if layer.class_name in SHAPE_KEEPING:
+            return shape, None, 0, None, False
+        raise _error(layer, "convcli does not know this layer's output shape; --input-size cannot go past it")
+
+
+class Dense(OtherKind):
+    counts_channels = True
+
+    def params(self, layer: ModelLayer, channels: int | None) -> tuple[int | None, int | None]:
+        if channels is None or layer.units is None:
+            return None, None
+        n = channels * layer.units + (layer.units if layer.use_bias else 0)
+        return n, n
+
+    def weights_biases(self, layer: ModelLayer, total: int) -> tuple[int | None, int | None]:
+        biases = (layer.units or 0) if layer.use_bias else 0
+        return total - biases, biases
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
         c = shape[-1]
         if layer.in_channels is not None and layer.in_channels != c:
             raise _error(layer, f"the file says {layer.in_channels} inputs, its input has {c}")
@@ -105,30 +114,142 @@ def flow(layer: ModelLayer, shape: tuple[int, ...]) -> tuple[
             raise _error(layer, "the file does not say how many units")
         positions = prod(shape[:-1])
         return (*shape[:-1], layer.units), None, positions * c * layer.units, None, len(shape) == 1
-    if kind == "batchnorm":
+
+
+class BatchNorm(OtherKind):
+    counts_channels = True
+
+    def params(self, layer: ModelLayer, channels: int | None) -> tuple[int | None, int | None]:
+        if layer.weights:  # center=False or scale=False drop β or γ: the arrays say which
+            total = _sum_weights(layer)
+            moving = sum(prod(s) for name, s in layer.weights.items() if "moving" in name or "running" in name)
+            if not moving and len(layer.weights) >= 2:  # unnamed (Keras 3): γ, β, then moving mean and variance
+                moving = sum(prod(s) for s in list(layer.weights.values())[-2:])
+            return total, total - moving
+        if channels is None:
+            return None, None
+        return 4 * channels, 2 * channels
+
+    def weights_biases(self, layer: ModelLayer, total: int) -> tuple[int | None, int | None]:
+        return None, None  # γ, β, moving mean and variance: see convcli.layer.counts.OtherReport
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
         if layer.in_channels is not None and layer.in_channels != shape[-1]:
             raise _error(layer, f"the file says {layer.in_channels} channels, its input has {shape[-1]}")
         return shape, None, 0, None, False
-    if kind in ("maxpool", "avgpool"):
+
+
+class Pool(OtherKind):
+    reads_map = True
+    pools = True
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
         return _pool(layer, shape)
-    if kind in ("globalavgpool", "globalmaxpool"):
+
+
+class GlobalPool(OtherKind):
+    reads_map = True
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
         if len(shape) != 3:
             raise _error(layer, f"global pooling needs an (H, W, C) input, got {shape}")
         return ((1, 1, shape[2]) if layer.keepdims else (shape[2],)), None, 0, None, True
-    if kind == "flatten":
+
+
+class Flatten(OtherKind):
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
         return (prod(shape),), None, 0, None, True
-    if kind == "zeropad":
+
+
+class ZeroPad(OtherKind):
+    reads_map = True
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
         if len(shape) != 3 or layer.pads is None:
             raise _error(layer, f"zero padding needs an (H, W, C) input and its pads, got {shape}")
         t, b, le, r = layer.pads
         return (shape[0] + t + b, shape[1] + le + r, shape[2]), layer.pads, 0, None, False
-    if kind in ("rescaling", "normalization", "input") or layer.class_name in SHAPE_KEEPING:
+
+
+class Merge(OtherKind):
+    merges = True
+
+    def merge_shape(self, layer: ModelLayer, shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
+        """The output of an ``add`` (equal shapes) or a ``concatenate`` (along ``axis``)."""
+        if not shapes:
+            raise _error(layer, "merges no inputs")
+        if self.name == "add":
+            if any(s != shapes[0] for s in shapes):
+                raise _error(layer, f"adds inputs of different shapes {', '.join(str(s) for s in shapes)}")
+            return shapes[0]
+        axis = layer.axis if layer.axis is not None else -1
+        rank = len(shapes[0])
+        a = axis % rank if -rank <= axis < rank else None
+        if a is None or any(len(s) != rank or any(s[i] != shapes[0][i] for i in range(rank) if i != a)
+                            for s in shapes):
+            raise _error(layer, f"cannot join inputs of shapes {', '.join(str(s) for s in shapes)} on axis {axis}")
+        return tuple(sum(s[a] for s in shapes) if i == a else shapes[0][i] for i in range(rank))
+
+
+class ShapeKeeping(OtherKind):
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
         return shape, None, 0, None, False
-    raise _error(layer, "convcli does not know this layer's output shape; --input-size cannot go past it")
 
 
-def _pool(layer: ModelLayer, shape: tuple[int, ...]) -> tuple[
-        tuple[int, ...], tuple[int, int, int, int] | None, int, Window | None, bool]:
+class Input(ShapeKeeping):
+    starts = True
+
+
+class Normalization(ShapeKeeping):
+    def params(self, layer: ModelLayer, channels: int | None) -> tuple[int | None, int | None]:
+        return _sum_weights(layer), 0  # its mean and variance are not trained
+
+
+class Other(OtherKind):
+    def params(self, layer: ModelLayer, channels: int | None) -> tuple[int | None, int | None]:
+        total = _sum_weights(layer)
+        return total, total
+
+
+#: Every kind of a listing that is not a convolution, by name.
+OTHER_KIND_OBJECTS: dict[str, OtherKind] = {k.name: k for k in (
+    Dense("dense", "Dense"), BatchNorm("batchnorm", "BatchNormalization"),
+    Pool("maxpool", "MaxPooling2D"), Pool("avgpool", "AveragePooling2D"),
+    GlobalPool("globalavgpool", "GlobalAveragePooling2D"), GlobalPool("globalmaxpool", "GlobalMaxPooling2D"),
+    Flatten("flatten", "Flatten"), ZeroPad("zeropad", "ZeroPadding2D"),
+    Merge("add", "Add"), Merge("concatenate", "Concatenate"),
+    Input("input", "InputLayer"), ShapeKeeping("rescaling", "Rescaling"),
+    Normalization("normalization", "Normalization"), Other("other"),
+)}
+KINDS = tuple(OTHER_KIND_OBJECTS)
+
+
+def other_kind(name: str) -> OtherKind:
+    """The object of a non-conv kind (:data:`KINDS`); a kind no listing has gets one that holds no
+    weights and keeps the shape of the classes in :data:`SHAPE_KEEPING` only."""
+    return OTHER_KIND_OBJECTS.get(name) or OtherKind(name)
+
+
+def params(layer: ModelLayer, in_shape: Sequence[int] | None = None) -> tuple[int | None, int | None]:
+    """``(params, trainable)``: from the geometry when the kind has weights, else 0 (or the arrays
+    the file lists). ``in_shape`` supplies the input channels a file may not hold."""
+    c = layer.in_channels if layer.in_channels is not None else (in_shape[-1] if in_shape else None)
+    return other_kind(layer.kind).params(layer, c)
+
+
+def merge_shape(layer: ModelLayer, shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
+    """The output of an ``add`` (equal shapes) or a ``concatenate`` (along ``axis``)."""
+    kind = other_kind(layer.kind)
+    assert isinstance(kind, Merge)
+    return kind.merge_shape(layer, shapes)
+
+
+def flow(layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+    """``(out_shape, pads, macs, window, whole)`` of a non-conv layer on ``shape`` (see :meth:`OtherKind.flow`)."""
+    return other_kind(layer.kind).flow(layer, shape)
+
+
+def _pool(layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
     if len(shape) != 3 or layer.kernel is None:
         raise _error(layer, f"2-D pooling needs an (H, W, C) input, got {shape}")
     k = layer.kernel

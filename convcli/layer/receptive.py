@@ -38,7 +38,7 @@ def _inputs_of(layers: Sequence[ConvSpec], axis: int, o: int) -> set[int]:
     positions = {o}
     for spec in reversed(layers):
         k, s, d = spec.kernel[axis], spec.stride[axis], spec.dilation[axis]
-        if spec.kind == "transpose":
+        if spec.kind_obj.transposed:
             # input i reaches outputs i·s .. i·s + k - 1 (and an output no input reaches has only the bias)
             positions = {i for p in positions for i in range(-(-(p - k + 1) // s), p // s + 1)}
         else:  # separable: its 1×1 pointwise part adds nothing
@@ -64,7 +64,7 @@ def _hull(layers: Sequence[ConvSpec], axis: int, o: int) -> tuple[int, int]:
     lo = hi = o
     for spec in reversed(layers):
         k, s, d = spec.kernel[axis], spec.stride[axis], spec.dilation[axis]
-        if spec.kind == "transpose":
+        if spec.kind_obj.transposed:
             lo, hi = -(-(lo - k + 1) // s), hi // s
         else:
             lo, hi = lo * s, hi * s + (k - 1) * d
@@ -94,7 +94,7 @@ def _one_transpose(layers: Sequence[ConvSpec], axis: int, at: int) -> int:
 
 def _exact_span(layers: Sequence[ConvSpec], axis: int) -> int:
     """The widest span over one period of outputs: closed form, else bounded position-by-position."""
-    transposes = [i for i, spec in enumerate(layers) if spec.kind == "transpose"]
+    transposes = [i for i, spec in enumerate(layers) if spec.kind_obj.transposed]
     gapless = all(layers[i].kernel[axis] >= layers[i].stride[axis] for i in transposes)
     if len(transposes) == 1 and (gapless or transposes[0] == len(layers) - 1):
         return _one_transpose(layers, axis, transposes[0])
@@ -128,7 +128,7 @@ def receptive_field(layers: Sequence[ConvSpec]) -> tuple[int, ...]:
     """
     result = []
     for axis in _axes(layers):
-        if all(spec.kind != "transpose" for spec in layers):
+        if all(not spec.kind_obj.transposed for spec in layers):
             result.append(_span_conv_only(layers, axis))
         else:
             result.append(_exact_span(layers, axis))
@@ -141,6 +141,6 @@ def effective_stride(layers: Sequence[ConvSpec]) -> tuple[Fraction, ...]:
     for axis in _axes(layers):
         j = Fraction(1)
         for spec in layers:
-            j = j / spec.stride[axis] if spec.kind == "transpose" else j * spec.stride[axis]
+            j = j / spec.stride[axis] if spec.kind_obj.transposed else j * spec.stride[axis]
         out.append(j)
     return tuple(out)

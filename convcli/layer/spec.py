@@ -3,7 +3,9 @@
 A :class:`ConvSpec` is a layer of one of :data:`KINDS` over ``ndim`` spatial axes (2 for the
 Conv2D family; 1 and 3 are representable for Conv1D/Conv3D): its kernel, stride and dilation per
 axis, its padding as the user spelt it, its channels, groups, depth multiplier and bias.
-:meth:`ConvSpec.pads` turns the spelt padding into concrete zeros for one input size.
+:meth:`ConvSpec.pads` turns the spelt padding into concrete zeros for one input size, and
+:meth:`ConvSpec.geometry` into a whole :class:`~convcli.layer.geometry.Geometry`. What differs
+between kinds lives in the kind's object, ``spec.kind_obj`` (:mod:`convcli.layer.kinds`).
 """
 
 from __future__ import annotations
@@ -11,19 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from convcli.errors import ConfigError
 from convcli.layer import geometry
+from convcli.layer.kinds import KIND_OBJECTS, ConvKind, check_whole, kind_of
+from convcli.layer.kinds import (
+    LayerConfigError as LayerConfigError,  # defined here first; callers import it here
+)
 
 #: "valid", "same" or symmetric zeros per axis (ph, pw)
 Padding = str | tuple[int, ...]
 
-KINDS = ("conv", "depthwise", "separable", "transpose")
-KERAS_NAMES = {
-    "conv": "Conv2D",
-    "depthwise": "DepthwiseConv2D",
-    "separable": "SeparableConv2D",
-    "transpose": "Conv2DTranspose",
-}
+#: The conv kinds by name (their objects: :data:`convcli.layer.kinds.KIND_OBJECTS`).
+KINDS = tuple(KIND_OBJECTS)
+#: The Keras class of each kind in 2-D (``spec.keras_name`` names it for the spec's axes).
+KERAS_NAMES = {name: kind.keras_name(2) for name, kind in KIND_OBJECTS.items()}
 #: Spatial dimensions a spec may have.
 NDIMS = (1, 2, 3)
 #: The largest size, count or step any one setting may have (2³¹ - 1, as an axis). Python's ints are unbounded
@@ -31,18 +33,6 @@ NDIMS = (1, 2, 3)
 #: allocated, and the products of settings (a kernel's weights, an output's values) are then
 #: measured against the memory by the caller, in Python ints.
 MAX_SIZE = geometry.MAX_SIZE
-
-
-class LayerConfigError(ConfigError):
-    """A layer setting that does not fit the others; ``field`` names the setting.
-
-    ``against`` names the other setting of a relation that does not hold (``groups`` must divide
-    ``in_channels``): a caller that took that setting from data words the error as a data error.
-    """
-
-    def __init__(self, field: str, message: str, *, against: str | None = None) -> None:
-        super().__init__(message, field=field)
-        self.against = against
 
 
 def group_of(filt: int, filters: int, groups: int) -> int:
@@ -72,15 +62,26 @@ class ConvSpec:
     ndim: int = 2
 
     @property
+    def kind_obj(self) -> ConvKind:
+        """The object of :attr:`kind` (:mod:`convcli.layer.kinds`): its checks, shapes and counts."""
+        return kind_of(self.kind)
+
+    @property
     def out_channels(self) -> int:
-        if self.kind == "depthwise":
-            return self.in_channels * self.depth_multiplier
-        assert self.filters is not None  # checked by check_spec
-        return self.filters
+        return self.kind_obj.out_channels(self)
 
     @property
     def keras_name(self) -> str:
-        return KERAS_NAMES[self.kind]
+        return self.kind_obj.keras_name(self.ndim)
+
+    @property
+    def torch_name(self) -> str:
+        return self.kind_obj.torch_name(self.ndim)
+
+    def geometry(self, in_size: Sequence[int]) -> geometry.Geometry:
+        """Where the kernel reads an input of ``in_size`` (one length per axis): the one constructor
+        of a spec's :class:`~convcli.layer.geometry.Geometry`. Not for ``transpose``."""
+        return self.kind_obj.geometry(self, in_size)
 
     def group_of(self, filt: int) -> int:
         """The group of filter ``filt`` (see :func:`group_of`)."""
@@ -97,29 +98,7 @@ class ConvSpec:
 
     def kernel_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every weight array in Keras layout (the names Keras gives them)."""
-        k = tuple(self.kernel)
-        c, g, m = self.in_channels, self.groups, self.depth_multiplier
-        if self.kind == "conv":
-            shapes: dict[str, tuple[int, ...]] = {"kernel": (*k, c // g, self.out_channels)}
-        elif self.kind == "depthwise":
-            shapes = {"kernel": (*k, c, m)}
-        elif self.kind == "separable":
-            ones = (1,) * len(k)
-            shapes = {"depthwise_kernel": (*k, c, m), "pointwise_kernel": (*ones, c * m, self.out_channels)}
-        else:  # Keras: (kh, kw, F, C); groups as in PyTorch, (C, F/g, kh, kw)
-            shapes = {"kernel": (*k, self.out_channels // g, c)}
-        if self.use_bias:
-            shapes["bias"] = (self.out_channels,)
-        return shapes
-
-
-def _positive(value: int, field: str, name: str, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise LayerConfigError(field, f"{name} must be a whole number, got {value!r}")
-    if value < minimum:
-        raise LayerConfigError(field, f"{name} must be ≥ {minimum}, got {value}")
-    if value > MAX_SIZE:
-        raise LayerConfigError(field, f"{name} must be ≤ {MAX_SIZE}, got {value}")
+        return self.kind_obj.kernel_shapes(self)
 
 
 def _per_axis(values: object, ndim: int, field: str, name: str) -> None:
@@ -129,36 +108,22 @@ def _per_axis(values: object, ndim: int, field: str, name: str) -> None:
 
 def check_spec(spec: ConvSpec) -> ConvSpec:
     """``spec`` if its settings fit together; else :class:`LayerConfigError` naming the setting."""
-    if spec.kind not in KINDS:
-        raise LayerConfigError("kind", f"unknown layer kind {spec.kind!r}; choose from {', '.join(KINDS)}")
+    kind = kind_of(spec.kind)
     if spec.ndim not in NDIMS:
         raise LayerConfigError("ndim", f"a layer has 1, 2 or 3 spatial axes, got {spec.ndim!r}")
-    _positive(spec.in_channels, "in_channels", "the number of input channels")
+    check_whole(spec.in_channels, "in_channels", "the number of input channels")
     _per_axis(spec.kernel, spec.ndim, "kernel", "the kernel size")
     _per_axis(spec.stride, spec.ndim, "stride", "the stride")
     _per_axis(spec.dilation, spec.ndim, "dilation", "the dilation")
     for v in spec.kernel:
-        _positive(v, "kernel", "the kernel size")
+        check_whole(v, "kernel", "the kernel size")
     for v in spec.stride:
-        _positive(v, "stride", "the stride")
+        check_whole(v, "stride", "the stride")
     for v in spec.dilation:
-        _positive(v, "dilation", "the dilation")
-    _positive(spec.groups, "groups", "groups")
-    _positive(spec.depth_multiplier, "depth_multiplier", "the depth multiplier")
-    name = spec.kind
-    if spec.kind == "depthwise":
-        if spec.filters is not None:
-            raise LayerConfigError(
-                "filters", "a depthwise layer has no filter count: it outputs C·M channels (set M, the depth multiplier)"
-            )
-    else:
-        if spec.filters is None:
-            raise LayerConfigError("filters", f"a {name} layer needs a filter count")
-        _positive(spec.filters, "filters", "the number of filters")
-    if spec.kind in ("depthwise", "separable") and spec.groups != 1:
-        raise LayerConfigError("groups", f"groups is for conv and transpose; {name} already works on each channel alone")
-    if spec.kind in ("conv", "transpose") and spec.depth_multiplier != 1:
-        raise LayerConfigError("depth_multiplier", f"the depth multiplier is for depthwise and separable, not {name}")
+        check_whole(v, "dilation", "the dilation")
+    check_whole(spec.groups, "groups", "groups")
+    check_whole(spec.depth_multiplier, "depth_multiplier", "the depth multiplier")
+    kind.check(spec)
     if spec.in_channels % spec.groups:
         raise LayerConfigError(
             "groups", f"groups {spec.groups} does not divide the {spec.in_channels} input channels",
@@ -171,11 +136,9 @@ def check_spec(spec: ConvSpec) -> ConvSpec:
         if spec.padding not in ("valid", "same"):
             raise LayerConfigError("padding", f"padding must be valid, same or (ph, pw), got {spec.padding!r}")
     else:
-        if spec.kind == "transpose":
-            raise LayerConfigError("padding", "a transpose layer takes padding valid or same (Keras), not zeros")
+        kind.check_padding(spec)
         for v in spec.padding:
-            _positive(v, "padding", "the padding", minimum=0)
+            check_whole(v, "padding", "the padding", minimum=0)
         _per_axis(spec.padding, spec.ndim, "padding", "the padding")
-    if spec.kind == "transpose" and any(d != 1 for d in spec.dilation):
-        raise LayerConfigError("dilation", "dilation is not supported for transpose layers")
+    kind.check_dilation(spec)
     return spec

@@ -34,7 +34,8 @@ from convcli.layer.counts import (
     param_count,
 )
 from convcli.layer.geometry import MAX_SIZE, check_size
-from convcli.layer.model import ModelLayer
+from convcli.layer.kinds import is_conv_kind
+from convcli.layer.listing import ModelLayer
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import ConvSpec, LayerConfigError, check_spec
 
@@ -66,12 +67,8 @@ OTHER_KINDS = {
 OTHER_WORDS = {"maxpool": "maxpool", "avgpool": "avgpool", "globalavgpool": "gap", "globalmaxpool": "gmp",
                "batchnorm": "bn", "flatten": "flatten", "dense": "dense", "zeropad": "pad"}
 #: Keras' class for each.
-CLASS_NAMES = {"maxpool": "MaxPooling2D", "avgpool": "AveragePooling2D", "globalavgpool": "GlobalAveragePooling2D",
-               "globalmaxpool": "GlobalMaxPooling2D", "batchnorm": "BatchNormalization", "flatten": "Flatten",
-               "dense": "Dense", "zeropad": "ZeroPadding2D"}
-POOLS = ("maxpool", "avgpool")
-#: The kinds that read an (H, W, C) map, not a flat vector.
-_MAP_KINDS = (*POOLS, "globalavgpool", "globalmaxpool", "zeropad")
+CLASS_NAMES = {kind: others.other_kind(kind).keras_name for kind in OTHER_WORDS}
+POOLS = tuple(kind for kind in OTHER_WORDS if others.other_kind(kind).pools)
 _OTHER_TAKES = {
     "maxpool": "a pool size K or KHxKW (or kK), sS, same or valid",
     "dense": "the number of units N and nobias",
@@ -235,7 +232,7 @@ def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackR
     specs: list[ConvSpec] = []
     whole = False  # every output depends on the whole input (after a flatten, a global pooling, ...)
     for layer in layers:
-        if layer.kind in CLASS_NAMES:
+        if not is_conv_kind(layer.kind):
             rep, whole = _other_report(layer, shape, specs, whole, (h, w))
             reports.append(rep)
             shape = rep.out_shape
@@ -261,7 +258,7 @@ def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackR
         except LayerConfigError as exc:
             word = layer.words.get(exc.field or "")
             if exc.field == "filters" and word is None:
-                hint = f", e.g. '{layer.words['kind']} 64'" if spec.kind != "depthwise" else ""
+                hint = f", e.g. '{layer.words['kind']} 64'" if spec.kind_obj.has_filters else ""
                 raise _stack_error(layer.index, layer.text, f"{exc}{hint}") from None
             at = f"{word!r}: " if word else ""
             raise _stack_error(layer.index, layer.text, f"{at}{exc}") from None
@@ -296,9 +293,10 @@ def _other_report(layer: StackLayer, shape: tuple[int, ...], specs: list[ConvSpe
     (the windows so far) grows by a pooling window. Returns the report and whether every output now
     depends on the whole input."""
     kind, s = layer.kind, layer.settings
-    if kind in _MAP_KINDS and len(shape) != 3:
+    other = others.other_kind(kind)
+    if other.reads_map and len(shape) != 3:
         raise _flat_error(layer, shape)
-    pool = kind in POOLS
+    pool = other.pools
     kernel = s.get("kernel", (2, 2)) if pool else None
     stride = s.get("stride", kernel) if pool else None
     model_layer = ModelLayer(
@@ -306,7 +304,7 @@ def _other_report(layer: StackLayer, shape: tuple[int, ...], specs: list[ConvSpe
         kernel=kernel, strides=stride,  # type: ignore[arg-type]
         padding=s.get("padding", "valid") if pool else None,  # type: ignore[arg-type]
         pads=s.get("pads", (1, 1, 1, 1)) if kind == "zeropad" else None,  # type: ignore[arg-type]
-        in_channels=shape[-1] if kind in ("dense", "batchnorm") else None,
+        in_channels=shape[-1] if other.counts_channels else None,
         units=s.get("units"),  # type: ignore[arg-type]
         use_bias=bool(s.get("use_bias", True)) if kind == "dense" else None,
     )
@@ -325,13 +323,7 @@ def _other_report(layer: StackLayer, shape: tuple[int, ...], specs: list[ConvSpe
                          "positions", field="stack")
     total, trainable = others.params(model_layer, shape)
     assert total is not None and trainable is not None  # the channels are known
-    if kind == "dense":
-        biases: int | None = out[-1] if model_layer.use_bias else 0
-        weights: int | None = total - (biases or 0)
-    elif kind == "batchnorm":
-        weights = biases = None  # γ, β, moving mean and variance: see OtherReport
-    else:
-        weights = biases = 0
+    weights, biases = other.weights_biases(model_layer, total)
     rf: tuple[int, ...]
     jump: tuple[Fraction, ...] | None
     whole = whole or flat

@@ -1,0 +1,75 @@
+"""The general path: a bound layer of any rank (1, 2 or 3 spatial axes) as one einsum over windows.
+
+The tiled fast paths of :mod:`convcli.engine.conv` serve 2-D layers; this module serves every rank
+with the textbook formula, written once for ``n`` axes: the input is zero-padded by the geometry's
+``pad_width``, :func:`numpy.lib.stride_tricks.sliding_window_view` cuts out every receptive field
+(a view, no copy), strided and dilated slicing keeps the taps, and :func:`numpy.einsum` contracts
+them with the kernel, group by group::
+
+    out[o, f] = Σ_c Σ_t xpad[o·s + t·d, g·Cg + c] · kernel[t, c, f]      (o, t: n-axis indices)
+
+Cross-correlation, as everywhere in the engine. Shapes: ``x (*S, C)``, ``kernel (*k, Cg, F)``,
+output ``(*S', F)``, partial sums ``(*S', Cg, F)``. numpy only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from convcli.engine.bind import Layer, check_bias
+from convcli.layer.geometry import span
+
+#: Receptive-field values materialised per block of the first output axis (bounded memory).
+BLOCK_VALUES = 1 << 22
+
+_OUT, _TAPS = "xyz", "uvw"  # einsum letters of up to three output axes and kernel axes (c, f: channel, filter)
+
+
+def windows(layer: Layer) -> np.ndarray:
+    """Every receptive field of ``layer``, taps only: a view ``(*S', C, *k)`` of the padded input."""
+    g = layer.geometry
+    n = g.ndim
+    xpad = np.pad(layer.x, (*g.pad_width, (0, 0)))
+    spans = tuple(span(k, d) for k, d in zip(g.kernel, g.dilations, strict=True))
+    patches = sliding_window_view(xpad, spans, axis=tuple(range(n)))  # (*positions, C, *spans)
+    outer = tuple(slice(None, None, s) for s in g.strides)
+    taps = tuple(slice(None, None, d) for d in g.dilations)
+    fields: np.ndarray = patches[(*outer, slice(None), *taps)]
+    return fields
+
+
+def _contract(layer: Layer, per_channel: bool) -> np.ndarray:
+    """The einsum of every window with the kernel, group by group, in blocks of the first output axis:
+    ``(*S', F)``, or ``(*S', Cg, F)`` with ``per_channel`` (the channel axis kept, not summed)."""
+    n = layer.ndim
+    out_axes, taps = _OUT[:n], _TAPS[:n]
+    groups, cg, f = layer.groups, layer.cg, layer.filters
+    fg = f // groups
+    fields = windows(layer)
+    kept = "c" if per_channel else ""
+    rule = f"{out_axes}c{taps},{taps}cf->{out_axes}{kept}f"
+    out = np.empty((*fields.shape[:n], *((cg,) if per_channel else ()), f), dtype=layer.x.dtype)
+    step = max(1, BLOCK_VALUES // max(1, fields[:1].size))
+    for r in range(0, fields.shape[0], step):
+        block = fields[r : r + step]
+        for grp in range(groups):
+            channels = (*(slice(None),) * n, slice(grp * cg, (grp + 1) * cg))
+            out[r : r + step, ..., grp * fg : (grp + 1) * fg] = np.einsum(
+                rule, block[channels], layer.kernel[..., grp * fg : (grp + 1) * fg], optimize=True
+            )
+    return out
+
+
+def layer_output(layer: Layer, bias: np.ndarray | None = None) -> np.ndarray:
+    """Pre-activation ``(*S', F)`` of a bound layer of any rank, plus ``bias (F,)`` (zeros if ``None``)."""
+    out = _contract(layer, per_channel=False)
+    out += check_bias(bias, layer.filters, layer.x.dtype)
+    return out
+
+
+def layer_partials_nd(layer: Layer) -> np.ndarray:
+    """Each input channel's contribution to each filter, ``(*S', Cg, F)``: ``[o, c, f]`` is channel
+    ``g·Cg + c`` (``g`` the group of filter ``f``) cross-correlated with ``kernel[..., c, f]``, so that
+    its sum over ``c`` plus the bias is :func:`layer_output`."""
+    return _contract(layer, per_channel=True)
