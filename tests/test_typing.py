@@ -21,7 +21,8 @@ def _mypy() -> str:
 
 
 def test_layer_and_engine_pass_mypy_strict():
-    r = subprocess.run([_mypy(), "--strict", "convcli/layer", "convcli/engine"], capture_output=True, text=True,
-                       cwd=ROOT)
+    # the modules they import (the package's lazy API names the pipeline) are read, not judged here
+    r = subprocess.run([_mypy(), "--strict", "--follow-imports=silent", "convcli/layer", "convcli/engine"],
+                       capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
 
