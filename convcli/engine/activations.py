@@ -57,7 +57,7 @@ ACTIVATION_FORMULAS = {
 }
 
 
-def _activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
+def activation_fn(name: str) -> Callable[[np.ndarray], np.ndarray]:
     try:
         return ACTIVATIONS[name]
     except KeyError:
@@ -66,7 +66,7 @@ def _activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
 
 def activate(z: np.ndarray, name: str) -> np.ndarray:
     """Apply the Keras activation ``name`` element-wise; the dtype of ``z`` is kept."""
-    fn = _activation(name)
+    fn = activation_fn(name)
     z = np.asarray(z)
     with np.errstate(over="ignore"):
         return np.asarray(fn(z), dtype=z.dtype)

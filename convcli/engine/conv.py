@@ -66,7 +66,7 @@ def _window(layer: Layer, window: Sequence[int] | None) -> tuple[Pair, Pair]:
     return (r0, r1), (c0, c1)
 
 
-def _conv(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], None] | None = None,
+def conv_region(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], None] | None = None,
           *, threads: bool = True, bias: np.ndarray | None = None) -> np.ndarray:
     """Pre-activation for output rows × cols: ``(r1 - r0, c1 - c0, F)``, plus ``bias (F,)`` if given
     (added block by block, while the block is still in cache).
@@ -145,7 +145,7 @@ def _as_depthwise(layer: Layer) -> Layer:
     return Layer(layer.x, np.ascontiguousarray(k), groups * cg, layer.geometry)
 
 
-def _partials(layer: Layer, rows: Pair, cols: Pair, *, threads: bool = True) -> np.ndarray:
+def partials_region(layer: Layer, rows: Pair, cols: Pair, *, threads: bool = True) -> np.ndarray:
     """Per-channel contributions for output rows × cols: ``(r1 - r0, c1 - c0, C // groups, F)``."""
     h, w = rows[1] - rows[0], cols[1] - cols[0]
     groups, cg, f = layer.groups, layer.cg, layer.filters
@@ -162,7 +162,7 @@ def _partials(layer: Layer, rows: Pair, cols: Pair, *, threads: bool = True) -> 
                 _conv_block(single, rows, cols, one)
                 out[:, :, c, grp * fg : (grp + 1) * fg] = one
         return out
-    flat = _conv(_as_depthwise(layer), rows, cols, threads=threads)  # (h, w, G·Cg·Fg), ordered (g, c, j)
+    flat = conv_region(_as_depthwise(layer), rows, cols, threads=threads)  # (h, w, G·Cg·Fg), ordered (g, c, j)
     if groups == 1:
         return flat.reshape(h, w, cg, f)
     # (h, w, G, Cg, Fg) -> (h, w, Cg, G·Fg): filter index g·Fg + j
@@ -172,7 +172,7 @@ def _partials(layer: Layer, rows: Pair, cols: Pair, *, threads: bool = True) -> 
 def layer_partials(layer: Layer, rows: Pair, cols: Pair) -> np.ndarray:
     """Each input channel's contribution to each filter over output rows × cols of a bound layer:
     ``(r1 - r0, c1 - c0, C // groups, F)`` (:func:`partial_sums` takes the arrays instead)."""
-    return _partials(layer, rows, cols)
+    return partials_region(layer, rows, cols)
 
 
 def filter_partials(layer: Layer, filt: int) -> np.ndarray:
@@ -189,7 +189,7 @@ def filter_partials(layer: Layer, filt: int) -> np.ndarray:
     kernel = layer.kernel[:, :, :, filt : filt + 1]
     one = Layer(x, kernel, 1, layer.geometry)
     ho, wo = layer.geometry.out_hw
-    return _partials(one, (0, ho), (0, wo))[:, :, :, 0]
+    return partials_region(one, (0, ho), (0, wo))[:, :, :, 0]
 
 
 def conv2d(
@@ -224,7 +224,7 @@ def conv2d(
     layer = prepare(x, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, dtype=dtype)
     b = check_bias(bias, layer.filters, layer.x.dtype)
     rows, cols = _window(layer, window)
-    return _conv(layer, rows, cols, bias=b)
+    return conv_region(layer, rows, cols, bias=b)
 
 
 def partial_sums(
@@ -247,7 +247,7 @@ def partial_sums(
     """
     layer = prepare(x, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, dtype=dtype)
     rows, cols = _window(layer, window)
-    return _partials(layer, rows, cols)
+    return partials_region(layer, rows, cols)
 
 
 def channels_map(layer: Layer, filt: int, channels: Sequence[int]) -> np.ndarray:
@@ -259,7 +259,7 @@ def channels_map(layer: Layer, filt: int, channels: Sequence[int]) -> np.ndarray
     picked = [group * layer.cg + int(c) for c in channels]
     one = Layer(layer.x[:, :, picked], layer.kernel[:, :, list(channels), filt : filt + 1], 1, layer.geometry)
     ho, wo = layer.geometry.out_hw
-    return _conv(one, (0, ho), (0, wo))[:, :, 0]
+    return conv_region(one, (0, ho), (0, wo))[:, :, 0]
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from typing import NamedTuple
 import numpy as np
 
 from convcli.engine import fast, tiles
-from convcli.engine.activations import _activation, activate
+from convcli.engine.activations import activate, activation_fn
 from convcli.engine.bind import Layer, check_bias
 from convcli.engine.blocks import column_reduce
-from convcli.engine.conv import _conv, _partials, input_region
+from convcli.engine.conv import conv_region, input_region, partials_region
 from convcli.engine.fast import tuning
 from convcli.engine.stats import map_stats
 from convcli.errors import ConfigError
@@ -91,7 +91,7 @@ def partial_pass(
                 total=None if total is None else total[b[0] : b[1]], bias=bias,
                 kept=mine if kept is None else kept[b[0] : b[1]])
             return mine
-        p = _partials(layer, b, (0, wo), threads=False)  # the blocks are already on the threads
+        p = partials_region(layer, b, (0, wo), threads=False)  # the blocks are already on the threads
         if kept is not None:
             kept[b[0] : b[1]] = p
         flat = p.reshape(-1, cg * f)
@@ -212,7 +212,7 @@ class LayerResult:
         if self.partials is not None:
             return self.partials
         ho, wo = self.layer.geometry.out_hw
-        return _partials(self.layer, (0, ho), (0, wo))
+        return partials_region(self.layer, (0, ho), (0, wo))
 
 
 def run_layer(
@@ -236,7 +236,7 @@ def run_layer(
     """
     if bias is not None and not use_bias:
         raise ConfigError("a bias was given but the layer has use_bias=False (--no-bias)")
-    _activation(activation)  # an unknown name fails before the work, not after it
+    activation_fn(activation)  # an unknown name fails before the work, not after it
     ho, wo = layer.geometry.out_hw
     b = check_bias(bias, layer.filters, layer.x.dtype)
     fused = fuses_conv(layer)
@@ -254,7 +254,7 @@ def run_layer(
         measured = partial_pass(layer, keep=keep_partials, progress=step, total=pre, bias=b, ranges=ranges,
                                 sink=partials_sink)
     else:
-        pre = _conv(layer, (0, ho), (0, wo), step, bias=b)
+        pre = conv_region(layer, (0, ho), (0, wo), step, bias=b)
         measured = partial_pass(layer, keep=keep_partials, progress=step, ranges=ranges, sink=partials_sink)
     out = activate(pre, activation)
     return LayerResult(layer, b, use_bias, activation, pre, out, measured.mean_abs,

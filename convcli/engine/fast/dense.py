@@ -7,7 +7,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from convcli.engine.fast import tuning
-from convcli.engine.fast.depthwise import _depthwise, _depthwise_planar
+from convcli.engine.fast.depthwise import depthwise_planar, depthwise_taps
 
 
 def conv_stride1(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, int], groups: int,
@@ -30,9 +30,9 @@ def conv_stride1(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, in
     depthwise = groups == c and cg == 1
     # numpy's element-wise loops are slow over a short channel axis: few channels go planar too
     if depthwise and (f // c >= tuning.PLANAR_MIN_MULTIPLIER or c < tuning.IM2COL_MIN_CHANNELS):
-        _depthwise_planar(flat, kernel, offsets, w_in, valid, out)
+        depthwise_planar(flat, kernel, offsets, w_in, valid, out)
     elif depthwise:
-        _depthwise(flat, kernel, offsets, w_in, valid, out)
+        depthwise_taps(flat, kernel, offsets, w_in, valid, out)
     elif groups == 1:
         _dense(flat, kernel.reshape(kh * kw, c, f), offsets, w_in, valid, out, kw, dw)
     else:

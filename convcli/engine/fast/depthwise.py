@@ -9,7 +9,7 @@ from numpy.lib.stride_tricks import as_strided
 from convcli.engine.fast import tuning
 
 
-def _depthwise(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, valid: int,
+def depthwise_taps(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, valid: int,
                out: np.ndarray) -> None:
     """``groups == C``: filter ``g·M + j`` sees only channel ``g``; multiply-adds, no GEMM.
 
@@ -49,7 +49,7 @@ def _depthwise(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: i
 
 
 def _depthwise_rows(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, out: np.ndarray) -> None:
-    """:func:`_depthwise` with ``M = 1`` and packed ``flat``: one einsum per tile of output rows."""
+    """:func:`depthwise_taps` with ``M = 1`` and packed ``flat``: one einsum per tile of output rows."""
     kh, kw, _, c = kernel.shape
     ho, wo, _ = out.shape
     dtype = flat.dtype
@@ -78,7 +78,7 @@ def _depthwise_rows(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_
             out[r0:r1] = acc[: r1 - r0].reshape(r1 - r0, wo, c)
 
 
-def _depthwise_planar(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, valid: int,
+def depthwise_planar(flat: np.ndarray, kernel: np.ndarray, offsets: list[int], w_in: int, valid: int,
                       out: np.ndarray) -> None:
     """``groups == C`` (``M`` filters per channel): per tile and channel, one ``(M, T) @ (T, m)`` GEMM.
 
