@@ -28,7 +28,7 @@ def test_textbook_in_bfloat16_shows_where_each_number_comes_from():
     assert any("sum in float32" in line and "40340" in line for line in lines)
     assert any(line.lstrip().startswith("output") and "40404" in line and "40448" in line and "+44" in line
                for line in lines)
-    assert "the largest part: output rounding" in out
+    assert "the largest part: stored in bfloat16" in out
 
 
 @pytest.mark.parametrize("width", [80, 100, 120])
