@@ -27,6 +27,9 @@ from convcli.engine.conv import conv2d, input_region
 from convcli.errors import ConfigError
 from convcli.layer.geometry import PaddingSpec
 
+#: Activations whose result is in the format whenever their input is: no second rounding.
+KEEPS_FORMAT = frozenset({"linear", "relu", "relu6"})
+
 #: What to install when ``ml_dtypes`` is missing.
 EXTRA = "pip install 'convcli[precision]'"
 
@@ -37,11 +40,11 @@ def _float32(a: np.ndarray) -> np.ndarray:
 
 
 def _round_fp64(a: np.ndarray) -> np.ndarray:
-    return np.array(a, dtype=np.float64)
+    return np.asarray(a, dtype=np.float64)
 
 
 def _round_fp32(a: np.ndarray) -> np.ndarray:
-    return np.array(a, dtype=np.float32)
+    return np.asarray(a, dtype=np.float32)
 
 
 def round_mantissa(a: np.ndarray, bits: int) -> np.ndarray:
@@ -109,7 +112,8 @@ class Format:
         return self.eps / 2
 
     def round(self, a: np.ndarray) -> np.ndarray:
-        """``a`` (any shape) rounded to this format, held in float32 (float64 for ``fp64``)."""
+        """``a`` (any shape) rounded to this format, held in float32 (float64 for ``fp64``); ``a``
+        itself when it is already that array (float32 for ``fp32``): never write to the result."""
         return self.rounding(np.asarray(a))
 
 
@@ -177,7 +181,10 @@ class Overflow:
 
 
 def _overflow(what: str, before: np.ndarray, after: np.ndarray, precision: str) -> Overflow | None:
-    new = np.isinf(after) & np.isfinite(before)
+    inf = np.isinf(after)
+    if not inf.any():  # the common case, in two cheap passes
+        return None
+    new = inf & np.isfinite(before)
     count = int(np.count_nonzero(new))
     if not count:
         return None
@@ -283,7 +290,9 @@ def emulate(
         accumulated = conv2d(xr, kr, br, dtype=xr.dtype, **settings)  # type: ignore[arg-type]
     with np.errstate(over="ignore"):
         pre = store.round(accumulated)
-        output = store.round(activate(pre, activation))
+        output = activate(pre, activation)
+        if activation not in KEEPS_FORMAT:
+            output = store.round(output)
     warnings.append(_overflow("output", accumulated, pre, precision))
     if acc == "fp16" and not any(warnings):  # the adder itself overflowed: its sum is ±inf already
         warnings.append(_overflow("output", np.zeros_like(pre), pre, precision))
