@@ -61,9 +61,8 @@ class Example:
     kd: int  # depth of the Conv3D kernel
     conv3d: np.ndarray  # (H', W', D') a Conv3D over the channels as depth
     window: Window  # what the number panels show: the whole 2×2 output of every result above
-    bf16: Emulation | None  # the textbook Conv2D as a GPU computes it in bfloat16 (None: ml_dtypes missing)
+    bf16: Emulation  # the textbook Conv2D as a GPU computes it in bfloat16
     tf32: Emulation  # ... and in TF32
-    precision_note: str  # why bf16 is None, else ""
 
 
 def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Example:
@@ -87,10 +86,6 @@ def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Examp
         [engine.conv2d(x[:, :, z : z + kd], np.ones((kh, kw, kd, 1)))[:, :, 0] for z in range(depth_out)], axis=-1
     )
     result = run(ones)
-    try:
-        bf16, note = emulate(x, ones, 0.0, activation, "bf16"), ""
-    except ConfigError as exc:  # the precision extra is not installed: the lesson says so and goes on
-        bf16, note = None, str(exc)
     return Example(
         x=x,
         names=names,
@@ -103,9 +98,8 @@ def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Examp
         kd=kd,
         conv3d=conv3d,
         window=Window.choose(result.layer.geometry.out_hw),
-        bf16=bf16,
+        bf16=emulate(x, ones, 0.0, activation, "bf16"),
         tf32=emulate(x, ones, 0.0, activation, "tf32"),
-        precision_note=note,
     )
 
 
@@ -270,16 +264,12 @@ def section_gpu(ex: Example, lang: str) -> list[RenderableType]:
     parts: list[RenderableType] = [_heading(6, "q6", lang), _para(text("gpu_intro", lang, **names, **bits))]
     out = _fmt(r.preactivation[0, 0, 0])
     labels = PrecisionLabels(**PRECISION_LABELS[lang]) if lang in PRECISION_LABELS else PrecisionLabels()
-    if ex.bf16 is None:
-        parts.append(Text(ex.precision_note, style="yellow"))
-    else:
-        view = precision_window(ex.bf16, 0, 0, 0, ex.names)
-        p = view.channels
-        parts.append(_para(text("gpu_bf16", lang, **names, v2=_fmt(p[2].value.given), v2r=_fmt(p[2].value.stored),
-                                p0=_fmt(p[0].rounded), p1=_fmt(p[1].rounded), p2=_fmt(p[2].exact),
-                                p2r=_fmt(p[2].rounded), b=_fmt(view.bias.stored), acc=_fmt(view.accumulated),
-                                y=_fmt(view.emulated), out=out)))
-        parts.append(precision_panel(view, labels))
+    view = precision_window(ex.bf16, 0, 0, 0, ex.names)
+    p = view.channels
+    parts.append(_para(text("gpu_bf16", lang, **names, v2=_fmt(p[2].value.given), v2r=_fmt(p[2].value.stored),
+                            p0=_fmt(p[0].rounded), p1=_fmt(p[1].rounded), p2=_fmt(p[2].exact), p2r=_fmt(p[2].rounded),
+                            b=_fmt(view.bias.stored), acc=_fmt(view.accumulated), y=_fmt(view.emulated), out=out)))
+    parts.append(precision_panel(view, labels))
     probe, prober = _tf32_probe(ex.values[2])
     parts.append(_para(text("gpu_tf32", lang, **names, v2=_fmt(ex.values[2]), v2t=_fmt(ex.tf32.rounded.x[0, 0, 2]),
                             yt=_fmt(ex.tf32.preactivation[0, 0, 0]), out=out, probe=_fmt(probe),

@@ -8,8 +8,6 @@ import pytest
 from convcli.engine.precision import emulate
 from convcli.present.precision import precision_window
 
-pytest.importorskip("ml_dtypes")
-
 TEXTBOOK = np.stack([np.full((3, 3), v, dtype=np.float32) for v in (1.0, 100.0, 10000.0)], axis=-1)
 
 

@@ -13,8 +13,6 @@ from convcli.render.precision import precision_panel
 
 from helpers import draw
 
-pytest.importorskip("ml_dtypes")
-
 TEXTBOOK = np.stack([np.full((3, 3), v, dtype=np.float32) for v in (1.0, 100.0, 10000.0)], axis=-1)
 
 
