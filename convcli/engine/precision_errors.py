@@ -78,13 +78,15 @@ class ErrorParts:
     @property
     def difference(self) -> np.ndarray:
         """``emulated − exact``: ``(h, w)``."""
-        return np.subtract(self.emulated, self.exact)
+        out: np.ndarray = self.emulated - self.exact
+        return out
 
     @property
     def residual(self) -> np.ndarray:
         """What the parts leave of the difference: ``(h, w)``, zero up to float64 rounding."""
         parts = self.channel_errors.sum(axis=-1) + self.bias_error + self.accumulation + self.output_rounding
-        return np.subtract(self.difference, parts)
+        out: np.ndarray = self.difference - parts
+        return out
 
     def parts(self) -> dict[str, np.ndarray]:
         """Each part's error ``(h, w)``: ``channel c`` for each channel read, then :data:`PARTS`."""
