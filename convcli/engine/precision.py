@@ -231,28 +231,41 @@ class Emulation:
         return FORMATS[self.precision]
 
 
+def _fp16_block(layer: Layer, rows: tuple[int, int], bias: np.ndarray, out: np.ndarray) -> None:
+    """:func:`accumulate_fp16` for output rows ``[r0, r1)``, written into ``out (r1 - r0, W', F)``."""
+    g = layer.geometry
+    (sh, sw), (dh, dw), (kh, kw) = g.stride, g.dilation, g.kernel_hw
+    ho, wo = rows[1] - rows[0], g.out_hw[1]
+    region = input_region(layer, rows, (0, wo))
+    cg, f = layer.cg, layer.filters
+    first = (np.arange(f) // (f // layer.groups)) * cg  # the first input channel each filter reads
+    acc = np.zeros((ho, wo, f), dtype=np.float64)
+    for u in range(kh):
+        for v in range(kw):
+            view = region[u * dh : u * dh + (ho - 1) * sh + 1 : sh, v * dw : v * dw + (wo - 1) * sw + 1 : sw]
+            for c in range(cg):
+                acc += view[..., first + c] * layer.kernel[u, v, c]
+                acc[...] = acc.astype(np.float16)
+    acc += bias
+    out[...] = acc.astype(np.float16)
+
+
 def accumulate_fp16(layer: Layer, bias: np.ndarray) -> np.ndarray:
     """The layer's sum in float16: ``(H', W', F)`` float32 holding float16 values.
 
     Tap by tap ``(u, v)``, channel by channel inside a tap, each ``acc + x·w`` is rounded to
     float16 (the product is exact in float32, the sum exact enough in float64 that one rounding to
     float16 is correct); the bias is the last add. Past 65504 a sum becomes ±inf and stays.
+    Computed in blocks of output rows that stay in the CPU's cache.
     """
-    g = layer.geometry
-    (ho, wo), (sh, sw), (dh, dw), (kh, kw) = g.out_hw, g.stride, g.dilation, g.kernel_hw
-    region = input_region(layer, (0, ho), (0, wo))
-    cg, f = layer.cg, layer.filters
-    first = (np.arange(f) // (f // layer.groups)) * cg  # the first input channel each filter reads
-    acc = np.zeros((ho, wo, f), dtype=np.float64)
+    ho, wo = layer.geometry.out_hw
+    out = np.empty((ho, wo, layer.filters), dtype=np.float32)
+    step = max(1, (CHUNK // 8) // max(1, wo * layer.filters))
     with np.errstate(over="ignore", invalid="ignore"):
-        for u in range(kh):
-            for v in range(kw):
-                view = region[u * dh : u * dh + (ho - 1) * sh + 1 : sh, v * dw : v * dw + (wo - 1) * sw + 1 : sw]
-                for c in range(cg):
-                    acc += view[..., first + c] * layer.kernel[u, v, c]
-                    acc[...] = acc.astype(np.float16)
-        acc += bias
-        return acc.astype(np.float16).astype(np.float32)
+        for r0 in range(0, ho, step):
+            r1 = min(ho, r0 + step)
+            _fp16_block(layer, (r0, r1), bias, out[r0:r1])
+    return out
 
 
 def emulate(

@@ -382,3 +382,14 @@ def test_fp64_and_fp32_are_the_engine():
     np.testing.assert_array_equal(emulate(x, kernel, precision="fp64").preactivation,
                                   engine.conv2d(x, kernel, dtype=np.float64))
     np.testing.assert_array_equal(emulate(x, kernel, precision="fp32").preactivation, engine.conv2d(x, kernel))
+
+
+def test_fp16_accumulation_in_row_blocks_is_the_whole_sum(monkeypatch):
+    rng = np.random.default_rng(17)
+    x = rng.uniform(-200, 200, (13, 11, 4)).astype(np.float32)
+    kernel = rng.standard_normal((3, 2, 2, 6)).astype(np.float32)
+    settings = dict(stride=(2, 1), padding="same", dilation=(1, 2), groups=2)
+    whole = emulate(x, kernel, rng.standard_normal(6), "linear", "fp16", "fp16", **settings)
+    monkeypatch.setattr(precision, "CHUNK", 8 * 2 * 11 * 6)  # two output rows per block
+    blocks = emulate(x, kernel, whole.source_bias, "linear", "fp16", "fp16", **settings)
+    np.testing.assert_array_equal(blocks.preactivation, whole.preactivation)
