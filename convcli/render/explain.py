@@ -20,12 +20,23 @@ from rich.table import Table
 from rich.text import Text
 
 from convcli import engine
+from convcli.engine.precision import FORMATS, Emulation, emulate, round_to
 from convcli.errors import ConfigError
 from convcli.present.describe import fmt, shape_text
+from convcli.present.precision import precision_window
 from convcli.present.window import Window, window_partials
-from convcli.render.explain_texts import LANGS, PANEL_LABELS, PARAM_WORDS, SECTIONS, TEXTS, text
+from convcli.render.explain_texts import (
+    LANGS,
+    PANEL_LABELS,
+    PARAM_WORDS,
+    PRECISION_LABELS,
+    SECTIONS,
+    TEXTS,
+    text,
+)
 from convcli.render.numbers import LABEL, OPERATOR, Flow, key_values, number_grid
 from convcli.render.params import param_formula
+from convcli.render.precision import PrecisionLabels, precision_panel
 from convcli.render.run import PanelLabels, filter_panel
 
 __all__ = ["LANGS", "SECTIONS", "TEXTS", "Example", "compute", "lesson", "text"]
@@ -50,6 +61,8 @@ class Example:
     kd: int  # depth of the Conv3D kernel
     conv3d: np.ndarray  # (H', W', D') a Conv3D over the channels as depth
     window: Window  # what the number panels show: the whole 2×2 output of every result above
+    bf16: Emulation  # the textbook Conv2D as a GPU computes it in bfloat16
+    tf32: Emulation  # ... and in TF32
 
 
 def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Example:
@@ -85,6 +98,8 @@ def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Examp
         kd=kd,
         conv3d=conv3d,
         window=Window.choose(result.layer.geometry.out_hw),
+        bf16=emulate(x, ones, 0.0, activation, "bf16"),
+        tf32=emulate(x, ones, 0.0, activation, "tf32"),
     )
 
 
@@ -234,17 +249,47 @@ def section_prove(ex: Example, lang: str) -> list[RenderableType]:
     return lines
 
 
+def _tf32_probe(v: float) -> tuple[float, float]:
+    """A value near ``v`` with more digits than TF32 keeps (3/8 of a TF32 place above ``v``), and
+    what TF32 makes of it."""
+    place = 2.0 ** (np.floor(np.log2(abs(v) or 1.0)) - FORMATS["tf32"].mantissa_bits)
+    probe = float(np.float32(v + 0.375 * place))
+    return probe, float(round_to(np.array([probe]), "tf32")[0])
+
+
+def section_gpu(ex: Example, lang: str) -> list[RenderableType]:
+    r = ex.result
+    names = {f"{k}": FORMATS[k].title for k in ("fp64", "fp32", "tf32", "bf16", "fp16")}
+    bits = {f"{k}_bits": FORMATS[k].mantissa_bits for k in ("tf32", "bf16", "fp16")}
+    parts: list[RenderableType] = [_heading(6, "q6", lang), _para(text("gpu_intro", lang, **names, **bits))]
+    out = _fmt(r.preactivation[0, 0, 0])
+    labels = PrecisionLabels(**PRECISION_LABELS[lang]) if lang in PRECISION_LABELS else PrecisionLabels()
+    view = precision_window(ex.bf16, 0, 0, 0, ex.names)
+    p = view.channels
+    parts.append(_para(text("gpu_bf16", lang, **names, v2=_fmt(p[2].value.given), v2r=_fmt(p[2].value.stored),
+                            p0=_fmt(p[0].rounded), p1=_fmt(p[1].rounded), p2=_fmt(p[2].exact), p2r=_fmt(p[2].rounded),
+                            b=_fmt(view.bias.stored), acc=_fmt(view.accumulated), y=_fmt(view.emulated), out=out)))
+    parts.append(precision_panel(view, labels))
+    probe, prober = _tf32_probe(ex.values[2])
+    parts.append(_para(text("gpu_tf32", lang, **names, v2=_fmt(ex.values[2]), v2t=_fmt(ex.tf32.rounded.x[0, 0, 2]),
+                            yt=_fmt(ex.tf32.preactivation[0, 0, 0]), out=out, probe=_fmt(probe),
+                            prober=_fmt(prober))))
+    parts.append(Text(text("gpu_switches", lang, **names), style="dim"))
+    return parts
+
+
 SECTION_BUILDERS: tuple[Callable[[Example, str], list[RenderableType]], ...] = (
     section_aggregation,
     section_separate_slices,
     section_control,
     section_why_2d,
     section_prove,
+    section_gpu,
 )
 
 
 def lesson(lang: str = "en", step: int | None = None, example: Example | None = None) -> list[RenderableType]:
-    """The renderables of the lesson in ``lang``: all five sections, or only section ``step`` (1-based).
+    """The renderables of the lesson in ``lang``: all the sections, or only section ``step`` (1-based).
 
     ``example`` defaults to :func:`compute`'s textbook example.
     """

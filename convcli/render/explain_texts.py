@@ -7,7 +7,7 @@ so the four lessons differ only in words. Plain strings: no rich, no numpy.
 from __future__ import annotations
 
 LANGS = ("en", "ru", "ko", "zh")
-SECTIONS = 5
+SECTIONS = 6
 
 #: key -> (English, Russian, Korean, Simplified Chinese). Numbers only through {placeholders}, never typed in.
 TEXTS: dict[str, tuple[str, ...]] = {
@@ -200,6 +200,57 @@ TEXTS: dict[str, tuple[str, ...]] = {
         "convcli와 저장된 Keras·PyTorch 결과 비교",
         "convcli 与保存的 Keras 和 PyTorch 结果对比",
     ),
+    "q6": (
+        "Why does my GPU give other numbers?",
+        "Почему на GPU получаются другие числа?",
+        "왜 GPU에서는 다른 숫자가 나오는가?",
+        "为什么我的 GPU 算出的数字不一样？",
+    ),
+    "gpu_intro": (
+        "A GPU often computes Conv2D in fewer bits. PyTorch's cuDNN convolutions and TensorFlow round {fp32} "
+        "inputs to {tf32} ({tf32_bits} mantissa bits) by default; mixed precision computes in {bf16} "
+        "({bf16_bits} bits) or {fp16} ({fp16_bits} bits). The GPU rounds the inputs and weights, adds the exact "
+        "products in {fp32} and stores the output in the format; convcli does the same on the CPU.",
+        "GPU часто считает Conv2D в меньшем числе битов. Свёртки PyTorch на cuDNN и TensorFlow по умолчанию "
+        "округляют входы {fp32} до {tf32} ({tf32_bits} бит мантиссы); смешанная точность считает в {bf16} "
+        "({bf16_bits} бит) или {fp16} ({fp16_bits} бит). GPU округляет входы и веса, складывает точные "
+        "произведения в {fp32} и сохраняет выход в этом формате; convcli делает то же на CPU.",
+        "GPU는 Conv2D를 더 적은 비트로 계산하는 경우가 많습니다. PyTorch의 cuDNN 합성곱과 TensorFlow는 기본값으로 {fp32} 입력을 "
+        "{tf32}({tf32_bits}비트 가수)로 반올림하고, 혼합 정밀도는 {bf16}({bf16_bits}비트)나 {fp16}({fp16_bits}비트)로 계산합니다. "
+        "GPU는 입력과 가중치를 반올림하고 정확한 곱을 {fp32}로 더한 뒤 출력을 그 형식으로 저장합니다. convcli는 CPU에서 똑같이 합니다.",
+        "GPU 常用更少的位数计算 Conv2D。PyTorch 的 cuDNN 卷积和 TensorFlow 默认把 {fp32} 输入舍入为 {tf32}（{tf32_bits} 位尾数）；"
+        "混合精度用 {bf16}（{bf16_bits} 位）或 {fp16}（{fp16_bits} 位）计算。GPU 先舍入输入和权重，用 {fp32} 累加精确的乘积，"
+        "再以该格式存储输出；convcli 在 CPU 上做同样的事。",
+    ),
+    "gpu_bf16": (
+        "In {bf16}, {v2} is stored as {v2r}, so its partial sum {p2} becomes {p2r}. {fp32} adds {p0} + {p1} + "
+        "{p2r} + {b} = {acc} exactly, and storing that in {bf16} gives {y}, where {fp64} gives {out}:",
+        "В {bf16} число {v2} хранится как {v2r}, и его частичная сумма {p2} становится {p2r}. {fp32} точно "
+        "складывает {p0} + {p1} + {p2r} + {b} = {acc}, а сохранение в {bf16} даёт {y}, тогда как {fp64} даёт {out}:",
+        "{bf16}에서 {v2}는 {v2r}로 저장되므로 부분합 {p2}는 {p2r}가 됩니다. {fp32}는 {p0} + {p1} + {p2r} + {b} = {acc}를 "
+        "정확히 더하고, 이를 {bf16}로 저장하면 {y}가 됩니다. {fp64}에서는 {out}입니다:",
+        "在 {bf16} 中，{v2} 被存为 {v2r}，所以它的部分和 {p2} 变成 {p2r}。{fp32} 精确地算出 {p0} + {p1} + {p2r} + {b} = "
+        "{acc}，再存成 {bf16} 得到 {y}，而 {fp64} 得到 {out}：",
+    ),
+    "gpu_tf32": (
+        "In {tf32}, {v2} is stored as {v2t} and the sum is stored in {fp32}: the result is {yt} ({fp64}: {out}). "
+        "A value with more digits moves: {probe} becomes {prober}.",
+        "В {tf32} число {v2} хранится как {v2t}, а сумма сохраняется в {fp32}: результат {yt} ({fp64}: {out}). "
+        "Число с большим количеством цифр сдвигается: {probe} становится {prober}.",
+        "{tf32}에서 {v2}는 {v2t}로 저장되고 합은 {fp32}로 저장되므로 결과는 {yt}입니다({fp64}: {out}). "
+        "자릿수가 더 많은 값은 달라집니다: {probe}는 {prober}가 됩니다.",
+        "在 {tf32} 中，{v2} 存为 {v2t}，和以 {fp32} 存储：结果为 {yt}（{fp64}：{out}）。位数更多的值会变：{probe} 变成 {prober}。",
+    ),
+    "gpu_switches": (
+        "To get {fp32} on a GPU, switch {tf32} off: torch.backends.cudnn.allow_tf32 = False in PyTorch, "
+        "tf.config.experimental.enable_tensor_float_32_execution(False) in TensorFlow.",
+        "Чтобы получить на GPU {fp32}, выключите {tf32}: torch.backends.cudnn.allow_tf32 = False в PyTorch, "
+        "tf.config.experimental.enable_tensor_float_32_execution(False) в TensorFlow.",
+        "GPU에서 {fp32}를 얻으려면 {tf32}를 끄세요: PyTorch에서는 torch.backends.cudnn.allow_tf32 = False, "
+        "TensorFlow에서는 tf.config.experimental.enable_tensor_float_32_execution(False).",
+        "要在 GPU 上得到 {fp32}，请关闭 {tf32}：PyTorch 中 torch.backends.cudnn.allow_tf32 = False，"
+        "TensorFlow 中 tf.config.experimental.enable_tensor_float_32_execution(False)。",
+    ),
 }
 
 
@@ -264,4 +315,28 @@ PARAM_WORDS: dict[str, tuple[str, str, str]] = {
     "ru": ("весов", "смещений", "без смещения"),
     "ko": ("가중치", "편향", "편향 없음"),
     "zh": ("权重", "偏置", "无偏置"),
+}
+#: The words of the precision panel (convcli.render.precision.PrecisionLabels' fields), per language.
+PRECISION_LABELS: dict[str, dict[str, str]] = {
+    "ru": {
+        "heading": "{precision} на выходе ({row}, {col}) · фильтр {f} · произведения складываются в {adder}",
+        "channel": "канал {name}", "input": "вход", "weight": "вес", "bias": "смещение",
+        "sum_in": "сумма в {adder}", "stored_in": "сохранено в {storage}", "output": "выход", "error": "ошибка",
+        "exact": "{precision} даёт здесь результат float64.",
+        "verdict": "разница {diff} ({eps} eps от результата); наибольшая часть: {part}",
+    },
+    "ko": {
+        "heading": "출력 ({row}, {col})의 {precision} · 필터 {f} · 곱을 {adder}로 더함",
+        "channel": "채널 {name}", "input": "입력", "weight": "가중치", "bias": "편향",
+        "sum_in": "{adder} 합", "stored_in": "{storage}로 저장", "output": "출력", "error": "오차",
+        "exact": "여기서는 {precision}가 float64 결과와 같습니다.",
+        "verdict": "차이 {diff} (결과의 {eps} eps); 가장 큰 부분: {part}",
+    },
+    "zh": {
+        "heading": "{precision}，输出 ({row}, {col}) · 滤波器 {f} · 乘积以 {adder} 累加",
+        "channel": "通道 {name}", "input": "输入", "weight": "权重", "bias": "偏置",
+        "sum_in": "{adder} 求和", "stored_in": "以 {storage} 存储", "output": "输出", "error": "误差",
+        "exact": "此处 {precision} 与 float64 结果相同。",
+        "verdict": "差 {diff}（结果的 {eps} eps）；最大的部分：{part}",
+    },
 }

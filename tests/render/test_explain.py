@@ -81,6 +81,7 @@ def test_numbers_are_computed_not_typed():
     (3, "3 · Can I control the aggregation", "13468", "4 · Why"),
     (4, "4 · Why is it called 2-D", "40400", "3 · Can"),
     (5, "5 · How can I know for sure", "convcli params -c 3 -f 1 -k 2", "4 · Why"),
+    (6, "6 · Why does my GPU give other numbers", "39936", "5 · How"),
 ])
 def test_step_shows_one_section(step: int, heading: str, present: str, absent: str):
     r = invoke("--step", str(step))
@@ -96,7 +97,7 @@ def test_step_in_russian_and_korean():
     assert "2 · 2-D 커널 하나를" in ko and "= 13" in ko and "= 5" in ko
 
 
-@pytest.mark.parametrize("args", [["--step", "0"], ["--step", "6"], ["--lang", "de"]])
+@pytest.mark.parametrize("args", [["--step", "0"], ["--step", str(explain_texts.SECTIONS + 1)], ["--lang", "de"]])
 def test_bad_options(args: list[str]):
     r = invoke(*args)
     assert r.exit_code == 2
@@ -129,3 +130,29 @@ def test_the_control_step_says_groups_is_conv2ds_own_argument(lang: str):
     out = invoke("--lang", lang, "--step", "3", width=120).stdout
     assert "Conv2D" in out and "groups=" in out and "groups = C = 3" in out
     assert "Not in Conv2D" not in out
+
+
+@pytest.mark.parametrize("lang", explain_texts.LANGS)
+def test_the_gpu_step_shows_bfloat16_and_tf32_from_the_engine(lang: str):
+    """Step 6: 10000 stored as 9984 in bfloat16, its partial 40000 as 39936, the total 40404 as 40448;
+    TF32 keeps the textbook's numbers and moves one with more digits."""
+    out = invoke("--lang", lang, "--step", "6", width=120).stdout
+    assert "10000 → 9984" in out and "40000" in out and "39936" in out
+    assert "4 + 400 + 39936 + 0 = 40340" in re.sub(r"\s+", " ", out)  # the sum may wrap
+    assert re.search(r"40404 +40448 +\+44", out)  # float64 beside bfloat16, and their difference
+    assert "+108" in out and "-64" in out  # the store and channel B's rounding
+    assert "10003" in out and "TF32" in out and "allow_tf32 = False" in out
+    assert "bfloat16" in out and "float16" in out
+
+
+def test_the_gpu_step_numbers_are_computed():
+    example = explain.compute((2.0, 3.0, 5.0))  # every value fits bfloat16: the step says they agree
+    out = draw(explain.lesson("en", 6, example))
+    assert "5 is stored as 5" in out and "gives 40, where float64 gives 40" in out
+    assert "bfloat16 gives the float64 result here." in out
+    assert "5.001 becomes 5" in out  # 3/8 of a TF32 place (2⁻⁸) above 5
+
+
+def test_the_step_bound_is_the_number_of_sections():
+    assert explain_texts.SECTIONS == len(explain.SECTION_BUILDERS)
+    assert invoke("--step", str(explain_texts.SECTIONS)).exit_code == 0

@@ -7,7 +7,8 @@ from dataclasses import fields
 
 import pytest
 
-from convcli.render.explain_texts import LANGS, PANEL_LABELS, PARAM_WORDS
+from convcli.render.explain_texts import LANGS, PANEL_LABELS, PARAM_WORDS, PRECISION_LABELS
+from convcli.render.precision import PrecisionLabels
 from convcli.render.run import PanelLabels
 
 from helpers import invoke
@@ -39,3 +40,15 @@ def test_every_label_translated_with_its_placeholders(lang: str) -> None:
     for f in fields(PanelLabels):
         english = set(re.findall(r"\{(\w+)\}", f.default))  # type: ignore[arg-type]
         assert set(re.findall(r"\{(\w+)\}", table[f.name])) == english, (lang, f.name)
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGS if lang != "en"])
+def test_every_precision_label_translated_with_its_placeholders(lang: str) -> None:
+    table = PRECISION_LABELS[lang]
+    assert set(table) == {f.name for f in fields(PrecisionLabels)}
+    for f in fields(PrecisionLabels):
+        english = set(re.findall(r"\{(\w+)\}", f.default))  # type: ignore[arg-type]
+        assert set(re.findall(r"\{(\w+)\}", table[f.name])) == english, (lang, f.name)
+    out = invoke("explain", "--lang", lang, "--step", "6", columns=120).stdout
+    assert "stored in" not in out and "sum in" not in out and "the largest part" not in out
+    assert table["stored_in"].format(storage="bfloat16") in out

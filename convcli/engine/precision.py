@@ -1,0 +1,324 @@
+"""What a GPU computes in reduced precision, emulated on the CPU: TF32, bfloat16, float16. numpy only.
+
+A GPU in TF32, bfloat16 or float16 mode rounds the float32 input and weights to the format (round
+to nearest, ties to even), multiplies them exactly (two mantissas of ≤ 11 bits make ≤ 22 bits,
+which float32 holds), adds the products in float32 (cuDNN's and oneDNN's default; some kernels add
+in float16), adds the bias and stores the output in the format. :func:`emulate` does the same with
+numpy; :mod:`convcli.engine.precision_errors` says, channel by channel, where the difference from
+float64 comes from.
+
+Layouts as in :mod:`convcli.engine`: ``x (H, W, C)``, ``kernel (kh, kw, C // groups, F)``,
+``bias (F,)``, results ``(H', W', F)``.
+
+TF32 and bfloat16 are rounded by integer operations on float32's bits, in cache-sized chunks;
+float16 by numpy's own cast. ``ml_dtypes`` (the tests' oracle for bfloat16, equal value for value)
+was measured the slower choice: 0.16-0.26 s against 0.12-0.13 s for a 12 MP RGB photo (36 M
+values) on the 2-core development machine (``benchmarks/bench_precision.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from convcli.engine.activations import activate
+from convcli.engine.bind import Layer, check_bias, prepare
+from convcli.engine.conv import conv2d, input_region
+from convcli.errors import ConfigError
+from convcli.layer.geometry import PaddingSpec
+
+#: Activations whose result is in the format whenever their input is: no second rounding.
+KEEPS_FORMAT = frozenset({"linear", "relu", "relu6"})
+
+def _float32(a: np.ndarray) -> np.ndarray:
+    # a framework hands the GPU a float32 tensor: wider data is first cast to float32, as it does
+    return np.asarray(a, dtype=np.float32)
+
+
+def _round_fp64(a: np.ndarray) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def _round_fp32(a: np.ndarray) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)
+
+
+#: Values rounded per chunk (4 MiB): a chunk and its temporaries stay in the CPU's cache; 36 M
+#: values round to TF32 in 0.05-0.09 s this way against 0.7-0.8 s in whole-array steps.
+CHUNK = 1 << 20
+
+
+def _chunked(a: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``fn`` (element-wise, float32 to float32) over float32 ``a`` chunk by chunk: same shape."""
+    a = np.ascontiguousarray(_float32(a))
+    out = np.empty_like(a)
+    flat_in, flat_out = a.reshape(-1), out.reshape(-1)
+    for i in range(0, flat_in.size, CHUNK):
+        flat_out[i : i + CHUNK] = fn(flat_in[i : i + CHUNK])
+    return out
+
+
+def _mantissa_bits(a: np.ndarray, drop: int) -> np.ndarray:
+    u = a.view(np.uint32)
+    # adding half a place less one, plus the kept last bit, carries into the kept bits exactly when
+    # the dropped ones are above half, or at half with an odd last bit: round to nearest even
+    r = u >> np.uint32(drop)
+    r &= np.uint32(1)
+    r += np.uint32((1 << (drop - 1)) - 1)
+    r += u
+    r &= np.uint32((0xFFFFFFFF << drop) & 0xFFFFFFFF)
+    rounded = r.view(np.float32)
+    nan = np.isnan(a)
+    if nan.any():  # a NaN's mantissa may carry into the sign or round to zero bits (inf): keep it
+        rounded[nan] = a[nan]
+    return rounded
+
+
+def round_mantissa(a: np.ndarray, bits: int) -> np.ndarray:
+    """float32 ``a`` (any shape) rounded to ``bits`` explicit mantissa bits (≤ 23), ties to even,
+    float32's exponent range kept: TF32 is ``bits=10``, bfloat16 ``bits=7``. NaN stays NaN; a value
+    past the format's largest finite one becomes ±inf, as round to nearest says."""
+    drop = 23 - bits
+    if drop <= 0:
+        return _float32(a).copy()
+    return _chunked(a, lambda c: _mantissa_bits(c, drop))
+
+
+def _round_tf32(a: np.ndarray) -> np.ndarray:
+    return round_mantissa(a, 10)
+
+
+def _round_bf16(a: np.ndarray) -> np.ndarray:
+    return round_mantissa(a, 7)
+
+
+def _round_fp16(a: np.ndarray) -> np.ndarray:
+    # numpy's float32 -> float16 cast rounds to nearest even, keeps subnormals and overflows to ±inf
+    with np.errstate(over="ignore"):
+        return _chunked(a, lambda c: c.astype(np.float16).astype(np.float32))
+
+
+@dataclass(frozen=True)
+class Format:
+    """A floating-point format: ``mantissa_bits`` explicit bits, ``eps = 2^-mantissa_bits`` (the
+    gap above 1), ``max_finite``; ``storage`` the format a GPU writes this mode's outputs in (TF32
+    is a compute mode: its outputs are float32)."""
+
+    name: str
+    title: str
+    mantissa_bits: int
+    max_finite: float
+    storage: str
+    rounding: Callable[[np.ndarray], np.ndarray] = field(repr=False, compare=False)
+
+    @property
+    def eps(self) -> float:
+        return 2.0 ** -self.mantissa_bits
+
+    @property
+    def unit_roundoff(self) -> float:
+        """Half of ``eps``: the largest relative error of one rounding to nearest."""
+        return self.eps / 2
+
+    def round(self, a: np.ndarray) -> np.ndarray:
+        """``a`` (any shape) rounded to this format, held in float32 (float64 for ``fp64``); ``a``
+        itself when it is already that array (float32 for ``fp32``): never write to the result."""
+        return self.rounding(np.asarray(a))
+
+
+FORMATS: dict[str, Format] = {
+    "fp64": Format("fp64", "float64", 52, float(np.finfo(np.float64).max), "fp64", _round_fp64),
+    "fp32": Format("fp32", "float32", 23, float(np.finfo(np.float32).max), "fp32", _round_fp32),
+    "tf32": Format("tf32", "TF32", 10, (2 - 2.0 ** -10) * 2.0 ** 127, "fp32", _round_tf32),
+    "bf16": Format("bf16", "bfloat16", 7, (2 - 2.0 ** -7) * 2.0 ** 127, "bf16", _round_bf16),
+    "fp16": Format("fp16", "float16", 10, 65504.0, "fp16", _round_fp16),
+}
+PRECISIONS = tuple(FORMATS)
+#: The adders a kernel may use for the products: float32 (cuDNN's, oneDNN's default) or float16.
+ACCUMULATIONS = ("fp32", "fp16")
+
+
+def get_format(name: str) -> Format:
+    """The :class:`Format` called ``name`` (:data:`PRECISIONS`); :class:`ConfigError` otherwise."""
+    try:
+        return FORMATS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"{{field}} must be one of {', '.join(PRECISIONS)}, got {name!r}",
+                          field="precision") from None
+
+
+def round_to(a: np.ndarray, precision: str) -> np.ndarray:
+    """``a`` (any shape) rounded to the format ``precision``: float32 (float64 for ``fp64``)."""
+    return get_format(precision).round(a)
+
+
+def check_accumulate(precision: str, accumulate: str | None) -> str:
+    """The adder for ``precision``: ``accumulate`` checked, or the default (fp32; fp64 for fp64)."""
+    fmt = get_format(precision)
+    if fmt.name == "fp64":
+        if accumulate not in (None, "fp64"):
+            raise ConfigError(f"{{field}} {accumulate} with precision fp64: float64 adds in float64",
+                              field="accumulate")
+        return "fp64"
+    if accumulate is None:
+        return "fp32"
+    if accumulate not in ACCUMULATIONS:
+        raise ConfigError(f"{{field}} must be one of {', '.join(ACCUMULATIONS)}, got {accumulate!r}",
+                          field="accumulate")
+    if accumulate == "fp16" and fmt.name not in ("fp16", "bf16"):
+        raise ConfigError(f"{{field}} fp16 with precision {fmt.name}: no kernel adds {fmt.title} products "
+                          "in float16; use fp16 or bf16 inputs, or fp32 accumulation", field="accumulate")
+    return accumulate
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """``count`` values of ``what`` (input, kernel, bias, output) past the format's range, now
+    ±inf; ``first`` the index of the first one."""
+
+    what: str
+    count: int
+    first: tuple[int, ...]
+    precision: str
+
+    @property
+    def message(self) -> str:
+        fmt = FORMATS[self.precision]
+        where = ", ".join(str(i) for i in self.first)
+        return (f"{self.count} {self.what} value{'s' if self.count != 1 else ''} overflow {fmt.title} "
+                f"(largest {fmt.max_finite:g}) and become ±inf; the first at ({where})")
+
+
+def _overflow(what: str, before: np.ndarray, after: np.ndarray, precision: str) -> Overflow | None:
+    inf = np.isinf(after)
+    if not inf.any():  # the common case, in two cheap passes
+        return None
+    new = inf & np.isfinite(before)
+    count = int(np.count_nonzero(new))
+    if not count:
+        return None
+    first = tuple(int(i) for i in np.unravel_index(int(np.argmax(new)), new.shape))
+    return Overflow(what, count, first, precision)
+
+
+@dataclass(frozen=True)
+class Emulation:
+    """One conv layer computed as a GPU does in ``precision``, with what it started from.
+
+    ``source`` is the layer on the unrounded arrays (as given), ``rounded`` the same layer on the
+    inputs and weights rounded to the format; ``bias (F,)`` the bias in the storage format,
+    ``source_bias (F,)`` as given. ``accumulated (H', W', F)`` is the sum of products and bias in
+    the adder's precision, ``preactivation (H', W', F)`` that sum stored in the format,
+    ``output (H', W', F)`` the activation of it, stored again. ``warnings`` are the overflows.
+    """
+
+    precision: str
+    accumulate: str
+    activation: str
+    source: Layer
+    rounded: Layer
+    source_bias: np.ndarray
+    bias: np.ndarray
+    accumulated: np.ndarray
+    preactivation: np.ndarray
+    output: np.ndarray
+    warnings: tuple[Overflow, ...]
+
+    @property
+    def format(self) -> Format:
+        return FORMATS[self.precision]
+
+
+def _fp16_block(layer: Layer, rows: tuple[int, int], bias: np.ndarray, out: np.ndarray) -> None:
+    """:func:`accumulate_fp16` for output rows ``[r0, r1)``, written into ``out (r1 - r0, W', F)``."""
+    g = layer.geometry
+    (sh, sw), (dh, dw), (kh, kw) = g.stride, g.dilation, g.kernel_hw
+    ho, wo = rows[1] - rows[0], g.out_hw[1]
+    region = input_region(layer, rows, (0, wo))
+    cg, f = layer.cg, layer.filters
+    first = (np.arange(f) // (f // layer.groups)) * cg  # the first input channel each filter reads
+    acc = np.zeros((ho, wo, f), dtype=np.float64)
+    for u in range(kh):
+        for v in range(kw):
+            view = region[u * dh : u * dh + (ho - 1) * sh + 1 : sh, v * dw : v * dw + (wo - 1) * sw + 1 : sw]
+            for c in range(cg):
+                acc += view[..., first + c] * layer.kernel[u, v, c]
+                acc[...] = acc.astype(np.float16)
+    acc += bias
+    out[...] = acc.astype(np.float16)
+
+
+def accumulate_fp16(layer: Layer, bias: np.ndarray) -> np.ndarray:
+    """The layer's sum in float16: ``(H', W', F)`` float32 holding float16 values.
+
+    Tap by tap ``(u, v)``, channel by channel inside a tap, each ``acc + x·w`` is rounded to
+    float16 (the product is exact in float32, the sum exact enough in float64 that one rounding to
+    float16 is correct); the bias is the last add. Past 65504 a sum becomes ±inf and stays.
+    Computed in blocks of output rows that stay in the CPU's cache.
+    """
+    ho, wo = layer.geometry.out_hw
+    out = np.empty((ho, wo, layer.filters), dtype=np.float32)
+    step = max(1, (CHUNK // 8) // max(1, wo * layer.filters))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for r0 in range(0, ho, step):
+            r1 = min(ho, r0 + step)
+            _fp16_block(layer, (r0, r1), bias, out[r0:r1])
+    return out
+
+
+def emulate(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | Sequence[float] | float | None = None,
+    activation: str = "linear",
+    precision: str = "bf16",
+    accumulate: str | None = None,
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingSpec = "valid",
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+) -> Emulation:
+    """The layer ``x (H, W, C)`` ∗ ``kernel (kh, kw, C // groups, F)`` + ``bias (F,)`` in ``precision``.
+
+    ``x``, ``kernel`` are cast to float32 (what a framework hands the GPU), then rounded to the
+    format; the bias is rounded to the storage format (TF32 leaves it float32). ``accumulate``:
+
+    - ``"fp32"`` (default): the float32 sum of :func:`convcli.engine.conv2d` on the rounded arrays,
+      bias added in float32, each product exact. The order is the engine's (tap by tap, BLAS's
+      blocked order over channels); a kernel that adds the same ``n = kh·kw·C/groups`` products in
+      another order differs by at most ``2·γ(n)·Σ|x·w|`` before the output rounding, with
+      ``γ(n) = n·u/(1 - n·u)`` and ``u = 2⁻²⁴``, and by at most one more rounding of each result to
+      the storage format (``u_fmt·(|a| + |b|)``) after it;
+    - ``"fp16"``: :func:`accumulate_fp16` (fp16 and bf16 inputs only).
+
+    ``fp64`` is the float64 layer itself. Stride, padding, dilation, groups as :func:`convcli.engine.prepare`.
+    """
+    fmt = get_format(precision)
+    acc = check_accumulate(precision, accumulate)
+    settings = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    checked = prepare(x, kernel, dtype=np.float64 if fmt.name == "fp64" else np.float32, **settings)  # type: ignore[arg-type]
+    source = Layer(np.asarray(x), np.asarray(kernel), checked.groups, checked.geometry)
+    store = FORMATS[fmt.storage]
+    source_bias = check_bias(bias, checked.filters, np.dtype(np.float64))
+    with np.errstate(over="ignore"):
+        xr, kr, br = fmt.round(checked.x), fmt.round(checked.kernel), store.round(source_bias)
+    warnings = [_overflow(what, before, after, precision) for what, before, after in
+                (("input", checked.x, xr), ("kernel", checked.kernel, kr), ("bias", source_bias, br))]
+    rounded = Layer(xr, kr, checked.groups, checked.geometry)
+    if acc == "fp16":
+        accumulated = accumulate_fp16(rounded, br)
+    else:
+        accumulated = conv2d(xr, kr, br, dtype=xr.dtype, **settings)  # type: ignore[arg-type]
+    with np.errstate(over="ignore"):
+        pre = store.round(accumulated)
+        output = activate(pre, activation)
+        if activation not in KEEPS_FORMAT:
+            output = store.round(output)
+    warnings.append(_overflow("output", accumulated, pre, precision))
+    if acc == "fp16" and not any(warnings):  # the adder itself overflowed: its sum is ±inf already
+        warnings.append(_overflow("output", np.zeros_like(pre), pre, precision))
+    return Emulation(fmt.name, acc, activation, source, rounded, source_bias, br, accumulated, pre, output,
+                     tuple(w for w in warnings if w is not None))
