@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +13,9 @@ from convcli.cli.app import app
 from convcli.cli.options import ExportOpt, ForceOpt, Kind
 from convcli.cli.parsing import check_count, parse_input_size, parse_padding, parse_pair
 from convcli.pipeline.binding import layer_spec
+
+if TYPE_CHECKING:
+    from convcli.layer.spec import ConvSpec
 
 
 @app.command(no_args_is_help=True)
@@ -45,11 +49,6 @@ def params(
     force: ForceOpt = False,
 ) -> None:
     """Count the parameters of a 2-D conv layer (as Keras' count_params()), its MACs, FLOPs and receptive field."""
-
-    from convcli.layer import counts
-    from convcli.layer import stack as stack_syntax
-    from convcli.present import schema
-
     export_target = output.export_target(export, force=force, json_=json_)
     for value, option in ((in_channels, "--in-channels"), (filters, "--filters"), (groups, "--groups"),
                           (depth_multiplier, "--depth-multiplier")):
@@ -63,18 +62,8 @@ def params(
                                       ("--no-bias", no_bias or None)) if v is not None]
         if given:
             raise typer.BadParameter(f"--stack describes every layer itself; drop {', '.join(given)}")
-        if size is None or len(size) != 3:
-            raise typer.BadParameter("--stack needs --input-size H,W,C (e.g. 224,224,3)")
-        report = stack_syntax.build_stack(stack_syntax.parse_stack(stack), size)
-        if json_:
-            sys.stdout.write(schema.dumps(schema.stack_json(report)))
-            return
-        from convcli.render import stack as render_stack
-
-        output.show([render_stack.StackTable(report), render_stack.stack_totals(report)], export_target,
-                    "convcli params --stack", force=force)
+        _show_stack(stack, size, json_, export_target, force)
         return
-
     if size is not None and len(size) == 3:
         if in_channels is not None and in_channels != size[2]:
             raise typer.BadParameter(f"--in-channels {in_channels} contradicts --input-size {input_size} (C = {size[2]})")
@@ -82,15 +71,37 @@ def params(
     if in_channels is None:
         raise typer.BadParameter("give the input channels: --in-channels/-c C, or --input-size H,W,C")
     layer_kind = kind.value if kind is not None else "conv"
-    kernel_v = parse_pair(kernel_size or "3", "--kernel-size")
-    stride_v = parse_pair(stride or "1", "--stride")
-    dilation_v = parse_pair(dilation or "1", "--dilation")
-    padding_v = parse_padding(padding or "valid")
+    spec = layer_spec(layer_kind, in_channels, filters if layer_kind == "depthwise" else (filters or 1),
+                      parse_pair(kernel_size or "3", "--kernel-size"), stride=parse_pair(stride or "1", "--stride"),
+                      dilation=parse_pair(dilation or "1", "--dilation"), padding=parse_padding(padding or "valid"),
+                      groups=groups or 1, depth_multiplier=depth_multiplier or 1, use_bias=not no_bias)
+    _show_layer(spec, size[:2] if size is not None else None, json_, export_target, force)
 
-    spec = layer_spec(layer_kind, in_channels, filters if layer_kind == "depthwise" else (filters or 1), kernel_v,
-                      stride=stride_v, dilation=dilation_v, padding=padding_v, groups=groups or 1,
-                      depth_multiplier=depth_multiplier or 1, use_bias=not no_bias)
-    hw = size[:2] if size is not None else None
+
+def _show_stack(stack: str, size: tuple[int, ...] | None, json_: bool, export_target: Path | None,
+                force: bool) -> None:
+    """``--stack``: every layer's counts and shapes on ``--input-size H,W,C``, as JSON or a table."""
+    from convcli.layer import stack as stack_syntax
+    from convcli.present import schema
+
+    if size is None or len(size) != 3:
+        raise typer.BadParameter("--stack needs --input-size H,W,C (e.g. 224,224,3)")
+    report = stack_syntax.build_stack(stack_syntax.parse_stack(stack), size)
+    if json_:
+        sys.stdout.write(schema.dumps(schema.stack_json(report)))
+        return
+    from convcli.render import stack as render_stack
+
+    output.show([render_stack.StackTable(report), render_stack.stack_totals(report)], export_target,
+                "convcli params --stack", force=force)
+
+
+def _show_layer(spec: ConvSpec, hw: tuple[int, ...] | None, json_: bool, export_target: Path | None,
+                force: bool) -> None:
+    """One layer's counts (and with ``hw`` its shapes, MACs and receptive field), beside its equivalent twin."""
+    from convcli.layer import counts
+    from convcli.present import schema
+
     rep = counts.report(spec, hw)  # a LayerConfigError is worded with its flag by the app, as every error
     twin = counts.equivalent(spec)
     other = counts.report(twin, hw) if twin is not None else None
