@@ -30,7 +30,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         page_file = Path(tmp) / "report.html"
-        subprocess.run([sys.executable, "-m", "convcli", "report", str(ROOT / "samples" / "grace_hopper.png"),
+        subprocess.run([sys.executable, "-m", "convcli", "report", "samples/grace_hopper.png",
                         "-f", "4", "-o", str(page_file)], check=True, cwd=ROOT)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

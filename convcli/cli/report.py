@@ -25,7 +25,7 @@ from convcli.cli.options import (
 from convcli.cli.parsing import parse_filter_list, parse_position
 
 #: ``--data-budget``'s default, in MB: a 12 MP photo's page stays under 5 MB (base64 adds a third).
-DATA_BUDGET_MB = 3.0
+DATA_BUDGET_MB = 2.5
 
 
 @app.command(no_args_is_help=True)

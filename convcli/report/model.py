@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from convcli import engine
 from convcli.engine import ACTIVATION_FORMULAS, LayerResult, param_count
 from convcli.figure.plan import ImageScale, Scale
 from convcli.present import colour, describe, selection
@@ -126,15 +127,25 @@ def _range(lo: float, hi: float) -> str:
 
 
 def input_pictures(result: LayerResult, names: Sequence[str], limit: int) -> list[Picture]:
-    """Every input channel, grey on one scale (a picture, not signed values), block means at ``limit``."""
+    """Every input channel, grey on one scale (a picture, not signed values), block means at ``limit``.
+
+    A finite input is reduced in one pass over all its channels (a photo's channels are strided
+    views: one at a time would read it three times); its ranges are the engine's statistics.
+    """
     x = result.layer.x
-    h, w = x.shape[:2]
+    h, w, c = x.shape
     k = block_factor((h, w), limit, limit)
-    means = [np.asarray(x[:, :, c], dtype=np.float64) if k == 1 else block_mean(x[:, :, c], k, k)
-             for c in range(x.shape[2])]
+    stats = engine.map_stats(x)  # (C, 3): min, mean, max, NaN ignored
+    if k == 1:
+        means = [np.asarray(x[:, :, ch], dtype=np.float64) for ch in range(c)]
+    elif np.isfinite(stats).all():
+        sums = engine.block_sums(x, k, k, np.float64) / engine.block_counts(x.shape, k, k)[:, :, None]
+        means = [sums[:, :, ch] for ch in range(c)]
+    else:  # a NaN or an infinity: each channel's means skip its NaN
+        means = [block_mean(x[:, :, ch], k, k) for ch in range(c)]
     scale = ImageScale.fit(means)
-    return [Picture(f"input {names[c]}", describe.value_range(np.asarray(x[:, :, c])), pictures.map_uri(m, scale),
-                    (h, w), m.shape, None) for c, m in enumerate(means)]
+    return [Picture(f"input {names[ch]}", _range(stats[ch, 0], stats[ch, 2]), pictures.map_uri(m, scale),
+                    (h, w), m.shape, None) for ch, m in enumerate(means)]
 
 
 def filter_maps(result: LayerResult, sources: ResultMaps, f: int, names: Sequence[str], limit: int) -> FilterMaps:

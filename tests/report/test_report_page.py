@@ -16,7 +16,7 @@ from PIL import Image
 
 from convcli import engine
 from convcli.report import build_report
-from convcli.report.held import exact_span, held_numbers, whole_bytes
+from convcli.report.held import DATA_BUDGET, as_bytes, exact_span, held_numbers
 from convcli.report.model import PANEL_LIMIT
 from convcli.report.page import script_json
 
@@ -78,16 +78,23 @@ def test_a_photo_larger_than_the_panels_is_drawn_as_block_means_and_held_in_part
     text, refs = parsed(path)
     assert refs.images and max(max(wh) for wh in refs.images) <= PANEL_LIMIT
     assert path.stat().st_size < 5_000_000
-    assert "larger than this page's budget" in html.unescape(text)  # 1200×1400×3 bytes > 3 MB: said on the page
+    assert "larger than this page's budget" in html.unescape(text)  # 1200×1400×3 bytes > 2.5 MB: said on the page
 
 
 def test_an_image_is_held_as_bytes_and_fractions_in_the_compute_dtype():
     x = np.arange(24, dtype=np.float32).reshape(2, 4, 3)
-    stored, per_pixel = whole_bytes(x)
-    assert stored.dtype == np.uint8 and per_pixel == 3 and np.array_equal(stored, x)
-    for y in (x + 0.5, x - 1, x * 20):  # fractions, negatives, beyond 255
-        stored, per_pixel = whole_bytes(y)
-        assert stored.dtype == np.float32 and per_pixel == 12
+    stored = as_bytes(x)
+    assert stored is not None and stored.dtype == np.uint8 and np.array_equal(stored, x)
+    for y in (x + 0.5, x - 1, x * 20, np.where(x == 3, np.nan, x)):  # fractions, negatives, beyond 255, NaN
+        assert as_bytes(y) is None
+    layer = engine.prepare(x + 0.5, np.ones((1, 1, 3, 1), np.float32))
+    assert held_numbers(layer, np.zeros(1, np.float32), [0]).data["x"]["type"] == "f32"
+
+
+def test_the_commands_default_budget_is_the_pages():
+    from convcli.cli.report import DATA_BUDGET_MB
+
+    assert DATA_BUDGET_MB * 1e6 == DATA_BUDGET
 
 
 @pytest.mark.parametrize(("stride", "pad", "k", "dilation"), [(1, 0, 3, 1), (2, 1, 3, 1), (1, 2, 5, 2), (3, 0, 1, 1)])
