@@ -81,8 +81,9 @@ def render_page(model: ReportModel, held: Held) -> str:
     header = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in model.header)
     notes = "".join(f"<li>{_e(n)}</li>" for n in model.notes)
     held_note = f'<p class="held-note">{_e(held.note)}</p>' if held.note else ""
-    many = len(model.inputs) > 8 or (model.filters and len(model.filters[0].partials) > 8)
-    size = "small" if many else ""
+    # many channels: smaller panels, so that a filter's sum stays a few rows long
+    count = max(len(model.inputs), *(len(fm.partials) for fm in model.filters))
+    size = "" if count <= 4 else "small" if count <= 12 else "tiny"
     inputs = "".join(figure(p, channel=c, size=size, rf=True) for c, p in enumerate(model.inputs))
     options = "".join(f'<option value="{fm.index}">filter {fm.index}</option>' for fm in model.filters)
     sections = "".join(filter_section(fm, size) for fm in model.filters)
