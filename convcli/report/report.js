@@ -130,7 +130,7 @@
     return t;
   }
 
-  const state = { filter: filters[0], at: [Math.floor(ho / 2), Math.floor(wo / 2)], pinned: null, off: new Set() };
+  const state = { filter: filters[0], at: [Math.floor(ho / 2), Math.floor(wo / 2)], pinned: null, off: new Set(), missing: null };
   if (H.start) state.at = H.start.slice();
   else if (H.exact_rows[1] > H.exact_rows[0] && H.exact_cols[1] > H.exact_cols[0]) {
     state.at = [Math.floor((H.exact_rows[0] + H.exact_rows[1] - 1) / 2), Math.floor((H.exact_cols[0] + H.exact_cols[1] - 1) / 2)];
@@ -139,6 +139,7 @@
   function readHash() {
     const p = new URLSearchParams(location.hash.replace(/^#/, ""));
     const f = Number(p.get("filter"));
+    state.missing = p.has("filter") && !filters.includes(f) ? p.get("filter") : null;
     if (p.has("filter") && filters.includes(f)) state.filter = f;
     const at = (p.get("at") || "").split(",").map(Number);
     if (at.length === 2 && at.every(Number.isInteger) && at[0] >= 0 && at[0] < ho && at[1] >= 0 && at[1] < wo) state.at = at;
@@ -185,6 +186,10 @@
       t.rows[0] + "–" + t.rows[kh - 1] + ", columns " + t.cols[0] + "–" + t.cols[kw - 1] +
       " (outside 0–" + (ih - 1) + " / 0–" + (iw - 1) + ": zero padding)");
     traceBox.append(head);
+    if (state.missing !== null) {
+      traceBox.append(el("p", "unheld missing", "The link asks for filter " + state.missing + ", which this report does not hold " +
+        "(it holds filters " + filters.join(", ") + "; build it with --filter " + state.missing + "): filter " + t.f + " is shown."));
+    }
     if (!t.held) {
       traceBox.append(el("p", "unheld", "This page does not hold the input this position reads (see the note at the top); " +
         "exact numbers are held at output rows " + H.exact_rows[0] + "–" + (H.exact_rows[1] - 1) + ", columns " +
@@ -228,7 +233,7 @@
   function update() { showTrace(showMaps()); }
 
   document.getElementById("filter").addEventListener("change", (e) => {
-    state.filter = Number(e.target.value); state.off.clear(); writeHash(); update();
+    state.filter = Number(e.target.value); state.missing = null; state.off.clear(); writeHash(); update();
   });
   traceBox.addEventListener("change", (e) => {
     const c = Number(e.target.dataset.channel);

@@ -5,6 +5,7 @@ Each page is built by ``convcli report`` and opened from disk (``file://``) in c
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,8 @@ def test_a_link_opens_its_filter_and_position(tmp_path: Path, page: Any):
     assert not page.locator("section.filter[data-filter='0']").is_visible()
     assert page.input_value("#filter") == "1"
     check_same(shown, run_trace(*args, at=(2, 3), filters="1")[1], 1e-6)
+    open_page(page, path, "#filter=9&at=2,3")  # a filter the page does not hold: said, not ignored
+    assert "--filter 9" in (page.locator("#trace .missing").text_content() or "")
 
 
 def test_switching_a_channel_off_takes_its_sum_out_of_the_total(tmp_path: Path, page: Any):
@@ -165,3 +168,15 @@ def test_an_input_over_the_budget_is_held_around_at_and_the_page_says_so(tmp_pat
     check_same(shown, run_trace(SAMPLE, "-f", "1", at=(100, 90), filters="0")[0], 1e-6)  # opens where it is exact
     open_page(page, path, "#filter=0&at=0,0")
     assert "does not hold the input" in (page.locator("#trace .unheld").text_content() or "")
+
+
+def test_a_deep_model_layer_traces_as_run_does(tmp_path: Path, page: Any):
+    if importlib.util.find_spec("keras") is None:  # the input of "mid" is what the layers before it make
+        pytest.skip("running samples/edges.keras up to a layer needs keras: pip install 'convcli[keras]'")
+    args = (SAMPLE, "--model", SAMPLES / "edges.keras", "--layer", "mid")
+    path = build(tmp_path, *args)
+    open_page(page, path, "#filter=2&at=30,30")
+    check_same(shown_trace(page), run_trace(*args, at=(30, 30), filters="2")[2], 1e-6)
+    path = build(tmp_path, *args, "--filter", "15", name="f15.html")  # a filter beyond the first 4, by --filter
+    open_page(page, path, "#filter=15&at=0,63")
+    check_same(shown_trace(page), run_trace(*args, at=(0, 63), filters="15")[15], 1e-6)
