@@ -180,3 +180,15 @@ def test_a_deep_model_layer_traces_as_run_does(tmp_path: Path, page: Any):
     path = build(tmp_path, *args, "--filter", "15", name="f15.html")  # a filter beyond the first 4, by --filter
     open_page(page, path, "#filter=15&at=0,63")
     check_same(shown_trace(page), run_trace(*args, at=(0, 63), filters="15")[15], 1e-6)
+
+
+def test_hovering_previews_a_position_and_leaving_returns_to_the_pinned_one(tmp_path: Path, page: Any):
+    path = build(tmp_path, SAMPLE, "-f", "1")
+    open_page(page, path, "#filter=0&at=5,6")
+    frame = page.locator("section.filter[data-filter='0'] figure.big .frame").first
+    box = frame.bounding_box()
+    page.mouse.move(box["x"] + (100.5 / 126) * box["width"], box["y"] + (70.5 / 148) * box["height"])
+    hovered = shown_trace(page)
+    assert "output (70, 100)" in hovered["position"] and hovered["hash"] == "#filter=0&at=5,6"
+    page.mouse.move(box["x"] + box["width"] + 300, box["y"] - 50)  # off the map
+    assert "output (5, 6)" in shown_trace(page)["position"]
