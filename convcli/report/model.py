@@ -69,6 +69,9 @@ class FilterMaps:
     preactivation: Picture
     output: Picture | None  # None for a linear activation: the output is the pre-activation
     legends: list[ScaleLegend] = field(default_factory=list)
+    #: how the pre-activation is painted, for the script to repaint it without some channels:
+    #: ``k`` (block size), ``cells`` ``[h, w]``, the scale's ``ends``, ``flat`` and ``lut`` ``(n·3,)``
+    paint: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,10 @@ def filter_maps(result: LayerResult, sources: ResultMaps, f: int, names: Sequenc
     if out_source is not None and out_values is not None:
         out = Picture(f"output = {result.activation}(pre-activation)", _range(*out_source.value_range()),
                       pictures.map_uri(out_values, out_scale), out_hw, out_values.shape)
-    return FilterMaps(f, channels, partials, bias, pictures.hex_colour(bias or 0.0, scale), pre, out, legends)
+    lo, hi = scale.ends
+    paint = {"k": k, "cells": list(pre_values.shape), "ends": [lo, hi], "flat": scale.flat,
+             "lut": [int(v) for v in scale.lut.ravel()]}
+    return FilterMaps(f, channels, partials, bias, pictures.hex_colour(bias or 0.0, scale), pre, out, legends, paint)
 
 
 def report_model(result: LayerResult, info: describe.InputInfo, padding: object, kernel_source: str,

@@ -37,16 +37,20 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def figure(p: Picture, *, channel: int | None = None, size: str = "", rf: bool = False, mark: bool = False) -> str:
+def figure(p: Picture, *, channel: int | None = None, size: str = "", rf: bool = False, mark: bool = False,
+           kind: str = "") -> str:
     """One map as a ``<figure>``: its picture in a frame (with the receptive-field box or the position
     mark the script moves), its title and range under it."""
     h, w = p.shape
-    attrs = f' data-channel="{channel}"' if channel is not None else ""
+    attrs = (f' data-channel="{channel}"' if channel is not None else "") + (f' data-kind="{kind}"' if kind else "")
+    # the pre-activation without the channels switched off, painted by the script over the picture
+    without = '<canvas class="without" hidden></canvas>' if kind == "preactivation" else ""
     cls = f' class="{size}"' if size else ""
     overlay = '<div class="rf" hidden></div>' if rf else ('<div class="mark"></div>' if mark else "")
     return (f'<figure{cls}{attrs}><div class="frame" style="aspect-ratio: {w} / {h}">'
-            f'<img src="{p.uri}" alt="{_e(p.title)}" width="{p.cells[1]}" height="{p.cells[0]}">{overlay}</div>'
-            f'<figcaption>{_e(p.title)}<span class="note">{_e(p.note)}</span></figcaption></figure>')
+            f'<img src="{p.uri}" alt="{_e(p.title)}" width="{p.cells[1]}" height="{p.cells[0]}">{without}{overlay}</div>'
+            f'<figcaption>{_e(p.title)}<span class="without-note"></span><span class="note">{_e(p.note)}</span>'
+            '</figcaption></figure>')
 
 
 def filter_section(fm: FilterMaps, size: str) -> str:
@@ -63,7 +67,7 @@ def filter_section(fm: FilterMaps, size: str) -> str:
         parts.append(f'<figure><div class="bias-swatch" style="background: {fm.bias_colour}"></div>'
                      f'<figcaption>bias<span class="note">{_e(fmt(fm.bias))}</span></figcaption></figure>')
     parts.append('<span class="op">=</span>')
-    parts.append(figure(fm.preactivation, size="big", mark=True))
+    parts.append(figure(fm.preactivation, size="big", mark=True, kind="preactivation"))
     if fm.output is not None:
         parts.append('<span class="op">→</span>')
         parts.append(figure(fm.output, size="big", mark=True))
@@ -87,7 +91,8 @@ def render_page(model: ReportModel, held: Held) -> str:
     inputs = "".join(figure(p, channel=c, size=size, rf=True) for c, p in enumerate(model.inputs))
     options = "".join(f'<option value="{fm.index}">filter {fm.index}</option>' for fm in model.filters)
     sections = "".join(filter_section(fm, size) for fm in model.filters)
-    data = script_json({"geometry": model.geometry, "held": held.data})
+    data = script_json({"geometry": model.geometry, "held": held.data,
+                        "paint": {str(fm.index): fm.paint for fm in model.filters}})
     return f"""<!doctype html>
 <html lang="en">
 <head>

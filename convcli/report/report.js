@@ -230,7 +230,73 @@
     }
   }
 
-  function update() { showTrace(showMaps()); }
+  // The pre-activation map without the channels switched off, when the page holds the whole input and
+  // recomputing it is cheap (at most WITHOUT_MACS products): block means, painted on the filter's scale.
+  const WITHOUT_MACS = 3e7;
+  const wholeInput = xr0 === 0 && xr1 === ih && xc0 === 0 && xc1 === iw;
+  function preWithout(f, off) {
+    const g = Math.floor(f / (G.filters / G.groups)), slot = filters.indexOf(f), P = D.paint[String(f)];
+    const on = [];
+    for (let c = 0; c < cg; c++) if (!off.has(c)) on.push(c);
+    const [bh, bw] = P.cells, k = P.k, sums = new Float64Array(bh * bw), counts = new Float64Array(bh * bw);
+    let low = Infinity, high = -Infinity;
+    const bias = G.use_bias ? (H.bias[f] === null ? NaN : H.bias[f]) : 0;
+    for (let r = 0; r < ho; r++) {
+      for (let q = 0; q < wo; q++) {
+        let s = 0;
+        for (let i = 0; i < kh; i++) {
+          const rr = r * G.stride[0] - G.pads[0] + i * G.dilation[0];
+          if (rr < 0 || rr >= ih) continue;
+          for (let j = 0; j < kw; j++) {
+            const cc = q * G.stride[1] - G.pads[2] + j * G.dilation[1];
+            if (cc < 0 || cc >= iw) continue;
+            const xb = (rr * iw + cc) * C + g * cg, kb = (i * kw + j) * cg;
+            for (const c of on) s += X[xb + c] * K[(kb + c) * nk + slot];
+          }
+        }
+        const b = Math.floor(r / k) * bw + Math.floor(q / k);
+        sums[b] += s + bias; counts[b] += 1;
+        low = Math.min(low, s + bias); high = Math.max(high, s + bias);
+      }
+    }
+    const [lo, hi] = P.ends, n = P.lut.length / 3, img = new ImageData(bw, bh);
+    for (let b = 0; b < bh * bw; b++) {
+      const v = sums[b] / counts[b];
+      let rgb;
+      if (!Number.isFinite(v)) rgb = [0, 190, 0];
+      else {
+        const t = hi > lo ? Math.min(1, Math.max(0, (v - lo) / (hi - lo))) : P.flat;
+        const i = Math.round(t * (n - 1)) * 3;
+        rgb = [P.lut[i], P.lut[i + 1], P.lut[i + 2]];
+      }
+      img.data.set([...rgb, 255], b * 4);
+    }
+    return { img, low, high };
+  }
+  let painted = "";
+  function showWithout() {
+    const fig = document.querySelector("section.filter[data-filter='" + state.filter + "'] figure[data-kind='preactivation']");
+    if (!fig) return;
+    const canvas = fig.querySelector("canvas.without"), note = fig.querySelector(".without-note");
+    const key = state.filter + ":" + [...state.off].sort().join(",");
+    if (key === painted) return;
+    for (const other of document.querySelectorAll("canvas.without")) other.hidden = true;
+    for (const other of document.querySelectorAll(".without-note")) other.textContent = "";
+    painted = key;
+    if (!state.off.size) return;
+    const names = [...state.off].sort((a, b) => a - b).map((c) => G.names[Math.floor(state.filter / (G.filters / G.groups)) * cg + c]);
+    if (!wholeInput || ho * wo * kh * kw * cg > WITHOUT_MACS) {
+      note.textContent = " (the map is drawn with every channel: recomputing it here would be too slow or needs input this page does not hold)";
+      return;
+    }
+    const { img, low, high } = preWithout(state.filter, state.off);
+    canvas.width = img.width; canvas.height = img.height;
+    canvas.getContext("2d").putImageData(img, 0, 0);
+    canvas.hidden = false;
+    note.textContent = " without " + names.join(", ") + ": " + fmt1(low) + " … " + fmt1(high);
+  }
+
+  function update() { showTrace(showMaps()); showWithout(); }
 
   document.getElementById("filter").addEventListener("change", (e) => {
     state.filter = Number(e.target.value); state.missing = null; state.off.clear(); writeHash(); update();

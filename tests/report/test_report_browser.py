@@ -5,6 +5,7 @@ Each page is built by ``convcli report`` and opened from disk (``file://``) in c
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 from pathlib import Path
@@ -192,3 +193,26 @@ def test_hovering_previews_a_position_and_leaving_returns_to_the_pinned_one(tmp_
     assert "output (70, 100)" in hovered["position"] and hovered["hash"] == "#filter=0&at=5,6"
     page.mouse.move(box["x"] + box["width"] + 300, box["y"] - 50)  # off the map
     assert "output (5, 6)" in shown_trace(page)["position"]
+
+
+def test_switching_a_channel_off_repaints_the_pre_activation_without_it(tmp_path: Path, page: Any):
+    path = build(tmp_path, SAMPLE, "-f", "2", "--bias", "10,0")
+    open_page(page, path, "#filter=0&at=40,40")
+    page.locator("#trace input[type=checkbox][data-channel='2']").uncheck()
+    fig = page.locator("section.filter[data-filter='0'] figure[data-kind='preactivation']")
+    assert fig.locator("canvas.without").is_visible()
+    assert "without B" in (fig.locator(".without-note").text_content() or "")
+    data = page.evaluate("() => JSON.parse(document.getElementById('convcli-data').textContent)")
+    held, paint = data["held"], data["paint"]["0"]
+    x = np.frombuffer(base64.b64decode(held["x"]["b64"]), np.uint8).reshape(held["x"]["shape"]).astype(np.float64)
+    k = np.frombuffer(base64.b64decode(held["kernel"]["b64"]), np.float32).reshape(held["kernel"]["shape"])
+    lut = np.array(paint["lut"]).reshape(-1, 3)
+    lo, hi = paint["ends"]
+    for r, c in ((0, 0), (40, 40), (147, 125), (70, 20)):
+        value = float((x[r:r + 3, c:c + 3, :2] * k[:, :, :2, 0]).sum()) + 10  # channels R and G only
+        want = lut[int(np.rint(np.clip((value - lo) / (hi - lo), 0, 1) * (len(lut) - 1)))]
+        got = page.evaluate(f"""() => [...document.querySelector("section.filter[data-filter='0'] canvas.without")
+                                .getContext('2d').getImageData({c}, {r}, 1, 1).data].slice(0, 3)""")
+        assert np.abs(np.array(got) - want).max() <= 3, (r, c, got, want)
+    page.locator("#trace input[type=checkbox][data-channel='2']").check()
+    assert not fig.locator("canvas.without").is_visible()  # every channel again: the map as built
