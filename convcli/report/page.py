@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from convcli.engine import LayerResult
-from convcli.present.describe import InputInfo
+from convcli.present.describe import InputInfo, fmt
 from convcli.report.held import DATA_BUDGET, Held, held_numbers
 from convcli.report.model import FilterMaps, Picture, ReportModel, report_model
 
@@ -61,8 +61,6 @@ def filter_section(fm: FilterMaps, size: str) -> str:
             parts.append('<span class="op">+</span>')
         parts.append(figure(p, channel=p.channel, size=size, mark=True))
     if fm.bias is not None:
-        from convcli.present.describe import fmt
-
         parts.append('<span class="op">+</span>')
         parts.append(f'<figure><div class="bias-swatch" style="background: {fm.bias_colour}"></div>'
                      f'<figcaption>bias<span class="note">{_e(fmt(fm.bias))}</span></figcaption></figure>')
