@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from convcli.cli.app import app
-from convcli.cli.layer import FLIP_NOTE, build_layer
+from convcli.cli.notes import build_layer
 from convcli.cli.options import (
     OUT_PANEL,
     SHOW_PANEL,
@@ -48,8 +48,9 @@ def report(
 ) -> None:
     """Write one self-contained HTML page (no network; opens offline) where clicking an output cell traces it."""
     from convcli import engine, reads
-    from convcli.cli import memory
     from convcli.files import atomic, targets
+    from convcli.pipeline import memory
+    from convcli.pipeline.run import run
     from convcli.present import describe
     from convcli.present.selection import DEFAULT_DETAIL_FILTERS
     from convcli.report import build_report
@@ -69,16 +70,14 @@ def report(
                if filter_ else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))
     if at_v is not None:
         engine.trace_position(layer, *at_v, filters[0])  # a position outside the output is refused before the wait
-    ho, wo = layer.geometry.out_hw
-    memory.ensure_fits(engine.run_bytes(layer), f"{ho}×{wo}×{layer.filters} output",
-                       "use " + memory.listed(memory.advice(dtype=layer.x.dtype.name)))
+    memory.check_run_fits(layer, stream_partials=False)
     built.warn()
     # ranges=True: each partial map's range, measured in the pass, lets the maps come from block sums
-    result = engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias, ranges=True)
+    result = run(built, ranges=True)
     x = built.loaded.array
     info = describe.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
                               built.loaded.channel_names, describe.value_range(x))
-    notes = ([FLIP_NOTE] if opts.flip else []) + list(built.notes)
+    notes = list(built.notes)  # the --flip note among them
     page = build_report(result, info, built.padding, built.kernel_source, filters, semantics=opts.semantics.value,
                         notes=notes, budget=int(data_budget * 1e6), at=at_v)
     data = page.encode("utf-8")

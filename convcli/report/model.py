@@ -22,7 +22,8 @@ import numpy as np
 from convcli import engine
 from convcli.engine import ACTIVATION_FORMULAS, LayerResult, param_count
 from convcli.figure.plan import ImageScale, Scale
-from convcli.present import colour, describe, selection
+from convcli.present import describe, selection
+from convcli.present.filtersum import FilterSum
 from convcli.present.maps import ResultMaps, block_factor, block_mean
 from convcli.report import pictures
 
@@ -164,7 +165,7 @@ def filter_maps(result: LayerResult, sources: ResultMaps, f: int, names: Sequenc
     linear = result.activation == "linear"
     out_source = None if linear else sources.output(f)
     out_values = None if out_source is None else out_source.cells(k)
-    shared = out_values is not None and colour.output_shares_scale(pre_values, out_values)
+    shared = out_values is not None and FilterSum.of(result, f, names).output_shared  # the one rule of every view
     scale = Scale.of_values([*part_values, pre_values, *([out_values] if shared and out_values is not None else [])])
     legends = [_legend("partial maps, bias, pre-activation" + (", output" if shared else ""), scale)]
     out_scale = scale
