@@ -48,6 +48,8 @@ FORBIDDEN = [
     ("convcli/pipeline/probe.py", "from convcli.cli.app import warn\n", "TID251"),
     ("convcli/pipeline/probe.py", "from convcli.render import run\n", "TID251"),
     ("convcli/pipeline/probe.py", "from convcli.figure import draw\n", "TID251"),
+    ("convcli/present/probe.py", "from convcli.pipeline import explore\n", "TID251"),
+    ("convcli/engine/probe.py", "from convcli.pipeline.run import run\n", "TID251"),
     ("convcli/errors.py", "import rich\n", "TID251"),
     ("convcli/cli/probe.py", "import numpy as np\n", "TID253"),
     ("convcli/cli/probe.py", "from convcli.engine import conv2d\n", "TID253"),
