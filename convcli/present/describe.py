@@ -122,14 +122,29 @@ def padding_text(padding: object) -> str:
 # Channels
 
 
+def percent(share: float) -> str:
+    """A share in %: one decimal from 1 % up, two significant digits below (``0.0099%``), so that a
+    channel that adds little never reads ``0.0%`` as if it added nothing; ``0%`` only for nothing."""
+    if not np.isfinite(share):
+        return f"{share}%"
+    if share == 0:
+        return "0%"
+    if abs(share) >= 1:
+        return f"{share:.1f}%"
+    if abs(share) < 1e-4:
+        return "<0.0001%"
+    return np.format_float_positional(share, precision=2, unique=False, fractional=False, trim="-") + "%"
+
+
 def share_text(shares: np.ndarray, names: Sequence[str], top: int = TOP_CHANNELS) -> str:
-    """``R 12% · G 30% · B 58%`` for ``shares (Cg,)``; beyond six channels the ``top`` largest and the rest."""
+    """``R 12.0% · G 30.0% · B 58.0%`` for ``shares (Cg,)`` (:func:`percent`); beyond six channels the ``top``
+    largest and the rest."""
     if len(names) <= MAX_CHANNELS_SHOWN:
-        return " · ".join(f"{n} {s:.1f}%" for n, s in zip(names, shares.tolist(), strict=True))
+        return " · ".join(f"{n} {percent(s)}" for n, s in zip(names, shares.tolist(), strict=True))
     order = np.argsort(-shares, kind="stable")
-    head = [f"{names[i]} {shares[i]:.1f}%" for i in order[:top]]
+    head = [f"{names[i]} {percent(float(shares[i]))}" for i in order[:top]]
     rest = float(shares[order[top:]].sum())
-    return " · ".join([*head, f"{len(names) - top} others {rest:.1f}%"])
+    return " · ".join([*head, f"{len(names) - top} others {percent(rest)}"])
 
 
 def channel_list(names: Sequence[str]) -> str:

@@ -83,7 +83,7 @@ def test_textbook_tables(textbook: Path):
     for partial in ("│ 4  4 │", "│ 400  400 │", "│ 40000  40000 │"):
         assert partial in out
     assert "padding='valid' -> pads (0, 0, 0, 0)" in out
-    assert "c0 0.0% · c1 1.0% · c2 99.0%" in out
+    assert "c0 0.0099% · c1 0.99% · c2 99.0%" in out  # the smallest share is never "0.0%"
 
 
 def test_textbook_json(textbook: Path):

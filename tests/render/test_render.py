@@ -106,3 +106,9 @@ def test_summary_numbers_stand_on_the_heatmap_colours_of_their_values():
             assert tuple(cell.style.bgcolor.get_truecolor()) == want
     biases = [table.columns[1]._cells[f].style for f in range(3)]
     assert biases == [numbers.NEGATIVE, "", numbers.POSITIVE]
+
+
+@pytest.mark.parametrize("share, text", [(0.0, "0%"), (0.0099, "0.0099%"), (0.99, "0.99%"), (1.0, "1.0%"),
+                                         (99.0, "99.0%"), (12.345, "12.3%"), (1e-6, "<0.0001%"), (0.5, "0.5%")])
+def test_a_share_that_is_small_but_not_nothing_never_reads_zero(share: float, text: str):
+    assert describe.percent(share) == text
