@@ -11,7 +11,7 @@ Nothing here prints, exits or imports typer or rich.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -101,6 +101,15 @@ class VerifyReport:
     terms: int  # n of the tolerance 4·n·ε·Σ|x·w|: the terms summed into one output value, the bias one of them
     rtol: float  # that tolerance relative to Σ|x·w|
     installable: list[str]  # the install hints of the frameworks that were missing
+    #: precision -> the largest |error| of this layer's pre-activation emulated in it (TF32, bfloat16), against
+    #: float64: what a GPU's default (TF32) or mixed precision (bf16) alone would explain
+    emulated: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def largest_difference(self) -> float | None:
+        """The largest max |Δ| any framework's result showed; None when none computed."""
+        diffs = [c.comparison.max_abs for c in self.checked if c.comparison is not None]
+        return max(diffs) if diffs else None
 
     @property
     def differ(self) -> list[Checked]:
@@ -223,4 +232,19 @@ def _compare(built: Built, result: LayerResult, executor: Executor | None, seman
     finally:
         hooks.compared()
     n = compare.terms(layer)
-    return VerifyReport(result, checked, n, compare.rtol_for(layer.x.dtype, n), adapters.installable(checked))
+    return VerifyReport(result, checked, n, compare.rtol_for(layer.x.dtype, n), adapters.installable(checked),
+                        emulated_errors(built))
+
+
+#: The precisions a GPU computes a float32 convolution in without being asked (TF32) or under a mixed policy.
+EXPLAINED = ("tf32", "bf16")
+
+
+def emulated_errors(built: Built) -> dict[str, float]:
+    """Each of :data:`EXPLAINED` -> the largest |error| of ``built``'s pre-activation emulated in it (2-D only)."""
+    from convcli.pipeline.precision import emulate_layer
+
+    if built.layer.ndim != 2:
+        return {}
+    bias = built.bias if built.use_bias else None
+    return {p: emulate_layer(built.layer, bias, "linear", built.padding, p).errors.total.max_abs for p in EXPLAINED}
