@@ -198,6 +198,7 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     if run.emulated is not None:
         from convcli.render.precision import error_table
 
+        console.print()
         console.print(error_table(run.emulated.errors, names if layer.groups == 1 else None))
     if len(detail) < layer.filters:
         first = next((f for f in range(max(detail) + 1, layer.filters) if f not in detail), 0)

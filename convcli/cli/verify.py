@@ -90,6 +90,7 @@ def _render(opts: LayerOptions, built: WarnedLayer, report: VerifyReport) -> Non
     print_notes(console, built, opts.flip)
     console.print(render_verify.table(report.checked))
     console.print(render_verify.gpu_note(report.emulated, report.largest_difference))
+    console.print()
     console.print(render_verify.how(report.checked))
     console.print(render_verify.summary(report.checked, report.rtol, built.layer.x.dtype.name, report.installable))
 
