@@ -158,17 +158,18 @@ GPU_DEFAULTS = ("On a GPU, by default PyTorch (torch.backends.cudnn.allow_tf32) 
                 "(jax.default_matmul_precision), and Keras' mixed_float16/mixed_bfloat16 policies compute in 16 bits.")
 
 
-def gpu_note(emulated: dict[str, float], largest: float | None) -> RenderableType:
+def gpu_note(emulated: dict[str, float], largest: float | None, rows: tuple[int, int] | None = None) -> RenderableType:
     """Under the table: what each framework does by default on a GPU, and the emulated TF32 and bfloat16
-    max |error| of this layer (``emulated``: precision -> max |error| against float64) beside ``largest``,
-    the largest difference measured here."""
+    max |error| of this layer (``emulated``: precision -> max |error| against float64; on output ``rows``
+    ``[r0, r1)`` when given) beside ``largest``, the largest difference measured here."""
     note = Text(GPU_DEFAULTS, style="dim")
     if not emulated:
         return note
     from convcli.engine.precision import FORMATS
 
     bounds = ", ".join(f"{FORMATS[p].title} {diff_text(v)}" for p, v in emulated.items())
-    line = Text(f"Emulated on this layer, max |error| against float64: {bounds}")
+    where = "this layer" if rows is None else f"output rows {rows[0]}–{rows[1] - 1} of this layer"
+    line = Text(f"Emulated on {where}, max |error| against float64: {bounds}")
     tf32 = emulated.get("tf32")
     if largest is not None and tf32 is not None:
         within = largest <= tf32

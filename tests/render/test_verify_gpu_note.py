@@ -26,3 +26,8 @@ def test_a_difference_beyond_tf32_is_said():
 def test_without_emulation_only_the_defaults():
     text = draw(gpu_note({}, None), width=100)
     assert "allow_tf32" in text and "Emulated" not in text
+
+
+def test_a_band_of_rows_is_named():
+    flat = " ".join(draw(gpu_note({"tf32": 1e-3, "bf16": 1e-2}, 1e-6, (10, 20)), width=100).split())
+    assert "Emulated on output rows 10–19 of this layer" in flat
