@@ -11,7 +11,11 @@ random 3×3×3×4 kernel, bias and ReLU. In one process, runs interleaved, best 
   float32 sum of the rounded arrays, the output stored in the format) for tf32, bf16, fp16, and
   fp16 with ``accumulate="fp16"`` (each add rounded: a loop over taps and channels);
 - ``errors bf16``: :func:`convcli.engine.precision_errors.error_summary`, the per-channel error
-  table over the whole layer (two float64 partial passes).
+  table over the whole layer (two float64 partial passes);
+- ``pipeline run`` and ``pipeline run --precision bf16``: what ``convcli run`` computes, through the
+  application layer (:func:`convcli.pipeline.run.run`, then
+  :func:`convcli.pipeline.precision.run_emulated`: the run, the emulation and its error table) on the
+  same photo with a preset random 3×3 kernel of 4 filters; their ratio is what the option costs.
 
 Each line gives the time and its ratio to ``run``; ``run + emulate`` over ``run`` is what
 ``--precision`` adds to the command (goal: at most 2×). ``--quick`` uses a 1 MP photo and skips
@@ -39,6 +43,10 @@ sys.path.insert(0, str(ROOT))
 from convcli import engine  # noqa: E402
 from convcli.engine.precision import emulate  # noqa: E402
 from convcli.engine.precision_errors import error_summary  # noqa: E402
+from convcli.pipeline.build import build_layer  # noqa: E402
+from convcli.pipeline.precision import run_emulated  # noqa: E402
+from convcli.pipeline.request import Request  # noqa: E402
+from convcli.pipeline.run import run  # noqa: E402
 
 
 def photo(width: int, height: int) -> np.ndarray:
@@ -75,6 +83,9 @@ def main() -> None:
         em = emulate(x, kernel, bias, "relu", "bf16", padding="same")
         cases["emulate fp16, fp16 adder"] = lambda: emulate(x, kernel, bias, "relu", "fp16", "fp16", padding="same")
         cases["errors bf16 (table)"] = lambda: error_summary(em)
+    built = build_layer(Request(x, filters=4, kernel_size=3, padding="same", activation="relu", seed=0))
+    cases["pipeline run"] = lambda: run(built)
+    cases["pipeline run --precision bf16"] = lambda: run_emulated(built, "bf16")
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.repeats):
         for name, fn in cases.items():
@@ -84,7 +95,9 @@ def main() -> None:
     for name, ts in times.items():
         t = min(ts)
         extra = "" if name == "run" else f"   run + this: {(base + t) / base:.2f}× run"
-        print(f"  {name:<26} {t:7.3f} s   {t / base:5.2f}× run{extra}")
+        print(f"  {name:<30} {t:7.3f} s   {t / base:5.2f}× run{extra}")
+    plain, emulated = min(times["pipeline run"]), min(times["pipeline run --precision bf16"])
+    print(f"  run --precision bf16 / run, through the pipeline: {emulated / plain:.2f}× (goal ≤ 2×)")
 
 
 if __name__ == "__main__":

@@ -6,14 +6,17 @@ then write and show what :mod:`convcli.cli.run_output` lays out.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import typer
 
-from convcli.cli.app import app
+from convcli.cli.app import app, usage_errors, warn
 from convcli.cli.notes import build_layer, warn_overflow
 from convcli.cli.options import ExportOpt, ForceOpt, LayerOptions, View, parse_layer, takes_layer_options
 from convcli.cli.parsing import parse_filter_list, parse_position
 from convcli.cli.run_options import (
     FIGURE_WIDTH,
+    AccumulateOpt,
     AtOpt,
     CompressOpt,
     FigureOpt,
@@ -23,6 +26,7 @@ from convcli.cli.run_options import (
     HeatmapStatOpt,
     JsonOpt,
     NoPartialsOpt,
+    PrecisionOpt,
     QuietOpt,
     SaveMapsOpt,
     SaveOpt,
@@ -39,15 +43,18 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
         compress: CompressOpt = False, view: ViewOpt = View.auto, figure: FigureOpt = None,
         figure_width: FigureWidthOpt = FIGURE_WIDTH, save_maps: SaveMapsOpt = None,
         heatmap_stat: HeatmapStatOpt = HeatmapStat.auto, export: ExportOpt = None, force: ForceOpt = False,
-        quiet: QuietOpt = False) -> None:
+        quiet: QuietOpt = False, precision: PrecisionOpt = None, accumulate: AccumulateOpt = None) -> None:
     """Apply a multi-channel Conv2D to an image or array and show each channel's partial sums adding up."""
     from convcli import engine
     from convcli.cli import run_output as out
+    from convcli.pipeline.checks import check_precision
     from convcli.present import describe
     from convcli.present.selection import DEFAULT_DETAIL_FILTERS
     from convcli.present.window import Window
 
-    request = parse_layer(opts)
+    request = replace(parse_layer(opts), precision=precision, accumulate=accumulate)
+    with usage_errors():
+        check_precision(precision, accumulate)
     at_v = parse_position(at, "--at") if at else None
     trace_v = parse_position(trace, "--trace") if trace else None
     if window is not None and window < 1:
@@ -70,14 +77,16 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     # before computing: a --trace outside the output is refused without the wait
     traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
     keep = targets.save is not None and not no_partials
-    out.check_fits(built, targets, keep, len(detail))
+    out.check_fits(built, targets, keep, len(detail), emulated=precision is not None)
     built.warn()  # after the last check, so that a refused run prints its one Error line alone
     shown_view = out.shown_view(view, shown_window.rows, shown_window.cols, out_hw)
     # heatmaps and a figure caption each partial map with its range: measured in the same pass
     ranges = (shown_view in (View.heatmap, View.both) and not json_) or targets.figure is not None
-    result = out.computed(built, targets, keep, ranges, bar=not quiet and not json_)
+    result, emulated = out.computed(built, targets, keep, ranges, bar=not quiet and not json_, request=request)
     if not built.warnings:
         warn_overflow(result, with_stats=True)  # the summary's statistics, from the same pass
+    for line in emulated.warnings if emulated is not None else ():
+        warn(line)
     x = built.loaded.array
     info = describe.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
                               built.loaded.channel_names, describe.value_range(x))
@@ -88,6 +97,6 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
         stat = auto_stat(layer.kernel, detail)
     # partial maps: none; a figure's panels and the heatmaps come from block sums
     shown = out.Shown(opts, built.padding, built, result, info, detail, traces, trace_v, {}, shown_window, keep,
-                      shown_view, stat)
+                      shown_view, stat, emulated)
     map_files = out.write_files(shown, targets)
     (out.print_json if json_ else out.print_screen)(shown, targets, map_files)

@@ -64,3 +64,11 @@ SaveMapsOpt = Annotated[Path | None, typer.Option(help="Write each filter's outp
                                                   "data to read back, not a picture).",
                                                   rich_help_panel=OUT_PANEL, show_default=False)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=SHOW_PANEL)]
+PrecisionOpt = Annotated[str | None, typer.Option(
+    metavar="fp64|fp32|tf32|bf16|fp16",
+    help="Also compute the layer as a GPU does in this precision (inputs and weights rounded to it, products "
+         "added in --accumulate, output stored in it) and show, channel by channel, where its difference from "
+         "float64 comes from.", rich_help_panel=SHOW_PANEL, show_default=False)]
+AccumulateOpt = Annotated[str | None, typer.Option(
+    metavar="fp32|fp16", help="What --precision adds the products in: fp32 (default, as cuDNN and oneDNN do) or "
+    "fp16 (some kernels; bf16 and fp16 inputs only).", rich_help_panel=SHOW_PANEL, show_default=False)]

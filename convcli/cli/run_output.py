@@ -15,6 +15,8 @@ from convcli.cli.output import ProgressBar, export_screen, note, screen_console
 if TYPE_CHECKING:
     from convcli.engine import LayerResult
     from convcli.pipeline.built import BuiltLayer
+    from convcli.pipeline.precision import Emulated
+    from convcli.pipeline.request import Request
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,12 @@ class Shown:
     keep: bool  # the partials go into --save
     view: View  # never auto
     stat: str = "mean"  # what a heatmap cell shows of its block
+    emulated: Any = None  # pipeline.precision.Emulated: the layer in --precision, or None
+
+    @property
+    def precision_at(self) -> tuple[int, int]:
+        """The output position whose precision panel is shown: --trace's, else the window's first."""
+        return self.trace_at if self.trace_at is not None else (self.window.rows[0], self.window.cols[0])
 
 
 def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
@@ -66,11 +74,16 @@ def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, sa
     return Targets(target, figure_target, save_maps, export_target, inputs, force, compress, figure_width)
 
 
-def check_fits(built: BuiltLayer, targets: Targets, keep: bool, shown: int) -> None:
-    """Refuse, before computing, a run (and its --figure of ``shown`` rows) larger than the memory left."""
+def check_fits(built: BuiltLayer, targets: Targets, keep: bool, shown: int, *, emulated: bool = False) -> None:
+    """Refuse, before computing, a run (and its --figure of ``shown`` rows, its ``emulated`` --precision
+    arrays) larger than the memory left."""
     from convcli.pipeline import memory
 
     also = []
+    if emulated:
+        from convcli.pipeline.precision import emulation_bytes
+
+        also.append((emulation_bytes(built.layer), "the --precision emulation"))
     if targets.figure is not None:
         from convcli.figure.budget import figure_bytes
 
@@ -79,15 +92,21 @@ def check_fits(built: BuiltLayer, targets: Targets, keep: bool, shown: int) -> N
     memory.check_run_fits(built.layer, stream_partials=keep, also=also)
 
 
-def computed(built: BuiltLayer, targets: Targets, keep: bool, ranges: bool, bar: bool) -> LayerResult:
-    """The pipeline's run, with its --save archive and a progress bar on stderr (``bar``)."""
+def computed(built: BuiltLayer, targets: Targets, keep: bool, ranges: bool, bar: bool,
+             request: Request) -> tuple[LayerResult, Emulated | None]:
+    """The pipeline's run, with its --save archive and a progress bar on stderr (``bar``), and the layer in
+    ``request.precision`` after it (None without)."""
+    from convcli.pipeline.precision import run_emulated
     from convcli.pipeline.run import Archive, run
 
     archive = None if targets.save is None else Archive(targets.save, targets.force, targets.inputs,
                                                         targets.compress, partials=keep)
     progress = ProgressBar("convolving", enabled=bar)
     try:
-        return run(built, archive=archive, ranges=ranges, progress=progress)
+        if request.precision is None:
+            return run(built, archive=archive, ranges=ranges, progress=progress), None
+        return run_emulated(built, request.precision, request.accumulate, archive=archive, ranges=ranges,
+                            progress=progress)
     finally:
         progress.close()
 
@@ -133,6 +152,10 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
 
     doc = schema.result_json(run.info, run.result, run.padding, run.detail, run.traces, run.trace_at, window=run.window,
                              semantics=run.opts.semantics.value, flip=run.opts.flip)
+    if run.emulated is not None:
+        from convcli.present.precision_json import add_precision
+
+        add_precision(doc, run.emulated.emulation, run.emulated.errors, run.window)
     if run.built.model is not None:
         doc["model"] = run.built.model
     if targets.save is not None:
@@ -151,7 +174,8 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     layer, result, names, detail = run.built.layer, run.result, run.built.loaded.channel_names, run.detail
     console = screen_console(targets.export)
     console.print(render.header(run.info, result, run.padding, run.built.kernel_source,
-                                semantics=run.opts.semantics.value))
+                                semantics=run.opts.semantics.value,
+                                precision=run.emulated.how() if run.emulated is not None else None))
     print_notes(console, run.built)
     heatmaps = run.view in (View.heatmap, View.both)
     if heatmaps:
@@ -167,8 +191,15 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
                                                   sources=sources, stat=run.stat))
         if run.traces is not None and run.trace_at is not None:
             console.print(trace_panel(result, run.traces[f], *run.trace_at, f, names))
+        if run.emulated is not None:
+            _print_precision(console, run, f)
     if layer.filters > 1:
         console.print(render.summary_table(result, names))
+    if run.emulated is not None:
+        from convcli.render.precision import error_table
+
+        console.print()
+        console.print(error_table(run.emulated.errors, names if layer.groups == 1 else None))
     if len(detail) < layer.filters:
         first = next((f for f in range(max(detail) + 1, layer.filters) if f not in detail), 0)
         last = min(first + 3, layer.filters - 1)
@@ -180,13 +211,27 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
             inputs=targets.inputs)
 
 
+def _print_precision(console: Any, run: Shown, f: int) -> None:
+    """Filter ``f``'s precision panel at :attr:`Shown.precision_at`."""
+    from convcli.present.precision import precision_window
+    from convcli.render.precision import precision_panel
+
+    names = run.built.loaded.channel_names
+    at = run.precision_at
+    console.print(precision_panel(precision_window(run.emulated.emulation, f, *at,
+                                                   names if run.built.layer.groups == 1 else None)))
+
+
 def _saved_lines(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     """On stderr, as "exported ...": stdout holds the screen only (and an --export records just that)."""
     from convcli.text import shown
 
     if targets.save is not None:
-        saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials")
-                                 if k != "partials" or run.keep))
+        from convcli.pipeline.precision import SAVED
+
+        emulated = SAVED if run.emulated is not None else ()
+        saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials",
+                                             *emulated) if k != "partials" or run.keep))
         note(f"saved {shown(targets.save)}: {saved}")
     if targets.figure is not None:
         note(f"saved {shown(targets.figure)}: filters {', '.join(map(str, run.detail))}")

@@ -89,6 +89,8 @@ def _render(opts: LayerOptions, built: WarnedLayer, report: VerifyReport) -> Non
                                        n=report.terms, rtol=report.rtol))
     print_notes(console, built, opts.flip)
     console.print(render_verify.table(report.checked))
+    console.print(render_verify.gpu_note(report.emulated, report.largest_difference, report.emulated_rows))
+    console.print()
     console.print(render_verify.how(report.checked))
     console.print(render_verify.summary(report.checked, report.rtol, built.layer.x.dtype.name, report.installable))
 

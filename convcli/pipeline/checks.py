@@ -28,6 +28,7 @@ def check_request(request: Request, *, enforce_semantics: bool = True) -> None:
                                   stride=request.stride, dilation=request.dilation, padding=request.padding,
                                   groups=request.groups))
     _check_bias(request)
+    check_precision(request.precision, request.accumulate)
     stride = as_pair(request.stride)
     if enforce_semantics and request.semantics == "torch" and request.padding == "same" and stride != (1, 1):
         raise RequestError(
@@ -65,3 +66,30 @@ def _check_bias(request: Request) -> None:
         raise RequestError("--bias-key names the bias array inside a .npz: give --bias FILE.npz or --kernel "
                            "FILE.npz" if not request.no_bias else "--bias-key and --no-bias contradict each other",
                            field="bias_key")
+
+
+def check_precision(precision: str | None, accumulate: str | None) -> None:
+    """``--precision`` and ``--accumulate``: known names, and an adder the format is computed with
+    (float16 adds only fp16 or bf16 products; float64 adds in float64)."""
+    if precision is None and accumulate is None:
+        return
+    from convcli.engine.precision import ACCUMULATIONS, FORMATS, PRECISIONS
+
+    if precision is None:
+        raise RequestError(f"--accumulate {accumulate} sets the emulation's adder; give --precision bf16 or fp16 "
+                           "too", field="accumulate")
+    if precision not in PRECISIONS:
+        raise RequestError(f"--precision must be one of {', '.join(PRECISIONS)}; got {precision!r}", field="precision")
+    if accumulate is None:
+        return
+    if accumulate not in ACCUMULATIONS:
+        raise RequestError(f"--accumulate must be one of {', '.join(ACCUMULATIONS)}; got {accumulate!r}",
+                           field="accumulate")
+    if precision == "fp64":
+        raise RequestError(f"--accumulate {accumulate} with --precision fp64: float64 adds in float64; leave "
+                           "--accumulate out", field="accumulate", also="precision")
+    if accumulate == "fp16" and precision not in ("fp16", "bf16"):
+        title = FORMATS[precision].title
+        raise RequestError(f"--accumulate fp16 with --precision {precision}: no kernel adds {title} products in "
+                           "float16; use --precision fp16 or bf16, or --accumulate fp32", field="accumulate",
+                           also="precision")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from convcli.engine import Layer, LayerResult, Trace
+    from convcli.pipeline.precision import Emulated
 
 
 def explore(source: str | os.PathLike[str] | np.ndarray, **options: Any) -> Exploration:
@@ -30,7 +31,9 @@ def explore(source: str | os.PathLike[str] | np.ndarray, **options: Any) -> Expl
     (one channel). ``options``: :class:`~convcli.pipeline.request.Request`'s fields, as ``convcli run``
     spells its options (``filters``, ``kernel_size``, ``stride``, ``padding``, ``dilation``, ``groups``,
     ``activation``, ``init``, ``seed``, ``kernel``, ``bias``, ``dtype``, ``model``, ``layer``,
-    ``resize``, ``preprocess``, ...); sizes as ``N`` or ``(N, M)``.
+    ``resize``, ``preprocess``, ...); sizes as ``N`` or ``(N, M)``. ``precision="bf16"`` (``fp64``,
+    ``fp32``, ``tf32``, ``fp16``; ``accumulate="fp16"``) also computes the layer as a GPU does in that
+    format: :attr:`Exploration.emulated`.
 
     Raises :class:`~convcli.errors.ConvcliError`: a :class:`~convcli.errors.ConfigError` (with the
     ``field`` that is wrong) for options that cannot be, a ``ShapeError``/``LoadError`` for data.
@@ -45,9 +48,16 @@ def explore(source: str | os.PathLike[str] | np.ndarray, **options: Any) -> Expl
     request = Request(source, **options, given=frozenset(options))
     check_request(request)
     built = build_layer(request)
-    result = run(built)
+    emulated = None
+    if request.precision is None:
+        result = run(built)
+    else:
+        from convcli.pipeline.precision import run_emulated
+
+        result, emulated = run_emulated(built, request.precision, request.accumulate)
     late = () if built.warnings else tuple(w for w in [overflow_warning(result, with_stats=True)] if w)
-    return Exploration(request, built, result, built.warnings + late)
+    return Exploration(request, built, result, built.warnings + late + (emulated.warnings if emulated else ()),
+                       emulated)
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,8 @@ class Exploration:
     request: Request
     built: BuiltLayer
     result: LayerResult
-    warnings: tuple[str, ...] = ()  # NaN/±Inf in the data, or results that overflowed the dtype
+    warnings: tuple[str, ...] = ()  # NaN/±Inf in the data, results that overflowed the dtype or the precision
+    emulated: Emulated | None = None  # the layer in request.precision, with each part's error; None without
 
     @property
     def layer(self) -> Layer:
@@ -124,6 +135,11 @@ class Exploration:
         doc = schema.result_json(info, self.result, self.built.padding, detail, traces, trace,
                                  window=Window.choose(layer.geometry.out_hw, at, window),
                                  semantics=self.request.semantics, flip=self.request.flip)
+        if self.emulated is not None:
+            from convcli.present.precision_json import add_precision
+
+            add_precision(doc, self.emulated.emulation, self.emulated.errors, Window.choose(layer.geometry.out_hw,
+                                                                                            at, window))
         if self.built.model is not None:
             doc["model"] = self.built.model
         return doc

@@ -34,7 +34,8 @@ class Request:
     (one channel). Sizes are ``N`` or ``(N, M)``; ``padding`` is ``"valid"``, ``"same"``, ``P`` or
     ``(PH, PW)``. The kernel is a preset (``init``, ``seed``, ``kernel_size``, ``filters``), a file
     (``kernel``) or a model's layer (``model``, ``layer``). ``given``: the options set explicitly,
-    which a model layer's own settings yield to.
+    which a model layer's own settings yield to. ``precision`` (and ``accumulate``): the layer is also
+    computed as a GPU does in that format (:mod:`convcli.pipeline.precision`).
     """
 
     input: str | os.PathLike[str] | np.ndarray
@@ -66,6 +67,8 @@ class Request:
     preprocess: str = "none"
     model: str | os.PathLike[str] | None = None
     layer: str | None = None
+    precision: str | None = None  # emulate a GPU's fp64|fp32|tf32|bf16|fp16 beside the float64 result; None: not
+    accumulate: str | None = None  # the emulation's adder: fp32 (default) or fp16
     given: frozenset[str] = field(default=frozenset())
 
     @property

@@ -7,7 +7,7 @@ data gave non-finite results.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from convcli.pipeline.built import BuiltLayer
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from convcli.engine import LayerResult
 
 #: What an archive of a run holds, by name: ``partials (H', W', C/g, F)`` only when asked.
@@ -37,9 +39,12 @@ class Archive:
 
 
 def run(built: BuiltLayer, *, archive: Archive | None = None, ranges: bool = False,
-        progress: Callable[[float], None] | None = None) -> LayerResult:
+        progress: Callable[[float], None] | None = None,
+        then: Callable[[LayerResult], Mapping[str, np.ndarray]] | None = None) -> LayerResult:
     """The run's result, and its ``archive`` written on the way: the partials go to it block by block as
-    the pass makes them, never held whole. ``ranges``: measure each partial map's min and max in the pass."""
+    the pass makes them, never held whole. ``ranges``: measure each partial map's min and max in the pass.
+    ``then(result)``: called once the pass is done (the emulation of ``--precision``); the arrays it
+    returns go into the archive after the run's own."""
     from convcli import engine
 
     layer = built.layer
@@ -49,7 +54,10 @@ def run(built: BuiltLayer, *, archive: Archive | None = None, ranges: bool = Fal
                                 ranges=ranges, progress=progress)
 
     if archive is None:
-        return compute()
+        result = compute()
+        if then is not None:
+            then(result)
+        return result
     from convcli.files import writers
 
     with writers.npz_archive(archive.path, force=archive.force, inputs=archive.inputs,
@@ -62,6 +70,8 @@ def run(built: BuiltLayer, *, archive: Archive | None = None, ranges: bool = Fal
             result = compute()
         for name, value in (("input", layer.x), ("kernel", layer.kernel), ("bias", result.bias),
                             ("preactivation", result.preactivation), ("output", result.output)):
+            npz.add(name, value)
+        for name, value in (then(result) if then is not None else {}).items():
             npz.add(name, value)
     return result
 

@@ -11,7 +11,7 @@ Nothing here prints, exits or imports typer or rich.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -101,6 +101,16 @@ class VerifyReport:
     terms: int  # n of the tolerance 4·n·ε·Σ|x·w|: the terms summed into one output value, the bias one of them
     rtol: float  # that tolerance relative to Σ|x·w|
     installable: list[str]  # the install hints of the frameworks that were missing
+    #: precision -> the largest |error| of this layer's pre-activation emulated in it (TF32, bfloat16), against
+    #: float64: what a GPU's default (TF32) or mixed precision (bf16) alone would explain
+    emulated: dict[str, float] = field(default_factory=dict)
+    emulated_rows: tuple[int, int] | None = None  # the output rows [r0, r1) measured, when not all of them
+
+    @property
+    def largest_difference(self) -> float | None:
+        """The largest max |Δ| any framework's result showed; None when none computed."""
+        diffs = [c.comparison.max_abs for c in self.checked if c.comparison is not None]
+        return max(diffs) if diffs else None
 
     @property
     def differ(self) -> list[Checked]:
@@ -223,4 +233,37 @@ def _compare(built: Built, result: LayerResult, executor: Executor | None, seman
     finally:
         hooks.compared()
     n = compare.terms(layer)
-    return VerifyReport(result, checked, n, compare.rtol_for(layer.x.dtype, n), adapters.installable(checked))
+    emulated, rows = emulated_errors(built)
+    return VerifyReport(result, checked, n, compare.rtol_for(layer.x.dtype, n), adapters.installable(checked),
+                        emulated, rows)
+
+
+#: The precisions a GPU computes a float32 convolution in without being asked (TF32) or under a mixed policy.
+EXPLAINED = ("tf32", "bf16")
+#: The most output values (H'·W'·F) whose emulated error verify measures: a larger layer's is measured on
+#: a centred band of output rows this size, so the note costs a fraction of verify's own pass.
+EXPLAINED_VALUES = 1 << 18
+
+
+def emulated_errors(built: Built) -> tuple[dict[str, float], tuple[int, int] | None]:
+    """Each of :data:`EXPLAINED` -> the largest |error| of ``built``'s pre-activation emulated in it against
+    float64 (2-D only, else nothing), and the output rows ``[r0, r1)`` it was measured on when not all."""
+    from convcli import engine
+    from convcli.pipeline.precision import emulate_layer
+
+    layer = built.layer
+    if layer.ndim != 2:
+        return {}, None
+    g = layer.geometry
+    (ho, wo), padding, band = g.out_hw, built.padding, None
+    rows = max(1, EXPLAINED_VALUES // max(1, wo * layer.filters))
+    if rows < ho:
+        r0 = (ho - rows) // 2
+        band = (r0, r0 + rows)
+        # the rows' zero-padded input, as a layer of its own: 'valid' over it makes just those rows
+        region = engine.input_region(layer, band, (0, wo))
+        layer = engine.prepare(region, layer.kernel, stride=g.stride, dilation=g.dilation, groups=layer.groups,
+                               dtype=layer.x.dtype)
+        padding = "valid"
+    bias = built.bias if built.use_bias else None
+    return {p: emulate_layer(layer, bias, "linear", padding, p).errors.total.max_abs for p in EXPLAINED}, band

@@ -42,14 +42,16 @@ def dumps(doc: dict[str, Any]) -> str:
     """A document as convcli writes it: indented, strict JSON (no NaN: they are null here), one newline."""
     return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 
-def _num(v: float) -> float | None:
+def finite_number(v: float) -> float | None:
+    """``v``, or None (JSON's null) for NaN and ±inf."""
     return float(v) if math.isfinite(v) else None
 
 
-def _nested(a: np.ndarray) -> Any:
+def nested(a: np.ndarray) -> Any:
+    """An array of any shape as nested lists of :func:`finite_number`."""
     if a.ndim == 0:
-        return _num(float(a))
-    return [_nested(s) for s in a]
+        return finite_number(float(a))
+    return [nested(s) for s in a]
 
 
 def _json_number(j: Any) -> int | float:
@@ -128,11 +130,11 @@ def _trace_json(result: LayerResult, t: Trace, at: tuple[int, int], f: int) -> d
         "position": list(at),
         "input_rows": t.in_rows.tolist(),
         "input_cols": t.in_cols.tolist(),
-        "patch": _nested(t.patch.transpose(2, 0, 1)),
-        "products": _nested(t.products.transpose(2, 0, 1)),
-        "channel_sums": _nested(t.sums),
-        "preactivation": _num(float(result.preactivation[at[0], at[1], f])),
-        "output": _num(float(result.output[at[0], at[1], f])),
+        "patch": nested(t.patch.transpose(2, 0, 1)),
+        "products": nested(t.products.transpose(2, 0, 1)),
+        "channel_sums": nested(t.sums),
+        "preactivation": finite_number(float(result.preactivation[at[0], at[1], f])),
+        "output": finite_number(float(result.output[at[0], at[1], f])),
     }
 
 
@@ -142,16 +144,16 @@ def _filter_json(view: FilterSum, window: Window) -> dict[str, Any]:
     numbers = view.window(window)
     return {
         "index": view.index,
-        "bias": _num(view.bias),
-        "output_min": _num(lo),
-        "output_mean": _num(mean),
-        "output_max": _num(hi),
+        "bias": finite_number(view.bias),
+        "output_min": finite_number(lo),
+        "output_mean": finite_number(mean),
+        "output_max": finite_number(hi),
         "channels": list(view.channels),
-        "channel_share_percent": [_num(float(s)) for s in view.shares],
-        "kernel": _nested(view.kernel.transpose(2, 0, 1)),
-        "window_partials": _nested(numbers.partials.transpose(2, 0, 1)),
-        "window_preactivation": _nested(numbers.preactivation),
-        "window_output": _nested(numbers.output),
+        "channel_share_percent": [finite_number(float(s)) for s in view.shares],
+        "kernel": nested(view.kernel.transpose(2, 0, 1)),
+        "window_partials": nested(numbers.partials.transpose(2, 0, 1)),
+        "window_preactivation": nested(numbers.preactivation),
+        "window_output": nested(numbers.output),
     }
 
 

@@ -4,6 +4,7 @@ the numbers are :class:`~convcli.present.precision.PrecisionWindow`'s."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich import box
@@ -11,6 +12,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from convcli.engine.precision import FORMATS
+from convcli.engine.precision_errors import ErrorSummary
 from convcli.present.describe import fmt
 from convcli.present.precision import PrecisionWindow, Stored
 from convcli.render.numbers import LABEL
@@ -93,3 +96,32 @@ def precision_panel(view: PrecisionWindow, labels: PrecisionLabels = PrecisionLa
         verdict.highlight_words([diff], "bold")
         verdict.highlight_words([part], "bold yellow")
     return Group(heading, precision_table(view, w), verdict)
+
+
+def _part_name(name: str, names: Sequence[str] | None) -> str:
+    """``channel 2`` as ``channel B`` when the channels have ``names``."""
+    if names is not None and name.startswith("channel "):
+        return f"channel {names[int(name.removeprefix('channel '))]}"
+    return name
+
+
+def error_table(summary: ErrorSummary, names: Sequence[str] | None = None) -> RenderableType:
+    """The whole layer's error, part by part: max and mean |error|, absolute and in eps of each result's
+    scale (Σ|partial| + |bias|), the total last, then which part dominates. ``names`` name the channels."""
+    fmt_ = FORMATS[summary.precision]
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False,
+                  title=f"{fmt_.title} − float64, whole layer (eps = 2^-{fmt_.mantissa_bits})",
+                  title_justify="left", title_style=LABEL)
+    table.add_column("part")
+    for heading in ("max |error|", "mean |error|", "max eps", "mean eps"):
+        table.add_column(heading, justify="right", no_wrap=True)
+    dominant = summary.dominant
+    for p in summary.parts:
+        style = "bold yellow" if p.name == dominant else ("" if p.max_abs else "dim")
+        table.add_row(_part_name(p.name, names), fmt(p.max_abs), fmt(p.mean_abs), fmt(p.max_eps), fmt(p.mean_eps),
+                      style=style, end_section=p is summary.parts[-1])
+    t = summary.total
+    table.add_row(Text("total", style="bold"), fmt(t.max_abs), fmt(t.mean_abs), fmt(t.max_eps), fmt(t.mean_eps))
+    verdict = (Text(f"{fmt_.title} gives the float64 result everywhere.") if dominant is None else
+               Text.assemble("the largest part on average: ", (_part_name(dominant, names), "bold yellow")))
+    return Group(table, verdict)

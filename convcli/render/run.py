@@ -48,13 +48,14 @@ def input_text(info: InputInfo, semantics: str) -> Flow:
 
 
 def header(info: InputInfo, result: LayerResult, padding: object, kernel_source: str, *,
-           semantics: str = "keras") -> Panel:
+           semantics: str = "keras", precision: str | None = None) -> Panel:
     """Input, layer, kernel, output shape and parameter count (:func:`header_panel` of its facts)."""
-    return header_panel(Header.of(info, result, padding, kernel_source, semantics=semantics))
+    return header_panel(Header.of(info, result, padding, kernel_source, semantics=semantics), precision=precision)
 
 
-def header_panel(facts: Header) -> Panel:
-    """Input, layer, kernel, output shape and parameter count; shapes in ``facts.semantics``' order."""
+def header_panel(facts: Header, *, precision: str | None = None) -> Panel:
+    """Input, layer, kernel, output shape and parameter count; shapes in ``facts.semantics``' order.
+    ``precision``: what ``--precision`` emulates, in words (a last row)."""
     semantics = facts.semantics
     rows: list[tuple[str, RenderableType]] = [
         ("input", input_text(facts.info, semantics)),
@@ -67,6 +68,8 @@ def header_panel(facts: Header) -> Panel:
         ),
         ("params", param_formula(facts.kernel_shape, facts.groups, facts.use_bias)),
     ]
+    if precision is not None:
+        rows.append(("precision", Text(precision)))
     return Panel(key_values(rows), title="convcli run", title_align="left", box=box.ROUNDED)
 
 

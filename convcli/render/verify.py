@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich import box
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -150,3 +150,30 @@ def summary(checked: Sequence[Checked], rtol: float, dtype: str, hints: Sequence
     if hints:
         text.append("To compare with more: " + " · ".join(hints), style="dim")
     return text
+
+
+#: What the frameworks compute a float32 convolution in on a GPU by default, with their switches (their docs).
+GPU_DEFAULTS = ("On a GPU, by default PyTorch (torch.backends.cudnn.allow_tf32) and TensorFlow "
+                "(enable_tensor_float_32_execution) convolve float32 in TF32, JAX may use bf16/TF32 passes "
+                "(jax.default_matmul_precision), and Keras' mixed_float16/mixed_bfloat16 policies compute in 16 bits.")
+
+
+def gpu_note(emulated: dict[str, float], largest: float | None, rows: tuple[int, int] | None = None) -> RenderableType:
+    """Under the table: what each framework does by default on a GPU, and the emulated TF32 and bfloat16
+    max |error| of this layer (``emulated``: precision -> max |error| against float64; on output ``rows``
+    ``[r0, r1)`` when given) beside ``largest``, the largest difference measured here."""
+    note = Text(GPU_DEFAULTS, style="dim")
+    if not emulated:
+        return note
+    from convcli.engine.precision import FORMATS
+
+    bounds = ", ".join(f"{FORMATS[p].title} {diff_text(v)}" for p, v in emulated.items())
+    where = "this layer" if rows is None else f"output rows {rows[0]}–{rows[1] - 1} of this layer"
+    line = Text(f"Emulated on {where}, max |error| against float64: {bounds}")
+    tf32 = emulated.get("tf32")
+    if largest is not None and tf32 is not None:
+        within = largest <= tf32
+        line.append(f"; the largest difference above, {diff_text(largest)}, is ")
+        line.append("within what TF32 explains." if within else "more than TF32 explains.",
+                    style=AGREES if within else REFUSES)
+    return Group(note, line)

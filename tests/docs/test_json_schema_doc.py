@@ -55,3 +55,16 @@ def test_the_window_is_half_open_as_documented(doc: dict) -> None:
     """The page says rows [0, 2] are rows 0 and 1; the textbook's output is 2×2."""
     assert doc["window"] == {"rows": [0, 2], "cols": [0, 2]}
     assert "half-open" in PAGE.read_text(encoding="utf-8")
+
+
+def test_precision_keys_are_documented() -> None:
+    r = invoke("run", ROOT / "samples" / "textbook.npy", "-k", "2", "--init", "ones", "--activation", "relu",
+               "--precision", "bf16", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    tables = documented("The whole layer") | documented("With other options") | {"input", "layer", "filters"}
+    assert set(doc) <= tables
+    emulated = documented("With `--precision`: each filter's emulated window")
+    assert set(doc["filters"][0]) == documented("`filters`: one object per filter shown in detail") - {"trace"} | emulated
+    assert set(doc["filters"][0]["window_errors"]) == {"channels", "bias", "accumulation", "output_rounding"}
+    assert set(doc["errors"]) == documented("`errors` (with `--precision`)")

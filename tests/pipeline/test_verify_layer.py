@@ -131,3 +131,37 @@ def test_the_pipeline_imports_neither_typer_nor_rich():
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_report_holds_the_emulated_tf32_and_bf16_errors_of_the_layer(monkeypatch):
+    from convcli.engine.precision import emulate
+    from convcli.engine.precision_errors import error_summary
+
+    monkeypatch.setattr(adapters, "ADAPTERS", (adapters.ADAPTERS[-1],))
+    built = _built()
+    _, report = verify_layer(lambda: built)
+    assert set(report.emulated) == {"tf32", "bf16"}
+    # the same layer's pre-activation, emulated directly: the report's numbers are its total max |error|
+    g = built.layer.geometry
+    for p, value in report.emulated.items():
+        em = emulate(built.layer.x, built.layer.kernel, built.bias, "linear", p, padding="same", stride=g.stride)
+        assert value == error_summary(em).total.max_abs
+    assert 0 < report.emulated["tf32"] < report.emulated["bf16"]
+    assert report.largest_difference is not None and report.largest_difference <= report.emulated["tf32"]
+    assert report.emulated_rows is None
+
+
+def test_a_large_layer_s_emulated_errors_are_measured_on_a_band_of_rows(monkeypatch):
+    from convcli.engine.precision import emulate
+    from convcli.engine.precision_errors import error_parts
+    from convcli.pipeline import verify as pipeline_verify
+
+    monkeypatch.setattr(pipeline_verify, "EXPLAINED_VALUES", 10 * 4 * 3)  # 3 of the 12 output rows
+    built = _built()
+    emulated, rows = pipeline_verify.emulated_errors(built)
+    assert rows == (4, 7)
+    # the same as the whole layer's errors restricted to those rows ('same' padding included)
+    for p, value in emulated.items():
+        em = emulate(built.layer.x, built.layer.kernel, built.bias, "linear", p, padding="same")
+        worst = max(float(np.abs(error_parts(em, f, rows, (0, 10)).difference).max()) for f in range(4))
+        assert value == pytest.approx(worst, rel=1e-12)
