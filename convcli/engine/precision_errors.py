@@ -144,11 +144,15 @@ class PartStats:
 
 @dataclass(frozen=True)
 class ErrorSummary:
-    """Every part's :class:`PartStats` over all filters and positions, the total's last."""
+    """Every part's :class:`PartStats` over all filters and positions, the total's last.
+
+    ``rows``: the output rows ``[r0, r1)`` measured when not all of them (``None``: the whole layer).
+    """
 
     precision: str
     parts: tuple[PartStats, ...]
     total: PartStats
+    rows: tuple[int, int] | None = None
 
     @property
     def dominant(self) -> str | None:
@@ -157,8 +161,9 @@ class ErrorSummary:
         return top.name if top.mean_abs > 0 else None
 
 
-def error_summary(em: Emulation, *, block_values: int = 1 << 21) -> ErrorSummary:
-    """Max and mean |error| of each part over the whole layer, in blocks of output rows.
+def error_summary(em: Emulation, *, block_values: int = 1 << 21, rows: tuple[int, int] | None = None) -> ErrorSummary:
+    """Max and mean |error| of each part over the whole layer (or its output ``rows`` ``[r0, r1)``), in
+    blocks of output rows.
 
     ``block_values`` bounds one block's ``h·w'·Cg·F`` partial sums, so memory stays bounded for any
     image. Channel ``c`` is the ``c``-th channel of each filter's group (the input channel itself
@@ -172,12 +177,13 @@ def error_summary(em: Emulation, *, block_values: int = 1 << 21) -> ErrorSummary
     maxes = np.zeros((len(names), 2))
     step = max(1, block_values // max(1, wo * cg * f))
     b, br = em.source_bias, em.bias.astype(np.float64)
-    for r0 in range(0, ho, step):
-        rows, cols = (r0, min(ho, r0 + step)), (0, wo)
-        exact_p = partials64(layer, rows, cols)  # (h, w, Cg, F)
-        rounded_p = partials64(em.rounded, rows, cols)
-        acc = em.accumulated[rows[0] : rows[1]].astype(np.float64)
-        stored = em.preactivation[rows[0] : rows[1]].astype(np.float64)
+    first, last = rows if rows is not None else (0, ho)
+    for r0 in range(first, last, step):
+        block, cols = (r0, min(last, r0 + step)), (0, wo)
+        exact_p = partials64(layer, block, cols)  # (h, w, Cg, F)
+        rounded_p = partials64(em.rounded, block, cols)
+        acc = em.accumulated[block[0] : block[1]].astype(np.float64)
+        stored = em.preactivation[block[0] : block[1]].astype(np.float64)
         scale = np.abs(exact_p).sum(axis=2) + np.abs(b)
         with np.errstate(invalid="ignore"):
             errors = [*(rounded_p[:, :, c] - exact_p[:, :, c] for c in range(cg)),
@@ -194,7 +200,7 @@ def error_summary(em: Emulation, *, block_values: int = 1 << 21) -> ErrorSummary
                 np.divide(a, eps_scale, out=rel, where=positive)  # 0 where the scale is 0 (or NaN)
                 sums[k] += a.sum(), rel.sum()
                 maxes[k] = np.maximum(maxes[k], (a.max(), rel.max()))
-    n = ho * wo * f
+    n = (last - first) * wo * f
     stats = [PartStats(name, float(maxes[k, 0]), float(sums[k, 0] / n), float(maxes[k, 1]), float(sums[k, 1] / n))
              for k, name in enumerate(names)]
-    return ErrorSummary(em.precision, tuple(stats[:-1]), stats[-1])
+    return ErrorSummary(em.precision, tuple(stats[:-1]), stats[-1], rows if (first, last) != (0, ho) else None)

@@ -22,9 +22,10 @@ def part_json(part: PartStats) -> dict[str, Any]:
 
 
 def errors_json(summary: ErrorSummary) -> dict[str, Any]:
-    """Every part (channels, bias, accumulation, output rounding), the total, and the part that dominates."""
+    """Every part (channels, bias, accumulation, output rounding), the total, the part that dominates, and
+    the output ``rows`` ``[r0, r1)`` measured (null: the whole layer)."""
     return {"parts": [part_json(p) for p in summary.parts], "total": part_json(summary.total),
-            "dominant": summary.dominant}
+            "dominant": summary.dominant, "rows": None if summary.rows is None else list(summary.rows)}
 
 
 def window_json(em: Emulation, filt: int, window: Window) -> dict[str, Any]:

@@ -105,12 +105,20 @@ def _part_name(name: str, names: Sequence[str] | None) -> str:
     return name
 
 
+def _measured(summary: ErrorSummary) -> str:
+    """What the summary measured: the whole layer, or a centred band of output rows."""
+    if summary.rows is None:
+        return "whole layer"
+    r0, r1 = summary.rows
+    return f"output rows {r0}–{r1 - 1} (a centred band)"
+
+
 def error_table(summary: ErrorSummary, names: Sequence[str] | None = None) -> RenderableType:
     """The whole layer's error, part by part: max and mean |error|, absolute and in eps of each result's
     scale (Σ|partial| + |bias|), the total last, then which part dominates. ``names`` name the channels."""
     fmt_ = FORMATS[summary.precision]
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False,
-                  title=f"{fmt_.title} − float64, whole layer (eps = 2^-{fmt_.mantissa_bits})",
+                  title=f"{fmt_.title} − float64, {_measured(summary)} (eps = 2^-{fmt_.mantissa_bits})",
                   title_justify="left", title_style=LABEL)
     table.add_column("part")
     for heading in ("max |error|", "mean |error|", "max eps", "mean eps"):

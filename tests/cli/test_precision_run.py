@@ -140,3 +140,24 @@ def test_explore_refuses_an_unknown_precision():
     with pytest.raises(convcli.errors.ConfigError) as info:
         convcli.explore(np.ones((3, 3, 1)), precision="fp8")
     assert info.value.field == "precision"
+
+
+def test_a_large_layer_s_error_summary_is_measured_on_a_centred_band_and_says_so(monkeypatch):
+    """The summary's float64 passes would cost many runs on a photo: past SUMMARY_VALUES output values they
+    cover a centred band of rows, and the screen and the JSON name it."""
+    import numpy as np
+
+    import convcli
+    from convcli.pipeline import precision
+
+    monkeypatch.setattr(precision, "SUMMARY_VALUES", 2 * 126 * 2)  # two of the photo's 148 output rows, 2 filters
+    ex = convcli.explore("samples/grace_hopper.png", filters=2, precision="bf16")
+    errors = ex.to_json()["errors"]
+    assert errors["rows"] == [73, 75]
+    assert np.isfinite(errors["total"]["max_abs"]) and errors["total"]["max_abs"] > 0
+    monkeypatch.setattr(precision, "SUMMARY_VALUES", 1 << 20)
+    assert convcli.explore("samples/grace_hopper.png", filters=2, precision="bf16").to_json()["errors"]["rows"] is None
+    monkeypatch.setattr(precision, "SUMMARY_VALUES", 2 * 126 * 2)
+    r = invoke("run", "samples/grace_hopper.png", "-f", "2", "--precision", "bf16", "-q", columns=120)
+    assert r.exit_code == 0, r.output
+    assert "bfloat16 − float64, output rows 73–74 (a centred band)" in r.stdout
