@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from math import prod
 from typing import Any
 
+from convcli import reads
 from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import sniff
@@ -41,6 +42,8 @@ def _attrs(node: Any, onnx: Any) -> dict[str, Any]:
 
 
 def check_external(name: str, tensor: Any, folder: str) -> None:
+    """Refuse an external-data initializer whose file is not in ``folder`` (the model's) or below it;
+    the file it names is registered as read (:func:`convcli.reads.register`), so no output replaces it."""
     location = next((e.value for e in tensor.external_data if e.key == "location"), None)
     if location is None:
         raise LoadError(f"{name}: initializer {shown(tensor.name)!r} is external data without a location")
@@ -52,6 +55,7 @@ def check_external(name: str, tensor: Any, folder: str) -> None:
     if os.path.commonpath([real_folder, target]) != real_folder:
         raise LoadError(f"{name}: initializer {shown(tensor.name)!r} points outside the model's folder "
                         f"({shown(location)!r}): refused")
+    reads.register(target)  # read with the model: no writer of this command may replace it
 
 
 def _pair(v: Any, default: tuple[int, int]) -> tuple[int, int]:

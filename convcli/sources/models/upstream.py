@@ -35,6 +35,8 @@ from convcli.text import shown
 KERAS_INSTALL = "pip install 'convcli[keras]'"
 ORT_INSTALL = "pip install 'convcli[onnxruntime]'"
 _OWN_SCALING = ("rescaling", "normalization")
+#: ONNX Runtime's log severity that lets only fatal errors through (0 verbose ... 4 fatal).
+FATAL = 4
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,16 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
                     f"({KERAS_INSTALL}) to compute it{reason}, or pass that input as an array file (.npy, (H, W, C))")
 
 
+def escaped_message(exc: BaseException, limit: int = 400) -> str:
+    """A library's whole error message on one line: every line break and control character escaped
+    (:func:`convcli.text.shown`); past ``limit`` characters its middle is cut (the cause is often last);
+    the exception's type when it says nothing."""
+    text = shown(str(exc).strip())
+    if len(text) > limit:
+        text = f"{text[: limit // 2]} … {text[-(limit // 2):]}"
+    return text or type(exc).__name__
+
+
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return shown(lines[0])[:200] if lines else type(exc).__name__
@@ -310,15 +322,20 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
         graph.output.append(onnx.ValueInfoProto(name=data))
     nchw = np.ascontiguousarray(x.astype(np.float32).transpose(2, 0, 1)[None])
     try:
+        # ONNX Runtime logs to the process's stderr itself, node names from the file raw (escapes, a
+        # forged "Error:" line): fatal only, and its failure comes back as the exception, escaped below
+        ort.set_default_logger_severity(FATAL)
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only: its warnings are about the graph, not the input
+        options.log_severity_level = FATAL
+        run_options = ort.RunOptions()
+        run_options.log_severity_level = FATAL
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        (y,) = session.run([data], {feed.name: nchw})
+        (y,) = session.run([data], {feed.name: nchw}, run_options)
     except Exception as exc:  # noqa: BLE001 - ONNX Runtime's error on building or running the graph
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
         raise LoadError(f"{name}: ONNX Runtime cannot compute the input of {shown(layer.name)!r} "
-                        f"({_first_line(exc)})") from None
+                        f"({escaped_message(exc)})") from None
     y = np.asarray(y)
     if y.ndim != 4 or y.shape[0] != 1:
         raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape}, not (1, C, H, W)")

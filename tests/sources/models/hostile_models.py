@@ -113,3 +113,42 @@ def to_bytes(array: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, array)
     return buf.getvalue()
+
+
+def onnx_conv(path: Path, *, before: list[Any] | None = None, reads: str = "image",
+              conv: dict[str, Any] | None = None, weight: tuple[int, ...] = (2, 3, 3, 3),
+              bias: tuple[int, ...] | None = (2,), inits: list[Any] | None = None, edit: Callable[[Any], None] | None = None,
+              input_shape: tuple[int, ...] = (1, 3, 8, 8)) -> Path:
+    """An ONNX model: ``image`` (``input_shape``, NCHW) → the nodes ``before`` → a Conv ``conv`` reading
+    ``reads`` (weight ``W`` of ``weight``, bias ``B`` of ``bias``, attributes ``conv``) → ``y``;
+    ``inits`` are more initializers, ``edit(model)`` changes the model before it is saved."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(2)
+    initializers = [numpy_helper.from_array(rng.standard_normal(weight).astype("float32"), "W")]
+    names = [reads, "W"]
+    if bias is not None:
+        initializers.append(numpy_helper.from_array(np.zeros(bias, "float32"), "B"))
+        names.append("B")
+    node = helper.make_node("Conv", names, ["y"], name="conv", **(conv or {}))
+    graph = helper.make_graph([*(before or []), node], "g",
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, list(input_shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              initializer=[*initializers, *(inits or [])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    if edit is not None:
+        edit(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def small_png(folder: Path, size: int = 8) -> Path:
+    """An RGB ``size``×``size`` PNG in ``folder``: an image, so a model runs up to the layer on it."""
+    from PIL import Image
+
+    path = folder / "img.png"
+    pixels = (np.random.default_rng(3).random((size, size, 3)) * 255).astype("uint8")
+    Image.fromarray(pixels).save(path)
+    return path
