@@ -33,6 +33,13 @@ WEIGHTS = "model.weights.h5"
 CONFIG_LIMIT = 64 * 2**20
 #: A member may not declare more than this many times its compressed size (a zip bomb).
 RATIO_LIMIT = 200
+#: The members Keras itself needs; it extracts every other one (``assets/``) to TMPDIR when loading.
+NEEDED = (CONFIG, WEIGHTS, "metadata.json")
+#: The most the other members may declare together (a conv model's assets are a few KB, if any).
+EXTRA_LIMIT = 64 * 2**20
+#: The most all members may declare together, and the most members an archive may hold.
+TOTAL_LIMIT = 16 * 2**30
+MEMBERS_LIMIT = 10_000
 
 
 def to_snake_case(name: str) -> str:
@@ -55,6 +62,25 @@ def check_member(name: str, info: zipfile.ZipInfo, archive_size: int, limit: int
         raise LoadError(f"{what} but stores {packed:,}")
     if declared > max(packed, 1) * RATIO_LIMIT and declared > 2**20:
         raise LoadError(f"{what} from {packed:,} compressed: refused (a zip bomb?)")
+
+
+def check_archive(name: str, infos: list[zipfile.ZipInfo], archive_size: int) -> None:
+    """Refuse an archive whose members would fill the disk where Keras extracts them: each member
+    checked (:func:`check_member`), the members Keras does not need (:data:`NEEDED`) no more than
+    :data:`EXTRA_LIMIT` together, all of them no more than :data:`TOTAL_LIMIT`, at most
+    :data:`MEMBERS_LIMIT` of them. Only the archive's directory is read."""
+    if len(infos) > MEMBERS_LIMIT:
+        raise LoadError(f"{name}: the archive holds {len(infos):,} members, more than the {MEMBERS_LIMIT:,} "
+                        "convcli opens")
+    for info in infos:
+        check_member(name, info, archive_size)
+    extra = sum(i.file_size for i in infos if i.filename not in NEEDED)
+    if extra > EXTRA_LIMIT:
+        raise LoadError(f"{name}: its members other than {CONFIG} and {WEIGHTS} declare {extra:,} bytes, more than "
+                        f"the {EXTRA_LIMIT:,} convcli lets Keras extract")
+    total = sum(i.file_size for i in infos)
+    if total > TOTAL_LIMIT:
+        raise LoadError(f"{name}: its members declare {total:,} bytes, more than the {TOTAL_LIMIT:,} convcli reads")
 
 
 class _Window(io.RawIOBase):
@@ -186,6 +212,7 @@ def opened(name: str) -> Iterator[tuple[Any, Any | None]]:
         archive_size = os.path.getsize(name)
         with zipfile.ZipFile(name) as zf, open(name, "rb") as archive:
             infos = {i.filename: i for i in zf.infolist()}
+            check_archive(name, zf.infolist(), archive_size)
             if CONFIG not in infos:
                 raise LoadError(f"{name}: not a .keras file (the archive holds no {CONFIG})")
             check_member(name, infos[CONFIG], archive_size, CONFIG_LIMIT)

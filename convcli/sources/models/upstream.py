@@ -212,6 +212,18 @@ def _fit(name: str, declared: tuple[Any, ...], x: np.ndarray) -> None:
                          field="resize", values={"name": name})
 
 
+def _check_archive(name: str) -> None:
+    import zipfile
+
+    from convcli.sources.models import keras_v3
+
+    try:
+        with zipfile.ZipFile(name) as zf:
+            keras_v3.check_archive(name, zf.infolist(), os.path.getsize(name))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise LoadError(f"{name}: not a readable zip archive ({sniff.reason(exc)})") from None
+
+
 def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
     layer = listing.layers[index]
     for lay in listing.layers:
@@ -222,6 +234,8 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput
     if not name.endswith(suffixes):
         raise LoadError(f"{name}: Keras opens this model only from a file named *{suffixes[0]}: rename or copy it "
                         "to compute a layer's input")
+    if listing.format == "keras":
+        _check_archive(name)  # Keras extracts every member it does not need to TMPDIR: sizes first
     frameworks.keras_backend()  # before keras is imported: it reads its backend once
     try:
         import keras
