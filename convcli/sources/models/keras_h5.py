@@ -35,6 +35,8 @@ def read(name: str) -> Listing:
                 config = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise LoadError(f"{name}: its model_config is not JSON ({exc})") from None
+            except RecursionError:
+                raise LoadError(f"{name}: its model_config is nested too deeply to read") from None
             weights: dict[str, list[tuple[str, tuple[int, ...]]]] | None = None
             group = hdf5.member(name, f, "model_weights", h5py)
             if isinstance(group, h5py.Group):

@@ -224,6 +224,8 @@ def opened(name: str) -> Iterator[tuple[Any, Any | None]]:
                 config = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise LoadError(f"{name}: {CONFIG} is not JSON ({exc})") from None
+            except RecursionError:
+                raise LoadError(f"{name}: {CONFIG} is nested too deeply to read") from None
             if WEIGHTS not in infos:
                 yield config, None
                 return
