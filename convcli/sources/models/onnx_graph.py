@@ -11,6 +11,7 @@ conv is ``groups = C``).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from math import prod
 from typing import Any
@@ -103,7 +104,9 @@ def load(name: str) -> tuple[Any, Any]:
     except ImportError:
         raise missing("onnx", ".onnx") from None
     try:
-        return onnx, onnx.load(name, load_external_data=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # onnx's own about the file: the refusal, if any, is one line
+            return onnx, onnx.load(name, load_external_data=False)
     except Exception as exc:
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise

@@ -296,14 +296,16 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
     from convcli.sources.models import onnx_graph
 
     try:
-        model = onnx.load(name, load_external_data=False)
+        model = onnx_graph.load(name)[1]
         graph = model.graph
         folder = os.path.dirname(os.path.abspath(name))
         external = [t for t in graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
         for t in external:
             onnx_graph.check_external(name, t, folder)
         if external:
-            onnx.load_external_data_for_model(model, folder)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # onnx's about the file (an unknown external-data key)
+                onnx.load_external_data_for_model(model, folder)
     except LoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - a file onnx cannot read, in one line
