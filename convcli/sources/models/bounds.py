@@ -17,6 +17,8 @@ from typing import Any
 
 from convcli.errors import LoadError
 from convcli.layer.model import ModelLayer
+from convcli.layer.spec import KINDS as CONV_KINDS
+from convcli.layer.spec import LayerConfigError, check_spec
 from convcli.text import shown
 
 #: The largest kernel, stride, dilation or pad (a 7×7 stem, a 32-pixel patch, a 224 global pool fit).
@@ -73,3 +75,8 @@ def check_layer(model: str, layer: ModelLayer, spelling: str) -> None:
         value = getattr(layer, field)
         if value is not None and not (whole(value) and 1 <= value <= COUNT_LIMIT):
             raise bad(model, layer.name, named(field), value, f"it must be a whole number from 1 to {COUNT_LIMIT:,}")
+    if layer.kind in CONV_KINDS and layer.kernel is not None and layer.in_channels is not None:
+        try:  # settings that do not fit each other (groups that do not divide the channels)
+            check_spec(layer.spec())
+        except LayerConfigError as exc:
+            raise LoadError(f"{model}: layer {shown(layer.name)!r}: {exc.worded()}") from None

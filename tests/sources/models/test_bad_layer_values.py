@@ -136,6 +136,8 @@ CASES: dict[str, tuple[Callable[[Path], Path], str, str]] = {
     "onnx stride -1": (_onnx(conv={"strides": [-1, -1]}), "conv", "layer 'conv': its strides is (-1, -1)"),
     "onnx weight dimension 2^62": (_weight_dims([2, 3, 3, 2**62]), "conv", "layer 'conv': its array 'W' is"),
     # configs that disagree with their weights, or make no graph
+    "groups that do not divide the channels": (_keras_conv(groups=3), "mid",
+                                               "layer 'mid': groups 3 does not divide the 8 input channels"),
     "kernel_shape 5x5 with a 3x3 weight": (_onnx(conv={"kernel_shape": [5, 5]}), "conv",
                                            "its kernel_shape [5, 5] disagrees with its weight 'W' of (2, 3, 3, 3)"),
     "a bias of 7 for 2 filters": (_onnx(bias=(7,)), "conv", "its bias 'B' is (7,), not (2,)"),
@@ -196,3 +198,21 @@ def test_an_empty_array_beside_a_non_weight_node_is_kept() -> None:
 def test_the_samples_keep_their_bounds() -> None:
     for name in ("edges.keras", "edges.onnx", "edges.safetensors"):
         assert read_model(SAMPLES / name).layers
+
+
+def test_groups_that_do_not_divide_the_input_found_by_the_walk_are_bad_data(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config-only file whose conv does not say its input channels: the walk of --input-size finds them."""
+    monkeypatch.chdir(tmp_path)
+
+    def edit(cfg: dict[str, Any]) -> None:
+        entry = keras_layer(cfg, "mid")
+        entry["config"]["groups"] = 3
+        del entry["build_config"]
+
+    members = keras_members(edited_keras(tmp_path / "k.keras", config=edit))
+    del members["model.weights.h5"]
+    write_keras(tmp_path / "c.keras", members)
+    r = invoke("layers", "c.keras", "--input-size", "16,16,3")
+    assert r.exit_code == 1, r.output
+    one_error(r.stderr, "layer 'mid' (Conv2D): groups 3 does not divide the 8 input channels")
