@@ -29,12 +29,11 @@ import numpy as np
 from convcli.errors import FIELD, LoadError, ShapeError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import frameworks, sniff
-from convcli.sources.models import missing
+from convcli.sources.models import missing, paths
 from convcli.text import shown
 
 KERAS_INSTALL = "pip install 'convcli[keras]'"
 ORT_INSTALL = "pip install 'convcli[onnxruntime]'"
-_OWN_SCALING = ("rescaling", "normalization")
 #: ONNX Runtime's log severity that lets only fatal errors through (0 verbose ... 4 fatal).
 FATAL = 4
 
@@ -46,33 +45,6 @@ class LayerInput:
     array: np.ndarray  # (H', W', C') float32 (float64 from a float64 Keras model): the layer's real input
     by: str  # "Keras 3.x.y (torch backend)", "ONNX Runtime 1.x", or "convcli (Rescaling)"
     note: str  # one line for the header
-
-
-def _sources(listing: Listing, index: int) -> list[int]:
-    """The indices of the layers ``index`` reads (``[]``: the model's input, as a chain's first layer)."""
-    layer = listing.layers[index]
-    if layer.inbound is None:
-        return [index - 1] if index > 0 else []
-    where = {lay.name: i for i, lay in enumerate(listing.layers[:index])}
-    out = []
-    for name in layer.inbound:
-        if name not in where:
-            raise LoadError(f"{listing.model}: layer {shown(layer.name)!r} reads {shown(name)!r}, which no earlier "
-                            "layer is")
-        out.append(where[name])
-    return out
-
-
-def _ancestors(listing: Listing, index: int) -> list[int]:
-    """Every layer ``index`` depends on, in file order."""
-    seen: set[int] = set()
-    todo = _sources(listing, index)
-    while todo:
-        i = todo.pop()
-        if i not in seen:
-            seen.add(i)
-            todo.extend(_sources(listing, i))
-    return sorted(seen)
 
 
 def _check_index(listing: Listing, index: int) -> ModelLayer:
@@ -95,7 +67,7 @@ def needs_upstream(listing: Listing, index: int) -> bool:
     layer = _check_index(listing, index)
     if not listing.graph:
         raise _no_graph(listing, layer)
-    srcs = _sources(listing, index)
+    srcs = paths.sources_of(listing, index)
     return not (srcs == [] or (len(srcs) == 1 and listing.layers[srcs[0]].kind == "input"))
 
 
@@ -103,7 +75,7 @@ def _rescaling_chain(listing: Listing, index: int) -> list[ModelLayer] | None:
     """The Rescaling layers between the model's input and layer ``index``, input first; None when
     anything else lies between (or a merge, or a Rescaling whose numbers the file does not hold)."""
     chain: list[ModelLayer] = []
-    srcs = _sources(listing, index)
+    srcs = paths.sources_of(listing, index)
     while srcs:
         if len(srcs) != 1:
             return None
@@ -113,7 +85,7 @@ def _rescaling_chain(listing: Listing, index: int) -> list[ModelLayer] | None:
         if lay.kind != "rescaling" or lay.scale is None:
             return None
         chain.append(lay)
-        srcs = _sources(listing, srcs[0])
+        srcs = paths.sources_of(listing, srcs[0])
     return chain[::-1]
 
 
@@ -144,7 +116,7 @@ def _rescaled(name: str, x: np.ndarray, chain: list[ModelLayer]) -> np.ndarray:
 
 
 def _own_scaling(listing: Listing, index: int) -> str:
-    found = [lay for i in _ancestors(listing, index) if (lay := listing.layers[i]).kind in _OWN_SCALING]
+    found = [lay for i in paths.ancestors(listing, index) if (lay := listing.layers[i]).kind in paths.SCALING_KINDS]
     if not found:
         return ""
     names = ", ".join(f"{lay.class_name} {shown(lay.name)!r}" for lay in found)
@@ -159,7 +131,7 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
     arr = _check_x(x)
     if not listing.graph:
         raise _no_graph(listing, layer)
-    n_in = len(_sources(listing, index))
+    n_in = len(paths.sources_of(listing, index))
     if n_in > 1:
         raise LoadError(f"{name}: layer {shown(layer.name)!r} ({shown(layer.class_name)}) reads {n_in} tensors "
                         "(a merge); convcli explores a layer with one input")
