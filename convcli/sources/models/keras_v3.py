@@ -243,6 +243,8 @@ def opened(name: str) -> Iterator[tuple[Any, Any | None]]:
         raise LoadError(f"{name}: not a readable zip archive ({exc})") from None
     except (zipfile.LargeZipFile, EOFError) as exc:
         raise LoadError(f"{name}: a damaged zip archive ({sniff.reason(exc)})") from None
+    except (NotImplementedError, OSError) as exc:  # a compression method zipfile does not know, a bad offset
+        raise LoadError(f"{name}: a member of the archive cannot be read ({sniff.reason(exc)})") from None
 
 
 def read(name: str) -> Listing:

@@ -106,11 +106,25 @@ def load(name: str) -> tuple[Any, Any]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # onnx's own about the file: the refusal, if any, is one line
-            return onnx, onnx.load(name, load_external_data=False)
+            model = onnx.load(name, load_external_data=False)
     except Exception as exc:
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
         raise LoadError(f"{name}: not a readable ONNX model ({shown(sniff.reason(exc)).splitlines()[0][:160]})") from None
+    _check_names(name, model.graph)
+    return onnx, model
+
+
+def _check_names(name: str, graph: Any) -> None:
+    """Refuse a graph with a name that is not text: protobuf hands a string field that is not UTF-8
+    back as bytes, which no name of a listing may be."""
+    names = [*(t.name for t in graph.initializer), *(v.name for v in graph.input), *(v.name for v in graph.output)]
+    for node in graph.node:
+        names += [node.name, node.op_type, *node.input, *node.output, *(a.name for a in node.attribute)]
+    bad = next((n for n in names if not isinstance(n, str)), None)
+    if bad is not None:
+        raise LoadError(f"{name}: not a readable ONNX model (a name that is not UTF-8 text: "
+                        f"{shown(repr(bad))[:80]})")
 
 
 def read(name: str) -> Listing:
