@@ -26,7 +26,7 @@ from convcli.layer.listing import Listing as Listing
 from convcli.layer.listing import ModelLayer as ModelLayer
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import KINDS as CONV_KINDS
-from convcli.layer.spec import ConvSpec
+from convcli.layer.spec import ConvSpec, LayerConfigError, check_spec
 
 #: The kinds a listed layer may have.
 KINDS = (*CONV_KINDS, *others.KINDS)
@@ -133,7 +133,10 @@ def _conv_flow(layer: ModelLayer, src: _Flow) -> tuple[_Flow, tuple[int, int, in
     if layer.in_channels is not None and layer.in_channels != src.shape[2]:
         raise _shape_error(layer, f"the file says {layer.in_channels} input channels, its input has {src.shape[2]}")
     layer_c = layer if layer.in_channels is not None else _with_channels(layer, src.shape[2])
-    spec = layer_c.spec()
+    try:
+        spec = check_spec(layer_c.spec())
+    except LayerConfigError as exc:  # the file's settings, not an option: bad data, and no flag named
+        raise _shape_error(layer, exc.worded()) from None
     hw = src.shape[:2]
     pads: tuple[int, int, int, int] | None
     if layer.padding == "same_lower" or (layer.padding is None and layer.pads is not None):

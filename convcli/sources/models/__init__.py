@@ -18,7 +18,14 @@ format         what is read                                  needs
 :mod:`convcli.sources.models.weights` reads the values of one conv layer of a listing (its kernel
 and bias), through each format module's ``layer_arrays``.
 :mod:`~convcli.sources.models.upstream` runs a model up to one layer (Keras, ONNX Runtime) for that
-layer's real input.
+layer's real input; :mod:`~convcli.sources.models.paths` follows a layer's path from the input (what
+it reads, which layers rescale the image on the way).
+
+A hostile file cannot turn a reader against the user: HDF5 is read through hard links and each
+dataset's own storage only (:mod:`~convcli.sources.models.hdf5`); every layer's values are held to
+whole numbers in bounds, one error naming the file, the layer and the attribute
+(:mod:`~convcli.sources.models.bounds`); a ``.keras`` archive's member sizes are checked before Keras
+extracts any; the files an ONNX model reads beside it are registered as inputs.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any
 from convcli.errors import LoadError
 from convcli.layer import model as lm
 from convcli.layer.spec import LayerConfigError
+from convcli.sources.models import bounds
 from convcli.text import shown
 
 CONV_CLASSES = {
@@ -41,6 +42,19 @@ def _pair(v: Any, what: str, layer: str) -> tuple[int, int]:
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
         return int(v[0]), int(v[1])
     raise LoadError(f"layer {shown(layer)!r}: {what} is not one or two whole numbers: {shown(repr(v))[:80]}")
+
+
+def _count(cfg: dict[str, Any], key: str, layer: str, default: int | None) -> int:
+    """A whole-number setting (``groups``, ``filters``): ``default`` when absent or null (``None``:
+    required), else checked to be a whole number (a string, list or Infinity is refused)."""
+    v = cfg.get(key)
+    if v is None and default is not None:
+        return default
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise LoadError(f"layer {shown(layer)!r}: its {key} is {shown(repr(v))[:60]}; it must be a whole number")
+    return v
 
 
 def _activation(v: Any) -> str | None:
@@ -135,6 +149,8 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
     inbound: tuple[str, ...] | None = None
     if not chain:
         nodes = entry.get("inbound_nodes") or []
+        if not isinstance(nodes, list):
+            raise LoadError(f"layer {shown(name)!r}: its inbound_nodes are not a list")
         names: list[str] = []
         if nodes:
             _history(nodes[0], names)
@@ -146,18 +162,19 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
     common: dict[str, Any] = {"name": name, "class_name": cls, "inbound": inbound, "weights": weights}
     if cls in CONV_CLASSES:
         kind = CONV_CLASSES[cls]
-        groups = int(cfg.get("groups", 1) or 1)
+        groups = _count(cfg, "groups", name, 1) or 1
         c = _in_channels(entry) or _from_weights(kind, groups, arrays)
         padding = cfg.get("padding", "valid")
         if padding not in ("valid", "same"):
             raise LoadError(f"layer {shown(name)!r}: padding {shown(repr(padding))[:40]} is not valid or same")
-        multiplier = int(cfg.get("depth_multiplier", 1) or 1) if kind in ("depthwise", "separable") else None
+        multiplier = _count(cfg, "depth_multiplier", name, 1) if kind in ("depthwise", "separable") else None
+        filters = None if kind == "depthwise" else _count(cfg, "filters", name, None)
         return lm.ModelLayer(
             kind=kind, kernel=_pair(cfg.get("kernel_size"), "kernel_size", name),
             strides=_pair(cfg.get("strides", 1), "strides", name), padding=padding,
             dilation=_pair(cfg.get("dilation_rate", 1), "dilation_rate", name),
             groups=groups if kind in ("conv", "transpose") else None, depth_multiplier=multiplier,
-            in_channels=c, filters=None if kind == "depthwise" else cfg.get("filters"),
+            in_channels=c, filters=filters,
             use_bias=bool(cfg.get("use_bias", True)), activation=_activation(cfg.get("activation")), **common,
         )
     kind = OTHER_CLASSES.get(cls, "other")
@@ -170,7 +187,7 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
             extra["input_shape"] = tuple(v if isinstance(v, int) and not isinstance(v, bool) else None
                                          for v in shape[1:])
     elif kind == "dense":
-        extra |= {"units": cfg.get("units"), "use_bias": bool(cfg.get("use_bias", True)),
+        extra |= {"units": _count(cfg, "units", name, None), "use_bias": bool(cfg.get("use_bias", True)),
                   "activation": _activation(cfg.get("activation")),
                   "in_channels": _in_channels(entry) or _from_weights(kind, 1, arrays)}
     elif kind == "batchnorm":
@@ -249,6 +266,9 @@ def listing(model: str, fmt: str, config: Any, weights: Weights | None, weights_
             layer = _layer(entry, shapes, chain)
         except LoadError as exc:
             raise LoadError(f"{model}: {exc.message}") from None
+        except RecursionError:  # inbound nodes nested past Python's stack
+            raise LoadError(f"{model}: layer {shown(str(name))!r}: its config is nested too deeply") from None
+        bounds.check_layer(model, layer, "keras")
         if layer.name in seen:
             raise LoadError(f"{model}: two layers are named {shown(layer.name)!r}")
         seen.add(layer.name)

@@ -5,21 +5,14 @@ reads a value, :func:`layer_arrays` one layer's."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
 from convcli.sources import sniff
-from convcli.sources.models import keras_config, missing, tensors
+from convcli.sources.models import hdf5, keras_config, missing, tensors
 from convcli.text import shown
 
 CONFIG_LIMIT = 64 * 2**20
-
-
-def _text(v: Any) -> str | None:
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    return v if isinstance(v, str) else None
 
 
 def read(name: str) -> Listing:
@@ -30,9 +23,9 @@ def read(name: str) -> Listing:
     try:
         with h5py.File(name, "r") as f:
             raw = f.attrs.get("model_config")
-            text = _text(raw)
+            text = hdf5.text(raw)
             if text is None:
-                if "layers" in f or "model_weights" not in f:
+                if f.get("layers", getlink=True) is not None or f.get("model_weights", getlink=True) is None:
                     raise LoadError(f"{name}: an HDF5 file without a model_config: weights only (save the whole "
                                     "model, or use the .keras file)")
                 raise LoadError(f"{name}: an HDF5 file without a model_config attribute")
@@ -42,28 +35,26 @@ def read(name: str) -> Listing:
                 config = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise LoadError(f"{name}: its model_config is not JSON ({exc})") from None
+            except RecursionError:
+                raise LoadError(f"{name}: its model_config is nested too deeply to read") from None
             weights: dict[str, list[tuple[str, tuple[int, ...]]]] | None = None
-            group = f.get("model_weights")
+            group = hdf5.member(name, f, "model_weights", h5py)
             if isinstance(group, h5py.Group):
                 weights = {}
-                for layer_name in group:
-                    g = group[layer_name]
-                    names = g.attrs.get("weight_names", []) if isinstance(g, h5py.Group) else []
+                for layer_name, g in hdf5.children(name, group, h5py):
+                    names = hdf5.names(name, g, "weight_names") if isinstance(g, h5py.Group) else []
                     arrays = []
-                    for wn in names:
-                        wname = _text(wn)
-                        if wname is None:
-                            continue
-                        ds = g.get(wname)
+                    for wname in names:
+                        ds = hdf5.member(name, g, wname, h5py)
                         if not isinstance(ds, h5py.Dataset):
                             raise LoadError(f"{name}: layer {shown(layer_name)!r} names an array "
                                             f"{shown(wname)!r} it does not hold")
-                        arrays.append((wname.rsplit("/", 1)[-1].split(":")[0], tuple(int(v) for v in ds.shape)))
+                        arrays.append((wname.rsplit("/", 1)[-1].split(":")[0], hdf5.check_dataset(name, ds, h5py)))
                     if arrays:
                         weights[layer_name] = arrays
     except LoadError:
         raise
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
         raise LoadError(f"{name}: not a readable HDF5 file ({sniff.reason(exc)})") from None
     listing = keras_config.listing(name, "h5", config, weights, "model_weights")
     if weights is None:
@@ -81,17 +72,17 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
         raise missing("h5py", ".h5") from None
     try:
         with h5py.File(name, "r") as f:
-            group = f.get("model_weights")
+            group = hdf5.member(name, f, "model_weights", h5py)
             layer = want.layer.name
-            g = group.get(layer) if isinstance(group, h5py.Group) and "/" not in layer else None
+            g = hdf5.member(name, group, layer, h5py) if isinstance(group, h5py.Group) and "/" not in layer else None
             if not isinstance(g, h5py.Group):
                 raise want.error("the file's model_weights hold no weights for it")
             arrays = []
-            for wn in g.attrs.get("weight_names", []):
-                wname = _text(wn)
-                ds = g.get(wname) if wname is not None else None
+            for wname in hdf5.names(name, g, "weight_names"):
+                ds = hdf5.member(name, g, wname, h5py)
                 if not isinstance(ds, h5py.Dataset):
                     raise want.error(f"it names an array {shown(str(wname))!r} it does not hold")
+                hdf5.check_dataset(name, ds, h5py)
                 arrays.append((f"model_weights/{layer}/{wname}", ds))
             return tensors.read_h5(want, arrays)
     except LoadError:

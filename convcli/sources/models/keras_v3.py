@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
 from convcli.sources import sniff
-from convcli.sources.models import keras_config, missing, tensors
+from convcli.sources.models import hdf5, keras_config, missing, tensors
 from convcli.text import shown
 
 CONFIG = "config.json"
@@ -33,6 +33,13 @@ WEIGHTS = "model.weights.h5"
 CONFIG_LIMIT = 64 * 2**20
 #: A member may not declare more than this many times its compressed size (a zip bomb).
 RATIO_LIMIT = 200
+#: The members Keras itself needs; it extracts every other one (``assets/``) to TMPDIR when loading.
+NEEDED = (CONFIG, WEIGHTS, "metadata.json")
+#: The most the other members may declare together (a conv model's assets are a few KB, if any).
+EXTRA_LIMIT = 64 * 2**20
+#: The most all members may declare together, and the most members an archive may hold.
+TOTAL_LIMIT = 16 * 2**30
+MEMBERS_LIMIT = 10_000
 
 
 def to_snake_case(name: str) -> str:
@@ -55,6 +62,25 @@ def check_member(name: str, info: zipfile.ZipInfo, archive_size: int, limit: int
         raise LoadError(f"{what} but stores {packed:,}")
     if declared > max(packed, 1) * RATIO_LIMIT and declared > 2**20:
         raise LoadError(f"{what} from {packed:,} compressed: refused (a zip bomb?)")
+
+
+def check_archive(name: str, infos: list[zipfile.ZipInfo], archive_size: int) -> None:
+    """Refuse an archive whose members would fill the disk where Keras extracts them: each member
+    checked (:func:`check_member`), the members Keras does not need (:data:`NEEDED`) no more than
+    :data:`EXTRA_LIMIT` together, all of them no more than :data:`TOTAL_LIMIT`, at most
+    :data:`MEMBERS_LIMIT` of them. Only the archive's directory is read."""
+    if len(infos) > MEMBERS_LIMIT:
+        raise LoadError(f"{name}: the archive holds {len(infos):,} members, more than the {MEMBERS_LIMIT:,} "
+                        "convcli opens")
+    for info in infos:
+        check_member(name, info, archive_size)
+    extra = sum(i.file_size for i in infos if i.filename not in NEEDED)
+    if extra > EXTRA_LIMIT:
+        raise LoadError(f"{name}: its members other than {CONFIG} and {WEIGHTS} declare {extra:,} bytes, more than "
+                        f"the {EXTRA_LIMIT:,} convcli lets Keras extract")
+    total = sum(i.file_size for i in infos)
+    if total > TOTAL_LIMIT:
+        raise LoadError(f"{name}: its members declare {total:,} bytes, more than the {TOTAL_LIMIT:,} convcli reads")
 
 
 class _Window(io.RawIOBase):
@@ -105,16 +131,17 @@ def _stored(fh: BinaryIO, info: zipfile.ZipInfo, archive_size: int) -> _Window |
     return _Window(fh, start, info.file_size)
 
 
-def layer_groups(root: Any, order: list[tuple[str, str]], h5py: Any) -> dict[str, tuple[str, Any]]:
+def layer_groups(root: Any, order: list[tuple[str, str]], h5py: Any, model: str = WEIGHTS) -> dict[str, tuple[str, Any]]:
     """Each layer's ``vars`` group in the weights file, by layer name: ``{name: (path, group)}``.
 
     The paths are the ones ``saving_lib`` gives, in layer order (the class in snake case, ``_1``,
-    ``_2`` ...); a ``vars`` group's ``name`` attribute, when present, names its layer instead."""
+    ``_2`` ...); a ``vars`` group's ``name`` attribute, when present, names its layer instead. Only
+    hard links are followed (:func:`convcli.sources.models.hdf5.member`); ``model`` names the file
+    in a refusal."""
     groups: dict[str, Any] = {}
     named: dict[str, str] = {}
-    for path in root:
-        group = root[path]
-        vars_ = group.get("vars") if isinstance(group, h5py.Group) else None
+    for path, group in hdf5.children(model, root, h5py):
+        vars_ = hdf5.member(model, group, "vars", h5py) if isinstance(group, h5py.Group) else None
         if not isinstance(vars_, h5py.Group):
             continue
         groups[path] = vars_
@@ -138,10 +165,15 @@ def layer_groups(root: Any, order: list[tuple[str, str]], h5py: Any) -> dict[str
     return out
 
 
-def arrays_of(vars_: Any, h5py: Any) -> list[tuple[str, Any]]:
-    """A ``vars`` group's datasets in creation order (``0``, ``1`` ...), as ``(key, dataset)``."""
-    found = sorted(((k, vars_[k]) for k in vars_ if k.isdigit()), key=lambda kv: int(kv[0]))
-    return [(k, ds) for k, ds in found if isinstance(ds, h5py.Dataset)]
+def arrays_of(vars_: Any, h5py: Any, model: str = WEIGHTS) -> list[tuple[str, Any]]:
+    """A ``vars`` group's datasets in creation order (``0``, ``1`` ...), as ``(key, dataset)``, each
+    one's storage checked (:func:`convcli.sources.models.hdf5.check_dataset`)."""
+    found = sorted(((k, hdf5.member(model, vars_, k, h5py)) for k in vars_ if k.isascii() and k.isdigit()),
+                   key=lambda kv: int(kv[0]))
+    out = [(k, ds) for k, ds in found if isinstance(ds, h5py.Dataset)]
+    for _, ds in out:
+        hdf5.check_dataset(model, ds, h5py)
+    return out
 
 
 def _h5py(fmt: str = ".keras") -> Any:
@@ -156,16 +188,19 @@ def _weight_shapes(name: str, fileobj: Any, order: list[tuple[str, str]]) -> dic
     h5py = _h5py()
     try:
         with h5py.File(fileobj, "r") as f:
-            root = f.get("layers")
+            where = f"{name}: {WEIGHTS}"
+            root = hdf5.member(where, f, "layers", h5py)
             if root is None:
                 return {}
+            if not isinstance(root, h5py.Group):
+                raise LoadError(f"{where}: 'layers' is not a group")
             out: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
-            for owner, (_, vars_) in layer_groups(root, order, h5py).items():
-                shapes = [("", tuple(int(v) for v in ds.shape)) for _, ds in arrays_of(vars_, h5py)]
+            for owner, (_, vars_) in layer_groups(root, order, h5py, where).items():
+                shapes = [("", tuple(int(v) for v in ds.shape)) for _, ds in arrays_of(vars_, h5py, where)]
                 if shapes:
                     out[owner] = shapes
             return out
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
         raise LoadError(f"{name}: {WEIGHTS} is not a readable HDF5 file ({sniff.reason(exc)})") from None
 
 
@@ -177,6 +212,7 @@ def opened(name: str) -> Iterator[tuple[Any, Any | None]]:
         archive_size = os.path.getsize(name)
         with zipfile.ZipFile(name) as zf, open(name, "rb") as archive:
             infos = {i.filename: i for i in zf.infolist()}
+            check_archive(name, zf.infolist(), archive_size)
             if CONFIG not in infos:
                 raise LoadError(f"{name}: not a .keras file (the archive holds no {CONFIG})")
             check_member(name, infos[CONFIG], archive_size, CONFIG_LIMIT)
@@ -188,6 +224,8 @@ def opened(name: str) -> Iterator[tuple[Any, Any | None]]:
                 config = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise LoadError(f"{name}: {CONFIG} is not JSON ({exc})") from None
+            except RecursionError:
+                raise LoadError(f"{name}: {CONFIG} is nested too deeply to read") from None
             if WEIGHTS not in infos:
                 yield config, None
                 return
@@ -205,6 +243,8 @@ def opened(name: str) -> Iterator[tuple[Any, Any | None]]:
         raise LoadError(f"{name}: not a readable zip archive ({exc})") from None
     except (zipfile.LargeZipFile, EOFError) as exc:
         raise LoadError(f"{name}: a damaged zip archive ({sniff.reason(exc)})") from None
+    except (NotImplementedError, OSError) as exc:  # a compression method zipfile does not know, a bad offset
+        raise LoadError(f"{name}: a member of the archive cannot be read ({sniff.reason(exc)})") from None
 
 
 def read(name: str) -> Listing:
@@ -237,12 +277,14 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
             raise want.error(f"the archive holds no {WEIGHTS}, so no weights to read")
         try:
             with h5py.File(fh, "r") as f:
-                root = f.get("layers")
-                groups = layer_groups(root, order_of(config), h5py) if isinstance(root, h5py.Group) else {}
+                where = f"{name}: {WEIGHTS}"
+                root = hdf5.member(where, f, "layers", h5py)
+                groups = layer_groups(root, order_of(config), h5py, where) if isinstance(root, h5py.Group) else {}
                 if want.layer.name not in groups:
                     raise want.error(f"{WEIGHTS} holds no weights for it")
                 path, vars_ = groups[want.layer.name]
-                return tensors.read_h5(want, [(f"layers/{path}/vars/{k}", ds) for k, ds in arrays_of(vars_, h5py)])
+                found = arrays_of(vars_, h5py, where)
+                return tensors.read_h5(want, [(f"layers/{path}/vars/{k}", ds) for k, ds in found])
         except LoadError:
             raise
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:

@@ -11,14 +11,16 @@ conv is ``groups = C``).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from math import prod
 from typing import Any
 
+from convcli import reads
 from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import sniff
-from convcli.sources.models import missing, tensors
+from convcli.sources.models import bounds, missing, tensors
 from convcli.text import shown
 
 KINDS = {
@@ -41,6 +43,8 @@ def _attrs(node: Any, onnx: Any) -> dict[str, Any]:
 
 
 def check_external(name: str, tensor: Any, folder: str) -> None:
+    """Refuse an external-data initializer whose file is not in ``folder`` (the model's) or below it;
+    the file it names is registered as read (:func:`convcli.reads.register`), so no output replaces it."""
     location = next((e.value for e in tensor.external_data if e.key == "location"), None)
     if location is None:
         raise LoadError(f"{name}: initializer {shown(tensor.name)!r} is external data without a location")
@@ -52,22 +56,38 @@ def check_external(name: str, tensor: Any, folder: str) -> None:
     if os.path.commonpath([real_folder, target]) != real_folder:
         raise LoadError(f"{name}: initializer {shown(tensor.name)!r} points outside the model's folder "
                         f"({shown(location)!r}): refused")
+    reads.register(target)  # read with the model: no writer of this command may replace it
 
 
-def _pair(v: Any, default: tuple[int, int]) -> tuple[int, int]:
+def _ints(v: Any, key: str, count: int) -> list[int]:
+    """An INTS attribute of ``count`` whole numbers (a float, a string or another length is refused)."""
+    values = list(v) if isinstance(v, (list, tuple)) else None
+    if values is None or not all(bounds.whole(x) for x in values):
+        raise LoadError(f"its {key} attribute is {shown(repr(v))[:60]}; it must be whole numbers")
+    if len(values) != count:
+        raise LoadError(f"its {key} attribute has {len(values)} values; a 2-D layer takes {count}")
+    return [int(x) for x in values]
+
+
+def _int(a: dict[str, Any], key: str, default: int) -> int:
+    """An INT attribute (``group``, ``axis``): a float (Infinity), a string or a list is refused."""
+    v = a.get(key, default)
+    if not bounds.whole(v):
+        raise LoadError(f"its {key} attribute is {shown(repr(v))[:60]}; it must be a whole number")
+    return int(v)
+
+
+def _pair(v: Any, default: tuple[int, int], key: str) -> tuple[int, int]:
     if v is None:
         return default
-    values = [int(x) for x in v]
-    return (values[0], values[1]) if len(values) == 2 else default
+    values = _ints(v, key, 2)
+    return values[0], values[1]
 
 
 def _pads(v: Any) -> tuple[int, int, int, int] | None:
     if v is None:
         return None
-    values = [int(x) for x in v]
-    if len(values) != 4:
-        return None
-    top, left, bottom, right = values
+    top, left, bottom, right = _ints(v, "pads", 4)
     return top, bottom, left, right
 
 
@@ -84,11 +104,27 @@ def load(name: str) -> tuple[Any, Any]:
     except ImportError:
         raise missing("onnx", ".onnx") from None
     try:
-        return onnx, onnx.load(name, load_external_data=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # onnx's own about the file: the refusal, if any, is one line
+            model = onnx.load(name, load_external_data=False)
     except Exception as exc:
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
         raise LoadError(f"{name}: not a readable ONNX model ({shown(sniff.reason(exc)).splitlines()[0][:160]})") from None
+    _check_names(name, model.graph)
+    return onnx, model
+
+
+def _check_names(name: str, graph: Any) -> None:
+    """Refuse a graph with a name that is not text: protobuf hands a string field that is not UTF-8
+    back as bytes, which no name of a listing may be."""
+    names = [*(t.name for t in graph.initializer), *(v.name for v in graph.input), *(v.name for v in graph.output)]
+    for node in graph.node:
+        names += [node.name, node.op_type, *node.input, *node.output, *(a.name for a in node.attribute)]
+    bad = next((n for n in names if not isinstance(n, str)), None)
+    if bad is not None:
+        raise LoadError(f"{name}: not a readable ONNX model (a name that is not UTF-8 text: "
+                        f"{shown(repr(bad))[:80]})")
 
 
 def read(name: str) -> Listing:
@@ -114,17 +150,29 @@ def read(name: str) -> Listing:
         hwc = (shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape[1:])
         layers.append(ModelLayer(name=inp.name, kind="input", class_name="input", input_shape=hwc, inbound=()))
         producer[inp.name] = inp.name
+    made = {out for node in graph.node for out in node.output}
     for lname, node in nodes:
         try:
+            _check_reads(node, dims, producer, made)
             layer = _layer(node, lname, dims, producer, onnx)
-        except (ValueError, TypeError, IndexError) as exc:
-            raise LoadError(f"{name}: node {shown(lname)!r} ({shown(node.op_type)}): {exc}") from None
+        except (ValueError, TypeError, IndexError, OverflowError) as exc:
+            raise LoadError(f"{name}: node {shown(lname)!r} ({shown(node.op_type)}): {shown(str(exc))}") from None
         except LoadError as exc:
             raise LoadError(f"{name}: node {shown(lname)!r} ({shown(node.op_type)}): {exc.message}") from None
+        bounds.check_layer(name, layer, "onnx")
         layers.append(layer)
         for out in node.output:
             producer[out] = lname
     return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW",))
+
+
+def _check_reads(node: Any, dims: dict[str, tuple[int, ...]], producer: dict[str, str], made: set[str]) -> None:
+    """Refuse a node that reads a tensor that neither the graph's inputs, its initializers and constants,
+    nor an earlier node make (a later one: a cycle, or nodes out of the order ONNX requires)."""
+    for x in node.input:
+        if x and x not in dims and x not in producer:
+            later = " (only a later node makes it: a cycle, or nodes out of order)" if x in made else ""
+            raise LoadError(f"it reads {shown(x)!r}, which no input, initializer or earlier node makes{later}")
 
 
 def named(graph: Any, dims: dict[str, tuple[int, ...]]) -> tuple[list[Any], list[tuple[str, Any]]]:
@@ -159,21 +207,26 @@ def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: di
         if len(inputs) < 2 or inputs[1] not in dims or len(dims[inputs[1]]) != 4:
             raise LoadError("its weight is not a 4-D initializer (a 2-D conv)")
         w = dims[inputs[1]]
-        g = int(a.get("group", 1))
-        k = _pair(a.get("kernel_shape"), (w[2], w[3]))
+        g = _int(a, "group", 1)
+        k = _pair(a.get("kernel_shape"), (w[2], w[3]), "kernel_shape")
+        if k != (w[2], w[3]):
+            raise LoadError(f"its kernel_shape {list(k)} disagrees with its weight {shown(inputs[1])!r} of {w}")
         auto = AUTO_PAD.get(str(a.get("auto_pad", "NOTSET")), None)
         pads = _pads(a.get("pads")) if auto is None else None
         if auto is None and pads is None:
             pads = (0, 0, 0, 0)
         c, f = (w[1] * g, w[0]) if kind == "conv" else (w[0], w[1] * g)
         bias = len(inputs) > 2 and inputs[2] in dims
+        if bias and dims[inputs[2]] != (f,):
+            raise LoadError(f"its bias {shown(inputs[2])!r} is {dims[inputs[2]]}, not ({f},) for its {f} output channels")
         if kind == "transpose" and (pads not in (None, (0, 0, 0, 0)) or a.get("output_padding")
                                     or auto == "same_lower"):
             raise LoadError("a ConvTranspose with pads or output_padding is not supported")
         if kind == "transpose" and pads == (0, 0, 0, 0):
             auto, pads = "valid", None
-        return ModelLayer(kind=kind, kernel=k, strides=_pair(a.get("strides"), (1, 1)), padding=auto, pads=pads,
-                          dilation=_pair(a.get("dilations"), (1, 1)), groups=g, in_channels=c, filters=f,
+        return ModelLayer(kind=kind, kernel=k, strides=_pair(a.get("strides"), (1, 1), "strides"), padding=auto,
+                          pads=pads, dilation=_pair(a.get("dilations"), (1, 1), "dilations"), groups=g, in_channels=c,
+                          filters=f,
                           use_bias=bias, **common)
     if kind == "batchnorm":
         names = ("scale", "bias", "running_mean", "running_var")
@@ -186,25 +239,27 @@ def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: di
         if len(inputs) < 2 or inputs[1] not in dims or len(dims[inputs[1]]) != 2:
             return ModelLayer(kind="other", **common)
         b = dims[inputs[1]]
-        trans = bool(a.get("transB", 0)) if op == "Gemm" else False
+        trans = bool(_int(a, "transB", 0)) if op == "Gemm" else False
         k_in, units = (b[1], b[0]) if trans else (b[0], b[1])
         bias = op == "Gemm" and len(inputs) > 2 and inputs[2] in dims and prod(dims[inputs[2]]) == units
         if op == "Gemm" and len(inputs) > 2 and inputs[2] in dims and not bias:
             raise LoadError(f"its bias {dims[inputs[2]]} does not fit {units} units")
         return ModelLayer(kind=kind, in_channels=k_in, units=units, use_bias=bias, transpose_b=trans, **common)
     if kind in ("maxpool", "avgpool"):
-        k = _pair(a.get("kernel_shape"), (1, 1))
+        if a.get("kernel_shape") is None:
+            raise LoadError("it has no kernel_shape")
+        k = _pair(a.get("kernel_shape"), (1, 1), "kernel_shape")
         auto = AUTO_PAD.get(str(a.get("auto_pad", "NOTSET")), None)
         pads = _pads(a.get("pads")) if auto is None else None
         if auto is None and pads is None:
             pads = (0, 0, 0, 0)
-        return ModelLayer(kind=kind, kernel=k, strides=_pair(a.get("strides"), (1, 1)), padding=auto, pads=pads,
-                          dilation=_pair(a.get("dilations"), (1, 1)), ceil_mode=bool(a.get("ceil_mode", 0)),
-                          **common)
+        return ModelLayer(kind=kind, kernel=k, strides=_pair(a.get("strides"), (1, 1), "strides"), padding=auto,
+                          pads=pads, dilation=_pair(a.get("dilations"), (1, 1), "dilations"),
+                          ceil_mode=bool(_int(a, "ceil_mode", 0)), **common)
     if kind in ("globalavgpool", "globalmaxpool"):
         return ModelLayer(kind=kind, keepdims=True, **common)
     if kind == "concatenate":
-        axis = int(a.get("axis", 1))
+        axis = _int(a, "axis", 1)
         if axis % 4 not in AXES:
             raise LoadError(f"concatenates along axis {axis} (the batch)")
         return ModelLayer(kind=kind, axis=AXES[axis % 4], **common)
@@ -215,13 +270,21 @@ def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: di
 FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
 
 
+def type_name(onnx: Any, data_type: int) -> str:
+    """An ONNX element type's name (``int64``), or ``data type 99`` for one ONNX does not define."""
+    try:
+        return str(onnx.TensorProto.DataType.Name(data_type)).lower()
+    except ValueError:
+        return f"data type {data_type}"
+
+
 def _values(name: str, tensor: Any, folder: str, onnx: Any, want: tensors.Want, role: str) -> Any:
     """One initializer checked from its metadata, then converted (external data read from beside
     the model, the bytes it names alone)."""
     from onnx import numpy_helper
 
     dims = tuple(int(d) for d in tensor.dims)
-    dtype = FLOAT_TYPES.get(tensor.data_type) or onnx.TensorProto.DataType.Name(tensor.data_type).lower()
+    dtype = FLOAT_TYPES.get(tensor.data_type) or type_name(onnx, tensor.data_type)
     shape = (dims[2], dims[3], dims[1], dims[0]) if role == "kernel" and len(dims) == 4 else dims
     want.check(role, tensor.name, shape, dtype, stored=dims if role == "kernel" else None)
     item = tensors.FLOATS[dtype]

@@ -12,6 +12,7 @@ from collections.abc import Container, Iterable
 from math import prod
 
 from convcli.layer.model import Listing, ModelLayer
+from convcli.sources.models import bounds
 
 NOTE = ("weights only: strides, padding, dilation, groups, activations and the graph are not in the file "
         "(null); conv kernels read as PyTorch (F, C/g, kh, kw), so the input channels of a grouped conv and "
@@ -62,6 +63,8 @@ def tensor_key(module: str, leaf: str, keys: Container[str]) -> str | None:
 
 def listing(model: str, fmt: str, arrays: Iterable[tuple[str, tuple[int, ...]]]) -> Listing:
     found, skipped = layers(arrays)
+    for layer in found:
+        bounds.check_layer(model, layer, "state_dict")
     notes = [NOTE]
     if skipped:
         notes.append("num_batches_tracked counters are buffers, not parameters: not counted")

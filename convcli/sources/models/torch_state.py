@@ -35,14 +35,18 @@ def state(name: str) -> tuple[Any, Mapping[str, Any]]:
     except ImportError:
         raise missing("torch", ".pt/.pth", "pip install torch (convcli reads state dicts through it)") from None
     import pickle
+    import warnings
 
     try:
-        try:
-            obj = torch.load(name, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:  # the legacy (non-zip) format cannot be memory-mapped
-            if "mmap" not in str(exc):
-                raise
-            obj = torch.load(name, map_location="cpu", weights_only=True)
+        # torch's own warnings about the file (a protocol-4 pickle) would print beside the one line
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                obj = torch.load(name, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as exc:  # the legacy (non-zip) format cannot be memory-mapped
+                if "mmap" not in str(exc):
+                    raise
+                obj = torch.load(name, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).strip().splitlines()
         why = next((line for line in first if "GLOBAL" in line or "Unsupported" in line), first[0] if first else "")

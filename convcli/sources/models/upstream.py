@@ -29,12 +29,13 @@ import numpy as np
 from convcli.errors import FIELD, LoadError, ShapeError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import frameworks, sniff
-from convcli.sources.models import missing
+from convcli.sources.models import missing, paths
 from convcli.text import shown
 
 KERAS_INSTALL = "pip install 'convcli[keras]'"
 ORT_INSTALL = "pip install 'convcli[onnxruntime]'"
-_OWN_SCALING = ("rescaling", "normalization")
+#: ONNX Runtime's log severity that lets only fatal errors through (0 verbose ... 4 fatal).
+FATAL = 4
 
 
 @dataclass(frozen=True)
@@ -44,33 +45,6 @@ class LayerInput:
     array: np.ndarray  # (H', W', C') float32 (float64 from a float64 Keras model): the layer's real input
     by: str  # "Keras 3.x.y (torch backend)", "ONNX Runtime 1.x", or "convcli (Rescaling)"
     note: str  # one line for the header
-
-
-def _sources(listing: Listing, index: int) -> list[int]:
-    """The indices of the layers ``index`` reads (``[]``: the model's input, as a chain's first layer)."""
-    layer = listing.layers[index]
-    if layer.inbound is None:
-        return [index - 1] if index > 0 else []
-    where = {lay.name: i for i, lay in enumerate(listing.layers[:index])}
-    out = []
-    for name in layer.inbound:
-        if name not in where:
-            raise LoadError(f"{listing.model}: layer {shown(layer.name)!r} reads {shown(name)!r}, which no earlier "
-                            "layer is")
-        out.append(where[name])
-    return out
-
-
-def _ancestors(listing: Listing, index: int) -> list[int]:
-    """Every layer ``index`` depends on, in file order."""
-    seen: set[int] = set()
-    todo = _sources(listing, index)
-    while todo:
-        i = todo.pop()
-        if i not in seen:
-            seen.add(i)
-            todo.extend(_sources(listing, i))
-    return sorted(seen)
 
 
 def _check_index(listing: Listing, index: int) -> ModelLayer:
@@ -93,7 +67,7 @@ def needs_upstream(listing: Listing, index: int) -> bool:
     layer = _check_index(listing, index)
     if not listing.graph:
         raise _no_graph(listing, layer)
-    srcs = _sources(listing, index)
+    srcs = paths.sources_of(listing, index)
     return not (srcs == [] or (len(srcs) == 1 and listing.layers[srcs[0]].kind == "input"))
 
 
@@ -101,7 +75,7 @@ def _rescaling_chain(listing: Listing, index: int) -> list[ModelLayer] | None:
     """The Rescaling layers between the model's input and layer ``index``, input first; None when
     anything else lies between (or a merge, or a Rescaling whose numbers the file does not hold)."""
     chain: list[ModelLayer] = []
-    srcs = _sources(listing, index)
+    srcs = paths.sources_of(listing, index)
     while srcs:
         if len(srcs) != 1:
             return None
@@ -111,7 +85,7 @@ def _rescaling_chain(listing: Listing, index: int) -> list[ModelLayer] | None:
         if lay.kind != "rescaling" or lay.scale is None:
             return None
         chain.append(lay)
-        srcs = _sources(listing, srcs[0])
+        srcs = paths.sources_of(listing, srcs[0])
     return chain[::-1]
 
 
@@ -142,7 +116,7 @@ def _rescaled(name: str, x: np.ndarray, chain: list[ModelLayer]) -> np.ndarray:
 
 
 def _own_scaling(listing: Listing, index: int) -> str:
-    found = [lay for i in _ancestors(listing, index) if (lay := listing.layers[i]).kind in _OWN_SCALING]
+    found = [lay for i in paths.ancestors(listing, index) if (lay := listing.layers[i]).kind in paths.SCALING_KINDS]
     if not found:
         return ""
     names = ", ".join(f"{lay.class_name} {shown(lay.name)!r}" for lay in found)
@@ -157,7 +131,7 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
     arr = _check_x(x)
     if not listing.graph:
         raise _no_graph(listing, layer)
-    n_in = len(_sources(listing, index))
+    n_in = len(paths.sources_of(listing, index))
     if n_in > 1:
         raise LoadError(f"{name}: layer {shown(layer.name)!r} ({shown(layer.class_name)}) reads {n_in} tensors "
                         "(a merge); convcli explores a layer with one input")
@@ -182,6 +156,16 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
                     f"({KERAS_INSTALL}) to compute it{reason}, or pass that input as an array file (.npy, (H, W, C))")
 
 
+def escaped_message(exc: BaseException, limit: int = 400) -> str:
+    """A library's whole error message on one line: every line break and control character escaped
+    (:func:`convcli.text.shown`); past ``limit`` characters its middle is cut (the cause is often last);
+    the exception's type when it says nothing."""
+    text = shown(str(exc).strip())
+    if len(text) > limit:
+        text = f"{text[: limit // 2]} … {text[-(limit // 2):]}"
+    return text or type(exc).__name__
+
+
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return shown(lines[0])[:200] if lines else type(exc).__name__
@@ -200,6 +184,18 @@ def _fit(name: str, declared: tuple[Any, ...], x: np.ndarray) -> None:
                          field="resize", values={"name": name})
 
 
+def _check_archive(name: str) -> None:
+    import zipfile
+
+    from convcli.sources.models import keras_v3
+
+    try:
+        with zipfile.ZipFile(name) as zf:
+            keras_v3.check_archive(name, zf.infolist(), os.path.getsize(name))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise LoadError(f"{name}: not a readable zip archive ({sniff.reason(exc)})") from None
+
+
 def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
     layer = listing.layers[index]
     for lay in listing.layers:
@@ -210,6 +206,8 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput
     if not name.endswith(suffixes):
         raise LoadError(f"{name}: Keras opens this model only from a file named *{suffixes[0]}: rename or copy it "
                         "to compute a layer's input")
+    if listing.format == "keras":
+        _check_archive(name)  # Keras extracts every member it does not need to TMPDIR: sizes first
     frameworks.keras_backend()  # before keras is imported: it reads its backend once
     try:
         import keras
@@ -270,14 +268,16 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
     from convcli.sources.models import onnx_graph
 
     try:
-        model = onnx.load(name, load_external_data=False)
+        model = onnx_graph.load(name)[1]
         graph = model.graph
         folder = os.path.dirname(os.path.abspath(name))
         external = [t for t in graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
         for t in external:
             onnx_graph.check_external(name, t, folder)
         if external:
-            onnx.load_external_data_for_model(model, folder)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # onnx's about the file (an unknown external-data key)
+                onnx.load_external_data_for_model(model, folder)
     except LoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - a file onnx cannot read, in one line
@@ -310,15 +310,20 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
         graph.output.append(onnx.ValueInfoProto(name=data))
     nchw = np.ascontiguousarray(x.astype(np.float32).transpose(2, 0, 1)[None])
     try:
+        # ONNX Runtime logs to the process's stderr itself, node names from the file raw (escapes, a
+        # forged "Error:" line): fatal only, and its failure comes back as the exception, escaped below
+        ort.set_default_logger_severity(FATAL)
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only: its warnings are about the graph, not the input
+        options.log_severity_level = FATAL
+        run_options = ort.RunOptions()
+        run_options.log_severity_level = FATAL
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        (y,) = session.run([data], {feed.name: nchw})
+        (y,) = session.run([data], {feed.name: nchw}, run_options)
     except Exception as exc:  # noqa: BLE001 - ONNX Runtime's error on building or running the graph
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
         raise LoadError(f"{name}: ONNX Runtime cannot compute the input of {shown(layer.name)!r} "
-                        f"({_first_line(exc)})") from None
+                        f"({escaped_message(exc)})") from None
     y = np.asarray(y)
     if y.ndim != 4 or y.shape[0] != 1:
         raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape}, not (1, C, H, W)")

@@ -1,0 +1,81 @@
+"""Only an HDF5 file's own bytes: the walk and the checks every Keras weights reader goes through.
+
+HDF5 can make a dataset's values come from elsewhere: a dataset with *external storage* reads raw
+bytes from any file named in the file (``/etc/passwd``), a *virtual dataset* maps datasets of other
+HDF5 files, an *external link* opens another file, a *soft link* points anywhere by path. h5py follows
+all of them silently, so a weights file could turn any readable file of the user's into a "kernel"
+shown on screen and saved. Keras never writes any of them: a path is followed through hard links
+only (:func:`member`), and a dataset is read only from its own contiguous, compact or chunked
+storage (:func:`check_dataset`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convcli.errors import LoadError
+from convcli.text import shown
+
+REFUSED = "refused: convcli reads only the file's own data"
+
+
+def member(model: str, group: Any, path: str, h5py: Any) -> Any | None:
+    """The object at ``path`` below ``group`` (``"conv/kernel:0"``), through hard links only; None
+    when a part of the path is not there. A soft or external link, an absolute path or an empty part
+    is one :class:`LoadError` naming ``model`` and the path."""
+    full = f"{group.name.rstrip('/')}/{path}"
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise LoadError(f"{model}: {shown(full)!r} is not a plain path inside the file: {REFUSED}")
+    obj = group
+    for part in parts:
+        if not isinstance(obj, h5py.Group):
+            return None
+        link = obj.get(part, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.HardLink):
+            kind = "an external link to another file" if isinstance(link, h5py.ExternalLink) else "a soft link"
+            raise LoadError(f"{model}: {shown(full)!r} is {kind}: {REFUSED}")
+        obj = obj[part]
+    return obj
+
+
+def children(model: str, group: Any, h5py: Any) -> list[tuple[str, Any]]:
+    """``(name, object)`` of every member of ``group``, through :func:`member` (a link refused)."""
+    return [(key, member(model, group, key, h5py)) for key in group]
+
+
+def check_dataset(model: str, ds: Any, h5py: Any) -> tuple[int, ...]:
+    """The shape of ``ds`` once its storage is its own: a virtual dataset, external storage or an
+    empty dataspace (no shape) is one :class:`LoadError` naming ``model`` and the dataset."""
+    plist = ds.id.get_create_plist()
+    where = shown(ds.name)
+    if plist.get_layout() == h5py.h5d.VIRTUAL:
+        raise LoadError(f"{model}: dataset {where!r} is a virtual dataset (its values come from other files): "
+                        f"{REFUSED}")
+    if plist.get_external_count() > 0:
+        raise LoadError(f"{model}: dataset {where!r} keeps its values in external files: {REFUSED}")
+    if ds.shape is None:
+        raise LoadError(f"{model}: dataset {where!r} has an empty dataspace (no shape, no values)")
+    return tuple(int(v) for v in ds.shape)
+
+
+def text(v: Any) -> str | None:
+    """A string attribute's value (h5py gives ``bytes`` or ``str``); None for anything else."""
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return v if isinstance(v, str) else None
+
+
+def names(model: str, owner: Any, attr: str) -> list[str]:
+    """A string-list attribute (``weight_names``): its strings; anything but a list of strings, one
+    :class:`LoadError`."""
+    import numpy as np
+
+    raw = owner.attrs.get(attr, [])
+    values = list(raw) if isinstance(raw, (list, tuple, np.ndarray)) and np.ndim(raw) == 1 else None
+    out = [text(v) for v in values] if values is not None else None
+    if out is None or any(v is None for v in out):
+        raise LoadError(f"{model}: {shown(owner.name)!r}: its {attr} attribute is not a list of names")
+    return [v for v in out if v is not None]
