@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcli.errors import ConfigError, ShapeError
 from convcli.pipeline.built import FLIP_NOTE, BuiltLayer, nonfinite_warnings
-from convcli.pipeline.model_input import PER_CHANNEL, channel_names, layer_input
+from convcli.pipeline.model_input import channel_names, layer_input
 from convcli.pipeline.request import Request, as_pair, spelt, written
 
 if TYPE_CHECKING:
@@ -195,10 +195,13 @@ def _check_channels(request: Request, listing: Listing, ml: ModelLayer, c: int, 
 
 
 def _scaling_warning(request: Request, listing: Listing, index: int, input_by: str) -> tuple[str, ...]:
-    """A warning when ``preprocess`` scales an image that the model scales itself (Rescaling, ONNX's Mul)."""
+    """A warning when ``preprocess`` scales an image that the model scales itself (Rescaling, ONNX's Mul of
+    a constant): only layers on the layer's path that read the image as it comes in count, never a
+    residual Add (:func:`convcli.sources.models.paths.image_scalings`)."""
+    from convcli.sources.models.paths import image_scalings
     from convcli.text import shown
 
-    scaling = [m for m in listing.layers[:index] if m.class_name in PER_CHANNEL[1:]]
+    scaling = image_scalings(listing, index)
     if input_by and scaling and request.preprocess != "none":
         return (f"--preprocess {request.preprocess} and the model's own {scaling[0].class_name} "
                 f"{shown(scaling[0].name)!r} both scale the image; the model expects it as stored",)

@@ -11,6 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from convcli.errors import LoadError
+from convcli.layer.model import ModelLayer
+from convcli.sources.models import bounds, read_model
+
+from helpers import invoke
 from hostile_models import (
     SAMPLES,
     edited_keras,
@@ -21,12 +27,6 @@ from hostile_models import (
     small_image,
     write_keras,
 )
-
-from convcli.errors import LoadError
-from convcli.layer.model import ModelLayer
-from convcli.sources.models import bounds, read_model
-
-from helpers import invoke
 
 
 def _keras_conv(**config: Any) -> Callable[[Path], Path]:

@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hostile_models import SECRET, edited_keras, legacy_h5, one_error, small_image
 
 from convcli.errors import LoadError
 from convcli.sources.models import read_model
 
 from helpers import invoke
+from hostile_models import SECRET, edited_keras, legacy_h5, one_error, small_image
 
 KERAS_KERNEL = "/layers/conv2d/vars/0"
 H5_KERNEL = "/model_weights/conv/conv/kernel:0"

@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hostile_models import EDGES_KERAS, EDGES_ONNX, onnx_conv
 
 from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources.models import paths, read_model
+
+from hostile_models import EDGES_KERAS, EDGES_ONNX, onnx_conv
 
 pytest.importorskip("onnx")
 
@@ -81,3 +82,23 @@ def test_a_layer_read_by_a_name_nothing_has_is_refused() -> None:
     listing = Listing("m.keras", "keras", (ModelLayer(name="c", kind="conv", class_name="Conv2D", inbound=("x",)),))
     with pytest.raises(LoadError, match="reads 'x', which no earlier layer is"):
         paths.sources_of(listing, 0)
+
+
+@pytest.mark.parametrize("normalise", [False, True])
+def test_run_warns_of_a_double_scaling_only_when_the_model_scales_the_image(tmp_path: Path, normalise: bool) -> None:
+    """`--preprocess torch` with a residual ONNX model: no warning (following it would give a wrong input);
+    with a model that multiplies the image by a constant itself, the warning names that node."""
+    pytest.importorskip("onnxruntime")
+    from PIL import Image
+
+    from helpers import invoke
+
+    _residual(tmp_path, normalise=normalise)
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "x.png")
+    r = invoke("run", tmp_path / "x.png", "--model", tmp_path / "res.onnx", "--layer", "conv", "--preprocess", "torch",
+               "--json")
+    assert r.exit_code == 0, r.output
+    if normalise:
+        assert "Warning: --preprocess torch and the model's own Mul 'scale' both scale the image" in r.stderr
+    else:
+        assert "both scale the image" not in r.stderr

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile_models import EDGES_KERAS, keras_members, one_error, small_png, write_keras
 
 from convcli.errors import LoadError
 from convcli.sources.models import keras_v3, read_model, upstream
 
 from helpers import invoke
+from hostile_models import EDGES_KERAS, keras_members, one_error, small_png, write_keras
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hostile_models import one_error, onnx_conv, small_png
 
 from helpers import ROOT
+from hostile_models import one_error, onnx_conv, small_png
 
 
 def _convcli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

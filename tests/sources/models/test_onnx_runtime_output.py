@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile_models import one_error, onnx_conv, small_image, small_png
 
 from helpers import ROOT, invoke
+from hostile_models import one_error, onnx_conv, small_image, small_png
 
 pytest.importorskip("onnxruntime")
 

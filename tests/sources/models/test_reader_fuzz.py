@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_models import EDGES_KERAS, EDGES_ONNX, EDGES_SAFETENSORS, keras_members, legacy_h5, write_keras
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convcli.errors import ConvcliError
 from convcli.sources.models import read_model
 from convcli.sources.models.weights import EXPLORED, layer_weights
+
+from hostile_models import EDGES_KERAS, EDGES_ONNX, EDGES_SAFETENSORS, keras_members, legacy_h5, write_keras
 
 #: Seconds of examples per format; later examples return at once.
 BUDGET = 6.0
