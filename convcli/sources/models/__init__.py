@@ -39,12 +39,6 @@ from convcli.sources import sniff
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5", ".onnx": "onnx", ".safetensors": "safetensors",
             ".pt": "torch", ".pth": "torch", ".bin": "torch"}
-INSTALL = "pip install 'convcli[models]'"
-
-
-def missing(package: str, fmt: str, install: str = INSTALL) -> LoadError:
-    """The one-line error for an optional dependency that is not installed."""
-    return LoadError(f"reading {fmt} files needs the {package} package: {install}")
 
 
 def format_of(name: str, head: bytes) -> str:

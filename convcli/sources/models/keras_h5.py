@@ -9,7 +9,8 @@ import json
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
 from convcli.sources import sniff
-from convcli.sources.models import hdf5, keras_config, missing, tensors
+from convcli.sources.models import hdf5, keras_config, tensors
+from convcli.sources.models.install import missing
 from convcli.text import shown
 
 CONFIG_LIMIT = 64 * 2**20

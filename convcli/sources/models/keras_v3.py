@@ -24,7 +24,8 @@ from typing import Any, BinaryIO
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
 from convcli.sources import sniff
-from convcli.sources.models import hdf5, keras_config, missing, tensors
+from convcli.sources.models import hdf5, keras_config, tensors
+from convcli.sources.models.install import missing
 from convcli.text import shown
 
 CONFIG = "config.json"

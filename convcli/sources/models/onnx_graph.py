@@ -20,7 +20,8 @@ from convcli import reads
 from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import sniff
-from convcli.sources.models import bounds, missing, tensors
+from convcli.sources.models import bounds, tensors
+from convcli.sources.models.install import missing
 from convcli.text import shown
 
 KINDS = {

@@ -15,7 +15,8 @@ from typing import Any, BinaryIO
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
 from convcli.sources import sniff
-from convcli.sources.models import missing, state_dict, tensors
+from convcli.sources.models import state_dict, tensors
+from convcli.sources.models.install import missing
 from convcli.text import shown
 
 

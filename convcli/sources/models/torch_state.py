@@ -12,7 +12,8 @@ from typing import Any
 
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
-from convcli.sources.models import missing, state_dict, tensors
+from convcli.sources.models import state_dict, tensors
+from convcli.sources.models.install import missing
 from convcli.text import shown
 
 ADVICE = ("save a state_dict (torch.save(model.state_dict(), path)) or export to ONNX or safetensors")

@@ -29,7 +29,8 @@ import numpy as np
 from convcli.errors import FIELD, LoadError, ShapeError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import frameworks, sniff
-from convcli.sources.models import missing, paths
+from convcli.sources.models import paths
+from convcli.sources.models.install import missing
 from convcli.text import shown
 
 KERAS_INSTALL = "pip install 'convcli[keras]'"
