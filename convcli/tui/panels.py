@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.style import Style
 from rich.text import Text
 
@@ -148,45 +148,64 @@ class MapPicture:
         return text
 
 
-def trace_view(pointer: Pointer, names: Sequence[str]) -> RenderableType:
-    """The position's trace: each channel's input window ⊙ its kernel slice = products, Σ; then the
-    sum of the channels that are on, the bias and the activation (the numbers of ``run --trace``)."""
-    p = pointer
-    trace, s = p.trace(), p.trace_sum()
-    h, w = p.result.layer.geometry.in_hw
-    outside = ~((trace.in_rows[:, None] >= 0) & (trace.in_rows[:, None] < h)
-                & (trace.in_cols[None, :] >= 0) & (trace.in_cols[None, :] < w))
-    rows, cols = trace.in_rows.tolist(), trace.in_cols.tolist()
-    parts: list[RenderableType] = [
-        Text(f"output ({p.row}, {p.col}) · filter {p.filter}", style=LABEL),
-        Text(f"reads input rows {rows[0]}…{rows[-1]} × cols {cols[0]}…{cols[-1]}"
-             + (" (grey: zero padding)" if outside.any() else ""), style="dim"),
-    ]
-    channels = trace.channels.tolist()
-    every = len(channels) <= ALL_GRIDS_UP_TO
-    for i, ch in enumerate(channels):
-        on = bool(s.on[i])
-        mark = ("▶ " if i == p.channel else "  ") + ("✓" if on else "✗")
-        line = Text.assemble((mark, "bold" if i == p.channel else ""), f" {i + 1} ",
-                             (names[ch], LABEL if on else "dim strike"), "  Σ ",
-                             (fmt(float(trace.sums[i])), "bold" if on else "dim strike"))
-        if not on:
-            line.append("  (off)", "dim")
-        parts.append(line)
-        if every or i == p.channel:
-            parts.append(Flow([
-                number_grid(trace.patch[:, :, i], f"input {names[ch]}", dim=outside),
+class TraceView:
+    """The position's trace (the numbers of ``run --trace``): the sum of the channels that are on, the
+    bias and the activation first, then each channel's input window ⊙ its kernel slice = products, Σ.
+
+    Laid out for the width it is drawn in: every channel's grids when there are at most
+    :data:`ALL_GRIDS_UP_TO` and the line holds the three grids side by side, else one line per channel
+    and the grids of the channel under the cursor only (so that a narrow terminal shows the total)."""
+
+    def __init__(self, pointer: Pointer, names: Sequence[str]) -> None:
+        self.pointer, self.names = pointer, names
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        p, names = self.pointer, self.names
+        trace, s = p.trace(), p.trace_sum()
+        h, w = p.result.layer.geometry.in_hw
+        outside = ~((trace.in_rows[:, None] >= 0) & (trace.in_rows[:, None] < h)
+                    & (trace.in_cols[None, :] >= 0) & (trace.in_cols[None, :] < w))
+        rows, cols = trace.in_rows.tolist(), trace.in_cols.tolist()
+        yield Text(f"output ({p.row}, {p.col}) · filter {p.filter}", style=LABEL)
+        yield Text(f"reads input rows {rows[0]}…{rows[-1]} × cols {cols[0]}…{cols[-1]}"
+                   + (" (grey: zero padding)" if outside.any() else ""), style="dim")
+        yield total_text(s)
+        if not s.complete:
+            r = p.result
+            all_on = Text.assemble(("with every channel ", "dim"), fmt(float(r.preactivation[p.row, p.col, p.filter])))
+            if r.activation != "linear":
+                all_on.append(f"  {r.activation} → {fmt(float(r.output[p.row, p.col, p.filter]))}")
+            yield all_on
+
+        def grids(i: int) -> Flow:
+            return Flow([
+                number_grid(trace.patch[:, :, i], f"input {names[trace.channels[i]]}", dim=outside),
                 joined("⊙", number_grid(trace.weights[:, :, i], "weights")),
                 joined("=", number_grid(trace.products[:, :, i], "products")),
-            ]))
-    parts.append(total_text(s))
-    if not s.complete:
-        r = p.result
-        all_on = Text.assemble(("with every channel ", "dim"), fmt(float(r.preactivation[p.row, p.col, p.filter])))
-        if r.activation != "linear":
-            all_on.append(f"  {r.activation} → {fmt(float(r.output[p.row, p.col, p.filter]))}")
-        parts.append(all_on)
-    return Group(*parts)
+            ])
+
+        channels = trace.channels.tolist()
+        # the Flow's own measure: Measurement.get would clamp it to the width it is asked about
+        every = len(channels) <= ALL_GRIDS_UP_TO and all(
+            grids(i).__rich_measure__(console, options).maximum <= options.max_width for i in range(len(channels)))
+        for i, ch in enumerate(channels):
+            on = bool(s.on[i])
+            mark = ("▶ " if i == p.channel else "  ") + ("✓" if on else "✗")
+            line = Text.assemble((mark, "bold" if i == p.channel else ""), f" {i + 1} ",
+                                 (names[ch], LABEL if on else "dim strike"), "  Σ ",
+                                 (fmt(float(trace.sums[i])), "bold" if on else "dim strike"))
+            if not on:
+                line.append("  (off)", "dim")
+            yield line
+            if every:
+                yield grids(i)
+        if not every:
+            yield grids(p.channel)
+
+
+def trace_view(pointer: Pointer, names: Sequence[str]) -> TraceView:
+    """:class:`TraceView` of what ``pointer`` points at."""
+    return TraceView(pointer, names)
 
 
 def total_text(s: TraceSum) -> Text:
@@ -206,5 +225,5 @@ def status_line(pointer: Pointer, name: str) -> Text:
     value = float(p.map()[p.row, p.col])
     what = "pre-activation" if p.pre else "output"
     off = f" · {len(p.off)} channel{'s' * (len(p.off) != 1)} off" if p.off else ""
-    return Text.assemble((name, LABEL), f" · filter {p.filter}/{p.result.layer.filters - 1} · ",
+    return Text.assemble((name, LABEL), f" · filter {p.filter} (of {p.result.layer.filters}) · ",
                          f"({p.row}, {p.col}) {what} ", (fmt(value), "bold"), off, no_wrap=True, overflow="ellipsis")
