@@ -75,7 +75,8 @@ class MapView(Widget):
         return MapPicture(self.pointer, self.placed, self.cells)
 
     def on_click(self, event: Click) -> None:
-        where = self.placed.position(event.x, event.y) if self.placed is not None else None
+        offset = event.get_content_offset(self)  # None on the padding
+        where = self.placed.position(offset.x, offset.y) if self.placed is not None and offset is not None else None
         if where is not None and isinstance(self.app, ExploreApp):
             self.app.point_at(*where)
 

@@ -22,8 +22,6 @@ from convcli.render.heatcells import Scale
 from convcli.render.numbers import LABEL, Flow, cell_style, joined, number_grid
 from convcli.tui.state import Pointer, TraceSum
 
-#: Terminal columns of one heatmap cell: two make it about square.
-CELL_COLUMNS = 2
 #: Terminal columns of one number in the numbers view (right-aligned, a space before it).
 NUMBER_COLUMNS = 8
 #: Up to this many channels (C/g) the trace shows every channel's grids; beyond, the cursor's only.
@@ -32,9 +30,10 @@ ALL_GRIDS_UP_TO = 4
 
 @dataclass(frozen=True)
 class MapLayout:
-    """Where the map's cells lie in a ``width × height`` box: output rows ``r0:r0 + rows * k`` and
-    columns ``c0:c0 + cols * k`` drawn as ``rows × cols`` cells, each ``k × k`` positions (``k`` 1 for
-    numbers), ``cell_w`` columns wide, below ``top`` lines and right of ``left`` columns of labels."""
+    """Where the map's cells lie in a box: output rows ``r0:r0 + rows * k`` and columns
+    ``c0:c0 + cols * k`` drawn as ``rows × cols`` cells, each ``k × k`` positions (``k`` 1 for numbers),
+    ``cell_w`` columns wide and ``per_line`` map rows a text line (2 for the heatmap's half blocks),
+    below ``top`` lines and right of ``left`` columns of labels."""
 
     k: int
     r0: int
@@ -42,31 +41,33 @@ class MapLayout:
     rows: int
     cols: int
     cell_w: int
+    per_line: int
     top: int
     left: int
 
     def position(self, x: int, y: int) -> tuple[int, int] | None:
-        """The output position under terminal cell ``(x, y)`` of the box (a block's centre), if any."""
-        i, j = y - self.top, (x - self.left) // self.cell_w
+        """The output position under terminal cell ``(x, y)`` of the box, if any: the centre of the
+        ``per_line · k × k`` positions it draws."""
+        i, j = (y - self.top) * self.per_line, (x - self.left) // self.cell_w
         if x < self.left or not (0 <= i < self.rows and 0 <= j < self.cols):
             return None
-        return self.r0 + i * self.k + self.k // 2, self.c0 + j * self.k + self.k // 2
+        return self.r0 + i * self.k + self.per_line * self.k // 2, self.c0 + j * self.k + self.k // 2
 
 
 def map_layout(pointer: Pointer, width: int, height: int) -> MapLayout:
     """The map of :meth:`Pointer.map` in a ``width × height`` box: heatmap cells of ``k × k`` positions
-    (:func:`~convcli.present.maps.block_factor`), or in the numbers view the window of exact values
-    around the position that fits."""
+    (:func:`~convcli.present.maps.block_factor`), two map rows a line as ``run``'s heatmaps draw them,
+    or in the numbers view the window of exact values around the position that fits."""
     h, w = pointer.out_hw
     width, height = max(width, 4), max(height, 3)
     if not pointer.numbers:
-        k = block_factor((h, w), height - 1, max(1, width // CELL_COLUMNS))
-        return MapLayout(k, 0, 0, -(-h // k), -(-w // k), CELL_COLUMNS, 1, 0)
+        k = block_factor((h, w), 2 * (height - 1), width)
+        return MapLayout(k, 0, 0, -(-h // k), -(-w // k), 1, 2, 1, 0)
     left = len(str(h - 1)) + 1  # the row labels
     rows, cols = min(h, height - 1), min(w, max(1, (width - left) // NUMBER_COLUMNS))
     r0 = min(max(pointer.row - rows // 2, 0), h - rows)
     c0 = min(max(pointer.col - cols // 2, 0), w - cols)
-    return MapLayout(1, r0, c0, rows, cols, NUMBER_COLUMNS, 1, left)
+    return MapLayout(1, r0, c0, rows, cols, NUMBER_COLUMNS, 1, 1, left)
 
 
 class MapCells:
@@ -103,27 +104,43 @@ class MapPicture:
         return Text(f"filter {p.filter} · {what} {h}×{w}{each}", style=LABEL, no_wrap=True, overflow="ellipsis")
 
     def _heatmap(self) -> Text:
+        """Two map rows a line (``▀``: the upper cell in front, the lower behind); the cursor's cell in
+        black or white, whichever its colour does not have."""
         p, lay = self.pointer, self.layout
         cells, scale = self.cells.get(p, lay.k)
         rgb = scale.rgb(cells)
         nan = np.isnan(cells)
         cur = (p.row // lay.k, p.col // lay.k)
+        n_rows, n_cols = cells.shape
         text = self._title()
-        styles: dict[tuple[int, int, int], Style] = {}
-        for i in range(cells.shape[0]):
+        styles: dict[tuple[str | None, str | None], Style] = {}
+
+        def colour(i: int, j: int) -> str | None:
+            if i >= n_rows or nan[i, j]:
+                return None
+            r, g, b = (int(c) for c in rgb[i, j])
+            return f"rgb({r},{g},{b})"
+
+        def ink(i: int, j: int) -> str:
+            light = nan[i, j] or 0.299 * rgb[i, j, 0] + 0.587 * rgb[i, j, 1] + 0.114 * rgb[i, j, 2] > 128
+            return "rgb(0,0,0)" if light else "rgb(255,255,255)"
+
+        for i in range(0, n_rows, 2):
             text.append("\n")
-            for j in range(cells.shape[1]):
-                if nan[i, j]:
-                    text.append("··" if (i, j) != cur else "[]", "dim")
-                    continue
-                r, g, b = (int(c) for c in rgb[i, j])
-                if (i, j) == cur:
-                    text.append("[]", cell_style(float(cells[i, j]), scale) + Style(bold=True))
-                    continue
-                style = styles.get((r, g, b))
+            for j in range(n_cols):
+                top, bottom = colour(i, j), colour(i + 1, j)
+                if cur == (i, j):
+                    char, fg, bg = "▀", ink(i, j), bottom
+                elif cur == (i + 1, j):
+                    char, fg, bg = "▄", ink(i + 1, j), top
+                elif top is not None:
+                    char, fg, bg = "▀", top, bottom
+                else:  # a missing upper cell flips to the lower half block: no default colour shows
+                    char, fg, bg = ("▄", bottom, None) if bottom is not None else (" ", None, None)
+                style = styles.get((fg, bg))
                 if style is None:
-                    style = styles[(r, g, b)] = Style(bgcolor=f"rgb({r},{g},{b})")
-                text.append("  ", style)
+                    style = styles[(fg, bg)] = Style(color=fg, bgcolor=bg)
+                text.append(char, style)
         return text
 
     def _numbers(self) -> Text:

@@ -93,11 +93,12 @@ def test_a_click_points_at_the_cell_under_the_mouse(explored):
     async def click(app, pilot):
         view = app.query_one(MapView)
         placed = view.placed
-        await pilot.click(MapView, offset=(1 + 2 * 3, 1 + 4))  # the widget's padding, then cell (4, 3)
+        # the widget's padding column, then map column 3; the title line, then text line 2: map rows 4 and 5
+        await pilot.click(MapView, offset=(1 + 3, 1 + 2))
         return placed, (app.pointer.row, app.pointer.col)
 
     placed, where = drive(app, then=click)
-    assert where == (4 * placed.k + placed.k // 2, 3 * placed.k + placed.k // 2)
+    assert where == (4 * placed.k + placed.k, 3 * placed.k + placed.k // 2)
 
 
 def test_brackets_switch_filters(explored):

@@ -48,10 +48,10 @@ def test_a_channel_switched_off_leaves_the_sum_of_the_others(explored):
 
 def test_a_heatmap_cell_is_its_blocks_centre(explored):
     p = Pointer(explored.result)
-    lay = map_layout(p, 80, 24)  # 148×126 in 23 lines: 7×7 positions a cell
-    assert lay.k == 7
-    assert lay.position(0, 1) == (3, 3)
-    assert lay.position(2 * 5 + 1, 1 + 2) == (2 * 7 + 3, 5 * 7 + 3)
+    lay = map_layout(p, 80, 24)  # 148×126 in 23 lines of two map rows: 4×4 positions a cell
+    assert lay.k == 4
+    assert lay.position(0, 1) == (4, 2)  # the first line holds map rows 0 and 1: their 8 rows' centre
+    assert lay.position(5, 3) == (4 * 4 + 4, 5 * 4 + 2)
     assert lay.position(0, 0) is None  # the title line
 
 
