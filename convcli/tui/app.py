@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from convcli.engine import LayerResult
+from convcli.tui.blocks import Block
 from convcli.tui.panels import MapCells, MapLayout, MapPicture, map_layout, status_line, trace_view
 from convcli.tui.state import Pointer
 
@@ -105,8 +106,8 @@ class ExploreApp(App[None]):
         Binding("right_square_bracket", "filter(1)", "filter", key_display="[ ]"),
         Binding("comma", "channel(-1)", "channel", show=False),
         Binding("full_stop", "channel(1)", "channel", key_display=", ."),
-        Binding("space", "toggle", "on/off"),
-        *(Binding(str(n), f"toggle({n - 1})", f"channel {n} on/off", show=False) for n in range(1, 10)),
+        Binding("space", "switch", "on/off"),
+        *(Binding(str(n), f"switch({n - 1})", f"channel {n} on/off", show=False) for n in range(1, 10)),
         Binding("t", "numbers", "numbers/heatmap"),
         Binding("p", "pre", "output/pre-act"),
         Binding("question_mark", "help", "help", key_display="?"),
@@ -123,6 +124,7 @@ class ExploreApp(App[None]):
             self.pointer.move_to(*at)
         self.names, self.input_name = tuple(names), name
         self.cells = MapCells()
+        self.weights: dict[tuple[int, int, int], Block] = {}  # the trace's kernel slices as drawn
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -139,7 +141,7 @@ class ExploreApp(App[None]):
     def redraw(self) -> None:
         """Show the pointer's state: the status line, the map (from kept cells) and the trace."""
         self.query_one("#status", Static).update(status_line(self.pointer, self.input_name))
-        self.query_one("#trace", Static).update(trace_view(self.pointer, self.names))
+        self.query_one("#trace", Static).update(trace_view(self.pointer, self.names, self.weights))
         self.query_one(MapView).refresh()
 
     def point_at(self, row: int, col: int) -> None:
@@ -168,7 +170,7 @@ class ExploreApp(App[None]):
         self.pointer.move_channel(step)
         self.redraw()
 
-    def action_toggle(self, index: int | None = None) -> None:
+    def action_switch(self, index: int | None = None) -> None:
         self.pointer.toggle(index)
         self.redraw()
 

@@ -8,18 +8,21 @@ cells are block statistics of the result's own map (made once per filter and siz
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.color import Color
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
 from convcli.present.describe import fmt, number_format
 from convcli.present.maps import block_factor, block_stat
 from convcli.render.heatcells import Scale
-from convcli.render.numbers import LABEL, Flow, cell_style, joined, number_grid
+from convcli.render.numbers import LABEL, cell_style
+from convcli.tui.blocks import Block, Blocks, grid, joined
 from convcli.tui.state import Pointer, TraceSum
 
 #: Terminal columns of one number in the numbers view (right-aligned, a space before it).
@@ -71,19 +74,69 @@ def map_layout(pointer: Pointer, width: int, height: int) -> MapLayout:
 
 
 class MapCells:
-    """The block statistics a heatmap draws, made once per ``(filter, map, k)`` and kept: a move
-    redraws from them, so a keypress on a 12 MP photo's maps costs no pass over them."""
+    """The block statistics a heatmap draws and their lines, made once per ``(filter, map, k)`` and kept:
+    a move redraws the cursor's line only, so a keypress on a 12 MP photo's maps costs no pass over them."""
 
     def __init__(self) -> None:
-        self._cells: dict[tuple[int, bool, int], tuple[np.ndarray, Scale]] = {}
+        self._cells: dict[tuple[int, bool, int], tuple[np.ndarray, Scale, np.ndarray]] = {}
+        self._lines: dict[tuple[int, bool, int], list[list[Segment]]] = {}
+        self._styles: dict[tuple[int, ...], Style] = {}
 
     def get(self, pointer: Pointer, k: int) -> tuple[np.ndarray, Scale]:
         """``(cells (ceil(H'/k), ceil(W'/k)), their scale)``: block means of the map the pointer shows."""
+        cells, scale, _ = self._get(pointer, k)
+        return cells, scale
+
+    def _get(self, pointer: Pointer, k: int) -> tuple[np.ndarray, Scale, np.ndarray]:
         key = (pointer.filter, pointer.pre, k)
         if key not in self._cells:
             cells = np.asarray(block_stat(pointer.map(), k, "mean"), dtype=np.float64)
-            self._cells[key] = (cells, Scale.including_zero(cells))
+            scale = Scale.including_zero(cells)
+            rgb = np.where(np.isnan(cells)[..., None], -1, scale.rgb(cells)).astype(np.int16)  # -1: no colour
+            self._cells[key] = (cells, scale, rgb)
         return self._cells[key]
+
+    def lines(self, pointer: Pointer, k: int) -> list[list[Segment]]:
+        """The heatmap's lines, two map rows each (``▀``: the upper cell in front, the lower behind)."""
+        key = (pointer.filter, pointer.pre, k)
+        if key not in self._lines:
+            rows = self._get(pointer, k)[0].shape[0]
+            self._lines[key] = [self.line(pointer, k, n) for n in range(-(-rows // 2))]
+        return self._lines[key]
+
+    def line(self, pointer: Pointer, k: int, n: int, cursor: tuple[int, int] | None = None) -> list[Segment]:
+        """Line ``n`` (map rows ``2n`` and ``2n + 1``); the ``cursor`` cell in black or white, whichever
+        its colour does not have."""
+        _, _, rgb = self._get(pointer, k)
+        top = rgb[2 * n]
+        bottom = rgb[2 * n + 1] if 2 * n + 1 < rgb.shape[0] else np.full_like(top, -1)
+        out: list[Segment] = []
+        for j in range(top.shape[0]):
+            t, b = tuple(top[j].tolist()), tuple(bottom[j].tolist())
+            if cursor is not None and cursor[1] == j and cursor[0] in (2 * n, 2 * n + 1):
+                lower = cursor[0] == 2 * n + 1
+                own, other = (b, t) if lower else (t, b)
+                light = own[0] < 0 or 0.299 * own[0] + 0.587 * own[1] + 0.114 * own[2] > 128
+                ink = (0, 0, 0) if light else (255, 255, 255)
+                char, style = ("▄" if lower else "▀"), self._style(ink, other)
+            elif t[0] >= 0:
+                char, style = "▀", self._style(t, b)
+            else:  # a missing upper cell flips to the lower half block: no default colour shows
+                char, style = ("▄", self._style(b, (-1, -1, -1))) if b[0] >= 0 else (" ", Style())
+            if out and out[-1].style is style and out[-1].text[-1] == char:
+                out[-1] = Segment(out[-1].text + char, style)
+            else:
+                out.append(Segment(char, style))
+        return out
+
+    def _style(self, fg: tuple[int, ...], bg: tuple[int, ...]) -> Style:
+        key = (*fg, *bg)
+        style = self._styles.get(key)
+        if style is None:
+            style = Style(color=Color.from_rgb(*fg) if fg[0] >= 0 else None,
+                          bgcolor=Color.from_rgb(*bg) if bg[0] >= 0 else None)
+            self._styles[key] = style
+        return style
 
 
 class MapPicture:
@@ -93,8 +146,17 @@ class MapPicture:
     def __init__(self, pointer: Pointer, layout: MapLayout, cells: MapCells) -> None:
         self.pointer, self.layout, self.cells = pointer, layout, cells
 
-    def __rich__(self) -> Text:
-        return self._numbers() if self.pointer.numbers else self._heatmap()
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.pointer.numbers:
+            yield self._numbers()
+            return
+        p, lay = self.pointer, self.layout
+        yield self._title()
+        lines = self.cells.lines(p, lay.k)
+        cur_i, cur_j = p.row // lay.k, p.col // lay.k
+        for n, line in enumerate(lines):
+            yield from self.cells.line(p, lay.k, n, (cur_i, cur_j)) if n == cur_i // 2 else line
+            yield Segment.line()
 
     def _title(self) -> Text:
         p, lay = self.pointer, self.layout
@@ -102,46 +164,6 @@ class MapPicture:
         what = "pre-activation" if p.pre else "output"
         each = f" · cell = {lay.k}×{lay.k}" if lay.k > 1 else ""
         return Text(f"filter {p.filter} · {what} {h}×{w}{each}", style=LABEL, no_wrap=True, overflow="ellipsis")
-
-    def _heatmap(self) -> Text:
-        """Two map rows a line (``▀``: the upper cell in front, the lower behind); the cursor's cell in
-        black or white, whichever its colour does not have."""
-        p, lay = self.pointer, self.layout
-        cells, scale = self.cells.get(p, lay.k)
-        rgb = scale.rgb(cells)
-        nan = np.isnan(cells)
-        cur = (p.row // lay.k, p.col // lay.k)
-        n_rows, n_cols = cells.shape
-        text = self._title()
-        styles: dict[tuple[str | None, str | None], Style] = {}
-
-        def colour(i: int, j: int) -> str | None:
-            if i >= n_rows or nan[i, j]:
-                return None
-            r, g, b = (int(c) for c in rgb[i, j])
-            return f"rgb({r},{g},{b})"
-
-        def ink(i: int, j: int) -> str:
-            light = nan[i, j] or 0.299 * rgb[i, j, 0] + 0.587 * rgb[i, j, 1] + 0.114 * rgb[i, j, 2] > 128
-            return "rgb(0,0,0)" if light else "rgb(255,255,255)"
-
-        for i in range(0, n_rows, 2):
-            text.append("\n")
-            for j in range(n_cols):
-                top, bottom = colour(i, j), colour(i + 1, j)
-                if cur == (i, j):
-                    char, fg, bg = "▀", ink(i, j), bottom
-                elif cur == (i + 1, j):
-                    char, fg, bg = "▄", ink(i + 1, j), top
-                elif top is not None:
-                    char, fg, bg = "▀", top, bottom
-                else:  # a missing upper cell flips to the lower half block: no default colour shows
-                    char, fg, bg = ("▄", bottom, None) if bottom is not None else (" ", None, None)
-                style = styles.get((fg, bg))
-                if style is None:
-                    style = styles[(fg, bg)] = Style(color=fg, bgcolor=bg)
-                text.append(char, style)
-        return text
 
     def _numbers(self) -> Text:
         p, lay = self.pointer, self.layout
@@ -173,10 +195,23 @@ class TraceView:
     :data:`ALL_GRIDS_UP_TO` and the line holds the three grids side by side, else one line per channel
     and the grids of the channel under the cursor only (so that a narrow terminal shows the total)."""
 
-    def __init__(self, pointer: Pointer, names: Sequence[str]) -> None:
+    def __init__(self, pointer: Pointer, names: Sequence[str],
+                 weights: dict[tuple[int, int, int], Block] | None = None) -> None:
         self.pointer, self.names = pointer, names
+        #: each (filter, channel, width)'s kernel slice as drawn: pass the same dict to each view to keep them
+        self.weights = {} if weights is None else weights
+        self._drawn: dict[int, list[list[Segment]]] = {}
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        # drawn once per width: Textual draws a panel of auto height twice, to measure and to show
+        width = options.max_width
+        if width not in self._drawn:
+            self._drawn[width] = console.render_lines(Group(*self._parts(console, options)), options, pad=False)
+        for line in self._drawn[width]:
+            yield from line
+            yield Segment.line()
+
+    def _parts(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
         p, names = self.pointer, self.names
         trace, s = p.trace(), p.trace_sum()
         h, w = p.result.layer.geometry.in_hw
@@ -194,17 +229,18 @@ class TraceView:
                 all_on.append(f"  {r.activation} → {fmt(float(r.output[p.row, p.col, p.filter]))}")
             yield all_on
 
-        def grids(i: int) -> Flow:
-            return Flow([
-                number_grid(trace.patch[:, :, i], f"input {names[trace.channels[i]]}", dim=outside),
-                joined("⊙", number_grid(trace.weights[:, :, i], "weights")),
-                joined("=", number_grid(trace.products[:, :, i], "products")),
-            ])
+        def grids(i: int) -> list[Block]:
+            name = names[trace.channels[i]]
+            key = (p.filter, i, options.max_width)
+            if key not in self.weights:  # the kernel slice is the same at every position
+                self.weights[key] = joined("⊙", grid(trace.weights[:, :, i], "weights"))
+            return [grid(trace.patch[:, :, i], f"input {name}", dim=outside), self.weights[key],
+                    joined("=", grid(trace.products[:, :, i], "products"))]
 
         channels = trace.channels.tolist()
-        # the Flow's own measure: Measurement.get would clamp it to the width it is asked about
-        every = len(channels) <= ALL_GRIDS_UP_TO and all(
-            grids(i).__rich_measure__(console, options).maximum <= options.max_width for i in range(len(channels)))
+        drawn = {i: grids(i) for i in (range(len(channels)) if len(channels) <= ALL_GRIDS_UP_TO else [p.channel])}
+        every = len(drawn) == len(channels) and all(
+            sum(b.width for b in row) + len(row) - 1 <= options.max_width for row in drawn.values())
         for i, ch in enumerate(channels):
             on = bool(s.on[i])
             mark = ("▶ " if i == p.channel else "  ") + ("✓" if on else "✗")
@@ -215,14 +251,15 @@ class TraceView:
                 line.append("  (off)", "dim")
             yield line
             if every:
-                yield grids(i)
+                yield Blocks(drawn[i])
         if not every:
-            yield grids(p.channel)
+            yield Blocks(drawn[p.channel])
 
 
-def trace_view(pointer: Pointer, names: Sequence[str]) -> TraceView:
-    """:class:`TraceView` of what ``pointer`` points at."""
-    return TraceView(pointer, names)
+def trace_view(pointer: Pointer, names: Sequence[str],
+               weights: dict[tuple[int, int, int], Block] | None = None) -> TraceView:
+    """:class:`TraceView` of what ``pointer`` points at (``weights``: kept kernel slices, see there)."""
+    return TraceView(pointer, names, weights)
 
 
 def total_text(s: TraceSum) -> Text:
