@@ -81,6 +81,7 @@ class MapCells:
         self._cells: dict[tuple[int, bool, int], tuple[np.ndarray, Scale, np.ndarray]] = {}
         self._lines: dict[tuple[int, bool, int], list[list[Segment]]] = {}
         self._styles: dict[tuple[int, ...], Style] = {}
+        self._scales: dict[tuple[int, bool, int], Scale] = {}
 
     def get(self, pointer: Pointer, k: int) -> tuple[np.ndarray, Scale]:
         """``(cells (ceil(H'/k), ceil(W'/k)), their scale)``: block means of the map the pointer shows."""
@@ -95,6 +96,13 @@ class MapCells:
             rgb = np.where(np.isnan(cells)[..., None], -1, scale.rgb(cells)).astype(np.int16)  # -1: no colour
             self._cells[key] = (cells, scale, rgb)
         return self._cells[key]
+
+    def scale(self, pointer: Pointer) -> Scale:
+        """The whole map's scale (its exact range, including 0), for the numbers view's colours."""
+        key = (pointer.filter, pointer.pre, 0)
+        if key not in self._scales:
+            self._scales[key] = Scale.including_zero(pointer.map())
+        return self._scales[key]
 
     def lines(self, pointer: Pointer, k: int) -> list[list[Segment]]:
         """The heatmap's lines, two map rows each (``▀``: the upper cell in front, the lower behind)."""
@@ -169,7 +177,7 @@ class MapPicture:
         p, lay = self.pointer, self.layout
         values = p.map()[lay.r0:lay.r0 + lay.rows, lay.c0:lay.c0 + lay.cols]
         f = number_format(values)
-        scale = self.cells.get(p, 1)[1] if values.size else Scale(0.0, 1.0)
+        scale = self.cells.scale(p)
         width = lay.cell_w - 1
         text = self._title()
         text.append("\n" + " " * lay.left, "dim")
