@@ -6,7 +6,10 @@ The project's own ``snapshot`` fixture (tests/conftest.py, text snapshots) shado
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -15,6 +18,22 @@ import convcli
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "grace_hopper.png"
 #: The layer of every explorer test: the README's first example.
 OPTIONS = {"filters": 4, "activation": "relu"}
+
+
+T = TypeVar("T")
+
+
+def run_in_thread(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """``fn(*args, **kw)`` in a thread of its own, for its own asyncio event loop: Playwright's sync API
+    (the report's browser tests, earlier in the same session) leaves one running in the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kw).result()
+
+
+@pytest.fixture
+def in_thread() -> Callable[..., Any]:
+    """:func:`run_in_thread`: what drives a Textual app in a test."""
+    return run_in_thread
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,16 @@ from textual.geometry import Region  # noqa: E402
 from convcli.tui.app import ExploreApp, HelpScreen, MapView  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _thread(in_thread):
+    """Every test here drives its app in a thread of its own (conftest's ``in_thread``)."""
+    global RUN
+    RUN = in_thread
+
+
+RUN = None
+
+
 def make_app(explored, **kw) -> ExploreApp:
     return ExploreApp(explored.result, explored.built.loaded.channel_names, "grace_hopper.png", **kw)
 
@@ -36,7 +46,7 @@ def drive(app: ExploreApp, *keys: str, size=(120, 40), then=None):
             await pilot.pause()
             return await then(app, pilot) if then is not None else None
 
-    return asyncio.run(go())
+    return RUN(asyncio.run, go())
 
 
 async def screen_texts(app: ExploreApp, pilot) -> dict[str, str]:

@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("textual")
 pytest.importorskip("pytest_textual_snapshot")
 
+
 from convcli.tui.app import ExploreApp  # noqa: E402
 
 
@@ -19,13 +20,13 @@ def make_app(explored) -> ExploreApp:
                       at=(74, 63))
 
 
-def test_explorer_at_80_by_24(explored, snap_compare):
-    assert snap_compare(make_app(explored), terminal_size=(80, 24))
+def test_explorer_at_80_by_24(explored, snap_compare, in_thread):
+    assert in_thread(snap_compare, make_app(explored), terminal_size=(80, 24))
 
 
-def test_explorer_at_160_by_50_with_a_channel_off(explored, snap_compare):
-    assert snap_compare(make_app(explored), press=["full_stop", "space"], terminal_size=(160, 50))
+def test_explorer_at_160_by_50_with_a_channel_off(explored, snap_compare, in_thread):
+    assert in_thread(snap_compare, make_app(explored), press=["full_stop", "space"], terminal_size=(160, 50))
 
 
-def test_explorer_numbers_at_160_by_50(explored, snap_compare):
-    assert snap_compare(make_app(explored), press=["t"], terminal_size=(160, 50))
+def test_explorer_numbers_at_160_by_50(explored, snap_compare, in_thread):
+    assert in_thread(snap_compare, make_app(explored), press=["t"], terminal_size=(160, 50))
