@@ -148,8 +148,8 @@ class MapCells:
 
 
 class MapPicture:
-    """The map of ``pointer`` laid out by ``layout``: coloured cells with the cursor's cell marked
-    ``[]``, or the window's numbers on their colours with the cursor's reversed."""
+    """The map of ``pointer`` laid out by ``layout``: coloured half-block cells with the cursor's cell in
+    black or white (:meth:`MapCells.line`), or the window's numbers on their colours with the cursor's reversed."""
 
     def __init__(self, pointer: Pointer, layout: MapLayout, cells: MapCells) -> None:
         self.pointer, self.layout, self.cells = pointer, layout, cells
