@@ -7,7 +7,7 @@ inside the commands, for start-up time.
 """
 
 # in the order --help lists them
-from convcli.cli import run, params, layers, explain, verify, report  # noqa: F401, I001  (each registers its command)
+from convcli.cli import run, params, layers, explain, verify, report, explore  # noqa: F401, I001  (each registers its command)
 from convcli.cli.app import app
 from convcli.cli.exits import leave, main
 

@@ -18,6 +18,8 @@ from convcli.pipeline.request import Request
 from convcli.pipeline.run import overflow_warning, run
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
     from convcli.engine import Layer, LayerResult, Trace
@@ -118,6 +120,34 @@ class Exploration:
         from convcli import engine
 
         return engine.trace_position(self.layer, row, col, filter)
+
+    # How it shows itself (:mod:`convcli.tui.notebook`, imported when asked: rich and Pillow are no part
+    # of computing). Creating one prints nothing; a notebook cell or a print shows it.
+
+    def __repr__(self) -> str:
+        from convcli.tui import notebook
+
+        return notebook.summary(self)
+
+    def __rich__(self) -> object:  # a rich renderable (pipeline/ names no rich type)
+        """The run screen: header, each shown filter's numbers and heatmaps, the summary."""
+        from convcli.tui import notebook
+
+        return notebook.screen(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the run screen as HTML, the heatmaps as an inline PNG (no network)."""
+        from convcli.tui import notebook
+
+        return notebook.html(self)
+
+    def report(self, path: str | os.PathLike[str], *, filters: list[int] | None = None,
+               at: tuple[int, int] | None = None) -> Path:
+        """Write ``convcli report``'s interactive HTML page of ``filters`` (default: the first 4) to ``path``,
+        opening at output ``at``; returns the path."""
+        from convcli.tui import notebook
+
+        return notebook.write_report(self, path, filters=filters, at=at)
 
     def to_json(self, *, filters: list[int] | None = None, at: tuple[int, int] | None = None,
                 window: int | None = None, trace: tuple[int, int] | None = None) -> dict[str, Any]:

@@ -1,0 +1,79 @@
+"""Start-up and keypress latency of ``convcli explore``'s app: on the sample, and on a 12 MP photo (the
+sample JPEG resized up to 4000×3000), 4 filters, relu. Goals: the first frame in under 1 s after the
+pipeline's run, a keypress redrawn in under 100 ms.
+
+    python benchmarks/bench_explore.py [--presses N] [--quick]
+
+In one process, headless (Textual's ``run_test`` at 160×50): ``convcli.explore`` computes the maps
+(timed, for reference), then the app starts and draws its first frame (its heatmap's block means are
+made then, once per filter and size), then each key is pressed and waited for until the app has
+redrawn: ``x`` (bound to nothing: what Pilot and Textual's own redraw cost), arrows (a new position's trace), ``]`` (a new filter: its block means once), space (a channel
+off). ``--quick`` skips the 12 MP row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(HERE))
+
+KEYS = ["x", "right", "down", "left", "up", "shift+right", "space", "space", "right_square_bracket", "t", "right", "t"]
+
+
+def photo_12mp(folder: Path) -> Path:
+    from PIL import Image
+
+    out = folder / "photo12.jpg"
+    Image.open(HERE / "samples" / "grace_hopper.jpg").convert("RGB").resize((4000, 3000), Image.Resampling.LANCZOS) \
+        .save(out, quality=90)
+    return out
+
+
+async def measure(ex, presses: int) -> tuple[float, dict[str, list[float]]]:
+    from convcli.tui.app import ExploreApp
+
+    app = ExploreApp(ex.result, ex.built.loaded.channel_names, "bench")
+    t0 = time.perf_counter()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        first = time.perf_counter() - t0
+        times: dict[str, list[float]] = {}
+        for _ in range(presses):
+            for key in KEYS:
+                t = time.perf_counter()
+                await pilot.press(key)
+                await pilot.pause()
+                times.setdefault(key, []).append(time.perf_counter() - t)
+    return first, times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--presses", type=int, default=5, help="rounds of the keys")
+    ap.add_argument("--quick", action="store_true", help="the sample only")
+    ns = ap.parse_args()
+    import convcli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [("sample 150×128", HERE / "samples" / "grace_hopper.png")]
+        if not ns.quick:
+            rows.append(("12 MP 4000×3000", photo_12mp(Path(tmp))))
+        print(f"{'input':18} {'run s':>6} {'first frame s':>14}  keypress ms (median, max), per key")
+        for name, path in rows:
+            t = time.perf_counter()
+            ex = convcli.explore(path, filters=4, activation="relu")
+            run_s = time.perf_counter() - t
+            first, times = asyncio.run(measure(ex, ns.presses))
+            keys = ", ".join(f"{k} {statistics.median(v) * 1e3:.0f}/{max(v) * 1e3:.0f}" for k, v in times.items())
+            print(f"{name:18} {run_s:6.2f} {first:14.2f}  {keys}")
+
+
+if __name__ == "__main__":
+    main()

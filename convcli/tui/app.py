@@ -1,0 +1,186 @@
+"""``convcli explore``: the Textual app. Arrow keys and the mouse move the output position over the
+heatmap, the side panel traces it, ``[``/``]`` switch filters, space switches a channel off.
+
+A view: the maps are the result's (computed once, before the app starts); a key changes the
+:class:`~convcli.tui.state.Pointer`, which computes one position's trace, and the widgets redraw from
+:mod:`convcli.tui.panels`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.events import Click
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from convcli.engine import LayerResult
+from convcli.tui.blocks import Block
+from convcli.tui.panels import MapCells, MapLayout, MapPicture, map_layout, status_line, trace_view
+from convcli.tui.state import Pointer
+
+#: The keys the help screen explains, in its order: (keys, what they do).
+HELP = [
+    ("↑ ↓ ← →", "move the output position one heatmap cell (one position in the numbers view)"),
+    ("shift + arrows", "move one output position"),
+    ("click", "point at the output position under the mouse"),
+    ("[  ]", "previous / next filter"),
+    (",  .", "move the channel cursor (▶) in the trace"),
+    ("space", "switch the channel under the cursor off (or on): the sum goes on without it"),
+    ("1 … 9", "switch channel 1 … 9 off or on"),
+    ("t", "numbers ⇄ heatmap"),
+    ("p", "output ⇄ pre-activation"),
+    ("?", "this help"),
+    ("q", "quit"),
+    ("ctrl+p", "the command palette"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys, in words; any of escape, ``?`` or ``q`` closes it."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Static { width: auto; max-width: 90%; height: auto; border: round $accent; padding: 0 1;
+                          background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for keys, what in HELP:
+            table.add_row(keys, what)
+        table.add_row("", Text("The heatmap shows block means of the filter's map; the trace panel's numbers are "
+                               "exact (the same as convcli run --trace ROW,COL).", style="dim"))
+        yield Static(table, id="help")
+
+
+class MapView(Widget):
+    """The filter's map with the cursor, sized to the widget (:func:`~convcli.tui.panels.map_layout`)."""
+
+    def __init__(self, pointer: Pointer, cells: MapCells) -> None:
+        super().__init__(id="map")
+        self.pointer, self.cells = pointer, cells
+        self.placed: MapLayout | None = None
+
+    def render(self) -> MapPicture:
+        self.placed = map_layout(self.pointer, self.size.width, self.size.height)
+        return MapPicture(self.pointer, self.placed, self.cells)
+
+    def on_click(self, event: Click) -> None:
+        offset = event.get_content_offset(self)  # None on the padding
+        where = self.placed.position(offset.x, offset.y) if self.placed is not None and offset is not None else None
+        if where is not None and isinstance(self.app, ExploreApp):
+            self.app.point_at(*where)
+
+
+class ExploreApp(App[None]):
+    """The explorer over ``result``: ``names`` its input channels' (``C``), ``name`` the input's (the
+    status line's first word); it opens at ``filter`` and ``at`` (default: the output's centre)."""
+
+    TITLE = "convcli explore"
+    CSS = """
+    #status { height: 1; padding: 0 1; }
+    #body { height: 1fr; }
+    #map { width: 1fr; height: 1fr; padding: 0 1; }
+    #side { width: 1fr; min-width: 36; border-left: tall $primary-darken-2; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("up", "move(-1, 0)", "move", key_display="↑↓←→"),
+        Binding("down", "move(1, 0)", "move", show=False),
+        Binding("left", "move(0, -1)", "move", show=False),
+        Binding("right", "move(0, 1)", "move", show=False),
+        Binding("shift+up", "step(-1, 0)", "one position", show=False),
+        Binding("shift+down", "step(1, 0)", "one position", show=False),
+        Binding("shift+left", "step(0, -1)", "one position", show=False),
+        Binding("shift+right", "step(0, 1)", "one position", show=False),
+        Binding("left_square_bracket", "filter(-1)", "filter", key_display="[", show=False),
+        Binding("right_square_bracket", "filter(1)", "filter", key_display="[ ]"),
+        Binding("comma", "channel(-1)", "channel", show=False),
+        Binding("full_stop", "channel(1)", "channel", key_display=", ."),
+        Binding("space", "switch", "on/off"),
+        *(Binding(str(n), f"switch({n - 1})", f"channel {n} on/off", show=False) for n in range(1, 10)),
+        Binding("t", "numbers", "numbers/heatmap"),
+        Binding("p", "pre", "output/pre-act"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "quit", "quit"),
+    ]
+
+    def __init__(self, result: LayerResult, names: Sequence[str], name: str, *, filter: int = 0,  # noqa: A002
+                 at: tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.pointer = Pointer(result, filter=filter)
+        if at is None:
+            self.pointer.centre()
+        else:
+            self.pointer.move_to(*at)
+        self.names, self.input_name = tuple(names), name
+        self.cells = MapCells()
+        self.weights: dict[tuple[int, int, int], Block] = {}  # the trace's kernel slices as drawn
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        with Horizontal(id="body"):
+            yield MapView(self.pointer, self.cells)
+            # not focusable: the arrow keys move the position, never scroll the panel (the wheel does)
+            with VerticalScroll(id="side", can_focus=False):
+                yield Static(id="trace")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Show the pointer's state: the status line, the map (from kept cells) and the trace."""
+        self.query_one("#status", Static).update(status_line(self.pointer, self.input_name))
+        self.query_one("#trace", Static).update(trace_view(self.pointer, self.names, self.weights))
+        self.query_one(MapView).refresh()
+
+    def point_at(self, row: int, col: int) -> None:
+        self.pointer.move_to(row, col)
+        self.redraw()
+
+    def _cell(self) -> int:
+        """Positions per heatmap cell as last drawn (1 in the numbers view)."""
+        placed = self.query_one(MapView).placed
+        return 1 if placed is None or self.pointer.numbers else placed.k
+
+    def action_move(self, rows: int, cols: int) -> None:
+        k = self._cell()
+        self.pointer.move(rows * k, cols * k)
+        self.redraw()
+
+    def action_step(self, rows: int, cols: int) -> None:
+        self.pointer.move(rows, cols)
+        self.redraw()
+
+    def action_filter(self, step: int) -> None:
+        self.pointer.switch_filter(step)
+        self.redraw()
+
+    def action_channel(self, step: int) -> None:
+        self.pointer.move_channel(step)
+        self.redraw()
+
+    def action_switch(self, index: int | None = None) -> None:
+        self.pointer.toggle(index)
+        self.redraw()
+
+    def action_numbers(self) -> None:
+        self.pointer.numbers = not self.pointer.numbers
+        self.redraw()
+
+    def action_pre(self) -> None:
+        self.pointer.pre = not self.pointer.pre
+        self.redraw()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())

@@ -1,0 +1,140 @@
+"""How an exploration shows itself: the run screen in a terminal (:func:`screen`, rich), the same screen
+as HTML with the heatmaps as one PNG for Jupyter (:func:`html`), a short :func:`summary` for ``repr``,
+and the interactive HTML report (:func:`write_report`).
+
+:class:`convcli.pipeline.explore.Exploration` delegates to these (``__rich__``, ``_repr_html_``,
+``__repr__``, ``.report``); they lay out its view models (:class:`~convcli.present.runview.Header`,
+:class:`~convcli.present.filtersum.FilterSum`) and compute nothing. rich, Pillow and the report are
+imported when a function is called, so that ``import convcli`` stays light. The exploration is typed
+by what these read (:class:`Explored`): importing its class here would tie the two modules in a circle.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as html_text
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from rich.console import Group
+
+    from convcli.engine import LayerResult
+    from convcli.present.describe import InputInfo
+
+#: Columns of the screen a notebook shows (a notebook cell has no terminal width to ask).
+NOTEBOOK_COLUMNS = 110
+#: The widest heatmap figure a notebook shows, in pixels.
+FIGURE_WIDTH = 960
+
+
+class Explored(Protocol):
+    """What the views read of an exploration: its request (``input_name``, ``semantics``, ``flip``), its built
+    layer (``loaded``, ``padding``, ``kernel_source``, ``notes``, ``model``) and its result."""
+
+    @property
+    def request(self) -> Any: ...
+
+    @property
+    def built(self) -> Any: ...
+
+    @property
+    def result(self) -> LayerResult: ...
+
+
+def input_info(ex: Explored) -> InputInfo:
+    """The header's facts about the input (as ``run``'s)."""
+    from convcli.present import describe
+
+    x, loaded = ex.built.loaded.array, ex.built.loaded
+    return describe.InputInfo(ex.request.input_name, loaded.description, x.shape, str(x.dtype),
+                              loaded.channel_names, describe.value_range(x))
+
+
+def shown_filters(ex: Explored, filters: Sequence[int] | None = None) -> list[int]:
+    """``filters``, or the first ones ``run`` details by default."""
+    from convcli.present.selection import DEFAULT_DETAIL_FILTERS
+
+    return list(range(min(ex.result.layer.filters, DEFAULT_DETAIL_FILTERS))) if filters is None else list(filters)
+
+
+def summary(ex: Explored) -> str:
+    """One line for ``repr``: the input, the layer's shapes; never the arrays."""
+    layer = ex.result.layer
+    ho, wo = layer.geometry.out_hw
+    kh, kw, cg, f = layer.kernel.shape
+    return (f"<Exploration {ex.request.input_name}: {kh}×{kw} conv, {layer.x.shape[2]} channels → {f} filters, "
+            f"output {ho}×{wo}×{f} {layer.x.dtype.name}, {ex.result.activation}>")
+
+
+def screen(ex: Explored, *, filters: Sequence[int] | None = None, heatmaps: bool = True) -> Group:
+    """The run screen: the header, the notes, each shown filter's sum (its window's numbers, then its
+    heatmaps when ``heatmaps``), the summary of every filter."""
+    from rich.console import Group, RenderableType
+    from rich.text import Text
+
+    from convcli.present.window import Window
+    from convcli.render import heatmap
+    from convcli.render import run as render
+
+    result, names = ex.result, ex.built.loaded.channel_names
+    parts: list[RenderableType] = [render.header(input_info(ex), result, ex.built.padding, ex.built.kernel_source,
+                                                 semantics=ex.request.semantics)]
+    parts += [Text(note, style="dim") for note in ex.built.notes]
+    window = Window.choose(result.layer.geometry.out_hw)
+    for f in shown_filters(ex, filters):
+        parts.append(render.filter_panel(result, f, names, window=window))
+        if heatmaps:
+            parts.append(heatmap.filter_heatmaps(result, f, names))
+    if result.layer.filters > 1:
+        parts.append(render.summary_table(result, names))
+    return Group(*parts)
+
+
+def figure_png(ex: Explored, filters: Sequence[int] | None = None, width: int = FIGURE_WIDTH) -> bytes:
+    """The shown filters' heatmaps as one PNG (``run --figure``'s picture, from block sums)."""
+    from convcli.figure import draw
+    from convcli.figure.budget import FIGURE_MAX_PANEL
+
+    title = Path(str(ex.request.input_name)).name
+    picture = draw.figure_image(ex.result, shown_filters(ex, filters), ex.built.loaded.channel_names, title=title,
+                                max_panel=FIGURE_MAX_PANEL, width=width)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=False, compress_level=3)
+    return buffer.getvalue()
+
+
+def html(ex: Explored, *, filters: Sequence[int] | None = None) -> str:
+    """The run screen as HTML with inline styles (rich's export) and its heatmaps as one inline PNG:
+    nothing is fetched over the network."""
+    from rich.console import Console
+
+    console = Console(record=True, file=io.StringIO(), width=NOTEBOOK_COLUMNS, color_system="truecolor",
+                      force_terminal=True, force_jupyter=False)
+    console.print(screen(ex, filters=filters, heatmaps=False))
+    # the <pre> alone: the export's page head (fonts, body colours) is the notebook's business
+    text = console.export_html(inline_styles=True, code_format="<pre style=\"font-family: Menlo, 'DejaVu Sans Mono', "
+                               "consolas, 'Courier New', monospace; line-height: 1.2\">{code}</pre>")
+    png = base64.b64encode(figure_png(ex, filters)).decode("ascii")
+    alt = html_text.escape(f"heatmaps of {Path(str(ex.request.input_name)).name}", quote=True)
+    return (f"<div class=\"convcli-exploration\">{text}"
+            f"<img alt=\"{alt}\" style=\"max-width: 100%\" src=\"data:image/png;base64,{png}\"></div>")
+
+
+def write_report(ex: Explored, path: str | os.PathLike[str], *, filters: Sequence[int] | None = None,
+                 at: tuple[int, int] | None = None, budget: int | None = None, force: bool = True) -> Path:
+    """Write the interactive HTML report of ``filters`` to ``path`` (atomically, as ``convcli report``) and
+    return the path. ``budget``: bytes of exact numbers the page may hold (default: the report's)."""
+    from convcli.files import atomic
+    from convcli.report import build_report
+
+    held = {} if budget is None else {"budget": budget}
+    page = build_report(ex.result, input_info(ex), ex.built.padding, ex.built.kernel_source, shown_filters(ex, filters),
+                        semantics=ex.request.semantics, notes=list(ex.built.notes), at=at, **held)
+    target = Path(path)
+    data = page.encode("utf-8")
+    atomic.atomic_write(target, lambda fh: fh.write(data), force=force, inputs=[])
+    return target

@@ -1,0 +1,43 @@
+"""How an exploration shows itself: Jupyter's HTML, a terminal's rich screen, a short repr, the report file.
+
+(That creating one prints nothing and imports no view: tests/pipeline/test_explore.py.)
+"""
+
+from __future__ import annotations
+
+import re
+
+from convcli.present.describe import fmt
+
+import helpers
+
+
+def test_the_notebook_html_holds_the_numbers_and_the_heatmaps_inline(explored):
+    page = explored._repr_html_()
+    assert "convcli run" in page
+    assert fmt(float(explored.kernel[0, 0, 0, 0])) in page  # the first weight, as the screen writes it
+    assert page.count("<img") == 1
+    assert 'src="data:image/png;base64,' in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched over the network
+    assert "http://" not in page and "https://" not in page
+
+
+def test_printing_it_shows_the_run_screen(explored):
+    text = helpers.draw(explored, width=100)
+    assert text.startswith("╭─ convcli run")
+    assert "filter 0 · bias" in text and "filter 0 · heatmaps" in text
+    assert "min" in text
+
+
+def test_its_repr_is_one_short_line(explored):
+    text = repr(explored)
+    assert "\n" not in text and len(text) < 200
+    assert text.startswith("<Exploration ") and "4 filters" in text and "148×126" in text
+
+
+def test_report_writes_the_html_page(explored, tmp_path):
+    path = explored.report(tmp_path / "page.html", filters=[1], at=(74, 63))
+    assert path == tmp_path / "page.html"
+    page = path.read_text(encoding="utf-8")
+    assert page.lstrip().lower().startswith("<!doctype html")
+    assert "convcli report" in page
