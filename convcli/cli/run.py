@@ -66,7 +66,8 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
         from convcli.figure import maps as feature_maps
 
         feature_maps.check_maps_dir(save_maps, range(layer.filters), force=force, inputs=targets.inputs)
-    shown_window = Window.choose(out_hw, at_v, window)
+    # a --trace position outside the default window moves the window to it, so that its numbers show
+    shown_window = Window.choose(out_hw, at_v, window, showing=trace_v)
     # before computing: a --trace outside the output is refused without the wait
     traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
     keep = targets.save is not None and not no_partials

@@ -70,6 +70,11 @@ def header_panel(facts: Header) -> Panel:
     return Panel(key_values(rows), title="convcli run", title_align="left", box=box.ROUNDED)
 
 
+#: Under the partial sums when ``--at`` was moved: a window asked for near the edge would run past it.
+#: (English only: ``explain`` shows its own window and never takes ``--at``.)
+SHIFTED = "--at {at} would run past the output's edge: the window starts at {start} instead"
+
+
 @dataclass(frozen=True)
 class PanelLabels:
     """The words of :func:`filter_panel`, English by default; ``explain --lang`` passes its own
@@ -145,6 +150,8 @@ def sum_panel(view: FilterSum, *, window: Window,
         ColumnBlocks(sum_items, c1 - c0, lambda a, b: Text(w.partial_sums.format(
             rows=index_range(r0, r1), cols=index_range(c0 + a, c0 + b),
             of=w.of_cols.format(cols=index_range(c0, c1)) if (a, b) != (0, c1 - c0) else ""), style=LABEL)),
+        *([Text(SHIFTED.format(at=f"{window.asked[0]},{window.asked[1]}", start=f"{r0},{c0}"), style="dim")]
+          if window.asked is not None else []),
         stats,
     )
     title = w.title.format(f=f, bias=fmt(view.bias), activation=view.activation)

@@ -112,3 +112,12 @@ def test_summary_numbers_stand_on_the_heatmap_colours_of_their_values():
                                          (99.0, "99.0%"), (12.345, "12.3%"), (1e-6, "<0.0001%"), (0.5, "0.5%")])
 def test_a_share_that_is_small_but_not_nothing_never_reads_zero(share: float, text: str):
     assert describe.percent(share) == text
+
+
+def test_a_shifted_at_is_said_under_the_partial_sums():
+    _, result = textbook_result()  # a 2×2 output
+    names = ["R", "G", "B"]
+    shifted = draw(render_run.filter_panel(result, 0, names, window=Window.choose((2, 2), (1, 1), 2)))
+    assert "--at 1,1 would run past the output's edge: the window starts at 0,0 instead" in shifted
+    kept = draw(render_run.filter_panel(result, 0, names, window=Window.choose((2, 2), (0, 0), 2)))
+    assert "run past" not in kept
