@@ -4,7 +4,7 @@ a layer call that wraps between its arguments. Nothing here prints."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from rich import box
@@ -43,14 +43,16 @@ def cell_style(v: float, scale: colour.Scale) -> Style:
 
 
 def number_grid(values: np.ndarray, title: str | None = None, *, dim: np.ndarray | None = None,
-                scale: colour.Scale | None = None, like: np.ndarray | None = None) -> Table:
+                scale: colour.Scale | None = None, like: np.ndarray | None = None,
+                formats: Callable[[np.ndarray], Callable[[float], str]] = number_format) -> Table:
     """An ``(h, w)`` array as a boxed grid of right-aligned numbers; ``dim`` marks cells (h, w) to grey.
 
     With ``scale`` each number stands on its colour on that scale (the heatmaps' colour of the same
     value); without, its text is blue below 0 and red above. ``like``: the array whose number format
-    is used (the whole window, when ``values`` is a block of its columns).
+    is used (the whole window, when ``values`` is a block of its columns); ``formats`` makes that
+    format from it.
     """
-    f = number_format(values if like is None else like)
+    f = formats(values if like is None else like)
     t = Table(
         box=GRID_BOX,
         show_header=False,

@@ -121,3 +121,41 @@ def test_a_shifted_at_is_said_under_the_partial_sums():
     assert "--at 1,1 would run past the output's edge: the window starts at 0,0 instead" in shifted
     kept = draw(render_run.filter_panel(result, 0, names, window=Window.choose((2, 2), (0, 0), 2)))
     assert "run past" not in kept
+
+
+def _traced(x: np.ndarray, k: np.ndarray, bias: float = 0.0) -> str:
+    result = engine.run_layer(engine.prepare(x, k, dtype=np.float64), [bias], "linear")
+    trace = engine.trace_position(result.layer, 0, 0, 0)
+    return draw(render_trace.trace_panel(result, trace, 0, 0, 0, [f"c{i}" for i in range(x.shape[-1])]), 100)
+
+
+def test_a_trace_over_many_channels_folds_like_every_other_view():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 3, 32))
+    k = rng.normal(size=(3, 3, 32, 1))
+    k[:, :, 17] *= 100  # the largest here: shown one by one
+    text = _traced(x, k)
+    assert text.count("products") == selection.TOP_CHANNELS
+    assert "input c17" in text and "Σ 28 others" in text
+    assert len(text.splitlines()) < 60
+    sums = np.einsum("hwc,hwc->c", x, k[:, :, :, 0])
+    others = np.delete(sums, np.argsort(-np.abs(sums))[: selection.TOP_CHANNELS])
+    assert describe.fmt(float(others.sum())) in text
+
+
+def test_trace_products_never_read_zero_and_its_sum_has_one_style():
+    x = np.ones((2, 2, 2))
+    k = np.zeros((2, 2, 2, 1))
+    k[0, 0, 0], k[1, 1, 0], k[0, 0, 1] = 0.5, 2e-5, -9.661e-04
+    text = _traced(x, k)
+    assert "0.0000" not in text
+    assert "2.000e-05" in text
+    line = next(row for row in text.splitlines() if "Σ channels" in row)
+    assert "+ -" not in line
+    assert "Σ channels 0.5000 - 0.0010 + bias 0 = 0.4991" in line  # one format, the small one not zero
+
+
+def test_nonzero_format_goes_scientific_only_when_a_value_would_vanish():
+    assert describe.nonzero_format(np.array([0.5, 0.25]))(0.25) == "0.2500"
+    assert describe.nonzero_format(np.array([0.5, 1e-6]))(1e-6) == "1.000e-06"
+    assert describe.nonzero_format(np.array([0.5, 0.0]))(0.0) == "0.0000"
