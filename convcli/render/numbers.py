@@ -35,9 +35,22 @@ def sign_style(v: float) -> str:
     return NEGATIVE if v < 0 else POSITIVE if v > 0 else ""
 
 
+#: A cell colour this light (each of R, G, B at least this) is the palette's near-white middle:
+#: the values near 0 (or the bottom of a scale ≥ 0).
+NEAR_WHITE = 240
+
+
 def cell_style(v: float, scale: colour.Scale) -> Style:
-    """A number on ``scale``: its heatmap colour behind it, black or white text in front (by lightness)."""
+    """A number on ``scale``: its heatmap colour behind it, black or white text in front (by lightness).
+
+    A value in the palette's near-white middle (near 0) gets no background and the terminal's own
+    ink: on a dark terminal a white cell would make the least important numbers shine the most,
+    and on a light one the terminal's background already reads as that white. (The heatmaps'
+    blank character for the same values says the same.)
+    """
     r, g, b = (int(c) for c in scale.rgb(np.array(v)))
+    if min(r, g, b) >= NEAR_WHITE:
+        return Style()
     ink = "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 128 else "#ffffff"
     return Style(color=ink, bgcolor=Color.from_rgb(r, g, b))
 

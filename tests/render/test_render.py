@@ -103,7 +103,10 @@ def test_summary_numbers_stand_on_the_heatmap_colours_of_their_values():
         for col, v in zip((2, 3, 4), stats[f].tolist(), strict=True):
             cell = table.columns[col]._cells[f]
             want = tuple(int(c) for c in scale.rgb(np.array(v)))
-            assert tuple(cell.style.bgcolor.get_truecolor()) == want
+            if min(want) >= numbers.NEAR_WHITE:  # near 0: the terminal's own background
+                assert cell.style.bgcolor is None
+            else:
+                assert tuple(cell.style.bgcolor.get_truecolor()) == want
     biases = [table.columns[1]._cells[f].style for f in range(3)]
     assert biases == [numbers.NEGATIVE, "", numbers.POSITIVE]
 
@@ -159,3 +162,14 @@ def test_nonzero_format_goes_scientific_only_when_a_value_would_vanish():
     assert describe.nonzero_format(np.array([0.5, 0.25]))(0.25) == "0.2500"
     assert describe.nonzero_format(np.array([0.5, 1e-6]))(1e-6) == "1.000e-06"
     assert describe.nonzero_format(np.array([0.5, 0.0]))(0.0) == "0.0000"
+
+
+def test_near_zero_cells_take_the_terminals_background_not_white():
+    scale = render_run.Scale.including_zero(np.array([-1.0, 1.0]))
+    for v in (0.0, 0.05, -0.05):
+        style = numbers.cell_style(v, scale)
+        assert style.bgcolor is None and style.color is None
+    for v in (-1.0, -0.5, 0.5, 1.0):
+        assert numbers.cell_style(v, scale).bgcolor is not None
+    # a scale ≥ 0: its bottom is the same near-white, the same rule
+    assert numbers.cell_style(0.0, render_run.Scale.including_zero(np.array([0.0, 1.0]))).bgcolor is None
