@@ -82,6 +82,8 @@ class PanelLabels:
 
     title: str = "filter {f} · bias {bias} · {activation}"
     group: str = " · group {g} (channels {first}–{last})"
+    #: a group of one channel (a depthwise layer), never "channels 0–0"
+    group_of_one: str = " · group {g} (channel {first})"
     weights: str = "weights: a {kh}×{kw} slice per input channel"
     partial_sums: str = "partial sums, output rows {rows} × cols {cols}{of}: one per channel, then summed"
     of_cols: str = " (of {cols})"
@@ -157,7 +159,7 @@ def sum_panel(view: FilterSum, *, window: Window,
     title = w.title.format(f=f, bias=fmt(view.bias), activation=view.activation)
     if view.grouped:
         first, last = view.group_channels
-        title += w.group.format(g=view.group, first=first, last=last)
+        title += (w.group if last > first else w.group_of_one).format(g=view.group, first=first, last=last)
     return Panel(body, title=title, title_align="left", box=box.ROUNDED)
 
 

@@ -173,3 +173,17 @@ def test_near_zero_cells_take_the_terminals_background_not_white():
         assert numbers.cell_style(v, scale).bgcolor is not None
     # a scale ≥ 0: its bottom is the same near-white, the same rule
     assert numbers.cell_style(0.0, render_run.Scale.including_zero(np.array([0.0, 1.0]))).bgcolor is None
+
+
+def test_a_depthwise_filter_names_its_one_channel_not_a_range():
+    from convcli.present.filtersum import FilterSum
+
+    x = np.random.default_rng(1).normal(size=(5, 5, 3))
+    layer = engine.prepare(x, np.ones((3, 3, 1, 3)), groups=3)
+    result = engine.run_layer(layer, None, "linear")
+    names = ["c0", "c1", "c2"]
+    text = draw(render_run.filter_panel(result, 2, names, window=centred_window(result)), 100)
+    assert "group 2 (channel 2)" in text and "2–2" not in text
+    assert FilterSum.of(result, 0, names).group_title == "group 0 (channel 0)"
+    grouped = engine.run_layer(engine.prepare(np.ones((5, 5, 4)), np.ones((3, 3, 2, 2)), groups=2), None, "linear")
+    assert FilterSum.of(grouped, 1, names + ["c3"]).group_title == "group 1 (channels 2–3)"
