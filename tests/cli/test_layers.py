@@ -215,3 +215,10 @@ def test_missing_torch_is_one_line(cli: Any, tmp_path: Path, monkeypatch: pytest
     r = cli("layers", tmp_path / "m.pt")
     assert r.exit_code == 1 and r.stderr.startswith("Error: reading .pt/.pth files needs the torch package: pip")
     assert r.stderr.count("\n") == 1
+
+
+def test_input_size_h_w_takes_the_channels_the_model_fixes(cli: Any) -> None:
+    keras_path = Path(__file__).resolve().parents[2] / "samples" / "edges.keras"
+    r = cli("layers", keras_path, "--input-size", "32,32", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == json.loads(cli("layers", keras_path, "--input-size", "32,32,3", "--json").stdout)
