@@ -41,7 +41,7 @@ def build_layer(request: Request) -> BuiltLayer:
     layer = bound_layer(spec, x, k[::-1, ::-1].copy() if request.flip else k, dtype=request.dtype,
                         input_name=request.input_name,
                         kernel_name=None if request.kernel is None else str(request.kernel),
-                        channel_names=loaded.channel_names)
+                        channel_names=loaded.channel_names, kernel_layout=request.used_kernel_layout)
     if request.flip:
         kernel_source += ", flipped (--flip)"
     bias, bias_what, bias_source = _bias(request)
