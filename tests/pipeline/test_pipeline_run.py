@@ -71,10 +71,10 @@ def test_the_save_refusal_names_no_partials_when_they_are_most_of_it(monkeypatch
     from convcli import engine
 
     wide = build_layer(Request(np.ones((128, 128, 256), dtype=np.float32), filters=64)).layer  # Cg·F partials vs 2·F maps
+    narrow = build_layer(Request(np.ones((512, 512, 3), dtype=np.float32), filters=64)).layer  # partials: under half
     streamed = engine.run_bytes(wide, stream_partials=True) - engine.run_bytes(wide)
     assert 2 * streamed > engine.run_bytes(wide, stream_partials=True)
     saved = _refusal(wide, stream_partials=True, monkeypatch=monkeypatch)
     assert "; use --no-partials (the partials held for --save take" in saved
     assert "--no-partials" not in _refusal(wide, stream_partials=False, monkeypatch=monkeypatch)
-    narrow = build_layer(Request(np.ones((512, 512, 3), dtype=np.float32), filters=64)).layer  # partials: under half
     assert "--no-partials" not in _refusal(narrow, stream_partials=True, monkeypatch=monkeypatch)
