@@ -35,3 +35,18 @@ def shown(text: str | os.PathLike[str]) -> str:
         return s
     return "".join(_escape(ch) if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") and ch != " "
                    else ch for ch in s)
+
+
+def clipped(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word's end, with `` …`` where it was cut.
+
+    >>> clipped("an unsupported global was found", 20)
+    'an unsupported …'
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 2]
+    # a word cut in two reads as another word: cut before it (only one long word is cut inside)
+    if not text[limit - 2].isspace() and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:(") + " …"

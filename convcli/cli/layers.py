@@ -18,8 +18,9 @@ from convcli.cli.parsing import parse_input_size
 def layers(
     model: Annotated[Path, typer.Argument(help="A model file: .keras, .h5, .onnx, .safetensors, .pt/.pth.",
                                           show_default=False)],
-    input_size: Annotated[str | None, typer.Option(help="H,W,C: adds every layer's output shape, MACs, receptive "
-                                                   "field and effective stride.", show_default=False)] = None,
+    input_size: Annotated[str | None, typer.Option(help="H,W,C (or H,W when the model fixes C): adds every layer's "
+                                                   "output shape, MACs, receptive field and effective stride.",
+                                                   show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
     export: ExportOpt = None,
     force: ForceOpt = False,
@@ -33,11 +34,15 @@ def layers(
     from convcli.sources import models
 
     size = parse_input_size(input_size) if input_size else None
-    if size is not None and len(size) != 3:
-        raise typer.BadParameter("--input-size for a model takes H,W,C (e.g. 224,224,3)")
     reads.register(model)  # before any target is checked: the model file is never written
     export_target = output.export_target(export, force=force, json_=json_)
     listing = models.read_model(model)
+    if size is not None and len(size) == 2 and listing.graph:  # H,W: the model's own C, where it fixes one
+        channels = listing.input_channels()
+        if channels is None:
+            raise typer.BadParameter(f"--input-size: {listing.model} does not fix its input channels; give H,W,C "
+                                     "(e.g. 224,224,3)")
+        size = (*size, channels)
     if size is not None and not listing.graph:
         raise ShapeError(f"{{field}}: a .{listing.format} file holds weights only, no strides, padding or "
                          "graph to follow; list it without --input-size", field="input_size")

@@ -142,8 +142,10 @@ KernelLayoutOpt = Annotated[KernelLayout | None, typer.Option(
     show_default=False)]
 KernelKeyOpt = Annotated[str | None, typer.Option(help="Array name inside a kernel .npz.", rich_help_panel=KERNEL_PANEL,
                                                   show_default=False)]
+# no word longer than the 80-column help's description column (26): rich cuts such a word with "…"
 BiasOpt = Annotated[str | None, typer.Option(help="NUMBER, N1,N2,... (one per filter) or FILE. Default 0, or the "
-                                             "arr_1 of a --kernel .npz from np.savez(*layer.get_weights()).",
+                                             "arr_1 of a --kernel .npz saved by np.savez(*weights) with "
+                                             "weights = layer.get_weights().",
                                              rich_help_panel=KERNEL_PANEL, show_default=False)]
 BiasKeyOpt = Annotated[str | None, typer.Option(help="Array name of the bias inside the --bias .npz (or, without "
                                                 "--bias, inside the --kernel .npz).", rich_help_panel=KERNEL_PANEL,

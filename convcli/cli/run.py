@@ -35,8 +35,18 @@ from convcli.cli.run_options import (
     WindowOpt,
 )
 
+#: The end of ``run --help``: real commands on the shipped samples (a test runs each one).
+EXAMPLES = (
+    ("convcli run samples/textbook.npy -k 2 --init ones --activation relu", "the textbook example: 40404"),
+    ("convcli run samples/textbook.npy -k 2 --init ones --trace 1,0", "every product of one output"),
+    ("convcli run samples/grace_hopper.png -f 4 --init sobel-x", "a photo through an edge detector"),
+    ("convcli run samples/grace_hopper.png --model samples/edges.keras --layer edges", "a model's own layer"),
+    ("convcli run samples/grace_hopper.png -f 8 --json > run.json", "the numbers, for a program"),
+)
 
-@app.command(no_args_is_help=True)
+
+@app.command(no_args_is_help=True,
+             epilog="Examples\n\n" + "\n".join(f"# {what}\n{command}" for command, what in EXAMPLES))
 @takes_layer_options
 def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: TraceOpt = None,
         filter_: FilterOpt = None, json_: JsonOpt = False, save: SaveOpt = None, no_partials: NoPartialsOpt = False,
@@ -73,7 +83,8 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
         from convcli.figure import maps as feature_maps
 
         feature_maps.check_maps_dir(save_maps, range(layer.filters), force=force, inputs=targets.inputs)
-    shown_window = Window.choose(out_hw, at_v, window)
+    # a --trace position outside the default window moves the window to it, so that its numbers show
+    shown_window = Window.choose(out_hw, at_v, window, showing=trace_v)
     # before computing: a --trace outside the output is refused without the wait
     traces = {f: engine.trace_position(layer, *trace_v, f) for f in detail} if trace_v else None
     keep = targets.save is not None and not no_partials

@@ -362,7 +362,8 @@ def plan_figure(
         heading = f"filter {view.index}"
         if view.grouped:
             first, last = view.group_channels
-            heading += f" · group {view.group}, input channels {first}–{last}"
+            heading += (f" · group {view.group}, input channels {first}–{last}" if last > first
+                        else f" · group {view.group}, input channel {first}")  # depthwise: one channel
         rows.append(RowPlan(view.index, heading, Box(MARGIN, y, width - MARGIN, y + HEAD_H), panels, bars, ops))
         y += row_h + ROW_GAP
 

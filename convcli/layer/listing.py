@@ -80,3 +80,13 @@ class Listing:
     layers: tuple[ModelLayer, ...]
     notes: tuple[str, ...] = ()
     graph: bool = True  # the file holds a graph (geometry, order, merges)
+
+    def input_channels(self) -> int | None:
+        """The input's channels C where the file fixes them: its input layer's ``(H, W, C)``, else
+        the first conv's input channels; None where the model takes any C."""
+        for layer in self.layers:
+            if layer.kind == "input" and layer.input_shape and len(layer.input_shape) == 3:
+                return layer.input_shape[2]
+            if is_conv_kind(layer.kind) or layer.kind == "dense":
+                return layer.in_channels
+        return None

@@ -7,13 +7,16 @@ Besides the conv kinds, a stack takes the layers a linear network has between th
     gap, gmp                      GlobalAveragePooling2D, GlobalMaxPooling2D
     bn                            BatchNormalization: 4·C parameters, 2·C trainable (γ, β)
     flatten                       Flatten
-    dense N [nobias]              Dense with N units (on the last axis)
+    dense N [nobias] [ACT]        Dense with N units (on the last axis)
     pad P | PHxPW | T,B,L,R       ZeroPadding2D (default 1; T,B,L,R: top, bottom, left, right)
 
 They are counted by :mod:`convcli.layer.others`, and the receptive field follows them as
 :func:`convcli.layer.model.analyse` does: a pooling window adds a window of its size and stride,
 batch norm and zero padding add nothing, and after a flatten, a global pooling or a dense layer on a
 flat vector every output depends on the whole input.
+
+A conv or dense layer may end in its activation's name (``conv 64 k1 relu``), as Keras writes
+``activation=``: it is kept with the layer and changes no count.
 """
 
 from __future__ import annotations
@@ -55,7 +58,11 @@ STACK_KINDS = {
 for _word, _kind in STACK_KINDS.items():
     if _kind not in SHORT_KINDS or len(_word) < len(SHORT_KINDS[_kind]):
         SHORT_KINDS[_kind] = _word
-STACK_WORDS = "F (filters), kK or kKHxKW, sS, dD, gG, mM, same, valid, pP or pPHxPW, nobias"
+STACK_WORDS = "F (filters), kK or kKHxKW, sS, dD, gG, mM, same, valid, pP or pPHxPW, nobias, an activation (relu)"
+#: The activation names a conv or dense layer may carry: the engine's (a test keeps them equal) and
+#: softmax, which ends many a dense stack (counting needs only the name)
+ACTIVATION_WORDS = frozenset({"linear", "relu", "relu6", "leaky_relu", "elu", "selu", "sigmoid", "hard_sigmoid",
+                              "tanh", "softplus", "softsign", "silu", "swish", "exponential", "softmax"})
 
 #: The words of the layers that are not convolutions, and their kinds (as :mod:`convcli.layer.others`).
 OTHER_KINDS = {
@@ -71,7 +78,7 @@ CLASS_NAMES = {kind: others.other_kind(kind).keras_name for kind in OTHER_WORDS}
 POOLS = tuple(kind for kind in OTHER_WORDS if others.other_kind(kind).pools)
 _OTHER_TAKES = {
     "maxpool": "a pool size K or KHxKW (or kK), sS, same or valid",
-    "dense": "the number of units N and nobias",
+    "dense": "the number of units N, nobias and an activation (relu)",
     "zeropad": "P, PHxPW or T,B,L,R (top, bottom, left, right)",
 }
 KIND_LIST = "conv, dw, sep, tconv, maxpool, avgpool, gap, gmp, bn, flatten, dense or pad"
@@ -155,6 +162,8 @@ def parse_stack(text: str) -> list[StackLayer]:
                 key, value = "padding", low
             elif low == "nobias":
                 key, value = "use_bias", False
+            elif low in ACTIVATION_WORDS:
+                key, value = "activation", low
             elif m := _PAIR_WORD.match(low):
                 letter, a, b = m.group(1), int(m.group(2)), m.group(3)
                 key = _FIELD_NAMES[letter][0]
@@ -197,6 +206,8 @@ def _parse_other(index: int, part: str, kind: str, kind_word: str, words: list[s
             key, value = "stride", count(word, "the stride", m.group(2), m.group(3) or m.group(2))
         elif kind == "dense" and low == "nobias":
             key, value = "use_bias", False
+        elif kind == "dense" and low in ACTIVATION_WORDS:
+            key, value = "activation", low
         elif kind == "dense" and low.isdigit() and low.isascii():
             key, value = "units", count(word, "the number of units", low)[0]
         elif kind == "zeropad" and (m := _PADS_WORD.match(low)):

@@ -52,12 +52,15 @@ def layer_spec(
 
 
 def bound_layer(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: str, input_name: str,
-                kernel_name: str | None, channel_names: tuple[str, ...] | list[str]) -> Layer:
+                kernel_name: str | None, channel_names: tuple[str, ...] | list[str],
+                kernel_layout: str | None = None) -> Layer:
     """``engine.bind(spec, x, kernel)``, its errors worded with the files: ``x (H, W, C)``, ``kernel (kh, kw, C/g, F)``.
 
     ``spec.in_channels`` is the input's (``input_name``), ``spec.filters`` the kernel file's
     (``kernel_name``) or ``--filters`` (``kernel_name`` None): a relation that fails on a value the
-    data gave is a data error (exit 1) naming the file.
+    data gave is a data error (exit 1) naming the file. ``kernel_layout``: how the file was read
+    (``keras`` or ``torch``); when the other reading would fit the input's channels, the error says
+    to try it.
     """
     from convcli import engine
     from convcli.layer.spec import LayerConfigError
@@ -70,10 +73,17 @@ def bound_layer(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: str
         if exc.field != "kernel_shape" or kernel_name is None:
             raise
         c, cg = spec.in_channels, int(kernel.shape[2])
-        have = "".join(channel_names) if c <= 4 else f"{c} channels"
+        # "RGB" reads as three names; "c0c1c2" does not
+        have = ("".join if all(len(n) == 1 for n in channel_names) else " ".join)(channel_names) \
+            if c <= 4 else f"{c} channels"
+        other = {"keras": "torch", "torch": "keras"}.get(kernel_layout or "")
+        # the file as stored, read the other way: torch (F, C/g, kh, kw) of a keras-read file is
+        # C/g = its axis 1; keras (kh, kw, C/g, F) of a torch-read one is its axis 2, here axis 0
+        other_cg = int(kernel.shape[1] if kernel_layout == "keras" else kernel.shape[0])
+        hint = f"; try --kernel-layout {other}" if other is not None and other_cg * spec.groups == c else ""
         raise ShapeError(
             f"{kernel_name}: the kernel {kernel.shape} (as kh, kw, C/g, F) expects {cg * spec.groups} input channels "
-            f"but {input_name} has {c} ({have})"
+            f"but {input_name} has {c} ({have}){hint}"
         ) from None
 
 

@@ -23,10 +23,12 @@ if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for
 def build_layer(request: Request) -> BuiltLayer:
     """Load the input, make or load the kernel and bind them (``request`` checked by :func:`~convcli.pipeline.checks.check_request`)."""
     loaded = load(request)
+    read_as = layout_warning(request, loaded)
     if request.model is not None:
         from convcli.pipeline.model_layer import build_model_layer
 
-        return build_model_layer(request, loaded)
+        built = build_model_layer(request, loaded)
+        return replace(built, warnings=(*read_as, *built.warnings))
     from convcli.pipeline.binding import bound_layer, layer_spec
 
     x = loaded.array
@@ -39,7 +41,7 @@ def build_layer(request: Request) -> BuiltLayer:
     layer = bound_layer(spec, x, k[::-1, ::-1].copy() if request.flip else k, dtype=request.dtype,
                         input_name=request.input_name,
                         kernel_name=None if request.kernel is None else str(request.kernel),
-                        channel_names=loaded.channel_names)
+                        channel_names=loaded.channel_names, kernel_layout=request.used_kernel_layout)
     if request.flip:
         kernel_source += ", flipped (--flip)"
     bias, bias_what, bias_source = _bias(request)
@@ -52,9 +54,24 @@ def build_layer(request: Request) -> BuiltLayer:
                                 # before --flip, so the position is the file's tap (in Keras layout)
                                 (f"the kernel from {request.kernel}", k) if request.kernel is not None else None,
                                 (bias_what, bias))
-    return BuiltLayer(loaded, layer, bias, kernel_source, warned, padding=request.padding,
+    return BuiltLayer(loaded, layer, bias, kernel_source, (*read_as, *warned), padding=request.padding,
                       activation=str(request.activation), use_bias=not request.no_bias,
                       notes=(FLIP_NOTE,) if request.flip else ())
+
+
+def layout_warning(request: Request, loaded: Loaded) -> tuple[str, ...]:
+    """How an array file that reads either way (:func:`~convcli.sources.inputs.either_layout`: a
+    ``3×3×3``) was read, when ``--layout`` did not say: one warning, or none."""
+    from convcli.sources.inputs import either_layout
+
+    shape = loaded.stored_shape
+    if request.layout is not None or shape is None or not either_layout(shape):
+        return ()
+    used = request.input_layout
+    form = "(C, H, W)" if used == "channels-first" else "(H, W, C)"
+    why = f"as --semantics {request.semantics}"
+    return (f"{loaded.path}: a {'×'.join(str(n) for n in shape)} array could be (H, W, C) or (C, H, W); read as "
+            f"{form}, {why}; --layout channels-last or channels-first chooses",)
 
 
 def _kernel(request: Request, x: np.ndarray, cg: int) -> tuple[np.ndarray, str]:

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 def advice(*, dtype: str | None = None) -> list[str]:
     """What to do about too little memory, as phrases: ``--dtype float32`` (unless that is already
-    the dtype), fewer filters, a smaller image. (``--save``'s partials are written as they are made,
-    so ``--no-partials`` would not help.) ``dtype`` None: the command's (:data:`convcli.settings.SETTINGS`)."""
+    the dtype), fewer filters, a smaller image. (``--save``'s partials, written as they are made,
+    are judged by :func:`check_run_fits`.) ``dtype`` None: the command's (:data:`convcli.settings.SETTINGS`)."""
     if dtype is None:
         from convcli.settings import SETTINGS
 
@@ -92,17 +92,22 @@ def check_run_fits(layer: Layer, *, stream_partials: bool, also: Sequence[tuple[
 
     The run's own pass (:func:`convcli.engine.run_bytes`; ``stream_partials``: ``(H', W', Cg, F)``
     partials written as they are made, a few blocks held), and ``also``: ``(bytes, what)`` that a
-    front end adds (a figure's rows).
+    front end adds (a figure's rows). Where the partials' blocks are most of the estimate, the
+    advice starts with ``--no-partials``.
     """
     from convcli import engine
 
     ho, wo = layer.geometry.out_hw
     what = f"{ho}×{wo}×{layer.filters} output"
     nbytes = engine.run_bytes(layer, stream_partials=stream_partials)
+    partials = nbytes - engine.run_bytes(layer) if stream_partials else 0
     rows, cols, c, padded = engine.padded_region(layer)
     if padded > ho * wo * layer.filters * layer.x.itemsize:  # a huge padding or dilation: say what is large
         what += f" and {rows}×{cols}×{c} padded input rows per block"
     for more, more_what in also:
         nbytes += more
         what += f" and {more_what}"
-    ensure_fits(nbytes, what, "use " + listed(advice(dtype=layer.x.dtype.name)))
+    phrases = advice(dtype=layer.x.dtype.name)
+    if 2 * partials > nbytes:  # the --save partials' blocks held in memory are most of it
+        phrases.insert(0, f"--no-partials (the partials held for --save take {partials / 2**30:.1f} GiB)")
+    ensure_fits(nbytes, what, "use " + listed(phrases))

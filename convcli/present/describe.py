@@ -36,6 +36,17 @@ def number_format(values: np.ndarray) -> Callable[[float], str]:
     return lambda v: _unsigned_zero(f"{v:.{decimals}f}")
 
 
+def nonzero_format(values: np.ndarray) -> Callable[[float], str]:
+    """:func:`number_format`, unless it would show a non-zero value of ``values`` (any shape) as a
+    zero (``0.0000`` beside ``0.5000``): then the whole grid goes scientific, one style for all."""
+    f = number_format(values)
+    a = np.asarray(values, dtype=np.float64)
+    shown = a[np.isfinite(a) & (a != 0)]
+    if any(not f(v).strip("-0.") for v in shown.tolist()):
+        return lambda v: f"{v:.3e}"
+    return f
+
+
 def _unsigned_zero(text: str) -> str:
     """``-0.0000`` (a tiny negative, or -0.0, rounded away) reads as ``0.0000``: no sign on a shown zero."""
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text

@@ -151,9 +151,10 @@ class FilterSum:
 
     @property
     def group_title(self) -> str:
-        """``group g (channels a–b)``: the one wording of every view's title."""
+        """``group g (channels a–b)``, or ``group g (channel a)`` for a group of one (depthwise):
+        the one wording of every view's title."""
         first, last = self.group_channels
-        return f"group {self.group} (channels {first}–{last})"
+        return f"group {self.group} (channels {first}–{last})" if last > first else f"group {self.group} (channel {first})"
 
     def parts(self, others_label: str = OTHERS_LABEL) -> list[Part]:
         """The terms before the bias: each shown channel, then the folded ones (``others_label``, ``{n}`` their count)."""

@@ -30,10 +30,19 @@ def group_channels(result: LayerResult, f: int) -> np.ndarray:
 
 def shown_channels(result: LayerResult, f: int) -> tuple[list[int], list[int]]:
     """Channel positions (within the group) shown one by one, and those folded into "Σ others"."""
-    cg = result.layer.cg
+    return largest_channels(result.mean_abs[:, f])
+
+
+def largest_channels(strength: np.ndarray) -> tuple[list[int], list[int]]:
+    """Positions in ``strength (Cg,)`` shown one by one, and those folded into "Σ others".
+
+    Every channel up to :data:`MAX_CHANNELS_SHOWN`; beyond, the :data:`TOP_CHANNELS` of largest
+    ``|strength|`` (ties to the lower index), both lists in channel order.
+    """
+    cg = len(strength)
     if cg <= MAX_CHANNELS_SHOWN:
         return list(range(cg)), []
-    order = np.argsort(-result.mean_abs[:, f], kind="stable")
+    order = np.argsort(-np.abs(strength), kind="stable")
     top = sorted(order[:TOP_CHANNELS].tolist())
     return top, sorted(order[TOP_CHANNELS:].tolist())
 

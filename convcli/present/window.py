@@ -18,10 +18,17 @@ Pair = tuple[int, int]
 
 @dataclass(frozen=True)
 class Window:
-    """Output rows ``[r0, r1)`` × cols ``[c0, c1)`` that the number views show."""
+    """Output rows ``[r0, r1)`` × cols ``[c0, c1)`` that the number views show.
+
+    ``asked``: the ``--at`` position when the window could not start there (it would have run past
+    the output's edge) and was shifted back inside, so that a view can say so; else None. Equality
+    and the hash are the positions'.
+    """
 
     rows: Pair
     cols: Pair
+    # display state, not the window: two windows over the same positions are equal
+    asked: Pair | None = field(default=None, compare=False)
     # result -> its partials here, so that every filter's panel and the JSON share one computation;
     # the result is kept beside its array so that its id cannot be reused while the entry lives
     _partials: dict[int, tuple[LayerResult, np.ndarray]] = field(
@@ -34,9 +41,31 @@ class Window:
 
     @classmethod
     def choose(cls, out_hw: Pair, at: Pair | None = None, size: int | None = None, *,
-               default_size: int = 3) -> Window:
-        """:func:`choose_window` as a :class:`Window`."""
-        return cls(*choose_window(out_hw, at, size, default_size=default_size))
+               default_size: int = 3, showing: Pair | None = None) -> Window:
+        """:func:`choose_window` as a :class:`Window`, remembering an ``at`` it had to shift.
+
+        ``showing``: an output position the window must contain when ``at`` is not given (the
+        ``--trace`` position): the default window when it does, else one centred on it.
+        """
+        rows, cols = choose_window(out_hw, at, size, default_size=default_size)
+        if at is None and showing is not None and not _inside(showing, rows, cols):
+            (r0, r1), (c0, c1) = rows, cols
+            nh, nw = r1 - r0, c1 - c0
+            # centred on the position, then kept inside (a position outside the output is refused later)
+            r0 = max(0, min(showing[0] - nh // 2, out_hw[0] - nh))
+            c0 = max(0, min(showing[1] - nw // 2, out_hw[1] - nw))
+            rows, cols = (r0, r0 + nh), (c0, c0 + nw)
+        shifted = at is not None and (rows[0], cols[0]) != tuple(at)
+        return cls(rows, cols, tuple(at) if shifted else None)  # type: ignore[arg-type]
+
+    @property
+    def start(self) -> Pair:
+        """The top-left output position ``(r0, c0)``."""
+        return self.rows[0], self.cols[0]
+
+
+def _inside(p: Pair, rows: Pair, cols: Pair) -> bool:
+    return rows[0] <= p[0] < rows[1] and cols[0] <= p[1] < cols[1]
 
 
 def choose_window(out_hw: Pair, at: Pair | None, size: int | None, *, default_size: int = 3) -> tuple[Pair, Pair]:

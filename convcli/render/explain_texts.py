@@ -265,6 +265,7 @@ PANEL_LABELS: dict[str, dict[str, str]] = {
     "ru": {
         "title": "фильтр {f} · смещение {bias} · {activation}",
         "group": " · группа {g} (каналы {first}–{last})",
+        "group_of_one": " · группа {g} (канал {first})",
         "weights": "веса: срез {kh}×{kw} для каждого входного канала",
         "partial_sums": "частичные суммы, строки выхода {rows} × столбцы {cols}{of}: по одной на канал, затем сумма",
         "of_cols": " (из {cols})",
@@ -281,6 +282,7 @@ PANEL_LABELS: dict[str, dict[str, str]] = {
     "ko": {
         "title": "필터 {f} · 편향 {bias} · {activation}",
         "group": " · 그룹 {g} (채널 {first}–{last})",
+        "group_of_one": " · 그룹 {g} (채널 {first})",
         "weights": "가중치: 입력 채널마다 {kh}×{kw} 조각",
         "partial_sums": "부분합, 출력 행 {rows} × 열 {cols}{of}: 채널마다 하나, 그다음 합산",
         "of_cols": " ({cols} 중)",
@@ -297,6 +299,7 @@ PANEL_LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "滤波器 {f} · 偏置 {bias} · {activation}",
         "group": " · 第 {g} 组（通道 {first}–{last}）",
+        "group_of_one": " · 第 {g} 组（通道 {first}）",
         "weights": "权重：每个输入通道一个 {kh}×{kw} 切片",
         "partial_sums": "部分和，输出行 {rows} × 列 {cols}{of}：每个通道一个，然后相加",
         "of_cols": "（共 {cols}）",

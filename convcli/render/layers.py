@@ -62,9 +62,19 @@ def _pad(n: LayerNumbers, concrete: bool) -> str:
     return f"{spelt} {text}"
 
 
+def _kernel_cg(n: LayerNumbers) -> int | None:
+    """C/g read off the kernel of a conv whose file gives no C (a state dict's ``weight``
+    ``(F, C/g, kh, kw)``); None where the file gives C, or no such kernel."""
+    layer = n.layer
+    weight = layer.weights.get("weight", ())
+    if layer.kind != "conv" or layer.in_channels is not None or n.in_shape or len(weight) != 4:
+        return None
+    return weight[1]
+
+
 def _channels(n: LayerNumbers) -> str:
     layer = n.layer
-    c = layer.in_channels if layer.in_channels is not None else (n.in_shape[-1] if n.in_shape else None)
+    c = layer.in_channels if layer.in_channels is not None else (n.in_shape[-1] if n.in_shape else _kernel_cg(n))
     out: int | None
     if layer.kind == "depthwise":
         out = c * (layer.depth_multiplier or 1) if c is not None else None
@@ -131,8 +141,11 @@ def layers_table(a: Analysis, level: int = 0, name_width: int | None = None) -> 
                             + (f" on {shape_text(a.input_size)} (H, W, C)" if a.input_size else "")),
         title_justify="left",
         title_style=LABEL,
-        caption="k kernel · s stride · RF receptive field (input pixels) · jump effective stride · "
-        f"{DASH} not in the file" if a.input_size else f"k kernel · s stride · d dilation · g groups · {DASH} not in the file",
+        caption=("k kernel · s stride · RF receptive field (input pixels) · jump effective stride · "
+                 f"{DASH} not in the file" if a.input_size else
+                 f"k kernel · s stride · d dilation · g groups · {DASH} not in the file")
+        # a state dict holds no C: its in→out reads C/g off the kernel, which is C only without groups
+        + (" · in: C/g" if any(_kernel_cg(n) is not None for n in a.layers) else ""),
         caption_justify="left",
         caption_style="dim",
         box=box.SIMPLE_HEAD,
@@ -154,23 +167,35 @@ def layers_table(a: Analysis, level: int = 0, name_width: int | None = None) -> 
 
 
 class LayersTable:
-    """The table at the widest level of detail that fits the console."""
+    """The table at the widest level of detail that fits the console, and a line under it naming
+    the columns a narrower level left out (and the width that shows them)."""
 
     def __init__(self, analysis: Analysis) -> None:
         self.analysis = analysis
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         wide = options.update_width(10_000)
+        full = Measurement.get(console, wide, layers_table(self.analysis, 0)).maximum
         for level in range(LEVELS):
             table = layers_table(self.analysis, level)
             if Measurement.get(console, wide, table).maximum <= options.max_width:
-                yield table
-                return
-        for name_width in (24, 16, 10):
-            table = layers_table(self.analysis, LEVELS - 1, name_width)
-            if Measurement.get(console, wide, table).maximum <= options.max_width:
                 break
+        else:
+            for name_width in (24, 16, 10):
+                table = layers_table(self.analysis, LEVELS - 1, name_width)
+                if Measurement.get(console, wide, table).maximum <= options.max_width:
+                    break
         yield table
+        left_out = dropped_columns(self.analysis, level)
+        if left_out:
+            yield Text(f"left out at {options.max_width} columns: {', '.join(left_out)} "
+                       f"(COLUMNS={full} shows them)", style="dim")
+
+
+def dropped_columns(a: Analysis, level: int) -> list[str]:
+    """The headers of the columns that ``level`` leaves out of the full table (level 0), in its order."""
+    kept = {head for head, *_ in _columns(a, level)}
+    return [head for head, *_ in _columns(a, 0) if head not in kept]
 
 
 def layers_totals(a: Analysis) -> Table:

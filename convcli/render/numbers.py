@@ -4,7 +4,7 @@ a layer call that wraps between its arguments. Nothing here prints."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from rich import box
@@ -35,22 +35,37 @@ def sign_style(v: float) -> str:
     return NEGATIVE if v < 0 else POSITIVE if v > 0 else ""
 
 
+#: A cell colour this light (each of R, G, B at least this) is the palette's near-white middle:
+#: the values near 0 (or the bottom of a scale ≥ 0).
+NEAR_WHITE = 240
+
+
 def cell_style(v: float, scale: colour.Scale) -> Style:
-    """A number on ``scale``: its heatmap colour behind it, black or white text in front (by lightness)."""
+    """A number on ``scale``: its heatmap colour behind it, black or white text in front (by lightness).
+
+    A value in the palette's near-white middle (near 0) gets no background and the terminal's own
+    ink: on a dark terminal a white cell would make the least important numbers shine the most,
+    and on a light one the terminal's background already reads as that white. (The heatmaps'
+    blank character for the same values says the same.)
+    """
     r, g, b = (int(c) for c in scale.rgb(np.array(v)))
+    if min(r, g, b) >= NEAR_WHITE:
+        return Style()
     ink = "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 128 else "#ffffff"
     return Style(color=ink, bgcolor=Color.from_rgb(r, g, b))
 
 
 def number_grid(values: np.ndarray, title: str | None = None, *, dim: np.ndarray | None = None,
-                scale: colour.Scale | None = None, like: np.ndarray | None = None) -> Table:
+                scale: colour.Scale | None = None, like: np.ndarray | None = None,
+                formats: Callable[[np.ndarray], Callable[[float], str]] = number_format) -> Table:
     """An ``(h, w)`` array as a boxed grid of right-aligned numbers; ``dim`` marks cells (h, w) to grey.
 
     With ``scale`` each number stands on its colour on that scale (the heatmaps' colour of the same
     value); without, its text is blue below 0 and red above. ``like``: the array whose number format
-    is used (the whole window, when ``values`` is a block of its columns).
+    is used (the whole window, when ``values`` is a block of its columns); ``formats`` makes that
+    format from it.
     """
-    f = number_format(values if like is None else like)
+    f = formats(values if like is None else like)
     t = Table(
         box=GRID_BOX,
         show_header=False,

@@ -73,6 +73,11 @@ def header_panel(facts: Header, *, precision: str | None = None) -> Panel:
     return Panel(key_values(rows), title="convcli run", title_align="left", box=box.ROUNDED)
 
 
+#: Under the partial sums when ``--at`` was moved: a window asked for near the edge would run past it.
+#: (English only: ``explain`` shows its own window and never takes ``--at``.)
+SHIFTED = "--at {at} would run past the output's edge: the window starts at {start} instead"
+
+
 @dataclass(frozen=True)
 class PanelLabels:
     """The words of :func:`filter_panel`, English by default; ``explain --lang`` passes its own
@@ -80,6 +85,8 @@ class PanelLabels:
 
     title: str = "filter {f} · bias {bias} · {activation}"
     group: str = " · group {g} (channels {first}–{last})"
+    #: a group of one channel (a depthwise layer), never "channels 0–0"
+    group_of_one: str = " · group {g} (channel {first})"
     weights: str = "weights: a {kh}×{kw} slice per input channel"
     partial_sums: str = "partial sums, output rows {rows} × cols {cols}{of}: one per channel, then summed"
     of_cols: str = " (of {cols})"
@@ -148,12 +155,14 @@ def sum_panel(view: FilterSum, *, window: Window,
         ColumnBlocks(sum_items, c1 - c0, lambda a, b: Text(w.partial_sums.format(
             rows=index_range(r0, r1), cols=index_range(c0 + a, c0 + b),
             of=w.of_cols.format(cols=index_range(c0, c1)) if (a, b) != (0, c1 - c0) else ""), style=LABEL)),
+        *([Text(SHIFTED.format(at=f"{window.asked[0]},{window.asked[1]}", start=f"{r0},{c0}"), style="dim")]
+          if window.asked is not None else []),
         stats,
     )
     title = w.title.format(f=f, bias=fmt(view.bias), activation=view.activation)
     if view.grouped:
         first, last = view.group_channels
-        title += w.group.format(g=view.group, first=first, last=last)
+        title += (w.group if last > first else w.group_of_one).format(g=view.group, first=first, last=last)
     return Panel(body, title=title, title_align="left", box=box.ROUNDED)
 
 

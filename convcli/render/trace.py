@@ -5,17 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
 from convcli.engine import Geometry, LayerResult, Trace
-from convcli.present.describe import fmt
+from convcli.present.describe import fmt, nonzero_format
+from convcli.present.selection import largest_channels
 from convcli.render.numbers import LABEL, Flow, joined, number_grid
 
 
 def trace_panel(result: LayerResult, trace: Trace, row: int, col: int, f: int, names: Sequence[str]) -> Panel:
-    """Each channel's receptive field ⊙ its kernel slice = products, Σ; then the total."""
+    """Each channel's receptive field ⊙ its kernel slice = products, Σ; then the total.
+
+    Past :data:`~convcli.present.selection.MAX_CHANNELS_SHOWN` channels, as every other view: the
+    few largest here (by ``|Σ|`` at this position) one by one, the rest as one ``Σ N others``.
+    Weights, products and sums never show a non-zero value as a zero
+    (:func:`~convcli.present.describe.nonzero_format`).
+    """
     g: Geometry = result.layer.geometry
     h, w = g.in_hw
     outside = ~((trace.in_rows[:, None] >= 0) & (trace.in_rows[:, None] < h)
@@ -26,27 +34,42 @@ def trace_panel(result: LayerResult, trace: Trace, row: int, col: int, f: int, n
         Text(f"output ({row}, {col}) reads input rows {rows_text} × cols {cols_text}"
              + (" (grey: zero padding)" if outside.any() else ""), style=LABEL)
     ]
-    for c, ch in enumerate(trace.channels.tolist()):
+    shown, others = largest_channels(trace.sums)
+    channels = trace.channels.tolist()
+    for c in shown:
         parts.append(
             Flow(
                 [
-                    number_grid(trace.patch[:, :, c], f"input {names[ch]}", dim=outside),
-                    joined("⊙", number_grid(trace.weights[:, :, c], "weights")),
-                    joined("=", number_grid(trace.products[:, :, c], "products")),
+                    number_grid(trace.patch[:, :, c], f"input {names[channels[c]]}", dim=outside),
+                    joined("⊙", number_grid(trace.weights[:, :, c], "weights", formats=nonzero_format)),
+                    joined("=", number_grid(trace.products[:, :, c], "products", formats=nonzero_format)),
                     joined("Σ →", Text(fmt(float(trace.sums[c])), style="bold")),
                 ]
             )
         )
+    terms = [(names[channels[c]], float(trace.sums[c])) for c in shown]
+    if others:
+        rest = float(trace.sums[others].sum())
+        terms.append((f"Σ {len(others)} others", rest))
+        parts.append(Text.assemble((f"Σ {len(others)} others", LABEL), " (the channels of smaller |Σ| here) → ",
+                                   (fmt(rest), "bold")))
     pre = float(result.preactivation[row, col, f])
     out = float(result.output[row, col, f])
-    total = Text.assemble(
-        ("Σ channels ", LABEL),
-        " + ".join(fmt(float(s)) for s in trace.sums.tolist()),
-        f" + bias {fmt(float(result.bias[f]))} = ",
-        (fmt(pre), "bold"),
-    )
+    bias = float(result.bias[f])
+    # one format for every number of the line, and a minus instead of "+ -x"
+    line = nonzero_format(np.array([v for _, v in terms] + [bias, pre]))
+    total = Text.assemble(("Σ channels ", LABEL), _signed_sum([line(v) for _, v in terms]),
+                          f" + bias {'0' if bias == 0 else line(bias)} = ", (line(pre), "bold"))
     if result.activation != "linear":
         total.append(f"  {result.activation} → ")
         total.append(fmt(out), style="bold")
     parts.append(total)
     return Panel(Group(*parts), title=f"trace · output ({row}, {col}) · filter {f}", title_align="left")
+
+
+def _signed_sum(texts: Sequence[str]) -> str:
+    """``a + b - c``: the numbers' texts joined, a negative one after a minus rather than ``+ -c``."""
+    out = texts[0] if texts else "0"
+    for t in texts[1:]:
+        out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return out

@@ -40,6 +40,7 @@ class Loaded:
     channel_names: tuple[str, ...]  # ("R", "G", "B"), ("L",), ("L", "A"), ("R", "G", "B", "A"), ("c0", ...)
     path: str  # the path as given
     description: str  # e.g. "PNG image, RGB, 8-bit"
+    stored_shape: tuple[int, ...] | None = None  # an array file's shape as stored (None: image, text)
 
 
 def load_input(
@@ -107,7 +108,9 @@ def load_input(
         elif layout == "channels-first" and arr.ndim >= 3 and _plan_hwc(name, arr.shape, layout)[1] <= 4 < c:
             description += " (channels-last data? use --layout channels-last)"
         names = tuple(f"c{i}" for i in range(hwc.shape[2]))
+        stored: tuple[int, ...] | None = tuple(arr.shape)
     else:
+        stored = None
         if key is not None:
             raise ConfigError(f"{name}: key {key!r} given, but only a .npz archive holds named arrays")
         image = read_image(name, head, max_pixels, color_mode=color_mode, keep_orientation=keep_orientation)
@@ -131,7 +134,7 @@ def load_input(
     if size is not None:
         description += f", resized {hwc.shape[0]}×{hwc.shape[1]} → {size[0]}×{size[1]} (bilinear)"
         hwc = resize_image(hwc, size)
-    return Loaded(np.ascontiguousarray(hwc), names, name, description)
+    return Loaded(np.ascontiguousarray(hwc), names, name, description, stored)
 
 
 def load_array(
@@ -224,6 +227,15 @@ def _plan_hwc(name: str, shape: tuple[int, ...], layout: str) -> tuple[int, int,
     else:
         h, w, c = shape
     return h, w, c, form
+
+
+def either_layout(shape: tuple[int, ...]) -> bool:
+    """Whether an array of ``shape`` (3-D, or 4-D with a batch of 1) reads as well channels-last as
+    channels-first: its first and last axes, the two places of the channels, are equal (``3×3×3``,
+    ``3×224×3``). (Unequal ones are read by the layout, and a header hints when C looks swapped.)"""
+    if len(shape) == 4 and shape[0] == 1:
+        shape = shape[1:]
+    return len(shape) == 3 and shape[0] == shape[2] > 1
 
 
 def _to_hwc(arr: np.ndarray, layout: str) -> np.ndarray:

@@ -110,6 +110,15 @@ def test_textbook_trace(textbook: Path):
     assert "Σ channels 4 + 400 + 40000 + bias 0 = 40404" in r.stdout
 
 
+def test_a_trace_outside_the_default_window_moves_the_window_to_it(tmp_path: Path):
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(0).normal(size=(12, 12, 2)).astype(np.float32))
+    centred = run_json(x)["window"]
+    assert centred == {"rows": [3, 6], "cols": [3, 6]}  # of a 10×10 output
+    window = run_json(x, "--trace", "0,9")["window"]
+    assert window == {"rows": [0, 3], "cols": [7, 10]}
+
+
 # ------------------------------------------------------------------------------------------------
 # the layer options, against the naive oracle
 

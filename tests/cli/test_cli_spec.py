@@ -63,4 +63,4 @@ def test_a_kernel_file_of_other_channels_is_named_with_the_input(tmp_path: Path)
     r = invoke("run", tmp_path / "x.npy", "--kernel", tmp_path / "k.npy")
     assert r.exit_code == 1
     assert r.stderr == (f"Error: {tmp_path / 'k.npy'}: the kernel (3, 3, 2, 1) (as kh, kw, C/g, F) expects 2 input "
-                        f"channels but {tmp_path / 'x.npy'} has 3 (c0c1c2)\n")
+                        f"channels but {tmp_path / 'x.npy'} has 3 (c0 c1 c2); try --kernel-layout torch\n")

@@ -65,3 +65,27 @@ def test_usage_message_leaves_a_far_value_alone():
     msg = "Invalid value for '--dtype': 'int8' is not one of 'float32', 'float64'."
     assert helptext.usage_message(msg) == msg
     assert helptext.usage_message("Value error, x") == "x"
+
+
+@pytest.mark.parametrize("command", ["run", "verify", "params", "layers", "explain", "report"])
+def test_no_help_text_is_cut_mid_word_at_80_columns(command: str):
+    r = convcli(command, "--help")
+    assert r.returncode == 0, r.stderr
+    assert "…" not in r.stdout, [line for line in r.stdout.splitlines() if "…" in line]
+
+
+def test_run_help_ends_with_examples_that_run():
+    import shlex
+
+    from convcli.cli.run import EXAMPLES
+
+    from helpers import invoke
+
+    text = convcli("run", "--help").stdout
+    tail = text[text.index("Examples"):]
+    assert all(command in tail for command, _ in EXAMPLES)
+    assert 3 <= len(EXAMPLES) <= 5 and max(len(command) for command, _ in EXAMPLES) <= 78  # one line at 80
+    for command, _ in EXAMPLES:
+        args = shlex.split(command.split(" > ")[0])[2:]
+        r = invoke("run", *(ROOT / a if a.startswith("samples/") else a for a in args))
+        assert r.exit_code == 0, (command, r.output)

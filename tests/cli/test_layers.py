@@ -72,6 +72,29 @@ def test_safetensors_unknowns_are_null_and_said(cli: Any, tmp_path: Path) -> Non
     assert r.exit_code == 1 and r.stderr.startswith("Error: --input-size: a .safetensors file holds weights only")
 
 
+def test_a_state_dicts_in_out_reads_c_over_g_off_the_kernel(cli: Any, tmp_path: Path) -> None:
+    st = pytest.importorskip("safetensors.torch")
+    st.save_file(built.torch_net().state_dict(), tmp_path / "n.safetensors")
+    r = cli("layers", tmp_path / "n.safetensors", columns=200)
+    assert r.exit_code == 0, r.output
+    conv1 = next(line for line in r.stdout.splitlines() if " conv1 " in line)
+    assert "3→8" in conv1 and "–→" not in r.stdout
+    assert "in: C/g" in r.stdout  # the caption says what the number is
+
+
+def test_a_narrow_table_says_which_columns_it_left_out(cli: Any) -> None:
+    keras_path = Path(__file__).resolve().parents[2] / "samples" / "edges.keras"
+    sized = ("--input-size", "32,32,3")
+    wide = cli("layers", keras_path, *sized, columns=250)
+    assert wide.exit_code == 0 and "left out" not in wide.stdout and " act " in wide.stdout
+    narrow = cli("layers", keras_path, *sized, columns=80)
+    assert narrow.exit_code == 0
+    note = next(line for line in narrow.stdout.splitlines() if line.startswith("left out at 80 columns: "))
+    assert "bias" in note and "act" in note and "COLUMNS=" in note
+    shows = int(note.rsplit("COLUMNS=", 1)[1].split()[0])
+    assert "left out" not in cli("layers", keras_path, *sized, columns=shows).stdout
+
+
 def test_table_and_export(cli: Any, tmp_path: Path) -> None:
     built.keras_graph().save(tmp_path / "g.keras")
     for columns in (80, 100, 120):
@@ -137,6 +160,17 @@ def test_hostile_files_one_error_line_each(cli: Any, tmp_path: Path) -> None:
     _one_error(cli, tmp_path / "x.onnx", "x.onnx")
 
 
+def test_a_whole_pickled_model_is_refused_in_whole_words(cli: Any, tmp_path: Path) -> None:
+    torch = built.torch()
+    torch.save(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3)), tmp_path / "whole.pt")
+    _one_error(cli, tmp_path / "whole.pt", "refused: its pickle needs more than tensors")
+    r = cli("layers", tmp_path / "whole.pt")
+    why = r.stderr.split("tensors (", 1)[1].split("); save a state_dict", 1)[0]
+    # torch's reason, cut where a word ends (and said to be cut), never inside one
+    assert why.endswith((" …", ".")), why
+    assert "serialization.a)" not in r.stderr
+
+
 def test_names_from_the_file_are_escaped(cli: Any, tmp_path: Path) -> None:
     onnx = pytest.importorskip("onnx")
     np = pytest.importorskip("numpy")
@@ -181,3 +215,10 @@ def test_missing_torch_is_one_line(cli: Any, tmp_path: Path, monkeypatch: pytest
     r = cli("layers", tmp_path / "m.pt")
     assert r.exit_code == 1 and r.stderr.startswith("Error: reading .pt/.pth files needs the torch package: pip")
     assert r.stderr.count("\n") == 1
+
+
+def test_input_size_h_w_takes_the_channels_the_model_fixes(cli: Any) -> None:
+    keras_path = Path(__file__).resolve().parents[2] / "samples" / "edges.keras"
+    r = cli("layers", keras_path, "--input-size", "32,32", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == json.loads(cli("layers", keras_path, "--input-size", "32,32,3", "--json").stdout)

@@ -70,7 +70,7 @@ def test_keras_defaults():
         ("gap nobias", ["unknown word 'nobias'", "gap takes no words"]),
         ("dense", ["a dense layer needs the number of units", "'dense 128'"]),
         ("dense 0", ["'0': the number of units must be ≥ 1, got 0"]),
-        ("dense 4 k3", ["unknown word 'k3'", "dense takes the number of units N and nobias"]),
+        ("dense 4 k3", ["unknown word 'k3'", "dense takes the number of units N, nobias and an activation"]),
         ("pad 1,2", ["unknown word '1,2'", "pad takes P, PHxPW or T,B,L,R (top, bottom, left, right)"]),
         ("pad -1", ["unknown word '-1'"]),
         ("maxpool k0", ["'k0': the pool size must be ≥ 1, got 0"]),
@@ -243,3 +243,32 @@ def test_same_numbers_as_analyse(text: str):
         assert (n.params, n.trainable, n.macs) == (counts.layer_total(rep), counts.layer_trainable(rep),
                                                    counts.layer_macs(rep)), rep.text
         assert n.receptive_field == rep.receptive_field and n.effective_stride == rep.effective_stride, rep.text
+
+
+def test_an_activation_after_a_conv_or_dense_layer_is_kept_and_changes_no_count():
+    with_act = stack_syntax.parse_stack("conv 64 k1 relu, gap, dense 10 softmax")
+    plain = stack_syntax.parse_stack("conv 64 k1, gap, dense 10")
+    assert with_act[0].settings["activation"] == "relu" and with_act[2].settings["activation"] == "softmax"
+    counted = stack_syntax.build_stack(with_act, (8, 8, 3))
+    assert counted.total == stack_syntax.build_stack(plain, (8, 8, 3)).total == 3 * 64 + 64 + 64 * 10 + 10
+
+
+def test_a_second_activation_on_one_layer_is_refused():
+    with pytest.raises(ConfigError, match="'relu6' repeats the activation given by 'relu'"):
+        stack_syntax.parse_stack("conv 8 relu relu6")
+
+
+def test_the_stacks_activation_words_hold_the_engines():
+    from convcli.engine.activations import ACTIVATIONS
+    words = stack_syntax.ACTIVATION_WORDS
+    assert set(ACTIVATIONS) <= words and words - set(ACTIVATIONS) == {"softmax"}
+
+
+def test_a_models_fixed_channels_are_its_input_layers_or_its_first_convs():
+    conv = ModelLayer("c", "conv", "Conv2D", kernel=(3, 3), in_channels=5, filters=2)
+    free = ModelLayer("x", "input", "InputLayer", input_shape=(None, None, None))
+    assert Listing("m", "keras", (ModelLayer("x", "input", "InputLayer", input_shape=(None, None, 3)), conv)
+                   ).input_channels() == 3
+    assert Listing("m", "onnx", (conv,)).input_channels() == 5
+    assert Listing("m", "keras", (free, ModelLayer("c", "conv", "Conv2D", kernel=(3, 3), filters=2))
+                   ).input_channels() is None

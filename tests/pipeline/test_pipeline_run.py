@@ -58,3 +58,23 @@ def test_the_memory_advice_reads_the_process_settings(monkeypatch: pytest.Monkey
     assert memory.advice() == ["fewer --filters", "a smaller image"]
     monkeypatch.setattr(SETTINGS, "dtype", "float64")
     assert memory.advice()[0] == "--dtype float32"
+
+
+def _refusal(layer, *, stream_partials: bool, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(memory, "available_bytes", lambda: (1000, "free"))
+    with pytest.raises(ResourceError) as caught:
+        memory.check_run_fits(layer, stream_partials=stream_partials)
+    return str(caught.value)
+
+
+def test_the_save_refusal_names_no_partials_when_they_are_most_of_it(monkeypatch: pytest.MonkeyPatch):
+    from convcli import engine
+
+    wide = build_layer(Request(np.ones((128, 128, 256), dtype=np.float32), filters=64)).layer  # Cg·F partials vs 2·F maps
+    narrow = build_layer(Request(np.ones((512, 512, 3), dtype=np.float32), filters=64)).layer  # partials: under half
+    streamed = engine.run_bytes(wide, stream_partials=True) - engine.run_bytes(wide)
+    assert 2 * streamed > engine.run_bytes(wide, stream_partials=True)
+    saved = _refusal(wide, stream_partials=True, monkeypatch=monkeypatch)
+    assert "; use --no-partials (the partials held for --save take" in saved
+    assert "--no-partials" not in _refusal(wide, stream_partials=False, monkeypatch=monkeypatch)
+    assert "--no-partials" not in _refusal(narrow, stream_partials=True, monkeypatch=monkeypatch)

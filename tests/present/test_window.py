@@ -75,3 +75,29 @@ def test_a_bad_window_names_its_field(at, size, error, field, words):
         choose_window((7, 9), at, size)
     assert caught.value.field == field
     assert caught.value.worded({field: field}) == words
+
+
+@pytest.mark.parametrize(
+    ("showing", "rows", "cols"),
+    [
+        ((0, 0), (0, 3), (0, 3)),  # outside the centred window: moved to it, kept inside
+        ((6, 8), (4, 7), (6, 9)),
+        ((3, 1), (2, 5), (0, 3)),  # centred on it where there is room
+        ((3, 4), (2, 5), (3, 6)),  # inside the default window: it stays
+    ],
+)
+def test_a_traced_position_lies_inside_the_window(showing, rows, cols):
+    window = Window.choose((7, 9), None, None, showing=showing)
+    assert (window.rows, window.cols) == (rows, cols)
+    assert window.rows[0] <= showing[0] < window.rows[1] and window.cols[0] <= showing[1] < window.cols[1]
+    assert window.asked is None
+
+
+def test_an_explicit_at_wins_over_the_traced_position():
+    assert Window.choose((7, 9), (0, 0), 2, showing=(6, 8)).start == (0, 0)
+
+
+def test_an_at_shifted_inside_is_remembered_for_the_views():
+    shifted = Window.choose((7, 9), (6, 8), 3)
+    assert shifted.start == (4, 6) and shifted.asked == (6, 8)
+    assert Window.choose((7, 9), (1, 2), 3).asked is None

@@ -103,7 +103,10 @@ def test_summary_numbers_stand_on_the_heatmap_colours_of_their_values():
         for col, v in zip((2, 3, 4), stats[f].tolist(), strict=True):
             cell = table.columns[col]._cells[f]
             want = tuple(int(c) for c in scale.rgb(np.array(v)))
-            assert tuple(cell.style.bgcolor.get_truecolor()) == want
+            if min(want) >= numbers.NEAR_WHITE:  # near 0: the terminal's own background
+                assert cell.style.bgcolor is None
+            else:
+                assert tuple(cell.style.bgcolor.get_truecolor()) == want
     biases = [table.columns[1]._cells[f].style for f in range(3)]
     assert biases == [numbers.NEGATIVE, "", numbers.POSITIVE]
 
@@ -112,3 +115,75 @@ def test_summary_numbers_stand_on_the_heatmap_colours_of_their_values():
                                          (99.0, "99.0%"), (12.345, "12.3%"), (1e-6, "<0.0001%"), (0.5, "0.5%")])
 def test_a_share_that_is_small_but_not_nothing_never_reads_zero(share: float, text: str):
     assert describe.percent(share) == text
+
+
+def test_a_shifted_at_is_said_under_the_partial_sums():
+    _, result = textbook_result()  # a 2×2 output
+    names = ["R", "G", "B"]
+    shifted = draw(render_run.filter_panel(result, 0, names, window=Window.choose((2, 2), (1, 1), 2)))
+    assert "--at 1,1 would run past the output's edge: the window starts at 0,0 instead" in shifted
+    kept = draw(render_run.filter_panel(result, 0, names, window=Window.choose((2, 2), (0, 0), 2)))
+    assert "run past" not in kept
+
+
+def _traced(x: np.ndarray, k: np.ndarray, bias: float = 0.0) -> str:
+    result = engine.run_layer(engine.prepare(x, k, dtype=np.float64), [bias], "linear")
+    trace = engine.trace_position(result.layer, 0, 0, 0)
+    return draw(render_trace.trace_panel(result, trace, 0, 0, 0, [f"c{i}" for i in range(x.shape[-1])]), 100)
+
+
+def test_a_trace_over_many_channels_folds_like_every_other_view():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 3, 32))
+    k = rng.normal(size=(3, 3, 32, 1))
+    k[:, :, 17] *= 100  # the largest here: shown one by one
+    text = _traced(x, k)
+    assert text.count("products") == selection.TOP_CHANNELS
+    assert "input c17" in text and "Σ 28 others" in text
+    assert len(text.splitlines()) < 60
+    sums = np.einsum("hwc,hwc->c", x, k[:, :, :, 0])
+    others = np.delete(sums, np.argsort(-np.abs(sums))[: selection.TOP_CHANNELS])
+    assert describe.fmt(float(others.sum())) in text
+
+
+def test_trace_products_never_read_zero_and_its_sum_has_one_style():
+    x = np.ones((2, 2, 2))
+    k = np.zeros((2, 2, 2, 1))
+    k[0, 0, 0], k[1, 1, 0], k[0, 0, 1] = 0.5, 2e-5, -9.661e-04
+    text = _traced(x, k)
+    assert "0.0000" not in text
+    assert "2.000e-05" in text
+    line = next(row for row in text.splitlines() if "Σ channels" in row)
+    assert "+ -" not in line
+    assert "Σ channels 0.5000 - 0.0010 + bias 0 = 0.4991" in line  # one format, the small one not zero
+
+
+def test_nonzero_format_goes_scientific_only_when_a_value_would_vanish():
+    assert describe.nonzero_format(np.array([0.5, 0.25]))(0.25) == "0.2500"
+    assert describe.nonzero_format(np.array([0.5, 1e-6]))(1e-6) == "1.000e-06"
+    assert describe.nonzero_format(np.array([0.5, 0.0]))(0.0) == "0.0000"
+
+
+def test_near_zero_cells_take_the_terminals_background_not_white():
+    scale = render_run.Scale.including_zero(np.array([-1.0, 1.0]))
+    for v in (0.0, 0.05, -0.05):
+        style = numbers.cell_style(v, scale)
+        assert style.bgcolor is None and style.color is None
+    for v in (-1.0, -0.5, 0.5, 1.0):
+        assert numbers.cell_style(v, scale).bgcolor is not None
+    # a scale ≥ 0: its bottom is the same near-white, the same rule
+    assert numbers.cell_style(0.0, render_run.Scale.including_zero(np.array([0.0, 1.0]))).bgcolor is None
+
+
+def test_a_depthwise_filter_names_its_one_channel_not_a_range():
+    from convcli.present.filtersum import FilterSum
+
+    x = np.random.default_rng(1).normal(size=(5, 5, 3))
+    layer = engine.prepare(x, np.ones((3, 3, 1, 3)), groups=3)
+    result = engine.run_layer(layer, None, "linear")
+    names = ["c0", "c1", "c2"]
+    text = draw(render_run.filter_panel(result, 2, names, window=centred_window(result)), 100)
+    assert "group 2 (channel 2)" in text and "2–2" not in text
+    assert FilterSum.of(result, 0, names).group_title == "group 0 (channel 0)"
+    grouped = engine.run_layer(engine.prepare(np.ones((5, 5, 4)), np.ones((3, 3, 2, 2)), groups=2), None, "linear")
+    assert FilterSum.of(grouped, 1, names + ["c3"]).group_title == "group 1 (channels 2–3)"

@@ -392,3 +392,15 @@ def test_a_missing_torch_is_the_one_line_error(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(LoadError, match=r"reading \.pt/\.pth files needs the torch package"):
         layer_weights(tmp_path / "n.pt", listing, listing.layers[0])
+
+
+@pytest.mark.parametrize(("n", "tail"), [(5, "'c3', 'c4'"), (6, "'c3', 'c4', … and 1 more"),
+                                          (7, "'c4', … and 2 more")])
+def test_a_list_of_layers_to_explore_counts_the_names_it_leaves_out(n: int, tail: str) -> None:
+    conv = {"kind": "conv", "class_name": "Conv2D", "kernel": (3, 3), "in_channels": 1, "filters": 1}
+    listing = Listing("many.keras", "keras", tuple(ModelLayer(f"c{i}", **conv) for i in range(n)))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError) as info:
+        find_layer(listing, "zzz")
+    message = str(info.value)
+    assert message.endswith(tail), message
+    assert message.count("'c") == min(n, 5)

@@ -14,7 +14,7 @@ from convcli.errors import LoadError
 from convcli.layer.model import Listing
 from convcli.sources.models import state_dict, tensors
 from convcli.sources.models.install import missing
-from convcli.text import shown
+from convcli.text import clipped, shown
 
 ADVICE = ("save a state_dict (torch.save(model.state_dict(), path)) or export to ONNX or safetensors")
 NESTED = ("state_dict", "model_state_dict", "model")
@@ -51,13 +51,13 @@ def state(name: str) -> tuple[Any, Mapping[str, Any]]:
     except pickle.UnpicklingError as exc:
         first = str(exc).strip().splitlines()
         why = next((line for line in first if "GLOBAL" in line or "Unsupported" in line), first[0] if first else "")
-        raise LoadError(f"{name}: refused: its pickle needs more than tensors ({shown(why.strip())[:160]}); "
+        raise LoadError(f"{name}: refused: its pickle needs more than tensors ({clipped(shown(why.strip()), 160)}); "
                         f"{ADVICE}") from None
     except Exception as exc:
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LoadError(f"{name}: not a readable PyTorch file ({shown(reason)[:200]})") from None
+        raise LoadError(f"{name}: not a readable PyTorch file ({clipped(shown(reason), 200)})") from None
     found = obj if _tensors(obj, torch) is not None else None
     if found is None and isinstance(obj, Mapping):
         found = next((obj.get(key) for key in NESTED if _tensors(obj.get(key), torch) is not None), None)

@@ -66,7 +66,7 @@ class LayerWeights:
 
 def _names(layers: list[ModelLayer], limit: int = 5) -> str:
     names = [repr(shown(layer.name)) for layer in layers[:limit]]
-    more = f", … ({len(layers)} in all)" if len(layers) > limit else ""
+    more = f", … and {len(layers) - limit} more" if len(layers) > limit else ""
     return ", ".join(names) + more
 
 
