@@ -61,14 +61,17 @@ def build_layer(request: Request) -> BuiltLayer:
 
 def layout_warning(request: Request, loaded: Loaded) -> tuple[str, ...]:
     """How an array file that reads either way (:func:`~convcli.sources.inputs.either_layout`: a
-    ``3×3×3``) was read, when ``--layout`` did not say: one warning, or none."""
+    ``3×3×3``) was read, when ``--semantics torch`` (not ``--layout``) chose channels-first: one warning,
+    or none. Channels-last is every input's documented reading otherwise, so the textbook sample
+    (3×3×3) says nothing under the default semantics; under torch semantics the same file silently
+    summed the wrong axis."""
     from convcli.sources.inputs import either_layout
 
     shape = loaded.stored_shape
-    if request.layout is not None or shape is None or not either_layout(shape):
-        return ()
     used = request.input_layout
-    form = "(C, H, W)" if used == "channels-first" else "(H, W, C)"
+    if request.layout is not None or shape is None or not either_layout(shape) or used != "channels-first":
+        return ()
+    form = "(C, H, W)"
     why = f"as --semantics {request.semantics}"
     return (f"{loaded.path}: a {'×'.join(str(n) for n in shape)} array could be (H, W, C) or (C, H, W); read as "
             f"{form}, {why}; --layout channels-last or channels-first chooses",)
