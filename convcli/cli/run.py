@@ -7,6 +7,7 @@ then write and show what :mod:`convcli.cli.run_output` lays out.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import typer
 
@@ -65,14 +66,7 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     request = replace(parse_layer(opts), precision=precision, accumulate=accumulate)
     with usage_errors():
         check_precision(precision, accumulate)
-    at_v = parse_position(at, "--at") if at else None
-    trace_v = parse_position(trace, "--trace") if trace else None
-    if window is not None and window < 1:
-        raise typer.BadParameter(f"--window must be ≥ 1; got {window}")
-    if json_ and export is not None:
-        raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
-    if compress and save is None:
-        raise typer.BadParameter("--compress applies to --save; give --save FILE.npz")
+    at_v, trace_v = _positions(at, trace, window, json_=json_, export=export, compress=compress, save=save)
     targets = out.check_targets(opts, save, figure, save_maps, export, force, compress=compress,
                                 figure_width=figure_width)
     built = build_layer(opts, request)
@@ -101,13 +95,31 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     x = built.loaded.array
     info = describe.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
                               built.loaded.channel_names, describe.value_range(x))
-    stat = heatmap_stat.value
-    if stat == "auto":
-        from convcli.present.maps import auto_stat
-
-        stat = auto_stat(layer.kernel, detail)
     # partial maps: none; a figure's panels and the heatmaps come from block sums
     shown = out.Shown(opts, built.padding, built, result, info, detail, traces, trace_v, {}, shown_window, keep,
-                      shown_view, stat, emulated)
+                      shown_view, _stat(heatmap_stat, layer.kernel, detail), emulated)
     map_files = out.write_files(shown, targets)
     (out.print_json if json_ else out.print_screen)(shown, targets, map_files)
+
+
+def _positions(at: str | None, trace: str | None, window: int | None, *, json_: bool, export: object,
+               compress: bool, save: object) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """``--at`` and ``--trace`` parsed, and the options that cannot go together refused (usage errors)."""
+    at_v = parse_position(at, "--at") if at else None
+    trace_v = parse_position(trace, "--trace") if trace else None
+    if window is not None and window < 1:
+        raise typer.BadParameter(f"--window must be ≥ 1; got {window}")
+    if json_ and export is not None:
+        raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
+    if compress and save is None:
+        raise typer.BadParameter("--compress applies to --save; give --save FILE.npz")
+    return at_v, trace_v
+
+
+def _stat(heatmap_stat: HeatmapStat, kernel: Any, detail: list[int]) -> str:
+    """``--heatmap-stat`` as the heatmaps take it: ``auto`` decided by the kernel of the filters shown."""
+    if heatmap_stat.value != "auto":
+        return heatmap_stat.value
+    from convcli.present.maps import auto_stat
+
+    return auto_stat(kernel, detail)
