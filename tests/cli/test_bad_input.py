@@ -1,4 +1,4 @@
-"""Bad input (issue 7): every malformed file or option ends in one ``Error: ...`` line, a known exit
+"""Bad input: every malformed file or option ends in one ``Error: ...`` line, a known exit
 code, no traceback and no changed file; pickles never run; random input never crashes the CLI."""
 
 from __future__ import annotations
@@ -226,7 +226,7 @@ def _make(root: Path, files: Setup) -> None:
 
 
 def _warnings(stderr: str) -> list[str]:
-    """The lines of stderr but the "saved ..." lines (issue 16 put them there)."""
+    """The lines of stderr but the "saved ..." lines."""
     return [line for line in stderr.splitlines() if not line.startswith("saved ")]
 
 
@@ -478,7 +478,7 @@ def test_nan_inf_in_kernel_and_bias_are_warned_once(
     np.save(tmp_path / "b.npy", np.array([np.nan, np.inf]))
     r = invoke("run", "x.npy", *args, "--save", "out.npz")
     assert r.exit_code == 0, r.output
-    # the saved line is on stderr too (issue 16: every saved line in one stream)
+    # the saved line is on stderr too (every saved line in one stream)
     assert _warnings(r.stderr) == [f"Warning: {w}; they propagate to the outputs they touch" for w in stderr]
     with np.load(tmp_path / "out.npz") as npz:
         out = npz["output"]

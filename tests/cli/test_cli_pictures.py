@@ -48,7 +48,7 @@ def test_figure_file(gradient: Path, tmp_path: Path):
     out = tmp_path / "fig.png"
     r = invoke("run", gradient, "--init", "sobel-x", "--filters", "2", "--figure", out)
     assert r.exit_code == 0, r.output
-    assert f"saved {out}" in r.stderr  # issue 16: every saved line on stderr, stdout the screen only
+    assert f"saved {out}" in r.stderr  # every saved line on stderr, stdout the screen only
     assert "saved" not in r.stdout
     image = Image.open(out)
     image.load()

@@ -1,4 +1,4 @@
-"""--export .svg/.html is in colour whatever stdout is (issue 16); stdout itself stays plain."""
+"""--export .svg/.html is in colour whatever stdout is; stdout itself stays plain."""
 
 from __future__ import annotations
 

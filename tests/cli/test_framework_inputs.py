@@ -1,4 +1,4 @@
-"""`run` reads inputs as the frameworks do (issue 16): --semantics torch reads arrays channels-first,
+"""`run` reads inputs as the frameworks do: --semantics torch reads arrays channels-first,
 --color-mode and EXIF orientation reach the loader, and the header says what was done."""
 
 from __future__ import annotations

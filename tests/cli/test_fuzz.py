@@ -1,4 +1,4 @@
-"""A fuzz over the options of ``run`` and ``params`` (issue 13): huge, negative and malformed values.
+"""A fuzz over the options of ``run`` and ``params``: huge, negative and malformed values.
 
 Whatever the options, convcli exits 0, 1 or 2, prints no traceback, says an error in exactly one
 ``Error:`` line, and answers at once: sizes past the ceiling or past memory are refused before

@@ -1,4 +1,4 @@
-"""Limits are checked before memory is spent (issue 13): every size and count has a ceiling, a kernel
+"""Limits are checked before memory is spent: every size and count has a ceiling, a kernel
 is measured before it is made, --filter ranges before they are expanded; a text input is sniffed from
 its head; Pillow's and libtiff's own warnings do not reach stderr; an unreadable input is bad data; a
 summary of a million filters is a few rows."""

@@ -147,7 +147,7 @@ def test_small_map_is_drawn_as_blocks_of_its_values(tmp_path: Path):
         ((255, 10), (510, 20)),
         ((256, 100), (256, 100)),
         ((600, 512), (600, 512)),  # a photo keeps its pixels
-        ((3000, 4000), (750, 1000)),  # means of 4×4 blocks (issue 15: whole blocks, not 3.9 × 3.9)
+        ((3000, 4000), (750, 1000)),  # means of 4×4 blocks (whole blocks, not 3.9 × 3.9)
         ((1, 5000), (1, 1000)),
     ],
 )

@@ -1,4 +1,4 @@
-"""The figure's colours (issue 16): inputs in grey, the parts and their sum on ONE scale, a value's
+"""The figure's colours: inputs in grey, the parts and their sum on ONE scale, a value's
 colour the same as in the terminal."""
 
 from __future__ import annotations

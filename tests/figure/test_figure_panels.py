@@ -1,4 +1,4 @@
-"""The figure's panels at the size they are drawn (issue 15): a map that fits is drawn value for value
+"""The figure's panels at the size they are drawn: a map that fits is drawn value for value
 (the full-resolution partial maps, exactly, as before); a larger one as the means of its k×k blocks,
 each pixel's value checked against its block of the naive loop's map, before any colour is chosen."""
 

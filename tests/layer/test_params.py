@@ -314,7 +314,7 @@ def test_bad_combinations(spec: ConvSpec, field: str, fragment: str):
     assert isinstance(info.value, ConfigError)
 
 
-# the receptive field without loops or sets as large as the layer (issue 13): the closed forms
+# the receptive field without loops or sets as large as the layer: the closed forms
 # against the exact set-by-set definition they replace, written here as it was
 
 

@@ -1,4 +1,4 @@
-"""`explain --lang ru|ko` speaks its language in the run panels too (issue 16); English is unchanged."""
+"""`explain --lang ru|ko` speaks its language in the run panels too; English is unchanged."""
 
 from __future__ import annotations
 

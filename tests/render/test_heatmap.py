@@ -255,7 +255,7 @@ def test_heatmap_takes_array_likes():
 
 
 # ------------------------------------------------------------------------------------------------
-# One colour language (issue 16)
+# One colour language
 
 
 def test_minus_one_and_plus_one_have_one_colour_in_grid_heatmap_and_figure():

@@ -1,4 +1,4 @@
-"""A wide --window stays legible (issue 16): the grids are split into column blocks that fit the line,
+"""A wide --window stays legible: the grids are split into column blocks that fit the line,
 every number whole, instead of rich cutting each one to ``-2…``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Images read as the frameworks read them (issue 16): Keras' load_img colour modes, EXIF orientation."""
+"""Images read as the frameworks read them: Keras' load_img colour modes, EXIF orientation."""
 
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ def test_png_modes_keep_values_as_stored(
 ) -> None:
     a = rng().integers(0, 256, (5, 7, channels), dtype=np.uint8)
     img = Image.fromarray(a[:, :, 0] if channels == 1 else a, mode=mode)
-    # alpha is kept only by asking (issue 16: the default drops it, as Keras' load_img); LA has no
+    # alpha is kept only by asking (the default drops it, as Keras' load_img); LA has no
     # framework mode that keeps it as two channels, so it is read with the modes as stored
     from convcli.sources.images import image_array
 

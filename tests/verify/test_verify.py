@@ -190,7 +190,7 @@ def test_keras_backend_choice():
 
 
 def test_run_semantics_torch_prints_torch_layouts(photo):
-    # photo is (H, W, C): issue 16 makes torch read arrays channels-first unless --layout says otherwise
+    # photo is (H, W, C): torch reads arrays channels-first unless --layout says otherwise
     r = invoke("run", photo, "-f", "4", "-k", "3,2", "--semantics", "torch", "--padding", "same",
                "--layout", "channels-last")
     assert r.exit_code == 0, r.output
@@ -217,7 +217,7 @@ def test_torch_same_equals_keras_same_at_stride_1(photo, tmp_path: Path):
     import torch.nn.functional as F
 
     args = ["-f", "2", "-k", "4,2", "--dilation", "1,3", "--padding", "same", "--dtype", "float64", "--json",
-            "--layout", "channels-last"]  # photo is (H, W, C); torch would read it channels-first (issue 16)
+            "--layout", "channels-last"]  # photo is (H, W, C); torch would read it channels-first
     docs = {s: json.loads(invoke("run", photo, *args, "--semantics", s, "--save", tmp_path / f"{s}.npz").stdout)
             for s in ("keras", "torch")}
     assert docs["keras"]["layer"]["pads"] == docs["torch"]["layer"]["pads"] == [1, 2, 1, 2]
@@ -234,7 +234,7 @@ def test_torch_same_equals_keras_same_at_stride_1(photo, tmp_path: Path):
 def test_verify_semantics_torch_shows_pytorch_refusing_strided_same(photo):
     needs("torch", "keras")
     r = invoke("verify", photo, "-f", "2", "--stride", "2", "--padding", "same", "--semantics", "torch",
-               "--layout", "channels-last")  # photo is (H, W, C) (issue 16: torch reads channels-first)
+               "--layout", "channels-last")  # photo is (H, W, C) (torch reads channels-first)
     assert r.exit_code == 0, r.output
     flat = " ".join(r.stdout.replace("│", " ").split())
     assert "refused" in row(r.stdout, "PyTorch")
@@ -248,7 +248,7 @@ def test_kernel_layout_follows_semantics(photo, tmp_path: Path):
     np.save(tmp_path / "k_torch.npy", k.transpose(3, 2, 0, 1))
     np.save(tmp_path / "k_keras.npy", k)
     a = invoke("run", photo, "--kernel", tmp_path / "k_torch.npy", "--semantics", "torch", "--json",
-               "--layout", "channels-last")  # photo is (H, W, C) (issue 16: torch reads channels-first)
+               "--layout", "channels-last")  # photo is (H, W, C) (torch reads channels-first)
     b = invoke("run", photo, "--kernel", tmp_path / "k_keras.npy", "--json")
     assert a.exit_code == 0 and b.exit_code == 0, a.output + b.output
     da, db = json.loads(a.stdout), json.loads(b.stdout)

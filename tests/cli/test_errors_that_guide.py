@@ -1,5 +1,5 @@
-"""Errors that guide (issue 16): the --filters hint, KxK sizes, click's near-miss option names,
-memory advice that fits the dtype (tests/cli/test_hostile.py) and saved lines on stderr."""
+"""Errors that guide: the --filters hint, KxK sizes, click's near-miss option names,
+memory advice that fits the dtype (tests/cli/test_writes_signals_and_escapes.py) and saved lines on stderr."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A hostile user (issue 13): inputs are never written, the last step of a write cannot clobber, SIGTERM
+"""A hostile user: inputs are never written, the last step of a write cannot clobber, SIGTERM
 cleans up like Ctrl-C, a failed write or a memory limit is one ``Error:`` line, names from files cannot
 forge output."""
 
@@ -385,7 +385,7 @@ def test_memory_error_is_one_line(folder: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(engine, "run_layer", run_layer)
     r = invoke("run", "x.npy", "--filters", "2")
     assert r.exit_code == 1
-    # issue 16: float32 is already the dtype, so it is not advised
+    # float32 is already the dtype, so it is not advised
     _one_error(r.stderr, "out of memory; use fewer --filters, a smaller image or raise the limit")
     r = invoke("run", "x.npy", "--filters", "2", "--dtype", "float64")
     assert r.exit_code == 1
@@ -497,7 +497,7 @@ def test_a_path_with_markup_and_control_characters_is_shown_as_it_is(folder: Pat
     name = "[red]o\x1bk.npz"
     r = invoke("run", "x.npy", "--filters", "2", "--save", name, columns=200)
     assert r.exit_code == 0, r.output
-    assert "saved [red]o\\x1bk.npz: bias, input" in r.stderr  # issue 16: saved lines on stderr
+    assert "saved [red]o\\x1bk.npz: bias, input" in r.stderr  # saved lines on stderr
     assert "\x1b" not in r.stdout + r.stderr
     assert (folder / name).exists()
 
