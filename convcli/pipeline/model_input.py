@@ -57,7 +57,8 @@ def layer_input(request: Request, loaded: Loaded, listing: Listing, index: int, 
     takes = inputs[0][-1] if len(inputs) == 1 else None
     if not is_image(loaded) and takes is not None and x.shape[2] != takes:
         raise ShapeError(f"{shown(request.input_name)} has {x.shape[2]} channels: layer {shown(ml.name)!r} reads "
-                         f"{reads} (give its input as an array of that many) and the model's input takes {takes}")
+                         f"{reads} (give its input as an array of that many) and the model's input takes {takes}"
+                         + channels_first_hint(request, loaded, {reads, takes}))
     _check_upstream_fits(listing, index, x)
     found = upstream.layer_input(str(request.model), listing, index, x)
     return found.array, found.note, f"{loaded.description} → the input of {shown(ml.name)!r}, by {found.by}"
@@ -80,3 +81,18 @@ def _check_upstream_fits(listing: Listing, index: int, x: np.ndarray) -> None:
     largest = max((prod(n.out_shape) for n in numbers.layers if n.out_shape), default=0)
     memory.ensure_fits(3 * 4 * largest + x.size * 8, f"model's activations up to the layer ({largest:,} values at "
                        "the most)", "use a smaller image: --resize H,W")
+
+
+def channels_first_hint(request: Request, loaded: Loaded, channels: set[int]) -> str:
+    """``"; ... --layout channels-first"`` when an array file read channels-last (no ``--layout`` given) would
+    have ``channels`` read channels-first, as PyTorch stores activations ``(C, H, W)`` or ``(1, C, H, W)``;
+    else ``""``."""
+    shape = loaded.stored_shape
+    if request.layout is not None or shape is None:
+        return ""
+    if len(shape) == 4 and shape[0] == 1:
+        shape = shape[1:]
+    if len(shape) != 3 or shape[0] not in channels or shape[-1] in channels:
+        return ""
+    dims = "×".join(str(n) for n in loaded.stored_shape or shape)
+    return f"; the {dims} array reads as PyTorch's (C, H, W): give --layout channels-first"

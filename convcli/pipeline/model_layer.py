@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcli.errors import ConfigError, ShapeError
 from convcli.pipeline.built import FLIP_NOTE, BuiltLayer, nonfinite_warnings
-from convcli.pipeline.model_input import channel_names, layer_input
+from convcli.pipeline.model_input import channel_names, channels_first_hint, layer_input
 from convcli.pipeline.request import Request, as_pair, spelt, written
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def build_model_layer(request: Request, loaded: Loaded) -> BuiltLayer:
     groups, filters, multiplier = _grouping(merged, ml, int(x.shape[2]), kernel)
     activation = _merged_activation(merged, ml, model)
     bias, use_bias = _merged_bias(merged, weights)
-    _check_channels(request, listing, ml, int(x.shape[2]), int(kernel.shape[2]), groups, input_by)
+    _check_channels(request, loaded, listing, ml, int(x.shape[2]), int(kernel.shape[2]), groups, input_by)
     spec = layer_spec(ml.kind, int(x.shape[2]), filters, (int(kernel.shape[0]), int(kernel.shape[1])), stride=stride,
                       dilation=dilation, padding=padding, groups=groups, depth_multiplier=multiplier,
                       use_bias=use_bias)
@@ -176,21 +176,25 @@ def _merged_bias(merged: _Merged, weights: LayerWeights) -> tuple[np.ndarray | N
     return bias, use_bias
 
 
-def _check_channels(request: Request, listing: Listing, ml: ModelLayer, c: int, cg: int, groups: int,
+def _check_channels(request: Request, loaded: Loaded, listing: Listing, ml: ModelLayer, c: int, cg: int, groups: int,
                     input_by: str) -> None:
-    """The layer reads as many channels as its input has (``cg`` per group), or a data error names both."""
+    """The layer reads as many channels as its input has (``cg`` per group), or a data error names both (and
+    ``--layout channels-first`` when the array file reads as PyTorch's ``(C, H, W)``)."""
     from convcli.text import shown
 
     model, name = shown(str(request.model)), shown(ml.name)
     expected = cg if ml.kind == "depthwise" else cg * groups
     if not listing.graph and c % cg:
         raise ShapeError(f"{model}: layer {name!r} reads {cg} channels per group, which does not divide the "
-                         f"{c} of {shown(request.input_name)}; pass the layer's input as an array file (H, W, C)")
+                         f"{c} of {shown(request.input_name)}"
+                         + (channels_first_hint(request, loaded, {cg}) or
+                            "; pass the layer's input as an array file (H, W, C)"))
     if c != expected:
         what = "its input" if input_by else shown(request.input_name)
         how = f" (--groups {groups} × {cg} per group)" if "groups" in request.given and ml.kind != "depthwise" else ""
+        hint = channels_first_hint(request, loaded, {expected})
         raise ShapeError(f"{model}: layer {name!r} ({ml.class_name}) reads {expected} channels{how}, but {what} "
-                         f"has {c}" + ("" if input_by or listing.graph else
+                         f"has {c}" + (hint if hint or input_by or listing.graph else
                                        "; pass the layer's input as an array file (H, W, C)"))
 
 

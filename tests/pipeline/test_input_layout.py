@@ -48,3 +48,25 @@ def test_the_textbook_read_as_torch_says_how_and_how_to_choose() -> None:
     chosen = invoke("run", ROOT / "samples/textbook.npy", "--semantics", "torch", "--layout", "channels-last",
                     "--kernel", ROOT / "samples/kernel_ones_2x2_torch.npy")
     assert chosen.exit_code == 0 and chosen.stderr == "" and "40404" in chosen.stdout
+
+
+@pytest.mark.parametrize("model, layer, shape", [
+    ("edges.safetensors", "edges", (3, 20, 16)),      # weights only: the first layer's 3 channels
+    ("edges.safetensors", "edges", (1, 3, 20, 16)),   # a batch of one, as torch saves activations
+    ("edges.onnx", "edges", (3, 20, 16)),
+    ("edges.keras", "mid", (8, 20, 16)),              # a deep layer's input, as PyTorch would store it
+])
+def test_an_activation_stored_channels_first_is_pointed_to_layout(tmp_path: Path, model: str, layer: str,
+                                                                   shape: tuple[int, ...]) -> None:
+    """A (C, H, W) or (1, C, H, W) array given to a model's layer names --layout channels-first, and that works."""
+    pytest.importorskip("h5py")
+    if model.endswith(".onnx"):
+        pytest.importorskip("onnx")
+    np.save(tmp_path / "act.npy", np.random.default_rng(0).random(shape).astype(np.float32))
+    args = ["run", tmp_path / "act.npy", "--model", ROOT / "samples" / model, "--layer", layer, "--json"]
+    r = invoke(*args)
+    assert r.exit_code == 1, r.output
+    dims = "×".join(map(str, shape))
+    assert r.stderr.strip().endswith(f"the {dims} array reads as PyTorch's (C, H, W): give --layout channels-first")
+    fixed = invoke(*args, "--layout", "channels-first")
+    assert fixed.exit_code == 0, fixed.output
