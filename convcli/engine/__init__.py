@@ -46,6 +46,7 @@ from convcli.engine.conv import (
     partial_sums,
     trace_position,
 )
+from convcli.engine.extremes import band_extremes, partial_block_extremes
 from convcli.engine.general import layer_output, layer_partials_nd
 from convcli.engine.passes import (
     LayerResult,
@@ -86,6 +87,7 @@ __all__ = [
     "Trace",
     "activate",
     "as_pair",
+    "band_extremes",
     "bind",
     "block_counts",
     "block_edges",
@@ -108,6 +110,7 @@ __all__ = [
     "pad_amounts",
     "padded_region",
     "param_count",
+    "partial_block_extremes",
     "partial_block_means",
     "partial_pass",
     "partial_sums",
