@@ -88,6 +88,6 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
         stat = auto_stat(layer.kernel, detail)
     # partial maps: none; a figure's panels and the heatmaps come from block sums
     shown = out.Shown(opts, built.padding, built, result, info, detail, traces, trace_v, {}, shown_window, keep,
-                      shown_view, stat)
+                      shown_view, stat, bar=not quiet and not json_)
     map_files = out.write_files(shown, targets)
     (out.print_json if json_ else out.print_screen)(shown, targets, map_files)

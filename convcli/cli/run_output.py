@@ -13,6 +13,8 @@ from convcli.cli.options import LayerOptions, View
 from convcli.cli.output import ProgressBar, export_screen, note, screen_console
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from convcli.engine import LayerResult
     from convcli.pipeline.built import BuiltLayer
 
@@ -48,6 +50,7 @@ class Shown:
     keep: bool  # the partials go into --save
     view: View  # never auto
     stat: str = "mean"  # what a heatmap cell shows of its block
+    bar: bool = False  # progress bars on stderr for the work after the pass (max-abs heatmaps, --save-maps)
 
 
 def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
@@ -116,8 +119,12 @@ def write_files(run: Shown, targets: Targets) -> list[Path]:
         return []
     from convcli.figure import maps as feature_maps
 
-    return feature_maps.save_maps(result, targets.maps, force=targets.force, source=str(source), padding=run.padding,
-                                  inputs=targets.inputs)
+    progress = ProgressBar("saving maps", enabled=run.bar)
+    try:
+        return feature_maps.save_maps(result, targets.maps, force=targets.force, source=str(source),
+                                      padding=run.padding, inputs=targets.inputs, progress=progress)
+    finally:
+        progress.close()
 
 
 def _figure_title(run: Shown) -> str:
@@ -158,7 +165,9 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         from convcli.present import maps as map_sources
         from convcli.render import heatmap
 
-        sources = map_sources.ResultMaps(result, run.stat)  # block sums shared by every filter's heatmaps
+        # block sums (or max-abs block extremes, one pass for the filters shown) shared by their heatmaps
+        sources = map_sources.ResultMaps(result, run.stat, filters=detail,
+                                         progress=_closing(ProgressBar("heatmaps", enabled=run.bar)))
     for f in detail:
         if run.view in (View.numbers, View.both):
             console.print(render.filter_panel(result, f, names, window=run.window))
@@ -178,6 +187,16 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     _saved_lines(run, targets, map_files)
     export_screen(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
             inputs=targets.inputs)
+
+
+def _closing(bar: ProgressBar) -> Callable[[float], None]:
+    """``bar``, closed once its work is done: the screen is printed right after, and a live bar
+    on stderr would redraw over it."""
+    def update(fraction: float) -> None:
+        bar(fraction)
+        if fraction >= 1.0:
+            bar.close()
+    return update
 
 
 def _saved_lines(run: Shown, targets: Targets, map_files: list[Path]) -> None:
