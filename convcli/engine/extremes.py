@@ -15,7 +15,7 @@ import numpy as np
 from convcli.engine import fast, tiles
 from convcli.engine.bind import Layer
 from convcli.engine.blocks import block_edges
-from convcli.engine.conv import input_region, partials_region
+from convcli.engine.conv import filter_partials, input_region
 from convcli.engine.fast import tuning
 from convcli.errors import ShapeError
 from convcli.layer.spec import group_of
@@ -68,26 +68,32 @@ def partial_block_extremes(layer: Layer, filters: Sequence[int], k: int,
         grouped.setdefault(group_of(f, layer.filters, layer.groups), []).append(i)
     ones = {g: Layer(layer.x[:, :, g * cg : (g + 1) * cg], np.ascontiguousarray(layer.kernel[:, :, :, [filters[i] for i in idx]]),
                      1, layer.geometry) for g, idx in grouped.items()}
-    planar = layer.geometry.stride == (1, 1) and cg < tuning.IM2COL_MIN_CHANNELS
-    # bands of whole block rows (each writes its own rows of blocks), at least one per thread
-    rows = max(1, min(tiles.TILE_VALUES // max(1, wo * cg * k), -(-by // tiles.THREADS))) * k
-    bands = [(r, min(r + rows, ho)) for r in range(0, ho, rows)]
+    if not (layer.geometry.stride == (1, 1) and cg < tuning.IM2COL_MIN_CHANNELS):
+        # other paths: each filter's maps whole, as filter_partials makes them (their tiles round alike)
+        for i, f in enumerate(filters):
+            high[..., i], low[..., i] = band_extremes(filter_partials(layer, f), k)
+            if progress is not None:
+                progress(ho)
+        return high, low
+    # filter_partials' bands (conv_region's for its one-filter layer, Cg maps a row), so the same tiles
+    bands = tiles.row_tiles((0, ho), wo * cg, parts=tiles.THREADS)
+    found: dict[tuple[int, int], tuple[int, np.ndarray, np.ndarray]] = {}
 
     def band(b: tuple[int, int]) -> int:
         first, last = b[0] // k, -(-b[1] // k)
         for g, idx in grouped.items():
             one = ones[g]
-            if planar:
-                hi, lo = high[first:last, :, :, idx], low[first:last, :, :, idx]  # copies: NaN to start from
-                fast.planar_extremes(input_region(one, b, (0, wo)), one.kernel, layer.geometry.dilation,
-                                     (b[1] - b[0], wo), k, high=hi, low=lo)
-                high[first:last, :, :, idx], low[first:last, :, :, idx] = hi, lo
-                continue
-            for j, i in enumerate(idx):
-                single = Layer(one.x, one.kernel[:, :, :, j : j + 1], 1, one.geometry)
-                maps = partials_region(single, b, (0, wo), threads=False)[:, :, :, 0]  # (n, W', Cg)
-                high[first:last, :, :, i], low[first:last, :, :, i] = band_extremes(maps, k)
+            hi = np.full((last - first, bx, cg, len(idx)), np.nan, dtype=layer.x.dtype)
+            lo = hi.copy()
+            fast.planar_extremes(input_region(one, b, (0, wo)), one.kernel, layer.geometry.dilation,
+                                 (b[1] - b[0], wo), k, b[0], high=hi, low=lo)
+            found[b[0], g] = first, hi, lo
         return (b[1] - b[0]) * len(filters)
 
     tiles.each(band, bands, progress)
+    # a block cut by a band's edge has extremes from both bands
+    for (_, g), (first, hi, lo) in found.items():
+        rows, idx = slice(first, first + hi.shape[0]), grouped[g]
+        high[rows, :, :, idx] = np.fmax(high[rows, :, :, idx], hi)
+        low[rows, :, :, idx] = np.fmin(low[rows, :, :, idx], lo)
     return high, low

@@ -171,9 +171,13 @@ def _each_in_order(fn: Callable[[Pair], T], blocks: list[Pair], consume: Callabl
                 gate.notify_all()
 
 
-def _row_tiles(rows: Pair, values_per_row: int, parts: int = 1) -> list[Pair]:
+def row_tiles(rows: Pair, values_per_row: int, parts: int = 1) -> list[Pair]:
     """Output rows ``[r0, r1)`` cut into blocks of at most :data:`TILE_VALUES` values, and into at
     least ``parts`` blocks when there are that many rows (one per thread)."""
     r0, r1 = rows
     step = max(1, min(TILE_VALUES // max(1, values_per_row), -(-(r1 - r0) // parts)))
     return [(r, min(r + step, r1)) for r in range(r0, r1, step)]
+
+
+#: The name the engine's own modules have called :func:`row_tiles` by.
+_row_tiles = row_tiles

@@ -37,7 +37,7 @@ def deflate_level(rows: np.ndarray) -> int:
     band = max(1, h // 64)
     starts = np.unique(np.linspace(0, max(0, h - band), SAMPLE_BANDS).astype(int))
     sample = np.concatenate([rows[s : s + band] for s in starts])
-    return LEVEL if len(zlib.compress(sample, LEVEL)) <= PAYS * sample.nbytes else 0
+    return LEVEL if len(zlib.compress(sample.data, LEVEL)) <= PAYS * sample.nbytes else 0
 
 
 def write_grey_png(fh: IO[bytes], pixels: np.ndarray, text: Mapping[str, str] | None = None, *,
@@ -56,5 +56,5 @@ def write_grey_png(fh: IO[bytes], pixels: np.ndarray, text: Mapping[str, str] | 
     fh.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8 * a.itemsize, 0, 0, 0, 0)))
     for key, value in (text or {}).items():
         fh.write(_chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1")))
-    fh.write(_chunk(b"IDAT", zlib.compress(rows, deflate_level(rows) if level is None else level)))
+    fh.write(_chunk(b"IDAT", zlib.compress(rows.data, deflate_level(rows) if level is None else level)))
     fh.write(_chunk(b"IEND", b""))

@@ -8,16 +8,17 @@ from convcli.engine.fast import tuning
 
 
 def planar_extremes(region: np.ndarray, kernels: np.ndarray, dilation: tuple[int, int], out_hw: tuple[int, int],
-                    k: int, *, high: np.ndarray, low: np.ndarray) -> None:
+                    k: int, row0: int, *, high: np.ndarray, low: np.ndarray) -> None:
     """The max and the min over each ``k × k`` block of the stride-1 partial maps of a padded
     ``region (h_in, w_in, Cg)`` (one group's channels) with ``kernels (kh, kw, Cg, m)`` (``m``
-    filters of that group), ``out_hw = (n, W')`` output rows, the first a block's first.
+    filters of that group), ``out_hw = (n, W')``: output rows ``row0 .. row0 + n`` of the layer.
 
     Each map is the one :func:`~convcli.engine.fast.depthwise.depthwise_planar` makes for a single
-    filter (``filter_partials``): per tile and channel a ``(1, T) @ (T, rows)`` product over the same
-    planar copy, which here serves all ``m`` filters. Written into ``high`` / ``low``
-    ``(ceil(n / k), ceil(W' / k), Cg, m)``, which must start as NaN: ``fmax``/``fmin`` skip NaN,
-    so an all-NaN block stays NaN.
+    filter (``filter_partials``) on the same region: per tile (the same tiles) and channel a
+    ``(1, T) @ (T, rows)`` product over the same planar copy, which here serves all ``m`` filters.
+    (BLAS may round an element differently at another place in a tile, hence the same tiles.)
+    Written into ``high`` / ``low`` ``(by, ceil(W' / k), Cg, m)``, the blocks from the one holding
+    ``row0`` on, which must start as NaN: ``fmax``/``fmin`` skip NaN, so an all-NaN block stays NaN.
     """
     kh, kw, cg, nf = kernels.shape
     dh, dw = dilation
@@ -41,10 +42,10 @@ def planar_extremes(region: np.ndarray, kernels: np.ndarray, dilation: tuple[int
         n = r1 - r0
         start, stop = r0 * w_in, min(r1 * w_in, valid)
         m = stop - start
-        # the tile's rows by block: segment j holds rows [cuts[j], cuts[j + 1]) of block first + j
-        first = r0 // k
-        cuts = np.unique(np.clip(np.arange(first * k, r1 + k, k) - r0, 0, n))[:-1]
-        blocks = slice(first, first + len(cuts))
+        # the tile's rows by block: segment j, from row cuts[j] of the tile on, is in block first + j
+        first = (row0 + r0) // k
+        cuts = np.concatenate(([0], np.arange((first + 1) * k, row0 + r1, k) - (row0 + r0)))
+        blocks = slice(first - row0 // k, first - row0 // k + len(cuts))
         for ch in range(cg):
             plane[: m + reach] = flat[start : stop + reach, ch]
             for t, off in enumerate(offsets):
