@@ -198,8 +198,8 @@ class ResultMaps:
     Otherwise (NaN or Inf, or no ranges) each map is computed and averaged as an array.
 
     ``max-abs`` cannot come from linear block sums: with finite ranges, the block extremes of the
-    partial maps of every filter in ``filters`` (default: all) come from one banded pass over the
-    input per block size (:func:`engine.partial_block_extremes`, the maps' own values, never whole),
+    partial maps of every filter in ``filters`` (default: each filter when asked for) come from one
+    banded pass over the input per block size (:func:`engine.partial_block_extremes`, the maps' own values, never whole),
     those of the pre-activation and the output from their arrays, all filters at once.
     ``progress(fraction)`` is told how far that pass is. ``mean-abs``, and ``max-abs`` without finite
     ranges: each filter's partial maps are computed when asked for (``engine.filter_partials``,
@@ -212,11 +212,11 @@ class ResultMaps:
             raise ValueError(f"unknown block statistic {stat!r}: one of {', '.join(STATS)}")
         self.result = result
         self.stat = stat
-        self.filters = list(range(result.layer.filters)) if filters is None else [int(f) for f in filters]
+        self.filters = [] if filters is None else [int(f) for f in filters]
         self.progress = progress
         self._taps: dict[int, np.ndarray] = {}
         self._stacks: dict[tuple[str, int], np.ndarray] = {}
-        self._peaks: dict[int, tuple[list[int], np.ndarray]] = {}  # k -> (filters, (by, bx, Cg, F') peaks)
+        self._peaks: dict[tuple[int, int], np.ndarray] = {}  # (k, filter) -> (by, bx, Cg) max-abs blocks
 
     def _finite(self, f: int) -> bool:
         low, high = self.result.partial_low, self.result.partial_high
@@ -233,7 +233,7 @@ class ResultMaps:
         layer = self.result.layer
         if k == 1:  # the values themselves: a map that small is cheap to make
             return engine.filter_partials(layer, f)[:, :, c]
-        if k not in self._peaks or f not in self._peaks[k][0]:
+        if (k, f) not in self._peaks:
             filters = self.filters if f in self.filters else [f]
             ho = layer.geometry.out_hw[0]
             done = [0]
@@ -244,9 +244,9 @@ class ResultMaps:
                     self.progress(min(1.0, done[0] / (ho * len(filters))))
 
             hi, lo = engine.partial_block_extremes(layer, filters, k, step)
-            self._peaks[k] = (filters, signed_peak(hi, lo))
-        filters, peaks = self._peaks[k]
-        return peaks[:, :, c, filters.index(f)]
+            peaks = signed_peak(hi, lo)
+            self._peaks.update({(k, g): peaks[..., i] for i, g in enumerate(filters)})
+        return self._peaks[k, f][:, :, c]
 
     def from_block_sums(self, f: int) -> bool:
         """Whether filter ``f``'s partial maps come from block sums (:class:`BlockMap`), never made whole."""
