@@ -35,25 +35,43 @@ def planar_extremes(region: np.ndarray, kernels: np.ndarray, dilation: tuple[int
     rows = tuning.tile_rows(w_in, ntaps + 1, dtype.itemsize, ho)
     plane = np.empty(rows * w_in + reach, dtype=dtype)
     buf = np.empty((ntaps, rows * w_in), dtype=dtype)
-    res = np.empty((1, rows * w_in), dtype=dtype)
+    # the products of several tiles land side by side and are reduced together: a tile is a few
+    # rows, and numpy's calls per tile, not its arithmetic, would dominate
+    held = max(rows, min(ho, STAGE_VALUES // max(1, nf * w_in)))
+    stage = np.empty((nf, held + rows, w_in), dtype=dtype)
     starts = np.arange(0, wo, k)
-    for r0 in range(0, ho, rows):
-        r1 = min(r0 + rows, ho)
-        n = r1 - r0
-        start, stop = r0 * w_in, min(r1 * w_in, valid)
-        m = stop - start
-        # the tile's rows by block: segment j, from row cuts[j] of the tile on, is in block first + j
-        first = (row0 + r0) // k
-        cuts = np.concatenate(([0], np.arange((first + 1) * k, row0 + r1, k) - (row0 + r0)))
+
+    def reduce(ch: int, s0: int, filled: int) -> None:
+        """Reduce the staged output rows ``s0 .. s0 + filled`` of channel ``ch`` into their blocks."""
+        first = (row0 + s0) // k  # segment j, from staged row cuts[j] on, is in block first + j
+        cuts = np.concatenate(([0], np.arange((first + 1) * k, row0 + s0 + filled, k) - (row0 + s0)))
         blocks = slice(first - row0 // k, first - row0 // k + len(cuts))
-        for ch in range(cg):
+        ends = [*cuts[1:], filled]
+        for op, into in ((np.fmax, high), (np.fmin, low)):
+            # down the rows first (element-wise over whole rows, at full speed), then the few row-wide results
+            rows_done = np.stack([op.reduce(stage[:, a:b, :wo], axis=1) for a, b in zip(cuts, ends, strict=True)], axis=1)
+            cells = op.reduceat(rows_done, starts, axis=2).transpose(1, 2, 0)  # (segments, bx, m)
+            op(into[blocks, :, ch], cells, out=into[blocks, :, ch])
+
+    for ch in range(cg):
+        s0, filled = 0, 0
+        for r0 in range(0, ho, rows):
+            r1 = min(r0 + rows, ho)
+            n = r1 - r0
+            start, stop = r0 * w_in, min(r1 * w_in, valid)
+            m = stop - start
             plane[: m + reach] = flat[start : stop + reach, ch]
             for t, off in enumerate(offsets):
                 buf[t, :m] = plane[off : off + m]
             for j in range(nf):
-                np.matmul(weights[ch, j], buf[:, :m], out=res[:, :m])
-                # positions m.. are the last row's discarded columns: the view below never reads them
-                maps = res[0, : n * w_in].reshape(n, w_in)[:, :wo]
-                for op, into in ((np.fmax, high), (np.fmin, low)):
-                    cells = op.reduceat(op.reduceat(maps, starts, axis=1), cuts, axis=0)
-                    op(into[blocks, :, ch, j], cells, out=into[blocks, :, ch, j])
+                # positions m.. are the last row's discarded columns: the reduction never reads them
+                out = stage[j].reshape(1, -1)[:, filled * w_in : filled * w_in + m]
+                np.matmul(weights[ch, j], buf[:, :m], out=out)
+            filled += n
+            if filled >= held or r1 == ho:
+                reduce(ch, s0, filled)
+                s0, filled = s0 + filled, 0
+
+
+#: Values of the products held before they are reduced (per thread): 2 MiB of float32.
+STAGE_VALUES = 1 << 19
