@@ -28,8 +28,11 @@ PAYS = 0.75
 SAMPLE_BANDS = 8
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+def _chunk(fh: IO[bytes], kind: bytes, data: bytes) -> None:
+    """One chunk, its data written as it is (an IDAT is tens of MB: no copy joins it to its frame)."""
+    fh.write(struct.pack(">I", len(data)) + kind)
+    fh.write(data)
+    fh.write(struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))
 
 
 def deflate_level(rows: np.ndarray) -> int:
@@ -51,11 +54,13 @@ def write_grey_png(fh: IO[bytes], pixels: np.ndarray, text: Mapping[str, str] | 
         raise ValueError(f"a greyscale PNG needs a non-empty (h, w) uint8 or uint16 array, got {a.dtype} {a.shape}")
     h, w = a.shape
     # each row: filter type 0 (none), then its samples, 16-bit ones big-endian
-    rows = np.zeros((h, 1 + w * a.itemsize), dtype=np.uint8)
-    rows[:, 1:] = a.astype(a.dtype.newbyteorder(">"), copy=False).view(np.uint8).reshape(h, -1)
+    rows = np.empty((h, 1 + w * a.itemsize), dtype=np.uint8)
+    rows[:, 0] = 0
+    # the samples written in place, byte-swapped on the way (an unaligned view: no temporary copy)
+    rows[:, 1:].view(a.dtype.newbyteorder(">"))[...] = a
     fh.write(SIGNATURE)
-    fh.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8 * a.itemsize, 0, 0, 0, 0)))
+    _chunk(fh, b"IHDR", struct.pack(">IIBBBBB", w, h, 8 * a.itemsize, 0, 0, 0, 0))
     for key, value in (text or {}).items():
-        fh.write(_chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1")))
-    fh.write(_chunk(b"IDAT", zlib.compress(rows.data, deflate_level(rows) if level is None else level)))
-    fh.write(_chunk(b"IEND", b""))
+        _chunk(fh, b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
+    _chunk(fh, b"IDAT", zlib.compress(rows.data, deflate_level(rows) if level is None else level))
+    _chunk(fh, b"IEND", b"")
