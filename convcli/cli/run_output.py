@@ -13,6 +13,8 @@ from convcli.cli.options import LayerOptions, View
 from convcli.cli.output import ProgressBar, export_screen, note, screen_console
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from convcli.engine import LayerResult
     from convcli.pipeline.built import BuiltLayer
     from convcli.pipeline.precision import Emulated
@@ -51,6 +53,7 @@ class Shown:
     view: View  # never auto
     stat: str = "mean"  # what a heatmap cell shows of its block
     emulated: Any = None  # pipeline.precision.Emulated: the layer in --precision, or None
+    bar: bool = False  # progress bars on stderr for the work after the pass (max-abs heatmaps, --save-maps)
 
     @property
     def precision_at(self) -> tuple[int, int]:
@@ -135,8 +138,12 @@ def write_files(run: Shown, targets: Targets) -> list[Path]:
         return []
     from convcli.figure import maps as feature_maps
 
-    return feature_maps.save_maps(result, targets.maps, force=targets.force, source=str(source), padding=run.padding,
-                                  inputs=targets.inputs)
+    progress = ProgressBar("saving maps", enabled=run.bar)
+    try:
+        return feature_maps.save_maps(result, targets.maps, force=targets.force, source=str(source),
+                                      padding=run.padding, inputs=targets.inputs, progress=progress)
+    finally:
+        progress.close()
 
 
 def _figure_title(run: Shown) -> str:
@@ -182,7 +189,9 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         from convcli.present import maps as map_sources
         from convcli.render import heatmap
 
-        sources = map_sources.ResultMaps(result, run.stat)  # block sums shared by every filter's heatmaps
+        # block sums (or max-abs block extremes, one pass for the filters shown) shared by their heatmaps
+        sources = map_sources.ResultMaps(result, run.stat, filters=detail,
+                                         progress=_closing(ProgressBar("heatmaps", enabled=run.bar)))
     for f in detail:
         if run.view in (View.numbers, View.both):
             console.print(render.filter_panel(result, f, names, window=run.window))
@@ -220,6 +229,16 @@ def _print_precision(console: Any, run: Shown, f: int) -> None:
     at = run.precision_at
     console.print(precision_panel(precision_window(run.emulated.emulation, f, *at,
                                                    names if run.built.layer.groups == 1 else None)))
+
+
+def _closing(bar: ProgressBar) -> Callable[[float], None]:
+    """``bar``, closed once its work is done: the screen is printed right after, and a live bar
+    on stderr would redraw over it."""
+    def update(fraction: float) -> None:
+        bar(fraction)
+        if fraction >= 1.0:
+            bar.close()
+    return update
 
 
 def _saved_lines(run: Shown, targets: Targets, map_files: list[Path]) -> None:

@@ -18,7 +18,7 @@ channels per group, ``s`` stride, ``d`` dilation, ``x`` zero-padded)::
 Modules: :mod:`.bind` (a spec or settings bound to arrays: :class:`Layer`), :mod:`.conv`
 (``conv2d``, partial sums, a window's partials, a traced position), :mod:`.passes` (the pass
 ``convcli run`` makes), :mod:`.tiles` (blocks of rows and the thread pool), :mod:`.blocks` (block
-sums), :mod:`.stats`, :mod:`.activations`, :mod:`.fast` (the tiled fast paths), :mod:`.general`
+sums), :mod:`.extremes` (block extremes of partial maps), :mod:`.stats`, :mod:`.activations`, :mod:`.fast` (the tiled fast paths), :mod:`.general`
 (any rank, 1-D and 3-D layers included: one einsum over windows). The geometry is
 :mod:`convcli.layer.geometry`'s, re-exported here. This package prints nothing, touches no file
 and never exits.
@@ -46,6 +46,7 @@ from convcli.engine.conv import (
     partial_sums,
     trace_position,
 )
+from convcli.engine.extremes import band_extremes, partial_block_extremes
 from convcli.engine.general import layer_output, layer_partials_nd
 from convcli.engine.passes import (
     LayerResult,
@@ -86,6 +87,7 @@ __all__ = [
     "Trace",
     "activate",
     "as_pair",
+    "band_extremes",
     "bind",
     "block_counts",
     "block_edges",
@@ -108,6 +110,7 @@ __all__ = [
     "pad_amounts",
     "padded_region",
     "param_count",
+    "partial_block_extremes",
     "partial_block_means",
     "partial_pass",
     "partial_sums",

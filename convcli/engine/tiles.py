@@ -109,8 +109,8 @@ def _on_threads(blocks: list[Pair]) -> bool:
     return THREADS > 1 and len(blocks) > 1 and not threading.current_thread().name.startswith(_POOL_NAME)
 
 
-def _each(fn: Callable[[Pair], int], blocks: list[Pair], progress: Callable[[int], None] | None,
-          parallel: bool = True) -> None:
+def each(fn: Callable[[Pair], int], blocks: list[Pair], progress: Callable[[int], None] | None,
+         parallel: bool = True) -> None:
     """``fn`` on every block, on :data:`THREADS` threads when ``parallel`` and there are several.
 
     numpy's ufuncs, copies and BLAS calls release the GIL, and the blocks write disjoint rows.
@@ -128,6 +128,10 @@ def _each(fn: Callable[[Pair], int], blocks: list[Pair], progress: Callable[[int
             done = fn(b)
             if progress is not None:
                 progress(done)
+
+
+#: The name the engine's own modules have called :func:`each` by.
+_each = each
 
 
 def _each_in_order(fn: Callable[[Pair], T], blocks: list[Pair], consume: Callable[[Pair, T], None], *,
@@ -167,9 +171,13 @@ def _each_in_order(fn: Callable[[Pair], T], blocks: list[Pair], consume: Callabl
                 gate.notify_all()
 
 
-def _row_tiles(rows: Pair, values_per_row: int, parts: int = 1) -> list[Pair]:
+def row_tiles(rows: Pair, values_per_row: int, parts: int = 1) -> list[Pair]:
     """Output rows ``[r0, r1)`` cut into blocks of at most :data:`TILE_VALUES` values, and into at
     least ``parts`` blocks when there are that many rows (one per thread)."""
     r0, r1 = rows
     step = max(1, min(TILE_VALUES // max(1, values_per_row), -(-(r1 - r0) // parts)))
     return [(r, min(r + step, r1)) for r in range(r0, r1, step)]
+
+
+#: The name the engine's own modules have called :func:`row_tiles` by.
+_row_tiles = row_tiles

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ import numpy as np
 from convcli import reads
 from convcli.engine import LayerResult
 from convcli.errors import FIELD, ConfigError, SaveError, ShapeError
+from convcli.files import png
 from convcli.present import schema
 from convcli.text import shown
 
@@ -66,10 +67,15 @@ def quantise(values: np.ndarray, bits: int = 16) -> Quantised:
     if bits not in BITS:
         raise ConfigError(f"map files are 8 or 16 bits, got {bits}")
     top = (1 << bits) - 1
+    dtype = np.uint8 if bits == 8 else np.uint16
+    a = np.asarray(values)
+    if a.dtype.kind == "f" and a.size:
+        lo, hi = float(a.min()), float(a.max())  # NaN and ±Inf show here: then the general path
+        if np.isfinite(lo) and np.isfinite(hi):
+            return _quantise_finite(a, lo, hi, top, dtype)
     v = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(v)
     counts = {"nan": int(np.isnan(v).sum()), "posinf": int(np.isposinf(v).sum()), "neginf": int(np.isneginf(v).sum())}
-    dtype = np.uint8 if bits == 8 else np.uint16
     if not finite.any():
         pixels = np.where(np.isposinf(v), top, 0).astype(dtype)
         return Quantised(pixels, 0.0, 0.0, None, None, **counts)
@@ -84,6 +90,24 @@ def quantise(values: np.ndarray, bits: int = 16) -> Quantised:
     q = np.where(np.isposinf(v), top, q)
     pixels = np.clip(q, 0, top).astype(dtype)
     return Quantised(pixels, lo, scale, lo, hi, **counts)
+
+
+def _quantise_finite(a: np.ndarray, lo: float, hi: float, top: int, dtype: type[np.integer]) -> Quantised:
+    """:func:`quantise` of an all-finite float ``a (H', W')`` with extremes ``lo``, ``hi``: the same
+    float64 arithmetic, a band of rows at a time (the general path's temporaries are each 8 bytes
+    a value of a whole photo's map)."""
+    scale = (hi - lo) / top if hi > lo else 0.0
+    pixels = np.zeros(a.shape, dtype=dtype)
+    if scale > 0:
+        step = max(1, (1 << 16) // max(1, a.shape[1]))
+        for r in range(0, a.shape[0], step):
+            q = a[r : r + step].astype(np.float64)
+            q -= lo
+            q /= scale
+            np.rint(q, out=q)
+            np.clip(q, 0, top, out=q)
+            pixels[r : r + step] = q
+    return Quantised(pixels, lo, scale, lo, hi, 0, 0, 0)
 
 
 def check_maps_dir(
@@ -127,6 +151,7 @@ def save_maps(
     source: str | None = None,
     padding: object = None,
     inputs: Sequence[str | os.PathLike[str]] = (),
+    progress: Callable[[float], None] | None = None,
 ) -> list[Path]:
     """Write ``filter_{f}.png`` for each filter's output ``(H', W')`` and ``maps.json``; return the paths.
 
@@ -140,13 +165,15 @@ def save_maps(
     source : the input's name, recorded in the sidecar
     padding : the padding as given (``"same"``, 1, ...), recorded beside the concrete pads
     inputs : files that must never be overwritten
+    progress : told the fraction of the maps written (0 to 1)
 
     Each file is written atomically; the sidecar comes last, so its presence means the set is whole.
+    The maps are quantised and encoded (:func:`convcli.files.png.write_grey_png`) on the engine's threads.
     """
-    from PIL import Image
+    from concurrent.futures import ThreadPoolExecutor
 
+    from convcli.engine import tiles
     from convcli.files.atomic import atomic_write
-    from convcli.files.writers import save_image
 
     if bits not in BITS:
         raise ConfigError(f"{{field}} writes 8- or 16-bit PNGs, got {bits} bits", field="save_maps")
@@ -166,9 +193,7 @@ def save_maps(
         # an old sidecar would describe new pictures if this call stops half way: it goes first
         # (check_maps_dir refused an existing one without force)
         (path / SIDECAR).unlink(missing_ok=True)
-        entries = []
-        written = []
-        for f in chosen:
+        def write(f: int) -> tuple[dict[str, Any], Path]:
             q = quantise(result.output[..., f], bits)
             target = path / map_name(f)
             entry: dict[str, Any] = {
@@ -185,9 +210,24 @@ def save_maps(
             }
             # the scaling also travels inside the PNG, for a file that gets separated from its sidecar
             text = {"convcli": json.dumps({k: entry[k] for k in ("filter", "offset", "scale")})}
-            save_image(Image.fromarray(q.pixels), target, text=text, force=force, inputs=inputs)
-            entries.append(entry)
-            written.append(target)
+            atomic_write(target, lambda fh: png.write_grey_png(fh, q.pixels, text), force=force, inputs=inputs)
+            return entry, target
+
+        entries, written = [], []
+        # numpy, zlib and the writes release the GIL: the maps go side by side
+        with ThreadPoolExecutor(max_workers=max(1, min(tiles.THREADS, len(chosen)))) as pool:
+            futures = [pool.submit(write, f) for f in chosen]
+            try:
+                for n_done, future in enumerate(futures, 1):
+                    entry, target = future.result()
+                    entries.append(entry)
+                    written.append(target)
+                    if progress is not None:
+                        progress(n_done / len(futures))
+            except BaseException:
+                for future in futures:  # those not started never start; the pool waits for the rest
+                    future.cancel()
+                raise
 
         doc = {
             "what": "Conv2D output feature maps, one greyscale PNG per filter",

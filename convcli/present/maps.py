@@ -70,11 +70,23 @@ def auto_stat(kernel: np.ndarray, filters: Sequence[int]) -> str:
 def block_max_abs(values: np.ndarray, kh: int, kw: int) -> np.ndarray:
     """The value of largest ``|value|`` of each ``kh × kw`` block, sign kept (ties: the positive one):
     ``(ceil(h / kh), ceil(w / kw))`` float64; NaN is skipped and an all-NaN block is NaN."""
-    a = np.asarray(values, dtype=np.float64)
+    a = np.asarray(values)
+    if a.dtype.kind != "f":
+        a = a.astype(np.float64)
     rows, cols = np.arange(0, a.shape[0], kh), np.arange(0, a.shape[1], kw)
-    # fmax / fmin skip NaN; reduceat takes the ragged last block as it is
-    hi = np.fmax.reduceat(np.fmax.reduceat(a, rows, axis=0), cols, axis=1)
-    lo = np.fmin.reduceat(np.fmin.reduceat(a, rows, axis=0), cols, axis=1)
+    if kh == kw:  # whole rows at a time (reduceat down the rows is many times slower); extremes are exact in any order
+        hi, lo = engine.band_extremes(a, kh)
+    else:
+        # fmax / fmin skip NaN; reduceat takes the ragged last block as it is
+        hi = np.fmax.reduceat(np.fmax.reduceat(a, rows, axis=0), cols, axis=1)
+        lo = np.fmin.reduceat(np.fmin.reduceat(a, rows, axis=0), cols, axis=1)
+    return signed_peak(hi, lo)
+
+
+def signed_peak(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Of each block's max ``hi`` and min ``lo`` (same shape), the one of larger magnitude (ties: ``hi``),
+    float64; NaN where ``hi`` is NaN (an all-NaN block)."""
+    hi, lo = np.asarray(hi, dtype=np.float64), np.asarray(lo, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         return np.where(np.isnan(hi) | (-lo <= hi), hi, lo)
 
@@ -130,6 +142,7 @@ class ArrayMap:
         if a.ndim != 2 or a.size == 0:
             raise ValueError(f"a heatmap needs a non-empty (h, w) map, got shape {a.shape}")
         self.values = a
+        self._cells: dict[tuple[int, str], np.ndarray] = {}  # a heatmap asks twice: to lay out, to draw
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -147,16 +160,21 @@ class ArrayMap:
         return int(np.isnan(self.values).sum()) if self.values.dtype.kind == "f" else 0
 
     def cells(self, k: int, stat: str = "mean") -> np.ndarray:
-        return block_stat(self.values, k, stat)
+        if (k, stat) not in self._cells:
+            self._cells[k, stat] = block_stat(self.values, k, stat)
+        return self._cells[k, stat]
 
 
 class BlockMap:
-    """A finite map known by its shape, its range and a function giving its block means."""
+    """A finite map known by its shape, its range and a function giving its blocks' ``stat``
+    (block means by default)."""
 
-    def __init__(self, shape: tuple[int, int], lo: float, hi: float, means: Callable[[int], np.ndarray]) -> None:
+    def __init__(self, shape: tuple[int, int], lo: float, hi: float, means: Callable[[int], np.ndarray],
+                 stat: str = "mean") -> None:
         self.shape = shape
         self._range = (float(lo), float(hi))
         self._means = means
+        self.stat = stat
 
     def value_range(self) -> tuple[float, float]:
         return self._range
@@ -165,8 +183,8 @@ class BlockMap:
         return 0
 
     def cells(self, k: int, stat: str = "mean") -> np.ndarray:
-        if stat != "mean":  # linear block sums give means only
-            raise ValueError(f"a map known by its block means has no {stat!r} blocks")
+        if stat != self.stat:  # linear block sums give means only; block extremes max-abs only
+            raise ValueError(f"a map known by its blocks' {self.stat!r} has no {stat!r} blocks")
         return self._means(k)
 
 
@@ -179,23 +197,56 @@ class ResultMaps:
     filters), and the pre-activation's and output's from one pass over all filters at once.
     Otherwise (NaN or Inf, or no ranges) each map is computed and averaged as an array.
 
-    ``stat`` other than ``"mean"`` (``mean-abs``, ``max-abs``) cannot come from linear block sums:
-    each filter's partial maps are then computed when asked for (``engine.filter_partials``,
-    ``H'·W'·Cg`` values, one filter at a time, dropped with its heatmaps), about the cost of the
-    run's own pass over that filter.
+    ``max-abs`` cannot come from linear block sums: with finite ranges, the block extremes of the
+    partial maps of every filter in ``filters`` (default: each filter when asked for) come from one
+    banded pass over the input per block size (:func:`engine.partial_block_extremes`, the maps' own values, never whole),
+    those of the pre-activation and the output from their arrays, all filters at once.
+    ``progress(fraction)`` is told how far that pass is. ``mean-abs``, and ``max-abs`` without finite
+    ranges: each filter's partial maps are computed when asked for (``engine.filter_partials``,
+    ``H'·W'·Cg`` values, one filter at a time, dropped with its heatmaps).
     """
 
-    def __init__(self, result: LayerResult, stat: str = "mean") -> None:
+    def __init__(self, result: LayerResult, stat: str = "mean", *, filters: Sequence[int] | None = None,
+                 progress: Callable[[float], None] | None = None) -> None:
         if stat not in STATS:
             raise ValueError(f"unknown block statistic {stat!r}: one of {', '.join(STATS)}")
         self.result = result
         self.stat = stat
+        self.filters = [] if filters is None else [int(f) for f in filters]
+        self.progress = progress
         self._taps: dict[int, np.ndarray] = {}
         self._stacks: dict[tuple[str, int], np.ndarray] = {}
+        self._peaks: dict[tuple[int, int], np.ndarray] = {}  # (k, filter) -> (by, bx, Cg) max-abs blocks
+
+    def _finite(self, f: int) -> bool:
+        low, high = self.result.partial_low, self.result.partial_high
+        return low is not None and high is not None and bool(np.isfinite(low[:, f]).all() and np.isfinite(high[:, f]).all())
 
     def _blocks_ok(self, f: int) -> bool:
-        low, high = self.result.partial_low, self.result.partial_high
-        return self.stat == "mean" and low is not None and high is not None and bool(np.isfinite(low[:, f]).all() and np.isfinite(high[:, f]).all())
+        return self.stat == "mean" and self._finite(f)
+
+    def _peaks_ok(self, f: int) -> bool:
+        return self.stat == "max-abs" and self._finite(f)
+
+    def _partial_peaks(self, k: int, f: int, c: int) -> np.ndarray:
+        """Filter ``f``'s channel ``c`` partial map's ``max-abs`` blocks: ``(by, bx)`` float64."""
+        layer = self.result.layer
+        if k == 1:  # the values themselves: a map that small is cheap to make
+            return engine.filter_partials(layer, f)[:, :, c]
+        if (k, f) not in self._peaks:
+            filters = self.filters if f in self.filters else [f]
+            ho = layer.geometry.out_hw[0]
+            done = [0]
+
+            def step(rows: int) -> None:
+                done[0] += rows
+                if self.progress is not None:
+                    self.progress(min(1.0, done[0] / (ho * len(filters))))
+
+            hi, lo = engine.partial_block_extremes(layer, filters, k, step)
+            peaks = signed_peak(hi, lo)
+            self._peaks.update({(k, g): peaks[..., i] for i, g in enumerate(filters)})
+        return self._peaks[k, f][:, :, c]
 
     def from_block_sums(self, f: int) -> bool:
         """Whether filter ``f``'s partial maps come from block sums (:class:`BlockMap`), never made whole."""
@@ -212,6 +263,13 @@ class ResultMaps:
         """Filter ``f``'s partial maps, one per channel of its group (``maps (H', W', Cg)`` if
         computed), and the sum of the ``others`` channels' maps (``None`` without others)."""
         r, layer = self.result, self.result.layer
+        if maps is None and self._peaks_ok(f):
+            assert r.partial_low is not None and r.partial_high is not None
+            peaks: list[MapSource] = [
+                BlockMap(layer.geometry.out_hw, r.partial_low[c, f], r.partial_high[c, f],
+                         partial(self._partial_peaks, f=f, c=c), stat="max-abs")
+                for c in range(layer.cg)]
+            return peaks, ArrayMap(engine.channels_map(layer, f, others)) if others else None
         if maps is None and self._blocks_ok(f):
             assert r.partial_low is not None and r.partial_high is not None
             shape = layer.geometry.out_hw
@@ -230,17 +288,18 @@ class ResultMaps:
         stats = r.preactivation_stats if name == "pre" else r.output_stats
         lo, hi = stats[f, 0], stats[f, 2]
         # finite partials leave no NaN to skip (the stats ignore NaN); an overflow shows as ±Inf here
-        if not (self._blocks_ok(f) and np.isfinite(lo) and np.isfinite(hi)):
+        if not ((self._blocks_ok(f) or self._peaks_ok(f)) and np.isfinite(lo) and np.isfinite(hi)):
             return ArrayMap(values[..., f])
 
         def means(k: int) -> np.ndarray:
             if k == 1:
                 return values[..., f]
-            if (name, k) not in self._stacks:
-                self._stacks[name, k] = stack_block_mean(values, k)
+            if (name, k) not in self._stacks:  # every filter's blocks in one pass over the array
+                self._stacks[name, k] = (stack_block_mean(values, k) if self.stat == "mean"
+                                         else signed_peak(*engine.band_extremes(values, k)))
             return self._stacks[name, k][..., f]
 
-        return BlockMap(r.layer.geometry.out_hw, lo, hi, means)
+        return BlockMap(r.layer.geometry.out_hw, lo, hi, means, stat=self.stat)
 
     def preactivation(self, f: int) -> MapSource:
         return self._stack("pre", f)

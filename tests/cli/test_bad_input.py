@@ -532,9 +532,9 @@ def test_interrupted_writer_leaves_no_trace(
     from PIL import Image
 
     from convcli.figure import maps
-    from convcli.files import atomic, writers
+    from convcli.files import atomic, png, writers
 
-    real_save = Image.Image.save
+    real_save, real_png = Image.Image.save, png.write_grey_png
     calls = []
 
     def interrupted_save(self, fp, *args, **kwargs):
@@ -542,6 +542,12 @@ def test_interrupted_writer_leaves_no_trace(
         if writer == "maps-second-file" and len(calls) == 1:
             return real_save(self, fp, *args, **kwargs)
         return _interrupt_after_writing(fp)
+
+    def interrupted_png(fh, *args, **kwargs):  # the maps' own PNG writer
+        calls.append(fh)
+        if writer == "maps-second-file" and len(calls) == 1:
+            return real_png(fh, *args, **kwargs)
+        return _interrupt_after_writing(fh)
 
     _make(tmp_path, {
         "npz": {"out.npz": b"old"},
@@ -551,6 +557,7 @@ def test_interrupted_writer_leaves_no_trace(
     }.get(writer, {}))
     monkeypatch.setattr("convcli.files.writers._write_flat", lambda out, a: _interrupt_after_writing(out))
     monkeypatch.setattr(Image.Image, "save", interrupted_save)
+    monkeypatch.setattr(png, "write_grey_png", interrupted_png)
     before = snapshot(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         if writer == "npz":
@@ -582,6 +589,7 @@ def test_ctrl_c_during_a_write_exits_130(tmp_path: Path, monkeypatch: pytest.Mon
         (tmp_path / existing).write_bytes(b"old")
     monkeypatch.setattr("convcli.files.writers._write_flat", lambda out, a: _interrupt_after_writing(out))
     monkeypatch.setattr(Image.Image, "save", lambda self, fp, *a, **kw: _interrupt_after_writing(fp))
+    monkeypatch.setattr("convcli.files.png.write_grey_png", lambda fh, *a, **kw: _interrupt_after_writing(fh))
     if case == "export-force":  # the screen's text is one fh.write; interrupt just after it
         monkeypatch.setattr("convcli.files.atomic.os.fsync", lambda fd: _interrupt_after_writing(io.BytesIO()))
     before = snapshot(tmp_path)
@@ -598,11 +606,12 @@ def test_interrupted_maps_over_an_old_set_leave_no_stale_sidecar(
     from PIL import Image
 
     from convcli.figure import maps
+    from convcli.files import png
 
     folder = tmp_path / "m"
     maps.save_maps(small_result, folder)
     assert (folder / "maps.json").exists()
-    real_save = Image.Image.save
+    real_save, real_png = Image.Image.save, png.write_grey_png
     calls = []
 
     def second_fails(self, fp, *args, **kwargs):
@@ -611,7 +620,14 @@ def test_interrupted_maps_over_an_old_set_leave_no_stale_sidecar(
             return real_save(self, fp, *args, **kwargs)
         return _interrupt_after_writing(fp)
 
+    def second_png_fails(fh, *args, **kwargs):  # the maps' own PNG writer
+        calls.append(fh)
+        if len(calls) == 1:
+            return real_png(fh, *args, **kwargs)
+        return _interrupt_after_writing(fh)
+
     monkeypatch.setattr(Image.Image, "save", second_fails)
+    monkeypatch.setattr(png, "write_grey_png", second_png_fails)
     with pytest.raises(KeyboardInterrupt):
         maps.save_maps(small_result, folder, force=True)
     assert not (folder / "maps.json").exists()

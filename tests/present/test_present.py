@@ -121,3 +121,19 @@ def test_a_shown_zero_has_no_sign():
     assert (f(-0.00001), f(-0.0), f(-2.25), f(-0.0006)) == ("0.000", "0.000", "-2.250", "-0.001")
     g = number_format(np.array([-0.0, 3.0]))
     assert (g(-0.0), g(-3.0)) == ("0", "-3")
+
+
+def test_quantising_a_finite_map_is_the_documented_linear_map():
+    values = np.random.default_rng(6).normal(size=(70, 50)).astype(np.float32)
+    q = maps.quantise(values, 16)
+    lo, hi = float(values.min()), float(values.max())
+    scale = (hi - lo) / 65535
+    want = np.clip(np.rint((values.astype(np.float64) - lo) / scale), 0, 65535).astype(np.uint16)
+    np.testing.assert_array_equal(q.pixels, want)
+    assert (q.offset, q.scale, q.nan, q.posinf, q.neginf) == (lo, scale, 0, 0, 0)
+
+
+def test_save_maps_reports_its_progress(tmp_path: Path, grouped: engine.LayerResult) -> None:
+    seen: list[float] = []
+    maps.save_maps(grouped, tmp_path / "m", progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == grouped.layer.filters

@@ -11,7 +11,7 @@ im2col of the whole image. Work goes in tiles of whole grid rows sized to stay i
 - few channels: one small GEMM per tap, accumulated in the tile (:mod:`.dense`);
 - depthwise (``groups == C``): element-wise multiply-adds per tap, or per-channel GEMMs
   (:mod:`.depthwise`);
-- every partial sum reduced as it is made (:mod:`.stats`).
+- every partial sum reduced as it is made (:mod:`.stats`), or to block extremes (:mod:`.extremes`).
 
 The tile sizes and thresholds live in :mod:`.tuning`, read at call time (one place to tune or patch).
 The result equals the reference tap loop up to float summation order; the same oracle tests cover it.
@@ -19,6 +19,7 @@ numpy only.
 """
 
 from convcli.engine.fast.dense import conv_stride1, space_to_depth
+from convcli.engine.fast.extremes import planar_extremes
 from convcli.engine.fast.stats import partial_stats
 
-__all__ = ["conv_stride1", "partial_stats", "space_to_depth"]
+__all__ = ["conv_stride1", "partial_stats", "planar_extremes", "space_to_depth"]
