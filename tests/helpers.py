@@ -38,6 +38,17 @@ def invoke(*args: object, columns: int = 100, **kw: Any) -> Result:
     return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": str(columns), "NO_COLOR": "1"}, **kw)
 
 
+def one_error(stderr: str, *fragments: str) -> str:
+    """The single ``Error:`` line of ``stderr``, checked to hold every fragment and no traceback."""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("Error: "), stderr
+    assert "Traceback" not in stderr
+    for fragment in fragments:
+        assert fragment in lines[0], stderr
+    return lines[0]
+
+
 def draw(renderable: Any, width: int = 100, **kwargs: Any) -> str:
     """What a ``width``-column console without colour prints for ``renderable`` (a list: each in turn)."""
     kwargs.setdefault("color_system", None)

@@ -24,17 +24,7 @@ from convcli.pipeline import memory
 from convcli.present import selection
 from convcli.sources import text as text_source
 
-from helpers import ROOT, invoke
-
-
-def _one_error(stderr: str, *fragments: str) -> str:
-    lines = stderr.splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("Error: "), stderr
-    assert "Traceback" not in stderr
-    for fragment in fragments:
-        assert fragment in lines[0], stderr
-    return lines[0]
+from helpers import ROOT, invoke, one_error
 
 
 @pytest.fixture
@@ -77,7 +67,7 @@ def test_a_huge_option_is_a_usage_error_with_its_numbers(folder: Path, args: lis
     start = time.monotonic()
     r = invoke("run", "x.npy", *args)
     assert r.exit_code == 2, r.output
-    _one_error(r.stderr, message)
+    one_error(r.stderr, message)
     assert time.monotonic() - start < 5
 
 
@@ -110,7 +100,7 @@ def test_a_size_that_cannot_fit_is_one_data_error_before_allocating(folder: Path
     start = time.monotonic()
     r = invoke("run", "x.npy", *args, "-q")
     assert r.exit_code == 1, r.output
-    _one_error(r.stderr, *fragments)
+    one_error(r.stderr, *fragments)
     assert time.monotonic() - start < 5
 
 
@@ -133,10 +123,10 @@ def test_a_filter_range_is_checked_before_it_is_expanded(folder: Path, text: str
     assert time.monotonic() - start < 5
     if bad is None:  # a reversed range (lo > hi) is refused: it used to choose nothing, silently
         assert r.exit_code == 2
-        _one_error(r.stderr, "--filter 1000000000-1: a range goes from the smaller index to the larger")
+        one_error(r.stderr, "--filter 1000000000-1: a range goes from the smaller index to the larger")
         return
     assert r.exit_code == 2
-    _one_error(r.stderr, f"--filter {bad} does not exist: the layer has 3 filters (0..2)")
+    one_error(r.stderr, f"--filter {bad} does not exist: the layer has 3 filters (0..2)")
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -148,7 +138,7 @@ def test_a_filter_range_is_checked_before_it_is_expanded(folder: Path, text: str
 def test_params_refuses_huge_values_at_once(args: list[str], message: str) -> None:
     r = invoke("params", *args)
     assert r.exit_code == 2, r.output
-    _one_error(r.stderr, message)
+    one_error(r.stderr, message)
 
 
 @pytest.mark.parametrize(("k", "s"), [(1, 10**8), (10**8, 1), (10**8, 3), (2**31 - 1, 2**31 - 1), (5, 2**31 - 1)])
@@ -165,7 +155,7 @@ def test_params_of_a_huge_transpose_is_immediate(k: int, s: int) -> None:
 def test_a_stack_of_gapped_transposes_is_refused_with_its_numbers() -> None:
     r = invoke("params", "--stack", "tconv 8 k1 s2000, tconv 8 k1 s1000", "--input-size", "8,8,3")
     assert r.exit_code == 2, r.output
-    _one_error(r.stderr, "--stack: the receptive field of these transpose layers is not computed: their strides "
+    one_error(r.stderr, "--stack: the receptive field of these transpose layers is not computed: their strides "
                "multiply to 2000000", "(at most 1048576)")
 
 
@@ -191,7 +181,7 @@ def test_a_sparse_file_larger_than_memory_is_one_line_at_once(folder: Path) -> N
     r = invoke("run", "big.txt")
     assert time.monotonic() - start < 5
     assert r.exit_code == 1
-    _one_error(r.stderr, "big.txt: not text (binary data); expected rows of numbers")
+    one_error(r.stderr, "big.txt: not text (binary data); expected rows of numbers")
 
 
 def test_text_whose_head_is_text_but_is_too_large_is_refused_with_its_size(folder: Path) -> None:
@@ -202,7 +192,7 @@ def test_text_whose_head_is_text_but_is_too_large_is_refused_with_its_size(folde
     r = invoke("run", "huge.txt")
     assert time.monotonic() - start < 5
     assert r.exit_code == 1
-    _one_error(r.stderr, "huge.txt: 3.0 GiB of text is more than the 1 GiB convcli reads as numeric text; "
+    one_error(r.stderr, "huge.txt: 3.0 GiB of text is more than the 1 GiB convcli reads as numeric text; "
                "save the array as .npy instead")
 
 
@@ -211,7 +201,7 @@ def test_binary_past_the_head_is_still_binary(folder: Path, monkeypatch: pytest.
     (folder / "late.txt").write_bytes(b"1 2 3\n4 5 6\n7 8 9\n\x00\x00")
     r = invoke("run", "late.txt")
     assert r.exit_code == 1
-    _one_error(r.stderr, "late.txt: not text (binary data)")
+    one_error(r.stderr, "late.txt: not text (binary data)")
 
 
 def test_a_character_cut_by_the_head_is_not_binary(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -247,7 +237,7 @@ def test_a_tiff_with_broken_zip_data_is_one_line(tmp_path: Path) -> None:
     _broken_zip_tiff(tmp_path / "bad.tif")
     r = _child("run", "bad.tif", cwd=tmp_path)
     assert r.returncode == 1
-    _one_error(r.stderr, "bad.tif: not a readable image (corrupt TIFF: decoder error")
+    one_error(r.stderr, "bad.tif: not a readable image (corrupt TIFF: decoder error")
     assert "ZIPDecode" not in r.stderr
 
 
@@ -286,7 +276,7 @@ def test_a_truncated_png_with_corrupt_exif_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "t.png").write_bytes(data[: len(data) - 200])
     r = _child("run", "t.png", "-q", cwd=tmp_path)
     assert r.returncode == 1
-    _one_error(r.stderr, "t.png: not a readable image")
+    one_error(r.stderr, "t.png: not a readable image")
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,7 +318,7 @@ def test_an_unreadable_input_or_kernel_is_bad_data(tmp_path: Path, args: list[st
     finally:
         (tmp_path / "shut").chmod(0o755)
     assert r.returncode == 1, r.stderr
-    _one_error(r.stderr, f"{name}: cannot be read (Permission denied)")
+    one_error(r.stderr, f"{name}: cannot be read (Permission denied)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,4 +392,4 @@ def test_verify_checks_sizes_before_any_framework_runs(folder: Path, args: list[
     r = invoke("verify", "x.npy", *args)
     assert time.monotonic() - start < 10
     assert r.exit_code == 1, r.output
-    _one_error(r.stderr, fragment)
+    one_error(r.stderr, fragment)

@@ -19,21 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import ROOT, invoke
+from helpers import ROOT, invoke, one_error
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
     """Every path under ``root`` (hidden ones too): file bytes, or None for a folder."""
     return {str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes()) for p in sorted(root.rglob("*"))}
-
-
-def _one_error(stderr: str, fragment: str) -> str:
-    lines = stderr.splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("Error: "), stderr
-    assert fragment in lines[0], stderr
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 @pytest.fixture
@@ -63,7 +54,7 @@ def test_the_bias_file_is_never_a_target(folder: Path, bias: str, option: str, t
     before = snapshot(folder)
     r = invoke("run", "x.npy", "--filters", "2", "--bias", bias, option, target, *(["--force"] * force))
     assert r.exit_code == 1, r.output
-    _one_error(r.stderr, "is an input file; convcli never overwrites its inputs")
+    one_error(r.stderr, "is an input file; convcli never overwrites its inputs")
     assert snapshot(folder) == before
 
 
@@ -79,7 +70,7 @@ def test_a_hard_link_to_an_input_is_that_input(folder: Path, read: list[str], op
     before = snapshot(folder)
     r = invoke("run", "x.npy", "--filters", "2", *read, option, link, "--force")
     assert r.exit_code == 1, r.output
-    _one_error(r.stderr, f"{link} is an input file")
+    one_error(r.stderr, f"{link} is an input file")
     assert snapshot(folder) == before
 
 
@@ -89,7 +80,7 @@ def test_a_map_file_that_is_an_input_is_refused(folder: Path) -> None:
     before = snapshot(folder)
     r = invoke("run", "x.npy", "--filters", "2", "--save-maps", "m", "--force")
     assert r.exit_code == 1, r.output
-    _one_error(r.stderr, "m/filter_1.png is an input file")
+    one_error(r.stderr, "m/filter_1.png is an input file")
     assert snapshot(folder) == before
 
 
@@ -148,7 +139,7 @@ def test_a_target_that_appears_meanwhile_is_left_alone(
     r = invoke("run", "x.npy", "--filters", "2", option, given)
     assert r.exit_code == 1, r.output
     # save_maps checks its folder again before it starts (then: "exists"); the others meet it at the last step
-    line = _one_error(r.stderr, target)
+    line = one_error(r.stderr, target)
     if option != "--save-maps":
         assert f"{target} appeared while convcli was working; it was left as it is" in line
     assert path.read_bytes() == b"someone else's"
@@ -290,7 +281,7 @@ def test_a_read_only_file_system(folder: Path, option: str, name: str) -> None:
     with _tmpfs(folder / "ro", "size=1m,ro") as ro:
         r = invoke("run", "x.npy", "--filters", "2", option, ro / name)
         assert r.exit_code == 1, r.output
-        _one_error(r.stderr, f"{ro / name}: could not ")
+        one_error(r.stderr, f"{ro / name}: could not ")
         assert "Read-only file system" in r.stderr
         assert list(ro.iterdir()) == []
 
@@ -306,7 +297,7 @@ def test_a_full_disk(folder: Path, option: str, name: str) -> None:
                 fh.flush()
         r = invoke("run", "big.npy", "--filters", "8", option, full / name)
         assert r.exit_code == 1, r.output
-        line = _one_error(r.stderr, "No space left on device")
+        line = one_error(r.stderr, "No space left on device")
         assert str(full) in line
         assert list(full.rglob("*")) == [filler]  # no temporary file, no half set of maps
 
@@ -322,7 +313,7 @@ def test_a_folder_that_refuses_new_files(folder: Path, option: str, name: str) -
     try:
         r = invoke("run", "x.npy", "--filters", "2", option, locked / name)
         assert r.exit_code == 1, r.output
-        _one_error(r.stderr, f"{locked / name}: could not ")
+        one_error(r.stderr, f"{locked / name}: could not ")
         assert "Operation not permitted" in r.stderr
     finally:
         subprocess.run(["chattr", "-i", str(locked)], check=True)
@@ -339,7 +330,7 @@ def test_a_folder_without_write_or_search_permission(folder: Path, mode: int) ->
     try:
         r = invoke("run", "x.npy", "--filters", "2", "--save", locked / "o.npz")
         assert r.exit_code == 1, r.output
-        _one_error(r.stderr, "Permission denied")
+        one_error(r.stderr, "Permission denied")
     finally:
         locked.chmod(0o700)
 
@@ -357,7 +348,7 @@ def test_the_temporary_file_failing_is_one_line(folder: Path, monkeypatch: pytes
     for option, name in _WRITES:
         r = invoke("run", "x.npy", "--filters", "2", option, name)
         assert r.exit_code == 1, r.output
-        _one_error(r.stderr, f"could not write ({failure.strerror})")
+        one_error(r.stderr, f"could not write ({failure.strerror})")
 
 
 def test_an_oserror_that_slips_past_the_writers_is_one_line(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -386,10 +377,10 @@ def test_memory_error_is_one_line(folder: Path, monkeypatch: pytest.MonkeyPatch)
     r = invoke("run", "x.npy", "--filters", "2")
     assert r.exit_code == 1
     # float32 is already the dtype, so it is not advised
-    _one_error(r.stderr, "out of memory; use fewer --filters, a smaller image or raise the limit")
+    one_error(r.stderr, "out of memory; use fewer --filters, a smaller image or raise the limit")
     r = invoke("run", "x.npy", "--filters", "2", "--dtype", "float64")
     assert r.exit_code == 1
-    _one_error(r.stderr, "out of memory; use --dtype float32, fewer --filters, a smaller image or raise the limit")
+    one_error(r.stderr, "out of memory; use --dtype float32, fewer --filters, a smaller image or raise the limit")
 
 
 def _limit_address_space(nbytes: int):
@@ -410,7 +401,7 @@ def test_the_estimate_respects_an_address_space_limit(folder: Path, args: list[s
                           env=_child_env(), preexec_fn=_limit_address_space(limit), capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 1, done.stderr
-    line = _one_error(done.stderr, needs)
+    line = one_error(done.stderr, needs)
     assert "allowed by the process's address-space limit (ulimit -v)" in line
     assert not (folder / "o.npz").exists() and not (folder / "o.png").exists()
 
@@ -437,7 +428,7 @@ def test_the_estimate_counts_the_figures_maps(folder: Path, monkeypatch: pytest.
     assert invoke(*args).exit_code == 0
     r = invoke(*args, "--figure", "o.png")
     assert r.exit_code == 1, r.output
-    _one_error(r.stderr, f"the 98×98×4 output and the 4 rows of --figure would need "
+    one_error(r.stderr, f"the 98×98×4 output and the 4 rows of --figure would need "
                          f"{(run + figure) / 2**30:.1f} GiB but only {avail / 2**30:.1f} GiB is free")
     assert not (folder / "o.png").exists()
 
@@ -478,7 +469,7 @@ def test_member_names_cannot_forge_an_error_line(folder: Path) -> None:
     np.savez(folder / "names.npz", **{_FORGED: np.ones((4, 4)), "b\r\x07": np.ones((4, 4))})
     r = invoke("run", "names.npz")
     assert r.exit_code == 1
-    line = _one_error(r.stderr, "names.npz holds 2 arrays")
+    line = one_error(r.stderr, "names.npz holds 2 arrays")
     assert "\x1b" not in r.stderr and "\r" not in r.stderr and "\x07" not in r.stderr
     assert "a\\nError: forged\\x1b[31m[bold red]x" in line
     assert "b\\r\\x07" in line

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import ROOT
+from helpers import ROOT, one_error  # noqa: F401  (the hostile-file tests take it from here)
 
 SAMPLES = ROOT / "samples"
 EDGES_KERAS = SAMPLES / "edges.keras"
@@ -20,17 +20,6 @@ EDGES_ONNX = SAMPLES / "edges.onnx"
 EDGES_SAFETENSORS = SAMPLES / "edges.safetensors"
 #: Bytes no kernel of the tests holds: a "secret" file a hostile model points at.
 SECRET = b"root:x:0:0:SECRET-PASSWD-LINE:/root:/bin/bash\n" * 64
-
-
-def one_error(stderr: str, *fragments: str) -> str:
-    """The single ``Error:`` line of ``stderr``, checked to hold every fragment and no traceback."""
-    lines = stderr.splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("Error: "), stderr
-    assert "Traceback" not in stderr
-    for fragment in fragments:
-        assert fragment in lines[0], stderr
-    return lines[0]
 
 
 def keras_members(source: Path = EDGES_KERAS) -> dict[str, bytes]:
