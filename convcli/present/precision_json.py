@@ -23,9 +23,9 @@ def part_json(part: PartStats) -> dict[str, Any]:
 
 def errors_json(summary: ErrorSummary) -> dict[str, Any]:
     """Every part (channels, bias, accumulation, output rounding), the total, the part that dominates, and
-    the output ``rows`` ``[r0, r1)`` measured (null: the whole layer)."""
+    the first and last output ``rows`` measured, as the screen spells them (null: the whole layer)."""
     return {"parts": [part_json(p) for p in summary.parts], "total": part_json(summary.total),
-            "dominant": summary.dominant, "rows": None if summary.rows is None else list(summary.rows)}
+            "dominant": summary.dominant, "rows": None if summary.rows is None else [summary.rows[0], summary.rows[1] - 1]}
 
 
 def window_json(em: Emulation, filt: int, window: Window) -> dict[str, Any]:

@@ -188,7 +188,8 @@ def run_json(view: RunView, *, semantics: str | None = None, flip: bool | None =
         "kernel_shape": list(head.kernel_shape),
         "output_shape": list(head.output_shape),
         "params": {"weights": weights, "biases": biases, "total": weights + biases},
-        "window": {"rows": [r0, r1], "cols": [c0, c1]},
+        # the first and the last row and column, as the screen spells them ("rows 0–1"): not Python's stop
+        "window": {"rows": [r0, r1 - 1], "cols": [c0, c1 - 1]},
         "filters": [],
     }
     for fsum in view.filters:

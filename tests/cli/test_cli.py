@@ -114,9 +114,9 @@ def test_a_trace_outside_the_default_window_moves_the_window_to_it(tmp_path: Pat
     x = tmp_path / "x.npy"
     np.save(x, np.random.default_rng(0).normal(size=(12, 12, 2)).astype(np.float32))
     centred = run_json(x)["window"]
-    assert centred == {"rows": [3, 6], "cols": [3, 6]}  # of a 10×10 output
+    assert centred == {"rows": [3, 5], "cols": [3, 5]}  # of a 10×10 output: first and last, as on screen
     window = run_json(x, "--trace", "0,9")["window"]
-    assert window == {"rows": [0, 3], "cols": [7, 10]}
+    assert window == {"rows": [0, 2], "cols": [7, 9]}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def test_kernel_files_in_both_layouts_agree(photo, tmp_path: Path):
     r0, r1 = a["window"]["rows"]
     c0, c1 = a["window"]["cols"]
     np.testing.assert_allclose(
-        np.array(a["filters"][2]["window_preactivation"]), want[r0:r1, c0:c1, 2], rtol=1e-12
+        np.array(a["filters"][2]["window_preactivation"]), want[r0:r1 + 1, c0:c1 + 1, 2], rtol=1e-12
     )
 
 
@@ -203,7 +203,7 @@ def test_2d_kernel_file_applies_to_every_channel(photo, tmp_path: Path):
     r0, r1 = doc["window"]["rows"]
     c0, c1 = doc["window"]["cols"]
     want = naive_conv2d(x.astype(np.float64), k, None)
-    np.testing.assert_allclose(np.array(doc["filters"][0]["window_preactivation"]), want[r0:r1, c0:c1, 0])
+    np.testing.assert_allclose(np.array(doc["filters"][0]["window_preactivation"]), want[r0:r1 + 1, c0:c1 + 1, 0])
 
 
 def test_bias_forms(photo, tmp_path: Path):
@@ -245,11 +245,11 @@ def test_random_init_is_glorot_and_seeded(photo):
 def test_window_and_at(photo):
     path, _ = photo
     doc = run_json(path, "--at", "2,3", "--window", "3")
-    assert doc["window"] == {"rows": [2, 5], "cols": [3, 6]}
+    assert doc["window"] == {"rows": [2, 4], "cols": [3, 5]}
     doc = run_json(path, "--at", "6,8", "--window", "3")  # shifted back inside the 7×9 output
-    assert doc["window"] == {"rows": [4, 7], "cols": [6, 9]}
+    assert doc["window"] == {"rows": [4, 6], "cols": [6, 8]}
     doc = run_json(path)  # centred, default 3
-    assert doc["window"] == {"rows": [2, 5], "cols": [3, 6]}
+    assert doc["window"] == {"rows": [2, 4], "cols": [3, 5]}
     r = invoke("run", path, "--at", "7,0")
     assert r.exit_code == 1 and "outside the 7×9 output" in r.stderr
     r = invoke("run", path, "--window", "10")
@@ -445,7 +445,7 @@ def test_npz_keys_for_input_and_kernel(tmp_path: Path):
     want = naive_conv2d(x * 2, k, None)
     r0, r1 = doc["window"]["rows"]
     c0, c1 = doc["window"]["cols"]
-    np.testing.assert_allclose(np.array(doc["filters"][1]["window_preactivation"]), want[r0:r1, c0:c1, 1], rtol=1e-12)
+    np.testing.assert_allclose(np.array(doc["filters"][1]["window_preactivation"]), want[r0:r1 + 1, c0:c1 + 1, 1], rtol=1e-12)
     r = invoke("run", tmp_path / "in.npz")
     assert r.exit_code == 1 and "--key" in r.stderr
     r = invoke("run", tmp_path / "in.npz", "--key", "a", "--kernel", tmp_path / "k.npz")

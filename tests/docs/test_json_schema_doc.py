@@ -51,10 +51,10 @@ def test_each_object_is_documented_key_by_key(doc: dict, section: str, path: tup
     assert set(obj) == documented(section)
 
 
-def test_the_window_is_half_open_as_documented(doc: dict) -> None:
-    """The page says rows [0, 2] are rows 0 and 1; the textbook's output is 2×2."""
-    assert doc["window"] == {"rows": [0, 2], "cols": [0, 2]}
-    assert "half-open" in PAGE.read_text(encoding="utf-8")
+def test_the_window_is_spelt_as_on_screen_and_as_documented(doc: dict) -> None:
+    """The screen says "rows 0–1" for the textbook's 2×2 output; the JSON says [0, 1], and the page says so."""
+    assert doc["window"] == {"rows": [0, 1], "cols": [0, 1]}
+    assert '`"rows": [0, 1]` is what the screen prints as "rows 0–1"' in PAGE.read_text(encoding="utf-8")
 
 
 def test_precision_keys_are_documented() -> None:
