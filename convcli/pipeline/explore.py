@@ -162,14 +162,14 @@ class Exploration:
         x, loaded = self.input, self.built.loaded
         info = describe.InputInfo(self.request.input_name, loaded.description, x.shape, str(x.dtype),
                                   loaded.channel_names, describe.value_range(x))
-        doc = schema.result_json(info, self.result, self.built.padding, detail, traces, trace,
-                                 window=Window.choose(layer.geometry.out_hw, at, window),
+        # as run chooses it: a --trace outside the default window moves the window to it
+        shown = Window.choose(layer.geometry.out_hw, at, window, showing=trace)
+        doc = schema.result_json(info, self.result, self.built.padding, detail, traces, trace, window=shown,
                                  semantics=self.request.semantics, flip=self.request.flip)
         if self.emulated is not None:
             from convcli.present.precision_json import add_precision
 
-            add_precision(doc, self.emulated.emulation, self.emulated.errors, Window.choose(layer.geometry.out_hw,
-                                                                                            at, window))
+            add_precision(doc, self.emulated.emulation, self.emulated.errors, shown)
         if self.built.model is not None:
             doc["model"] = self.built.model
         return doc

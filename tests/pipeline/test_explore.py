@@ -44,6 +44,8 @@ def test_explore_gives_the_json_of_run_for_a_window_filters_and_a_trace():
     want = run_json(PHOTO, "-f", "5", "--activation", "tanh", "--filter", "1,4", "--at", "10,20", "--window", "4",
                     "--trace", "3,3")
     assert ex.to_json(filters=[1, 4], at=(10, 20), window=4, trace=(3, 3)) == want
+    # a trace outside the default window moves the window to it, in both
+    assert ex.to_json(trace=(0, 120)) == run_json(PHOTO, "-f", "5", "--activation", "tanh", "--trace", "0,120")
 
 
 def test_explore_gives_the_json_of_run_for_a_deep_model_layer():
