@@ -258,3 +258,11 @@ def spec_call(spec: ConvSpec) -> LayerCall:
         args.append(("groups", f"{spec.groups} (PyTorch ConvTranspose2d)"))
     args.append(("use_bias", str(spec.use_bias)))
     return LayerCall(spec.keras_name, tuple(args))
+
+
+def signed_sum(texts: Sequence[str]) -> str:
+    """``a + b - c``: the numbers' texts joined, a negative one after a minus rather than ``+ -c``."""
+    out = texts[0] if texts else "0"
+    for t in texts[1:]:
+        out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return out

@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from convcli.engine import Geometry, LayerResult, Trace
-from convcli.present.describe import fmt, nonzero_format
+from convcli.present.describe import fmt, nonzero_format, signed_sum
 from convcli.present.selection import largest_channels
 from convcli.render.numbers import LABEL, Flow, joined, number_grid
 
@@ -58,7 +58,7 @@ def trace_panel(result: LayerResult, trace: Trace, row: int, col: int, f: int, n
     bias = float(result.bias[f])
     # one format for every number of the line, and a minus instead of "+ -x"
     line = nonzero_format(np.array([v for _, v in terms] + [bias, pre]))
-    total = Text.assemble(("Σ channels ", LABEL), _signed_sum([line(v) for _, v in terms]),
+    total = Text.assemble(("Σ channels ", LABEL), signed_sum([line(v) for _, v in terms]),
                           f" + bias {'0' if bias == 0 else line(bias)} = ", (line(pre), "bold"))
     if result.activation != "linear":
         total.append(f"  {result.activation} → ")
@@ -67,9 +67,3 @@ def trace_panel(result: LayerResult, trace: Trace, row: int, col: int, f: int, n
     return Panel(Group(*parts), title=f"trace · output ({row}, {col}) · filter {f}", title_align="left")
 
 
-def _signed_sum(texts: Sequence[str]) -> str:
-    """``a + b - c``: the numbers' texts joined, a negative one after a minus rather than ``+ -c``."""
-    out = texts[0] if texts else "0"
-    for t in texts[1:]:
-        out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
-    return out

@@ -18,7 +18,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from convcli.present.describe import fmt, number_format
+from convcli.present.describe import fmt, number_format, signed_sum
 from convcli.present.maps import block_factor, block_stat
 from convcli.render.heatcells import Scale
 from convcli.render.numbers import LABEL, cell_style
@@ -273,8 +273,8 @@ def trace_view(pointer: Pointer, names: Sequence[str],
 def total_text(s: TraceSum) -> Text:
     """``Σ channels a + b + c + bias = pre  act → out``, the channels that are off left out."""
     shown = [fmt(float(v)) for v, on in zip(s.sums.tolist(), s.on.tolist(), strict=True) if on]
-    text = Text.assemble(("Σ channels ", LABEL), " + ".join(shown) or "0",
-                         f" + bias {fmt(s.bias)} = ", (fmt(s.total), "bold"))
+    text = Text.assemble(("Σ channels ", LABEL), signed_sum(shown), f" + bias {fmt(s.bias)} = ",
+                         (fmt(s.total), "bold"))
     if s.activation != "linear":  # a line of its own: the panel is narrow
         text.append(f"\n{s.activation} → ")
         text.append(fmt(s.output), style="bold")

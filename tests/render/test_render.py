@@ -187,3 +187,9 @@ def test_a_depthwise_filter_names_its_one_channel_not_a_range():
     assert FilterSum.of(result, 0, names).group_title == "group 0 (channel 0)"
     grouped = engine.run_layer(engine.prepare(np.ones((5, 5, 4)), np.ones((3, 3, 2, 2)), groups=2), None, "linear")
     assert FilterSum.of(grouped, 1, names + ["c3"]).group_title == "group 1 (channels 2–3)"
+
+
+def test_a_sum_of_signed_numbers_reads_with_minus_not_plus_minus():
+    """The trace's and the explorer's Σ lines: ``a + b - c``, never ``+ -c``."""
+    assert describe.signed_sum(["-40.18", "92.06", "-97.06"]) == "-40.18 + 92.06 - 97.06"
+    assert describe.signed_sum([]) == "0"
