@@ -13,10 +13,11 @@ from typing import Annotated
 
 import typer
 
-from convcli.cli.app import app
+from convcli.cli.app import app, usage_errors, warn
 from convcli.cli.notes import build_layer
 from convcli.cli.options import SHOW_PANEL, LayerOptions, parse_layer, takes_layer_options
 from convcli.cli.parsing import parse_position
+from convcli.cli.run_options import AccumulateOpt, PrecisionOpt
 from convcli.errors import ConvcliError
 
 #: How the error for a missing Textual says to install it.
@@ -39,16 +40,21 @@ def explore(
                                          "switch).", rich_help_panel=SHOW_PANEL)] = 0,
     at: Annotated[str | None, typer.Option(help="ROW,COL: the output position it opens at (default: centred).",
                                            rich_help_panel=SHOW_PANEL, show_default=False)] = None,
+    precision: PrecisionOpt = None,
+    accumulate: AccumulateOpt = None,
 ) -> None:
     """Point at the layer's output in the terminal: the arrow keys or the mouse move the traced position."""
     from convcli import engine, reads
     from convcli.cli.output import ProgressBar
     from convcli.pipeline import memory
+    from convcli.pipeline.checks import check_precision
     from convcli.pipeline.run import run
     from convcli.sources import kernels
 
     require_textual()  # before the wait: a missing extra is said at once
     request = parse_layer(opts)
+    with usage_errors():
+        check_precision(precision, accumulate)
     at_v = parse_position(at, "--at") if at else None
     reads.register(*[Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias), opts.model) if p])
     built = build_layer(opts, request)
@@ -65,6 +71,14 @@ def explore(
         result = run(built, progress=progress)
     finally:
         progress.close()
+    emulated = None
+    if precision is not None:  # the same layer as a GPU in that format computes it, beside the trace
+        from convcli.pipeline.precision import emulate_built
+
+        emulated = emulate_built(built, precision, accumulate)
+        for line in emulated.warnings:
+            warn(line)
     from convcli.tui.app import ExploreApp
 
-    ExploreApp(result, built.loaded.channel_names, Path(opts.input).name, filter=filter_, at=at_v).run()
+    ExploreApp(result, built.loaded.channel_names, Path(opts.input).name, filter=filter_, at=at_v,
+               emulated=emulated).run()

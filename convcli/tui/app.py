@@ -9,6 +9,7 @@ A view: the maps are the result's (computed once, before the app starts); a key 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -115,8 +116,9 @@ class ExploreApp(App[None]):
     ]
 
     def __init__(self, result: LayerResult, names: Sequence[str], name: str, *, filter: int = 0,  # noqa: A002
-                 at: tuple[int, int] | None = None) -> None:
+                 at: tuple[int, int] | None = None, emulated: Any = None) -> None:
         super().__init__()
+        self.emulated = emulated  # pipeline.precision.Emulated with --precision: its panel under the trace
         self.pointer = Pointer(result, filter=filter)
         if at is None:
             self.pointer.centre()
@@ -141,8 +143,22 @@ class ExploreApp(App[None]):
     def redraw(self) -> None:
         """Show the pointer's state: the status line, the map (from kept cells) and the trace."""
         self.query_one("#status", Static).update(status_line(self.pointer, self.input_name))
-        self.query_one("#trace", Static).update(trace_view(self.pointer, self.names, self.weights))
+        self.query_one("#trace", Static).update(self._side())
         self.query_one(MapView).refresh()
+
+    def _side(self) -> Any:
+        """The side panel: the pointer's trace, and with --precision the emulated sum at the same position."""
+        trace = trace_view(self.pointer, self.names, self.weights)
+        if self.emulated is None:
+            return trace
+        from rich.console import Group
+
+        from convcli.present.precision import precision_window
+        from convcli.render.precision import precision_panel
+
+        p = self.pointer
+        names = self.names if p.result.layer.groups == 1 else None
+        return Group(trace, "", precision_panel(precision_window(self.emulated.emulation, p.filter, p.row, p.col, names)))
 
     def point_at(self, row: int, col: int) -> None:
         self.pointer.move_to(row, col)

@@ -28,3 +28,10 @@ def test_a_position_outside_the_output_is_refused_before_the_run(cli):
     result = cli("explore", "samples/grace_hopper.png", "--at", "500,1")
     assert result.exit_code == 1
     assert "outside the 148×126 output" in result.output
+
+
+def test_an_unknown_precision_or_an_adder_it_cannot_have_is_bad_usage(cli):
+    result = cli("explore", "samples/grace_hopper.png", "--precision", "fp8")
+    assert result.exit_code == 2 and "--precision" in result.output
+    result = cli("explore", "samples/grace_hopper.png", "--precision", "tf32", "--accumulate", "fp16")
+    assert result.exit_code == 2 and "--accumulate" in result.output and "--precision" in result.output

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+import convcli
 from convcli.present.describe import fmt
 
 pytest.importorskip("textual")
@@ -15,6 +16,8 @@ pytest.importorskip("textual")
 from textual.geometry import Region  # noqa: E402
 
 from convcli.tui.app import ExploreApp, HelpScreen, MapView  # noqa: E402
+
+from helpers import ROOT  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -188,3 +191,15 @@ def test_the_footer_shows_the_keys(explored):
     text = drive(make_app(explored), then=footer)
     for words in ("move", "filter", "on/off", "numbers/heatmap", "help", "quit"):
         assert words in text
+
+
+def test_with_precision_the_side_panel_shows_the_emulated_sum_where_the_trace_is():
+    """``explore --precision bf16``: under the trace, the textbook's 10000 → 9984, its partial 39936 and the
+    stored 40448, at the position pointed at, as ``run --precision bf16`` shows them."""
+    ex = convcli.explore(ROOT / "samples/textbook.npy", kernel_size=2, init="ones", activation="relu",
+                         precision="bf16")
+    app = ExploreApp(ex.result, ex.built.loaded.channel_names, "textbook.npy", at=(1, 1), emulated=ex.emulated)
+    texts = drive(app, "up", then=screen_texts)
+    assert "bfloat16 at output (0, 1)" in texts["trace"]
+    for number in ("9984", "39936", "40448"):
+        assert number in texts["trace"]
