@@ -216,3 +216,15 @@ def test_switching_a_channel_off_repaints_the_pre_activation_without_it(tmp_path
         assert np.abs(np.array(got) - want).max() <= 3, (r, c, got, want)
     page.locator("#trace input[type=checkbox][data-channel='2']").check()
     assert not fig.locator("canvas.without").is_visible()  # every channel again: the map as built
+
+
+@pytest.mark.parametrize("width, beside", [(1920, True), (1280, False)])
+def test_on_a_wide_screen_the_trace_sits_beside_the_maps(tmp_path: Path, page: Any, width: int, beside: bool):
+    """At 1920 px the trace is a column of its own right of the maps; at 1280 px it comes under them."""
+    path = build(tmp_path, SAMPLE, "-f", "2")
+    page.set_viewport_size({"width": width, "height": 1000})
+    open_page(page, path)
+    maps = page.locator("section.filter").first.bounding_box()
+    trace = page.locator("section.trace").bounding_box()
+    assert (trace["x"] >= maps["x"] + maps["width"]) is beside
+    assert (trace["y"] >= maps["y"] + maps["height"]) is not beside
