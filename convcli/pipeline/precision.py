@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #: ``(kh, kw, C/g, F)`` kernel (held in float32; float64 for fp64).
 SAVED = ("emulated_preactivation", "emulated_output", "rounded_input", "rounded_kernel")
 
-#: The most output values (H'·W'·F) the error summary measures (:func:`summary_rows`).
+#: The most output values (H'·W'·F) the error summary measures (:func:`centred_rows`).
 SUMMARY_VALUES = 1 << 20
 #: Partial sums per block of :func:`convcli.engine.precision_errors.error_summary` (16 MiB of float64).
 SUMMARY_BLOCK = 1 << 21
@@ -96,16 +96,16 @@ def emulate_layer(layer: Layer, bias: np.ndarray | float | None, activation: str
     g = layer.geometry
     em = emulate(layer.x, layer.kernel, bias, activation, precision, accumulate, stride=g.stride,
                  padding=padding, dilation=g.dilation, groups=layer.groups)
-    return Emulated(em, error_summary(em, block_values=SUMMARY_BLOCK, rows=summary_rows(layer)))
+    return Emulated(em, error_summary(em, block_values=SUMMARY_BLOCK, rows=centred_rows(layer, SUMMARY_VALUES)))
 
 
-def summary_rows(layer: Layer) -> tuple[int, int] | None:
-    """The output rows ``[r0, r1)`` whose errors the summary measures: all of them (``None``) up to
-    :data:`SUMMARY_VALUES` output values, else a centred band of rows that many values large. The
-    summary costs many float64 passes over the partials: on a photo, the whole layer's would take
-    many times the run itself, while a band of a million values shows the same parts at work."""
+def centred_rows(layer: Layer, values: int) -> tuple[int, int] | None:
+    """The output rows ``[r0, r1)`` of a centred band of at most ``values`` output values (H'·W'·F), or
+    ``None`` when the whole layer is no larger. The error summary (:data:`SUMMARY_VALUES`) and verify's
+    note measure such a band: their float64 passes over a whole photo would cost many runs, while a
+    band of that size shows the same parts at work."""
     (ho, wo), f = layer.geometry.out_hw, layer.filters
-    rows = max(1, SUMMARY_VALUES // max(1, wo * f))
+    rows = max(1, values // max(1, wo * f))
     if rows >= ho:
         return None
     r0 = (ho - rows) // 2

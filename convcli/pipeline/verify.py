@@ -249,19 +249,16 @@ def emulated_errors(built: Built) -> tuple[dict[str, float], tuple[int, int] | N
     """Each of :data:`EXPLAINED` -> the largest |error| of ``built``'s pre-activation emulated in it against
     float64 (2-D only, else nothing), and the output rows ``[r0, r1)`` it was measured on when not all."""
     from convcli import engine
-    from convcli.pipeline.precision import emulate_layer
+    from convcli.pipeline.precision import centred_rows, emulate_layer
 
     layer = built.layer
     if layer.ndim != 2:
         return {}, None
     g = layer.geometry
-    (ho, wo), padding, band = g.out_hw, built.padding, None
-    rows = max(1, EXPLAINED_VALUES // max(1, wo * layer.filters))
-    if rows < ho:
-        r0 = (ho - rows) // 2
-        band = (r0, r0 + rows)
+    padding, band = built.padding, centred_rows(layer, EXPLAINED_VALUES)
+    if band is not None:
         # the rows' zero-padded input, as a layer of its own: 'valid' over it makes just those rows
-        region = engine.input_region(layer, band, (0, wo))
+        region = engine.input_region(layer, band, (0, g.out_hw[1]))
         layer = engine.prepare(region, layer.kernel, stride=g.stride, dilation=g.dilation, groups=layer.groups,
                                dtype=layer.x.dtype)
         padding = "valid"
