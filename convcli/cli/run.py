@@ -95,8 +95,8 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     x = built.loaded.array
     info = describe.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
                               built.loaded.channel_names, describe.value_range(x))
-    # partial maps: none; a figure's panels and the heatmaps come from block sums
-    shown = out.Shown(opts, built.padding, built, result, info, detail, traces, trace_v, {}, shown_window, keep,
+    # no partial maps are kept: a figure's panels and the heatmaps come from block sums
+    shown = out.Shown(opts, built.padding, built, result, info, detail, traces, trace_v, shown_window, keep,
                       shown_view, _stat(heatmap_stat, layer.kernel, detail), emulated, bar=not quiet and not json_)
     map_files = out.write_files(shown, targets)
     (out.print_json if json_ else out.print_screen)(shown, targets, map_files)

@@ -47,7 +47,6 @@ class Shown:
     detail: list[int]
     traces: dict[int, Any] | None  # filter -> engine.Trace at trace_at
     trace_at: tuple[int, int] | None
-    partial_maps: dict[int, Any]  # filter -> (H', W', Cg) partial maps, if computed (none: block sums serve)
     window: Any  # present.window.Window: the output positions the numbers show
     keep: bool  # the partials go into --save
     view: View  # never auto
@@ -196,8 +195,7 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         if run.view in (View.numbers, View.both):
             console.print(render.filter_panel(result, f, names, window=run.window))
         if heatmaps:
-            console.print(heatmap.filter_heatmaps(result, f, names, maps=run.partial_maps.get(f),
-                                                  sources=sources, stat=run.stat))
+            console.print(heatmap.filter_heatmaps(result, f, names, sources=sources, stat=run.stat))
         if run.traces is not None and run.trace_at is not None:
             console.print(trace_panel(result, run.traces[f], *run.trace_at, f, names))
         if run.emulated is not None:
