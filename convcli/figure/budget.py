@@ -1,7 +1,7 @@
 """What ``run --figure`` adds to a run's memory, in bytes: the figure's own term of the budget.
 
 The run's budget is :func:`convcli.pipeline.memory.check_run_fits`; this term is the figure's,
-since only the figure knows how it lays its panels out (:func:`convcli.figure.plan.figure_layout`).
+since only the figure knows how it lays its panels out (:func:`convcli.figure.layout.figure_layout`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ def figure_bytes(layer: Layer, activation: str, shown_filters: int, width: int |
     copy), within the run's own block buffers, which are free by then.
     """
     from convcli.engine.blocks import BAND_VALUES
-    from convcli.figure import plan
+    from convcli.figure.layout import figure_layout
     from convcli.figure.panels import drawn_shape
     from convcli.present import selection
 
-    layout = plan.figure_layout(layer, activation, shown_filters, max_panel=FIGURE_MAX_PANEL, width=width)
+    layout = figure_layout(layer, activation, shown_filters, max_panel=FIGURE_MAX_PANEL, width=width)
     n_in, n_parts, n_res = layout.blocks
     (h, w, c), (ho, wo), item = layer.x.shape, layer.geometry.out_hw, layer.x.itemsize
     (bh, bw), (ih, iw) = drawn_shape((ho, wo), layout.limit), drawn_shape((h, w), layout.limit)

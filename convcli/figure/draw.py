@@ -12,8 +12,6 @@ import numpy as np
 
 from convcli.engine import LayerResult
 from convcli.figure.plan import (
-    BACKGROUND,
-    BORDER,
     FONT_HEAD,
     FONT_LABEL,
     FONT_OP,
@@ -23,16 +21,14 @@ from convcli.figure.plan import (
     LUT_SIZE,
     MARGIN,
     MAX_PANEL,
-    MUTED,
     PANEL,
     ROW_GAP,
-    RULE,
     BarPlan,
     FigurePlan,
-    Scale,
     plan_figure,
 )
-from convcli.present import describe
+from convcli.figure.theme import LIGHT, Theme
+from convcli.present import colour, describe
 from convcli.present.colour import lut_colours
 from convcli.present.maps import block_mean32
 
@@ -42,7 +38,7 @@ if TYPE_CHECKING:
     Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
-def paint(values: np.ndarray, scale: Scale, size: tuple[int, int]) -> np.ndarray:
+def paint(values: np.ndarray, scale: colour.Scale, size: tuple[int, int]) -> np.ndarray:
     """``values (H, W)`` as an ``(h, w, 3)`` uint8 picture of ``size = (h, w)`` in ``scale``'s colours.
 
     Enlarging repeats each value as an exact block (``size`` a whole multiple of ``(H, W)``);
@@ -70,7 +66,7 @@ def paint(values: np.ndarray, scale: Scale, size: tuple[int, int]) -> np.ndarray
     return lut_colours(t_small.astype(np.float64), bad_small >= 0.5, scale.lut)
 
 
-def _unit32(values: np.ndarray, scale: Scale) -> np.ndarray:
+def _unit32(values: np.ndarray, scale: colour.Scale) -> np.ndarray:
     """:meth:`Scale.unit` in float32 (what Pillow resizes), without a float64 copy of a photo-sized map."""
     v = np.asarray(values, dtype=np.float32)
     if scale.hi <= scale.lo:
@@ -131,41 +127,94 @@ def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: Font,
     draw.text(xy, _fit(font, text, width), font=font, fill=fill, anchor=anchor)
 
 
-def draw_figure(plan: FigurePlan) -> Image.Image:
-    """The RGB picture that ``plan`` describes."""
+def cell_text(v: float) -> str:
+    """A value as written in its cell: whole numbers plainly (``40404``), others to 3 significant digits."""
+    if not np.isfinite(v):
+        return "NaN" if np.isnan(v) else ("∞" if v > 0 else "−∞")
+    if float(v).is_integer() and abs(v) < 1e6:
+        return str(int(v))
+    text = f"{v:.3g}"
+    return text.replace("e-0", "e-").replace("e+0", "e")
+
+
+def number_font(texts: Sequence[str], cell: int) -> Font | None:
+    """The largest font (:data:`FONT_LABEL` at most, 7 px at least) in which every text fits a ``cell``-px square."""
+    widest = max(texts, key=len)
+    for size in range(min(FONT_LABEL, cell // 2), 6, -1):
+        font = _font(size)
+        if font.getlength(_safe(font, widest)) <= cell - 3:
+            return font
+    return None
+
+
+def draw_numbers(draw: ImageDraw.ImageDraw, values: np.ndarray, colours: np.ndarray, box: tuple[int, int, int, int],
+                 grid: tuple[int, int, int]) -> None:
+    """Each value of ``values (h, w)`` written in its cell of ``box`` (x0, y0, x1, y1), in black or white
+    as its colour (``colours (h, w, 3)``) is light or dark; thin ``grid`` lines between the cells."""
+    h, w = values.shape
+    x0, y0, x1, y1 = box
+    cw, ch = (x1 - x0) / w, (y1 - y0) / h
+    for j in range(1, w):
+        draw.line([(round(x0 + j * cw), y0), (round(x0 + j * cw), y1 - 1)], fill=grid)
+    for i in range(1, h):
+        draw.line([(x0, round(y0 + i * ch)), (x1 - 1, round(y0 + i * ch))], fill=grid)
+    texts = [[cell_text(float(v)) for v in row] for row in values]
+    font = number_font([t for row in texts for t in row], int(min(cw, ch)))
+    if font is None:
+        return
+    light = colours.astype(np.float64) @ np.array([0.299, 0.587, 0.114]) > 140
+    for i in range(h):
+        for j in range(w):
+            fill = (20, 20, 20) if light[i, j] else (250, 250, 250)
+            draw.text((round(x0 + (j + 0.5) * cw), round(y0 + (i + 0.5) * ch)), _safe(font, texts[i][j]), font=font,
+                      fill=fill, anchor="mm")
+
+
+def draw_figure(plan: FigurePlan, theme: Theme = LIGHT) -> Image.Image:
+    """The RGB picture that ``plan`` describes, in ``theme``'s colours around the maps."""
     from PIL import Image, ImageDraw
 
-    image = Image.new("RGB", plan.size, BACKGROUND)
+    image = Image.new("RGB", plan.size, theme.background)
     draw = ImageDraw.Draw(image)
     width = plan.title_box.width
     t = plan.title_box
-    _text(draw, (t.x0, t.y0), plan.title, _font(FONT_TITLE, bold=True), width)
-    _text(draw, (t.x0, t.y0 + FONT_TITLE + 12), plan.legend, _font(FONT_SMALL), width, fill=MUTED)
+    _text(draw, (t.x0, t.y0), plan.title, _font(FONT_TITLE, bold=True), width, fill=theme.ink)
+    _text(draw, (t.x0, t.y0 + FONT_TITLE + 12), plan.legend, _font(FONT_SMALL), width, fill=theme.muted)
 
-    cell_w = plan.cell[0]
     small, label = _font(FONT_SMALL), _font(FONT_LABEL)
     for r, row in enumerate(plan.rows):
-        if r:  # a rule between rows, in the middle of the gap above this one
+        if r:  # a rule between filters, in the middle of the gap above this one
             y = row.heading_box.y0 - ROW_GAP // 2
-            draw.line([(MARGIN, y), (plan.size[0] - MARGIN, y)], fill=RULE, width=1)
+            draw.line([(MARGIN, y), (plan.size[0] - MARGIN, y)], fill=theme.rule, width=1)
         h = row.heading_box
-        _text(draw, (h.x0, h.y0 + 4), row.heading, _font(FONT_HEAD, bold=True), h.width)
+        _text(draw, (h.x0, h.y0 + 4), row.heading, _font(FONT_HEAD, bold=True), h.width, fill=theme.ink)
         for p in row.panels:
             tile = paint(p.values, p.scale, (p.box.height, p.box.width))
             image.paste(Image.fromarray(tile), (p.box.x0, p.box.y0))
-            draw.rectangle([p.box.x0 - 1, p.box.y0 - 1, p.box.x1, p.box.y1], outline=BORDER)
+            if p.numbers:
+                draw_numbers(draw, p.values, p.scale.colours(p.values), (p.box.x0, p.box.y0, p.box.x1, p.box.y1),
+                             theme.border)
+            draw.rectangle([p.box.x0 - 1, p.box.y0 - 1, p.box.x1, p.box.y1], outline=theme.border)
             tb, nb = p.title_box, p.note_box
-            _text(draw, ((tb.x0 + tb.x1) // 2, tb.y1 - 6), p.title, label, cell_w, anchor="md")
-            _text(draw, ((nb.x0 + nb.x1) // 2, nb.y0 + 6), p.note, small, cell_w, fill=MUTED, anchor="ma")
+            _text(draw, ((tb.x0 + tb.x1) // 2, tb.y1 - 6), p.title, label, tb.width, anchor="md", fill=theme.ink)
+            _text(draw, ((nb.x0 + nb.x1) // 2, nb.y0 + 6), p.note, small, nb.width, fill=theme.muted, anchor="ma")
         for bar in row.bars:
-            _draw_bar(draw, image, bar, small)
+            _draw_bar(draw, image, bar, small, theme)
         op_font = _font(FONT_OP, bold=True)
         for symbol, x, y in row.operators:
-            draw.text((x, y), _safe(op_font, symbol), font=op_font, fill=MUTED, anchor="mm")
+            draw.text((x, y), _safe(op_font, symbol), font=op_font, fill=theme.muted, anchor="mm")
+        for text, x, y in row.labels:
+            draw.text((x, y), _safe(label, text), font=label, fill=theme.muted, anchor="mm")
     return image
 
 
-def _draw_bar(draw: ImageDraw.ImageDraw, image: Image.Image, bar: BarPlan, font: Font) -> None:
+def _bar_number(v: float, font: Font, width: int) -> str:
+    """``v`` as :func:`describe.fmt` writes it, or to 3 significant digits where that does not fit a narrow bar."""
+    text = describe.fmt(v)
+    return text if font.getlength(text) + 16 <= width else cell_text(v)
+
+
+def _draw_bar(draw: ImageDraw.ImageDraw, image: Image.Image, bar: BarPlan, font: Font, theme: Theme = LIGHT) -> None:
     from PIL import Image
 
     b, s = bar.box, bar.scale
@@ -174,20 +223,21 @@ def _draw_bar(draw: ImageDraw.ImageDraw, image: Image.Image, bar: BarPlan, font:
         strip = np.broadcast_to(s.colours(np.array([s.lo])), (b.width, 3))
     else:
         strip = s.lut[np.rint(np.linspace(0, LUT_SIZE - 1, b.width)).astype(np.intp)]
-    image.paste(Image.fromarray(np.repeat(strip[None], b.height, axis=0)), (b.x0, b.y0))
-    draw.rectangle([b.x0 - 1, b.y0 - 1, b.x1, b.y1], outline=BORDER)
+    image.paste(Image.fromarray(np.ascontiguousarray(np.repeat(strip[None], b.height, axis=0))), (b.x0, b.y0))
+    draw.rectangle([b.x0 - 1, b.y0 - 1, b.x1, b.y1], outline=theme.border)
     y = bar.label_box.y0 + 4
+    ink = theme.ink
     if constant:
-        _text(draw, ((b.x0 + b.x1) // 2, y), f"all {describe.fmt(s.lo)}", font, b.width, anchor="ma")
+        _text(draw, ((b.x0 + b.x1) // 2, y), f"all {describe.fmt(s.lo)}", font, b.width, anchor="ma", fill=ink)
         return
     third = b.width // 3
     beyond = ("≤ ", "≥ ") if s.clipped else ("", "")
-    _text(draw, (b.x0, y), beyond[0] + describe.fmt(s.lo), font, third, anchor="la")
-    _text(draw, (b.x1, y), beyond[1] + describe.fmt(s.hi), font, third, anchor="ra")
+    _text(draw, (b.x0, y), beyond[0] + _bar_number(s.lo, font, third), font, third, anchor="la", fill=ink)
+    _text(draw, (b.x1, y), beyond[1] + _bar_number(s.hi, font, third), font, third, anchor="ra", fill=ink)
     if s.diverging:
         mid = (b.x0 + b.x1) // 2
-        draw.line([(mid, b.y0), (mid, b.y1 + 2)], fill=MUTED)
-        _text(draw, (mid, y), "0", font, third, anchor="ma")
+        draw.line([(mid, b.y0), (mid, b.y1 + 2)], fill=theme.muted)
+        _text(draw, (mid, y), "0", font, third, anchor="ma", fill=ink)
 
 
 def figure_image(
@@ -200,6 +250,7 @@ def figure_image(
     max_panel: int = MAX_PANEL,
     title: str | None = None,
     width: int | None = None,
+    theme: Theme = LIGHT,
 ) -> Image.Image:
     """One RGB picture of ``filters``: per row the inputs, partial maps, pre-activation and output.
 
@@ -217,5 +268,5 @@ def figure_image(
     Save it with :func:`convcli.files.writers.save_image`; :func:`plan_figure` gives every box's position.
     """
     return draw_figure(plan_figure(result, filters, names, maps=maps, panel=panel, max_panel=max_panel, title=title,
-                                   width=width))
+                                   width=width), theme)
 

@@ -1,18 +1,21 @@
-"""The figure's layout, every box computed before anything is drawn (:func:`plan_figure`).
+"""The figure's plan, every box computed before anything is drawn (:func:`plan_figure`).
 
-The figure is a layer's computation as one picture: a row per filter, from input channels to output.
+The figure is a layer's computation as one picture, the whole sum of each shown filter::
 
-Each row reads left to right as the sum it draws::
+    input R  ⊛  kernel R  =  partial R
+    input G  ⊛  kernel G  =  partial G  +  bias  =  pre-activation z  →  output = f(z)
+    input B  ⊛  kernel B  =  partial B
 
-    input R  input G  input B  ⊛  partial R + partial G + partial B  =  pre-activation  →  output
-
-- *inputs*: the channels the filter's group reads (``result.layer.x``, ``(H, W, C)``);
-- *partials*: each channel cross-correlated with its kernel slice (``(H', W')`` each);
-- *pre-activation*: their sum plus the bias; *output*: after the activation (no output panel for
-  ``linear``, where it equals the pre-activation, as in the terminal view).
+- a line per input channel of the filter's group (``result.layer.x``, ``(H, W, C)``): the channel,
+  its kernel slice (the weights written in up to 7×7) and its partial map (``(H', W')``);
+- then the bias (a square with its value), the pre-activation (the partials' sum plus the bias) and,
+  past the activation's name and formula, the output (none for ``linear``, as in the terminal);
+- beside the channels' lines, or under them when ``--figure-width`` is too narrow (``wrapped``);
+- filters identical to one before them (same weights and bias) are drawn once, with a note.
 
 More than ``selection.MAX_CHANNELS_SHOWN`` channels: the ``selection.TOP_CHANNELS`` largest (by mean
-``|partial|``) are drawn, and one more partial panel holds the sum of the others.
+``|partial|``) a line each, and one more line holds the sum of the others. A map of at most
+:data:`~convcli.figure.layout.NUMBERS_MAX` values a side has its values written in its cells.
 
 Colours (:func:`row_scales`): the inputs are a picture, black (min) to white (max). The partial
 maps, the pre-activation and the output share ONE scale (the output when it is in their units,
@@ -23,13 +26,14 @@ then says ``≤ -m`` and ``≥ m``): a photo's few strongest edges would otherwi
 value near-white. Maps all ≥ 0 go from white at 0 to red, so a value has one colour everywhere.
 Non-finite values are green. Under each panel: its own exact value range.
 
-Sizes (:func:`display_size`): a map is drawn pixel for pixel when its long side is between
+Sizes (:func:`~convcli.figure.panels.display_size`, :mod:`convcli.figure.layout`): a map is drawn
+pixel for pixel when its long side is between
 ``panel`` (default 256) and ``max_panel`` (default 1024). A smaller map is enlarged by the
 smallest whole factor that reaches ``panel`` (one value is one visible block, a 3×3 map nine
 squares); a larger one is drawn as the means of its ``k × k`` blocks, ``k`` whole, the smallest
 bringing it to ``max_panel`` or less (values averaged, not colours; never made whole:
 :mod:`convcli.figure.panels`). A figure wider than ``width`` gets lower limits, until it fits
-or its panels reach :data:`LABEL_CELL` (:func:`figure_layout`). Every cell of a figure has the
+or its panels reach ``LABEL_CELL`` (:func:`figure_layout`). Every cell of a figure has the
 size of its largest drawn map (as wide as the limit when maps are block means: room for the
 labels), and a map that would fill less than half of it (a strided output) is enlarged by a
 further whole factor. The layout depends only on the maps' shapes and the
@@ -43,29 +47,35 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from convcli.engine import Layer, LayerResult
+from convcli.engine import ACTIVATION_FORMULAS, LayerResult
 from convcli.errors import ConfigError, ResourceError, ShapeError
 from convcli.figure import panels as panel_maps
-from convcli.figure.panels import MAX_PANEL, PANEL, PANEL_LIMITS, display_size
+from convcli.figure.boxes import BarPlan, Box, FigurePlan, PanelPlan, RowPlan
+from convcli.figure.layout import (
+    ACT_GAP,
+    BAR_H,
+    BAR_LABEL_H,
+    BIAS_COL,
+    BIAS_PX,
+    BLOCK_GAP,
+    HEAD_H,
+    KERNEL_COL,
+    LABEL_H,
+    LINE_GAP,
+    MARGIN,
+    NUMBERS_MAX,
+    NUMBERS_MAX_KERNEL,
+    RANGE_H,
+    ROW_GAP,
+    TITLE_H,
+    Layout,
+    figure_layout,
+    filter_height,
+)
+from convcli.figure.panels import MAX_PANEL, PANEL, PANEL_LIMITS
 from convcli.present import colour, describe
 from convcli.present.filtersum import FilterSum
 
-# ------------------------------------------------------------------------------------------------
-# Layout, in pixels
-
-MARGIN = 24  #: around the whole figure
-GAP = 32  #: between panels of one block (room for "+")
-BLOCK_GAP = 56  #: between blocks (room for "⊛", "=", "→")
-MIN_CELL = 170  #: narrowest cell, so a panel's title and range fit beside a narrow map
-#: narrowest panel a width (``plan_figure(width=...)``) makes: room for "pre-activation = Σ + bias 0"
-LABEL_CELL = 200
-TITLE_H = 64  #: figure title and legend line
-HEAD_H = 34  #: "filter k" above a row
-LABEL_H = 24  #: panel title above a map
-RANGE_H = 26  #: value range under a map
-BAR_H = 14  #: colour bar under a block
-BAR_LABEL_H = 22  #: numbers under the bar
-ROW_GAP = 28  #: between filter rows (a rule is drawn in its middle)
 #: Refuse figures beyond this many pixels (about 240 MB of RGB while drawing).
 MAX_FIGURE_PIXELS = 80_000_000
 
@@ -135,95 +145,8 @@ def row_scales(blocks: Sequence[Sequence[panel_maps.Map]], output_shared: bool =
     return [[image] * len(inputs), [shared] * len(parts), [shared] * len(joined) + own]
 
 
-def panel_limits(counts: Sequence[int], panel: int = PANEL, max_panel: int = MAX_PANEL,
-                 width: int | None = None) -> tuple[int, int]:
-    """``(panel, max_panel)`` for a figure at most ``width`` pixels wide whose rows have ``counts``
-    panels per block: the largest long side that fits, never under :data:`LABEL_CELL` (the labels'
-    room), so a figure too narrow for its panels is as narrow as its labels allow."""
-    if width is None:
-        return panel, max_panel
-    n = sum(counts)
-    room = width - 2 * MARGIN - (n - len(counts)) * GAP - (len(counts) - 1) * BLOCK_GAP
-    limit = min(max_panel, max(LABEL_CELL, room // n))
-    return min(panel, limit), limit
-
-
 # ------------------------------------------------------------------------------------------------
 # The plan: every box of the figure, computed before anything is drawn
-
-
-@dataclass(frozen=True)
-class Box:
-    """A rectangle of the figure: columns ``[x0, x1)`` × rows ``[y0, y1)``."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def width(self) -> int:
-        return self.x1 - self.x0
-
-    @property
-    def height(self) -> int:
-        return self.y1 - self.y0
-
-    def crop(self, pixels: np.ndarray) -> np.ndarray:
-        """This box of an ``(H, W, ...)`` picture array."""
-        return pixels[self.y0 : self.y1, self.x0 : self.x1]
-
-
-@dataclass(frozen=True)
-class PanelPlan:
-    """One map: ``values (h, w)`` drawn into ``box`` in ``scale``; ``title`` above, ``note`` (its range) below."""
-
-    kind: str  # "input", "partial", "others", "preactivation", "output"
-    title: str
-    note: str
-    values: np.ndarray
-    scale: Scale
-    box: Box
-    title_box: Box
-    note_box: Box
-
-
-@dataclass(frozen=True)
-class BarPlan:
-    """A colour bar under the panels of a block that share ``scale`` (an output on a scale of its own
-    has its own bar); its end values in ``label_box``."""
-
-    scale: Scale
-    box: Box
-    label_box: Box
-
-
-@dataclass(frozen=True)
-class RowPlan:
-    """One filter's row: its panels left to right, a bar per block (and per own scale), the operators between them."""
-
-    filter: int
-    heading: str
-    heading_box: Box
-    panels: list[PanelPlan]
-    bars: list[BarPlan]
-    operators: list[tuple[str, int, int]]  # (symbol, x centre, y centre)
-
-
-@dataclass(frozen=True)
-class FigurePlan:
-    """Every box of the figure; :func:`draw_figure` paints it, tests read the boxes to check the pixels."""
-
-    size: tuple[int, int]  # (width, height) of the picture
-    cell: tuple[int, int]  # (width, height) of every map's cell
-    title: str
-    legend: str
-    title_box: Box
-    rows: list[RowPlan]
-
-    @property
-    def columns(self) -> int:
-        return len(self.rows[0].panels) if self.rows else 0
 
 
 def _check(result: LayerResult, filters: Sequence[int], names: Sequence[str], panel: int, max_panel: int,
@@ -249,47 +172,19 @@ def _check(result: LayerResult, filters: Sequence[int], names: Sequence[str], pa
     return chosen
 
 
-@dataclass(frozen=True)
-class Layout:
-    """A figure's sizes, from its maps' shapes alone (:func:`figure_layout`)."""
-
-    blocks: tuple[int, int, int]  # panels per block of a row: inputs, partial maps, results
-    limit: int  # the longest side a map's values are drawn at (a larger map: its block means)
-    sizes: dict[tuple[int, int], tuple[int, int]]  # the shape of a map's drawn values -> its box (h, w)
-    cell: tuple[int, int]  # (width, height) of every map's cell
-    size: tuple[int, int]  # (width, height) of the picture
-
-
-def figure_layout(layer: Layer, activation: str, rows: int, panel: int = PANEL, max_panel: int = MAX_PANEL,
-                  width: int | None = None) -> Layout:
-    """The sizes of a figure of ``rows`` filters of ``layer`` (:func:`plan_figure`, and the memory a
-    figure needs before the layer is computed). A figure that fits ``width`` as it is keeps its
-    layout; a wider one gets :func:`panel_limits` and cells at least :data:`LABEL_CELL` wide."""
-    blocks = panel_maps.row_counts(layer, activation)
-    natural = _layout(layer, blocks, rows, panel, max_panel, MIN_CELL)
-    if width is None or natural.size[0] <= width:
-        return natural
-    return _layout(layer, blocks, rows, *panel_limits(blocks, panel, max_panel, width), LABEL_CELL)
-
-
-def _layout(layer: Layer, blocks: tuple[int, int, int], rows: int, panel: int, limit: int, narrowest: int) -> Layout:
-    full = {(int(hw[0]), int(hw[1])) for hw in (layer.x.shape[:2], layer.geometry.out_hw)}
-    shapes = {panel_maps.drawn_shape(hw, limit) for hw in full}
-    sizes = {hw: display_size(hw, panel, limit) for hw in shapes}
-    # maps drawn as block means fill the room they were reduced for (a portrait photo's too)
-    cell_w = max(narrowest, *(w for _, w in sizes.values()), limit if shapes != full else 0)
-    cell_h = max(h for h, _ in sizes.values())
-    # a map much smaller than the cell (a strided output beside its input) is enlarged further, by
-    # a whole factor, so that every panel of a row covers about the same area as the input it reads
-    for (h, w), (dh, dw) in list(sizes.items()):
-        if dh % h == 0 and dw % w == 0:
-            k = max(dh // h, min(cell_h // h, cell_w // w))
-            sizes[(h, w)] = (h * k, w * k)
-    n_cells = sum(blocks)
-    fig_w = 2 * MARGIN + n_cells * cell_w + (n_cells - len(blocks)) * GAP + (len(blocks) - 1) * BLOCK_GAP
-    row_h = HEAD_H + LABEL_H + cell_h + RANGE_H + BAR_H + BAR_LABEL_H
-    fig_h = 2 * MARGIN + TITLE_H + rows * row_h + (rows - 1) * ROW_GAP
-    return Layout(blocks, limit, sizes, (cell_w, cell_h), (fig_w, fig_h))
+def identical_filters(result: LayerResult, filters: Sequence[int]) -> dict[int, tuple[int, ...]]:
+    """``{first: (later, ...)}``: each filter of ``filters`` drawn, with those after it that have the
+    same weights and bias (a preset such as ``--init sobel-x -f 2`` makes identical filters)."""
+    layer = result.layer
+    drawn: dict[int, list[int]] = {}
+    for f in filters:
+        twin = next((g for g in drawn if layer.groups == 1 and result.bias[g] == result.bias[f]
+                     and np.array_equal(layer.kernel[..., g], layer.kernel[..., f])), None)
+        if twin is None:
+            drawn[f] = []
+        else:
+            drawn[twin].append(f)
+    return {f: tuple(same) for f, same in drawn.items()}
 
 
 def plan_figure(
@@ -307,78 +202,158 @@ def plan_figure(
 
     ``maps[f]`` is ``engine.filter_partials(result.layer, f)``, ``(H', W', Cg)``, if the caller has
     it; else each panel's values are made at the size it is drawn (:mod:`convcli.figure.panels`).
-    ``width``: the most pixels the figure may be wide (:func:`panel_limits`); ``None``: no limit.
+    ``width``: the most pixels the figure may be wide (:func:`figure_layout`); ``None``: no limit.
+    Filters identical to one before them (weights and bias) are drawn once, with a note.
     """
     chosen = _check(result, filters, names, panel, max_panel, width)
+    twins = identical_filters(result, chosen)
     layer = result.layer
-    layout = figure_layout(layer, result.activation, len(chosen), panel, max_panel, width)
-    (width, height), (cell_w, cell_h), sizes = layout.size, layout.cell, layout.sizes
-    row_h = HEAD_H + LABEL_H + cell_h + RANGE_H + BAR_H + BAR_LABEL_H
-    if width * height > MAX_FIGURE_PIXELS:  # before any map is made
+    layout = figure_layout(layer, result.activation, len(twins), panel, max_panel, width)
+    (fig_w, fig_h) = layout.size
+    if fig_w * fig_h > MAX_FIGURE_PIXELS:  # before any map is made
         raise ResourceError(
-            f"the figure would be {width}×{height} pixels ({width * height / 1e6:.0f} MP, limit "
+            f"the figure would be {fig_w}×{fig_h} pixels ({fig_w * fig_h / 1e6:.0f} MP, limit "
             f"{MAX_FIGURE_PIXELS / 1e6:.0f} MP); draw fewer filters or smaller panels"
         )
     source = panel_maps.PanelMaps(result, layout.limit, maps)
-    views = [FilterSum.of(result, f, names) for f in chosen]
-    rows_maps = [source.row(view) for view in views]
-
     rows = []
     y = MARGIN + TITLE_H
-    for view, row_blocks in zip(views, rows_maps, strict=True):
-        map_y = y + HEAD_H + LABEL_H
-        mid_y = map_y + cell_h // 2
-        panels: list[PanelPlan] = []
-        bars: list[BarPlan] = []
-        ops: list[tuple[str, int, int]] = []
-        x = MARGIN
-        scales = row_scales(row_blocks, view.output_shared)
-        for b, block in enumerate(row_blocks):
-            first_x = x
-            bar_y = map_y + cell_h + RANGE_H
-            for i, m in enumerate(block):
-                scale = scales[b][i]
-                h, w = sizes[m.values.shape]
-                x0, y0 = x + (cell_w - w) // 2, map_y + (cell_h - h) // 2
-                box = Box(x0, y0, x0 + w, y0 + h)
-                panels.append(PanelPlan(
-                    m.kind, m.title, m.note, m.values, scale, box,
-                    Box(x, y + HEAD_H, x + cell_w, map_y), Box(x, map_y + cell_h, x + cell_w, map_y + cell_h + RANGE_H),
-                ))  # fmt: skip
-                x += cell_w
-                if i == len(block) - 1 or scales[b][i + 1] is not scale:
-                    # one bar under the panels that share a scale (an output on its own: a bar of its own)
-                    bars.append(BarPlan(scale, Box(first_x, bar_y, x, bar_y + BAR_H),
-                                        Box(first_x, bar_y + BAR_H, x, bar_y + BAR_H + BAR_LABEL_H)))
-                    first_x = x + GAP
-                if i < len(block) - 1:
-                    # inputs stand side by side, partials add up, the pre-activation goes through the activation
-                    if b:
-                        ops.append((("+", "→")[b - 1], x + GAP // 2, mid_y))
-                    x += GAP
-            if b < len(row_blocks) - 1:
-                ops.append((("⊛", "=")[b], x + BLOCK_GAP // 2, mid_y))
-                x += BLOCK_GAP
-        heading = f"filter {view.index}"
-        if view.grouped:
-            first, last = view.group_channels
-            heading += (f" · group {view.group}, input channels {first}–{last}" if last > first
-                        else f" · group {view.group}, input channel {first}")  # depthwise: one channel
-        rows.append(RowPlan(view.index, heading, Box(MARGIN, y, width - MARGIN, y + HEAD_H), panels, bars, ops))
-        y += row_h + ROW_GAP
-
+    for f, same in twins.items():
+        view = FilterSum.of(result, f, names)
+        rows.append(_plan_filter(view, source.row(view), layout, y, same))
+        y += filter_height(layout.blocks[1], layout.cell[1], layout.wrapped) + ROW_GAP
     return FigurePlan(
-        (width, height), (cell_w, cell_h), _title(result, title), LEGEND,
-        Box(MARGIN, MARGIN, width - MARGIN, MARGIN + TITLE_H), rows,
+        layout.size, layout.cell, _title(result, title), LEGEND,
+        Box(MARGIN, MARGIN, fig_w - MARGIN, MARGIN + TITLE_H), rows, layout.wrapped,
     )  # fmt: skip
 
 
-LEGEND = (
-    "Each row: input channels ⊛ their kernel slices = partial sums; partials + bias = pre-activation. "
-    "Inputs in grey (black → white); values blue < 0 < red, white at 0; the partial maps and their sum "
-    "share one scale (bar below them)."
-)
+class _Placer:
+    """Collects one filter's panels, in the layout's cells."""
 
+    def __init__(self, layout: Layout, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> None:
+        self.layout = layout
+        self.in_hw, self.out_hw = in_hw, out_hw
+        self.panels: list[PanelPlan] = []
+
+    def add(self, kind: str, title: str, note: str, values: np.ndarray, scale: Scale, x: int, top: int,
+            cell_w: int, hw: tuple[int, int] | None = None, *, channel: int | None = None,
+            numbers: bool | None = None) -> PanelPlan:
+        """A panel centred in the cell ``[x, x + cell_w)`` whose title starts at ``top``."""
+        cell_h = self.layout.cell[1]
+        h, w = hw if hw is not None else self.layout.sizes[values.shape]
+        map_y = top + LABEL_H
+        x0, y0 = x + (cell_w - w) // 2, map_y + (cell_h - h) // 2
+        if numbers is None:
+            # block means of a larger map never get numbers: only a map drawn value for value
+            numbers = max(values.shape) <= NUMBERS_MAX and values.shape == (self.in_hw if kind == "input" else self.out_hw)
+        p = PanelPlan(kind, title, note, values, scale, Box(x0, y0, x0 + w, y0 + h), Box(x, top, x + cell_w, map_y),
+                      Box(x, map_y + cell_h, x + cell_w, map_y + cell_h + RANGE_H), numbers, channel)
+        self.panels.append(p)
+        return p
+
+
+def _plan_filter(view: FilterSum, blocks: list[list[panel_maps.Map]], layout: Layout, y: int,
+                 same: tuple[int, ...]) -> RowPlan:
+    inputs, parts, results = blocks
+    layer = view.result.layer
+    cell_w, cell_h = layout.cell
+    line = LABEL_H + cell_h + RANGE_H
+    kcol = max(KERNEL_COL, layout.kernel[1])
+    scales = row_scales(blocks, view.output_shared)
+    (h, w), (ho, wo) = layer.x.shape[:2], layer.geometry.out_hw
+    placer = _Placer(layout, (int(h), int(w)), (int(ho), int(wo)))
+    kernel = view.kernel
+    kscale = Scale.of_values([kernel])
+    ops: list[tuple[str, int, int]] = []
+    labels: list[tuple[str, int, int]] = []
+    x_in = MARGIN
+    x_k = x_in + cell_w + BLOCK_GAP
+    x_p = x_k + kcol + BLOCK_GAP
+    top0 = y + HEAD_H
+    for i, part in enumerate(view.parts()):
+        top = top0 + i * (line + LINE_GAP)
+        mid = top + LABEL_H + cell_h // 2
+        m = parts[i]
+        if i:  # the partial maps add up, line after line
+            ops.append(("+", x_p + cell_w // 2, top - LINE_GAP // 2 - 2))
+        if not part.folded:
+            c = part.positions[0]
+            ch = view.channels[c]
+            placer.add("input", inputs[i].title, inputs[i].note, inputs[i].values, scales[0][i], x_in, top, cell_w,
+                       channel=ch)
+            placer.add("kernel", f"kernel {part.label}", describe.value_range(kernel[:, :, c]), kernel[:, :, c],
+                       kscale, x_k, top, kcol, layout.kernel, channel=ch,
+                       numbers=max(kernel.shape[:2]) <= NUMBERS_MAX_KERNEL)
+            ops += [("⊛", x_in + cell_w + BLOCK_GAP // 2, mid), ("=", x_k + kcol + BLOCK_GAP // 2, mid)]
+            placer.add(m.kind, m.title, m.note, m.values, scales[1][i], x_p, top, cell_w, channel=ch)
+        else:
+            labels.append((f"{len(part.positions)} more channels", x_in + cell_w // 2, mid))
+            labels.append((f"⊛ their {len(part.positions)} slices", x_k + kcol // 2, mid))
+            ops.append(("=", x_k + kcol + BLOCK_GAP // 2, mid))
+            placer.add(m.kind, m.title, m.note, m.values, scales[1][i], x_p, top, cell_w)
+    lines = len(parts)
+    channels_bottom = top0 + lines * line + (lines - 1) * LINE_GAP
+    bars: list[BarPlan] = []
+
+    def bar(scale: Scale, x0: int, x1: int, at: int) -> None:
+        bars.append(BarPlan(scale, Box(x0, at, x1, at + BAR_H), Box(x0, at + BAR_H, x1, at + BAR_H + BAR_LABEL_H)))
+
+    bar(scales[0][0], x_in, x_in + cell_w, channels_bottom)
+    bar(kscale, x_k, x_k + kcol, channels_bottom)
+    if layout.wrapped:
+        rtop = channels_bottom + BAR_H + BAR_LABEL_H + LINE_GAP
+        x = MARGIN + BLOCK_GAP
+        ops.append(("+", MARGIN + BLOCK_GAP // 2, rtop + LABEL_H + cell_h // 2))
+        bar_y = rtop + line
+        bar(scales[1][0], x_p, x_p + cell_w, channels_bottom)  # the partials' scale, under them too
+    else:
+        rtop = top0 + (channels_bottom - top0 - line) // 2
+        x = x_p + cell_w + BLOCK_GAP
+        ops.append(("+", x - BLOCK_GAP // 2, rtop + LABEL_H + cell_h // 2))
+        bar_y = channels_bottom
+    mid = rtop + LABEL_H + cell_h // 2
+    shared = scales[1][0]
+    first_shared = x_p if not layout.wrapped else x
+    bias = np.array([[view.bias if view.use_bias else 0.0]])
+    placer.add("bias", "bias" if view.use_bias else "no bias", "everywhere", bias, shared, x, rtop, BIAS_COL, (BIAS_PX, BIAS_PX),
+               numbers=True)
+    x += BIAS_COL + BLOCK_GAP
+    ops.append(("=", x - BLOCK_GAP // 2, mid))
+    pre = results[0]
+    placer.add("preactivation", "pre-activation z", pre.note, pre.values, scales[2][0], x, rtop, cell_w)
+    last_shared = x + cell_w
+    x += cell_w
+    if len(results) > 1:
+        out = results[1]
+        ops.append(("→", x + ACT_GAP // 2, mid))
+        labels.append((view.activation, x + ACT_GAP // 2, mid - FONT_OP))
+        x += ACT_GAP
+        formula = ACTIVATION_FORMULAS.get(view.activation, f"{view.activation}(z)")
+        placer.add("output", f"output = {formula}", out.note, out.values, scales[2][1], x, rtop, cell_w)
+        if view.output_shared:
+            last_shared = x + cell_w
+    bar(shared, first_shared, last_shared, bar_y)
+    if len(results) > 1 and not view.output_shared:  # an output in other units: a bar of its own, last
+        bar(scales[2][1], x, x + cell_w, bar_y)
+    heading = f"filter {view.index}"
+    if view.grouped:
+        first, last = view.group_channels
+        heading += (f" · group {view.group}, input channels {first}–{last}" if last > first
+                    else f" · group {view.group}, input channel {first}")  # depthwise: one channel
+    if same:
+        others = ", ".join(map(str, same))
+        heading += (f" (filter{'s' if len(same) > 1 else ''} {others} identical: same weights and bias,"
+                    " drawn once)")
+    return RowPlan(view.index, heading, Box(MARGIN, y, layout.size[0] - MARGIN, y + HEAD_H), placer.panels, bars,
+                   ops, labels, same)
+
+
+LEGEND = (
+    "Each filter: every input channel ⊛ its kernel slice = its partial map; the partials + bias = the "
+    "pre-activation z; the activation makes the output. Inputs in grey; values blue < 0 < red, white at 0; "
+    "one colour bar per scale."
+)
 
 def _title(result: LayerResult, source: str | None) -> str:
     layer = result.layer

@@ -15,6 +15,7 @@ from convcli.cli.app import FLAGS
 from convcli.errors import ConfigError, ResourceError, SaveError, ShapeError
 from convcli.figure import draw as figure_draw
 from convcli.figure import maps
+from convcli.figure import panels as figure_panels
 from convcli.figure import plan as figure_plan
 from convcli.files import targets, writers
 from convcli.present.colour import lut_colours
@@ -69,10 +70,15 @@ def test_gradient_figure_size_panels_and_labels(gradient: engine.LayerResult, tm
 
     assert fmt == "PNG"
     assert (px.shape[1], px.shape[0]) == plan.size
-    # 3 inputs, 3 partials, pre-activation, output (relu): each at least the 256-px panel wide
+    # a line per channel (input ⊛ kernel slice = partial), then bias, pre-activation, output (relu)
     kinds = [p.kind for p in plan.rows[0].panels]
-    assert kinds == ["input"] * 3 + ["partial"] * 3 + ["preactivation", "output"]
-    assert px.shape[1] >= 8 * figure_plan.PANEL and px.shape[0] >= figure_plan.PANEL
+    assert kinds == ["input", "kernel", "partial"] * 3 + ["bias", "preactivation", "output"]
+    assert px.shape[1] >= 4 * figure_plan.PANEL and px.shape[0] >= 3 * figure_plan.PANEL
+    assert [p.channel for p in plan.rows[0].panels[:9]] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    # the kernel slices are the filter's weights, written in; the bias its value
+    for c, k in enumerate(plan.rows[0].of_kind("kernel")):
+        assert np.array_equal(k.values, gradient.layer.kernel[:, :, c, 0]) and k.numbers
+    assert plan.rows[0].of_kind("bias")[0].values.tolist() == [[float(gradient.bias[0])]]
     inputs, parts, (pre, out) = kinds_split(plan.rows[0].panels)
     # 40×60 input: 5× blocks (60·5 ≥ 256); 38×58 maps: 5× as well
     assert all((p.box.height, p.box.width) == (200, 300) for p in inputs)
@@ -103,8 +109,8 @@ def test_gradient_figure_size_panels_and_labels(gradient: engine.LayerResult, tm
     assert has_ink(px, plan.title_box) and has_ink(px, row.heading_box)
     assert all(has_ink(px, p.title_box) and has_ink(px, p.note_box) for p in row.panels)
     assert all(has_ink(px, b.label_box) for b in row.bars)
-    # colour bars: one per block, and one under the output on its own scale, each running from the
-    # palette's first colour to its last
+    # colour bars: inputs, kernel slices, the parts with their sum, and one under the output on its
+    # own scale, each running from the palette's first colour to its last
     assert len(row.bars) == 4 and [b.scale for b in row.bars[2:]] == [pre.scale, out.scale]
     for bar in row.bars[:3]:
         strip = bar.box.crop(px)
@@ -126,13 +132,15 @@ def test_small_map_is_drawn_as_blocks_of_its_values(tmp_path: Path):
     plan = figure_plan.plan_figure(result, [1], ("a", "b"))
     px = np.asarray(figure_draw.figure_image(result, [1], ("a", "b")))
     pre = plan.rows[0].panels[-1]
-    assert pre.kind == "preactivation" and plan.columns == 5  # linear: no output panel
+    assert pre.kind == "preactivation" and pre.numbers  # linear: no output panel
     k = 86  # the smallest whole factor taking 3 px to 256
     assert (pre.box.height, pre.box.width) == (3 * k, 3 * k)
     values = result.preactivation[..., 1]
     for i in range(3):
         for j in range(3):
-            block = figure_plan.Box(pre.box.x0 + j * k, pre.box.y0 + i * k, pre.box.x0 + (j + 1) * k, pre.box.y0 + (i + 1) * k)
+            # the block's corner, clear of the grid line and of the value written in its middle
+            block = figure_plan.Box(pre.box.x0 + j * k + 2, pre.box.y0 + i * k + 2, pre.box.x0 + j * k + 20,
+                                    pre.box.y0 + i * k + 20)
             assert only_colour(px, block) == colour(pre.scale, values[i, j])
     # partial maps given by the caller draw the same picture as computed ones
     given = figure_draw.figure_image(result, [1], ("a", "b"), maps={1: engine.filter_partials(result.layer, 1)})
@@ -152,7 +160,7 @@ def test_small_map_is_drawn_as_blocks_of_its_values(tmp_path: Path):
     ],
 )
 def test_display_size(hw, drawn):
-    assert figure_plan.display_size(hw) == drawn
+    assert figure_panels.display_size(hw) == drawn
 
 
 def test_reduction_averages_values_not_colours():
@@ -171,17 +179,17 @@ def test_many_channels_fold_into_others_and_nonfinite_is_green():
     names = tuple(f"c{i}" for i in range(8))
     plan = figure_plan.plan_figure(result, [0], names)
     panels = plan.rows[0].panels
-    assert [p.kind for p in panels] == ["input"] * 4 + ["partial"] * 4 + ["others", "preactivation"]
-    others = panels[8]
+    assert [p.kind for p in panels] == ["input", "kernel", "partial"] * 4 + ["others", "bias", "preactivation"]
+    others = panels[12]
     assert others.title == "Σ 4 others"
-    shown = [int(p.title.split("c")[-1]) for p in panels[:4]]
+    shown = [int(p.title.split("c")[-1]) for p in panels[:12:3]]
     rest = [c for c in range(8) if c not in shown]
     assert np.allclose(others.values, engine.filter_partials(result.layer, 0)[..., rest].sum(axis=2), equal_nan=True)
     # output (1, 2) reads input (2, 3): NaN there is drawn green and counted under the panel
     px = np.asarray(figure_draw.figure_image(result, [0], names))
     pre = panels[-1]
     k = pre.box.width // result.preactivation.shape[1]
-    assert tuple(px[pre.box.y0 + k + k // 2, pre.box.x0 + 2 * k + k // 2]) == figure_plan.NONFINITE
+    assert tuple(px[pre.box.y0 + k + 3, pre.box.x0 + 2 * k + 3]) == figure_plan.NONFINITE
     assert "non-finite" in pre.note
 
 
@@ -274,7 +282,7 @@ def test_save_maps_folder_rules(gradient, tmp_path: Path):
 def test_strided_output_is_enlarged_to_the_input_panel():
     x = np.random.default_rng(6).uniform(size=(400, 300, 1))
     result = run(x, kernels.make_kernel("box", (4, 4), 1, 1), stride=4, activation="linear")
-    panels = figure_plan.plan_figure(result, [0], ("L",)).rows[0].panels
+    panels = [p for p in figure_plan.plan_figure(result, [0], ("L",)).rows[0].panels if p.kind not in ("kernel", "bias")]
     assert result.preactivation.shape[:2] == (100, 75)
     # the input is drawn as is; the 100×75 maps 4× (3× would reach 256 px, the cell allows 4×)
     assert [(p.box.height, p.box.width) for p in panels] == [(400, 300)] * 3
