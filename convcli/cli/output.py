@@ -28,17 +28,18 @@ def export_target(export: Path | None, *, force: bool, json_: bool = False,
 
     return targets.check_target(export, force=force, inputs=inputs, suffix=EXPORT_SUFFIXES)
 
-def screen_console(export: Path | None) -> Console:
+def screen_console(export: Path | None, width: int | None = None) -> Console:
     """The console a command prints to; it records when the screen is to be exported.
 
     An .svg or .html export is a picture of the screen a person would see: it is recorded in
     truecolor whatever stdout is (a pipe, a file, ``NO_COLOR``), while what reaches a stdout that
     is not a terminal stays plain. Then a second console, of the screen's width, renders every
-    print in colour for the recording only (:func:`export_screen` reads it).
+    print in colour for the recording only (:func:`export_screen` reads it). ``width``: the
+    screen's columns (``--width``; default the terminal's).
     """
     from rich.console import Console
 
-    screen = Console(highlight=False, record=export is not None)
+    screen = Console(highlight=False, record=export is not None, width=width)
     if export is None or export.suffix.lower() not in (".svg", ".html"):
         return screen
     if screen.color_system == "truecolor" and not screen.no_color:
@@ -68,10 +69,12 @@ def show(renderables: Sequence[Any], export: Path | None, title: str, *, force: 
 
 
 def export_screen(console: Console, target: Path | None, title: str, *, force: bool = True,
-            inputs: Sequence[Path] = ()) -> None:
+            inputs: Sequence[Path] = (), theme: str = "light") -> None:
     """Write what ``console`` printed to ``target`` (checked earlier with :func:`targets.check_target`).
 
     ``force=False``: refuse a file that appeared at ``target`` since (``atomic.atomic_write``).
+    ``theme``: ``light`` (rich's default terminal theme: white page, for slides and paper) or
+    ``dark`` (rich's SVG export theme) for an .svg or .html export.
     """
     if target is None:
         return
@@ -79,10 +82,13 @@ def export_screen(console: Console, target: Path | None, title: str, *, force: b
 
     suffix = target.suffix.lower()
     console = getattr(console, "_colour_recorder", console)
+    from rich.terminal_theme import DEFAULT_TERMINAL_THEME, SVG_EXPORT_THEME
+
+    terminal_theme = SVG_EXPORT_THEME if theme == "dark" else DEFAULT_TERMINAL_THEME
     if suffix == ".svg":
-        text = console.export_svg(title=title, clear=False)
+        text = console.export_svg(title=title, clear=False, theme=terminal_theme)
     elif suffix == ".html":
-        text = console.export_html(inline_styles=True, clear=False)
+        text = console.export_html(inline_styles=True, clear=False, theme=terminal_theme)
     else:
         text = console.export_text(clear=False)
     atomic.atomic_write(target, lambda fh: fh.write(text.encode("utf-8")), force=force, inputs=inputs)

@@ -15,6 +15,7 @@ from convcli.cli.app import app, usage_errors, warn
 from convcli.cli.notes import build_layer, warn_overflow
 from convcli.cli.options import ExportOpt, ForceOpt, LayerOptions, View, parse_layer, takes_layer_options
 from convcli.cli.parsing import parse_filter_list, parse_position
+from convcli.cli.picture_options import NO_PICTURES, Pictures, takes_picture_options
 from convcli.cli.run_options import (
     FIGURE_WIDTH,
     AccumulateOpt,
@@ -49,12 +50,14 @@ EXAMPLES = (
 @app.command(no_args_is_help=True,
              epilog="Examples\n\n" + "\n".join(f"# {what}\n{command}" for command, what in EXAMPLES))
 @takes_layer_options
+@takes_picture_options
 def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: TraceOpt = None,
         filter_: FilterOpt = None, json_: JsonOpt = False, save: SaveOpt = None, no_partials: NoPartialsOpt = False,
         compress: CompressOpt = False, view: ViewOpt = View.auto, figure: FigureOpt = None,
         figure_width: FigureWidthOpt = FIGURE_WIDTH, save_maps: SaveMapsOpt = None,
         heatmap_stat: HeatmapStatOpt = HeatmapStat.auto, export: ExportOpt = None, force: ForceOpt = False,
-        quiet: QuietOpt = False, precision: PrecisionOpt = None, accumulate: AccumulateOpt = None) -> None:
+        quiet: QuietOpt = False, precision: PrecisionOpt = None, accumulate: AccumulateOpt = None,
+        pictures: Pictures = NO_PICTURES) -> None:
     """Apply a multi-channel Conv2D to an image or array and show each channel's partial sums adding up."""
     from convcli import engine
     from convcli.cli import run_output as out
@@ -68,7 +71,7 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
         check_precision(precision, accumulate)
     at_v, trace_v = _positions(at, trace, window, json_=json_, export=export, compress=compress, save=save)
     targets = out.check_targets(opts, save, figure, save_maps, export, force, compress=compress,
-                                figure_width=figure_width)
+                                figure_width=figure_width, pictures=pictures)
     built = build_layer(opts, request)
     layer, out_hw = built.layer, built.layer.geometry.out_hw
     detail = (parse_filter_list(filter_, layer.filters, from_option=opts.kernel is None and opts.model is None)

@@ -11,6 +11,7 @@ from convcli.cli import output
 from convcli.cli.notes import print_notes
 from convcli.cli.options import LayerOptions, View
 from convcli.cli.output import ProgressBar, export_screen, note, screen_console
+from convcli.cli.picture_options import NO_PICTURES, Pictures
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,6 +34,7 @@ class Targets:
     force: bool
     compress: bool = False  # --save deflated
     figure_width: int | None = None  # --figure-width: the most pixels the --figure may be wide
+    pictures: Pictures = NO_PICTURES  # --theme, --width, --animate, --frames, --fps
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,10 @@ class Shown:
 
 
 def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
-                  export: Path | None, force: bool, *, compress: bool, figure_width: int) -> Targets:
+                  export: Path | None, force: bool, *, compress: bool, figure_width: int,
+                  pictures: Pictures = NO_PICTURES) -> Targets:
     from convcli import reads
+    from convcli.figure.export import FIGURE_SUFFIXES
     from convcli.files import targets
     from convcli.sources import kernels
 
@@ -70,10 +74,14 @@ def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, sa
     inputs = [Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias), opts.model) if p]
     reads.register(*inputs)
     target = targets.check_target(save, force=force, inputs=inputs) if save else None
-    figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(targets.IMAGE_FORMATS)) \
+    figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(FIGURE_SUFFIXES)) \
         if figure else None
     export_target = output.export_target(export, force=force, inputs=inputs)
-    return Targets(target, figure_target, save_maps, export_target, inputs, force, compress, figure_width)
+    if pictures.animate is not None:
+        from convcli.cli.picture_output import check_animation
+
+        pictures = check_animation(pictures, force=force, inputs=inputs, others=(target, figure_target, export_target))
+    return Targets(target, figure_target, save_maps, export_target, inputs, force, compress, figure_width, pictures)
 
 
 def check_fits(built: BuiltLayer, targets: Targets, keep: bool, shown: int, *, emulated: bool = False) -> None:
@@ -121,18 +129,17 @@ def shown_view(view: View, rows: tuple[int, int], cols: tuple[int, int], out_hw:
 
 
 def write_files(run: Shown, targets: Targets) -> list[Path]:
-    """Write --figure and --save-maps (--save is written in the pass); the files --save-maps wrote (maps.json last)."""
-    from convcli.files import writers
+    """Write --figure, --animate and --save-maps (--save is written in the pass); the files --save-maps
+    wrote (maps.json last)."""
+    from convcli.cli.picture_output import write_animation, write_figure
 
     result, source = run.result, run.opts.input
+    names, force, inputs = run.built.loaded.channel_names, targets.force, targets.inputs
     if targets.figure is not None:
-        from convcli.figure import draw as figures
-        from convcli.figure.budget import FIGURE_MAX_PANEL
-
-        # each panel from block sums at the size it is drawn, never a photo's partial maps whole
-        picture = figures.figure_image(result, run.detail, run.built.loaded.channel_names, title=_figure_title(run),
-                                       max_panel=FIGURE_MAX_PANEL, width=targets.figure_width)
-        writers.save_image(picture, targets.figure, force=targets.force, inputs=targets.inputs, png_level=3)
+        write_figure(result, run.detail, names, _figure_title(run), targets.figure, targets.figure_width,
+                     targets.pictures, force=force, inputs=inputs)
+    if targets.pictures.animate is not None:
+        write_animation(result, run.detail[0], names, _figure_title(run), targets.pictures, force=force, inputs=inputs)
     if targets.maps is None:
         return []
     from convcli.figure import maps as feature_maps
@@ -168,6 +175,8 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         doc["saved"] = str(targets.save)
     if targets.figure is not None:
         doc["figure"] = str(targets.figure)
+    if targets.pictures.animate is not None:
+        doc["animation"] = str(targets.pictures.animate)
     if targets.maps is not None:
         doc["maps"] = [str(p) for p in map_files]
     sys.stdout.write(schema.dumps(doc))
@@ -178,7 +187,7 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     from convcli.render.trace import trace_panel
 
     layer, result, names, detail = run.built.layer, run.result, run.built.loaded.channel_names, run.detail
-    console = screen_console(targets.export)
+    console = screen_console(targets.export, width=targets.pictures.width)
     console.print(render.header(run.info, result, run.padding, run.built.kernel_source,
                                 semantics=run.opts.semantics.value,
                                 precision=run.emulated.how() if run.emulated is not None else None))
@@ -215,7 +224,7 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
                       f"e.g. --filter {example}.[/dim]")
     _saved_lines(run, targets, map_files)
     export_screen(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
-            inputs=targets.inputs)
+            inputs=targets.inputs, theme=targets.pictures.theme)
 
 
 def _print_precision(console: Any, run: Shown, f: int) -> None:
@@ -252,5 +261,7 @@ def _saved_lines(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         note(f"saved {shown(targets.save)}: {saved}")
     if targets.figure is not None:
         note(f"saved {shown(targets.figure)}: filters {', '.join(map(str, run.detail))}")
+    if targets.pictures.animate is not None:
+        note(f"saved {shown(targets.pictures.animate)}: filter {run.detail[0]}, the window sliding")
     if targets.maps is not None:
         note(f"saved {len(map_files) - 1} output maps and maps.json in {shown(targets.maps)}")

@@ -80,7 +80,7 @@ def _unit32(values: np.ndarray, scale: colour.Scale) -> np.ndarray:
 
 
 @functools.cache
-def _font(size: int, bold: bool = False) -> Font:
+def font_at(size: int, bold: bool = False) -> Font:
     """DejaVu Sans where installed (it has Σ, ⊛, →, −), else Pillow's own font."""
     from PIL import ImageFont
 
@@ -107,16 +107,16 @@ def _has_glyph(font: Font, ch: str) -> bool:
         return False
 
 
-def _safe(font: Font, text: str) -> str:
+def safe_text(font: Font, text: str) -> str:
     return "".join(_ASCII.get(ch, "?") if ord(ch) > 127 and not _has_glyph(font, ch) else ch for ch in text)
 
 
-def _fit(font: Font, text: str, width: int) -> str:
+def fit_text(font: Font, text: str, width: int) -> str:
     """``text`` cut (with an ellipsis) to at most ``width`` pixels."""
-    text = _safe(font, text)
+    text = safe_text(font, text)
     if font.getlength(text) <= width:
         return text
-    dots = _safe(font, "…")
+    dots = safe_text(font, "…")
     while text and font.getlength(text + dots) > width:
         text = text[:-1]
     return text.rstrip() + dots
@@ -124,7 +124,7 @@ def _fit(font: Font, text: str, width: int) -> str:
 
 def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: Font, width: int,
           *, fill: tuple[int, int, int] = INK, anchor: str = "la") -> None:
-    draw.text(xy, _fit(font, text, width), font=font, fill=fill, anchor=anchor)
+    draw.text(xy, fit_text(font, text, width), font=font, fill=fill, anchor=anchor)
 
 
 def cell_text(v: float) -> str:
@@ -141,8 +141,8 @@ def number_font(texts: Sequence[str], cell: int) -> Font | None:
     """The largest font (:data:`FONT_LABEL` at most, 7 px at least) in which every text fits a ``cell``-px square."""
     widest = max(texts, key=len)
     for size in range(min(FONT_LABEL, cell // 2), 6, -1):
-        font = _font(size)
-        if font.getlength(_safe(font, widest)) <= cell - 3:
+        font = font_at(size)
+        if font.getlength(safe_text(font, widest)) <= cell - 3:
             return font
     return None
 
@@ -166,7 +166,7 @@ def draw_numbers(draw: ImageDraw.ImageDraw, values: np.ndarray, colours: np.ndar
     for i in range(h):
         for j in range(w):
             fill = (20, 20, 20) if light[i, j] else (250, 250, 250)
-            draw.text((round(x0 + (j + 0.5) * cw), round(y0 + (i + 0.5) * ch)), _safe(font, texts[i][j]), font=font,
+            draw.text((round(x0 + (j + 0.5) * cw), round(y0 + (i + 0.5) * ch)), safe_text(font, texts[i][j]), font=font,
                       fill=fill, anchor="mm")
 
 
@@ -178,16 +178,16 @@ def draw_figure(plan: FigurePlan, theme: Theme = LIGHT) -> Image.Image:
     draw = ImageDraw.Draw(image)
     width = plan.title_box.width
     t = plan.title_box
-    _text(draw, (t.x0, t.y0), plan.title, _font(FONT_TITLE, bold=True), width, fill=theme.ink)
-    _text(draw, (t.x0, t.y0 + FONT_TITLE + 12), plan.legend, _font(FONT_SMALL), width, fill=theme.muted)
+    _text(draw, (t.x0, t.y0), plan.title, font_at(FONT_TITLE, bold=True), width, fill=theme.ink)
+    _text(draw, (t.x0, t.y0 + FONT_TITLE + 12), plan.legend, font_at(FONT_SMALL), width, fill=theme.muted)
 
-    small, label = _font(FONT_SMALL), _font(FONT_LABEL)
+    small, label = font_at(FONT_SMALL), font_at(FONT_LABEL)
     for r, row in enumerate(plan.rows):
         if r:  # a rule between filters, in the middle of the gap above this one
             y = row.heading_box.y0 - ROW_GAP // 2
             draw.line([(MARGIN, y), (plan.size[0] - MARGIN, y)], fill=theme.rule, width=1)
         h = row.heading_box
-        _text(draw, (h.x0, h.y0 + 4), row.heading, _font(FONT_HEAD, bold=True), h.width, fill=theme.ink)
+        _text(draw, (h.x0, h.y0 + 4), row.heading, font_at(FONT_HEAD, bold=True), h.width, fill=theme.ink)
         for p in row.panels:
             tile = paint(p.values, p.scale, (p.box.height, p.box.width))
             image.paste(Image.fromarray(tile), (p.box.x0, p.box.y0))
@@ -200,15 +200,15 @@ def draw_figure(plan: FigurePlan, theme: Theme = LIGHT) -> Image.Image:
             _text(draw, ((nb.x0 + nb.x1) // 2, nb.y0 + 6), p.note, small, nb.width, fill=theme.muted, anchor="ma")
         for bar in row.bars:
             _draw_bar(draw, image, bar, small, theme)
-        op_font = _font(FONT_OP, bold=True)
+        op_font = font_at(FONT_OP, bold=True)
         for symbol, x, y in row.operators:
-            draw.text((x, y), _safe(op_font, symbol), font=op_font, fill=theme.muted, anchor="mm")
+            draw.text((x, y), safe_text(op_font, symbol), font=op_font, fill=theme.muted, anchor="mm")
         for text, x, y in row.labels:
-            draw.text((x, y), _safe(label, text), font=label, fill=theme.muted, anchor="mm")
+            draw.text((x, y), safe_text(label, text), font=label, fill=theme.muted, anchor="mm")
     return image
 
 
-def _bar_number(v: float, font: Font, width: int) -> str:
+def bar_number(v: float, font: Font, width: int) -> str:
     """``v`` as :func:`describe.fmt` writes it, or to 3 significant digits where that does not fit a narrow bar."""
     text = describe.fmt(v)
     return text if font.getlength(text) + 16 <= width else cell_text(v)
@@ -232,8 +232,8 @@ def _draw_bar(draw: ImageDraw.ImageDraw, image: Image.Image, bar: BarPlan, font:
         return
     third = b.width // 3
     beyond = ("≤ ", "≥ ") if s.clipped else ("", "")
-    _text(draw, (b.x0, y), beyond[0] + _bar_number(s.lo, font, third), font, third, anchor="la", fill=ink)
-    _text(draw, (b.x1, y), beyond[1] + _bar_number(s.hi, font, third), font, third, anchor="ra", fill=ink)
+    _text(draw, (b.x0, y), beyond[0] + bar_number(s.lo, font, third), font, third, anchor="la", fill=ink)
+    _text(draw, (b.x1, y), beyond[1] + bar_number(s.hi, font, third), font, third, anchor="ra", fill=ink)
     if s.diverging:
         mid = (b.x0 + b.x1) // 2
         draw.line([(mid, b.y0), (mid, b.y1 + 2)], fill=theme.muted)

@@ -182,3 +182,64 @@ def save_image(image: Image.Image, target: Path, *, text: Mapping[str, str] | No
         atomic_write(target, lambda fh: image.save(fh, format=fmt, **options), force=force, inputs=inputs)
     except ValueError as exc:  # Pillow: a mode this format cannot store
         raise SaveError(f"{target}: cannot store a {image.mode} image as {fmt} ({exc})") from exc
+
+
+#: A figure saved as PDF is its picture on one page at this many pixels an inch (a 1920-px figure:
+#: 13.3 inches wide, a slide's width): Pillow writes a raster PDF, the text is pixels, not vector.
+PDF_DPI = 144.0
+
+
+def save_pdf(image: Image.Image, target: Path, *, force: bool = True, inputs: Inputs = ()) -> None:
+    """Write ``image`` as a one-page raster PDF (Pillow's PDF writer, the page the picture at
+    :data:`PDF_DPI`), atomically; call ``check_target`` first."""
+    rgb = image.convert("RGB") if image.mode != "RGB" else image
+    atomic_write(target, lambda fh: rgb.save(fh, format="PDF", resolution=PDF_DPI), force=force, inputs=inputs)
+
+
+def save_text(text: str, target: Path, *, force: bool = True, inputs: Inputs = ()) -> None:
+    """Write ``text`` as UTF-8 (an SVG document, say), atomically; call ``check_target`` first."""
+    atomic_write(target, lambda fh: fh.write(text.encode("utf-8")), force=force, inputs=inputs)
+
+
+#: Animations by extension, as Pillow names them.
+ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG", ".apng": "PNG"}
+
+
+def save_animation(frames: Sequence[Image.Image], target: Path, *, fps: float, force: bool = True,
+                   inputs: Inputs = ()) -> None:
+    """Write ``frames`` (RGB pictures of one size) as an animation that loops, ``fps`` frames a
+    second: GIF (an adaptive palette per frame), lossless WebP or animated PNG, by extension."""
+    from PIL import features
+
+    fmt = ANIMATION_FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"{target}: an animation must end in {either(list(ANIMATION_FORMATS))}")
+    if fmt == "WEBP" and not features.check("webp"):
+        raise ConfigError(f"{target}: this Pillow was built without WebP support; use .gif")
+    if not frames:
+        raise ConfigError(f"{target}: an animation needs at least one frame")
+    duration = max(20, round(1000 / fps))
+    if fmt == "GIF":
+        frames = _one_palette(frames)
+    first, *rest = frames
+    options: dict[str, object] = {"save_all": True, "append_images": rest, "duration": duration, "loop": 0}
+    if fmt == "GIF":
+        options["optimize"] = False
+    elif fmt == "WEBP":
+        options.update(lossless=True, method=0)
+    else:
+        options["compress_level"] = 3
+    atomic_write(target, lambda fh: first.save(fh, format=fmt, **options), force=force, inputs=inputs)
+
+
+def _one_palette(frames: Sequence[Image.Image]) -> list[Image.Image]:
+    """The frames in one palette (of the first and last frames together, no dithering): a pixel
+    that does not change keeps its index, so that the GIF stores only what changed from frame to frame."""
+    from PIL import Image
+
+    first, last = frames[0], frames[-1]
+    both = Image.new("RGB", (first.width, first.height + last.height))
+    both.paste(first, (0, 0))
+    both.paste(last, (0, first.height))
+    palette = both.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    return [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]

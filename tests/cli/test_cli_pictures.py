@@ -116,7 +116,7 @@ def test_export_from_explain_and_params(tmp_path: Path):
     [
         (("--export", "r.svg", "--json"), 2, "--json"),
         (("--export", "r.pdf"), 2, ".svg, .html or .txt"),
-        (("--figure", "x.npz"), 2, ".png, .jpg, .jpeg or .webp"),
+        (("--figure", "x.npz"), 2, ".png, .jpg, .jpeg, .webp, .svg or .pdf"),
         (("--figure", "nowhere/fig.png"), 1, "does not exist"),
         (("--save-maps", "a-file.txt"), 1, "a-file.txt"),
         (("--save-maps", "nowhere/maps"), 1, "nowhere"),

@@ -1,0 +1,37 @@
+"""``run --figure FILE``: the figure in the format its extension names.
+
+PNG, JPEG and WebP are the picture :mod:`.draw` paints; SVG is :mod:`.svg` (vector text and grids,
+the maps embedded as PNG); PDF is the painted picture on one page (a raster PDF, written by Pillow:
+no vector text; use SVG where that matters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from convcli.figure.boxes import FigurePlan
+from convcli.figure.theme import Theme
+from convcli.files import writers
+from convcli.files.targets import IMAGE_FORMATS
+
+#: Every extension ``--figure`` takes.
+FIGURE_SUFFIXES = (*IMAGE_FORMATS, ".svg", ".pdf")
+
+
+def save_figure(plan: FigurePlan, target: Path, theme: Theme, *, force: bool = True,
+                inputs: Sequence[str | Path] = ()) -> None:
+    """Write ``plan`` drawn in ``theme`` to ``target`` (checked with ``suffix=FIGURE_SUFFIXES``)."""
+    suffix = target.suffix.lower()
+    if suffix == ".svg":
+        from convcli.figure.svg import figure_svg
+
+        writers.save_text(figure_svg(plan, theme), target, force=force, inputs=inputs)
+        return
+    from convcli.figure.draw import draw_figure
+
+    picture = draw_figure(plan, theme)
+    if suffix == ".pdf":
+        writers.save_pdf(picture, target, force=force, inputs=inputs)
+    else:
+        writers.save_image(picture, target, force=force, inputs=inputs, png_level=3)

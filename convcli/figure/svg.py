@@ -1,0 +1,149 @@
+"""The figure as SVG (``--figure FILE.svg``): the plan of :mod:`convcli.figure.plan` written as text.
+
+Vector text, grids, numbers, borders and operators; each map is an embedded PNG (a ``data:`` URI)
+of its values one pixel each, scaled up without smoothing (``image-rendering: pixelated``), so the
+file stays small and the blocks stay sharp. The same boxes and colours as the PNG (:mod:`.draw`).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+
+from convcli.figure.boxes import BarPlan, FigurePlan, PanelPlan
+from convcli.figure.draw import bar_number, cell_text, fit_text, font_at, number_font, paint
+from convcli.figure.layout import MARGIN, ROW_GAP
+from convcli.figure.plan import FONT_HEAD, FONT_LABEL, FONT_OP, FONT_SMALL, FONT_TITLE, LUT_SIZE
+from convcli.figure.theme import LIGHT, Theme, hex_colour
+from convcli.present import describe
+
+FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif"
+#: Pillow's anchors (:mod:`.draw`) as SVG's text-anchor and dominant-baseline
+_ANCHORS = {
+    "la": ("start", "hanging"), "ma": ("middle", "hanging"), "ra": ("end", "hanging"),
+    "md": ("middle", "text-after-edge"), "mm": ("middle", "central"),
+}
+
+
+def png_uri(rgb: np.ndarray) -> str:
+    """``rgb (h, w, 3)`` uint8 as a ``data:image/png;base64,...`` URI."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buffer, format="PNG", compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class _Svg:
+    def __init__(self, width: int, height: int, theme: Theme) -> None:
+        self.theme = theme
+        self.parts = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family={quoteattr(FONT_FAMILY)}>',
+            f'<rect width="{width}" height="{height}" fill="{hex_colour(theme.background)}"/>',
+        ]
+
+    def text(self, x: float, y: float, text: str, size: int, fill: tuple[int, int, int], anchor: str = "la",
+             width: int | None = None, bold: bool = False) -> None:
+        if width is not None:
+            text = fit_text(font_at(size, bold), text, width)
+        how, base = _ANCHORS[anchor]
+        weight = ' font-weight="bold"' if bold else ""
+        self.parts.append(f'<text x="{x:g}" y="{y:g}" font-size="{size}" fill="{hex_colour(fill)}" '
+                          f'text-anchor="{how}" dominant-baseline="{base}"{weight}>{escape(text)}</text>')
+
+    def line(self, x0: float, y0: float, x1: float, y1: float, colour: tuple[int, int, int]) -> None:
+        self.parts.append(f'<line x1="{x0:g}" y1="{y0:g}" x2="{x1:g}" y2="{y1:g}" stroke="{hex_colour(colour)}" '
+                          'stroke-width="1"/>')
+
+    def image(self, x: int, y: int, w: int, h: int, rgb: np.ndarray) -> None:
+        self.parts.append(f'<image x="{x}" y="{y}" width="{w}" height="{h}" preserveAspectRatio="none" '
+                          f'style="image-rendering:pixelated" href="{png_uri(rgb)}"/>')
+
+    def frame(self, x0: int, y0: int, x1: int, y1: int) -> None:
+        self.parts.append(f'<rect x="{x0 - 0.5:g}" y="{y0 - 0.5:g}" width="{x1 - x0 + 1}" height="{y1 - y0 + 1}" '
+                          f'fill="none" stroke="{hex_colour(self.theme.border)}" stroke-width="1"/>')
+
+    def done(self) -> str:
+        return "\n".join([*self.parts, "</svg>", ""])
+
+
+def figure_svg(plan: FigurePlan, theme: Theme = LIGHT) -> str:
+    """The SVG document of ``plan`` in ``theme``."""
+    svg = _Svg(plan.size[0], plan.size[1], theme)
+    t = plan.title_box
+    svg.text(t.x0, t.y0, plan.title, FONT_TITLE, theme.ink, width=t.width, bold=True)
+    svg.text(t.x0, t.y0 + FONT_TITLE + 12, plan.legend, FONT_SMALL, theme.muted, width=t.width)
+    for r, row in enumerate(plan.rows):
+        svg.parts.append(f'<g class="filter" data-filter="{row.filter}">')
+        if r:
+            y = row.heading_box.y0 - ROW_GAP // 2
+            svg.line(MARGIN, y + 0.5, plan.size[0] - MARGIN, y + 0.5, theme.rule)
+        h = row.heading_box
+        svg.text(h.x0, h.y0 + 4, row.heading, FONT_HEAD, theme.ink, width=h.width, bold=True)
+        for p in row.panels:
+            _panel(svg, p)
+        for bar in row.bars:
+            _bar(svg, bar)
+        for symbol, x, y in row.operators:
+            svg.text(x, y, symbol, FONT_OP, theme.muted, "mm", bold=True)
+        for text, x, y in row.labels:
+            svg.text(x, y, text, FONT_LABEL, theme.muted, "mm")
+        svg.parts.append("</g>")
+    return svg.done()
+
+
+def _panel(svg: _Svg, p: PanelPlan) -> None:
+    b, theme = p.box, svg.theme
+    colours = p.scale.colours(p.values)
+    # the values one pixel each (block means of a photo are already the drawn size or less)
+    h, w = p.values.shape
+    svg.parts.append(f'<g class="panel" data-kind="{p.kind}">')
+    svg.image(b.x0, b.y0, b.width, b.height, paint(p.values, p.scale, (h, w)))
+    if p.numbers:
+        cw, ch = b.width / w, b.height / h
+        for j in range(1, w):
+            svg.line(b.x0 + j * cw, b.y0, b.x0 + j * cw, b.y1, theme.border)
+        for i in range(1, h):
+            svg.line(b.x0, b.y0 + i * ch, b.x1, b.y0 + i * ch, theme.border)
+        texts = [[cell_text(float(v)) for v in row] for row in p.values]
+        font = number_font([t for row in texts for t in row], int(min(cw, ch)))
+        if font is not None:
+            size = int(getattr(font, "size", FONT_SMALL))
+            light = colours.astype(np.float64) @ np.array([0.299, 0.587, 0.114]) > 140
+            for i in range(h):
+                for j in range(w):
+                    fill = (20, 20, 20) if light[i, j] else (250, 250, 250)
+                    svg.text(b.x0 + (j + 0.5) * cw, b.y0 + (i + 0.5) * ch, texts[i][j], size, fill, "mm")
+    svg.frame(b.x0, b.y0, b.x1, b.y1)
+    tb, nb = p.title_box, p.note_box
+    svg.text((tb.x0 + tb.x1) // 2, tb.y1 - 6, p.title, FONT_LABEL, theme.ink, "md", width=tb.width)
+    svg.text((nb.x0 + nb.x1) // 2, nb.y0 + 6, p.note, FONT_SMALL, theme.muted, "ma", width=nb.width)
+    svg.parts.append("</g>")
+
+
+def _bar(svg: _Svg, bar: BarPlan) -> None:
+    b, s, theme = bar.box, bar.scale, svg.theme
+    constant = s.hi <= s.lo
+    if constant:
+        strip = np.broadcast_to(s.colours(np.array([s.lo])), (1, 3))
+    else:
+        strip = s.lut[np.rint(np.linspace(0, LUT_SIZE - 1, min(LUT_SIZE, b.width))).astype(np.intp)]
+    svg.image(b.x0, b.y0, b.width, b.height, np.ascontiguousarray(strip[None]))
+    svg.frame(b.x0, b.y0, b.x1, b.y1)
+    y = bar.label_box.y0 + 4
+    if constant:
+        svg.text((b.x0 + b.x1) // 2, y, f"all {describe.fmt(s.lo)}", FONT_SMALL, theme.ink, "ma", width=b.width)
+        return
+    third, font = b.width // 3, font_at(FONT_SMALL)
+    beyond = ("≤ ", "≥ ") if s.clipped else ("", "")
+    svg.text(b.x0, y, beyond[0] + bar_number(s.lo, font, third), FONT_SMALL, theme.ink, "la", width=third)
+    svg.text(b.x1, y, beyond[1] + bar_number(s.hi, font, third), FONT_SMALL, theme.ink, "ra", width=third)
+    if s.diverging:
+        mid = (b.x0 + b.x1) // 2
+        svg.line(mid + 0.5, b.y0, mid + 0.5, b.y1 + 2, theme.muted)
+        svg.text(mid, y, "0", FONT_SMALL, theme.ink, "ma", width=third)
