@@ -76,8 +76,12 @@ class FrameData:
 
 @dataclass(frozen=True)
 class Frame:
+    """One frame: its numbers, its picture, and where the output map is drawn in it: ``(x, y, z)``,
+    its top-left corner and the pixels a side of each of its cells."""
+
     data: FrameData
     image: Image.Image
+    output_at: tuple[int, int, int]
 
 
 def frame_data(result: LayerResult, view: FilterSum, position: tuple[int, int]) -> FrameData:
@@ -194,7 +198,7 @@ def animation_frames(result: LayerResult, f: int, names: Sequence[str], position
         _outline(draw, ox, oy, ox + z, oy + z)
         _draw_windows(draw, img, base, data, trace)
         _draw_sum(draw, base, data, n, len(positions))
-        frames.append(Frame(data, img))
+        frames.append(Frame(data, img, (base.out_x, HEAD, z)))
     return frames
 
 
