@@ -43,11 +43,11 @@ def write_figure(result: LayerResult, filters: Sequence[int], names: Sequence[st
 def write_animation(result: LayerResult, f: int, names: Sequence[str], title: str, pictures: Pictures, *,
                     force: bool, inputs: Sequence[Path]) -> None:
     """``--animate``: filter ``f``'s window sliding over the output."""
-    from convcli.figure.animate import animation_frames, choose_positions
+    from convcli.figure.animate import choose_positions, iter_frames
     from convcli.figure.theme import THEMES
     from convcli.files.writers import save_animation
 
     assert pictures.animate is not None
     positions = choose_positions(result.layer.geometry.out_hw, pictures.frames)
-    frames = animation_frames(result, f, names, positions, theme=THEMES[pictures.theme], title=title)
-    save_animation([frame.image for frame in frames], pictures.animate, fps=pictures.fps, force=force, inputs=inputs)
+    frames = iter_frames(result, f, names, positions, theme=THEMES[pictures.theme], title=title)
+    save_animation((frame.image for frame in frames), pictures.animate, fps=pictures.fps, force=force, inputs=inputs)

@@ -14,7 +14,7 @@ evenly spaced rows of it when the row is shorter than the path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -138,7 +138,7 @@ class _Base:
         self.out_x = self.text_x + TEXT_W
         oh, ow = self.out_values.shape
         width = self.out_x + ow * self.z_out + MARGIN
-        height = HEAD + max(size[0] + 30 + (self.patch_hw[0] + 8 if self.patch_px else 0), oh * self.z_out + 30,
+        height = HEAD + max(size[0] + 30 + (self.patch_hw[0] + 8 if self.patch_px else 0), oh * self.z_out + 34,
                             (len(view.parts()) + 5) * 21) + MARGIN
         self.size = (width, height)
 
@@ -165,12 +165,26 @@ class _Base:
         oh, ow = self.out_values.shape
         draw.rectangle([self.out_x - 1, HEAD - 1, self.out_x + ow * self.z_out, HEAD + oh * self.z_out],
                        outline=self.theme.border)
+        # the output's colour bar (its scale's every colour: a GIF's palette, taken from the first frame, has them)
+        s, bw, by = self.out_scale, ow * self.z_out, HEAD + oh * self.z_out + 6
+        strip = s.lut[np.rint(np.linspace(0, len(s.lut) - 1, bw)).astype(np.intp)]
+        img.paste(Image.fromarray(np.ascontiguousarray(np.repeat(strip[None], 8, axis=0))), (self.out_x, by))
+        small = font_at(11)
+        draw.text((self.out_x, by + 10), safe_text(small, cell_text(s.lo)), font=small, fill=self.theme.muted)
+        draw.text((self.out_x + bw, by + 10), safe_text(small, cell_text(s.hi)), font=small, fill=self.theme.muted,
+                  anchor="ra")
         return img
 
 
 def animation_frames(result: LayerResult, f: int, names: Sequence[str], positions: Sequence[tuple[int, int]], *,
                      theme: Theme = LIGHT, title: str = "") -> list[Frame]:
     """One :class:`Frame` per position, in order: its numbers and its picture."""
+    return list(iter_frames(result, f, names, positions, theme=theme, title=title))
+
+
+def iter_frames(result: LayerResult, f: int, names: Sequence[str], positions: Sequence[tuple[int, int]], *,
+                theme: Theme = LIGHT, title: str = "") -> Iterator[Frame]:
+    """:func:`animation_frames` one at a time (a writer keeps one frame in memory, not all)."""
     from PIL import Image, ImageDraw
 
     view = FilterSum.of(result, f, names)
@@ -179,7 +193,6 @@ def animation_frames(result: LayerResult, f: int, names: Sequence[str], position
     filled = np.zeros(base.out_values.shape, dtype=bool)
     colours = base.out_scale.colours(base.out_values)
     empty = np.array(theme.background, dtype=np.uint8)
-    frames = []
     for n, position in enumerate(positions):
         trace = engine.trace_position(result.layer, *position, f)
         data = _frame_data(view, trace, position)
@@ -198,8 +211,7 @@ def animation_frames(result: LayerResult, f: int, names: Sequence[str], position
         _outline(draw, ox, oy, ox + z, oy + z)
         _draw_windows(draw, img, base, data, trace)
         _draw_sum(draw, base, data, n, len(positions))
-        frames.append(Frame(data, img, (base.out_x, HEAD, z)))
-    return frames
+        yield Frame(data, img, (base.out_x, HEAD, z))
 
 
 def _outline(draw: ImageDraw.ImageDraw, x0: int, y0: int, x1: int, y1: int) -> None:

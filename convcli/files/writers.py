@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -201,14 +201,19 @@ def save_text(text: str, target: Path, *, force: bool = True, inputs: Inputs = (
     atomic_write(target, lambda fh: fh.write(text.encode("utf-8")), force=force, inputs=inputs)
 
 
+#: A GIF animation's palette: fewer colours than GIF's 256 keep a photo's frames smaller (its grey
+#: tiles in 128 levels at most), the maps' colours still told apart.
+GIF_COLOURS = 128
+
 #: Animations by extension, as Pillow names them.
 ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG", ".apng": "PNG"}
 
 
-def save_animation(frames: Sequence[Image.Image], target: Path, *, fps: float, force: bool = True,
+def save_animation(frames: Iterable[Image.Image], target: Path, *, fps: float, force: bool = True,
                    inputs: Inputs = ()) -> None:
-    """Write ``frames`` (RGB pictures of one size) as an animation that loops, ``fps`` frames a
-    second: GIF (an adaptive palette per frame), lossless WebP or animated PNG, by extension."""
+    """Write ``frames`` (RGB pictures of one size, made as they are written: one in memory at a
+    time for GIF and PNG) as an animation that loops, ``fps`` frames a second: GIF (every frame in
+    the first frame's palette), lossless WebP or animated PNG (all frames in memory), by extension."""
     from PIL import features
 
     fmt = ANIMATION_FORMATS.get(target.suffix.lower())
@@ -216,15 +221,25 @@ def save_animation(frames: Sequence[Image.Image], target: Path, *, fps: float, f
         raise ConfigError(f"{target}: an animation must end in {either(list(ANIMATION_FORMATS))}")
     if fmt == "WEBP" and not features.check("webp"):
         raise ConfigError(f"{target}: this Pillow was built without WebP support; use .gif")
-    if not frames:
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
         raise ConfigError(f"{target}: an animation needs at least one frame")
     duration = max(20, round(1000 / fps))
+    rest: Iterable[Image.Image] = it
     if fmt == "GIF":
-        frames = _one_palette(frames)
-    first, *rest = frames
+        # one palette (no dithering): a pixel that does not change keeps its index, and the GIF
+        # stores only what changed from frame to frame
+        from PIL import Image as PILImage
+
+        palette = _Palette(first.quantize(colors=GIF_COLOURS, method=PILImage.Quantize.MEDIANCUT), first)
+        first = palette.indexed(first)
+        rest = palette.deltas(it)
+    else:
+        rest = list(it)  # Pillow's WebP and APNG writers take a list (and keep every frame anyway)
     options: dict[str, object] = {"save_all": True, "append_images": rest, "duration": duration, "loop": 0}
-    if fmt == "GIF":
-        options["optimize"] = False
+    if fmt == "GIF":  # the pixels a frame keeps from the one before are transparent (disposal 1: kept)
+        options.update(optimize=False, transparency=GIF_COLOURS, disposal=1)
     elif fmt == "WEBP":
         options.update(lossless=True, method=0)
     else:
@@ -232,14 +247,55 @@ def save_animation(frames: Sequence[Image.Image], target: Path, *, fps: float, f
     atomic_write(target, lambda fh: first.save(fh, format=fmt, **options), force=force, inputs=inputs)
 
 
-def _one_palette(frames: Sequence[Image.Image]) -> list[Image.Image]:
-    """The frames in one palette (of the first and last frames together, no dithering): a pixel
-    that does not change keeps its index, so that the GIF stores only what changed from frame to frame."""
-    from PIL import Image
+class _Palette:
+    """A GIF's one palette (median cut of the first frame, its page colour exact) and each frame's
+    pixels mapped to their nearest entry, colour by colour (Pillow's own mapping goes through a
+    coarse colour cube: a white page came out 252 grey)."""
 
-    first, last = frames[0], frames[-1]
-    both = Image.new("RGB", (first.width, first.height + last.height))
-    both.paste(first, (0, 0))
-    both.paste(last, (0, first.height))
-    palette = both.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
-    return [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
+    def __init__(self, quantized: Image.Image, first: Image.Image) -> None:
+        entries = np.array(quantized.getpalette() or [0, 0, 0], dtype=np.int64).reshape(-1, 3)
+        page = np.asarray(first.convert("RGB"), dtype=np.int64)[0, 0]
+        entries[int(np.abs(entries - page).sum(axis=1).argmin())] = page
+        self.entries = entries
+        # GIF_COLOURS entries at most, then the transparent index GIF_COLOURS: 256 in all
+        self.flat = entries.astype(np.uint8).ravel().tolist() + [0, 0, 0] * (256 - len(entries))
+        self.known: dict[int, int] = {}
+        self.previous: np.ndarray | None = None
+
+    def deltas(self, frames: Iterable[Image.Image]) -> Iterator[Image.Image]:
+        """Each frame indexed, the pixels unchanged since the frame before made transparent
+        (:data:`GIF_COLOURS`): LZW then stores long runs of one index where nothing moved."""
+        from PIL import Image as PILImage
+
+        for frame in frames:
+            indices = self.indices(frame)
+            delta = indices.copy()
+            if self.previous is not None:
+                delta[indices == self.previous] = GIF_COLOURS
+            self.previous = indices
+            out = PILImage.fromarray(delta, mode="P")
+            out.putpalette(self.flat)
+            yield out
+
+    def indexed(self, frame: Image.Image) -> Image.Image:
+        from PIL import Image as PILImage
+
+        indices = self.indices(frame)
+        self.previous = indices
+        out = PILImage.fromarray(indices, mode="P")
+        out.putpalette(self.flat)
+        return out
+
+    def indices(self, frame: Image.Image) -> np.ndarray:
+
+        rgb = np.asarray(frame.convert("RGB"), dtype=np.int64)
+        packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+        colours, inverse = np.unique(packed, return_inverse=True)
+        new = [c for c in colours.tolist() if c not in self.known]
+        if new:
+            c = np.array(new, dtype=np.int64)
+            rgb_new = np.stack([c >> 16, (c >> 8) & 255, c & 255], axis=1)
+            nearest = ((rgb_new[:, None, :] - self.entries[None]) ** 2).sum(axis=2).argmin(axis=1)
+            self.known.update(zip(new, nearest.tolist(), strict=True))
+        lookup = np.array([self.known[c] for c in colours.tolist()], dtype=np.uint8)
+        return np.asarray(lookup[inverse.reshape(packed.shape)])

@@ -104,3 +104,24 @@ def test_animate_usage_errors(tmp_path: Path, monkeypatch, args):
     r = invoke(*TEXTBOOK, *args)
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_gif_frames_decode_to_the_frames_drawn(tmp_path: Path):
+    """One palette and transparent unchanged pixels: every decoded frame is the frame drawn, up to
+    the palette's rounding of a photo's greys (the page exactly white, the maps' colours close)."""
+    from convcli.files import writers
+
+    x = np.asarray(Image.open(SAMPLES / "grace_hopper.jpg").convert("RGB"), dtype=np.float32)
+    result = engine.run_layer(engine.prepare(x, np.random.default_rng(1).normal(size=(3, 3, 3, 1))), None, "relu")
+    positions = animate.choose_positions(result.layer.geometry.out_hw, 12)
+    frames = [f.image for f in animate.iter_frames(result, 0, ("R", "G", "B"), positions)]
+    target = tmp_path / "d.gif"
+    writers.save_animation(iter(frames), target, fps=10)
+    with Image.open(target) as im:
+        assert im.n_frames == 12 and im.info["duration"] == 100
+        for k in range(12):
+            im.seek(k)
+            got = np.asarray(im.convert("RGB")).astype(int)
+            want = np.asarray(frames[k]).astype(int)
+            assert tuple(got[1, 1]) == (255, 255, 255)
+            assert np.abs(got - want).mean() < 2.0 and (np.abs(got - want).max(axis=2) > 40).mean() < 0.01, k
