@@ -29,14 +29,16 @@ def check_animation(pictures: Pictures, *, force: bool, inputs: Sequence[Path],
 
 
 def write_figure(result: LayerResult, filters: Sequence[int], names: Sequence[str], title: str, target: Path,
-                 width: int | None, pictures: Pictures, *, force: bool, inputs: Sequence[Path]) -> None:
-    """``--figure``: each panel from block sums at the size it is drawn, never a photo's partial maps whole."""
+                 width: int | None, pictures: Pictures, *, force: bool, inputs: Sequence[Path],
+                 trace_at: tuple[int, int] | None = None) -> None:
+    """``--figure``: each panel from block sums at the size it is drawn, never a photo's partial maps whole;
+    ``trace_at`` (``--trace``): that position's window marked on every panel."""
     from convcli.figure.budget import FIGURE_MAX_PANEL
     from convcli.figure.export import save_figure
     from convcli.figure.plan import plan_figure
     from convcli.figure.theme import THEMES
 
-    plan = plan_figure(result, filters, names, title=title, max_panel=FIGURE_MAX_PANEL, width=width)
+    plan = plan_figure(result, filters, names, title=title, max_panel=FIGURE_MAX_PANEL, width=width, trace_at=trace_at)
     save_figure(plan, target, THEMES[pictures.theme], force=force, inputs=inputs)
 
 

@@ -49,6 +49,11 @@ class PanelPlan:
     #: the values are written in their cells (a map of at most :data:`NUMBERS_MAX` values a side)
     numbers: bool = False
     channel: int | None = None  # the input channel (index into ``C``) of an input, kernel or partial panel
+    #: a categorical map (kind "dominant"): its values index these colours, named in ``legend``
+    categories: tuple[tuple[int, int, int], ...] = ()
+    legend: tuple[tuple[str, tuple[int, int, int]], ...] = ()
+    #: ``--trace``: the window's taps (an input) or the traced position (a map) in this panel
+    mark: Box | None = None
 
 
 @dataclass(frozen=True)

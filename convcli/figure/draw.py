@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from convcli.engine import LayerResult
+from convcli.figure.marks import MARK
 from convcli.figure.plan import (
     FONT_HEAD,
     FONT_LABEL,
@@ -25,6 +26,7 @@ from convcli.figure.plan import (
     ROW_GAP,
     BarPlan,
     FigurePlan,
+    PanelPlan,
     plan_figure,
 )
 from convcli.figure.theme import LIGHT, Theme
@@ -189,7 +191,7 @@ def draw_figure(plan: FigurePlan, theme: Theme = LIGHT) -> Image.Image:
         h = row.heading_box
         _text(draw, (h.x0, h.y0 + 4), row.heading, font_at(FONT_HEAD, bold=True), h.width, fill=theme.ink)
         for p in row.panels:
-            tile = paint(p.values, p.scale, (p.box.height, p.box.width))
+            tile = panel_pixels(p, (p.box.height, p.box.width))
             image.paste(Image.fromarray(tile), (p.box.x0, p.box.y0))
             if p.numbers:
                 draw_numbers(draw, p.values, p.scale.colours(p.values), (p.box.x0, p.box.y0, p.box.x1, p.box.y1),
@@ -198,6 +200,12 @@ def draw_figure(plan: FigurePlan, theme: Theme = LIGHT) -> Image.Image:
             tb, nb = p.title_box, p.note_box
             _text(draw, ((tb.x0 + tb.x1) // 2, tb.y1 - 6), p.title, label, tb.width, anchor="md", fill=theme.ink)
             _text(draw, ((nb.x0 + nb.x1) // 2, nb.y0 + 6), p.note, small, nb.width, fill=theme.muted, anchor="ma")
+            for (text, swatch), (sx, sy, tx) in zip(p.legend, legend_places(p, small), strict=True):
+                draw.rectangle([sx, sy, sx + SWATCH - 1, sy + SWATCH - 1], fill=swatch)
+                draw.text((tx, sy - 1), safe_text(small, text), font=small, fill=theme.ink)
+            if p.mark is not None:
+                m = p.mark
+                draw.rectangle([m.x0 - 1, m.y0 - 1, m.x1, m.y1], outline=MARK, width=2)
         for bar in row.bars:
             _draw_bar(draw, image, bar, small, theme)
         op_font = font_at(FONT_OP, bold=True)
@@ -212,6 +220,41 @@ def bar_number(v: float, font: Font, width: int) -> str:
     """``v`` as :func:`describe.fmt` writes it, or to 3 significant digits where that does not fit a narrow bar."""
     text = describe.fmt(v)
     return text if font.getlength(text) + 16 <= width else cell_text(v)
+
+
+SWATCH = 11  #: a category's colour square in a legend
+
+
+def panel_pixels(p: PanelPlan, size: tuple[int, int]) -> np.ndarray:
+    """A panel's values as an ``(h, w, 3)`` picture of ``size``: in its scale's colours, or its
+    categories' (a dominant-channel map, enlarged by whole blocks)."""
+    if not p.categories:
+        return paint(p.values, p.scale, size)
+    from convcli.figure.dominant import colours
+
+    rgb = colours(p.values.astype(np.intp), p.categories)
+    h, w = p.values.shape
+    ky, kx = max(1, size[0] // h), max(1, size[1] // w)
+    return np.ascontiguousarray(np.repeat(np.repeat(rgb, ky, axis=0), kx, axis=1)[: size[0], : size[1]])
+
+
+def legend_places(p: PanelPlan, font: Font) -> list[tuple[int, int, int]]:
+    """Where each entry of a panel's legend goes in its note box: ``(swatch x, y, text x)``, centred,
+    on as many lines as the box's width needs."""
+    nb = p.note_box
+    widths = [SWATCH + 4 + int(font.getlength(safe_text(font, text))) + 10 for text, _ in p.legend]
+    lines: list[list[int]] = [[]]
+    for k, w in enumerate(widths):
+        if lines[-1] and sum(widths[i] for i in lines[-1]) + w > nb.width:
+            lines.append([])
+        lines[-1].append(k)
+    places: list[tuple[int, int, int]] = []
+    for n, line in enumerate(lines):
+        x = nb.x0 + (nb.width - sum(widths[i] for i in line) + 10) // 2
+        for i in line:
+            places.append((x, nb.y0 + 6 + 15 * n, x + SWATCH + 4))
+            x += widths[i]
+    return places
 
 
 def _draw_bar(draw: ImageDraw.ImageDraw, image: Image.Image, bar: BarPlan, font: Font, theme: Theme = LIGHT) -> None:

@@ -49,6 +49,7 @@ import numpy as np
 
 from convcli.engine import ACTIVATION_FORMULAS, LayerResult
 from convcli.errors import ConfigError, ResourceError, ShapeError
+from convcli.figure import dominant, marks
 from convcli.figure import panels as panel_maps
 from convcli.figure.boxes import BarPlan, Box, FigurePlan, PanelPlan, RowPlan
 from convcli.figure.layout import (
@@ -197,6 +198,7 @@ def plan_figure(
     max_panel: int = MAX_PANEL,
     title: str | None = None,
     width: int | None = None,
+    trace_at: tuple[int, int] | None = None,
 ) -> FigurePlan:
     """Where everything of :func:`figure_image` goes, and what each panel shows.
 
@@ -204,8 +206,11 @@ def plan_figure(
     it; else each panel's values are made at the size it is drawn (:mod:`convcli.figure.panels`).
     ``width``: the most pixels the figure may be wide (:func:`figure_layout`); ``None``: no limit.
     Filters identical to one before them (weights and bias) are drawn once, with a note.
+    ``trace_at``: an output position whose window is marked on every panel (:mod:`.marks`).
     """
     chosen = _check(result, filters, names, panel, max_panel, width)
+    if trace_at is not None:
+        marks.window(result.layer, trace_at)  # a position outside the output: refused before any map is made
     twins = identical_filters(result, chosen)
     layer = result.layer
     layout = figure_layout(layer, result.activation, len(twins), panel, max_panel, width)
@@ -222,10 +227,11 @@ def plan_figure(
         view = FilterSum.of(result, f, names)
         rows.append(_plan_filter(view, source.row(view), layout, y, same))
         y += filter_height(layout.blocks[1], layout.cell[1], layout.wrapped) + ROW_GAP
-    return FigurePlan(
+    plan = FigurePlan(
         layout.size, layout.cell, _title(result, title), LEGEND,
         Box(MARGIN, MARGIN, fig_w - MARGIN, MARGIN + TITLE_H), rows, layout.wrapped,
     )  # fmt: skip
+    return plan if trace_at is None else marks.with_trace(plan, layer, trace_at)
 
 
 class _Placer:
@@ -307,8 +313,9 @@ def _plan_filter(view: FilterSum, blocks: list[list[panel_maps.Map]], layout: La
         ops.append(("+", MARGIN + BLOCK_GAP // 2, rtop + LABEL_H + cell_h // 2))
         bar_y = rtop + line
         bar(scales[1][0], x_p, x_p + cell_w, channels_bottom)  # the partials' scale, under them too
-    else:
-        rtop = top0 + (channels_bottom - top0 - line) // 2
+    else:  # centred on the channels' lines, with the dominant-channel map under them when there is room
+        block = 2 * line + LINE_GAP if lines >= 2 else line
+        rtop = top0 + (channels_bottom - top0 - block) // 2
         x = x_p + cell_w + BLOCK_GAP
         ops.append(("+", x - BLOCK_GAP // 2, rtop + LABEL_H + cell_h // 2))
         bar_y = channels_bottom
@@ -322,6 +329,8 @@ def _plan_filter(view: FilterSum, blocks: list[list[panel_maps.Map]], layout: La
     ops.append(("=", x - BLOCK_GAP // 2, mid))
     pre = results[0]
     placer.add("preactivation", "pre-activation z", pre.note, pre.values, scales[2][0], x, rtop, cell_w)
+    if not layout.wrapped and lines >= 2:
+        _add_dominant(placer, view, parts, x, rtop + line + LINE_GAP, cell_w)
     last_shared = x + cell_w
     x += cell_w
     if len(results) > 1:
@@ -347,6 +356,21 @@ def _plan_filter(view: FilterSum, blocks: list[list[panel_maps.Map]], layout: La
                     " drawn once)")
     return RowPlan(view.index, heading, Box(MARGIN, y, layout.size[0] - MARGIN, y + HEAD_H), placer.panels, bars,
                    ops, labels, same)
+
+
+def _add_dominant(placer: _Placer, view: FilterSum, parts: list[panel_maps.Map], x: int, top: int,
+                  cell_w: int) -> None:
+    """The categorical map of the part (channel, or Σ others) of largest ``|partial|`` at each position."""
+    index = dominant.dominant([m.values for m in parts])
+    labels = [p.label for p in view.parts()]
+    colours = dominant.palette(labels)
+    shares = dominant.shares(index, len(labels))
+    legend = tuple((f"{label} {share:.0f}%", colour) for label, share, colour in zip(labels, shares, colours,
+                                                                                      strict=True))
+    placer.add("dominant", "dominant channel (largest |partial|)", "", index.astype(np.float64), Scale(0.0, 0.0, False), x, top, cell_w,
+               numbers=False)
+    p = placer.panels[-1]
+    placer.panels[-1] = replace(p, categories=colours, legend=legend)
 
 
 LEGEND = (

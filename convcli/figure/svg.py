@@ -14,8 +14,18 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from convcli.figure.boxes import BarPlan, FigurePlan, PanelPlan
-from convcli.figure.draw import bar_number, cell_text, fit_text, font_at, number_font, paint
+from convcli.figure.draw import (
+    SWATCH,
+    bar_number,
+    cell_text,
+    fit_text,
+    font_at,
+    legend_places,
+    number_font,
+    panel_pixels,
+)
 from convcli.figure.layout import MARGIN, ROW_GAP
+from convcli.figure.marks import MARK
 from convcli.figure.plan import FONT_HEAD, FONT_LABEL, FONT_OP, FONT_SMALL, FONT_TITLE, LUT_SIZE
 from convcli.figure.theme import LIGHT, Theme, hex_colour
 from convcli.present import describe
@@ -103,7 +113,7 @@ def _panel(svg: _Svg, p: PanelPlan) -> None:
     # the values one pixel each (block means of a photo are already the drawn size or less)
     h, w = p.values.shape
     svg.parts.append(f'<g class="panel" data-kind="{p.kind}">')
-    svg.image(b.x0, b.y0, b.width, b.height, paint(p.values, p.scale, (h, w)))
+    svg.image(b.x0, b.y0, b.width, b.height, panel_pixels(p, (h, w)))
     if p.numbers:
         cw, ch = b.width / w, b.height / h
         for j in range(1, w):
@@ -123,6 +133,13 @@ def _panel(svg: _Svg, p: PanelPlan) -> None:
     tb, nb = p.title_box, p.note_box
     svg.text((tb.x0 + tb.x1) // 2, tb.y1 - 6, p.title, FONT_LABEL, theme.ink, "md", width=tb.width)
     svg.text((nb.x0 + nb.x1) // 2, nb.y0 + 6, p.note, FONT_SMALL, theme.muted, "ma", width=nb.width)
+    for (text, swatch), (sx, sy, tx) in zip(p.legend, legend_places(p, font_at(FONT_SMALL)), strict=True):
+        svg.parts.append(f'<rect x="{sx}" y="{sy}" width="{SWATCH}" height="{SWATCH}" fill="{hex_colour(swatch)}"/>')
+        svg.text(tx, sy - 1, text, FONT_SMALL, theme.ink)
+    if p.mark is not None:
+        m = p.mark
+        svg.parts.append(f'<rect class="mark" x="{m.x0}" y="{m.y0}" width="{m.width}" height="{m.height}" '
+                         f'fill="none" stroke="{hex_colour(MARK)}" stroke-width="2"/>')
     svg.parts.append("</g>")
 
 

@@ -72,7 +72,7 @@ def test_gradient_figure_size_panels_and_labels(gradient: engine.LayerResult, tm
     assert (px.shape[1], px.shape[0]) == plan.size
     # a line per channel (input ⊛ kernel slice = partial), then bias, pre-activation, output (relu)
     kinds = [p.kind for p in plan.rows[0].panels]
-    assert kinds == ["input", "kernel", "partial"] * 3 + ["bias", "preactivation", "output"]
+    assert kinds == ["input", "kernel", "partial"] * 3 + ["bias", "preactivation", "dominant", "output"]
     assert px.shape[1] >= 4 * figure_plan.PANEL and px.shape[0] >= 3 * figure_plan.PANEL
     assert [p.channel for p in plan.rows[0].panels[:9]] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     # the kernel slices are the filter's weights, written in; the bias its value
@@ -131,8 +131,8 @@ def test_small_map_is_drawn_as_blocks_of_its_values(tmp_path: Path):
     result = run(x, kernels.make_kernel("random", (3, 3), 2, 2, seed=1), activation="linear")
     plan = figure_plan.plan_figure(result, [1], ("a", "b"))
     px = np.asarray(figure_draw.figure_image(result, [1], ("a", "b")))
-    pre = plan.rows[0].panels[-1]
-    assert pre.kind == "preactivation" and pre.numbers  # linear: no output panel
+    pre = plan.rows[0].of_kind("preactivation")[0]
+    assert not plan.rows[0].of_kind("output") and pre.numbers  # linear: no output panel
     k = 86  # the smallest whole factor taking 3 px to 256
     assert (pre.box.height, pre.box.width) == (3 * k, 3 * k)
     values = result.preactivation[..., 1]
@@ -179,7 +179,8 @@ def test_many_channels_fold_into_others_and_nonfinite_is_green():
     names = tuple(f"c{i}" for i in range(8))
     plan = figure_plan.plan_figure(result, [0], names)
     panels = plan.rows[0].panels
-    assert [p.kind for p in panels] == ["input", "kernel", "partial"] * 4 + ["others", "bias", "preactivation"]
+    assert [p.kind for p in panels] == ["input", "kernel", "partial"] * 4 + ["others", "bias", "preactivation",
+                                                                            "dominant"]
     others = panels[12]
     assert others.title == "Σ 4 others"
     shown = [int(p.title.split("c")[-1]) for p in panels[:12:3]]
@@ -187,7 +188,7 @@ def test_many_channels_fold_into_others_and_nonfinite_is_green():
     assert np.allclose(others.values, engine.filter_partials(result.layer, 0)[..., rest].sum(axis=2), equal_nan=True)
     # output (1, 2) reads input (2, 3): NaN there is drawn green and counted under the panel
     px = np.asarray(figure_draw.figure_image(result, [0], names))
-    pre = panels[-1]
+    pre = panels[-2]
     k = pre.box.width // result.preactivation.shape[1]
     assert tuple(px[pre.box.y0 + k + 3, pre.box.x0 + 2 * k + 3]) == figure_plan.NONFINITE
     assert "non-finite" in pre.note
