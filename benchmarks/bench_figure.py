@@ -1,6 +1,12 @@
-"""Time ``convcli run --figure`` beside ``convcli run`` alone, in fresh processes, side by side in checkouts.
+"""Time ``convcli run --figure`` (and ``--animate``) beside ``convcli run`` alone, in fresh processes,
+side by side in checkouts.
 
-    python benchmarks/bench_figure.py [--repeats N] [--tree DIR ...] [--figure-width PX] -- photo.jpg -f 4 -q
+    python benchmarks/bench_figure.py [--repeats N] [--tree DIR ...] [--figure-width PX] [--animate]
+        [--frames N] -- photo.jpg -f 4 -q
+
+With ``--animate`` a third variant runs ``run ARGS --animate OUT.gif`` (``--frames`` positions, by
+default the CLI's: 60 along a path through a large output) in the trees that have it; goals: a
+figure ≤ 2.5 s, a 60-frame animation ≤ 10 s on a 12 MP photo.
 
 Each repeat runs, for every ``--tree`` in turn, ``run ARGS`` and then ``run ARGS --figure OUT.png``
 (``/usr/bin/time -v``: wall, user, system, peak RSS; :mod:`bench_run`'s measurement), so a machine
@@ -25,9 +31,13 @@ from bench_run import HERE, TIME, _timed  # noqa: E402
 
 
 def _has_width(tree: Path, env: dict[str, str]) -> bool:
+    return _has_option(tree, env, "--figure-width")
+
+
+def _has_option(tree: Path, env: dict[str, str], option: str) -> bool:
     r = subprocess.run([sys.executable, "-m", "convcli", "run", "--help"], env={**env, "COLUMNS": "200"},
                        cwd=tree, capture_output=True, text=True, check=False)
-    return "--figure-width" in r.stdout
+    return option in r.stdout
 
 
 def main() -> None:
@@ -35,6 +45,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--tree", action="append", default=[], help="a convcli checkout to time (repeatable)")
     ap.add_argument("--figure-width", type=int, default=None, help="passed to the trees that have it")
+    ap.add_argument("--animate", action="store_true", help="also time run ARGS --animate OUT.gif")
+    ap.add_argument("--frames", type=int, default=None, help="--frames for --animate")
     ap.add_argument("args", nargs=argparse.REMAINDER, help="-- then the arguments after `convcli run`")
     ns = ap.parse_args()
     args = ns.args[1:] if ns.args[:1] == ["--"] else ns.args
@@ -45,6 +57,7 @@ def main() -> None:
         raise SystemExit(f"{TIME} is missing: apt-get install time")
     trees = [Path(t).resolve() for t in ns.tree] or [HERE]
     out = Path(tempfile.mkdtemp(prefix="bench_figure_")) / "figure.png"
+    gif = out.with_name("animation.gif")
     envs, widths = {}, {}
     for tree in trees:
         env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
@@ -52,11 +65,17 @@ def main() -> None:
         envs[tree] = env
         widths[tree] = ["--figure-width", str(ns.figure_width)] if ns.figure_width and _has_width(tree, env) else []
     results: dict[tuple[str, str], list[tuple[float, float, float, int]]] = {}
+    variants = ("run", "figure", "animate") if ns.animate else ("run", "figure")
+    frames = ["--frames", str(ns.frames)] if ns.frames else []
+    animating = {tree: ns.animate and _has_option(tree, envs[tree], "--animate") for tree in trees}
     print(f"convcli run {' '.join(args)} [--figure {out.name} --force]")
     for i in range(ns.repeats):
         for tree in trees:
-            for variant in ("run", "figure"):
-                extra = ["--figure", str(out), "--force", *widths[tree]] if variant == "figure" else []
+            for variant in variants:
+                if variant == "animate" and not animating[tree]:
+                    continue
+                extra = {"run": [], "figure": ["--figure", str(out), "--force", *widths[tree]],
+                         "animate": ["--animate", str(gif), "--force", *frames]}[variant]
                 m = _timed([sys.executable, "-m", "convcli", "run", *args, *extra], envs[tree], tree)
                 results.setdefault((tree.name, variant), []).append(m)
                 print(f"  {i + 1}  {tree.name:<14} {variant:<6}  wall {m[0]:6.2f} s  user {m[1]:6.2f} s  "
@@ -67,6 +86,12 @@ def main() -> None:
             with Image.open(out) as im:
                 size = im.size
             print(f"     (last figure: {size[0]}×{size[1]} px, {out.stat().st_size / 2**20:.1f} MiB)")
+        if gif.exists():
+            from PIL import Image
+
+            with Image.open(gif) as im:
+                size, n = im.size, im.n_frames
+            print(f"     (last animation: {n} frames of {size[0]}×{size[1]} px, {gif.stat().st_size / 2**20:.2f} MiB)")
 
     def med(tree: str, variant: str, field: int) -> float:
         return statistics.median(m[field] for m in results[tree, variant])
@@ -82,6 +107,10 @@ def main() -> None:
         print(f"  {t:<14} run {run_w:.2f} s / {run_u:.2f} s / {run_m:.0f} MB   figure {fig_w:.2f} s "
               f"({walls[0]:.2f}-{walls[-1]:.2f}) / {fig_u:.2f} s / {fig_m:.0f} MB   figure÷run: wall {fig_w / run_w:.2f}×, "
               f"user {fig_u / run_u:.2f}×, peak {fig_m / run_m:.2f}×")
+        if (t, "animate") in results:
+            an_w, an_m = med(t, "animate", 0), med(t, "animate", 3)
+            print(f"  {'':<14} animate {an_w:.2f} s / {med(t, 'animate', 1):.2f} s / {an_m:.0f} MB   "
+                  f"animate÷run: wall {an_w / run_w:.2f}×")
         if t != first:
             print(f"  {'':<14} against {first}: run wall {run_w / med(first, 'run', 0):.2f}×, "
                   f"figure wall {fig_w / med(first, 'figure', 0):.2f}×, user {fig_u / med(first, 'figure', 1):.2f}×, "

@@ -163,7 +163,7 @@ CASES: list[tuple[str, Setup, list[str], int, str]] = [
     ("save-wrong-suffix", {}, ["run", "x.npy", "--save", "out.txt"], 2, "must end in .npz"),
     ("save-bad-data-writes-nothing", {}, ["run", "x.npy", "-k", "9", "--save", "out.npz"], 1, "spans 9 rows"),
     ("figure-bad-suffix", {}, ["run", "x.npy", "--figure", "f.gif"], 2,
-     "f.gif: the output file must end in .png, .jpg, .jpeg or .webp"),
+     "f.gif: the output file must end in .png, .jpg, .jpeg, .webp, .svg or .pdf"),
     ("figure-missing-folder", {}, ["run", "x.npy", "--figure", "nope/f.png"], 1, "the folder nope does not exist"),
     ("figure-exists-no-force", {"f.png": b"precious"}, ["run", "x.npy", "--figure", "f.png"], 1,
      "f.png exists; pass --force"),
