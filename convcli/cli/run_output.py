@@ -99,6 +99,11 @@ def check_fits(built: BuiltLayer, targets: Targets, keep: bool, shown: int, *, e
 
         also.append((figure_bytes(built.layer, built.activation, shown, targets.figure_width),
                      f"the {shown} row{'s' if shown != 1 else ''} of --figure"))
+    if targets.pictures.animate is not None:
+        from convcli.figure.animate import animation_bytes
+
+        also.append((animation_bytes(built.layer, targets.pictures.animate.suffix, targets.pictures.frames),
+                     "the --animate frames"))
     memory.check_run_fits(built.layer, stream_partials=keep, also=also)
 
 

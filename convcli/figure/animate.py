@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from convcli import engine
-from convcli.engine import ACTIVATION_FORMULAS, LayerResult
+from convcli.engine import ACTIVATION_FORMULAS, Layer, LayerResult
 from convcli.figure.draw import cell_text, draw_numbers, font_at, paint, safe_text
 from convcli.figure.layout import NUMBERS_MAX
 from convcli.figure.plan import ImageScale, Scale
@@ -54,6 +54,19 @@ def choose_positions(out_hw: Sequence[int], frames: int | None = None) -> list[t
         return [(ho // 2, int(c)) for c in cols]
     rows = np.unique(np.rint(np.linspace(0, ho - 1, -(-n // wo))).astype(int))
     return [(int(r), c) for r in rows for c in range(wo)][:n]
+
+
+def animation_bytes(layer: Layer, suffix: str, frames: int | None = None) -> int:
+    """What ``run --animate FILE`` adds to a run's memory, at most: the input's block means for the
+    tiles, and the frames Pillow holds (one for a GIF, written as they are drawn; every one for WebP
+    and animated PNG), an RGB frame and its copy each, at the largest frame's size."""
+    (h, w, c), (ho, wo) = layer.x.shape, layer.geometry.out_hw
+    n = len(choose_positions((ho, wo), frames))
+    shown = min(c, 5)
+    width = 2 * MARGIN + shown * (TILE + GAP) + TEXT_W + 2 * TILE
+    height = HEAD + 2 * TILE + PATCH + 80 + MARGIN
+    held = 1 if suffix.lower() == ".gif" else n
+    return 2 * 3 * width * height * (held + 1) + shown * TILE * TILE * 8 * 2 + 2 * h * w * 8
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,26 @@ def test_gif_frames_decode_to_the_frames_drawn(tmp_path: Path):
             want = np.asarray(frames[k]).astype(int)
             assert tuple(got[1, 1]) == (255, 255, 255)
             assert np.abs(got - want).mean() < 2.0 and (np.abs(got - want).max(axis=2) > 40).mean() < 0.01, k
+
+
+def test_the_estimate_holds_what_an_animation_allocates(tmp_path: Path):
+    """numpy's allocations while a GIF of a photo is drawn and written (frames streamed) stay within
+    animate.animation_bytes, which the run's memory check adds."""
+    import tracemalloc
+
+    from convcli.files import writers
+
+    x = np.random.default_rng(24).uniform(0, 255, size=(1200, 1600, 3)).astype(np.float32)
+    layer = engine.prepare(x, kernels.make_kernel("random", (3, 3), 3, 1, seed=1), padding="same")
+    result = engine.run_layer(layer, None, "relu", ranges=True)
+    _ = result.output_stats, result.preactivation_stats
+    positions = animate.choose_positions(layer.geometry.out_hw, 10)
+    tracemalloc.start()
+    try:
+        frames = animate.iter_frames(result, 0, ("R", "G", "B"), positions)
+        writers.save_animation((f.image for f in frames), tmp_path / "a.gif", fps=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= animate.animation_bytes(layer, ".gif", 10), peak
+    assert animate.animation_bytes(layer, ".webp", 10) > animate.animation_bytes(layer, ".gif", 10)
