@@ -40,9 +40,9 @@ AnimateOpt = Annotated[Path | None, typer.Option(
     "one, else a path along the middle row) to this .gif, .webp or .png (animated).", rich_help_panel=OUT_PANEL,
     show_default=False)]
 FramesOpt = Annotated[int | None, typer.Option(
-    "--frames", min=1, max=2000, help="How many positions --animate shows (default: every position up to 64, "
+    "--frames", metavar="N", min=1, max=2000, help="How many positions --animate shows (default: every position up to 64, "
     "else 60 along a path).", rich_help_panel=OUT_PANEL, show_default=False)]
-FpsOpt = Annotated[float, typer.Option("--fps", min=0.1, max=50.0, help="Frames a second of --animate.",
+FpsOpt = Annotated[float, typer.Option("--fps", metavar="F", min=0.1, max=50.0, help="Frames a second of --animate.",
                                        rich_help_panel=OUT_PANEL)]
 
 

@@ -51,13 +51,16 @@ CompressOpt = Annotated[bool, typer.Option("--compress", help="Deflate the --sav
 ViewOpt = Annotated[View, typer.Option(help="numbers: the window's values; heatmap: whole maps as coloured cells; "
                                        "both; auto: both when the maps are larger than the window.",
                                        rich_help_panel=SHOW_PANEL)]
-FigureOpt = Annotated[Path | None, typer.Option(help="Draw each shown filter's channels, partial maps, "
-                                                "pre-activation and output to this .png, .jpg or .webp.",
-                                                rich_help_panel=OUT_PANEL, show_default=False)]
+FigureOpt = Annotated[Path | None, typer.Option(help="Draw each shown filter's whole sum (a line per input "
+                                                "channel: input ⊛ kernel slice = partial map; + bias = "
+                                                "pre-activation → output) to this .png, .jpg, .webp, .svg or "
+                                                ".pdf (a raster page).", rich_help_panel=OUT_PANEL,
+                                                show_default=False)]
 FigureWidthOpt = Annotated[int, typer.Option("--figure-width", metavar="PIXELS", min=1,
                                              help="Width of the --figure at most: its panels are sized to fit, "
                                              "a map larger than its panel drawn as block means (one pixel a "
-                                             "block). Never narrower than its labels need (200 px a panel).",
+                                             "block), then the results wrapped under the channels. Never "
+                                             "narrower than its labels need (about 650 px).",
                                              rich_help_panel=OUT_PANEL)]
 SaveMapsOpt = Annotated[Path | None, typer.Option(help="Write each filter's output map as a 16-bit PNG into "
                                                   "this folder, with maps.json giving the scaling (greyscale "

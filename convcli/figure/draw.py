@@ -295,7 +295,7 @@ def figure_image(
     width: int | None = None,
     theme: Theme = LIGHT,
 ) -> Image.Image:
-    """One RGB picture of ``filters``: per row the inputs, partial maps, pre-activation and output.
+    """One RGB picture of ``filters``: each one's whole sum (:mod:`convcli.figure.plan`).
 
     Parameters
     ----------
