@@ -5,12 +5,13 @@ scale's colours, text fitted to its box in the fonts at hand, colour bars, opera
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from convcli.engine import LayerResult
+from convcli.figure.layout import title_lines
 from convcli.figure.marks import MARK
 from convcli.figure.plan import (
     FONT_HEAD,
@@ -29,7 +30,7 @@ from convcli.figure.plan import (
     PanelPlan,
     plan_figure,
 )
-from convcli.figure.theme import LIGHT, Theme
+from convcli.figure.theme import LIGHT, RGB, Theme
 from convcli.present import colour, describe
 from convcli.present.colour import lut_colours
 from convcli.present.maps import block_mean32
@@ -129,6 +130,40 @@ def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: Font,
     draw.text(xy, fit_text(font, text, width), font=font, fill=fill, anchor=anchor)
 
 
+def wrapped(font: Font, text: str, width: int, lines: int) -> list[str]:
+    """``text`` in at most ``lines`` lines of at most ``width`` pixels, word by word; the last cut
+    with an ellipsis if the text is longer."""
+    words, out, line = safe_text(font, text).split(" "), [], ""
+    for k, word in enumerate(words):
+        trial = f"{line} {word}".strip()
+        if font.getlength(trial) <= width or not line:
+            line = trial
+            continue
+        out.append(line)
+        line = word
+        if len(out) == lines - 1:
+            line = " ".join(words[k:])
+            break
+    out.append(fit_text(font, line, width))
+    return out
+
+
+def title_texts(plan: FigurePlan) -> list[tuple[tuple[int, int], str, int, bool, Callable[[Theme], RGB]]]:
+    """The title's and the legend's lines: ``((x, y), text, font size, bold, colour of a theme)``."""
+    t = plan.title_box
+    n_title, n_legend = title_lines(plan.size[0])
+    out: list[tuple[tuple[int, int], str, int, bool, Callable[[Theme], RGB]]] = []
+    y = t.y0
+    for line in wrapped(font_at(FONT_TITLE, True), plan.title, t.width, n_title):
+        out.append(((t.x0, y), line, FONT_TITLE, True, lambda th: th.ink))
+        y += 24
+    y += 6
+    for line in wrapped(font_at(FONT_SMALL), plan.legend, t.width, n_legend):
+        out.append(((t.x0, y), line, FONT_SMALL, False, lambda th: th.muted))
+        y += 18
+    return out
+
+
 def cell_text(v: float) -> str:
     """A value as written in its cell: whole numbers plainly (``40404``), others to 3 significant digits."""
     if not np.isfinite(v):
@@ -178,10 +213,8 @@ def draw_figure(plan: FigurePlan, theme: Theme = LIGHT) -> Image.Image:
 
     image = Image.new("RGB", plan.size, theme.background)
     draw = ImageDraw.Draw(image)
-    width = plan.title_box.width
-    t = plan.title_box
-    _text(draw, (t.x0, t.y0), plan.title, font_at(FONT_TITLE, bold=True), width, fill=theme.ink)
-    _text(draw, (t.x0, t.y0 + FONT_TITLE + 12), plan.legend, font_at(FONT_SMALL), width, fill=theme.muted)
+    for (x, y), text, size, bold, ink in title_texts(plan):
+        draw.text((x, y), text, font=font_at(size, bold), fill=ink(theme))
 
     small, label = font_at(FONT_SMALL), font_at(FONT_LABEL)
     for r, row in enumerate(plan.rows):

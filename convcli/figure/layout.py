@@ -29,7 +29,9 @@ NUMBER_PX = 30  #: such a map's value gets a square this large (as the limit all
 BIAS_COL = 96  #: the bias's column
 BIAS_PX = 64  #: the bias's square
 ACT_GAP = 96  #: between the pre-activation and the output: "→" and the activation's name
-TITLE_H = 64  #: figure title and legend line
+TITLE_H = 64  #: figure title and legend line, in a figure wide enough for each on one line
+#: a figure narrower than this wraps its title and legend onto more lines (:func:`title_lines`)
+WIDE_TITLE = 1300
 HEAD_H = 34  #: "filter k" above a row
 LABEL_H = 24  #: panel title above a map
 RANGE_H = 26  #: value range under a map
@@ -120,7 +122,7 @@ def _layout(layer: Layer, blocks: tuple[int, int, int], rows: int, panel: int, l
     side, wrap = _widths(3 + output, kernel[1], cell_w, output)
     fig_w = wrap if wrapped else side
     cell_h = max(cell_h, kernel[0], BIAS_PX)
-    fig_h = 2 * MARGIN + TITLE_H + rows * filter_height(blocks[1], cell_h, wrapped) + (rows - 1) * ROW_GAP
+    fig_h = 2 * MARGIN + title_height(fig_w) + rows * filter_height(blocks[1], cell_h, wrapped) + (rows - 1) * ROW_GAP
     return Layout(blocks, limit, sizes, (cell_w, cell_h), (fig_w, fig_h), wrapped, kernel, rows)
 
 
@@ -129,3 +131,16 @@ def filter_height(lines: int, cell_h: int, wrapped: bool) -> int:
     line = LABEL_H + cell_h + RANGE_H
     bars = BAR_H + BAR_LABEL_H
     return HEAD_H + lines * line + (lines - 1) * LINE_GAP + bars + ((LINE_GAP + line + bars) if wrapped else 0)
+
+
+def title_lines(width: int) -> tuple[int, int]:
+    """Lines for the title and the legend of a figure ``width`` pixels wide: one each when wide,
+    two and three in a narrow one (a width alone decides, never the font, so that the plan can be
+    checked against the picture; the last line is cut with an ellipsis if the text is longer)."""
+    return (1, 1) if width >= WIDE_TITLE else (2, 3)
+
+
+def title_height(width: int) -> int:
+    """The height of the title and legend of a figure ``width`` pixels wide (:data:`TITLE_H` when wide)."""
+    title, legend = title_lines(width)
+    return TITLE_H + (title - 1) * 24 + (legend - 1) * 18

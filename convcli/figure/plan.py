@@ -68,10 +68,10 @@ from convcli.figure.layout import (
     NUMBERS_MAX_KERNEL,
     RANGE_H,
     ROW_GAP,
-    TITLE_H,
     Layout,
     figure_layout,
     filter_height,
+    title_height,
 )
 from convcli.figure.panels import MAX_PANEL, PANEL, PANEL_LIMITS
 from convcli.present import colour, describe
@@ -222,14 +222,15 @@ def plan_figure(
         )
     source = panel_maps.PanelMaps(result, layout.limit, maps)
     rows = []
-    y = MARGIN + TITLE_H
+    top = title_height(fig_w)
+    y = MARGIN + top
     for f, same in twins.items():
         view = FilterSum.of(result, f, names)
         rows.append(_plan_filter(view, source.row(view), layout, y, same))
         y += filter_height(layout.blocks[1], layout.cell[1], layout.wrapped) + ROW_GAP
     plan = FigurePlan(
         layout.size, layout.cell, _title(result, title), LEGEND,
-        Box(MARGIN, MARGIN, fig_w - MARGIN, MARGIN + TITLE_H), rows, layout.wrapped,
+        Box(MARGIN, MARGIN, fig_w - MARGIN, MARGIN + top), rows, layout.wrapped,
     )  # fmt: skip
     return plan if trace_at is None else marks.with_trace(plan, layer, trace_at)
 

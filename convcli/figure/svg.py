@@ -23,10 +23,11 @@ from convcli.figure.draw import (
     legend_places,
     number_font,
     panel_pixels,
+    title_texts,
 )
 from convcli.figure.layout import MARGIN, ROW_GAP
 from convcli.figure.marks import MARK
-from convcli.figure.plan import FONT_HEAD, FONT_LABEL, FONT_OP, FONT_SMALL, FONT_TITLE, LUT_SIZE
+from convcli.figure.plan import FONT_HEAD, FONT_LABEL, FONT_OP, FONT_SMALL, LUT_SIZE
 from convcli.figure.theme import LIGHT, Theme, hex_colour
 from convcli.present import describe
 
@@ -85,9 +86,8 @@ class _Svg:
 def figure_svg(plan: FigurePlan, theme: Theme = LIGHT) -> str:
     """The SVG document of ``plan`` in ``theme``."""
     svg = _Svg(plan.size[0], plan.size[1], theme)
-    t = plan.title_box
-    svg.text(t.x0, t.y0, plan.title, FONT_TITLE, theme.ink, width=t.width, bold=True)
-    svg.text(t.x0, t.y0 + FONT_TITLE + 12, plan.legend, FONT_SMALL, theme.muted, width=t.width)
+    for (x, y), text, size, bold, ink in title_texts(plan):
+        svg.text(x, y, text, size, ink(theme), bold=bold)
     for r, row in enumerate(plan.rows):
         svg.parts.append(f'<g class="filter" data-filter="{row.filter}">')
         if r:
