@@ -271,7 +271,7 @@ def _plan_filter(view: FilterSum, blocks: list[list[panel_maps.Map]], layout: La
     (h, w), (ho, wo) = layer.x.shape[:2], layer.geometry.out_hw
     placer = _Placer(layout, (int(h), int(w)), (int(ho), int(wo)))
     kernel = view.kernel
-    kscale = Scale.of_values([kernel])
+    kscale = Scale.clipped_at([kernel], 100.0, from_zero=True)  # a few weights: none clipped
     ops: list[tuple[str, int, int]] = []
     labels: list[tuple[str, int, int]] = []
     x_in = MARGIN
