@@ -44,6 +44,7 @@ class BuiltLayer:
     spec: ConvSpec | None = None
     #: the whole 3-D layer when ``layer`` is one depth slice of it (:mod:`convcli.pipeline.depth`): the archive's
     whole: Layer | None = None
+    plane: int | None = None  # and the output plane it shows
 
     @property
     def ndim(self) -> int:
