@@ -69,19 +69,28 @@ def params(
             raise typer.BadParameter(f"--stack describes every layer itself; drop {', '.join(given)}")
         _show_stack(stack, size, json_, export_target, force)
         return
+    spec = _spec(layer_kind, axes, size, input_size, in_channels=in_channels, filters=filters,
+                 kernel_size=kernel_size, stride=stride, dilation=dilation, padding=padding, groups=groups,
+                 depth_multiplier=depth_multiplier, no_bias=no_bias)
+    _show_layer(spec, size[:axes] if size is not None else None, json_, export_target, force)
+
+
+def _spec(kind: str, axes: int, size: tuple[int, ...] | None, input_size: str | None, *, in_channels: int | None,
+          filters: int | None, kernel_size: str | None, stride: str | None, dilation: str | None,
+          padding: str | None, groups: int | None, depth_multiplier: int | None, no_bias: bool) -> ConvSpec:
+    """The options' layer of ``kind`` over ``axes`` axes (its C from ``--input-size`` when it gives one)."""
     if size is not None and len(size) == axes + 1:
         if in_channels is not None and in_channels != size[-1]:
             raise typer.BadParameter(f"--in-channels {in_channels} contradicts --input-size {input_size} (C = {size[-1]})")
         in_channels = size[-1]
     if in_channels is None:
         raise typer.BadParameter("give the input channels: --in-channels/-c C, or --input-size H,W,C")
-    spec = layer_spec(layer_kind, in_channels, filters if layer_kind == "depthwise" else (filters or 1),
+    return layer_spec(kind, in_channels, filters if kind == "depthwise" else (filters or 1),
                       parse_axes(kernel_size or "3", "--kernel-size", axes),
                       stride=parse_axes(stride or "1", "--stride", axes),
                       dilation=parse_axes(dilation or "1", "--dilation", axes),
                       padding=parse_padding(padding or "valid", axes), groups=groups or 1,
                       depth_multiplier=depth_multiplier or 1, use_bias=not no_bias, ndim=axes)
-    _show_layer(spec, size[:axes] if size is not None else None, json_, export_target, force)
 
 
 def _show_stack(stack: str, size: tuple[int, ...] | None, json_: bool, export_target: Path | None,

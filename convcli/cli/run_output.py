@@ -176,7 +176,9 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     if run.built.model is not None:
         doc["model"] = run.built.model
     if run.built.spec is not None:
-        doc["kind"] = schema.kind_json(run.built.spec, run.built.loaded.array.shape[:-1])
+        from convcli.present.kinds import kind_json
+
+        doc["kind"] = kind_json(run.built.spec, run.built.loaded.array.shape[:-1])
         if run.built.whole is not None:
             doc["kind"]["depth_at"] = _depth_at(run.built)
     if targets.save is not None:

@@ -144,9 +144,9 @@ def kind_notes(spec: ConvSpec, in_size: tuple[int, ...]) -> tuple[str, ...]:
                      f"(M = {spec.depth_multiplier}); computed as a conv with groups = C")
     if spec.padding_mode != "zeros":
         padded = tuple(n + b + a for n, (b, a) in zip(in_size, g.pad_width, strict=True))
-        pads = ", ".join(f"{b} before and {a} after" for b, a in g.pad_width)
+        pad_text = ", ".join(f"{b} before and {a} after" for b, a in g.pad_width)
         notes.append(f"--padding-mode {spec.padding_mode} (PyTorch's padding_mode): the input is padded by "
-                     f"{spec.padding_mode} first ({pads}), then read without padding: the input shown below is "
+                     f"{spec.padding_mode} first ({pad_text}), then read without padding: the input shown below is "
                      f"the padded {'×'.join(map(str, padded))}")
     return tuple(notes)
 
