@@ -74,13 +74,15 @@ def load_signal(request: Request) -> Loaded:
     return Loaded(np.ascontiguousarray(x), names, request.input_name, description, tuple(arr.shape))
 
 
-def kind_spec(request: Request, in_channels: int, kernel: tuple[int, ...], filters: int | None) -> ConvSpec:
-    """The spec of the request's kind on ``in_channels`` channels, with the kernel's size and filters."""
+def kind_spec(request: Request, in_channels: int, kernel: tuple[int, ...], filters: int | None,
+              depth_multiplier: int | None = None) -> ConvSpec:
+    """The spec of the request's kind on ``in_channels`` channels, with the kernel's size and filters (and a
+    kernel file's depth multiplier)."""
     from convcli.pipeline.binding import layer_spec
 
     return layer_spec(request.kind, in_channels, None if request.kind == "depthwise" else filters, kernel,
                       stride=request.stride, dilation=request.dilation, padding=request.padding,
-                      groups=request.groups, depth_multiplier=request.depth_multiplier,
+                      groups=request.groups, depth_multiplier=depth_multiplier or request.depth_multiplier,
                       use_bias=not request.no_bias, ndim=request.ndim, padding_mode=request.padding_mode)
 
 
@@ -97,8 +99,8 @@ def build_kind_layer(request: Request, loaded: Loaded, bias_given: tuple[np.ndar
     k, kernel_source = _kernel(request, spec, c // groups)
     if request.kind != "depthwise":
         spec = kind_spec(request, c, tuple(int(v) for v in k.shape[:n]), int(k.shape[-1]))
-    else:
-        spec = kind_spec(request, c, tuple(int(v) for v in k.shape[:n]), None)
+    else:  # a depthwise kernel (*k, C, M) gives M
+        spec = kind_spec(request, c, tuple(int(v) for v in k.shape[:n]), None, int(k.shape[-1]))
     try:
         engine_kernel = k[(slice(None, None, -1),) * n].copy() if request.flip else k
         bound = engine.bind(spec, x, engine_kernel, dtype=request.dtype)
