@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from math import prod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcli.cli import output
-from convcli.cli.notes import print_notes
+from convcli.cli.notes import WarnedLayer, print_notes
 from convcli.cli.options import LayerOptions, View
 from convcli.cli.output import ProgressBar, export_screen, note, screen_console
 from convcli.cli.picture_options import NO_PICTURES, Pictures
@@ -42,7 +43,7 @@ class Shown:
     """One computed run and what of it is shown: the filters in detail, their traces, the view."""
 
     opts: LayerOptions
-    padding: str | int | tuple[int, int]  # as parsed
+    padding: str | int | tuple[int, ...]  # as parsed
     built: BuiltLayer
     result: Any  # engine.LayerResult
     info: Any  # render.InputInfo
@@ -60,6 +61,17 @@ class Shown:
     def precision_at(self) -> tuple[int, int]:
         """The output position whose precision panel is shown: --trace's, else the window's first."""
         return self.trace_at if self.trace_at is not None else (self.window.rows[0], self.window.cols[0])
+
+
+def shown_layer(built: WarnedLayer, depth: int | None) -> WarnedLayer:
+    """The layer the views show: a 3-D layer's plane ``depth`` (:func:`convcli.pipeline.depth.depth_slice`)."""
+    if built.ndim != 3:
+        return built
+    from convcli.cli.app import usage_errors
+    from convcli.pipeline.depth import depth_slice
+
+    with usage_errors():
+        return WarnedLayer(**vars(depth_slice(built, depth)))
 
 
 def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
@@ -90,6 +102,10 @@ def check_fits(built: BuiltLayer, targets: Targets, keep: bool, shown: int, *, e
     from convcli.pipeline import memory
 
     also = []
+    if built.whole is not None and targets.save is not None:  # the archive holds the whole 3-D run
+        whole = built.whole
+        out_values = prod(whole.geometry.out_size) * whole.filters
+        also.append((out_values * whole.x.itemsize * (3 + (whole.cg if keep else 0)), "the whole 3-D run for --save"))
     if emulated:
         from convcli.pipeline.precision import emulation_bytes
 
@@ -176,6 +192,12 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         add_precision(doc, run.emulated.emulation, run.emulated.errors, run.window)
     if run.built.model is not None:
         doc["model"] = run.built.model
+    if run.built.spec is not None:
+        from convcli.present.kinds import kind_json
+
+        doc["kind"] = kind_json(run.built.spec, run.built.loaded.array.shape[:-1])
+        if run.built.whole is not None:
+            doc["kind"]["depth_at"] = _depth_at(run.built)
     if targets.save is not None:
         doc["saved"] = str(targets.save)
     if targets.figure is not None:
@@ -187,6 +209,13 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     sys.stdout.write(schema.dumps(doc))
 
 
+def _depth_at(built: BuiltLayer) -> int:
+    """The output plane a depth slice shows (its note says it; the slice's geometry does not)."""
+    from convcli.pipeline.depth import shown_plane
+
+    return shown_plane(built)
+
+
 def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     from convcli.render import run as render
     from convcli.render.trace import trace_panel
@@ -195,7 +224,8 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     console = screen_console(targets.export, width=targets.pictures.width)
     console.print(render.header(run.info, result, run.padding, run.built.kernel_source,
                                 semantics=run.opts.semantics.value,
-                                precision=run.emulated.how() if run.emulated is not None else None))
+                                precision=run.emulated.how() if run.emulated is not None else None,
+                                spec=run.built.spec, in_size=tuple(run.built.loaded.array.shape[:-1])))
     print_notes(console, run.built)
     heatmaps = run.view in (View.heatmap, View.both)
     if heatmaps:
