@@ -1,0 +1,194 @@
+"""ONNX graphs as today's exporters write them: every layer's shape with ``--input-size`` equal to ONNX
+Runtime's (a squeeze-excite ``Mul``, ``ReduceMean``, a channel ``Concat``, ``Transpose``/``Reshape``,
+a residual), parameters equal to the torch module's, computed padding and weights shared through
+``Identity`` nodes read rather than refused."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import models as built
+import numpy as np
+import pytest
+
+from convcli.layer.model import analyse
+from convcli.sources.models import read_model
+from convcli.sources.models.weights import find_layer, layer_weights
+
+from helpers import invoke
+
+HW = (32, 24)  # not square: H and W swapped anywhere would show
+
+
+def _modules() -> dict[str, Any]:
+    t = built.torch()
+    nn, F = t.nn, t.nn.functional
+
+    class SqueezeExcite(nn.Module):
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.fc1, self.fc2 = nn.Conv2d(c, c // 4, 1), nn.Conv2d(c // 4, c, 1)
+
+        def forward(self, x: Any) -> Any:  # the scale first, as torchvision's: a Mul of (1, C, 1, 1) by the map
+            return t.sigmoid(self.fc2(F.relu(self.fc1(x.mean((2, 3), keepdim=True))))) * x
+
+    class Blocks(nn.Module):
+        """Squeeze-excite, a DenseNet-like channel concat, a ConvNeXt-like permute/LayerNorm/Linear, a
+        ShuffleNet-like channel shuffle (reshape/transpose/reshape), a residual."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem, self.se = nn.Conv2d(3, 8, 3, stride=2, padding=1), SqueezeExcite(8)
+            self.after, self.branch = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 4, 3, padding=1)
+            self.post_cat = nn.Conv2d(12, 16, 1)
+            self.norm, self.lin = nn.LayerNorm(16), nn.Linear(16, 16)
+            self.shuf = nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=4)
+            self.res, self.head = nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 10, 1)
+
+        def forward(self, x: Any) -> Any:
+            x = self.se(F.relu(self.stem(x)))
+            x = self.after(x)
+            x = self.post_cat(t.cat([x, self.branch(x)], 1))
+            x = self.lin(self.norm(x.permute(0, 2, 3, 1))).permute(0, 3, 1, 2) + x
+            n, c, h, w = x.shape
+            x = self.shuf(x.reshape(n, 4, c // 4, h, w).transpose(1, 2).reshape(n, c, h, w))
+            return self.head(x + self.res(x))
+
+    class SamePad(nn.Module):
+        """TensorFlow's 'same' padding computed from the input's size (timm's tf_* models), a shared
+        (tied) weight and a zero bias."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.c, self.d, self.e = nn.Conv2d(3, 4, 3, stride=2), nn.Conv2d(4, 4, 3), nn.Conv2d(4, 4, 3)
+            self.e.weight = self.d.weight
+
+        def forward(self, x: Any) -> Any:
+            ih, iw = x.size()[-2:]
+            ph, pw = (max((math.ceil(n / 2) - 1) * 2 + 3 - n, 0) for n in (ih, iw))
+            x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
+            return self.e(F.relu(self.d(self.c(x))))
+
+    t.manual_seed(0)
+    return {"blocks": Blocks().eval(), "same_pad": SamePad().eval()}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Path]]:
+    folder = tmp_path_factory.mktemp("onnx_graphs")
+    out = {}
+    for key, module in _modules().items():
+        out[key] = (module, built.save_torch_onnx(module, folder / f"{key}.onnx", hw=HW))
+    return out
+
+
+def _runtime_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Every node's first output as ONNX Runtime computes it on a (1, 3, H, W) input, by node name."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    model = onnx.load(str(path))
+    outputs = {o.name for o in model.graph.output}
+    wanted = {n.name: n.output[0] for n in model.graph.node if n.op_type != "Constant"}
+    for name in wanted.values():
+        if name not in outputs:
+            model.graph.output.append(onnx.ValueInfoProto(name=name))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = list(wanted.values())
+    x = np.random.default_rng(0).standard_normal((1, 3, *HW)).astype(np.float32)
+    values = dict(zip(names, session.run(names, {"x": x}), strict=True))
+    return {node: tuple(np.shape(values[out])) for node, out in wanted.items()}
+
+
+def _hwc(nchw: tuple[int, ...]) -> tuple[int, ...]:
+    return (nchw[2], nchw[3], nchw[1]) if len(nchw) == 4 else nchw[1:]
+
+
+@pytest.mark.parametrize("key", ["blocks", "same_pad"])
+def test_every_layer_shape_equals_onnx_runtime(exported: dict[str, tuple[Any, Path]], key: str) -> None:
+    _, path = exported[key]
+    analysis = analyse(read_model(path), (*HW, 3))
+    runtime = _runtime_shapes(path)
+    shown = {n.layer.name: n.out_shape for n in analysis.layers if n.layer.kind != "input"}
+    convs = [n.layer.name for n in analysis.layers if n.layer.kind == "conv"]
+    assert len(convs) == {"blocks": 9, "same_pad": 3}[key]
+    for name in convs:  # every conv: its output, and its input (what its MACs count)
+        assert shown[name] == _hwc(runtime[name]), name
+    for name, shape in shown.items():
+        assert shape == _hwc(runtime[name]), name
+
+
+def test_squeeze_excite_keeps_the_map(exported: dict[str, tuple[Any, Path]]) -> None:
+    """The scale (1×1×8) times the map is the map (16×12×8), not 1×1: the conv after it counts its MACs on it."""
+    _, path = exported["blocks"]
+    numbers = {n.layer.name: n for n in analyse(read_model(path), (*HW, 3)).layers}
+    assert numbers["/se/Mul"].out_shape == (16, 12, 8)
+    after = numbers["/after/Conv"]
+    assert after.in_shape == (16, 12, 8)
+    assert after.macs == 16 * 12 * 8 * 8 * 9
+    assert numbers["/se/ReduceMean"].out_shape == (1, 1, 8)
+    assert numbers["/Concat"].out_shape == (16, 12, 12)
+
+
+def test_layers_input_size_runs_through_the_graph(exported: dict[str, tuple[Any, Path]]) -> None:
+    _, path = exported["blocks"]
+    r = invoke("layers", path, "--input-size", f"{HW[0]},{HW[1]}", "--json")
+    assert r.exit_code == 0, r.output
+    assert "/head/Conv" in r.stdout
+
+
+@pytest.mark.parametrize("key", ["blocks", "same_pad"])
+def test_parameters_equal_the_torch_module(exported: dict[str, tuple[Any, Path]], key: str) -> None:
+    """No int64 shape, axes or pads and no Constant scalar counted; the tied weight counted once."""
+    module, path = exported[key]
+    expected = sum(p.numel() for p in module.parameters())
+    assert analyse(read_model(path)).params == expected
+    assert analyse(read_model(path), (*HW, 3)).params == expected
+
+
+def test_computed_padding_is_a_zero_padding(exported: dict[str, tuple[Any, Path]]) -> None:
+    """F.pad with sizes from the input: a Pad reading a Concat of int64 constants, folded, not refused."""
+    _, path = exported["same_pad"]
+    listing = read_model(path)
+    pad = next(layer for layer in listing.layers if layer.class_name == "Pad")
+    assert pad.kind == "zeropad"
+    assert pad.pads == (0, 1, 0, 1)  # 32 and 24 at stride 2, kernel 3: one row and one column after
+    assert [layer.class_name for layer in listing.layers] == ["input", "Pad", "Conv", "Conv", "Relu", "Conv"]
+
+
+def _identity_shared(path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """Two convs whose weight and bias are Identity copies of one initializer each, as the TorchScript
+    exporter writes equal initializers merged."""
+    onnx = pytest.importorskip("onnx")
+    h = onnx.helper
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((3, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    graph = h.make_graph(
+        [h.make_node("Conv", ["x", "w", "b"], ["y1"], name="first", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+         h.make_node("Identity", ["w"], ["second.weight"], name="copy_w"),
+         h.make_node("Identity", ["b"], ["second.bias"], name="copy_b"),
+         h.make_node("Conv", ["y1", "second.weight", "second.bias"], ["y"], name="second", kernel_shape=[3, 3])],
+        "shared", [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 10, 9])],
+        [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+        [onnx.numpy_helper.from_array(w, "w"), onnx.numpy_helper.from_array(b, "b")])
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    return path, w, b
+
+
+def test_weights_shared_through_identity_are_read(tmp_path: Path) -> None:
+    path, w, b = _identity_shared(tmp_path / "shared.onnx")
+    listing = read_model(path)
+    assert [layer.name for layer in listing.layers] == ["x", "first", "second"]
+    second = listing.layers[2]
+    assert second.use_bias and second.in_channels == 3 and second.filters == 3
+    analysis = analyse(listing, (10, 9, 3))
+    assert [n.params for n in analysis.layers] == [0, w.size + b.size, 0]  # one array each, counted once
+    assert analysis.layers[2].out_shape == (8, 7, 3)
+    _, layer = find_layer(listing, "second")
+    got = layer_weights(path, listing, layer)
+    np.testing.assert_array_equal(got.kernel, w.transpose(2, 3, 1, 0))
+    np.testing.assert_array_equal(got.bias, b)
+    r = invoke("layers", path, "--input-size", "10,9,3")
+    assert r.exit_code == 0, r.output
