@@ -31,6 +31,7 @@ extracts any; the files an ONNX model reads beside it are registered as inputs.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
@@ -63,8 +64,16 @@ def format_of(name: str, head: bytes) -> str:
 
 
 def read_model(path: str | os.PathLike[str]) -> Listing:
-    """The layers of the model file at ``path``."""
-    name = sniff.name_of(path)
+    """The layers of the model file at ``path`` (a folder: the file inside it convcli reads, see
+    :mod:`~convcli.sources.models.folders`)."""
+    from convcli.sources.models import folders
+
+    name, note = folders.model_file(sniff.name_of(path))
+    listing = _read_file(name)
+    return listing if note is None else replace(listing, notes=(note, *listing.notes))
+
+
+def _read_file(name: str) -> Listing:
     head = sniff.head(name)
     fmt = format_of(name, head)
     if fmt == "zip":
