@@ -101,8 +101,14 @@ def _runtime_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     return {node: tuple(np.shape(values[out])) for node, out in wanted.items()}
 
 
-def _hwc(nchw: tuple[int, ...]) -> tuple[int, ...]:
-    return (nchw[2], nchw[3], nchw[1]) if len(nchw) == 4 else nchw[1:]
+#: The nodes between Blocks' permute(0, 2, 3, 1) and its permute back: their tensors are NHWC.
+CHANNELS_LAST = {"/Transpose", "/norm/LayerNormalization", "/lin/MatMul", "/lin/Add"}
+
+
+def _hwc(shape: tuple[int, ...], name: str = "") -> tuple[int, ...]:
+    if len(shape) != 4:
+        return shape[1:]
+    return shape[1:] if name in CHANNELS_LAST else (shape[2], shape[3], shape[1])
 
 
 @pytest.mark.parametrize("key", ["blocks", "same_pad"])
@@ -113,10 +119,10 @@ def test_every_layer_shape_equals_onnx_runtime(exported: dict[str, tuple[Any, Pa
     shown = {n.layer.name: n.out_shape for n in analysis.layers if n.layer.kind != "input"}
     convs = [n.layer.name for n in analysis.layers if n.layer.kind == "conv"]
     assert len(convs) == {"blocks": 9, "same_pad": 3}[key]
-    for name in convs:  # every conv: its output, and its input (what its MACs count)
+    for name in convs:
         assert shown[name] == _hwc(runtime[name]), name
     for name, shape in shown.items():
-        assert shape == _hwc(runtime[name]), name
+        assert shape == _hwc(runtime[name], name), name
 
 
 def test_squeeze_excite_keeps_the_map(exported: dict[str, tuple[Any, Path]]) -> None:
@@ -129,6 +135,8 @@ def test_squeeze_excite_keeps_the_map(exported: dict[str, tuple[Any, Path]]) -> 
     assert after.macs == 16 * 12 * 8 * 8 * 9
     assert numbers["/se/ReduceMean"].out_shape == (1, 1, 8)
     assert numbers["/Concat"].out_shape == (16, 12, 12)
+    lin = numbers["/lin/MatMul"]  # on the permuted (N, H, W, C) map: 16·12 positions of 16 → 16
+    assert lin.out_shape == (16, 12, 16) and lin.macs == 16 * 12 * 16 * 16
 
 
 def test_layers_input_size_runs_through_the_graph(exported: dict[str, tuple[Any, Path]]) -> None:
@@ -192,3 +200,33 @@ def test_weights_shared_through_identity_are_read(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got.bias, b)
     r = invoke("layers", path, "--input-size", "10,9,3")
     assert r.exit_code == 0, r.output
+
+
+@pytest.fixture(scope="module")
+def keras_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """Keras 3's own ONNX export: a channels-last input, 'same' pads computed from the input's Shape."""
+    k = built.keras()
+    pytest.importorskip("onnx")
+    L = k.layers
+    i = k.Input((HW[0], HW[1], 3), name="image")
+    x = L.Conv2D(8, 3, strides=2, padding="same", name="c1")(i)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", name="dw")(x)
+    x = L.Conv2D(4, 3, padding="same", name="c2")(x)
+    model = built.randomise(k.Model(i, x))
+    model(np.zeros((1, HW[0], HW[1], 3), "float32"))
+    path = tmp_path_factory.mktemp("keras_onnx") / "exported.onnx"
+    model.export(str(path), format="onnx")
+    return model, path
+
+
+def test_keras_own_export_is_read_and_walked(keras_export: tuple[Any, Path]) -> None:
+    model, path = keras_export
+    listing = read_model(path)
+    pads = [layer.pads for layer in listing.layers if layer.class_name == "Pad"]
+    assert pads == [(0, 1, 0, 1), (0, 1, 0, 1)]  # 'same' at stride 2 on 32×24 and 16×12: after, not before
+    analysis = analyse(listing, (*HW, 3))
+    assert analysis.params == model.count_params()
+    convs = [n for n in analysis.layers if n.layer.kind == "conv"]
+    want = [tuple(model.get_layer(name).output.shape[1:]) for name in ("c1", "dw", "c2")]
+    assert [n.out_shape for n in convs] == want
+    assert convs[-1].receptive_field == (15, 15)  # 3 + 2·2 + 2·4

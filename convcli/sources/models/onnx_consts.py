@@ -1,11 +1,13 @@
-"""An ONNX graph's constants: the tensors no input reaches, folded where they are small.
+"""An ONNX graph's constants: the tensors no input's values reach, folded where they are small.
 
-Exporters compute some settings inside the graph from constants: a ``Pad`` whose pads are a
-``Concat`` of int64 vectors (timm's ``tf_*`` models and Keras' own export, through the TorchScript
-exporter's ``ConstantOfShape``/``Reshape``/``Slice``/``Transpose``/``Cast``), a weight passed through
-an ``Identity`` (the TorchScript exporter merges equal initializers and aliases the copies). A node
-of :data:`FOLDS` whose inputs are all constants is itself constant: it is no layer of the listing,
-its output reads like an initializer, and its value is computed here (numpy, at most
+Exporters compute some settings inside the graph: a ``Pad`` whose pads are a ``Concat`` of int64
+vectors (timm's ``tf_*`` models through the TorchScript exporter's ``ConstantOfShape``/``Reshape``/
+``Slice``/``Transpose``/``Cast``; Keras 3's own ``export(format="onnx")`` computes them from the
+input's ``Shape`` with ``Gather``, ``Add``, ``Div``), a weight passed through an ``Identity`` (the
+TorchScript exporter merges equal initializers and aliases the copies). A node of :data:`FOLDS`
+whose inputs are all constants, a tensor's ``Shape`` and arithmetic (:data:`ARITH`) on such values
+are themselves constant: no layer of the listing, their outputs read like initializers, and their
+values are computed here (a ``Shape`` from the file's static shapes; numpy, at most
 :data:`LIMIT` elements in and out: a hostile ``ConstantOfShape`` of 10^12 is left unknown, never
 allocated). An ``Identity`` of an initializer is an *alias*: the conv that reads it reads the
 initializer (its weight, its bias), counted once. :class:`Counts` gives each layer the parameters
@@ -14,6 +16,7 @@ it reads first (float arrays only); :func:`zero_pads` reads a ``Pad``'s pads whe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from math import prod
 from typing import Any
@@ -23,6 +26,13 @@ from convcli.layer.model import ModelLayer
 #: The ops folded when every input is constant (shape arithmetic, never a layer's work).
 FOLDS = frozenset({"Constant", "Identity", "Concat", "Cast", "Unsqueeze", "Squeeze", "Reshape", "Slice",
                    "Transpose", "Gather", "ConstantOfShape"})
+#: A tensor's shape, as a value: the start of the shape arithmetic exporters write.
+SHAPE_OPS = frozenset({"Shape", "Size"})
+#: Arithmetic folded on shape values and small constants (a pad computed from the input's size).
+ARITH = frozenset({"Add", "Sub", "Mul", "Div", "Floor", "Ceil", "Neg", "Abs", "Max", "Min", "Equal", "Less",
+                   "Greater", "Where", "Not"})
+#: The folds that copy an initializer's values in another layout (their parameters are the initializer's).
+RELAYOUT = frozenset({"Identity", "Reshape", "Cast", "Transpose", "Squeeze", "Unsqueeze"})
 #: The most elements a folded value may have (pads, axes and shapes are a handful).
 LIMIT = 4096
 #: The float element types an initializer may hold (the rest are refused by name).
@@ -38,10 +48,16 @@ class Constants:
     nodes: set[int] = field(default_factory=set)
     alias: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    #: a folded copy of an initializer in another layout (reshaped, cast, transposed) → the initializer
+    copies: dict[str, str] = field(default_factory=dict)
 
     def source(self, name: str) -> str:
         """The initializer (or constant) a tensor name stands for, through aliases."""
         return self.alias.get(name, name)
+
+    def origin(self, name: str) -> str:
+        """The initializer whose values a tensor holds, in any layout (what its parameters count)."""
+        return self.copies.get(name, name)
 
 
 class Counts:
@@ -60,7 +76,7 @@ class Counts:
                     self.floats[node.output[0]] = int(value.size)
 
     def counted(self, layer: ModelLayer, node: Any, counted: set[str]) -> ModelLayer:
-        inputs = [self.consts.source(x) for x in node.input if x]
+        inputs = [self.consts.origin(x) for x in node.input if x]
         total = trainable = 0
         for j, x in enumerate(inputs):
             if x in self.floats and x not in counted:
@@ -109,8 +125,11 @@ def _initializer_value(tensor: Any, numpy_helper: Any, onnx: Any) -> Any:
 INT_TYPES = frozenset({6, 7, 3, 5, 2, 9})
 
 
-def fold(graph: Any, onnx: Any) -> Constants:
-    """The constants of ``graph`` (its initializers, ``Constant`` nodes and what :data:`FOLDS` makes of them)."""
+def fold(graph: Any, onnx: Any, shapes: Mapping[str, tuple[int | None, ...]] | None = None) -> Constants:
+    """The constants of ``graph``: its initializers, ``Constant`` nodes, what :data:`FOLDS` makes of
+    them, and the shape arithmetic (:data:`SHAPE_OPS` of a tensor's ``Shape``, :data:`ARITH` on such
+    values). ``shapes`` (the file's own static shapes, by tensor) give a ``Shape``'s value where they
+    are known; which nodes fold never depends on them (the listing's names do not either)."""
     from onnx import numpy_helper
 
     found = Constants()
@@ -120,23 +139,55 @@ def fold(graph: Any, onnx: Any) -> Constants:
         if value is not None:
             found.values[t.name] = value
     initializers = {t.name for t in graph.initializer}
+    meta: set[str] = set()  # computed from a tensor's shape: never a weight, never a feature map
     for i, node in enumerate(graph.node):
         ins = [x for x in node.input if x]
-        if node.op_type not in FOLDS or not all(x in found.names for x in ins):
-            continue
-        if node.op_type != "Constant" and not ins:
+        op = node.op_type
+        outs = [o for o in node.output if o]
+        if op in SHAPE_OPS and ins:
+            meta.update(outs)
+        elif op in FOLDS and all(x in found.names for x in ins) and (ins or op == "Constant"):
+            if any(x in meta for x in ins):
+                meta.update(outs)
+        elif op in ARITH and ins and all(x in meta or x in found.values for x in ins):
+            meta.update(outs)
+        else:
             continue
         found.nodes.add(i)
-        found.names.update(o for o in node.output if o)
-        if node.op_type == "Identity" and node.output and found.source(ins[0]) in initializers:
-            found.alias[node.output[0]] = found.source(ins[0])
+        found.names.update(outs)
+        if ins and outs and op in RELAYOUT and found.origin(ins[0]) in initializers:
+            found.copies[outs[0]] = found.origin(ins[0])
+            if op == "Identity":
+                found.alias[outs[0]] = found.origin(ins[0])
         try:
-            value = _evaluate(node, [found.values.get(x) for x in node.input], onnx, numpy_helper)
+            if op in SHAPE_OPS:
+                held = found.values.get(ins[0])  # the shape of a constant is its value's
+                value = _shape_value(node, {ins[0]: held.shape} if held is not None else shapes or {}, onnx)
+            else:
+                value = _evaluate(node, [found.values.get(x) for x in node.input], onnx, numpy_helper)
         except Exception:  # noqa: BLE001 - an op this fold does not compute, or bad values: left unknown
             value = None
-        if _small(value) and node.output:
-            found.values[node.output[0]] = value
+        if _small(value) and outs:
+            found.values[outs[0]] = value
     return found
+
+
+def _shape_value(node: Any, shapes: Mapping[str, tuple[int | None, ...]], onnx: Any) -> Any:
+    """A ``Shape``'s (or ``Size``'s) value from the file's static shapes; an unknown batch size reads
+    as 1 (a pad or a window never depends on it), any other unknown size leaves it unknown."""
+    import numpy as np
+
+    dims = shapes.get(node.input[0])
+    if dims is None:
+        return None
+    known = [1 if d is None and j == 0 else d for j, d in enumerate(dims)]
+    if any(d is None for d in known):
+        return None
+    if node.op_type == "Size":
+        return np.asarray(prod(d for d in known if d is not None), dtype=np.int64)
+    a = _attrs(node, onnx)
+    start, end = int(a.get("start", 0)), a.get("end")
+    return np.asarray(known[start:None if end is None else int(end)], dtype=np.int64)
 
 
 def _attrs(node: Any, onnx: Any) -> dict[str, Any]:
@@ -199,4 +250,31 @@ def _evaluate(node: Any, ins: list[Any], onnx: Any, numpy_helper: Any) -> Any:
             # ONNX clamps ends to the axis (INT64_MIN/MAX stand for "to the end"); Python's slice does too
             index[int(ax)] = slice(int(max(min(s, 2**62), -(2**62))), int(max(min(e, 2**62), -(2**62))), int(st))
         return x[tuple(index)]
+    return _arith(op, ins)
+
+
+def _arith(op: str, ins: list[Any]) -> Any:
+    """:data:`ARITH` in numpy, as ONNX computes it (integer division truncates); a division by zero,
+    an overflow or an invalid value leaves the result unknown, with no numpy warning."""
+    import numpy as np
+
+    unary = {"Floor": np.floor, "Ceil": np.ceil, "Neg": np.negative, "Abs": np.abs, "Not": np.logical_not}
+    binary = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Equal": np.equal, "Less": np.less,
+              "Greater": np.greater}
+    with np.errstate(all="raise"):
+        if op in unary and len(ins) == 1:
+            return unary[op](ins[0])
+        if op in binary and len(ins) == 2:
+            return binary[op](ins[0], ins[1])
+        if op == "Div" and len(ins) == 2:
+            x, y = ins
+            if x.dtype.kind in "iu" and y.dtype.kind in "iu":
+                if np.any(y == 0):
+                    return None
+                return np.trunc(x.astype(np.float64) / y).astype(np.result_type(x, y))
+            return np.divide(x, y)
+        if op in ("Max", "Min"):
+            return (np.maximum if op == "Max" else np.minimum).reduce(np.broadcast_arrays(*ins))
+        if op == "Where" and len(ins) == 3:
+            return np.where(*ins)
     return None

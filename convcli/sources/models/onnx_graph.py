@@ -147,18 +147,29 @@ def read(name: str) -> Listing:
         if t.data_location == onnx.TensorProto.EXTERNAL:
             check_external(name, t, folder)
         dims[t.name] = tuple(int(d) for d in t.dims)
-    consts = onnx_consts.fold(graph, onnx)
+    static = None
+    if any(n.op_type in onnx_consts.SHAPE_OPS for n in graph.node):  # pads computed from the input's size
+        copy = onnx.ModelProto()
+        copy.CopyFrom(model)
+        static = onnx_shapes.settle(onnx, copy)
+    consts = onnx_consts.fold(graph, onnx, static)
     for out in sorted(consts.names - set(dims)):
         value = consts.values.get(out)
         dims[out] = dims.get(consts.source(out)) or (tuple(value.shape) if value is not None else ())
     counted: set[str] = set()
+    notes: list[str] = []
     counts = onnx_consts.Counts(graph, consts)
     layers: list[ModelLayer] = []
     producer: dict[str, str] = {}
     inputs, nodes = named(graph, dims, consts)
     for inp in inputs:
         shape = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
-        hwc = (shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape[1:])
+        if len(shape) == 4 and onnx_shapes.channels_last(graph, inp.name):
+            hwc: tuple[int | None, ...] = (shape[1], shape[2], shape[3])
+            notes.append(f"ONNX: the input {shown(inp.name)!r} is channels-last (N, H, W, C): a Transpose to NCHW "
+                         "reads it")
+        else:
+            hwc = (shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape[1:])
         layers.append(ModelLayer(name=inp.name, kind="input", class_name="input", input_shape=hwc, inbound=()))
         producer[inp.name] = inp.name
     made = {out for node in graph.node for out in node.output}
@@ -174,7 +185,7 @@ def read(name: str) -> Listing:
         layers.append(layer)
         for out in node.output:
             producer[out] = lname
-    return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW",),
+    return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW", *notes),
                    shapes=partial(layer_shapes, name))
 
 
@@ -187,7 +198,7 @@ def layer_shapes(name: str, size: tuple[int, ...]) -> Mapping[str, tuple[int, ..
         return {}
     consts = onnx_consts.fold(model.graph, onnx)
     inputs, nodes = named(model.graph, dict.fromkeys(consts.names, ()), consts)
-    return onnx_shapes.infer(onnx, model, inputs, nodes, size)
+    return onnx_shapes.infer(onnx, model, inputs, [(lname, n.output[0]) for lname, n in nodes if n.output], size)
 
 
 def _check_reads(node: Any, dims: dict[str, tuple[int, ...]], producer: dict[str, str], made: set[str]) -> None:
