@@ -230,3 +230,60 @@ def test_keras_own_export_is_read_and_walked(keras_export: tuple[Any, Path]) -> 
     want = [tuple(model.get_layer(name).output.shape[1:]) for name in ("c1", "dw", "c2")]
     assert [n.out_shape for n in convs] == want
     assert convs[-1].receptive_field == (15, 15)  # 3 + 2·2 + 2·4
+
+
+def _pad_from(path: Path, nodes: list[Any], pads: str) -> Path:
+    """A Pad whose pads come from ``nodes`` (ending in the tensor ``pads``), then a 3×3 conv."""
+    onnx = pytest.importorskip("onnx")
+    h = onnx.helper
+    w = np.ones((2, 3, 3, 3), np.float32)
+    graph = h.make_graph(
+        [*nodes, h.make_node("Pad", ["x", pads], ["padded"], name="pad"),
+         h.make_node("Conv", ["padded", "w"], ["y"], name="conv", kernel_shape=[3, 3])],
+        "padded", [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 8])],
+        [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)], [onnx.numpy_helper.from_array(w, "w")])
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_a_hostile_constant_of_shape_is_left_unknown(tmp_path: Path) -> None:
+    """Pads from a ConstantOfShape of 10^12 int64 zeros: never allocated; the Pad is listed as an op
+    whose pads convcli does not know, not refused."""
+    onnx = pytest.importorskip("onnx")
+    h = onnx.helper
+    shape = h.make_tensor("big", onnx.TensorProto.INT64, [1], [10**12])
+    nodes = [h.make_node("Constant", [], ["n"], value=shape),
+             h.make_node("ConstantOfShape", ["n"], ["pads"], value=h.make_tensor("v", onnx.TensorProto.INT64, [1], [0]))]
+    listing = read_model(_pad_from(tmp_path / "big.onnx", nodes, "pads"))
+    assert [(layer.name, layer.kind) for layer in listing.layers] == [("x", "input"), ("pad", "other"),
+                                                                      ("conv", "conv")]
+
+
+def _pads_from_shape(divisor: int) -> list[Any]:
+    """Pads computed from the input's Shape, as Keras' export does: H // 8 rows each side, W // divisor
+    columns each side."""
+    onnx = pytest.importorskip("onnx")
+    h = onnx.helper
+
+    def ints(name: str, values: list[int]) -> Any:
+        return h.make_node("Constant", [], [name], value=h.make_tensor(name + "_v", onnx.TensorProto.INT64,
+                                                                         [len(values)], values))
+
+    return [ints("hw", [2, 3]), ints("by", [8, divisor]), ints("zeros", [0, 0]), ints("s0", [0]), ints("s1", [1]),
+            ints("s2", [2]), h.make_node("Shape", ["x"], ["shape"]), h.make_node("Gather", ["shape", "hw"], ["sizes"]),
+            h.make_node("Div", ["sizes", "by"], ["each"]), h.make_node("Slice", ["each", "s0", "s1"], ["top"]),
+            h.make_node("Slice", ["each", "s1", "s2"], ["left"]),
+            h.make_node("Concat", ["zeros", "top", "left", "zeros", "top", "left"], ["pads"], axis=0)]
+
+
+def test_shape_arithmetic_folds_without_numpy_warnings(tmp_path: Path) -> None:
+    """On an 8×8 input: (1, 1, 2, 2) zeros, walked; a division by zero on the way leaves the pads
+    unknown (the Pad listed as an op), with no numpy warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        listing = read_model(_pad_from(tmp_path / "good.onnx", _pads_from_shape(4), "pads"))
+        assert listing.layers[1].kind == "zeropad" and listing.layers[1].pads == (1, 1, 2, 2)
+        assert analyse(listing, (8, 8, 3)).layers[2].out_shape == (8, 10, 2)
+        assert read_model(_pad_from(tmp_path / "bad.onnx", _pads_from_shape(0), "pads")).layers[1].kind == "other"
