@@ -204,12 +204,14 @@ def test_weights_shared_through_identity_are_read(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def keras_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
-    """Keras 3's own ONNX export: a channels-last input, 'same' pads computed from the input's Shape."""
+    """Keras 3's own ONNX export: a channels-last input cast and transposed around its Rescaling, 'same'
+    pads computed from the input's Shape."""
     k = built.keras()
     pytest.importorskip("onnx")
     L = k.layers
     i = k.Input((HW[0], HW[1], 3), name="image")
-    x = L.Conv2D(8, 3, strides=2, padding="same", name="c1")(i)
+    x = L.Rescaling(1 / 127.5, offset=-1, name="scale")(i)
+    x = L.Conv2D(8, 3, strides=2, padding="same", name="c1")(x)
     x = L.DepthwiseConv2D(3, strides=2, padding="same", name="dw")(x)
     x = L.Conv2D(4, 3, padding="same", name="c2")(x)
     model = built.randomise(k.Model(i, x))
@@ -287,3 +289,14 @@ def test_shape_arithmetic_folds_without_numpy_warnings(tmp_path: Path) -> None:
         assert listing.layers[1].kind == "zeropad" and listing.layers[1].pads == (1, 1, 2, 2)
         assert analyse(listing, (8, 8, 3)).layers[2].out_shape == (8, 10, 2)
         assert read_model(_pad_from(tmp_path / "bad.onnx", _pads_from_shape(0), "pads")).layers[1].kind == "other"
+
+
+def test_keras_own_export_rescaling_is_the_images(keras_export: tuple[Any, Path]) -> None:
+    """Its Rescaling (a Mul and an Add of constants, between casts and a transpose) scales the image on
+    every conv's path: --preprocess would repeat it."""
+    from convcli.sources.models import paths
+
+    listing = read_model(keras_export[1])
+    convs = [i for i, layer in enumerate(listing.layers) if layer.kind == "conv"]
+    for i in convs:
+        assert [layer.class_name for layer in paths.image_scalings(listing, i)] == ["Mul", "Add"]

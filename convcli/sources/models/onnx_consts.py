@@ -89,18 +89,24 @@ class Counts:
 
 def zero_pads(a: dict[str, Any], inputs: list[str], consts: Constants) -> tuple[int, int, int, int] | None:
     """A ``Pad``'s zeros on H and W as ``(top, bottom, left, right)``, where it pads with zeros, N and C
-    not at all, and its pads are known (an attribute, or a constant the graph computes)."""
-    if str(a.get("mode", "constant")) != "constant" or len(inputs) > 3:
+    not at all, none negative (a crop), and its pads are known (an attribute, or a constant the graph
+    computes). ``inputs`` are the node's, empty names kept (an optional input left out)."""
+    if str(a.get("mode", "constant")) != "constant" or len([x for x in inputs[3:] if x]) > 0:
         return None
-    if len(inputs) > 2:
+    fill: Any = a.get("value", 0.0)
+    if len(inputs) > 2 and inputs[2]:
         fill = consts.values.get(inputs[2])
-        if fill is None or fill.size != 1 or float(fill.reshape(-1)[0]) != 0.0:
+        if fill is None or fill.size != 1:
             return None
-    raw = consts.values.get(inputs[1]) if len(inputs) > 1 else a.get("pads")
-    if raw is None:
+        fill = fill.reshape(-1)[0]
+    raw = consts.values.get(inputs[1]) if len(inputs) > 1 and inputs[1] else a.get("pads")
+    try:
+        if raw is None or float(fill) != 0.0:
+            return None
+        values = [int(v) for v in list(raw.reshape(-1) if hasattr(raw, "reshape") else raw)]
+    except (TypeError, ValueError, OverflowError):  # a fill or pads that are not numbers: an op, not zeros
         return None
-    values = [int(v) for v in list(raw.reshape(-1) if hasattr(raw, "reshape") else raw)]
-    if len(values) != 8 or any(values[j] for j in (0, 1, 4, 5)):
+    if len(values) != 8 or any(values[j] for j in (0, 1, 4, 5)) or any(v < 0 for v in values):
         return None
     return values[2], values[6], values[3], values[7]
 

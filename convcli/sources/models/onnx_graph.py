@@ -298,7 +298,7 @@ def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: di
     if kind in ("globalavgpool", "globalmaxpool"):
         return ModelLayer(kind=kind, keepdims=True, **common)
     if kind == "zeropad":
-        pads = onnx_consts.zero_pads(a, [x for x in node.input if x], consts)
+        pads = onnx_consts.zero_pads(a, list(node.input), consts)
         return ModelLayer(kind="zeropad" if pads is not None else "other", pads=pads, **common)
     if kind == "concatenate":
         axis = _int(a, "axis", 1)

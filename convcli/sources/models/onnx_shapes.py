@@ -26,15 +26,15 @@ def _hwc(dims: tuple[int | None, ...] | None, layout: str | None) -> tuple[int, 
     return out[1:] or None
 
 
-#: Ops that pass an input on unchanged but for its element type.
-PASSING = frozenset({"Cast", "Identity"})
+#: Ops that keep their input's layout (its element type, or each value, may change: a Rescaling).
+PASSING = frozenset({"Cast", "Identity", "Mul", "Add", "Sub", "Div"})
 
 
 def channels_last(graph: Any, name: str) -> bool:
     """Whether the graph input ``name`` is an ``(N, H, W, C)`` batch: the first op that reads it (past
-    casts) is a ``Transpose`` to NCHW, as Keras' own ONNX export writes."""
+    casts and a rescaling) is a ``Transpose`` to NCHW, as Keras' own ONNX export writes."""
     tensor = name
-    for _ in range(8):
+    for _ in range(16):
         readers = [n for n in graph.node if tensor in n.input]
         if len(readers) != 1:
             return False
