@@ -156,3 +156,20 @@ def test_another_folder_is_refused_as_one(tmp_path: Path) -> None:
     r = invoke("layers", tmp_path)
     assert r.exit_code == 1
     one_error(r.stderr, "is a directory, not a model file")
+
+
+def test_an_older_hugging_face_folder_reads_its_pytorch_model_bin(files: dict[str, Any], tmp_path: Path) -> None:
+    t = built.torch()
+    t.save(files["model"].state_dict(), tmp_path / "pytorch_model.bin")
+    (tmp_path / "config.json").write_text("{}")
+    doc = _listed(tmp_path)
+    assert _names_and_params(doc) == _expected(files["model"])
+    assert "a Hugging Face save_pretrained folder: read its pytorch_model.bin" in doc.get("notes", [])
+
+
+def test_a_sharded_folder_names_the_files_to_list(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors.index.json").write_text('{"weight_map": {}}')
+    r = invoke("layers", tmp_path)
+    assert r.exit_code == 1
+    one_error(r.stderr, "sharded model (model.safetensors.index.json)", "list one of its shard files")
