@@ -81,10 +81,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, P
     out = {}
     for key, module in _modules().items():
         out[key] = (module, built.save_torch_onnx(module, folder / f"{key}.onnx", hw=HW))
+    t = built.torch()
+    dynamic = folder / "blocks_dynamic.onnx"  # H and W free: the shuffle's Reshape computed from Shape
+    t.onnx.export(out["blocks"][0], (t.zeros(1, 3, *HW),), str(dynamic), input_names=["x"], output_names=["y"],
+                  dynamo=False, dynamic_axes={"x": {2: "h", 3: "w"}})
+    out["blocks_dynamic"] = (out["blocks"][0], dynamic)
     return out
 
 
-def _runtime_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+def _runtime_shapes(path: Path, hw: tuple[int, int] = HW) -> dict[str, tuple[int, ...]]:
     """Every node's first output as ONNX Runtime computes it on a (1, 3, H, W) input, by node name."""
     onnx = pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
@@ -96,7 +101,7 @@ def _runtime_shapes(path: Path) -> dict[str, tuple[int, ...]]:
             model.graph.output.append(onnx.ValueInfoProto(name=name))
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     names = list(wanted.values())
-    x = np.random.default_rng(0).standard_normal((1, 3, *HW)).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((1, 3, *hw)).astype(np.float32)
     values = dict(zip(names, session.run(names, {"x": x}), strict=True))
     return {node: tuple(np.shape(values[out])) for node, out in wanted.items()}
 
@@ -111,14 +116,15 @@ def _hwc(shape: tuple[int, ...], name: str = "") -> tuple[int, ...]:
     return shape[1:] if name in CHANNELS_LAST else (shape[2], shape[3], shape[1])
 
 
-@pytest.mark.parametrize("key", ["blocks", "same_pad"])
-def test_every_layer_shape_equals_onnx_runtime(exported: dict[str, tuple[Any, Path]], key: str) -> None:
+@pytest.mark.parametrize(("key", "hw"), [("blocks", HW), ("same_pad", HW), ("blocks_dynamic", (40, 36))])
+def test_every_layer_shape_equals_onnx_runtime(exported: dict[str, tuple[Any, Path]], key: str,
+                                               hw: tuple[int, int]) -> None:
     _, path = exported[key]
-    analysis = analyse(read_model(path), (*HW, 3))
-    runtime = _runtime_shapes(path)
+    analysis = analyse(read_model(path), (*hw, 3))
+    runtime = _runtime_shapes(path, hw)
     shown = {n.layer.name: n.out_shape for n in analysis.layers if n.layer.kind != "input"}
     convs = [n.layer.name for n in analysis.layers if n.layer.kind == "conv"]
-    assert len(convs) == {"blocks": 9, "same_pad": 3}[key]
+    assert len(convs) == {"same_pad": 3}.get(key, 9)
     for name in convs:
         assert shown[name] == _hwc(runtime[name]), name
     for name, shape in shown.items():
@@ -146,7 +152,7 @@ def test_layers_input_size_runs_through_the_graph(exported: dict[str, tuple[Any,
     assert "/head/Conv" in r.stdout
 
 
-@pytest.mark.parametrize("key", ["blocks", "same_pad"])
+@pytest.mark.parametrize("key", ["blocks", "same_pad", "blocks_dynamic"])
 def test_parameters_equal_the_torch_module(exported: dict[str, tuple[Any, Path]], key: str) -> None:
     """No int64 shape, axes or pads and no Constant scalar counted; the tied weight counted once."""
     module, path = exported[key]
