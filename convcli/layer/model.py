@@ -162,6 +162,22 @@ def _with_channels(layer: ModelLayer, c: int) -> ModelLayer:
     return replace(layer, in_channels=c)
 
 
+def _known_flow(layer: ModelLayer, srcs: list[_Flow],
+                known: tuple[int, ...] | None) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
+    """The walk's flow with the shape the format's own inference gives (``known``) in place of its own;
+    a layer the walk cannot follow but the inference knows (a layer norm, a transpose, a reshape) keeps
+    its input's windows where it keeps its (H, W), else reads the whole input (a mean over H and W)."""
+    try:
+        flow, pads, macs = _flow(layer, srcs)
+    except ShapeError:
+        if known is None or is_conv_kind(layer.kind):
+            raise
+        src = srcs[0]
+        whole = len(known) != 3 or src.rf is None or known[:2] != src.shape[:2]
+        return _Flow(known, src.chain, None if whole else src.rf, None if whole else src.jump), None, 0
+    return (flow if known is None else replace(flow, shape=known)), pads, macs
+
+
 def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analysis:
     """Parameters of every layer and, with ``input_size`` ``(H, W, C)``, its shapes and numbers."""
     size = tuple(int(v) for v in input_size) if input_size is not None else None
@@ -233,22 +249,6 @@ def _input_flow(layer: ModelLayer, size: tuple[int, ...]) -> _Flow:
             raise ShapeError(f"{{field}}: the model's input {shown(layer.name)!r} takes {shape}, not "
                              f"{tuple(size)}", field="input_size")
     return _Flow(tuple(size), (), (1, 1), (Fraction(1), Fraction(1)))
-
-
-def _known_flow(layer: ModelLayer, srcs: list[_Flow],
-                known: tuple[int, ...] | None) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
-    """The walk's flow with the shape the format's own inference gives (``known``) in place of its own;
-    a layer the walk cannot follow but the inference knows (a layer norm, a transpose, a reshape) keeps
-    its input's windows where it keeps its (H, W), else reads the whole input (a mean over H and W)."""
-    try:
-        flow, pads, macs = _flow(layer, srcs)
-    except ShapeError:
-        if known is None or is_conv_kind(layer.kind):
-            raise
-        src = srcs[0]
-        whole = len(known) != 3 or src.rf is None or known[:2] != src.shape[:2]
-        return _Flow(known, src.chain, None if whole else src.rf, None if whole else src.jump), None, 0
-    return (flow if known is None else replace(flow, shape=known)), pads, macs
 
 
 def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
