@@ -173,3 +173,13 @@ def test_a_sharded_folder_names_the_files_to_list(tmp_path: Path) -> None:
     r = invoke("layers", tmp_path)
     assert r.exit_code == 1
     one_error(r.stderr, "sharded model (model.safetensors.index.json)", "list one of its shard files")
+
+
+def test_a_legacy_format_checkpoint_named_pth_tar(files: dict[str, Any], tmp_path: Path) -> None:
+    """Checkpoints written before PyTorch 1.6 (no zip): the name's .pth.tar says PyTorch."""
+    t = built.torch()
+    path = tmp_path / "model_best.pth.tar"
+    t.save({"epoch": 90, "state_dict": files["model"].state_dict(), "best_acc1": t.tensor(69.8)}, path,
+           _use_new_zipfile_serialization=False)
+    doc = _listed(path)
+    assert _names_and_params(doc) == _expected(files["model"])

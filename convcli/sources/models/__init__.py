@@ -40,12 +40,14 @@ from convcli.sources import sniff
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5", ".onnx": "onnx", ".safetensors": "safetensors",
             ".pt": "torch", ".pth": "torch", ".bin": "torch"}
+#: A PyTorch checkpoint named as the ImageNet example names it (``model_best.pth.tar``: no tar archive).
+TORCH_TARS = (".pth.tar", ".pt.tar")
 
 
 def format_of(name: str, head: bytes) -> str:
     """``"keras"``, ``"h5"``, ``"onnx"``, ``"safetensors"`` or ``"torch"``, from the bytes and the suffix."""
     ext = sniff.suffix(name)
-    by_suffix = SUFFIXES.get(ext)
+    by_suffix = "torch" if name.lower().endswith(TORCH_TARS) else SUFFIXES.get(ext)
     if head.startswith(HDF5_MAGIC):
         return "h5"
     if head.startswith(sniff.ZIP_MAGICS):
