@@ -60,8 +60,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out["wrapped"] = _checkpoint(model, t.nn.DataParallel(model).state_dict(), folder / "dp_best.pth.tar")
     t.jit.save(t.jit.trace(model.eval(), t.zeros(1, 3, 8, 8)), str(folder / "scripted.pt"))
     out["scripted"] = folder / "scripted.pt"
-    from safetensors.torch import save_file
-
+    save_file = pytest.importorskip("safetensors.torch").save_file
     hf = folder / "hf_model"
     hf.mkdir()
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(hf / "model.safetensors"))
