@@ -306,3 +306,41 @@ def test_keras_own_export_rescaling_is_the_images(keras_export: tuple[Any, Path]
     convs = [i for i, layer in enumerate(listing.layers) if layer.kind == "conv"]
     for i in convs:
         assert [layer.class_name for layer in paths.image_scalings(listing, i)] == ["Mul", "Add"]
+
+
+def _chained_pads(path: Path, count: int) -> Path:
+    """``count`` Pads, each padding by an eighth of its input's H and W computed in floats from its
+    Shape (as Keras' export computes 'same' pads): ONNX's inference knows none of them, each one's
+    size is known only once the one before it is."""
+    onnx = pytest.importorskip("onnx")
+    h = onnx.helper
+    T = onnx.TensorProto
+
+    def const(name: str, values: list[Any], dtype: int) -> Any:
+        return h.make_node("Constant", [], [name], value=h.make_tensor(name + "_v", dtype, [len(values)], values))
+
+    nodes = [const("hw", [2, 3], T.INT64), const("eight", [8.0, 8.0], T.FLOAT), const("zeros", [0, 0], T.INT64)]
+    x = "x"
+    for k in range(count):
+        nodes += [h.make_node("Shape", [x], [f"s{k}"]), h.make_node("Gather", [f"s{k}", "hw"], [f"g{k}"]),
+                  h.make_node("Cast", [f"g{k}"], [f"f{k}"], to=T.FLOAT),
+                  h.make_node("Div", [f"f{k}", "eight"], [f"d{k}"]),
+                  h.make_node("Cast", [f"d{k}"], [f"i{k}"], to=T.INT64),
+                  h.make_node("Concat", ["zeros", f"i{k}", "zeros", f"i{k}"], [f"p{k}"], axis=0),
+                  h.make_node("Pad", [x, f"p{k}"], [f"y{k}"], name=f"pad{k}")]
+        x = f"y{k}"
+    graph = h.make_graph(nodes, "chain", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 16, 8])],
+                         [h.make_tensor_value_info(x, T.FLOAT, None)])
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_computed_pads_settle_round_by_round_within_a_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from convcli.sources.models import onnx_shapes
+
+    path = _chained_pads(tmp_path / "chain.onnx", 3)
+    listing = read_model(path)
+    assert [layer.pads for layer in listing.layers[1:]] == [(2, 2, 1, 1), (2, 2, 1, 1), (3, 3, 1, 1)]
+    assert [n.out_shape for n in analyse(listing, (16, 8, 3)).layers[1:]] == [(20, 10, 3), (24, 12, 3), (30, 14, 3)]
+    monkeypatch.setattr(onnx_shapes, "ROUNDS", 1)  # the second pad's input is known after one round only
+    assert [layer.kind for layer in read_model(path).layers[1:]] == ["zeropad", "zeropad", "other"]

@@ -131,17 +131,20 @@ def _initializer_value(tensor: Any, numpy_helper: Any, onnx: Any) -> Any:
 INT_TYPES = frozenset({6, 7, 3, 5, 2, 9})
 
 
-def fold(graph: Any, onnx: Any, shapes: Mapping[str, tuple[int | None, ...]] | None = None) -> Constants:
+def fold(graph: Any, onnx: Any, shapes: Mapping[str, tuple[int | None, ...]] | None = None,
+         carried: Mapping[str, Any] | None = None) -> Constants:
     """The constants of ``graph``: its initializers, ``Constant`` nodes, what :data:`FOLDS` makes of
     them, and the shape arithmetic (:data:`SHAPE_OPS` of a tensor's ``Shape``, :data:`ARITH` on such
     values). ``shapes`` (the file's own static shapes, by tensor) give a ``Shape``'s value where they
-    are known; which nodes fold never depends on them (the listing's names do not either)."""
+    are known; which nodes fold never depends on them (the listing's names do not either). ``carried``
+    are values an earlier fold computed and put in the graph as initializers (floats among them)."""
     from onnx import numpy_helper
 
     found = Constants()
     for t in graph.initializer:
         found.names.add(t.name)
-        value = _initializer_value(t, numpy_helper, onnx)
+        value = carried.get(t.name) if carried else None
+        value = value if value is not None else _initializer_value(t, numpy_helper, onnx)
         if value is not None:
             found.values[t.name] = value
     initializers = {t.name for t in graph.initializer}

@@ -92,8 +92,11 @@ def infer(onnx: Any, model: Any, inputs: list[Any], outputs: list[tuple[str, str
     return out
 
 
-#: The most rounds of folding and inference :func:`settle` takes (one per pad computed from a shape).
+#: The most rounds of folding and inference :func:`settle` takes (one per pad computed from a shape),
+#: and the most node visits they may make all together (a hostile graph of a million nodes and as
+#: many computed pads lists in a few rounds, not in hours).
 ROUNDS = 64
+WORK = 2_000_000
 
 
 def settle(onnx: Any, model: Any) -> dict[str, tuple[int | None, ...]]:
@@ -103,16 +106,17 @@ def settle(onnx: Any, model: Any) -> dict[str, tuple[int | None, ...]]:
     shapes = static(onnx, model)
     if not any(n.op_type in onnx_consts.SHAPE_OPS for n in model.graph.node):
         return shapes
-    for _ in range(ROUNDS):
-        if not _fold_in(onnx, model.graph, onnx_consts.fold(model.graph, onnx, shapes)):
+    carried: dict[str, Any] = {}
+    for _ in range(min(ROUNDS, max(1, WORK // max(1, len(model.graph.node))))):
+        if not _fold_in(onnx, model.graph, onnx_consts.fold(model.graph, onnx, shapes, carried), carried):
             break
         shapes = static(onnx, model)
     return shapes
 
 
-def _fold_in(onnx: Any, graph: Any, consts: onnx_consts.Constants) -> int:
-    """Replace the folded nodes whose every output is known by those values, as initializers; how
-    many nodes went."""
+def _fold_in(onnx: Any, graph: Any, consts: onnx_consts.Constants, carried: dict[str, Any]) -> int:
+    """Replace the folded nodes whose every output is known by those values, as initializers (kept in
+    ``carried`` too: the next fold reads them); how many nodes went."""
     import numpy as np
     from onnx import numpy_helper
 
@@ -128,8 +132,9 @@ def _fold_in(onnx: Any, graph: Any, consts: onnx_consts.Constants) -> int:
     have = {t.name for t in graph.initializer}
     del graph.node[:]
     graph.node.extend(kept)
-    graph.initializer.extend(numpy_helper.from_array(np.asarray(consts.values[x]), x)
-                             for x in sorted(made & read - have))
+    for x in sorted(made & read - have):
+        carried[x] = np.asarray(consts.values[x])
+        graph.initializer.append(numpy_helper.from_array(carried[x], x))
     return len(dropped)
 
 
