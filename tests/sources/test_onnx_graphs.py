@@ -71,8 +71,15 @@ def _modules() -> dict[str, Any]:
             x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
             return self.e(F.relu(self.d(self.c(x))))
 
+    def folded_norms() -> Any:
+        """Conv + BatchNorm three times, fresh: in eval the exporter folds each norm into its conv, whose
+        biases come out equal (all zero) and are merged into one initializer the others copy through
+        Identity nodes."""
+        return nn.Sequential(*(m for c_in in (3, 8, 8) for m in (nn.Conv2d(c_in, 8, 3, bias=False),
+                                                                  nn.BatchNorm2d(8), nn.ReLU())))
+
     t.manual_seed(0)
-    return {"blocks": Blocks().eval(), "same_pad": SamePad().eval()}
+    return {"blocks": Blocks().eval(), "same_pad": SamePad().eval(), "folded_norms": folded_norms().eval()}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +123,8 @@ def _hwc(shape: tuple[int, ...], name: str = "") -> tuple[int, ...]:
     return shape[1:] if name in CHANNELS_LAST else (shape[2], shape[3], shape[1])
 
 
-@pytest.mark.parametrize(("key", "hw"), [("blocks", HW), ("same_pad", HW), ("blocks_dynamic", (40, 36))])
+@pytest.mark.parametrize(("key", "hw"), [("blocks", HW), ("same_pad", HW), ("blocks_dynamic", (40, 36)),
+                                         ("folded_norms", HW)])
 def test_every_layer_shape_equals_onnx_runtime(exported: dict[str, tuple[Any, Path]], key: str,
                                                hw: tuple[int, int]) -> None:
     _, path = exported[key]
@@ -124,7 +132,7 @@ def test_every_layer_shape_equals_onnx_runtime(exported: dict[str, tuple[Any, Pa
     runtime = _runtime_shapes(path, hw)
     shown = {n.layer.name: n.out_shape for n in analysis.layers if n.layer.kind != "input"}
     convs = [n.layer.name for n in analysis.layers if n.layer.kind == "conv"]
-    assert len(convs) == {"same_pad": 3}.get(key, 9)
+    assert len(convs) == {"same_pad": 3, "folded_norms": 3}.get(key, 9)
     for name in convs:
         assert shown[name] == _hwc(runtime[name]), name
     for name, shape in shown.items():
@@ -344,3 +352,21 @@ def test_computed_pads_settle_round_by_round_within_a_bound(tmp_path: Path, monk
     assert [n.out_shape for n in analyse(listing, (16, 8, 3)).layers[1:]] == [(20, 10, 3), (24, 12, 3), (30, 14, 3)]
     monkeypatch.setattr(onnx_shapes, "ROUNDS", 1)  # the second pad's input is known after one round only
     assert [layer.kind for layer in read_model(path).layers[1:]] == ["zeropad", "zeropad", "other"]
+
+
+def test_the_exporters_identity_copies_of_a_bias_are_read(exported: dict[str, tuple[Any, Path]]) -> None:
+    """The TorchScript exporter's own file: each conv's bias, an Identity of the one initializer, is
+    its bias (read, counted once), not a layer that reads no input."""
+    onnx = pytest.importorskip("onnx")
+    _, path = exported["folded_norms"]
+    model = onnx.load(str(path))
+    assert sum(n.op_type == "Identity" for n in model.graph.node) == 2  # the premise: the exporter aliases
+    listing = read_model(path)
+    convs = [layer for layer in listing.layers if layer.kind == "conv"]
+    assert len(convs) == 3 and all(c.use_bias for c in convs)
+    assert "Identity" not in [layer.class_name for layer in listing.layers]
+    floats = sum(int(np.prod(t.dims)) for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT)
+    assert analyse(listing, (*HW, 3)).params == floats
+    for conv in convs:
+        got = layer_weights(path, listing, conv)
+        assert got.bias is not None and got.bias.shape == (8,)
