@@ -8,6 +8,7 @@ counts (:mod:`convcli.layer.counts`, :mod:`convcli.layer.others`) read them with
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from convcli.layer.kinds import KIND_OBJECTS, is_conv_kind
@@ -80,6 +81,10 @@ class Listing:
     layers: tuple[ModelLayer, ...]
     notes: tuple[str, ...] = ()
     graph: bool = True  # the file holds a graph (geometry, order, merges)
+    #: the format's own shape inference (ONNX's): each layer's output shape, by name, on an input size
+    #: ``(H, W, C)``; :func:`convcli.layer.model.analyse` takes these shapes over its own walk's
+    shapes: Callable[[tuple[int, ...]], Mapping[str, tuple[int, ...]]] | None = field(default=None, compare=False,
+                                                                                      repr=False)
 
     def input_channels(self) -> int | None:
         """The input's channels C where the file fixes them: its input layer's ``(H, W, C)``, else

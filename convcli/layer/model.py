@@ -162,12 +162,29 @@ def _with_channels(layer: ModelLayer, c: int) -> ModelLayer:
     return replace(layer, in_channels=c)
 
 
+def _known_flow(layer: ModelLayer, srcs: list[_Flow],
+                known: tuple[int, ...] | None) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
+    """The walk's flow with the shape the format's own inference gives (``known``) in place of its own;
+    a layer the walk cannot follow but the inference knows (a layer norm, a transpose, a reshape) keeps
+    its input's windows where it keeps its (H, W), else reads the whole input (a mean over H and W)."""
+    try:
+        flow, pads, macs = _flow(layer, srcs)
+    except ShapeError:
+        if known is None or is_conv_kind(layer.kind):
+            raise
+        src = srcs[0]
+        whole = len(known) != 3 or src.rf is None or known[:2] != src.shape[:2]
+        return _Flow(known, src.chain, None if whole else src.rf, None if whole else src.jump), None, 0
+    return (flow if known is None else replace(flow, shape=known)), pads, macs
+
+
 def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analysis:
     """Parameters of every layer and, with ``input_size`` ``(H, W, C)``, its shapes and numbers."""
     size = tuple(int(v) for v in input_size) if input_size is not None else None
     numbers: list[LayerNumbers] = []
     flows: dict[str, _Flow] = {}
     order: list[str] = []
+    known = listing.shapes(size) if size is not None and listing.shapes is not None else {}
     for index, layer in enumerate(listing.layers):
         p, t = layer_params(layer)
         if size is None:
@@ -185,7 +202,7 @@ def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analys
             if not srcs:
                 raise _shape_error(layer, "reads no input")
             in_shape = srcs[0].shape
-            flow, pads, macs = _flow(layer, srcs)
+            flow, pads, macs = _known_flow(layer, srcs, known.get(layer.name))
             if is_conv_kind(layer.kind) and p is None:
                 p = t = counts.param_count(_with_channels(layer, in_shape[2]).spec()).total
             elif others.other_kind(layer.kind).counts_channels and p is None:

@@ -31,6 +31,7 @@ extracts any; the files an ONNX model reads beside it are registered as inputs.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
@@ -39,12 +40,14 @@ from convcli.sources import sniff
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5", ".onnx": "onnx", ".safetensors": "safetensors",
             ".pt": "torch", ".pth": "torch", ".bin": "torch"}
+#: A PyTorch checkpoint named as the ImageNet example names it (``model_best.pth.tar``: no tar archive).
+TORCH_TARS = (".pth.tar", ".pt.tar")
 
 
 def format_of(name: str, head: bytes) -> str:
     """``"keras"``, ``"h5"``, ``"onnx"``, ``"safetensors"`` or ``"torch"``, from the bytes and the suffix."""
     ext = sniff.suffix(name)
-    by_suffix = SUFFIXES.get(ext)
+    by_suffix = "torch" if name.lower().endswith(TORCH_TARS) else SUFFIXES.get(ext)
     if head.startswith(HDF5_MAGIC):
         return "h5"
     if head.startswith(sniff.ZIP_MAGICS):
@@ -63,8 +66,16 @@ def format_of(name: str, head: bytes) -> str:
 
 
 def read_model(path: str | os.PathLike[str]) -> Listing:
-    """The layers of the model file at ``path``."""
-    name = sniff.name_of(path)
+    """The layers of the model file at ``path`` (a folder: the file inside it convcli reads, see
+    :mod:`~convcli.sources.models.folders`)."""
+    from convcli.sources.models import folders
+
+    name, note = folders.model_file(sniff.name_of(path))
+    listing = _read_file(name)
+    return listing if note is None else replace(listing, notes=(note, *listing.notes))
+
+
+def _read_file(name: str) -> Listing:
     head = sniff.head(name)
     fmt = format_of(name, head)
     if fmt == "zip":

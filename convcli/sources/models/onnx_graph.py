@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from functools import partial
 from math import prod
 from typing import Any
 
@@ -20,7 +21,7 @@ from convcli import reads
 from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import sniff
-from convcli.sources.models import bounds, tensors
+from convcli.sources.models import bounds, onnx_consts, onnx_shapes, tensors
 from convcli.sources.models.install import missing
 from convcli.text import shown
 
@@ -28,6 +29,7 @@ KINDS = {
     "Conv": "conv", "ConvTranspose": "transpose", "BatchNormalization": "batchnorm", "Gemm": "dense",
     "MatMul": "dense", "MaxPool": "maxpool", "AveragePool": "avgpool", "GlobalAveragePool": "globalavgpool",
     "GlobalMaxPool": "globalmaxpool", "Flatten": "flatten", "Add": "add", "Sum": "add", "Concat": "concatenate",
+    "Pad": "zeropad",
 }
 SKIPPED = ("Constant",)
 AUTO_PAD = {"NOTSET": None, "VALID": "valid", "SAME_UPPER": "same", "SAME_LOWER": "same_lower"}
@@ -94,8 +96,14 @@ def _pads(v: Any) -> tuple[int, int, int, int] | None:
 
 def named_nodes(graph: Any) -> Iterator[tuple[str, Any]]:
     """The graph's listed nodes with their layer names, as :func:`named` gives them (its constants known)."""
-    known = {t.name for t in graph.initializer} | {o for n in graph.node if n.op_type == "Constant" for o in n.output}
-    yield from named(graph, dict.fromkeys(known, ()))[1]
+    yield from named(graph, dict.fromkeys(graph_constants(graph).names, ()))[1]
+
+
+def graph_constants(graph: Any) -> onnx_consts.Constants:
+    """The constants of ``graph`` (:func:`convcli.sources.models.onnx_consts.fold`)."""
+    import onnx
+
+    return onnx_consts.fold(graph, onnx)
 
 
 def load(name: str) -> tuple[Any, Any]:
@@ -139,23 +147,36 @@ def read(name: str) -> Listing:
         if t.data_location == onnx.TensorProto.EXTERNAL:
             check_external(name, t, folder)
         dims[t.name] = tuple(int(d) for d in t.dims)
-    for node in graph.node:
-        if node.op_type == "Constant":
-            for out in node.output:
-                dims.setdefault(out, ())
+    static = None
+    if any(n.op_type in onnx_consts.SHAPE_OPS for n in graph.node):  # pads computed from the input's size
+        copy = onnx.ModelProto()
+        copy.CopyFrom(model)
+        static = onnx_shapes.settle(onnx, copy)
+    consts = onnx_consts.fold(graph, onnx, static)
+    for out in sorted(consts.names - set(dims)):
+        value = consts.values.get(out)
+        dims[out] = dims.get(consts.source(out)) or (tuple(value.shape) if value is not None else ())
+    counted: set[str] = set()
+    notes: list[str] = []
+    counts = onnx_consts.Counts(graph, consts)
     layers: list[ModelLayer] = []
     producer: dict[str, str] = {}
-    inputs, nodes = named(graph, dims)
+    inputs, nodes = named(graph, dims, consts)
     for inp in inputs:
         shape = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
-        hwc = (shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape[1:])
+        if len(shape) == 4 and onnx_shapes.channels_last(graph, inp.name):
+            hwc: tuple[int | None, ...] = (shape[1], shape[2], shape[3])
+            notes.append(f"ONNX: the input {shown(inp.name)!r} is channels-last (N, H, W, C): a Transpose to NCHW "
+                         "reads it")
+        else:
+            hwc = (shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape[1:])
         layers.append(ModelLayer(name=inp.name, kind="input", class_name="input", input_shape=hwc, inbound=()))
         producer[inp.name] = inp.name
     made = {out for node in graph.node for out in node.output}
     for lname, node in nodes:
         try:
             _check_reads(node, dims, producer, made)
-            layer = _layer(node, lname, dims, producer, onnx)
+            layer = counts.counted(_layer(node, lname, dims, producer, onnx, consts), node, counted)
         except (ValueError, TypeError, IndexError, OverflowError) as exc:
             raise LoadError(f"{name}: node {shown(lname)!r} ({shown(node.op_type)}): {shown(str(exc))}") from None
         except LoadError as exc:
@@ -164,7 +185,20 @@ def read(name: str) -> Listing:
         layers.append(layer)
         for out in node.output:
             producer[out] = lname
-    return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW",))
+    return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW", *notes),
+                   shapes=partial(layer_shapes, name))
+
+
+def layer_shapes(name: str, size: tuple[int, ...]) -> Mapping[str, tuple[int, ...]]:
+    """Each layer's output shape on an ``(H, W, C)`` input, by ONNX's own shape inference
+    (:mod:`~convcli.sources.models.onnx_shapes`); ``{}`` where it cannot run."""
+    try:
+        onnx, model = load(name)
+    except LoadError:
+        return {}
+    consts = onnx_consts.fold(model.graph, onnx)
+    inputs, nodes = named(model.graph, dict.fromkeys(consts.names, ()), consts)
+    return onnx_shapes.infer(onnx, model, inputs, [(lname, n.output[0]) for lname, n in nodes if n.output], size)
 
 
 def _check_reads(node: Any, dims: dict[str, tuple[int, ...]], producer: dict[str, str], made: set[str]) -> None:
@@ -176,15 +210,18 @@ def _check_reads(node: Any, dims: dict[str, tuple[int, ...]], producer: dict[str
             raise LoadError(f"it reads {shown(x)!r}, which no input, initializer or earlier node makes{later}")
 
 
-def named(graph: Any, dims: dict[str, tuple[int, ...]]) -> tuple[list[Any], list[tuple[str, Any]]]:
+def named(graph: Any, dims: dict[str, tuple[int, ...]],
+          consts: onnx_consts.Constants | None = None) -> tuple[list[Any], list[tuple[str, Any]]]:
     """The graph's inputs that are not initializers (the listing's input layers, named as they are),
     and each listed node with its layer name (its own, else ``<op>_<i>``; a repeat gets ``_<i>``), in
-    the listing's order: the one naming :func:`read` and the model runner share."""
+    the listing's order: the one naming :func:`read` and the model runner share. Constants and the
+    nodes folded into constants (:mod:`~convcli.sources.models.onnx_consts`) are not listed."""
+    folded = (consts if consts is not None else graph_constants(graph)).nodes
     inputs = [inp for inp in graph.input if inp.name not in dims]
     used = {inp.name for inp in inputs}
     nodes: list[tuple[str, Any]] = []
     for i, node in enumerate(graph.node):
-        if node.op_type in SKIPPED:
+        if node.op_type in SKIPPED or i in folded:
             continue
         lname = node.name or f"{node.op_type}_{i}"
         if lname in used:
@@ -194,10 +231,11 @@ def named(graph: Any, dims: dict[str, tuple[int, ...]]) -> tuple[list[Any], list
     return inputs, nodes
 
 
-def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: dict[str, str], onnx: Any) -> ModelLayer:
+def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: dict[str, str], onnx: Any,
+           consts: onnx_consts.Constants) -> ModelLayer:
     op = node.op_type
     a = _attrs(node, onnx)
-    inputs = [x for x in node.input if x]
+    inputs = [consts.source(x) for x in node.input if x]
     weights = {x: dims[x] for x in inputs if x in dims}
     inbound = tuple(producer[x] for x in inputs if x in producer and x not in dims)
     kind = KINDS.get(op, "other")
@@ -259,6 +297,9 @@ def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: di
                           ceil_mode=bool(_int(a, "ceil_mode", 0)), **common)
     if kind in ("globalavgpool", "globalmaxpool"):
         return ModelLayer(kind=kind, keepdims=True, **common)
+    if kind == "zeropad":
+        pads = onnx_consts.zero_pads(a, list(node.input), consts)
+        return ModelLayer(kind="zeropad" if pads is not None else "other", pads=pads, **common)
     if kind == "concatenate":
         axis = _int(a, "axis", 1)
         if axis % 4 not in AXES:
@@ -268,7 +309,7 @@ def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: di
 
 
 #: The float element types an initializer may hold (the rest are refused by name).
-FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
+FLOAT_TYPES = onnx_consts.FLOAT_TYPES
 
 
 def type_name(onnx: Any, data_type: int) -> str:
@@ -340,7 +381,8 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
     node = next((n for lname, n in named_nodes(graph) if lname == want.layer.name), None)
     if node is None or node.op_type != "Conv":
         raise want.error("the graph holds no Conv node of that name")
-    inputs = [x for x in node.input if x]
+    consts = graph_constants(graph)
+    inputs = [consts.source(x) for x in node.input if x]
     inits = {t.name: t for t in graph.initializer}
     names = inputs[1:3]
     if not names or any(x not in inits for x in names):

@@ -16,6 +16,9 @@ from convcli.text import shown
 SCALING_KINDS = ("rescaling", "normalization")
 #: ONNX arithmetic that scales the image when one operand is a constant (an initializer or a Constant).
 SCALING_OPS = ("Mul", "Add", "Sub", "Div")
+#: ONNX ops that pass the image on as it is, but for its element type or layout (Keras' own export
+#: casts it and transposes it to NCHW around its Rescaling).
+PASSING_OPS = ("Cast", "Identity", "Transpose")
 
 
 def sources_of(listing: Listing, index: int) -> list[int]:
@@ -57,7 +60,8 @@ def _scales(layer: ModelLayer, fmt: str) -> bool:
 
 def image_scalings(listing: Listing, index: int) -> list[ModelLayer]:
     """The layers on layer ``index``'s path that rescale the image itself, input first: each a scaling
-    (:func:`_scales`) that reads the model's input or another such scaling, and nothing else. A
+    (:func:`_scales`) that reads the model's input or another such scaling (through ONNX casts and
+    transposes, :data:`PASSING_OPS`), and nothing else. A
     residual ``Add``, a bias added after a conv, a ``Mul`` of a squeeze-excite block do not count:
     they do not read the image as it comes in."""
     fmt = listing.format
@@ -69,7 +73,11 @@ def image_scalings(listing: Listing, index: int) -> list[ModelLayer]:
             on_input.add(i)
             continue
         srcs = sources_of(listing, i)
-        if _scales(layer, fmt) and len(srcs) == 1 and srcs[0] in on_input:
+        if len(srcs) != 1 or srcs[0] not in on_input:
+            continue
+        if _scales(layer, fmt):
             on_input.add(i)
             found.append(i)
+        elif fmt == "onnx" and layer.class_name in PASSING_OPS and not layer.weights:
+            on_input.add(i)
     return [listing.layers[i] for i in found]

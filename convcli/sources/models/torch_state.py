@@ -18,6 +18,8 @@ from convcli.text import clipped, shown
 
 ADVICE = ("save a state_dict (torch.save(model.state_dict(), path)) or export to ONNX or safetensors")
 NESTED = ("state_dict", "model_state_dict", "model")
+#: The prefix nn.DataParallel and DistributedDataParallel put before every name of a wrapped module.
+WRAPPED = "module."
 
 
 def _tensors(obj: Any, torch: Any) -> list[tuple[str, tuple[int, ...]]] | None:
@@ -28,13 +30,35 @@ def _tensors(obj: Any, torch: Any) -> list[tuple[str, tuple[int, ...]]] | None:
     return arrays or None
 
 
+def _torchscript(name: str) -> bool:
+    """Whether the file is a TorchScript archive (``torch.jit.save``): a zip whose folder holds
+    ``code/`` (the compiled module's source) or ``constants.pkl``."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(name) as zf:
+            members = zf.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False  # not a zip (a legacy pickle): torch.load says what it is
+    return any(m.partition("/")[2].startswith("code/") or m.partition("/")[2] == "constants.pkl" for m in members)
+
+
 def state(name: str) -> tuple[Any, Mapping[str, Any]]:
     """The torch module and the file's state dict (a mapping with a tensor for each name it lists),
     loaded with ``weights_only=True``, memory-mapped where the format allows."""
+    return _state(name)[:2]
+
+
+def _state(name: str) -> tuple[Any, Mapping[str, Any], list[str]]:
+    """:func:`state`, and notes on where in the file the state dict was found."""
     try:
         import torch
     except ImportError:
         raise missing("torch", ".pt/.pth", "pip install torch (convcli reads state dicts through it)") from None
+    if _torchscript(name):
+        raise LoadError(f"{name}: a TorchScript file (torch.jit.save), which convcli does not read; export the "
+                        "model to ONNX (torch.onnx.export) or save its state_dict (torch.save(model.state_dict(), "
+                        "path))")
     import pickle
     import warnings
 
@@ -58,19 +82,42 @@ def state(name: str) -> tuple[Any, Mapping[str, Any]]:
             raise
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LoadError(f"{name}: not a readable PyTorch file ({clipped(shown(reason), 200)})") from None
-    found = obj if _tensors(obj, torch) is not None else None
-    if found is None and isinstance(obj, Mapping):
-        found = next((obj.get(key) for key in NESTED if _tensors(obj.get(key), torch) is not None), None)
-    if found is None:
+    return (torch, *_found(name, obj, torch))
+
+
+def _found(name: str, obj: Any, torch: Any) -> tuple[Mapping[str, Any], list[str]]:
+    """The state dict in a loaded file: the file itself, or a training checkpoint's entry (ImageNet's
+    ``{"state_dict": ..., "best_acc1": ..., "optimizer": ...}``: its scalars are not layers), its
+    names without the ``module.`` of a DataParallel wrapper."""
+    notes = []
+    nested = next((key for key in NESTED if isinstance(obj, Mapping) and _tensors(obj.get(key), torch) is not None),
+                  None)
+    if nested is not None:
+        others = [str(k) for k in obj if k != nested]
+        rest = f"; its other entries ({clipped(shown(', '.join(others)), 80)}) are not layers" if others else ""
+        notes.append(f"a checkpoint: read its {nested!r} entry{rest}")
+        found = obj[nested]
+    elif _tensors(obj, torch) is not None:
+        found = obj
+    else:
         raise LoadError(f"{name}: holds no state dict (a mapping of names to tensors); {ADVICE}")
-    return torch, found
+    keys = [k for k in found if isinstance(k, str)]
+    if keys and all(k.startswith(WRAPPED) for k in keys):
+        stripped = {k.removeprefix(WRAPPED): v for k, v in found.items()}
+        if len(stripped) == len(found):
+            notes.append(f"every name began with {WRAPPED!r} (nn.DataParallel's wrapper): stripped")
+            found = stripped
+    return found, notes
 
 
 def read(name: str) -> Listing:
-    torch, found = state(name)
+    from dataclasses import replace
+
+    torch, found, notes = _state(name)
     arrays = _tensors(found, torch)
     assert arrays is not None
-    return state_dict.listing(name, "torch", arrays)
+    listing = state_dict.listing(name, "torch", arrays)
+    return replace(listing, notes=(*notes, *listing.notes))
 
 
 def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:

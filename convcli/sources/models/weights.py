@@ -34,6 +34,7 @@ from convcli.errors import ConfigError, LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.layer.spec import LayerConfigError
 from convcli.sources import sniff
+from convcli.sources.models import folders
 from convcli.sources.models.tensors import Want
 from convcli.text import shown
 
@@ -166,7 +167,7 @@ def layer_weights(path: str | os.PathLike[str], listing: Listing, layer: ModelLa
     naming the file; a layer of a kind the engine does not compute, :func:`find_layer`'s ConfigError."""
     import numpy as np
 
-    name = sniff.name_of(path)
+    name = folders.model_file(sniff.name_of(path))[0]
     check_explorable(listing, next((i for i, x in enumerate(listing.layers) if x == layer), None), layer)
     want = _want(name, layer)
     module = READERS.get(listing.format)
