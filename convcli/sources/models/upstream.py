@@ -144,7 +144,7 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
     reason = ""
     if frameworks.installed("keras"):
         try:
-            return _keras(name, listing, index, arr)
+            return _keras_in_budget(name, listing, index, arr)
         except frameworks.NoBackend as exc:
             reason = f" ({exc})"
     if chain is not None:
@@ -155,6 +155,22 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
         return LayerInput(_rescaled(name, arr, chain), "convcli (Rescaling)", note)
     raise LoadError(f"{name}: the input of layer {shown(layer.name)!r} is the output of earlier layers: install keras "
                     f"({KERAS_INSTALL}) to compute it{reason}, or pass that input as an array file (.npy, (H, W, C))")
+
+
+def _keras_in_budget(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
+    """Keras in this process (a child would import it again: seconds on every run), its load and run within
+    the time budget (:func:`convcli.sources.models.child.alarm`: between Keras' steps; each step's work is
+    bounded by the weights in the file and the activations checked before it runs)."""
+    from convcli.sources.models import child
+
+    seconds = child.budget()
+    try:
+        with child.alarm(seconds):
+            return _keras(name, listing, index, x)
+    except child.OverBudget:
+        raise LoadError(f"{name}: Keras took more than {seconds:g} s to compute the input of "
+                        f"{shown(listing.layers[index].name)!r} and was stopped ({child.TIMEOUT_ENV} sets the "
+                        "seconds it may take)") from None
 
 
 def escaped_message(exc: BaseException, limit: int = 400) -> str:
@@ -256,16 +272,19 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput
 
 
 def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
+    """The graph read here with the onnx package, ONNX Runtime run in a process of its own
+    (:mod:`convcli.sources.models.child`, importing only onnxruntime and numpy): a graph that never ends
+    (a ``Loop`` of 10^15 iterations) is stopped at the time budget, and by Ctrl-C or SIGTERM."""
+    from convcli.sources.models import child
+
     layer = listing.layers[index]
     try:
         import onnx
     except ImportError:
         raise missing("onnx", ".onnx") from None
-    try:
-        import onnxruntime as ort
-    except ImportError:
+    if not frameworks.installed("onnxruntime"):
         raise LoadError(f"{name}: computing the input of layer {shown(layer.name)!r} needs the onnxruntime package: "
-                        f"{ORT_INSTALL}, or pass that input as an array file (.npy, (H, W, C))") from None
+                        f"{ORT_INSTALL}, or pass that input as an array file (.npy, (H, W, C))")
     from convcli.sources.models import onnx_graph
 
     try:
@@ -309,7 +328,41 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
         raise LoadError(f"{name}: node {shown(layer.name)!r} has no data input")
     if data not in {o.name for o in graph.output}:
         graph.output.append(onnx.ValueInfoProto(name=data))
+    try:
+        serialized = model.SerializeToString()
+    except ValueError as exc:  # protobuf's 2 GiB limit
+        raise LoadError(f"{name}: ONNX Runtime cannot be given the model ({_first_line(exc)})") from None
     nchw = np.ascontiguousarray(x.astype(np.float32).transpose(2, 0, 1)[None])
+    args = {"name": name, "layer": layer.name, "feed": feed.name, "data": data}
+    try:
+        y, answer = child.run(f"{__name__}:ort_task", args, nchw, {"model.onnx": serialized})
+    except child.OverBudget:
+        raise LoadError(f"{name}: ONNX Runtime took more than {child.budget():g} s to compute the input of "
+                        f"{shown(layer.name)!r} and was stopped ({child.TIMEOUT_ENV} sets the seconds it may "
+                        "take)") from None
+    except LoadError as exc:
+        if exc.field is None and not exc.message.startswith(name):
+            raise LoadError(f"{name}: {exc.message}") from None
+        raise
+    if y.ndim != 4 or y.shape[0] != 1 or y.dtype != np.float32:
+        raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.dtype} {y.shape}, not float32 "
+                         "(1, C, H, W)")
+    note = (f"the input of {shown(layer.name)!r} as ONNX Runtime computes it from the image (NCHW, read as "
+            "(H, W, C))")
+    return LayerInput(np.ascontiguousarray(y[0].transpose(1, 2, 0)), f"ONNX Runtime {answer.get('version', '')}",
+                      note)
+
+
+def ort_task(x: np.ndarray, folder: str, *, name: str, layer: str, feed: str, data: str
+             ) -> tuple[np.ndarray, dict[str, str]]:
+    """In the child: ONNX Runtime runs ``folder/model.onnx`` on ``x (1, C, H, W)`` float32 fed as ``feed``;
+    the tensor ``data`` (the input of the node ``layer``; ``name``: the file in messages) and
+    ``{"version": ONNX Runtime's}``."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise LoadError(f"{name}: computing the input of layer {shown(layer)!r} needs the onnxruntime package: "
+                        f"{ORT_INSTALL}, or pass that input as an array file (.npy, (H, W, C))") from None
     try:
         # ONNX Runtime logs to the process's stderr itself, node names from the file raw (escapes, a
         # forged "Error:" line): fatal only, and its failure comes back as the exception, escaped below
@@ -318,16 +371,12 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
         options.log_severity_level = FATAL
         run_options = ort.RunOptions()
         run_options.log_severity_level = FATAL
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        (y,) = session.run([data], {feed.name: nchw}, run_options)
+        session = ort.InferenceSession(os.path.join(folder, "model.onnx"), options,
+                                       providers=["CPUExecutionProvider"])
+        (y,) = session.run([data], {feed: x}, run_options)
     except Exception as exc:  # noqa: BLE001 - ONNX Runtime's error on building or running the graph
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
-        raise LoadError(f"{name}: ONNX Runtime cannot compute the input of {shown(layer.name)!r} "
+        raise LoadError(f"{name}: ONNX Runtime cannot compute the input of {shown(layer)!r} "
                         f"({escaped_message(exc)})") from None
-    y = np.asarray(y)
-    if y.ndim != 4 or y.shape[0] != 1:
-        raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape}, not (1, C, H, W)")
-    note = f"the input of {shown(layer.name)!r} as ONNX Runtime computes it from the image (NCHW, read as (H, W, C))"
-    return LayerInput(np.ascontiguousarray(y[0].transpose(1, 2, 0), dtype=np.float32),
-                      f"ONNX Runtime {ort.__version__}", note)
+    return np.asarray(y), {"version": str(ort.__version__)}
