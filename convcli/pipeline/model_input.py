@@ -60,7 +60,9 @@ def layer_input(request: Request, loaded: Loaded, listing: Listing, index: int, 
                          f"{reads} (give its input as an array of that many) and the model's input takes {takes}"
                          + channels_first_hint(request, loaded, {reads, takes}))
     _check_upstream_fits(listing, index, x)
-    found = upstream.layer_input(str(request.model), listing, index, x)
+    from convcli.pipeline import cache
+
+    found = cache.layer_input(str(request.model), listing, index, x, use=request.cache)
     return found.array, found.note, f"{loaded.description} → the input of {shown(ml.name)!r}, by {found.by}"
 
 

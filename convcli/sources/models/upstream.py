@@ -173,6 +173,40 @@ def _keras_in_budget(name: str, listing: Listing, index: int, x: np.ndarray) -> 
                         "seconds it may take)") from None
 
 
+#: Where each backend of Keras comes from: its package, for the version in the cache's key.
+_BACKEND_PACKAGES = {"torch": "torch", "tensorflow": "tensorflow", "jax": "jax", "numpy": "numpy",
+                     "openvino": "openvino"}
+
+
+def dist_version(*names: str) -> str:
+    """The version of the first of the distributions ``names`` installed; ``""`` when none is."""
+    from importlib import metadata
+
+    for dist in names:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return ""
+
+
+def framework(listing: Listing) -> str:
+    """What computes a layer's input of this model here, with its version (``"onnxruntime 1.x"``, ``"keras
+    3.x torch 2.x"``), found without importing it; ``""`` when nothing installed would (convcli's own
+    Rescaling, or nothing). The layer-input cache's key holds it (:mod:`convcli.pipeline.cache`)."""
+    if listing.format == "onnx":
+        version = dist_version("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnxruntime-directml")
+        return f"onnxruntime {version}" if version and frameworks.installed("onnxruntime") else ""
+    if listing.format not in ("keras", "h5") or not frameworks.installed("keras"):
+        return ""
+    try:
+        backend = frameworks.keras_backend()[0]
+    except frameworks.NoBackend:
+        return ""
+    package = _BACKEND_PACKAGES.get(backend, backend)
+    return f"keras {dist_version('keras')} {backend} {dist_version(package, package + '-cpu')}"
+
+
 def escaped_message(exc: BaseException, limit: int = 400) -> str:
     """A library's whole error message on one line: every line break and control character escaped
     (:func:`convcli.text.shown`); past ``limit`` characters its middle is cut (the cause is often last);
