@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from convcli.layer.model import Listing
-    from convcli.sources.models.upstream import LayerInput
+    from convcli.sources.models.upstream import Fits, LayerInput
 
 #: Bytes the cache keeps at most (2 GiB), unless ``$CONVCLI_CACHE_MAX_BYTES`` says.
 MAX_BYTES = 2 * 2**30
@@ -219,22 +219,23 @@ def trim(limit: int | None = None) -> None:
                 total -= size
 
 
-def layer_input(model: str, listing: Listing, index: int, x: np.ndarray, *, use: bool = True) -> LayerInput:
-    """:func:`convcli.sources.models.upstream.layer_input`, read from the cache when it holds it (``use``),
-    kept there when a framework computed it."""
+def layer_input(model: str, listing: Listing, index: int, x: np.ndarray, *, use: bool = True,
+                fits: Fits | None = None) -> LayerInput:
+    """:func:`convcli.sources.models.upstream.layer_input` (``fits`` passed on), read from the cache when it
+    holds it (``use``), kept there when a framework computed it."""
     from convcli.sources.models import upstream
 
     framework = upstream.framework(listing) if use else ""
     if not framework:
-        return upstream.layer_input(model, listing, index, x)
+        return upstream.layer_input(model, listing, index, x, fits=fits)
     try:
         name = key(model, framework, listing.layers[index].name, index, x)
     except OSError:
-        return upstream.layer_input(model, listing, index, x)
+        return upstream.layer_input(model, listing, index, x, fits=fits)
     hit = read(name)
     if hit is not None:
         return upstream.LayerInput(hit.array, hit.by, hit.note)
-    found = upstream.layer_input(model, listing, index, x)
+    found = upstream.layer_input(model, listing, index, x, fits=fits)
     if not found.by.startswith("convcli"):
         write(name, found)
     return found
