@@ -174,7 +174,10 @@ def write(name: str, found: LayerInput) -> None:
         return
     meta = {"key": name, "format": FORMAT, "shape": list(arr.shape), "dtype": arr.dtype.name, "digest": _digest(arr),
             "by": found.by, "note": found.note}
-    where = folder()
+    try:
+        where = folder()
+    except (RuntimeError, KeyError):  # no home folder
+        return
     base = where / name
     try:
         where.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -194,7 +197,7 @@ def trim(limit: int | None = None) -> None:
     entries: dict[str, list[tuple[float, int, Path]]] = {}
     try:
         listing = list(os.scandir(folder()))
-    except OSError:
+    except (OSError, RuntimeError, KeyError):
         return
     for item in listing:
         try:
@@ -230,9 +233,9 @@ def layer_input(model: str, listing: Listing, index: int, x: np.ndarray, *, use:
         return upstream.layer_input(model, listing, index, x, fits=fits)
     try:
         name = key(model, framework, listing.layers[index].name, index, x)
-    except OSError:
+        hit = read(name)
+    except (OSError, RuntimeError, KeyError):  # the model unreadable now; no home folder to find the cache in
         return upstream.layer_input(model, listing, index, x, fits=fits)
-    hit = read(name)
     if hit is not None:
         return upstream.LayerInput(hit.array, hit.by, hit.note)
     found = upstream.layer_input(model, listing, index, x, fits=fits)

@@ -118,8 +118,11 @@ def run(task: str, args: dict[str, Any], x: np.ndarray, files: dict[str, bytes] 
         root = str(Path(__file__).resolve().parents[3])  # the folder holding this convcli
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         with open(os.path.join(folder, "stderr"), "wb") as err:
-            proc = subprocess.Popen([sys.executable, "-c", CHILD, folder], stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True)
+            try:
+                proc = subprocess.Popen([sys.executable, "-c", CHILD, folder], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True)
+            except (OSError, ValueError) as exc:  # no interpreter to run (an embedded Python), no processes left
+                raise LoadError(f"could not start a process to compute the model in ({shown(str(exc))})") from None
         try:
             rc = _wait(proc, seconds)
         finally:  # Ctrl-C, SIGTERM (convcli.cli.signals) or the budget: the child goes at once
