@@ -144,3 +144,26 @@ def test_keras_runs_within_the_budget(tmp_path: Path, monkeypatch: pytest.Monkey
     assert r.exit_code == 1, r.output
     assert time.monotonic() - start < 8
     one_error(r.stderr, "edges.keras: Keras took more than 0.5 s to compute the input of 'mid' and was stopped")
+
+
+def test_the_budget_keeps_an_alarm_set_before_it() -> None:
+    """A caller's own SIGALRM (a hang detector) still fires after Keras' budget: re-armed, not lost."""
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("no setitimer")
+    from convcli.sources.models import child
+
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        with child.alarm(2):
+            assert signal.getitimer(signal.ITIMER_REAL)[0] <= 2  # the budget's, while it runs
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 25 < left <= 30  # the caller's again
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with child.alarm(5):  # the caller's comes first: it holds, and fires its own handler
+            time.sleep(1)
+        assert fired == [1]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
