@@ -136,7 +136,8 @@ def _checked_array(base: Path, name: str, meta: object) -> np.ndarray | None:
     if not (isinstance(meta, dict) and meta.get("key") == name and meta.get("format") == FORMAT
             and meta.get("dtype") in _DTYPES and isinstance(meta.get("shape"), list) and len(meta["shape"]) == 3
             and all(isinstance(n, int) and n > 0 for n in meta["shape"]) and isinstance(meta.get("by"), str)
-            and isinstance(meta.get("note"), str) and isinstance(meta.get("digest"), str)):
+            and isinstance(meta.get("note"), str) and isinstance(meta.get("digest"), str)
+            and meta["by"].isprintable() and meta["note"].isprintable()):  # shown on the terminal: no escapes
         return None
     shape, dtype = tuple(meta["shape"]), np.dtype(meta["dtype"])
     path = base.with_suffix(".npy")

@@ -104,7 +104,10 @@ def test_a_budget_that_is_no_number_of_seconds_is_a_usage_error(tmp_path: Path, 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_sigterm_and_ctrl_c_end_convcli_and_the_model_s_process(tmp_path: Path, sig: int, code: int) -> None:
     model, x = loop_model(tmp_path), image(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "CONVCLI_UPSTREAM_TIMEOUT": "600"}
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "CONVCLI_UPSTREAM_TIMEOUT": "600",
+           "TMPDIR": str(temp)}
     proc = subprocess.Popen([sys.executable, "-m", "convcli", "run", str(x), "--model", str(model), "--layer", "conv"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -112,6 +115,7 @@ def test_sigterm_and_ctrl_c_end_convcli_and_the_model_s_process(tmp_path: Path, 
         while not (children := _children(proc.pid)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert children, "the model's process never started"
+        assert list(temp.glob("convcli-upstream-*/x.npy"))  # the image handed over in a private folder
         time.sleep(0.5)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=20)
@@ -122,7 +126,7 @@ def test_sigterm_and_ctrl_c_end_convcli_and_the_model_s_process(tmp_path: Path, 
     assert "Traceback" not in err
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "Z" in (Path(f"/proc/{pid}") / "stat").read_text().split()[2]
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("convcli-upstream-*/answer.json"))
+    assert not list(temp.iterdir())  # its folder removed
 
 
 def test_keras_runs_within_the_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

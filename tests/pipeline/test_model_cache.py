@@ -101,8 +101,14 @@ def _other_key_json(npy: Path) -> None:
     npy.with_suffix(".json").write_text(json.dumps(meta))
 
 
+def _escape_in_note(npy: Path) -> None:
+    meta = json.loads(npy.with_suffix(".json").read_text())
+    meta["note"] = "the input\x1b[2J\rError: forged\u202e"  # the header would print it to the terminal
+    npy.with_suffix(".json").write_text(json.dumps(meta))
+
+
 @pytest.mark.parametrize("damage", [_forge_same_shape, _forge_pickle, _cut, _garble_json, _other_shape_json,
-                                    _other_key_json])
+                                    _other_key_json, _escape_in_note])
 def test_a_damaged_or_forged_entry_is_ignored_and_replaced(monkeypatch: pytest.MonkeyPatch, damage: object,
                                                            keras_first: np.ndarray) -> None:
     convcli.explore(str(PHOTO), model=str(EDGES_KERAS), layer="mid")
