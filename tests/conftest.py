@@ -46,3 +46,10 @@ def textbook(tmp_path: Path) -> Path:
     p = tmp_path / "textbook.npy"
     np.save(p, x)
     return p
+
+
+@pytest.fixture(autouse=True)
+def _own_model_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own empty cache of models' layer inputs (convcli.pipeline.cache): none writes the
+    user's ~/.cache, and none reads what another test's framework computed."""
+    monkeypatch.setenv("CONVCLI_CACHE_DIR", str(tmp_path_factory.mktemp("convcli-cache")))

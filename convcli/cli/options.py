@@ -197,6 +197,10 @@ PreprocessOpt = Annotated[Preprocess, typer.Option(
     help="Scale the input as a model expects (keras.applications' preprocess_input): none (as stored), unit (÷255), "
          "tf (to [-1, 1]), torch (÷255 then ImageNet mean/std), caffe (BGR minus the ImageNet means).",
     rich_help_panel=INPUT_PANEL)]
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Compute a --model layer's input with the model's framework again, instead of reading it "
+    "from the cache of inputs computed before (~/.cache/convcli; keyed by the model's and the image's contents).",
+    rich_help_panel=MODEL_PANEL)]
 MaxPixelsOpt = Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels (default: Pillow's bomb "
                                                   "limit).", rich_help_panel=INPUT_PANEL, show_default=False)]
 
@@ -242,6 +246,7 @@ class LayerOptions:
     preprocess: PreprocessOpt = Preprocess.none
     model: ModelOpt = None
     layer: LayerOpt = None
+    no_cache: NoCacheOpt = False
     #: the options the command line gave (not Typer parameters): a --model layer's own settings yield to these
     given: frozenset[str] = frozenset()
 
@@ -316,7 +321,8 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True, kinds: bo
         kernel_key=opts.kernel_key, bias=opts.bias, bias_key=opts.bias_key, no_bias=opts.no_bias, flip=opts.flip,
         key=opts.key, layout=_value(opts.layout), color_mode=_value(opts.color_mode),
         keep_orientation=opts.keep_orientation, normalize=opts.normalize, max_pixels=opts.max_pixels, resize=resize,
-        preprocess=str(opts.preprocess), model=opts.model, layer=opts.layer, given=opts.given)
+        preprocess=str(opts.preprocess), model=opts.model, layer=opts.layer, cache=not opts.no_cache,
+        given=opts.given)
     with usage_errors():
         check_request(request, enforce_semantics=enforce_semantics)
     return request

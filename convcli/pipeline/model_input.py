@@ -14,6 +14,8 @@ from convcli.errors import ShapeError
 from convcli.pipeline.request import Request
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from convcli.layer.model import Listing, ModelLayer
@@ -59,28 +61,60 @@ def layer_input(request: Request, loaded: Loaded, listing: Listing, index: int, 
         raise ShapeError(f"{shown(request.input_name)} has {x.shape[2]} channels: layer {shown(ml.name)!r} reads "
                          f"{reads} (give its input as an array of that many) and the model's input takes {takes}"
                          + channels_first_hint(request, loaded, {reads, takes}))
-    _check_upstream_fits(listing, index, x)
-    found = upstream.layer_input(str(request.model), listing, index, x)
+    name = shown(str(request.model))
+    fits = _fits(name, ml.name)
+    _check_upstream_fits(listing, index, x, fits)
+    from convcli.pipeline import cache
+
+    found = cache.layer_input(str(request.model), listing, index, x, use=request.cache, fits=fits)
     return found.array, found.note, f"{loaded.description} → the input of {shown(ml.name)!r}, by {found.by}"
 
 
-def _check_upstream_fits(listing: Listing, index: int, x: np.ndarray) -> None:
-    """Before the model runs up to the layer: its largest activations (from the listing's shapes, float32, a
-    framework holding about three at once) fit in memory. A listing whose shapes cannot be followed is left
-    to the framework."""
+#: Activations a framework holds at once, about: the layer's input, its output and a workspace.
+HELD = 3
+
+
+def _fits(model: str, target: str) -> Callable[[int, str], None]:
+    """``fits(nbytes, what)``: refuse (``ResourceError``) an activation of ``nbytes`` on the way to layer
+    ``target`` when the framework's work around it (:data:`HELD` of them) passes 80 % of the memory
+    available (:func:`convcli.pipeline.memory.available_bytes`)."""
+    from convcli.errors import ResourceError
+    from convcli.pipeline import memory
+    from convcli.text import shown
+
+    def fits(nbytes: int, what: str) -> None:
+        avail = memory.available_bytes()
+        if avail is None:
+            return
+        limit, bound = avail
+        if HELD * nbytes > 0.8 * limit:
+            raise ResourceError(f"{model}: {what} ({nbytes / 2**30:.1f} GiB) before {shown(target)!r}; the model "
+                                f"would need about {HELD * nbytes / 2**30:.1f} GiB to compute it but only "
+                                f"{limit / 2**30:.1f} GiB is {bound}; use a smaller image: --resize H,W")
+
+    return fits
+
+
+def _check_upstream_fits(listing: Listing, index: int, x: np.ndarray, fits: Callable[[int, str], None]) -> None:
+    """Before the model runs up to the layer: its largest activation (from the listing's shapes, float32)
+    fits in memory. A listing whose shapes cannot be followed is left to the framework's own shape
+    inference (:func:`convcli.sources.models.upstream.layer_input`)."""
     from math import prod
 
     from convcli.errors import ConvcliError
     from convcli.layer.model import analyse
-    from convcli.pipeline import memory
+    from convcli.text import shown
 
     try:
         numbers = analyse(replace(listing, layers=listing.layers[: index + 1]), tuple(int(v) for v in x.shape))
     except ConvcliError:
         return
-    largest = max((prod(n.out_shape) for n in numbers.layers if n.out_shape), default=0)
-    memory.ensure_fits(3 * 4 * largest + x.size * 8, f"model's activations up to the layer ({largest:,} values at "
-                       "the most)", "use a smaller image: --resize H,W")
+    sized = [(prod(n.out_shape), i) for i, n in enumerate(numbers.layers[:index]) if n.out_shape]
+    if sized:
+        values, i = max(sized)
+        lay = listing.layers[i]
+        dims = "×".join(str(d) for d in numbers.layers[i].out_shape or ())
+        fits(4 * values, f"layer {shown(lay.name)!r} ({shown(lay.class_name)}) would make a {dims} activation")
 
 
 def channels_first_hint(request: Request, loaded: Loaded, channels: set[int]) -> str:

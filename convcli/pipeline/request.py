@@ -75,6 +75,7 @@ class Request:
     preprocess: str = "none"
     model: str | os.PathLike[str] | None = None
     layer: str | None = None
+    cache: bool = True  # a --model layer's input computed by its framework: kept on disk, read back (pipeline/cache.py)
     precision: str | None = None  # emulate a GPU's fp64|fp32|tf32|bf16|fp16 beside the float64 result; None: not
     accumulate: str | None = None  # the emulation's adder: fp32 (default) or fp16
     given: frozenset[str] = field(default=frozenset())

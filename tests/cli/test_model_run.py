@@ -299,5 +299,6 @@ def test_running_the_model_up_to_the_layer_is_refused_when_it_cannot_fit() -> No
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        cwd=Path(__file__).resolve().parents[2])
     assert r.returncode == 1, r.stderr
-    assert r.stderr.startswith("Error: the model's activations up to the layer (288,000,000 values at the most)")
+    assert r.stderr.startswith("Error: samples/edges.keras: layer 'edges' (Conv2D) would make a 6000×6000×8 "
+                               "activation (1.1 GiB) before 'mid'; the model would need about 3.2 GiB")
     assert r.stderr.count("\n") == 1 and "--resize H,W" in r.stderr

@@ -10,7 +10,15 @@ before it make of the image, and :func:`layer_input` computes it:
   ``Rescaling`` or ``Normalization`` in the model is applied on the way, as in training, and the
   note says so (the image then goes in as stored). Without Keras, a layer that only an
   ``InputLayer`` and ``Rescaling`` layers precede is computed here (``x * scale + offset``).
-- ``.onnx``: ONNX Runtime on a copy of the graph whose outputs include the Conv's input tensor.
+- ``.onnx``: ONNX Runtime on a copy of the graph whose one output is the Conv's input tensor, in a child
+  process (:mod:`convcli.sources.models.child`) that the time budget (``CONVCLI_UPSTREAM_TIMEOUT``,
+  300 s), Ctrl-C and SIGTERM end: a graph can run forever in one call (a ``Loop`` of 10^15 trips).
+  Keras stays in this process (a child would import it again, seconds on every run), within the same
+  budget between its steps.
+
+Before the framework computes, the largest activation its shape inference finds on the way to the
+layer goes to the caller's ``fits`` (:mod:`convcli.sources.models.sizes`): an ``UpSampling2D`` of ×8000
+is refused, not allocated.
 - ``.safetensors`` / ``.pt``: no graph; the layer's input must come as an array file.
 
 Every failure is one :class:`~convcli.errors.LoadError` (or :class:`~convcli.errors.ShapeError`)
@@ -29,14 +37,13 @@ import numpy as np
 from convcli.errors import FIELD, LoadError, ShapeError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import frameworks, sniff
-from convcli.sources.models import paths
+from convcli.sources.models import paths, sizes
 from convcli.sources.models.install import missing
+from convcli.sources.models.ort_child import ORT_INSTALL, escaped_message  # noqa: F401 - re-exported
+from convcli.sources.models.sizes import Fits
 from convcli.text import shown
 
 KERAS_INSTALL = "pip install 'convcli[keras]'"
-ORT_INSTALL = "pip install 'convcli[onnxruntime]'"
-#: ONNX Runtime's log severity that lets only fatal errors through (0 verbose ... 4 fatal).
-FATAL = 4
 
 
 @dataclass(frozen=True)
@@ -124,9 +131,11 @@ def _own_scaling(listing: Listing, index: int) -> str:
     return f", through the model's own {names} (give the image as stored: --preprocess none)"
 
 
-def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: np.ndarray) -> LayerInput:
+def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: np.ndarray, *,
+                fits: Fits | None = None) -> LayerInput:
     """The input of layer ``index`` of the model at ``path`` (read as ``listing``) for ``x (H, W, C)``,
-    already preprocessed as the user asked."""
+    already preprocessed as the user asked. ``fits``: called, before the framework computes, on the largest
+    activation its shape inference finds on the way to the layer."""
     layer = _check_index(listing, index)
     name = sniff.name_of(path)
     arr = _check_x(x)
@@ -137,14 +146,14 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
         raise LoadError(f"{name}: layer {shown(layer.name)!r} ({shown(layer.class_name)}) reads {n_in} tensors "
                         "(a merge); convcli explores a layer with one input")
     if listing.format == "onnx":
-        return _onnx(name, listing, index, arr)
+        return _onnx(name, listing, index, arr, fits)
     if listing.format not in ("keras", "h5"):
         raise LoadError(f"{name}: convcli cannot run a {listing.format} model")
     chain = _rescaling_chain(listing, index)
     reason = ""
     if frameworks.installed("keras"):
         try:
-            return _keras(name, listing, index, arr)
+            return _keras_in_budget(name, listing, index, arr, fits)
         except frameworks.NoBackend as exc:
             reason = f" ({exc})"
     if chain is not None:
@@ -157,14 +166,54 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
                     f"({KERAS_INSTALL}) to compute it{reason}, or pass that input as an array file (.npy, (H, W, C))")
 
 
-def escaped_message(exc: BaseException, limit: int = 400) -> str:
-    """A library's whole error message on one line: every line break and control character escaped
-    (:func:`convcli.text.shown`); past ``limit`` characters its middle is cut (the cause is often last);
-    the exception's type when it says nothing."""
-    text = shown(str(exc).strip())
-    if len(text) > limit:
-        text = f"{text[: limit // 2]} … {text[-(limit // 2):]}"
-    return text or type(exc).__name__
+def _keras_in_budget(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | None) -> LayerInput:
+    """Keras in this process (a child would import it again: seconds on every run), its load and run within
+    the time budget (:func:`convcli.sources.models.child.alarm`: between Keras' steps; each step's work is
+    bounded by the weights in the file and the activations checked before it runs)."""
+    from convcli.sources.models import child
+
+    seconds = child.budget()
+    try:
+        with child.alarm(seconds):
+            return _keras(name, listing, index, x, fits)
+    except child.OverBudget:
+        raise LoadError(f"{name}: Keras took more than {seconds:g} s to compute the input of "
+                        f"{shown(listing.layers[index].name)!r} and was stopped ({child.TIMEOUT_ENV} sets the "
+                        "seconds it may take)") from None
+
+
+#: Where each backend of Keras comes from: its package, for the version in the cache's key.
+_BACKEND_PACKAGES = {"torch": "torch", "tensorflow": "tensorflow", "jax": "jax", "numpy": "numpy",
+                     "openvino": "openvino"}
+
+
+def dist_version(*names: str) -> str:
+    """The version of the first of the distributions ``names`` installed; ``""`` when none is."""
+    from importlib import metadata
+
+    for dist in names:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return ""
+
+
+def framework(listing: Listing) -> str:
+    """What computes a layer's input of this model here, with its version (``"onnxruntime 1.x"``, ``"keras
+    3.x torch 2.x"``), found without importing it; ``""`` when nothing installed would (convcli's own
+    Rescaling, or nothing). The layer-input cache's key holds it (:mod:`convcli.pipeline.cache`)."""
+    if listing.format == "onnx":
+        version = dist_version("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnxruntime-directml")
+        return f"onnxruntime {version}" if version and frameworks.installed("onnxruntime") else ""
+    if listing.format not in ("keras", "h5") or not frameworks.installed("keras"):
+        return ""
+    try:
+        backend = frameworks.keras_backend()[0]
+    except frameworks.NoBackend:
+        return ""
+    package = _BACKEND_PACKAGES.get(backend, backend)
+    return f"keras {dist_version('keras')} {backend} {dist_version(package, package + '-cpu')}"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -197,7 +246,7 @@ def _check_archive(name: str) -> None:
         raise LoadError(f"{name}: not a readable zip archive ({sniff.reason(exc)})") from None
 
 
-def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
+def _keras(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | None = None) -> LayerInput:
     layer = listing.layers[index]
     for lay in listing.layers:
         if lay.class_name == "Lambda":
@@ -239,6 +288,8 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput
             raise LoadError(f"{name}: layer {shown(layer.name)!r} reads {len(tensor)} tensors (a merge); convcli "
                             "explores a layer with one input")
         _fit(name, tuple(inputs[0].shape[1:]), x)
+        if fits is not None:
+            sizes.keras_fits(keras, inputs[0], tensor, x, fits)
         try:
             sub = keras.Model(inputs[0], tensor)
             y = np.asarray(sub.predict_on_batch(x[None].astype(np.float32)))
@@ -255,17 +306,20 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput
     return LayerInput(np.ascontiguousarray(y[0], dtype=dtype), f"Keras {frameworks.version('keras')}", note)
 
 
-def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
+def _onnx(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | None = None) -> LayerInput:
+    """The graph read here with the onnx package, ONNX Runtime run in a process of its own
+    (:mod:`convcli.sources.models.child`, importing only onnxruntime and numpy): a graph that never ends
+    (a ``Loop`` of 10^15 iterations) is stopped at the time budget, and by Ctrl-C or SIGTERM."""
+    from convcli.sources.models import child
+
     layer = listing.layers[index]
     try:
         import onnx
     except ImportError:
         raise missing("onnx", ".onnx") from None
-    try:
-        import onnxruntime as ort
-    except ImportError:
+    if not frameworks.installed("onnxruntime"):
         raise LoadError(f"{name}: computing the input of layer {shown(layer.name)!r} needs the onnxruntime package: "
-                        f"{ORT_INSTALL}, or pass that input as an array file (.npy, (H, W, C))") from None
+                        f"{ORT_INSTALL}, or pass that input as an array file (.npy, (H, W, C))")
     from convcli.sources.models import onnx_graph
 
     try:
@@ -307,27 +361,30 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
     data = node.input[0] if node.input else ""
     if not data:
         raise LoadError(f"{name}: node {shown(layer.name)!r} has no data input")
-    if data not in {o.name for o in graph.output}:
-        graph.output.append(onnx.ValueInfoProto(name=data))
-    nchw = np.ascontiguousarray(x.astype(np.float32).transpose(2, 0, 1)[None])
+    if fits is not None:
+        sizes.onnx_fits(onnx, model, feed.name, (1, x.shape[2], x.shape[0], x.shape[1]), data, fits)
+    del graph.output[:]  # the layer's input alone: nothing after it is computed
+    graph.output.append(onnx.ValueInfoProto(name=data))
     try:
-        # ONNX Runtime logs to the process's stderr itself, node names from the file raw (escapes, a
-        # forged "Error:" line): fatal only, and its failure comes back as the exception, escaped below
-        ort.set_default_logger_severity(FATAL)
-        options = ort.SessionOptions()
-        options.log_severity_level = FATAL
-        run_options = ort.RunOptions()
-        run_options.log_severity_level = FATAL
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        (y,) = session.run([data], {feed.name: nchw}, run_options)
-    except Exception as exc:  # noqa: BLE001 - ONNX Runtime's error on building or running the graph
-        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-            raise
-        raise LoadError(f"{name}: ONNX Runtime cannot compute the input of {shown(layer.name)!r} "
-                        f"({escaped_message(exc)})") from None
-    y = np.asarray(y)
-    if y.ndim != 4 or y.shape[0] != 1:
-        raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape}, not (1, C, H, W)")
-    note = f"the input of {shown(layer.name)!r} as ONNX Runtime computes it from the image (NCHW, read as (H, W, C))"
-    return LayerInput(np.ascontiguousarray(y[0].transpose(1, 2, 0), dtype=np.float32),
-                      f"ONNX Runtime {ort.__version__}", note)
+        serialized = model.SerializeToString()
+    except ValueError as exc:  # protobuf's 2 GiB limit
+        raise LoadError(f"{name}: ONNX Runtime cannot be given the model ({_first_line(exc)})") from None
+    nchw = np.ascontiguousarray(x.astype(np.float32).transpose(2, 0, 1)[None])
+    args = {"name": name, "layer": layer.name, "feed": feed.name, "data": data}
+    try:
+        y, answer = child.run("convcli.sources.models.ort_child:ort_task", args, nchw, {"model.onnx": serialized})
+    except child.OverBudget:
+        raise LoadError(f"{name}: ONNX Runtime took more than {child.budget():g} s to compute the input of "
+                        f"{shown(layer.name)!r} and was stopped ({child.TIMEOUT_ENV} sets the seconds it may "
+                        "take)") from None
+    except LoadError as exc:
+        if exc.field is None and not exc.message.startswith(name):
+            raise LoadError(f"{name}: {exc.message}") from None
+        raise
+    if y.ndim != 4 or y.shape[0] != 1 or y.dtype != np.float32:
+        raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.dtype} {y.shape}, not float32 "
+                         "(1, C, H, W)")
+    note = (f"the input of {shown(layer.name)!r} as ONNX Runtime computes it from the image (NCHW, read as "
+            "(H, W, C))")
+    return LayerInput(np.ascontiguousarray(y[0].transpose(1, 2, 0)), f"ONNX Runtime {answer.get('version', '')}",
+                      note)
