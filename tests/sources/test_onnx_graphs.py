@@ -370,3 +370,19 @@ def test_the_exporters_identity_copies_of_a_bias_are_read(exported: dict[str, tu
     for conv in convs:
         got = layer_weights(path, listing, conv)
         assert got.bias is not None and got.bias.shape == (8,)
+
+
+def test_keras_own_export_computes_a_deep_layers_input(keras_export: tuple[Any, Path]) -> None:
+    """The export takes an (N, H, W, C) batch: the layer input ONNX Runtime computes for 'c2' is
+    Keras' own output of 'dw' (the layer before it), fed the image channels-last."""
+    pytest.importorskip("onnxruntime")
+    k = built.keras()
+    from convcli.sources.models.upstream import layer_input
+
+    model, path = keras_export
+    listing = read_model(path)
+    convs = [i for i, layer in enumerate(listing.layers) if layer.kind == "conv"]
+    x = np.random.default_rng(5).uniform(0, 255, (*HW, 3)).astype(np.float32)
+    want = k.ops.convert_to_numpy(k.Model(model.inputs, model.get_layer("dw").output)(x[None]))
+    got = layer_input(path, listing, convs[-1], x).array
+    np.testing.assert_allclose(got, np.asarray(want)[0], rtol=1e-5, atol=1e-4)

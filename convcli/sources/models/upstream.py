@@ -320,7 +320,7 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | N
     if not frameworks.installed("onnxruntime"):
         raise LoadError(f"{name}: computing the input of layer {shown(layer.name)!r} needs the onnxruntime package: "
                         f"{ORT_INSTALL}, or pass that input as an array file (.npy, (H, W, C))")
-    from convcli.sources.models import onnx_graph
+    from convcli.sources.models import onnx_graph, onnx_shapes
 
     try:
         model = onnx_graph.load(name)[1]
@@ -357,22 +357,24 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | N
     if len(dims) != 4 or dims[0] not in (None, 1):
         raise ShapeError(f"{name}: the graph's input {shown(feed.name)!r} is {tuple(dims)}, not an image batch "
                          "(N, C, H, W)")
-    _fit(name, (dims[2], dims[3], dims[1]), x)
+    last = onnx_shapes.channels_last(graph, feed.name)  # (N, H, W, C), as Keras' own export writes
+    _fit(name, (dims[1], dims[2], dims[3]) if last else (dims[2], dims[3], dims[1]), x)
     data = node.input[0] if node.input else ""
     if not data:
         raise LoadError(f"{name}: node {shown(layer.name)!r} has no data input")
     if fits is not None:
-        sizes.onnx_fits(onnx, model, feed.name, (1, x.shape[2], x.shape[0], x.shape[1]), data, fits)
+        sizes.onnx_fits(onnx, model, feed.name, (1, *x.shape) if last else (1, x.shape[2], x.shape[0], x.shape[1]),
+                        data, fits)
     del graph.output[:]  # the layer's input alone: nothing after it is computed
     graph.output.append(onnx.ValueInfoProto(name=data))
     try:
         serialized = model.SerializeToString()
     except ValueError as exc:  # protobuf's 2 GiB limit
         raise LoadError(f"{name}: ONNX Runtime cannot be given the model ({_first_line(exc)})") from None
-    nchw = np.ascontiguousarray(x.astype(np.float32).transpose(2, 0, 1)[None])
+    batch = np.ascontiguousarray((x if last else x.transpose(2, 0, 1)).astype(np.float32)[None])
     args = {"name": name, "layer": layer.name, "feed": feed.name, "data": data}
     try:
-        y, answer = child.run("convcli.sources.models.ort_child:ort_task", args, nchw, {"model.onnx": serialized})
+        y, answer = child.run("convcli.sources.models.ort_child:ort_task", args, batch, {"model.onnx": serialized})
     except child.OverBudget:
         raise LoadError(f"{name}: ONNX Runtime took more than {child.budget():g} s to compute the input of "
                         f"{shown(layer.name)!r} and was stopped ({child.TIMEOUT_ENV} sets the seconds it may "
