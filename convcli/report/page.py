@@ -44,8 +44,8 @@ def figure(p: Picture, *, channel: int | None = None, size: str = "", rf: bool =
     mark the script moves), its title and range under it."""
     h, w = p.shape
     attrs = (f' data-channel="{channel}"' if channel is not None else "") + (f' data-kind="{kind}"' if kind else "")
-    # the pre-activation without the channels switched off, painted by the script over the picture
-    without = '<canvas class="without" hidden></canvas>' if kind == "preactivation" else ""
+    # the pre-activation (and output) without the channels switched off, painted by the script over the picture
+    without = '<canvas class="without" hidden></canvas>' if kind in ("preactivation", "output") else ""
     cls = f' class="{size}"' if size else ""
     overlay = '<div class="rf" hidden></div>' if rf else ('<div class="mark"></div>' if mark else "")
     return (f'<figure{cls}{attrs}><div class="frame" style="aspect-ratio: {w} / {h}">'
@@ -69,7 +69,7 @@ def filter_section(fm: FilterMaps, size: str) -> str:
     parts.append(figure(fm.preactivation, size="big", mark=True, kind="preactivation"))
     if fm.output is not None:
         parts.append('<span class="op">→</span>')
-        parts.append(figure(fm.output, size="big", mark=True))
+        parts.append(figure(fm.output, size="big", mark=True, kind="output"))
     legends = "".join(
         f'<span class="legend">{_e(lg.label)}: {_e(lg.low)}<span class="bar" style="background: {lg.gradient}">'
         f'</span>{_e(lg.high)}{" (clipped at the 99th percentile of |value|)" if lg.clipped else ""}</span>'

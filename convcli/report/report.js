@@ -345,16 +345,34 @@
     }
   }
 
-  // The pre-activation map without the channels switched off, when the page holds the whole input and
-  // recomputing it is cheap (at most WITHOUT_MACS products): block means, painted on the filter's scale.
+  // The pre-activation map (and the output map, through the activation) without the channels switched
+  // off, when the page holds the whole input and recomputing it is cheap (at most WITHOUT_MACS products):
+  // block means, each painted on its own map's scale.
   const WITHOUT_MACS = 3e7;
   const wholeInput = xr0 === 0 && xr1 === ih && xc0 === 0 && xc1 === iw;
-  function preWithout(f, off) {
+  function paintCells(sums, counts, bw, bh, scale) {
+    const [lo, hi] = scale.ends, n = scale.lut.length / 3, img = new ImageData(bw, bh);
+    for (let b = 0; b < bh * bw; b++) {
+      const v = sums[b] / counts[b];
+      let rgb;
+      if (!Number.isFinite(v)) rgb = [0, 190, 0];
+      else {
+        const t = hi > lo ? Math.min(1, Math.max(0, (v - lo) / (hi - lo))) : scale.flat;
+        const i = Math.round(t * (n - 1)) * 3;
+        rgb = [scale.lut[i], scale.lut[i + 1], scale.lut[i + 2]];
+      }
+      img.data.set([...rgb, 255], b * 4);
+    }
+    return img;
+  }
+  function mapsWithout(f, off) {
     const g = Math.floor(f / (G.filters / G.groups)), slot = filters.indexOf(f), P = D.paint[String(f)];
     const on = [];
     for (let c = 0; c < cg; c++) if (!off.has(c)) on.push(c);
-    const [bh, bw] = P.cells, k = P.k, sums = new Float64Array(bh * bw), counts = new Float64Array(bh * bw);
-    let low = Infinity, high = -Infinity;
+    const [bh, bw] = P.cells, k = P.k, n = bh * bw;
+    const sums = new Float64Array(n), outs = new Float64Array(n), counts = new Float64Array(n);
+    const act = ACT[G.activation];
+    let low = Infinity, high = -Infinity, olow = Infinity, ohigh = -Infinity;
     const bias = G.use_bias ? (H.bias[f] === null ? NaN : H.bias[f]) : 0;
     for (let r = 0; r < ho; r++) {
       for (let q = 0; q < wo; q++) {
@@ -369,30 +387,19 @@
             for (const c of on) s += X[xb + c] * K[(kb + c) * nk + slot];
           }
         }
-        const b = Math.floor(r / k) * bw + Math.floor(q / k);
-        sums[b] += s + bias; counts[b] += 1;
-        low = Math.min(low, s + bias); high = Math.max(high, s + bias);
+        const b = Math.floor(r / k) * bw + Math.floor(q / k), z = s + bias, y = act(z);
+        sums[b] += z; outs[b] += y; counts[b] += 1;
+        low = Math.min(low, z); high = Math.max(high, z); olow = Math.min(olow, y); ohigh = Math.max(ohigh, y);
       }
     }
-    const [lo, hi] = P.ends, n = P.lut.length / 3, img = new ImageData(bw, bh);
-    for (let b = 0; b < bh * bw; b++) {
-      const v = sums[b] / counts[b];
-      let rgb;
-      if (!Number.isFinite(v)) rgb = [0, 190, 0];
-      else {
-        const t = hi > lo ? Math.min(1, Math.max(0, (v - lo) / (hi - lo))) : P.flat;
-        const i = Math.round(t * (n - 1)) * 3;
-        rgb = [P.lut[i], P.lut[i + 1], P.lut[i + 2]];
-      }
-      img.data.set([...rgb, 255], b * 4);
-    }
-    return { img, low, high };
+    const maps = { preactivation: { img: paintCells(sums, counts, bw, bh, P), low, high } };
+    if (P.output) maps.output = { img: paintCells(outs, counts, bw, bh, P.output), low: olow, high: ohigh };
+    return maps;
   }
   let painted = "";
   function showWithout() {
-    const fig = document.querySelector("section.filter[data-filter='" + state.filter + "'] figure[data-kind='preactivation']");
-    if (!fig) return;
-    const canvas = fig.querySelector("canvas.without"), note = fig.querySelector(".without-note");
+    const section = document.querySelector("section.filter[data-filter='" + state.filter + "']");
+    if (!section) return;
     const key = state.filter + ":" + [...state.off].sort().join(",");
     if (key === painted) return;
     for (const other of document.querySelectorAll("canvas.without")) other.hidden = true;
@@ -400,15 +407,24 @@
     painted = key;
     if (!state.off.size) return;
     const names = [...state.off].sort((a, b) => a - b).map((c) => G.names[Math.floor(state.filter / (G.filters / G.groups)) * cg + c]);
+    const figs = [...section.querySelectorAll("figure[data-kind]")];
     if (!wholeInput || ho * wo * kh * kw * cg > WITHOUT_MACS) {
-      note.textContent = " (the map is drawn with every channel: recomputing it here would be too slow or needs input this page does not hold)";
+      for (const fig of figs) {
+        fig.querySelector(".without-note").textContent = " (the map is drawn with every channel: recomputing it here " +
+          "would be too slow or needs input this page does not hold)";
+      }
       return;
     }
-    const { img, low, high } = preWithout(state.filter, state.off);
-    canvas.width = img.width; canvas.height = img.height;
-    canvas.getContext("2d").putImageData(img, 0, 0);
-    canvas.hidden = false;
-    note.textContent = " without " + names.join(", ") + ": " + fmt1(low) + " … " + fmt1(high);
+    const maps = mapsWithout(state.filter, state.off);
+    for (const fig of figs) {
+      const m = maps[fig.dataset.kind];
+      if (!m) continue;
+      const canvas = fig.querySelector("canvas.without");
+      canvas.width = m.img.width; canvas.height = m.img.height;
+      canvas.getContext("2d").putImageData(m.img, 0, 0);
+      canvas.hidden = false;
+      fig.querySelector(".without-note").textContent = " without " + names.join(", ") + ": " + fmt1(m.low) + " … " + fmt1(m.high);
+    }
   }
 
   function update() { showTrace(showMaps()); showWithout(); }
