@@ -118,7 +118,7 @@ def error_parts(em: Emulation, filt: int, rows: Pair, cols: Pair) -> ErrorParts:
     b, br = float(em.source_bias[filt]), float(em.bias[filt])
     (r0, r1), (c0, c1) = rows, cols
     acc = em.accumulated[r0:r1, c0:c1, filt].astype(np.float64)
-    stored = em.preactivation[r0:r1, c0:c1, filt].astype(np.float64)
+    stored = em.stored(rows)[:, c0:c1, filt].astype(np.float64)
     group = group_of(filt, layer.filters, layer.groups)
     with np.errstate(invalid="ignore"):  # an overflowed sum is ±inf: its parts are inf or nan
         return ErrorParts(
@@ -183,7 +183,7 @@ def error_summary(em: Emulation, *, block_values: int = 1 << 21, rows: tuple[int
         exact_p = partials64(layer, block, cols)  # (h, w, Cg, F)
         rounded_p = partials64(em.rounded, block, cols)
         acc = em.accumulated[block[0] : block[1]].astype(np.float64)
-        stored = em.preactivation[block[0] : block[1]].astype(np.float64)
+        stored = em.stored(block).astype(np.float64)
         scale = np.abs(exact_p).sum(axis=2) + np.abs(b)
         with np.errstate(invalid="ignore"):
             errors = [*(rounded_p[:, :, c] - exact_p[:, :, c] for c in range(cg)),
