@@ -151,8 +151,9 @@ class MapPicture:
     """The map of ``pointer`` laid out by ``layout``: coloured half-block cells with the cursor's cell in
     black or white (:meth:`MapCells.line`), or the window's numbers on their colours with the cursor's reversed."""
 
-    def __init__(self, pointer: Pointer, layout: MapLayout, cells: MapCells) -> None:
+    def __init__(self, pointer: Pointer, layout: MapLayout, cells: MapCells, *, cursor: bool = True) -> None:
         self.pointer, self.layout, self.cells = pointer, layout, cells
+        self.cursor = cursor  # False: the heatmap without its cursor cell (a view draws it in itself)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.pointer.numbers:
@@ -163,7 +164,7 @@ class MapPicture:
         lines = self.cells.lines(p, lay.k)
         cur_i, cur_j = p.row // lay.k, p.col // lay.k
         for n, line in enumerate(lines):
-            yield from self.cells.line(p, lay.k, n, (cur_i, cur_j)) if n == cur_i // 2 else line
+            yield from self.cells.line(p, lay.k, n, (cur_i, cur_j)) if self.cursor and n == cur_i // 2 else line
             yield Segment.line()
 
     def _title(self) -> Text:
