@@ -215,6 +215,22 @@ class ExploreApp(App[None]):
 
     def on_mount(self) -> None:
         self.redraw()
+        self.call_after_refresh(self._warm)
+
+    def _warm(self) -> None:
+        """Once the first frame is drawn: every other filter's heatmap cells at the drawn size, made in a
+        thread while the user looks (on a 12 MP photo each is a pass over its map: ``]`` waited for it)."""
+        placed = self.query_one(MapView).placed
+        if placed is None or self.pointer.numbers:
+            return
+        k, result, cells = placed.k, self.pointer.result, self.cells
+        others = [f for f in range(result.layer.filters) if f != self.pointer.filter]
+
+        def warm() -> None:
+            for f in others:
+                cells.lines(Pointer(result, filter=f), k)
+
+        self.run_worker(warm, thread=True, exit_on_error=False, name="warm the heatmaps")
 
     def redraw(self) -> None:
         """Show the pointer's state: the status line, the map (from kept lines) and the trace.
