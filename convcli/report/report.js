@@ -334,7 +334,6 @@
       number("bias", bias), el("span", "", " = pre-activation "), number("pre", pre),
       el("span", "", " → " + G.activation + " → output "), number("out", out));
     traceBox.append(sums);
-    if (PR) showPrecision(t);
     if (state.off.size) {
       const full = activate(all + bias);
       const lost = el("p", "lost");
@@ -343,6 +342,7 @@
         number("lost", all - total), el("span", "", " to the sum."));
       traceBox.append(lost);
     }
+    if (PR) showPrecision(t);
   }
 
   // The pre-activation map (and the output map, through the activation) without the channels switched
