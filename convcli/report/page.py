@@ -111,8 +111,9 @@ def render_page(model: ReportModel, held: Held, emulated: Emulated | None = None
     precision = ""
     if emulated is not None:
         doc["precision"] = settings(emulated.emulation)
-        precision = precision_section(summary(emulated.errors, model.geometry["names"], emulated.how(),
-                                              emulated.warnings))
+        # the summary's "channel c" is the c-th of each filter's group: named only when that is the input's
+        names = model.geometry["names"] if model.geometry["groups"] == 1 else ()
+        precision = precision_section(summary(emulated.errors, names, emulated.how(), emulated.warnings))
     data = script_json(doc)
     return f"""<!doctype html>
 <html lang="en">

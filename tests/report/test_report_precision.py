@@ -124,3 +124,16 @@ def test_a_precision_the_page_cannot_take_is_a_usage_error(tmp_path: Path):
     assert r.exit_code == 2 and "--accumulate" in r.output and not (tmp_path / "r.html").exists()
     r = invoke("report", SAMPLE, "--precision", "bf17", "-o", tmp_path / "r.html")
     assert r.exit_code == 2 and "--precision" in r.output
+
+
+def test_the_error_table_names_channels_as_run_does(tmp_path: Path):
+    """Channel names for a plain layer; for a grouped one the summary's parts are positions within a
+    group, so their indices (as run's table)."""
+    import re
+
+    page = build(tmp_path, SAMPLE, "-f", "2", "--precision", "tf32").read_text()
+    assert re.findall(r"<tr class=\"[^\"]*\"><th>(channel [^<]*)</th>", page) == ["channel R", "channel G", "channel B"]
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(1).normal(size=(9, 9, 4)).astype(np.float32))
+    grouped = build(tmp_path, x, "-f", "2", "--groups", "2", "--precision", "bf16", name="g.html").read_text()
+    assert re.findall(r"<tr class=\"[^\"]*\"><th>(channel [^<]*)</th>", grouped) == ["channel 0", "channel 1"]
