@@ -85,7 +85,9 @@ class MapView(Widget):
 
     def _key(self) -> tuple[Any, ...]:
         p = self.pointer
-        return (p.filter, p.pre, p.numbers, self.size.width, self.size.height) + ((p.row, p.col) if p.numbers else ())
+        # the theme too: the kept lines carry its colours
+        return (p.filter, p.pre, p.numbers, self.size.width, self.size.height, self.app.theme) + \
+            ((p.row, p.col) if p.numbers else ())
 
     def _draw(self) -> None:
         """Every line of the map as it is now, at the widget's content width. A heatmap's lines are kept

@@ -28,12 +28,13 @@ class Lines(Widget):
         self._width = -1
         self._base = Style()
         self._tall = (-1, 0)  # (width, the most lines drawn at it)
+        self._theme = ""
 
     def _lines_at(self, width: int) -> list[Strip]:
         """The lines at ``width``, each padded to it, in the widget's own colours (Textual's
         ``rich_style`` is looked up once here: a lookup per line cost more than drawing the line),
         and blank ones up to the most lines shown at this width (see :meth:`update`)."""
-        if width != self._width:
+        if (width, self.app.theme) != (self._width, self._theme):  # the theme: the lines carry its colours
             console = self.app.console
             options = console.options.update_width(max(1, width))
             self._base = base = self.rich_style
@@ -43,7 +44,7 @@ class Lines(Widget):
                 self._tall = (width, 0)
             self._tall = (width, max(self._tall[1], len(strips)))
             self._strips = strips + [Strip.blank(width, base)] * (self._tall[1] - len(strips))
-            self._width = width
+            self._width, self._theme = width, self.app.theme
         return self._strips
 
     def update(self, renderable: RenderableType) -> None:

@@ -81,3 +81,21 @@ def test_after_any_keys_the_screen_is_what_a_fresh_app_there_shows(explored, in_
     # the trace may keep blank lines below a shorter text (its height never shrinks): the text is the same
     assert [line for line in trace_after if "".join(t for t, _ in line).strip()] == \
         [line for line in trace_fresh if "".join(t for t, _ in line).strip()]
+
+
+def test_the_kept_lines_follow_a_change_of_theme(explored, in_thread):
+    async def go(app: ExploreApp, theme: str | None):
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("down", "right_square_bracket", "left_square_bracket")
+            await pilot.pause()
+            if theme is not None:
+                app.theme = theme
+                await pilot.pause()
+            return picture(app.query_one(MapView)), picture(app.query_one("#trace"))
+
+    changed = in_thread(asyncio.run, go(make_app(explored, filter=1, at=(70, 60)), "textual-light"))
+    fresh_app = make_app(explored, filter=1, at=(70, 60))
+    fresh_app.theme = "textual-light"
+    fresh = in_thread(asyncio.run, go(fresh_app, None))
+    dark = in_thread(asyncio.run, go(make_app(explored, filter=1, at=(70, 60)), None))
+    assert changed == fresh and changed != dark
