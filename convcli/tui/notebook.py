@@ -133,7 +133,8 @@ def write_report(ex: Explored, path: str | os.PathLike[str], *, filters: Sequenc
 
     page = build_report(ex.result, input_info(ex), ex.built.padding, ex.built.kernel_source, shown_filters(ex, filters),
                         semantics=ex.request.semantics, notes=list(ex.built.notes), at=at,
-                        budget=DATA_BUDGET if budget is None else budget)
+                        budget=DATA_BUDGET if budget is None else budget,
+                        emulated=getattr(ex, "emulated", None))  # explore(precision=...): the page shows it too
     target = Path(path)
     data = page.encode("utf-8")
     atomic.atomic_write(target, lambda fh: fh.write(data), force=force, inputs=[])
