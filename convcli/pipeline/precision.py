@@ -72,11 +72,13 @@ class Emulated:
 
 
 def emulation_bytes(layer: Layer) -> int:
-    """About the most memory :func:`emulate_built` holds at once: the rounded input and kernel (float32),
-    the sum, the stored and activated outputs ``(H', W', F)`` (made whole for ``--save`` only), and a
-    block of the error summary's partials."""
+    """About the most memory :func:`emulate_built` holds at once: the rounded kernel, a block of the
+    rounded input (:data:`convcli.engine.precision_sums.BLOCK_VALUES`), the sum and, for ``--save``, the
+    stored and activated outputs ``(H', W', F)`` in float32, and a block of the error summary's partials."""
+    from convcli.engine.precision_sums import BLOCK_VALUES
+
     ho, wo = layer.geometry.out_hw
-    return 4 * (layer.x.size + layer.kernel.size) + 3 * 4 * ho * wo * layer.filters + SUMMARY_BLOCK * 8 * 6
+    return 4 * (layer.kernel.size + BLOCK_VALUES) + 3 * 4 * ho * wo * layer.filters + SUMMARY_BLOCK * 8 * 6
 
 
 def emulate_built(built: BuiltLayer, precision: str, accumulate: str | None = None) -> Emulated:
