@@ -286,30 +286,22 @@ class Emulation:
         return self.activated()
 
 
-def _output_overflow(em: Emulation) -> Overflow | None:
-    """The sums that storing in the format makes ±inf, counted in blocks of output rows (none made whole)."""
-    ho, wo, f = em.accumulated.shape
-    step = max(1, CHUNK // max(1, wo * f))
+def _rows_overflow(what: str, before: np.ndarray, form: Format, precision: str, *,
+                   adder: bool = False) -> Overflow | None:
+    """:func:`_overflow` of ``before (H, ...)`` rounded to ``form``, in blocks of rows (none made whole).
+    A block whose every |value| is within the format's largest finite one cannot overflow: it is not
+    rounded (the common case: one comparison pass). ``adder``: count the values of ``before`` (a
+    float16 adder's sums) that are ±inf already, the adder having overflowed."""
+    step = max(1, CHUNK // max(1, before[0].size))
     count, first = 0, None
-    for r0 in range(0, ho, step):
-        rows = (r0, min(ho, r0 + step))
-        acc = em.accumulated[rows[0] : rows[1]]
-        found = _overflow("output", acc, em.stored(rows), em.precision)
-        if found is not None:
-            count += found.count
-            first = first or (found.first[0] + r0, *found.first[1:])
-    return None if first is None else Overflow("output", count, first, em.precision)
-
-
-def _rows_overflow(what: str, before: np.ndarray, rounding: Callable[[np.ndarray], np.ndarray],
-                   precision: str) -> Overflow | None:
-    """:func:`_overflow` of ``before (H, ...)`` rounded by ``rounding``, counted in blocks of rows."""
-    step = max(1, CHUNK // max(1, before[0].size)) if before.ndim else 1
-    count, first = 0, None
-    for r0 in range(0, max(1, before.shape[0] if before.ndim else 1), step):
-        part = before[r0 : r0 + step] if before.ndim else before
+    for r0 in range(0, before.shape[0], step):
+        part = before[r0 : r0 + step]
+        with np.errstate(invalid="ignore"):
+            if not part.size or np.abs(part).max() <= form.max_finite:  # NaN compares False: rounded
+                continue
         with np.errstate(over="ignore"):
-            found = _overflow(what, part, rounding(part), precision)
+            found = (_overflow(what, np.zeros(part.shape, np.float32), form.round(part), precision) if adder
+                     else _overflow(what, part, form.round(part), precision))
         if found is not None:
             count += found.count
             first = first or (found.first[0] + r0, *found.first[1:])
@@ -354,7 +346,7 @@ def emulate(
     with np.errstate(over="ignore"):
         kr, br = fmt.round(checked.kernel), store.round(source_bias)
     # the input is rounded where it is read, never whole (:func:`accumulate_fp32`): 4 bytes a value less
-    warnings = [_rows_overflow("input", checked.x, fmt.round, precision),
+    warnings = [_rows_overflow("input", checked.x, fmt, precision),
                 *(_overflow(what, before, after, precision) for what, before, after in
                   (("kernel", checked.kernel, kr), ("bias", source_bias, br)))]
     given = Layer(checked.x, kr, checked.groups, checked.geometry)  # the input as given, the kernel rounded
@@ -364,7 +356,7 @@ def emulate(
         else:
             accumulated = accumulate_fp32(given, br, fmt.round)
     em = Emulation(fmt.name, acc, activation, source, kr, source_bias, br, accumulated, ())
-    warnings.append(_output_overflow(em))
+    warnings.append(_rows_overflow("output", accumulated, store, precision))
     if acc == "fp16" and not any(warnings):  # the adder itself overflowed: its sum is ±inf already
-        warnings.append(_overflow("output", np.zeros(accumulated.shape, np.float32), em.stored(), precision))
+        warnings.append(_rows_overflow("output", accumulated, store, precision, adder=True))
     return replace(em, warnings=tuple(w for w in warnings if w is not None))
