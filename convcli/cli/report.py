@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from convcli.cli.app import app
+from convcli.cli.app import app, usage_errors, warn
 from convcli.cli.notes import build_layer
 from convcli.cli.options import (
     OUT_PANEL,
@@ -23,6 +23,7 @@ from convcli.cli.options import (
     takes_layer_options,
 )
 from convcli.cli.parsing import parse_filter_list, parse_position
+from convcli.cli.run_options import AccumulateOpt, PrecisionOpt
 
 #: ``--data-budget``'s default, in MB: a 12 MP photo's page stays under 5 MB (base64 adds a third).
 DATA_BUDGET_MB = 2.5
@@ -45,8 +46,22 @@ def report(
                                                "a larger input is held around --at only, and the page says so.",
                                                rich_help_panel=OUT_PANEL)] = DATA_BUDGET_MB,
     force: ForceOpt = False,
+    precision: PrecisionOpt = None,
+    accumulate: AccumulateOpt = None,
 ) -> None:
     """Write one self-contained HTML page (no network; opens offline) where clicking an output cell traces it."""
+    from convcli.pipeline.checks import check_precision
+
+    if output is None:  # an option, as --save and --figure are, but one the command cannot do without
+        raise typer.BadParameter("give the page to write with -o FILE.html")
+    with usage_errors():
+        check_precision(precision, accumulate)
+    write_report(opts, output, filter_, at, data_budget, force, precision, accumulate)
+
+
+def write_report(opts: LayerOptions, output: Path, filter_: str | None, at: str | None, data_budget: float,
+                 force: bool, precision: str | None, accumulate: str | None) -> None:
+    """Build the layer, compute it (and its ``precision`` emulation), write the page atomically."""
     from convcli import engine, reads
     from convcli.files import atomic, targets
     from convcli.pipeline import memory
@@ -57,8 +72,6 @@ def report(
     from convcli.sources import kernels
     from convcli.text import shown
 
-    if output is None:  # an option, as --save and --figure are, but one the command cannot do without
-        raise typer.BadParameter("give the page to write with -o FILE.html")
     parsed = parse_layer(opts)
     at_v = parse_position(at, "--at") if at else None
     inputs = [Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias), opts.model) if p]
@@ -70,16 +83,28 @@ def report(
                if filter_ else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))
     if at_v is not None:
         engine.trace_position(layer, *at_v, filters[0])  # a position outside the output is refused before the wait
-    memory.check_run_fits(layer, stream_partials=False)
+    also = []
+    if precision is not None:
+        from convcli.pipeline.precision import emulation_bytes
+
+        also.append((emulation_bytes(layer), "the --precision emulation"))
+    memory.check_run_fits(layer, stream_partials=False, also=also)
     built.warn()
     # ranges=True: each partial map's range, measured in the pass, lets the maps come from block sums
     result = run(built, ranges=True)
+    emulated = None
+    if precision is not None:  # the layer as a GPU computes it in that format; the page emulates positions
+        from convcli.pipeline.precision import emulate_built
+
+        emulated = emulate_built(built, precision, accumulate)
+        for line in emulated.warnings:
+            warn(line)
     x = built.loaded.array
     info = describe.InputInfo(str(opts.input), built.loaded.description, x.shape, str(x.dtype),
                               built.loaded.channel_names, describe.value_range(x))
     notes = list(built.notes)  # the --flip note among them
     page = build_report(result, info, built.padding, built.kernel_source, filters, semantics=opts.semantics.value,
-                        notes=notes, budget=int(data_budget * 1e6), at=at_v)
+                        notes=notes, budget=int(data_budget * 1e6), at=at_v, emulated=emulated)
     data = page.encode("utf-8")
     atomic.atomic_write(target, lambda fh: fh.write(data), force=force, inputs=inputs)
     sys.stderr.write(f"saved {shown(target)}: filters {', '.join(map(str, filters))}, {len(data) / 1e6:.1f} MB\n")

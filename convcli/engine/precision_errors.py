@@ -32,13 +32,15 @@ Pair = tuple[int, int]
 PARTS = ("bias", "accumulation", "output rounding")
 
 
-def partials64(layer: Layer, rows: Pair, cols: Pair, filters: slice | None = None) -> np.ndarray:
+def partials64(layer: Layer, rows: Pair, cols: Pair, filters: slice | None = None,
+               region: np.ndarray | None = None) -> np.ndarray:
     """The layer's partial sums in float64 over output rows × cols: ``(h, w, C // groups, F)``.
 
     Only the input region those outputs read is converted to float64, so a window of a large
     image costs what the window needs. ``filters`` keeps a slice of them (all of one group).
+    ``region``: that input region when the caller has it (the rounded one of an emulation).
     """
-    region = input_region(layer, rows, cols).astype(np.float64)
+    region = (input_region(layer, rows, cols) if region is None else region).astype(np.float64)
     kernel = layer.kernel.astype(np.float64)
     groups = layer.groups
     if filters is not None:
@@ -49,6 +51,13 @@ def partials64(layer: Layer, rows: Pair, cols: Pair, filters: slice | None = Non
     geometry = conv_geometry(region.shape[:2], g.kernel_hw, stride=g.stride, padding="valid", dilation=g.dilation)
     h, w = rows[1] - rows[0], cols[1] - cols[0]
     return layer_partials(Layer(region, kernel, groups, geometry), (0, h), (0, w))
+
+
+def rounded_partials64(em: Emulation, rows: Pair, cols: Pair, filters: slice | None = None) -> np.ndarray:
+    """:func:`partials64` of ``em``'s rounded layer, its input rounded over the region read only."""
+    src = em.source
+    layer = Layer(src.x, em.rounded_kernel, src.groups, src.geometry)
+    return partials64(layer, rows, cols, filters, region=em.rounded_region(rows, cols))
 
 
 @dataclass(frozen=True)
@@ -114,11 +123,11 @@ def error_parts(em: Emulation, filt: int, rows: Pair, cols: Pair) -> ErrorParts:
         raise ShapeError(f"window rows {rows[0]}:{rows[1]}, cols {cols[0]}:{cols[1]} is not inside the {ho}×{wo} output")
     one = slice(filt, filt + 1)
     exact_p = partials64(layer, rows, cols, one)[..., 0]
-    rounded_p = partials64(em.rounded, rows, cols, one)[..., 0]
+    rounded_p = rounded_partials64(em, rows, cols, one)[..., 0]
     b, br = float(em.source_bias[filt]), float(em.bias[filt])
     (r0, r1), (c0, c1) = rows, cols
     acc = em.accumulated[r0:r1, c0:c1, filt].astype(np.float64)
-    stored = em.preactivation[r0:r1, c0:c1, filt].astype(np.float64)
+    stored = em.stored(rows)[:, c0:c1, filt].astype(np.float64)
     group = group_of(filt, layer.filters, layer.groups)
     with np.errstate(invalid="ignore"):  # an overflowed sum is ±inf: its parts are inf or nan
         return ErrorParts(
@@ -181,9 +190,9 @@ def error_summary(em: Emulation, *, block_values: int = 1 << 21, rows: tuple[int
     for r0 in range(first, last, step):
         block, cols = (r0, min(last, r0 + step)), (0, wo)
         exact_p = partials64(layer, block, cols)  # (h, w, Cg, F)
-        rounded_p = partials64(em.rounded, block, cols)
+        rounded_p = rounded_partials64(em, block, cols)
         acc = em.accumulated[block[0] : block[1]].astype(np.float64)
-        stored = em.preactivation[block[0] : block[1]].astype(np.float64)
+        stored = em.stored(block).astype(np.float64)
         scale = np.abs(exact_p).sum(axis=2) + np.abs(b)
         with np.errstate(invalid="ignore"):
             errors = [*(rounded_p[:, :, c] - exact_p[:, :, c] for c in range(cg)),

@@ -29,8 +29,9 @@ SAVED = ("emulated_preactivation", "emulated_output", "rounded_input", "rounded_
 
 #: The most output values (H'·W'·F) the error summary measures (:func:`centred_rows`).
 SUMMARY_VALUES = 1 << 20
-#: Partial sums per block of :func:`convcli.engine.precision_errors.error_summary` (16 MiB of float64).
-SUMMARY_BLOCK = 1 << 21
+#: Partial sums per block of :func:`convcli.engine.precision_errors.error_summary` (4 MiB of float64;
+#: its few float64 temporaries per block stay near 25 MB, and larger blocks measured no faster).
+SUMMARY_BLOCK = 1 << 19
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,13 @@ class Emulated:
 
 
 def emulation_bytes(layer: Layer) -> int:
-    """About the most memory :func:`emulate_built` holds at once: the rounded input and kernel (float32),
-    the sum, the stored and activated outputs ``(H', W', F)``, and a block of the error summary's partials."""
+    """About the most memory :func:`emulate_built` holds at once: the rounded kernel, a block of the
+    rounded input (:data:`convcli.engine.precision_sums.BLOCK_VALUES`), the sum and, for ``--save``, the
+    stored and activated outputs ``(H', W', F)`` in float32, and a block of the error summary's partials."""
+    from convcli.engine.precision_sums import BLOCK_VALUES
+
     ho, wo = layer.geometry.out_hw
-    return 4 * (layer.x.size + layer.kernel.size) + 3 * 4 * ho * wo * layer.filters + SUMMARY_BLOCK * 8 * 6
+    return 4 * (layer.kernel.size + BLOCK_VALUES) + 3 * 4 * ho * wo * layer.filters + SUMMARY_BLOCK * 8 * 6
 
 
 def emulate_built(built: BuiltLayer, precision: str, accumulate: str | None = None) -> Emulated:
@@ -122,7 +126,8 @@ def run_emulated(built: BuiltLayer, precision: str, accumulate: str | None = Non
 
     def then(result: LayerResult) -> dict[str, np.ndarray]:
         made.append(emulate_built(built, precision, accumulate))
-        return made[0].arrays()
+        # the whole stored and activated results are made only for an archive (see Emulation)
+        return made[0].arrays() if archive is not None else {}
 
     result = run(built, archive=archive, ranges=ranges, progress=progress, then=then)
     return result, made[0]

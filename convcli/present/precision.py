@@ -92,13 +92,15 @@ def precision_window(em: Emulation, filt: int, row: int, col: int,
     """
     parts = error_parts(em, filt, (row, row + 1), (col, col + 1))
     given = trace_position(em.source, row, col, filt)
-    stored = trace_position(em.rounded, row, col, filt)
+    # rounding is value by value: the rounded layer's window is the window rounded
+    with np.errstate(over="ignore"):
+        stored_patch, stored_weights = em.format.round(given.patch), em.format.round(given.weights)
     label = (lambda c: str(names[c])) if names is not None else str
     rows = tuple(
         ChannelRow(
             name=label(int(ch)),
-            value=_moved_most(given.patch[:, :, i], stored.patch[:, :, i]),
-            weight=_moved_most(given.weights[:, :, i], stored.weights[:, :, i]),
+            value=_moved_most(given.patch[:, :, i], stored_patch[:, :, i]),
+            weight=_moved_most(given.weights[:, :, i], stored_weights[:, :, i]),
             exact=float(parts.exact_partials[0, 0, i]),
             rounded=float(parts.rounded_partials[0, 0, i]),
             error=float(parts.channel_errors[0, 0, i]),

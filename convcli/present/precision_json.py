@@ -31,10 +31,10 @@ def errors_json(summary: ErrorSummary) -> dict[str, Any]:
 def window_json(em: Emulation, filt: int, window: Window) -> dict[str, Any]:
     """Filter ``filt`` over ``window`` (``h × w`` positions): the emulated output ``(h, w)`` and the
     errors: ``channels (Cg, h, w)``, ``bias``, ``accumulation (h, w)``, ``output_rounding (h, w)``."""
-    (r0, r1), (c0, c1) = window.rows, window.cols
+    c0, c1 = window.cols
     parts = error_parts(em, filt, window.rows, window.cols)
     return {
-        "window_emulated_output": nested(em.output[r0:r1, c0:c1, filt]),
+        "window_emulated_output": nested(em.activated(window.rows)[:, c0:c1, filt]),
         "window_errors": {
             "channels": nested(parts.channel_errors.transpose(2, 0, 1)),
             "bias": finite_number(parts.bias_error),

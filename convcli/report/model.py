@@ -71,7 +71,8 @@ class FilterMaps:
     output: Picture | None  # None for a linear activation: the output is the pre-activation
     legends: list[ScaleLegend] = field(default_factory=list)
     #: how the pre-activation is painted, for the script to repaint it without some channels:
-    #: ``k`` (block size), ``cells`` ``[h, w]``, the scale's ``ends``, ``flat`` and ``lut`` ``(n·3,)``
+    #: ``k`` (block size), ``cells`` ``[h, w]``, the scale's ``ends``, ``flat`` and ``lut`` ``(n·3,)``;
+    #: ``output``: the output's ``ends``, ``flat`` and ``lut`` (absent for a linear activation)
     paint: dict[str, Any] = field(default_factory=dict)
 
 
@@ -182,8 +183,11 @@ def filter_maps(result: LayerResult, sources: ResultMaps, f: int, names: Sequenc
         out = Picture(f"output = {result.activation}(pre-activation)", _range(*out_source.value_range()),
                       pictures.map_uri(out_values, out_scale), out_hw, out_values.shape)
     lo, hi = scale.ends
-    paint = {"k": k, "cells": list(pre_values.shape), "ends": [lo, hi], "flat": scale.flat,
-             "lut": [int(v) for v in scale.lut.ravel()]}
+    paint: dict[str, Any] = {"k": k, "cells": list(pre_values.shape), "ends": [lo, hi], "flat": scale.flat,
+                             "lut": [int(v) for v in scale.lut.ravel()]}
+    if out is not None:  # the output's scale, for the script to repaint it too (the pre-activation's when shared)
+        olo, ohi = out_scale.ends
+        paint["output"] = {"ends": [olo, ohi], "flat": out_scale.flat, "lut": [int(v) for v in out_scale.lut.ravel()]}
     return FilterMaps(f, channels, partials, bias, pictures.hex_colour(bias or 0.0, scale), pre, out, legends, paint)
 
 

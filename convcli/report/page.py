@@ -20,6 +20,7 @@ from convcli.engine import LayerResult
 from convcli.present.describe import InputInfo, fmt
 from convcli.report.held import DATA_BUDGET, Held, held_numbers
 from convcli.report.model import FilterMaps, Picture, ReportModel, report_model
+from convcli.report.precision import Emulated, PrecisionSummary, SummaryRow, settings, summary
 
 
 def asset(name: str) -> str:
@@ -43,8 +44,8 @@ def figure(p: Picture, *, channel: int | None = None, size: str = "", rf: bool =
     mark the script moves), its title and range under it."""
     h, w = p.shape
     attrs = (f' data-channel="{channel}"' if channel is not None else "") + (f' data-kind="{kind}"' if kind else "")
-    # the pre-activation without the channels switched off, painted by the script over the picture
-    without = '<canvas class="without" hidden></canvas>' if kind == "preactivation" else ""
+    # the pre-activation (and output) without the channels switched off, painted by the script over the picture
+    without = '<canvas class="without" hidden></canvas>' if kind in ("preactivation", "output") else ""
     cls = f' class="{size}"' if size else ""
     overlay = '<div class="rf" hidden></div>' if rf else ('<div class="mark"></div>' if mark else "")
     return (f'<figure{cls}{attrs}><div class="frame" style="aspect-ratio: {w} / {h}">'
@@ -68,7 +69,7 @@ def filter_section(fm: FilterMaps, size: str) -> str:
     parts.append(figure(fm.preactivation, size="big", mark=True, kind="preactivation"))
     if fm.output is not None:
         parts.append('<span class="op">→</span>')
-        parts.append(figure(fm.output, size="big", mark=True))
+        parts.append(figure(fm.output, size="big", mark=True, kind="output"))
     legends = "".join(
         f'<span class="legend">{_e(lg.label)}: {_e(lg.low)}<span class="bar" style="background: {lg.gradient}">'
         f'</span>{_e(lg.high)}{" (clipped at the 99th percentile of |value|)" if lg.clipped else ""}</span>'
@@ -78,8 +79,24 @@ def filter_section(fm: FilterMaps, size: str) -> str:
             f'<div class="legends">{legends}</div></section>')
 
 
-def render_page(model: ReportModel, held: Held) -> str:
-    """The whole page for ``model`` and the numbers ``held``."""
+def precision_section(ps: PrecisionSummary) -> str:
+    """``--precision``'s whole-layer error table, what is emulated and its overflow warnings."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in ("part", "max |error|", "mean |error|", "max eps", "mean eps"))
+
+    def row(r: SummaryRow, cls: str = "") -> str:
+        mark = " dominant" if r.dominant else ""
+        return (f'<tr class="{cls}{mark}"><th>{_e(r.part)}</th>'
+                + "".join(f"<td>{_e(c)}</td>" for c in r.cells) + "</tr>")
+    warnings = "".join(f'<li class="warning">{_e(w)}</li>' for w in ps.warnings)
+    return (f'<section class="precision"><h2>{_e(ps.title)}</h2><p class="how">{_e(ps.how)}.</p>'
+            + (f"<ul>{warnings}</ul>" if warnings else "")
+            + f'<table class="errors"><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(row(r) for r in ps.rows) + row(ps.total, "total")
+            + f'</tbody></table><p class="verdict">{_e(ps.verdict)}</p></section>')
+
+
+def render_page(model: ReportModel, held: Held, emulated: Emulated | None = None) -> str:
+    """The whole page for ``model`` and the numbers ``held``; ``emulated``: the layer in ``--precision``."""
     header = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in model.header)
     notes = "".join(f"<li>{_e(n)}</li>" for n in model.notes)
     held_note = f'<p class="held-note">{_e(held.note)}</p>' if held.note else ""
@@ -89,8 +106,15 @@ def render_page(model: ReportModel, held: Held) -> str:
     inputs = "".join(figure(p, channel=c, size=size, rf=True) for c, p in enumerate(model.inputs))
     options = "".join(f'<option value="{fm.index}">filter {fm.index}</option>' for fm in model.filters)
     sections = "".join(filter_section(fm, size) for fm in model.filters)
-    data = script_json({"geometry": model.geometry, "held": held.data,
-                        "paint": {str(fm.index): fm.paint for fm in model.filters}})
+    doc: dict[str, Any] = {"geometry": model.geometry, "held": held.data,
+                           "paint": {str(fm.index): fm.paint for fm in model.filters}}
+    precision = ""
+    if emulated is not None:
+        doc["precision"] = settings(emulated.emulation)
+        # the summary's "channel c" is the c-th of each filter's group: named only when that is the input's
+        names = model.geometry["names"] if model.geometry["groups"] == 1 else ()
+        precision = precision_section(summary(emulated.errors, names, emulated.how(), emulated.warnings))
+    data = script_json(doc)
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -118,6 +142,7 @@ The page's address keeps the filter and position: share it as a link.</span>
 <main>
 <section class="inputs"><h2>input channels (the box: the window the position reads)</h2><div class="panels">{inputs}</div></section>
 {sections}
+{precision}
 <section class="trace"><h2>trace: each channel's window ⊙ its kernel slice = products, their sum</h2><div id="trace"></div></section>
 </main>
 <footer>Made by convcli report; self-contained: it makes no request and opens offline.
@@ -132,12 +157,13 @@ Maps larger than their panel are drawn as block means; the trace's numbers are e
 
 def build_report(result: LayerResult, info: InputInfo, padding: object, kernel_source: str, filters: Sequence[int],
                  *, semantics: str = "keras", notes: Sequence[str] = (), budget: int = DATA_BUDGET,
-                 at: tuple[int, int] | None = None) -> str:
+                 at: tuple[int, int] | None = None, emulated: Emulated | None = None) -> str:
     """The report of ``filters`` of ``result`` (``run_layer(..., ranges=True)``) as one HTML document.
 
     ``budget``: the bytes of exact numbers the page may hold (:mod:`convcli.report.held`); ``at``: the
-    output position the held input is centred on when the whole input does not fit.
+    output position the held input is centred on when the whole input does not fit; ``emulated``: the
+    same layer in ``--precision`` (:mod:`convcli.report.precision`), shown beside float64.
     """
     model = report_model(result, info, padding, kernel_source, filters, semantics=semantics, notes=notes)
     held = held_numbers(result.layer, np.asarray(result.bias), filters, budget=budget, at=at)
-    return render_page(model, held)
+    return render_page(model, held, emulated)

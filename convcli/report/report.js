@@ -179,6 +179,120 @@
     return t;
   }
 
+
+  // --precision: the traced position as a GPU computes it in that format, from the numbers held here.
+  // Rounding is the engine's (convcli/engine/precision.py) bit for bit: float32 first, then TF32's and
+  // bfloat16's mantissa rounded to nearest even on float32's bits, float16 by value with its subnormals
+  // and overflow to ±inf. The adder goes tap by tap, channel by channel within a tap (the engine's order
+  // for the float16 adder; its float32 adder follows BLAS, which may differ in float32's last place).
+  const PR = D.precision || null;
+  const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+  function roundMantissa(v, bits) {
+    f32[0] = v;
+    const drop = 23 - bits;
+    if (Number.isNaN(f32[0]) || drop <= 0) return f32[0];
+    const u = u32[0];
+    const r = (((u >>> drop) & 1) + ((1 << (drop - 1)) - 1) + u) >>> 0;
+    u32[0] = r & ((0xFFFFFFFF << drop) >>> 0);
+    return f32[0];
+  }
+  function roundHalf(v) {  // a number (exactly as given) to float16: nearest even, subnormals, ±inf past 65504
+    if (!Number.isFinite(v) || v === 0) return v;
+    const a = Math.abs(v);
+    if (a >= 65520) return v > 0 ? Infinity : -Infinity;
+    let e = Math.floor(Math.log2(a));
+    if (2 ** e > a) e--; else if (2 ** (e + 1) <= a) e++;
+    const q = 2 ** (Math.max(e, -14) - 10), t = v / q;
+    let n = Math.round(t);
+    if (Math.abs(t - Math.trunc(t)) === 0.5) n = 2 * Math.round(t / 2);
+    return n * q;
+  }
+  const ROUND = {
+    fp64: (v) => v, fp32: Math.fround, tf32: (v) => roundMantissa(v, 10), bf16: (v) => roundMantissa(v, 7),
+    fp16: (v) => roundHalf(Math.fround(v)),
+  };
+  const ADD = { fp64: (v) => v, fp32: Math.fround, fp16: roundHalf };
+
+  // the entry that rounding moved most (the largest one when none moved), as run's precision panel picks it
+  function movedMost(given, stored) {
+    let best = -1, most = 0;
+    for (let i = 0; i < given.length; i++) {
+      const m = Math.abs(stored[i] - given[i]);
+      if (m > most) { most = m; best = i; }
+    }
+    if (best < 0) {
+      let big = -1;
+      for (let i = 0; i < given.length; i++) if (Math.abs(given[i]) > big) { big = Math.abs(given[i]); best = i; }
+    }
+    return { given: given[best], stored: stored[best] };
+  }
+
+  // Filter t.f at t's position in PR.precision, every channel included: each channel's float64 partial sum
+  // of the values as given and as rounded, the adder's sum, the stored result and the parts of emulated − exact.
+  function emulated(t) {
+    const rnd = ROUND[PR.precision], store = ROUND[PR.storage], add = ADD[PR.adder];
+    const fr = PR.precision === "fp64" ? (v) => v : Math.fround;
+    const chans = [];
+    for (const ch of t.chans) {
+      const g = ch.patch.flat(), w = ch.weights.flat(), gr = g.map(rnd), wr = w.map(rnd);
+      let exact = 0, rounded = 0;
+      for (let i = 0; i < g.length; i++) { exact += g[i] * w[i]; rounded += gr[i] * wr[i]; }
+      chans.push({ name: ch.name, c: ch.c, gr, wr, exact, rounded, error: rounded - exact,
+        value: movedMost(g, gr), weight: movedMost(w, wr) });
+    }
+    let acc = 0;
+    for (let k = 0; k < kh * kw; k++) for (const ch of chans) acc = add(acc + fr(ch.gr[k] * ch.wr[k]));
+    const b = G.use_bias ? (PR.bias[t.f] === null ? NaN : PR.bias[t.f]) : 0, br = store(b);
+    const A = add(acc + br), Y = store(A);
+    const act = ACT[G.activation], out = PR.keeps ? act(Y) : store(Math.fround(act(Y)));
+    let exact = b, rsum = br;
+    for (const ch of chans) { exact += ch.exact; rsum += ch.rounded; }
+    const parts = [...chans.map((ch) => ["channel " + ch.name, ch.error]), ["bias", br - b],
+      ["accumulation", A - rsum], ["output rounding", Y - A]];
+    let dominant = null, top = 0;
+    for (const [name, e] of parts) if (Math.abs(e) > top) { top = Math.abs(e); dominant = name; }
+    return { chans, bias: { given: b, stored: br }, biasError: br - b, accumulated: A, accumulation: A - rsum,
+      stored: Y, rounding: Y - A, exact, emulated: Y, outExact: act(exact), out, dominant };
+  }
+
+  function showPrecision(t) {
+    const e = emulated(t), box = el("div", "emulation");
+    box.append(el("h3", "", PR.title + " at output (" + t.row + ", " + t.col + ") · filter " + t.f +
+      " · products added in " + PR.adder_title + " (every channel)"));
+    const table = el("table", "precision"), head = table.createTHead().insertRow();
+    for (const h of ["", "input", "weight", "float64", PR.title, "error"]) head.append(el("th", "", h));
+    const body = table.createTBody();
+    const stored = (s) => (s.given === s.stored ? fmt1(s.given) : fmt1(s.given) + " → " + fmt1(s.stored));
+    function row(part, label, input, weight, exact, value, error) {
+      const tr = body.insertRow();
+      tr.dataset.part = part;
+      if (part === e.dominantPart) tr.className = "dominant";
+      tr.append(el("th", "", label));
+      for (const [cls, v] of [["input", input], ["weight", weight], ["exact", exact], ["emulated", value], ["error", error]]) {
+        const td = tr.insertCell();
+        td.className = cls;
+        if (typeof v === "number") { td.textContent = cls === "error" ? signed(v) : fmt1(v); td.dataset.v = String(v); }
+        else td.textContent = v;
+      }
+    }
+    const signed = (v) => (v === 0 ? "0" : (v > 0 ? "+" : "") + fmt1(v));
+    e.dominantPart = e.dominant === null ? null : e.dominant.startsWith("channel ") ?
+      "channel-" + e.chans.find((ch) => "channel " + ch.name === e.dominant).c : e.dominant.replace(" ", "-");
+    for (const ch of e.chans) row("channel-" + ch.c, "channel " + ch.name, stored(ch.value), stored(ch.weight), ch.exact, ch.rounded, ch.error);
+    row("bias", "bias", "", stored(e.bias), e.bias.given, e.bias.stored, e.biasError);
+    row("accumulation", "sum in " + PR.adder_title, "", "", "", e.accumulated, e.accumulation);
+    row("output-rounding", "stored in " + PR.storage_title, "", "", "", e.stored, e.rounding);
+    row("preactivation", "pre-activation", "", "", e.exact, e.emulated, e.emulated - e.exact);
+    row("output", "output (" + G.activation + ")", "", "", e.outExact, e.out, e.out - e.outExact);
+    box.append(table);
+    const verdict = e.dominant === null ? PR.title + " gives the float64 result here." :
+      "difference " + signed(e.emulated - e.exact) + " (" + fmt1(Math.abs(e.emulated - e.exact) / (Math.abs(e.exact) || 1) / PR.eps) +
+      " eps of the result); the largest part: " + ({ accumulation: "sum in " + PR.adder_title,
+        "output rounding": "stored in " + PR.storage_title }[e.dominant] || e.dominant);
+    box.append(el("p", "verdict", verdict));
+    traceBox.append(box);
+  }
+
   function showTrace(t) {
     traceBox.replaceChildren();
     where.textContent = "filter " + t.f + " · output (" + t.row + ", " + t.col + ")";
@@ -228,18 +342,37 @@
         number("lost", all - total), el("span", "", " to the sum."));
       traceBox.append(lost);
     }
+    if (PR) showPrecision(t);
   }
 
-  // The pre-activation map without the channels switched off, when the page holds the whole input and
-  // recomputing it is cheap (at most WITHOUT_MACS products): block means, painted on the filter's scale.
+  // The pre-activation map (and the output map, through the activation) without the channels switched
+  // off, when the page holds the whole input and recomputing it is cheap (at most WITHOUT_MACS products):
+  // block means, each painted on its own map's scale.
   const WITHOUT_MACS = 3e7;
   const wholeInput = xr0 === 0 && xr1 === ih && xc0 === 0 && xc1 === iw;
-  function preWithout(f, off) {
+  function paintCells(sums, counts, bw, bh, scale) {
+    const [lo, hi] = scale.ends, n = scale.lut.length / 3, img = new ImageData(bw, bh);
+    for (let b = 0; b < bh * bw; b++) {
+      const v = sums[b] / counts[b];
+      let rgb;
+      if (!Number.isFinite(v)) rgb = [0, 190, 0];
+      else {
+        const t = hi > lo ? Math.min(1, Math.max(0, (v - lo) / (hi - lo))) : scale.flat;
+        const i = Math.round(t * (n - 1)) * 3;
+        rgb = [scale.lut[i], scale.lut[i + 1], scale.lut[i + 2]];
+      }
+      img.data.set([...rgb, 255], b * 4);
+    }
+    return img;
+  }
+  function mapsWithout(f, off) {
     const g = Math.floor(f / (G.filters / G.groups)), slot = filters.indexOf(f), P = D.paint[String(f)];
     const on = [];
     for (let c = 0; c < cg; c++) if (!off.has(c)) on.push(c);
-    const [bh, bw] = P.cells, k = P.k, sums = new Float64Array(bh * bw), counts = new Float64Array(bh * bw);
-    let low = Infinity, high = -Infinity;
+    const [bh, bw] = P.cells, k = P.k, n = bh * bw;
+    const sums = new Float64Array(n), outs = new Float64Array(n), counts = new Float64Array(n);
+    const act = ACT[G.activation];
+    let low = Infinity, high = -Infinity, olow = Infinity, ohigh = -Infinity;
     const bias = G.use_bias ? (H.bias[f] === null ? NaN : H.bias[f]) : 0;
     for (let r = 0; r < ho; r++) {
       for (let q = 0; q < wo; q++) {
@@ -254,30 +387,19 @@
             for (const c of on) s += X[xb + c] * K[(kb + c) * nk + slot];
           }
         }
-        const b = Math.floor(r / k) * bw + Math.floor(q / k);
-        sums[b] += s + bias; counts[b] += 1;
-        low = Math.min(low, s + bias); high = Math.max(high, s + bias);
+        const b = Math.floor(r / k) * bw + Math.floor(q / k), z = s + bias, y = act(z);
+        sums[b] += z; outs[b] += y; counts[b] += 1;
+        low = Math.min(low, z); high = Math.max(high, z); olow = Math.min(olow, y); ohigh = Math.max(ohigh, y);
       }
     }
-    const [lo, hi] = P.ends, n = P.lut.length / 3, img = new ImageData(bw, bh);
-    for (let b = 0; b < bh * bw; b++) {
-      const v = sums[b] / counts[b];
-      let rgb;
-      if (!Number.isFinite(v)) rgb = [0, 190, 0];
-      else {
-        const t = hi > lo ? Math.min(1, Math.max(0, (v - lo) / (hi - lo))) : P.flat;
-        const i = Math.round(t * (n - 1)) * 3;
-        rgb = [P.lut[i], P.lut[i + 1], P.lut[i + 2]];
-      }
-      img.data.set([...rgb, 255], b * 4);
-    }
-    return { img, low, high };
+    const maps = { preactivation: { img: paintCells(sums, counts, bw, bh, P), low, high } };
+    if (P.output) maps.output = { img: paintCells(outs, counts, bw, bh, P.output), low: olow, high: ohigh };
+    return maps;
   }
   let painted = "";
   function showWithout() {
-    const fig = document.querySelector("section.filter[data-filter='" + state.filter + "'] figure[data-kind='preactivation']");
-    if (!fig) return;
-    const canvas = fig.querySelector("canvas.without"), note = fig.querySelector(".without-note");
+    const section = document.querySelector("section.filter[data-filter='" + state.filter + "']");
+    if (!section) return;
     const key = state.filter + ":" + [...state.off].sort().join(",");
     if (key === painted) return;
     for (const other of document.querySelectorAll("canvas.without")) other.hidden = true;
@@ -285,15 +407,24 @@
     painted = key;
     if (!state.off.size) return;
     const names = [...state.off].sort((a, b) => a - b).map((c) => G.names[Math.floor(state.filter / (G.filters / G.groups)) * cg + c]);
+    const figs = [...section.querySelectorAll("figure[data-kind]")];
     if (!wholeInput || ho * wo * kh * kw * cg > WITHOUT_MACS) {
-      note.textContent = " (the map is drawn with every channel: recomputing it here would be too slow or needs input this page does not hold)";
+      for (const fig of figs) {
+        fig.querySelector(".without-note").textContent = " (the map is drawn with every channel: recomputing it here " +
+          "would be too slow or needs input this page does not hold)";
+      }
       return;
     }
-    const { img, low, high } = preWithout(state.filter, state.off);
-    canvas.width = img.width; canvas.height = img.height;
-    canvas.getContext("2d").putImageData(img, 0, 0);
-    canvas.hidden = false;
-    note.textContent = " without " + names.join(", ") + ": " + fmt1(low) + " … " + fmt1(high);
+    const maps = mapsWithout(state.filter, state.off);
+    for (const fig of figs) {
+      const m = maps[fig.dataset.kind];
+      if (!m) continue;
+      const canvas = fig.querySelector("canvas.without");
+      canvas.width = m.img.width; canvas.height = m.img.height;
+      canvas.getContext("2d").putImageData(m.img, 0, 0);
+      canvas.hidden = false;
+      fig.querySelector(".without-note").textContent = " without " + names.join(", ") + ": " + fmt1(m.low) + " … " + fmt1(m.high);
+    }
   }
 
   function update() { showTrace(showMaps()); showWithout(); }

@@ -17,12 +17,15 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Click
+from textual.geometry import Region
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from convcli.engine import LayerResult
 from convcli.tui.blocks import Block
+from convcli.tui.lines import Lines
 from convcli.tui.panels import MapCells, MapLayout, MapPicture, map_layout, status_line, trace_view
 from convcli.tui.state import Pointer
 
@@ -65,16 +68,91 @@ class HelpScreen(ModalScreen[None]):
 
 
 class MapView(Widget):
-    """The filter's map with the cursor, sized to the widget (:func:`~convcli.tui.panels.map_layout`)."""
+    """The filter's map with the cursor, sized to the widget (:func:`~convcli.tui.panels.map_layout`).
+
+    Drawn line by line (Textual's line API) from lines kept per filter, map and size: a move on the
+    heatmap repaints the old and the new cursor lines only, not the whole map (:meth:`show`).
+    """
 
     def __init__(self, pointer: Pointer, cells: MapCells) -> None:
         super().__init__(id="map")
         self.pointer, self.cells = pointer, cells
         self.placed: MapLayout | None = None
+        self._strips: list[Strip] = []
+        self._drawn: tuple[Any, ...] | None = None  # what the strips show: the key of the map, the cursor line
+        self._cursor_line: int | None = None
+        self._kept: dict[tuple[Any, ...], list[Strip]] = {}  # a heatmap's lines without the cursor, by _key
 
-    def render(self) -> MapPicture:
-        self.placed = map_layout(self.pointer, self.size.width, self.size.height)
-        return MapPicture(self.pointer, self.placed, self.cells)
+    def _key(self) -> tuple[Any, ...]:
+        p = self.pointer
+        # the theme too: the kept lines carry its colours
+        return (p.filter, p.pre, p.numbers, self.size.width, self.size.height, self.app.theme) + \
+            ((p.row, p.col) if p.numbers else ())
+
+    def _draw(self) -> None:
+        """Every line of the map as it is now, at the widget's content width. A heatmap's lines are kept
+        per filter, map and size (without the cursor, drawn in afterwards): ``]`` and ``t`` back to a
+        map seen before cost no drawing."""
+        width, height = self.content_size
+        key = self._key()
+        self.placed = map_layout(self.pointer, width, height)
+        kept = self._kept.get(key)
+        if kept is None:
+            console = self.app.console
+            options = console.options.update(width=max(1, width), height=max(1, height))
+            picture = MapPicture(self.pointer, self.placed, self.cells, cursor=False)
+            base = self.rich_style
+            kept = [Strip(line).apply_style(base).adjust_cell_length(width, base)
+                    for line in console.render_lines(picture, options, pad=False)]
+            if not self.pointer.numbers:
+                self._kept[key] = kept
+        self._strips = list(kept)
+        self._drawn = key
+        self._cursor_line = None
+        self._put_cursor()
+
+    def _put_cursor(self) -> None:
+        """The cursor's heatmap line drawn with the cursor, the line it left without it; each refreshed."""
+        lay, p = self.placed, self.pointer
+        new = self._line_of_cursor()
+        if lay is None or new is None:
+            return
+        width, base = self.content_size.width, self.rich_style
+        cursor = (p.row // lay.k, p.col // lay.k)
+        for y in {self._cursor_line, new} - {None}:
+            assert y is not None
+            line = self.cells.line(p, lay.k, y - lay.top, cursor if y == new else None)
+            if 0 <= y < len(self._strips):
+                self._strips[y] = Strip(line).apply_style(base).adjust_cell_length(width, base)
+                self.refresh(Region(0, y, width, 1))
+        self._cursor_line = new
+
+    def _line_of_cursor(self) -> int | None:
+        """The content line the heatmap's cursor cell is on (None in the numbers view)."""
+        lay, p = self.placed, self.pointer
+        if lay is None or p.numbers:
+            return None
+        return lay.top + (p.row // lay.k) // 2
+
+    def show(self) -> None:
+        """Repaint what the pointer's last change altered: the two cursor lines after a move on the heatmap,
+        else the whole map."""
+        if self._drawn != self._key() or self.placed is None or self._cursor_line is None:
+            self._drawn = None
+            self.refresh()
+            return
+        self._put_cursor()
+
+    def render_line(self, y: int) -> Strip:
+        if self._drawn != self._key():
+            self._draw()
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.content_size.width, self.rich_style)
+
+    def on_resize(self) -> None:
+        self._drawn = None
+        self._kept.clear()
 
     def on_click(self, event: Click) -> None:
         offset = event.get_content_offset(self)  # None on the padding
@@ -134,17 +212,37 @@ class ExploreApp(App[None]):
             yield MapView(self.pointer, self.cells)
             # not focusable: the arrow keys move the position, never scroll the panel (the wheel does)
             with VerticalScroll(id="side", can_focus=False):
-                yield Static(id="trace")
+                yield Lines(id="trace")
         yield Footer()
 
     def on_mount(self) -> None:
         self.redraw()
+        self.call_after_refresh(self._warm)
+
+    def _warm(self) -> None:
+        """Once the first frame is drawn: every other filter's heatmap cells at the drawn size, made in a
+        thread while the user looks (on a 12 MP photo each is a pass over its map: ``]`` waited for it)."""
+        placed = self.query_one(MapView).placed
+        if placed is None or self.pointer.numbers:
+            return
+        k, result, cells = placed.k, self.pointer.result, self.cells
+        others = [f for f in range(result.layer.filters) if f != self.pointer.filter]
+
+        def warm() -> None:
+            for f in others:
+                cells.lines(Pointer(result, filter=f), k)
+
+        self.run_worker(warm, thread=True, exit_on_error=False, name="warm the heatmaps")
 
     def redraw(self) -> None:
-        """Show the pointer's state: the status line, the map (from kept cells) and the trace."""
-        self.query_one("#status", Static).update(status_line(self.pointer, self.input_name))
-        self.query_one("#trace", Static).update(self._side())
-        self.query_one(MapView).refresh()
+        """Show the pointer's state: the status line, the map (from kept lines) and the trace.
+
+        Without a layout pass where nothing changes size (a pass measures and repaints every widget: it
+        was most of a keypress): the status line is one line, the trace (:class:`~convcli.tui.lines.Lines`)
+        lays out again only when its height changes, the map repaints its cursor lines only."""
+        self.query_one("#status", Static).update(status_line(self.pointer, self.input_name), layout=False)
+        self.query_one("#trace", Lines).update(self._side())
+        self.query_one(MapView).show()
 
     def _side(self) -> Any:
         """The side panel: the pointer's trace, and with --precision the emulated sum at the same position."""

@@ -129,11 +129,12 @@ def write_report(ex: Explored, path: str | os.PathLike[str], *, filters: Sequenc
     """Write the interactive HTML report of ``filters`` to ``path`` (atomically, as ``convcli report``) and
     return the path. ``budget``: bytes of exact numbers the page may hold (default: the report's)."""
     from convcli.files import atomic
-    from convcli.report import build_report
+    from convcli.report import DATA_BUDGET, build_report
 
-    held = {} if budget is None else {"budget": budget}
     page = build_report(ex.result, input_info(ex), ex.built.padding, ex.built.kernel_source, shown_filters(ex, filters),
-                        semantics=ex.request.semantics, notes=list(ex.built.notes), at=at, **held)
+                        semantics=ex.request.semantics, notes=list(ex.built.notes), at=at,
+                        budget=DATA_BUDGET if budget is None else budget,
+                        emulated=getattr(ex, "emulated", None))  # explore(precision=...): the page shows it too
     target = Path(path)
     data = page.encode("utf-8")
     atomic.atomic_write(target, lambda fh: fh.write(data), force=force, inputs=[])

@@ -393,3 +393,52 @@ def test_fp16_accumulation_in_row_blocks_is_the_whole_sum(monkeypatch):
     monkeypatch.setattr(precision, "CHUNK", 8 * 2 * 11 * 6)  # two output rows per block
     blocks = emulate(x, kernel, whole.source_bias, "linear", "fp16", "fp16", **settings)
     np.testing.assert_array_equal(blocks.preactivation, whole.preactivation)
+
+
+def test_the_stored_and_activated_results_are_made_by_rows_on_demand_and_match_whole():
+    """Only the adder's sum is held after emulate: the summary and windows make rows of the stored
+    result as they need them, equal to the whole arrays made on first use."""
+    from convcli.engine.precision_errors import error_summary
+
+    rng = np.random.default_rng(7)
+    x = (rng.normal(size=(30, 20, 3)) * 100).astype(np.float32)
+    kernel = rng.normal(size=(3, 3, 3, 2)).astype(np.float32)
+    em = emulate(x, kernel, [0.5, -0.25], "tanh", "bf16")
+    assert "preactivation" not in em.__dict__ and "output" not in em.__dict__
+    error_summary(em, block_values=200)
+    assert "preactivation" not in em.__dict__  # the summary went block by block
+    rows = (5, 9)
+    by_rows, out_rows = em.stored(rows).copy(), em.activated(rows).copy()
+    whole = em.preactivation
+    np.testing.assert_array_equal(by_rows, whole[5:9])
+    np.testing.assert_array_equal(out_rows, em.output[5:9])
+    np.testing.assert_array_equal(whole, round_to(em.accumulated, "bf16"))
+    np.testing.assert_array_equal(em.output, round_to(np.tanh(whole), "bf16"))
+
+
+@pytest.mark.parametrize(("stride", "padding", "dilation", "groups", "accumulate"), [
+    (1, "valid", 1, 1, None), (2, "same", 1, 1, None), (1, 2, 2, 3, None), (2, "same", 1, 1, "fp16")])
+def test_the_input_is_rounded_block_by_block_and_gives_the_whole_rounded_layer(monkeypatch, stride, padding,
+                                                                               dilation, groups, accumulate):
+    """The rounded input is never held: each block of output rows rounds the region it reads. The sums
+    are those of the engine's convolution of the whole rounded input, value for value."""
+    from convcli.engine import precision_sums
+    from convcli.engine.precision_errors import error_summary
+
+    monkeypatch.setattr(precision_sums, "BLOCK_VALUES", 500)  # many blocks of a few rows
+    rng = np.random.default_rng(11)
+    x = (rng.normal(size=(23, 19, 6)) * 300).astype(np.float32)
+    kernel = rng.normal(size=(3, 3, 6 // groups, 6)).astype(np.float32)
+    em = emulate(x, kernel, rng.normal(size=6), "linear", "bf16", accumulate, stride=stride, padding=padding,
+                 dilation=dilation, groups=groups)
+    error_summary(em, block_values=300)
+    assert "rounded" not in em.__dict__  # neither the emulation nor its summary made it whole
+    xr, kr = round_to(x, "bf16"), round_to(kernel, "bf16")
+    np.testing.assert_array_equal(em.rounded.x, xr)
+    if accumulate is None:
+        whole = engine.conv2d(xr, kr, em.bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        np.testing.assert_array_equal(em.accumulated, whole)
+    rows, cols = (2, 5), (1, 4)
+    fresh = emulate(x, kernel, em.source_bias, "linear", "bf16", accumulate, stride=stride, padding=padding,
+                    dilation=dilation, groups=groups)
+    np.testing.assert_array_equal(fresh.rounded_region(rows, cols), em.rounded_region(rows, cols))  # kept or not

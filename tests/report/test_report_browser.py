@@ -228,3 +228,31 @@ def test_on_a_wide_screen_the_trace_sits_beside_the_maps(tmp_path: Path, page: A
     trace = page.locator("section.trace").bounding_box()
     assert (trace["x"] >= maps["x"] + maps["width"]) is beside
     assert (trace["y"] >= maps["y"] + maps["height"]) is not beside
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])  # the output on the parts' scale, and on its own
+def test_switching_a_channel_off_repaints_the_output_through_the_activation(tmp_path: Path, page: Any, activation: str):
+    path = build(tmp_path, SAMPLE, "-f", "2", "--bias", "-40,0", "--activation", activation)
+    open_page(page, path, "#filter=0&at=40,40")
+    page.locator("#trace input[type=checkbox][data-channel='0']").uncheck()
+    fig = page.locator("section.filter[data-filter='0'] figure[data-kind='output']")
+    assert fig.locator("canvas.without").is_visible()
+    assert "without R" in (fig.locator(".without-note").text_content() or "")
+    data = page.evaluate("() => JSON.parse(document.getElementById('convcli-data').textContent)")
+    held, paint = data["held"], data["paint"]["0"]["output"]
+    x = np.frombuffer(base64.b64decode(held["x"]["b64"]), np.uint8).reshape(held["x"]["shape"]).astype(np.float64)
+    k = np.frombuffer(base64.b64decode(held["kernel"]["b64"]), np.float32).reshape(held["kernel"]["shape"])
+    lut = np.array(paint["lut"]).reshape(-1, 3)
+    lo, hi = paint["ends"]
+    act = {"relu": lambda z: max(z, 0.0), "tanh": np.tanh}[activation]
+    seen = set()
+    for r, c in ((0, 0), (40, 40), (147, 125), (70, 20), (100, 90)):
+        value = float(act(float((x[r:r + 3, c:c + 3, 1:] * k[:, :, 1:, 0]).sum()) - 40))  # channels G and B only
+        want = lut[int(np.rint(np.clip((value - lo) / (hi - lo), 0, 1) * (len(lut) - 1)))]
+        got = page.evaluate(f"""() => [...document.querySelector("section.filter[data-filter='0'] figure[data-kind='output'] canvas.without")
+                                .getContext('2d').getImageData({c}, {r}, 1, 1).data].slice(0, 3)""")
+        assert np.abs(np.array(got) - want).max() <= 3, (r, c, got, want)
+        seen.add(tuple(want))
+    assert len(seen) > 1  # not one flat colour: the map changes with the position
+    page.locator("#trace input[type=checkbox][data-channel='0']").check()
+    assert not fig.locator("canvas.without").is_visible()

@@ -41,3 +41,12 @@ def test_report_writes_the_html_page(explored, tmp_path):
     page = path.read_text(encoding="utf-8")
     assert page.lstrip().lower().startswith("<!doctype html")
     assert "convcli report" in page
+
+
+def test_an_exploration_in_a_precision_writes_a_report_that_shows_it(tmp_path):
+    import convcli
+
+    ex = convcli.explore(helpers.ROOT / "samples" / "textbook.npy", kernel_size=2, init="ones", activation="relu",
+                         precision="bf16")
+    page = ex.report(tmp_path / "bf16.html").read_text()
+    assert "bfloat16 − float64, whole layer" in page and '"precision":"bf16"' in page

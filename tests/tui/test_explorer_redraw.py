@@ -1,0 +1,101 @@
+"""What a keypress repaints: the explorer keeps the map's lines and the trace's height, and what it
+shows after any keys is exactly what a fresh app opened there shows.
+
+A layout pass (Textual measures and repaints every widget) was most of a keypress on a 12 MP photo;
+these tests hold that a move repaints two map lines and lays nothing out, and that the kept lines
+are never stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+pytest.importorskip("textual")
+
+from textual.geometry import Region  # noqa: E402
+
+from convcli.tui.app import ExploreApp, MapView  # noqa: E402
+
+
+def make_app(explored, **kw) -> ExploreApp:
+    return ExploreApp(explored.result, explored.built.loaded.channel_names, "grace_hopper.png", **kw)
+
+
+def picture(widget) -> list[list[tuple[str, str]]]:
+    """Every line of ``widget`` as (text, style) segments: the colours as well as the characters."""
+    w, h = widget.size
+    return [[(seg.text, str(seg.style)) for seg in strip] for strip in widget.render_lines(Region(0, 0, w, h))]
+
+
+def screens(app: ExploreApp, keys: list[str], size=(120, 40)):
+    """The map's and the trace's pictures after ``keys``, and the map's lines repainted by the last key."""
+    async def go():
+        async with app.run_test(size=size) as pilot:
+            await pilot.press(*keys[:-1])
+            await pilot.pause()
+            view = app.query_one(MapView)
+            trace = app.query_one("#trace")
+            before = list(view._strips)  # noqa: SLF001 - what this test is about
+            layouts = []
+            original = trace.refresh
+
+            def spy(*regions, **kw):
+                layouts.append(kw.get("layout", False))
+                return original(*regions, **kw)
+
+            trace.refresh = spy
+            if keys:
+                await pilot.press(keys[-1])
+                await pilot.pause()
+            changed = [y for y, (a, b) in enumerate(zip(before, view._strips, strict=True)) if a is not b]  # noqa: SLF001
+            return picture(view), picture(trace), changed, layouts
+
+    return asyncio.run(go())
+
+
+def test_a_move_repaints_the_two_cursor_lines_and_lays_nothing_out(explored, in_thread):
+    keys = ["down", "down", "down"]
+    _, _, changed, layouts = in_thread(screens, make_app(explored, filter=1, at=(70, 60)), keys)
+    assert 1 <= len(changed) <= 2 and max(changed) - min(changed) <= 1  # the line it left and the line it is on
+    assert layouts and not any(layouts)
+
+
+@pytest.mark.parametrize("keys", [
+    ["down", "down", "right", "shift+right", "up"],
+    ["right_square_bracket", "right_square_bracket", "left_square_bracket", "down", "left"],  # kept lines reused
+    ["space", "down", "space", "full_stop", "space"],  # a channel off, the trace taller, then back
+    ["t", "down", "t", "right"],  # through the numbers view and back to the kept heatmap
+    ["p", "down", "p"],
+])
+def test_after_any_keys_the_screen_is_what_a_fresh_app_there_shows(explored, in_thread, keys):
+    app = make_app(explored, filter=1, at=(70, 60))
+    map_after, trace_after, _, _ = in_thread(screens, app, keys)
+    p = app.pointer
+    fresh = make_app(explored, filter=p.filter, at=(p.row, p.col))
+    fresh.pointer.off, fresh.pointer.channel = set(p.off), p.channel
+    fresh.pointer.numbers, fresh.pointer.pre = p.numbers, p.pre
+    map_fresh, trace_fresh, _, _ = in_thread(screens, fresh, [])
+    assert map_after == map_fresh
+    # the trace may keep blank lines below a shorter text (its height never shrinks): the text is the same
+    assert [line for line in trace_after if "".join(t for t, _ in line).strip()] == \
+        [line for line in trace_fresh if "".join(t for t, _ in line).strip()]
+
+
+def test_the_kept_lines_follow_a_change_of_theme(explored, in_thread):
+    async def go(app: ExploreApp, theme: str | None):
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("down", "right_square_bracket", "left_square_bracket")
+            await pilot.pause()
+            if theme is not None:
+                app.theme = theme
+                await pilot.pause()
+            return picture(app.query_one(MapView)), picture(app.query_one("#trace"))
+
+    changed = in_thread(asyncio.run, go(make_app(explored, filter=1, at=(70, 60)), "textual-light"))
+    fresh_app = make_app(explored, filter=1, at=(70, 60))
+    fresh_app.theme = "textual-light"
+    fresh = in_thread(asyncio.run, go(fresh_app, None))
+    dark = in_thread(asyncio.run, go(make_app(explored, filter=1, at=(70, 60)), None))
+    assert changed == fresh and changed != dark
