@@ -120,6 +120,59 @@ def torch_conv(wl: Workload, x: np.ndarray, k: np.ndarray):  # type: ignore[no-u
     return run, torch.__version__
 
 
+# ------------------------------------------------------------------------------------------------
+# The transposed and separable kinds (convcli.engine.transpose, convcli.engine.separable)
+
+
+def transposed_and_separable(rng: np.random.Generator, repeats: int, only: str = "") -> None:
+    """Conv2DTranspose 128² 64 → 32 k4 s2 (``same``: PyTorch's padding 1) and SeparableConv2D
+    112² 64 → 128 (k3 ``same``, M 1: torch's grouped conv then a 1×1 conv), each beside PyTorch."""
+    from convcli.engine import separable, transpose
+
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        torch = None  # type: ignore[assignment]
+
+    def channels_first(a: np.ndarray):  # type: ignore[no-untyped-def]
+        return torch.from_numpy(np.ascontiguousarray(np.moveaxis(a, -1, 0))[None])
+
+    rows: list[tuple[str, dict[str, Callable[[], object]], float]] = []
+    x = rng.random((128, 128, 64), dtype=np.float32)
+    k = (rng.random((4, 4, 32, 64), dtype=np.float32) - 0.5).astype(np.float32)  # (kh, kw, F, C)
+    fns: dict[str, Callable[[], object]] = {
+        "convcli": lambda: transpose.conv_transpose(x, k, stride=2, padding="same")}
+    if torch is not None:
+        xt, wt = channels_first(x), torch.from_numpy(transpose.kernel_to_torch(k))
+        fns["torch"] = lambda: F.conv_transpose2d(xt, wt, stride=2, padding=1)
+    rows.append(("transpose 2D", fns, 1.5))
+
+    x = rng.random((112, 112, 64), dtype=np.float32)
+    dw = (rng.random((3, 3, 64, 1), dtype=np.float32) - 0.5).astype(np.float32)
+    pw = (rng.random((1, 1, 64, 128), dtype=np.float32) - 0.5).astype(np.float32)
+    fns = {"convcli": lambda: separable.separable_conv(x, dw, pw, padding="same")}
+    if torch is not None:
+        xt = channels_first(x)
+        dwt = torch.from_numpy(np.ascontiguousarray(dw.transpose(2, 3, 0, 1)))  # (C·M, 1, kh, kw)
+        pwt = torch.from_numpy(np.ascontiguousarray(pw.transpose(3, 2, 0, 1)))  # (F, C·M, 1, 1)
+        fns["torch"] = lambda: F.conv2d(F.conv2d(xt, dwt, padding=1, groups=64), pwt)
+    rows.append(("separable 2D", fns, 1.5))
+
+    for name, row, goal in rows:
+        if only not in name:
+            continue
+        if torch is not None:
+            with torch.no_grad():
+                best = interleaved(row, repeats)
+        else:
+            best = interleaved(row, repeats)
+        ours, theirs = best["convcli"], best.get("torch")
+        ratio = ours / theirs if theirs else float("nan")
+        print(f"{name:<12} {ours * 1e3:10.1f} {theirs * 1e3 if theirs else float('nan'):9.1f} {ratio:6.2f} "
+              f"{goal:5.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats; skip the 12 MP row")
@@ -163,6 +216,8 @@ def main() -> None:
         print(f"torch {torch_version}, threads {__import__('torch').get_num_threads()}")
     else:
         print("torch not installed: ratios need `pip install torch==2.13.0`")
+
+    transposed_and_separable(rng, repeats, args.only)
 
     # partial sums: what `convcli run` computes for display and for --save
     x = rng.random((1024, 1024, 3), dtype=np.float32)
