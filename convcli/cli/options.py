@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
-from convcli.cli.parsing import check_count, check_seed, parse_padding, parse_pair, parse_resize
+from convcli.cli.parsing import check_count, check_seed, parse_axes, parse_padding, parse_resize
+from convcli.layer.kinds import PADDING_MODES
 from convcli.layer.spec import KINDS
 
 if TYPE_CHECKING:
@@ -64,6 +65,9 @@ class View(StrEnum):
 
 #: The layer kinds of ``params``: the spec's own list (convcli.layer is numpy-free and cheap to import).
 Kind = StrEnum("Kind", {k: k for k in KINDS})  # type: ignore[misc]
+
+
+PaddingMode = StrEnum("PaddingMode", {m: m for m in PADDING_MODES})  # type: ignore[misc]
 
 
 class Lang(StrEnum):
@@ -127,6 +131,18 @@ PaddingOpt = Annotated[str, typer.Option(help="valid, same (Keras rule), P or PH
                                          rich_help_panel=LAYER_PANEL)]
 DilationOpt = Annotated[str, typer.Option(help="D or DH,DW.", rich_help_panel=LAYER_PANEL)]
 GroupsOpt = Annotated[int, typer.Option(min=1, help="Channel groups; must divide C and F.", rich_help_panel=LAYER_PANEL)]
+KindOpt = Annotated[str | None, typer.Option(
+    help="conv, depthwise, transpose or separable, or a Keras or PyTorch class name (Conv1D, Conv3D, "
+    "DepthwiseConv2D, ConvTranspose2d, ...; any case), which sets --ndim too. \\[default: conv]",
+    rich_help_panel=LAYER_PANEL, show_default=False)]
+NdimOpt = Annotated[int | None, typer.Option(
+    "--ndim", min=1, max=3, help="Spatial axes: 1 (an (L, C) signal), 2 (an image) or 3 ((D, H, W, C)). "
+    "\\[default: 2, or the class name's]", rich_help_panel=LAYER_PANEL, show_default=False)]
+PaddingModeOpt = Annotated[PaddingMode, typer.Option(
+    "--padding-mode", help="What the pads hold, as PyTorch's padding_mode: zeros, reflect, replicate or circular.",
+    rich_help_panel=LAYER_PANEL)]
+DepthMultiplierOpt = Annotated[int, typer.Option(
+    "--depth-multiplier", "-m", min=1, help="M: outputs per input channel (depthwise).", rich_help_panel=LAYER_PANEL)]
 ActivationOpt = Annotated[Activation, typer.Option(help="Keras activation name.", rich_help_panel=LAYER_PANEL)]
 DTypeOpt = Annotated[DType, typer.Option(help="Compute precision.", rich_help_panel=LAYER_PANEL)]
 SemanticsOpt = Annotated[Semantics, typer.Option(
@@ -199,6 +215,10 @@ class LayerOptions:
     padding: PaddingOpt = "valid"
     dilation: DilationOpt = "1"
     groups: GroupsOpt = 1
+    kind: KindOpt = None
+    ndim: NdimOpt = None
+    padding_mode: PaddingModeOpt = "zeros"  # type: ignore[assignment]
+    depth_multiplier: DepthMultiplierOpt = 1
     activation: ActivationOpt = "linear"  # type: ignore[assignment]
     dtype: DTypeOpt = DType.float32
     semantics: SemanticsOpt = Semantics.keras
@@ -275,15 +295,18 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Reques
 
     check_count(opts.filters, "--filters")
     check_count(opts.groups, "--groups")
+    check_count(opts.depth_multiplier, "--depth-multiplier")
     check_seed(opts.seed)
-    kernel_hw = parse_pair(opts.kernel_size, "--kernel-size")
-    stride = parse_pair(opts.stride, "--stride")
-    dilation = parse_pair(opts.dilation, "--dilation")
-    padding = parse_padding(opts.padding)
+    kind, ndim = parse_kind(opts.kind, opts.ndim)
+    kernel_hw = parse_axes(opts.kernel_size, "--kernel-size", ndim)
+    stride = parse_axes(opts.stride, "--stride", ndim)
+    dilation = parse_axes(opts.dilation, "--dilation", ndim)
+    padding = parse_padding(opts.padding, ndim)
     resize = parse_resize(opts.resize) if opts.resize is not None else None
     request = Request(
         opts.input, filters=opts.filters, kernel_size=kernel_hw, stride=stride, padding=padding, dilation=dilation,
-        groups=opts.groups, activation=str(opts.activation), dtype=str(opts.dtype), semantics=str(opts.semantics),
+        groups=opts.groups, kind=kind, ndim=ndim, padding_mode=str(opts.padding_mode),
+        depth_multiplier=opts.depth_multiplier, activation=str(opts.activation), dtype=str(opts.dtype), semantics=str(opts.semantics),
         init=str(opts.init), seed=opts.seed, kernel=opts.kernel, kernel_layout=_value(opts.kernel_layout),
         kernel_key=opts.kernel_key, bias=opts.bias, bias_key=opts.bias_key, no_bias=opts.no_bias, flip=opts.flip,
         key=opts.key, layout=_value(opts.layout), color_mode=_value(opts.color_mode),
@@ -292,6 +315,21 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Reques
     with usage_errors():
         check_request(request, enforce_semantics=enforce_semantics)
     return request
+
+
+def parse_kind(kind: str | None, ndim: int | None) -> tuple[str, int]:
+    """``--kind`` and ``--ndim`` as ``(kind, ndim)``: a class name sets both, and ``--ndim`` may only agree
+    with it (usage errors)."""
+    from convcli.layer.kinds import LayerConfigError
+    from convcli.layer.kinds import parse_kind as kind_and_ndim
+
+    try:
+        name, said = kind_and_ndim(kind) if kind is not None else ("conv", None)
+    except LayerConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if said is not None and ndim is not None and said != ndim:
+        raise typer.BadParameter(f"--kind {kind} is {said}-D but --ndim is {ndim}; give one of them")
+    return name, said or ndim or 2
 
 
 def _value(choice: StrEnum | None) -> str | None:

@@ -38,6 +38,44 @@ def parse_pair(text: str, option: str, *, minimum: int = 1) -> int | tuple[int, 
     return values[0] if len(values) == 1 else (values[0], values[1])
 
 
+def parse_axes(text: str, option: str, ndim: int, *, minimum: int = 1) -> int | tuple[int, ...]:
+    """One value or one per axis of ``ndim`` (``"9"``, ``"3,3,3"`` or ``"3x3x3"``), each ≥ ``minimum``: an
+    int, or a tuple of ``ndim``. In 2-D this is :func:`parse_pair`."""
+    if ndim == 2:
+        return parse_pair(text, option, minimum=minimum)
+    count = (1, ndim)
+    try:
+        values = tuple(int(p) for p in _split(text))
+    except ValueError:
+        raise typer.BadParameter(f"{option} takes whole numbers like 3 or {','.join(['3'] * ndim)}; got {text!r}") \
+            from None
+    if len(values) not in count:
+        many = ",".join("N" * ndim) if ndim > 1 else "N"
+        raise typer.BadParameter(f"{option} takes N{' or ' + many if ndim > 1 else ''} for a {ndim}-D layer; "
+                                 f"got {text!r}")
+    if min(values) < minimum:
+        raise typer.BadParameter(f"{option} must be ≥ {minimum}; got {text!r}")
+    if max(values) > MAX_SIZE:
+        raise typer.BadParameter(f"{option} must be ≤ {MAX_SIZE}; got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
+def parse_position_nd(text: str, option: str, ndim: int) -> tuple[int, ...]:
+    """An output position of a ``ndim``-D layer: ``I`` (1-D), ``ROW,COL`` (2-D), ``D,ROW,COL`` (3-D), each ≥ 0."""
+    if ndim == 2:
+        return parse_position(text, option)
+    names = {1: "I", 3: "D,ROW,COL"}[ndim]
+    try:
+        values = tuple(int(p) for p in _split(text))
+    except ValueError:
+        raise typer.BadParameter(f"{option} takes {names} (whole numbers) for a {ndim}-D layer; got {text!r}") \
+            from None
+    if len(values) != ndim or min(values) < 0 or max(values) > MAX_SIZE:
+        raise typer.BadParameter(f"{option} takes {names} with every value from 0 to {MAX_SIZE} for a {ndim}-D "
+                                 f"layer; got {text!r}")
+    return values
+
+
 def check_count(value: int | None, option: str) -> None:
     """A count option (``--filters``, ``--groups`` ...; Typer has checked ``≥ 1``) is at most :data:`MAX_SIZE`."""
     if value is not None and value > MAX_SIZE:
@@ -55,17 +93,21 @@ def as_hw(value: int | tuple[int, int]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else value
 
 
-def parse_padding(text: str) -> str | int | tuple[int, int]:
-    """``valid``, ``same``, ``P`` or ``PH,PW`` (symmetric zeros, PyTorch style)."""
-    if text.strip().lower() in ("valid", "same"):
+_PADDINGS = {1: "valid, same, causal or P", 2: "valid, same, P or PH,PW", 3: "valid, same, P or PD,PH,PW"}
+
+
+def parse_padding(text: str, ndim: int = 2) -> str | int | tuple[int, ...]:
+    """``valid``, ``same``, ``causal`` (checked against the layer by its spec), ``P`` or one ``P`` per axis
+    (``PH,PW`` in 2-D; symmetric pads, PyTorch style)."""
+    if text.strip().lower() in ("valid", "same", "causal"):
         return text.strip().lower()
     try:
-        return parse_pair(text, "--padding", minimum=0)
+        return parse_axes(text, "--padding", ndim, minimum=0)
     except typer.BadParameter as exc:
         if "≤" in exc.message:
             raise
         raise typer.BadParameter(
-            f"--padding takes valid, same, P or PH,PW with P ≥ 0; got {text!r}"
+            f"--padding takes {_PADDINGS.get(ndim, _PADDINGS[2])} with P ≥ 0; got {text!r}"
         ) from None
 
 

@@ -14,12 +14,13 @@ import typer
 from convcli.cli.app import app, usage_errors, warn
 from convcli.cli.notes import build_layer, warn_overflow
 from convcli.cli.options import ExportOpt, ForceOpt, LayerOptions, View, parse_layer, takes_layer_options
-from convcli.cli.parsing import parse_filter_list, parse_position
+from convcli.cli.parsing import parse_filter_list, parse_position_nd
 from convcli.cli.run_options import (
     FIGURE_WIDTH,
     AccumulateOpt,
     AtOpt,
     CompressOpt,
+    DepthAtOpt,
     FigureOpt,
     FigureWidthOpt,
     FilterOpt,
@@ -35,6 +36,8 @@ from convcli.cli.run_options import (
     ViewOpt,
     WindowOpt,
 )
+
+Pos = tuple[int, int] | None
 
 #: The end of ``run --help``: real commands on the shipped samples (a test runs each one).
 EXAMPLES = (
@@ -54,7 +57,8 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
         compress: CompressOpt = False, view: ViewOpt = View.auto, figure: FigureOpt = None,
         figure_width: FigureWidthOpt = FIGURE_WIDTH, save_maps: SaveMapsOpt = None,
         heatmap_stat: HeatmapStatOpt = HeatmapStat.auto, export: ExportOpt = None, force: ForceOpt = False,
-        quiet: QuietOpt = False, precision: PrecisionOpt = None, accumulate: AccumulateOpt = None) -> None:
+        quiet: QuietOpt = False, precision: PrecisionOpt = None, accumulate: AccumulateOpt = None,
+        depth_at: DepthAtOpt = None) -> None:
     """Apply a multi-channel Conv2D to an image or array and show each channel's partial sums adding up."""
     from convcli import engine
     from convcli.cli import run_output as out
@@ -66,10 +70,11 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     request = replace(parse_layer(opts), precision=precision, accumulate=accumulate)
     with usage_errors():
         check_precision(precision, accumulate)
-    at_v, trace_v = _positions(at, trace, window, json_=json_, export=export, compress=compress, save=save)
+    at_v, trace_v, depth = _positions(at, trace, window, json_=json_, export=export, compress=compress, save=save,
+                                      ndim=request.ndim, depth_at=depth_at)
     targets = out.check_targets(opts, save, figure, save_maps, export, force, compress=compress,
                                 figure_width=figure_width)
-    built = build_layer(opts, request)
+    built = out.shown_layer(build_layer(opts, request), depth)
     layer, out_hw = built.layer, built.layer.geometry.out_hw
     detail = (parse_filter_list(filter_, layer.filters, from_option=opts.kernel is None and opts.model is None)
               if filter_ else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))
@@ -103,17 +108,26 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
 
 
 def _positions(at: str | None, trace: str | None, window: int | None, *, json_: bool, export: object,
-               compress: bool, save: object) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
-    """``--at`` and ``--trace`` parsed, and the options that cannot go together refused (usage errors)."""
-    at_v = parse_position(at, "--at") if at else None
-    trace_v = parse_position(trace, "--trace") if trace else None
+               compress: bool, save: object, ndim: int = 2, depth_at: int | None = None) -> tuple[Pos, Pos, int | None]:
+    """``--at`` and ``--trace`` parsed as ``(row, col)`` (a 1-D position ``I`` is ``(0, I)`` of its one row; a
+    3-D ``D,ROW,COL`` gives the plane shown), the plane shown, and the options that cannot go together refused."""
+    if depth_at is not None and ndim != 3:
+        raise typer.BadParameter(f"--depth-at chooses a plane of a 3-D layer; this layer is {ndim}-D")
+    given = [(o, parse_position_nd(t, o, ndim)) for o, t in (("--trace", trace), ("--at", at)) if t]
+    depths = {o: v[0] for o, v in given if ndim == 3}
+    if depth_at is not None:
+        depths["--depth-at"] = depth_at
+    if len(set(depths.values())) > 1:
+        raise typer.BadParameter(f"{' and '.join(depths)} choose different planes ({', '.join(map(str, depths.values()))})")
+    rowcol = {o: ((0, *v) if ndim == 1 else v[-2:]) for o, v in given}
+    at_v, trace_v = rowcol.get("--at"), rowcol.get("--trace")
     if window is not None and window < 1:
         raise typer.BadParameter(f"--window must be ≥ 1; got {window}")
     if json_ and export is not None:
         raise typer.BadParameter("--export records the tables; it cannot be combined with --json")
     if compress and save is None:
         raise typer.BadParameter("--compress applies to --save; give --save FILE.npz")
-    return at_v, trace_v
+    return at_v, trace_v, next(iter(depths.values()), None)  # type: ignore[return-value]
 
 
 def _stat(heatmap_stat: HeatmapStat, kernel: Any, detail: list[int]) -> str:

@@ -32,10 +32,14 @@ HeatmapStatOpt = Annotated[HeatmapStat, typer.Option(
          "mean, each shown filter's partial maps are computed in full, one filter at a time.",
     rich_help_panel=SHOW_PANEL)]
 AtOpt = Annotated[str | None, typer.Option(help="ROW,COL: top-left output position of the window shown "
-                                           "(default: centred).", rich_help_panel=SHOW_PANEL, show_default=False)]
+                                           "(default: centred); I in 1-D, D,ROW,COL in 3-D.",
+                                           rich_help_panel=SHOW_PANEL, show_default=False)]
+DepthAtOpt = Annotated[int | None, typer.Option("--depth-at", min=0, help="3-D: the output plane shown (default: "
+                                                "the middle one).", rich_help_panel=SHOW_PANEL, show_default=False)]
 WindowOpt = Annotated[int | None, typer.Option(help="Window size N (N×N output positions; default 3).",
                                                rich_help_panel=SHOW_PANEL, show_default=False)]
-TraceOpt = Annotated[str | None, typer.Option(help="ROW,COL: every product that makes this output position.",
+TraceOpt = Annotated[str | None, typer.Option(help="ROW,COL: every product that makes this output position "
+                                              "(I in 1-D, D,ROW,COL in 3-D).",
                                               rich_help_panel=SHOW_PANEL, show_default=False)]
 FilterOpt = Annotated[str | None, typer.Option("--filter", help="Filters to show in detail: 0,3 or 2-5 "
                                                "(default: the first 4).", rich_help_panel=SHOW_PANEL,

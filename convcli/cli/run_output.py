@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcli.cli import output
-from convcli.cli.notes import print_notes
+from convcli.cli.notes import WarnedLayer, print_notes
 from convcli.cli.options import LayerOptions, View
 from convcli.cli.output import ProgressBar, export_screen, note, screen_console
 
@@ -40,7 +40,7 @@ class Shown:
     """One computed run and what of it is shown: the filters in detail, their traces, the view."""
 
     opts: LayerOptions
-    padding: str | int | tuple[int, int]  # as parsed
+    padding: str | int | tuple[int, ...]  # as parsed
     built: BuiltLayer
     result: Any  # engine.LayerResult
     info: Any  # render.InputInfo
@@ -58,6 +58,17 @@ class Shown:
     def precision_at(self) -> tuple[int, int]:
         """The output position whose precision panel is shown: --trace's, else the window's first."""
         return self.trace_at if self.trace_at is not None else (self.window.rows[0], self.window.cols[0])
+
+
+def shown_layer(built: WarnedLayer, depth: int | None) -> WarnedLayer:
+    """The layer the views show: a 3-D layer's plane ``depth`` (:func:`convcli.pipeline.depth.depth_slice`)."""
+    if built.ndim != 3:
+        return built
+    from convcli.cli.app import usage_errors
+    from convcli.pipeline.depth import depth_slice
+
+    with usage_errors():
+        return WarnedLayer(**vars(depth_slice(built, depth)))
 
 
 def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,
@@ -181,7 +192,8 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     console = screen_console(targets.export)
     console.print(render.header(run.info, result, run.padding, run.built.kernel_source,
                                 semantics=run.opts.semantics.value,
-                                precision=run.emulated.how() if run.emulated is not None else None))
+                                precision=run.emulated.how() if run.emulated is not None else None,
+                                spec=run.built.spec, in_size=tuple(run.built.loaded.array.shape[:-1])))
     print_notes(console, run.built)
     heatmaps = run.view in (View.heatmap, View.both)
     if heatmaps:

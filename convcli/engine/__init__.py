@@ -27,7 +27,16 @@ and never exits.
 from __future__ import annotations
 
 from convcli.engine.activations import ACTIVATION_FORMULAS, ACTIVATIONS, activate
-from convcli.engine.bind import Layer, bind, check_bias, param_count, prepare, resolve_dtype
+from convcli.engine.bind import (
+    Layer,
+    bind,
+    check_bias,
+    one_row,
+    param_count,
+    prepare,
+    resolve_dtype,
+    with_padding_mode,
+)
 from convcli.engine.blocks import (
     block_counts,
     block_edges,
@@ -47,7 +56,7 @@ from convcli.engine.conv import (
     trace_position,
 )
 from convcli.engine.extremes import band_extremes, partial_block_extremes
-from convcli.engine.general import layer_output, layer_partials_nd
+from convcli.engine.general import depth_slice, layer_output, layer_partials_nd, run_general
 from convcli.engine.passes import (
     LayerResult,
     PassResult,
@@ -97,6 +106,7 @@ __all__ = [
     "column_reduce",
     "conv2d",
     "conv_geometry",
+    "depth_slice",
     "filter_partials",
     "finite_maps",
     "fuses_conv",
@@ -106,6 +116,7 @@ __all__ = [
     "layer_partials_nd",
     "map_stats",
     "mean_abs_partials",
+    "one_row",
     "output_shape",
     "pad_amounts",
     "padded_region",
@@ -117,9 +128,11 @@ __all__ = [
     "prepare",
     "resolve_dtype",
     "run_bytes",
+    "run_general",
     "run_layer",
     "same_pads_1d",
     "span",
     "tap_block_sums",
     "trace_position",
+    "with_padding_mode",
 ]

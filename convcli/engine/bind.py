@@ -134,16 +134,43 @@ def bind(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: object = n
                          field="kernel_shape")
     shape, groups = grouped
     kernel = kernel.reshape(shape)
-    if spec.ndim == 2:
-        return prepare(x, kernel, stride=spec.stride, padding=spec.padding, dilation=spec.dilation, groups=groups,
-                       dtype=dtype)
-    dt = resolve_dtype(dtype)
-    _check_numeric(x, "the input")
-    _check_numeric(kernel, "the kernel")
-    if x.ndim != spec.ndim + 1:
-        raise ShapeError(f"the input must be {INPUT_LAYOUTS[spec.ndim]}, got {x.ndim} dimensions {x.shape}")
-    geometry = spec.geometry(x.shape[:-1])
-    return Layer(np.asarray(x, dtype=dt), np.asarray(kernel, dtype=dt), groups, geometry)
+    if spec.ndim == 2 and spec.padding != "causal":
+        layer = prepare(x, kernel, stride=spec.stride, padding=spec.padding, dilation=spec.dilation, groups=groups,
+                        dtype=dtype)
+    else:
+        dt = resolve_dtype(dtype)
+        _check_numeric(x, "the input")
+        _check_numeric(kernel, "the kernel")
+        if x.ndim != spec.ndim + 1:
+            raise ShapeError(f"the input must be {INPUT_LAYOUTS[spec.ndim]}, got {x.ndim} dimensions {x.shape}")
+        layer = Layer(np.asarray(x, dtype=dt), np.asarray(kernel, dtype=dt), groups, spec.geometry(x.shape[:-1]))
+    return with_padding_mode(layer, spec.padding_mode)
+
+
+def with_padding_mode(layer: Layer, mode: str) -> Layer:
+    """``layer`` as PyTorch computes it with ``padding_mode`` ``mode``: for a mode other than zeros, its
+    input padded with that mode (:func:`convcli.engine.padding.pad_input`) and read without padding;
+    the same output, position for position."""
+    if mode == "zeros":
+        return layer
+    from convcli.engine.padding import pad_input
+
+    g = layer.geometry
+    x = pad_input(layer.x, g.pad_width, mode)
+    valid = Geometry.build(x.shape[:-1], g.kernel, g.strides, g.dilations, ("valid",) * g.ndim)
+    return Layer(x, layer.kernel, layer.groups, valid)
+
+
+def one_row(layer: Layer) -> Layer:
+    """A 1-D layer ``x (L, C)``, ``kernel (k, Cg, F)`` as the 2-D layer of one row that computes it:
+    ``x (1, L, C)``, ``kernel (1, k, Cg, F)``, its output ``(1, L', F)`` (views, no copies), so that the 2-D
+    fast paths, views and traces serve it; the pads stay on the one axis (causal ones included)."""
+    g = layer.geometry
+    if g.ndim != 1:
+        raise ValueError(f"one_row takes a 1-D layer, not a {g.ndim}-D one")
+    rows = Geometry((1, *g.in_size), (1, *g.kernel), (1, *g.strides), (1, *g.dilations), ((0, 0), *g.pad_width),
+                    (1, *g.out_size))
+    return Layer(layer.x[None], layer.kernel[None], layer.groups, rows)
 
 
 def check_bias(bias: np.ndarray | Sequence[float] | float | None, filters: int, dtype: np.dtype) -> np.ndarray:

@@ -14,11 +14,16 @@ output ``(*S', F)``, partial sums ``(*S', Cg, F)``. numpy only.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convcli.engine.bind import Layer, check_bias
-from convcli.layer.geometry import span
+from convcli.layer.geometry import Geometry, span
+
+if TYPE_CHECKING:
+    from convcli.engine.passes import LayerResult
 
 #: Receptive-field values materialised per block of the first output axis (bounded memory).
 BLOCK_VALUES = 1 << 22
@@ -73,3 +78,44 @@ def layer_partials_nd(layer: Layer) -> np.ndarray:
     ``g·Cg + c`` (``g`` the group of filter ``f``) cross-correlated with ``kernel[..., c, f]``, so that
     its sum over ``c`` plus the bias is :func:`layer_output`."""
     return _contract(layer, per_channel=True)
+
+
+def depth_slice(layer: Layer, d: int) -> tuple[Layer, tuple[int, ...]]:
+    """Output plane ``d`` of a 3-D layer as the 2-D layer that computes it, and the input planes it reads.
+
+    The ``kd`` input planes the kernel reads for plane ``d`` (zeros where they fall in the depth padding)
+    become channels: ``x (H, W, groups·kd·Cg)``, channel ``g·kd·Cg + t·Cg + c`` being channel ``g·Cg + c``
+    of plane ``d·sd + t·dd - pad``; ``kernel (kh, kw, kd·Cg, F)``. Its output is the 3-D output's plane
+    ``d`` ``(H', W', F)``, and its partials per (plane, channel) add up to the 3-D partials per channel."""
+    g = layer.geometry
+    if g.ndim != 3:
+        raise ValueError(f"depth_slice takes a 3-D layer, not a {g.ndim}-D one")
+    if not 0 <= d < g.out_size[0]:
+        raise IndexError(f"plane {d} is outside the output's {g.out_size[0]} planes")
+    depth, h, w, _ = layer.x.shape
+    kd, kh, kw, cg, f = layer.kernel.shape
+    groups = layer.groups
+    planes = tuple(d * g.strides[0] + t * g.dilations[0] - g.pad_width[0][0] for t in range(kd))
+    x2 = np.zeros((h, w, groups, kd, cg), dtype=layer.x.dtype)
+    for t, p in enumerate(planes):
+        if 0 <= p < depth:
+            x2[:, :, :, t, :] = layer.x[p].reshape(h, w, groups, cg)
+    kernel2 = np.ascontiguousarray(layer.kernel.transpose(1, 2, 0, 3, 4)).reshape(kh, kw, kd * cg, f)
+    plane = Geometry(g.in_size[1:], g.kernel[1:], g.strides[1:], g.dilations[1:], g.pad_width[1:], g.out_size[1:])
+    return Layer(x2.reshape(h, w, groups * kd * cg), kernel2, groups, plane), planes
+
+
+def run_general(layer: Layer, bias: np.ndarray | None, activation: str, *, use_bias: bool = True) -> LayerResult:
+    """Everything a run computes for a layer of any rank, on the general path: the output ``(*S', F)``, the
+    pre-activation, the partials ``(*S', Cg, F)`` (kept) and each channel's mean ``|partial|`` ``(Cg, F)``."""
+    from convcli.engine.activations import activate, activation_fn
+    from convcli.engine.passes import LayerResult
+
+    activation_fn(activation)
+    b = check_bias(bias, layer.filters, layer.x.dtype)
+    partials = layer_partials_nd(layer)
+    pre = layer_output(layer, b)
+    flat = partials.reshape(-1, layer.cg, layer.filters)
+    mean_abs = np.abs(flat).mean(axis=0, dtype=np.float64)
+    low, high = flat.min(axis=0), flat.max(axis=0)
+    return LayerResult(layer, b, use_bias, activation, pre, activate(pre, activation), mean_abs, partials, low, high)

@@ -55,9 +55,12 @@ def same_pads_1d(n: int, k: int, s: int, d: int) -> tuple[int, int]:
 
 
 def axis_pads(n: int, k: int, s: int, d: int, padding: str | int) -> tuple[int, int]:
-    """The zeros ``(before, after)`` that ``padding`` (``"valid"``, ``"same"`` or a symmetric
-    count, already checked) adds to one axis of length ``n``."""
+    """The zeros ``(before, after)`` that ``padding`` (``"valid"``, ``"same"``, ``"causal"`` or a
+    symmetric count, already checked) adds to one axis of length ``n``. ``causal`` is Keras' Conv1D
+    rule: ``(k - 1)·d`` zeros before, none after, so that output ``i`` reads no input after ``i``."""
     if isinstance(padding, str):
+        if padding == "causal":
+            return span(k, d) - 1, 0
         return same_pads_1d(n, k, s, d) if padding == "same" else (0, 0)
     return padding, padding
 

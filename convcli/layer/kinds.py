@@ -335,6 +335,27 @@ def kind_of(name: str) -> ConvKind:
         raise LayerConfigError("kind", f"unknown layer kind {name!r}; choose from {', '.join(KIND_OBJECTS)}") from None
 
 
+#: PyTorch's ``padding_mode`` values (Keras pads with zeros only).
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def parse_kind(text: str) -> tuple[str, int | None]:
+    """``(kind, ndim)`` of a kind as the CLI takes it, case-insensitive: a kind's name (``conv``: ndim
+    ``None``, not said) or a Keras or PyTorch class name (``Conv1D``, ``ConvTranspose2d``,
+    ``SeparableConv1D``, ``DepthwiseConv2D``, ...: both said). :class:`LayerConfigError` (field ``kind``)
+    for another word."""
+    word = text.strip().lower()
+    if word in KIND_OBJECTS:
+        return word, None
+    for name, kind in KIND_OBJECTS.items():  # conv first: PyTorch's Conv{n}d is a conv (depthwise is its groups)
+        for ndim in (1, 2, 3):
+            if word in (kind.keras_name(ndim).lower(), kind.torch_name(ndim).lower()):
+                return name, ndim
+    examples = "Conv1D, Conv3D, Conv2DTranspose, ConvTranspose2d, DepthwiseConv2D, SeparableConv1D"
+    raise LayerConfigError("kind", f"unknown layer kind {text!r}; choose from {', '.join(KIND_OBJECTS)} or a Keras "
+                                   f"or PyTorch class name ({examples})")
+
+
 def is_conv_kind(name: str) -> bool:
     """Whether ``name`` is a conv kind (a model listing's other layers have other kinds)."""
     return name in KIND_OBJECTS

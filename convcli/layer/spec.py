@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from convcli.layer import geometry
-from convcli.layer.kinds import KIND_OBJECTS, ConvKind, check_whole, kind_of
+from convcli.layer.kinds import KIND_OBJECTS, PADDING_MODES, ConvKind, check_whole, kind_of
 from convcli.layer.kinds import (
     LayerConfigError as LayerConfigError,  # defined here first; callers import it here
 )
@@ -45,8 +45,9 @@ class ConvSpec:
     """A conv layer of one of :data:`KINDS` with ``ndim`` spatial axes, on ``in_channels`` channels.
 
     ``filters`` is ``F`` (``None`` for ``depthwise``, whose outputs are ``C·M``); ``kernel``,
-    ``stride`` and ``dilation`` have one entry per axis; ``padding`` is ``"valid"``, ``"same"`` or
-    symmetric zeros per axis (not for ``transpose``).
+    ``stride`` and ``dilation`` have one entry per axis; ``padding`` is ``"valid"``, ``"same"``,
+    ``"causal"`` (1-D: ``(k - 1)·d`` before) or symmetric pads per axis (not for ``transpose``);
+    ``padding_mode`` what the pads hold, as PyTorch's (``zeros``, ``reflect``, ``replicate``, ``circular``).
     """
 
     kind: str
@@ -60,6 +61,7 @@ class ConvSpec:
     depth_multiplier: int = 1
     use_bias: bool = True
     ndim: int = 2
+    padding_mode: str = "zeros"
 
     @property
     def kind_obj(self) -> ConvKind:
@@ -133,12 +135,20 @@ def check_spec(spec: ConvSpec) -> ConvSpec:
         raise LayerConfigError("groups", f"groups {spec.groups} does not divide the {spec.filters} filters",
                                against="filters")
     if isinstance(spec.padding, str):
-        if spec.padding not in ("valid", "same"):
-            raise LayerConfigError("padding", f"padding must be valid, same or (ph, pw), got {spec.padding!r}")
+        if spec.padding not in ("valid", "same", "causal"):
+            raise LayerConfigError("padding", f"padding must be valid, same, causal or (ph, pw), got {spec.padding!r}")
+        if spec.padding == "causal" and (spec.ndim != 1 or kind.transposed):
+            raise LayerConfigError("padding", f"padding causal is for 1-D conv and depthwise layers (Keras' Conv1D "
+                                              f"rule), not a {spec.ndim}-D {spec.kind} layer")
     else:
         kind.check_padding(spec)
         for v in spec.padding:
             check_whole(v, "padding", "the padding", minimum=0)
         _per_axis(spec.padding, spec.ndim, "padding", "the padding")
     kind.check_dilation(spec)
+    if spec.padding_mode not in PADDING_MODES:
+        raise LayerConfigError("padding_mode", f"padding mode must be one of {', '.join(PADDING_MODES)}, "
+                                               f"got {spec.padding_mode!r}")
+    if spec.padding_mode != "zeros" and kind.transposed:
+        raise LayerConfigError("padding_mode", "a transpose layer pads with zeros only (as PyTorch's)")
     return spec

@@ -12,7 +12,7 @@ import os
 from typing import TYPE_CHECKING
 
 from convcli.errors import ConfigError, ConvcliError, ShapeError
-from convcli.pipeline.request import Pair, RequestError, as_pair
+from convcli.pipeline.request import Axes, RequestError, as_axes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,29 +25,34 @@ def layer_spec(
     kind: str,
     in_channels: int,
     filters: int | None,
-    kernel: Pair,
+    kernel: Axes,
     *,
-    stride: Pair = 1,
-    dilation: Pair = 1,
-    padding: str | Pair = "valid",
+    stride: Axes = 1,
+    dilation: Axes = 1,
+    padding: str | Axes = "valid",
     groups: int = 1,
     depth_multiplier: int = 1,
     use_bias: bool = True,
+    ndim: int = 2,
+    padding_mode: str = "zeros",
 ) -> ConvSpec:
-    """The spec of the options' values: ``N`` means ``(N, N)``, padding ``P`` means ``(P, P)``."""
+    """The spec of the options' values: ``N`` means ``(N,) * ndim`` (``(N, N)`` in 2-D), padding ``P``
+    means ``P`` on every axis."""
     from convcli.layer.spec import ConvSpec
 
     return ConvSpec(
         kind=kind,
         in_channels=in_channels,
         filters=filters,
-        kernel=as_pair(kernel),
-        stride=as_pair(stride),
-        dilation=as_pair(dilation),
-        padding=padding if isinstance(padding, str) else as_pair(padding),
+        kernel=as_axes(kernel, ndim),
+        stride=as_axes(stride, ndim),
+        dilation=as_axes(dilation, ndim),
+        padding=padding if isinstance(padding, str) else as_axes(padding, ndim),
         groups=groups,
         depth_multiplier=depth_multiplier,
         use_bias=use_bias,
+        ndim=ndim,
+        padding_mode=padding_mode,
     )
 
 
@@ -87,17 +92,20 @@ def bound_layer(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: str
         ) from None
 
 
-def check_settings(spec: ConvSpec) -> None:
+def check_settings(spec: ConvSpec, *, filters_given: bool = True) -> None:
     """Before any data: the checks of ``spec`` whose values are all options (:class:`RequestError`).
 
     ``spec.in_channels`` is not known yet (it is the input's); pass ``groups`` for it, a count that
-    every ``groups`` divides, so that only the settings the options gave can fail.
+    every ``groups`` divides, so that only the settings the options gave can fail. Without
+    ``filters_given`` (a kernel file gives them), their fit with ``groups`` is left to the binding.
     """
     from convcli.layer.spec import LayerConfigError, check_spec
 
     try:
         check_spec(spec)
     except LayerConfigError as exc:
+        if exc.against == "filters" and not filters_given:
+            return
         worded = _data_worded(exc, spec, "", None)
         raise RequestError(str(worded), field=exc.field) from None
 

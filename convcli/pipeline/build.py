@@ -22,6 +22,11 @@ if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for
 
 def build_layer(request: Request) -> BuiltLayer:
     """Load the input, make or load the kernel and bind them (``request`` checked by :func:`~convcli.pipeline.checks.check_request`)."""
+    if request.ndim != 2 or request.kind != "conv" or request.padding_mode != "zeros":
+        from convcli.pipeline.kinds import build_kind_layer, load_signal
+
+        loaded = load(request) if request.ndim == 2 else load_signal(request)
+        return build_kind_layer(request, loaded, bias_of(request))
     loaded = load(request)
     read_as = layout_warning(request, loaded)
     if request.model is not None:
@@ -44,7 +49,7 @@ def build_layer(request: Request) -> BuiltLayer:
                         channel_names=loaded.channel_names, kernel_layout=request.used_kernel_layout)
     if request.flip:
         kernel_source += ", flipped (--flip)"
-    bias, bias_what, bias_source = _bias(request)
+    bias, bias_what, bias_source = bias_of(request)
     kernel_source += bias_source
     if bias is not None:
         from convcli import engine
@@ -93,7 +98,7 @@ def _kernel(request: Request, x: np.ndarray, cg: int) -> tuple[np.ndarray, str]:
     return k, f"--init {request.init}" + (f" (seed {request.seed})" if request.init == "random" else "")
 
 
-def _bias(request: Request) -> tuple[np.ndarray | None, str, str]:
+def bias_of(request: Request) -> tuple[np.ndarray | None, str, str]:
     """``(bias, what names it in a warning, what the kernel's source adds)``: the option's, the one beside a
     ``np.savez(*layer.get_weights())`` kernel, or None."""
     from convcli.sources import kernels

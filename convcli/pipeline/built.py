@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for
     import numpy as np
 
     from convcli.engine import Layer
+    from convcli.layer.spec import ConvSpec
     from convcli.sources.inputs import Loaded
 
 
@@ -33,21 +34,57 @@ class BuiltLayer:
     bias: np.ndarray | None
     kernel_source: str
     warnings: tuple[str, ...] = ()  # NaN/±Inf in the input, kernel or bias; shown once every check has passed
-    padding: str | int | tuple[int, int] = "valid"  # as the engine takes it: the option's, or a --model layer's
+    padding: str | int | tuple[int, ...] = "valid"  # as the engine takes it: the option's, or a --model layer's
     activation: str = "linear"
     use_bias: bool = True
     notes: tuple[str, ...] = ()  # shown under the header: --flip, what a --model layer's options override, its input
     model: dict[str, object] | None = None  # the --model layer, for --json
+    #: the layer as asked, when it is not the classic 2-D conv (its kind, rank, padding mode): ``layer`` computes
+    #: it (a 1-D layer as one row, a padding mode as its padded input), the views and the archive name it
+    spec: ConvSpec | None = None
+    #: the whole 3-D layer when ``layer`` is one depth slice of it (:mod:`convcli.pipeline.depth`): the archive's
+    whole: Layer | None = None
+
+    @property
+    def ndim(self) -> int:
+        """The layer's spatial axes (1, 2 or 3)."""
+        return self.spec.ndim if self.spec is not None else 2
+
+    def archived_input(self) -> np.ndarray:
+        """The input as ``--save`` holds it: ``(*S, C)`` in the compute dtype, before any padding mode's pads."""
+        if self.spec is None:
+            return self.layer.x
+        import numpy as np
+
+        return np.asarray(self.loaded.array, dtype=self.layer.x.dtype)
+
+    def archived_kernel(self) -> np.ndarray:
+        """The kernel as ``--save`` holds it: the kind's Keras layout (conv ``(*k, C/g, F)``, depthwise ``(*k, C, M)``)."""
+        if self.spec is None:
+            return self.layer.kernel
+        kernel = (self.whole if self.whole is not None else self.layer).kernel
+        return kernel.reshape(self.spec.kernel_shapes()["kernel"])
+
+    def unlifted(self, a: np.ndarray) -> np.ndarray:
+        """A result map ``(H', W', ...)`` of the computed layer in the layer's own axes: a 1-D layer's one row
+        ``(L', ...)``."""
+        return a[0] if self.ndim == 1 else a
+
+
+_AXES = {1: ("position",), 2: ("row", "col"), 3: ("plane", "row", "col")}
 
 
 def nonfinite_warnings(input_what: str, x: np.ndarray, layer: Layer, kernel: tuple[str, np.ndarray] | None,
                        bias: tuple[str, np.ndarray | None]) -> tuple[str, ...]:
     """The NaN/±Inf warnings of the input ``x (H, W, C)``, a kernel from a file (``(what, array)``,
     ``(kh, kw, C/g, F)``) and a bias ``(F,)``, as cast to the layer's dtype."""
-    warned = [_nonfinite(input_what, x, layer.x, ("row", "col", "channel"))]
+    spatial = _AXES.get(x.ndim - 1, ("row", "col"))
+    used = layer.x if layer.x.shape == x.shape else x.astype(layer.x.dtype, copy=False)  # padded or lifted: x cast
+    warned = [_nonfinite(input_what, x, used, (*spatial, "channel"))]
     if kernel is not None:
         what, k = kernel
-        warned.append(_nonfinite(what, k, k.astype(layer.x.dtype), ("row", "col", "channel", "filter")))
+        taps = _AXES.get(k.ndim - 2, ("row", "col"))
+        warned.append(_nonfinite(what, k, k.astype(layer.x.dtype), (*taps, "channel", "filter")))
     what, b = bias
     if b is not None:
         warned.append(_nonfinite(what, b, b.astype(layer.x.dtype), ("filter",)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from convcli.pipeline.binding import check_settings, layer_spec
-from convcli.pipeline.request import Request, RequestError, as_pair, written
+from convcli.pipeline.request import Request, RequestError, as_axes, written
 
 #: The options that make a kernel: a --model layer has its own.
 MODEL_GIVES = ("kernel", "init", "seed", "kernel_size", "filters", "kernel_layout", "kernel_key")
@@ -23,19 +23,44 @@ def check_request(request: Request, *, enforce_semantics: bool = True) -> None:
     the input's channels is the spec's check, made when the layer is bound.
     """
     _check_model(request)
-    if request.kernel is None and request.model is None:  # the filters are --filters: their fit with --groups
-        check_settings(layer_spec("conv", request.groups, request.filters, request.kernel_size,
-                                  stride=request.stride, dilation=request.dilation, padding=request.padding,
-                                  groups=request.groups))
+    _check_kind(request)
+    if request.model is None:  # the filters are --filters (or a kernel file's): their fit with --groups
+        depthwise = request.kind == "depthwise"
+        check_settings(layer_spec(request.kind, request.groups, None if depthwise else request.filters,
+                                  request.kernel_size, stride=request.stride, dilation=request.dilation,
+                                  padding=request.padding, groups=request.groups,
+                                  depth_multiplier=request.depth_multiplier, ndim=request.ndim,
+                                  padding_mode=request.padding_mode),
+                       filters_given=request.kernel is None)
     _check_bias(request)
     check_precision(request.precision, request.accumulate)
-    stride = as_pair(request.stride)
-    if enforce_semantics and request.semantics == "torch" and request.padding == "same" and stride != (1, 1):
+    stride = as_axes(request.stride, request.ndim)
+    if enforce_semantics and request.semantics == "torch" and request.padding == "same" and set(stride) != {1}:
         raise RequestError(
             f"--semantics torch: PyTorch refuses padding='same' with --stride {written(request.stride)} "
             "(\"padding='same' is not supported for strided convolutions\"); give the pads with --padding P or PH,PW, or use "
             "--semantics keras for TensorFlow's 'same' (out = ceil(n / s), the odd pad at the bottom/right)",
             field="padding")
+
+
+def _check_kind(request: Request) -> None:
+    """A kind the engine computes (its kind object says), on the axes a model file's layer has."""
+    from convcli.layer.kinds import kind_of
+
+    kind = kind_of(request.kind)
+    if not kind.computes:
+        raise RequestError(f"--kind {request.kind}: convcli counts {kind.keras_name(request.ndim)} layers (convcli "
+                           f"params) but cannot run or verify them yet; it computes conv and depthwise layers",
+                           field="kind")
+    if request.model is not None and (request.kind != "conv" or request.ndim != 2 or request.padding_mode != "zeros"):
+        raise RequestError("--model gives the layer's kind, axes and padding; --kind, --ndim and --padding-mode "
+                           "cannot be combined with it", field="model")
+    if "depth_multiplier" in request.given and request.kind != "depthwise":
+        raise RequestError(f"--depth-multiplier is for depthwise layers, not {request.kind}; give --kind depthwise",
+                           field="depth_multiplier")
+    if request.kind == "depthwise" and "filters" in request.given:
+        raise RequestError("a depthwise layer has no --filters: it outputs C·M channels (set M with "
+                           "--depth-multiplier)", field="filters")
 
 
 def _check_model(request: Request) -> None:

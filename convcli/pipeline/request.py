@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 #: ``N`` (both axes) or ``(N, M)``.
 Pair = int | tuple[int, int]
+#: ``N`` (every axis) or one value per axis (``(N, M)`` in 2-D).
+Axes = int | tuple[int, ...]
 
 class RequestError(ConfigError):
     """Options that cannot go together, whatever the data (``--bias`` with ``--no-bias``, ...)."""
@@ -31,8 +33,10 @@ class Request:
     """One exploration: the input, and the layer's options as ``convcli run`` takes them.
 
     ``input`` is a file (image, ``.npy``, ``.npz``, text) or an array ``(H, W, C)`` or ``(H, W)``
-    (one channel). Sizes are ``N`` or ``(N, M)``; ``padding`` is ``"valid"``, ``"same"``, ``P`` or
-    ``(PH, PW)``. The kernel is a preset (``init``, ``seed``, ``kernel_size``, ``filters``), a file
+    (one channel); for ``ndim`` 1 or 3 ``(L, C)`` / ``(D, H, W, C)``, a rank less meaning one channel.
+    ``kind`` and ``ndim`` say which layer (``conv`` or ``depthwise`` are computed; a kind object whose
+    ``computes`` is false is refused by the checks). Sizes are ``N`` or one per axis (``(N, M)``);
+    ``padding`` is ``"valid"``, ``"same"``, ``"causal"`` (1-D), ``P`` or one ``P`` per axis. The kernel is a preset (``init``, ``seed``, ``kernel_size``, ``filters``), a file
     (``kernel``) or a model's layer (``model``, ``layer``). ``given``: the options set explicitly,
     which a model layer's own settings yield to. ``precision`` (and ``accumulate``): the layer is also
     computed as a GPU does in that format (:mod:`convcli.pipeline.precision`).
@@ -40,11 +44,15 @@ class Request:
 
     input: str | os.PathLike[str] | np.ndarray
     filters: int = 1
-    kernel_size: Pair = 3
-    stride: Pair = 1
-    padding: str | Pair = "valid"
-    dilation: Pair = 1
+    kernel_size: Axes = 3
+    stride: Axes = 1
+    padding: str | Axes = "valid"
+    dilation: Axes = 1
     groups: int = 1
+    kind: str = "conv"  # a name of convcli.layer.kinds.KIND_OBJECTS
+    ndim: int = 2  # spatial axes: 1 (Conv1D), 2, 3 (Conv3D)
+    padding_mode: str = "zeros"  # PyTorch's: zeros, reflect, replicate, circular
+    depth_multiplier: int = 1  # depthwise: outputs per input channel
     activation: str = "linear"
     dtype: str = "float32"
     semantics: str = "keras"
@@ -81,6 +89,11 @@ class Request:
         return as_pair(self.kernel_size)
 
     @property
+    def kernel_axes(self) -> tuple[int, ...]:
+        """The kernel size, one per axis."""
+        return as_axes(self.kernel_size, self.ndim)
+
+    @property
     def used_kernel_layout(self) -> str:
         """``keras`` ``(kh, kw, C/g, F)`` or ``torch`` ``(F, C/g, kh, kw)``: the option, else as the semantics."""
         return self.kernel_layout or self.semantics
@@ -93,18 +106,23 @@ class Request:
         return "channels-first" if self.semantics == "torch" else "channels-last"
 
 
-def as_pair(value: Pair) -> tuple[int, int]:
-    """``N`` -> ``(N, N)``; a pair as it is."""
+def as_pair(value: Axes) -> tuple[int, int]:
+    """``N`` -> ``(N, N)``; a pair as it is (a 2-D setting)."""
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def as_axes(value: Axes, ndim: int) -> tuple[int, ...]:
+    """``N`` -> ``(N,) * ndim``; one value per axis as it is."""
+    return (value,) * ndim if isinstance(value, int) else tuple(int(v) for v in value)
 
 
 def spelt(value: object) -> str:
     """A setting as an option spells it: ``(2, 2)`` -> ``2``, ``(1, 2)`` -> ``1,2``."""
-    if isinstance(value, tuple) and len(value) == 2:
-        return str(value[0]) if value[0] == value[1] else f"{value[0]},{value[1]}"
+    if isinstance(value, tuple) and value:
+        return str(value[0]) if len(set(value)) == 1 else ",".join(str(v) for v in value)
     return str(value)
 
 
-def written(value: str | Pair) -> str:
+def written(value: str | Axes) -> str:
     """A value as the option is written: ``same``, ``2`` or ``2,3``."""
-    return str(value) if isinstance(value, (str, int)) else f"{value[0]},{value[1]}"
+    return str(value) if isinstance(value, (str, int)) else ",".join(str(v) for v in value)

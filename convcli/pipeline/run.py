@@ -62,14 +62,24 @@ def run(built: BuiltLayer, *, archive: Archive | None = None, ranges: bool = Fal
 
     with writers.npz_archive(archive.path, force=archive.force, inputs=archive.inputs,
                              compress=archive.compress) as npz:
-        if archive.partials:
-            ho, wo = layer.geometry.out_hw
-            with npz.rows("partials", (ho, wo, layer.cg, layer.filters), layer.x.dtype) as partials:
-                result = compute(lambda rows, block: partials.write(block))
-        else:
+        if built.whole is not None:  # a depth slice is shown: the archive holds the whole 3-D run
+            whole = engine.run_general(built.whole, built.bias, built.activation, use_bias=built.use_bias)
             result = compute()
-        for name, value in (("input", layer.x), ("kernel", layer.kernel), ("bias", result.bias),
-                            ("preactivation", result.preactivation), ("output", result.output)):
+            saved = whole
+            if archive.partials:
+                npz.add("partials", whole.full_partials())
+        elif archive.partials:
+            ho, wo = layer.geometry.out_hw
+            one_row = built.ndim == 1  # a 1-D layer computed as one row: its arrays have no row axis
+            shape = (wo, layer.cg, layer.filters) if one_row else (ho, wo, layer.cg, layer.filters)
+            with npz.rows("partials", shape, layer.x.dtype) as partials:
+                result = compute(lambda rows, block: partials.write(block[0] if one_row else block))
+            saved = result
+        else:
+            result = saved = compute()
+        for name, value in (("input", built.archived_input()), ("kernel", built.archived_kernel()),
+                            ("bias", saved.bias), ("preactivation", built.unlifted(saved.preactivation)),
+                            ("output", built.unlifted(saved.output))):
             npz.add(name, value)
         for name, value in (then(result) if then is not None else {}).items():
             npz.add(name, value)

@@ -82,7 +82,9 @@ def index_range(lo: int, hi: int) -> str:
 
 
 def pair_text(p: Sequence[Any]) -> str:
-    """``(3, 5)``: a pair (or any tuple) as Python writes it."""
+    """``(3, 5)``: a pair (or any tuple) as Python writes it (``(5,)`` for one value)."""
+    if len(p) == 1:
+        return f"({p[0]},)"
     return f"({', '.join(str(v) for v in p)})"
 
 
@@ -105,9 +107,19 @@ def square_text(p: Sequence[Any], sep: str = "×") -> str:
 
 
 def input_shape_text(hwc: Sequence[int], semantics: str = "keras") -> str:
-    """An ``(H, W, C)`` shape in the order of ``semantics``: ``3×4×5 (H, W, C)`` or ``5×3×4 (C, H, W)``."""
+    """An ``(H, W, C)`` shape in the order of ``semantics``: ``3×4×5 (H, W, C)`` or ``5×3×4 (C, H, W)``;
+    ``(L, C)`` and ``(D, H, W, C)`` likewise."""
+    if len(hwc) != 3:
+        names = SPATIAL_NAMES.get(len(hwc) - 1, ("?",) * (len(hwc) - 1))
+        if semantics == "torch":
+            return f"{'×'.join(map(str, (hwc[-1], *hwc[:-1])))} (C, {', '.join(names)})"
+        return f"{'×'.join(map(str, hwc))} ({', '.join(names)}, C)"
     h, w, c = hwc
     return f"{c}×{h}×{w} (C, H, W)" if semantics == "torch" else f"{h}×{w}×{c} (H, W, C)"
+
+
+#: The names of the spatial axes by their number.
+SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 def kernel_shape_text(shape: Sequence[int], semantics: str = "keras") -> str:
@@ -258,6 +270,25 @@ def spec_call(spec: ConvSpec) -> LayerCall:
         args.append(("groups", f"{spec.groups} (PyTorch ConvTranspose2d)"))
     args.append(("use_bias", str(spec.use_bias)))
     return LayerCall(spec.keras_name, tuple(args))
+
+
+def kind_call(spec: ConvSpec, pad_width: Sequence[tuple[int, int]], semantics: str = "keras") -> LayerCall:
+    """A layer of any kind and rank as its framework writes it (Keras ``Conv1D(...)``, PyTorch
+    ``Conv1d(...)``), with the concrete pads ``((before, after), ...)`` filled in."""
+    pads = tuple(p for pair in pad_width for p in pair)
+    pad = repr(spec.padding) if isinstance(spec.padding, str) else pair_text(spec.padding)
+    if semantics == "torch":
+        args = [("in_channels", str(spec.in_channels)), ("out_channels", str(spec.out_channels)),
+                ("kernel_size", pair_text(spec.kernel)), ("stride", pair_text(spec.stride)),
+                ("padding", f"{pad} -> pads {pads}"), ("dilation", pair_text(spec.dilation)),
+                ("groups", str(spec.in_channels if spec.kind == "depthwise" else spec.groups)),
+                ("bias", str(spec.use_bias)), ("padding_mode", repr(spec.padding_mode))]
+        return LayerCall(spec.torch_name, tuple(args))
+    call = spec_call(spec)
+    args = [(k, f"{v} -> pads {pads}" if k == "padding" else v) for k, v in call.args]
+    if spec.padding_mode != "zeros":
+        args.append(("padding_mode", f"{spec.padding_mode!r} (PyTorch's; Keras pads with zeros)"))
+    return LayerCall(call.name, tuple(args))
 
 
 def signed_sum(texts: Sequence[str]) -> str:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convcli.engine import ACTIVATION_FORMULAS, LayerResult, Trace, param_count
+from convcli.layer.spec import ConvSpec
 from convcli.present import selection
-from convcli.present.describe import InputInfo, LayerCall, semantics_call
+from convcli.present.describe import InputInfo, LayerCall, kind_call, semantics_call
 from convcli.present.filtersum import FilterSum
 from convcli.present.window import Window
 
@@ -42,19 +43,31 @@ class Header:
     groups: int
     use_bias: bool
     params: Pair
+    #: the layer as asked when it is not the classic Conv2D (kind, rank, padding mode; ``None``: the classic one)
+    spec: ConvSpec | None = None
+    #: its pads ``((before, after), ...)`` per axis and output size (the computed layer may be one row of it)
+    pad_width: tuple[tuple[int, int], ...] = ()
+    out_size: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, info: InputInfo, result: LayerResult, padding: object, kernel_source: str, *,
-           semantics: str = "keras") -> Header:
+           semantics: str = "keras", spec: ConvSpec | None = None, in_size: tuple[int, ...] = ()) -> Header:
+        """``spec`` with ``in_size`` (the input's size per axis): the layer as asked, named in the header."""
         layer = result.layer
         ho, wo = layer.geometry.out_hw
+        more: dict[str, object] = {}
+        if spec is not None:
+            g = spec.geometry(in_size)
+            more = {"spec": spec, "pad_width": g.pad_width, "out_size": g.out_size}
         return cls(result, info, padding, kernel_source, semantics, tuple(layer.kernel.shape), (ho, wo, layer.filters),
                    layer.x.dtype.name, result.activation, ACTIVATION_FORMULAS[result.activation], layer.groups,
-                   result.use_bias, param_count(layer.kernel.shape, result.use_bias))
+                   result.use_bias, param_count(layer.kernel.shape, result.use_bias), **more)  # type: ignore[arg-type]
 
     @property
     def call(self) -> LayerCall:
         """The layer as its framework's call (``semantics``: Keras or PyTorch), with the padding as given."""
+        if self.spec is not None:
+            return kind_call(self.spec, self.pad_width, self.semantics)
         return semantics_call(self.result, self.padding, self.semantics)
 
 
@@ -118,10 +131,11 @@ class RunView:
     @classmethod
     def of(cls, result: LayerResult, info: InputInfo, filters: Sequence[int], *, window: Window,
            padding: object = None, kernel_source: str = "", semantics: str = "keras",
-           traces: Mapping[int, Trace] | None = None, trace_at: Pair | None = None) -> RunView:
-        """The run's view; the channel names are ``info``'s."""
+           traces: Mapping[int, Trace] | None = None, trace_at: Pair | None = None,
+           spec: ConvSpec | None = None, in_size: tuple[int, ...] = ()) -> RunView:
+        """The run's view; the channel names are ``info``'s (``spec``, ``in_size``: see :meth:`Header.of`)."""
         names = tuple(info.channel_names)
-        header = Header.of(info, result, padding, kernel_source, semantics=semantics)
+        header = Header.of(info, result, padding, kernel_source, semantics=semantics, spec=spec, in_size=in_size)
         return cls(result, header, names, window, tuple(FilterSum.of(result, f, names) for f in filters),
                    traces, trace_at)
 

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convcli.engine import LayerResult
+from convcli.layer.spec import ConvSpec
 from convcli.present.describe import (
     InputInfo,
     channel_list,
@@ -48,9 +49,12 @@ def input_text(info: InputInfo, semantics: str) -> Flow:
 
 
 def header(info: InputInfo, result: LayerResult, padding: object, kernel_source: str, *,
-           semantics: str = "keras", precision: str | None = None) -> Panel:
-    """Input, layer, kernel, output shape and parameter count (:func:`header_panel` of its facts)."""
-    return header_panel(Header.of(info, result, padding, kernel_source, semantics=semantics), precision=precision)
+           semantics: str = "keras", precision: str | None = None, spec: ConvSpec | None = None,
+           in_size: tuple[int, ...] = ()) -> Panel:
+    """Input, layer, kernel, output shape and parameter count (:func:`header_panel` of its facts); ``spec``
+    with ``in_size``: a layer of another kind or rank, named as it is (:meth:`Header.of`)."""
+    return header_panel(Header.of(info, result, padding, kernel_source, semantics=semantics, spec=spec,
+                                  in_size=in_size), precision=precision)
 
 
 def header_panel(facts: Header, *, precision: str | None = None) -> Panel:
@@ -68,9 +72,37 @@ def header_panel(facts: Header, *, precision: str | None = None) -> Panel:
         ),
         ("params", param_formula(facts.kernel_shape, facts.groups, facts.use_bias)),
     ]
+    if facts.spec is not None:
+        rows[2:] = kind_rows(facts)
     if precision is not None:
         rows.append(("precision", Text(precision)))
     return Panel(key_values(rows), title="convcli run", title_align="left", box=box.ROUNDED)
+
+
+def kind_rows(facts: Header) -> list[tuple[str, RenderableType]]:
+    """The kernel, output and params rows of a layer of another kind or rank (``facts.spec``), in its own
+    axes: ``(k, C/g, F)``, ``(L', F)``, the kind's parameter terms."""
+    from convcli.layer import counts
+    from convcli.present.describe import SPATIAL_NAMES, shape_text
+    from convcli.render.params import terms_formula
+
+    spec = facts.spec
+    assert spec is not None
+    n = spec.ndim
+    kernel = spec.kernel_shapes()["kernel"]
+    taps = ("k",) if n == 1 else tuple(f"k{a.lower()}" for a in SPATIAL_NAMES[n])
+    inner = ("C", "M") if spec.kind == "depthwise" else ("C/g" if spec.groups > 1 else "C", "F")
+    out_names = ", ".join(f"{a}'" for a in SPATIAL_NAMES[n])
+    terms = spec.kind_obj.weight_terms(spec) + ((spec.kind_obj.bias_term(spec),) if spec.use_bias else ())
+    p = counts.param_count(spec)
+    params = Text(f"{terms_formula(terms)} = {p.weights + p.biases:,}")
+    params.append(f"   ({terms_formula(terms, numbers=False)})", style="dim")
+    return [
+        ("kernel", Text(f"{shown(facts.kernel_source)} · {shape_text(kernel)} ({', '.join((*taps, *inner))})")),
+        ("output", Text(f"{shape_text((*facts.out_size, spec.out_channels))} ({out_names}, F) · {facts.dtype} · "
+                        f"activation {facts.activation} = {facts.formula}")),
+        ("params", params),
+    ]
 
 
 #: Under the partial sums when ``--at`` was moved: a window asked for near the edge would run past it.
