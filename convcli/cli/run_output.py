@@ -210,6 +210,7 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
             console.print(heatmap.filter_heatmaps(result, f, names, sources=sources, stat=run.stat))
         if run.traces is not None and run.trace_at is not None:
             console.print(trace_panel(result, run.traces[f], *run.trace_at, f, names))
+            _print_scatter(console, run, f)
         if run.emulated is not None:
             _print_precision(console, run, f)
     if layer.filters > 1:
@@ -228,6 +229,18 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     _saved_lines(run, targets, map_files)
     export_screen(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
             inputs=targets.inputs)
+
+
+def _print_scatter(console: Any, run: Shown, f: int) -> None:
+    """A transposed layer's scatter view of filter ``f`` at the traced position (1-D and 2-D)."""
+    from convcli.pipeline.own_engine import scatter_trace
+
+    assert run.trace_at is not None
+    trace = scatter_trace(run.built, run.trace_at, f)
+    if trace is not None:
+        from convcli.render.trace import scatter_panel
+
+        console.print(scatter_panel(run.result, trace, run.trace_at, run.built.loaded.channel_names))
 
 
 def _print_precision(console: Any, run: Shown, f: int) -> None:
@@ -259,7 +272,8 @@ def _saved_lines(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         from convcli.pipeline.precision import SAVED
 
         emulated = SAVED if run.emulated is not None else ()
-        saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials",
+        weights = tuple(run.built.weights) if run.built.weights is not None else ("kernel",)
+        saved = ", ".join(sorted(k for k in ("input", *weights, "bias", "preactivation", "output", "partials",
                                              *emulated) if k != "partials" or run.keep))
         note(f"saved {shown(targets.save)}: {saved}")
     if targets.figure is not None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcli.engine.bind import check_bias, resolve_dtype
+from convcli.engine.bind import Layer, check_bias, resolve_dtype
 from convcli.engine.transpose import per_axis, real_array, whole_numbers
 from convcli.errors import ConfigError, ShapeError
 from convcli.layer.geometry import Geometry
@@ -97,8 +97,9 @@ def bind_separable(
     pads = per_axis(padding, n, "padding")
     for p in pads:
         if isinstance(p, str):
-            if p not in ("valid", "same"):
-                raise ConfigError(f"padding is valid, same or a count of zeros, got {p!r}", field="padding")
+            if p not in ("valid", "same", "causal"):
+                raise ConfigError(f"padding is valid, same, causal (1-D) or a count of zeros, got {p!r}",
+                                  field="padding")
         else:
             whole_numbers((p,), 0, "padding", "the padding")
     geometry = Geometry.build(xa.shape[:n], dw.shape[:n], strides, dilations,
@@ -164,3 +165,13 @@ def separable_conv(
     layer = bind_separable(x, depthwise_kernel, pointwise_kernel, stride=stride, padding=padding,
                            dilation=dilation, dtype=dtype)
     return separable_preactivation(layer, bias)
+
+
+def as_conv(layer: SeparableLayer) -> Layer:
+    """The ordinary conv that computes ``layer``: the same input and geometry, groups 1, and the
+    kernel ``(*k, C, F)`` whose tap ``t`` is ``Σ_j depthwise[t, c, j] · pointwise[c·M + j, f]``. Its
+    per-channel partials are exactly :func:`separable_partials` (channel ``c``'s depthwise maps
+    through the pointwise weights), both being linear in channel ``c`` alone."""
+    c, m, f = layer.in_channels, layer.depth_multiplier, layer.filters
+    kernel = np.einsum("...cm,cmf->...cf", layer.depthwise, layer.pointwise.reshape(c, m, f))
+    return Layer(layer.x, np.ascontiguousarray(kernel), 1, layer.geometry)

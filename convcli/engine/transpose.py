@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcli.engine.bind import check_bias, resolve_dtype
+from convcli.engine.bind import Layer, check_bias, resolve_dtype
 from convcli.errors import ConfigError, ShapeError
-from convcli.layer.geometry import TransposeGeometry
+from convcli.layer.geometry import Geometry, TransposeGeometry
 
 #: Values of the per-block matmul result ``(block, taps, Fg)`` materialised at once (bounded memory).
 BLOCK_VALUES = 1 << 23
@@ -319,3 +319,33 @@ def trace_transposed(layer: TransposeLayer, position: Sequence[int], filt: int) 
     full = tuple(p + c[0] for p, c in zip(pos, g.crops, strict=True))
     return TransposeTrace(pos, full, filt, group, channels, landings, values, weights, products, sums,
                           float(sums.sum()))
+
+
+def spread_size(layer: TransposeLayer) -> tuple[int, ...]:
+    """The size of :func:`as_conv`'s input, the spread and padded input: ``out + K - 1`` per axis."""
+    g = layer.geometry
+    return tuple(o + (k - 1) * d for o, k, d in zip(g.out_size, g.kernel, g.dilations, strict=True))
+
+
+def as_conv(layer: TransposeLayer) -> Layer:
+    """The ordinary (gathering) conv that computes ``layer``: its input spread (``s - 1`` zeros between
+    neighbours along each axis), padded by ``K - 1 - before`` and ``K - 1 - after`` (a negative pad cuts),
+    read with stride 1, the same dilation and groups, by the kernel flipped along every axis and laid
+    out ``(*k, Cg, F)``. Its output, pre-activation and per-channel partials are ``layer``'s: the zeros
+    add nothing, and input channel ``c`` stays channel ``c``."""
+    g, n = layer.geometry, layer.ndim
+    spread_size = tuple((v - 1) * s + 1 for v, s in zip(g.in_size, g.strides, strict=True))
+    spread = np.zeros((*spread_size, layer.in_channels), dtype=layer.x.dtype)
+    spread[tuple(slice(None, None, s) for s in g.strides)] = layer.x
+    widths = [(span_ - 1 - b, span_ - 1 - a) for span_, (b, a) in
+              zip(((k - 1) * d + 1 for k, d in zip(g.kernel, g.dilations, strict=True)), g.crops, strict=True)]
+    cut = tuple(slice(max(0, -b), v - max(0, -a)) for (b, a), v in zip(widths, spread_size, strict=True))
+    x = np.pad(spread[cut], (*((max(0, b), max(0, a)) for b, a in widths), (0, 0)))
+    cg, fg = layer.cg, layer.fg
+    flipped = layer.kernel[(slice(None, None, -1),) * n]  # (*k, Fg, C)
+    kernel = np.empty((*g.kernel, cg, layer.filters), dtype=layer.x.dtype)
+    for grp in range(layer.groups):
+        # (*k, Fg, Cg) of this group -> (*k, Cg, Fg)
+        kernel[..., grp * fg:(grp + 1) * fg] = np.swapaxes(flipped[..., grp * cg:(grp + 1) * cg], -1, -2)
+    geometry = Geometry.build(x.shape[:n], g.kernel, (1,) * n, g.dilations, (0,) * n)
+    return Layer(np.ascontiguousarray(x), kernel, layer.groups, geometry)

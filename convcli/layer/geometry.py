@@ -337,7 +337,7 @@ class TransposeGeometry:
         n = len(size)
         ops: tuple[int | None, ...] = (None,) * n if output_padding is None else tuple(output_padding)
         for a in range(n):
-            _check_output_padding(ops[a], strides[a], dilations[a], padding[a])
+            check_output_padding(ops[a], strides[a], dilations[a], padding[a])
         crops = tuple(transpose_crop_1d(size[a], kernel[a], strides[a], dilations[a], padding[a], ops[a])
                       for a in range(n))
         out = tuple((size[a] - 1) * strides[a] + span(kernel[a], dilations[a]) - crops[a][0] - crops[a][1]
@@ -354,7 +354,9 @@ class TransposeGeometry:
         return len(self.in_size)
 
 
-def _check_output_padding(op: int | None, s: int, d: int, padding: str | int) -> None:
+def check_output_padding(op: int | None, s: int, d: int, padding: str | int) -> None:
+    """A transposed axis' output padding: ≥ 0 and smaller than the stride (Keras' ``valid``/``same``)
+    or than the stride or the dilation (PyTorch's count); :class:`ConfigError` (field ``output_padding``)."""
     if op is None:
         return
     if op < 0:
