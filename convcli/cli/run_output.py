@@ -175,6 +175,8 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         add_precision(doc, run.emulated.emulation, run.emulated.errors, run.window)
     if run.built.model is not None:
         doc["model"] = run.built.model
+    if run.built.own is not None:
+        doc["kind"] = _own_kind_json(run)
     if targets.save is not None:
         doc["saved"] = str(targets.save)
     if targets.figure is not None:
@@ -229,6 +231,17 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     _saved_lines(run, targets, map_files)
     export_screen(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
             inputs=targets.inputs)
+
+
+def _own_kind_json(run: Shown) -> dict[str, Any]:
+    """A transposed or separable layer's ``"kind"`` document, its scatter traces included."""
+    from convcli.pipeline.own_engine import scatter_trace
+    from convcli.present.own_kinds import own_kind_json, scatter_json
+
+    built, names = run.built, run.built.loaded.channel_names
+    assert built.spec is not None and built.weights is not None
+    traces = [scatter_trace(built, run.trace_at, f) for f in run.detail] if run.trace_at is not None else []
+    return own_kind_json(built.spec, built.weights, built.notes, [scatter_json(t, names) for t in traces if t])
 
 
 def _print_scatter(console: Any, run: Shown, f: int) -> None:

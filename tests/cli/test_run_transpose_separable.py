@@ -150,3 +150,25 @@ def test_transposed_padding_that_cuts_everything_is_one_error():
     r = invoke("run", "samples/textbook.npy", "--kind", "transpose", "-k", "2", "--padding", "5")
     assert r.exit_code in (1, 2), r.output
     one_error(r.stderr, "transposed output has")
+
+
+def test_json_names_the_kind_and_its_scatter():
+    import json
+
+    r = invoke("run", "samples/textbook.npy", "--kind", "transpose", "-k", "3", "--stride", "2", "--init", "ones",
+               "--padding", "1", "--output-padding", "1", "--trace", "1,1", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    kind = doc["kind"]
+    assert (kind["kind"], kind["keras"], kind["torch"]) == ("transpose", "Conv2DTranspose", "ConvTranspose2d")
+    assert kind["config"]["output_padding"] == [1, 1] and kind["weights"] == {"kernel": [3, 3, 1, 3]}
+    (scatter,) = kind["scatter"]
+    # PyTorch padding 1 cuts one position: output (1, 1) is full (2, 2), where 4 copies land
+    assert scatter["full_position"] == [2, 2] and len(scatter["landings"]) == 4
+    assert scatter["sums"] == [4.0, 400.0, 40000.0] and scatter["total"] == 40404.0
+
+
+def test_verify_refuses_the_kinds_it_does_not_compute():
+    r = invoke("verify", "samples/textbook.npy", "--kind", "separable", "-k", "2")
+    assert r.exit_code == 2, r.output
+    one_error(r.stderr, "--kind", "SeparableConv2D")

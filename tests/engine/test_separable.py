@@ -19,7 +19,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convcli.engine import activate
+from convcli.engine.general import layer_partials_nd
 from convcli.engine.separable import (
+    as_conv,
     bind_separable,
     depthwise_maps,
     separable_conv,
@@ -107,6 +109,8 @@ def test_output_preactivation_and_partials_match_torch(case):
         only_c[..., c] = x[..., c]
         np.testing.assert_allclose(parts[..., c, :], torch_separable(only_c, dw, pw, None, **kw), **TIGHT)
     np.testing.assert_allclose(parts.sum(axis=-2) + bias, pre, **TIGHT)
+    # one conv whose kernel is depthwise · pointwise (what `run` computes and shows): the same partials
+    np.testing.assert_allclose(layer_partials_nd(as_conv(layer)), parts, **TIGHT)
 
 
 def test_depthwise_maps_are_channel_by_multiplier():

@@ -22,11 +22,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convcli.engine import activate
+from convcli.engine.general import layer_partials_nd
 from convcli.engine.transpose import (
+    as_conv,
     bind_transpose,
     conv_transpose,
     kernel_from_torch,
     kernel_to_torch,
+    spread_size,
     trace_transposed,
     transpose_partials,
     transpose_preactivation,
@@ -215,6 +218,10 @@ def test_output_and_trace_match_the_naive_scatter(case, keras_padding):
     want = naive_cut(full, layer.geometry.crops)
     assert want.shape[:n] == layer.geometry.out_size
     np.testing.assert_allclose(transpose_partials(layer), want, **TIGHT)
+    # the conv that gathers what the layer spreads (what `run` computes and shows) keeps the channels apart too
+    gathered = as_conv(layer)
+    assert gathered.x.shape[:n] == spread_size(layer)
+    np.testing.assert_allclose(layer_partials_nd(gathered), want, **TIGHT)
 
     rng = np.random.default_rng(case["seed"])
     position = tuple(int(rng.integers(0, v)) for v in layer.geometry.out_size)
