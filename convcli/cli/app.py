@@ -43,6 +43,7 @@ FLAGS = {
     "save": "--save", "figure": "--figure", "save_maps": "--save-maps", "export": "--export", "view": "--view",
     "force": "--force", "step": "--step", "model": "--model", "layer": "--layer", "resize": "--resize",
     "preprocess": "--preprocess", "bias_key": "--bias-key",
+    "ndim": "--ndim", "padding_mode": "--padding-mode", "depth_at": "--depth-at",
 }
 
 _NAN_NOISE = "invalid value encountered|All-NaN slice|Mean of empty slice|overflow encountered"

@@ -10,8 +10,8 @@ import typer
 
 from convcli.cli import output
 from convcli.cli.app import app
-from convcli.cli.options import ExportOpt, ForceOpt, Kind
-from convcli.cli.parsing import check_count, parse_input_size, parse_padding, parse_pair
+from convcli.cli.options import ExportOpt, ForceOpt, parse_kind
+from convcli.cli.parsing import check_count, parse_axes, parse_input_size, parse_padding
 from convcli.pipeline.binding import layer_spec
 
 if TYPE_CHECKING:
@@ -20,8 +20,11 @@ if TYPE_CHECKING:
 
 @app.command(no_args_is_help=True)
 def params(
-    kind: Annotated[Kind | None, typer.Option(help="Layer kind: conv (Conv2D), depthwise, separable, transpose. "
-                                              "\\[default: conv]", show_default=False)] = None,
+    kind: Annotated[str | None, typer.Option(help="Layer kind: conv (Conv2D), depthwise, separable, transpose, or a "
+                                             "Keras or PyTorch class name (Conv1D, Conv3DTranspose, ...), which sets "
+                                             "--ndim too. \\[default: conv]", show_default=False)] = None,
+    ndim: Annotated[int | None, typer.Option("--ndim", min=1, max=3, help="Spatial axes: 1, 2 or 3. \\[default: 2]",
+                                             show_default=False)] = None,
     in_channels: Annotated[int | None, typer.Option("--in-channels", "-c", min=1, help="Input channels C "
                                                     "(or the C of --input-size H,W,C).", show_default=False)] = None,
     filters: Annotated[int | None, typer.Option("--filters", "-f", min=1, help="Filters F (not for depthwise). "
@@ -34,7 +37,8 @@ def params(
                                                          "input channel (depthwise, separable). \\[default: 1]",
                                                          show_default=False)] = None,
     no_bias: Annotated[bool, typer.Option("--no-bias", help="A layer without bias (use_bias=False).")] = False,
-    input_size: Annotated[str | None, typer.Option(help="H,W or H,W,C: adds output shape, pads, MACs, FLOPs.",
+    input_size: Annotated[str | None, typer.Option(help="H,W or H,W,C (L or L,C in 1-D, D,H,W or D,H,W,C in "
+                                                   "3-D): adds output shape, pads, MACs, FLOPs.",
                                                    show_default=False)] = None,
     stride: Annotated[str | None, typer.Option(help="S or SH,SW. \\[default: 1]", show_default=False)] = None,
     padding: Annotated[str | None, typer.Option(help="valid, same (Keras rule), P or PH,PW zeros. \\[default: valid]",
@@ -53,9 +57,10 @@ def params(
     for value, option in ((in_channels, "--in-channels"), (filters, "--filters"), (groups, "--groups"),
                           (depth_multiplier, "--depth-multiplier")):
         check_count(value, option)
-    size = parse_input_size(input_size) if input_size else None
+    layer_kind, axes = parse_kind(kind, ndim)
+    size = parse_input_size(input_size, axes) if input_size else None
     if stack is not None:
-        given = [name for name, v in (("--kind", kind), ("--in-channels", in_channels), ("--filters", filters),
+        given = [name for name, v in (("--kind", kind), ("--ndim", ndim), ("--in-channels", in_channels), ("--filters", filters),
                                       ("--kernel-size", kernel_size), ("--groups", groups),
                                       ("--depth-multiplier", depth_multiplier), ("--stride", stride),
                                       ("--padding", padding), ("--dilation", dilation),
@@ -64,18 +69,28 @@ def params(
             raise typer.BadParameter(f"--stack describes every layer itself; drop {', '.join(given)}")
         _show_stack(stack, size, json_, export_target, force)
         return
-    if size is not None and len(size) == 3:
-        if in_channels is not None and in_channels != size[2]:
-            raise typer.BadParameter(f"--in-channels {in_channels} contradicts --input-size {input_size} (C = {size[2]})")
-        in_channels = size[2]
+    spec = _spec(layer_kind, axes, size, input_size, in_channels=in_channels, filters=filters,
+                 kernel_size=kernel_size, stride=stride, dilation=dilation, padding=padding, groups=groups,
+                 depth_multiplier=depth_multiplier, no_bias=no_bias)
+    _show_layer(spec, size[:axes] if size is not None else None, json_, export_target, force)
+
+
+def _spec(kind: str, axes: int, size: tuple[int, ...] | None, input_size: str | None, *, in_channels: int | None,
+          filters: int | None, kernel_size: str | None, stride: str | None, dilation: str | None,
+          padding: str | None, groups: int | None, depth_multiplier: int | None, no_bias: bool) -> ConvSpec:
+    """The options' layer of ``kind`` over ``axes`` axes (its C from ``--input-size`` when it gives one)."""
+    if size is not None and len(size) == axes + 1:
+        if in_channels is not None and in_channels != size[-1]:
+            raise typer.BadParameter(f"--in-channels {in_channels} contradicts --input-size {input_size} (C = {size[-1]})")
+        in_channels = size[-1]
     if in_channels is None:
         raise typer.BadParameter("give the input channels: --in-channels/-c C, or --input-size H,W,C")
-    layer_kind = kind.value if kind is not None else "conv"
-    spec = layer_spec(layer_kind, in_channels, filters if layer_kind == "depthwise" else (filters or 1),
-                      parse_pair(kernel_size or "3", "--kernel-size"), stride=parse_pair(stride or "1", "--stride"),
-                      dilation=parse_pair(dilation or "1", "--dilation"), padding=parse_padding(padding or "valid"),
-                      groups=groups or 1, depth_multiplier=depth_multiplier or 1, use_bias=not no_bias)
-    _show_layer(spec, size[:2] if size is not None else None, json_, export_target, force)
+    return layer_spec(kind, in_channels, filters if kind == "depthwise" else (filters or 1),
+                      parse_axes(kernel_size or "3", "--kernel-size", axes),
+                      stride=parse_axes(stride or "1", "--stride", axes),
+                      dilation=parse_axes(dilation or "1", "--dilation", axes),
+                      padding=parse_padding(padding or "valid", axes), groups=groups or 1,
+                      depth_multiplier=depth_multiplier or 1, use_bias=not no_bias, ndim=axes)
 
 
 def _show_stack(stack: str, size: tuple[int, ...] | None, json_: bool, export_target: Path | None,

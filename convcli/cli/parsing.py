@@ -153,16 +153,18 @@ def parse_filter_list(text: str, filters: int, *, from_option: bool = True) -> l
     return sorted({f for lo, hi in spans for f in range(lo, hi + 1)})
 
 
-def parse_input_size(text: str) -> tuple[int, ...]:
-    """``"224,224"`` or ``"224,224,3"`` (or ``224x224x3``): H, W ≥ 1 and C ≥ 1."""
+def parse_input_size(text: str, ndim: int = 2) -> tuple[int, ...]:
+    """``"224,224"`` or ``"224,224,3"`` (or ``224x224x3``): H, W ≥ 1 and C ≥ 1; one size per axis of a
+    ``ndim``-D layer, then C if given (``L`` or ``L,C`` in 1-D, ``D,H,W`` or ``D,H,W,C`` in 3-D)."""
+    forms = {1: "L or L,C", 2: "H,W or H,W,C", 3: "D,H,W or D,H,W,C"}[ndim]
     try:
         values = tuple(int(p) for p in _split(text))
     except ValueError:
-        raise typer.BadParameter(f"--input-size takes H,W or H,W,C (whole numbers); got {text!r}") from None
-    if len(values) not in (2, 3):
-        raise typer.BadParameter(f"--input-size takes H,W or H,W,C; got {text!r}")
+        raise typer.BadParameter(f"--input-size takes {forms} (whole numbers); got {text!r}") from None
+    if len(values) not in (ndim, ndim + 1):
+        raise typer.BadParameter(f"--input-size takes {forms}; got {text!r}")
     if min(values) < 1:
-        what = "channels C" if min(values[:2]) >= 1 else "H and W"
+        what = "channels C" if min(values[:ndim]) >= 1 else {1: "L", 2: "H and W", 3: "D, H and W"}[ndim]
         raise typer.BadParameter(f"--input-size needs {what} ≥ 1; got {text!r}")
     if max(values) > MAX_SIZE:
         raise typer.BadParameter(f"--input-size takes values ≤ {MAX_SIZE}; got {text!r}")

@@ -177,6 +177,12 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         doc["model"] = run.built.model
     if run.built.own is not None:
         doc["kind"] = _own_kind_json(run)
+    elif run.built.spec is not None:
+        from convcli.present.kinds import kind_json
+
+        doc["kind"] = kind_json(run.built.spec, run.built.loaded.array.shape[:-1])
+        if run.built.whole is not None:
+            doc["kind"]["depth_at"] = _depth_at(run.built)
     if targets.save is not None:
         doc["saved"] = str(targets.save)
     if targets.figure is not None:
@@ -184,6 +190,13 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     if targets.maps is not None:
         doc["maps"] = [str(p) for p in map_files]
     sys.stdout.write(schema.dumps(doc))
+
+
+def _depth_at(built: BuiltLayer) -> int:
+    """The output plane a depth slice shows (its note says it; the slice's geometry does not)."""
+    from convcli.pipeline.depth import shown_plane
+
+    return shown_plane(built)
 
 
 def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:

@@ -103,6 +103,9 @@ def verify(opts: LayerOptions) -> None:
     from convcli.pipeline.verify import verify_layer
 
     parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
+    if parsed.kind != "conv" or parsed.ndim != 2 or parsed.padding_mode != "zeros":
+        _verify_kind(opts, build_layer(opts, parsed))
+        return
     hooks = _Terminal()
 
     def build() -> WarnedLayer:
@@ -117,3 +120,41 @@ def verify(opts: LayerOptions) -> None:
     disagreement = report.disagreement()
     if disagreement is not None:
         raise DisagreementError(disagreement)
+
+
+def _verify_kind(opts: LayerOptions, built: WarnedLayer) -> None:
+    """``verify`` of a layer of another kind, rank or padding mode: each framework's own N-d layer, in this process."""
+    from rich.text import Text
+
+    from convcli.errors import DisagreementError
+    from convcli.pipeline.verify_kinds import verify_kind
+    from convcli.present import describe
+    from convcli.render import verify as render_verify
+
+    built.warn()
+    report = verify_kind(built, semantics=opts.semantics.value)
+    assert built.spec is not None
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    x = built.loaded.array
+    pads = built.spec.geometry(x.shape[:-1]).pad_width
+    console.print(Text(f"input  {opts.input} · {built.loaded.description} · "
+                       f"{describe.input_shape_text(x.shape, opts.semantics.value)}"))
+    console.print(Text(f"layer  {describe.kind_call(built.spec, pads, opts.semantics.value).text()}"))
+    console.print(Text(f"output {describe.shape_text(report.result.preactivation.shape)} · "
+                       f"{compare_text(report)}", style="dim"))
+    print_notes(console, built, opts.flip)
+    console.print(render_verify.table(report.checked))
+    console.print(render_verify.how(report.checked))
+    console.print(render_verify.summary(report.checked, report.rtol, built.layer.x.dtype.name, report.installable))
+    disagreement = report.disagreement()
+    if disagreement is not None:
+        raise DisagreementError(disagreement)
+
+
+def compare_text(report: VerifyReport) -> str:
+    """The tolerance, in words."""
+    from convcli.verify.compare import tolerance_text
+
+    return tolerance_text(report.result.layer.x.dtype, report.terms)

@@ -45,6 +45,7 @@ class BuiltLayer:
     spec: ConvSpec | None = None
     #: the whole 3-D layer when ``layer`` is one depth slice of it (:mod:`convcli.pipeline.depth`): the archive's
     whole: Layer | None = None
+    plane: int | None = None  # and the output plane it shows
     #: a kind with an engine of its own (transpose, separable: :mod:`convcli.pipeline.own_engine`), which ``layer``
     #: computes as an ordinary conv: its weights in Keras layout by their Keras names (transpose ``kernel
     #: (*k, F/g, C)``; separable ``depthwise_kernel (*k, C, M)``, ``pointwise_kernel (1, …, C·M, F)``) ...
@@ -69,6 +70,8 @@ class BuiltLayer:
         """The kernel as ``--save`` holds it: the kind's Keras layout (conv ``(*k, C/g, F)``, depthwise ``(*k, C, M)``)."""
         if self.spec is None:
             return self.layer.kernel
+        if self.weights is not None and "kernel" in self.weights:  # a transposed layer's own (*k, F/g, C)
+            return self.weights["kernel"].astype(self.layer.x.dtype, copy=False)
         kernel = (self.whole if self.whole is not None else self.layer).kernel
         return kernel.reshape(self.spec.kernel_shapes()["kernel"])
 

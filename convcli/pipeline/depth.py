@@ -41,4 +41,11 @@ def depth_slice(built: BuiltLayer, d: int | None) -> BuiltLayer:
             f"{', '.join(map(str, planes))}, shown as channels z<plane>·<channel>"
             + (f" (planes {', '.join(map(str, padded))} are zero padding)" if padded else ""))
     return replace(built, layer=layer, whole=whole, loaded=replace(built.loaded, channel_names=slice_names),
-                   notes=(*built.notes, note))
+                   notes=(*built.notes, note), plane=d)
+
+
+def shown_plane(built: BuiltLayer) -> int:
+    """The output plane a depth slice shows."""
+    if built.plane is None:
+        raise ValueError("not a depth slice")
+    return built.plane

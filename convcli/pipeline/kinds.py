@@ -126,21 +126,19 @@ def build_kind_layer(request: Request, loaded: Loaded, bias_given: tuple[np.ndar
                                 (f"the kernel from {request.kernel}", k) if request.kernel is not None else None,
                                 (bias_what, bias))
     layer = engine.one_row(bound) if n == 1 else bound
-    notes = (*((FLIP_NOTE,) if request.flip else ()), *kind_notes(spec, bound))
+    notes = (*((FLIP_NOTE,) if request.flip else ()), *kind_notes(spec, tuple(x.shape[:-1])))
     return BuiltLayer(loaded, layer, bias, kernel_source + (", flipped (--flip)" if request.flip else "") + bias_source,
                       warned, padding=request.padding if n == 2 else "valid", activation=str(request.activation),
                       use_bias=not request.no_bias, notes=notes, spec=spec)
 
 
-def kind_notes(spec: ConvSpec, bound: object) -> tuple[str, ...]:
-    """What the header says about a layer that is not the classic Conv2D: how it is computed and shown."""
-    from convcli.engine import Layer
-
-    assert isinstance(bound, Layer)
+def kind_notes(spec: ConvSpec, in_size: tuple[int, ...]) -> tuple[str, ...]:
+    """What the header says about a layer that is not the classic Conv2D on an input of ``in_size``: how it
+    is computed and shown."""
     notes = []
-    g = bound.geometry
+    g = spec.geometry(in_size)
     if spec.ndim == 1:
-        pads = spec.geometry(g.in_size).pad_width[0] if spec.padding_mode == "zeros" else None
+        pads = g.pad_width[0] if spec.padding_mode == "zeros" else None
         causal = " (causal: (k-1)·d zeros on the left, so output i reads no input after i)" \
             if spec.padding == "causal" else ""
         pad_text = f"; pads {pads[0]} before, {pads[1]} after{causal}" if pads else ""
@@ -151,9 +149,11 @@ def kind_notes(spec: ConvSpec, bound: object) -> tuple[str, ...]:
                      f"{'s' * (spec.depth_multiplier > 1)}; output channel c·M + j reads channel c alone "
                      f"(M = {spec.depth_multiplier}); computed as a conv with groups = C")
     if spec.padding_mode != "zeros":
+        padded = tuple(n + b + a for n, (b, a) in zip(in_size, g.pad_width, strict=True))
+        pad_text = ", ".join(f"{b} before and {a} after" for b, a in g.pad_width)
         notes.append(f"--padding-mode {spec.padding_mode} (PyTorch's padding_mode): the input is padded by "
-                     f"{spec.padding_mode} first ({spec.padding!r} pads) and read without padding: the input "
-                     f"shown is the padded {'×'.join(map(str, g.in_size))}")
+                     f"{spec.padding_mode} first ({pad_text}), then read without padding: the input shown below is "
+                     f"the padded {'×'.join(map(str, padded))}")
     return tuple(notes)
 
 

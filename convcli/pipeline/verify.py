@@ -128,7 +128,7 @@ class VerifyReport:
                 + (f" (and {more} more framework{'s' * (more > 1)})" if more else ""))
 
 
-def _check_kind(built: Built) -> None:
+def check_verifiable(built: object) -> None:
     """A layer the frameworks' adapters compute: not yet a transposed or separable one, which ``run``
     computes as the conv that gathers what it spreads (the adapters would compare that conv, not the kind)."""
     if getattr(built, "own", None) is None:
@@ -178,7 +178,7 @@ def verify_layer(build: Callable[[], B], *, semantics: str = "keras", flip: bool
     importing = preload.preload(skip=() if executor is None else executor.modules)
     try:
         built = build()
-        _check_kind(built)
+        check_verifiable(built)
         check_fits(built.layer)
         hooks.built()
         _start_frameworks(built, executor, importing, semantics, flip)

@@ -101,9 +101,9 @@ def stride_text(j: Any) -> str:
 
 
 def square_text(p: Sequence[Any], sep: str = "×") -> str:
-    """``3`` for a square pair, ``3×5`` otherwise (ints or Fractions)."""
-    a, b = (stride_text(v) if hasattr(v, "denominator") else str(v) for v in p)
-    return a if a == b else f"{a}{sep}{b}"
+    """``3`` for a square pair, ``3×5`` otherwise (ints or Fractions; any number of axes)."""
+    texts = [stride_text(v) if hasattr(v, "denominator") else str(v) for v in p]
+    return texts[0] if len(set(texts)) == 1 else sep.join(texts)
 
 
 def input_shape_text(hwc: Sequence[int], semantics: str = "keras") -> str:

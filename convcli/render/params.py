@@ -65,8 +65,9 @@ def compare_rows(this: counts.LayerReport, other: counts.LayerReport) -> list[tu
     """The same job done by ``other`` (e.g. a 3×3 conv against its separable twin): what, then how much."""
     spec = other.spec
     what = {
-        "separable": f"as SeparableConv2D: {shape_text(spec.kernel)} depthwise, then 1×1 to {spec.out_channels}",
-        "conv": f"as a full Conv2D: {spec.in_channels} → {spec.out_channels}, groups=1",
+        "separable": f"as {spec.keras_name}: {shape_text(spec.kernel)} depthwise, then "
+                     f"{'×'.join(['1'] * spec.ndim)} to {spec.out_channels}",
+        "conv": f"as a full {spec.keras_name}: {spec.in_channels} → {spec.out_channels}, groups=1",
     }[spec.kind]
     numbers = Text.assemble((f"{other.params.total:,}", "bold"),
                             f" parameters ({_times(this.params.total, other.params.total)})")
@@ -92,14 +93,17 @@ def params_panel(rep: counts.LayerReport, other: counts.LayerReport | None = Non
     if rep.shape is not None:
         sh = rep.shape
         pads = f" · pads {sh.pads}" if sh.pads is not None else ""
+        axes = {1: "L", 2: "H, W", 3: "D, H, W"}.get(spec.ndim, "H, W")
         rows += [
-            ("shape", Text(f"{shape_text(sh.in_shape)} (H, W, C) → {shape_text(sh.out_shape)} (H', W', F){pads}")),
+            ("shape", Text(f"{shape_text(sh.in_shape)} ({axes}, C) → {shape_text(sh.out_shape)} "
+                           f"({', '.join(a + chr(39) for a in axes.split(', '))}, F){pads}")),
             ("MACs", count_line(sh.mac_terms, sh.macs)),
             ("FLOPs", Text.assemble("2·MACs = ", (f"{sh.flops:,}", "bold"),
                                     ("   (a multiply and an add per MAC; bias adds not counted)", "dim"))),
             ("", Text("fvcore, thop and ptflops report MACs under the name \"FLOPs\"", style="dim")),
         ]
-    rows.append(("receptive field", Text(f"{shape_text(rep.receptive_field)} input pixels per output pixel"
+    unit = "pixel" if spec.ndim == 2 else "position"
+    rows.append(("receptive field", Text(f"{shape_text(rep.receptive_field)} input {unit}s per output {unit}"
                                          + (f" · effective stride {square_text(rep.effective_stride)}"
                                             if rep.effective_stride != (1, 1) else ""))))
     if other is not None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from convcli.sources import frameworks
 from convcli.verify import environment
+from convcli.verify.kind_problem import KindProblem
 from convcli.verify.problem import COMPUTED, Outcome, Problem, Refused, Unavailable, first_line
 
 #: How convcli's arrays reach Keras.
@@ -79,3 +80,51 @@ def compute(p: Problem) -> Outcome:
         conv.set_weights([layer.kernel, p.bias])
         y = keras.ops.convert_to_numpy(conv(x))[0]
     return Outcome("Keras", environment.version("keras"), COMPUTED, KERAS_LAYOUT, how, np.asarray(y), note=chosen)
+
+
+def compute_kind(p: KindProblem) -> Outcome:
+    """The pre-activation ``(*S', F)`` by Keras' own layer of the kind and rank (``Conv1D``, ``Conv3D``,
+    ``DepthwiseConv1D``, ...), numeric pads by ``ZeroPadding{n}D``; a padding mode other than zeros, or a
+    class Keras does not have, is refused in its words."""
+    spec, n = p.spec, p.spec.ndim
+    if spec.padding_mode != "zeros":
+        raise Refused(f"Keras pads with zeros only: it has no padding_mode {spec.padding_mode!r} (PyTorch's)")
+    backend, chosen = keras_backend()
+    if backend == "jax" and p.x.dtype == np.float64:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    import keras
+
+    cls = getattr(keras.layers, spec.keras_name, None)
+    if cls is None:
+        raise Refused(f"Keras {environment.version('keras')} has no {spec.keras_name} layer")
+    dtype = p.x.dtype.name
+    numeric = not isinstance(spec.padding, str)
+    padding = "valid" if numeric else spec.padding
+    settings: dict[str, object] = {"kernel_size": spec.kernel, "strides": spec.stride, "padding": padding,
+                                   "dilation_rate": spec.dilation, "dtype": dtype}
+    if spec.kind == "depthwise":
+        settings["depth_multiplier"] = spec.depth_multiplier
+    else:
+        settings.update(filters=spec.out_channels, groups=spec.groups)
+    try:
+        conv = cls(**settings)
+    except ValueError as exc:
+        raise Refused(f"Keras refuses this {spec.keras_name}: {first_line(exc)}") from exc
+    x = keras.ops.convert_to_tensor(p.x[None], dtype=dtype)
+    how = f"{spec.keras_name}(padding={padding!r})"
+    if numeric:
+        pads = p.pad_width
+        x = getattr(keras.layers, f"ZeroPadding{n}D")(pads if n > 1 else pads[0], dtype=dtype)(x)
+        how = f"ZeroPadding{n}D({pads}) then {how}: Keras has no numeric padding"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="__array__ implementation", category=DeprecationWarning)
+        try:
+            conv.build(tuple(x.shape))
+            conv.set_weights([p.kernel, p.bias])
+            y = keras.ops.convert_to_numpy(conv(x))[0]
+        except ValueError as exc:
+            raise Refused(f"Keras refuses this {spec.keras_name}: {first_line(exc)}") from exc
+    layout = f"x[None] (1, *S, C); kernel {spec.kernel_shapes()['kernel']} as is, by set_weights([kernel, bias])"
+    return Outcome("Keras", environment.version("keras"), COMPUTED, layout, how, np.asarray(y), note=chosen)

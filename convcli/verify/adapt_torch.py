@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from convcli.verify.kind_problem import KindProblem
 from convcli.verify.problem import COMPUTED, Outcome, Problem, Refused, first_line, pair_text
 
 #: How convcli's arrays reach torch (the "layouts" line of the verify screen).
@@ -61,3 +62,36 @@ def compute(p: Problem) -> Outcome:
             raise Refused(f"PyTorch allows padding='same' only with stride 1: {first_line(exc)}") from exc
     return Outcome("PyTorch", torch.__version__, COMPUTED, TORCH_LAYOUT, how,
                    y[0].permute(1, 2, 0).contiguous().numpy())
+
+
+def compute_kind(p: KindProblem) -> Outcome:
+    """The pre-activation ``(*S', F)`` of a layer of any kind and rank by ``torch.nn.Conv{n}d`` (its own
+    ``padding`` and ``padding_mode`` when the pads are symmetric; else ``F.pad`` with the mode, then no padding)."""
+    import torch
+    import torch.nn.functional as F
+
+    spec = p.spec
+    kernel, groups = p.grouped_kernel()
+    pads = p.pad_width
+    c, f = p.x.shape[-1], kernel.shape[-1]
+    symmetric = all(b == a for b, a in pads)
+    conv = getattr(torch.nn, spec.torch_name)(
+        c, f, spec.kernel, stride=spec.stride, dilation=spec.dilation, groups=groups,
+        padding=tuple(b for b, _ in pads) if symmetric else 0,
+        padding_mode=spec.padding_mode if symmetric else "zeros", dtype=getattr(torch, p.x.dtype.name))
+    x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(p.x, -1, 0)))[None]
+    mode = {"zeros": "constant", "replicate": "replicate", "reflect": "reflect", "circular": "circular"}
+    if symmetric:
+        how = f"{spec.torch_name}(padding={tuple(b for b, _ in pads)}, padding_mode={spec.padding_mode!r})"
+    else:
+        flat = tuple(v for pair in reversed(pads) for v in pair)
+        x = F.pad(x, flat, mode=mode[spec.padding_mode])
+        how = (f"F.pad(x, {flat}, mode={mode[spec.padding_mode]!r}) then {spec.torch_name}(padding=0): "
+               f"the pads {pads} are not symmetric, which torch's padding= is")
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(np.moveaxis(kernel, (-1, -2), (0, 1)))))
+        assert conv.bias is not None
+        conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(p.bias)))
+        y = conv(x)[0]
+    layout = f"x (*S, C) → (1, C, *S); kernel {spec.kernel_shapes()['kernel']} (Keras) → (F, C/g, *k)"
+    return Outcome("PyTorch", torch.__version__, COMPUTED, layout, how, np.moveaxis(y.numpy(), 0, -1).copy())
