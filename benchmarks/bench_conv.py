@@ -120,6 +120,79 @@ def torch_conv(wl: Workload, x: np.ndarray, k: np.ndarray):  # type: ignore[no-u
     return run, torch.__version__
 
 
+@dataclass(frozen=True)
+class KindWorkload:
+    """A layer of another rank through ``engine.bind`` (the path ``convcli run --kind`` computes on)."""
+
+    name: str
+    size: tuple[int, ...]
+    c: int
+    f: int
+    k: int
+    dilation: int
+    padding: str
+    goal: float  # convcli / torch
+
+
+KIND_WORKLOADS = [
+    KindWorkload("Conv1D 1M", (1_000_000,), 16, 32, 9, 1, "valid", 1.5),
+    KindWorkload("causal d8", (1_000_000,), 16, 32, 9, 8, "causal", 1.5),
+    KindWorkload("Conv3D 64³", (64, 64, 64), 8, 16, 3, 1, "valid", 1.5),
+]
+
+
+def kind_runs(wl: KindWorkload, x: np.ndarray, k: np.ndarray) -> dict[str, Callable[[], object]]:
+    """convcli's output of ``wl`` (a 1-D layer as the 2-D layer of one row, a 3-D one on the general path) and
+    torch's ``conv1d``/``conv3d`` (causal pads by ``F.pad``), on the same float32 arrays."""
+    from convcli.engine.conv import conv_region
+    from convcli.layer.spec import ConvSpec
+
+    n = len(wl.size)
+    spec = ConvSpec("conv", wl.c, wl.f, (wl.k,) * n, (1,) * n, (wl.dilation,) * n, wl.padding, ndim=n)
+
+    def ours() -> object:
+        layer = engine.bind(spec, x, k)
+        if n == 1:
+            row = engine.one_row(layer)
+            return conv_region(row, (0, 1), (0, row.geometry.out_hw[1]))
+        return engine.layer_output(layer)
+
+    fns: dict[str, Callable[[], object]] = {"convcli": ours}
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return fns
+    xt = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, -1, 0))[None])
+    kt = torch.from_numpy(np.ascontiguousarray(np.moveaxis(k, (-1, -2), (0, 1))))
+    conv = F.conv1d if n == 1 else F.conv3d
+    left = (wl.k - 1) * wl.dilation if wl.padding == "causal" else 0
+
+    def theirs() -> object:
+        with torch.no_grad():
+            return conv(F.pad(xt, (left, 0)) if left else xt, kt, dilation=wl.dilation)
+
+    fns["torch"] = theirs
+    return fns
+
+
+def kind_rows(rng: np.random.Generator, repeats: int, only: str) -> None:
+    """The Conv1D and Conv3D rows: convcli and torch CPU in one process, interleaved, best of ``repeats``."""
+    header = f"{'layer':<12} {'convcli ms':>10} {'torch ms':>9} {'ratio':>6} {'goal':>5}"
+    print(header)
+    print("-" * len(header))
+    for wl in KIND_WORKLOADS:
+        if only not in wl.name:
+            continue
+        x = rng.random((*wl.size, wl.c), dtype=np.float32)
+        k = (rng.random((*(wl.k,) * len(wl.size), wl.c, wl.f), dtype=np.float32) - 0.5).astype(np.float32)
+        best = interleaved(kind_runs(wl, x, k), repeats)
+        ours, theirs = best["convcli"], best.get("torch")
+        ratio = ours / theirs if theirs else float("nan")
+        print(f"{wl.name:<12} {ours * 1e3:10.1f} {theirs * 1e3 if theirs else float('nan'):9.1f} "
+              f"{ratio:6.2f} {wl.goal:5.1f}")
+
+
 # ------------------------------------------------------------------------------------------------
 # The transposed and separable kinds (convcli.engine.transpose, convcli.engine.separable)
 
@@ -178,8 +251,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats; skip the 12 MP row")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--only", default="", help="run only workloads whose name contains this text")
+    parser.add_argument("--kinds", action="store_true", help="only the rows of the other kinds: Conv1D, Conv3D, "
+                        "Conv2DTranspose, SeparableConv2D")
     args = parser.parse_args()
     repeats = 3 if args.quick else args.repeats
+    if args.kinds:
+        kind_rows(np.random.default_rng(0), repeats, args.only)
+        transposed_and_separable(np.random.default_rng(0), repeats, args.only)
+        return
 
     flops_rate, bandwidth = machine_roofline()
     print(f"machine: {platform.processor() or platform.machine()}, numpy {np.__version__}, "
@@ -217,14 +296,15 @@ def main() -> None:
     else:
         print("torch not installed: ratios need `pip install torch==2.13.0`")
 
-    transposed_and_separable(rng, repeats, args.only)
-
     # partial sums: what `convcli run` computes for display and for --save
     x = rng.random((1024, 1024, 3), dtype=np.float32)
     k = rng.random((3, 3, 3, 4), dtype=np.float32)
     t_win = best_of(lambda: engine.partial_sums(x, k, window=(480, 544, 480, 544)), repeats)
     t_full = best_of(lambda: engine.partial_sums(x, k), max(1, repeats // 2))
     print(f"partial_sums 1 MP, 3 -> 4: 64×64 window {t_win * 1e3:.2f} ms, whole image {t_full * 1e3:.0f} ms")
+    print()
+    kind_rows(rng, repeats, args.only)
+    transposed_and_separable(rng, repeats, args.only)
 
 
 if __name__ == "__main__":

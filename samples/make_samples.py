@@ -42,6 +42,14 @@ def textbook_csv(x: np.ndarray) -> str:
     return "\n".join(lines) + "\n"
 
 
+def signal() -> np.ndarray:
+    """``(24, 2)`` float32, a 1-D signal channels-last: c0 a pulse (1 from position 8 to 15), c1 a slow ramp."""
+    x = np.zeros((24, 2), dtype=np.float32)
+    x[8:16, 0] = 1.0
+    x[:, 1] = np.arange(24, dtype=np.float32) / 10
+    return x
+
+
 def kernel_rgb() -> np.ndarray:
     """``(3, 3, 3, 2)`` Keras layout: filter 0 = sobel-x on R, 0 on G, -sobel-x on B; filter 1 = mean of G."""
     k = np.zeros((3, 3, 3, 2), dtype=np.float32)
@@ -75,6 +83,7 @@ def make(data_dir: Path, out: Path) -> list[Path]:
         "kernel_ones_2x2_keras.npy": np.ones((2, 2, 3, 1), dtype=np.float32),  # (kh, kw, C, F)
         "kernel_ones_2x2_torch.npy": np.ones((1, 3, 2, 2), dtype=np.float32),  # (F, C, kh, kw)
         "kernel_rgb_keras.npy": kernel_rgb(),  # (kh, kw, C, F)
+        "signal.npy": signal(),  # (L, C): a Conv1D's input
     }
     for file_name, arr in arrays.items():
         np.save(out / file_name, arr)

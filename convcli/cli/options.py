@@ -125,11 +125,12 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing output
 InputArg = Annotated[Path, typer.Argument(readable=False, help="Image (PNG, JPEG, BMP, GIF, TIFF, WebP) or array (.npy, .npz, "
                                           ".txt/.csv).", show_default=False)]
 FiltersOpt = Annotated[int, typer.Option("--filters", "-f", min=1, help="Number of filters F.", rich_help_panel=LAYER_PANEL)]
-KernelSizeOpt = Annotated[str, typer.Option("--kernel-size", "-k", help="K or KH,KW (3, 3,5 or 3x5).", rich_help_panel=LAYER_PANEL)]
-StrideOpt = Annotated[str, typer.Option(help="S or SH,SW.", rich_help_panel=LAYER_PANEL)]
-PaddingOpt = Annotated[str, typer.Option(help="valid, same (Keras rule), P or PH,PW zeros (PyTorch style).",
+KernelSizeOpt = Annotated[str, typer.Option("--kernel-size", "-k", help="K or one per axis: KH,KW (3, 3,5 or 3x5).", rich_help_panel=LAYER_PANEL)]
+StrideOpt = Annotated[str, typer.Option(help="S or one per axis (SH,SW).", rich_help_panel=LAYER_PANEL)]
+PaddingOpt = Annotated[str, typer.Option(help="valid, same (Keras rule), causal (1-D), P or one per axis "
+                                         "(PH,PW), PyTorch style.",
                                          rich_help_panel=LAYER_PANEL)]
-DilationOpt = Annotated[str, typer.Option(help="D or DH,DW.", rich_help_panel=LAYER_PANEL)]
+DilationOpt = Annotated[str, typer.Option(help="D or one per axis (DH,DW).", rich_help_panel=LAYER_PANEL)]
 GroupsOpt = Annotated[int, typer.Option(min=1, help="Channel groups; must divide C and F.", rich_help_panel=LAYER_PANEL)]
 KindOpt = Annotated[str | None, typer.Option(
     help="conv, depthwise, transpose or separable, or a Keras or PyTorch class name (Conv1D, Conv3D, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from math import prod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +94,10 @@ def check_fits(built: BuiltLayer, targets: Targets, keep: bool, shown: int, *, e
     from convcli.pipeline import memory
 
     also = []
+    if built.whole is not None and targets.save is not None:  # the archive holds the whole 3-D run
+        whole = built.whole
+        out_values = prod(whole.geometry.out_size) * whole.filters
+        also.append((out_values * whole.x.itemsize * (3 + (whole.cg if keep else 0)), "the whole 3-D run for --save"))
     if emulated:
         from convcli.pipeline.precision import emulation_bytes
 

@@ -18,7 +18,7 @@ input; the pointwise step is one matmul.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,7 @@ from convcli.engine.bind import Layer, check_bias, resolve_dtype
 from convcli.engine.transpose import per_axis, real_array, whole_numbers
 from convcli.errors import ConfigError, ShapeError
 from convcli.layer.geometry import Geometry
+from convcli.layer.spec import ConvSpec
 
 
 @dataclass(frozen=True)
@@ -175,3 +176,13 @@ def as_conv(layer: SeparableLayer) -> Layer:
     c, m, f = layer.in_channels, layer.depth_multiplier, layer.filters
     kernel = np.einsum("...cm,cmf->...cf", layer.depthwise, layer.pointwise.reshape(c, m, f))
     return Layer(layer.x, np.ascontiguousarray(kernel), 1, layer.geometry)
+
+
+def bind(spec: ConvSpec, x: np.ndarray, kernel: Mapping[str, np.ndarray], *, dtype: object = np.float32) -> Layer:
+    """A separable ``spec`` bound to ``x (*S, C)`` and its kernels ``{"depthwise_kernel": (*k, C, M),
+    "pointwise_kernel": (1, …, 1, C·M, F)}``, as the conv that computes it (:func:`as_conv`): the
+    ``convcli.pipeline.kinds.KIND_ENGINES`` seam."""
+    padding = spec.padding if isinstance(spec.padding, str) else tuple(spec.padding)
+    layer = bind_separable(x, kernel["depthwise_kernel"], kernel["pointwise_kernel"], stride=spec.stride,
+                           padding=padding, dilation=spec.dilation, dtype=dtype)
+    return as_conv(layer)

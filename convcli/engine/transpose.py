@@ -32,6 +32,7 @@ import numpy as np
 from convcli.engine.bind import Layer, check_bias, resolve_dtype
 from convcli.errors import ConfigError, ShapeError
 from convcli.layer.geometry import Geometry, TransposeGeometry
+from convcli.layer.spec import ConvSpec
 
 #: Values of the per-block matmul result ``(block, taps, Fg)`` materialised at once (bounded memory).
 BLOCK_VALUES = 1 << 23
@@ -349,3 +350,12 @@ def as_conv(layer: TransposeLayer) -> Layer:
         kernel[..., grp * fg:(grp + 1) * fg] = np.swapaxes(flipped[..., grp * cg:(grp + 1) * cg], -1, -2)
     geometry = Geometry.build(x.shape[:n], g.kernel, (1,) * n, g.dilations, (0,) * n)
     return Layer(np.ascontiguousarray(x), kernel, layer.groups, geometry)
+
+
+def bind(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: object = np.float32) -> Layer:
+    """A transposed ``spec`` bound to ``x (*S, C)`` and its Keras kernel ``(*k, F/g, C)``, as the conv that
+    computes it (:func:`as_conv`): the ``convcli.pipeline.kinds.KIND_ENGINES`` seam."""
+    padding = spec.padding if isinstance(spec.padding, str) else tuple(spec.padding)
+    layer = bind_transpose(x, kernel, stride=spec.stride, padding=padding, output_padding=spec.output_padding,
+                           dilation=spec.dilation, groups=spec.groups, dtype=dtype)
+    return as_conv(layer)

@@ -97,11 +97,12 @@ class Exploration:
 
     @property
     def preactivation(self) -> np.ndarray:
-        return self.result.preactivation
+        """``(*S', F)`` in the layer's own axes (a 1-D layer's ``(L', F)``, not the row that computes it)."""
+        return self.built.unlifted(self.result.preactivation)
 
     @property
     def output(self) -> np.ndarray:
-        return self.result.output
+        return self.built.unlifted(self.result.output)
 
     @property
     def notes(self) -> tuple[str, ...]:

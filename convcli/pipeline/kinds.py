@@ -24,6 +24,7 @@ from convcli.pipeline.request import Request
 if TYPE_CHECKING:
     import numpy as np
 
+    from convcli.engine import Layer
     from convcli.layer.spec import ConvSpec
     from convcli.sources.inputs import Loaded
 
@@ -74,13 +75,15 @@ def load_signal(request: Request) -> Loaded:
     return Loaded(np.ascontiguousarray(x), names, request.input_name, description, tuple(arr.shape))
 
 
-def kind_spec(request: Request, in_channels: int, kernel: tuple[int, ...], filters: int | None) -> ConvSpec:
-    """The spec of the request's kind on ``in_channels`` channels, with the kernel's size and filters."""
+def kind_spec(request: Request, in_channels: int, kernel: tuple[int, ...], filters: int | None,
+              depth_multiplier: int | None = None) -> ConvSpec:
+    """The spec of the request's kind on ``in_channels`` channels, with the kernel's size and filters (and a
+    kernel file's depth multiplier)."""
     from convcli.pipeline.binding import layer_spec
 
     return layer_spec(request.kind, in_channels, None if request.kind == "depthwise" else filters, kernel,
                       stride=request.stride, dilation=request.dilation, padding=request.padding,
-                      groups=request.groups, depth_multiplier=request.depth_multiplier,
+                      groups=request.groups, depth_multiplier=depth_multiplier or request.depth_multiplier,
                       use_bias=not request.no_bias, ndim=request.ndim, padding_mode=request.padding_mode,
                       output_padding=request.output_padding)
 
@@ -103,11 +106,11 @@ def build_kind_layer(request: Request, loaded: Loaded, bias_given: tuple[np.ndar
     k, kernel_source = _kernel(request, spec, c // groups)
     if request.kind != "depthwise":
         spec = kind_spec(request, c, tuple(int(v) for v in k.shape[:n]), int(k.shape[-1]))
-    else:
-        spec = kind_spec(request, c, tuple(int(v) for v in k.shape[:n]), None)
+    else:  # a depthwise kernel (*k, C, M) gives M
+        spec = kind_spec(request, c, tuple(int(v) for v in k.shape[:n]), None, int(k.shape[-1]))
     try:
         engine_kernel = k[(slice(None, None, -1),) * n].copy() if request.flip else k
-        bound = engine.bind(spec, x, engine_kernel, dtype=request.dtype)
+        bound = bind_kind(spec, x, engine_kernel, dtype=request.dtype)
     except LayerConfigError as exc:
         if exc.against == "in_channels":
             raise ShapeError(f"--groups {spec.groups} does not divide the {c} input channels of "
@@ -130,6 +133,29 @@ def build_kind_layer(request: Request, loaded: Loaded, bias_given: tuple[np.ndar
     return BuiltLayer(loaded, layer, bias, kernel_source + (", flipped (--flip)" if request.flip else "") + bias_source,
                       warned, padding=request.padding if n == 2 else "valid", activation=str(request.activation),
                       use_bias=not request.no_bias, notes=notes, spec=spec)
+
+
+#: The engines of the kinds that are not a grouped conv, by kind: ``module:function`` taking
+#: ``(spec, x, kernel, *, dtype)`` like :func:`convcli.engine.bind` (imported when such a layer is built).
+KIND_ENGINES = {"transpose": "convcli.engine.transpose:bind", "separable": "convcli.engine.separable:bind"}
+
+
+def bind_kind(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, *, dtype: str) -> Layer:
+    """``spec`` bound to ``x (*S, C)`` and its Keras kernel: the seam where a kind plugs in by its kind object.
+
+    A kind whose object describes a grouped conv (``kind.grouped(spec)``: conv, depthwise) is
+    :func:`convcli.engine.bind`'s; another kind is its engine's (:data:`KIND_ENGINES`), once its object
+    says it computes (``kind.computes``; :func:`convcli.pipeline.checks.check_request` refuses it until then).
+    """
+    from convcli import engine
+
+    if spec.kind_obj.grouped(spec) is not None or spec.kind not in KIND_ENGINES:
+        return engine.bind(spec, x, kernel, dtype=dtype)
+    import importlib
+
+    module, function = KIND_ENGINES[spec.kind].split(":")
+    bound: Layer = getattr(importlib.import_module(module), function)(spec, x, kernel, dtype=dtype)
+    return bound
 
 
 def kind_notes(spec: ConvSpec, in_size: tuple[int, ...]) -> tuple[str, ...]:

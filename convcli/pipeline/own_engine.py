@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 #: ``make_kernel(request, spec, cg)``: the kernel in the kind's Keras layout and where it came from.
 KernelMaker = Callable[[Request, "ConvSpec", int], "tuple[np.ndarray, str]"]
-SpecMaker = Callable[[Request, int, "tuple[int, ...]", "int | None"], "ConvSpec"]
+#: ``make_spec(request, in_channels, kernel, filters[, depth_multiplier])``: the spec of the request's kind.
+SpecMaker = Callable[..., "ConvSpec"]
 
 
 def build_own_engine_layer(request: Request, loaded: Loaded, bias_given: tuple[np.ndarray | None, str, str], *,
@@ -52,8 +53,9 @@ def build_own_engine_layer(request: Request, loaded: Loaded, bias_given: tuple[n
         notes = transpose_notes(spec, own)
     else:
         weights, source = _separable_weights(request, spec, c)
-        spec = make_spec(request, c, tuple(int(v) for v in weights["depthwise_kernel"].shape[:n]),
-                         int(weights["pointwise_kernel"].shape[-1]))
+        dw = weights["depthwise_kernel"]
+        spec = make_spec(request, c, tuple(int(v) for v in dw.shape[:n]), int(weights["pointwise_kernel"].shape[-1]),
+                         int(dw.shape[-1]) if dw.ndim == n + 2 else None)
         own, layer = _separable(request, spec, x, weights)
         notes = separable_notes(spec)
     bias, bias_what, bias_source = bias_given

@@ -50,6 +50,8 @@ def run(built: BuiltLayer, *, archive: Archive | None = None, ranges: bool = Fal
     layer = built.layer
 
     def compute(sink: Callable[..., None] | None = None) -> LayerResult:
+        if layer.ndim != 2:  # a 3-D layer not shown a slice at a time: the general path, whole
+            return engine.run_general(layer, built.bias, built.activation, use_bias=built.use_bias)
         return engine.run_layer(layer, built.bias, built.activation, use_bias=built.use_bias, partials_sink=sink,
                                 ranges=ranges, progress=progress)
 
@@ -62,9 +64,10 @@ def run(built: BuiltLayer, *, archive: Archive | None = None, ranges: bool = Fal
 
     with writers.npz_archive(archive.path, force=archive.force, inputs=archive.inputs,
                              compress=archive.compress) as npz:
-        if built.whole is not None:  # a depth slice is shown: the archive holds the whole 3-D run
-            whole = engine.run_general(built.whole, built.bias, built.activation, use_bias=built.use_bias)
-            result = compute()
+        if built.whole is not None or layer.ndim != 2:  # the archive holds the whole 3-D run
+            whole = engine.run_general(built.whole if built.whole is not None else layer, built.bias,
+                                       built.activation, use_bias=built.use_bias)
+            result = compute() if built.whole is not None else whole
             saved = whole
             if archive.partials:
                 npz.add("partials", whole.full_partials())

@@ -291,6 +291,8 @@ def kind_call(spec: ConvSpec, pad_width: Sequence[tuple[int, int]], semantics: s
         return LayerCall(spec.torch_name, tuple(args))
     call = spec_call(spec)
     args = [(k, f"{v} -> pads {pads}" if k == "padding" else v) for k, v in call.args]
+    if spec.padding_mode != "zeros":  # the pads hold the mode's values, not zeros
+        args = [(k, v.replace("PyTorch-style zeros", "PyTorch-style pads")) for k, v in args]
     if spec.padding_mode != "zeros":
         args.append(("padding_mode", f"{spec.padding_mode!r} (PyTorch's; Keras pads with zeros)"))
     return LayerCall(call.name, tuple(args))

@@ -155,7 +155,8 @@ class FilterHeatmaps:
                 keys.append(("output", legend))
 
         if fit.k > 1:
-            cells = f"one cell = {STATS[stat]} of {fit.k}×{fit.k} output positions"
+            block = f"{fit.k}" if ho == 1 else f"{fit.k}×{fit.k}"  # a 1-D layer's one row: blocks of k positions
+            cells = f"one cell = {STATS[stat]} of {block} output positions"
         elif fit.z > 1:
             cells = f"each value drawn as {fit.z}×{fit.z} cells"
         else:

@@ -144,3 +144,36 @@ def test_a_plane_outside_the_output_is_refused(volume):
     result = invoke("run", path, "--kind", "Conv3D", "--depth-at", "3")  # valid 3×3×3 on depth 5: planes 0..2
     assert result.exit_code == 2
     assert result.output.strip() == "Error: --depth-at 3 is outside the output's 3 planes (0..2)"
+
+
+def test_kernel_files_in_torch_layout_and_channels_first_inputs(tmp_path):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 40))  # (C, L): channels-first
+    np.save(tmp_path / "cl.npy", x)
+    w = rng.normal(size=(4, 3, 5))  # PyTorch Conv1d (F, C, k)
+    np.save(tmp_path / "w.npy", w)
+    out = tmp_path / "run.npz"
+    result = invoke("run", tmp_path / "cl.npy", "--ndim", "1", "--layout", "channels-first", "--kernel", tmp_path / "w.npy",
+                    "--kernel-layout", "torch", "--dtype", "float64", "--save", out, "-q")
+    assert result.exit_code == 0, result.output
+    want = torch.nn.functional.conv1d(torch.from_numpy(x)[None], torch.from_numpy(w))[0].T.numpy()
+    np.testing.assert_allclose(np.load(out)["output"], want, rtol=1e-12, atol=1e-12)
+    dw = rng.normal(size=(6, 1, 3))  # PyTorch depthwise Conv1d(groups=C): (C·M, 1, k)
+    np.save(tmp_path / "dw.npy", dw)
+    result = invoke("run", tmp_path / "cl.npy", "--kind", "DepthwiseConv1D", "--semantics", "torch", "--kernel",
+                    tmp_path / "dw.npy", "--dtype", "float64", "--save", out, "--force", "-q")
+    assert result.exit_code == 0, result.output
+    assert "Conv1d(in_channels=3, out_channels=6" in result.output  # named as PyTorch writes it
+    want = torch.nn.functional.conv1d(torch.from_numpy(x)[None], torch.from_numpy(dw), groups=3)[0].T.numpy()
+    saved = np.load(out)
+    np.testing.assert_allclose(saved["output"], want, rtol=1e-12, atol=1e-12)
+    assert saved["kernel"].shape == (3, 3, 2)  # Keras' DepthwiseConv1D (k, C, M)
+
+
+def test_a_text_file_gives_a_signal_of_columns(tmp_path):
+    (tmp_path / "s.csv").write_text("1,10\n2,20\n3,30\n4,40\n")
+    result = invoke("run", tmp_path / "s.csv", "--ndim", "1", "-k", "2", "--init", "ones", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["kind"]["output_shape"] == [3, 1]
+    assert doc["filters"][0]["window_preactivation"] == [[33.0, 55.0, 77.0]]  # the one row: 1+2, 10+20, ...

@@ -181,3 +181,16 @@ def test_keras_separable_same_matches_keras(tmp_path):
                               padding="same", dtype=np.float64)
         assert ours.shape == got[f"y{n}"].shape
         np.testing.assert_allclose(ours, got[f"y{n}"], **TIGHT)
+
+
+def test_bind_from_a_spec_is_one_conv():
+    from convcli.engine import separable as separable_module
+    from convcli.layer.spec import ConvSpec
+
+    rng = np.random.default_rng(12)
+    x, dw, pw = rng.standard_normal((9, 3)), rng.standard_normal((3, 3, 2)), rng.standard_normal((1, 6, 4))
+    spec = ConvSpec("separable", 3, 4, (3,), (2,), (1,), "causal", depth_multiplier=2, ndim=1)
+    gathered = separable_module.bind(spec, x, {"depthwise_kernel": dw, "pointwise_kernel": pw}, dtype=np.float64)
+    want = torch_separable(np.pad(x, ((2, 0), (0, 0))), dw, pw, None, stride=(2,), padding=("valid",),
+                           dilation=(1,))  # causal: (k - 1)·d zeros before
+    np.testing.assert_allclose(layer_partials_nd(gathered).sum(axis=-2), want, **TIGHT)

@@ -359,3 +359,17 @@ def test_keras_valid_and_same_match_keras(tmp_path):
         ours = conv_transpose(x, kernel, stride=s, dilation=d, padding=padding, output_padding=op, dtype=np.float64)
         assert ours.shape == got[name].shape, name
         np.testing.assert_allclose(ours, got[name], err_msg=name, **TIGHT)
+
+
+def test_bind_from_a_spec_is_the_gathering_conv():
+    from convcli.engine import transpose as transpose_module
+    from convcli.layer.spec import ConvSpec
+
+    rng = np.random.default_rng(11)
+    x, kernel = rng.standard_normal((4, 5, 4)), rng.standard_normal((3, 2, 3, 4))
+    spec = ConvSpec("transpose", 4, 6, (3, 2), (2, 1), (1, 2), (1, 0), groups=2, output_padding=(1, 0))
+    gathered = transpose_module.bind(spec, x, kernel, dtype=np.float64)
+    want = torch_transpose(x, kernel, None, stride=(2, 1), padding=(1, 0), output_padding=(1, 0), dilation=(1, 2),
+                           groups=2)
+    assert gathered.geometry.out_size == want.shape[:-1]
+    np.testing.assert_allclose(layer_partials_nd(gathered).sum(axis=-2), want, **TIGHT)
