@@ -253,10 +253,10 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
 
 def _own_kind_json(run: Shown) -> dict[str, Any]:
     """A transposed or separable layer's ``"kind"`` document, its scatter traces included."""
-    from convcli.pipeline.own_engine import scatter_trace
+    from convcli.pipeline.own_engine import input_channel_names, scatter_trace
     from convcli.present.own_kinds import own_kind_json, scatter_json
 
-    built, names = run.built, run.built.loaded.channel_names
+    built, names = run.built, input_channel_names(run.built)
     assert built.spec is not None and built.weights is not None
     traces = [scatter_trace(built, run.trace_at, f) for f in run.detail] if run.trace_at is not None else []
     return own_kind_json(built.spec, built.weights, built.notes, [scatter_json(t, names) for t in traces if t])
@@ -264,14 +264,14 @@ def _own_kind_json(run: Shown) -> dict[str, Any]:
 
 def _print_scatter(console: Any, run: Shown, f: int) -> None:
     """A transposed layer's scatter view of filter ``f`` at the traced position (1-D and 2-D)."""
-    from convcli.pipeline.own_engine import scatter_trace
+    from convcli.pipeline.own_engine import input_channel_names, scatter_trace
 
     assert run.trace_at is not None
     trace = scatter_trace(run.built, run.trace_at, f)
     if trace is not None:
         from convcli.render.trace import scatter_panel
 
-        console.print(scatter_panel(run.result, trace, run.trace_at, run.built.loaded.channel_names))
+        console.print(scatter_panel(run.result, trace, run.trace_at, input_channel_names(run.built)))
 
 
 def _print_precision(console: Any, run: Shown, f: int) -> None:

@@ -185,11 +185,23 @@ def separable_notes(spec: ConvSpec) -> tuple[str, ...]:
 
 def scatter_trace(built: BuiltLayer, at: tuple[int, int], filt: int) -> TransposeTrace | None:
     """The transposed trace (:func:`convcli.engine.transpose.trace_transposed`) of filter ``filt`` at the
-    shown layer's ``(row, col)`` ``at``, for a 1-D or 2-D transposed layer; ``None`` for any other."""
+    shown layer's ``(row, col)`` ``at`` (a 3-D layer's on the plane shown); ``None`` for another kind."""
     from convcli.engine.transpose import TransposeLayer, trace_transposed
 
     own = built.own
-    if not isinstance(own, TransposeLayer) or own.ndim == 3:
+    if not isinstance(own, TransposeLayer):
         return None
+    if own.ndim == 3:
+        if built.plane is None:
+            return None
+        return trace_transposed(own, (built.plane, *at), filt)
     position = (at[1],) if own.ndim == 1 else at
     return trace_transposed(own, position, filt)
+
+
+def input_channel_names(built: BuiltLayer) -> tuple[str, ...]:
+    """The input's channel names as loaded (a depth slice names its channels ``z<plane>·<channel>``)."""
+    names = built.loaded.channel_names
+    if built.plane is None:
+        return tuple(names)
+    return tuple(dict.fromkeys(n.split("·", 1)[-1] for n in names))

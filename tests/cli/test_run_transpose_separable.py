@@ -172,3 +172,16 @@ def test_verify_refuses_the_kinds_it_does_not_compute():
     r = invoke("verify", "samples/textbook.npy", "--kind", "separable", "-k", "2")
     assert r.exit_code == 2, r.output
     one_error(r.stderr, "--kind", "SeparableConv2D")
+
+
+def test_scatter_view_of_a_3d_layer_on_its_plane(tmp_path):
+    x = np.arange(4 * 5 * 6 * 2, dtype=float).reshape(4, 5, 6, 2) / 100
+    np.save(tmp_path / "vol.npy", x)
+    r = invoke("run", tmp_path / "vol.npy", "--kind", "Conv3DTranspose", "-k", "2", "--stride", "2", "--init", "ones",
+               "--trace", "3,2,3", "--view", "numbers", columns=120)
+    assert r.exit_code == 0, r.output
+    assert "scatter · output (3, 2, 3) · filter 0" in r.stdout and "1 kernel copy lands" in r.stdout
+    # k = s: one copy per output, from input (1, 1, 1) through tap (1, 0, 1), channels named as loaded
+    assert "(1, 1, 1)   (1, 0, 1)" in r.stdout and "c0: x · w" in r.stdout
+    total = x[1, 1, 1].sum()
+    assert r.stdout.count(f"= {total:.4g}") >= 2  # the gathering trace and the scatter agree
