@@ -67,7 +67,7 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     from convcli.present.selection import DEFAULT_DETAIL_FILTERS
     from convcli.present.window import Window
 
-    request = replace(parse_layer(opts), precision=precision, accumulate=accumulate)
+    request = replace(parse_layer(opts, kinds=True), precision=precision, accumulate=accumulate)
     with usage_errors():
         check_precision(precision, accumulate)
     at_v, trace_v, depth = _positions(at, trace, window, json_=json_, export=export, compress=compress, save=save,
