@@ -334,7 +334,8 @@ def _classic_only(opts: LayerOptions) -> None:
     """A usage error for the kind options of a command that shows the classic Conv2D only."""
     given = [flag for flag, value, classic in (("--kind", opts.kind, None), ("--ndim", opts.ndim, None),
                                                ("--padding-mode", str(opts.padding_mode), "zeros"),
-                                               ("--depth-multiplier", opts.depth_multiplier, 1))
+                                               ("--depth-multiplier", opts.depth_multiplier, 1),
+                                               ("--output-padding", opts.output_padding, None))
              if value is not None and value != classic and not (flag == "--kind" and str(value).lower() in
                                                                  ("conv", "conv2d")) and not (
                  flag == "--ndim" and value == 2)]
