@@ -41,8 +41,8 @@ def build_own_engine_layer(request: Request, loaded: Loaded, bias_given: tuple[n
     from convcli import engine
 
     if request.flip:
-        raise ConfigError(f"{{field}} flips a conv's kernel; a {request.kind} layer takes its kernel as it is",
-                          field="flip")
+        raise ConfigError(f"--flip flips a conv's kernel (true convolution); a {request.kind} layer takes its "
+                          "kernel as it is", field="flip")
     x = loaded.array
     n, c = request.ndim, int(x.shape[-1])
     spec = make_spec(request, c, _axes(request.kernel_axes, n), request.filters)
@@ -106,6 +106,9 @@ def _separable_weights(request: Request, spec: ConvSpec, c: int) -> tuple[dict[s
         if request.used_kernel_layout != "keras":
             raise ConfigError("{field}: a separable layer's kernels are read in Keras layout (depthwise_kernel "
                               "(*k, C, M), pointwise_kernel (1, …, C·M, F))", field="kernel_layout")
+        if not str(request.kernel).lower().endswith(".npz"):
+            raise ConfigError(f"--kernel {request.kernel}: a separable layer reads a .npz holding depthwise_kernel "
+                              "(*k, C, M) and pointwise_kernel (1, …, C·M, F)", field="kernel")
         from convcli.sources.inputs import load_array
 
         weights = {name: np.asarray(load_array(request.kernel, key=name, what=name, key_field="kernel_key"),

@@ -139,6 +139,8 @@ def test_separable_presets_and_header():
      ["--output-padding", "stride or the dilation"]),
     (["--output-padding", "1", "--stride", "2"], ["--output-padding", "transpose layers"]),
     (["--kind", "separable", "--padding-mode", "reflect"], ["padding mode reflect", "zeros only"]),
+    (["--kind", "transpose", "--flip"], ["--flip", "takes its kernel as it is"]),
+    (["--kind", "separable", "--kernel", "samples/kernel_rgb_keras.npy"], ["--kernel", ".npz", "depthwise_kernel"]),
 ])
 def test_bad_settings_are_one_usage_error(args, fragments):
     r = invoke("run", "samples/textbook.npy", "-k", "2", *args)
