@@ -334,6 +334,11 @@ KERAS_CASES = [
     ((5, 5), (3, 2), (1, 1), (2, 2), "same", None),
     ((3, 4, 3), (3, 2, 3), (2, 1, 2), (1, 1, 1), "same", None),
     ((3, 3, 2), (2, 3, 2), (2, 2, 1), (1, 1, 1), "valid", (1, 0, 0)),
+    # Keras refuses strides > 1 with dilation > 1; each alone, with output padding up to stride - 1
+    ((5, 6), (3, 2), (1, 1), (2, 3), "same", None),
+    ((5,), (5,), (4,), (1,), "same", (3,)),
+    ((4, 4), (3, 3), (3, 2), (1, 1), "same", (2, 1)),
+    ((5,), (2,), (4,), (1,), "same", None),
 ]
 
 
