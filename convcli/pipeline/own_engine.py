@@ -167,6 +167,9 @@ def transpose_notes(spec: ConvSpec, own: object) -> tuple[str, ...]:
         rules.append(f"{rule} (cut {before} before, {after} after)")
     names = ("positions",) if g.ndim == 1 else ("rows", "columns") if g.ndim == 2 else ("planes", "rows", "columns")
     size = "×".join(map(str, spread_size(own)))
+    keras_refuses = isinstance(spec.padding, str) and max(g.strides) > 1 and max(g.dilations) > 1
+    caveat = (("Keras' Conv*DTranspose refuses strides > 1 with dilation > 1: these are its valid/same rules "
+               "applied anyway (PyTorch takes the pair with --padding P)",) if keras_refuses else ())
     return (
         f"{spec.keras_name} ({spec.torch_name}): every input value spreads a copy of the kernel, "
         f"{'×'.join(map(str, g.strides))} apart; "
@@ -174,6 +177,7 @@ def transpose_notes(spec: ConvSpec, own: object) -> tuple[str, ...]:
         f"computed as the conv that gathers what it spreads: the input spread ({size}, "
         f"stride - 1 zeros between values), padded by K - 1 - cut, read by the flipped kernel; each input "
         f"channel's partial is its own copies' sum (--trace shows which input positions and taps land there)",
+        *caveat,
     )
 
 
