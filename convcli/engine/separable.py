@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from convcli.engine.bind import Layer, check_bias, resolve_dtype
+from convcli.engine.conv import conv_region
 from convcli.engine.transpose import per_axis, real_array, whole_numbers
 from convcli.errors import ConfigError, ShapeError
 from convcli.layer.geometry import Geometry
@@ -108,27 +109,63 @@ def bind_separable(
     return SeparableLayer(xa.astype(dt, copy=False), dw.astype(dt, copy=False), pw.astype(dt, copy=False), geometry)
 
 
-def depthwise_maps(layer: SeparableLayer) -> np.ndarray:
-    """The depthwise step ``(*S', C, M)``: ``[o, c, j]`` is channel ``c`` cross-correlated with
-    ``depthwise_kernel[..., c, j]``."""
+#: Depthwise values computed per block of output rows (first axis), so that a block and its temporary
+#: stay in cache while the taps add up (and the pointwise matmul reads it there).
+BLOCK_VALUES = 1 << 16
+
+
+def _padded(layer: SeparableLayer) -> np.ndarray:
     g = layer.geometry
-    c, m = layer.in_channels, layer.depth_multiplier
-    xpad = layer.x
     if any(p != (0, 0) for p in g.pad_width):
-        xpad = np.pad(layer.x, (*g.pad_width, (0, 0)))
-    out = np.zeros((*g.out_size, c, m), dtype=layer.x.dtype)
+        return np.pad(layer.x, (*g.pad_width, (0, 0)))
+    return layer.x
+
+
+def _row_blocks(layer: SeparableLayer) -> range:
+    g = layer.geometry
+    per_row = max(1, int(np.prod(g.out_size[1:])) * layer.in_channels * layer.depth_multiplier)
+    return range(0, g.out_size[0], max(1, BLOCK_VALUES // per_row))
+
+
+def _depthwise_rows(layer: SeparableLayer, xpad: np.ndarray, r0: int, r1: int, out: np.ndarray,
+                    tmp: np.ndarray) -> None:
+    """Output rows ``[r0, r1)`` of the depthwise step into ``out (r1 - r0, *S'[1:], C, M)`` (zeroed here);
+    ``tmp`` a scratch array at least that large."""
+    g = layer.geometry
+    m = layer.depth_multiplier
     acc = out[..., 0] if m == 1 else out
-    tmp = np.empty(acc.shape, dtype=layer.x.dtype)
+    scratch = tmp.reshape(-1)[:acc.size].reshape(acc.shape)
+    acc[...] = 0
     for tap in itertools.product(*(range(k) for k in g.kernel)):
-        window = tuple(slice(t * d, t * d + (o - 1) * s + 1, s)
-                       for t, d, s, o in zip(tap, g.dilations, g.strides, g.out_size, strict=True))
-        src = xpad[window]
+        first = slice(r0 * g.strides[0] + tap[0] * g.dilations[0], (r1 - 1) * g.strides[0] + tap[0] * g.dilations[0] + 1,
+                      g.strides[0])
+        rest = tuple(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, s, o in
+                     zip(tap[1:], g.dilations[1:], g.strides[1:], g.out_size[1:], strict=True))
+        src = xpad[(first, *rest)]
         w = layer.depthwise[tap]  # (C, M)
         if m == 1:
-            np.multiply(src, w[:, 0], out=tmp)
+            np.multiply(src, w[:, 0], out=scratch)
         else:
-            np.multiply(src[..., None], w, out=tmp)
-        acc += tmp
+            np.multiply(src[..., None], w, out=scratch)
+        acc += scratch
+
+
+def depthwise_maps(layer: SeparableLayer) -> np.ndarray:
+    """The depthwise step ``(*S', C, M)``: ``[o, c, j]`` is channel ``c`` cross-correlated with
+    ``depthwise_kernel[..., c, j]``. 2-D layers take the engine's depthwise fast path (a grouped conv
+    with groups = C, :func:`convcli.engine.conv.conv_region`); 1-D and 3-D ones a multiply-add per tap."""
+    g = layer.geometry
+    if layer.ndim == 2:
+        c, m = layer.in_channels, layer.depth_multiplier
+        grouped = Layer(layer.x, layer.depthwise.reshape(*g.kernel, 1, c * m), c, g)
+        return conv_region(grouped, (0, g.out_size[0]), (0, g.out_size[1])).reshape(*g.out_size, c, m)
+    xpad = _padded(layer)
+    out = np.empty((*g.out_size, layer.in_channels, layer.depth_multiplier), dtype=layer.x.dtype)
+    blocks = _row_blocks(layer)
+    tmp = np.empty(out[: blocks.step].size, dtype=layer.x.dtype)
+    for r0 in blocks:
+        r1 = min(r0 + blocks.step, g.out_size[0])
+        _depthwise_rows(layer, xpad, r0, r1, out[r0:r1], tmp)
     return out
 
 
@@ -143,10 +180,26 @@ def separable_partials(layer: SeparableLayer, maps: np.ndarray | None = None) ->
 
 def separable_preactivation(layer: SeparableLayer, bias: np.ndarray | Sequence[float] | float | None = None,
                             maps: np.ndarray | None = None) -> np.ndarray:
-    """The pre-activation ``(*S', F)``: the pointwise matmul of the depthwise maps, plus ``bias (F,)``."""
-    dw = depthwise_maps(layer) if maps is None else maps
-    flat = dw.reshape(-1, layer.in_channels * layer.depth_multiplier)
-    out: np.ndarray = (flat @ layer.pointwise).reshape(*dw.shape[:-2], layer.filters)
+    """The pre-activation ``(*S', F)``: the pointwise matmul of the depthwise maps, plus ``bias (F,)``;
+    block by block of output rows (each block's depthwise maps, then its matmul) unless ``maps`` is given."""
+    g = layer.geometry
+    cm = layer.in_channels * layer.depth_multiplier
+    out = np.empty((*g.out_size, layer.filters), dtype=layer.x.dtype)
+    if maps is None and layer.ndim == 2:
+        maps = depthwise_maps(layer)
+    if maps is not None:
+        np.matmul(maps.reshape(-1, cm), layer.pointwise, out=out.reshape(-1, layer.filters))
+    else:
+        xpad = _padded(layer)
+        blocks = _row_blocks(layer)
+        block = np.empty((blocks.step, *g.out_size[1:], layer.in_channels, layer.depth_multiplier),
+                         dtype=layer.x.dtype)
+        tmp = np.empty(block.size, dtype=layer.x.dtype)
+        for r0 in blocks:
+            r1 = min(r0 + blocks.step, g.out_size[0])
+            dw = block[: r1 - r0]
+            _depthwise_rows(layer, xpad, r0, r1, dw, tmp)
+            np.matmul(dw.reshape(-1, cm), layer.pointwise, out=out[r0:r1].reshape(-1, layer.filters))
     out += check_bias(bias, layer.filters, layer.x.dtype)
     return out
 

@@ -34,8 +34,10 @@ from convcli.errors import ConfigError, ShapeError
 from convcli.layer.geometry import Geometry, TransposeGeometry
 from convcli.layer.spec import ConvSpec
 
-#: Values of the per-block matmul result ``(block, taps, Fg)`` materialised at once (bounded memory).
-BLOCK_VALUES = 1 << 23
+#: Values of the per-block matmul result ``(block, taps, Fg)`` materialised at once: bounded memory, and
+#: blocks small enough to stay in the allocator's reused memory (2²¹ beat 2²³ by 1.3-2.5× on the
+#: Conv2DTranspose bench row; 2²⁰ and 2²² were slower too).
+BLOCK_VALUES = 1 << 21
 
 
 @dataclass(frozen=True)

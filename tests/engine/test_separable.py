@@ -194,3 +194,20 @@ def test_bind_from_a_spec_is_one_conv():
     want = torch_separable(np.pad(x, ((2, 0), (0, 0))), dw, pw, None, stride=(2,), padding=("valid",),
                            dilation=(1,))  # causal: (k - 1)·d zeros before
     np.testing.assert_allclose(layer_partials_nd(gathered).sum(axis=-2), want, **TIGHT)
+
+
+def test_blocks_of_rows_give_the_whole(monkeypatch):
+    # a tiny block forces the depthwise step and the pointwise matmul to run one output row at a time
+    from convcli.engine import separable as separable_module
+
+    rng = np.random.default_rng(13)
+    x, dw, pw = rng.standard_normal((11, 9, 3)), rng.standard_normal((3, 2, 3, 2)), rng.standard_normal((6, 5))
+    kw = {"stride": (2, 1), "padding": ("same", 1), "dilation": (1, 2)}
+    whole = separable_conv(x, dw, pw, dtype=np.float64, **kw)
+    maps = depthwise_maps(bind_separable(x, dw, pw, dtype=np.float64, **kw))
+    monkeypatch.setattr(separable_module, "BLOCK_VALUES", 1)
+    layer = bind_separable(x, dw, pw, dtype=np.float64, **kw)
+    np.testing.assert_allclose(separable_preactivation(layer), whole, **TIGHT)
+    np.testing.assert_allclose(depthwise_maps(layer), maps, **TIGHT)
+    want = torch_separable(x, dw, pw.reshape(1, 1, 6, 5), None, stride=(2, 1), padding=("same", 1), dilation=(1, 2))
+    np.testing.assert_allclose(whole, want, **TIGHT)
