@@ -14,6 +14,8 @@ output ``(*S', F)``, partial sums ``(*S', Cg, F)``. numpy only.
 
 from __future__ import annotations
 
+import itertools
+from math import prod
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,9 +69,42 @@ def _contract(layer: Layer, per_channel: bool) -> np.ndarray:
 
 
 def layer_output(layer: Layer, bias: np.ndarray | None = None) -> np.ndarray:
-    """Pre-activation ``(*S', F)`` of a bound layer of any rank, plus ``bias (F,)`` (zeros if ``None``)."""
-    out = _contract(layer, per_channel=False)
+    """Pre-activation ``(*S', F)`` of a bound layer of any rank, plus ``bias (F,)`` (zeros if ``None``).
+
+    Computed as matrix products, not the einsum of :func:`layer_partials_nd` (which keeps the channel
+    axis): the last axis' ``k`` taps are gathered beside the channels (``(…, W', k·Cg)``, an im2col of
+    one axis), then one product with the kernel ``(k·Cg, F/g)`` per tap of the other axes and group,
+    in blocks of the first output axis: a third of the einsum's time on a Conv3D."""
+    g = layer.geometry
+    xpad = np.pad(layer.x, (*g.pad_width, (0, 0))) if any(b or a for b, a in g.pad_width) else layer.x
+    out = np.empty((*g.out_size, layer.filters), dtype=layer.x.dtype)
+    s0, span0 = g.strides[0], span(g.kernel[0], g.dilations[0])
+    per_row = max(1, prod(g.out_size[1:]) * g.kernel[-1] * layer.cg)
+    step = max(1, BLOCK_VALUES // per_row)
+    for r in range(0, g.out_size[0], step):
+        stop = min(r + step, g.out_size[0])
+        rows = xpad[r * s0 : (stop - 1) * s0 + span0]
+        out[r:stop] = _tap_products(rows, layer, (stop - r, *g.out_size[1:]))
     out += check_bias(bias, layer.filters, layer.x.dtype)
+    return out
+
+
+def _tap_products(x: np.ndarray, layer: Layer, out_size: tuple[int, ...]) -> np.ndarray:
+    """``(*out_size, F)``: the padded block ``x (*S, C)`` read without padding by ``layer``'s kernel."""
+    g = layer.geometry
+    groups, cg, f = layer.groups, layer.cg, layer.filters
+    fg = f // groups
+    k_last, s_last, d_last, o_last = g.kernel[-1], g.strides[-1], g.dilations[-1], out_size[-1]
+    out = np.zeros((*out_size, f), dtype=layer.x.dtype)
+    for grp in range(groups):
+        xg = x[..., grp * cg : (grp + 1) * cg]
+        cols = np.concatenate([xg[..., t * d_last : t * d_last + (o_last - 1) * s_last + 1 : s_last, :]
+                               for t in range(k_last)], axis=-1)  # (*S_other, W', k·Cg)
+        weights = layer.kernel[..., grp * fg : (grp + 1) * fg].reshape(*g.kernel[:-1], k_last * cg, fg)
+        for tap in itertools.product(*(range(k) for k in g.kernel[:-1])):
+            window = tuple(slice(t * d, t * d + (o - 1) * s + 1, s)
+                           for t, d, s, o in zip(tap, g.dilations[:-1], g.strides[:-1], out_size[:-1], strict=True))
+            out[..., grp * fg : (grp + 1) * fg] += cols[window] @ weights[tap]
     return out
 
 
