@@ -192,7 +192,9 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         add_precision(doc, run.emulated.emulation, run.emulated.errors, run.window)
     if run.built.model is not None:
         doc["model"] = run.built.model
-    if run.built.spec is not None:
+    if run.built.own is not None:
+        doc["kind"] = _own_kind_json(run)
+    elif run.built.spec is not None:
         from convcli.present.kinds import kind_json
 
         doc["kind"] = kind_json(run.built.spec, run.built.loaded.array.shape[:-1])
@@ -242,6 +244,7 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
             console.print(heatmap.filter_heatmaps(result, f, names, sources=sources, stat=run.stat))
         if run.traces is not None and run.trace_at is not None:
             console.print(trace_panel(result, run.traces[f], *run.trace_at, f, names))
+            _print_scatter(console, run, f)
         if run.emulated is not None:
             _print_precision(console, run, f)
     if layer.filters > 1:
@@ -260,6 +263,29 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     _saved_lines(run, targets, map_files)
     export_screen(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
             inputs=targets.inputs, theme=targets.pictures.theme)
+
+
+def _own_kind_json(run: Shown) -> dict[str, Any]:
+    """A transposed or separable layer's ``"kind"`` document, its scatter traces included."""
+    from convcli.pipeline.own_engine import input_channel_names, scatter_trace
+    from convcli.present.own_kinds import own_kind_json, scatter_json
+
+    built, names = run.built, input_channel_names(run.built)
+    assert built.spec is not None and built.weights is not None
+    traces = [scatter_trace(built, run.trace_at, f) for f in run.detail] if run.trace_at is not None else []
+    return own_kind_json(built.spec, built.weights, built.notes, [scatter_json(t, names) for t in traces if t])
+
+
+def _print_scatter(console: Any, run: Shown, f: int) -> None:
+    """A transposed layer's scatter view of filter ``f`` at the traced position (1-D and 2-D)."""
+    from convcli.pipeline.own_engine import input_channel_names, scatter_trace
+
+    assert run.trace_at is not None
+    trace = scatter_trace(run.built, run.trace_at, f)
+    if trace is not None:
+        from convcli.render.trace import scatter_panel
+
+        console.print(scatter_panel(run.result, trace, run.trace_at, input_channel_names(run.built)))
 
 
 def _print_precision(console: Any, run: Shown, f: int) -> None:
@@ -291,7 +317,8 @@ def _saved_lines(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         from convcli.pipeline.precision import SAVED
 
         emulated = SAVED if run.emulated is not None else ()
-        saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials",
+        weights = tuple(run.built.weights) if run.built.weights is not None else ("kernel",)
+        saved = ", ".join(sorted(k for k in ("input", *weights, "bias", "preactivation", "output", "partials",
                                              *emulated) if k != "partials" or run.keep))
         note(f"saved {shown(targets.save)}: {saved}")
     if targets.figure is not None:

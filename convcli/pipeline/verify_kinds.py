@@ -19,13 +19,14 @@ def verify_kind(built: BuiltLayer, *, semantics: str = "keras") -> VerifyReport:
     import numpy as np
 
     from convcli import engine
-    from convcli.pipeline.verify import VerifyReport
+    from convcli.pipeline.verify import VerifyReport, check_verifiable
     from convcli.verify import compare
     from convcli.verify.adapters import installable
     from convcli.verify.kind_problem import KindProblem
     from convcli.verify.kinds import kind_adapters, run_kind_adapter
     from convcli.verify.problem import COMPUTED, Checked
 
+    check_verifiable(built)  # not yet the kinds with engines of their own (transpose, separable)
     spec = built.spec
     if spec is None:
         raise ValueError("verify_kind takes a layer built from a kind request (built.spec)")
