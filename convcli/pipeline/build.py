@@ -27,13 +27,12 @@ def build_layer(request: Request) -> BuiltLayer:
 
         loaded = load(request) if request.ndim == 2 else load_signal(request)
         return build_kind_layer(request, loaded, bias_of(request))
-    loaded = load(request)
-    read_as = layout_warning(request, loaded)
     if request.model is not None:
         from convcli.pipeline.model_layer import build_model_layer
 
-        built = build_model_layer(request, loaded)
-        return replace(built, warnings=(*read_as, *built.warnings))
+        return build_model_layer(request, load_model_input)
+    loaded = load(request)
+    read_as = layout_warning(request, loaded)
     from convcli.pipeline.binding import bound_layer, layer_spec
 
     x = loaded.array
@@ -62,6 +61,18 @@ def build_layer(request: Request) -> BuiltLayer:
     return BuiltLayer(loaded, layer, bias, kernel_source, (*read_as, *warned), padding=request.padding,
                       activation=str(request.activation), use_bias=not request.no_bias,
                       notes=(FLIP_NOTE,) if request.flip else ())
+
+
+def load_model_input(request: Request, ndim: int) -> tuple[Loaded, tuple[str, ...]]:
+    """The input of a ``--model`` layer of ``ndim`` axes, as that rank reads it, and how it was read: an
+    image or array ``(H, W, C)`` (with :func:`layout_warning`'s warning) for a 2-D layer, an array
+    ``(L, C)`` / ``(D, H, W, C)`` for a 1-D / 3-D one."""
+    if ndim != 2:
+        from convcli.pipeline.kinds import load_signal
+
+        return load_signal(replace(request, ndim=ndim)), ()
+    loaded = load(request)
+    return loaded, layout_warning(request, loaded)
 
 
 def layout_warning(request: Request, loaded: Loaded) -> tuple[str, ...]:

@@ -22,7 +22,13 @@ from convcli.text import shown
 CONV_CLASSES = {
     "Conv2D": "conv", "Convolution2D": "conv", "DepthwiseConv2D": "depthwise", "SeparableConv2D": "separable",
     "SeparableConvolution2D": "separable", "Conv2DTranspose": "transpose", "Convolution2DTranspose": "transpose",
+    "Conv1D": "conv", "Convolution1D": "conv", "Conv3D": "conv", "Convolution3D": "conv",
+    "DepthwiseConv1D": "depthwise", "SeparableConv1D": "separable", "SeparableConvolution1D": "separable",
+    "Conv1DTranspose": "transpose", "Conv3DTranspose": "transpose", "Convolution3DTranspose": "transpose",
 }
+#: The spatial axes of each conv class (the rest are 2-D).
+CONV_AXES = {"Conv1D": 1, "Convolution1D": 1, "DepthwiseConv1D": 1, "SeparableConv1D": 1, "SeparableConvolution1D": 1,
+             "Conv1DTranspose": 1, "Conv3D": 3, "Convolution3D": 3, "Conv3DTranspose": 3, "Convolution3DTranspose": 3}
 OTHER_CLASSES = {
     "Dense": "dense", "BatchNormalization": "batchnorm", "MaxPooling2D": "maxpool", "MaxPool2D": "maxpool",
     "AveragePooling2D": "avgpool", "AvgPool2D": "avgpool", "GlobalAveragePooling2D": "globalavgpool",
@@ -42,6 +48,19 @@ def _pair(v: Any, what: str, layer: str) -> tuple[int, int]:
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
         return int(v[0]), int(v[1])
     raise LoadError(f"layer {shown(layer)!r}: {what} is not one or two whole numbers: {shown(repr(v))[:80]}")
+
+
+def _axes(v: Any, n: int, what: str, layer: str) -> tuple[int, ...]:
+    """A per-axis setting of an ``n``-axis layer: one whole number for every axis, or ``n`` of them."""
+    if n == 2:
+        return _pair(v, what, layer)
+    if isinstance(v, (list, tuple)) and len(v) == 1:
+        v = v[0]
+    if isinstance(v, int) and not isinstance(v, bool):
+        return (v,) * n
+    if isinstance(v, (list, tuple)) and len(v) == n and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        return tuple(int(x) for x in v)
+    raise LoadError(f"layer {shown(layer)!r}: {what} is not one or {n} whole numbers: {shown(repr(v))[:80]}")
 
 
 def _count(cfg: dict[str, Any], key: str, layer: str, default: int | None) -> int:
@@ -105,12 +124,12 @@ def _from_weights(kind: str, groups: int, shapes: Sequence[tuple[int, ...]]) -> 
     if not shapes:
         return None
     s = shapes[0]
-    if kind in ("conv",) and len(s) == 4:
-        return s[2] * groups
-    if kind in ("depthwise", "separable") and len(s) == 4:
-        return s[2]
-    if kind == "transpose" and len(s) == 4:
-        return s[3]
+    if kind in ("conv",) and 3 <= len(s) <= 5:
+        return s[-2] * groups
+    if kind in ("depthwise", "separable") and 3 <= len(s) <= 5:
+        return s[-2]
+    if kind == "transpose" and 3 <= len(s) <= 5:
+        return s[-1]
     if kind == "dense" and len(s) == 2:
         return s[0]
     if kind == "batchnorm" and len(s) == 1:
@@ -165,14 +184,15 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
         groups = _count(cfg, "groups", name, 1) or 1
         c = _in_channels(entry) or _from_weights(kind, groups, arrays)
         padding = cfg.get("padding", "valid")
-        if padding not in ("valid", "same"):
+        n = CONV_AXES.get(cls, 2)
+        if padding not in ("valid", "same") and not (padding == "causal" and n == 1 and kind != "transpose"):
             raise LoadError(f"layer {shown(name)!r}: padding {shown(repr(padding))[:40]} is not valid or same")
         multiplier = _count(cfg, "depth_multiplier", name, 1) if kind in ("depthwise", "separable") else None
         filters = None if kind == "depthwise" else _count(cfg, "filters", name, None)
         return lm.ModelLayer(
-            kind=kind, kernel=_pair(cfg.get("kernel_size"), "kernel_size", name),
-            strides=_pair(cfg.get("strides", 1), "strides", name), padding=padding,
-            dilation=_pair(cfg.get("dilation_rate", 1), "dilation_rate", name),
+            kind=kind, kernel=_axes(cfg.get("kernel_size"), n, "kernel_size", name),
+            strides=_axes(cfg.get("strides", 1), n, "strides", name), padding=padding,
+            dilation=_axes(cfg.get("dilation_rate", 1), n, "dilation_rate", name),
             groups=groups if kind in ("conv", "transpose") else None, depth_multiplier=multiplier,
             in_channels=c, filters=filters,
             use_bias=bool(cfg.get("use_bias", True)), activation=_activation(cfg.get("activation")), **common,

@@ -1,0 +1,144 @@
+"""``run --model FILE --layer NAME`` on every conv layer of Keras models built with Conv1D (causal, dilated,
+strided), DepthwiseConv1D, Conv3D, Conv2DTranspose and SeparableConv2D layers, saved as ``.keras`` and
+``.h5`` and exported to ``.onnx``: convcli's output equals the framework's own output of that layer
+(Keras' ``keras.Model(model.inputs, layer.output)``; ONNX Runtime's output of the node), first and deep
+layers, the deep ones on the input the framework computed for them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import models
+import numpy as np
+import pytest
+
+from helpers import invoke
+
+#: The models: name -> (input shape, the layers' names in order).
+SHAPES = {"m1d": (24, 3), "m2d": (12, 12, 3), "m3d": (6, 8, 8, 2)}
+KERAS_LAYERS = {"m1d": ("c1", "dw1", "c1b", "causal"), "m2d": ("up", "sep", "up2"), "m3d": ("c3", "c3b")}
+
+
+def _build(k: Any, name: str) -> Any:
+    L = k.layers
+    i = k.Input(SHAPES[name], name="x")
+    if name == "m1d":
+        x = L.Conv1D(4, 3, padding="same", activation="relu", name="c1")(i)
+        x = L.DepthwiseConv1D(3, depth_multiplier=2, activation="tanh", name="dw1")(x)
+        x = L.Conv1D(5, 3, strides=2, name="c1b")(x)
+        x = L.Conv1D(3, 3, dilation_rate=2, padding="causal", name="causal")(x)
+    elif name == "m2d":
+        x = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu", name="up")(i)
+        x = L.SeparableConv2D(5, 3, depth_multiplier=2, activation="relu", name="sep")(x)
+        x = L.Conv2DTranspose(3, 2, strides=2, name="up2")(x)
+    else:
+        x = L.Conv3D(3, 3, padding="same", activation="relu", name="c3")(i)
+        x = L.Conv3D(4, (2, 3, 3), strides=2, name="c3b")(x)
+    return models.randomise(k.Model(i, x, name=name), seed=len(name) + ord(name[1]))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Each model saved as .keras and .h5 and, where Keras' export works, .onnx (``onnx_errors`` where not),
+    with its input as a .npy ``(L, C)`` / ``(H, W, C)`` / ``(D, H, W, C)``."""
+    k = models.keras()
+    folder = tmp_path_factory.mktemp("model_kinds")
+    out: dict[str, Any] = {"onnx_errors": {}}
+    for name, shape in SHAPES.items():
+        model = _build(k, name)
+        x = np.random.default_rng(7).standard_normal(shape).astype(np.float32)
+        np.save(folder / f"{name}.npy", x)
+        model(x[None])  # the export wants a model that has been called
+        model.save(folder / f"{name}.keras")
+        model.save(folder / f"{name}.h5")
+        try:
+            model.export(str(folder / f"{name}.onnx"), format="onnx")
+        except Exception as exc:  # noqa: BLE001 - Keras' exporter (torch.onnx) refuses some layers
+            out["onnx_errors"][name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        out[name] = (model, folder / f"{name}.npy", x)
+    out["folder"] = folder
+    return out
+
+
+def _run(model_file: Path, layer: str, x_file: Path, tmp_path: Path) -> tuple[np.ndarray, str]:
+    save = tmp_path / f"run{len(list(tmp_path.iterdir()))}.npz"
+    r = invoke("run", x_file, "--model", model_file, "--layer", layer, "--save", save, "-q")
+    assert r.exit_code == 0, r.output
+    with np.load(save) as z:
+        return z["output"], r.output
+
+
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+@pytest.mark.parametrize(("name", "layer"), [(m, lay) for m, names in KERAS_LAYERS.items() for lay in names])
+def test_every_keras_layer_equals_keras_own_output(files: dict[str, Any], tmp_path: Path, name: str, layer: str,
+                                                   fmt: str) -> None:
+    k = models.keras()
+    model, x_file, x = files[name]
+    got, shown = _run(files["folder"] / f"{name}.{fmt}", layer, x_file, tmp_path)
+    sub = k.Model(model.inputs[0], model.get_layer(layer).output)
+    want = np.asarray(k.ops.convert_to_numpy(sub(x[None])))[0]
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert np.abs(want).max() > 0.01  # a layer whose output is all zeros would prove nothing
+    first = layer == KERAS_LAYERS[name][0]
+    assert ("by Keras" in shown) != first  # a deep layer's input is Keras' computation, the first's the file
+
+
+def _ort_outputs(path: Path, x: np.ndarray) -> dict[str, np.ndarray]:
+    """ONNX Runtime's output of every Conv and ConvTranspose node, by node name, channels last."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    m = onnx.load(str(path))
+    convs = [n for n in m.graph.node if n.op_type in ("Conv", "ConvTranspose")]
+    for n in convs:
+        m.graph.output.append(onnx.ValueInfoProto(name=n.output[0]))
+    session = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run([n.output[0] for n in convs], {session.get_inputs()[0].name: x[None]})
+    return {n.name: np.moveaxis(y[0], 0, -1) for n, y in zip(convs, got, strict=True)}
+
+
+@pytest.mark.parametrize("name", ["m1d", "m2d"])
+def test_every_onnx_conv_node_equals_onnx_runtime(files: dict[str, Any], tmp_path: Path, name: str) -> None:
+    from convcli.sources.models import read_model
+
+    if name in files["onnx_errors"]:
+        pytest.fail(f"Keras' ONNX export of {name} failed: {files['onnx_errors'][name]}")
+    path = files["folder"] / f"{name}.onnx"
+    _, x_file, x = files[name]
+    want = _ort_outputs(path, x)
+    layers = [lay for lay in read_model(path).layers if lay.kind in ("conv", "transpose")]
+    kinds = {lay.kind for lay in layers}
+    assert len(layers) == len(want) == (4 if name == "m1d" else 4)  # a separable layer is two Convs
+    assert kinds == ({"conv"} if name == "m1d" else {"conv", "transpose"})
+    for lay in layers:
+        got, _ = _run(path, lay.name, x_file, tmp_path)
+        assert got.shape == want[lay.name].shape, lay.name
+        np.testing.assert_allclose(got, want[lay.name], rtol=1e-4, atol=1e-5, err_msg=lay.name)
+
+
+def test_keras_cannot_export_conv3d_to_onnx(files: dict[str, Any]) -> None:
+    """Keras 3's ONNX export (torch backend) refuses a Conv3D model today: when it learns to, the ONNX reader
+    needs its 3-D Conv (5-D weights, 6 pads) and this test says so."""
+    assert "m3d" in files["onnx_errors"], "the Conv3D model now exports to ONNX: read its 3-D Conv nodes"
+
+
+def test_a_2d_input_to_a_1d_model_is_one_error_line(files: dict[str, Any], tmp_path: Path) -> None:
+    x_file = tmp_path / "image.npy"
+    np.save(x_file, np.zeros((24, 5, 3), np.float32))
+    r = invoke("run", x_file, "--model", files["folder"] / "m1d.keras", "--layer", "c1b")
+    assert r.exit_code == 1, r.output
+    assert r.output.startswith("Error:") and r.output.count("\n") == 1
+    assert "(L, C)" in r.output
+
+
+def test_a_separable_layer_saves_both_kernels(files: dict[str, Any], tmp_path: Path) -> None:
+    model, x_file, _ = files["m2d"]
+    save = tmp_path / "sep.npz"
+    r = invoke("run", x_file, "--model", files["folder"] / "m2d.h5", "--layer", "sep", "--save", save, "-q")
+    assert r.exit_code == 0, r.output
+    dw, pw, bias = model.get_layer("sep").get_weights()
+    with np.load(save) as z:
+        np.testing.assert_array_equal(z["depthwise_kernel"], dw)
+        np.testing.assert_array_equal(z["pointwise_kernel"], pw)
+        np.testing.assert_allclose(z["partials"].sum(axis=-2) + bias, z["preactivation"], rtol=1e-12, atol=1e-12)
