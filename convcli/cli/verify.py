@@ -107,9 +107,14 @@ def verify(opts: LayerOptions) -> None:
         _verify_kind(opts, build_layer(opts, parsed))
         return
     hooks = _Terminal()
+    # a --model layer's rank and kind are the file's: one of another rank or kind is verified as --kind is
+    prebuilt = build_layer(opts, parsed) if parsed.model is not None else None
+    if prebuilt is not None and prebuilt.spec is not None:
+        _verify_kind(opts, prebuilt)
+        return
 
     def build() -> WarnedLayer:
-        hooks.layer = build_layer(opts, parsed)
+        hooks.layer = prebuilt if prebuilt is not None else build_layer(opts, parsed)
         return hooks.layer
 
     try:

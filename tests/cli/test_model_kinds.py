@@ -142,3 +142,19 @@ def test_a_separable_layer_saves_both_kernels(files: dict[str, Any], tmp_path: P
         np.testing.assert_array_equal(z["depthwise_kernel"], dw)
         np.testing.assert_array_equal(z["pointwise_kernel"], pw)
         np.testing.assert_allclose(z["partials"].sum(axis=-2) + bias, z["preactivation"], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "layer", "cls"), [("m1d", "dw1", "DepthwiseConv1D"), ("m3d", "c3b", "Conv3D")])
+def test_verify_checks_a_deep_layer_of_another_rank_with_the_frameworks_own_layer(files: dict[str, Any], name: str,
+                                                                                   layer: str, cls: str) -> None:
+    _, x_file, _ = files[name]
+    r = invoke("verify", x_file, "--model", files["folder"] / f"{name}.h5", "--layer", layer)
+    assert r.exit_code == 0, r.output
+    assert f"{cls}(" in r.output and "PyTorch, Keras" in r.output and "agree with convcli" in r.output
+
+
+def test_verify_refuses_a_separable_model_layer_in_one_line(files: dict[str, Any]) -> None:
+    _, x_file, _ = files["m2d"]
+    r = invoke("verify", x_file, "--model", files["folder"] / "m2d.keras", "--layer", "sep")
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("Error:") and "SeparableConv2D" in r.output and r.output.count("\n") == 1
