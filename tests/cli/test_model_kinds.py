@@ -61,9 +61,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return out
 
 
-def _run(model_file: Path, layer: str, x_file: Path, tmp_path: Path) -> tuple[np.ndarray, str]:
+def _run(model_file: Path, layer: str, x_file: Path, tmp_path: Path, *options: str) -> tuple[np.ndarray, str]:
     save = tmp_path / f"run{len(list(tmp_path.iterdir()))}.npz"
-    r = invoke("run", x_file, "--model", model_file, "--layer", layer, "--save", save, "-q")
+    r = invoke("run", x_file, "--model", model_file, "--layer", layer, "--save", save, "-q", *options)
     assert r.exit_code == 0, r.output
     with np.load(save) as z:
         return z["output"], r.output
@@ -158,3 +158,39 @@ def test_verify_refuses_a_separable_model_layer_in_one_line(files: dict[str, Any
     r = invoke("verify", x_file, "--model", files["folder"] / "m2d.keras", "--layer", "sep")
     assert r.exit_code == 2, r.output
     assert r.output.startswith("Error:") and "SeparableConv2D" in r.output and r.output.count("\n") == 1
+
+
+def test_an_onnx_1d_conv_with_asymmetric_pads_equals_onnx_runtime(tmp_path: Path) -> None:
+    """A 1-D Conv whose pads differ before and after (Keras' export pads with a Pad node instead): the input is
+    shown with the zeros added, and the output is ONNX Runtime's."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(3)
+    w, b = rng.standard_normal((4, 3, 3)).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv1d", pads=[3, 1], strides=[2], dilations=[2])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 20])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    path = tmp_path / "c1d.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    x = rng.standard_normal((20, 3)).astype(np.float32)  # (L, C); the graph reads (N, C, L)
+    np.save(tmp_path / "x.npy", x)
+    got, shown = _run(path, "conv1d", tmp_path / "x.npy", tmp_path)
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    want = session.run(None, {"x": x.T[None]})[0][0].T
+    assert got.shape == want.shape == (10, 4)  # (20 + 3 + 1 - 5) // 2 + 1
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert "the model pads (3, 1) (before, after)" in " ".join(shown.split())
+
+
+def test_padding_given_overrides_a_1d_layers_and_says_so(files: dict[str, Any], tmp_path: Path) -> None:
+    k = models.keras()
+    model, x_file, x = files["m1d"]
+    got, shown = _run(files["folder"] / "m1d.keras", "c1", x_file, tmp_path, "--padding", "valid")
+    assert "--padding valid overrides the model's same" in " ".join(shown.split())
+    same = np.asarray(k.ops.convert_to_numpy(k.Model(model.inputs[0], model.get_layer("c1").output)(x[None])))[0]
+    np.testing.assert_allclose(got, same[1:-1], rtol=1e-4, atol=1e-5)  # k 3, stride 1: 'valid' is 'same' less its ends
