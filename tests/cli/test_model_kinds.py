@@ -1,5 +1,6 @@
 """``run --model FILE --layer NAME`` on every conv layer of Keras models built with Conv1D (causal, dilated,
-strided), DepthwiseConv1D, Conv3D, Conv2DTranspose and SeparableConv2D layers, saved as ``.keras`` and
+strided), DepthwiseConv1D, Conv3D, Conv2DTranspose and SeparableConv2D layers (and SeparableConv1D,
+Conv1DTranspose, Conv3DTranspose), saved as ``.keras`` and
 ``.h5`` and exported to ``.onnx``: convcli's output equals the framework's own output of that layer
 (Keras' ``keras.Model(model.inputs, layer.output)``; ONNX Runtime's output of the node), first and deep
 layers, the deep ones on the input the framework computed for them."""
@@ -16,8 +17,9 @@ import pytest
 from helpers import invoke
 
 #: The models: name -> (input shape, the layers' names in order).
-SHAPES = {"m1d": (24, 3), "m2d": (12, 12, 3), "m3d": (6, 8, 8, 2)}
-KERAS_LAYERS = {"m1d": ("c1", "dw1", "c1b", "causal"), "m2d": ("up", "sep", "up2"), "m3d": ("c3", "c3b")}
+SHAPES = {"m1d": (24, 3), "m2d": (12, 12, 3), "m3d": (6, 8, 8, 2), "e1d": (16, 3), "e3d": (4, 6, 6, 2)}
+KERAS_LAYERS = {"m1d": ("c1", "dw1", "c1b", "causal"), "m2d": ("up", "sep", "up2"), "m3d": ("c3", "c3b"),
+                "e1d": ("sep1", "up1"), "e3d": ("up3", "up3b")}
 
 
 def _build(k: Any, name: str) -> Any:
@@ -32,9 +34,15 @@ def _build(k: Any, name: str) -> Any:
         x = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu", name="up")(i)
         x = L.SeparableConv2D(5, 3, depth_multiplier=2, activation="relu", name="sep")(x)
         x = L.Conv2DTranspose(3, 2, strides=2, name="up2")(x)
-    else:
+    elif name == "m3d":
         x = L.Conv3D(3, 3, padding="same", activation="relu", name="c3")(i)
         x = L.Conv3D(4, (2, 3, 3), strides=2, name="c3b")(x)
+    elif name == "e1d":  # the other Keras classes of these kinds
+        x = L.SeparableConv1D(4, 3, depth_multiplier=2, padding="same", activation="relu", name="sep1")(i)
+        x = L.Conv1DTranspose(2, 3, strides=2, padding="same", name="up1")(x)
+    else:
+        x = L.Conv3DTranspose(3, 2, strides=2, activation="relu", name="up3")(i)
+        x = L.Conv3DTranspose(2, 3, padding="same", name="up3b")(x)
     return models.randomise(k.Model(i, x, name=name), seed=len(name) + ord(name[1]))
 
 
