@@ -202,3 +202,14 @@ def test_padding_given_overrides_a_1d_layers_and_says_so(files: dict[str, Any], 
     assert "--padding valid overrides the model's same" in " ".join(shown.split())
     same = np.asarray(k.ops.convert_to_numpy(k.Model(model.inputs[0], model.get_layer("c1").output)(x[None])))[0]
     np.testing.assert_allclose(got, same[1:-1], rtol=1e-4, atol=1e-5)  # k 3, stride 1: 'valid' is 'same' less its ends
+
+
+@pytest.mark.parametrize(("name", "layer", "cls"), [("m3d", "c3", "Conv3D"), ("m2d", "up", "Conv2DTranspose")])
+def test_report_refuses_a_model_layer_of_another_rank_or_kind_in_one_line(files: dict[str, Any], tmp_path: Path,
+                                                                          name: str, layer: str, cls: str) -> None:
+    _, x_file, _ = files[name]
+    page = tmp_path / "page.html"
+    r = invoke("report", x_file, "--model", files["folder"] / f"{name}.keras", "--layer", layer, "-o", page)
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("Error:") and f"a {cls} layer" in r.output and "convcli run" in r.output
+    assert not page.exists()
