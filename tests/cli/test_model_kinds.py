@@ -213,3 +213,11 @@ def test_report_refuses_a_model_layer_of_another_rank_or_kind_in_one_line(files:
     assert r.exit_code == 2, r.output
     assert r.output.startswith("Error:") and f"a {cls} layer" in r.output and "convcli run" in r.output
     assert not page.exists()
+
+
+def test_the_terminal_explorer_refuses_a_conv3d_model_layer_in_one_line(files: dict[str, Any]) -> None:
+    pytest.importorskip("textual")
+    _, x_file, _ = files["m3d"]
+    r = invoke("explore", x_file, "--model", files["folder"] / "m3d.h5", "--layer", "c3b")
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("Error:") and "a Conv3D layer" in r.output
