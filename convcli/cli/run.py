@@ -72,11 +72,16 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     request = replace(parse_layer(opts, kinds=True), precision=precision, accumulate=accumulate)
     with usage_errors():
         check_precision(precision, accumulate)
-    at_v, trace_v, depth = _positions(at, trace, window, json_=json_, export=export, compress=compress, save=save,
-                                      ndim=request.ndim, depth_at=depth_at)
+    later = request.model is not None  # a --model layer's axes are the file's: its positions are read once built
+    at_v, trace_v, depth = _positions(*((None, None) if later else (at, trace)), window, json_=json_, export=export,
+                                      compress=compress, save=save, ndim=request.ndim, depth_at=None if later else depth_at)
     targets = out.check_targets(opts, save, figure, save_maps, export, force, compress=compress,
                                 figure_width=figure_width, pictures=pictures)
-    built = out.shown_layer(build_layer(opts, request), depth)
+    whole = build_layer(opts, request)
+    if later:
+        at_v, trace_v, depth = _positions(at, trace, window, json_=json_, export=export, compress=compress, save=save,
+                                          ndim=whole.ndim, depth_at=depth_at)
+    built = out.shown_layer(whole, depth)
     layer, out_hw = built.layer, built.layer.geometry.out_hw
     detail = (parse_filter_list(filter_, layer.filters, from_option=opts.kernel is None and opts.model is None)
               if filter_ else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))

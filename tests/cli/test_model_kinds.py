@@ -221,3 +221,21 @@ def test_the_terminal_explorer_refuses_a_conv3d_model_layer_in_one_line(files: d
     r = invoke("explore", x_file, "--model", files["folder"] / "m3d.h5", "--layer", "c3b")
     assert r.exit_code == 2, r.output
     assert r.output.startswith("Error:") and "a Conv3D layer" in r.output
+
+
+def test_positions_of_a_model_layer_take_its_own_axes(files: dict[str, Any], tmp_path: Path) -> None:
+    """--trace I on a 1-D layer, --depth-at D and --trace D,R,C on a 3-D one: read once the file says the rank."""
+    _, x1, _ = files["m1d"]
+    r = invoke("run", x1, "--model", files["folder"] / "m1d.keras", "--layer", "c1b", "--trace", "3", "-q")
+    assert r.exit_code == 0, r.output
+    assert "trace · output (0, 3)" in r.output
+    _, x3, _ = files["m3d"]
+    r = invoke("run", x3, "--model", files["folder"] / "m3d.keras", "--layer", "c3b", "--depth-at", "0", "-q")
+    assert r.exit_code == 0, r.output
+    assert "depth slice 0 of the output's 3 planes" in " ".join(r.output.split())
+    r = invoke("run", x3, "--model", files["folder"] / "m3d.keras", "--layer", "c3b", "--depth-at", "0", "--trace",
+               "1,1,1")
+    assert r.exit_code == 2 and "--trace and --depth-at choose different planes" in r.output, r.output
+    _, x2, _ = files["m2d"]
+    r = invoke("run", x2, "--model", files["folder"] / "m2d.keras", "--layer", "up", "--depth-at", "1")
+    assert r.exit_code == 2 and "this layer is 2-D" in r.output, r.output
