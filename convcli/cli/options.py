@@ -61,6 +61,7 @@ class View(StrEnum):
     numbers = "numbers"
     heatmap = "heatmap"
     both = "both"
+    dominant = "dominant"
 
 
 #: The layer kinds of ``params``: the spec's own list (convcli.layer is numpy-free and cheap to import).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convcli.cli.picture_options import Pictures
 
@@ -53,3 +53,26 @@ def write_animation(result: LayerResult, f: int, names: Sequence[str], title: st
     positions = choose_positions(result.layer.geometry.out_hw, pictures.frames)
     frames = iter_frames(result, f, names, positions, theme=THEMES[pictures.theme], title=title)
     save_animation((frame.image for frame in frames), pictures.animate, fps=pictures.fps, force=force, inputs=inputs)
+
+
+def dominant_panel(run: Any, f: int) -> Any:
+    """``--view dominant``: filter ``f``'s dominant-channel map for the screen (``run``: a run_output.Shown)."""
+    from convcli.render.dominant import DominantPanel
+
+    return DominantPanel(run.result, f, run.built.loaded.channel_names)
+
+
+def dominant_json(run: Any) -> list[dict[str, Any]]:
+    """``--view dominant`` in ``--json``: each shown filter's map at full resolution up to 256×256
+    positions, else as block means of the fewest positions that fit (``block``)."""
+    from convcli.present.dominant import dominant_json as as_json
+    from convcli.present.dominant import dominant_map
+    from convcli.present.maps import ResultMaps, block_factor
+
+    k = block_factor(run.result.layer.geometry.out_hw, JSON_MAP, JSON_MAP)
+    sources = ResultMaps(run.result, "mean")
+    return [as_json(dominant_map(run.result, f, run.built.loaded.channel_names, k, sources)) for f in run.detail]
+
+
+#: the most rows and columns of a dominant-channel map in --json
+JSON_MAP = 256

@@ -13,6 +13,7 @@ from convcli.cli.notes import WarnedLayer, print_notes
 from convcli.cli.options import LayerOptions, View
 from convcli.cli.output import ProgressBar, export_screen, note, screen_console
 from convcli.cli.picture_options import NO_PICTURES, Pictures
+from convcli.cli.picture_output import dominant_json, dominant_panel
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -192,6 +193,8 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         add_precision(doc, run.emulated.emulation, run.emulated.errors, run.window)
     if run.built.model is not None:
         doc["model"] = run.built.model
+    if run.view is View.dominant:
+        doc["dominant"] = dominant_json(run)
     if run.built.spec is not None:
         from convcli.present.kinds import kind_json
 
@@ -236,6 +239,8 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         sources = map_sources.ResultMaps(result, run.stat, filters=detail,
                                          progress=_closing(ProgressBar("heatmaps", enabled=run.bar)))
     for f in detail:
+        if run.view is View.dominant:
+            console.print(dominant_panel(run, f))
         if run.view in (View.numbers, View.both):
             console.print(render.filter_panel(result, f, names, window=run.window))
         if heatmaps:

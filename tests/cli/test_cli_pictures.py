@@ -208,3 +208,16 @@ def test_quiet_and_piped_runs_print_no_progress(gradient: Path):
     assert code == 0 and "convolving" in shown, shown
     code, quiet = on_a_terminal("run", gradient, "--view", "numbers", "--quiet")
     assert code == 0 and quiet == "", quiet
+
+
+def test_view_dominant_shows_and_jsons_the_channel_of_largest_partial():
+    """The textbook example: B (10000) dominates every position, on the screen and in --json."""
+    args = ("run", SAMPLES / "textbook.npy", "-k", "2", "--init", "ones", "--view", "dominant")
+    r = invoke(*args)
+    assert r.exit_code == 0, r.output
+    assert "dominant channel" in r.stdout and "c2  100.0% of the positions" in r.stdout
+    r = invoke(*args, "--json")
+    assert r.exit_code == 0, r.output
+    (doc,) = json.loads(r.stdout)["dominant"]
+    assert doc["map"] == [[2, 2], [2, 2]] and doc["block"] == 1
+    assert [(c["label"], c["share"]) for c in doc["channels"]] == [("c0", 0.0), ("c1", 0.0), ("c2", 100.0)]
