@@ -30,15 +30,20 @@ def check_animation(pictures: Pictures, *, force: bool, inputs: Sequence[Path],
 
 def write_figure(result: LayerResult, filters: Sequence[int], names: Sequence[str], title: str, target: Path,
                  width: int | None, pictures: Pictures, *, force: bool, inputs: Sequence[Path],
-                 trace_at: tuple[int, int] | None = None) -> None:
+                 trace_at: tuple[int, int] | None = None, field: tuple[Any, Any, str] | None = None) -> None:
     """``--figure``: each panel from block sums at the size it is drawn, never a photo's partial maps whole;
-    ``trace_at`` (``--trace``): that position's window marked on every panel."""
+    ``trace_at`` (``--trace``): that position's window marked on every panel; ``field``: the picture, the
+    receptive field and its heading of a deep --model layer's traced position (:func:`receptive_field`)."""
     from convcli.figure.budget import FIGURE_MAX_PANEL
     from convcli.figure.export import save_figure
     from convcli.figure.plan import plan_figure
     from convcli.figure.theme import THEMES
 
     plan = plan_figure(result, filters, names, title=title, max_panel=FIGURE_MAX_PANEL, width=width, trace_at=trace_at)
+    if field is not None:
+        from convcli.figure.field import with_field
+
+        plan = with_field(plan, *field)
     save_figure(plan, target, THEMES[pictures.theme], force=force, inputs=inputs)
 
 
@@ -76,3 +81,39 @@ def dominant_json(run: Any) -> list[dict[str, Any]]:
 
 #: the most rows and columns of a dominant-channel map in --json
 JSON_MAP = 256
+
+
+def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
+    """``--trace`` on a ``--model`` layer that ran from the image (``run``: a run_output.Shown): the model's
+    input picture, the traced position's :class:`~convcli.layer.field.Field` on it and the panel's heading;
+    None for any other run, and where the layers' geometry cannot place it (a transpose, a resize)."""
+    model = run.built.model
+    if run.trace_at is None or model is None or run.built.ndim != 2:
+        return None
+    by = str(model.get("input"))
+    # the model ran from the image up to the layer, or the layer reads the image itself (not an array given as its input)
+    if "→ the input of" not in by and (by != "image" or any("is taken as the input" in n for n in run.built.notes)):
+        return None
+    from convcli.cli.options import parse_layer
+    from convcli.errors import ConvcliError
+    from convcli.layer.field import Window, field_at
+    from convcli.layer.model import analyse
+    from convcli.pipeline.build import load
+    from convcli.sources.models import read_model
+    from convcli.text import shown
+
+    picture = load(parse_layer(run.opts)).array
+    try:
+        analysis = analyse(read_model(str(model["file"])), picture.shape)
+    except ConvcliError:  # the walk cannot follow this model on this input: no panel, the figure stands
+        return None
+    numbers = analysis.layers[int(model["index"])]
+    g, x = run.built.layer.geometry, run.built.layer.x
+    # the layer as run (options may override the file's window), unless its input was padded before it
+    last = (Window(g.kernel_hw, g.stride, g.dilation, (g.pads[0], g.pads[2]))
+            if numbers.in_shape is not None and tuple(x.shape[:2]) == tuple(numbers.in_shape[:2]) else None)
+    field = field_at(analysis, str(model["layer"]), run.trace_at, last)
+    if field is None:
+        return None
+    r, c = run.trace_at
+    return picture, field, f"receptive field on the image: output ({r}, {c}) of {shown(str(model['layer']))!r}"

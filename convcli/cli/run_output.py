@@ -153,13 +153,13 @@ def shown_view(view: View, rows: tuple[int, int], cols: tuple[int, int], out_hw:
 def write_files(run: Shown, targets: Targets) -> list[Path]:
     """Write --figure, --animate and --save-maps (--save is written in the pass); the files --save-maps
     wrote (maps.json last)."""
-    from convcli.cli.picture_output import write_animation, write_figure
+    from convcli.cli.picture_output import receptive_field, write_animation, write_figure
 
     result, source = run.result, run.opts.input
     names, force, inputs = run.built.loaded.channel_names, targets.force, targets.inputs
     if targets.figure is not None:
         write_figure(result, run.detail, names, _figure_title(run), targets.figure, targets.figure_width,
-                     targets.pictures, force=force, inputs=inputs, trace_at=run.trace_at)
+                     targets.pictures, force=force, inputs=inputs, trace_at=run.trace_at, field=receptive_field(run))
     if targets.pictures.animate is not None:
         write_animation(result, run.detail[0], names, _figure_title(run), targets.pictures, force=force, inputs=inputs)
     if targets.maps is None:
