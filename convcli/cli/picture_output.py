@@ -30,16 +30,19 @@ def check_animation(pictures: Pictures, *, force: bool, inputs: Sequence[Path],
 
 def write_figure(result: LayerResult, filters: Sequence[int], names: Sequence[str], title: str, target: Path,
                  width: int | None, pictures: Pictures, *, force: bool, inputs: Sequence[Path],
-                 trace_at: tuple[int, int] | None = None, field: tuple[Any, Any, str] | None = None) -> None:
+                 trace_at: tuple[int, int] | None = None, field: tuple[Any, Any, str] | None = None,
+                 spec: Any = None) -> None:
     """``--figure``: each panel from block sums at the size it is drawn, never a photo's partial maps whole;
     ``trace_at`` (``--trace``): that position's window marked on every panel; ``field``: the picture, the
-    receptive field and its heading of a deep --model layer's traced position (:func:`receptive_field`)."""
+    receptive field and its heading of a deep --model layer's traced position (:func:`receptive_field`);
+    ``spec``: the layer as asked, when not the classic Conv2D (its kind and axes title the figure)."""
     from convcli.figure.budget import FIGURE_MAX_PANEL
     from convcli.figure.export import save_figure
     from convcli.figure.plan import plan_figure
     from convcli.figure.theme import THEMES
 
-    plan = plan_figure(result, filters, names, title=title, max_panel=FIGURE_MAX_PANEL, width=width, trace_at=trace_at)
+    plan = plan_figure(result, filters, names, title=title, max_panel=FIGURE_MAX_PANEL, width=width, trace_at=trace_at,
+                       spec=spec)
     if field is not None:
         from convcli.figure.field import with_field
 

@@ -159,7 +159,8 @@ def write_files(run: Shown, targets: Targets) -> list[Path]:
     names, force, inputs = run.built.loaded.channel_names, targets.force, targets.inputs
     if targets.figure is not None:
         write_figure(result, run.detail, names, _figure_title(run), targets.figure, targets.figure_width,
-                     targets.pictures, force=force, inputs=inputs, trace_at=run.trace_at, field=receptive_field(run))
+                     targets.pictures, force=force, inputs=inputs, trace_at=run.trace_at, field=receptive_field(run),
+                     spec=run.built.spec)
     if targets.pictures.animate is not None:
         write_animation(result, run.detail[0], names, _figure_title(run), targets.pictures, force=force, inputs=inputs)
     if targets.maps is None:
