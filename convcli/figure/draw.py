@@ -284,6 +284,10 @@ SWATCH = 11  #: a category's colour square in a legend
 def panel_pixels(p: PanelPlan, size: tuple[int, int]) -> np.ndarray:
     """A panel's values as an ``(h, w, 3)`` picture of ``size``: in its scale's colours, or its
     categories' (a dominant-channel map, enlarged by whole blocks)."""
+    from convcli.figure.plot import plot_pixels, plotted
+
+    if plotted(p.kind, p.values.shape, size, bool(p.categories)):
+        return plot_pixels(p.values[0], p.scale, size)
     if not p.categories:
         return paint(p.values, p.scale, size)
     from convcli.figure.dominant import colours

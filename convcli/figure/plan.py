@@ -237,7 +237,8 @@ def plan_figure(
         layout.size, layout.cell, figure_title(result, title, spec), LEGEND,
         Box(MARGIN, MARGIN, fig_w - MARGIN, MARGIN + top), rows, layout.wrapped,
     )  # fmt: skip
-    return plan if trace_at is None else marks.with_trace(plan, layer, trace_at)
+    return plan if trace_at is None else marks.with_trace(plan, layer, trace_at,
+                                                          one_axis=spec is not None and spec.ndim == 1)
 
 
 class _Placer:

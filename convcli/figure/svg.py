@@ -137,7 +137,11 @@ def _panel(svg: _Svg, p: PanelPlan) -> None:
     # the values one pixel each (block means of a photo are already the drawn size or less)
     h, w = p.values.shape
     svg.parts.append(f'<g class="panel" data-kind="{p.kind}">')
-    svg.image(b.x0, b.y0, b.width, b.height, panel_pixels(p, (h, w)))
+    from convcli.figure.plot import plotted
+
+    # a plot is painted at its box's size (its curve has no cells to stretch)
+    drawn = (b.height, b.width) if plotted(p.kind, p.values.shape, (b.height, b.width), bool(p.categories)) else (h, w)
+    svg.image(b.x0, b.y0, b.width, b.height, panel_pixels(p, drawn))
     if p.numbers:
         cw, ch = b.width / w, b.height / h
         for j in range(1, w):
