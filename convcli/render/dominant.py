@@ -21,6 +21,7 @@ from rich.text import Text
 
 from convcli.engine import LayerResult
 from convcli.present.dominant import UNDECIDED, DominantMap, dominant_map
+from convcli.present.filtersum import FilterSum
 from convcli.present.maps import ResultMaps, block_factor
 from convcli.render import numbers
 from convcli.render.heatcells import MIN_COLUMNS, uses_colour
@@ -67,12 +68,15 @@ class DominantPanel:
         how = (f"one cell = the block means of {view.k}×{view.k} output positions" if view.k > 1 else
                "one cell per output position" + (f" (drawn {z}×{z})" if z > 1 else ""))
         body = Group(
-            Text(f"{ho}×{wo} map · the input channel of largest |partial| at each position · {how}",
+            Text(f"{f'{wo} positions' if ho == 1 else f'{ho}×{wo} map'} · the input channel of largest |partial| at each position · {how}",
                  style=numbers.LABEL),
             _Cells(cells, view, colour),
             *self._legend(view, colour),
         )
-        return Panel(body, title=f"filter {self.f} · dominant channel", title_align="left")
+        title = f"filter {self.f} · dominant channel"
+        if self.result.layer.groups > 1:  # the channels it chooses among: its group's
+            title += f" · {FilterSum.of(self.result, self.f, self.names).group_title}"
+        return Panel(body, title=title, title_align="left")
 
     @staticmethod
     def _legend(view: DominantMap, colour: bool) -> list[Text]:

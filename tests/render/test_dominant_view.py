@@ -54,3 +54,19 @@ def test_a_large_map_is_drawn_in_blocks_within_the_width():
         assert "block means of" in text and "a  a  " in text and "b  b  " in text
         cells = [line.strip("│ ") for line in text.splitlines() if set(line.strip("│ ")) == {"a", "b"}]
         assert len(cells) >= 10 and all(len(c) <= width - 4 for c in cells)
+
+
+def test_a_grouped_filter_names_its_group_and_chooses_among_its_channels():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(6, 6, 4)).astype(np.float32)
+    w = rng.normal(size=(1, 1, 2, 2)).astype(np.float32)
+    result = engine.run_layer(engine.prepare(x, w, groups=2), None, "linear")
+    text = plain(DominantPanel(result, 1, ("c0", "c1", "c2", "c3")))
+    assert "group 1 (channels 2–3)" in text and "c2  " in text and "c0  " not in text
+
+
+def test_a_1d_map_counts_positions():
+    x = np.load(SAMPLES / "signal.npy")[None, :, :]
+    result = engine.run_layer(engine.prepare(x, np.ones((1, 3, 2, 1), np.float32)), None, "linear")
+    text = plain(DominantPanel(result, 0, ("c0", "c1")))
+    assert "22 positions · " in text
