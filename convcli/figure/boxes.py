@@ -99,6 +99,10 @@ class FieldPlan:
     rect: Box
     note: str
     note_box: Box
+    #: the field's neighbourhood enlarged beside the picture (when the field is small in it), its rectangle
+    zoom: np.ndarray | None = None
+    zoom_box: Box | None = None
+    zoom_rect: Box | None = None
 
 
 @dataclass(frozen=True)

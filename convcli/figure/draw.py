@@ -268,6 +268,12 @@ def _draw_field(draw: ImageDraw.ImageDraw, image: Image.Image, plan: FigurePlan,
     r = f.rect
     draw.rectangle([r.x0 - 2, r.y0 - 2, r.x1 + 1, r.y1 + 1], outline=(0, 0, 0), width=1)
     draw.rectangle([r.x0 - 1, r.y0 - 1, r.x1, r.y1], outline=FIELD_COLOUR, width=2)
+    if f.zoom is not None and f.zoom_box is not None and f.zoom_rect is not None:
+        z, zr = f.zoom_box, f.zoom_rect
+        image.paste(Image.fromarray(f.zoom), (z.x0, z.y0))
+        draw.rectangle([z.x0 - 1, z.y0 - 1, z.x1, z.y1], outline=theme.border)
+        draw.rectangle([zr.x0 - 2, zr.y0 - 2, zr.x1 + 1, zr.y1 + 1], outline=(0, 0, 0), width=1)
+        draw.rectangle([zr.x0 - 1, zr.y0 - 1, zr.x1, zr.y1], outline=FIELD_COLOUR, width=2)
     n = f.note_box
     _text(draw, (n.x0, n.y0), f.note, font_at(FONT_LABEL), n.width, fill=theme.ink)
 

@@ -20,6 +20,9 @@ from convcli.layer.field import Field
 FIELD_MAX_H = 420
 #: under the picture: its note
 NOTE_H = 40
+#: the enlarged neighbourhood's side, about, and its gap from the picture
+ZOOM_PX = 320
+ZOOM_GAP = 48
 #: the rectangle's colour (the --trace marks' green is for windows on maps; this one stands out on a photo)
 FIELD_COLOUR = (255, 214, 0)
 
@@ -74,6 +77,34 @@ def with_field(plan: FigurePlan, picture: np.ndarray, field: Field, heading: str
     note = (f"rows {field.rows[0]}–{field.rows[1]}, cols {field.cols[0]}–{field.cols[1]} of the {h}×{w} input: "
             f"{fh}×{fw} pixels" + (f", {outside} of them padding past the image's edge" if outside else ""))
     box = Box(x0, y0, x0 + dw, y0 + dh)
-    note_box = Box(MARGIN, box.y1 + 6, fig_w - MARGIN, box.y1 + NOTE_H)
-    panel = FieldPlan(heading, head, image, box, rect, note, note_box)
+    zoom = _zoom(rgb, field, box, fig_w - MARGIN)
+    if zoom is not None:
+        note += "; enlarged on the right, with the pixels around it"
+    bottom = max(box.y1, zoom[1].y1 if zoom is not None else 0)
+    note_box = Box(MARGIN, bottom + 6, fig_w - MARGIN, bottom + NOTE_H)
+    panel = FieldPlan(heading, head, image, box, rect, note, note_box, *(zoom or (None, None, None)))
     return replace(plan, size=(fig_w, note_box.y1 + MARGIN), field=panel)
+
+
+def _zoom(rgb: np.ndarray, field: Field, beside: Box, right: int) -> tuple[np.ndarray, Box, Box] | None:
+    """The field's neighbourhood (three times its size, at least 16 pixels a side, on the image) enlarged by a
+    whole factor to about :data:`ZOOM_PX`, right of ``beside``; None when the picture already shows it large
+    (:data:`ZOOM_PX` would not enlarge it twice) or there is no room."""
+    from PIL import Image
+
+    (r0, r1), (c0, c1) = field.clipped()
+    h, w = field.hw
+    fh, fw = r1 - r0 + 1, c1 - c0 + 1
+    side_h, side_w = min(h, max(16, 3 * fh)), min(w, max(16, 3 * fw))
+    top = min(max(0, (r0 + r1 + 1) // 2 - side_h // 2), h - side_h)
+    left = min(max(0, (c0 + c1 + 1) // 2 - side_w // 2), w - side_w)
+    z = ZOOM_PX // max(side_h, side_w)
+    x0 = beside.x1 + ZOOM_GAP
+    if z < 2 or z * side_w <= beside.width * side_w / w * 2 or x0 + z * side_w > right:
+        return None
+    crop = rgb[top:top + side_h, left:left + side_w]
+    image = np.asarray(Image.fromarray(np.ascontiguousarray(crop)).resize((side_w * z, side_h * z),
+                                                                           Image.Resampling.NEAREST))
+    box = Box(x0, beside.y0, x0 + side_w * z, beside.y0 + side_h * z)
+    rect = Box(x0 + (c0 - left) * z, box.y0 + (r0 - top) * z, x0 + (c1 + 1 - left) * z, box.y0 + (r1 + 1 - top) * z)
+    return image, box, rect

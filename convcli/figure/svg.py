@@ -126,6 +126,12 @@ def _field(svg: _Svg, plan: FigurePlan) -> None:
     r = f.rect
     svg.parts.append(f'<rect class="receptive-field" x="{r.x0}" y="{r.y0}" width="{r.width}" height="{r.height}" '
                      f'fill="none" stroke="{hex_colour(FIELD_COLOUR)}" stroke-width="2"/>')
+    if f.zoom is not None and f.zoom_box is not None and f.zoom_rect is not None:
+        z, zr = f.zoom_box, f.zoom_rect
+        svg.image(z.x0, z.y0, z.width, z.height, f.zoom)
+        svg.frame(z.x0, z.y0, z.x1, z.y1)
+        svg.parts.append(f'<rect class="receptive-field-zoom" x="{zr.x0}" y="{zr.y0}" width="{zr.width}" '
+                         f'height="{zr.height}" fill="none" stroke="{hex_colour(FIELD_COLOUR)}" stroke-width="2"/>')
     n = f.note_box
     svg.text(n.x0, n.y0, f.note, FONT_LABEL, theme.ink, width=n.width)
     svg.parts.append("</g>")

@@ -61,13 +61,21 @@ def test_a_deep_layer_figure_outlines_the_field_the_layers_compose(tmp_path: Pat
     assert r.exit_code == 0, r.output
     root = ET.fromstring(target.read_text(encoding="utf-8"))
     (group,) = [g for g in root.iter(f"{SVG}g") if g.get("class") == "field"]
-    (image,) = group.iter(f"{SVG}image")
+    image = next(group.iter(f"{SVG}image"))
     (rect,) = [e for e in group.iter(f"{SVG}rect") if e.get("class") == "receptive-field"]
     z = float(image.get("width")) / 128
     assert z == int(z) and float(image.get("height")) == 150 * z
     assert float(rect.get("x")) - float(image.get("x")) == 58 * z
     assert float(rect.get("y")) - float(image.get("y")) == 78 * z
     assert float(rect.get("width")) == float(rect.get("height")) == 7 * z
+    # the neighbourhood enlarged beside it: 21×21 pixels (three times the field) by a whole factor
+    (zoom,) = [e for e in group.iter(f"{SVG}rect") if e.get("class") == "receptive-field-zoom"]
+    images = list(group.iter(f"{SVG}image"))
+    assert len(images) == 2
+    k = float(images[1].get("width")) / 21
+    assert k == int(k) and k >= 2 and float(images[1].get("height")) == 21 * k
+    assert float(zoom.get("width")) == float(zoom.get("height")) == 7 * k
+    assert float(zoom.get("x")) - float(images[1].get("x")) == 7 * k  # centred: 7 pixels either side
     texts = " ".join("".join(t.itertext()) for t in group.iter(f"{SVG}text"))
     assert "output (40, 30) of 'mid'" in texts and "rows 78–84, cols 58–64 of the 150×128 input" in texts
 
