@@ -105,7 +105,7 @@ def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
     from convcli.sources.models import read_model
     from convcli.text import shown
 
-    picture = load(parse_layer(run.opts)).array
+    picture = load(parse_layer(run.opts, kinds=True)).array
     try:
         analysis = analyse(read_model(str(model["file"])), picture.shape)
     except ConvcliError:  # the walk cannot follow this model on this input: no panel, the figure stands
