@@ -106,8 +106,11 @@ def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
     from convcli.text import shown
 
     picture = load(parse_layer(run.opts, kinds=True)).array
+    listing = read_model(str(model["file"]))
+    if not listing.graph:  # weights only: nothing says what ran before the layer
+        return None
     try:
-        analysis = analyse(read_model(str(model["file"])), picture.shape)
+        analysis = analyse(listing, picture.shape)
     except ConvcliError:  # the walk cannot follow this model on this input: no panel, the figure stands
         return None
     numbers = analysis.layers[int(model["index"])]
