@@ -21,6 +21,7 @@ from fractions import Fraction
 
 from convcli.errors import LoadError, ShapeError
 from convcli.layer import counts, others
+from convcli.layer.geometry import span
 from convcli.layer.kinds import KIND_OBJECTS, is_conv_kind
 from convcli.layer.listing import Listing as Listing
 from convcli.layer.listing import ModelLayer as ModelLayer
@@ -96,9 +97,42 @@ def layer_params(layer: ModelLayer) -> tuple[int | None, int | None]:
 
 
 @dataclass(frozen=True)
+class _Chain:
+    """The windows a path went through, as a linked list (each layer adds one in O(1), so a walk
+    stays linear in the layers), with the receptive field and effective stride of the chain itself:
+    by the textbook recursion while no window is a transpose, else from the whole chain."""
+
+    spec: ConvSpec | None
+    parent: _Chain | None
+    rf: tuple[int, ...]
+    jump: tuple[Fraction, ...]
+    transposed: bool = False
+
+    def specs(self) -> list[ConvSpec]:
+        out: list[ConvSpec] = []
+        node: _Chain | None = self
+        while node is not None and node.spec is not None:
+            out.append(node.spec)
+            node = node.parent
+        return out[::-1]
+
+    def then(self, spec: ConvSpec) -> _Chain:
+        if self.transposed or spec.kind_obj.transposed:
+            specs = [*self.specs(), spec]
+            return _Chain(spec, self, receptive_field(specs), effective_stride(specs), True)
+        rf = tuple(r + (span(spec.kernel[a], spec.dilation[a]) - 1) * int(j)
+                   for a, (r, j) in enumerate(zip(self.rf, self.jump, strict=True)))
+        return _Chain(spec, self, rf, tuple(j * spec.stride[a] for a, j in enumerate(self.jump)))
+
+
+#: The chain of no window: one input pixel, stride 1.
+_START = _Chain(None, None, (1, 1), (Fraction(1), Fraction(1)))
+
+
+@dataclass(frozen=True)
 class _Flow:
     shape: tuple[int, ...]
-    chain: tuple[ConvSpec, ...]  # the windows the widest path went through
+    chain: _Chain  # the windows the widest path went through
     rf: tuple[int, ...] | None  # None: the whole input
     jump: tuple[Fraction, ...] | None
 
@@ -150,11 +184,11 @@ def _conv_flow(layer: ModelLayer, src: _Flow) -> tuple[_Flow, tuple[int, int, in
     else:
         shape = counts.layer_shape(spec, hw)
         pads = shape.pads  # type: ignore[assignment]
-    chain = (*src.chain, spec)
+    chain = src.chain.then(spec)
     if src.rf is None:
         rf, jump = None, None
     else:
-        rf, jump = receptive_field(chain), effective_stride(chain)
+        rf, jump = chain.rf, chain.jump
     return _Flow(shape.out_shape, chain, rf, jump), pads, shape.macs
 
 
@@ -231,7 +265,7 @@ def _input_flow(layer: ModelLayer, size: tuple[int, ...]) -> _Flow:
             shape = tuple("?" if d is None else d for d in declared)
             raise ShapeError(f"{{field}}: the model's input {shown(layer.name)!r} takes {shape}, not "
                              f"{tuple(size)}", field="input_size")
-    return _Flow(tuple(size), (), (1, 1), (Fraction(1), Fraction(1)))
+    return _Flow(tuple(size), _START, (1, 1), (Fraction(1), Fraction(1)))
 
 
 def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
@@ -243,7 +277,7 @@ def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, 
         shape = others.merge_shape(layer, [s.shape for s in srcs])
         known = [s for s in srcs if s.rf is not None]
         if len(known) < len(srcs):
-            return _Flow(shape, (), None, None), None, 0
+            return _Flow(shape, _START, None, None), None, 0
         widest = max(known, key=lambda s: s.rf or ())
         rf = tuple(max(s.rf[a] for s in known if s.rf is not None) for a in range(len(widest.rf or ())))
         return _Flow(shape, widest.chain, rf, widest.jump), None, 0
@@ -252,5 +286,5 @@ def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, 
         return _Flow(shape, src.chain, None, None), pads, macs
     if window is None:
         return _Flow(shape, src.chain, src.rf, src.jump), pads, macs
-    chain = (*src.chain, _window(*window))
-    return _Flow(shape, chain, receptive_field(chain), effective_stride(chain)), pads, macs
+    chain = src.chain.then(_window(*window))
+    return _Flow(shape, chain, chain.rf, chain.jump), pads, macs

@@ -31,6 +31,9 @@ OTHER_CLASSES = {
     "InputLayer": "input", "Rescaling": "rescaling", "Normalization": "normalization",
 }
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
+#: The most layers a listing holds (nested models' layers included): a listing is linear in its
+#: layers, but a file that claims more than any real model has is refused before it is walked.
+MAX_LAYERS = 50_000
 
 #: Weights = {layer name: [(array name or "", shape), ...]}
 Weights = Mapping[str, Sequence[tuple[str, tuple[int, ...]]]]
@@ -253,6 +256,8 @@ def listing(model: str, fmt: str, config: Any, weights: Weights | None, weights_
     if not isinstance(layers, list):
         raise LoadError(f"{model}: the {shown(str(cls))} config holds no layer list (a subclassed model "
                         "keeps its graph in code; export it to ONNX)")
+    if len(layers) > MAX_LAYERS:
+        raise LoadError(f"{model}: the config lists {len(layers):,} layers; convcli lists at most {MAX_LAYERS:,}")
     chain = cls == "Sequential"
     out: list[lm.ModelLayer] = []
     seen: set[str] = set()
