@@ -229,24 +229,36 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput
         inputs = list(getattr(model, "inputs", None) or [])
         if len(inputs) != 1:
             raise LoadError(f"{name}: the model has {len(inputs)} inputs; convcli feeds one image")
-        try:
-            target = model.get_layer(layer.name)
-            tensor = target.input
-        except (ValueError, AttributeError) as exc:
-            raise LoadError(f"{name}: Keras gives no single input for layer {shown(layer.name)!r} ({_first_line(exc)})"
-                            ) from None
-        if isinstance(tensor, (list, tuple, dict)):
-            raise LoadError(f"{name}: layer {shown(layer.name)!r} reads {len(tensor)} tensors (a merge); convcli "
-                            "explores a layer with one input")
         _fit(name, tuple(inputs[0].shape[1:]), x)
-        try:
-            sub = keras.Model(inputs[0], tensor)
-            y = np.asarray(sub.predict_on_batch(x[None].astype(np.float32)))
-        except Exception as exc:  # noqa: BLE001 - Keras' error on running the graph, in one line
-            if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-                raise
-            raise LoadError(f"{name}: Keras cannot compute the input of {shown(layer.name)!r} ({_first_line(exc)})"
-                            ) from None
+        y = x[None].astype(np.float32)
+        parts = layer.name.split("/")  # a nested model's layer: its path (Keras names hold no '/')
+        for depth in range(len(parts)):
+            try:
+                target = model.get_layer(parts[depth])
+                if depth < len(parts) - 1:  # the nested model's input as the enclosing model feeds it
+                    nodes = getattr(target, "_inbound_nodes", None) or []
+                    tensor = list(nodes[0].input_tensors) if nodes else target.input
+                    tensor = tensor[0] if isinstance(tensor, list) and len(tensor) == 1 else tensor
+                else:
+                    tensor = target.input
+            except (ValueError, AttributeError, IndexError) as exc:
+                raise LoadError(f"{name}: Keras gives no single input for layer {shown(layer.name)!r} "
+                                f"({_first_line(exc)})") from None
+            if isinstance(tensor, (list, tuple, dict)):
+                raise LoadError(f"{name}: layer {shown('/'.join(parts[:depth + 1]))!r} reads {len(tensor)} tensors "
+                                "(a merge); convcli explores a layer with one input")
+            try:
+                y = np.asarray(keras.Model(model.inputs[0], tensor).predict_on_batch(y))
+            except Exception as exc:  # noqa: BLE001 - Keras' error on running the graph, in one line
+                if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+                    raise
+                raise LoadError(f"{name}: Keras cannot compute the input of {shown(layer.name)!r} "
+                                f"({_first_line(exc)})") from None
+            if depth < len(parts) - 1:
+                model = target
+                if len(list(getattr(model, "inputs", None) or [])) != 1:
+                    raise LoadError(f"{name}: the nested model {shown('/'.join(parts[:depth + 1]))!r} has "
+                                    "several inputs; convcli feeds one")
     if y.ndim != 4:
         raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape[1:]}, not (H, W, C)")
     note = f"the input of {shown(layer.name)!r} as Keras computes it from the image{_own_scaling(listing, index)}"
