@@ -158,3 +158,11 @@ def test_a_keras_applications_backbone_totals_count_params(tmp_path_factory: pyt
     assert rows[prefix + "block_3_depthwise"]["output_shape"] == list(base.get_layer("block_3_depthwise").output.shape[1:])
     assert rows["head"]["output_shape"] == [5]
     assert len(doc["layers"]) == len(base.layers) - 1 + 3  # image, gap, head; the backbone's input is the image
+
+
+def test_an_inner_layer_named_without_its_path_is_suggested_with_it(transfer: tuple[Any, dict[str, Path]]) -> None:
+    _, files = transfer
+    r = invoke("run", IMAGE, "--model", files["keras"], "--layer", "block_1_project")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr == (f"Error: --layer 'block_1_project': {files['keras']} has no layer of that name; did you mean "
+                        "'backbone/block_1_project'?\n")
