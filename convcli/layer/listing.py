@@ -18,8 +18,8 @@ from convcli.layer.spec import ConvSpec
 class ModelLayer:
     """One layer as the file holds it.
 
-    ``padding`` is as spelt (``"valid"``, ``"same"``, ``"same_lower"`` for ONNX's SAME_LOWER, or
-    ``None`` when the file gives only pads); ``pads`` are the concrete zeros
+    ``padding`` is as spelt (``"valid"``, ``"same"``, ``"same_lower"`` for ONNX's SAME_LOWER, a
+    ``--stack``'s symmetric zeros per axis ``(ph, pw)``, or ``None`` when the file gives only pads); ``pads`` are the concrete zeros
     ``(top, bottom, left, right)`` when the file holds them. ``filters`` is a conv's output channels
     (``None`` for depthwise), ``units`` a dense layer's. ``weights`` are the shapes of the arrays
     the file holds for the layer, by name, in its own layout; ``params`` is set by readers whose
@@ -57,8 +57,8 @@ class ModelLayer:
         """The conv spec of a conv kind (the pads, when explicit, are applied by :func:`analyse`)."""
         assert is_conv_kind(self.kind) and self.kernel is not None and self.in_channels is not None
         padding: str | tuple[int, ...]
-        if isinstance(self.padding, str) and self.padding in ("valid", "same"):
-            padding = self.padding
+        if isinstance(self.padding, str) and self.padding in ("valid", "same") or isinstance(self.padding, tuple):
+            padding = self.padding  # a tuple: symmetric zeros per axis, as a --stack's pPHxPW
         else:
             padding = "valid"
         ndim = len(self.kernel)
