@@ -16,7 +16,7 @@ receptive field is the input's ``(H, W)`` and the effective stride ``None``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 
 from convcli.errors import LoadError, ShapeError
@@ -154,7 +154,7 @@ def _conv_flow(layer: ModelLayer, src: _Flow) -> tuple[_Flow, tuple[int, int, in
 
 
 def _with_channels(layer: ModelLayer, c: int) -> ModelLayer:
-    return replace(layer, in_channels=c)
+    return layer.changed(in_channels=c)
 
 
 def walk(listing: Listing, input_size: Sequence[int] | None = None) -> Iterator[LayerNumbers]:
@@ -180,7 +180,7 @@ def walk(listing: Listing, input_size: Sequence[int] | None = None) -> Iterator[
             pads, macs = None, 0
         else:
             if not srcs and index == 0:  # a Sequential model saved without its input layer reads the input
-                srcs = [_input_flow(replace(layer, input_shape=None), size)]
+                srcs = [_input_flow(layer.changed(input_shape=None), size)]
             if not srcs:
                 raise _shape_error(layer, "reads no input")
             in_shape = srcs[0].shape
