@@ -125,11 +125,15 @@ SETTING_DEFAULTS: dict[str, object] = {
 }
 
 
+_OWN: dict[type[Settings], frozenset[str]] = {cls: frozenset(f.name for f in fields(cls))
+                                              for cls in set(SETTINGS_OF.values()) | {OtherSettings}}
+
+
 def _settings(kind: str, base: Settings | None, given: Mapping[str, object]) -> Settings:
     """``kind``'s settings from ``given`` (over ``base``); a value given for a setting the kind does
     not have is a mistake of the reader (a default value, None or False, is no value)."""
     cls = SETTINGS_OF.get(kind, OtherSettings)
-    own = {f.name for f in fields(cls)}
+    own = _OWN[cls]
     stray = [k for k, v in given.items() if k not in own and v != SETTING_DEFAULTS[k]]
     if stray:
         raise TypeError(f"a {kind} layer has no {', '.join(stray)}")
