@@ -197,6 +197,23 @@ def _check_archive(name: str) -> None:
         raise LoadError(f"{name}: not a readable zip archive ({sniff.reason(exc)})") from None
 
 
+def keras2_layers(keras: Any) -> dict[str, Any]:
+    """Keras 3's depthwise and separable layers, taking the ``groups: 1`` Keras 2 (tf_keras) wrote in
+    their configs (Keras 3 refuses the word; a depthwise or separable layer has no groups)."""
+
+    def taking_groups(base: Any) -> Any:
+        class Keras2(base):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, groups: Any = 1, **kwargs: Any) -> None:
+                if groups != 1:
+                    raise ValueError(f"a {base.__name__} has no groups; the config says {groups!r}")
+                super().__init__(*args, **kwargs)
+
+        Keras2.__name__ = base.__name__
+        return Keras2
+
+    return {cls: taking_groups(getattr(keras.layers, cls)) for cls in ("DepthwiseConv2D", "SeparableConv2D")}
+
+
 def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput:
     layer = listing.layers[index]
     for lay in listing.layers:
@@ -217,14 +234,20 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray) -> LayerInput
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras' own chatter about the file and the backend
         try:
-            model = keras.saving.load_model(name, compile=False, safe_mode=True)
+            model = keras.saving.load_model(name, compile=False, safe_mode=True, custom_objects=keras2_layers(keras))
         except Exception as exc:  # noqa: BLE001 - whatever Keras raises on a file it cannot load is one line
             if isinstance(exc, (KeyboardInterrupt, MemoryError)):
                 raise
-            text = _first_line(exc)
+            # Keras wraps the cause in the config it could not read: the cause is what says why
+            cause = str(exc).rsplit("Exception encountered: ", 1)[-1].strip().splitlines()
+            text = shown(cause[0])[:200] if cause else _first_line(exc)
             if "safe_mode" in str(exc) or "Lambda" in str(exc):
                 raise LoadError(f"{name}: Keras refuses to load it safely (a Lambda or other Python code in the "
                                 "file; convcli never loads unsafely)") from None
+            if "arguments passed to" in str(exc) and "'groups'" in str(exc) and listing.format == "keras":
+                raise LoadError(f"{name}: a .keras file written by Keras 2 (tf_keras): Keras 3 refuses the groups of "
+                                "its depthwise or separable layers; save the model as .h5 with tf_keras, which "
+                                "convcli reads as Keras 2 wrote it") from None
             raise LoadError(f"{name}: Keras cannot load the model ({text})") from None
         inputs = list(getattr(model, "inputs", None) or [])
         if len(inputs) != 1:
