@@ -38,9 +38,8 @@ def keras2_layers(keras: Any) -> dict[str, Any]:
 def layer_input(keras: Any, model: Any, name: str, layer_name: str, x: np.ndarray, fits: Fits | None) -> np.ndarray:
     """The input of layer ``layer_name`` (a path ``backbone/conv1`` for a nested model's layer) as Keras
     computes it from ``x (H, W, C)``, batch first; ``fits`` sees every activation's size before Keras makes it."""
-    layer = layer_name
     y = x[None].astype(np.float32)
-    parts = layer.split("/")  # a nested model's layer: its path (Keras names hold no '/')
+    parts = layer_name.split("/")  # a nested model's layer: its path (Keras names hold no '/')
     for depth in range(len(parts)):
         try:
             target = model.get_layer(parts[depth])
@@ -51,7 +50,7 @@ def layer_input(keras: Any, model: Any, name: str, layer_name: str, x: np.ndarra
             else:
                 tensor = target.input
         except (ValueError, AttributeError, IndexError) as exc:
-            raise LoadError(f"{name}: Keras gives no single input for layer {shown(layer)!r} "
+            raise LoadError(f"{name}: Keras gives no single input for layer {shown(layer_name)!r} "
                             f"({first_line(exc)})") from None
         if isinstance(tensor, (list, tuple, dict)):
             raise LoadError(f"{name}: layer {shown('/'.join(parts[:depth + 1]))!r} reads {len(tensor)} tensors "
@@ -63,7 +62,7 @@ def layer_input(keras: Any, model: Any, name: str, layer_name: str, x: np.ndarra
         except Exception as exc:  # noqa: BLE001 - Keras' error on running the graph, in one line
             if isinstance(exc, (KeyboardInterrupt, MemoryError)):
                 raise
-            raise LoadError(f"{name}: Keras cannot compute the input of {shown(layer)!r} "
+            raise LoadError(f"{name}: Keras cannot compute the input of {shown(layer_name)!r} "
                             f"({first_line(exc)})") from None
         if depth < len(parts) - 1:
             model = target
