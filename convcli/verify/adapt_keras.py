@@ -102,7 +102,9 @@ def compute_kind(p: KindProblem) -> Outcome:
     if spec.kind == "transpose":
         return _transpose(p, cls, chosen)
     dtype = p.x.dtype.name
-    numeric = not isinstance(spec.padding, str)
+    # only Conv1D takes padding='causal' in Keras: another 1-D class gets its left zeros by ZeroPadding1D
+    causal = spec.padding == "causal" and spec.kind != "conv"
+    numeric = not isinstance(spec.padding, str) or causal
     padding = "valid" if numeric else spec.padding
     settings: dict[str, object] = {"kernel_size": spec.kernel, "strides": spec.stride, "padding": padding,
                                    "dilation_rate": spec.dilation, "dtype": dtype}
@@ -122,7 +124,8 @@ def compute_kind(p: KindProblem) -> Outcome:
     if numeric:
         pads = p.pad_width
         x = getattr(keras.layers, f"ZeroPadding{n}D")(pads if n > 1 else pads[0], dtype=dtype)(x)
-        how = f"ZeroPadding{n}D({pads}) then {how}: Keras has no numeric padding"
+        how = f"ZeroPadding{n}D({pads}) then {how}: " + (
+            f"Keras' {spec.keras_name} takes no 'causal'" if causal else "Keras has no numeric padding")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="__array__ implementation", category=DeprecationWarning)
         try:
@@ -131,8 +134,9 @@ def compute_kind(p: KindProblem) -> Outcome:
             y = keras.ops.convert_to_numpy(conv(x))[0]
         except ValueError as exc:
             raise Refused(f"Keras refuses this {spec.keras_name}: {first_line(exc)}") from exc
-    names = ", ".join(f"{k} {v}" for k, v in spec.kernel_shapes().items())
-    layout = f"x[None] (1, *S, C); {names} as is, by set_weights([{', '.join(spec.kernel_shapes())}, bias])"
+    shapes = {k: v for k, v in spec.kernel_shapes().items() if k != "bias"}
+    names = ", ".join(f"{k} {v}" for k, v in shapes.items())
+    layout = f"x[None] (1, *S, C); {names} as is, by set_weights([{', '.join(shapes)}, bias])"
     return Outcome("Keras", environment.version("keras"), COMPUTED, layout, how, np.asarray(y), note=chosen)
 
 

@@ -128,6 +128,7 @@ def test_what_keras_cannot_express_is_its_refused_row():
     {"ndim": 1, "kernel_size": 3, "stride": 2, "padding": "valid", "filters": 2},
     {"ndim": 2, "kernel_size": 3, "stride": 2, "padding": "same", "filters": 5, "depth_multiplier": 2},
     {"ndim": 2, "kernel_size": (2, 3), "dilation": 2, "padding": 1, "filters": 3},
+    {"ndim": 1, "kernel_size": 3, "dilation": 2, "padding": "causal", "filters": 2},  # Keras: by ZeroPadding1D
 ])
 def test_separable_layers_agree_in_every_framework(settings):
     x = np.random.default_rng(5).normal(size=SHAPES[settings["ndim"]])
