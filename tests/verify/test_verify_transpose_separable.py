@@ -172,3 +172,19 @@ def test_verify_command_on_transposed_and_separable_layers(tmp_path):
     assert "F.conv_transpose2d(padding=(1, 1), output_padding=(1, 1), groups=2)" in tr.output
     if "Keras  " in tr.output and "not installed" not in tr.output.split("Keras")[1].split("\n")[0]:
         assert "Conv2DTranspose has no groups" in tr.output  # Keras' row says what it cannot express
+
+
+@pytest.mark.parametrize("settings", [
+    {"kind": "transpose", "kernel_size": 4, "stride": 2, "padding": "same", "filters": 8},
+    {"kind": "separable", "kernel_size": 3, "padding": "same", "filters": 16, "depth_multiplier": 2},
+])
+def test_float32_layers_agree_within_float32_rounding(settings):
+    """The tolerance's ``n`` counts the terms of these kinds' sums: float32 results agree, and not by float64 luck."""
+    x = np.random.default_rng(9).uniform(0, 255, size=(40, 36, 3)).astype(np.float32)
+    report = verify_kind(build_layer(Request(x, bias=0.1, **settings)))
+    checked = {c.outcome.framework: c for c in report.checked}
+    for name in ("PyTorch", "numpy einsum"):
+        c = checked[name]
+        assert c.outcome.status == COMPUTED and c.comparison.ok, (name, c.comparison)
+        assert 0 < c.comparison.max_rel <= report.rtol
+    assert report.rtol < 1e-4
