@@ -78,7 +78,6 @@ def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, sa
                   export: Path | None, force: bool, *, compress: bool, figure_width: int,
                   pictures: Pictures = NO_PICTURES) -> Targets:
     from convcli import reads
-    from convcli.figure.export import FIGURE_SUFFIXES
     from convcli.files import targets
     from convcli.sources import kernels
 
@@ -86,8 +85,11 @@ def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, sa
     inputs = [Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias), opts.model) if p]
     reads.register(*inputs)
     target = targets.check_target(save, force=force, inputs=inputs) if save else None
-    figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(FIGURE_SUFFIXES)) \
-        if figure else None
+    figure_target = None
+    if figure:  # the figure's package only when a figure is asked for: --json paths import no picture code
+        from convcli.figure.export import FIGURE_SUFFIXES
+
+        figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(FIGURE_SUFFIXES))
     export_target = output.export_target(export, force=force, inputs=inputs)
     if pictures.animate is not None:
         from convcli.cli.picture_output import check_animation
