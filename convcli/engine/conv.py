@@ -84,6 +84,20 @@ def conv_region(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], 
     few = (layer.cg == 1 and layer.groups > 1) or layer.cg * sh * sw < tuning.IM2COL_MIN_CHANNELS
     parallel = threads and few
 
+    if r1 - r0 == 1 and c1 - c0 >= tiles.THREADS * tuning.MIN_GEMM_ROWS:
+        # one row (a 1-D layer): pieces of it on the threads, BLAS on one thread in each (a loaded
+        # machine makes OpenBLAS's own threads spin-wait on GEMMs this small)
+        def piece(b: Pair) -> int:
+            part = out[:, b[0] - c0 : b[1] - c0]
+            _conv_block(layer, rows, b, part)
+            if bias is not None:
+                part += bias
+            return 1 if b[1] == c1 else 0
+
+        tiles._each(piece, tiles._row_tiles(cols, max(layer.filters, layer.x.shape[2]), parts=tiles.THREADS),
+                    progress, threads)
+        return out
+
     def block(b: Pair) -> int:
         part = out[b[0] - r0 : b[1] - r0]
         _conv_block(layer, b, cols, part)
