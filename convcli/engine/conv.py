@@ -95,7 +95,8 @@ def conv_region(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], 
                 part += bias
             return b[1] - b[0]
 
-        tiles._each(piece, row_pieces(cols, max(layer.filters, layer.x.shape[2])), progress, threads)
+        with tiles.blas_single_thread():  # on the pool or not: these GEMMs are too small for BLAS's threads
+            tiles._each(piece, row_pieces(cols, max(layer.filters, layer.x.shape[2])), progress, threads)
         return out
 
     def block(b: Pair) -> int:

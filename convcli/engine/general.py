@@ -81,7 +81,8 @@ def layer_output(layer: Layer, bias: np.ndarray | None = None) -> np.ndarray:
     out = np.empty((*g.out_size, layer.filters), dtype=layer.x.dtype)
     if g.ndim == 3 and g.strides == (1, 1, 1) and layer.groups == 1:
         _planes(xpad, layer, out)
-        out += check_bias(bias, layer.filters, layer.x.dtype)
+        if bias is not None:  # no pass over the whole output to add zeros
+            out += check_bias(bias, layer.filters, layer.x.dtype)
         return out
     s0, span0 = g.strides[0], span(g.kernel[0], g.dilations[0])
     per_row = max(1, prod(g.out_size[1:]) * g.kernel[-1] * layer.cg)
@@ -96,8 +97,8 @@ def layer_output(layer: Layer, bias: np.ndarray | None = None) -> np.ndarray:
 
 def _planes(xpad: np.ndarray, layer: Layer, out: np.ndarray) -> None:
     """``out (D', H', W', F)`` of a stride-1, one-group 3-D layer from its padded input ``xpad``: the flattened
-    grid's fast path (:func:`convcli.engine.fast.conv_planes`), blocks of output planes on the threads
-    with BLAS on one thread in each."""
+    grid's fast path (:func:`convcli.engine.fast.conv_planes`), blocks of output planes on the threads,
+    BLAS on one thread."""
     xpad = np.ascontiguousarray(xpad)
     dilations = (layer.geometry.dilations[0], layer.geometry.dilations[1], layer.geometry.dilations[2])
 
@@ -106,7 +107,10 @@ def _planes(xpad: np.ndarray, layer: Layer, out: np.ndarray) -> None:
         return planes[1] - planes[0]
 
     per_plane = prod(out.shape[1:])
-    tiles.each(block, tiles.row_tiles((0, out.shape[0]), per_plane, parts=4 * tiles.THREADS), None)
+    # GEMMs of a thousand rows: OpenBLAS's own threads cost more than they give (10x the CPU time on a
+    # loaded machine), so BLAS is on one thread even where the blocks are not on the pool
+    with tiles.blas_single_thread():
+        tiles.each(block, tiles.row_tiles((0, out.shape[0]), per_plane, parts=4 * tiles.THREADS), None)
 
 
 def _tap_products(x: np.ndarray, layer: Layer, out_size: tuple[int, ...]) -> np.ndarray:
