@@ -59,6 +59,7 @@ CASES_1D = [
     (1, 3, 5, 1, 1, "causal", 1),
     (4, 6, 3, 2, 1, "same", 2),
     (2, 2, 4, 3, 1, "valid", 1),
+    (3, 4, 3, 2, 2, "valid", 1),  # strided and dilated: partials through the depthwise layer, pieces inside pieces
 ]
 
 
@@ -85,7 +86,7 @@ def test_a_long_row_in_pieces_equals_the_tap_loop(case, tiny_tiles):
     np.testing.assert_allclose(engine.layer_partials(row, (0, 1), (0, wo))[0], expect, **TIGHT)
 
 
-@pytest.mark.parametrize("case", CASES_1D[:4] + CASES_1D[5:], ids=lambda c: f"C{c[0]}-d{c[4]}-{c[5]}")
+@pytest.mark.parametrize("case", CASES_1D, ids=lambda c: f"C{c[0]}-s{c[3]}-d{c[4]}-{c[5]}-g{c[6]}")
 def test_the_run_of_a_long_row_in_pieces(case, tiny_tiles):
     """run_layer: pre-activation, kept partials, mean |partial|, ranges and the sink's blocks, in order;
     the progress climbs to 1."""
