@@ -140,7 +140,8 @@ def run_bytes(layer: Layer, *, keep_partials: bool = False, stream_partials: boo
         total += per_map * layer.cg * layer.filters
     elif stream_partials:
         blocks = _pass_blocks(layer)
-        block = (blocks[0][1] - blocks[0][0]) * wo * layer.cg * layer.filters * layer.x.itemsize
+        positions = (blocks[0][1] - blocks[0][0]) * (1 if in_pieces((0, ho), (0, wo)) else wo)  # columns or rows
+        block = positions * layer.cg * layer.filters * layer.x.itemsize
         total += min(len(blocks), SINK_AHEAD * tiles.THREADS + 1) * block  # +1: the one being written
     total += tiles.THREADS * padded_region(layer)[3]
     return total + 4 * tiles.THREADS * tiles.TILE_VALUES * layer.x.itemsize

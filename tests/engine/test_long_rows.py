@@ -160,3 +160,12 @@ def test_a_stride1_3d_layer_on_the_flattened_grid_equals_the_tap_loop(case, tiny
         out = np.empty_like(expect[2:5])
         fast.conv_planes(xpad, layer.kernel, d, (2, 5), out, im2col=im2col)
         np.testing.assert_allclose(out, expect[2:5], **TIGHT)
+
+
+def test_the_memory_of_a_streamed_long_row_is_a_few_pieces(tiny_tiles):
+    """run_bytes with streamed partials counts the pieces made ahead of the sink, never a row of rows."""
+    row, _ = _one_d((16, 8, 9, 1, 8, "causal", 1), 20_000)
+    streamed = engine.run_bytes(row, stream_partials=True) - engine.run_bytes(row)
+    whole = engine.run_bytes(row, keep_partials=True) - engine.run_bytes(row)
+    assert whole == 20_000 * 16 * 8 * 8  # every partial, float64
+    assert 0 < streamed < whole / 10
