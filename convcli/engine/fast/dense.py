@@ -82,23 +82,26 @@ def conv_planes(x: np.ndarray, kernel: np.ndarray, dilations: tuple[int, int, in
     """Output planes ``[p0, p1)`` of a stride-1, one-group 3-D cross-correlation, written into ``out``.
 
     ``x (D_in, H_in, W_in, C)`` is the padded input (read without padding), ``kernel (kd, kh, kw, C, F)``,
-    ``out (p1 - p0, H', W', F)``. The flattened grid of 2-D (see :mod:`convcli.engine.fast`) in three:
-    tap ``(a, u, v)`` of plane ``p`` reads the contiguous slab of ``x`` flattened to ``(D_in·H_in·W_in, C)``
-    that starts ``a·dd·H_in·W_in + u·dh·W_in + v·dw`` rows after the plane's first, so each plane is one
-    2-D fast-path call with ``kd·kh·kw`` taps (an im2col of ``kd·kh·kw·C`` columns per tile by default).
+    ``out (p1 - p0, H', W', F)``. Output plane ``p`` is a 2-D layer whose input is the ``kd`` planes it
+    reads side by side as channels (``(H_in, W_in, kd·C)``, channel ``a·C + c`` being channel ``c`` of
+    plane ``p + a·dd``) and whose kernel is ``(kh, kw, kd·C, F)``: one call of the 2-D flattened grid
+    (see :mod:`convcli.engine.fast`) per plane, an im2col of ``kh·kw·kd·C`` columns per tile by default,
+    copied ``kh`` runs of ``kw·kd·C`` values a position instead of ``kd·kh`` runs of ``kw·C``.
     """
     kd, kh, kw, c, f = kernel.shape
     dd, dh, dw = dilations
     _, h_in, w_in, _ = x.shape
-    flat = np.ascontiguousarray(x).reshape(-1, c)
-    offsets = [a * dd * h_in * w_in + u * dh * w_in + v * dw for a in range(kd) for u in range(kh) for v in range(kw)]
     ho, wo = out.shape[1:3]
     valid = ho * w_in - (kw - 1) * dw
-    taps = kernel.reshape(kd * kh * kw, c, f)
-    wide = len(offsets) * c >= tuning.IM2COL_MIN_CHANNELS if im2col is None else im2col
-    plane = h_in * w_in
+    offsets = [u * dh * w_in + v * dw for u in range(kh) for v in range(kw)]
+    taps = np.ascontiguousarray(kernel.transpose(1, 2, 0, 3, 4)).reshape(kh * kw, kd * c, f)
+    wide = len(offsets) * kd * c >= tuning.IM2COL_MIN_CHANNELS if im2col is None else im2col
+    stacked = np.empty((h_in, w_in, kd, c), dtype=x.dtype)
     for p in range(*planes):
-        _dense(flat[p * plane :], taps, offsets, w_in, valid, out[p - planes[0]], kw, dw, im2col=wide)
+        for a in range(kd):
+            stacked[:, :, a] = x[p + a * dd]
+        _dense(stacked.reshape(h_in * w_in, kd * c), taps, offsets, w_in, valid, out[p - planes[0]], kw, dw,
+               im2col=wide)
 
 
 def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, valid: int, out: np.ndarray,
