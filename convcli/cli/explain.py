@@ -18,7 +18,7 @@ def explain(
     lang: Annotated[Lang, typer.Option(help="Language of the texts: en, ru, ko, zh (the numbers are the same).")] = Lang.en,
     # max is explain_texts.SECTIONS, written out so that start-up imports nothing of render/;
     # tests/render/test_explain.py holds them equal (--step SECTIONS works, SECTIONS + 1 does not)
-    step: Annotated[int | None, typer.Option(min=1, max=6, help="Show only section N (1-6).",
+    step: Annotated[int | None, typer.Option(min=1, max=7, help="Show only section N (1-7).",
                                              show_default=False)] = None,
     export: ExportOpt = None,
     force: ForceOpt = False,

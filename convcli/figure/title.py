@@ -16,7 +16,7 @@ def figure_title(result: LayerResult, source: str | None, spec: ConvSpec | None 
     ho, wo = g.out_hw
     name = spec.kind_obj.keras_name(spec.ndim) if spec is not None else "Conv2D"
     if spec is not None and spec.kind_obj.transposed:  # computed as a conv over the spread input: say so
-        name += f" as the Conv{spec.ndim}D it equals"
+        name += f", drawn as the Conv{spec.ndim}D it equals:"
     if spec is not None and spec.ndim == 1:  # one row: the title names its one axis
         parts = [f"{name} {g.kernel_hw[1]}", f"stride {g.stride[1]}",
                  f"pads {describe.pair_text(g.pads[2:])}" if any(g.pads) else "no padding"]
