@@ -61,6 +61,7 @@ class View(StrEnum):
     numbers = "numbers"
     heatmap = "heatmap"
     both = "both"
+    dominant = "dominant"
 
 
 #: The layer kinds of ``params``: the spec's own list (convcli.layer is numpy-free and cheap to import).
@@ -186,7 +187,8 @@ ColorModeOpt = Annotated[ColorMode | None, typer.Option(
 KeepOrientationOpt = Annotated[bool, typer.Option("--keep-orientation", help="Use an image's pixels as stored: "
                                                   "do not apply its EXIF orientation.", rich_help_panel=INPUT_PANEL)]
 NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide integer inputs by their dtype's max (255 for "
-                                            "8-bit).", rich_help_panel=INPUT_PANEL)]
+                                            "8-bit; a WAV file's samples to [-1, 1)); default: values as stored.",
+                                            rich_help_panel=INPUT_PANEL)]
 ModelOpt = Annotated[Path | None, typer.Option(
     readable=False, help="A model file (.keras, .h5, .onnx, .safetensors, .pt): explore its layer --layer with the "
     "learned kernel, bias and settings (options given override them). List its layers with convcli layers.",

@@ -98,7 +98,8 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     built.warn()  # after the last check, so that a refused run prints its one Error line alone
     shown_view = out.shown_view(view, shown_window.rows, shown_window.cols, out_hw)
     # heatmaps and a figure caption each partial map with its range: measured in the same pass
-    ranges = (shown_view in (View.heatmap, View.both) and not json_) or targets.figure is not None
+    ranges = ((shown_view in (View.heatmap, View.both) and not json_) or shown_view is View.dominant
+              or targets.figure is not None)
     result, emulated = out.computed(built, targets, keep, ranges, bar=not quiet and not json_, request=request)
     if not built.warnings:
         warn_overflow(result, with_stats=True)  # the summary's statistics, from the same pass

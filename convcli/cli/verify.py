@@ -132,7 +132,7 @@ def _verify_kind(opts: LayerOptions, built: WarnedLayer) -> None:
     from rich.text import Text
 
     from convcli.errors import DisagreementError
-    from convcli.pipeline.verify_kinds import verify_kind
+    from convcli.pipeline.verify_kinds import header_pads, verify_kind
     from convcli.present import describe
     from convcli.render import verify as render_verify
 
@@ -143,7 +143,7 @@ def _verify_kind(opts: LayerOptions, built: WarnedLayer) -> None:
 
     console = Console(highlight=False)
     x = built.loaded.array
-    pads = built.spec.geometry(x.shape[:-1]).pad_width
+    pads = header_pads(built)
     console.print(Text(f"input  {opts.input} · {built.loaded.description} · "
                        f"{describe.input_shape_text(x.shape, opts.semantics.value)}"))
     console.print(Text(f"layer  {describe.kind_call(built.spec, pads, opts.semantics.value).text()}"))

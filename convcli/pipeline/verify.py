@@ -128,20 +128,6 @@ class VerifyReport:
                 + (f" (and {more} more framework{'s' * (more > 1)})" if more else ""))
 
 
-def check_verifiable(built: object) -> None:
-    """A layer the frameworks' adapters compute: not yet a transposed or separable one, which ``run``
-    computes as the conv that gathers what it spreads (the adapters would compare that conv, not the kind)."""
-    if getattr(built, "own", None) is None:
-        return
-    from convcli.errors import ConfigError
-
-    spec = getattr(built, "spec", None)
-    name = spec.keras_name if spec is not None else "this"
-    raise ConfigError(f"verify runs each framework's conv layer; it does not compute {name} layers yet (run "
-                      "computes them, and tests/engine/test_transpose.py and test_separable.py compare them with "
-                      "PyTorch and Keras)", field="kind")
-
-
 def check_fits(layer: Layer) -> None:
     """Refuse, before computing, a layer whose results and padded input do not fit in memory
     (:class:`convcli.errors.ResourceError`).
@@ -178,7 +164,6 @@ def verify_layer(build: Callable[[], B], *, semantics: str = "keras", flip: bool
     importing = preload.preload(skip=() if executor is None else executor.modules)
     try:
         built = build()
-        check_verifiable(built)
         check_fits(built.layer)
         hooks.built()
         _start_frameworks(built, executor, importing, semantics, flip)

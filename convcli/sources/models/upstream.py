@@ -36,7 +36,7 @@ import numpy as np
 from convcli.errors import LoadError, ShapeError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import frameworks, sniff
-from convcli.sources.models import inputs_fit, paths, sizes
+from convcli.sources.models import inputs_fit, keras_run, paths, sizes
 from convcli.sources.models.install import missing
 from convcli.sources.models.ort_child import ORT_INSTALL, escaped_message  # noqa: F401 - re-exported
 from convcli.sources.models.sizes import Fits
@@ -209,8 +209,7 @@ def framework(listing: Listing) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return shown(lines[0])[:200] if lines else type(exc).__name__
+    return keras_run.first_line(exc)
 
 
 def _check_archive(name: str) -> None:
@@ -245,38 +244,26 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras' own chatter about the file and the backend
         try:
-            model = keras.saving.load_model(name, compile=False, safe_mode=True)
+            model = keras.saving.load_model(name, compile=False, safe_mode=True, custom_objects=keras_run.keras2_layers(keras))
         except Exception as exc:  # noqa: BLE001 - whatever Keras raises on a file it cannot load is one line
             if isinstance(exc, (KeyboardInterrupt, MemoryError)):
                 raise
-            text = _first_line(exc)
+            # Keras wraps the cause in the config it could not read: the cause is what says why
+            cause = str(exc).rsplit("Exception encountered: ", 1)[-1].strip().splitlines()
+            text = shown(cause[0])[:200] if cause else _first_line(exc)
             if "safe_mode" in str(exc) or "Lambda" in str(exc):
                 raise LoadError(f"{name}: Keras refuses to load it safely (a Lambda or other Python code in the "
                                 "file; convcli never loads unsafely)") from None
+            if "arguments passed to" in str(exc) and "'groups'" in str(exc) and listing.format == "keras":
+                raise LoadError(f"{name}: a .keras file written by Keras 2 (tf_keras): Keras 3 refuses the groups of "
+                                "its depthwise or separable layers; save the model as .h5 with tf_keras, which "
+                                "convcli reads as Keras 2 wrote it") from None
             raise LoadError(f"{name}: Keras cannot load the model ({text})") from None
         inputs = list(getattr(model, "inputs", None) or [])
         if len(inputs) != 1:
             raise LoadError(f"{name}: the model has {len(inputs)} inputs; convcli feeds one image")
-        try:
-            target = model.get_layer(layer.name)
-            tensor = target.input
-        except (ValueError, AttributeError) as exc:
-            raise LoadError(f"{name}: Keras gives no single input for layer {shown(layer.name)!r} ({_first_line(exc)})"
-                            ) from None
-        if isinstance(tensor, (list, tuple, dict)):
-            raise LoadError(f"{name}: layer {shown(layer.name)!r} reads {len(tensor)} tensors (a merge); convcli "
-                            "explores a layer with one input")
         inputs_fit.fit(name, tuple(inputs[0].shape[1:]), x)
-        if fits is not None:
-            sizes.keras_fits(keras, inputs[0], tensor, x, fits)
-        try:
-            sub = keras.Model(inputs[0], tensor)
-            y = np.asarray(sub.predict_on_batch(x[None].astype(np.float32)))
-        except Exception as exc:  # noqa: BLE001 - Keras' error on running the graph, in one line
-            if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-                raise
-            raise LoadError(f"{name}: Keras cannot compute the input of {shown(layer.name)!r} ({_first_line(exc)})"
-                            ) from None
+        y = keras_run.layer_input(keras, model, name, layer.name, x, fits)
     if y.ndim != x.ndim + 1:
         raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape[1:]}, not {inputs_fit.LAYOUTS[x.ndim]}")
     note = (f"the input of {shown(layer.name)!r} as Keras computes it from the {'image' if x.ndim == 3 else 'array'}"

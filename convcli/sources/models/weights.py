@@ -89,7 +89,8 @@ def _what_to_explore(listing: Listing) -> str:
 
 def _unknown(listing: Listing, which: str) -> ConfigError:
     names = [layer.name for layer in listing.layers]
-    near = get_close_matches(which, names, n=3, cutoff=0.6)
+    # a nested model's layer is named by its path: 'conv1' is 'backbone/conv1'
+    near = [n for n in names if n.endswith("/" + which)][:3] or get_close_matches(which, names, n=3, cutoff=0.6)
     if not near:
         near = get_close_matches(which.lower(), [n.lower() for n in names], n=3, cutoff=0.6)
         near = [next(n for n in names if n.lower() == low) for low in near]
