@@ -234,3 +234,24 @@ def test_positions_of_a_model_layer_take_its_own_axes(files: dict[str, Any], tmp
     _, x2, _ = files["m2d"]
     r = invoke("run", x2, "--model", files["folder"] / "m2d.keras", "--layer", "up", "--depth-at", "1")
     assert r.exit_code == 2 and "this layer is 2-D" in r.output, r.output
+
+
+@pytest.mark.parametrize(("attrs", "said"), [
+    ({"auto_pad": "SAME_UPPER"}, "a 1-D Conv with auto_pad SAME_UPPER is not supported"),
+    ({"pads": [1, 1, 1]}, "its pads attribute has 3 values; a 1-D layer takes 2"),
+    ({"kernel_shape": [5]}, "its kernel_shape [5] disagrees with its weight"),
+])
+def test_an_onnx_1d_conv_the_reader_cannot_take_is_one_error_line(tmp_path: Path, attrs: dict[str, Any],
+                                                                  said: str) -> None:
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="conv1d", **attrs)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 20])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(np.ones((4, 3, 3), np.float32), "w")])
+    path = tmp_path / "bad.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    r = invoke("layers", path)
+    assert r.exit_code == 1, r.output
+    assert r.output.startswith("Error:") and said in r.output and str(path) in r.output, r.output
