@@ -39,6 +39,7 @@ class ConvSettings:
     filters: int | None = None
     use_bias: bool | None = None
     activation: str | None = None
+    output_padding: tuple[int, ...] | None = None  # a transposed layer's (Keras, PyTorch); None: the rule's own
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ SETTING_DEFAULTS: dict[str, object] = {
     "kernel": None, "strides": None, "padding": None, "pads": None, "dilation": None, "groups": None,
     "depth_multiplier": None, "in_channels": None, "filters": None, "units": None, "use_bias": None,
     "activation": None, "input_shape": None, "axis": None, "keepdims": None, "ceil_mode": False,
-    "transpose_b": False, "scale": None, "offset": None,
+    "transpose_b": False, "scale": None, "offset": None, "output_padding": None,
 }
 
 
@@ -177,13 +178,14 @@ class ModelLayer:
                  input_shape: tuple[int | None, ...] | None = None, axis: int | None = None,
                  keepdims: bool | None = None, ceil_mode: bool = False, transpose_b: bool = False,
                  scale: float | tuple[float, ...] | None = None,
-                 offset: float | tuple[float, ...] | None = None) -> None:
+                 offset: float | tuple[float, ...] | None = None,
+                 output_padding: tuple[int, ...] | None = None) -> None:
         given = {
             "kernel": kernel, "strides": strides, "padding": padding, "pads": pads, "dilation": dilation,
             "groups": groups, "depth_multiplier": depth_multiplier, "in_channels": in_channels,
             "filters": filters, "units": units, "use_bias": use_bias, "activation": activation,
             "input_shape": input_shape, "axis": axis, "keepdims": keepdims, "ceil_mode": ceil_mode,
-            "transpose_b": transpose_b, "scale": scale, "offset": offset,
+            "transpose_b": transpose_b, "scale": scale, "offset": offset, "output_padding": output_padding,
         }
         if settings is not None:  # dataclasses.replace: the settings as they were, the ones named changed
             given = {k: v for k, v in given.items() if v != SETTING_DEFAULTS[k]}
@@ -240,6 +242,10 @@ class ModelLayer:
         return self._get("filters")  # type: ignore[return-value]
 
     @property
+    def output_padding(self) -> tuple[int, ...] | None:
+        return self._get("output_padding")  # type: ignore[return-value]
+
+    @property
     def units(self) -> int | None:
         return self._get("units")  # type: ignore[return-value]
 
@@ -293,7 +299,7 @@ class ModelLayer:
             filters=self.filters if KIND_OBJECTS[self.kind].has_filters else None,
             kernel=self.kernel, stride=self.strides or (1,) * ndim, dilation=self.dilation or (1,) * ndim,
             padding=padding, groups=self.groups or 1, depth_multiplier=self.depth_multiplier or 1,
-            use_bias=bool(self.use_bias), ndim=ndim,
+            use_bias=bool(self.use_bias), ndim=ndim, output_padding=self.output_padding,
         )
 
 

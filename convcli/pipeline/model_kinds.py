@@ -39,7 +39,8 @@ def kind_spec(ml: ModelLayer, kernel: np.ndarray, pointwise: np.ndarray | None, 
         assert pointwise is not None
         filters, multiplier = int(pointwise.shape[-1]), int(kernel.shape[-1])
     return layer_spec(ml.kind, c, filters, tuple(int(v) for v in kernel.shape[:n]), stride=stride, dilation=dilation,
-                      padding=padding, groups=groups, depth_multiplier=multiplier, use_bias=use_bias, ndim=n)
+                      padding=padding, groups=groups, depth_multiplier=multiplier, use_bias=use_bias, ndim=n,
+                      output_padding=ml.output_padding if ml.kind == "transpose" else None)
 
 
 def bind_model_kind(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, pointwise: np.ndarray | None, *, flip: bool,
@@ -62,7 +63,7 @@ def bind_model_kind(spec: ConvSpec, x: np.ndarray, kernel: np.ndarray, pointwise
 
         check_spec(spec)
         own = transpose.bind_transpose(x, kernel, stride=spec.stride, padding=padding, dilation=spec.dilation,
-                                       groups=spec.groups, dtype=dtype)
+                                       output_padding=spec.output_padding, groups=spec.groups, dtype=dtype)
         memory.ensure_fits(prod(transpose.spread_size(own)) * own.in_channels * own.x.dtype.itemsize,
                            "the spread input of the transposed layer", "use a smaller input")
         return transpose.as_conv(own), own, {"kernel": own.kernel}, transpose_notes(spec, own)

@@ -17,9 +17,10 @@ import pytest
 from helpers import invoke
 
 #: The models: name -> (input shape, the layers' names in order).
-SHAPES = {"m1d": (24, 3), "m2d": (12, 12, 3), "m3d": (6, 8, 8, 2), "e1d": (16, 3), "e3d": (4, 6, 6, 2)}
+SHAPES = {"m1d": (24, 3), "m2d": (12, 12, 3), "m3d": (6, 8, 8, 2), "e1d": (16, 3), "e3d": (4, 6, 6, 2),
+          "op2d": (7, 9, 3)}
 KERAS_LAYERS = {"m1d": ("c1", "dw1", "c1b", "causal"), "m2d": ("up", "sep", "up2"), "m3d": ("c3", "c3b"),
-                "e1d": ("sep1", "up1"), "e3d": ("up3", "up3b")}
+                "e1d": ("sep1", "up1"), "e3d": ("up3", "up3b"), "op2d": ("upop", "upop2")}
 
 
 def _build(k: Any, name: str) -> Any:
@@ -40,6 +41,9 @@ def _build(k: Any, name: str) -> Any:
     elif name == "e1d":  # the other Keras classes of these kinds
         x = L.SeparableConv1D(4, 3, depth_multiplier=2, padding="same", activation="relu", name="sep1")(i)
         x = L.Conv1DTranspose(2, 3, strides=2, padding="same", name="up1")(x)
+    elif name == "op2d":  # output_padding: the extra rows and columns a transposed layer's output keeps
+        x = L.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1, activation="relu", name="upop")(i)
+        x = L.Conv2DTranspose(3, 3, strides=3, output_padding=(2, 1), name="upop2")(x)
     else:
         x = L.Conv3DTranspose(3, 2, strides=2, activation="relu", name="up3")(i)
         x = L.Conv3DTranspose(2, 3, padding="same", name="up3b")(x)

@@ -145,7 +145,9 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
             dilation=_axes(cfg.get("dilation_rate", 1), n, "dilation_rate", name),
             groups=groups if kind in ("conv", "transpose") else None, depth_multiplier=multiplier,
             in_channels=c, filters=filters,
-            use_bias=bool(cfg.get("use_bias", True)), activation=values.activation(cfg.get("activation")), **common,
+            use_bias=bool(cfg.get("use_bias", True)), activation=values.activation(cfg.get("activation")),
+            output_padding=None if kind != "transpose" or cfg.get("output_padding") is None else
+            _axes(cfg.get("output_padding"), n, "output_padding", name), **common,
         )
     kind = OTHER_CLASSES.get(cls, "other")
     if cls in MODEL_CLASSES:
