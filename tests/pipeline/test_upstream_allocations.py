@@ -94,8 +94,9 @@ def zero_padding(folder: Path, amount: int) -> Path:
 CASES = [
     (upsampling, 8000, "layer 'grow' (UpSampling2D) would make a 1×64000×64000×3 activation (45.8 GiB)"),
     (zero_padding, 30000, "layer 'pad' (ZeroPadding2D) would make a 60008×60008×3 activation (40.2 GiB)"),
-    (resize, 8000, "layer 'grow' (Resize) would make a 1×3×64000×64000 activation (45.8 GiB)"),
-    (pad, 30000, "layer 'pad' (Pad) would make a 1×3×60008×60008 activation (40.2 GiB)"),
+    # the listing's own shapes (ONNX's shape inference) find them first, as (H, W, C)
+    (resize, 8000, "layer 'grow' (Resize) would make a 64000×64000×3 activation (45.8 GiB)"),
+    (pad, 30000, "layer 'pad' (Pad) would make a 60008×60008×3 activation (40.2 GiB)"),
     (conv_pads, 30000, "layer 'wide' (Conv) would make a 60008×60008×3 activation (40.2 GiB)"),
 ]
 
