@@ -68,6 +68,15 @@ class OverBudget(Exception):  # noqa: N818 - a condition, as TimeoutError
     """The child ran past its budget and was stopped."""
 
 
+class Died(LoadError):
+    """The child ended without an answer: killed by a signal (a crash in a library's C code, out of
+    memory) or an exit of its own; ``rc`` is its exit code (``-N``: signal N)."""
+
+    def __init__(self, message: str, rc: int) -> None:
+        super().__init__(message)
+        self.rc = rc
+
+
 class _Expired(BaseException):
     """The in-process budget ran out: a ``BaseException``, so that no framework's ``except Exception`` takes it."""
 
@@ -162,8 +171,8 @@ def _answer(folder: str, rc: int) -> tuple[np.ndarray, dict[str, Any]]:
         answer = None
     if not isinstance(answer, dict):
         how = f"was killed by signal {-rc}" if rc < 0 else f"ended with exit code {rc}"
-        raise LoadError(f"the process computing the model {how} before it answered" + _last_line(folder)
-                        + (" (out of memory?)" if rc == -9 else ""))
+        raise Died(f"the process computing the model {how} before it answered" + _last_line(folder)
+                   + (" (out of memory?)" if rc == -9 else ""), rc)
     error = answer.get("error")
     if isinstance(error, dict):
         cls = ERRORS.get(str(error.get("class")), LoadError)
