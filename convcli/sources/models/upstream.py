@@ -37,7 +37,7 @@ import numpy as np
 from convcli.errors import FIELD, LoadError, ShapeError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import frameworks, sniff
-from convcli.sources.models import paths, sizes
+from convcli.sources.models import keras_load, paths, sizes
 from convcli.sources.models.install import missing
 from convcli.sources.models.ort_child import ORT_INSTALL, escaped_message  # noqa: F401 - re-exported
 from convcli.sources.models.sizes import Fits
@@ -156,7 +156,7 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
             return _keras_in_budget(name, listing, index, arr, fits)
         except frameworks.NoBackend as exc:
             reason = f" ({exc})"
-        except KerasCannotLoad:
+        except keras_load.KerasCannotLoad:
             if chain is None:
                 raise
             unloaded = "; Keras cannot load the model"  # what it computes is the same: x * scale + offset
@@ -168,42 +168,6 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
         return LayerInput(_rescaled(name, arr, chain), "convcli (Rescaling)", note)
     raise LoadError(f"{name}: the input of layer {shown(layer.name)!r} is the output of earlier layers: install keras "
                     f"({KERAS_INSTALL}) to compute it{reason}, or pass that input as an array file (.npy, (H, W, C))")
-
-
-class KerasCannotLoad(LoadError):
-    """Keras cannot rebuild the model from the file (where only Rescaling layers come before the layer,
-    convcli computes its input itself)."""
-
-
-#: The classes a listing names for a nested model (Keras knows them, not as layers).
-_MODEL_CLASSES = frozenset({"Functional", "Sequential", "Model"})
-
-
-def _unknown_class(keras: Any, listing: Listing, text: str) -> str:
-    """The layer class Keras could not rebuild: the one its message names (``Unknown layer: 'pkg>Name'``),
-    else the listing's first class that is no Keras layer; ``""`` when neither says."""
-    import re
-
-    said = re.search(r"(?:Unknown|Could not (?:locate|deserialize)) (?:layer|class|object)[^']*'([^']+)'", text)
-    if said:
-        return said.group(1).rsplit(">", 1)[-1]
-    return next((lay.class_name for lay in listing.layers if lay.kind != "input"
-                 and lay.class_name not in _MODEL_CLASSES and not hasattr(keras.layers, lay.class_name)), "")
-
-
-def _cannot_load(name: str, keras: Any, listing: Listing, exc: Exception) -> KerasCannotLoad:
-    """Keras' refusal of the file, in one line: for a legacy ``.h5``, that it is Keras' own limit, the
-    layer class it could not rebuild, and what to do (save it as ``.keras`` where it was made)."""
-    text = _first_line(exc)
-    if listing.format != "h5":
-        return KerasCannotLoad(f"{name}: Keras cannot load the model ({text})")
-    cls = _unknown_class(keras, listing, str(exc))
-    what = f"its layer class {shown(cls)!r}" if cls else "it"
-    cause = text.split(". ")[0]
-    stem = os.path.splitext(os.path.basename(name))[0]
-    return KerasCannotLoad(f"{name}: Keras {frameworks.version('keras')} cannot rebuild {what} from this legacy .h5 "
-                           f"file ({cause}), a limit of Keras' own .h5 loading: save the model as .keras where it was "
-                           f"made (model.save({shown(stem + '.keras')!r})) and give convcli that file")
 
 
 def _keras_in_budget(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | None) -> LayerInput:
@@ -313,7 +277,7 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | 
             if "safe_mode" in str(exc) or "Lambda" in str(exc):
                 raise LoadError(f"{name}: Keras refuses to load it safely (a Lambda or other Python code in the "
                                 "file; convcli never loads unsafely)") from None
-            raise _cannot_load(name, keras, listing, exc) from None
+            raise keras_load.cannot_load(name, keras, listing, exc, _first_line(exc)) from None
         inputs = list(getattr(model, "inputs", None) or [])
         if len(inputs) != 1:
             raise LoadError(f"{name}: the model has {len(inputs)} inputs; convcli feeds one image")
