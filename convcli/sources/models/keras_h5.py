@@ -1,19 +1,12 @@
 """Legacy Keras ``.h5`` files: the ``model_config`` attribute (the graph) and the shapes of the
 arrays in ``model_weights/<layer>/`` (named by each layer group's ``weight_names``); the listing never
-reads a value, :func:`layer_arrays` one layer's.
-
-libhdf5 reads a damaged file's metadata (a cut file, a corrupted B-tree or superblock) in C, where it
-can crash the interpreter (a segmentation fault reading the ``model_config`` attribute) or loop
-forever where no signal ends it. So :func:`read` first reads the listing in a child process
-(:mod:`convcli.sources.models.child`, within its time budget): a crash or a hang there is one
-``Error:`` line naming the file, and only a file the child listed whole is read here.
+reads a value, :func:`layer_arrays` one layer's. The listing is read in a child process first
+(:func:`convcli.sources.models.hdf5.read_in_child`): libhdf5 can crash or hang on a damaged file.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from typing import TYPE_CHECKING
 
 from convcli.errors import LoadError
 from convcli.layer.model import Listing
@@ -22,45 +15,17 @@ from convcli.sources.models import hdf5, keras_config, tensors
 from convcli.sources.models.install import missing
 from convcli.text import shown
 
-if TYPE_CHECKING:
-    import numpy as np
-
 CONFIG_LIMIT = 64 * 2**20
 
 
 def read(name: str) -> Listing:
-    """The listing of the legacy ``.h5`` file ``name``, once a child process has read it whole
-    (:func:`listing_task`)."""
+    """The listing of the legacy ``.h5`` file ``name``, once a child process has read it whole."""
     try:
         import h5py  # noqa: F401 - missing is one line here, before any child starts
     except ImportError:
         raise missing("h5py", ".h5") from None
-    _read_in_child(name)
+    hdf5.read_in_child(name, "keras_h5")
     return _read(name)
-
-
-def _read_in_child(name: str) -> None:
-    """Read the listing of ``name`` in a child process: its refusal is raised here as it is; a crash or a
-    hang of libhdf5 on a damaged file is one :class:`LoadError`."""
-    import numpy as np
-
-    from convcli.sources.models import child
-
-    try:
-        child.run("convcli.sources.models.keras_h5:listing_task", {"name": os.path.abspath(name)},
-                  np.zeros(0, np.uint8))
-    except child.OverBudget:
-        raise LoadError(f"{name}: not a readable HDF5 file (reading it took more than {child.budget():g} s and was "
-                        f"stopped: a damaged file?; {child.TIMEOUT_ENV} sets the seconds)") from None
-    except child.Died as exc:
-        how = f"crashed (signal {-exc.rc})" if exc.rc < 0 else f"ended with exit code {exc.rc}"
-        raise LoadError(f"{name}: not a readable HDF5 file (libhdf5 {how} reading it: a damaged file?)") from None
-
-
-def listing_task(x: np.ndarray, folder: str, *, name: str) -> tuple[np.ndarray, dict[str, bool]]:
-    """In the child: the listing of ``name`` read whole (its refusal comes back to the parent)."""
-    _read(name)
-    return x, {"listed": True}
 
 
 def _read(name: str) -> Listing:
