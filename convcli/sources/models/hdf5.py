@@ -17,7 +17,6 @@ the file, and only a file the child listed whole is read in convcli's process.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from convcli.errors import LoadError
@@ -45,8 +44,8 @@ def read_in_child(name: str, reader: str) -> None:
 
     what = READERS[reader]
     try:
-        child.run("convcli.sources.models.hdf5:listing_task", {"name": os.path.abspath(name), "reader": reader},
-                  np.zeros(0, np.uint8))
+        # the name as given (the child works in this folder): its messages are the ones read here would give
+        child.run("convcli.sources.models.hdf5:listing_task", {"name": name, "reader": reader}, np.zeros(0, np.uint8))
     except child.OverBudget:
         raise LoadError(f"{name}: {what}not a readable HDF5 file (reading it took more than {child.budget():g} s "
                         f"and was stopped: a damaged file?; {child.TIMEOUT_ENV} sets the seconds)") from None
