@@ -49,18 +49,19 @@ ERRORS: dict[str, type[ConvcliError]] = {c.__name__: c for c in (LoadError, Shap
 ANSWER_BYTES = 1 << 20
 
 
-def budget() -> float:
-    """The seconds a model may take to compute a layer's input: ``CONVCLI_UPSTREAM_TIMEOUT``, else :data:`TIMEOUT`."""
-    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+def budget(env: str = TIMEOUT_ENV, default: float = TIMEOUT, what: str = "a model may take to compute a layer's "
+           "input") -> float:
+    """The seconds a model may take to compute a layer's input: ``CONVCLI_UPSTREAM_TIMEOUT``, else :data:`TIMEOUT`
+    (another ``env``, its ``default`` and ``what`` the seconds are for: another budget)."""
+    raw = os.environ.get(env, "").strip()
     if not raw:
-        return TIMEOUT
+        return default
     try:
         seconds = float(raw)
     except ValueError:
         seconds = math.nan
     if not (math.isfinite(seconds) and seconds > 0):
-        raise ConfigError(f"{TIMEOUT_ENV}={shown(raw)!r}: give the seconds a model may take to compute a layer's "
-                          f"input, a number above 0 (default {TIMEOUT:g})")
+        raise ConfigError(f"{env}={shown(raw)!r}: give the seconds {what}, a number above 0 (default {default:g})")
     return seconds
 
 
@@ -114,16 +115,16 @@ def alarm(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(pending - (time.monotonic() - start), 1e-3))
 
 
-def run(task: str, args: dict[str, Any], x: np.ndarray, files: dict[str, bytes] | None = None
-        ) -> tuple[np.ndarray, dict[str, Any]]:
+def run(task: str, args: dict[str, Any], x: np.ndarray, files: dict[str, bytes] | None = None,
+        seconds: float | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """``(array, answer)``: ``task`` (``"module:function"``, called as ``function(x, folder, **args)`` and
-    returning ``(array, dict of JSON values)``) run on ``x`` in a child process within :func:`budget`
-    seconds; ``files`` (name: bytes) are written in its ``folder`` first.
+    returning ``(array, dict of JSON values)``) run on ``x`` in a child process within ``seconds``
+    (:func:`budget` unless given); ``files`` (name: bytes) are written in its ``folder`` first.
 
     Raises the child's convcli error again, :class:`OverBudget` when it was stopped, :class:`LoadError`
     when it ended without an answer (killed: out of memory?).
     """
-    seconds = budget()
+    seconds = budget() if seconds is None else seconds
     folder = tempfile.mkdtemp(prefix="convcli-upstream-")
     try:
         np.save(os.path.join(folder, "x.npy"), np.ascontiguousarray(x), allow_pickle=False)

@@ -11,8 +11,8 @@ storage (:func:`check_dataset`).
 libhdf5 reads a damaged file's metadata (a cut file, a corrupted B-tree, heap or superblock) in C,
 where it can crash the interpreter (a segmentation fault reading an attribute) or loop forever where
 no signal ends it. So a listing is first read in a child process (:func:`read_in_child`, within
-:func:`convcli.sources.models.child.budget`): a crash or a hang there is one ``Error:`` line naming
-the file, and only a file the child listed whole is read in convcli's process.
+:data:`READ_TIMEOUT` s, ``CONVCLI_READ_TIMEOUT`` to change it): a crash or a hang there is one
+``Error:`` line naming the file, and only a file the child listed whole is read in convcli's process.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ REFUSED = "refused: convcli reads only the file's own data"
 READERS = {"keras_h5": "", "keras_v3": "its model.weights.h5 is "}
 #: True in the child that reads a listing: it reads in its own process.
 _in_child = False
+#: Seconds a child may take to read a listing (its metadata only: a second or two for the largest models),
+#: unless ``CONVCLI_READ_TIMEOUT`` says otherwise.
+READ_TIMEOUT = 60.0
+READ_TIMEOUT_ENV = "CONVCLI_READ_TIMEOUT"
 
 
 def read_in_child(name: str, reader: str) -> None:
@@ -43,12 +47,14 @@ def read_in_child(name: str, reader: str) -> None:
     from convcli.sources.models import child
 
     what = READERS[reader]
+    seconds = child.budget(READ_TIMEOUT_ENV, READ_TIMEOUT, "reading a model file's listing may take")
     try:
         # the name as given (the child works in this folder): its messages are the ones read here would give
-        child.run("convcli.sources.models.hdf5:listing_task", {"name": name, "reader": reader}, np.zeros(0, np.uint8))
+        child.run("convcli.sources.models.hdf5:listing_task", {"name": name, "reader": reader}, np.zeros(0, np.uint8),
+                  seconds=seconds)
     except child.OverBudget:
-        raise LoadError(f"{name}: {what}not a readable HDF5 file (reading it took more than {child.budget():g} s "
-                        f"and was stopped: a damaged file?; {child.TIMEOUT_ENV} sets the seconds)") from None
+        raise LoadError(f"{name}: {what}not a readable HDF5 file (reading it took more than {seconds:g} s and was "
+                        f"stopped: a damaged file?; {READ_TIMEOUT_ENV} sets the seconds)") from None
     except child.Died as exc:
         how = f"crashed (signal {-exc.rc})" if exc.rc < 0 else f"ended with exit code {exc.rc}"
         raise LoadError(f"{name}: {what}not a readable HDF5 file (libhdf5 {how} reading it: a damaged file?)"

@@ -2,8 +2,8 @@
 and attributes) is one ``Error:`` line naming the file, exit 1: never a traceback, a hang or a crash.
 libhdf5 can crash the interpreter on such a file (``damaged/segfault_model_config.h5``: a segmentation
 fault reading the ``model_config`` attribute) or loop in C (``damaged/hang_weights.keras``), both
-found by this fuzz, so the listing is read in a child process with a time budget first
-(convcli.sources.models.hdf5.read_in_child)."""
+found by this fuzz, so the listing is read in a child process with a time budget
+(``CONVCLI_READ_TIMEOUT``) first (convcli.sources.models.hdf5.read_in_child)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_a_file_that_crashes_libhdf5_is_one_error_line(tmp_path: Path) -> None:
 def test_a_file_that_hangs_libhdf5_is_stopped_at_the_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "hang.keras"
     path.write_bytes((HERE / "damaged" / "hang_weights.keras").read_bytes())
-    monkeypatch.setenv("CONVCLI_UPSTREAM_TIMEOUT", "3")
+    monkeypatch.setenv("CONVCLI_READ_TIMEOUT", "3")
     line = _refused(path)
     assert "model.weights.h5 is not a readable HDF5 file" in line
 
@@ -106,6 +106,17 @@ def test_reading_past_the_budget_is_stopped(originals: dict[str, tuple[bytes, in
                                             monkeypatch: pytest.MonkeyPatch, suffix: str) -> None:
     path = tmp_path / f"m{suffix}"
     path.write_bytes(originals[suffix][0])
-    monkeypatch.setenv("CONVCLI_UPSTREAM_TIMEOUT", "0.001")  # no child reads a file that fast
+    monkeypatch.setenv("CONVCLI_READ_TIMEOUT", "0.001")  # no child reads a file that fast
     line = _refused(path)
-    assert "took more than 0.001 s and was stopped" in line and "CONVCLI_UPSTREAM_TIMEOUT" in line
+    assert "took more than 0.001 s and was stopped" in line and "CONVCLI_READ_TIMEOUT sets the seconds" in line
+
+
+def test_a_bad_read_budget_is_one_line(originals: dict[str, tuple[bytes, int, int]], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "m.h5"
+    path.write_bytes(originals[".h5"][0])
+    monkeypatch.setenv("CONVCLI_READ_TIMEOUT", "soon")
+    r = invoke("layers", path)
+    assert r.exit_code == 2, r.output
+    one_error(r.stderr, "CONVCLI_READ_TIMEOUT='soon': give the seconds reading a model file's listing may take, a "
+                        "number above 0 (default 60)")
