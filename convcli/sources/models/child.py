@@ -13,6 +13,10 @@ with ``np.save`` and a small JSON document saying how it ended; the parent reads
 ``np.load(allow_pickle=False)`` and ``json``, checked. An expected failure in the child (a convcli
 error) comes back as its class name, message and field, and is raised again here.
 
+The same machinery reads a Keras file's listing before convcli's process does
+(:func:`convcli.sources.models.hdf5.read_in_child`, a budget of its own): libhdf5 can crash or hang
+on a damaged file.
+
 The child's side is :func:`serve` (its task function named by the parent, in a module the child
 imports by name); it runs in its own session, so the terminal's Ctrl-C reaches the parent alone.
 """
