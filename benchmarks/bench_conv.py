@@ -142,7 +142,8 @@ KIND_WORKLOADS = [
 
 
 def kind_runs(wl: KindWorkload, x: np.ndarray, k: np.ndarray) -> dict[str, Callable[[], object]]:
-    """convcli's output of ``wl`` (a 1-D layer as the 2-D layer of one row, a 3-D one on the general path) and
+    """convcli's output of ``wl`` (a 1-D layer as the 2-D layer of one row, cut in pieces along it; a 3-D one
+    on the general path, whose stride-1 layers take the flattened grid) and
     torch's ``conv1d``/``conv3d`` (causal pads by ``F.pad``), on the same float32 arrays."""
     from convcli.engine.conv import conv_region
     from convcli.layer.spec import ConvSpec
@@ -176,9 +177,26 @@ def kind_runs(wl: KindWorkload, x: np.ndarray, k: np.ndarray) -> dict[str, Calla
     return fns
 
 
+def interleaved_cpu(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple[float, float]]:
+    """:func:`interleaved`, with the best CPU time (every thread of the process) beside the best wall time:
+    on a loaded machine the wall time counts the waits for a core, the CPU time the work."""
+    for fn in fns.values():
+        fn()
+    best = {name: (float("inf"), float("inf")) for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            fn()
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+    return best
+
+
 def kind_rows(rng: np.random.Generator, repeats: int, only: str) -> None:
-    """The Conv1D and Conv3D rows: convcli and torch CPU in one process, interleaved, best of ``repeats``."""
-    header = f"{'layer':<12} {'convcli ms':>10} {'torch ms':>9} {'ratio':>6} {'goal':>5}"
+    """The Conv1D and Conv3D rows: convcli and torch CPU in one process, interleaved, best of ``repeats``
+    (wall and CPU time, each the best of its own)."""
+    header = (f"{'layer':<12} {'convcli ms':>10} {'torch ms':>9} {'ratio':>6} {'goal':>5}"
+              f" {'convcli cpu':>11} {'torch cpu':>9} {'cpu ratio':>9}")
     print(header)
     print("-" * len(header))
     for wl in KIND_WORKLOADS:
@@ -186,11 +204,63 @@ def kind_rows(rng: np.random.Generator, repeats: int, only: str) -> None:
             continue
         x = rng.random((*wl.size, wl.c), dtype=np.float32)
         k = (rng.random((*(wl.k,) * len(wl.size), wl.c, wl.f), dtype=np.float32) - 0.5).astype(np.float32)
-        best = interleaved(kind_runs(wl, x, k), repeats)
+        best = interleaved_cpu(kind_runs(wl, x, k), repeats)
+        (ours, ours_cpu), (theirs, theirs_cpu) = best["convcli"], best.get("torch", (float("nan"),) * 2)
+        print(f"{wl.name:<12} {ours * 1e3:10.1f} {theirs * 1e3:9.1f} {ours / theirs:6.2f} {wl.goal:5.1f}"
+              f" {ours_cpu * 1e3:11.1f} {theirs_cpu * 1e3:9.1f} {ours_cpu / theirs_cpu:9.2f}")
+
+
+# ------------------------------------------------------------------------------------------------
+# The transposed and separable kinds (convcli.engine.transpose, convcli.engine.separable)
+
+
+def transposed_and_separable(rng: np.random.Generator, repeats: int, only: str = "") -> None:
+    """Conv2DTranspose 128² 64 → 32 k4 s2 (``same``: PyTorch's padding 1) and SeparableConv2D
+    112² 64 → 128 (k3 ``same``, M 1: torch's grouped conv then a 1×1 conv), each beside PyTorch."""
+    from convcli.engine import separable, transpose
+
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        torch = None  # type: ignore[assignment]
+
+    def channels_first(a: np.ndarray):  # type: ignore[no-untyped-def]
+        return torch.from_numpy(np.ascontiguousarray(np.moveaxis(a, -1, 0))[None])
+
+    rows: list[tuple[str, dict[str, Callable[[], object]], float]] = []
+    x = rng.random((128, 128, 64), dtype=np.float32)
+    k = (rng.random((4, 4, 32, 64), dtype=np.float32) - 0.5).astype(np.float32)  # (kh, kw, F, C)
+    fns: dict[str, Callable[[], object]] = {
+        "convcli": lambda: transpose.conv_transpose(x, k, stride=2, padding="same")}
+    if torch is not None:
+        xt, wt = channels_first(x), torch.from_numpy(transpose.kernel_to_torch(k))
+        fns["torch"] = lambda: F.conv_transpose2d(xt, wt, stride=2, padding=1)
+    rows.append(("transpose 2D", fns, 1.5))
+
+    x = rng.random((112, 112, 64), dtype=np.float32)
+    dw = (rng.random((3, 3, 64, 1), dtype=np.float32) - 0.5).astype(np.float32)
+    pw = (rng.random((1, 1, 64, 128), dtype=np.float32) - 0.5).astype(np.float32)
+    fns = {"convcli": lambda: separable.separable_conv(x, dw, pw, padding="same")}
+    if torch is not None:
+        xt = channels_first(x)
+        dwt = torch.from_numpy(np.ascontiguousarray(dw.transpose(2, 3, 0, 1)))  # (C·M, 1, kh, kw)
+        pwt = torch.from_numpy(np.ascontiguousarray(pw.transpose(3, 2, 0, 1)))  # (F, C·M, 1, 1)
+        fns["torch"] = lambda: F.conv2d(F.conv2d(xt, dwt, padding=1, groups=64), pwt)
+    rows.append(("separable 2D", fns, 1.5))
+
+    for name, row, goal in rows:
+        if only not in name:
+            continue
+        if torch is not None:
+            with torch.no_grad():
+                best = interleaved(row, repeats)
+        else:
+            best = interleaved(row, repeats)
         ours, theirs = best["convcli"], best.get("torch")
         ratio = ours / theirs if theirs else float("nan")
-        print(f"{wl.name:<12} {ours * 1e3:10.1f} {theirs * 1e3 if theirs else float('nan'):9.1f} "
-              f"{ratio:6.2f} {wl.goal:5.1f}")
+        print(f"{name:<12} {ours * 1e3:10.1f} {theirs * 1e3 if theirs else float('nan'):9.1f} {ratio:6.2f} "
+              f"{goal:5.1f}")
 
 
 def main() -> None:
@@ -198,11 +268,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats; skip the 12 MP row")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--only", default="", help="run only workloads whose name contains this text")
-    parser.add_argument("--kinds", action="store_true", help="only the Conv1D and Conv3D rows")
+    parser.add_argument("--kinds", action="store_true", help="only the rows of the other kinds: Conv1D, Conv3D, "
+                        "Conv2DTranspose, SeparableConv2D")
     args = parser.parse_args()
     repeats = 3 if args.quick else args.repeats
     if args.kinds:
         kind_rows(np.random.default_rng(0), repeats, args.only)
+        transposed_and_separable(np.random.default_rng(0), repeats, args.only)
         return
 
     flops_rate, bandwidth = machine_roofline()
@@ -249,6 +321,7 @@ def main() -> None:
     print(f"partial_sums 1 MP, 3 -> 4: 64×64 window {t_win * 1e3:.2f} ms, whole image {t_full * 1e3:.0f} ms")
     print()
     kind_rows(rng, repeats, args.only)
+    transposed_and_separable(rng, repeats, args.only)
 
 
 if __name__ == "__main__":

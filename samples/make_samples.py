@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,30 @@ def signal() -> np.ndarray:
     x[8:16, 0] = 1.0
     x[:, 1] = np.arange(24, dtype=np.float32) / 10
     return x
+
+
+CHIRP_RATE = 8000  # Hz
+CHIRP_FRAMES = 1600  # 200 ms
+
+
+def chirp() -> np.ndarray:
+    """``(1600, 2)`` int16, 200 ms of stereo at 8 kHz: L a linear chirp rising from 200 to 2000 Hz, R one
+    falling from 2000 to 200 Hz at half the level; both fade in and out over 10 ms."""
+    t = np.arange(CHIRP_FRAMES) / CHIRP_RATE
+    span = CHIRP_FRAMES / CHIRP_RATE
+    rising = np.sin(2 * np.pi * (200 * t + (2000 - 200) / (2 * span) * t**2))
+    falling = np.sin(2 * np.pi * (2000 * t - (2000 - 200) / (2 * span) * t**2))
+    fade = np.clip(np.minimum(t, span - t) / 0.01, 0, 1)
+    return np.round(np.stack([16000 * rising, 8000 * falling], axis=1) * fade[:, None]).astype(np.int16)
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    """``samples (L, C)`` int16 as a 16-bit PCM WAV file (the standard library's ``wave``: no timestamps)."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(samples.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.astype("<i2").tobytes())
 
 
 def kernel_rgb() -> np.ndarray:
@@ -97,6 +122,8 @@ def make(data_dir: Path, out: Path) -> list[Path]:
     for file_name, text in texts.items():
         (out / file_name).write_text(text, encoding="utf-8", newline="\n")
         written.append(out / file_name)
+    write_wav(out / "chirp.wav", chirp(), CHIRP_RATE)
+    written.append(out / "chirp.wav")
     return written
 
 

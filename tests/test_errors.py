@@ -42,7 +42,7 @@ def test_flags_name_every_field_the_library_words():
     try:
         explain.lesson("en", 9)
     except ConvcliError as exc:
-        assert exc.worded(FLAGS) == "--step must be 1 to 6, got 9" and str(exc) == "step must be 1 to 6, got 9"
+        assert exc.worded(FLAGS) == "--step must be 1 to 7, got 9" and str(exc) == "step must be 1 to 7, got 9"
     else:
         raise AssertionError("step 9 was accepted")
     try:

@@ -58,6 +58,11 @@ def explore(
     at_v = parse_position(at, "--at") if at else None
     reads.register(*[Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias), opts.model) if p])
     built = build_layer(opts, request)
+    if built.spec is not None:  # a --model layer of another rank or kind: the explorer draws Conv2D layers
+        from convcli.text import shown
+
+        raise typer.BadParameter(f"--layer {shown(str(opts.layer))}: a {built.spec.keras_name} layer; convcli explore shows "
+                                 "Conv2D layers; convcli run and verify take every kind and rank")
     layer = built.layer
     if filter_ >= layer.filters:
         raise typer.BadParameter(f"--filter {filter_} does not exist: the layer has {layer.filters} "

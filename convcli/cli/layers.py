@@ -12,9 +12,11 @@ from convcli.cli import output
 from convcli.cli.app import app
 from convcli.cli.options import ExportOpt, ForceOpt
 from convcli.cli.parsing import parse_input_size
+from convcli.cli.picture_options import NO_PICTURES, Pictures, takes_screen_options
 
 
 @app.command(no_args_is_help=True)
+@takes_screen_options
 def layers(
     model: Annotated[Path, typer.Argument(help="A model file: .keras, .h5, .onnx, .safetensors, .pt/.pth.",
                                           show_default=False)],
@@ -24,6 +26,7 @@ def layers(
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
     export: ExportOpt = None,
     force: ForceOpt = False,
+    pictures: Pictures = NO_PICTURES,
 ) -> None:
     """List the layers of a model file (as Keras' summary(), with kernel, stride, padding, RF), without its framework."""
 
@@ -53,4 +56,4 @@ def layers(
     from convcli.render import layers as render_layers
 
     output.show([render_layers.LayersTable(analysis), render_layers.layers_totals(analysis)], export_target,
-                "convcli layers", force=force)
+                "convcli layers", force=force, width=pictures.width, theme=pictures.theme)

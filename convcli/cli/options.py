@@ -61,6 +61,7 @@ class View(StrEnum):
     numbers = "numbers"
     heatmap = "heatmap"
     both = "both"
+    dominant = "dominant"
 
 
 #: The layer kinds of ``params``: the spec's own list (convcli.layer is numpy-free and cheap to import).
@@ -144,6 +145,10 @@ PaddingModeOpt = Annotated[PaddingMode, typer.Option(
     rich_help_panel=LAYER_PANEL)]
 DepthMultiplierOpt = Annotated[int, typer.Option(
     "--depth-multiplier", "-m", min=1, help="M: outputs per input channel (depthwise).", rich_help_panel=LAYER_PANEL)]
+OutputPaddingOpt = Annotated[str | None, typer.Option(
+    "--output-padding", help="Transpose: extra output positions at the end, OP or one per axis; smaller than the "
+    "stride (Keras' valid/same) or than the stride or dilation (PyTorch's --padding P). \\[default: the framework's]",
+    rich_help_panel=LAYER_PANEL, show_default=False)]
 ActivationOpt = Annotated[Activation, typer.Option(help="Keras activation name.", rich_help_panel=LAYER_PANEL)]
 DTypeOpt = Annotated[DType, typer.Option(help="Compute precision.", rich_help_panel=LAYER_PANEL)]
 SemanticsOpt = Annotated[Semantics, typer.Option(
@@ -182,7 +187,8 @@ ColorModeOpt = Annotated[ColorMode | None, typer.Option(
 KeepOrientationOpt = Annotated[bool, typer.Option("--keep-orientation", help="Use an image's pixels as stored: "
                                                   "do not apply its EXIF orientation.", rich_help_panel=INPUT_PANEL)]
 NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Divide integer inputs by their dtype's max (255 for "
-                                            "8-bit).", rich_help_panel=INPUT_PANEL)]
+                                            "8-bit; a WAV file's samples to [-1, 1)); default: values as stored.",
+                                            rich_help_panel=INPUT_PANEL)]
 ModelOpt = Annotated[Path | None, typer.Option(
     readable=False, help="A model file (.keras, .h5, .onnx, .safetensors, .pt): explore its layer --layer with the "
     "learned kernel, bias and settings (options given override them). List its layers with convcli layers.",
@@ -224,6 +230,7 @@ class LayerOptions:
     ndim: NdimOpt = None
     padding_mode: PaddingModeOpt = "zeros"  # type: ignore[assignment]
     depth_multiplier: DepthMultiplierOpt = 1
+    output_padding: OutputPaddingOpt = None
     activation: ActivationOpt = "linear"  # type: ignore[assignment]
     dtype: DTypeOpt = DType.float32
     semantics: SemanticsOpt = Semantics.keras
@@ -312,11 +319,14 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True, kinds: bo
     stride = parse_axes(opts.stride, "--stride", ndim)
     dilation = parse_axes(opts.dilation, "--dilation", ndim)
     padding = parse_padding(opts.padding, ndim)
+    output_padding = (parse_axes(opts.output_padding, "--output-padding", ndim, minimum=0)
+                      if opts.output_padding is not None else None)
     resize = parse_resize(opts.resize) if opts.resize is not None else None
     request = Request(
         opts.input, filters=opts.filters, kernel_size=kernel_hw, stride=stride, padding=padding, dilation=dilation,
         groups=opts.groups, kind=kind, ndim=ndim, padding_mode=str(opts.padding_mode),
-        depth_multiplier=opts.depth_multiplier, activation=str(opts.activation), dtype=str(opts.dtype), semantics=str(opts.semantics),
+        depth_multiplier=opts.depth_multiplier, output_padding=output_padding, activation=str(opts.activation),
+        dtype=str(opts.dtype), semantics=str(opts.semantics),
         init=str(opts.init), seed=opts.seed, kernel=opts.kernel, kernel_layout=_value(opts.kernel_layout),
         kernel_key=opts.kernel_key, bias=opts.bias, bias_key=opts.bias_key, no_bias=opts.no_bias, flip=opts.flip,
         key=opts.key, layout=_value(opts.layout), color_mode=_value(opts.color_mode),
@@ -332,7 +342,8 @@ def _classic_only(opts: LayerOptions) -> None:
     """A usage error for the kind options of a command that shows the classic Conv2D only."""
     given = [flag for flag, value, classic in (("--kind", opts.kind, None), ("--ndim", opts.ndim, None),
                                                ("--padding-mode", str(opts.padding_mode), "zeros"),
-                                               ("--depth-multiplier", opts.depth_multiplier, 1))
+                                               ("--depth-multiplier", opts.depth_multiplier, 1),
+                                               ("--output-padding", opts.output_padding, None))
              if value is not None and value != classic and not (flag == "--kind" and str(value).lower() in
                                                                  ("conv", "conv2d")) and not (
                  flag == "--ndim" and value == 2)]

@@ -60,12 +60,14 @@ def screen_console(export: Path | None, width: int | None = None) -> Console:
     return screen
 
 
-def show(renderables: Sequence[Any], export: Path | None, title: str, *, force: bool) -> None:
-    """Print a command's screen, then write it to ``export`` (checked by :func:`export_target`) if given."""
-    console = screen_console(export)
+def show(renderables: Sequence[Any], export: Path | None, title: str, *, force: bool, width: int | None = None,
+         theme: str = "light") -> None:
+    """Print a command's screen ``width`` columns wide (``--width``; default the terminal's), then write
+    it to ``export`` (checked by :func:`export_target`) if given, on a ``theme`` page."""
+    console = screen_console(export, width=width)
     for renderable in renderables:
         console.print(renderable)
-    export_screen(console, export, title, force=force)
+    export_screen(console, export, title, force=force, theme=theme)
 
 
 def export_screen(console: Console, target: Path | None, title: str, *, force: bool = True,

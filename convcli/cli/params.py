@@ -12,6 +12,7 @@ from convcli.cli import output
 from convcli.cli.app import app
 from convcli.cli.options import ExportOpt, ForceOpt, parse_kind
 from convcli.cli.parsing import check_count, parse_axes, parse_input_size, parse_padding
+from convcli.cli.picture_options import NO_PICTURES, Pictures, takes_screen_options
 from convcli.pipeline.binding import layer_spec
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 
 @app.command(no_args_is_help=True)
+@takes_screen_options
 def params(
     kind: Annotated[str | None, typer.Option(help="Layer kind: conv (Conv2D), depthwise, separable, transpose, or a "
                                              "Keras or PyTorch class name (Conv1D, Conv3DTranspose, ...), which sets "
@@ -51,6 +53,7 @@ def params(
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     export: ExportOpt = None,
     force: ForceOpt = False,
+    pictures: Pictures = NO_PICTURES,
 ) -> None:
     """Count the parameters of a 2-D conv layer (as Keras' count_params()), its MACs, FLOPs and receptive field."""
     export_target = output.export_target(export, force=force, json_=json_)
@@ -67,12 +70,12 @@ def params(
                                       ("--no-bias", no_bias or None)) if v is not None]
         if given:
             raise typer.BadParameter(f"--stack describes every layer itself; drop {', '.join(given)}")
-        _show_stack(stack, size, json_, export_target, force)
+        _show_stack(stack, size, json_, export_target, force, pictures)
         return
     spec = _spec(layer_kind, axes, size, input_size, in_channels=in_channels, filters=filters,
                  kernel_size=kernel_size, stride=stride, dilation=dilation, padding=padding, groups=groups,
                  depth_multiplier=depth_multiplier, no_bias=no_bias)
-    _show_layer(spec, size[:axes] if size is not None else None, json_, export_target, force)
+    _show_layer(spec, size[:axes] if size is not None else None, json_, export_target, force, pictures)
 
 
 def _spec(kind: str, axes: int, size: tuple[int, ...] | None, input_size: str | None, *, in_channels: int | None,
@@ -94,7 +97,7 @@ def _spec(kind: str, axes: int, size: tuple[int, ...] | None, input_size: str | 
 
 
 def _show_stack(stack: str, size: tuple[int, ...] | None, json_: bool, export_target: Path | None,
-                force: bool) -> None:
+                force: bool, pictures: Pictures = NO_PICTURES) -> None:
     """``--stack``: every layer's counts and shapes on ``--input-size H,W,C``, as JSON or a table."""
     from convcli.layer import stack as stack_syntax
     from convcli.present import schema
@@ -108,11 +111,11 @@ def _show_stack(stack: str, size: tuple[int, ...] | None, json_: bool, export_ta
     from convcli.render import stack as render_stack
 
     output.show([render_stack.StackTable(report), render_stack.stack_totals(report)], export_target,
-                "convcli params --stack", force=force)
+                "convcli params --stack", force=force, width=pictures.width, theme=pictures.theme)
 
 
 def _show_layer(spec: ConvSpec, hw: tuple[int, ...] | None, json_: bool, export_target: Path | None,
-                force: bool) -> None:
+                force: bool, pictures: Pictures = NO_PICTURES) -> None:
     """One layer's counts (and with ``hw`` its shapes, MACs and receptive field), beside its equivalent twin."""
     from convcli.layer import counts
     from convcli.present import schema
@@ -128,4 +131,5 @@ def _show_layer(spec: ConvSpec, hw: tuple[int, ...] | None, json_: bool, export_
         return
     from convcli.render import params as render_params
 
-    output.show([render_params.params_panel(rep, other)], export_target, "convcli params", force=force)
+    output.show([render_params.params_panel(rep, other)], export_target, "convcli params", force=force,
+                width=pictures.width, theme=pictures.theme)

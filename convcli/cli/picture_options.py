@@ -1,7 +1,9 @@
-"""The picture options of ``convcli run``: ``--theme``, ``--width``, ``--animate``, ``--frames`` and ``--fps``.
+"""The picture options of ``convcli run``: ``--theme``, ``--width``, ``--animate``, ``--frames`` and ``--fps``;
+and of ``explain``, ``params`` and ``layers``: ``--theme`` and ``--width`` of their screen and --export.
 
-They join a command's own parameters through :func:`takes_picture_options`, and reach it as one
-:class:`Pictures`, so that the command's signature and body stay short.
+They join a command's own parameters through :func:`takes_picture_options` (or
+:func:`takes_screen_options`), and reach it as one :class:`Pictures`, so that the command's
+signature and body stay short.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class ThemeName(StrEnum):
 ThemeOpt = Annotated[ThemeName, typer.Option(
     "--theme", help="light or dark page for the --figure, the --animate frames and an .svg/.html --export "
     "(light, for slides and paper, by default).", rich_help_panel=OUT_PANEL)]
+ScreenThemeOpt = Annotated[ThemeName, typer.Option(
+    "--theme", help="light or dark page for an .svg/.html --export (light, for slides and paper, by default).",
+    rich_help_panel=OUT_PANEL)]
 WidthOpt = Annotated[int | None, typer.Option(
     "--width", metavar="COLUMNS", min=40, max=1000, help="Width of the screen and of its --export, in columns "
     "(default: the terminal's).", rich_help_panel=SHOW_PANEL, show_default=False)]
@@ -68,15 +73,32 @@ _OPTIONS: list[tuple[str, Any, Any]] = [
 ]
 
 
+#: the options of a command that prints one screen: its --export's page and its width
+_SCREEN_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("theme", ScreenThemeOpt, ThemeName.light),
+    ("width", WidthOpt, None),
+]
+
+
 def takes_picture_options(command: Callable[..., None]) -> Callable[..., None]:
     """``command(..., pictures: Pictures)`` as a command whose parameters end with the picture options."""
+    return _taking(command, _OPTIONS)
+
+
+def takes_screen_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command(..., pictures: Pictures)`` as a command whose parameters end with ``--theme`` and
+    ``--width`` (of its screen and its --export; the other fields of ``pictures`` keep their defaults)."""
+    return _taking(command, _SCREEN_OPTIONS)
+
+
+def _taking(command: Callable[..., None], options: list[tuple[str, Any, Any]]) -> Callable[..., None]:
     params = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "pictures"]
     extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
-             for name, annotation, default in _OPTIONS]
+             for name, annotation, default in options]
 
     @functools.wraps(command)
     def with_pictures(*args: Any, **values: Any) -> None:
-        own = {name: values.pop(name) for name, _, _ in _OPTIONS if name in values}
+        own = {name: values.pop(name) for name, _, _ in options if name in values}
         if "theme" in own:
             own["theme"] = ThemeName(own["theme"]).value
         command(*args, **values, pictures=Pictures(**own))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convcli.cli.picture_options import Pictures
 
@@ -30,15 +30,23 @@ def check_animation(pictures: Pictures, *, force: bool, inputs: Sequence[Path],
 
 def write_figure(result: LayerResult, filters: Sequence[int], names: Sequence[str], title: str, target: Path,
                  width: int | None, pictures: Pictures, *, force: bool, inputs: Sequence[Path],
-                 trace_at: tuple[int, int] | None = None) -> None:
+                 trace_at: tuple[int, int] | None = None, field: tuple[Any, Any, str] | None = None,
+                 spec: Any = None) -> None:
     """``--figure``: each panel from block sums at the size it is drawn, never a photo's partial maps whole;
-    ``trace_at`` (``--trace``): that position's window marked on every panel."""
+    ``trace_at`` (``--trace``): that position's window marked on every panel; ``field``: the picture, the
+    receptive field and its heading of a deep --model layer's traced position (:func:`receptive_field`);
+    ``spec``: the layer as asked, when not the classic Conv2D (its kind and axes title the figure)."""
     from convcli.figure.budget import FIGURE_MAX_PANEL
     from convcli.figure.export import save_figure
     from convcli.figure.plan import plan_figure
     from convcli.figure.theme import THEMES
 
-    plan = plan_figure(result, filters, names, title=title, max_panel=FIGURE_MAX_PANEL, width=width, trace_at=trace_at)
+    plan = plan_figure(result, filters, names, title=title, max_panel=FIGURE_MAX_PANEL, width=width, trace_at=trace_at,
+                       spec=spec)
+    if field is not None:
+        from convcli.figure.field import with_field
+
+        plan = with_field(plan, *field)
     save_figure(plan, target, THEMES[pictures.theme], force=force, inputs=inputs)
 
 
@@ -53,3 +61,65 @@ def write_animation(result: LayerResult, f: int, names: Sequence[str], title: st
     positions = choose_positions(result.layer.geometry.out_hw, pictures.frames)
     frames = iter_frames(result, f, names, positions, theme=THEMES[pictures.theme], title=title)
     save_animation((frame.image for frame in frames), pictures.animate, fps=pictures.fps, force=force, inputs=inputs)
+
+
+def dominant_panel(run: Any, f: int) -> Any:
+    """``--view dominant``: filter ``f``'s dominant-channel map for the screen (``run``: a run_output.Shown)."""
+    from convcli.render.dominant import DominantPanel
+
+    return DominantPanel(run.result, f, run.built.loaded.channel_names)
+
+
+def dominant_json(run: Any) -> list[dict[str, Any]]:
+    """``--view dominant`` in ``--json``: each shown filter's map at full resolution up to 256×256
+    positions, else as block means of the fewest positions that fit (``block``)."""
+    from convcli.present.dominant import dominant_json as as_json
+    from convcli.present.dominant import dominant_map
+    from convcli.present.maps import ResultMaps, block_factor
+
+    k = block_factor(run.result.layer.geometry.out_hw, JSON_MAP, JSON_MAP)
+    sources = ResultMaps(run.result, "mean")
+    return [as_json(dominant_map(run.result, f, run.built.loaded.channel_names, k, sources)) for f in run.detail]
+
+
+#: the most rows and columns of a dominant-channel map in --json
+JSON_MAP = 256
+
+
+def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
+    """``--trace`` on a ``--model`` layer that ran from the image (``run``: a run_output.Shown): the model's
+    input picture, the traced position's :class:`~convcli.layer.field.Field` on it and the panel's heading;
+    None for any other run, and where the layers' geometry cannot place it (a transpose, a resize)."""
+    model = run.built.model
+    if run.trace_at is None or model is None or run.built.ndim != 2:
+        return None
+    by = str(model.get("input"))
+    # the model ran from the image up to the layer, or the layer reads the image itself (not an array given as its input)
+    if "→ the input of" not in by and (by != "image" or any("is taken as the input" in n for n in run.built.notes)):
+        return None
+    from convcli.cli.options import parse_layer
+    from convcli.errors import ConvcliError
+    from convcli.layer.field import Window, field_at
+    from convcli.layer.model import analyse
+    from convcli.pipeline.build import load
+    from convcli.sources.models import read_model
+    from convcli.text import shown
+
+    picture = load(parse_layer(run.opts, kinds=True)).array
+    listing = read_model(str(model["file"]))
+    if not listing.graph:  # weights only: nothing says what ran before the layer
+        return None
+    try:
+        analysis = analyse(listing, picture.shape)
+    except ConvcliError:  # the walk cannot follow this model on this input: no panel, the figure stands
+        return None
+    numbers = analysis.layers[int(model["index"])]
+    g, x = run.built.layer.geometry, run.built.layer.x
+    # the layer as run (options may override the file's window), unless its input was padded before it
+    last = (Window(g.kernel_hw, g.stride, g.dilation, (g.pads[0], g.pads[2]))
+            if numbers.in_shape is not None and tuple(x.shape[:2]) == tuple(numbers.in_shape[:2]) else None)
+    field = field_at(analysis, str(model["layer"]), run.trace_at, last)
+    if field is None:
+        return None
+    r, c = run.trace_at
+    return picture, field, f"receptive field on the image: output ({r}, {c}) of {shown(str(model['layer']))!r}"

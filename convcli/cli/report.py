@@ -78,6 +78,9 @@ def write_report(opts: LayerOptions, output: Path, filter_: str | None, at: str 
     reads.register(*inputs)
     target = targets.check_target(output, force=force, inputs=inputs, suffix=(".html", ".htm"))
     built = build_layer(opts, parsed)
+    if built.spec is not None:  # a --model layer of another rank or kind: the report draws Conv2D layers
+        raise typer.BadParameter(f"--layer {shown(str(opts.layer))}: a {built.spec.keras_name} layer; convcli report "
+                                 "shows Conv2D layers; convcli run and verify take every kind and rank")
     layer = built.layer
     filters = (parse_filter_list(filter_, layer.filters, from_option=opts.kernel is None and opts.model is None)
                if filter_ else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))

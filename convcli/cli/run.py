@@ -72,11 +72,16 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     request = replace(parse_layer(opts, kinds=True), precision=precision, accumulate=accumulate)
     with usage_errors():
         check_precision(precision, accumulate)
-    at_v, trace_v, depth = _positions(at, trace, window, json_=json_, export=export, compress=compress, save=save,
-                                      ndim=request.ndim, depth_at=depth_at)
+    later = request.model is not None  # a --model layer's axes are the file's: its positions are read once built
+    at_v, trace_v, depth = _positions(*((None, None) if later else (at, trace)), window, json_=json_, export=export,
+                                      compress=compress, save=save, ndim=request.ndim, depth_at=None if later else depth_at)
     targets = out.check_targets(opts, save, figure, save_maps, export, force, compress=compress,
                                 figure_width=figure_width, pictures=pictures)
-    built = out.shown_layer(build_layer(opts, request), depth)
+    whole = build_layer(opts, request)
+    if later:
+        at_v, trace_v, depth = _positions(at, trace, window, json_=json_, export=export, compress=compress, save=save,
+                                          ndim=whole.ndim, depth_at=depth_at)
+    built = out.shown_layer(whole, depth)
     layer, out_hw = built.layer, built.layer.geometry.out_hw
     detail = (parse_filter_list(filter_, layer.filters, from_option=opts.kernel is None and opts.model is None)
               if filter_ else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))
@@ -93,7 +98,8 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     built.warn()  # after the last check, so that a refused run prints its one Error line alone
     shown_view = out.shown_view(view, shown_window.rows, shown_window.cols, out_hw)
     # heatmaps and a figure caption each partial map with its range: measured in the same pass
-    ranges = (shown_view in (View.heatmap, View.both) and not json_) or targets.figure is not None
+    ranges = ((shown_view in (View.heatmap, View.both) and not json_) or shown_view is View.dominant
+              or targets.figure is not None)
     result, emulated = out.computed(built, targets, keep, ranges, bar=not quiet and not json_, request=request)
     if not built.warnings:
         warn_overflow(result, with_stats=True)  # the summary's statistics, from the same pass

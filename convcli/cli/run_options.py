@@ -53,7 +53,8 @@ NoPartialsOpt = Annotated[bool, typer.Option("--no-partials", help="Leave the (l
 CompressOpt = Annotated[bool, typer.Option("--compress", help="Deflate the --save archive (np.savez_compressed): "
                                            "smaller, but many times slower to write.", rich_help_panel=OUT_PANEL)]
 ViewOpt = Annotated[View, typer.Option(help="numbers: the window's values; heatmap: whole maps as coloured cells; "
-                                       "both; auto: both when the maps are larger than the window.",
+                                       "both; dominant: the input channel of largest |partial| at each position; auto: both "
+                                       "when the maps are larger than the window.",
                                        rich_help_panel=SHOW_PANEL)]
 FigureOpt = Annotated[Path | None, typer.Option(help="Draw each shown filter's whole sum (a line per input "
                                                 "channel: input ⊛ kernel slice = partial map; + bias = "

@@ -13,6 +13,7 @@ from convcli.cli.notes import WarnedLayer, print_notes
 from convcli.cli.options import LayerOptions, View
 from convcli.cli.output import ProgressBar, export_screen, note, screen_console
 from convcli.cli.picture_options import NO_PICTURES, Pictures
+from convcli.cli.picture_output import dominant_json, dominant_panel
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -78,7 +79,6 @@ def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, sa
                   export: Path | None, force: bool, *, compress: bool, figure_width: int,
                   pictures: Pictures = NO_PICTURES) -> Targets:
     from convcli import reads
-    from convcli.figure.export import FIGURE_SUFFIXES
     from convcli.files import targets
     from convcli.sources import kernels
 
@@ -86,8 +86,11 @@ def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, sa
     inputs = [Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias), opts.model) if p]
     reads.register(*inputs)
     target = targets.check_target(save, force=force, inputs=inputs) if save else None
-    figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(FIGURE_SUFFIXES)) \
-        if figure else None
+    figure_target = None
+    if figure:  # the figure's package only when a figure is asked for: --json paths import no picture code
+        from convcli.figure.export import FIGURE_SUFFIXES
+
+        figure_target = targets.check_target(figure, force=force, inputs=inputs, suffix=list(FIGURE_SUFFIXES))
     export_target = output.export_target(export, force=force, inputs=inputs)
     if pictures.animate is not None:
         from convcli.cli.picture_output import check_animation
@@ -152,13 +155,14 @@ def shown_view(view: View, rows: tuple[int, int], cols: tuple[int, int], out_hw:
 def write_files(run: Shown, targets: Targets) -> list[Path]:
     """Write --figure, --animate and --save-maps (--save is written in the pass); the files --save-maps
     wrote (maps.json last)."""
-    from convcli.cli.picture_output import write_animation, write_figure
+    from convcli.cli.picture_output import receptive_field, write_animation, write_figure
 
     result, source = run.result, run.opts.input
     names, force, inputs = run.built.loaded.channel_names, targets.force, targets.inputs
     if targets.figure is not None:
         write_figure(result, run.detail, names, _figure_title(run), targets.figure, targets.figure_width,
-                     targets.pictures, force=force, inputs=inputs, trace_at=run.trace_at)
+                     targets.pictures, force=force, inputs=inputs, trace_at=run.trace_at, field=receptive_field(run),
+                     spec=run.built.spec)
     if targets.pictures.animate is not None:
         write_animation(result, run.detail[0], names, _figure_title(run), targets.pictures, force=force, inputs=inputs)
     if targets.maps is None:
@@ -192,7 +196,11 @@ def print_json(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         add_precision(doc, run.emulated.emulation, run.emulated.errors, run.window)
     if run.built.model is not None:
         doc["model"] = run.built.model
-    if run.built.spec is not None:
+    if run.view is View.dominant:
+        doc["dominant"] = dominant_json(run)
+    if run.built.own is not None:
+        doc["kind"] = _own_kind_json(run)
+    elif run.built.spec is not None:
         from convcli.present.kinds import kind_json
 
         doc["kind"] = kind_json(run.built.spec, run.built.loaded.array.shape[:-1])
@@ -236,12 +244,15 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         sources = map_sources.ResultMaps(result, run.stat, filters=detail,
                                          progress=_closing(ProgressBar("heatmaps", enabled=run.bar)))
     for f in detail:
+        if run.view is View.dominant:
+            console.print(dominant_panel(run, f))
         if run.view in (View.numbers, View.both):
             console.print(render.filter_panel(result, f, names, window=run.window))
         if heatmaps:
             console.print(heatmap.filter_heatmaps(result, f, names, sources=sources, stat=run.stat))
         if run.traces is not None and run.trace_at is not None:
             console.print(trace_panel(result, run.traces[f], *run.trace_at, f, names))
+            _print_scatter(console, run, f)
         if run.emulated is not None:
             _print_precision(console, run, f)
     if layer.filters > 1:
@@ -260,6 +271,29 @@ def print_screen(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     _saved_lines(run, targets, map_files)
     export_screen(console, targets.export, f"convcli run {Path(run.opts.input).name}", force=targets.force,
             inputs=targets.inputs, theme=targets.pictures.theme)
+
+
+def _own_kind_json(run: Shown) -> dict[str, Any]:
+    """A transposed or separable layer's ``"kind"`` document, its scatter traces included."""
+    from convcli.pipeline.own_engine import input_channel_names, scatter_trace
+    from convcli.present.own_kinds import own_kind_json, scatter_json
+
+    built, names = run.built, input_channel_names(run.built)
+    assert built.spec is not None and built.weights is not None
+    traces = [scatter_trace(built, run.trace_at, f) for f in run.detail] if run.trace_at is not None else []
+    return own_kind_json(built.spec, built.weights, built.notes, [scatter_json(t, names) for t in traces if t])
+
+
+def _print_scatter(console: Any, run: Shown, f: int) -> None:
+    """A transposed layer's scatter view of filter ``f`` at the traced position (1-D and 2-D)."""
+    from convcli.pipeline.own_engine import input_channel_names, scatter_trace
+
+    assert run.trace_at is not None
+    trace = scatter_trace(run.built, run.trace_at, f)
+    if trace is not None:
+        from convcli.render.trace import scatter_panel
+
+        console.print(scatter_panel(run.result, trace, run.trace_at, input_channel_names(run.built)))
 
 
 def _print_precision(console: Any, run: Shown, f: int) -> None:
@@ -291,7 +325,8 @@ def _saved_lines(run: Shown, targets: Targets, map_files: list[Path]) -> None:
         from convcli.pipeline.precision import SAVED
 
         emulated = SAVED if run.emulated is not None else ()
-        saved = ", ".join(sorted(k for k in ("input", "kernel", "bias", "preactivation", "output", "partials",
+        weights = tuple(run.built.weights) if run.built.weights is not None else ("kernel",)
+        saved = ", ".join(sorted(k for k in ("input", *weights, "bias", "preactivation", "output", "partials",
                                              *emulated) if k != "partials" or run.keep))
         note(f"saved {shown(targets.save)}: {saved}")
     if targets.figure is not None:

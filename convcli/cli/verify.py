@@ -107,9 +107,14 @@ def verify(opts: LayerOptions) -> None:
         _verify_kind(opts, build_layer(opts, parsed))
         return
     hooks = _Terminal()
+    # a --model layer's rank and kind are the file's: one of another rank or kind is verified as --kind is
+    prebuilt = build_layer(opts, parsed) if parsed.model is not None else None
+    if prebuilt is not None and prebuilt.spec is not None:
+        _verify_kind(opts, prebuilt)
+        return
 
     def build() -> WarnedLayer:
-        hooks.layer = build_layer(opts, parsed)
+        hooks.layer = prebuilt if prebuilt is not None else build_layer(opts, parsed)
         return hooks.layer
 
     try:
@@ -127,7 +132,7 @@ def _verify_kind(opts: LayerOptions, built: WarnedLayer) -> None:
     from rich.text import Text
 
     from convcli.errors import DisagreementError
-    from convcli.pipeline.verify_kinds import verify_kind
+    from convcli.pipeline.verify_kinds import header_pads, verify_kind
     from convcli.present import describe
     from convcli.render import verify as render_verify
 
@@ -138,7 +143,7 @@ def _verify_kind(opts: LayerOptions, built: WarnedLayer) -> None:
 
     console = Console(highlight=False)
     x = built.loaded.array
-    pads = built.spec.geometry(x.shape[:-1]).pad_width
+    pads = header_pads(built)
     console.print(Text(f"input  {opts.input} · {built.loaded.description} · "
                        f"{describe.input_shape_text(x.shape, opts.semantics.value)}"))
     console.print(Text(f"layer  {describe.kind_call(built.spec, pads, opts.semantics.value).text()}"))

@@ -103,8 +103,9 @@ def prepare(
     return Layer(np.asarray(x, dtype=dt), np.asarray(kernel, dtype=dt), groups, geometry)
 
 
-#: The layer kinds the engine computes (a separable layer is a depthwise one, then a 1×1 conv).
-BINDS = tuple(name for name, kind in KIND_OBJECTS.items() if kind.computes)
+#: The layer kinds bound as a grouped conv here (transpose and separable have engines of their own:
+#: :mod:`convcli.engine.transpose`, :mod:`convcli.engine.separable`).
+BINDS = tuple(name for name, kind in KIND_OBJECTS.items() if kind.computes and not kind.own_engine)
 
 #: What the input of each rank holds, for messages.
 INPUT_LAYOUTS = {1: "(L, C)", 2: "(H, W, C)", 3: "(D, H, W, C)"}

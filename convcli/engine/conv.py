@@ -72,7 +72,8 @@ def conv_region(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], 
     (added block by block, while the block is still in cache).
 
     Computed in blocks of output rows, each padded on its own, so the memory beyond the result
-    stays bounded for any image size; ``progress(rows_done)`` is called after each block.
+    stays bounded for any image size; ``progress(rows_done)`` is called after each block. One long
+    row (:func:`in_pieces`: a 1-D layer) goes in pieces of columns instead, and ``progress`` counts columns.
     ``threads=False`` when the caller already runs this on a thread of its own.
     """
     (r0, r1), (c0, c1) = rows, cols
@@ -84,6 +85,20 @@ def conv_region(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], 
     few = (layer.cg == 1 and layer.groups > 1) or layer.cg * sh * sw < tuning.IM2COL_MIN_CHANNELS
     parallel = threads and few
 
+    if in_pieces(rows, cols):
+        # one row (a 1-D layer): pieces of it on the threads, BLAS on one thread in each (a loaded
+        # machine makes OpenBLAS's own threads spin-wait on GEMMs this small)
+        def piece(b: Pair) -> int:
+            part = out[:, b[0] - c0 : b[1] - c0]
+            _conv_block(layer, rows, b, part)
+            if bias is not None:
+                part += bias
+            return b[1] - b[0]
+
+        with tiles.blas_single_thread():  # on the pool or not: these GEMMs are too small for BLAS's threads
+            tiles._each(piece, row_pieces(cols, max(layer.filters, layer.x.shape[2])), progress, threads)
+        return out
+
     def block(b: Pair) -> int:
         part = out[b[0] - r0 : b[1] - r0]
         _conv_block(layer, b, cols, part)
@@ -93,6 +108,18 @@ def conv_region(layer: Layer, rows: Pair, cols: Pair, progress: Callable[[int], 
 
     tiles._each(block, tiles._row_tiles(rows, per_row, parts=tiles.THREADS if parallel else 1), progress, parallel)
     return out
+
+
+def in_pieces(rows: Pair, cols: Pair) -> bool:
+    """Whether output rows × cols are one row long enough to cut into pieces of columns (a 1-D layer as
+    :func:`convcli.engine.one_row` makes it: blocks of whole rows would be one block, on one thread)."""
+    return rows[1] - rows[0] == 1 and cols[1] - cols[0] >= tiles.THREADS * tuning.MIN_GEMM_ROWS
+
+
+def row_pieces(cols: Pair, values_per_col: int) -> list[Pair]:
+    """Output columns ``cols`` of one row cut into blocks of at most :data:`~convcli.engine.tiles.TILE_VALUES`
+    values and into at least one per thread (:func:`~convcli.engine.tiles.row_tiles` along the row)."""
+    return tiles.row_tiles(cols, values_per_col, parts=tiles.THREADS)
 
 
 def _conv_block(layer: Layer, rows: Pair, cols: Pair, out: np.ndarray) -> None:
@@ -257,7 +284,11 @@ def channels_map(layer: Layer, filt: int, channels: Sequence[int]) -> np.ndarray
     """
     group = group_of(filt, layer.filters, layer.groups)
     picked = [group * layer.cg + int(c) for c in channels]
-    one = Layer(layer.x[:, :, picked], layer.kernel[:, :, list(channels), filt : filt + 1], 1, layer.geometry)
+    # a run of channels is a view; other lists copy the input (48 MB for 12 of a million 16-channel
+    # samples), which np.take does 3x faster than an index list
+    run = picked == list(range(picked[0], picked[0] + len(picked))) if picked else False
+    x = layer.x[:, :, picked[0] : picked[-1] + 1] if run else np.take(layer.x, picked, axis=2)
+    one = Layer(x, layer.kernel[:, :, list(channels), filt : filt + 1], 1, layer.geometry)
     ho, wo = layer.geometry.out_hw
     return conv_region(one, (0, ho), (0, wo))[:, :, 0]
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from convcli.engine import fast, tiles
 from convcli.engine.bind import Layer, check_bias
 from convcli.layer.geometry import Geometry, span
 
@@ -78,6 +79,11 @@ def layer_output(layer: Layer, bias: np.ndarray | None = None) -> np.ndarray:
     g = layer.geometry
     xpad = np.pad(layer.x, (*g.pad_width, (0, 0))) if any(b or a for b, a in g.pad_width) else layer.x
     out = np.empty((*g.out_size, layer.filters), dtype=layer.x.dtype)
+    if g.ndim == 3 and g.strides == (1, 1, 1) and layer.groups == 1:
+        _planes(xpad, layer, out)
+        if bias is not None:  # no pass over the whole output to add zeros
+            out += check_bias(bias, layer.filters, layer.x.dtype)
+        return out
     s0, span0 = g.strides[0], span(g.kernel[0], g.dilations[0])
     per_row = max(1, prod(g.out_size[1:]) * g.kernel[-1] * layer.cg)
     step = max(1, BLOCK_VALUES // per_row)
@@ -87,6 +93,24 @@ def layer_output(layer: Layer, bias: np.ndarray | None = None) -> np.ndarray:
         out[r:stop] = _tap_products(rows, layer, (stop - r, *g.out_size[1:]))
     out += check_bias(bias, layer.filters, layer.x.dtype)
     return out
+
+
+def _planes(xpad: np.ndarray, layer: Layer, out: np.ndarray) -> None:
+    """``out (D', H', W', F)`` of a stride-1, one-group 3-D layer from its padded input ``xpad``: the flattened
+    grid's fast path (:func:`convcli.engine.fast.conv_planes`), blocks of output planes on the threads,
+    BLAS on one thread."""
+    xpad = np.ascontiguousarray(xpad)
+    dilations = (layer.geometry.dilations[0], layer.geometry.dilations[1], layer.geometry.dilations[2])
+
+    def block(planes: tuple[int, int]) -> int:
+        fast.conv_planes(xpad, layer.kernel, dilations, planes, out[planes[0] : planes[1]])
+        return planes[1] - planes[0]
+
+    per_plane = prod(out.shape[1:])
+    # GEMMs of a thousand rows: OpenBLAS's own threads cost more than they give (10x the CPU time on a
+    # loaded machine), so BLAS is on one thread even where the blocks are not on the pool
+    with tiles.blas_single_thread():
+        tiles.each(block, tiles.row_tiles((0, out.shape[0]), per_plane, parts=4 * tiles.THREADS), None)
 
 
 def _tap_products(x: np.ndarray, layer: Layer, out_size: tuple[int, ...]) -> np.ndarray:

@@ -13,7 +13,7 @@ from convcli.engine import fast, tiles
 from convcli.engine.activations import activate, activation_fn
 from convcli.engine.bind import Layer, check_bias
 from convcli.engine.blocks import column_reduce
-from convcli.engine.conv import conv_region, input_region, partials_region
+from convcli.engine.conv import conv_region, in_pieces, input_region, partials_region, row_pieces
 from convcli.engine.fast import tuning
 from convcli.engine.stats import map_stats
 from convcli.errors import ConfigError
@@ -59,7 +59,8 @@ def partial_pass(
     ``sink(rows, partials)``, if given, receives every block's partials ``(rows, W', Cg, F)`` instead,
     in row order on the calling thread while the threads compute the next blocks (at most
     :data:`SINK_AHEAD` blocks' partials a thread exist at once): ``run --save`` writes them to the archive
-    as they are made.
+    as they are made. A one-long-row output (a 1-D layer) goes in pieces of columns: ``rows`` is then the
+    piece's columns and its partials ``(1, columns, Cg, F)``, still in order.
 
     Computed block by block, so without ``keep`` a whole photo never holds all ``H'·W'·Cg·F``
     partials at once. The mean is accumulated in float64 so millions of values keep their digits
@@ -75,6 +76,7 @@ def partial_pass(
     kept = np.empty((ho, wo, cg, f), dtype=layer.x.dtype) if keep else None
     stride1 = g.stride == (1, 1)
     blocks = _pass_blocks(layer)
+    pieces = in_pieces((0, ho), (0, wo))  # one long row: the blocks are pieces of its columns
     sums = np.zeros((len(blocks), cg, f), dtype=np.float64)  # one row per block: the same sum on any thread
     lows = np.full((len(blocks), cg, f), np.inf, dtype=layer.x.dtype) if ranges else None
     highs = np.full((len(blocks), cg, f), -np.inf, dtype=layer.x.dtype) if ranges else None
@@ -83,17 +85,20 @@ def partial_pass(
         """The block's partials when there is a sink (else written into ``kept`` or dropped)."""
         i = blocks.index(b)
         low, high = (lows[i], highs[i]) if lows is not None and highs is not None else (None, None)
+        rows, cols = ((0, 1), b) if pieces else (b, (0, wo))
+        at = (slice(None), slice(*b)) if pieces else (slice(*b),)
         if stride1:
-            mine = None if sink is None else np.empty((b[1] - b[0], wo, cg, f), dtype=layer.x.dtype)
+            shape = (rows[1] - rows[0], cols[1] - cols[0])
+            mine = None if sink is None else np.empty((*shape, cg, f), dtype=layer.x.dtype)
             fast.partial_stats(
-                input_region(layer, b, (0, wo)), layer.kernel, g.dilation, (b[1] - b[0], wo),
+                input_region(layer, rows, cols), layer.kernel, g.dilation, shape,
                 abs_sums=sums[i], low=low, high=high,
-                total=None if total is None else total[b[0] : b[1]], bias=bias,
-                kept=mine if kept is None else kept[b[0] : b[1]])
+                total=None if total is None else total[at], bias=bias,
+                kept=mine if kept is None else kept[at])
             return mine
-        p = partials_region(layer, b, (0, wo), threads=False)  # the blocks are already on the threads
+        p = partials_region(layer, rows, cols, threads=False)  # the blocks are already on the threads
         if kept is not None:
-            kept[b[0] : b[1]] = p
+            kept[at] = p
         flat = p.reshape(-1, cg * f)
         sums[i] = column_reduce(np.abs(flat), np.add, np.float64).reshape(cg, f)
         if low is not None and high is not None:
@@ -135,18 +140,29 @@ def run_bytes(layer: Layer, *, keep_partials: bool = False, stream_partials: boo
         total += per_map * layer.cg * layer.filters
     elif stream_partials:
         blocks = _pass_blocks(layer)
-        block = (blocks[0][1] - blocks[0][0]) * wo * layer.cg * layer.filters * layer.x.itemsize
+        positions = (blocks[0][1] - blocks[0][0]) * (1 if in_pieces((0, ho), (0, wo)) else wo)  # columns or rows
+        block = positions * layer.cg * layer.filters * layer.x.itemsize
         total += min(len(blocks), SINK_AHEAD * tiles.THREADS + 1) * block  # +1: the one being written
     total += tiles.THREADS * padded_region(layer)[3]
     return total + 4 * tiles.THREADS * tiles.TILE_VALUES * layer.x.itemsize
 
 
 def _pass_blocks(layer: Layer) -> list[Pair]:
-    """The blocks of output rows :func:`partial_pass` computes one at a time."""
+    """The blocks of output rows :func:`partial_pass` computes one at a time (of columns, when the output
+    is one long row: :func:`~convcli.engine.conv.in_pieces`)."""
     ho, wo = layer.geometry.out_hw
-    per_row = wo * layer.filters * (1 if layer.geometry.stride == (1, 1) else layer.cg)
+    per_col = layer.filters * (1 if layer.geometry.stride == (1, 1) else layer.cg)
     # stride 1: the fused kernel keeps only its tile buffers; else each block's partials are made whole
-    return tiles._row_tiles((0, ho), per_row, parts=tiles.THREADS)
+    if in_pieces((0, ho), (0, wo)):
+        return row_pieces((0, wo), per_col)
+    return tiles._row_tiles((0, ho), wo * per_col, parts=tiles.THREADS)
+
+
+def progress_units(layer: Layer) -> int:
+    """What :func:`partial_pass` and :func:`~convcli.engine.conv.conv_region` count their progress in, over
+    the whole output: its rows, or its columns when the output is one long row cut in pieces."""
+    ho, wo = layer.geometry.out_hw
+    return wo if in_pieces((0, ho), (0, wo)) else ho
 
 
 def padded_region(layer: Layer) -> tuple[int, int, int, int]:
@@ -244,10 +260,12 @@ def run_layer(
     done = [0]
     passes = 1 if fused else 2
 
+    units = progress_units(layer)
+
     def step(rows_done: int) -> None:
         done[0] += rows_done
         if progress is not None:
-            progress(min(1.0, done[0] / (passes * ho)))
+            progress(min(1.0, done[0] / (passes * units)))
 
     if fused:
         pre = np.empty((ho, wo, layer.filters), dtype=layer.x.dtype)

@@ -87,6 +87,25 @@ class RowPlan:
 
 
 @dataclass(frozen=True)
+class FieldPlan:
+    """``--trace`` on a deep ``--model`` layer: the model's input picture ``image (h, w, 3)`` uint8
+    drawn into ``box`` under ``heading``, the traced position's receptive field outlined at ``rect``
+    (its part on the image), ``note`` under it."""
+
+    heading: str
+    heading_box: Box
+    image: np.ndarray
+    box: Box
+    rect: Box
+    note: str
+    note_box: Box
+    #: the field's neighbourhood enlarged beside the picture (when the field is small in it), its rectangle
+    zoom: np.ndarray | None = None
+    zoom_box: Box | None = None
+    zoom_rect: Box | None = None
+
+
+@dataclass(frozen=True)
 class FigurePlan:
     """Every box of the figure; :func:`draw_figure` paints it, tests read the boxes to check the pixels."""
 
@@ -98,6 +117,8 @@ class FigurePlan:
     rows: list[RowPlan]
 
     wrapped: bool = False  # the bias, pre-activation and output under the channels' lines, not beside them
+    #: the receptive field on the image, under the filters (:mod:`convcli.figure.field`)
+    field: FieldPlan | None = None
 
     @property
     def columns(self) -> int:

@@ -246,7 +246,36 @@ def draw_figure(plan: FigurePlan, theme: Theme = LIGHT) -> Image.Image:
             draw.text((x, y), safe_text(op_font, symbol), font=op_font, fill=theme.muted, anchor="mm")
         for text, x, y in row.labels:
             draw.text((x, y), safe_text(label, text), font=label, fill=theme.muted, anchor="mm")
+    if plan.field is not None:
+        _draw_field(draw, image, plan, theme)
     return image
+
+
+def _draw_field(draw: ImageDraw.ImageDraw, image: Image.Image, plan: FigurePlan, theme: Theme) -> None:
+    """The receptive field panel (:mod:`convcli.figure.field`): a rule, its heading, the picture, the rectangle."""
+    from PIL import Image
+
+    from convcli.figure.field import FIELD_COLOUR
+
+    f = plan.field
+    assert f is not None
+    y = f.heading_box.y0 - ROW_GAP // 2
+    draw.line([(MARGIN, y), (plan.size[0] - MARGIN, y)], fill=theme.rule, width=1)
+    h = f.heading_box
+    _text(draw, (h.x0, h.y0 + 4), f.heading, font_at(FONT_HEAD, bold=True), h.width, fill=theme.ink)
+    image.paste(Image.fromarray(f.image), (f.box.x0, f.box.y0))
+    draw.rectangle([f.box.x0 - 1, f.box.y0 - 1, f.box.x1, f.box.y1], outline=theme.border)
+    r = f.rect
+    draw.rectangle([r.x0 - 2, r.y0 - 2, r.x1 + 1, r.y1 + 1], outline=(0, 0, 0), width=1)
+    draw.rectangle([r.x0 - 1, r.y0 - 1, r.x1, r.y1], outline=FIELD_COLOUR, width=2)
+    if f.zoom is not None and f.zoom_box is not None and f.zoom_rect is not None:
+        z, zr = f.zoom_box, f.zoom_rect
+        image.paste(Image.fromarray(f.zoom), (z.x0, z.y0))
+        draw.rectangle([z.x0 - 1, z.y0 - 1, z.x1, z.y1], outline=theme.border)
+        draw.rectangle([zr.x0 - 2, zr.y0 - 2, zr.x1 + 1, zr.y1 + 1], outline=(0, 0, 0), width=1)
+        draw.rectangle([zr.x0 - 1, zr.y0 - 1, zr.x1, zr.y1], outline=FIELD_COLOUR, width=2)
+    n = f.note_box
+    _text(draw, (n.x0, n.y0), f.note, font_at(FONT_LABEL), n.width, fill=theme.ink)
 
 
 def bar_number(v: float, font: Font, width: int) -> str:
@@ -261,6 +290,10 @@ SWATCH = 11  #: a category's colour square in a legend
 def panel_pixels(p: PanelPlan, size: tuple[int, int]) -> np.ndarray:
     """A panel's values as an ``(h, w, 3)`` picture of ``size``: in its scale's colours, or its
     categories' (a dominant-channel map, enlarged by whole blocks)."""
+    from convcli.figure.plot import plot_pixels, plotted
+
+    if plotted(p.kind, p.values.shape, size, bool(p.categories)):
+        return plot_pixels(p.values[0], p.scale, size)
     if not p.categories:
         return paint(p.values, p.scale, size)
     from convcli.figure.dominant import colours

@@ -118,6 +118,12 @@ def _layout(layer: Layer, blocks: tuple[int, int, int], rows: int, panel: int, l
         if dh % h == 0 and dw % w == 0:
             k = max(dh // h, min(cell_h // h, cell_w // w))
             sizes[(h, w)] = (h * k, w * k)
+    if all(h == 1 for h, _ in full):  # a 1-D layer's one row: its maps are line plots (figure/plot.py)
+        from convcli.figure.plot import PLOT_H
+
+        sizes = {hw: (PLOT_H, dw) if hw[0] == 1 and max(hw) > NUMBERS_MAX else (dh, dw)
+                 for hw, (dh, dw) in sizes.items()}
+        cell_h = max(cell_h, *(h for h, _ in sizes.values()))
     output = blocks[2] == 2
     side, wrap = _widths(3 + output, kernel[1], cell_w, output)
     fig_w = wrap if wrapped else side

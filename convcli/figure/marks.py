@@ -50,8 +50,9 @@ def window(layer: Layer, at: tuple[int, int]) -> tuple[tuple[int, int], tuple[in
     return (int(rows.min()), int(rows.max()) + 1), (int(cols.min()), int(cols.max()) + 1)
 
 
-def with_trace(plan: FigurePlan, layer: Layer, at: tuple[int, int]) -> FigurePlan:
-    """``plan`` with the window at output position ``at`` marked on its panels."""
+def with_trace(plan: FigurePlan, layer: Layer, at: tuple[int, int], *, one_axis: bool = False) -> FigurePlan:
+    """``plan`` with the window at output position ``at`` marked on its panels (``one_axis``: a 1-D
+    layer's one row, whose position is its column alone)."""
     taps = window(layer, at)
     in_hw = (int(layer.x.shape[0]), int(layer.x.shape[1]))
     out_hw = (int(layer.geometry.out_hw[0]), int(layer.geometry.out_hw[1]))
@@ -64,6 +65,7 @@ def with_trace(plan: FigurePlan, layer: Layer, at: tuple[int, int]) -> FigurePla
             return p if taps is None else replace(p, mark=_span(p.box, p.values.shape, in_hw, *taps))
         return replace(p, mark=_span(p.box, p.values.shape, out_hw, (i, i + 1), (j, j + 1)))
 
+    where = f"({j})" if one_axis else f"({i}, {j})"
     rows: list[RowPlan] = [replace(r, panels=[marked(p) for p in r.panels],
-                                   heading=f"{r.heading} · window at output ({i}, {j}) marked") for r in plan.rows]
+                                   heading=f"{r.heading} · window at output {where} marked") for r in plan.rows]
     return replace(plan, rows=rows)

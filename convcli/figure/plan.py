@@ -74,6 +74,8 @@ from convcli.figure.layout import (
     title_height,
 )
 from convcli.figure.panels import MAX_PANEL, PANEL, PANEL_LIMITS
+from convcli.figure.title import figure_title
+from convcli.layer.spec import ConvSpec
 from convcli.present import colour, describe
 from convcli.present.filtersum import FilterSum
 
@@ -199,6 +201,7 @@ def plan_figure(
     title: str | None = None,
     width: int | None = None,
     trace_at: tuple[int, int] | None = None,
+    spec: ConvSpec | None = None,
 ) -> FigurePlan:
     """Where everything of :func:`figure_image` goes, and what each panel shows.
 
@@ -207,6 +210,8 @@ def plan_figure(
     ``width``: the most pixels the figure may be wide (:func:`figure_layout`); ``None``: no limit.
     Filters identical to one before them (weights and bias) are drawn once, with a note.
     ``trace_at``: an output position whose window is marked on every panel (:mod:`.marks`).
+    ``spec``: the layer as asked when it is not the classic Conv2D (its kind and axes name the title;
+    a 1-D layer runs as one row of ``result``).
     """
     chosen = _check(result, filters, names, panel, max_panel, width)
     if trace_at is not None:
@@ -229,10 +234,11 @@ def plan_figure(
         rows.append(_plan_filter(view, source.row(view), layout, y, same))
         y += filter_height(layout.blocks[1], layout.cell[1], layout.wrapped) + ROW_GAP
     plan = FigurePlan(
-        layout.size, layout.cell, _title(result, title), LEGEND,
+        layout.size, layout.cell, figure_title(result, title, spec), LEGEND,
         Box(MARGIN, MARGIN, fig_w - MARGIN, MARGIN + top), rows, layout.wrapped,
     )  # fmt: skip
-    return plan if trace_at is None else marks.with_trace(plan, layer, trace_at)
+    return plan if trace_at is None else marks.with_trace(plan, layer, trace_at,
+                                                          one_axis=spec is not None and spec.ndim == 1)
 
 
 class _Placer:
@@ -379,21 +385,3 @@ LEGEND = (
     "pre-activation z; the activation makes the output. Inputs in grey; values blue < 0 < red, white at 0; "
     "one colour bar per scale."
 )
-
-def _title(result: LayerResult, source: str | None) -> str:
-    layer = result.layer
-    g = layer.geometry
-    h, w, c = layer.x.shape
-    ho, wo = g.out_hw
-    parts = [
-        f"Conv2D {g.kernel_hw[0]}×{g.kernel_hw[1]}",
-        f"stride {describe.square_text(g.stride)}",
-        f"pads {describe.pair_text(g.pads[:2])} × {describe.pair_text(g.pads[2:])}" if any(g.pads) else "no padding",
-    ]
-    if g.dilation != (1, 1):
-        parts.append(f"dilation {describe.shape_text(g.dilation)}")
-    if layer.groups > 1:
-        parts.append(f"groups {layer.groups}")
-    parts.append(f"{layer.filters} filter{'s' if layer.filters != 1 else ''}, {result.activation}")
-    text = ", ".join(parts) + f" · input {h}×{w}×{c} → output {ho}×{wo}×{layer.filters}"
-    return f"{source} · {text}" if source else text

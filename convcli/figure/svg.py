@@ -104,7 +104,37 @@ def figure_svg(plan: FigurePlan, theme: Theme = LIGHT) -> str:
         for text, x, y in row.labels:
             svg.text(x, y, text, FONT_LABEL, theme.muted, "mm")
         svg.parts.append("</g>")
+    if plan.field is not None:
+        _field(svg, plan)
     return svg.done()
+
+
+def _field(svg: _Svg, plan: FigurePlan) -> None:
+    """The receptive field panel: the picture embedded, the rectangle a vector outline."""
+    from convcli.figure.field import FIELD_COLOUR
+
+    f, theme = plan.field, svg.theme
+    assert f is not None
+    svg.parts.append('<g class="field">')
+    y = f.heading_box.y0 - ROW_GAP // 2
+    svg.line(MARGIN, y + 0.5, plan.size[0] - MARGIN, y + 0.5, theme.rule)
+    h = f.heading_box
+    svg.text(h.x0, h.y0 + 4, f.heading, FONT_HEAD, theme.ink, width=h.width, bold=True)
+    b = f.box
+    svg.image(b.x0, b.y0, b.width, b.height, f.image)
+    svg.frame(b.x0, b.y0, b.x1, b.y1)
+    r = f.rect
+    svg.parts.append(f'<rect class="receptive-field" x="{r.x0}" y="{r.y0}" width="{r.width}" height="{r.height}" '
+                     f'fill="none" stroke="{hex_colour(FIELD_COLOUR)}" stroke-width="2"/>')
+    if f.zoom is not None and f.zoom_box is not None and f.zoom_rect is not None:
+        z, zr = f.zoom_box, f.zoom_rect
+        svg.image(z.x0, z.y0, z.width, z.height, f.zoom)
+        svg.frame(z.x0, z.y0, z.x1, z.y1)
+        svg.parts.append(f'<rect class="receptive-field-zoom" x="{zr.x0}" y="{zr.y0}" width="{zr.width}" '
+                         f'height="{zr.height}" fill="none" stroke="{hex_colour(FIELD_COLOUR)}" stroke-width="2"/>')
+    n = f.note_box
+    svg.text(n.x0, n.y0, f.note, FONT_LABEL, theme.ink, width=n.width)
+    svg.parts.append("</g>")
 
 
 def _panel(svg: _Svg, p: PanelPlan) -> None:
@@ -113,7 +143,11 @@ def _panel(svg: _Svg, p: PanelPlan) -> None:
     # the values one pixel each (block means of a photo are already the drawn size or less)
     h, w = p.values.shape
     svg.parts.append(f'<g class="panel" data-kind="{p.kind}">')
-    svg.image(b.x0, b.y0, b.width, b.height, panel_pixels(p, (h, w)))
+    from convcli.figure.plot import plotted
+
+    # a plot is painted at its box's size (its curve has no cells to stretch)
+    drawn = (b.height, b.width) if plotted(p.kind, p.values.shape, (b.height, b.width), bool(p.categories)) else (h, w)
+    svg.image(b.x0, b.y0, b.width, b.height, panel_pixels(p, drawn))
     if p.numbers:
         cw, ch = b.width / w, b.height / h
         for j in range(1, w):

@@ -33,8 +33,9 @@ engine's :func:`~convcli.layer.geometry.conv_geometry`; ``transpose`` follows Ke
 ``valid`` gives ``(n - 1)·s + max(k, s)`` (``(n - 1)·s + k`` whenever ``k ≥ s``), ``same`` gives
 ``n·s``.
 
-A stack's other layers (pooling, batch norm, dense, flatten, zero padding) are :class:`OtherReport`
-rows, counted by :mod:`convcli.layer.others` (see :mod:`convcli.layer.stack`).
+A model's listing and a ``--stack`` are walked by one function (:func:`convcli.layer.model.walk`)
+into one report, :class:`Analysis` of :class:`LayerNumbers`; the layers that are not convolutions
+(pooling, batch norm, dense, flatten, zero padding, ...) are counted by :mod:`convcli.layer.others`.
 """
 
 from __future__ import annotations
@@ -51,11 +52,12 @@ from convcli.layer.kinds import KERNEL_NAMES as KERNEL_NAMES
 from convcli.layer.kinds import SIZE_NAMES as SIZE_NAMES
 from convcli.layer.kinds import Term as Term
 from convcli.layer.kinds import term_value as term_value
+from convcli.layer.others import other_kind
 from convcli.layer.receptive import effective_stride, receptive_field
 from convcli.layer.spec import ConvSpec, check_spec
 
 if TYPE_CHECKING:
-    from convcli.layer.listing import ModelLayer
+    from convcli.layer.listing import Listing, ModelLayer
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]
@@ -163,97 +165,169 @@ def equivalent(spec: ConvSpec) -> ConvSpec | None:
     return None if changes is None else replace(spec, **changes)
 
 
-@dataclass(frozen=True)
-class OtherReport:
-    """A stack layer that is not a convolution (pooling, batch norm, dense, flatten, zero padding),
-    counted by :mod:`convcli.layer.others` as ``convcli layers`` counts it.
+class Params(int):
+    """A conv layer's parameter count: an ``int`` (as a listing totals it) that keeps its parts, the
+    weights and biases with the terms they are sums of (:class:`ParamCount`)."""
 
-    ``layer`` holds its kind, Keras class and settings. ``weights`` and ``biases`` are a dense
-    layer's kernel and bias (0 for a layer without arrays, ``None`` for batch norm, whose γ, β,
-    moving mean and variance are neither); ``trainable`` excludes batch norm's moving statistics.
-    ``effective_stride`` is ``None`` once every output depends on the whole input, and
-    ``receptive_field`` is then the input's ``(H, W)``.
+    count: ParamCount
+
+    def __new__(cls, count: ParamCount) -> Params:
+        obj = super().__new__(cls, count.total)
+        obj.count = count
+        return obj
+
+    @property
+    def total(self) -> int:
+        return int(self)
+
+    @property
+    def weights(self) -> int:
+        return self.count.weights
+
+    @property
+    def biases(self) -> int:
+        return self.count.biases
+
+    @property
+    def weight_terms(self) -> tuple[Term, ...]:
+        return self.count.weight_terms
+
+    @property
+    def bias_terms(self) -> tuple[Term, ...]:
+        return self.count.bias_terms
+
+
+@dataclass(frozen=True)
+class LayerNumbers:
+    """What one walk along the layers (:func:`convcli.layer.model.walk`) says about one layer, of a
+    model file's listing or of a ``--stack`` alike: ``params`` always (``None`` if unknown; a conv
+    layer's are :class:`Params`, which know their weights and biases), the rest with an input size.
+
+    A conv layer counted on a known input also holds its ``spec`` (with its input channels) and
+    ``shape`` (:class:`LayerShape`, its MAC terms). ``effective_stride`` is ``None`` once every
+    output depends on the whole input, and ``receptive_field`` is then the input's ``(H, W)``.
     """
 
     layer: ModelLayer
-    total: int
-    trainable: int
-    weights: int | None
-    biases: int | None
-    in_shape: tuple[int, ...]
-    out_shape: tuple[int, ...]
-    pads: tuple[int, int, int, int] | None
-    macs: int
-    receptive_field: tuple[int, ...]
-    effective_stride: tuple[Fraction, ...] | None
-    text: str = ""
+    params: int | None
+    trainable: int | None
+    in_shape: tuple[int, ...] | None = None
+    out_shape: tuple[int, ...] | None = None
+    pads: tuple[int, int, int, int] | None = None
+    macs: int | None = None
+    receptive_field: tuple[int, ...] | None = None
+    effective_stride: tuple[Fraction, ...] | None = None
+    spec: ConvSpec | None = None
+    shape: LayerShape | None = None
+
+    @property
+    def text(self) -> str:
+        """The layer's name: in a ``--stack``, the text it was written as."""
+        return self.layer.name
+
+    @property
+    def total(self) -> int:
+        """All the parameters (Keras' ``count_params()``); 0 where unknown."""
+        return self.params or 0
+
+    def _parts(self) -> tuple[int | None, int | None]:
+        if isinstance(self.params, Params):
+            return self.params.weights, self.params.biases
+        if self.params is None:
+            return None, None
+        return other_kind(self.layer.kind).weights_biases(self.layer, self.params)
+
+    @property
+    def weights(self) -> int | None:
+        """The conv or dense kernel's parameters (0 for a layer without arrays, ``None`` for batch
+        norm, whose γ, β, moving mean and variance are neither weights nor biases)."""
+        return self._parts()[0]
+
+    @property
+    def biases(self) -> int | None:
+        return self._parts()[1]
 
     @property
     def flops(self) -> int:
-        return 2 * self.macs
-
-
-StackLayerReport = LayerReport | OtherReport
-
-
-def layer_total(rep: StackLayerReport) -> int:
-    """All the parameters of a stack layer (Keras' ``count_params()``)."""
-    return rep.params.total if isinstance(rep, LayerReport) else rep.total
-
-
-def layer_trainable(rep: StackLayerReport) -> int:
-    """The trainable part of :func:`layer_total` (all of it but batch norm's moving statistics)."""
-    return rep.params.total if isinstance(rep, LayerReport) else rep.trainable
-
-
-def layer_macs(rep: StackLayerReport) -> int:
-    if isinstance(rep, OtherReport):
-        return rep.macs
-    return rep.shape.macs if rep.shape is not None else 0
+        return 2 * (self.macs or 0)
 
 
 @dataclass(frozen=True)
-class StackReport:
-    """A stack of layers on an ``(H, W, C)`` input, with running receptive field and totals.
+class Analysis:
+    """A walk's report: every layer's :class:`LayerNumbers`, and the totals (``params`` and
+    ``trainable`` ``None`` where a layer cannot be counted; ``macs`` only with an input size).
 
     ``weights`` and ``biases`` are those of the conv and dense layers; ``total`` adds batch norm's
     γ, β, moving mean and variance, of which the moving statistics are not ``trainable``.
     """
 
-    in_shape: tuple[int, ...]
-    layers: tuple[StackLayerReport, ...]
+    listing: Listing
+    layers: tuple[LayerNumbers, ...]
+    input_size: tuple[int, int, int] | None
+
+    @property
+    def params(self) -> int | None:
+        values = [n.params for n in self.layers]
+        return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+    @property
+    def trainable(self) -> int | None:
+        values = [n.trainable for n in self.layers]
+        return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+    @property
+    def macs(self) -> int | None:
+        if self.input_size is None:
+            return None
+        return sum(n.macs or 0 for n in self.layers)
+
+    @property
+    def out_shape(self) -> tuple[int, ...] | None:
+        return self.layers[-1].out_shape if self.layers else None
+
+    # the totals a --stack shows (every layer counted there)
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        assert self.input_size is not None
+        return self.input_size
 
     @property
     def weights(self) -> int:
-        return sum(r.params.weights if isinstance(r, LayerReport) else r.weights or 0 for r in self.layers)
+        return sum(n.weights or 0 for n in self.layers)
 
     @property
     def biases(self) -> int:
-        return sum(r.params.biases if isinstance(r, LayerReport) else r.biases or 0 for r in self.layers)
+        return sum(n.biases or 0 for n in self.layers)
 
     @property
     def total(self) -> int:
-        return sum(layer_total(r) for r in self.layers)
-
-    @property
-    def trainable(self) -> int:
-        return sum(layer_trainable(r) for r in self.layers)
+        return sum(n.total for n in self.layers)
 
     @property
     def non_trainable(self) -> int:
-        return self.total - self.trainable
-
-    @property
-    def macs(self) -> int:
-        return sum(layer_macs(r) for r in self.layers)
+        return self.total - (self.trainable or 0)
 
     @property
     def flops(self) -> int:
-        return 2 * self.macs
+        return 2 * (self.macs or 0)
 
-    @property
-    def out_shape(self) -> tuple[int, ...]:
-        last = self.layers[-1]
-        if isinstance(last, OtherReport):
-            return last.out_shape
-        return last.shape.out_shape if last.shape is not None else self.in_shape
+
+#: The names the stack's report types had when a stack and a listing were walked apart: one type now.
+OtherReport = LayerNumbers
+StackLayerReport = LayerNumbers
+StackReport = Analysis
+
+
+def layer_total(rep: LayerNumbers) -> int:
+    """All the parameters of a layer (Keras' ``count_params()``)."""
+    return rep.total
+
+
+def layer_trainable(rep: LayerNumbers) -> int:
+    """The trainable part of :func:`layer_total` (all of it but batch norm's moving statistics)."""
+    return rep.trainable or 0
+
+
+def layer_macs(rep: LayerNumbers) -> int:
+    return rep.macs or 0

@@ -80,9 +80,46 @@ def out_size_1d(n: int, k: int, s: int, d: int, pads: tuple[int, int] = (0, 0), 
     return (padded - covered) // s + 1
 
 
-def transpose_out_1d(n: int, k: int, s: int, padding: str) -> int:
-    """Keras 3 ``Conv2DTranspose`` output length for input length ``n`` (no output_padding)."""
-    return n * s if padding == "same" else (n - 1) * s + max(k, s)
+def transpose_out_1d(n: int, k: int, s: int, padding: str | int, *, d: int = 1,
+                     output_padding: int | None = None) -> int:
+    """A transposed layer's output length for input length ``n`` (:func:`transpose_crop_1d`'s rules).
+
+    With ``K = (k - 1)·d + 1`` and ``op`` the output padding:
+
+    - Keras 3 ``valid``: ``(n - 1)·s + K + op``; without ``op``, ``(n - 1)·s + max(K, s)``;
+    - Keras 3 ``same``: ``(n - 1)·s + K mod 2 + op``; without ``op``, ``n·s``;
+    - PyTorch ``padding=P``: ``(n - 1)·s - 2·P + K + op`` (``op`` 0 when not given).
+    """
+    before, after = transpose_crop_1d(n, k, s, d, padding, output_padding)
+    return (n - 1) * s + span(k, d) - before - after
+
+
+def transpose_crop_1d(n: int, k: int, s: int, d: int, padding: str | int,
+                      output_padding: int | None = None) -> tuple[int, int]:
+    """What a transposed layer cuts ``(before, after)`` from its *full* output along one axis.
+
+    The full output is every place a kernel copy lands: input position ``i`` spreads its value
+    times tap ``t`` onto ``i·s + t·d``, ``(n - 1)·s + K`` positions (``K = (k - 1)·d + 1``). The
+    layer's output position ``o`` is full position ``o + before``; a negative cut adds zeros (a
+    full position outside ``[0, (n - 1)·s + K)`` receives nothing).
+
+    - PyTorch ``padding=P``, ``output_padding=op``: ``(P, P - op)``.
+    - Keras 3 ``valid``: ``(0, -op)``, ``op`` defaulting to ``max(K, s) - K``.
+    - Keras 3 ``same``: the total padding ``p = s + K - 2`` (``K + K mod 2 - 2 + op`` when ``op`` is
+      given) is split as ``left = min(⌈p / 2⌉, K - 1)``, ``right = p - left``; the cuts are
+      ``(K - 1 - left, K - 1 - right)`` (Keras' ``compute_conv_transpose_output_crops_for_torch``,
+      the same window its JAX and TensorFlow backends compute).
+    """
+    big_k = span(k, d)
+    if not isinstance(padding, str):
+        op = 0 if output_padding is None else output_padding
+        return padding, padding - op
+    if padding == "valid":
+        op = max(big_k, s) - big_k if output_padding is None else output_padding
+        return 0, -op
+    total = s + big_k - 2 if output_padding is None else big_k + big_k % 2 - 2 + output_padding
+    left = min(total // 2 + total % 2, big_k - 1)
+    return big_k - 1 - left, big_k - 1 - (total - left)
 
 
 def check_size(size: Sequence[int]) -> tuple[int, ...]:
@@ -267,3 +304,67 @@ def output_shape(
 ) -> Pair:
     """Output size ``(H', W')`` of a conv layer on an ``(H, W)`` input."""
     return conv_geometry(in_hw, kernel_hw, stride=stride, padding=padding, dilation=dilation).out_hw
+
+
+@dataclass(frozen=True)
+class TransposeGeometry:
+    """Where a transposed layer's kernel copies land, per spatial axis (1, 2 or 3 of them).
+
+    Input position ``i`` of an axis spreads ``x[i]·w[t]`` onto full position ``i·s + t·d``; the
+    output is the full output cut by ``crops ((before, after), ...)`` per axis
+    (:func:`transpose_crop_1d`): output ``o`` is full position ``o + before``. ``out_size`` is
+    :func:`transpose_out_1d` per axis.
+    """
+
+    in_size: tuple[int, ...]
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    crops: tuple[tuple[int, int], ...]
+    out_size: tuple[int, ...]
+
+    @classmethod
+    def build(cls, in_size: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
+              dilations: Sequence[int], padding: Sequence[str | int],
+              output_padding: Sequence[int | None] | None = None) -> TransposeGeometry:
+        """The geometry of settings given one per axis: ``padding`` ``"valid"``/``"same"`` (Keras) or
+        PyTorch's count ``P``; ``output_padding`` per axis (``None``: the framework's default).
+
+        :class:`ConfigError` (field ``output_padding``) for an output padding not smaller than the
+        stride (Keras' padding) or than both stride and dilation (PyTorch's), or negative;
+        :class:`ShapeError` for an empty output."""
+        size = check_size(in_size)
+        n = len(size)
+        ops: tuple[int | None, ...] = (None,) * n if output_padding is None else tuple(output_padding)
+        for a in range(n):
+            check_output_padding(ops[a], strides[a], dilations[a], padding[a])
+        crops = tuple(transpose_crop_1d(size[a], kernel[a], strides[a], dilations[a], padding[a], ops[a])
+                      for a in range(n))
+        out = tuple((size[a] - 1) * strides[a] + span(kernel[a], dilations[a]) - crops[a][0] - crops[a][1]
+                    for a in range(n))
+        if min(out) < 1:
+            names = AXIS_NAMES.get(n, ("positions",) * n)
+            a = min(range(n), key=lambda i: out[i])
+            raise ShapeError(f"the transposed output has {out[a]} {names[a]}: padding {padding[a]} cuts away "
+                             f"all {(size[a] - 1) * strides[a] + span(kernel[a], dilations[a])} it spreads")
+        return cls(size, tuple(kernel), tuple(strides), tuple(dilations), crops, out)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.in_size)
+
+
+def check_output_padding(op: int | None, s: int, d: int, padding: str | int) -> None:
+    """A transposed axis' output padding: ≥ 0 and smaller than the stride (Keras' ``valid``/``same``)
+    or than the stride or the dilation (PyTorch's count); :class:`ConfigError` (field ``output_padding``)."""
+    if op is None:
+        return
+    if op < 0:
+        raise ConfigError(f"the output padding must be ≥ 0, got {op}", field="output_padding")
+    if isinstance(padding, str):
+        if op >= s:
+            raise ConfigError(f"the output padding must be smaller than the stride (Keras), got {op} "
+                              f"with stride {s}", field="output_padding")
+    elif op >= max(s, d):
+        raise ConfigError(f"the output padding must be smaller than the stride or the dilation (PyTorch), "
+                          f"got {op} with stride {s} and dilation {d}", field="output_padding")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from math import prod
 from typing import Protocol, TypedDict
 
-from convcli.errors import ConfigError
+from convcli.errors import ConfigError, ShapeError
 from convcli.layer.geometry import MAX_SIZE, Geometry, check_size, transpose_out_1d
 
 #: A product of named factors, e.g. (("kh", 3), ("kw", 3), ("C/g", 64), ("F", 128)).
@@ -118,8 +118,11 @@ class ConvKind:
     #: the settings this kind takes beyond kernel, stride, dilation and padding
     takes_groups: bool = True
     takes_depth_multiplier: bool = False
-    #: the engine computes this kind (as the grouped conv :meth:`grouped` describes)
+    #: the engine computes this kind (as the grouped conv :meth:`grouped` describes, or with an engine of its own)
     computes: bool = True
+    #: the engine computes this kind with a module of its own (``engine.transpose``, ``engine.separable``),
+    #: not as the grouped conv :func:`convcli.engine.bind` binds
+    own_engine: bool = False
 
     def __repr__(self) -> str:
         return f"<kind {self.name}>"
@@ -181,7 +184,7 @@ class ConvKind:
     def grouped(self, spec: SpecLike) -> tuple[tuple[int, ...], int] | None:
         """``(kernel shape, groups)`` of the grouped conv the engine computes for this kind, whose
         kernel is ``kernel_shapes()["kernel"]`` reshaped; ``None`` when the engine does not compute it."""
-        if not self.computes:
+        if not self.computes or self.own_engine:
             return None
         return self.weight_shapes(spec)["kernel"], spec.groups
 
@@ -268,7 +271,7 @@ class Separable(ConvKind):
     keras_stem = "SeparableConv"
     takes_groups = False
     takes_depth_multiplier = True
-    computes = False  # a depthwise layer, then a pointwise conv: two bound layers
+    own_engine = True  # a depthwise layer, then a pointwise conv (convcli.engine.separable)
 
     def weight_shapes(self, spec: SpecLike) -> dict[str, tuple[int, ...]]:
         c, m = spec.in_channels, spec.depth_multiplier
@@ -296,7 +299,13 @@ class Transpose(ConvKind):
     keras_suffix = "Transpose"
     torch_stem = "ConvTranspose"
     transposed = True
-    computes = False
+    own_engine = True  # convcli.engine.transpose
+
+    def check_padding(self, spec: SpecLike) -> None:
+        """Keras' ``valid``/``same`` or PyTorch's count ``P`` (removed from each end of the output)."""
+
+    def check_dilation(self, spec: SpecLike) -> None:
+        """Any dilation, as PyTorch's ``ConvTranspose`` and Keras' ``Conv*DTranspose`` take."""
 
     def weight_shapes(self, spec: SpecLike) -> dict[str, tuple[int, ...]]:
         return {"kernel": (*spec.kernel, self.out_channels(spec) // spec.groups, spec.in_channels)}
@@ -307,9 +316,20 @@ class Transpose(ConvKind):
         return ((*_kernel_term(spec), _f_over_g(f, g), ("C", spec.in_channels)),)
 
     def out_size(self, spec: SpecLike, in_size: Sequence[int]) -> tuple[int, ...]:
-        """Keras 3: ``valid`` gives ``(n - 1)·s + max(k, s)``, ``same`` gives ``n·s``."""
+        """:func:`~convcli.layer.geometry.transpose_out_1d` per axis: Keras 3's ``valid`` gives
+        ``(n - 1)·s + max(K, s)``, ``same`` gives ``n·s`` (``K = (k - 1)·d + 1``); PyTorch's padding ``P``
+        gives ``(n - 1)·s - 2·P + K + op``; a given output padding ``op`` as each framework adds it."""
         size = check_size(in_size)
-        return tuple(transpose_out_1d(n, spec.kernel[a], spec.stride[a], str(spec.padding)) for a, n in enumerate(size))
+        ops = getattr(spec, "output_padding", None)
+        out = tuple(transpose_out_1d(n, spec.kernel[a], spec.stride[a],
+                                     spec.padding if isinstance(spec.padding, str) else spec.padding[a],
+                                     d=spec.dilation[a], output_padding=None if ops is None else ops[a])
+                    for a, n in enumerate(size))
+        if min(out) < 1:
+            a = out.index(min(out))
+            raise ShapeError(f"the transposed output would have {out[a]} positions on axis {a}: padding "
+                             f"{spec.padding!r} cuts more than the {size[a]}-long input spreads")
+        return out
 
     def mac_terms(self, spec: SpecLike, in_size: Sequence[int], out_size: Sequence[int]) -> tuple[Term, ...]:
         # every input value meets every tap, as fvcore counts

@@ -15,12 +15,15 @@ receptive field is the input's ``(H, W)`` and the effective stride ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from convcli.errors import LoadError, ShapeError
 from convcli.layer import counts, others
+from convcli.layer.counts import Analysis as Analysis
+from convcli.layer.counts import LayerNumbers as LayerNumbers
+from convcli.layer.geometry import span
 from convcli.layer.kinds import KIND_OBJECTS, is_conv_kind
 from convcli.layer.listing import Listing as Listing
 from convcli.layer.listing import ModelLayer as ModelLayer
@@ -32,53 +35,10 @@ from convcli.layer.spec import ConvSpec, LayerConfigError, check_spec
 KINDS = (*CONV_KINDS, *others.KINDS)
 
 
-@dataclass(frozen=True)
-class LayerNumbers:
-    """What :func:`analyse` says about one layer: params always (``None`` if unknown), the rest with
-    an input size."""
-
-    layer: ModelLayer
-    params: int | None
-    trainable: int | None
-    in_shape: tuple[int, ...] | None = None
-    out_shape: tuple[int, ...] | None = None
-    pads: tuple[int, int, int, int] | None = None
-    macs: int | None = None
-    receptive_field: tuple[int, ...] | None = None
-    effective_stride: tuple[Fraction, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Analysis:
-    listing: Listing
-    layers: tuple[LayerNumbers, ...]
-    input_size: tuple[int, int, int] | None
-
-    @property
-    def params(self) -> int | None:
-        values = [n.params for n in self.layers]
-        return None if any(v is None for v in values) else sum(v for v in values if v is not None)
-
-    @property
-    def trainable(self) -> int | None:
-        values = [n.trainable for n in self.layers]
-        return None if any(v is None for v in values) else sum(v for v in values if v is not None)
-
-    @property
-    def macs(self) -> int | None:
-        if self.input_size is None:
-            return None
-        return sum(n.macs or 0 for n in self.layers)
-
-    @property
-    def out_shape(self) -> tuple[int, ...] | None:
-        return self.layers[-1].out_shape if self.layers else None
-
-
 def _conv_params(layer: ModelLayer) -> tuple[int | None, int | None]:
     if layer.in_channels is None or layer.kernel is None:
         return layer.params, layer.trainable
-    total = counts.param_count(layer.spec()).total
+    total = counts.Params(counts.param_count(layer.spec()))
     return total, total
 
 
@@ -96,11 +56,46 @@ def layer_params(layer: ModelLayer) -> tuple[int | None, int | None]:
 
 
 @dataclass(frozen=True)
+class _Chain:
+    """The windows a path went through, as a linked list (each layer adds one in O(1), so a walk
+    stays linear in the layers), with the receptive field and effective stride of the chain itself:
+    by the textbook recursion while no window is a transpose, else from the whole chain."""
+
+    spec: ConvSpec | None
+    parent: _Chain | None
+    rf: tuple[int, ...]
+    jump: tuple[Fraction, ...]
+    transposed: bool = False
+
+    def specs(self) -> list[ConvSpec]:
+        out: list[ConvSpec] = []
+        node: _Chain | None = self
+        while node is not None and node.spec is not None:
+            out.append(node.spec)
+            node = node.parent
+        return out[::-1]
+
+    def then(self, spec: ConvSpec) -> _Chain:
+        if self.transposed or spec.kind_obj.transposed:
+            specs = [*self.specs(), spec]
+            return _Chain(spec, self, receptive_field(specs), effective_stride(specs), True)
+        rf = tuple(r + (span(spec.kernel[a], spec.dilation[a]) - 1) * int(j)
+                   for a, (r, j) in enumerate(zip(self.rf, self.jump, strict=True)))
+        return _Chain(spec, self, rf, tuple(j * spec.stride[a] for a, j in enumerate(self.jump)))
+
+
+#: The chain of no window: one input pixel, stride 1.
+_START = _Chain(None, None, (1, 1), (Fraction(1), Fraction(1)))
+
+
+@dataclass(frozen=True)
 class _Flow:
     shape: tuple[int, ...]
-    chain: tuple[ConvSpec, ...]  # the windows the widest path went through
+    chain: _Chain  # the windows the widest path went through
     rf: tuple[int, ...] | None  # None: the whole input
     jump: tuple[Fraction, ...] | None
+    spec: ConvSpec | None = None  # a conv layer's, with its input channels
+    counted: counts.LayerShape | None = None  # and its shape and MAC terms
 
 
 def _window(kernel: Sequence[int], strides: Sequence[int]) -> ConvSpec:
@@ -150,16 +145,16 @@ def _conv_flow(layer: ModelLayer, src: _Flow) -> tuple[_Flow, tuple[int, int, in
     else:
         shape = counts.layer_shape(spec, hw)
         pads = shape.pads  # type: ignore[assignment]
-    chain = (*src.chain, spec)
+    chain = src.chain.then(spec)
     if src.rf is None:
         rf, jump = None, None
     else:
-        rf, jump = receptive_field(chain), effective_stride(chain)
-    return _Flow(shape.out_shape, chain, rf, jump), pads, shape.macs
+        rf, jump = chain.rf, chain.jump
+    return _Flow(shape.out_shape, chain, rf, jump, spec, shape), pads, shape.macs
 
 
 def _with_channels(layer: ModelLayer, c: int) -> ModelLayer:
-    return replace(layer, in_channels=c)
+    return layer.changed(in_channels=c)
 
 
 def _known_flow(layer: ModelLayer, srcs: list[_Flow],
@@ -178,18 +173,22 @@ def _known_flow(layer: ModelLayer, srcs: list[_Flow],
     return (flow if known is None else replace(flow, shape=known)), pads, macs
 
 
-def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analysis:
-    """Parameters of every layer and, with ``input_size`` ``(H, W, C)``, its shapes and numbers."""
+def walk(listing: Listing, input_size: Sequence[int] | None = None) -> Iterator[LayerNumbers]:
+    """Each layer's numbers in order, as the walk reaches it: the one walk along a model's listing
+    and a ``--stack`` alike (its caller may stop at a layer, or word a layer's error its own way).
+
+    Parameters always; with ``input_size`` ``(H, W, C)``, the graph is followed (each layer's
+    ``inbound`` names, else the previous layer) for shapes, pads, MACs, receptive field and
+    effective stride. Linear in the layers."""
     size = tuple(int(v) for v in input_size) if input_size is not None else None
-    numbers: list[LayerNumbers] = []
     flows: dict[str, _Flow] = {}
     order: list[str] = []
     known = listing.shapes(size) if size is not None and listing.shapes is not None else {}
     for index, layer in enumerate(listing.layers):
         p, t = layer_params(layer)
         if size is None:
-            numbers.append(LayerNumbers(layer, p, t, pads=_known_pads(layer)))
             order.append(layer.name)
+            yield LayerNumbers(layer, p, t, pads=_known_pads(layer))
             continue
         srcs = _inputs(layer, index, flows, order)
         if others.other_kind(layer.kind).starts:
@@ -198,20 +197,26 @@ def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analys
             pads, macs = None, 0
         else:
             if not srcs and index == 0:  # a Sequential model saved without its input layer reads the input
-                srcs = [_input_flow(replace(layer, input_shape=None), size)]
+                srcs = [_input_flow(layer.changed(input_shape=None), size)]
             if not srcs:
                 raise _shape_error(layer, "reads no input")
             in_shape = srcs[0].shape
             flow, pads, macs = _known_flow(layer, srcs, known.get(layer.name))
-            if is_conv_kind(layer.kind) and p is None:
-                p = t = counts.param_count(_with_channels(layer, in_shape[2]).spec()).total
+            if flow.spec is not None and p is None:
+                p = t = counts.Params(counts.param_count(flow.spec))
             elif others.other_kind(layer.kind).counts_channels and p is None:
                 p, t = others.params(layer, in_shape)
         flows[layer.name] = flow
         order.append(layer.name)
-        numbers.append(LayerNumbers(layer, p, t, in_shape, flow.shape, pads, macs, flow.rf if flow.rf is not None
-                                    else tuple(size[:2]), flow.jump))
-    return Analysis(listing, tuple(numbers), size if size is None else (size[0], size[1], size[2]))
+        yield LayerNumbers(layer, p, t, in_shape, flow.shape, pads, macs,
+                           flow.rf if flow.rf is not None else tuple(size[:2]), flow.jump, flow.spec, flow.counted)
+
+
+def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analysis:
+    """Parameters of every layer and, with ``input_size`` ``(H, W, C)``, its shapes and numbers
+    (:func:`walk`, all of it)."""
+    size = tuple(int(v) for v in input_size) if input_size is not None else None
+    return Analysis(listing, tuple(walk(listing, size)), size if size is None else (size[0], size[1], size[2]))
 
 
 def _known_pads(layer: ModelLayer) -> tuple[int, int, int, int] | None:
@@ -248,7 +253,7 @@ def _input_flow(layer: ModelLayer, size: tuple[int, ...]) -> _Flow:
             shape = tuple("?" if d is None else d for d in declared)
             raise ShapeError(f"{{field}}: the model's input {shown(layer.name)!r} takes {shape}, not "
                              f"{tuple(size)}", field="input_size")
-    return _Flow(tuple(size), (), (1, 1), (Fraction(1), Fraction(1)))
+    return _Flow(tuple(size), _START, (1, 1), (Fraction(1), Fraction(1)))
 
 
 def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
@@ -260,7 +265,7 @@ def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, 
         shape = others.merge_shape(layer, [s.shape for s in srcs])
         known = [s for s in srcs if s.rf is not None]
         if len(known) < len(srcs):
-            return _Flow(shape, (), None, None), None, 0
+            return _Flow(shape, _START, None, None), None, 0
         widest = max(known, key=lambda s: s.rf or ())
         rf = tuple(max(s.rf[a] for s in known if s.rf is not None) for a in range(len(widest.rf or ())))
         return _Flow(shape, widest.chain, rf, widest.jump), None, 0
@@ -269,5 +274,5 @@ def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, 
         return _Flow(shape, src.chain, None, None), pads, macs
     if window is None:
         return _Flow(shape, src.chain, src.rf, src.jump), pads, macs
-    chain = (*src.chain, _window(*window))
-    return _Flow(shape, chain, receptive_field(chain), effective_stride(chain)), pads, macs
+    chain = src.chain.then(_window(*window))
+    return _Flow(shape, chain, chain.rf, chain.jump), pads, macs

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from convcli.errors import ConfigError
 from convcli.layer import geometry
 from convcli.layer.kinds import KIND_OBJECTS, PADDING_MODES, ConvKind, check_whole, kind_of
 from convcli.layer.kinds import (
@@ -62,6 +63,9 @@ class ConvSpec:
     use_bias: bool = True
     ndim: int = 2
     padding_mode: str = "zeros"
+    #: a transposed layer's output padding per axis (``None``: the framework's default), see
+    #: :func:`~convcli.layer.geometry.transpose_crop_1d`
+    output_padding: tuple[int, ...] | None = None
 
     @property
     def kind_obj(self) -> ConvKind:
@@ -151,4 +155,23 @@ def check_spec(spec: ConvSpec) -> ConvSpec:
                                                f"got {spec.padding_mode!r}")
     if spec.padding_mode != "zeros" and kind.transposed:
         raise LayerConfigError("padding_mode", "a transpose layer pads with zeros only (as PyTorch's)")
+    if spec.padding_mode != "zeros" and spec.kind == "separable":
+        raise LayerConfigError("padding_mode", f"padding mode {spec.padding_mode}: a separable layer pads with zeros "
+                                               "only (as Keras' SeparableConv)")
+    _check_output_padding(spec, kind)
     return spec
+
+
+def _check_output_padding(spec: ConvSpec, kind: ConvKind) -> None:
+    if spec.output_padding is None:
+        return
+    if not kind.transposed:
+        raise LayerConfigError("output_padding", f"the output padding is for transpose layers, not {spec.kind}")
+    _per_axis(spec.output_padding, spec.ndim, "output_padding", "the output padding")
+    for a, op in enumerate(spec.output_padding):
+        check_whole(op, "output_padding", "the output padding", minimum=0)
+        padding = spec.padding if isinstance(spec.padding, str) else spec.padding[a]
+        try:
+            geometry.check_output_padding(op, spec.stride[a], spec.dilation[a], padding)
+        except ConfigError as exc:
+            raise LayerConfigError("output_padding", str(exc)) from None

@@ -24,23 +24,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from convcli.errors import FIELD, ConfigError, ShapeError
 from convcli.layer import others
-from convcli.layer.counts import (
-    LayerReport,
-    OtherReport,
-    StackLayerReport,
-    StackReport,
-    layer_shape,
-    param_count,
-)
+from convcli.layer.counts import Analysis, LayerNumbers, layer_shape
 from convcli.layer.geometry import MAX_SIZE, check_size
 from convcli.layer.kinds import is_conv_kind
-from convcli.layer.listing import ModelLayer
-from convcli.layer.receptive import effective_stride, receptive_field
-from convcli.layer.spec import ConvSpec, LayerConfigError, check_spec
+from convcli.layer.listing import Listing, ModelLayer
+from convcli.layer.model import walk
+from convcli.layer.spec import KERAS_NAMES, ConvSpec, LayerConfigError, check_spec
 
 #: The layer kinds by the words the syntax takes for them.
 #: The stack word a layer kind is written with (its shortest spelling in :data:`STACK_KINDS`).
@@ -230,61 +222,98 @@ def _parse_other(index: int, part: str, kind: str, kind_word: str, words: list[s
     return StackLayer(index, part, kind, settings, given)
 
 
-def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> StackReport:
-    """Chain parsed layers on an ``(H, W, C)`` input: each layer's channels are the previous output's."""
+def build_stack(layers: Sequence[StackLayer], in_shape: Sequence[int]) -> Analysis:
+    """Chain parsed layers on an ``(H, W, C)`` input: each layer's channels are the previous output's.
+
+    The stack is a chain of :class:`ModelLayer` walked as a model's listing is
+    (:func:`convcli.layer.model.walk`), into the same report; each layer is first checked on the
+    input it gets, so that a layer that does not fit is named by the words it was written with."""
     if len(in_shape) != 3:
         raise ConfigError(f"{FIELD} needs {{also}} H,W,C; got {','.join(str(v) for v in in_shape)}",
                           field="stack", also="input_size")
     h, w, c = (int(v) for v in in_shape)
     if c < 1:
         raise ConfigError(f"the input must have at least one channel, got C = {c}")
+    listing = Listing("stack", "stack", tuple(_model_layer(layer) for layer in layers))
+    walker = walk(listing, (h, w, c))
+    numbers: list[LayerNumbers] = []
     shape: tuple[int, ...] = (h, w, c)
-    reports: list[StackLayerReport] = []
-    specs: list[ConvSpec] = []
-    whole = False  # every output depends on the whole input (after a flatten, a global pooling, ...)
-    for layer in layers:
-        if not is_conv_kind(layer.kind):
-            rep, whole = _other_report(layer, shape, specs, whole, (h, w))
-            reports.append(rep)
-            shape = rep.out_shape
-            continue
-        if len(shape) != 3:
-            raise _flat_error(layer, shape)
-        s = layer.settings
-        spec = ConvSpec(
-            kind=layer.kind,
-            in_channels=shape[2],
-            filters=s.get("filters"),  # type: ignore[arg-type]
+    for layer, model_layer in zip(layers, listing.layers, strict=True):
+        if is_conv_kind(layer.kind):
+            _check_conv(layer, shape)
+        else:
+            _check_other(layer, model_layer, shape)
+        n = next(walker)
+        assert n.out_shape is not None  # walked with an input size
+        numbers.append(n)
+        shape = n.out_shape
+    return Analysis(listing, tuple(numbers), (h, w, c))
+
+
+def _model_layer(layer: StackLayer) -> ModelLayer:
+    """A stack layer as a listing holds it, with Keras' defaults where the words give no value (the
+    input channels are the previous layer's, found by the walk)."""
+    s = layer.settings
+    if is_conv_kind(layer.kind):
+        return ModelLayer(
+            name=layer.text, kind=layer.kind, class_name=KERAS_NAMES[layer.kind],
             kernel=s.get("kernel", (3, 3)),  # type: ignore[arg-type]
-            stride=s.get("stride", (1, 1)),  # type: ignore[arg-type]
-            dilation=s.get("dilation", (1, 1)),  # type: ignore[arg-type]
+            strides=s.get("stride", (1, 1)),  # type: ignore[arg-type]
             padding=s.get("padding", "valid"),  # type: ignore[arg-type]
+            dilation=s.get("dilation", (1, 1)),  # type: ignore[arg-type]
             groups=s.get("groups", 1),  # type: ignore[arg-type]
             depth_multiplier=s.get("depth_multiplier", 1),  # type: ignore[arg-type]
-            use_bias=s.get("use_bias", True),  # type: ignore[arg-type]
+            filters=s.get("filters"),  # type: ignore[arg-type]
+            use_bias=bool(s.get("use_bias", True)),
+            activation=s.get("activation"),  # type: ignore[arg-type]
         )
-        try:
-            check_spec(spec)
-            lshape = layer_shape(spec, shape[:2])
-        except LayerConfigError as exc:
-            word = layer.words.get(exc.field or "")
-            if exc.field == "filters" and word is None:
-                hint = f", e.g. '{layer.words['kind']} 64'" if spec.kind_obj.has_filters else ""
-                raise _stack_error(layer.index, layer.text, f"{exc}{hint}") from None
-            at = f"{word!r}: " if word else ""
-            raise _stack_error(layer.index, layer.text, f"{at}{exc}") from None
-        except ShapeError as exc:
-            word = repr(layer.words["kernel"]) if "kernel" in layer.words else "the default k3"
-            raise ShapeError(
-                f"{FIELD} layer {layer.index} ({layer.text!r}): {word}: {exc} "
-                f"(its input is {shape[0]}×{shape[1]}×{shape[2]})", field="stack"
-            ) from None
-        specs.append(spec)
-        reports.append(
-            LayerReport(spec, param_count(spec), receptive_field(specs), effective_stride(specs), lshape, layer.text)
-        )
-        shape = lshape.out_shape
-    return StackReport((h, w, c), tuple(reports))
+    kind = layer.kind
+    pool = others.other_kind(kind).pools
+    kernel = s.get("kernel", (2, 2)) if pool else None
+    return ModelLayer(
+        name=layer.text, kind=kind, class_name=CLASS_NAMES[kind],
+        kernel=kernel, strides=s.get("stride", kernel) if pool else None,  # type: ignore[arg-type]
+        padding=s.get("padding", "valid") if pool else None,  # type: ignore[arg-type]
+        pads=s.get("pads", (1, 1, 1, 1)) if kind == "zeropad" else None,  # type: ignore[arg-type]
+        units=s.get("units"),  # type: ignore[arg-type]
+        use_bias=bool(s.get("use_bias", True)) if kind == "dense" else None,
+        activation=s.get("activation"),  # type: ignore[arg-type]
+    )
+
+
+def _check_conv(layer: StackLayer, shape: tuple[int, ...]) -> None:
+    """A conv layer's settings on its input, each error naming the word that set the value."""
+    if len(shape) != 3:
+        raise _flat_error(layer, shape)
+    s = layer.settings
+    spec = ConvSpec(
+        kind=layer.kind,
+        in_channels=shape[2],
+        filters=s.get("filters"),  # type: ignore[arg-type]
+        kernel=s.get("kernel", (3, 3)),  # type: ignore[arg-type]
+        stride=s.get("stride", (1, 1)),  # type: ignore[arg-type]
+        dilation=s.get("dilation", (1, 1)),  # type: ignore[arg-type]
+        padding=s.get("padding", "valid"),  # type: ignore[arg-type]
+        groups=s.get("groups", 1),  # type: ignore[arg-type]
+        depth_multiplier=s.get("depth_multiplier", 1),  # type: ignore[arg-type]
+        use_bias=s.get("use_bias", True),  # type: ignore[arg-type]
+    )
+    try:
+        check_spec(spec)
+        layer_shape(spec, shape[:2])
+    except LayerConfigError as exc:
+        word = layer.words.get(exc.field or "")
+        if exc.field == "filters" and word is None:
+            hint = f", e.g. '{layer.words['kind']} 64'" if spec.kind_obj.has_filters else ""
+            raise _stack_error(layer.index, layer.text, f"{exc}{hint}") from None
+        at = f"{word!r}: " if word else ""
+        raise _stack_error(layer.index, layer.text, f"{at}{exc}") from None
+    except ShapeError as exc:
+        word = repr(layer.words["kernel"]) if "kernel" in layer.words else "the default k3"
+        raise ShapeError(
+            f"{FIELD} layer {layer.index} ({layer.text!r}): {word}: {exc} "
+            f"(its input is {shape[0]}×{shape[1]}×{shape[2]})", field="stack"
+        ) from None
 
 
 def _flat_error(layer: StackLayer, shape: tuple[int, ...]) -> ShapeError:
@@ -292,38 +321,18 @@ def _flat_error(layer: StackLayer, shape: tuple[int, ...]) -> ShapeError:
                       f"is a flat vector of {shape[0]} values", field="stack")
 
 
-def _window(kernel: tuple[int, ...], stride: tuple[int, ...]) -> ConvSpec:
-    """A pooling window as the receptive field sees it: a 1-channel conv of its size and stride
-    (as :func:`convcli.layer.model.analyse` follows one)."""
-    return ConvSpec("conv", 1, 1, kernel, stride=stride)
-
-
-def _other_report(layer: StackLayer, shape: tuple[int, ...], specs: list[ConvSpec], whole: bool,
-                  in_hw: tuple[int, int]) -> tuple[OtherReport, bool]:
-    """A layer of :data:`OTHER_KINDS` on ``shape``, counted by :mod:`convcli.layer.others`; ``specs``
-    (the windows so far) grows by a pooling window. Returns the report and whether every output now
-    depends on the whole input."""
-    kind, s = layer.kind, layer.settings
+def _check_other(layer: StackLayer, model_layer: ModelLayer, shape: tuple[int, ...]) -> None:
+    """A layer of :data:`OTHER_KINDS` on ``shape``, each error naming the word that set the value."""
+    kind = layer.kind
     other = others.other_kind(kind)
     if other.reads_map and len(shape) != 3:
         raise _flat_error(layer, shape)
     pool = other.pools
-    kernel = s.get("kernel", (2, 2)) if pool else None
-    stride = s.get("stride", kernel) if pool else None
-    model_layer = ModelLayer(
-        name=layer.text, kind=kind, class_name=CLASS_NAMES[kind],
-        kernel=kernel, strides=stride,  # type: ignore[arg-type]
-        padding=s.get("padding", "valid") if pool else None,  # type: ignore[arg-type]
-        pads=s.get("pads", (1, 1, 1, 1)) if kind == "zeropad" else None,  # type: ignore[arg-type]
-        in_channels=shape[-1] if other.counts_channels else None,
-        units=s.get("units"),  # type: ignore[arg-type]
-        use_bias=bool(s.get("use_bias", True)) if kind == "dense" else None,
-    )
     where = f"{FIELD} layer {layer.index} ({layer.text!r}): "
     try:
         if len(shape) == 3:
             check_size(shape[:2])
-        out, pads, macs, window, flat = others.flow(model_layer, shape)
+        out = others.flow(model_layer, shape)[0]
     except ShapeError as exc:
         at = f"{layer.words['kernel']!r}: " if "kernel" in layer.words else "the default pool 2×2: " if pool else ""
         message = str(exc).replace("kernel ", "the pool window ", 1) if pool else str(exc)
@@ -332,17 +341,3 @@ def _other_report(layer: StackLayer, shape: tuple[int, ...], specs: list[ConvSpe
     if kind == "zeropad" and max(out[:2]) > MAX_SIZE:
         raise ShapeError(f"{where}the padded output is {out[0]}×{out[1]}; an axis may have at most {MAX_SIZE} "
                          "positions", field="stack")
-    total, trainable = others.params(model_layer, shape)
-    assert total is not None and trainable is not None  # the channels are known
-    weights, biases = other.weights_biases(model_layer, total)
-    rf: tuple[int, ...]
-    jump: tuple[Fraction, ...] | None
-    whole = whole or flat
-    if whole:
-        rf, jump = in_hw, None
-    else:
-        if window is not None:
-            specs.append(_window(*window))
-        rf, jump = receptive_field(specs), effective_stride(specs)
-    return OtherReport(model_layer, total, trainable, weights, biases, shape, out, pads, macs, rf, jump,
-                       layer.text), whole

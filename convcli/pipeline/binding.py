@@ -35,6 +35,7 @@ def layer_spec(
     use_bias: bool = True,
     ndim: int = 2,
     padding_mode: str = "zeros",
+    output_padding: Axes | None = None,
 ) -> ConvSpec:
     """The spec of the options' values: ``N`` means ``(N,) * ndim`` (``(N, N)`` in 2-D), padding ``P``
     means ``P`` on every axis."""
@@ -53,6 +54,7 @@ def layer_spec(
         use_bias=use_bias,
         ndim=ndim,
         padding_mode=padding_mode,
+        output_padding=None if output_padding is None else as_axes(output_padding, ndim),
     )
 
 

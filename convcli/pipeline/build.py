@@ -23,17 +23,16 @@ if TYPE_CHECKING:  # numpy and the engine are imported inside the functions, for
 def build_layer(request: Request) -> BuiltLayer:
     """Load the input, make or load the kernel and bind them (``request`` checked by :func:`~convcli.pipeline.checks.check_request`)."""
     if request.ndim != 2 or request.kind != "conv" or request.padding_mode != "zeros":
-        from convcli.pipeline.kinds import build_kind_layer, load_signal
+        from convcli.pipeline.kinds import build_kind_layer
 
-        loaded = load(request) if request.ndim == 2 else load_signal(request)
+        loaded = load(request) if request.ndim == 2 else load_of_rank(request)
         return build_kind_layer(request, loaded, bias_of(request))
-    loaded = load(request)
-    read_as = layout_warning(request, loaded)
     if request.model is not None:
         from convcli.pipeline.model_layer import build_model_layer
 
-        built = build_model_layer(request, loaded)
-        return replace(built, warnings=(*read_as, *built.warnings))
+        return build_model_layer(request, load_model_input)
+    loaded = load(request)
+    read_as = layout_warning(request, loaded)
     from convcli.pipeline.binding import bound_layer, layer_spec
 
     x = loaded.array
@@ -62,6 +61,18 @@ def build_layer(request: Request) -> BuiltLayer:
     return BuiltLayer(loaded, layer, bias, kernel_source, (*read_as, *warned), padding=request.padding,
                       activation=str(request.activation), use_bias=not request.no_bias,
                       notes=(FLIP_NOTE,) if request.flip else ())
+
+
+def load_model_input(request: Request, ndim: int) -> tuple[Loaded, tuple[str, ...]]:
+    """The input of a ``--model`` layer of ``ndim`` axes, as that rank reads it, and how it was read: an
+    image or array ``(H, W, C)`` (with :func:`layout_warning`'s warning) for a 2-D layer, an array
+    ``(L, C)`` / ``(D, H, W, C)`` for a 1-D / 3-D one."""
+    if ndim != 2:
+        from convcli.pipeline.kinds import load_signal
+
+        return load_signal(replace(request, ndim=ndim)), ()
+    loaded = load(request)
+    return loaded, layout_warning(request, loaded)
 
 
 def layout_warning(request: Request, loaded: Loaded) -> tuple[str, ...]:
@@ -124,6 +135,7 @@ def load(request: Request) -> Loaded:
         raise RequestError(f"--normalize and --preprocess {request.preprocess} both scale the input; give one",
                            field="preprocess")
     if isinstance(request.input, (str, os.PathLike)):
+        _refuse_signal_file(request.input, request.ndim)
         loaded = inputs.load_input(request.input, key=request.key, layout=request.input_layout,
                                    normalize=request.normalize, color_mode=request.color_mode,
                                    keep_orientation=request.keep_orientation, resize=request.resize,
@@ -136,6 +148,78 @@ def load(request: Request) -> Loaded:
 
     x = preprocess.preprocess(loaded.array, request.preprocess)
     return replace(loaded, array=x, description=f"{loaded.description}, --preprocess {request.preprocess}")
+
+
+#: What a 1-D or 3-D layer reads besides arrays, for the messages that refuse another file.
+SIGNAL_FILES = {1: "a WAV file, text columns (CSV, TSV, ...) or an array (L, C)",
+                3: "a multi-frame TIFF or GIF or an array (D, H, W, C)"}
+
+
+def _signal_kind(head: bytes) -> str | None:
+    """``"wav"``, ``"frames"`` (TIFF, GIF) or another image format's name by a file's first bytes; None else."""
+    from convcli.sources import sniff
+
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    fmt = sniff.magic_format(head)
+    return "frames" if fmt in ("TIFF", "GIF") else fmt
+
+
+def _refuse_signal_file(path: str | os.PathLike[str], ndim: int) -> None:
+    """A WAV file given to a 2-D layer: one line saying how to read it (images keep their 2-D reading)."""
+    from convcli.errors import LoadError
+    from convcli.sources import sniff
+
+    name = sniff.name_of(path)
+    if _signal_kind(sniff.head(name)) == "wav":
+        raise LoadError(f"{name}: is WAV audio, a 1-D signal; a {ndim}-D layer reads images and arrays: give "
+                        "--ndim 1 (or a 1-D --kind such as Conv1D)")
+
+
+def load_of_rank(request: Request) -> Loaded:
+    """A 1-D or 3-D layer's input ``(*S, C)``: with ``--ndim 1`` a WAV file (one channel per audio channel,
+    values as stored unless ``normalize``) or text columns (:func:`convcli.sources.signals.read_signal`), with
+    ``--ndim 3`` a multi-frame TIFF or GIF (the frames as the depth); an array file or array as
+    :func:`convcli.pipeline.kinds.load_signal` reads it. The description says how the file was read."""
+    from convcli.errors import LoadError
+    from convcli.pipeline.kinds import load_signal
+    from convcli.sources import signals, sniff
+
+    if not isinstance(request.input, (str, os.PathLike)):
+        return load_signal(request)
+    name, n = sniff.name_of(request.input), request.ndim
+    head = sniff.head(name)
+    if sniff.is_numpy(head):
+        return load_signal(request)
+    kind = _signal_kind(head)
+    if kind == "wav" and n != 1:
+        raise LoadError(f"{name}: is WAV audio, a 1-D signal; a {n}-D layer reads {SIGNAL_FILES[n]}: give --ndim 1")
+    if kind == "frames" and n != 3:
+        raise LoadError(f"{name}: is a TIFF/GIF image; a 1-D layer reads {SIGNAL_FILES[1]} (its frames are a "
+                        "3-D input with --ndim 3, its first frame a 2-D one without --ndim)")
+    if kind not in (None, "wav", "frames"):
+        raise LoadError(f"{name}: is a {kind} image; a {n}-D layer reads {SIGNAL_FILES[n]} (an image is a 2-D "
+                        "input: leave out --ndim)")
+    if kind is None and n == 3:
+        return load_signal(request)  # text: an array of the layer's rank or refused, in load_signal's words
+    given = [f for f in ("color_mode", "resize", "keep_orientation", "key", "layout") if getattr(request, f)]
+    if given:
+        raise ConfigError(f"{{field}} does not apply to {name}, read as a {n}-D signal", field=given[0])
+    if request.max_pixels and kind != "frames":
+        raise ConfigError(f"{{field}} bounds an image's pixels; {name} is read as a {n}-D signal", field="max_pixels")
+    if kind == "frames":
+        signal = signals.read_frames(name, **({"max_pixels": request.max_pixels} if request.max_pixels else {}))
+    else:
+        signal = signals.read_signal(name, normalize=request.normalize)  # WAV, else text columns
+    x, description = signal.array, signal.description
+    if request.normalize and kind != "wav":
+        from convcli.sources.inputs import normalized
+
+        description += ", normalized" if x.dtype.kind in "ui" else ", float values kept (normalize scales integers)"
+        x = normalized(x)
+    from convcli.sources.inputs import Loaded
+
+    return Loaded(x, signal.channel_names, name, description, tuple(x.shape))
 
 
 #: The options that say how to read a file: an array in memory takes none of them.

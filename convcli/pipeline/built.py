@@ -7,6 +7,7 @@ each front end shows in its own way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,12 @@ class BuiltLayer:
     #: the whole 3-D layer when ``layer`` is one depth slice of it (:mod:`convcli.pipeline.depth`): the archive's
     whole: Layer | None = None
     plane: int | None = None  # and the output plane it shows
+    #: a kind with an engine of its own (transpose, separable: :mod:`convcli.pipeline.own_engine`), which ``layer``
+    #: computes as an ordinary conv: its weights in Keras layout by their Keras names (transpose ``kernel
+    #: (*k, F/g, C)``; separable ``depthwise_kernel (*k, C, M)``, ``pointwise_kernel (1, …, C·M, F)``) ...
+    weights: Mapping[str, np.ndarray] | None = None
+    #: ... and its own bound layer (``engine.transpose.TransposeLayer``, ``engine.separable.SeparableLayer``)
+    own: object | None = None
 
     @property
     def ndim(self) -> int:
@@ -63,8 +70,17 @@ class BuiltLayer:
         """The kernel as ``--save`` holds it: the kind's Keras layout (conv ``(*k, C/g, F)``, depthwise ``(*k, C, M)``)."""
         if self.spec is None:
             return self.layer.kernel
+        if self.weights is not None and "kernel" in self.weights:  # a transposed layer's own (*k, F/g, C)
+            return self.weights["kernel"].astype(self.layer.x.dtype, copy=False)
         kernel = (self.whole if self.whole is not None else self.layer).kernel
         return kernel.reshape(self.spec.kernel_shapes()["kernel"])
+
+    def archived_weights(self) -> dict[str, np.ndarray]:
+        """Every weight array ``--save`` holds, by its Keras name: ``kernel``, or a separable layer's
+        ``depthwise_kernel`` and ``pointwise_kernel``."""
+        if self.weights is not None:
+            return {name: a.astype(self.layer.x.dtype, copy=False) for name, a in self.weights.items()}
+        return {"kernel": self.archived_kernel()}
 
     def unlifted(self, a: np.ndarray) -> np.ndarray:
         """A result map ``(H', W', ...)`` of the computed layer in the layer's own axes: a 1-D layer's one row

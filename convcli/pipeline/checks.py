@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from convcli.errors import ConfigError
 from convcli.pipeline.binding import check_settings, layer_spec
 from convcli.pipeline.request import Request, RequestError, as_axes, written
 
@@ -24,13 +25,14 @@ def check_request(request: Request, *, enforce_semantics: bool = True) -> None:
     """
     _check_model(request)
     _check_kind(request)
+    _check_output_padding(request)
     if request.model is None:  # the filters are --filters (or a kernel file's): their fit with --groups
         depthwise = request.kind == "depthwise"
         check_settings(layer_spec(request.kind, request.groups, None if depthwise else request.filters,
                                   request.kernel_size, stride=request.stride, dilation=request.dilation,
                                   padding=request.padding, groups=request.groups,
                                   depth_multiplier=request.depth_multiplier, ndim=request.ndim,
-                                  padding_mode=request.padding_mode),
+                                  padding_mode=request.padding_mode, output_padding=request.output_padding),
                        filters_given=request.kernel is None)
     _check_bias(request)
     check_precision(request.precision, request.accumulate)
@@ -55,12 +57,34 @@ def _check_kind(request: Request) -> None:
     if request.model is not None and (request.kind != "conv" or request.ndim != 2 or request.padding_mode != "zeros"):
         raise RequestError("--model gives the layer's kind, axes and padding; --kind, --ndim and --padding-mode "
                            "cannot be combined with it", field="model")
-    if "depth_multiplier" in request.given and request.kind != "depthwise":
-        raise RequestError(f"--depth-multiplier is for depthwise layers, not {request.kind}; give --kind depthwise",
+    if "depth_multiplier" in request.given and request.kind not in ("depthwise", "separable"):
+        raise RequestError(f"--depth-multiplier is for depthwise and separable layers, not {request.kind}; give "
+                           "--kind depthwise or separable",
                            field="depth_multiplier")
     if request.kind == "depthwise" and "filters" in request.given:
         raise RequestError("a depthwise layer has no --filters: it outputs C·M channels (set M with "
                            "--depth-multiplier)", field="filters")
+
+
+def _check_output_padding(request: Request) -> None:
+    """``--output-padding``: a transposed layer's, smaller than the stride (Keras' valid/same) or than the stride
+    or the dilation (PyTorch's --padding P), as each framework refuses it."""
+    if request.output_padding is None:
+        return
+    if request.kind != "transpose":
+        raise RequestError(f"--output-padding is for transpose layers, not {request.kind}; give --kind transpose",
+                           field="output_padding")
+    from convcli.layer.geometry import check_output_padding
+
+    n = request.ndim
+    ops, strides, dilations = (as_axes(v, n) for v in (request.output_padding, request.stride, request.dilation))
+    paddings = (request.padding,) * n if isinstance(request.padding, str) else as_axes(request.padding, n)
+    for a in range(n):
+        try:
+            check_output_padding(ops[a], strides[a], dilations[a], paddings[a])
+        except ConfigError as exc:
+            axis = f" (axis {a})" if n > 1 and len(set(ops)) > 1 else ""
+            raise RequestError(f"--output-padding{axis}: {exc.message}", field="output_padding") from None
 
 
 def _check_model(request: Request) -> None:

@@ -84,15 +84,21 @@ def kind_spec(request: Request, in_channels: int, kernel: tuple[int, ...], filte
     return layer_spec(request.kind, in_channels, None if request.kind == "depthwise" else filters, kernel,
                       stride=request.stride, dilation=request.dilation, padding=request.padding,
                       groups=request.groups, depth_multiplier=depth_multiplier or request.depth_multiplier,
-                      use_bias=not request.no_bias, ndim=request.ndim, padding_mode=request.padding_mode)
+                      use_bias=not request.no_bias, ndim=request.ndim, padding_mode=request.padding_mode,
+                      output_padding=request.output_padding)
 
 
 def build_kind_layer(request: Request, loaded: Loaded, bias_given: tuple[np.ndarray | None, str, str]) -> BuiltLayer:
     """The request's layer of its kind and rank on ``loaded`` (``(*S, C)``), with ``bias_given`` (the bias,
     what names it, what the kernel's source adds: :func:`convcli.pipeline.build.bias_of`)."""
     from convcli import engine
+    from convcli.layer.kinds import kind_of
     from convcli.layer.spec import LayerConfigError
 
+    if kind_of(request.kind).own_engine:
+        from convcli.pipeline.own_engine import build_own_engine_layer
+
+        return build_own_engine_layer(request, loaded, bias_given, make_spec=kind_spec, make_kernel=_kernel)
     x = loaded.array
     n, c = request.ndim, int(x.shape[-1])
     groups = request.groups if c % request.groups == 0 else 1  # refused with its message by the spec's check

@@ -31,17 +31,18 @@ def is_image(loaded: Loaded) -> bool:
 
 
 def channel_names(loaded: Loaded, x: np.ndarray, input_by: str, before: tuple[ModelLayer, ...] = ()) -> tuple[str, ...]:
-    """The channel names of the layer's input ``x (H, W, C)``: the image's, when only per-channel scaling came before."""
-    same = len(loaded.channel_names) == x.shape[2]
+    """The channel names of the layer's input ``x (*S, C)``: the image's, when only per-channel scaling came before."""
+    same = len(loaded.channel_names) == x.shape[-1]
     if same and (not input_by or all(m.kind == "input" or m.class_name in PER_CHANNEL for m in before)):
         return loaded.channel_names
-    return tuple(f"c{i}" for i in range(x.shape[2]))
+    return tuple(f"c{i}" for i in range(x.shape[-1]))
 
 
 def layer_input(request: Request, loaded: Loaded, listing: Listing, index: int, ml: ModelLayer,
                 kernel: np.ndarray) -> tuple[np.ndarray, str, str]:
-    """``(x, note, by)``: the layer's input ``(H, W, C)``, the header's note about it, and what computed it
-    ("" for the file). ``kernel``: ``(kh, kw, C/g, F)``."""
+    """``(x, note, by)``: the layer's input ``(*S, C)`` (``(H, W, C)`` for a 2-D layer), the header's note about
+    it, and what computed it ("" for the file). ``kernel``: the layer's in Keras layout, ``(*k, C/g, F)`` (a
+    transposed layer's ``(*k, F/g, C)``)."""
     from convcli.text import shown
 
     x = loaded.array
@@ -51,14 +52,15 @@ def layer_input(request: Request, loaded: Loaded, listing: Listing, index: int, 
 
     if not upstream.needs_upstream(listing, index):
         return x, "", ""
-    reads = int(kernel.shape[2]) * (ml.groups or 1) if ml.kind != "depthwise" else int(kernel.shape[2])
-    if not is_image(loaded) and x.shape[2] == reads:
+    reads = int(ml.in_channels) if ml.in_channels is not None else \
+        int(kernel.shape[-2]) * (ml.groups or 1) if ml.kind != "depthwise" else int(kernel.shape[-2])
+    if not is_image(loaded) and x.shape[-1] == reads:
         return x, (f"{shown(request.input_name)} is taken as the input of {shown(ml.name)!r} (it has the layer's "
                    f"{reads} channels): nothing before the layer runs"), ""
     inputs = [m.input_shape for m in listing.layers if m.kind == "input" and m.input_shape]
     takes = inputs[0][-1] if len(inputs) == 1 else None
-    if not is_image(loaded) and takes is not None and x.shape[2] != takes:
-        raise ShapeError(f"{shown(request.input_name)} has {x.shape[2]} channels: layer {shown(ml.name)!r} reads "
+    if not is_image(loaded) and takes is not None and x.shape[-1] != takes:
+        raise ShapeError(f"{shown(request.input_name)} has {x.shape[-1]} channels: layer {shown(ml.name)!r} reads "
                          f"{reads} (give its input as an array of that many) and the model's input takes {takes}"
                          + channels_first_hint(request, loaded, {reads, takes}))
     name = shown(str(request.model))

@@ -3,10 +3,16 @@
 The layer's learned kernel and bias (:mod:`convcli.sources.models.weights`), its stride, padding,
 dilation, groups and activation as the file says, each overridden by an option given explicitly
 (and a note says so). Its input is :mod:`convcli.pipeline.model_input`'s.
+
+A 2-D conv or depthwise layer is bound as the classic Conv2D path binds its layer; a layer of another
+rank (Conv1D, Conv3D, DepthwiseConv1D) or kind (Conv2DTranspose, SeparableConv2D) as ``run --kind``
+binds it (:func:`convcli.pipeline.kinds.bind_kind`, the transposed and separable engines), its spec
+set on the built layer: a 1-D layer shown as one row, a 3-D layer one depth slice at a time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from convcli.errors import ConfigError, ShapeError
 from convcli.pipeline.built import FLIP_NOTE, BuiltLayer, nonfinite_warnings
 from convcli.pipeline.model_input import channel_names, channels_first_hint, layer_input
-from convcli.pipeline.request import Request, as_pair, spelt, written
+from convcli.pipeline.request import Request, as_axes, as_pair, spelt, written
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,7 +30,9 @@ if TYPE_CHECKING:
     from convcli.sources.models.weights import LayerWeights
 
 #: The engine computes these kinds of a model's layers.
-EXPLORED = ("conv", "depthwise")
+EXPLORED = ("conv", "depthwise", "transpose", "separable")
+#: ``load_input(request, ndim)``: the input as a layer of ``ndim`` axes reads it, and how it was read (warnings).
+InputLoader = Callable[[Request, int], "tuple[Loaded, tuple[str, ...]]"]
 
 #: ONNX activation nodes by op type: the engine's name for each.
 ONNX_ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Elu": "elu", "Selu": "selu",
@@ -53,19 +61,34 @@ class _Merged:
         return theirs
 
 
-def build_model_layer(request: Request, loaded: Loaded) -> BuiltLayer:
-    """The ``layer`` of ``model`` bound to its input: data errors name the file."""
-    import numpy as np
-
-    from convcli.pipeline.binding import bound_layer, layer_spec
+def build_model_layer(request: Request, load_input: InputLoader) -> BuiltLayer:
+    """The ``layer`` of ``model`` bound to its input, read by ``load_input`` as the layer's rank reads it
+    (:func:`convcli.pipeline.build.load_model_input`): data errors name the file."""
     from convcli.sources.models import read_model
     from convcli.sources.models.weights import find_layer, layer_weights
-    from convcli.text import shown
 
     model = str(request.model)
     listing = read_model(model)
     index, ml = find_layer(listing, str(request.layer))
+    ndim = len(ml.kernel) if ml.kernel else 2
+    loaded, read_as = load_input(request, ndim)
     weights = layer_weights(model, listing, ml)
+    if ndim != 2 or ml.kind in ("transpose", "separable"):
+        built = _build_kind_layer(request, loaded, listing, index, ml, weights)
+    else:
+        built = _build_2d_layer(request, loaded, listing, index, ml, weights)
+    return replace(built, warnings=(*read_as, *built.warnings))
+
+
+def _build_2d_layer(request: Request, loaded: Loaded, listing: Listing, index: int, ml: ModelLayer,
+                    weights: LayerWeights) -> BuiltLayer:
+    """A Conv2D or DepthwiseConv2D layer (kernel ``(kh, kw, C/g, F)`` / ``(kh, kw, C, M)``), bound as the classic path."""
+    import numpy as np
+
+    from convcli.pipeline.binding import bound_layer, layer_spec
+    from convcli.text import shown
+
+    model = str(request.model)
     kernel = np.asarray(weights.kernel)
     merged = _Merged(request, listing)
     x, input_note, input_by = layer_input(request, loaded, listing, index, ml, kernel)
@@ -92,17 +115,87 @@ def build_model_layer(request: Request, loaded: Loaded) -> BuiltLayer:
     if weights.dtype not in ("float32", request.dtype):
         merged.notes.append(f"the model stores its weights as {weights.dtype}; computed in {request.dtype}")
     name = shown(ml.name)
-    source = f"learned: {shown(Path(model).name)} {name!r} #{index} {shown(ml.class_name)}"
     loaded_x = replace(loaded, array=x, channel_names=names,
                        description=loaded.description if not input_by else input_by)
     warned = _scaling_warning(request, listing, index, input_by) + nonfinite_warnings(
         request.input_name if not input_by else f"the input of {name!r}", x, layer,
         (f"the kernel of {name!r} in {model}", kernel), (f"the bias of {name!r}", bias))
-    doc = {"file": model, "format": listing.format, "layer": ml.name, "index": index, "class_name": ml.class_name,
-           "kind": ml.kind, "input": "image" if not input_by else input_by, "overrides": merged.overrides}
-    return BuiltLayer(loaded_x, layer, bias, source + (", flipped (--flip)" if request.flip else ""), warned,
+    return BuiltLayer(loaded_x, layer, bias, _source(request, ml, index), warned,
                       padding=padding, activation=activation, use_bias=use_bias,
-                      notes=((FLIP_NOTE,) if request.flip else ()) + tuple(merged.notes), model=doc)
+                      notes=((FLIP_NOTE,) if request.flip else ()) + tuple(merged.notes),
+                      model=_doc(request, listing, index, ml, input_by, merged))
+
+
+def _source(request: Request, ml: ModelLayer, index: int) -> str:
+    from convcli.text import shown
+
+    return (f"learned: {shown(Path(str(request.model)).name)} {shown(ml.name)!r} #{index} {shown(ml.class_name)}"
+            + (", flipped (--flip)" if request.flip else ""))
+
+
+def _doc(request: Request, listing: Listing, index: int, ml: ModelLayer, input_by: str,
+         merged: _Merged) -> dict[str, object]:
+    return {"file": str(request.model), "format": listing.format, "layer": ml.name, "index": index,
+            "class_name": ml.class_name, "kind": ml.kind, "input": "image" if not input_by else input_by,
+            "overrides": merged.overrides}
+
+
+def _build_kind_layer(request: Request, loaded: Loaded, listing: Listing, index: int, ml: ModelLayer,
+                      weights: LayerWeights) -> BuiltLayer:
+    """A layer of another rank or kind (:mod:`convcli.pipeline.model_kinds`): Conv1D/3D and DepthwiseConv1D bound
+    as ``run --kind`` binds them, a transposed or separable layer by their engines; ``weights`` in the kind's
+    Keras layout."""
+    import numpy as np
+
+    from convcli import engine
+    from convcli.pipeline import model_kinds
+    from convcli.text import shown
+
+    model, name = str(request.model), shown(ml.name)
+    kernel = np.asarray(weights.kernel)
+    n = kernel.ndim - 2
+    merged = _Merged(request, listing)
+    x, input_note, input_by = layer_input(request, loaded, listing, index, ml, kernel)
+    if input_note:
+        merged.notes.append(input_note)
+    stride = merged.setting("stride", model_kinds.axes(ml.strides, n), as_axes(request.stride, n))
+    dilation = merged.setting("dilation", model_kinds.axes(ml.dilation, n), as_axes(request.dilation, n))
+    theirs, padded, pad_note = model_kinds.kind_padding(ml, x)
+    padding: str | tuple[int, ...] = theirs
+    if "padding" in request.given and request.padding != theirs:
+        padding = request.padding if isinstance(request.padding, str) else as_axes(request.padding, n)
+        what = pad_note.split(" (before")[0].removeprefix("the model pads ") if pad_note else spelt(theirs)
+        merged.notes.append(f"--padding {written(request.padding)} overrides the model's {what}")
+        merged.overrides["padding"] = {"model": what, "given": written(request.padding)}
+    else:
+        x = padded
+        merged.notes.extend([pad_note] if pad_note else [])
+    groups = merged.setting("groups", ml.groups or 1, request.groups) if ml.kind in ("conv", "transpose") else 1
+    activation = _merged_activation(merged, ml, model)
+    bias, use_bias = _merged_bias(merged, weights)
+    cg = int(kernel.shape[-1]) // groups if ml.kind == "transpose" else int(kernel.shape[-2])
+    _check_channels(request, loaded, listing, ml, int(x.shape[-1]), cg, groups, input_by)
+    spec = model_kinds.kind_spec(ml, kernel, weights.pointwise, int(x.shape[-1]), stride, dilation, padding, groups,
+                                 use_bias)
+    layer, own, kept, notes = model_kinds.bind_model_kind(spec, x, kernel, weights.pointwise, flip=request.flip,
+                                                          dtype=request.dtype)
+    if bias is not None:
+        try:
+            engine.check_bias(bias, layer.filters, layer.x.dtype)
+        except ShapeError as exc:
+            raise ShapeError(f"--bias {request.bias}: {exc.message}") from None
+    if weights.dtype not in ("float32", request.dtype):
+        merged.notes.append(f"the model stores its weights as {weights.dtype}; computed in {request.dtype}")
+    names = channel_names(loaded, x, input_by, listing.layers[:index])
+    loaded_x = replace(loaded, array=x, channel_names=names,
+                       description=loaded.description if not input_by else input_by)
+    warned = _scaling_warning(request, listing, index, input_by) + nonfinite_warnings(
+        request.input_name if not input_by else f"the input of {name!r}", x, layer,
+        (f"the kernel of {name!r} in {model}", kernel), (f"the bias of {name!r}", bias))
+    return BuiltLayer(loaded_x, engine.one_row(layer) if n == 1 else layer, bias, _source(request, ml, index),
+                      warned, padding="valid", activation=activation, use_bias=use_bias,
+                      notes=((FLIP_NOTE,) if request.flip else ()) + tuple(merged.notes) + notes,
+                      model=_doc(request, listing, index, ml, input_by, merged), spec=spec, weights=kept, own=own)
 
 
 def _geometry(merged: _Merged, ml: ModelLayer, x: np.ndarray, kernel: np.ndarray

@@ -53,6 +53,7 @@ class Request:
     ndim: int = 2  # spatial axes: 1 (Conv1D), 2, 3 (Conv3D)
     padding_mode: str = "zeros"  # PyTorch's: zeros, reflect, replicate, circular
     depth_multiplier: int = 1  # depthwise: outputs per input channel
+    output_padding: Axes | None = None  # transpose: the output padding per axis (None: the framework's default)
     activation: str = "linear"
     dtype: str = "float32"
     semantics: str = "keras"

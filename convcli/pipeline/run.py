@@ -80,7 +80,7 @@ def run(built: BuiltLayer, *, archive: Archive | None = None, ranges: bool = Fal
             saved = result
         else:
             result = saved = compute()
-        for name, value in (("input", built.archived_input()), ("kernel", built.archived_kernel()),
+        for name, value in (("input", built.archived_input()), *built.archived_weights().items(),
                             ("bias", saved.bias), ("preactivation", built.unlifted(saved.preactivation)),
                             ("output", built.unlifted(saved.output))):
             npz.add(name, value)

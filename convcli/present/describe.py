@@ -258,10 +258,13 @@ def spec_call(spec: ConvSpec) -> LayerCall:
     args += [("kernel_size", pair_text(spec.kernel)), ("strides", pair_text(spec.stride))]
     if isinstance(spec.padding, str):
         args.append(("padding", repr(spec.padding)))
+    elif spec.kind == "transpose":
+        args.append(("padding", f"{pair_text(spec.padding)} (PyTorch's: cut from each end of the output)"))
     else:
         args.append(("padding", f"{pair_text(spec.padding)} (PyTorch-style zeros)"))
-    if spec.kind != "transpose":
-        args.append(("dilation_rate", pair_text(spec.dilation)))
+    if spec.kind == "transpose" and spec.output_padding is not None:
+        args.append(("output_padding", pair_text(spec.output_padding)))
+    args.append(("dilation_rate", pair_text(spec.dilation)))
     if spec.kind == "conv":
         args.append(("groups", str(spec.groups)))
     if spec.kind in ("depthwise", "separable"):
@@ -277,6 +280,8 @@ def kind_call(spec: ConvSpec, pad_width: Sequence[tuple[int, int]], semantics: s
     ``Conv1d(...)``), with the concrete pads ``((before, after), ...)`` filled in."""
     pads = tuple(p for pair in pad_width for p in pair)
     pad = repr(spec.padding) if isinstance(spec.padding, str) else pair_text(spec.padding)
+    if spec.kind == "transpose":  # its "pads" are what it cuts from its output
+        return _transpose_call(spec, pads, pad, semantics)
     if semantics == "torch":
         args = [("in_channels", str(spec.in_channels)), ("out_channels", str(spec.out_channels)),
                 ("kernel_size", pair_text(spec.kernel)), ("stride", pair_text(spec.stride)),
@@ -291,6 +296,18 @@ def kind_call(spec: ConvSpec, pad_width: Sequence[tuple[int, int]], semantics: s
     if spec.padding_mode != "zeros":
         args.append(("padding_mode", f"{spec.padding_mode!r} (PyTorch's; Keras pads with zeros)"))
     return LayerCall(call.name, tuple(args))
+
+
+def _transpose_call(spec: ConvSpec, cuts: tuple[int, ...], pad: str, semantics: str) -> LayerCall:
+    if semantics == "torch":
+        op = pair_text(spec.output_padding) if spec.output_padding is not None else "0"
+        args = [("in_channels", str(spec.in_channels)), ("out_channels", str(spec.out_channels)),
+                ("kernel_size", pair_text(spec.kernel)), ("stride", pair_text(spec.stride)),
+                ("padding", f"{pad} -> cuts {cuts}"), ("output_padding", op), ("groups", str(spec.groups)),
+                ("bias", str(spec.use_bias)), ("dilation", pair_text(spec.dilation))]
+        return LayerCall(spec.torch_name, tuple(args))
+    call = spec_call(spec)
+    return LayerCall(call.name, tuple((k, f"{v} -> cuts {cuts}" if k == "padding" else v) for k, v in call.args))
 
 
 def signed_sum(texts: Sequence[str]) -> str:

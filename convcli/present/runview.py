@@ -56,7 +56,16 @@ class Header:
         layer = result.layer
         ho, wo = layer.geometry.out_hw
         more: dict[str, object] = {}
-        if spec is not None:
+        if spec is not None and spec.kind_obj.transposed:
+            # a transposed layer cuts its output instead of padding its input: its cuts stand in the pads' place
+            from convcli.layer.geometry import transpose_crop_1d
+
+            ops = spec.output_padding or (None,) * spec.ndim
+            cuts = tuple(transpose_crop_1d(n, spec.kernel[a], spec.stride[a], spec.dilation[a],
+                                           spec.padding if isinstance(spec.padding, str) else spec.padding[a], ops[a])
+                         for a, n in enumerate(in_size))
+            more = {"spec": spec, "pad_width": cuts, "out_size": spec.kind_obj.out_size(spec, in_size)}
+        elif spec is not None:
             g = spec.geometry(in_size)
             more = {"spec": spec, "pad_width": g.pad_width, "out_size": g.out_size}
         return cls(result, info, padding, kernel_source, semantics, tuple(layer.kernel.shape), (ho, wo, layer.filters),

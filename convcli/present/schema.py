@@ -243,23 +243,24 @@ def params_json(rep: counts.LayerReport, other: counts.LayerReport | None = None
     return doc
 
 
-def _other_variables(rep: counts.OtherReport) -> dict[str, list[int]]:
+def _other_variables(rep: counts.LayerNumbers) -> dict[str, list[int]]:
     """The arrays Keras gives a non-conv layer, by name: a dense layer's kernel and bias, batch norm's four."""
-    layer, c = rep.layer, rep.in_shape[-1]
+    layer, c = rep.layer, (rep.in_shape or (0,))[-1]
     if layer.kind == "dense":
-        units = rep.out_shape[-1]
+        units = (rep.out_shape or (0,))[-1]
         return {"kernel": [c, units], **({"bias": [units]} if layer.use_bias else {})}
     if layer.kind == "batchnorm":
         return {name: [c] for name in ("gamma", "beta", "moving_mean", "moving_variance")}
     return {}
 
 
-def other_json(rep: counts.OtherReport) -> dict[str, Any]:
+def other_json(rep: counts.LayerNumbers) -> dict[str, Any]:
     """A stack layer that is not a convolution, with the keys of :func:`params_json` (null where a
     value does not apply): ``config`` in Keras' names (``kernel_size`` is a pool's size, ``padding``
     a ZeroPadding2D's ``[[top, bottom], [left, right]]``), ``effective_stride`` null once every
     output depends on the whole input."""
     layer, jump = rep.layer, rep.effective_stride
+    assert rep.in_shape is not None and rep.out_shape is not None and rep.receptive_field is not None
     pads = [list(layer.pads[:2]), list(layer.pads[2:])] if layer.pads is not None else None
     return {
         "kind": layer.kind,
@@ -293,7 +294,15 @@ def _with_trainable(doc: dict[str, Any], trainable: int) -> dict[str, Any]:
     return dict([*items[:at], ("trainable", trainable), *items[at:]])
 
 
-def stack_json(stack: counts.StackReport) -> dict[str, Any]:
+def _stack_layer_json(n: counts.LayerNumbers) -> dict[str, Any]:
+    """A stack layer: a conv layer as :func:`params_json` lays one out, any other as :func:`other_json`."""
+    if n.spec is None or not isinstance(n.params, counts.Params):
+        return other_json(n)
+    return params_json(counts.LayerReport(n.spec, n.params.count, n.receptive_field or (), n.effective_stride or (),
+                                          n.shape, n.text))
+
+
+def stack_json(stack: counts.Analysis) -> dict[str, Any]:
     """A stack: ``layers`` (one :func:`params_json` or :func:`other_json` object each, with its
     ``trainable`` parameters) and ``totals``.
 
@@ -302,11 +311,8 @@ def stack_json(stack: counts.StackReport) -> dict[str, Any]:
     FLOPs, and the last layer's output shape, receptive field and effective stride (null once every
     output depends on the whole input)."""
     last = stack.layers[-1]
-    layers = [
-        _with_trainable({"index": n, **(params_json(rep) if isinstance(rep, counts.LayerReport) else other_json(rep))},
-                        counts.layer_trainable(rep))
-        for n, rep in enumerate(stack.layers, start=1)
-    ]
+    layers = [_with_trainable({"index": n, **_stack_layer_json(rep)}, counts.layer_trainable(rep))
+              for n, rep in enumerate(stack.layers, start=1)]
     return {
         "input_shape": list(stack.in_shape),
         "layers": layers,
@@ -318,8 +324,8 @@ def stack_json(stack: counts.StackReport) -> dict[str, Any]:
             "non_trainable": stack.non_trainable,
             "macs": stack.macs,
             "flops": stack.flops,
-            "output_shape": list(stack.out_shape),
-            "receptive_field": list(last.receptive_field),
+            "output_shape": list(stack.out_shape or ()),
+            "receptive_field": list(last.receptive_field or ()),
             "effective_stride": [_json_number(j) for j in last.effective_stride]
             if last.effective_stride is not None else None,
         },

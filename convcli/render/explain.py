@@ -21,6 +21,7 @@ from rich.text import Text
 
 from convcli import engine
 from convcli.engine.precision import FORMATS, Emulation, emulate, round_to
+from convcli.engine.transpose import TransposeLayer, TransposeTrace, bind_transpose, trace_transposed
 from convcli.errors import ConfigError
 from convcli.present.describe import fmt, shape_text
 from convcli.present.precision import precision_window
@@ -63,6 +64,8 @@ class Example:
     window: Window  # what the number panels show: the whole 2×2 output of every result above
     bf16: Emulation  # the textbook Conv2D as a GPU computes it in bfloat16
     tf32: Emulation  # ... and in TF32
+    transposed: TransposeLayer  # the textbook image through a transposed layer (kernel of ones, stride 2)
+    scatter: TransposeTrace  # what lands on one of its outputs, channel by channel
 
 
 def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Example:
@@ -86,6 +89,9 @@ def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Examp
         [engine.conv2d(x[:, :, z : z + kd], np.ones((kh, kw, kd, 1)))[:, :, 0] for z in range(depth_out)], axis=-1
     )
     result = run(ones)
+    tk, ts = 3, 2
+    transposed = bind_transpose(x, np.ones((tk, tk, 1, c)), stride=ts)
+    centre = tuple(v // 2 - 1 for v in transposed.geometry.out_size)  # (2, 2): four copies overlap there
     return Example(
         x=x,
         names=names,
@@ -100,6 +106,8 @@ def compute(values: tuple[float, float, float] = (1.0, 100.0, 10000.0)) -> Examp
         window=Window.choose(result.layer.geometry.out_hw),
         bf16=emulate(x, ones, 0.0, activation, "bf16"),
         tf32=emulate(x, ones, 0.0, activation, "tf32"),
+        transposed=transposed,
+        scatter=trace_transposed(transposed, centre, 0),
     )
 
 
@@ -278,6 +286,34 @@ def section_gpu(ex: Example, lang: str) -> list[RenderableType]:
     return parts
 
 
+def section_transpose(ex: Example, lang: str) -> list[RenderableType]:
+    tl, tr = ex.transposed, ex.scatter
+    g = tl.geometry
+    (kh, kw), (ho, wo) = g.kernel, g.out_size
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    table.add_column(text("tc_at", lang))
+    table.add_column(text("tc_tap", lang))
+    for c in range(len(tr.channels)):
+        table.add_column(f"{ex.names[c]}: x · w", justify="right")
+    for row, (i, t) in enumerate(tr.landings):
+        table.add_row(f"({i[0]}, {i[1]})", f"({t[0]}, {t[1]})",
+                      *(f"{_fmt(tr.values[row, c])} · {_fmt(tr.weights[row, c])} = {_fmt(tr.products[row, c])}"
+                        for c in range(len(tr.channels))))
+    table.add_row("Σ", "", *(Text(_fmt(v), style="bold") for v in tr.sums))
+    values = dict(kh=kh, kw=kw, s=g.strides[0], one=_fmt(tl.kernel.max()), ho=ho, wo=wo, i=tr.position[0],
+                  j=tr.position[1], n=len(tr.landings), p0=_fmt(tr.sums[0]), p1=_fmt(tr.sums[1]),
+                  p2=_fmt(tr.sums[2]), b=_fmt(0.0), out=_fmt(tr.total))
+    command = "convcli run photo.png --kind transpose -k 4 --stride 2 --trace 40,60"
+    return [
+        _heading(7, "q7", lang),
+        _para(text("tconv_intro", lang, **values)),
+        table,
+        _para(text("tconv_sum", lang, **values)),
+        Text(text("tconv_try", lang), style="dim"),
+        Text.assemble("  $ ", (command, OPERATOR)),
+    ]
+
+
 SECTION_BUILDERS: tuple[Callable[[Example, str], list[RenderableType]], ...] = (
     section_aggregation,
     section_separate_slices,
@@ -285,6 +321,7 @@ SECTION_BUILDERS: tuple[Callable[[Example, str], list[RenderableType]], ...] = (
     section_why_2d,
     section_prove,
     section_gpu,
+    section_transpose,
 )
 
 

@@ -7,7 +7,7 @@ so the four lessons differ only in words. Plain strings: no rich, no numpy.
 from __future__ import annotations
 
 LANGS = ("en", "ru", "ko", "zh")
-SECTIONS = 6
+SECTIONS = 7
 
 #: key -> (English, Russian, Korean, Simplified Chinese). Numbers only through {placeholders}, never typed in.
 TEXTS: dict[str, tuple[str, ...]] = {
@@ -250,6 +250,49 @@ TEXTS: dict[str, tuple[str, ...]] = {
         "TensorFlow에서는 tf.config.experimental.enable_tensor_float_32_execution(False).",
         "要在 GPU 上得到 {fp32}，请关闭 {tf32}：PyTorch 中 torch.backends.cudnn.allow_tf32 = False，"
         "TensorFlow 中 tf.config.experimental.enable_tensor_float_32_execution(False)。",
+    ),
+    "q7": (
+        "How does a transposed convolution add up the channels?",
+        "Как транспонированная свёртка складывает каналы?",
+        "전치 합성곱은 채널을 어떻게 합치는가?",
+        "转置卷积如何把各通道相加？",
+    ),
+    "tconv_intro": (
+        "A transposed convolution (Conv2DTranspose, PyTorch's ConvTranspose2d) spreads instead of gathering: every "
+        "input value puts a copy of its channel's {kh}×{kw} kernel slice, scaled by the value, onto the output, {s} "
+        "positions apart, and overlapping copies add. The textbook image with a {kh}×{kw} kernel whose weights are "
+        "all {one} and stride {s} becomes {ho}×{wo}; output ({i}, {j}) receives these copies:",
+        "Транспонированная свёртка (Conv2DTranspose, в PyTorch ConvTranspose2d) не собирает, а раздаёт: каждое "
+        "входное значение кладёт на выход копию среза ядра {kh}×{kw} своего канала, умноженную на это значение, с "
+        "шагом {s}, и перекрывающиеся копии складываются. Учебное изображение с ядром {kh}×{kw}, все веса которого "
+        "равны {one}, и шагом {s} даёт выход {ho}×{wo}; в позицию ({i}, {j}) попадают такие копии:",
+        "전치 합성곱(Conv2DTranspose, PyTorch의 ConvTranspose2d)은 모으지 않고 퍼뜨립니다: 각 입력 값은 자기 채널의 "
+        "{kh}×{kw} 커널 슬라이스에 그 값을 곱한 복사본을 {s} 간격으로 출력에 놓고, 겹치는 복사본은 더해집니다. 교과서 "
+        "이미지에 가중치가 모두 {one}인 {kh}×{kw} 커널과 스트라이드 {s}를 쓰면 출력은 {ho}×{wo}이고, 출력 ({i}, {j})에는 "
+        "다음 복사본이 도착합니다:",
+        "转置卷积（Conv2DTranspose，PyTorch 中为 ConvTranspose2d）不是收集而是散布：每个输入值把所在通道的 "
+        "{kh}×{kw} 卷积核切片乘以该值，以 {s} 的间隔放到输出上，重叠的副本相加。教科书图像配上权重全为 {one} 的 "
+        "{kh}×{kw} 卷积核、步幅 {s}，输出为 {ho}×{wo}；输出 ({i}, {j}) 收到这些副本：",
+    ),
+    "tconv_sum": (
+        "Each channel's partial sum is the sum of its own {n} copies that land here; the channels are then added "
+        "exactly as in Conv2D: {p0} + {p1} + {p2} + {b} = {out}. The kernel slices never mix channels: only this "
+        "last sum does.",
+        "Частичная сумма каждого канала — сумма его собственных {n} копий, попавших сюда; затем каналы складываются "
+        "точно как в Conv2D: {p0} + {p1} + {p2} + {b} = {out}. Срезы ядра никогда не смешивают каналы: это делает "
+        "только итоговая сумма.",
+        "각 채널의 부분합은 여기에 도착한 그 채널 자신의 복사본 {n}개의 합이고, 그다음 채널들은 Conv2D와 똑같이 "
+        "더해집니다: {p0} + {p1} + {p2} + {b} = {out}. 커널 슬라이스는 채널을 섞지 않으며, 섞는 것은 이 마지막 합뿐입니다.",
+        "每个通道的部分和是落在这里的它自己的 {n} 个副本之和；然后各通道与 Conv2D 完全一样相加：{p0} + {p1} + {p2} + "
+        "{b} = {out}。卷积核切片从不混合通道：只有这最后的求和才会。",
+    ),
+    "tc_at": ("input at", "вход в", "입력 위치", "输入位置"),
+    "tc_tap": ("kernel tap", "точка ядра", "커널 위치", "卷积核位置"),
+    "tconv_try": (
+        "The same view for any layer and position (--trace adds it to the gathering trace):",
+        "Тот же вид для любого слоя и позиции (--trace добавляет его к трассировке сбора):",
+        "어떤 층과 위치에서도 같은 보기를 얻습니다 (--trace가 모으는 추적 옆에 추가합니다):",
+        "任何层和位置都能得到同样的视图（--trace 会把它加在收集式追踪旁）：",
     ),
 }
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
@@ -134,7 +135,33 @@ def _columns(a: Analysis, level: int) -> list[tuple[str, Callable[[LayerNumbers]
     return cols
 
 
-def layers_table(a: Analysis, level: int = 0, name_width: int | None = None) -> Table:
+def _cell_text(index: int, n: LayerNumbers, head: str, cell: Callable[[LayerNumbers], str | Text]) -> str:
+    if head == "#":
+        return str(index)
+    value = cell(n)
+    return value.plain if isinstance(value, Text) else value
+
+
+def widest_rows(a: Analysis, level: int) -> list[int]:
+    """The rows that hold each column's widest cell and longest word at ``level``: the table of those
+    rows alone measures as the whole table does (a column is as wide as its widest cell, and can
+    shrink to its longest word), so choosing a level costs a few rows' measuring, not every row's."""
+    best: dict[tuple[int, int], tuple[int, int]] = {}  # (column, metric) -> (width, row)
+    cols = _columns(a, level)
+    for index, n in enumerate(a.layers):
+        for col, (head, cell, _, _) in enumerate(cols):
+            text = _cell_text(index, n, head, cell)
+            width = max((cell_len(line) for line in text.splitlines()), default=0)
+            word = max((cell_len(w) for w in text.split()), default=width)
+            for metric, value in ((0, width), (1, word)):
+                if value > best.get((col, metric), (-1, 0))[0]:
+                    best[(col, metric)] = (value, index)
+    return sorted({row for _, row in best.values()})
+
+
+def layers_table(a: Analysis, level: int = 0, name_width: int | None = None,
+                 rows: Sequence[int] | None = None) -> Table:
+    """The table at ``level``; ``rows``: only those layers (to measure it, see :func:`widest_rows`)."""
     cols = _columns(a, level)
     t = Table(
         title=Text.assemble(Text(shown(a.listing.model)), f" ({a.listing.format})"
@@ -158,7 +185,8 @@ def layers_table(a: Analysis, level: int = 0, name_width: int | None = None) -> 
         t.add_column(head, footer=foot, justify=justify,  # type: ignore[arg-type]
                      footer_style=LABEL if foot else "", no_wrap=True,
                      max_width=name_width if name_col else None, overflow="ellipsis" if name_col else "fold")
-    for index, n in enumerate(a.layers):
+    for index in range(len(a.layers)) if rows is None else rows:
+        n = a.layers[index]
         row: list[RenderableType] = []
         for head, cell, _, _ in cols:
             row.append(str(index) if head == "#" else cell(n))
@@ -175,17 +203,24 @@ class LayersTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         wide = options.update_width(10_000)
-        full = Measurement.get(console, wide, layers_table(self.analysis, 0)).maximum
+        a = self.analysis
+
+        def width(level: int, name_width: int | None = None) -> int:  # measured on the widest rows only
+            return Measurement.get(console, wide, layers_table(a, level, name_width, widest_rows(a, level))).maximum
+
+        full = width(0)
+        chosen: tuple[int, int | None] = (LEVELS - 1, 10)
         for level in range(LEVELS):
-            table = layers_table(self.analysis, level)
-            if Measurement.get(console, wide, table).maximum <= options.max_width:
+            if width(level) <= options.max_width:
+                chosen = (level, None)
                 break
         else:
             for name_width in (24, 16, 10):
-                table = layers_table(self.analysis, LEVELS - 1, name_width)
-                if Measurement.get(console, wide, table).maximum <= options.max_width:
+                if width(LEVELS - 1, name_width) <= options.max_width:
+                    chosen = (LEVELS - 1, name_width)
                     break
-        yield table
+        level = chosen[0]
+        yield layers_table(a, *chosen)
         left_out = dropped_columns(self.analysis, level)
         if left_out:
             yield Text(f"left out at {options.max_width} columns: {', '.join(left_out)} "

@@ -33,7 +33,7 @@ class StackTable:
     #: (short_names, compact, trainable column when there are non-trainable parameters), widest first.
     LEVELS = ((False, False, True), (True, False, True), (True, True, True), (True, True, False))
 
-    def __init__(self, stack: counts.StackReport) -> None:
+    def __init__(self, stack: counts.Analysis) -> None:
         self.stack = stack
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -58,9 +58,9 @@ def _pads_text(pads: tuple[int, ...]) -> str:
     return f"{t},{b},{le},{r}"
 
 
-def _conv_row(rep: counts.LayerReport, short_names: bool) -> list[str]:
+def _conv_row(rep: counts.LayerNumbers, short_names: bool) -> list[str]:
     spec = rep.spec
-    assert rep.shape is not None  # a stack always has an input size
+    assert spec is not None and rep.out_shape is not None  # a conv layer of a stack, which has an input size
     name = [SHORT_KINDS[spec.kind] if short_names else spec.keras_name]
     name += [] if spec.kind == "depthwise" else [str(spec.filters)]
     name += [f"g{spec.groups}"] if spec.groups > 1 else []
@@ -72,11 +72,11 @@ def _conv_row(rep: counts.LayerReport, short_names: bool) -> list[str]:
         square_text(spec.kernel),
         square_text(spec.stride),
         spec.padding if isinstance(spec.padding, str) else f"p{square_text(spec.padding, 'x')}",
-        shape_text(rep.shape.out_shape),
+        shape_text(rep.out_shape),
     ]
 
 
-def _other_row(rep: counts.OtherReport, short_names: bool) -> list[str]:
+def _other_row(rep: counts.LayerNumbers, short_names: bool) -> list[str]:
     layer = rep.layer
     name = [OTHER_WORDS[layer.kind] if short_names else layer.class_name]
     if layer.kind == "dense":
@@ -91,7 +91,7 @@ def _other_row(rep: counts.OtherReport, short_names: bool) -> list[str]:
         square_text(layer.kernel) if pool and layer.kernel else "",
         square_text(layer.strides) if pool and layer.strides else "",
         pad,
-        shape_text(rep.out_shape),
+        shape_text(rep.out_shape or ()),
     ]
 
 
@@ -99,7 +99,7 @@ def _jump(j: Sequence[Fraction] | None) -> str:
     return DASH if j is None else square_text(j)
 
 
-def stack_table(stack: counts.StackReport, *, short_names: bool = False, compact: bool = False,
+def stack_table(stack: counts.Analysis, *, short_names: bool = False, compact: bool = False,
                 trainable: bool = True) -> Table:
     """The table of :class:`StackTable`, with Keras' class names or the stack syntax's short ones,
     columns one space apart when ``compact``. With ``trainable``, a ``trainable`` column appears
@@ -108,19 +108,19 @@ def stack_table(stack: counts.StackReport, *, short_names: bool = False, compact
     trainable = trainable and stack.non_trainable > 0
     rows = [["0", "input", "", "", "", shape_text(stack.in_shape), "", *([""] if trainable else []), "", "1", "1"]]
     for n, rep in enumerate(stack.layers, start=1):
-        cells = _conv_row(rep, short_names) if isinstance(rep, counts.LayerReport) else _other_row(rep, short_names)
+        cells = _conv_row(rep, short_names) if rep.spec is not None else _other_row(rep, short_names)
         rows.append([
             str(n),
             *cells,
             f"{counts.layer_total(rep):,}",
             *([f"{counts.layer_trainable(rep):,}"] if trainable else []),
             f"{counts.layer_macs(rep):,}",
-            square_text(rep.receptive_field),
+            square_text(rep.receptive_field or ()),
             _jump(rep.effective_stride),
         ])
-    footer = ["", "total", "", "", "", shape_text(stack.out_shape), f"{stack.total:,}",
+    footer = ["", "total", "", "", "", shape_text(stack.out_shape or ()), f"{stack.total:,}",
               *([f"{stack.trainable:,}"] if trainable else []), f"{stack.macs:,}",
-              square_text(last.receptive_field), _jump(last.effective_stride)]
+              square_text(last.receptive_field or ()), _jump(last.effective_stride)]
     whole = last.effective_stride is None
     t = Table(
         title=f"stack on {shape_text(stack.in_shape)} (H, W, C)",
@@ -158,7 +158,7 @@ def _joined(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def stack_totals(stack: counts.StackReport) -> Table:
+def stack_totals(stack: counts.Analysis) -> Table:
     """The totals under a stack table, with the FLOP convention."""
     bn = stack.total - stack.weights - stack.biases
     parameters = Text.assemble((f"{stack.total:,}", "bold"), f" = {stack.weights:,} weights + {stack.biases:,} biases")
@@ -170,9 +170,9 @@ def stack_totals(stack: counts.StackReport) -> Table:
                                                 "batch norm's moving mean and variance)")))
     last = stack.layers[-1]
     if last.effective_stride is None:
-        field = Text(f"{shape_text(last.receptive_field)}, the whole input: every output depends on all of it")
+        field = Text(f"{shape_text(last.receptive_field or ())}, the whole input: every output depends on all of it")
     else:
-        field = Text(f"{shape_text(last.receptive_field)} input pixels per output pixel, "
+        field = Text(f"{shape_text(last.receptive_field or ())} input pixels per output pixel, "
                      f"effective stride {square_text(last.effective_stride)}")
     rows += [
         ("MACs", Text.assemble((f"{stack.macs:,}", "bold"), "   FLOPs = 2·MACs = ", (f"{stack.flops:,}", "bold"))),
@@ -180,7 +180,7 @@ def stack_totals(stack: counts.StackReport) -> Table:
         ("notes", Text("FLOPs: a multiply and an add per MAC, bias adds not counted; fvcore, thop and ptflops "
                   "report MACs under the name \"FLOPs\"", style="dim")),
     ]
-    kinds = {r.layer.kind for r in stack.layers if isinstance(r, counts.OtherReport)}
+    kinds = {r.layer.kind for r in stack.layers if r.spec is None}
     named = [name for name, of in _NO_MACS if kinds & set(of)]
     if named:
         weightless = [name for name in named if name != "batch norm"]

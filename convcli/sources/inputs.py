@@ -130,7 +130,7 @@ def load_input(
         description += {"u": ", normalized to [0, 1]", "i": ", normalized to [-1, 1]"}.get(
             kind, ", float values kept (normalize scales integers only)"
         )
-        hwc = _normalized(hwc)
+        hwc = normalized(hwc)
     if size is not None:
         description += f", resized {hwc.shape[0]}×{hwc.shape[1]} → {size[0]}×{size[1]} (bilinear)"
         hwc = resize_image(hwc, size)
@@ -254,8 +254,8 @@ def _check_pixels(name: str, h: int, w: int, max_pixels: int | None) -> None:
         )
 
 
-def _normalized(arr: np.ndarray) -> np.ndarray:
-    """Integers divided by their dtype's maximum, as float64; floats kept (as float64)."""
+def normalized(arr: np.ndarray) -> np.ndarray:
+    """Integers divided by their dtype's maximum, as float64; floats kept (as float64); any shape."""
     out = arr.astype(np.float64)
     if arr.dtype.kind in "ui":
         out /= float(np.iinfo(arr.dtype).max)

@@ -99,14 +99,20 @@ def compute_kind(p: KindProblem) -> Outcome:
     cls = getattr(keras.layers, spec.keras_name, None)
     if cls is None:
         raise Refused(f"Keras {environment.version('keras')} has no {spec.keras_name} layer")
+    if spec.kind == "transpose":
+        return _transpose(p, cls, chosen)
     dtype = p.x.dtype.name
-    numeric = not isinstance(spec.padding, str)
+    # only Conv1D takes padding='causal' in Keras: another 1-D class gets its left zeros by ZeroPadding1D
+    causal = spec.padding == "causal" and spec.kind != "conv"
+    numeric = not isinstance(spec.padding, str) or causal
     padding = "valid" if numeric else spec.padding
     settings: dict[str, object] = {"kernel_size": spec.kernel, "strides": spec.stride, "padding": padding,
                                    "dilation_rate": spec.dilation, "dtype": dtype}
-    if spec.kind == "depthwise":
+    if spec.kind in ("depthwise", "separable"):
         settings["depth_multiplier"] = spec.depth_multiplier
-    else:
+    if spec.kind == "separable":
+        settings["filters"] = spec.out_channels
+    elif spec.kind != "depthwise":
         settings.update(filters=spec.out_channels, groups=spec.groups)
     try:
         conv = cls(**settings)
@@ -114,17 +120,61 @@ def compute_kind(p: KindProblem) -> Outcome:
         raise Refused(f"Keras refuses this {spec.keras_name}: {first_line(exc)}") from exc
     x = keras.ops.convert_to_tensor(p.x[None], dtype=dtype)
     how = f"{spec.keras_name}(padding={padding!r})"
+    weights = [p.kernel, p.bias] if p.pointwise is None else [p.kernel, p.pointwise, p.bias]
     if numeric:
         pads = p.pad_width
         x = getattr(keras.layers, f"ZeroPadding{n}D")(pads if n > 1 else pads[0], dtype=dtype)(x)
-        how = f"ZeroPadding{n}D({pads}) then {how}: Keras has no numeric padding"
+        how = f"ZeroPadding{n}D({pads}) then {how}: " + (
+            f"Keras' {spec.keras_name} takes no 'causal'" if causal else "Keras has no numeric padding")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="__array__ implementation", category=DeprecationWarning)
         try:
             conv.build(tuple(x.shape))
-            conv.set_weights([p.kernel, p.bias])
+            conv.set_weights(weights)
             y = keras.ops.convert_to_numpy(conv(x))[0]
         except ValueError as exc:
             raise Refused(f"Keras refuses this {spec.keras_name}: {first_line(exc)}") from exc
-    layout = f"x[None] (1, *S, C); kernel {spec.kernel_shapes()['kernel']} as is, by set_weights([kernel, bias])"
+    shapes = {k: v for k, v in spec.kernel_shapes().items() if k != "bias"}
+    names = ", ".join(f"{k} {v}" for k, v in shapes.items())
+    layout = f"x[None] (1, *S, C); {names} as is, by set_weights([{', '.join(shapes)}, bias])"
     return Outcome("Keras", environment.version("keras"), COMPUTED, layout, how, np.asarray(y), note=chosen)
+
+
+def _transpose(p: KindProblem, cls: type, chosen: str) -> Outcome:
+    """A transposed layer by Keras' ``Conv{n}DTranspose``: its ``valid``/``same`` as they are; PyTorch's count ``P``
+    (Keras has none) as ``valid`` with ``output_padding`` max(0, op - P), then ``Cropping{n}D`` of what remains to
+    cut. Groups are refused: Keras' transposed layers have none."""
+    import keras
+
+    spec, n = p.spec, p.spec.ndim
+    if spec.groups > 1:
+        raise Refused(f"Keras' {spec.keras_name} has no groups (PyTorch's {spec.torch_name} has): "
+                      f"groups={spec.groups} is not expressible")
+    dtype = p.x.dtype.name
+    numeric = not isinstance(spec.padding, str)
+    op = spec.output_padding
+    crop: tuple[tuple[int, int], ...] = ()
+    if not isinstance(spec.padding, str):
+        given, counts = op or (0,) * n, tuple(int(q) for q in spec.padding)
+        op = tuple(max(0, o - q) for o, q in zip(given, counts, strict=True))
+        crop = tuple((q, max(0, q - o)) for o, q in zip(given, counts, strict=True))
+    padding = "valid" if numeric else str(spec.padding)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="__array__ implementation", category=DeprecationWarning)
+        try:
+            conv = cls(filters=spec.out_channels, kernel_size=spec.kernel, strides=spec.stride, padding=padding,
+                       output_padding=op, dilation_rate=spec.dilation, dtype=dtype)
+            x = keras.ops.convert_to_tensor(p.x[None], dtype=dtype)
+            conv.build(tuple(x.shape))
+            conv.set_weights([p.kernel, p.bias])
+            y = conv(x)
+            if any(v for pair in crop for v in pair):
+                y = getattr(keras.layers, f"Cropping{n}D")(crop if n > 1 else crop[0], dtype=dtype)(y)
+            out = keras.ops.convert_to_numpy(y)[0]
+        except ValueError as exc:
+            raise Refused(f"Keras refuses this {spec.keras_name}: {first_line(exc)}") from exc
+    how = f"{spec.keras_name}(padding={padding!r}, output_padding={op})"
+    if numeric:
+        how += f" then Cropping{n}D({crop}): Keras has no numeric padding for a transposed conv"
+    layout = f"x[None] (1, *S, C); kernel {spec.kernel_shapes()['kernel']} as is (Keras' (*k, F, C)), by set_weights"
+    return Outcome("Keras", environment.version("keras"), COMPUTED, layout, how, np.asarray(out), note=chosen)

@@ -71,6 +71,10 @@ def compute_kind(p: KindProblem) -> Outcome:
     import torch.nn.functional as F
 
     spec = p.spec
+    if spec.kind == "transpose":
+        return _transpose(p)
+    if spec.kind == "separable":
+        return _separable(p)
     kernel, groups = p.grouped_kernel()
     pads = p.pad_width
     c, f = p.x.shape[-1], kernel.shape[-1]
@@ -94,4 +98,62 @@ def compute_kind(p: KindProblem) -> Outcome:
         conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(p.bias)))
         y = conv(x)[0]
     layout = f"x (*S, C) → (1, C, *S); kernel {spec.kernel_shapes()['kernel']} (Keras) → (F, C/g, *k)"
+    return Outcome("PyTorch", torch.__version__, COMPUTED, layout, how, np.moveaxis(y.numpy(), 0, -1).copy())
+
+
+def _transpose(p: KindProblem) -> Outcome:
+    """A transposed layer by ``F.conv_transpose{n}d``: PyTorch's padding ``P`` and ``output_padding`` as they are;
+    Keras' ``valid``/``same`` (no PyTorch spelling) as the uncut output, then ``F.pad`` with negative pads cutting
+    what Keras cuts (a positive one adds the zeros no kernel copy reaches), then the bias."""
+    import torch
+    import torch.nn.functional as F
+
+    spec, n = p.spec, p.spec.ndim
+    conv = getattr(F, f"conv_transpose{n}d")
+    x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(p.x, -1, 0)))[None]
+    w = torch.from_numpy(np.ascontiguousarray(np.moveaxis(p.kernel, (-1, -2), (0, 1))))  # (C, F/g, *k)
+    b = torch.from_numpy(np.ascontiguousarray(p.bias))
+    name = f"conv_transpose{n}d"
+    with torch.no_grad():
+        if not isinstance(spec.padding, str):
+            op = spec.output_padding or (0,) * n
+            y = conv(x, w, b, stride=spec.stride, padding=tuple(spec.padding), output_padding=op,
+                     groups=spec.groups, dilation=spec.dilation)[0]
+            how = (f"F.{name}(padding={pair_text(spec.padding)}, output_padding={pair_text(op)}, "
+                   f"groups={spec.groups})")
+        else:
+            crops = p.transpose_geometry().crops
+            flat = tuple(-v for pair in reversed(crops) for v in pair)
+            y = conv(x, w, None, stride=spec.stride, padding=0, groups=spec.groups, dilation=spec.dilation)
+            y = F.pad(y, flat)[0] + b.reshape(-1, *(1,) * n)
+            how = (f"F.{name}(padding=0), then F.pad(y, {flat}) cuts Keras' {spec.padding!r} crops {crops}, then "
+                   f"the bias: PyTorch has no {spec.padding!r} for a transposed conv")
+    layout = f"x (*S, C) → (1, C, *S); kernel {spec.kernel_shapes()['kernel']} (Keras) → (C, F/g, *k)"
+    return Outcome("PyTorch", torch.__version__, COMPUTED, layout, how, np.moveaxis(y.numpy(), 0, -1).copy())
+
+
+def _separable(p: KindProblem) -> Outcome:
+    """A separable layer by PyTorch's depthwise ``F.conv{n}d`` (``groups=C``, ``C·M`` outputs) then a 1×…×1 one."""
+    import torch
+    import torch.nn.functional as F
+
+    spec, n = p.spec, p.spec.ndim
+    assert p.pointwise is not None
+    conv = getattr(F, f"conv{n}d")
+    c, m = p.kernel.shape[-2], p.kernel.shape[-1]
+    f = p.pointwise.shape[-1]
+    x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(p.x, -1, 0)))[None]
+    pads = p.pad_width
+    flat = tuple(v for pair in reversed(pads) for v in pair)
+    # Keras' depthwise output c·M + j is torch's too: group c's j-th output channel
+    dw = np.moveaxis(p.kernel.reshape(*spec.kernel, c * m), -1, 0)[:, None]  # (C·M, 1, *k)
+    pw = p.pointwise.reshape(c * m, f).T.reshape(f, c * m, *(1,) * n)  # (F, C·M, 1, …)
+    with torch.no_grad():
+        y = conv(F.pad(x, flat), torch.from_numpy(np.ascontiguousarray(dw)), None, stride=spec.stride,
+                 dilation=spec.dilation, groups=c)
+        y = conv(y, torch.from_numpy(np.ascontiguousarray(pw)), torch.from_numpy(np.ascontiguousarray(p.bias)))[0]
+    how = (f"F.pad(x, {flat}), F.conv{n}d(groups={c}) with the depthwise kernel ({c * m}, 1, *k), then F.conv{n}d "
+           f"with the pointwise ({f}, {c * m}{', 1' * n}) and the bias")
+    layout = ("x (*S, C) → (1, C, *S); depthwise_kernel (*k, C, M) → (C·M, 1, *k); "
+              "pointwise_kernel (1, …, C·M, F) → (F, C·M, 1, …)")
     return Outcome("PyTorch", torch.__version__, COMPUTED, layout, how, np.moveaxis(y.numpy(), 0, -1).copy())

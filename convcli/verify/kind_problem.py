@@ -6,19 +6,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convcli.layer.geometry import TransposeGeometry
 from convcli.layer.spec import ConvSpec
 
 
 @dataclass(frozen=True)
 class KindProblem:
     """A layer of any kind and rank: ``x (*S, C)``, ``kernel`` in the kind's Keras layout (conv ``(*k, C/g, F)``,
-    depthwise ``(*k, C, M)``), ``bias (F,)``; ``semantics`` the framework whose rules the user asked for."""
+    depthwise ``(*k, C, M)``, transpose ``(*k, F/g, C)``, separable: its ``depthwise_kernel (*k, C, M)``),
+    ``pointwise (1, …, 1, C·M, F)`` a separable layer's ``pointwise_kernel`` (else None), ``bias (F,)``;
+    ``semantics`` the framework whose rules the user asked for."""
 
     spec: ConvSpec
     x: np.ndarray
     kernel: np.ndarray
     bias: np.ndarray
     semantics: str = "keras"
+    pointwise: np.ndarray | None = None
+
+    def transpose_geometry(self) -> TransposeGeometry:
+        """A transposed layer's geometry on this input: where its kernel copies land, what it cuts per axis."""
+        spec, n = self.spec, self.spec.ndim
+        padding = (spec.padding,) * n if isinstance(spec.padding, str) else tuple(spec.padding)
+        return TransposeGeometry.build(self.x.shape[:-1], spec.kernel, spec.stride, spec.dilation, padding,
+                                       spec.output_padding)
 
     @property
     def pad_width(self) -> tuple[tuple[int, int], ...]:

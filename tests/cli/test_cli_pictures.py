@@ -208,3 +208,56 @@ def test_quiet_and_piped_runs_print_no_progress(gradient: Path):
     assert code == 0 and "convolving" in shown, shown
     code, quiet = on_a_terminal("run", gradient, "--view", "numbers", "--quiet")
     assert code == 0 and quiet == "", quiet
+
+
+def test_view_dominant_shows_and_jsons_the_channel_of_largest_partial():
+    """The textbook example: B (10000) dominates every position, on the screen and in --json."""
+    args = ("run", SAMPLES / "textbook.npy", "-k", "2", "--init", "ones", "--view", "dominant")
+    r = invoke(*args)
+    assert r.exit_code == 0, r.output
+    assert "dominant channel" in r.stdout and "c2  100.0% of the positions" in r.stdout
+    r = invoke(*args, "--json")
+    assert r.exit_code == 0, r.output
+    (doc,) = json.loads(r.stdout)["dominant"]
+    assert doc["map"] == [[2, 2], [2, 2]] and doc["block"] == 1
+    assert [(c["label"], c["share"]) for c in doc["channels"]] == [("c0", 0.0), ("c1", 0.0), ("c2", 100.0)]
+
+
+SCREENS = {
+    "explain": ("explain", "--step", "2"),
+    "params": ("params", "-c", "3", "-f", "8", "--input-size", "32,32,3"),
+    "params --stack": ("params", "--stack", "conv 8 k3 same, maxpool 2, gap, dense 10", "--input-size", "32,32,3"),
+    "layers": ("layers", SAMPLES / "edges.keras", "--input-size", "64,64,3"),
+}
+
+
+@pytest.mark.parametrize("name", list(SCREENS))
+def test_width_sets_explain_params_and_layers_screens_and_exports(name: str, tmp_path: Path):
+    args = SCREENS[name]
+    widths = {}
+    for width in (60, 130):
+        target = tmp_path / f"w{width}.txt"
+        r = invoke(*args, "--width", str(width), "--export", target, columns=200)
+        assert r.exit_code == 0, r.output
+        for text in (r.stdout, target.read_text(encoding="utf-8")):
+            assert max(map(len, text.splitlines())) <= width
+        widths[width] = max(map(len, r.stdout.splitlines()))
+    assert widths[60] < widths[130]  # the screen follows --width, not the terminal's 200 columns
+    assert invoke(*args, "--width", "10").exit_code == 2
+
+
+@pytest.mark.parametrize("name", ["explain", "params", "layers"])
+def test_theme_sets_the_export_page_of_explain_params_and_layers(name: str, tmp_path: Path):
+    from rich.terminal_theme import DEFAULT_TERMINAL_THEME, SVG_EXPORT_THEME
+
+    # the page: the SVG's first filled rectangle (its window), the HTML's first background
+    page = {".svg": re.compile(r'<rect fill="(#[0-9a-f]{6})"'), ".html": re.compile(r"background-color: (#[0-9a-f]{6})")}
+    for theme_name, terminal in (("light", DEFAULT_TERMINAL_THEME), ("dark", SVG_EXPORT_THEME)):
+        for suffix in (".svg", ".html"):
+            target = tmp_path / f"{theme_name}{suffix}"
+            extra = () if theme_name == "light" else ("--theme", "dark")  # light by default
+            r = invoke(*SCREENS[name], "--export", target, *extra)
+            assert r.exit_code == 0, r.output
+            found = page[suffix].search(target.read_text(encoding="utf-8"))
+            assert found is not None and found.group(1) == terminal.background_color.hex
+    assert invoke(*SCREENS[name], "--theme", "sepia").exit_code == 2

@@ -27,7 +27,7 @@ def params_json(*args: str) -> dict:
         (["-f", "4"], "give the input channels"),
         (["--input-size", "8,8,0"], "--input-size needs channels C ≥ 1"),
         (["--kind", "depthwise", "-c", "3", "-f", "4"], "--filters: a depthwise layer has no filter count"),
-        (["--kind", "transpose", "-c", "3", "--padding", "1"], "--padding: a transpose layer takes padding"),
+        (["--kind", "separable", "-c", "3", "-f", "3", "--groups", "3"], "--groups: groups is for conv and transpose"),
         (["-c", "3", "--input-size", "8,8,4"], "--in-channels 3 contradicts --input-size 8,8,4"),
         (["--stack", "conv 8", "-c", "3", "--input-size", "8,8,3"], "drop --in-channels"),
         (["--stack", "conv 8", "--input-size", "8,8"], "--stack needs --input-size H,W,C"),

@@ -66,6 +66,15 @@ def test_output_shapes_equal_keras(case: dict):
     assert list(counts.layer_shape(spec, (h, w)).out_shape) == case["output"]
 
 
+def test_transpose_takes_pytorch_padding_and_dilation():
+    # PyTorch's padding P cuts P from each end: (n - 1)·s - 2P + (k - 1)·d + 1
+    assert counts.layer_shape(ConvSpec("transpose", 3, 8, (3, 3), padding=(1, 1)), (8, 8)).out_shape == (8, 8, 8)
+    spec = ConvSpec("transpose", 3, 8, (3, 3), (2, 2), padding=(1, 1), dilation=(2, 2), output_padding=(1, 0))
+    assert counts.layer_shape(spec, (5, 5)).out_shape == (12, 11, 8)
+    with pytest.raises(ShapeError, match="transposed output"):
+        counts.layer_shape(ConvSpec("transpose", 3, 8, (3, 3), padding=(5, 5)), (2, 2))
+
+
 def test_transpose_output_size_rule():
     # Keras 3: valid -> (n - 1)·s + max(k, s); same -> n·s
     assert geometry.transpose_out_1d(5, 3, 2, "valid") == 11
@@ -268,7 +277,6 @@ def test_stack_report_hand_worked():
         ("sep 8 g2", ["layer 1", "'g2'", "groups is for conv and transpose"]),
         ("conv 8 k0", ["layer 1", "'k0'", "≥ 1"]),
         ("conv 8 s2x", ["layer 1", "unknown word 's2x'"]),
-        ("tconv 8 p1", ["layer 1", "'p1'", "valid or same"]),
         ("conv 8, conv 0", ["layer 2", "'0'", "≥ 1"]),
         ("", ["--stack is empty"]),
     ],
@@ -301,7 +309,9 @@ def test_stack_shape_error_names_layer_and_input():
         (ConvSpec("conv", 0, 4, (3, 3)), "in_channels", "must be ≥ 1, got 0"),
         (ConvSpec("depthwise", 3, 4, (3, 3)), "filters", "no filter count"),
         (ConvSpec("conv", 3, None, (3, 3)), "filters", "needs a filter count"),
-        (ConvSpec("transpose", 3, 4, (3, 3), dilation=(2, 2)), "dilation", "not supported"),
+        (ConvSpec("transpose", 3, 4, (3, 3), (2, 2), output_padding=(2, 0)), "output_padding",
+         "smaller than the stride"),
+        (ConvSpec("conv", 3, 4, (3, 3), output_padding=(0, 0)), "output_padding", "for transpose layers"),
         (ConvSpec("conv", 3, 4, (3, 3), depth_multiplier=2), "depth_multiplier", "depthwise and separable"),
         (ConvSpec("pool", 3, 4, (3, 3)), "kind", "unknown layer kind"),
     ],

@@ -39,6 +39,9 @@ def test_key_numbers_in_every_language(lang: str):
     assert "13468  13468" in out and "40000  40000" in out
     # section 4: Conv2D 2×2×1 against Conv3D 2×2×2×1 (depth 0: 4 + 400, depth 1: 400 + 40000)
     assert "2×2×2×1" in out and "404  404" in out and "40400  40400" in out
+    # section 7: a transposed layer's scatter at output (2, 2): four copies per channel, the same channel sum
+    assert "10000 · 1 = 10000" in out
+    assert len(re.findall(r"^ \(0, 0\) +\(2, 2\) +1 · 1 = 1 +100 · 1 = 100 +10000 · 1 = 10000 *$", out, re.M)) == 1
     lines = out.splitlines()
     assert 60 <= len(lines) <= 150
     assert max(len(line) for line in lines) <= 100
@@ -82,6 +85,7 @@ def test_numbers_are_computed_not_typed():
     (4, "4 · Why is it called 2-D", "40400", "3 · Can"),
     (5, "5 · How can I know for sure", "convcli params -c 3 -f 1 -k 2", "4 · Why"),
     (6, "6 · Why does my GPU give other numbers", "39936", "5 · How"),
+    (7, "7 · How does a transposed convolution add up the channels", "4 + 400 + 40000 + 0 = 40404", "6 · Why"),
 ])
 def test_step_shows_one_section(step: int, heading: str, present: str, absent: str):
     r = invoke("--step", str(step))
@@ -113,7 +117,7 @@ def test_fits_80_columns(lang: str):
     lines = r.stdout.splitlines()
     assert max(cell_len(line) for line in lines) <= 80
     assert "…" not in r.stdout
-    assert 60 <= len(lines) <= 150
+    assert 60 <= len(lines) <= 175  # seven sections (the seventh, the transposed conv's sum, about 25 lines)
 
 
 @pytest.mark.parametrize("lang", explain_texts.LANGS)

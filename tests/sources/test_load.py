@@ -1013,7 +1013,7 @@ def test_make_samples_reproduces_the_files(tmp_path: Path) -> None:
     written = module.make(DATA, tmp_path)
     assert {p.name for p in written} == {
         "grace_hopper.jpg", "grace_hopper.png", "textbook.npy", "textbook.csv", "kernel_ones_2x2_keras.npy",
-        "kernel_ones_2x2_torch.npy", "kernel_sobel_x.csv", "kernel_rgb_keras.npy", "signal.npy",
+        "kernel_ones_2x2_torch.npy", "kernel_sobel_x.csv", "kernel_rgb_keras.npy", "signal.npy", "chirp.wav",
     }  # fmt: skip
     for path in written:
         if path.suffix == ".png":  # compare pixels: zlib output may differ between builds

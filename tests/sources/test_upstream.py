@@ -199,7 +199,7 @@ def test_lambda_layer_is_refused_and_its_code_never_runs(tmp_path: Path) -> None
     assert str(info.value) == (f"{path}: layer 'sneaky' is a Lambda layer, Python code saved in the file; convcli "
                                "does not run it (refused)")
     assert not marker.exists()
-    # hidden in a nested model, the listing does not show it: Keras' safe mode refuses it
+    # inside a nested model: the listing shows it by its path, and it is refused the same way
     inner_in = k.Input((6, 6, 1))
     inner = k.Model(inner_in, L.Lambda(touch, name="deep")(inner_in), name="inner")
     j = k.Input((6, 6, 1), name="img")
@@ -210,8 +210,8 @@ def test_lambda_layer_is_refused_and_its_code_never_runs(tmp_path: Path) -> None
     listing = read_model(path)
     with pytest.raises(LoadError) as info:
         up.layer_input(path, listing, _index(listing, "conv"), np.zeros((6, 6, 1)))
-    assert str(info.value) == (f"{path}: Keras refuses to load it safely (a Lambda or other Python code in the "
-                               "file; convcli never loads unsafely)")
+    assert str(info.value) == (f"{path}: layer 'inner/deep' is a Lambda layer, Python code saved in the file; "
+                               "convcli does not run it (refused)")
     assert not marker.exists()
 
 

@@ -277,12 +277,10 @@ def test_find_layer_errors_name_the_file_and_the_way_out(tmp_path: Path) -> None
     file = str(tmp_path / "m.keras")
     cases = {
         "grouper": "has no layer of that name; did you mean 'grouped'?",
-        "zzz": "has no layer of that name; the engine explores conv and depthwise layers: 'plain', 'grouped', "
-               "'dw_bias', 'dw', 'nobias'",
+        "zzz": "has no layer of that name; the engine explores its conv layers: 'plain', 'grouped', "
+               "'dw_bias', 'dw', 'sep', … and 2 more",
         "99": f"has {len(listing.layers)} layers, numbered 0 to {len(listing.layers) - 1}",
-        "pool": "is a MaxPooling2D (maxpool), not a convolution: the engine explores conv and depthwise layers",
-        "sep": "is a SeparableConv2D (separable conv): the engine explores conv and depthwise layers: 'plain'",
-        "up": "is a Conv2DTranspose (transpose conv): the engine explores",
+        "pool": "is a MaxPooling2D (maxpool), not a convolution: the engine explores its conv layers: 'plain'",
         "0": "'image' (#0) of",
     }
     for which, expect in cases.items():
@@ -292,6 +290,8 @@ def test_find_layer_errors_name_the_file_and_the_way_out(tmp_path: Path) -> None
         message = str(info.value)
         assert message.startswith("layer ") and file in message and expect in message, message
         assert "\n" not in message
+    for which in ("sep", "up"):  # a separable and a transposed layer are explored
+        assert find_layer(listing, which)[1].kind in ("separable", "transpose")
 
 
 def test_find_layer_ambiguous_case_and_many_layers() -> None:

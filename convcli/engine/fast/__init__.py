@@ -18,8 +18,8 @@ The result equals the reference tap loop up to float summation order; the same o
 numpy only.
 """
 
-from convcli.engine.fast.dense import conv_stride1, space_to_depth
+from convcli.engine.fast.dense import conv_planes, conv_stride1, space_to_depth
 from convcli.engine.fast.extremes import planar_extremes
 from convcli.engine.fast.stats import partial_stats
 
-__all__ = ["conv_stride1", "partial_stats", "planar_extremes", "space_to_depth"]
+__all__ = ["conv_planes", "conv_stride1", "partial_stats", "planar_extremes", "space_to_depth"]

@@ -77,9 +77,37 @@ def space_to_depth(region: np.ndarray, kernel: np.ndarray, stride: tuple[int, in
     return x2, k2
 
 
+def conv_planes(x: np.ndarray, kernel: np.ndarray, dilations: tuple[int, int, int], planes: tuple[int, int],
+                out: np.ndarray, *, im2col: bool | None = None) -> None:
+    """Output planes ``[p0, p1)`` of a stride-1, one-group 3-D cross-correlation, written into ``out``.
+
+    ``x (D_in, H_in, W_in, C)`` is the padded input (read without padding), ``kernel (kd, kh, kw, C, F)``,
+    ``out (p1 - p0, H', W', F)``. Output plane ``p`` is a 2-D layer whose input is the ``kd`` planes it
+    reads side by side as channels (``(H_in, W_in, kd·C)``, channel ``a·C + c`` being channel ``c`` of
+    plane ``p + a·dd``) and whose kernel is ``(kh, kw, kd·C, F)``: one call of the 2-D flattened grid
+    (see :mod:`convcli.engine.fast`) per plane, an im2col of ``kh·kw·kd·C`` columns per tile by default,
+    copied ``kh`` runs of ``kw·kd·C`` values a position instead of ``kd·kh`` runs of ``kw·C``.
+    """
+    kd, kh, kw, c, f = kernel.shape
+    dd, dh, dw = dilations
+    _, h_in, w_in, _ = x.shape
+    ho, wo = out.shape[1:3]
+    valid = ho * w_in - (kw - 1) * dw
+    offsets = [u * dh * w_in + v * dw for u in range(kh) for v in range(kw)]
+    taps = np.ascontiguousarray(kernel.transpose(1, 2, 0, 3, 4)).reshape(kh * kw, kd * c, f)
+    wide = len(offsets) * kd * c >= tuning.IM2COL_MIN_CHANNELS if im2col is None else im2col
+    stacked = np.empty((h_in, w_in, kd, c), dtype=x.dtype)
+    for p in range(*planes):
+        for a in range(kd):
+            stacked[:, :, a] = x[p + a * dd]
+        _dense(stacked.reshape(h_in * w_in, kd * c), taps, offsets, w_in, valid, out[p - planes[0]], kw, dw,
+               im2col=wide)
+
+
 def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, valid: int, out: np.ndarray,
-           kw: int = 1, dw: int = 1) -> None:
-    """``out (H', W', F)`` from ``flat (h_in·w_in, C)`` and ``taps (kh·kw, C, F)``, tile by tile."""
+           kw: int = 1, dw: int = 1, *, im2col: bool | None = None) -> None:
+    """``out (H', W', F)`` from ``flat (h_in·w_in, C)`` and ``taps (kh·kw, C, F)``, tile by tile
+    (``im2col``: one GEMM over the taps side by side, or one per tap; by default from the channels)."""
     ntaps, c, f = taps.shape
     kh = ntaps // kw
     # the kw taps of a kernel row read kw·C adjacent floats when the rows of `flat` are packed
@@ -87,19 +115,21 @@ def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, va
     run = kw * c if dw == 1 and kw > 1 and packed else 0
     ho, wo, _ = out.shape
     dtype = out.dtype
-    im2col = c >= tuning.IM2COL_MIN_CHANNELS
-    rows = tuning.tile_rows(w_in, ntaps * c if im2col else c * 4, dtype.itemsize, ho)
+    if im2col is None:
+        im2col = c >= tuning.IM2COL_MIN_CHANNELS
+    width = ntaps * c if im2col else c * 4
+    rows = tuning.tile_rows(w_in, width, dtype.itemsize, ho)
     if im2col:  # a GEMM of a few hundred rows leaves BLAS's second core idle: keep tiles tall enough
         rows = min(ho, max(rows, -(-tuning.MIN_GEMM_ROWS // w_in)))
-    acc = np.empty((rows * w_in, f), dtype=dtype)
+    tiles = grid_tiles(ho, w_in, valid, rows, tuning.MIN_GEMM_ROWS if im2col else 1, width * dtype.itemsize)
+    pieces = tiles[0][0] < 0
+    acc = np.empty((tiles[0][3] if pieces else rows * w_in, f), dtype=dtype)
     if im2col:
-        buf = np.empty((rows * w_in, ntaps * c), dtype=dtype)
+        buf = np.empty((acc.shape[0], ntaps * c), dtype=dtype)
         weights = taps.reshape(ntaps * c, f)
     else:
         tmp = np.empty_like(acc)
-    for r0 in range(0, ho, rows):
-        r1 = min(r0 + rows, ho)
-        start, stop = r0 * w_in, min(r1 * w_in, valid)
+    for r0, r1, start, stop in tiles:
         m = stop - start
         if im2col:
             if run:  # one copy per kernel row instead of one per tap
@@ -116,5 +146,24 @@ def _dense(flat: np.ndarray, taps: np.ndarray, offsets: list[int], w_in: int, va
                 off = offsets[t]
                 np.matmul(flat[start + off : stop + off], taps[t], out=tmp[:m])
                 acc[:m] += tmp[:m]
-        # grid positions past `valid` are discarded columns of the last row: never read below
-        out[r0:r1] = acc[: (r1 - r0) * w_in].reshape(r1 - r0, w_in, f)[:, :wo]
+        if r1 < 0:  # a piece of the one output row
+            out[0, start:stop] = acc[:m]
+        else:  # grid positions past `valid` are discarded columns of the last row: never read below
+            out[r0:r1] = acc[: (r1 - r0) * w_in].reshape(r1 - r0, w_in, f)[:, :wo]
+
+
+def grid_tiles(ho: int, w_in: int, valid: int, rows: int, least: int, bytes_per_position: int,
+               ) -> list[tuple[int, int, int, int]]:
+    """The tiles of an ``ho``-row output on a ``w_in``-wide grid: ``(r0, r1, start, stop)``, the grid
+    positions ``[start, stop)`` of output rows ``[r0, r1)`` (``rows`` a tile).
+
+    A one-row output (a 1-D layer, :func:`convcli.engine.one_row`) is cut along its columns instead, into
+    pieces of :data:`~convcli.engine.fast.tuning.TILE_BYTES` (at least ``least`` positions each), marked
+    ``r0 = r1 = -1``: there ``start:stop`` are output columns too, and one row of a million samples
+    never makes a buffer of a million positions that no cache holds.
+    """
+    if ho == 1 and valid > least:
+        step = max(least, tuning.TILE_BYTES // max(1, bytes_per_position))
+        if step < valid:
+            return [(-1, -1, j, min(j + step, valid)) for j in range(0, valid, step)]
+    return [(r0, min(r0 + rows, ho), r0 * w_in, min(min(r0 + rows, ho) * w_in, valid)) for r0 in range(0, ho, rows)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from convcli.engine.fast import tuning
+from convcli.engine.fast.dense import grid_tiles
 
 
 def partial_stats(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, int], out_hw: tuple[int, int],
@@ -41,16 +42,19 @@ def partial_stats(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, i
     weights = np.ascontiguousarray(kernel.reshape(ntaps, cg, groups, fg).transpose(2, 1, 3, 0))
     width = ntaps + 2 * fg + (f if total is not None else 0)
     rows = max(tuning.tile_rows(w_in, width, dtype.itemsize, ho), min(ho, -(-tuning.MIN_STATS_POSITIONS // w_in)))
-    plane = np.empty(rows * w_in + reach, dtype=dtype)
-    buf = np.empty((ntaps, rows * w_in), dtype=dtype)
-    res = np.empty((fg, rows * w_in), dtype=dtype)
-    mags = np.empty((fg, rows * wo), dtype=dtype)
-    acc = np.empty((f, rows * w_in), dtype=dtype) if total is not None else None
-    for r0 in range(0, ho, rows):
-        r1 = min(r0 + rows, ho)
-        n = r1 - r0
-        start, stop = r0 * w_in, min(r1 * w_in, valid)
+    tiles = grid_tiles(ho, w_in, valid, rows, tuning.MIN_STATS_POSITIONS, width * dtype.itemsize)
+    pieces = tiles[0][0] < 0  # one long row, cut along its columns
+    size = tiles[0][3] if pieces else rows * w_in
+    plane = np.empty(size + reach, dtype=dtype)
+    buf = np.empty((ntaps, size), dtype=dtype)
+    res = np.empty((fg, size), dtype=dtype)
+    mags = np.empty((fg, size if pieces else rows * wo), dtype=dtype)
+    acc = np.empty((f, size), dtype=dtype) if total is not None else None
+    for r0, r1, start, stop in tiles:
         m = stop - start
+        n, w = (1, m) if pieces else (r1 - r0, w_in)
+        kept_w = m if pieces else wo  # the output columns of the tile's rows
+        at = (slice(0, 1), slice(start, stop)) if pieces else (slice(r0, r1), slice(None))
         for ch in range(c):
             g, cc = divmod(ch, cg)
             fs = slice(g * fg, (g + 1) * fg)
@@ -62,18 +66,18 @@ def partial_stats(region: np.ndarray, kernel: np.ndarray, dilation: tuple[int, i
             out = acc[fs] if first else res  # type: ignore[index]
             np.matmul(weights[g, cc], buf[:, :m], out=out[:, :m])
             # positions m.. are the last row's discarded columns: the view below never reads them
-            maps = out[:, : n * w_in].reshape(fg, n, w_in)[:, :, :wo]
-            mag = mags[:, : n * wo].reshape(fg, n, wo)
+            maps = out[:, : n * w].reshape(fg, n, w)[:, :, :kept_w]
+            mag = mags[:, : n * kept_w].reshape(fg, n, kept_w)
             np.abs(maps, out=mag)
-            abs_sums[cc, fs] += mags[:, : n * wo].sum(axis=1, dtype=np.float64)  # float32 could overflow
+            abs_sums[cc, fs] += mags[:, : n * kept_w].sum(axis=1, dtype=np.float64)  # float32 could overflow
             if low is not None and high is not None:
                 np.minimum(low[cc, fs], maps.min(axis=(1, 2)), out=low[cc, fs])
                 np.maximum(high[cc, fs], maps.max(axis=(1, 2)), out=high[cc, fs])
             if acc is not None and not first:
                 acc[fs, :m] += res[:, :m]
             if kept is not None:
-                kept[r0:r1, :, cc, fs] = maps.transpose(1, 2, 0)
+                kept[(*at, cc, fs)] = maps.transpose(1, 2, 0)
         if total is not None and acc is not None:
             if bias is not None:  # on the planar rows, where it is one long add per filter
                 acc[:, :m] += bias[:, None]
-            total[r0:r1] = acc[:, : n * w_in].reshape(f, n, w_in)[:, :, :wo].transpose(1, 2, 0)
+            total[at] = acc[:, : n * w].reshape(f, n, w)[:, :, :kept_w].transpose(1, 2, 0)

@@ -11,18 +11,26 @@ refused.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from convcli.errors import LoadError
 from convcli.layer import model as lm
 from convcli.layer.spec import LayerConfigError
 from convcli.sources.models import bounds
+from convcli.sources.models import keras_values as values
 from convcli.text import shown
 
 CONV_CLASSES = {
     "Conv2D": "conv", "Convolution2D": "conv", "DepthwiseConv2D": "depthwise", "SeparableConv2D": "separable",
     "SeparableConvolution2D": "separable", "Conv2DTranspose": "transpose", "Convolution2DTranspose": "transpose",
+    "Conv1D": "conv", "Convolution1D": "conv", "Conv3D": "conv", "Convolution3D": "conv",
+    "DepthwiseConv1D": "depthwise", "SeparableConv1D": "separable", "SeparableConvolution1D": "separable",
+    "Conv1DTranspose": "transpose", "Conv3DTranspose": "transpose", "Convolution3DTranspose": "transpose",
 }
+#: The spatial axes of each conv class (the rest are 2-D).
+CONV_AXES = {"Conv1D": 1, "Convolution1D": 1, "DepthwiseConv1D": 1, "SeparableConv1D": 1, "SeparableConvolution1D": 1,
+             "Conv1DTranspose": 1, "Conv3D": 3, "Convolution3D": 3, "Conv3DTranspose": 3, "Convolution3DTranspose": 3}
 OTHER_CLASSES = {
     "Dense": "dense", "BatchNormalization": "batchnorm", "MaxPooling2D": "maxpool", "MaxPool2D": "maxpool",
     "AveragePooling2D": "avgpool", "AvgPool2D": "avgpool", "GlobalAveragePooling2D": "globalavgpool",
@@ -31,44 +39,25 @@ OTHER_CLASSES = {
     "InputLayer": "input", "Rescaling": "rescaling", "Normalization": "normalization",
 }
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
+#: The most layers a listing holds (nested models' layers included): a listing is linear in its
+#: layers, but a file that claims more than any real model has is refused before it is walked.
+MAX_LAYERS = 50_000
 
 #: Weights = {layer name: [(array name or "", shape), ...]}
 Weights = Mapping[str, Sequence[tuple[str, tuple[int, ...]]]]
 
 
-def _pair(v: Any, what: str, layer: str) -> tuple[int, int]:
+def _axes(v: Any, n: int, what: str, layer: str) -> tuple[int, ...]:
+    """A per-axis setting of an ``n``-axis layer: one whole number for every axis, or ``n`` of them."""
+    if n == 2:
+        return values.pair(v, what, layer)
+    if isinstance(v, (list, tuple)) and len(v) == 1:
+        v = v[0]
     if isinstance(v, int) and not isinstance(v, bool):
-        return v, v
-    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
-        return int(v[0]), int(v[1])
-    raise LoadError(f"layer {shown(layer)!r}: {what} is not one or two whole numbers: {shown(repr(v))[:80]}")
-
-
-def _count(cfg: dict[str, Any], key: str, layer: str, default: int | None) -> int:
-    """A whole-number setting (``groups``, ``filters``): ``default`` when absent or null (``None``:
-    required), else checked to be a whole number (a string, list or Infinity is refused)."""
-    v = cfg.get(key)
-    if v is None and default is not None:
-        return default
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise LoadError(f"layer {shown(layer)!r}: its {key} is {shown(repr(v))[:60]}; it must be a whole number")
-    return v
-
-
-def _activation(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return v
-    if isinstance(v, dict):
-        inner = v.get("config")
-        if isinstance(inner, dict) and isinstance(inner.get("name"), str):
-            return inner["name"]
-        if isinstance(v.get("class_name"), str):
-            return v["class_name"]
-    return "custom"
+        return (v,) * n
+    if isinstance(v, (list, tuple)) and len(v) == n and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        return tuple(int(x) for x in v)
+    raise LoadError(f"layer {shown(layer)!r}: {what} is not one or {n} whole numbers: {shown(repr(v))[:80]}")
 
 
 def _history(node: Any, out: list[str]) -> None:
@@ -105,37 +94,17 @@ def _from_weights(kind: str, groups: int, shapes: Sequence[tuple[int, ...]]) -> 
     if not shapes:
         return None
     s = shapes[0]
-    if kind in ("conv",) and len(s) == 4:
-        return s[2] * groups
-    if kind in ("depthwise", "separable") and len(s) == 4:
-        return s[2]
-    if kind == "transpose" and len(s) == 4:
-        return s[3]
+    if kind in ("conv",) and 3 <= len(s) <= 5:
+        return s[-2] * groups
+    if kind in ("depthwise", "separable") and 3 <= len(s) <= 5:
+        return s[-2]
+    if kind == "transpose" and 3 <= len(s) <= 5:
+        return s[-1]
     if kind == "dense" and len(s) == 2:
         return s[0]
     if kind == "batchnorm" and len(s) == 1:
         return s[0]
     return None
-
-
-def _number(v: Any) -> float | tuple[float, ...] | None:
-    """A Rescaling's scale or offset: a number, or a list of them (per channel); None if neither."""
-    def real(x: Any) -> bool:
-        return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x and abs(x) != float("inf")
-
-    if real(v):
-        return float(v)
-    if isinstance(v, list) and v and all(real(x) for x in v):
-        return tuple(float(x) for x in v)
-    return None
-
-
-def _zeropad(v: Any, layer: str) -> tuple[int, int, int, int]:
-    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (list, tuple)) for x in v):
-        (t, b), (le, r) = _pair(v[0], "padding", layer), _pair(v[1], "padding", layer)
-        return t, b, le, r
-    ph, pw = _pair(v, "padding", layer)
-    return ph, ph, pw, pw
 
 
 def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]], chain: bool) -> lm.ModelLayer:
@@ -162,20 +131,21 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
     common: dict[str, Any] = {"name": name, "class_name": cls, "inbound": inbound, "weights": weights}
     if cls in CONV_CLASSES:
         kind = CONV_CLASSES[cls]
-        groups = _count(cfg, "groups", name, 1) or 1
+        groups = values.count(cfg, "groups", name, 1) or 1
         c = _in_channels(entry) or _from_weights(kind, groups, arrays)
         padding = cfg.get("padding", "valid")
-        if padding not in ("valid", "same"):
+        n = CONV_AXES.get(cls, 2)
+        if padding not in ("valid", "same") and not (padding == "causal" and n == 1 and kind != "transpose"):
             raise LoadError(f"layer {shown(name)!r}: padding {shown(repr(padding))[:40]} is not valid or same")
-        multiplier = _count(cfg, "depth_multiplier", name, 1) if kind in ("depthwise", "separable") else None
-        filters = None if kind == "depthwise" else _count(cfg, "filters", name, None)
+        multiplier = values.count(cfg, "depth_multiplier", name, 1) if kind in ("depthwise", "separable") else None
+        filters = None if kind == "depthwise" else values.count(cfg, "filters", name, None)
         return lm.ModelLayer(
-            kind=kind, kernel=_pair(cfg.get("kernel_size"), "kernel_size", name),
-            strides=_pair(cfg.get("strides", 1), "strides", name), padding=padding,
-            dilation=_pair(cfg.get("dilation_rate", 1), "dilation_rate", name),
+            kind=kind, kernel=_axes(cfg.get("kernel_size"), n, "kernel_size", name),
+            strides=_axes(cfg.get("strides", 1), n, "strides", name), padding=padding,
+            dilation=_axes(cfg.get("dilation_rate", 1), n, "dilation_rate", name),
             groups=groups if kind in ("conv", "transpose") else None, depth_multiplier=multiplier,
             in_channels=c, filters=filters,
-            use_bias=bool(cfg.get("use_bias", True)), activation=_activation(cfg.get("activation")), **common,
+            use_bias=bool(cfg.get("use_bias", True)), activation=values.activation(cfg.get("activation")), **common,
         )
     kind = OTHER_CLASSES.get(cls, "other")
     if cls in MODEL_CLASSES:
@@ -187,30 +157,30 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
             extra["input_shape"] = tuple(v if isinstance(v, int) and not isinstance(v, bool) else None
                                          for v in shape[1:])
     elif kind == "dense":
-        extra |= {"units": _count(cfg, "units", name, None), "use_bias": bool(cfg.get("use_bias", True)),
-                  "activation": _activation(cfg.get("activation")),
+        extra |= {"units": values.count(cfg, "units", name, None), "use_bias": bool(cfg.get("use_bias", True)),
+                  "activation": values.activation(cfg.get("activation")),
                   "in_channels": _in_channels(entry) or _from_weights(kind, 1, arrays)}
     elif kind == "batchnorm":
         extra["in_channels"] = _in_channels(entry) or _from_weights(kind, 1, arrays)
     elif kind in ("maxpool", "avgpool"):
-        k = _pair(cfg.get("pool_size", 2), "pool_size", name)
+        k = values.pair(cfg.get("pool_size", 2), "pool_size", name)
         strides = cfg.get("strides")
         padding = cfg.get("padding", "valid")
         if padding not in ("valid", "same"):
             raise LoadError(f"layer {shown(name)!r}: padding {shown(repr(padding))[:40]} is not valid or same")
-        extra |= {"kernel": k, "strides": k if strides is None else _pair(strides, "strides", name),
+        extra |= {"kernel": k, "strides": k if strides is None else values.pair(strides, "strides", name),
                   "padding": padding, "dilation": (1, 1)}
     elif kind in ("globalavgpool", "globalmaxpool"):
         extra["keepdims"] = bool(cfg.get("keepdims", False))
     elif kind == "zeropad":
-        extra["pads"] = _zeropad(cfg.get("padding", 1), name)
+        extra["pads"] = values.zeropad(cfg.get("padding", 1), name)
     elif kind == "rescaling":
-        extra |= {"scale": _number(cfg.get("scale")), "offset": _number(cfg.get("offset", 0.0))}
+        extra |= {"scale": values.number(cfg.get("scale")), "offset": values.number(cfg.get("offset", 0.0))}
     elif kind == "concatenate":
         axis = cfg.get("axis", -1)
         extra["axis"] = axis if isinstance(axis, int) else -1
     elif kind == "other" and isinstance(cfg.get("activation"), (str, dict)):
-        extra["activation"] = _activation(cfg.get("activation"))
+        extra["activation"] = values.activation(cfg.get("activation"))
     return lm.ModelLayer(kind=kind, **common, **extra)
 
 
@@ -244,8 +214,148 @@ def _shapes(shapes: Sequence[tuple[int, ...]]) -> str:
     return ", ".join("(" + ", ".join(str(v) for v in s) + ")" for s in shapes) or "none"
 
 
+def _names_in(v: Any) -> list[str]:
+    """A nested model's ``input_layers``/``output_layers``: ``[["name", 0, 0], ...]`` or one ``["name", 0, 0]``."""
+    if isinstance(v, list) and len(v) >= 1 and isinstance(v[0], str):
+        return [v[0]]
+    if isinstance(v, list):
+        return [item[0] for item in v if isinstance(item, list) and item and isinstance(item[0], str)]
+    return []
+
+
+def is_nested_model(entry: Any) -> bool:
+    """Whether a config entry is a model inside the model (a functional or Sequential one, whose
+    layers are listed in place, named by their path: ``backbone/conv1``)."""
+    return (isinstance(entry, dict) and entry.get("class_name") in MODEL_CLASSES
+            and isinstance(entry.get("config"), dict) and isinstance(entry["config"].get("layers"), list))
+
+
+#: The deepest nesting of models inside models that is expanded.
+MAX_NESTING = 16
+
+
+class _Lister:
+    """Walks a config's layers, a nested model's in place (its input layers read what feeds the nested
+    model, the layers reading the nested model read its output)."""
+
+    def __init__(self, model: str, weights: Weights | None, weights_name: str) -> None:
+        self.model, self.weights, self.weights_name = model, weights, weights_name
+        self.out: list[lm.ModelLayer] = []
+        self.seen: set[str] = set()
+        self.notes: list[str] = []
+        self.alias: dict[str, str] = {}  # a nested model or its input layer -> the layer that stands for it
+        self.count = 0
+
+    def layers(self, entries: list[Any], chain: bool, prefix: str, feeds: tuple[str, ...] | None,
+               input_names: list[str], depth: int) -> str | None:
+        """List ``entries`` (a model's layers) with names under ``prefix``; ``feeds`` (None at the top)
+        are what a nested model's inputs read. Returns the name of the last layer listed."""
+        model = self.model
+        self.count += len(entries)
+        if self.count > MAX_LAYERS:
+            raise LoadError(f"{model}: the config lists {self.count:,} layers; convcli lists at most {MAX_LAYERS:,}")
+        last: str | None = None
+        inputs_seen = 0
+        after_nested: str | None = None  # in a chain, the output of the nested model just listed
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise LoadError(f"{model}: a layer of the config is not an object")
+            name = (entry.get("config") or {}).get("name") if isinstance(entry.get("config"), dict) else None
+            if feeds is not None and entry.get("class_name") == "InputLayer" and isinstance(name, str):
+                # a nested model's input: what feeds the nested model (by its input_layers' order)
+                at = input_names.index(name) if name in input_names else inputs_seen
+                inputs_seen += 1
+                if at < len(feeds):
+                    self.alias[prefix + name] = feeds[at]
+                continue
+            if is_nested_model(entry) and isinstance(name, str):
+                last = after_nested = self.nested(entry, chain, prefix, prefix + name, last, depth)
+                continue
+            full = prefix + name if isinstance(name, str) else name
+            shapes = list(self.weights.get(full, ())) if self.weights is not None and isinstance(full, str) else []
+            try:
+                layer = _layer(entry, shapes, chain)
+            except LoadError as exc:
+                raise LoadError(f"{model}: {exc.message}") from None
+            except RecursionError:  # inbound nodes nested past Python's stack
+                raise LoadError(f"{model}: layer {shown(str(full))!r}: its config is nested too deeply") from None
+            if prefix or after_nested is not None:
+                if chain:  # a Sequential's layer reads the one before it (the first, what feeds the model)
+                    reads = (last,) if last is not None else (feeds or ())[:1]
+                else:
+                    reads = tuple(prefix + n for n in layer.inbound or ())
+                layer = replace(layer, name=prefix + layer.name, inbound=reads)
+            after_nested = None
+            self.add(layer)
+            last = layer.name
+        return last
+
+    def nested(self, entry: dict[str, Any], chain: bool, prefix: str, full: str, last: str | None,
+               depth: int) -> str:
+        """A model inside the model: its layers listed under ``full/``; returns the name of its output."""
+        if depth >= MAX_NESTING:
+            raise LoadError(f"{self.model}: model {shown(full)!r} is nested more than {MAX_NESTING} models deep")
+        cfg = entry["config"]
+        if chain:
+            feeds: tuple[str, ...] = (last,) if last is not None else ()
+        else:
+            names: list[str] = []
+            nodes = entry.get("inbound_nodes") or []
+            if not isinstance(nodes, list):
+                raise LoadError(f"{self.model}: layer {shown(full)!r}: its inbound_nodes are not a list")
+            try:
+                if nodes:
+                    _history(nodes[0], names)
+            except RecursionError:
+                raise LoadError(f"{self.model}: layer {shown(full)!r}: its config is nested too deeply") from None
+            feeds = tuple(prefix + n for n in names)
+        inner_chain = entry.get("class_name") == "Sequential"
+        before = len(self.out)
+        end = self.layers(cfg["layers"], inner_chain, full + "/", feeds, _names_in(cfg.get("input_layers")),
+                          depth + 1)
+        outputs = _names_in(cfg.get("output_layers"))
+        output = full + "/" + outputs[0] if outputs and not inner_chain else end
+        if output is None:
+            raise LoadError(f"{self.model}: the nested model {shown(full)!r} has no layers")
+        self.alias[full] = output
+        self.notes.append(f"{shown(full)} is a nested {shown(str(entry.get('class_name')))} model: its "
+                          f"{len(self.out) - before} layers are listed as {shown(full)}/...")
+        return output
+
+    def add(self, layer: lm.ModelLayer) -> None:
+        bounds.check_layer(self.model, layer, "keras")
+        if layer.name in self.seen:
+            raise LoadError(f"{self.model}: two layers are named {shown(layer.name)!r}")
+        self.seen.add(layer.name)
+        if self.weights is not None:
+            try:
+                _check(layer, self.weights_name)
+            except LoadError as exc:
+                raise LoadError(f"{self.model}: {exc.message}") from None
+        self.out.append(layer)
+
+    def resolved(self) -> list[lm.ModelLayer]:
+        """The layers, each reading the layer that stands for a nested model or its input."""
+        if not self.alias:
+            return self.out
+
+        def resolve(name: str) -> str:
+            for _ in range(MAX_NESTING + 2):
+                if name not in self.alias:
+                    return name
+                name = self.alias[name]
+            return name
+
+        return [layer if layer.inbound is None or not any(n in self.alias for n in layer.inbound)
+                else replace(layer, inbound=tuple(resolve(n) for n in layer.inbound)) for layer in self.out]
+
+
 def listing(model: str, fmt: str, config: Any, weights: Weights | None, weights_name: str) -> lm.Listing:
-    """The layers of a Keras model config; ``weights`` None: not read (no check, no channels from it)."""
+    """The layers of a Keras model config; ``weights`` None: not read (no check, no channels from it).
+
+    A model nested in the model (a functional or Sequential one: a ``keras.applications`` backbone)
+    is listed in place, its layers named by their path (``backbone/block_1_depthwise``); ``weights``
+    are by those names."""
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         raise LoadError(f"{model}: the model config is not a Keras model config")
     cls = config.get("class_name")
@@ -253,36 +363,13 @@ def listing(model: str, fmt: str, config: Any, weights: Weights | None, weights_
     if not isinstance(layers, list):
         raise LoadError(f"{model}: the {shown(str(cls))} config holds no layer list (a subclassed model "
                         "keeps its graph in code; export it to ONNX)")
-    chain = cls == "Sequential"
-    out: list[lm.ModelLayer] = []
-    seen: set[str] = set()
-    notes: list[str] = []
-    for entry in layers:
-        if not isinstance(entry, dict):
-            raise LoadError(f"{model}: a layer of the config is not an object")
-        name = (entry.get("config") or {}).get("name") if isinstance(entry.get("config"), dict) else None
-        shapes = list(weights.get(name, ())) if weights is not None and isinstance(name, str) else []
-        try:
-            layer = _layer(entry, shapes, chain)
-        except LoadError as exc:
-            raise LoadError(f"{model}: {exc.message}") from None
-        except RecursionError:  # inbound nodes nested past Python's stack
-            raise LoadError(f"{model}: layer {shown(str(name))!r}: its config is nested too deeply") from None
-        bounds.check_layer(model, layer, "keras")
-        if layer.name in seen:
-            raise LoadError(f"{model}: two layers are named {shown(layer.name)!r}")
-        seen.add(layer.name)
-        if weights is not None:
-            try:
-                _check(layer, weights_name)
-            except LoadError as exc:
-                raise LoadError(f"{model}: {exc.message}") from None
-        if entry.get("class_name") in MODEL_CLASSES:
-            notes.append(f"{shown(layer.name)} is a nested model, listed as one layer")
-        out.append(layer)
+    if len(layers) > MAX_LAYERS:
+        raise LoadError(f"{model}: the config lists {len(layers):,} layers; convcli lists at most {MAX_LAYERS:,}")
+    lister = _Lister(model, weights, weights_name)
+    lister.layers(layers, cls == "Sequential", "", None, [], 0)
     if weights is not None:
-        extra = set(weights) - seen
+        extra = set(weights) - lister.seen
         if extra:
             raise LoadError(f"{model}: the weights hold arrays for {shown(sorted(extra)[0])!r}, which the config "
                             "does not have")
-    return lm.Listing(model, fmt, tuple(out), tuple(notes))
+    return lm.Listing(model, fmt, tuple(lister.resolved()), tuple(lister.notes))

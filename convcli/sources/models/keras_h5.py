@@ -18,6 +18,17 @@ from convcli.text import shown
 CONFIG_LIMIT = 64 * 2**20
 
 
+def _config(f: object) -> object:
+    """The file's model config, parsed (None when it has none or it is not JSON)."""
+    text = hdf5.text(getattr(f, "attrs", {}).get("model_config"))
+    if text is None or len(text) > CONFIG_LIMIT:
+        return None
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+
+
 def read(name: str) -> Listing:
     """The listing of the legacy ``.h5`` file ``name``, once a child process has read it whole."""
     try:
@@ -50,19 +61,19 @@ def _read(name: str) -> Listing:
                 raise LoadError(f"{name}: its model_config is nested too deeply to read") from None
             weights: dict[str, list[tuple[str, tuple[int, ...]]]] | None = None
             group = hdf5.member(name, f, "model_weights", h5py)
+            nested = nested_names(config)
             if isinstance(group, h5py.Group):
                 weights = {}
                 for layer_name, g in hdf5.children(name, group, h5py):
                     names = hdf5.names(name, g, "weight_names") if isinstance(g, h5py.Group) else []
-                    arrays = []
                     for wname in names:
                         ds = hdf5.member(name, g, wname, h5py)
                         if not isinstance(ds, h5py.Dataset):
                             raise LoadError(f"{name}: layer {shown(layer_name)!r} names an array "
                                             f"{shown(wname)!r} it does not hold")
-                        arrays.append((wname.rsplit("/", 1)[-1].split(":")[0], hdf5.check_dataset(name, ds, h5py)))
-                    if arrays:
-                        weights[layer_name] = arrays
+                        owner = owner_of(layer_name, wname) if layer_name in nested else layer_name
+                        weights.setdefault(owner, []).append(
+                            (wname.rsplit("/", 1)[-1].split(":")[0], hdf5.check_dataset(name, ds, h5py)))
     except LoadError:
         raise
     except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
@@ -72,6 +83,23 @@ def _read(name: str) -> Listing:
         return Listing(listing.model, listing.format, listing.layers,
                        (*listing.notes, "the file holds no model_weights: counts come from the config alone"))
     return listing
+
+
+def nested_names(config: object) -> set[str]:
+    """The names of the models nested in a model config (their arrays are named by their layers)."""
+    inner = config.get("config") if isinstance(config, dict) else None
+    layers = inner.get("layers") if isinstance(inner, dict) else None
+    return {entry["config"]["name"] for entry in layers if keras_config.is_nested_model(entry)
+            and isinstance(entry["config"].get("name"), str)} if isinstance(layers, list) else set()
+
+
+def owner_of(group: str, wname: str) -> str:
+    """The layer a nested model's array belongs to, named by its path: ``conv1/kernel:0`` (or
+    ``backbone/conv1/kernel:0``) in group ``backbone`` is ``backbone/conv1``'s."""
+    parts = wname.split("/")[:-1]
+    if parts and parts[0] == group:
+        parts = parts[1:]
+    return "/".join([group, *parts])
 
 
 def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
@@ -85,11 +113,14 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
         with h5py.File(name, "r") as f:
             group = hdf5.member(name, f, "model_weights", h5py)
             layer = want.layer.name
-            g = hdf5.member(name, group, layer, h5py) if isinstance(group, h5py.Group) and "/" not in layer else None
-            if not isinstance(g, h5py.Group):
+            top = layer.split("/", 1)[0]  # a nested model's layer: its arrays are in the model's group
+            g = hdf5.member(name, group, top, h5py) if isinstance(group, h5py.Group) else None
+            if not isinstance(g, h5py.Group) or (top != layer and top not in nested_names(_config(f))):
                 raise want.error("the file's model_weights hold no weights for it")
             arrays = []
             for wname in hdf5.names(name, g, "weight_names"):
+                if top != layer and owner_of(top, wname) != layer:
+                    continue
                 ds = hdf5.member(name, g, wname, h5py)
                 if not isinstance(ds, h5py.Dataset):
                     raise want.error(f"it names an array {shown(str(wname))!r} it does not hold")

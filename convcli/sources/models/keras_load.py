@@ -40,13 +40,13 @@ def _unknown_class(keras: Any, listing: Listing, text: str) -> str:
 
 
 def cannot_load(name: str, keras: Any, listing: Listing, exc: Exception, text: str) -> KerasCannotLoad:
-    """Keras' refusal of the file (``exc``, its first line ``text``), in one line: for a legacy ``.h5``,
-    that it is Keras' own limit, the layer class it could not rebuild, and what to do (save it as
-    ``.keras`` where it was made)."""
-    if listing.format != "h5":
+    """Keras' refusal of the file (``exc``, its first line ``text``), in one line: for a legacy ``.h5``
+    with a layer class Keras does not know, that it is Keras' own limit, the class, and what to do (save
+    it as ``.keras`` where it was made); any other refusal in Keras' words."""
+    cls = _unknown_class(keras, listing, str(exc)) if listing.format == "h5" else ""
+    if not cls:  # another refusal (a config Keras finds wrong): Keras' own words
         return KerasCannotLoad(f"{name}: Keras cannot load the model ({text})")
-    cls = _unknown_class(keras, listing, str(exc))
-    what = f"its layer class {shown(cls)!r}" if cls else "it"
+    what = f"its layer class {shown(cls)!r}"
     cause = text.split(". ")[0]
     stem = os.path.splitext(os.path.basename(name))[0]
     return KerasCannotLoad(f"{name}: Keras {frameworks.version('keras')} cannot rebuild {what} from this legacy .h5 "

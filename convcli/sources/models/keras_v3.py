@@ -132,13 +132,15 @@ def _stored(fh: BinaryIO, info: zipfile.ZipInfo, archive_size: int) -> _Window |
     return _Window(fh, start, info.file_size)
 
 
-def layer_groups(root: Any, order: list[tuple[str, str]], h5py: Any, model: str = WEIGHTS) -> dict[str, tuple[str, Any]]:
+def layer_groups(root: Any, order: list[tuple[str, str]], h5py: Any, model: str = WEIGHTS,
+                 nested: dict[str, Any] | None = None, prefix: str = "", depth: int = 0) -> dict[str, tuple[str, Any]]:
     """Each layer's ``vars`` group in the weights file, by layer name: ``{name: (path, group)}``.
 
     The paths are the ones ``saving_lib`` gives, in layer order (the class in snake case, ``_1``,
     ``_2`` ...); a ``vars`` group's ``name`` attribute, when present, names its layer instead. Only
     hard links are followed (:func:`convcli.sources.models.hdf5.member`); ``model`` names the file
-    in a refusal."""
+    in a refusal. A model nested in the model (``nested``: its config by name) keeps its layers in
+    ``<path>/layers/``: they are named by their path (``backbone/conv1``), as the listing names them."""
     groups: dict[str, Any] = {}
     named: dict[str, str] = {}
     for path, group in hdf5.children(model, root, h5py):
@@ -161,8 +163,28 @@ def layer_groups(root: Any, order: list[tuple[str, str]], h5py: Any, model: str 
         else:
             used[base] = 0
             path = base
+        if nested and layer_name in nested and depth < keras_config.MAX_NESTING:
+            inner = hdf5.member(model, root, f"{path}", h5py)
+            inner_root = hdf5.member(model, inner, "layers", h5py) if isinstance(inner, h5py.Group) else None
+            if isinstance(inner_root, h5py.Group):
+                sub = nested[layer_name]
+                for owner, (sub_path, vars_) in layer_groups(inner_root, order_of(sub), h5py, model,
+                                                             nested_of(sub), f"{prefix}{layer_name}/",
+                                                             depth + 1).items():
+                    out[owner] = (f"{path}/layers/{sub_path}", vars_)
+            continue
         if path in groups:
-            out[named.get(path, layer_name)] = (path, groups[path])
+            out[prefix + named.get(path, layer_name)] = (path, groups[path])
+    return out
+
+
+def nested_of(config: Any) -> dict[str, Any]:
+    """The models nested in a Keras model config, by name (their own configs)."""
+    layers = config.get("config", {}).get("layers") if isinstance(config, dict) else None
+    out: dict[str, Any] = {}
+    for entry in layers if isinstance(layers, list) else []:
+        if keras_config.is_nested_model(entry) and isinstance(entry["config"].get("name"), str):
+            out[entry["config"]["name"]] = entry
     return out
 
 
@@ -185,7 +207,8 @@ def _h5py(fmt: str = ".keras") -> Any:
     return h5py
 
 
-def _weight_shapes(name: str, fileobj: Any, order: list[tuple[str, str]]) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+def _weight_shapes(name: str, fileobj: Any, order: list[tuple[str, str]],
+                   nested: dict[str, Any]) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
     h5py = _h5py()
     try:
         with h5py.File(fileobj, "r") as f:
@@ -196,7 +219,7 @@ def _weight_shapes(name: str, fileobj: Any, order: list[tuple[str, str]]) -> dic
             if not isinstance(root, h5py.Group):
                 raise LoadError(f"{where}: 'layers' is not a group")
             out: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
-            for owner, (_, vars_) in layer_groups(root, order, h5py, where).items():
+            for owner, (_, vars_) in layer_groups(root, order, h5py, where, nested).items():
                 shapes = [("", tuple(int(v) for v in ds.shape)) for _, ds in arrays_of(vars_, h5py, where)]
                 if shapes:
                     out[owner] = shapes
@@ -251,7 +274,7 @@ def opened(name: str) -> Iterator[tuple[Any, Any | None]]:
 def read(name: str) -> Listing:
     hdf5.read_in_child(name, "keras_v3")  # libhdf5 can crash or hang on a damaged model.weights.h5
     with opened(name) as (config, fh):
-        weights = None if fh is None else _weight_shapes(name, fh, order_of(config))
+        weights = None if fh is None else _weight_shapes(name, fh, order_of(config), nested_of(config))
     listing = keras_config.listing(name, "keras", config, weights, WEIGHTS)
     if weights is None:
         return Listing(listing.model, listing.format, listing.layers,
@@ -281,7 +304,7 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
             with h5py.File(fh, "r") as f:
                 where = f"{name}: {WEIGHTS}"
                 root = hdf5.member(where, f, "layers", h5py)
-                groups = layer_groups(root, order_of(config), h5py, where) if isinstance(root, h5py.Group) else {}
+                groups = layer_groups(root, order_of(config), h5py, where, nested_of(config)) if isinstance(root, h5py.Group) else {}
                 if want.layer.name not in groups:
                     raise want.error(f"{WEIGHTS} holds no weights for it")
                 path, vars_ = groups[want.layer.name]

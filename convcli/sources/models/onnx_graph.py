@@ -9,7 +9,7 @@ are in the graph). An initializer stored as external data must sit beside the mo
 folder or below); a location outside it is refused. Layouts are ONNX's, NCHW: a Conv's weight is
 ``(F, C/g, kh, kw)``, ``pads`` are ``[top, left, bottom, right]`` (shown as convcli's
 ``(top, bottom, left, right)``). ``Conv`` with groups stays a conv with ``groups`` (a depthwise
-conv is ``groups = C``).
+conv is ``groups = C``); a 1-D Conv is :mod:`convcli.sources.models.onnx_conv1d`'s.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from convcli import reads
 from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import sniff
-from convcli.sources.models import bounds, onnx_consts, onnx_proto, onnx_shapes, tensors
+from convcli.sources.models import bounds, onnx_consts, onnx_conv1d, onnx_proto, onnx_shapes, tensors
 from convcli.sources.models.install import missing
 from convcli.text import shown
 
@@ -246,9 +246,11 @@ def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: di
     if kind in ("add", "dense") and len(inbound) < 2 and op in ("Add", "Sum"):
         kind = "other"  # a bias or a constant added: keeps the shape
     if kind in ("conv", "transpose"):
-        if len(inputs) < 2 or inputs[1] not in dims or len(dims[inputs[1]]) != 4:
-            raise LoadError("its weight is not a 4-D initializer (a 2-D conv)")
+        if len(inputs) < 2 or inputs[1] not in dims or len(dims[inputs[1]]) not in (3, 4):
+            raise LoadError("its weight is not a 3-D or 4-D initializer (a 1-D or 2-D conv)")
         w = dims[inputs[1]]
+        if len(w) == 3:  # a 1-D conv, as Keras' export writes a Conv1D
+            return onnx_conv1d.conv_1d(kind, a, w, inputs, dims, common)
         g = _int(a, "group", 1)
         k = _pair(a.get("kernel_shape"), (w[2], w[3]), "kernel_shape")
         if k != (w[2], w[3]):
@@ -328,7 +330,8 @@ def _values(name: str, tensor: Any, folder: str, onnx: Any, want: tensors.Want, 
     the model, the bytes it names alone)."""
     dims = tuple(int(d) for d in tensor.dims)
     dtype = FLOAT_TYPES.get(tensor.data_type) or type_name(onnx, tensor.data_type)
-    shape = (dims[2], dims[3], dims[1], dims[0]) if role == "kernel" and len(dims) == 4 else dims
+    # (F, C/g, *k) -> (*k, C/g, F); a ConvTranspose's (C, F/g, *k) -> (*k, F/g, C) alike
+    shape = (*dims[2:], dims[1], dims[0]) if role == "kernel" and len(dims) >= 3 else dims
     want.check(role, tensor.name, shape, dtype, stored=dims if role == "kernel" else None)
     item = tensors.FLOATS[dtype]
     if tensor.data_location == onnx.TensorProto.EXTERNAL:
@@ -380,8 +383,8 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
     onnx, model = load(name)
     graph = model.graph
     node = next((n for lname, n in named_nodes(graph) if lname == want.layer.name), None)
-    if node is None or node.op_type != "Conv":
-        raise want.error("the graph holds no Conv node of that name")
+    if node is None or node.op_type not in ("Conv", "ConvTranspose"):
+        raise want.error("the graph holds no Conv or ConvTranspose node of that name")
     consts = graph_constants(graph)
     inputs = [consts.source(x) for x in node.input if x]
     inits = {t.name: t for t in graph.initializer}
@@ -390,7 +393,8 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
         raise want.error("its weight or bias is not an initializer of the graph")
     want.count(len(names))
     folder = os.path.dirname(os.path.abspath(name))
-    kernel = np.ascontiguousarray(_values(name, inits[names[0]], folder, onnx, want, "kernel").transpose(2, 3, 1, 0))
+    w = _values(name, inits[names[0]], folder, onnx, want, "kernel")
+    kernel = np.ascontiguousarray(w.transpose(*range(2, w.ndim), 1, 0))
     bias = _values(name, inits[names[1]], folder, onnx, want, "bias") if len(names) > 1 else None
     dtype = FLOAT_TYPES[inits[names[0]].data_type]
     return kernel, bias, names[0], dtype

@@ -31,8 +31,9 @@ PASSING = frozenset({"Cast", "Identity", "Mul", "Add", "Sub", "Div"})
 
 
 def channels_last(graph: Any, name: str) -> bool:
-    """Whether the graph input ``name`` is an ``(N, H, W, C)`` batch: the first op that reads it (past
-    casts and a rescaling) is a ``Transpose`` to NCHW, as Keras' own ONNX export writes."""
+    """Whether the graph input ``name`` is an ``(N, H, W, C)`` batch (``(N, L, C)``, ``(N, D, H, W, C)``): the
+    first op that reads it (past casts and a rescaling) is a ``Transpose`` to NCHW (NCL, NCDHW), as Keras' own
+    ONNX export writes."""
     tensor = name
     for _ in range(16):
         readers = [n for n in graph.node if tensor in n.input]
@@ -41,7 +42,7 @@ def channels_last(graph: Any, name: str) -> bool:
         node = readers[0]
         if node.op_type == "Transpose":
             perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
-            return perm == [0, 3, 1, 2]
+            return perm is not None and len(perm) >= 3 and perm == [0, len(perm) - 1, *range(1, len(perm) - 1)]
         if node.op_type not in PASSING or not node.output:
             return False
         tensor = node.output[0]

@@ -11,7 +11,7 @@ are a float32's upper half).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import prod
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,10 @@ class Want:
     layer: ModelLayer
     kernel: tuple[int, ...]
     bias: tuple[int, ...] | None
+    #: a separable layer's pointwise kernel ``(1, …, C·M, F)``, held between its depthwise kernel and its bias ...
+    pointwise: tuple[int, ...] | None = None
+    #: ... which :func:`read_h5` puts here (``"pointwise_kernel"``): the readers' return stays (kernel, bias)
+    extra: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
 
     def error(self, message: str) -> LoadError:
         return LoadError(f"{self.model}: layer {shown(self.layer.name)!r}: {message}")
@@ -55,7 +59,7 @@ class Want:
         if dtype not in FLOATS:
             raise self.error(f"{at} holds {shown(dtype)} values; convcli reads float weights only "
                              "(float16, bfloat16, float32, float64)")
-        want = self.kernel if role == "kernel" else self.bias
+        want = self.kernel if role == "kernel" else self.pointwise if role == "pointwise" else self.bias
         if want is None:
             raise self.error(f"the listing says it has no bias, but the file holds {at}")
         shape = tuple(int(v) for v in shape)
@@ -66,15 +70,16 @@ class Want:
         if count is not None and count != size:
             raise self.error(f"{at} is {_shape(stored or shape)} {dtype} ({size:,} bytes), but the file holds "
                              f"{count:,} bytes for it")
-        total = (prod(self.kernel) + prod(self.bias or ())) * FLOATS[dtype]
+        total = (prod(self.kernel) + prod(self.pointwise or ()) + prod(self.bias or ())) * FLOATS[dtype]
         if total > LIMIT:
             raise self.error(f"its weights take {total:,} bytes, more than the {LIMIT:,} convcli reads")
 
     def count(self, found: int) -> None:
         """Refuse a layer whose file holds another number of arrays than the listing's kernel (and bias)."""
-        need = 1 if self.bias is None else 2
+        need = (1 if self.bias is None else 2) + (self.pointwise is not None)
         if found != need:
-            what = "a kernel and a bias" if need == 2 else "a kernel and no bias"
+            kernels = "a kernel" if self.pointwise is None else "a depthwise and a pointwise kernel"
+            what = f"{kernels} and {'a' if self.bias is not None else 'no'} bias"
             raise self.error(f"the listing says it holds {what}, the file holds {found} arrays for it")
 
 
@@ -93,9 +98,12 @@ def read_h5(want: Want, arrays: Sequence[tuple[str, Any]]) -> Arrays:
 
     want.count(len(arrays))
     out = []
-    for (where, ds), role in zip(arrays, ("kernel", "bias"), strict=False):
+    roles = ("kernel", "bias") if want.pointwise is None else ("kernel", "pointwise", "bias")
+    for (where, ds), role in zip(arrays, roles, strict=False):
         dtype = ds.dtype.name if ds.dtype.kind == "f" else str(ds.dtype)
         want.check(role, where, tuple(ds.shape), dtype)
         value = np.asarray(ds[()])
         out.append(value.astype(value.dtype.newbyteorder("=")) if not value.dtype.isnative else value)
+    if want.pointwise is not None:
+        want.extra["pointwise_kernel"] = out.pop(1)
     return out[0], out[1] if len(out) > 1 else None, arrays[0][0], out[0].dtype.name

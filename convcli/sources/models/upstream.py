@@ -30,14 +30,13 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from convcli.errors import FIELD, LoadError, ShapeError
+from convcli.errors import LoadError, ShapeError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import frameworks, sniff
-from convcli.sources.models import keras_load, paths, sizes
+from convcli.sources.models import inputs_fit, keras_load, keras_run, paths, sizes
 from convcli.sources.models.install import missing
 from convcli.sources.models.ort_child import ORT_INSTALL, escaped_message  # noqa: F401 - re-exported
 from convcli.sources.models.sizes import Fits
@@ -50,7 +49,7 @@ KERAS_INSTALL = "pip install 'convcli[keras]'"
 class LayerInput:
     """What a layer receives from the layers before it, for one image."""
 
-    array: np.ndarray  # (H', W', C') float32 (float64 from a float64 Keras model): the layer's real input
+    array: np.ndarray  # (*S', C') float32 (float64 from a float64 Keras model): the layer's real input
     by: str  # "Keras 3.x.y (torch backend)", "ONNX Runtime 1.x", or "convcli (Rescaling)"
     note: str  # one line for the header
 
@@ -97,13 +96,6 @@ def _rescaling_chain(listing: Listing, index: int) -> list[ModelLayer] | None:
     return chain[::-1]
 
 
-def _check_x(x: np.ndarray) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.ndim != 3 or arr.dtype.kind not in "fiu":
-        raise ShapeError(f"a layer's input is computed from an (H, W, C) image of numbers, got {arr.dtype} {arr.shape}")
-    return arr
-
-
 def _per_channel(name: str, v: float | tuple[float, ...], c: int, layer: ModelLayer, what: str) -> np.ndarray:
     arr = np.asarray(v, dtype=np.float32)
     if arr.ndim == 1 and arr.shape[0] not in (1, c):
@@ -133,12 +125,12 @@ def _own_scaling(listing: Listing, index: int) -> str:
 
 def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: np.ndarray, *,
                 fits: Fits | None = None) -> LayerInput:
-    """The input of layer ``index`` of the model at ``path`` (read as ``listing``) for ``x (H, W, C)``,
-    already preprocessed as the user asked. ``fits``: called, before the framework computes, on the largest
+    """The input of layer ``index`` of the model at ``path`` (read as ``listing``) for ``x (H, W, C)`` (``(L, C)``,
+    ``(D, H, W, C)``), already preprocessed as the user asked. ``fits``: called, before the framework computes, on the largest
     activation its shape inference finds on the way to the layer."""
     layer = _check_index(listing, index)
     name = sniff.name_of(path)
-    arr = _check_x(x)
+    arr = inputs_fit.check_x(x)
     if not listing.graph:
         raise _no_graph(listing, layer)
     n_in = len(paths.sources_of(listing, index))
@@ -221,21 +213,7 @@ def framework(listing: Listing) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return shown(lines[0])[:200] if lines else type(exc).__name__
-
-
-def _fit(name: str, declared: tuple[Any, ...], x: np.ndarray) -> None:
-    """Refuse an image the model's (H, W, C) input cannot take, in one line."""
-    shape = tuple(None if d is None else int(d) for d in declared)
-    text = "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
-    if len(shape) != 3:
-        raise ShapeError(f"{name}: the model's input is {text}, not an (H, W, C) image")
-    if shape[2] is not None and shape[2] != x.shape[2]:
-        raise ShapeError(f"{name}: the model's input takes {shape[2]} channels {text}, the image has {x.shape[2]}")
-    if any(d is not None and d != s for d, s in zip(shape[:2], x.shape[:2], strict=True)):
-        raise ShapeError("{name}: " + f"the model's input takes {text}, the image is {x.shape}; resize it with {FIELD}",
-                         field="resize", values={"name": name})
+    return keras_run.first_line(exc)
 
 
 def _check_archive(name: str) -> None:
@@ -270,40 +248,30 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras' own chatter about the file and the backend
         try:
-            model = keras.saving.load_model(name, compile=False, safe_mode=True)
+            model = keras.saving.load_model(name, compile=False, safe_mode=True, custom_objects=keras_run.keras2_layers(keras))
         except Exception as exc:  # noqa: BLE001 - whatever Keras raises on a file it cannot load is one line
             if isinstance(exc, (KeyboardInterrupt, MemoryError)):
                 raise
+            # Keras wraps the cause in the config it could not read: the cause is what says why
+            cause = str(exc).rsplit("Exception encountered: ", 1)[-1].strip().splitlines()
+            text = shown(cause[0])[:200] if cause else _first_line(exc)
             if "safe_mode" in str(exc) or "Lambda" in str(exc):
                 raise LoadError(f"{name}: Keras refuses to load it safely (a Lambda or other Python code in the "
                                 "file; convcli never loads unsafely)") from None
-            raise keras_load.cannot_load(name, keras, listing, exc, _first_line(exc)) from None
+            if "arguments passed to" in str(exc) and "'groups'" in str(exc) and listing.format == "keras":
+                raise LoadError(f"{name}: a .keras file written by Keras 2 (tf_keras): Keras 3 refuses the groups of "
+                                "its depthwise or separable layers; save the model as .h5 with tf_keras, which "
+                                "convcli reads as Keras 2 wrote it") from None
+            raise keras_load.cannot_load(name, keras, listing, exc, text) from None
         inputs = list(getattr(model, "inputs", None) or [])
         if len(inputs) != 1:
             raise LoadError(f"{name}: the model has {len(inputs)} inputs; convcli feeds one image")
-        try:
-            target = model.get_layer(layer.name)
-            tensor = target.input
-        except (ValueError, AttributeError) as exc:
-            raise LoadError(f"{name}: Keras gives no single input for layer {shown(layer.name)!r} ({_first_line(exc)})"
-                            ) from None
-        if isinstance(tensor, (list, tuple, dict)):
-            raise LoadError(f"{name}: layer {shown(layer.name)!r} reads {len(tensor)} tensors (a merge); convcli "
-                            "explores a layer with one input")
-        _fit(name, tuple(inputs[0].shape[1:]), x)
-        if fits is not None:
-            sizes.keras_fits(keras, inputs[0], tensor, x, fits)
-        try:
-            sub = keras.Model(inputs[0], tensor)
-            y = np.asarray(sub.predict_on_batch(x[None].astype(np.float32)))
-        except Exception as exc:  # noqa: BLE001 - Keras' error on running the graph, in one line
-            if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-                raise
-            raise LoadError(f"{name}: Keras cannot compute the input of {shown(layer.name)!r} ({_first_line(exc)})"
-                            ) from None
-    if y.ndim != 4:
-        raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape[1:]}, not (H, W, C)")
-    note = f"the input of {shown(layer.name)!r} as Keras computes it from the image{_own_scaling(listing, index)}"
+        inputs_fit.fit(name, tuple(inputs[0].shape[1:]), x)
+        y = keras_run.layer_input(keras, model, name, layer.name, x, fits)
+    if y.ndim != x.ndim + 1:
+        raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.shape[1:]}, not {inputs_fit.LAYOUTS[x.ndim]}")
+    note = (f"the input of {shown(layer.name)!r} as Keras computes it from the {'image' if x.ndim == 3 else 'array'}"
+            f"{_own_scaling(listing, index)}")
     # in the model's own precision: a float64 model's activations stay float64
     dtype = np.float64 if y.dtype == np.float64 else np.float32
     return LayerInput(np.ascontiguousarray(y[0], dtype=dtype), f"Keras {frameworks.version('keras')}", note)
@@ -357,16 +325,16 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | N
     dims = [d.dim_value if d.HasField("dim_value") else None for d in ttype.shape.dim]
     if ttype.elem_type != onnx.TensorProto.FLOAT:
         raise LoadError(f"{name}: the graph's input {shown(feed.name)!r} is not float32; convcli feeds float32")
-    if len(dims) != 4 or dims[0] not in (None, 1):
-        raise ShapeError(f"{name}: the graph's input {shown(feed.name)!r} is {tuple(dims)}, not an image batch "
-                         "(N, C, H, W)")
-    last = onnx_shapes.channels_last(graph, feed.name)  # (N, H, W, C), as Keras' own export writes
-    _fit(name, (dims[1], dims[2], dims[3]) if last else (dims[2], dims[3], dims[1]), x)
+    if len(dims) != x.ndim + 1 or dims[0] not in (None, 1):
+        raise ShapeError(f"{name}: the graph's input {shown(feed.name)!r} is {tuple(dims)}, not a batch "
+                         f"{inputs_fit.first(x.ndim).replace('1', 'N', 1)} of the {'image' if x.ndim == 3 else 'array'}")
+    last = onnx_shapes.channels_last(graph, feed.name)  # (N, *S, C), as Keras' own export writes
+    inputs_fit.fit(name, tuple(dims[1:]) if last else (*dims[2:], dims[1]), x)
     data = node.input[0] if node.input else ""
     if not data:
         raise LoadError(f"{name}: node {shown(layer.name)!r} has no data input")
     if fits is not None:
-        sizes.onnx_fits(onnx, model, feed.name, (1, *x.shape) if last else (1, x.shape[2], x.shape[0], x.shape[1]),
+        sizes.onnx_fits(onnx, model, feed.name, (1, *x.shape) if last else (1, x.shape[-1], *x.shape[:-1]),
                         data, fits)
     del graph.output[:]  # the layer's input alone: nothing after it is computed
     graph.output.append(onnx.ValueInfoProto(name=data))
@@ -374,7 +342,7 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | N
         serialized = model.SerializeToString()
     except ValueError as exc:  # protobuf's 2 GiB limit
         raise LoadError(f"{name}: ONNX Runtime cannot be given the model ({_first_line(exc)})") from None
-    batch = np.ascontiguousarray((x if last else x.transpose(2, 0, 1)).astype(np.float32)[None])
+    batch = np.ascontiguousarray((x if last else np.moveaxis(x, -1, 0)).astype(np.float32)[None])
     args = {"name": name, "layer": layer.name, "feed": feed.name, "data": data}
     try:
         y, answer = child.run("convcli.sources.models.ort_child:ort_task", args, batch, {"model.onnx": serialized})
@@ -386,10 +354,11 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | N
         if exc.field is None and not exc.message.startswith(name):
             raise LoadError(f"{name}: {exc.message}") from None
         raise
-    if y.ndim != 4 or y.shape[0] != 1 or y.dtype != np.float32:
+    if y.ndim != x.ndim + 1 or y.shape[0] != 1 or y.dtype != np.float32:
         raise ShapeError(f"{name}: the input of {shown(layer.name)!r} is {y.dtype} {y.shape}, not float32 "
-                         "(1, C, H, W)")
-    note = (f"the input of {shown(layer.name)!r} as ONNX Runtime computes it from the image (NCHW, read as "
-            "(H, W, C))")
-    return LayerInput(np.ascontiguousarray(y[0].transpose(1, 2, 0)), f"ONNX Runtime {answer.get('version', '')}",
+                         f"{inputs_fit.first(x.ndim)}")
+    what, read_as = ("image", "NCHW") if x.ndim == 3 else ("array", "channels first")
+    note = (f"the input of {shown(layer.name)!r} as ONNX Runtime computes it from the {what} ({read_as}, read as "
+            f"{inputs_fit.LAYOUTS[x.ndim]})")
+    return LayerInput(np.ascontiguousarray(np.moveaxis(y[0], 0, -1)), f"ONNX Runtime {answer.get('version', '')}",
                       note)

@@ -14,9 +14,11 @@ format             arrays                                               read thr
 ``.pt/.pth``       ``<module>.weight``, ``<module>.bias``               torch (weights_only)
 =================  ===================================================  ====================
 
-Kernels come back in Keras layout: a conv's ``(kh, kw, C/g, F)``, a depthwise conv's
-``(kh, kw, C, M)``; ONNX's and PyTorch's ``(F, C/g, kh, kw)`` are transposed (a depthwise ONNX or
-PyTorch conv stays a grouped conv, ``(kh, kw, 1, F)``). Every array is checked against the listing
+Kernels come back in Keras layout, for 1, 2 or 3 axes ``*k``: a conv's ``(*k, C/g, F)``, a depthwise
+conv's ``(*k, C, M)``, a transposed conv's ``(*k, F/g, C)``, a separable conv's depthwise kernel
+``(*k, C, M)`` with its ``pointwise`` kernel ``(1, …, C·M, F)``; ONNX's and PyTorch's ``(F, C/g, *k)``
+(a ConvTranspose's ``(C, F/g, *k)``) are transposed (a depthwise ONNX or PyTorch conv stays a grouped
+conv, ``(*k, 1, F)``). Every array is checked against the listing
 (the kernel's shape, the bias's length) and its dtype before it is read; float16, float32 and
 float64 come back as stored, bfloat16 as the float32 it is exactly. Non-finite values are returned
 as they are.
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 #: The kinds the engine computes.
-EXPLORED = ("conv", "depthwise")
+EXPLORED = ("conv", "depthwise", "transpose", "separable")
 #: The module that reads each listing format's arrays (its ``layer_arrays``).
 READERS = {"keras": "keras_v3", "h5": "keras_h5", "onnx": "onnx_graph", "safetensors": "safetensors_header",
            "torch": "torch_state"}
@@ -52,10 +54,12 @@ FEW = 8
 
 @dataclass(frozen=True)
 class LayerWeights:
-    """A conv layer's learned arrays in Keras layout.
+    """A conv layer's learned arrays in Keras layout (``*k``: the kernel's 1, 2 or 3 axes).
 
-    ``kernel`` is ``(kh, kw, C/g, F)`` for a conv, ``(kh, kw, C, M)`` for a depthwise conv; ``bias``
-    ``(F,)`` or ``(C*M,)``, ``None`` when the layer has none. ``where`` is the kernel's place in the
+    ``kernel`` is ``(*k, C/g, F)`` for a conv, ``(*k, C, M)`` for a depthwise conv, ``(*k, F/g, C)``
+    for a transposed one, the depthwise ``(*k, C, M)`` of a separable one, whose ``pointwise`` is
+    ``(1, …, C·M, F)`` (``None`` for the others); ``bias`` ``(F,)`` or ``(C*M,)``, ``None`` when the
+    layer has none. ``where`` is the kernel's place in the
     file (``layers/conv2d/vars/0``, ``conv1.weight``; the bias sits beside it), ``dtype`` the stored
     dtype (``"bfloat16"`` for a kernel returned as float32)."""
 
@@ -63,6 +67,7 @@ class LayerWeights:
     bias: np.ndarray | None
     where: str
     dtype: str
+    pointwise: np.ndarray | None = None
 
 
 def _names(layers: list[ModelLayer], limit: int = 5) -> str:
@@ -78,13 +83,14 @@ def _explorable(listing: Listing) -> list[ModelLayer]:
 def _what_to_explore(listing: Listing) -> str:
     convs = _explorable(listing)
     if not convs:
-        return f"the engine explores conv and depthwise layers, and {listing.model} has none"
-    return f"the engine explores conv and depthwise layers: {_names(convs)}"
+        return f"the engine explores conv layers (conv, depthwise, transpose, separable), and {listing.model} has none"
+    return f"the engine explores its conv layers: {_names(convs)}"
 
 
 def _unknown(listing: Listing, which: str) -> ConfigError:
     names = [layer.name for layer in listing.layers]
-    near = get_close_matches(which, names, n=3, cutoff=0.6)
+    # a nested model's layer is named by its path: 'conv1' is 'backbone/conv1'
+    near = [n for n in names if n.endswith("/" + which)][:3] or get_close_matches(which, names, n=3, cutoff=0.6)
     if not near:
         near = get_close_matches(which.lower(), [n.lower() for n in names], n=3, cutoff=0.6)
         near = [next(n for n in names if n.lower() == low) for low in near]
@@ -126,8 +132,6 @@ def check_explorable(listing: Listing, index: int | None, layer: ModelLayer) -> 
     at = "" if index is None else f" (#{index})"
     cls = shown(layer.class_name)
     what = f"{{field}} {shown(layer.name)!r}{at} of {listing.model} is {'an' if cls[:1] in 'AEIOU' else 'a'} {cls}"
-    if layer.kind in ("separable", "transpose"):
-        raise ConfigError(f"{what} ({layer.kind} conv): {_what_to_explore(listing)}", field="layer")
     raise ConfigError(f"{what} ({layer.kind}), not a convolution: {_what_to_explore(listing)}", field="layer")
 
 
@@ -151,6 +155,8 @@ def _want(name: str, layer: ModelLayer) -> Want:
             shapes = layer.spec().kernel_shapes()
         except LayerConfigError as exc:
             raise LoadError(f"{name}: layer {shown(layer.name)!r}: {exc}") from None
+        if "pointwise_kernel" in shapes:
+            return Want(name, layer, shapes["depthwise_kernel"], shapes.get("bias"), shapes["pointwise_kernel"])
         return Want(name, layer, shapes["kernel"], shapes.get("bias"))
     weight = layer.weights.get("weight")  # a state dict: PyTorch's (F, C/g, kh, kw)
     if weight is not None and len(weight) == 4:
@@ -180,6 +186,10 @@ def layer_weights(path: str | os.PathLike[str], listing: Listing, layer: ModelLa
     if tuple(kernel.shape) != want.kernel or got_bias != want.bias:
         raise want.error(f"read a kernel of {tuple(kernel.shape)} and a bias of {got_bias}, not the "
                          f"{want.kernel} and {want.bias} the listing makes")
-    if any(a is not None and a.dtype.kind != "f" for a in (kernel, bias)):
+    pointwise = want.extra.get("pointwise_kernel")
+    if want.pointwise is not None and (pointwise is None or tuple(pointwise.shape) != want.pointwise):
+        raise want.error(f"read no pointwise kernel of {want.pointwise}, which the listing makes")
+    if any(a is not None and a.dtype.kind != "f" for a in (kernel, bias, pointwise)):
         raise want.error("read values that are not floats")
-    return LayerWeights(np.asarray(kernel), None if bias is None else np.asarray(bias), where, dtype)
+    return LayerWeights(np.asarray(kernel), None if bias is None else np.asarray(bias), where, dtype,
+                        None if pointwise is None else np.asarray(pointwise))

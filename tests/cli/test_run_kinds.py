@@ -115,8 +115,9 @@ def test_reflect_padding_mode_equals_torch(signal, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [
-    (["--kind", "Conv2DTranspose"], 2, "cannot run or verify them yet"),
-    (["--kind", "SeparableConv1D"], 2, "cannot run or verify them yet"),
+    (["--kind", "Conv1DTranspose", "--stride", "2", "--output-padding", "2"], 2,
+     "--output-padding: the output padding must be smaller than the stride"),
+    (["--kind", "SeparableConv1D", "--padding-mode", "reflect"], 2, "a separable layer pads with zeros only"),
     (["--kind", "Conv1D", "--ndim", "3"], 2, "--kind Conv1D is 1-D but --ndim is 3"),
     (["--kind", "Conv4D"], 2, "unknown layer kind 'Conv4D'"),
     (["--kind", "Conv3D"], 1, "a 3-D layer reads (D, H, W, C)"),
@@ -127,7 +128,7 @@ def test_reflect_padding_mode_equals_torch(signal, tmp_path):
     (["--ndim", "1", "-k", "3", "--padding", "51", "--padding-mode", "circular"], 2, "wraps around at most once"),
     (["--ndim", "1", "--trace", "3,4"], 2, "--trace takes I"),
     (["--kind", "depthwise", "--ndim", "1", "-f", "2"], 2, "a depthwise layer has no --filters"),
-    (["--ndim", "1", "-m", "2"], 2, "--depth-multiplier is for depthwise layers"),
+    (["--ndim", "1", "-m", "2"], 2, "--depth-multiplier is for depthwise and separable layers"),
     (["--ndim", "1", "--depth-at", "1"], 2, "--depth-at chooses a plane of a 3-D layer"),
 ])
 def test_bad_kind_requests_are_one_error_line(signal, args, code, message):

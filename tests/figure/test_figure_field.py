@@ -1,0 +1,99 @@
+"""The receptive field on the image: `run IMG --model M --layer L --trace ROW,COL --figure` adds a panel
+with the model's input picture and the rectangle of pixels that output position reads."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from convcli import engine
+from convcli.figure import draw as figure_draw
+from convcli.figure import plan as figure_plan
+from convcli.figure.field import FIELD_COLOUR, display_rgb, with_field
+from convcli.layer.field import Field
+from convcli.sources import kernels
+
+from helpers import SAMPLES, decode, invoke
+
+DEEP = ("run", SAMPLES / "grace_hopper.png", "--model", SAMPLES / "edges.keras", "--layer", "mid", "--filter", "0", "-q")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def small_plan() -> figure_plan.FigurePlan:
+    x = np.load(SAMPLES / "textbook.npy")
+    result = engine.run_layer(engine.prepare(x, kernels.make_kernel("ones", (2, 2), 3, 1)), None, "relu")
+    return figure_plan.plan_figure(result, [0], ("R", "G", "B"))
+
+
+def test_the_panel_draws_the_picture_and_outlines_the_field():
+    rng = np.random.default_rng(1)
+    picture = rng.integers(0, 200, (30, 40, 3), dtype=np.uint8)  # no pixel as yellow as the outline
+    base = small_plan()
+    plan = with_field(base, picture, Field((10, 16), (-2, 4), (30, 40)), "receptive field")
+    f = plan.field
+    assert f is not None and plan.size[1] > base.size[1] and plan.size[0] == base.size[0]
+    z = f.box.width // 40
+    assert z >= 1 and (f.box.width, f.box.height) == (40 * z, 30 * z)
+    # the part on the image: rows 10-16, cols 0-4 (cols -2, -1 are padding)
+    assert (f.rect.x0 - f.box.x0, f.rect.y0 - f.box.y0, f.rect.width, f.rect.height) == (0, 10 * z, 5 * z, 7 * z)
+    assert "7×7 pixels, 14 of them padding" in f.note
+    pixels = np.asarray(figure_draw.draw_figure(plan))
+    inside = f.rect
+    assert np.array_equal(pixels[inside.y0 + 2, inside.x0 + 2], picture[10 + 2 // z, 2 // z])
+    assert tuple(pixels[inside.y0 - 1, (inside.x0 + inside.x1) // 2]) == FIELD_COLOUR  # the top edge
+    assert tuple(pixels[(inside.y0 + inside.y1) // 2, inside.x1]) == FIELD_COLOUR  # the right edge
+
+
+def test_display_stretches_values_that_are_not_bytes():
+    x = np.array([[[-1.0], [1.0]]])
+    assert display_rgb(x).tolist() == [[[0, 0, 0], [255, 255, 255]]]
+    assert display_rgb(np.full((1, 1, 4), 7, np.uint8)).shape == (1, 1, 3)
+
+
+def test_a_deep_layer_figure_outlines_the_field_the_layers_compose(tmp_path: Path):
+    """'mid' (3×3 stride 2, no zeros before) after 'edges' (5×5, 2 zeros before): output (40, 30) reads
+    rows 78-84 and cols 58-64 of the 150×128 picture."""
+    target = tmp_path / "deep.svg"
+    r = invoke(*DEEP, "--trace", "40,30", "--figure", target)
+    assert r.exit_code == 0, r.output
+    root = ET.fromstring(target.read_text(encoding="utf-8"))
+    (group,) = [g for g in root.iter(f"{SVG}g") if g.get("class") == "field"]
+    image = next(group.iter(f"{SVG}image"))
+    (rect,) = [e for e in group.iter(f"{SVG}rect") if e.get("class") == "receptive-field"]
+    z = float(image.get("width")) / 128
+    assert z == int(z) and float(image.get("height")) == 150 * z
+    assert float(rect.get("x")) - float(image.get("x")) == 58 * z
+    assert float(rect.get("y")) - float(image.get("y")) == 78 * z
+    assert float(rect.get("width")) == float(rect.get("height")) == 7 * z
+    # the neighbourhood enlarged beside it: 21×21 pixels (three times the field) by a whole factor
+    (zoom,) = [e for e in group.iter(f"{SVG}rect") if e.get("class") == "receptive-field-zoom"]
+    images = list(group.iter(f"{SVG}image"))
+    assert len(images) == 2
+    k = float(images[1].get("width")) / 21
+    assert k == int(k) and k >= 2 and float(images[1].get("height")) == 21 * k
+    assert float(zoom.get("width")) == float(zoom.get("height")) == 7 * k
+    assert float(zoom.get("x")) - float(images[1].get("x")) == 7 * k  # centred: 7 pixels either side
+    texts = " ".join("".join(t.itertext()) for t in group.iter(f"{SVG}text"))
+    assert "output (40, 30) of 'mid'" in texts and "rows 78–84, cols 58–64 of the 150×128 input" in texts
+
+
+def test_the_png_shows_the_outline_and_no_panel_without_trace(tmp_path: Path):
+    png, plain = tmp_path / "deep.png", tmp_path / "plain.png"
+    assert invoke(*DEEP, "--trace", "0,0", "--figure", png).exit_code == 0
+    assert invoke(*DEEP, "--figure", plain).exit_code == 0
+    _, with_field_px = decode(png)
+    _, without = decode(plain)
+    assert with_field_px.shape[0] > without.shape[0]
+    yellow = np.argwhere((with_field_px == FIELD_COLOUR).all(axis=2))
+    assert len(yellow) and (yellow[:, 0] > without.shape[0] - 30).all()  # only in the new panel
+    assert not (without == FIELD_COLOUR).all(axis=2).any()
+
+
+@pytest.mark.parametrize("args", [("run", SAMPLES / "textbook.npy", "-k", "2", "--init", "ones", "-q")])
+def test_a_layer_without_a_model_has_no_field_panel(args: tuple, tmp_path: Path):
+    target = tmp_path / "t.svg"
+    assert invoke(*args, "--trace", "0,0", "--figure", target).exit_code == 0
+    assert 'class="field"' not in target.read_text(encoding="utf-8")
