@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from convcli.layer.model import Listing
@@ -224,22 +226,28 @@ def trim(limit: int | None = None) -> None:
 
 
 def layer_input(model: str, listing: Listing, index: int, x: np.ndarray, *, use: bool = True,
-                fits: Fits | None = None) -> LayerInput:
+                fits: Fits | None = None, check: Callable[[], None] | None = None) -> LayerInput:
     """:func:`convcli.sources.models.upstream.layer_input` (``fits`` passed on), read from the cache when it
-    holds it (``use``), kept there when a framework computed it."""
+    holds it (``use``), kept there when a framework computed it. ``check`` runs first whenever the input is
+    computed, never on a hit (the caller's checks of what computing it would take)."""
     from convcli.sources.models import upstream
+
+    def compute() -> LayerInput:
+        if check is not None:
+            check()
+        return upstream.layer_input(model, listing, index, x, fits=fits)
 
     framework = upstream.framework(listing) if use else ""
     if not framework:
-        return upstream.layer_input(model, listing, index, x, fits=fits)
+        return compute()
     try:
         name = key(model, framework, listing.layers[index].name, index, x)
         hit = read(name)
     except (OSError, RuntimeError, KeyError):  # the model unreadable now; no home folder to find the cache in
-        return upstream.layer_input(model, listing, index, x, fits=fits)
+        return compute()
     if hit is not None:
         return upstream.LayerInput(hit.array, hit.by, hit.note)
-    found = upstream.layer_input(model, listing, index, x, fits=fits)
+    found = compute()
     if not found.by.startswith("convcli"):
         write(name, found)
     return found

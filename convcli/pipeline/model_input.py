@@ -65,10 +65,12 @@ def layer_input(request: Request, loaded: Loaded, listing: Listing, index: int, 
                          + channels_first_hint(request, loaded, {reads, takes}))
     name = shown(str(request.model))
     fits = _fits(name, ml.name)
-    _check_upstream_fits(listing, index, x, fits)
     from convcli.pipeline import cache
 
-    found = cache.layer_input(str(request.model), listing, index, x, use=request.cache, fits=fits)
+    # the sizes are checked when the framework is to compute: a cached input costs no activations (and
+    # its second run no shape inference)
+    found = cache.layer_input(str(request.model), listing, index, x, use=request.cache, fits=fits,
+                              check=lambda: _check_upstream_fits(listing, index, x, fits))
     return found.array, found.note, f"{loaded.description} → the input of {shown(ml.name)!r}, by {found.by}"
 
 

@@ -13,6 +13,10 @@ with ``np.save`` and a small JSON document saying how it ended; the parent reads
 ``np.load(allow_pickle=False)`` and ``json``, checked. An expected failure in the child (a convcli
 error) comes back as its class name, message and field, and is raised again here.
 
+The same machinery reads a Keras file's listing before convcli's process does
+(:func:`convcli.sources.models.hdf5.read_in_child`, a budget of its own): libhdf5 can crash or hang
+on a damaged file.
+
 The child's side is :func:`serve` (its task function named by the parent, in a module the child
 imports by name); it runs in its own session, so the terminal's Ctrl-C reaches the parent alone.
 """
@@ -49,23 +53,33 @@ ERRORS: dict[str, type[ConvcliError]] = {c.__name__: c for c in (LoadError, Shap
 ANSWER_BYTES = 1 << 20
 
 
-def budget() -> float:
-    """The seconds a model may take to compute a layer's input: ``CONVCLI_UPSTREAM_TIMEOUT``, else :data:`TIMEOUT`."""
-    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+def budget(env: str = TIMEOUT_ENV, default: float = TIMEOUT, what: str = "a model may take to compute a layer's "
+           "input") -> float:
+    """The seconds a model may take to compute a layer's input: ``CONVCLI_UPSTREAM_TIMEOUT``, else :data:`TIMEOUT`
+    (another ``env``, its ``default`` and ``what`` the seconds are for: another budget)."""
+    raw = os.environ.get(env, "").strip()
     if not raw:
-        return TIMEOUT
+        return default
     try:
         seconds = float(raw)
     except ValueError:
         seconds = math.nan
     if not (math.isfinite(seconds) and seconds > 0):
-        raise ConfigError(f"{TIMEOUT_ENV}={shown(raw)!r}: give the seconds a model may take to compute a layer's "
-                          f"input, a number above 0 (default {TIMEOUT:g})")
+        raise ConfigError(f"{env}={shown(raw)!r}: give the seconds {what}, a number above 0 (default {default:g})")
     return seconds
 
 
 class OverBudget(Exception):  # noqa: N818 - a condition, as TimeoutError
     """The child ran past its budget and was stopped."""
+
+
+class Died(LoadError):
+    """The child ended without an answer: killed by a signal (a crash in a library's C code, out of
+    memory) or an exit of its own; ``rc`` is its exit code (``-N``: signal N)."""
+
+    def __init__(self, message: str, rc: int) -> None:
+        super().__init__(message)
+        self.rc = rc
 
 
 class _Expired(BaseException):
@@ -105,16 +119,16 @@ def alarm(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(pending - (time.monotonic() - start), 1e-3))
 
 
-def run(task: str, args: dict[str, Any], x: np.ndarray, files: dict[str, bytes] | None = None
-        ) -> tuple[np.ndarray, dict[str, Any]]:
+def run(task: str, args: dict[str, Any], x: np.ndarray, files: dict[str, bytes] | None = None,
+        seconds: float | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """``(array, answer)``: ``task`` (``"module:function"``, called as ``function(x, folder, **args)`` and
-    returning ``(array, dict of JSON values)``) run on ``x`` in a child process within :func:`budget`
-    seconds; ``files`` (name: bytes) are written in its ``folder`` first.
+    returning ``(array, dict of JSON values)``) run on ``x`` in a child process within ``seconds``
+    (:func:`budget` unless given); ``files`` (name: bytes) are written in its ``folder`` first.
 
     Raises the child's convcli error again, :class:`OverBudget` when it was stopped, :class:`LoadError`
     when it ended without an answer (killed: out of memory?).
     """
-    seconds = budget()
+    seconds = budget() if seconds is None else seconds
     folder = tempfile.mkdtemp(prefix="convcli-upstream-")
     try:
         np.save(os.path.join(folder, "x.npy"), np.ascontiguousarray(x), allow_pickle=False)
@@ -162,8 +176,8 @@ def _answer(folder: str, rc: int) -> tuple[np.ndarray, dict[str, Any]]:
         answer = None
     if not isinstance(answer, dict):
         how = f"was killed by signal {-rc}" if rc < 0 else f"ended with exit code {rc}"
-        raise LoadError(f"the process computing the model {how} before it answered" + _last_line(folder)
-                        + (" (out of memory?)" if rc == -9 else ""))
+        raise Died(f"the process computing the model {how} before it answered" + _last_line(folder)
+                   + (" (out of memory?)" if rc == -9 else ""), rc)
     error = answer.get("error")
     if isinstance(error, dict):
         cls = ERRORS.get(str(error.get("class")), LoadError)

@@ -7,16 +7,71 @@ all of them silently, so a weights file could turn any readable file of the user
 shown on screen and saved. Keras never writes any of them: a path is followed through hard links
 only (:func:`member`), and a dataset is read only from its own contiguous, compact or chunked
 storage (:func:`check_dataset`).
+
+libhdf5 reads a damaged file's metadata (a cut file, a corrupted B-tree, heap or superblock) in C,
+where it can crash the interpreter (a segmentation fault reading an attribute) or loop forever where
+no signal ends it. So a listing is first read in a child process (:func:`read_in_child`, within
+:data:`READ_TIMEOUT` s, ``CONVCLI_READ_TIMEOUT`` to change it): a crash or a hang there is one
+``Error:`` line naming the file, and only a file the child listed whole is read in convcli's process.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcli.errors import LoadError
 from convcli.text import shown
 
+if TYPE_CHECKING:
+    import numpy as np
+
 REFUSED = "refused: convcli reads only the file's own data"
+#: The readers whose listing a child reads first (:func:`read_in_child`), and what they read with libhdf5.
+READERS = {"keras_h5": "", "keras_v3": "its model.weights.h5 is "}
+#: True in the child that reads a listing: it reads in its own process.
+_in_child = False
+#: Seconds a child may take to read a listing (its metadata only: a second or two for the largest models),
+#: unless ``CONVCLI_READ_TIMEOUT`` says otherwise.
+READ_TIMEOUT = 60.0
+READ_TIMEOUT_ENV = "CONVCLI_READ_TIMEOUT"
+
+
+def read_in_child(name: str, reader: str) -> None:
+    """Read the listing of ``name`` with ``reader`` (a module of :data:`READERS`) in a child process first:
+    its refusal is raised here as it is; a crash or a hang of libhdf5 on a damaged file is one
+    :class:`LoadError` naming the file. In that child, nothing (it reads in its own process)."""
+    if _in_child:
+        return
+    import numpy as np
+
+    from convcli.sources.models import child
+
+    what = READERS[reader]
+    seconds = child.budget(READ_TIMEOUT_ENV, READ_TIMEOUT, "reading a model file's listing may take")
+    try:
+        # the name as given (the child works in this folder): its messages are the ones read here would give
+        child.run("convcli.sources.models.hdf5:listing_task", {"name": name, "reader": reader}, np.zeros(0, np.uint8),
+                  seconds=seconds)
+    except child.OverBudget:
+        raise LoadError(f"{name}: {what}not a readable HDF5 file (reading it took more than {seconds:g} s and was "
+                        f"stopped: a damaged file?; {READ_TIMEOUT_ENV} sets the seconds)") from None
+    except child.Died as exc:
+        how = f"crashed (signal {-exc.rc})" if exc.rc < 0 else f"ended with exit code {exc.rc}"
+        raise LoadError(f"{name}: {what}not a readable HDF5 file (libhdf5 {how} reading it: a damaged file?)"
+                        ) from None
+
+
+def listing_task(x: np.ndarray, folder: str, *, name: str, reader: str) -> tuple[np.ndarray, dict[str, bool]]:
+    """In the child of :func:`read_in_child`: the listing of ``name`` read whole by ``reader`` (its refusal
+    goes back to the parent)."""
+    import importlib
+
+    global _in_child
+    if reader not in READERS:
+        raise LoadError(f"{name}: no HDF5 reader {shown(reader)!r}")
+    _in_child = True
+    importlib.import_module(f"convcli.sources.models.{reader}").read(name)
+    return x, {"listed": True}
 
 
 def member(model: str, group: Any, path: str, h5py: Any) -> Any | None:

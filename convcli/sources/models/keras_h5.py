@@ -1,6 +1,8 @@
 """Legacy Keras ``.h5`` files: the ``model_config`` attribute (the graph) and the shapes of the
 arrays in ``model_weights/<layer>/`` (named by each layer group's ``weight_names``); the listing never
-reads a value, :func:`layer_arrays` one layer's."""
+reads a value, :func:`layer_arrays` one layer's. The listing is read in a child process first
+(:func:`convcli.sources.models.hdf5.read_in_child`): libhdf5 can crash or hang on a damaged file.
+"""
 
 from __future__ import annotations
 
@@ -28,10 +30,18 @@ def _config(f: object) -> object:
 
 
 def read(name: str) -> Listing:
+    """The listing of the legacy ``.h5`` file ``name``, once a child process has read it whole."""
     try:
-        import h5py
+        import h5py  # noqa: F401 - missing is one line here, before any child starts
     except ImportError:
         raise missing("h5py", ".h5") from None
+    hdf5.read_in_child(name, "keras_h5")
+    return _read(name)
+
+
+def _read(name: str) -> Listing:
+    import h5py
+
     try:
         with h5py.File(name, "r") as f:
             raw = f.attrs.get("model_config")

@@ -272,6 +272,7 @@ def opened(name: str) -> Iterator[tuple[Any, Any | None]]:
 
 
 def read(name: str) -> Listing:
+    hdf5.read_in_child(name, "keras_v3")  # libhdf5 can crash or hang on a damaged model.weights.h5
     with opened(name) as (config, fh):
         weights = None if fh is None else _weight_shapes(name, fh, order_of(config), nested_of(config))
     listing = keras_config.listing(name, "keras", config, weights, WEIGHTS)

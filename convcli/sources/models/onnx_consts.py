@@ -137,9 +137,9 @@ def fold(graph: Any, onnx: Any, shapes: Mapping[str, tuple[int | None, ...]] | N
     them, and the shape arithmetic (:data:`SHAPE_OPS` of a tensor's ``Shape``, :data:`ARITH` on such
     values). ``shapes`` (the file's own static shapes, by tensor) give a ``Shape``'s value where they
     are known; which nodes fold never depends on them (the listing's names do not either). ``carried``
-    are values an earlier fold computed and put in the graph as initializers (floats among them)."""
-    from onnx import numpy_helper
-
+    are values an earlier fold computed and put in the graph as initializers (floats among them).
+    ``onnx``: the package or its stand-in (:mod:`~convcli.sources.models.onnx_proto`)."""
+    numpy_helper = onnx.numpy_helper
     found = Constants()
     for t in graph.initializer:
         found.names.add(t.name)

@@ -1,4 +1,8 @@
-"""``.onnx`` files: the graph's nodes and the dims of its initializers, through the onnx package.
+"""``.onnx`` files: the graph's nodes and the dims of its initializers, through ONNX's protobuf messages.
+
+Read with :mod:`~convcli.sources.models.onnx_proto` (the messages, without the onnx package's
+second of importing), the package itself where ONNX's shape inference is asked for (computed pads,
+``--input-size``).
 
 Loaded with ``load_external_data=False``: no weight is read for the listing (an initializer's dims
 are in the graph). An initializer stored as external data must sit beside the model file (in its
@@ -21,7 +25,7 @@ from convcli import reads
 from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import sniff
-from convcli.sources.models import bounds, onnx_consts, onnx_conv1d, onnx_shapes, tensors
+from convcli.sources.models import bounds, onnx_consts, onnx_conv1d, onnx_proto, onnx_shapes, tensors
 from convcli.sources.models.install import missing
 from convcli.text import shown
 
@@ -101,15 +105,14 @@ def named_nodes(graph: Any) -> Iterator[tuple[str, Any]]:
 
 def graph_constants(graph: Any) -> onnx_consts.Constants:
     """The constants of ``graph`` (:func:`convcli.sources.models.onnx_consts.fold`)."""
-    import onnx
-
-    return onnx_consts.fold(graph, onnx)
+    return onnx_consts.fold(graph, onnx_proto.module())
 
 
 def load(name: str) -> tuple[Any, Any]:
-    """The onnx module and the model, its external data not loaded."""
+    """The onnx module (:func:`convcli.sources.models.onnx_proto.module`: the package, or its light
+    stand-in) and the model, its external data not loaded."""
     try:
-        import onnx
+        onnx = onnx_proto.module()
     except ImportError:
         raise missing("onnx", ".onnx") from None
     try:
@@ -151,7 +154,7 @@ def read(name: str) -> Listing:
     if any(n.op_type in onnx_consts.SHAPE_OPS for n in graph.node):  # pads computed from the input's size
         copy = onnx.ModelProto()
         copy.CopyFrom(model)
-        static = onnx_shapes.settle(onnx, copy)
+        static = onnx_shapes.settle(onnx_proto.full(), copy)
     consts = onnx_consts.fold(graph, onnx, static)
     for out in sorted(consts.names - set(dims)):
         value = consts.values.get(out)
@@ -198,7 +201,7 @@ def layer_shapes(name: str, size: tuple[int, ...]) -> Mapping[str, tuple[int, ..
         return {}
     consts = onnx_consts.fold(model.graph, onnx)
     inputs, nodes = named(model.graph, dict.fromkeys(consts.names, ()), consts)
-    return onnx_shapes.infer(onnx, model, inputs, [(lname, n.output[0]) for lname, n in nodes if n.output], size)
+    return onnx_shapes.infer(onnx_proto.full(), model, inputs, [(lname, n.output[0]) for lname, n in nodes if n.output], size)
 
 
 def _check_reads(node: Any, dims: dict[str, tuple[int, ...]], producer: dict[str, str], made: set[str]) -> None:
@@ -325,8 +328,6 @@ def type_name(onnx: Any, data_type: int) -> str:
 def _values(name: str, tensor: Any, folder: str, onnx: Any, want: tensors.Want, role: str) -> Any:
     """One initializer checked from its metadata, then converted (external data read from beside
     the model, the bytes it names alone)."""
-    from onnx import numpy_helper
-
     dims = tuple(int(d) for d in tensor.dims)
     dtype = FLOAT_TYPES.get(tensor.data_type) or type_name(onnx, tensor.data_type)
     # (F, C/g, *k) -> (*k, C/g, F); a ConvTranspose's (C, F/g, *k) -> (*k, F/g, C) alike
@@ -368,7 +369,7 @@ def _values(name: str, tensor: Any, folder: str, onnx: Any, want: tensors.Want, 
         field = {1: "float_data", 11: "double_data"}.get(tensor.data_type, "int32_data")
         want.check(role, tensor.name, shape, dtype, stored=dims, count=len(getattr(tensor, field)) * item)
     try:
-        value = numpy_helper.to_array(tensor)
+        value = onnx.numpy_helper.to_array(tensor)
     except (ValueError, TypeError) as exc:
         raise want.error(f"{shown(tensor.name)} cannot be read ({shown(str(exc))[:120]})") from None
     return value.astype("float32") if dtype == "bfloat16" else value

@@ -36,7 +36,7 @@ import numpy as np
 from convcli.errors import LoadError, ShapeError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import frameworks, sniff
-from convcli.sources.models import inputs_fit, keras_run, paths, sizes
+from convcli.sources.models import inputs_fit, keras_load, keras_run, paths, sizes
 from convcli.sources.models.install import missing
 from convcli.sources.models.ort_child import ORT_INSTALL, escaped_message  # noqa: F401 - re-exported
 from convcli.sources.models.sizes import Fits
@@ -142,17 +142,21 @@ def layer_input(path: str | os.PathLike[str], listing: Listing, index: int, x: n
     if listing.format not in ("keras", "h5"):
         raise LoadError(f"{name}: convcli cannot run a {listing.format} model")
     chain = _rescaling_chain(listing, index)
-    reason = ""
+    reason = unloaded = ""
     if frameworks.installed("keras"):
         try:
             return _keras_in_budget(name, listing, index, arr, fits)
         except frameworks.NoBackend as exc:
             reason = f" ({exc})"
+        except keras_load.KerasCannotLoad:
+            if chain is None:
+                raise
+            unloaded = "; Keras cannot load the model"  # what it computes is the same: x * scale + offset
     if chain is not None:
         names = ", ".join(shown(lay.name) for lay in chain)
-        note = (f"the input of {shown(layer.name)!r}: the model's Rescaling {names} applied by convcli "
+        note = (f"the input of {shown(layer.name)!r}: the model's Rescaling {names} applied by convcli{unloaded} "
                 "(give the image as stored: --preprocess none)" if chain else
-                f"the input of {shown(layer.name)!r}: the model's input itself")
+                f"the input of {shown(layer.name)!r}: the model's input itself{unloaded}")
         return LayerInput(_rescaled(name, arr, chain), "convcli (Rescaling)", note)
     raise LoadError(f"{name}: the input of layer {shown(layer.name)!r} is the output of earlier layers: install keras "
                     f"({KERAS_INSTALL}) to compute it{reason}, or pass that input as an array file (.npy, (H, W, C))")
@@ -258,7 +262,7 @@ def _keras(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | 
                 raise LoadError(f"{name}: a .keras file written by Keras 2 (tf_keras): Keras 3 refuses the groups of "
                                 "its depthwise or separable layers; save the model as .h5 with tf_keras, which "
                                 "convcli reads as Keras 2 wrote it") from None
-            raise LoadError(f"{name}: Keras cannot load the model ({text})") from None
+            raise keras_load.cannot_load(name, keras, listing, exc, text) from None
         inputs = list(getattr(model, "inputs", None) or [])
         if len(inputs) != 1:
             raise LoadError(f"{name}: the model has {len(inputs)} inputs; convcli feeds one image")

@@ -4,9 +4,9 @@ Whatever the bytes, reading the listing and a conv layer's weights either works 
 convcli's own errors; anything else (a traceback) fails the test. Each test stops drawing new work
 after a time budget.
 
-The HDF5 bytes themselves are not mutated: libhdf5 can loop forever on some damaged files (seen
-reading an attribute), in C where no signal ends it, so such a fuzz could hang the suite; running
-h5py in a child process with a time budget is what would make that safe."""
+The HDF5 bytes themselves are not mutated here: libhdf5 can loop forever or crash on some damaged
+files (seen reading an attribute), in C where no signal ends it. A legacy .h5's listing is read in a
+child process with a time budget, and test_damaged_hdf5.py cuts and changes its bytes."""
 
 from __future__ import annotations
 
