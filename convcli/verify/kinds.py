@@ -27,14 +27,14 @@ def _not_written(framework: str) -> Callable[[KindProblem], Outcome]:
 
 def kind_adapters() -> tuple[tuple[str, str, str, Callable[[KindProblem], Outcome]], ...]:
     """``(name, module, install hint, compute_kind)`` of every framework, in the order of the verify table."""
-    from convcli.verify import adapt_keras, adapt_numpy, adapt_torch
+    from convcli.verify import adapt_keras, adapt_numpy, adapt_scipy_kinds, adapt_torch
 
     return (
         ("PyTorch", "torch", "pip install 'convcli[torch]'", adapt_torch.compute_kind),
         ("Keras", "keras", "pip install 'convcli[keras]'", adapt_keras.compute_kind),
         ("TensorFlow", "tensorflow", "pip install tensorflow", _not_written("TensorFlow")),
         ("JAX", "jax", "pip install 'convcli[jax]'", _not_written("JAX")),
-        ("SciPy", "scipy", "pip install 'convcli[scipy]'", _not_written("SciPy")),
+        ("SciPy", "scipy", "pip install 'convcli[scipy]'", adapt_scipy_kinds.compute_kind),
         ("numpy einsum", "numpy", "", adapt_numpy.compute_kind),
     )
 
