@@ -7,8 +7,9 @@ tap landing in the cropped border adds nothing). Each frame takes the next input
 (:func:`scatter_positions`: every one of a small input, raster order, else a path as
 :func:`~convcli.figure.animate.choose_positions` picks) and shows the position on every shown input
 channel, each channel's scaled kernel, and the output accumulating: what the positions so far have
-put there. The numbers are kept per frame in :class:`ScatterFrame`; after every input position
-the accumulated output plus the bias is the layer's pre-activation. A 1-D layer is drawn as one row.
+put there (on a path through a large input, only the path's). The numbers are kept per frame in
+:class:`ScatterFrame`; after every input position the accumulated output plus the bias is the layer's
+pre-activation. A 1-D layer is drawn as one row.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class _Board:
         x, kernel, *_, out_hw = _as_2d(layer)
         self.view, self.theme, self.title = view, theme, title
         h, w = x.shape[:2]
+        self.in_hw = (h, w)
         self.k_in = block_factor((h, w), TILE, TILE)
         small = [x[:, :, c] for c in (view.channels[s] for s in view.shown)]
         reduced = [np.asarray(v, dtype=np.float64) if self.k_in == 1 else block_mean(v, self.k_in, self.k_in)
@@ -193,8 +195,12 @@ def iter_scatter_frames(layer: TransposeLayer, result: LayerResult, f: int, name
             reached[r, c] = True
         # the output so far: the cells reached in their colours (the scale of the whole output, less the bias)
         k, z = board.k_out, board.z_out
-        acc = data.accumulated if k == 1 else block_mean(data.accumulated, k, k)
-        hit = reached if k == 1 else block_mean(reached.astype(np.float64), k, k) > 0
+        if k == 1:
+            acc, hit = data.accumulated, reached
+        else:  # a block's colour: the mean over its cells reached so far (a path's windows are few and small)
+            share = block_mean(reached.astype(np.float64), k, k)
+            hit = share > 0
+            acc = block_mean(data.accumulated, k, k) / np.where(hit, share, 1.0)
         grid = np.where(hit[:, :, None], board.out_scale.colours(acc), empty).astype(np.uint8)
         img.paste(Image.fromarray(np.repeat(np.repeat(grid, z, 0), z, 1)), (board.out_x, HEAD))
         oh, ow = board.out_cells
@@ -225,7 +231,7 @@ def iter_scatter_frames(layer: TransposeLayer, result: LayerResult, f: int, name
         draw.text((x, y - 16), safe_text(font, f"input ({i}, {j}) · frame {n + 1}/{len(positions)}"), font=font,
                   fill=theme.muted)
         rows, cols = _span(data.rows, board.out_hw[0]), _span(data.cols, board.out_hw[1])
-        draw.text((x, y), safe_text(font, f"lands on output rows {rows}, cols {cols}"), font=font, fill=theme.ink)
+        draw.text((x, y), safe_text(font, f"→ output rows {rows}, cols {cols}"), font=font, fill=theme.ink)
         y += 22
         for c in view.shown:
             draw.text((x, y), safe_text(font, f"{view.names[c]}: x = {cell_text(data.values[c])}"), font=font,
@@ -241,7 +247,7 @@ def iter_scatter_frames(layer: TransposeLayer, result: LayerResult, f: int, name
         y += 24
         draw.text((x, y), safe_text(font, f"bias {describe.fmt(bias)} is added at the end"), font=font,
                   fill=theme.muted)
-        if n + 1 == len(positions) and reached.any():
+        if n + 1 == len(positions) and len(positions) == int(np.prod(board.in_hw)):  # every input has landed
             y += 22
             draw.text((x, y), safe_text(bold, "output + bias = z"), font=bold, fill=theme.ink)
         yield Scatter(data, img)
