@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,15 +51,31 @@ def write_figure(result: LayerResult, filters: Sequence[int], names: Sequence[st
 
 
 def write_animation(result: LayerResult, f: int, names: Sequence[str], title: str, pictures: Pictures, *,
-                    force: bool, inputs: Sequence[Path]) -> None:
-    """``--animate``: filter ``f``'s window sliding over the output."""
+                    force: bool, inputs: Sequence[Path], built: Any = None) -> None:
+    """``--animate``: filter ``f``'s window sliding over the output; by kind (``built``, a BuiltLayer): a
+    transposed layer's input positions scattering their scaled kernels, a 1-D layer's window along the signal."""
     from convcli.figure.animate import choose_positions, iter_frames
     from convcli.figure.theme import THEMES
     from convcli.files.writers import save_animation
 
     assert pictures.animate is not None
-    positions = choose_positions(result.layer.geometry.out_hw, pictures.frames)
-    frames = iter_frames(result, f, names, positions, theme=THEMES[pictures.theme], title=title)
+    theme = THEMES[pictures.theme]
+    from convcli.engine.transpose import TransposeLayer
+
+    own = getattr(built, "own", None)
+    if isinstance(own, TransposeLayer) and own.ndim <= 2:
+        from convcli.figure.animate_transpose import iter_scatter_frames, scatter_positions
+
+        frames: Iterator[Any] = iter_scatter_frames(own, result, f, names, scatter_positions(own, pictures.frames),
+                                                    theme=theme, title=title)
+    elif built is not None and built.ndim == 1:
+        from convcli.figure.animate_1d import iter_frames_1d
+
+        positions = choose_positions(result.layer.geometry.out_hw, pictures.frames)
+        frames = iter_frames_1d(result, f, names, positions, theme=theme, title=title)
+    else:
+        positions = choose_positions(result.layer.geometry.out_hw, pictures.frames)
+        frames = iter_frames(result, f, names, positions, theme=theme, title=title)
     save_animation((frame.image for frame in frames), pictures.animate, fps=pictures.fps, force=force, inputs=inputs)
 
 

@@ -164,7 +164,8 @@ def write_files(run: Shown, targets: Targets) -> list[Path]:
                      targets.pictures, force=force, inputs=inputs, trace_at=run.trace_at, field=receptive_field(run),
                      spec=run.built.spec)
     if targets.pictures.animate is not None:
-        write_animation(result, run.detail[0], names, _figure_title(run), targets.pictures, force=force, inputs=inputs)
+        write_animation(result, run.detail[0], names, _figure_title(run), targets.pictures, force=force, inputs=inputs,
+                        built=run.built)
     if targets.maps is None:
         return []
     from convcli.figure import maps as feature_maps

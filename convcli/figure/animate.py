@@ -103,6 +103,11 @@ def frame_data(result: LayerResult, view: FilterSum, position: tuple[int, int]) 
 
 
 def _frame_data(view: FilterSum, trace: engine.Trace, position: tuple[int, int]) -> FrameData:
+    return trace_frame_data(view, trace, position)
+
+
+def trace_frame_data(view: FilterSum, trace: engine.Trace, position: tuple[int, int]) -> FrameData:
+    """A frame's numbers from the trace at ``position``: the parts' sums, their running total, bias, activation."""
     i, j = position
     sums = np.asarray(trace.sums, dtype=np.float64)
     parts = view.parts()
@@ -287,11 +292,19 @@ def _draw_windows(draw: ImageDraw.ImageDraw, img: Image.Image, base: _Base, data
 
 def _draw_sum(draw: ImageDraw.ImageDraw, base: _Base, data: FrameData, n: int, total: int) -> None:
     """The running total line by line, the bias, the pre-activation and the output, beside the inputs."""
-    font, bold = font_at(13), font_at(14, True)
-    ink, muted = base.theme.ink, base.theme.muted
-    x, y = base.text_x, HEAD
     i, j = data.position
-    draw.text((x, y - 16), safe_text(font, f"position ({i}, {j}) · frame {n + 1}/{total}"), font=font, fill=muted)
+    draw_sum(draw, (base.text_x, HEAD), base.theme, base.view.activation, data,
+             f"position ({i}, {j}) · frame {n + 1}/{total}")
+
+
+def draw_sum(draw: ImageDraw.ImageDraw, xy: tuple[int, int], theme: Theme, activation: str, data: FrameData,
+             heading: str) -> None:
+    """``data``'s sum at ``xy``: the parts line by line with their running total, the bias, the
+    pre-activation and (not linear) the activation's output; ``heading`` above it."""
+    font, bold = font_at(13), font_at(14, True)
+    ink, muted = theme.ink, theme.muted
+    x, y = xy
+    draw.text((x, y - 16), safe_text(font, heading), font=font, fill=muted)
     for t, (label, part, run) in enumerate(zip(data.labels, data.partials, data.running, strict=True)):
         sign = "+ " if t else "  "
         line = f"{sign}{label}: {cell_text(part)}" + (f"  → {cell_text(run)}" if t else "")
@@ -301,7 +314,7 @@ def _draw_sum(draw: ImageDraw.ImageDraw, base: _Base, data: FrameData, n: int, t
     y += 22
     draw.text((x, y), safe_text(bold, f"z = {cell_text(data.preactivation)}"), font=bold, fill=ink)
     y += 24
-    act = base.view.activation
+    act = activation
     if act != "linear":
         formula = ACTIVATION_FORMULAS.get(act, f"{act}(z)")
         draw.text((x, y), safe_text(font, f"{act}: {formula}"), font=font, fill=muted)

@@ -1,0 +1,153 @@
+"""--animate for the other kinds: a 1-D layer's window moving along the signal (each frame's numbers
+those of `run --trace` at its position, from the CLI's JSON), and a transposed layer's input
+positions scattering their scaled kernels (each frame's contributions by a naive loop, the last
+frame's accumulated output plus the bias the run's pre-activation, from the CLI's --save)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from convcli import engine
+from convcli.engine.transpose import as_conv, bind_transpose
+from convcli.figure import animate, animate_1d, animate_transpose
+from convcli.layer.geometry import Geometry
+
+from helpers import SAMPLES, invoke
+
+SIGNAL = ("run", SAMPLES / "signal.npy", "--ndim", "1", "-k", "3", "--padding", "causal", "--dilation", "2", "-q")
+TRANSPOSE = ("run", SAMPLES / "textbook.npy", "--kind", "Conv2DTranspose", "-k", "2", "--stride", "2", "--init",
+             "ones", "-q")
+
+
+def _signal_result() -> engine.LayerResult:
+    """SIGNAL's layer as the CLI runs it: one row, causal pads (4, 0), the kernel of its JSON."""
+    doc = json.loads(invoke(*SIGNAL, "--json").stdout)
+    kernel = np.array(doc["filters"][0]["kernel"], dtype=np.float32)  # (C, 1, k)
+    x = np.load(SAMPLES / "signal.npy")[None]  # (1, L, C)
+    k = np.moveaxis(kernel, 0, -1)[..., None]  # (1, k, C, 1)
+    geometry = Geometry((1, 24), (1, 3), (1, 1), (1, 2), ((0, 0), (4, 0)), (1, 24))  # causal: (k - 1)·d on the left
+    return engine.run_layer(engine.Layer(x, k, 1, geometry), np.zeros(1), "linear")
+
+
+def test_1d_every_position_against_the_trace(tmp_path: Path):
+    result = _signal_result()
+    positions = animate.choose_positions(result.layer.geometry.out_hw)
+    assert positions == [(0, j) for j in range(24)]
+    frames = list(animate_1d.iter_frames_1d(result, 0, ("c0", "c1"), positions))
+    for j in (0, 1, 5, 23):
+        frame = frames[j]
+        trace = json.loads(invoke(*SIGNAL, "--trace", str(j), "--json").stdout)["filters"][0]["trace"]
+        assert list(frame.data.cols) == trace["input_cols"] == [j - 4, j - 2, j]
+        assert frame.data.partials == pytest.approx(trace["channel_sums"], abs=1e-6)
+        assert frame.data.running[-1] == pytest.approx(sum(trace["channel_sums"]), abs=1e-6)
+        assert frame.data.preactivation == pytest.approx(trace["preactivation"], abs=1e-6)
+        assert frame.data.output == pytest.approx(trace["output"], abs=1e-6)
+    # the window at 0 reads two padding taps: its sum is the one tap inside, x[0]·w[2] per channel
+    x = np.load(SAMPLES / "signal.npy")
+    w = result.layer.kernel[0, 2, :, 0]
+    assert frames[0].data.partials == pytest.approx(tuple(x[0] * w), abs=1e-6)
+    # the file: one frame a position, frames of the drawn size
+    target = tmp_path / "a.gif"
+    r = invoke(*SIGNAL, "--animate", target)
+    assert r.exit_code == 0, r.output
+    with Image.open(target) as im:
+        assert im.n_frames == 24 and im.size == frames[0].image.size
+
+
+def test_1d_output_fills_in(tmp_path: Path):
+    """Frame k draws the output up to position k: the output plot's columns right of the window hold no line."""
+    result = _signal_result()
+    frames = list(animate_1d.iter_frames_1d(result, 0, ("c0", "c1"), animate.choose_positions((1, 24))))
+    x0, y0, _ = frames[0].output_at
+    blue = np.array(animate_1d.LINE)
+
+    def line_columns(img: Image.Image) -> set[int]:
+        px = np.asarray(img).astype(int)[y0 + 2:y0 + animate_1d.PLOT_H - 2, x0 + 2:x0 + animate_1d.PLOT_W - 2]
+        return {int(c) + x0 + 2 for c in np.nonzero((np.abs(px - blue).sum(axis=2) < 30).any(axis=0))[0]}
+
+    for k in (0, 10, 23):
+        cols = line_columns(frames[k].image)
+        right = animate_1d.plot_x(k, 24, x0) + 5
+        assert cols and max(cols) <= right and min(cols) < animate_1d.plot_x(0, 24, x0) + 5, k
+    assert len(line_columns(frames[23].image)) > len(line_columns(frames[10].image))
+
+
+def test_1d_audio_path_within_budget(tmp_path: Path):
+    target = tmp_path / "c.gif"
+    r = invoke("run", SAMPLES / "chirp.wav", "--ndim", "1", "-q", "--animate", target)
+    assert r.exit_code == 0, r.output
+    assert target.stat().st_size <= animate.SIZE_BUDGET
+    with Image.open(target) as im:
+        assert im.n_frames == animate.PATH_FRAMES
+
+
+def _naive_transpose(x: np.ndarray, kernel: np.ndarray, s: int, f: int) -> np.ndarray:
+    """The scatter by loops: every input value's kernel copy added at ``i·s`` (valid, no dilation)."""
+    h, w, c = x.shape
+    kh, kw = kernel.shape[:2]
+    out = np.zeros(((h - 1) * s + kh, (w - 1) * s + kw))
+    for i in range(h):
+        for j in range(w):
+            for ch in range(c):
+                for a in range(kh):
+                    for b in range(kw):
+                        out[i * s + a, j * s + b] += x[i, j, ch] * kernel[a, b, f, ch]
+    return out
+
+
+def test_transpose_frames_scatter_and_end_at_the_preactivation(tmp_path: Path):
+    x = np.load(SAMPLES / "textbook.npy").astype(np.float32)
+    layer = bind_transpose(x, np.ones((2, 2, 1, 3), dtype=np.float32), stride=2)
+    positions = animate_transpose.scatter_positions(layer)
+    assert positions == [(i, j) for i in range(3) for j in range(3)]
+    data = list(animate_transpose.scatter_frames(layer, 0, positions))
+    for d in data:
+        i, j = d.position
+        assert d.values == (1.0, 100.0, 10000.0)
+        assert d.rows == (2 * i, 2 * i + 1) and d.cols == (2 * j, 2 * j + 1)
+        assert d.contributions.shape == (3, 2, 2) and np.all(d.contributions[2] == 10000.0)
+        # each frame adds 10101 on its own 2×2 window (stride 2 = kernel: no overlap), nothing elsewhere
+        reached = np.zeros((6, 6), dtype=bool)
+        for pi, pj in positions[: positions.index(d.position) + 1]:
+            reached[2 * pi:2 * pi + 2, 2 * pj:2 * pj + 2] = True
+        assert np.all(d.accumulated[reached] == 10101.0) and np.all(d.accumulated[~reached] == 0)
+    # the CLI: its saved pre-activation is the last frame's accumulated output plus the bias
+    target, saved = tmp_path / "t.gif", tmp_path / "run.npz"
+    r = invoke(*TRANSPOSE, "--animate", target, "--save", saved)
+    assert r.exit_code == 0, r.output
+    with np.load(saved) as archive:
+        pre = archive["preactivation"]
+    assert np.array_equal(pre[..., 0], data[-1].accumulated + data[-1].bias)
+    with Image.open(target) as im:
+        assert im.n_frames == 9
+
+
+def test_transpose_overlapping_copies_against_a_naive_loop():
+    """Stride 1 under a 3×3 kernel: copies overlap; the last frame is the naive scatter, every frame its partial sum."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 5, 2)).astype(np.float32)
+    kernel = rng.normal(size=(3, 3, 2, 2)).astype(np.float32)
+    layer = bind_transpose(x, kernel, stride=1)
+    positions = animate_transpose.scatter_positions(layer)
+    data = list(animate_transpose.scatter_frames(layer, 1, positions))
+    assert np.allclose(data[-1].accumulated, _naive_transpose(x, kernel, 1, 1), atol=1e-5)
+    first = np.zeros((6, 7))
+    first[0:3, 0:3] = sum(x[0, 0, c] * kernel[:, :, 1, c] for c in range(2))
+    assert np.allclose(data[0].accumulated, first, atol=1e-6)
+    result = engine.run_layer(as_conv(layer), None, "linear")
+    pictures = list(animate_transpose.iter_scatter_frames(layer, result, 1, ("a", "b"), positions[:3]))
+    assert [p.data.position for p in pictures] == positions[:3]
+
+
+def test_transpose_1d_as_one_row(tmp_path: Path):
+    target = tmp_path / "t1.gif"
+    r = invoke("run", SAMPLES / "signal.npy", "--ndim", "1", "--kind", "transpose", "-k", "3", "--stride", "2",
+               "-q", "--animate", target)
+    assert r.exit_code == 0, r.output
+    with Image.open(target) as im:
+        assert im.n_frames == 24
