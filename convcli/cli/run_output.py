@@ -333,6 +333,8 @@ def _saved_lines(run: Shown, targets: Targets, map_files: list[Path]) -> None:
     if targets.figure is not None:
         note(f"saved {shown(targets.figure)}: filters {', '.join(map(str, run.detail))}")
     if targets.pictures.animate is not None:
-        note(f"saved {shown(targets.pictures.animate)}: filter {run.detail[0]}, the window sliding")
+        spec = run.built.spec
+        how = "each input position's kernel copy landing" if spec and spec.kind == "transpose" else "the window sliding"
+        note(f"saved {shown(targets.pictures.animate)}: filter {run.detail[0]}, {how}")
     if targets.maps is not None:
         note(f"saved {len(map_files) - 1} output maps and maps.json in {shown(targets.maps)}")
