@@ -49,7 +49,7 @@ def _sum_weights(layer: ModelLayer) -> int:
 
 Window = tuple[tuple[int, ...], tuple[int, ...]]
 #: ``(out_shape, pads, macs, window, whole)``: see :meth:`OtherKind.flow`.
-Flow = tuple[tuple[int, ...], tuple[int, int, int, int] | None, int, Window | None, bool]
+Flow = tuple[tuple[int, ...], tuple[int, ...] | None, int, Window | None, bool]
 
 
 class OtherKind:
@@ -151,9 +151,10 @@ class GlobalPool(OtherKind):
     reads_map = True
 
     def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
-        if len(shape) != 3:
-            raise _error(layer, f"global pooling needs an (H, W, C) input, got {shape}")
-        return ((1, 1, shape[2]) if layer.keepdims else (shape[2],)), None, 0, None, True
+        ndim = _class_axes(layer)
+        if len(shape) != ndim + 1:
+            raise _error(layer, f"{ndim}-D global pooling needs an {_SHAPE_NAMES[ndim]} input, got {shape}")
+        return (((1,) * ndim + (shape[-1],)) if layer.keepdims else (shape[-1],)), None, 0, None, True
 
 
 class Flatten(OtherKind):
@@ -249,7 +250,35 @@ def flow(layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
     return other_kind(layer.kind).flow(layer, shape)
 
 
+#: An input of each spatial rank, as an error names it.
+_SHAPE_NAMES = {1: "(L, C)", 2: "(H, W, C)", 3: "(D, H, W, C)"}
+
+
+def _class_axes(layer: ModelLayer) -> int:
+    """The spatial axes a pooling layer's class slides over: its window's, else its name's ``1D``/``3D``
+    (Keras' ``GlobalAveragePooling1D``), else 2."""
+    if layer.kernel is not None:
+        return len(layer.kernel)
+    return 1 if "1D" in layer.class_name else 3 if "3D" in layer.class_name else 2
+
+
+def _pool_nd(layer: ModelLayer, shape: tuple[int, ...], k: tuple[int, ...]) -> Flow:
+    """A 1-D or 3-D pooling window (Keras' ``valid``/``same``): out per axis, pads ``(before, after)`` per axis."""
+    n = len(k)
+    if len(shape) != n + 1:
+        raise _error(layer, f"{n}-D pooling needs an {_SHAPE_NAMES[n]} input, got {shape}")
+    s = layer.strides or k
+    d = layer.dilation or (1,) * n
+    p = layer.padding if layer.padding in ("valid", "same") else "valid"
+    assert isinstance(p, str)
+    pad_width = [axis_pads(shape[a], k[a], s[a], d[a], p) for a in range(n)]
+    out = tuple(out_size_1d(shape[a], k[a], s[a], d[a], pad_width[a], kernel=k) for a in range(n))
+    return (*out, shape[-1]), tuple(v for pair in pad_width for v in pair), 0, (k, s), False
+
+
 def _pool(layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+    if layer.kernel is not None and len(layer.kernel) != 2 and layer.pads is None and not layer.ceil_mode:
+        return _pool_nd(layer, shape, layer.kernel)
     if len(shape) != 3 or layer.kernel is None:
         raise _error(layer, f"2-D pooling needs an (H, W, C) input, got {shape}")
     k = layer.kernel
