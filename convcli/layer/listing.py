@@ -97,7 +97,7 @@ class ConcatSettings:
 
 @dataclass(frozen=True)
 class PadSettings:
-    pads: tuple[int, int, int, int] | None = None  # (top, bottom, left, right)
+    pads: tuple[int, ...] | None = None  # (top, bottom, left, right); (before, after) per axis in 1-D, 3-D
 
 
 @dataclass(frozen=True)

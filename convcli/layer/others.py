@@ -166,6 +166,10 @@ class ZeroPad(OtherKind):
     reads_map = True
 
     def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+        pads = layer.pads
+        if pads is not None and len(pads) != 4 and len(pads) == 2 * (len(shape) - 1):  # 1-D, 3-D: per axis
+            out = tuple(n + pads[2 * a] + pads[2 * a + 1] for a, n in enumerate(shape[:-1]))
+            return (*out, shape[-1]), pads, 0, None, False
         if len(shape) != 3 or layer.pads is None:
             raise _error(layer, f"zero padding needs an (H, W, C) input and its pads, got {shape}")
         t, b, le, r = layer.pads

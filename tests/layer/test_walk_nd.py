@@ -20,7 +20,7 @@ L = keras.layers
 
 def _m1() -> Any:
     """The issue's 1-D model (/tmp/m1.py): conv same, max pooling, causal strided conv, GAP, dense."""
-    i = keras.Input((24, 3))
+    i = keras.Input((24, 3), name="x")
     x = L.Conv1D(4, 3, padding="same", name="c1")(i)
     x = L.MaxPooling1D(2, name="pool")(x)
     x = L.Conv1D(5, 3, strides=2, padding="causal", name="c2")(x)
@@ -39,7 +39,7 @@ def _m3() -> Any:
 
 def _m1_pool() -> Any:
     """1-D: dilated valid conv, 'same' average pooling, separable, depthwise, a transpose with output
-    padding, batch norm, dropout, add, concatenate, max pooling, flatten, dense."""
+    padding, batch norm, dropout, add, concatenate, zero padding, max pooling, flatten, dense."""
     i = keras.Input((30, 2))
     x = L.Conv1D(4, 3, dilation_rate=2, name="c")(i)
     x = L.AveragePooling1D(3, strides=2, padding="same", name="ap")(x)
@@ -52,6 +52,7 @@ def _m1_pool() -> Any:
     x = L.Add(name="add")([x, y])
     x = L.Concatenate(name="cat")([x, y])
     x = L.Conv1DTranspose(3, 3, strides=2, output_padding=1, name="tr")(x)
+    x = L.ZeroPadding1D((2, 1), name="zp")(x)
     x = L.MaxPooling1D(2, name="mp")(x)
     x = L.Flatten(name="flat")(x)
     x = L.Dense(4, name="d")(x)
@@ -59,12 +60,13 @@ def _m1_pool() -> Any:
 
 
 def _m3_pool() -> Any:
-    """3-D: strided conv, 'same' max pooling, average pooling, batch norm, global max pooling, dense."""
+    """3-D: strided conv, 'same' max pooling, average pooling, batch norm, zero padding, a grouped conv, global max pooling, dense."""
     i = keras.Input((9, 10, 12, 3))
     x = L.Conv3D(4, (3, 2, 3), strides=(2, 1, 2), groups=1, name="c")(i)
     x = L.MaxPooling3D(2, padding="same", name="mp")(x)
     x = L.AveragePooling3D((1, 2, 2), name="ap")(x)
     x = L.BatchNormalization(name="bn")(x)
+    x = L.ZeroPadding3D(((1, 0), (0, 2), (1, 1)), name="zp")(x)
     x = L.Conv3D(4, 1, groups=2, name="g")(x)
     x = L.GlobalMaxPooling3D(name="gmp")(x)
     x = L.Dense(3, name="d")(x)
@@ -114,7 +116,7 @@ def test_shapes_params_and_conv_macs_against_keras(saved: dict[str, tuple[Any, P
 def test_the_issues_numbers(saved: dict[str, tuple[Any, Path]]) -> None:
     w = _walk(saved["m1"][1], (24, 3))
     # by hand: c1 k3 s1 → RF 3, jump 1; pool k2 s2 → 3 + 1·1 = 4, jump 2; c2 k3 s2 → 4 + 2·2 = 8, jump 4
-    assert [w[n].receptive_field for n in ("input_layer", "c1", "pool", "c2")] == [(1,), (3,), (4,), (8,)]
+    assert [w[n].receptive_field for n in ("x", "c1", "pool", "c2")] == [(1,), (3,), (4,), (8,)]
     assert [w[n].effective_stride for n in ("c1", "pool", "c2")] == [(1,), (2,), (4,)]
     assert w["gap"].receptive_field == (24,) and w["gap"].effective_stride is None  # the whole input
     assert w["c2"].pads == (2, 0)  # causal: (k - 1)·d zeros before, none after

@@ -42,7 +42,8 @@ OTHER_CLASSES = {
 _POOL_STEMS = {"MaxPooling": "maxpool", "MaxPool": "maxpool", "AveragePooling": "avgpool", "AvgPool": "avgpool",
                "GlobalAveragePooling": "globalavgpool", "GlobalAvgPool": "globalavgpool",
                "GlobalMaxPooling": "globalmaxpool", "GlobalMaxPool": "globalmaxpool"}
-OTHER_CLASSES |= {f"{stem}{n}D": kind for stem, kind in _POOL_STEMS.items() for n in (1, 3)}
+OTHER_CLASSES |= {f"{stem}{n}D": kind for stem, kind in _POOL_STEMS.items() for n in (1, 3)} | {
+    "ZeroPadding1D": "zeropad", "ZeroPadding3D": "zeropad"}
 #: The spatial axes of each pooling class (the rest are 2-D).
 POOL_AXES = {f"{stem}{n}D": n for stem in _POOL_STEMS for n in (1, 3)}
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
@@ -183,7 +184,9 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
     elif kind in ("globalavgpool", "globalmaxpool"):
         extra["keepdims"] = bool(cfg.get("keepdims", False))
     elif kind == "zeropad":
-        extra["pads"] = values.zeropad(cfg.get("padding", 1), name)
+        n = {"ZeroPadding1D": 1, "ZeroPadding3D": 3}.get(cls, 2)
+        padding_cfg = cfg.get("padding", 1)
+        extra["pads"] = values.zeropad(padding_cfg, name) if n == 2 else values.zeropad_nd(padding_cfg, n, name)
     elif kind == "rescaling":
         extra |= {"scale": values.number(cfg.get("scale")), "offset": values.number(cfg.get("offset", 0.0))}
     elif kind == "concatenate":
