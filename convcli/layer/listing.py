@@ -115,7 +115,7 @@ SETTINGS_OF: dict[str, type[Settings]] = {
     "maxpool": PoolSettings, "avgpool": PoolSettings, "globalavgpool": GlobalPoolSettings,
     "globalmaxpool": GlobalPoolSettings, "dense": DenseSettings, "batchnorm": ChannelSettings,
     "normalization": ChannelSettings, "input": InputSettings, "rescaling": RescalingSettings,
-    "concatenate": ConcatSettings, "zeropad": PadSettings,
+    "concatenate": ConcatSettings, "zeropad": PadSettings, "crop": PadSettings, "upsample": PoolSettings,
 }
 #: Every setting a kind may have, and its value where the kind has none.
 SETTING_DEFAULTS: dict[str, object] = {

@@ -99,8 +99,8 @@ class _Flow:
     counted: counts.LayerShape | None = None  # and its shape and MAC terms
 
 
-def _window(kernel: Sequence[int], strides: Sequence[int]) -> ConvSpec:
-    return ConvSpec("conv", 1, 1, tuple(kernel), stride=tuple(strides), dilation=(1,) * len(kernel),
+def _window(kernel: Sequence[int], strides: Sequence[int], transposed: bool = False) -> ConvSpec:
+    return ConvSpec("transpose" if transposed else "conv", 1, 1, tuple(kernel), stride=tuple(strides), dilation=(1,) * len(kernel),
                     ndim=len(kernel))
 
 
@@ -290,5 +290,5 @@ def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, ...] 
         return _Flow(shape, src.chain, None, None), pads, macs
     if window is None:
         return _Flow(shape, src.chain, src.rf, src.jump), pads, macs
-    chain = src.chain.then(_window(*window))
+    chain = src.chain.then(_window(*window, transposed=others.other_kind(layer.kind).spreads))
     return _Flow(shape, chain, chain.rf, chain.jump), pads, macs

@@ -69,6 +69,8 @@ class OtherKind:
     merges: bool = False
     #: it is a model's input (where a walk along the graph starts)
     starts: bool = False
+    #: its window spreads each input over ``strides`` outputs (an upsampling: a transposed window)
+    spreads: bool = False
 
     def __init__(self, name: str, keras_name: str = "") -> None:
         self.name, self.keras_name = name, keras_name
@@ -176,6 +178,35 @@ class ZeroPad(OtherKind):
         return (shape[0] + t + b, shape[1] + le + r, shape[2]), layer.pads, 0, None, False
 
 
+class Crop(OtherKind):
+    """Keras' Cropping1D/3D: ``pads`` holds the rows cut ``(before, after)`` per axis."""
+
+    reads_map = True
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+        cuts = layer.pads
+        if cuts is None or len(cuts) != 2 * (len(shape) - 1):
+            raise _error(layer, f"cropping needs an input with {len(cuts or ()) // 2} axes and C, got {shape}")
+        out = tuple(n - cuts[2 * a] - cuts[2 * a + 1] for a, n in enumerate(shape[:-1]))
+        if min(out) < 1:
+            raise _error(layer, f"cropping {cuts} leaves nothing of {shape}")
+        return (*out, shape[-1]), None, 0, None, False
+
+
+class Upsample(OtherKind):
+    """Keras' UpSampling1D/3D (nearest): each value repeated ``size`` times per axis (``kernel`` = ``strides``
+    = ``size``): as a window, a transposed one whose kernel equals its stride."""
+
+    reads_map = True
+    spreads = True
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+        size = layer.kernel
+        if size is None or len(shape) != len(size) + 1:
+            raise _error(layer, f"upsampling needs an input with {len(size or ())} axes and C, got {shape}")
+        return (*(n * s for n, s in zip(shape, size, strict=False)), shape[-1]), None, 0, (size, size), False
+
+
 class Merge(OtherKind):
     merges = True
 
@@ -222,6 +253,7 @@ OTHER_KIND_OBJECTS: dict[str, OtherKind] = {k.name: k for k in (
     Pool("maxpool", "MaxPooling2D"), Pool("avgpool", "AveragePooling2D"),
     GlobalPool("globalavgpool", "GlobalAveragePooling2D"), GlobalPool("globalmaxpool", "GlobalMaxPooling2D"),
     Flatten("flatten", "Flatten"), ZeroPad("zeropad", "ZeroPadding2D"),
+    Crop("crop", "Cropping1D"), Upsample("upsample", "UpSampling1D"),
     Merge("add", "Add"), Merge("concatenate", "Concatenate"),
     Input("input", "InputLayer"), ShapeKeeping("rescaling", "Rescaling"),
     Normalization("normalization", "Normalization"), Other("other"),

@@ -39,7 +39,7 @@ def _m3() -> Any:
 
 def _m1_pool() -> Any:
     """1-D: dilated valid conv, 'same' average pooling, separable, depthwise, a transpose with output
-    padding, batch norm, dropout, add, concatenate, zero padding, max pooling, flatten, dense."""
+    padding, batch norm, dropout, add, concatenate, zero padding, upsampling, cropping, max pooling, flatten, dense."""
     i = keras.Input((30, 2))
     x = L.Conv1D(4, 3, dilation_rate=2, name="c")(i)
     x = L.AveragePooling1D(3, strides=2, padding="same", name="ap")(x)
@@ -53,6 +53,8 @@ def _m1_pool() -> Any:
     x = L.Concatenate(name="cat")([x, y])
     x = L.Conv1DTranspose(3, 3, strides=2, output_padding=1, name="tr")(x)
     x = L.ZeroPadding1D((2, 1), name="zp")(x)
+    x = L.UpSampling1D(3, name="up")(x)
+    x = L.Cropping1D((1, 4), name="crop")(x)
     x = L.MaxPooling1D(2, name="mp")(x)
     x = L.Flatten(name="flat")(x)
     x = L.Dense(4, name="d")(x)
@@ -60,13 +62,15 @@ def _m1_pool() -> Any:
 
 
 def _m3_pool() -> Any:
-    """3-D: strided conv, 'same' max pooling, average pooling, batch norm, zero padding, a grouped conv, global max pooling, dense."""
+    """3-D: strided conv, 'same' max pooling, average pooling, batch norm, zero padding, upsampling, cropping, a grouped conv, global max pooling, dense."""
     i = keras.Input((9, 10, 12, 3))
     x = L.Conv3D(4, (3, 2, 3), strides=(2, 1, 2), groups=1, name="c")(i)
     x = L.MaxPooling3D(2, padding="same", name="mp")(x)
     x = L.AveragePooling3D((1, 2, 2), name="ap")(x)
     x = L.BatchNormalization(name="bn")(x)
     x = L.ZeroPadding3D(((1, 0), (0, 2), (1, 1)), name="zp")(x)
+    x = L.UpSampling3D((2, 1, 3), name="up")(x)
+    x = L.Cropping3D(((0, 1), (1, 1), (2, 0)), name="crop")(x)
     x = L.Conv3D(4, 1, groups=2, name="g")(x)
     x = L.GlobalMaxPooling3D(name="gmp")(x)
     x = L.Dense(3, name="d")(x)
@@ -153,8 +157,16 @@ def test_cli_sizes_per_axis_and_the_models_own_c(cli: Any, saved: dict[str, tupl
 def test_a_layer_the_walk_does_not_follow_is_one_line(cli: Any, tmp_path: Path) -> None:
     i = keras.Input((10, 2))
     x = L.Conv1D(2, 3, name="c")(i)
-    x = L.UpSampling1D(2, name="up")(x)
-    keras.Model(i, x).save(tmp_path / "up.keras")
-    r = cli("layers", tmp_path / "up.keras", "--input-size", "10,2")
+    x = L.Permute((2, 1), name="perm")(x)
+    keras.Model(i, x).save(tmp_path / "perm.keras")
+    r = cli("layers", tmp_path / "perm.keras", "--input-size", "10,2")
     assert r.exit_code == 1 and "Traceback" not in r.output
-    assert "layer 'up' (UpSampling1D)" in r.output and "--input-size cannot go past it" in r.output
+    assert "layer 'perm' (Permute)" in r.output and "--input-size cannot go past it" in r.output
+
+
+def test_upsampling_spreads_the_receptive_field_as_a_transposed_window(saved: dict[str, tuple[Any, Path]]) -> None:
+    w = _walk(saved["m1_pool"][1], (30, 2))
+    # nearest upsampling by 3: each output reads one input, three outputs per input
+    assert w["up"].receptive_field == w["zp"].receptive_field
+    assert w["up"].effective_stride == tuple(j / 3 for j in w["zp"].effective_stride)
+    assert w["crop"].receptive_field == w["up"].receptive_field and w["up"].macs == 0

@@ -43,7 +43,8 @@ _POOL_STEMS = {"MaxPooling": "maxpool", "MaxPool": "maxpool", "AveragePooling": 
                "GlobalAveragePooling": "globalavgpool", "GlobalAvgPool": "globalavgpool",
                "GlobalMaxPooling": "globalmaxpool", "GlobalMaxPool": "globalmaxpool"}
 OTHER_CLASSES |= {f"{stem}{n}D": kind for stem, kind in _POOL_STEMS.items() for n in (1, 3)} | {
-    "ZeroPadding1D": "zeropad", "ZeroPadding3D": "zeropad"}
+    "ZeroPadding1D": "zeropad", "ZeroPadding3D": "zeropad", "Cropping1D": "crop", "Cropping3D": "crop",
+    "UpSampling1D": "upsample", "UpSampling3D": "upsample"}
 #: The spatial axes of each pooling class (the rest are 2-D).
 POOL_AXES = {f"{stem}{n}D": n for stem in _POOL_STEMS for n in (1, 3)}
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
@@ -187,6 +188,13 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
         n = {"ZeroPadding1D": 1, "ZeroPadding3D": 3}.get(cls, 2)
         padding_cfg = cfg.get("padding", 1)
         extra["pads"] = values.zeropad(padding_cfg, name) if n == 2 else values.zeropad_nd(padding_cfg, n, name)
+    elif kind == "crop":
+        n = 1 if cls.endswith("1D") else 3
+        extra["pads"] = values.zeropad_nd(cfg.get("cropping", 1), n, name, "cropping")
+    elif kind == "upsample":
+        n = 1 if cls.endswith("1D") else 3
+        size = _axes(cfg.get("size", 2), n, "size", name)
+        extra |= {"kernel": size, "strides": size}
     elif kind == "rescaling":
         extra |= {"scale": values.number(cfg.get("scale")), "offset": values.number(cfg.get("offset", 0.0))}
     elif kind == "concatenate":
@@ -214,7 +222,7 @@ def _check(layer: lm.ModelLayer, fmt: str) -> None:
                             f"{layer.in_channels} channels, arrays {_shapes(arrays)}")
         return
     elif layer.kind in ("maxpool", "avgpool", "globalavgpool", "globalmaxpool", "flatten", "zeropad", "add",
-                        "concatenate", "input"):
+                        "concatenate", "input", "crop", "upsample"):
         expected = []
     if expected is None:
         return
