@@ -14,14 +14,17 @@ from convcli.cli.options import ExportOpt, ForceOpt
 from convcli.cli.parsing import parse_input_size
 from convcli.cli.picture_options import NO_PICTURES, Pictures, takes_screen_options
 
+_FORMS = {1: "L,C", 2: "H,W,C", 3: "D,H,W,C"}
+
 
 @app.command(no_args_is_help=True)
 @takes_screen_options
 def layers(
     model: Annotated[Path, typer.Argument(help="A model file: .keras, .h5, .onnx, .safetensors, .pt/.pth.",
                                           show_default=False)],
-    input_size: Annotated[str | None, typer.Option(help="H,W,C (or H,W when the model fixes C): adds every layer's "
-                                                   "output shape, MACs, receptive field and effective stride.",
+    input_size: Annotated[str | None, typer.Option(help="H,W,C (or H,W when the model fixes C; L,C or D,H,W,C on a "
+                                                   "1-D or 3-D model): adds every layer's output shape, MACs, "
+                                                   "receptive field and effective stride.",
                                                    show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
     export: ExportOpt = None,
@@ -36,15 +39,17 @@ def layers(
     from convcli.present import schema
     from convcli.sources import models
 
-    size = parse_input_size(input_size) if input_size else None
     reads.register(model)  # before any target is checked: the model file is never written
     export_target = output.export_target(export, force=force, json_=json_)
     listing = models.read_model(model)
-    if size is not None and len(size) == 2 and listing.graph:  # H,W: the model's own C, where it fixes one
+    ndim = listing.spatial_axes()  # one size per axis of the model's input: L, H,W or D,H,W (then C)
+    size = parse_input_size(input_size, ndim) if input_size else None
+    if size is not None and len(size) == ndim and listing.graph:  # no C: the model's own, where it fixes one
         channels = listing.input_channels()
         if channels is None:
-            raise typer.BadParameter(f"--input-size: {listing.model} does not fix its input channels; give H,W,C "
-                                     "(e.g. 224,224,3)")
+            example = {1: "100,3", 2: "224,224,3", 3: "16,112,112,3"}[ndim]
+            raise typer.BadParameter(f"--input-size: {listing.model} does not fix its input channels; give "
+                                     f"{_FORMS[ndim]} (e.g. {example})")
         size = (*size, channels)
     if size is not None and not listing.graph:
         raise ShapeError(f"{{field}}: a .{listing.format} file holds weights only, no strides, padding or "

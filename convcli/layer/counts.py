@@ -213,7 +213,7 @@ class LayerNumbers:
     trainable: int | None
     in_shape: tuple[int, ...] | None = None
     out_shape: tuple[int, ...] | None = None
-    pads: tuple[int, int, int, int] | None = None
+    pads: tuple[int, ...] | None = None
     macs: int | None = None
     receptive_field: tuple[int, ...] | None = None
     effective_stride: tuple[Fraction, ...] | None = None
@@ -263,7 +263,7 @@ class Analysis:
 
     listing: Listing
     layers: tuple[LayerNumbers, ...]
-    input_size: tuple[int, int, int] | None
+    input_size: tuple[int, ...] | None  # (H, W, C), or (L, C), (D, H, W, C)
 
     @property
     def params(self) -> int | None:

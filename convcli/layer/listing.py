@@ -97,7 +97,7 @@ class ConcatSettings:
 
 @dataclass(frozen=True)
 class PadSettings:
-    pads: tuple[int, int, int, int] | None = None  # (top, bottom, left, right)
+    pads: tuple[int, ...] | None = None  # (top, bottom, left, right); (before, after) per axis in 1-D, 3-D
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ SETTINGS_OF: dict[str, type[Settings]] = {
     "maxpool": PoolSettings, "avgpool": PoolSettings, "globalavgpool": GlobalPoolSettings,
     "globalmaxpool": GlobalPoolSettings, "dense": DenseSettings, "batchnorm": ChannelSettings,
     "normalization": ChannelSettings, "input": InputSettings, "rescaling": RescalingSettings,
-    "concatenate": ConcatSettings, "zeropad": PadSettings,
+    "concatenate": ConcatSettings, "zeropad": PadSettings, "crop": PadSettings, "upsample": PoolSettings,
 }
 #: Every setting a kind may have, and its value where the kind has none.
 SETTING_DEFAULTS: dict[str, object] = {
@@ -289,7 +289,8 @@ class ModelLayer:
         """The conv spec of a conv kind (the pads, when explicit, are applied by :func:`analyse`)."""
         assert is_conv_kind(self.kind) and self.kernel is not None and self.in_channels is not None
         padding: str | tuple[int, ...]
-        if isinstance(self.padding, str) and self.padding in ("valid", "same") or isinstance(self.padding, tuple):
+        if isinstance(self.padding, str) and self.padding in ("valid", "same", "causal") \
+                or isinstance(self.padding, tuple):
             padding = self.padding  # a tuple: symmetric zeros per axis, as a --stack's pPHxPW
         else:
             padding = "valid"
@@ -318,11 +319,24 @@ class Listing:
                                                                                       repr=False)
 
     def input_channels(self) -> int | None:
-        """The input's channels C where the file fixes them: its input layer's ``(H, W, C)``, else
-        the first conv's input channels; None where the model takes any C."""
+        """The input's channels C where the file fixes them: its input layer's ``(H, W, C)`` (or
+        ``(L, C)``, ``(D, H, W, C)``), else the first conv's input channels; None where the model takes any C."""
         for layer in self.layers:
-            if layer.kind == "input" and layer.input_shape and len(layer.input_shape) == 3:
-                return layer.input_shape[2]
+            if layer.kind == "input" and layer.input_shape and 2 <= len(layer.input_shape) <= 4:
+                return layer.input_shape[-1]
             if is_conv_kind(layer.kind) or layer.kind == "dense":
                 return layer.in_channels
         return None
+
+    def spatial_axes(self) -> int:
+        """The spatial axes of the model's input (1 for ``(L, C)``, 2 for ``(H, W, C)``, 3 for
+        ``(D, H, W, C)``): its input layer's rank where the file holds its shape, else the first conv
+        or pooling window's; 2 where neither says."""
+        for layer in self.layers:
+            if layer.kind == "input" and layer.input_shape is not None:
+                return len(layer.input_shape) - 1 if 2 <= len(layer.input_shape) <= 4 else 2
+            if (is_conv_kind(layer.kind) or layer.kind in ("maxpool", "avgpool")) and layer.kernel is not None:
+                return len(layer.kernel) if 1 <= len(layer.kernel) <= 3 else 2
+            if layer.kind in ("dense", "flatten"):
+                return 2
+        return 2

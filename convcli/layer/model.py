@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from convcli.errors import LoadError, ShapeError
+from convcli.errors import ConfigError, LoadError, ShapeError
 from convcli.layer import counts, others
 from convcli.layer.counts import Analysis as Analysis
 from convcli.layer.counts import LayerNumbers as LayerNumbers
@@ -84,8 +84,9 @@ class _Chain:
         return _Chain(spec, self, rf, tuple(j * spec.stride[a] for a, j in enumerate(self.jump)))
 
 
-#: The chain of no window: one input pixel, stride 1.
-_START = _Chain(None, None, (1, 1), (Fraction(1), Fraction(1)))
+def _start(ndim: int = 2) -> _Chain:
+    """The chain of no window on ``ndim`` spatial axes: one input pixel, stride 1."""
+    return _Chain(None, None, (1,) * ndim, (Fraction(1),) * ndim)
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,8 @@ class _Flow:
     counted: counts.LayerShape | None = None  # and its shape and MAC terms
 
 
-def _window(kernel: Sequence[int], strides: Sequence[int]) -> ConvSpec:
-    return ConvSpec("conv", 1, 1, tuple(kernel), stride=tuple(strides), dilation=(1,) * len(kernel),
+def _window(kernel: Sequence[int], strides: Sequence[int], transposed: bool = False) -> ConvSpec:
+    return ConvSpec("transpose" if transposed else "conv", 1, 1, tuple(kernel), stride=tuple(strides), dilation=(1,) * len(kernel),
                     ndim=len(kernel))
 
 
@@ -122,16 +123,30 @@ def _inputs(layer: ModelLayer, index: int, flows: dict[str, _Flow], order: list[
     return out
 
 
-def _conv_flow(layer: ModelLayer, src: _Flow) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
-    if len(src.shape) != 3:
-        raise _shape_error(layer, f"a 2-D conv needs an (H, W, C) input, got {src.shape}")
-    if layer.in_channels is not None and layer.in_channels != src.shape[2]:
-        raise _shape_error(layer, f"the file says {layer.in_channels} input channels, its input has {src.shape[2]}")
-    layer_c = layer if layer.in_channels is not None else _with_channels(layer, src.shape[2])
+#: How a walk names an input of each rank.
+SHAPE_NAMES = {2: "(L, C)", 3: "(H, W, C)", 4: "(D, H, W, C)"}
+
+
+def _conv_flow(layer: ModelLayer, src: _Flow) -> tuple[_Flow, tuple[int, ...] | None, int]:
+    ndim = len(layer.kernel) if layer.kernel is not None else 2
+    if len(src.shape) != ndim + 1:
+        raise _shape_error(layer, f"a {ndim}-D conv needs an {SHAPE_NAMES[ndim + 1]} input, got {src.shape}")
+    c_in = src.shape[-1]
+    if layer.in_channels is not None and layer.in_channels != c_in:
+        raise _shape_error(layer, f"the file says {layer.in_channels} input channels, its input has {c_in}")
+    layer_c = layer if layer.in_channels is not None else _with_channels(layer, c_in)
     try:
         spec = check_spec(layer_c.spec())
     except LayerConfigError as exc:  # the file's settings, not an option: bad data, and no flag named
         raise _shape_error(layer, exc.worded()) from None
+    if ndim != 2:
+        try:
+            nd_shape = counts.layer_shape(spec, src.shape[:-1])
+        except (ShapeError, ConfigError) as exc:  # an empty output, an output padding too wide
+            raise _shape_error(layer, exc.worded()) from None
+        chain = src.chain.then(spec)
+        rf, jump = (None, None) if src.rf is None else (chain.rf, chain.jump)
+        return _Flow(nd_shape.out_shape, chain, rf, jump, spec, nd_shape), nd_shape.pads, nd_shape.macs
     hw = src.shape[:2]
     pads: tuple[int, int, int, int] | None
     if layer.padding == "same_lower" or (layer.padding is None and layer.pads is not None):
@@ -158,7 +173,7 @@ def _with_channels(layer: ModelLayer, c: int) -> ModelLayer:
 
 
 def _known_flow(layer: ModelLayer, srcs: list[_Flow],
-                known: tuple[int, ...] | None) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
+                known: tuple[int, ...] | None) -> tuple[_Flow, tuple[int, ...] | None, int]:
     """The walk's flow with the shape the format's own inference gives (``known``) in place of its own;
     a layer the walk cannot follow but the inference knows (a layer norm, a transpose, a reshape) keeps
     its input's windows where it keeps its (H, W), else reads the whole input (a mean over H and W)."""
@@ -209,14 +224,14 @@ def walk(listing: Listing, input_size: Sequence[int] | None = None) -> Iterator[
         flows[layer.name] = flow
         order.append(layer.name)
         yield LayerNumbers(layer, p, t, in_shape, flow.shape, pads, macs,
-                           flow.rf if flow.rf is not None else tuple(size[:2]), flow.jump, flow.spec, flow.counted)
+                           flow.rf if flow.rf is not None else tuple(size[:-1]), flow.jump, flow.spec, flow.counted)
 
 
 def analyse(listing: Listing, input_size: Sequence[int] | None = None) -> Analysis:
     """Parameters of every layer and, with ``input_size`` ``(H, W, C)``, its shapes and numbers
     (:func:`walk`, all of it)."""
     size = tuple(int(v) for v in input_size) if input_size is not None else None
-    return Analysis(listing, tuple(walk(listing, size)), size if size is None else (size[0], size[1], size[2]))
+    return Analysis(listing, tuple(walk(listing, size)), size)
 
 
 def _known_pads(layer: ModelLayer) -> tuple[int, int, int, int] | None:
@@ -253,10 +268,11 @@ def _input_flow(layer: ModelLayer, size: tuple[int, ...]) -> _Flow:
             shape = tuple("?" if d is None else d for d in declared)
             raise ShapeError(f"{{field}}: the model's input {shown(layer.name)!r} takes {shape}, not "
                              f"{tuple(size)}", field="input_size")
-    return _Flow(tuple(size), _START, (1, 1), (Fraction(1), Fraction(1)))
+    start = _start(len(size) - 1)
+    return _Flow(tuple(size), start, start.rf, start.jump)
 
 
-def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, int, int] | None, int]:
+def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, ...] | None, int]:
     src = srcs[0]
     kind = layer.kind
     if is_conv_kind(kind):
@@ -265,7 +281,7 @@ def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, 
         shape = others.merge_shape(layer, [s.shape for s in srcs])
         known = [s for s in srcs if s.rf is not None]
         if len(known) < len(srcs):
-            return _Flow(shape, _START, None, None), None, 0
+            return _Flow(shape, _start(len(shape) - 1), None, None), None, 0
         widest = max(known, key=lambda s: s.rf or ())
         rf = tuple(max(s.rf[a] for s in known if s.rf is not None) for a in range(len(widest.rf or ())))
         return _Flow(shape, widest.chain, rf, widest.jump), None, 0
@@ -274,5 +290,5 @@ def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, int, 
         return _Flow(shape, src.chain, None, None), pads, macs
     if window is None:
         return _Flow(shape, src.chain, src.rf, src.jump), pads, macs
-    chain = src.chain.then(_window(*window))
+    chain = src.chain.then(_window(*window, transposed=others.other_kind(layer.kind).spreads))
     return _Flow(shape, chain, chain.rf, chain.jump), pads, macs

@@ -49,7 +49,7 @@ def _sum_weights(layer: ModelLayer) -> int:
 
 Window = tuple[tuple[int, ...], tuple[int, ...]]
 #: ``(out_shape, pads, macs, window, whole)``: see :meth:`OtherKind.flow`.
-Flow = tuple[tuple[int, ...], tuple[int, int, int, int] | None, int, Window | None, bool]
+Flow = tuple[tuple[int, ...], tuple[int, ...] | None, int, Window | None, bool]
 
 
 class OtherKind:
@@ -69,6 +69,8 @@ class OtherKind:
     merges: bool = False
     #: it is a model's input (where a walk along the graph starts)
     starts: bool = False
+    #: its window spreads each input over ``strides`` outputs (an upsampling: a transposed window)
+    spreads: bool = False
 
     def __init__(self, name: str, keras_name: str = "") -> None:
         self.name, self.keras_name = name, keras_name
@@ -151,9 +153,10 @@ class GlobalPool(OtherKind):
     reads_map = True
 
     def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
-        if len(shape) != 3:
-            raise _error(layer, f"global pooling needs an (H, W, C) input, got {shape}")
-        return ((1, 1, shape[2]) if layer.keepdims else (shape[2],)), None, 0, None, True
+        ndim = _class_axes(layer)
+        if len(shape) != ndim + 1:
+            raise _error(layer, f"{ndim}-D global pooling needs an {_SHAPE_NAMES[ndim]} input, got {shape}")
+        return (((1,) * ndim + (shape[-1],)) if layer.keepdims else (shape[-1],)), None, 0, None, True
 
 
 class Flatten(OtherKind):
@@ -165,10 +168,43 @@ class ZeroPad(OtherKind):
     reads_map = True
 
     def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+        pads = layer.pads
+        if pads is not None and len(pads) != 4 and len(pads) == 2 * (len(shape) - 1):  # 1-D, 3-D: per axis
+            out = tuple(n + pads[2 * a] + pads[2 * a + 1] for a, n in enumerate(shape[:-1]))
+            return (*out, shape[-1]), pads, 0, None, False
         if len(shape) != 3 or layer.pads is None:
             raise _error(layer, f"zero padding needs an (H, W, C) input and its pads, got {shape}")
         t, b, le, r = layer.pads
         return (shape[0] + t + b, shape[1] + le + r, shape[2]), layer.pads, 0, None, False
+
+
+class Crop(OtherKind):
+    """Keras' Cropping1D/3D: ``pads`` holds the rows cut ``(before, after)`` per axis."""
+
+    reads_map = True
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+        cuts = layer.pads
+        if cuts is None or len(cuts) != 2 * (len(shape) - 1):
+            raise _error(layer, f"cropping needs an input with {len(cuts or ()) // 2} axes and C, got {shape}")
+        out = tuple(n - cuts[2 * a] - cuts[2 * a + 1] for a, n in enumerate(shape[:-1]))
+        if min(out) < 1:
+            raise _error(layer, f"cropping {cuts} leaves nothing of {shape}")
+        return (*out, shape[-1]), None, 0, None, False
+
+
+class Upsample(OtherKind):
+    """Keras' UpSampling1D/3D (nearest): each value repeated ``size`` times per axis (``kernel`` = ``strides``
+    = ``size``): as a window, a transposed one whose kernel equals its stride."""
+
+    reads_map = True
+    spreads = True
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+        size = layer.kernel
+        if size is None or len(shape) != len(size) + 1:
+            raise _error(layer, f"upsampling needs an input with {len(size or ())} axes and C, got {shape}")
+        return (*(n * s for n, s in zip(shape, size, strict=False)), shape[-1]), None, 0, (size, size), False
 
 
 class Merge(OtherKind):
@@ -217,6 +253,7 @@ OTHER_KIND_OBJECTS: dict[str, OtherKind] = {k.name: k for k in (
     Pool("maxpool", "MaxPooling2D"), Pool("avgpool", "AveragePooling2D"),
     GlobalPool("globalavgpool", "GlobalAveragePooling2D"), GlobalPool("globalmaxpool", "GlobalMaxPooling2D"),
     Flatten("flatten", "Flatten"), ZeroPad("zeropad", "ZeroPadding2D"),
+    Crop("crop", "Cropping1D"), Upsample("upsample", "UpSampling1D"),
     Merge("add", "Add"), Merge("concatenate", "Concatenate"),
     Input("input", "InputLayer"), ShapeKeeping("rescaling", "Rescaling"),
     Normalization("normalization", "Normalization"), Other("other"),
@@ -249,7 +286,35 @@ def flow(layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
     return other_kind(layer.kind).flow(layer, shape)
 
 
+#: An input of each spatial rank, as an error names it.
+_SHAPE_NAMES = {1: "(L, C)", 2: "(H, W, C)", 3: "(D, H, W, C)"}
+
+
+def _class_axes(layer: ModelLayer) -> int:
+    """The spatial axes a pooling layer's class slides over: its window's, else its name's ``1D``/``3D``
+    (Keras' ``GlobalAveragePooling1D``), else 2."""
+    if layer.kernel is not None:
+        return len(layer.kernel)
+    return 1 if "1D" in layer.class_name else 3 if "3D" in layer.class_name else 2
+
+
+def _pool_nd(layer: ModelLayer, shape: tuple[int, ...], k: tuple[int, ...]) -> Flow:
+    """A 1-D or 3-D pooling window (Keras' ``valid``/``same``): out per axis, pads ``(before, after)`` per axis."""
+    n = len(k)
+    if len(shape) != n + 1:
+        raise _error(layer, f"{n}-D pooling needs an {_SHAPE_NAMES[n]} input, got {shape}")
+    s = layer.strides or k
+    d = layer.dilation or (1,) * n
+    p = layer.padding if layer.padding in ("valid", "same") else "valid"
+    assert isinstance(p, str)
+    pad_width = [axis_pads(shape[a], k[a], s[a], d[a], p) for a in range(n)]
+    out = tuple(out_size_1d(shape[a], k[a], s[a], d[a], pad_width[a], kernel=k) for a in range(n))
+    return (*out, shape[-1]), tuple(v for pair in pad_width for v in pair), 0, (k, s), False
+
+
 def _pool(layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+    if layer.kernel is not None and len(layer.kernel) != 2 and layer.pads is None and not layer.ceil_mode:
+        return _pool_nd(layer, shape, layer.kernel)
     if len(shape) != 3 or layer.kernel is None:
         raise _error(layer, f"2-D pooling needs an (H, W, C) input, got {shape}")
     k = layer.kernel

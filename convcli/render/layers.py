@@ -39,6 +39,8 @@ def _sq(v: Sequence[Any] | None) -> str:
     return DASH if v is None else square_text(v)
 
 
+#: How the title names an input size of each rank.
+_AXES_NAMES = {2: "(L, C)", 3: "(H, W, C)", 4: "(D, H, W, C)"}
 WINDOWED = ("conv", "depthwise", "separable", "transpose", "maxpool", "avgpool")
 
 
@@ -165,7 +167,8 @@ def layers_table(a: Analysis, level: int = 0, name_width: int | None = None,
     cols = _columns(a, level)
     t = Table(
         title=Text.assemble(Text(shown(a.listing.model)), f" ({a.listing.format})"
-                            + (f" on {shape_text(a.input_size)} (H, W, C)" if a.input_size else "")),
+                            + (f" on {shape_text(a.input_size)} {_AXES_NAMES.get(len(a.input_size), '')}"
+                               if a.input_size else "")),
         title_justify="left",
         title_style=LABEL,
         caption=("k kernel · s stride · RF receptive field (input pixels) · jump effective stride · "

@@ -38,6 +38,15 @@ OTHER_CLASSES = {
     "Flatten": "flatten", "ZeroPadding2D": "zeropad", "Add": "add", "Concatenate": "concatenate",
     "InputLayer": "input", "Rescaling": "rescaling", "Normalization": "normalization",
 }
+#: The 1-D and 3-D pooling classes, by their stems (``MaxPooling`` + ``1D``): a kind of OTHER_CLASSES each.
+_POOL_STEMS = {"MaxPooling": "maxpool", "MaxPool": "maxpool", "AveragePooling": "avgpool", "AvgPool": "avgpool",
+               "GlobalAveragePooling": "globalavgpool", "GlobalAvgPool": "globalavgpool",
+               "GlobalMaxPooling": "globalmaxpool", "GlobalMaxPool": "globalmaxpool"}
+OTHER_CLASSES |= {f"{stem}{n}D": kind for stem, kind in _POOL_STEMS.items() for n in (1, 3)} | {
+    "ZeroPadding1D": "zeropad", "ZeroPadding3D": "zeropad", "Cropping1D": "crop", "Cropping3D": "crop",
+    "UpSampling1D": "upsample", "UpSampling3D": "upsample"}
+#: The spatial axes of each pooling class (the rest are 2-D).
+POOL_AXES = {f"{stem}{n}D": n for stem in _POOL_STEMS for n in (1, 3)}
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
 #: The most layers a listing holds (nested models' layers included): a listing is linear in its
 #: layers, but a file that claims more than any real model has is refused before it is walked.
@@ -165,17 +174,27 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
     elif kind == "batchnorm":
         extra["in_channels"] = _in_channels(entry) or _from_weights(kind, 1, arrays)
     elif kind in ("maxpool", "avgpool"):
-        k = values.pair(cfg.get("pool_size", 2), "pool_size", name)
+        n = POOL_AXES.get(cls, 2)
+        k = _axes(cfg.get("pool_size", 2), n, "pool_size", name)
         strides = cfg.get("strides")
         padding = cfg.get("padding", "valid")
         if padding not in ("valid", "same"):
             raise LoadError(f"layer {shown(name)!r}: padding {shown(repr(padding))[:40]} is not valid or same")
-        extra |= {"kernel": k, "strides": k if strides is None else values.pair(strides, "strides", name),
-                  "padding": padding, "dilation": (1, 1)}
+        extra |= {"kernel": k, "strides": k if strides is None else _axes(strides, n, "strides", name),
+                  "padding": padding, "dilation": (1,) * n}
     elif kind in ("globalavgpool", "globalmaxpool"):
         extra["keepdims"] = bool(cfg.get("keepdims", False))
     elif kind == "zeropad":
-        extra["pads"] = values.zeropad(cfg.get("padding", 1), name)
+        n = {"ZeroPadding1D": 1, "ZeroPadding3D": 3}.get(cls, 2)
+        padding_cfg = cfg.get("padding", 1)
+        extra["pads"] = values.zeropad(padding_cfg, name) if n == 2 else values.zeropad_nd(padding_cfg, n, name)
+    elif kind == "crop":
+        n = 1 if cls.endswith("1D") else 3
+        extra["pads"] = values.zeropad_nd(cfg.get("cropping", 1), n, name, "cropping")
+    elif kind == "upsample":
+        n = 1 if cls.endswith("1D") else 3
+        size = _axes(cfg.get("size", 2), n, "size", name)
+        extra |= {"kernel": size, "strides": size}
     elif kind == "rescaling":
         extra |= {"scale": values.number(cfg.get("scale")), "offset": values.number(cfg.get("offset", 0.0))}
     elif kind == "concatenate":
@@ -203,7 +222,7 @@ def _check(layer: lm.ModelLayer, fmt: str) -> None:
                             f"{layer.in_channels} channels, arrays {_shapes(arrays)}")
         return
     elif layer.kind in ("maxpool", "avgpool", "globalavgpool", "globalmaxpool", "flatten", "zeropad", "add",
-                        "concatenate", "input"):
+                        "concatenate", "input", "crop", "upsample"):
         expected = []
     if expected is None:
         return

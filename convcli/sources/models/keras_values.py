@@ -56,6 +56,26 @@ def number(v: Any) -> float | tuple[float, ...] | None:
     return None
 
 
+def zeropad_nd(v: Any, n: int, layer: str, what: str = "padding") -> tuple[int, ...]:
+    """A ZeroPadding1D's or ZeroPadding3D's ``padding`` (a Cropping1D's or 3D's ``cropping``): ``P``, one ``P`` per axis, or ``(before, after)``
+    per axis (1-D: one pair), as ``(before, after)`` per axis flat; :class:`LoadError` otherwise."""
+    def whole(x: Any) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+    if whole(v):
+        return (v, v) * n
+    if isinstance(v, (list, tuple)):
+        items = list(v)
+        if n == 1 and len(items) == 2 and all(whole(x) for x in items):
+            return items[0], items[1]
+        if len(items) == n and all(whole(x) for x in items):
+            return tuple(p for x in items for p in (x, x))
+        if len(items) == n and all(isinstance(x, (list, tuple)) and len(x) == 2 and all(whole(y) for y in x)
+                                   for x in items):
+            return tuple(p for x in items for p in x)
+    raise LoadError(f"layer {shown(layer)!r}: {what} is not {n} pairs of whole numbers: {shown(repr(v))[:80]}")
+
+
 def zeropad(v: Any, layer: str) -> tuple[int, int, int, int]:
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (list, tuple)) for x in v):
         (t, b), (le, r) = pair(v[0], "padding", layer), pair(v[1], "padding", layer)
