@@ -224,7 +224,7 @@ def iter_frames(result: LayerResult, f: int, names: Sequence[str], positions: Se
         draw = ImageDraw.Draw(img)
         if max(base.out_values.shape) <= NUMBERS_MAX and base.k_out == 1:
             shown = np.where(filled, base.out_values, np.nan)
-            _numbers_where(draw, shown, grid, (base.out_x, HEAD), z, theme)
+            numbers_where(draw, shown, grid, (base.out_x, HEAD), z)
         oy, ox = HEAD + (i // base.k_out) * z, base.out_x + (j // base.k_out) * z
         _outline(draw, ox, oy, ox + z, oy + z)
         _draw_windows(draw, img, base, data, trace)
@@ -240,8 +240,8 @@ def _outline(draw: ImageDraw.ImageDraw, x0: int, y0: int, x1: int, y1: int) -> N
                    width=2)
 
 
-def _numbers_where(draw: ImageDraw.ImageDraw, values: np.ndarray, grid: np.ndarray, xy: tuple[int, int], z: int,
-                   theme: Theme) -> None:
+def numbers_where(draw: ImageDraw.ImageDraw, values: np.ndarray, grid: np.ndarray, xy: tuple[int, int],
+                  z: int) -> None:
     """The finite ``values`` written in their ``z``-px cells at ``xy`` (NaN: a cell not reached yet)."""
     from convcli.figure.draw import number_font
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from convcli.engine import LayerResult
 from convcli.engine.transpose import TransposeLayer
-from convcli.figure.animate import GAP, HEAD, MARGIN, TEXT_W, TILE, WINDOW, choose_positions
+from convcli.figure.animate import GAP, HEAD, MARGIN, TEXT_W, TILE, WINDOW, choose_positions, numbers_where
 from convcli.figure.draw import cell_text, draw_numbers, font_at, paint, safe_text
 from convcli.figure.layout import NUMBERS_MAX
 from convcli.figure.plan import ImageScale, Scale
@@ -207,7 +207,7 @@ def iter_scatter_frames(layer: TransposeLayer, result: LayerResult, f: int, name
         draw.rectangle([board.out_x - 1, HEAD - 1, board.out_x + ow * z, HEAD + oh * z], outline=theme.border)
         if k == 1 and max(board.out_hw) <= NUMBERS_MAX:
             shown = np.where(hit, acc, np.nan)
-            _write_reached(draw, shown, grid, (board.out_x, HEAD), z)
+            numbers_where(draw, shown, grid, (board.out_x, HEAD), z)
         if inside:
             rs, cs = [r for r, _ in inside], [c for _, c in inside]
             _box(draw, board.out_x + min(cs) // k * z, HEAD + min(rs) // k * z, board.out_x + (max(cs) // k + 1) * z,
@@ -266,20 +266,3 @@ def _box(draw: ImageDraw.ImageDraw, x0: float, y0: float, x1: float, y1: float) 
     hw, hh = max(4.0, (x1 - x0) / 2), max(4.0, (y1 - y0) / 2)
     draw.rectangle([round(cx - hw) - 2, round(cy - hh) - 2, round(cx + hw) + 1, round(cy + hh) + 1], outline=WINDOW,
                    width=2)
-
-
-def _write_reached(draw: ImageDraw.ImageDraw, values: np.ndarray, grid: np.ndarray, xy: tuple[int, int],
-                   z: int) -> None:
-    """The finite ``values`` written in their ``z``-px cells (NaN: a cell nothing has reached yet)."""
-    from convcli.figure.draw import number_font
-
-    texts = [cell_text(float(v)) for v in values[np.isfinite(values)]]
-    font = number_font(texts, z) if texts else None
-    if font is None:
-        return
-    light = grid.astype(np.float64) @ np.array([0.299, 0.587, 0.114]) > 140
-    for (r, c), v in np.ndenumerate(values):
-        if np.isfinite(v):
-            fill = (20, 20, 20) if light[r, c] else (250, 250, 250)
-            draw.text((xy[0] + c * z + z // 2, xy[1] + r * z + z // 2), safe_text(font, cell_text(float(v))),
-                      font=font, fill=fill, anchor="mm")
