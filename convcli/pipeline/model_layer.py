@@ -105,15 +105,7 @@ def _build_2d_layer(request: Request, loaded: Loaded, listing: Listing, index: i
     names = channel_names(loaded, x, input_by, listing.layers[:index])
     layer = bound_layer(spec, x, kernel[::-1, ::-1].copy() if request.flip else kernel, dtype=request.dtype,
                         input_name=request.input_name, kernel_name=model, channel_names=names)
-    if bias is not None:
-        from convcli import engine
-
-        try:
-            engine.check_bias(bias, layer.filters, layer.x.dtype)
-        except ShapeError as exc:
-            raise ShapeError(f"--bias {request.bias}: {exc.message}") from None
-    if weights.dtype not in ("float32", request.dtype):
-        merged.notes.append(f"the model stores its weights as {weights.dtype}; computed in {request.dtype}")
+    _check_bias_and_dtype(request, bias, layer, weights.dtype, merged.notes)
     name = shown(ml.name)
     loaded_x = replace(loaded, array=x, channel_names=names,
                        description=loaded.description if not input_by else input_by)
@@ -179,13 +171,7 @@ def _build_kind_layer(request: Request, loaded: Loaded, listing: Listing, index:
                                  use_bias)
     layer, own, kept, notes = model_kinds.bind_model_kind(spec, x, kernel, weights.pointwise, flip=request.flip,
                                                           dtype=request.dtype)
-    if bias is not None:
-        try:
-            engine.check_bias(bias, layer.filters, layer.x.dtype)
-        except ShapeError as exc:
-            raise ShapeError(f"--bias {request.bias}: {exc.message}") from None
-    if weights.dtype not in ("float32", request.dtype):
-        merged.notes.append(f"the model stores its weights as {weights.dtype}; computed in {request.dtype}")
+    _check_bias_and_dtype(request, bias, layer, weights.dtype, merged.notes)
     names = channel_names(loaded, x, input_by, listing.layers[:index])
     loaded_x = replace(loaded, array=x, channel_names=names,
                        description=loaded.description if not input_by else input_by)
@@ -360,3 +346,17 @@ def _padding_text(padding: object, pad_note: str = "") -> str:
     if pad_note:
         return pad_note.split(" (top")[0].removeprefix("the model pads ")
     return spelt(padding)
+
+
+def _check_bias_and_dtype(request: Request, bias: Any, layer: Any, dtype: str, notes: list[str]) -> None:
+    """A ``--bias`` checked against the layer's filters, and a note when the file's weights are in another
+    float type than the one computed in."""
+    from convcli import engine
+
+    if bias is not None:
+        try:
+            engine.check_bias(bias, layer.filters, layer.x.dtype)
+        except ShapeError as exc:
+            raise ShapeError(f"--bias {request.bias}: {exc.message}") from None
+    if dtype not in ("float32", request.dtype):
+        notes.append(f"the model stores its weights as {dtype}; computed in {request.dtype}")
