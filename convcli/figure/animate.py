@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -161,12 +161,9 @@ class _Base:
         self.size = (width, height)
 
     def image(self) -> Image.Image:
-        from PIL import Image, ImageDraw
+        from PIL import Image
 
-        img = Image.new("RGB", self.size, self.theme.background)
-        draw = ImageDraw.Draw(img)
-        head, label = font_at(16, True), font_at(13)
-        draw.text((MARGIN, 10), safe_text(head, self.title), font=head, fill=self.theme.ink)
+        img, draw, label = new_page(self.size, self.theme, self.title)
         for k, tile in enumerate(self.tiles):
             img.paste(Image.fromarray(tile), (self.in_x[k], HEAD))
             if self.small_input:  # every value written in
@@ -320,3 +317,15 @@ def draw_sum(draw: ImageDraw.ImageDraw, xy: tuple[int, int], theme: Theme, activ
         draw.text((x, y), safe_text(font, f"{act}: {formula}"), font=font, fill=muted)
         y += 20
         draw.text((x, y), safe_text(bold, f"output = {cell_text(data.output)}"), font=bold, fill=ink)
+
+
+def new_page(size: tuple[int, int], theme: Theme, title: str) -> tuple[Image.Image, ImageDraw.ImageDraw, Any]:
+    """A frame's page: ``size`` in the theme's background with ``title`` at the top; the image, its
+    drawing context and the labels' font."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", size, theme.background)
+    draw = ImageDraw.Draw(img)
+    head = font_at(16, True)
+    draw.text((MARGIN, 10), safe_text(head, title), font=head, fill=theme.ink)
+    return img, draw, font_at(13)

@@ -17,7 +17,17 @@ import numpy as np
 
 from convcli import engine
 from convcli.engine import LayerResult
-from convcli.figure.animate import HEAD, MARGIN, TEXT_W, WINDOW, Frame, FrameData, draw_sum, trace_frame_data
+from convcli.figure.animate import (
+    HEAD,
+    MARGIN,
+    TEXT_W,
+    WINDOW,
+    Frame,
+    FrameData,
+    draw_sum,
+    new_page,
+    trace_frame_data,
+)
 from convcli.figure.draw import cell_text, font_at, safe_text
 from convcli.figure.theme import LIGHT, Theme
 from convcli.present.filtersum import FilterSum
@@ -50,12 +60,7 @@ class _Strips:
         self.size = (self.text_x + TEXT_W, height)
 
     def image(self) -> Image.Image:
-        from PIL import Image, ImageDraw
-
-        img = Image.new("RGB", self.size, self.theme.background)
-        draw = ImageDraw.Draw(img)
-        head, label = font_at(16, True), font_at(13)
-        draw.text((MARGIN, 10), safe_text(head, self.title), font=head, fill=self.theme.ink)
+        img, draw, label = new_page(self.size, self.theme, self.title)
         for k, signal in enumerate(self.signals):
             y = self.rows_y[k]
             draw.text((self.x0, y - 16), safe_text(label, f"input {self.names[k]}"), font=label, fill=self.theme.ink)

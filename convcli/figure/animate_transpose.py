@@ -22,7 +22,17 @@ import numpy as np
 
 from convcli.engine import LayerResult
 from convcli.engine.transpose import TransposeLayer
-from convcli.figure.animate import GAP, HEAD, MARGIN, TEXT_W, TILE, WINDOW, choose_positions, numbers_where
+from convcli.figure.animate import (
+    GAP,
+    HEAD,
+    MARGIN,
+    TEXT_W,
+    TILE,
+    WINDOW,
+    choose_positions,
+    new_page,
+    numbers_where,
+)
 from convcli.figure.draw import cell_text, draw_numbers, font_at, paint, safe_text
 from convcli.figure.layout import NUMBERS_MAX
 from convcli.figure.plan import ImageScale, Scale
@@ -154,12 +164,9 @@ class _Board:
         self.size = (width, height)
 
     def image(self) -> Image.Image:
-        from PIL import Image, ImageDraw
+        from PIL import Image
 
-        img = Image.new("RGB", self.size, self.theme.background)
-        draw = ImageDraw.Draw(img)
-        head, label = font_at(16, True), font_at(13)
-        draw.text((MARGIN, 10), safe_text(head, self.title), font=head, fill=self.theme.ink)
+        img, draw, label = new_page(self.size, self.theme, self.title)
         for k, tile in enumerate(self.tiles):
             x0 = self.in_x[k]
             img.paste(Image.fromarray(tile), (x0, HEAD))
