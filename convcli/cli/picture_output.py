@@ -31,18 +31,22 @@ def check_animation(pictures: Pictures, *, force: bool, inputs: Sequence[Path],
 def write_figure(result: LayerResult, filters: Sequence[int], names: Sequence[str], title: str, target: Path,
                  width: int | None, pictures: Pictures, *, force: bool, inputs: Sequence[Path],
                  trace_at: tuple[int, int] | None = None, field: tuple[Any, Any, str] | None = None,
-                 spec: Any = None) -> None:
+                 spec: Any = None, built: Any = None) -> None:
     """``--figure``: each panel from block sums at the size it is drawn, never a photo's partial maps whole;
     ``trace_at`` (``--trace``): that position's window marked on every panel; ``field``: the picture, the
     receptive field and its heading of a deep --model layer's traced position (:func:`receptive_field`);
-    ``spec``: the layer as asked, when not the classic Conv2D (its kind and axes title the figure)."""
+    ``spec``: the layer as asked, when not the classic Conv2D (its kind and axes title the figure);
+    ``built`` (a BuiltLayer): a 3-D layer's depth slice titles the figure with the whole layer and its plane."""
     from convcli.figure.budget import FIGURE_MAX_PANEL
     from convcli.figure.export import save_figure
     from convcli.figure.plan import plan_figure
     from convcli.figure.theme import THEMES
+    from convcli.figure.title import DepthSlice
 
+    whole, plane = getattr(built, "whole", None), getattr(built, "plane", None)
+    depth = DepthSlice(whole, plane) if whole is not None and plane is not None else None
     plan = plan_figure(result, filters, names, title=title, max_panel=FIGURE_MAX_PANEL, width=width, trace_at=trace_at,
-                       spec=spec)
+                       spec=spec, depth=depth)
     if field is not None:
         from convcli.figure.field import with_field
 
