@@ -109,7 +109,8 @@ JSON_MAP = 256
 def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
     """``--trace`` on a ``--model`` layer that ran from the image (``run``: a run_output.Shown): the model's
     input picture, the traced position's :class:`~convcli.layer.field.Field` on it and the panel's heading;
-    None for any other run, and where the layers' geometry cannot place it (a transpose, a resize)."""
+    None for any other run, and where the layers' geometry cannot place it (a crop or resize it does not know,
+    a flatten)."""
     model = run.built.model
     if run.trace_at is None or model is None or run.built.ndim != 2:
         return None

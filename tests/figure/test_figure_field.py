@@ -97,3 +97,40 @@ def test_a_layer_without_a_model_has_no_field_panel(args: tuple, tmp_path: Path)
     target = tmp_path / "t.svg"
     assert invoke(*args, "--trace", "0,0", "--figure", target).exit_code == 0
     assert 'class="field"' not in target.read_text(encoding="utf-8")
+
+
+def test_a_transposed_layer_gets_its_field_drawn(tmp_path: Path):
+    """'decode' (Conv2DTranspose 4×4 stride 2 'same') output (40, 30): it reads 'mid' rows and cols 20, 21
+    (2i - 1 + t = 40, t < 4), which read rows 36-44, cols 26-34 of the picture (as tests/layer/test_field.py
+    checks against the gradient)."""
+    target = tmp_path / "decode.svg"
+    r = invoke("run", SAMPLES / "grace_hopper.png", "--model", SAMPLES / "edges.keras", "--layer", "decode",
+               "--filter", "0", "-q", "--trace", "40,30", "--figure", target)
+    assert r.exit_code == 0, r.output
+    root = ET.fromstring(target.read_text(encoding="utf-8"))
+    (group,) = [g for g in root.iter(f"{SVG}g") if g.get("class") == "field"]
+    image = next(group.iter(f"{SVG}image"))
+    (rect,) = [e for e in group.iter(f"{SVG}rect") if e.get("class") == "receptive-field"]
+    z = float(image.get("width")) / 128
+    assert float(rect.get("x")) - float(image.get("x")) == 26 * z
+    assert float(rect.get("y")) - float(image.get("y")) == 36 * z
+    texts = " ".join("".join(t.itertext()) for t in group.iter(f"{SVG}text"))
+    assert "output (40, 30) of 'decode'" in texts and "rows 36–44, cols 26–34 of the 150×128 input" in texts
+    assert "bounding" not in texts and "gaps" not in texts
+
+
+@pytest.mark.parametrize(("field", "words"), [
+    (Field((4, 12), (2, 6), (30, 40), None, ("up",)), "a bounding rectangle: 'up' may not read all of it"),
+    (Field((4, 8), (2, 6), (30, 40), ((4, 6, 8), (2, 3, 4, 5, 6))),
+     "it reads 3 of its 5 rows and 5 of its 5 columns (gaps between)"),
+])
+def test_the_caption_says_when_the_rectangle_only_bounds_the_field(field: Field, words: str):
+    picture = np.zeros((30, 40, 3), np.uint8)
+    plan = with_field(small_plan(), picture, field, "receptive field")
+    assert plan.field is not None and words in plan.field.note
+
+
+def test_an_exact_field_has_no_such_words():
+    plan = with_field(small_plan(), np.zeros((30, 40, 3), np.uint8), Field((4, 8), (2, 6), (30, 40), ((4, 5, 6, 7, 8),
+                      (2, 3, 4, 5, 6))), "receptive field")
+    assert plan.field is not None and "bounding" not in plan.field.note and "gaps" not in plan.field.note

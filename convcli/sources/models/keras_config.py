@@ -44,7 +44,7 @@ _POOL_STEMS = {"MaxPooling": "maxpool", "MaxPool": "maxpool", "AveragePooling": 
                "GlobalMaxPooling": "globalmaxpool", "GlobalMaxPool": "globalmaxpool"}
 OTHER_CLASSES |= {f"{stem}{n}D": kind for stem, kind in _POOL_STEMS.items() for n in (1, 3)} | {
     "ZeroPadding1D": "zeropad", "ZeroPadding3D": "zeropad", "Cropping1D": "crop", "Cropping3D": "crop",
-    "UpSampling1D": "upsample", "UpSampling3D": "upsample"}
+    "UpSampling1D": "upsample", "UpSampling2D": "upsample", "UpSampling3D": "upsample"}
 #: The spatial axes of each pooling class (the rest are 2-D).
 POOL_AXES = {f"{stem}{n}D": n for stem in _POOL_STEMS for n in (1, 3)}
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
@@ -192,9 +192,11 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
         n = 1 if cls.endswith("1D") else 3
         extra["pads"] = values.zeropad_nd(cfg.get("cropping", 1), n, name, "cropping")
     elif kind == "upsample":
-        n = 1 if cls.endswith("1D") else 3
+        n = {"UpSampling1D": 1, "UpSampling3D": 3}.get(cls, 2)
         size = _axes(cfg.get("size", 2), n, "size", name)
-        extra |= {"kernel": size, "strides": size}
+        interpolation = cfg.get("interpolation", "nearest")
+        extra |= {"kernel": size, "strides": size,
+                  "interpolation": interpolation.lower() if isinstance(interpolation, str) else "nearest"}
     elif kind == "rescaling":
         extra |= {"scale": values.number(cfg.get("scale")), "offset": values.number(cfg.get("offset", 0.0))}
     elif kind == "concatenate":
