@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 def check_animation(pictures: Pictures, *, force: bool, inputs: Sequence[Path],
                     others: Sequence[Path | None]) -> Pictures:
-    """``--animate``'s target checked as every other (never an input, nor another output of the run)."""
+    """``--animate``'s target checked as every other (never an input, nor another output of the run); an
+    MP4 only where imageio-ffmpeg (the ``mp4`` extra) is installed."""
     import typer
 
     from convcli.files import targets
@@ -23,6 +24,13 @@ def check_animation(pictures: Pictures, *, force: bool, inputs: Sequence[Path],
 
     assert pictures.animate is not None
     target = targets.check_target(pictures.animate, force=force, inputs=inputs, suffix=list(ANIMATION_FORMATS))
+    if target.suffix.lower() == ".mp4":
+        from convcli.errors import ConfigError
+        from convcli.files.writers import MP4_EXTRA, mp4_available
+        from convcli.text import shown
+
+        if not mp4_available():  # before anything is computed
+            raise ConfigError(f"--animate {shown(target)}: MP4 needs the mp4 extra: {MP4_EXTRA}")
     if any(o is not None and Path(o).resolve() == target.resolve() for o in others):
         raise typer.BadParameter(f"--animate {target} is also another output of this run; give it a name of its own")
     return replace(pictures, animate=target)
