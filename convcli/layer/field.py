@@ -8,10 +8,11 @@ positions read, exactly.
 - A window ``(k, s, d)`` with ``p`` zeros before: output ``o`` reads ``o·s − p + t·d``, ``t < k``.
 - A transposed layer (it cuts ``p`` from its full output, :func:`~convcli.layer.geometry.transpose_crop_1d`):
   output ``o`` reads each input ``i`` with ``i·s − p + t·d = o`` for some tap ``t``.
-- An upsampling by ``s``: nearest reads ``⌊o / s⌋``; bilinear (half-pixel centres, as Keras and
-  PyTorch) the two neighbours of ``x = (o + ½)/s − ½``, clamped to the input (one where ``x`` is
-  whole); another interpolation (bicubic, lanczos) is only bounded: the four or more neighbours its
-  kernel may reach, which a zero weight may leave unread (:attr:`Field.bounded` says so).
+- An upsampling or resize from ``n`` to ``m`` positions (half-pixel centres, as Keras' backends and
+  PyTorch): nearest reads ``⌊(o + ½)·n/m⌋`` (``⌊o/s⌋`` for a whole factor ``s``); bilinear the two
+  neighbours of ``x = (o + ½)·n/m − ½``, clamped to the input (one where ``x`` is whole); another
+  interpolation (bicubic, lanczos, an antialiased shrink) is only bounded: every position its kernel
+  may reach, which a zero weight may leave unread (:attr:`Field.bounded` says so).
 - A padding layer shifts positions by its pads; a layer that keeps every position where it is
   (batch norm, an activation, a rescaling) leaves them; a merge (add, concatenate) takes the union
   of its inputs' fields (a rectangle when one contains the others, else bounded).
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import floor
 
+from convcli.errors import ShapeError
 from convcli.layer import others
 from convcli.layer.geometry import transpose_crop_1d
 from convcli.layer.kinds import KIND_OBJECTS, is_conv_kind
@@ -86,10 +88,15 @@ class Spread:
         return frozenset(found)
 
 
+#: how far, in input positions, each interpolation's kernel reaches from the sample point
+REACH = {"bilinear": 1, "bicubic": 2, "lanczos3": 3, "lanczos5": 5}
+
+
 @dataclass(frozen=True)
 class Resample:
-    """An upsampling or resize from ``size`` to ``out`` positions per axis, by ``interpolation``;
-    ``exact`` False where its reads are only bounded."""
+    """An upsampling or resize from ``size`` to ``out`` positions per axis, by ``interpolation``
+    (half-pixel centres, as Keras' backends and PyTorch's ``nearest-exact``; ``+antialias``: the kernel
+    widened by the shrink factor); ``exact`` False where its reads are only bounded."""
 
     size: tuple[int, int]
     out: tuple[int, int]
@@ -97,23 +104,25 @@ class Resample:
 
     @property
     def exact(self) -> bool:
-        return self.interpolation in ("nearest", "bilinear")
+        mode, _, antialias = self.interpolation.partition("+")
+        shrinks = any(n > m for n, m in zip(self.size, self.out, strict=True))
+        return mode == "nearest" or mode == "bilinear" and not (antialias and shrinks)
 
     def reads(self, a: int, outs: Iterable[int]) -> Axis:
         n, m = self.size[a], self.out[a]
+        mode, _, antialias = self.interpolation.partition("+")
         found: set[int] = set()
+        if mode == "nearest":  # ⌊(o + ½)·n/m⌋: Keras' repeat for a whole factor, its resize otherwise
+            return frozenset(min(n - 1, (2 * o + 1) * n // (2 * m)) for o in outs)
+        widen = Fraction(n, m) if antialias and n > m else Fraction(1)
+        radius = REACH.get(mode, 5) * widen
         for o in outs:
-            if self.interpolation == "nearest":  # Keras' repeat, PyTorch's 'nearest': ⌊o·n/m⌋
-                found.add(min(n - 1, o * n // m))
-                continue
-            x = (Fraction(2 * o + 1) * n / m - 1) / 2  # half-pixel centres
-            lo = floor(x)
-            reach = (0, 1) if self.interpolation == "bilinear" else (-1, 0, 1, 2) if "cubic" in self.interpolation \
-                else tuple(range(-4, 6))  # lanczos5's reach bounds any other kernel Keras has
-            for t in reach:
-                if t == 1 and x == lo and self.interpolation == "bilinear":
-                    continue  # a whole x: its one neighbour has all the weight
-                found.add(min(n - 1, max(0, lo + t)))
+            x = Fraction(2 * o + 1, 2) * n / m - Fraction(1, 2)  # the sample point, in input positions
+            if mode == "bilinear" and not (antialias and n > m):
+                near = {floor(x)} if x == floor(x) else {floor(x), floor(x) + 1}  # a whole x: one neighbour
+            else:  # every position the kernel may reach: a bound (a zero weight may leave some unread)
+                near = set(range(floor(x - radius), floor(x + radius) + 2))
+            found.update(min(n - 1, max(0, i)) for i in near)
         return frozenset(found)
 
 
@@ -201,10 +210,13 @@ def _step(numbers: LayerNumbers) -> Step | None:
             return _spread(numbers)
         return Window(_pair(layer.kernel, 1), _pair(layer.strides, 1), _pair(layer.dilation, 1), (pads[0], pads[2]))
     kind = others.other_kind(layer.kind)
-    _, _, _, window, whole = kind.flow(layer, shape_in)
+    try:
+        _, _, _, window, whole = kind.flow(layer, shape_in)
+    except ShapeError:  # a layer only the framework's shape inference knows (an ONNX Resize, say)
+        raise _Lost(layer.name) from None
     if whole:
         raise _Lost(layer.name)
-    if kind.spreads:  # an upsampling: each output reads the input it repeats or blends
+    if kind.resamples:  # an upsampling, a resize: each output reads the input it repeats or blends
         return Resample((shape_in[0], shape_in[1]), (shape_out[0], shape_out[1]), layer.interpolation or "nearest")
     if window is not None:
         kernel, strides = window

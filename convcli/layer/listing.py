@@ -45,7 +45,8 @@ class ConvSettings:
 @dataclass(frozen=True)
 class PoolSettings:
     """A pooling window's (max, average): as a conv's geometry, and ONNX's ``ceil_mode``; an
-    upsampling's size (``kernel`` = ``strides``) and ``interpolation``."""
+    upsampling's size (``kernel`` = ``strides``) and ``interpolation``; a resize's output size (``kernel``)
+    and ``interpolation``."""
 
     kernel: tuple[int, ...] | None = None
     strides: tuple[int, ...] | None = None
@@ -118,6 +119,7 @@ SETTINGS_OF: dict[str, type[Settings]] = {
     "globalmaxpool": GlobalPoolSettings, "dense": DenseSettings, "batchnorm": ChannelSettings,
     "normalization": ChannelSettings, "input": InputSettings, "rescaling": RescalingSettings,
     "concatenate": ConcatSettings, "zeropad": PadSettings, "crop": PadSettings, "upsample": PoolSettings,
+    "resize": PoolSettings,
 }
 #: Every setting a kind may have, and its value where the kind has none.
 SETTING_DEFAULTS: dict[str, object] = {

@@ -134,3 +134,35 @@ def test_an_exact_field_has_no_such_words():
     plan = with_field(small_plan(), np.zeros((30, 40, 3), np.uint8), Field((4, 8), (2, 6), (30, 40), ((4, 5, 6, 7, 8),
                       (2, 3, 4, 5, 6))), "receptive field")
     assert plan.field is not None and "bounding" not in plan.field.note and "gaps" not in plan.field.note
+
+
+def test_a_path_through_an_upsampling_a_resize_and_a_transpose_gets_its_field(tmp_path: Path):
+    """A model of every kind of step: the panel's rectangle is the walk's (tests/layer/test_field.py checks
+    the walk against the gradient)."""
+    keras = pytest.importorskip("keras")
+    from convcli.layer.field import field_at
+    from convcli.layer.model import analyse
+    from convcli.sources.models import read_model
+
+    L = keras.layers
+    i = keras.Input((24, 20, 3), name="image")
+    x = L.Conv2D(4, 3, padding="same", name="a")(i)
+    x = L.UpSampling2D(2, interpolation="bilinear", name="up")(x)
+    x = L.Resizing(30, 25, name="rs")(L.Conv2D(4, 3, name="b")(x))
+    x = L.Conv2D(1, 3, name="c")(L.Conv2DTranspose(2, 3, strides=2, name="t")(x))
+    model = tmp_path / "mixed.keras"
+    keras.Model(i, x).save(model)
+    target = tmp_path / "m.svg"
+    r = invoke("run", SAMPLES / "grace_hopper.png", "--resize", "24,20", "--model", model, "--layer", "c",
+               "--filter", "0", "-q", "--trace", "30,20", "--figure", target)
+    assert r.exit_code == 0, r.output
+    field = field_at(analyse(read_model(str(model)), (24, 20, 3)), "c", (30, 20))
+    assert field is not None and field.exact
+    (r0, r1), (c0, c1) = field.clipped()
+    root = ET.fromstring(target.read_text(encoding="utf-8"))
+    (group,) = [g for g in root.iter(f"{SVG}g") if g.get("class") == "field"]
+    image = next(group.iter(f"{SVG}image"))
+    (rect,) = [e for e in group.iter(f"{SVG}rect") if e.get("class") == "receptive-field"]
+    z = float(image.get("width")) / 20
+    assert (float(rect.get("x")) - float(image.get("x")), float(rect.get("y")) - float(image.get("y"))) == (c0 * z, r0 * z)
+    assert (float(rect.get("width")), float(rect.get("height"))) == ((c1 - c0 + 1) * z, (r1 - r0 + 1) * z)

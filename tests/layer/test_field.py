@@ -218,3 +218,61 @@ def test_a_bicubic_upsampling_is_bounded_and_the_bound_holds(tmp_path):
         assert field is not None and field.bounded == ("up",) and not field.exact
         grad = support(path, "b", at)
         assert grad.any() and (grad & ~drawn(field)).sum() == 0  # every pixel read lies inside the bound
+
+
+@pytest.mark.parametrize("resize", [
+    {"height": 37, "width": 29, "interpolation": "bilinear"},  # enlarged by no whole factor
+    {"height": 11, "width": 9, "interpolation": "bilinear"},  # shrunk, without antialiasing (Keras' default)
+    {"height": 37, "width": 13, "interpolation": "nearest"},
+    {"height": 48, "width": 40, "interpolation": "nearest"},
+])
+def test_the_field_through_a_resize_is_what_the_gradient_reaches(tmp_path, resize: dict):
+    keras = pytest.importorskip("keras")
+    L = keras.layers
+    path = model_file(tmp_path, L.Conv2D(2, 3, padding="same", name="a"), L.Resizing(**resize, name="r"),
+                      L.Conv2D(1, 2, name="b"))
+    analysis = analyse(read_model(str(path)), (H, W, 2))
+    out = analysis.layers[-1].out_shape
+    rng = np.random.default_rng(5)
+    for at in sorted({(0, 0), (out[0] - 1, out[1] - 1), *((int(rng.integers(out[0])), int(rng.integers(out[1])))
+                                                          for _ in range(4))}):
+        field = field_at(analysis, "b", at)
+        assert field is not None and not field.bounded, at
+        grad = support(path, "b", at)
+        assert np.array_equal(grad, read_mask(field)), at
+
+
+@pytest.mark.parametrize("resize", [
+    {"height": 11, "width": 9, "interpolation": "bilinear", "antialias": True},
+    {"height": 30, "width": 13, "interpolation": "bicubic"},
+])
+def test_a_resize_that_is_only_bounded_says_so_and_the_bound_holds(tmp_path, resize: dict):
+    keras = pytest.importorskip("keras")
+    L = keras.layers
+    path = model_file(tmp_path, L.Conv2D(2, 3, name="a"), L.Resizing(**resize, name="r"), L.Conv2D(1, 2, name="b"))
+    analysis = analyse(read_model(str(path)), (H, W, 2))
+    for at in [(0, 0), (5, 3), (9, 7)]:
+        field = field_at(analysis, "b", at)
+        assert field is not None and field.bounded == ("r",) and not field.exact
+        grad = support(path, "b", at)
+        assert grad.any() and (grad & ~drawn(field)).sum() == 0
+
+
+def test_a_resize_that_crops_to_the_aspect_ratio_is_not_placed(tmp_path):
+    keras = pytest.importorskip("keras")
+    L = keras.layers
+    path = model_file(tmp_path, L.Resizing(10, 20, crop_to_aspect_ratio=True, name="r"), L.Conv2D(1, 2, name="b"))
+    listing = read_model(str(path))
+    assert [layer.kind for layer in listing.layers][-2:] == ["other", "conv"]
+
+
+def test_a_layer_only_the_framework_knows_leaves_no_field():
+    """An ONNX Resize: its shapes come from ONNX's inference, its positions from nothing the walk knows."""
+    from convcli.layer.listing import Listing, ModelLayer
+
+    layers = (ModelLayer("image", "input", "InputLayer", input_shape=(8, 8, 3)),
+              ModelLayer("grow", "other", "Resize"),
+              ModelLayer("c", "conv", "Conv", kernel=(3, 3), strides=(1, 1), padding="valid", dilation=(1, 1),
+                         groups=1, in_channels=3, filters=1, use_bias=True))
+    listing = Listing("m.onnx", "onnx", layers, shapes=lambda size: {"grow": (16, 16, 3)})
+    assert field_at(analyse(listing, (8, 8, 3)), "c", (2, 2)) is None
