@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from convcli.figure.draw import Font
 
 KERNEL_PX = 96  #: a scaled kernel's long side in a frame, about
+COPY_ALL = 64  #: a 1-D output of at most this many positions shows the copy on all of it, else near it
 
 
 @dataclass(frozen=True)
@@ -355,8 +356,12 @@ def _line_frames(layer: TransposeLayer, view: FilterSum, f: int, positions: Sequ
             draw.text((board.x0, y + PLOT_H + 4), safe_text(font, f"x[{i}] = {cell_text(data.values[c])}"), font=font,
                       fill=theme.ink)
         zero = float(plot_y(np.array(0.0), board.copy_bounds, board.copy_y))
+        lo, hi = copy_window([r for _, r in landed], n_out)
+        if (lo, hi) != (0, n_out):  # a long output: the copy's neighbourhood, enlarged, and where it is
+            draw.text((board.x0, board.copy_y + PLOT_H + 4),
+                      safe_text(font, f"output positions {lo}–{hi - 1}, enlarged"), font=font, fill=theme.muted)
         for t, r in landed:  # the copy: one stem a tap, where it lands
-            px = plot_x(r, n_out, board.x0)
+            px = plot_x(r - lo, hi - lo, board.x0)
             ty = float(plot_y(np.array(data.added[0, t]), board.copy_bounds, board.copy_y))
             draw.line([(px, zero), (px, ty)], fill=WINDOW, width=3)
             draw.ellipse([px - 3, ty - 3, px + 3, ty + 3], fill=WINDOW)
@@ -366,6 +371,16 @@ def _line_frames(layer: TransposeLayer, view: FilterSum, f: int, positions: Sequ
             draw.line([(px, board.out_y), (px, board.out_y + PLOT_H)], fill=WINDOW, width=1)
         _line_text(draw, board, data, n, len(positions), bias, font, bold)
         yield Scatter(data, img)
+
+
+def copy_window(landed: Sequence[int], n: int) -> tuple[int, int]:
+    """The output positions ``[lo, hi)`` the copy's plot spans: all ``n`` of a short output (up to
+    :data:`COPY_ALL`), else :data:`COPY_ALL` around where the copy lands."""
+    if n <= COPY_ALL or not landed:
+        return 0, n
+    span = max(COPY_ALL, 3 * (max(landed) - min(landed) + 1))
+    lo = min(max(0, (min(landed) + max(landed) + 1) // 2 - span // 2), max(0, n - span))
+    return lo, min(n, lo + span)
 
 
 def _line_text(draw: ImageDraw.ImageDraw, board: _Lines, data: ScatterFrame, n: int, frames: int, bias: float,

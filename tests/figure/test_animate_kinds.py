@@ -233,3 +233,28 @@ def _save(tmp_path: Path) -> Path:
     if not saved.exists():
         assert invoke(*TRANSPOSE_1D, "--save", saved).exit_code == 0
     return saved
+
+
+def test_transpose_1d_long_output_enlarges_the_copys_neighbourhood():
+    """An output longer than COPY_ALL positions: the copy's plot spans COPY_ALL positions around where it
+    lands, so its taps stay apart (on the whole output 9 taps of 400 positions would share pixels)."""
+    from convcli.figure.animate import WINDOW
+    from convcli.figure.animate_1d import PLOT_H, plot_x
+
+    assert animate_transpose.copy_window([10, 11, 12], 49) == (0, 49)
+    assert animate_transpose.copy_window([390, 398], 399) == (399 - 64, 399)
+    lo, hi = animate_transpose.copy_window(list(range(100, 109)), 400)
+    assert hi - lo == 64 and lo <= 100 and 108 < hi and abs((lo + hi) / 2 - 104.5) <= 1
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(200, 1)).astype(np.float32)
+    layer = bind_transpose(x, rng.normal(size=(9, 1, 1)).astype(np.float32), stride=2)
+    result = engine.run_layer(engine.one_row(as_conv(layer)), None, "linear")
+    (frame,) = animate_transpose.iter_scatter_frames(layer, result, 0, ("c0",), [(0, 60)])
+    wo = layer.geometry.out_size[0]
+    landed = [c for c in frame.data.cols if 0 <= c < wo]
+    lo, hi = animate_transpose.copy_window(landed, wo)
+    px = np.asarray(frame.image.convert("RGB")).astype(int)
+    x0, copy_y = animate.MARGIN + 14, animate.HEAD + animate_1d.ROW + 10
+    band = (np.abs(px[copy_y:copy_y + PLOT_H] - np.array(WINDOW)).sum(axis=2) < 30)
+    columns = [round(plot_x(c - lo, hi - lo, x0)) for c in landed]
+    assert len(set(columns)) == 9 and all(band[:, c - 1:c + 2].any() for c in columns)
