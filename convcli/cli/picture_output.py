@@ -128,7 +128,7 @@ def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
         return None
     from convcli.cli.options import parse_layer
     from convcli.errors import ConvcliError
-    from convcli.layer.field import Window, field_at
+    from convcli.layer.field import field_at
     from convcli.layer.model import analyse
     from convcli.pipeline.build import load
     from convcli.sources.models import read_model
@@ -142,13 +142,30 @@ def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
         analysis = analyse(listing, picture.shape)
     except ConvcliError:  # the walk cannot follow this model on this input: no panel, the figure stands
         return None
-    numbers = analysis.layers[int(model["index"])]
-    g, x = run.built.layer.geometry, run.built.layer.x
-    # the layer as run (options may override the file's window), unless its input was padded before it
-    last = (Window(g.kernel_hw, g.stride, g.dilation, (g.pads[0], g.pads[2]))
-            if numbers.in_shape is not None and tuple(x.shape[:2]) == tuple(numbers.in_shape[:2]) else None)
-    field = field_at(analysis, str(model["layer"]), run.trace_at, last)
+    field = field_at(analysis, str(model["layer"]), run.trace_at, _step_as_run(run, analysis.layers[int(model["index"])]))
     if field is None:
         return None
     r, c = run.trace_at
     return picture, field, f"receptive field on the image: output ({r}, {c}) of {shown(str(model['layer']))!r}"
+
+
+def _step_as_run(run: Any, numbers: Any) -> Any:
+    """The traced layer's step back as run (its options may override the file's): a transposed layer's
+    spread, a conv's window; None (the file's) where its input was padded before it (``run``: a
+    run_output.Shown, ``numbers``: the layer's LayerNumbers)."""
+    from convcli.engine.transpose import TransposeLayer
+    from convcli.layer.field import Spread, Window
+
+    if numbers.in_shape is None:
+        return None
+    own = run.built.own
+    if isinstance(own, TransposeLayer):
+        t = own.geometry
+        if own.ndim != 2 or tuple(own.x.shape[:2]) != tuple(numbers.in_shape[:2]):
+            return None
+        k, s, d, n = ((int(v[0]), int(v[1])) for v in (t.kernel, t.strides, t.dilations, t.in_size))
+        return Spread(k, s, d, (t.crops[0][0], t.crops[1][0]), n)
+    g, x = run.built.layer.geometry, run.built.layer.x
+    if tuple(x.shape[:2]) != tuple(numbers.in_shape[:2]):
+        return None
+    return Window(g.kernel_hw, g.stride, g.dilation, (g.pads[0], g.pads[2]))

@@ -287,10 +287,11 @@ def _sources(analysis: Analysis, index: int, reach: Reach) -> Reach:
     return reaches[0] if len(reaches) == 1 else _union(reaches, analysis.layers[index].layer.name)
 
 
-def field_at(analysis: Analysis, name: str, at: tuple[int, int], last: Window | None = None) -> Field | None:
+def field_at(analysis: Analysis, name: str, at: tuple[int, int], last: Step | None = None) -> Field | None:
     """The receptive field of layer ``name``'s output position ``at`` (row, col) on the model's input
-    (``analysis`` made with its input size); ``last``: the layer's own window as run (its options may
-    override the file's), else the file's. ``None`` where the walk meets a layer it cannot place."""
+    (``analysis`` made with its input size); ``last``: the layer's own step as run (a window, a transposed
+    layer's spread: its options may override the file's), else the file's. ``None`` where the walk meets
+    a layer it cannot place, or the position reads no input (a transposed output no copy reaches)."""
     if analysis.input_size is None:
         raise ValueError("the analysis needs the input size")
     index = next((i for i, n in enumerate(analysis.layers) if n.layer.name == name), None)

@@ -166,3 +166,25 @@ def test_a_path_through_an_upsampling_a_resize_and_a_transpose_gets_its_field(tm
     z = float(image.get("width")) / 20
     assert (float(rect.get("x")) - float(image.get("x")), float(rect.get("y")) - float(image.get("y"))) == (c0 * z, r0 * z)
     assert (float(rect.get("width")), float(rect.get("height"))) == ((c1 - c0 + 1) * z, (r1 - r0 + 1) * z)
+
+
+def test_a_transposed_layer_as_run_places_the_field_by_its_own_settings(tmp_path: Path):
+    """--stride 1 on 'decode' (the file's is 2): the panel draws the field of the layer as run, which the
+    file's stride would put elsewhere."""
+    from convcli.layer.field import Spread, field_at
+    from convcli.layer.geometry import transpose_crop_1d
+    from convcli.layer.model import analyse
+    from convcli.sources.models import read_model
+
+    target = tmp_path / "d1.svg"
+    r = invoke("run", SAMPLES / "grace_hopper.png", "--model", SAMPLES / "edges.keras", "--layer", "decode",
+               "--stride", "1", "--filter", "0", "-q", "--trace", "20,15", "--figure", target)
+    assert r.exit_code == 0, r.output
+    analysis = analyse(read_model(str(SAMPLES / "edges.keras")), (150, 128, 3))
+    mid = analysis.layers[3].out_shape  # 'mid', the input 'decode' reads
+    before = tuple(transpose_crop_1d(n, 4, 1, 1, "same")[0] for n in mid[:2])
+    field = field_at(analysis, "decode", (20, 15), Spread((4, 4), (1, 1), (1, 1), before, (mid[0], mid[1])))
+    filed = field_at(analysis, "decode", (20, 15))
+    assert field is not None and filed is not None and (field.rows, field.cols) != (filed.rows, filed.cols)
+    texts = " ".join("".join(t.itertext()) for t in ET.fromstring(target.read_text(encoding="utf-8")).iter(f"{SVG}text"))
+    assert f"rows {field.rows[0]}–{field.rows[1]}, cols {field.cols[0]}–{field.cols[1]} of the 150×128 input" in texts
