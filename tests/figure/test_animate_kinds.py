@@ -14,7 +14,7 @@ from PIL import Image
 
 from convcli import engine
 from convcli.engine.transpose import as_conv, bind_transpose
-from convcli.figure import animate, animate_1d, animate_transpose
+from convcli.figure import animate, animate_1d, animate_transpose, animate_transpose_1d
 from convcli.layer.geometry import Geometry
 
 from helpers import SAMPLES, invoke
@@ -241,9 +241,9 @@ def test_transpose_1d_long_output_enlarges_the_copys_neighbourhood():
     from convcli.figure.animate import WINDOW
     from convcli.figure.animate_1d import PLOT_H, plot_x
 
-    assert animate_transpose.copy_window([10, 11, 12], 49) == (0, 49)
-    assert animate_transpose.copy_window([390, 398], 399) == (399 - 64, 399)
-    lo, hi = animate_transpose.copy_window(list(range(100, 109)), 400)
+    assert animate_transpose_1d.copy_window([10, 11, 12], 49) == (0, 49)
+    assert animate_transpose_1d.copy_window([390, 398], 399) == (399 - 64, 399)
+    lo, hi = animate_transpose_1d.copy_window(list(range(100, 109)), 400)
     assert hi - lo == 64 and lo <= 100 and 108 < hi and abs((lo + hi) / 2 - 104.5) <= 1
     rng = np.random.default_rng(2)
     x = rng.normal(size=(200, 1)).astype(np.float32)
@@ -252,7 +252,7 @@ def test_transpose_1d_long_output_enlarges_the_copys_neighbourhood():
     (frame,) = animate_transpose.iter_scatter_frames(layer, result, 0, ("c0",), [(0, 60)])
     wo = layer.geometry.out_size[0]
     landed = [c for c in frame.data.cols if 0 <= c < wo]
-    lo, hi = animate_transpose.copy_window(landed, wo)
+    lo, hi = animate_transpose_1d.copy_window(landed, wo)
     px = np.asarray(frame.image.convert("RGB")).astype(int)
     x0, copy_y = animate.MARGIN + 14, animate.HEAD + animate_1d.ROW + 10
     band = (np.abs(px[copy_y:copy_y + PLOT_H] - np.array(WINDOW)).sum(axis=2) < 30)
