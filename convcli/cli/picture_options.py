@@ -42,7 +42,8 @@ WidthOpt = Annotated[int | None, typer.Option(
     "(default: the terminal's).", rich_help_panel=SHOW_PANEL, show_default=False)]
 AnimateOpt = Annotated[Path | None, typer.Option(
     "--animate", help="Write an animation of the window sliding over the output (every position of a small "
-    "one, else a path along the middle row) to this .gif, .webp or .png (animated).", rich_help_panel=OUT_PANEL,
+    "one, else a path along the middle row) to this .gif, .webp, .png (animated) or .mp4 (with the mp4 "
+    "extra).", rich_help_panel=OUT_PANEL,
     show_default=False)]
 FramesOpt = Annotated[int | None, typer.Option(
     "--frames", metavar="N", min=1, max=2000, help="How many positions --animate shows (default: every position up to 64, "

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 def check_animation(pictures: Pictures, *, force: bool, inputs: Sequence[Path],
                     others: Sequence[Path | None]) -> Pictures:
-    """``--animate``'s target checked as every other (never an input, nor another output of the run)."""
+    """``--animate``'s target checked as every other (never an input, nor another output of the run); an
+    MP4 only where imageio-ffmpeg (the ``mp4`` extra) is installed."""
     import typer
 
     from convcli.files import targets
@@ -23,6 +24,13 @@ def check_animation(pictures: Pictures, *, force: bool, inputs: Sequence[Path],
 
     assert pictures.animate is not None
     target = targets.check_target(pictures.animate, force=force, inputs=inputs, suffix=list(ANIMATION_FORMATS))
+    if target.suffix.lower() == ".mp4":
+        from convcli.errors import ConfigError
+        from convcli.files.writers import MP4_EXTRA, mp4_available
+        from convcli.text import shown
+
+        if not mp4_available():  # before anything is computed
+            raise ConfigError(f"--animate {shown(target)}: MP4 needs the mp4 extra: {MP4_EXTRA}")
     if any(o is not None and Path(o).resolve() == target.resolve() for o in others):
         raise typer.BadParameter(f"--animate {target} is also another output of this run; give it a name of its own")
     return replace(pictures, animate=target)
@@ -31,18 +39,22 @@ def check_animation(pictures: Pictures, *, force: bool, inputs: Sequence[Path],
 def write_figure(result: LayerResult, filters: Sequence[int], names: Sequence[str], title: str, target: Path,
                  width: int | None, pictures: Pictures, *, force: bool, inputs: Sequence[Path],
                  trace_at: tuple[int, int] | None = None, field: tuple[Any, Any, str] | None = None,
-                 spec: Any = None) -> None:
+                 spec: Any = None, built: Any = None) -> None:
     """``--figure``: each panel from block sums at the size it is drawn, never a photo's partial maps whole;
     ``trace_at`` (``--trace``): that position's window marked on every panel; ``field``: the picture, the
     receptive field and its heading of a deep --model layer's traced position (:func:`receptive_field`);
-    ``spec``: the layer as asked, when not the classic Conv2D (its kind and axes title the figure)."""
+    ``spec``: the layer as asked, when not the classic Conv2D (its kind and axes title the figure);
+    ``built`` (a BuiltLayer): a 3-D layer's depth slice titles the figure with the whole layer and its plane."""
     from convcli.figure.budget import FIGURE_MAX_PANEL
     from convcli.figure.export import save_figure
     from convcli.figure.plan import plan_figure
     from convcli.figure.theme import THEMES
+    from convcli.figure.title import DepthSlice
 
+    whole, plane = getattr(built, "whole", None), getattr(built, "plane", None)
+    depth = DepthSlice(whole, plane) if whole is not None and plane is not None else None
     plan = plan_figure(result, filters, names, title=title, max_panel=FIGURE_MAX_PANEL, width=width, trace_at=trace_at,
-                       spec=spec)
+                       spec=spec, depth=depth)
     if field is not None:
         from convcli.figure.field import with_field
 
@@ -105,7 +117,8 @@ JSON_MAP = 256
 def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
     """``--trace`` on a ``--model`` layer that ran from the image (``run``: a run_output.Shown): the model's
     input picture, the traced position's :class:`~convcli.layer.field.Field` on it and the panel's heading;
-    None for any other run, and where the layers' geometry cannot place it (a transpose, a resize)."""
+    None for any other run, and where the layers' geometry cannot place it (a crop or resize it does not know,
+    a flatten)."""
     model = run.built.model
     if run.trace_at is None or model is None or run.built.ndim != 2:
         return None
@@ -115,7 +128,7 @@ def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
         return None
     from convcli.cli.options import parse_layer
     from convcli.errors import ConvcliError
-    from convcli.layer.field import Window, field_at
+    from convcli.layer.field import field_at
     from convcli.layer.model import analyse
     from convcli.pipeline.build import load
     from convcli.sources.models import read_model
@@ -129,13 +142,30 @@ def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
         analysis = analyse(listing, picture.shape)
     except ConvcliError:  # the walk cannot follow this model on this input: no panel, the figure stands
         return None
-    numbers = analysis.layers[int(model["index"])]
-    g, x = run.built.layer.geometry, run.built.layer.x
-    # the layer as run (options may override the file's window), unless its input was padded before it
-    last = (Window(g.kernel_hw, g.stride, g.dilation, (g.pads[0], g.pads[2]))
-            if numbers.in_shape is not None and tuple(x.shape[:2]) == tuple(numbers.in_shape[:2]) else None)
-    field = field_at(analysis, str(model["layer"]), run.trace_at, last)
+    field = field_at(analysis, str(model["layer"]), run.trace_at, _step_as_run(run, analysis.layers[int(model["index"])]))
     if field is None:
         return None
     r, c = run.trace_at
     return picture, field, f"receptive field on the image: output ({r}, {c}) of {shown(str(model['layer']))!r}"
+
+
+def _step_as_run(run: Any, numbers: Any) -> Any:
+    """The traced layer's step back as run (its options may override the file's): a transposed layer's
+    spread, a conv's window; None (the file's) where its input was padded before it (``run``: a
+    run_output.Shown, ``numbers``: the layer's LayerNumbers)."""
+    from convcli.engine.transpose import TransposeLayer
+    from convcli.layer.field import Spread, Window
+
+    if numbers.in_shape is None:
+        return None
+    own = run.built.own
+    if isinstance(own, TransposeLayer):
+        t = own.geometry
+        if own.ndim != 2 or tuple(own.x.shape[:2]) != tuple(numbers.in_shape[:2]):
+            return None
+        k, s, d, n = ((int(v[0]), int(v[1])) for v in (t.kernel, t.strides, t.dilations, t.in_size))
+        return Spread(k, s, d, (t.crops[0][0], t.crops[1][0]), n)
+    g, x = run.built.layer.geometry, run.built.layer.x
+    if tuple(x.shape[:2]) != tuple(numbers.in_shape[:2]):
+        return None
+    return Window(g.kernel_hw, g.stride, g.dilation, (g.pads[0], g.pads[2]))

@@ -162,7 +162,7 @@ def write_files(run: Shown, targets: Targets) -> list[Path]:
     if targets.figure is not None:
         write_figure(result, run.detail, names, _figure_title(run), targets.figure, targets.figure_width,
                      targets.pictures, force=force, inputs=inputs, trace_at=run.trace_at, field=receptive_field(run),
-                     spec=run.built.spec)
+                     spec=run.built.spec, built=run.built)
     if targets.pictures.animate is not None:
         write_animation(result, run.detail[0], names, _figure_title(run), targets.pictures, force=force, inputs=inputs,
                         built=run.built)

@@ -64,7 +64,7 @@ class _Strips:
         for k, signal in enumerate(self.signals):
             y = self.rows_y[k]
             draw.text((self.x0, y - 16), safe_text(label, f"input {self.names[k]}"), font=label, fill=self.theme.ink)
-            _plot(draw, signal, (self.x0, y), self.theme, len(signal))
+            plot_line(draw, signal, (self.x0, y), self.theme, len(signal))
         if self.view.others:
             y = self.rows_y[-1]
             draw.text((self.x0, y), safe_text(label, f"Σ {len(self.view.others)} other channels"), font=label,
@@ -79,7 +79,8 @@ def plot_x(j: float, n: int, x0: int) -> float:
     return x0 + (j + 0.5) * PLOT_W / max(1, n)
 
 
-def _bounds(values: np.ndarray) -> tuple[float, float]:
+def plot_bounds(values: np.ndarray) -> tuple[float, float]:
+    """The lowest and highest finite value of a plot (a flat signal: ± ½ around it)."""
     finite = values[np.isfinite(values)]
     if not finite.size:
         return 0.0, 1.0
@@ -87,12 +88,19 @@ def _bounds(values: np.ndarray) -> tuple[float, float]:
     return (lo - 0.5, hi + 0.5) if hi == lo else (lo, hi)
 
 
-def _plot(draw: ImageDraw.ImageDraw, values: np.ndarray, xy: tuple[int, int], theme: Theme, n: int,
-          bounds: tuple[float, float] | None = None) -> None:
+def plot_y(v: np.ndarray, bounds: tuple[float, float], y0: int) -> np.ndarray:
+    """Values' pixel rows in a plot whose top is ``y0`` and whose values span ``bounds`` (clipped to them)."""
+    lo, hi = bounds
+    v = np.nan_to_num(np.clip(v, lo, hi), nan=lo)
+    return y0 + 3 + (PLOT_H - 6) * (hi - v) / (hi - lo)
+
+
+def plot_line(draw: ImageDraw.ImageDraw, values: np.ndarray, xy: tuple[int, int], theme: Theme, n: int,
+              bounds: tuple[float, float] | None = None) -> None:
     """``values`` (the first ``len(values)`` of ``n`` samples) as a line in the plot at ``xy``: a polyline
     through the samples, or each pixel column's min-to-max span when there are more samples than columns."""
     x0, y0 = xy
-    lo, hi = bounds if bounds is not None else _bounds(values)
+    lo, hi = bounds if bounds is not None else plot_bounds(values)
     small = font_at(11)
     draw.rectangle([x0 - 1, y0 - 1, x0 + PLOT_W, y0 + PLOT_H], outline=theme.border)
     draw.text((x0 + PLOT_W + 4, y0), safe_text(small, cell_text(hi)), font=small, fill=theme.muted)
@@ -101,8 +109,7 @@ def _plot(draw: ImageDraw.ImageDraw, values: np.ndarray, xy: tuple[int, int], th
         return
 
     def y_of(v: np.ndarray) -> np.ndarray:
-        v = np.nan_to_num(np.clip(v, lo, hi), nan=lo)
-        return y0 + 3 + (PLOT_H - 6) * (hi - v) / (hi - lo)
+        return plot_y(v, (lo, hi), y0)
 
     if n <= PLOT_W:
         xs = [plot_x(j, n, x0) for j in range(len(values))]
@@ -128,7 +135,7 @@ def iter_frames_1d(result: LayerResult, f: int, names: Sequence[str], positions:
     view = FilterSum.of(result, f, names)
     base = _Strips(result, view, theme, f"{title} · filter {f}" if title else f"filter {f}")
     background = base.image()
-    lo_hi = _bounds(base.output)
+    lo_hi = plot_bounds(base.output)
     wo = len(base.output)
     for n, position in enumerate(positions):
         from PIL import ImageDraw
@@ -140,7 +147,7 @@ def iter_frames_1d(result: LayerResult, f: int, names: Sequence[str], positions:
         draw = ImageDraw.Draw(img)
         _draw_taps(draw, base, data, [int(c) for c in trace.in_cols])
         # the output so far: every sample up to j (a path's positions skip some: they are drawn too, as the line)
-        _plot(draw, base.output[: j + 1], (base.x0, base.out_y), theme, wo, lo_hi)
+        plot_line(draw, base.output[: j + 1], (base.x0, base.out_y), theme, wo, lo_hi)
         cx = plot_x(j, wo, base.x0)
         draw.line([(cx, base.out_y), (cx, base.out_y + PLOT_H)], fill=WINDOW, width=2)
         font = font_at(13)
@@ -159,7 +166,7 @@ def _draw_taps(draw: ImageDraw.ImageDraw, base: _Strips, data: FrameData, cols: 
     inside = [c for c in cols if 0 <= c < n]
     for k, signal in enumerate(base.signals):
         y = base.rows_y[k]
-        lo, hi = _bounds(signal)
+        lo, hi = plot_bounds(signal)
         if inside:
             a, b = plot_x(min(inside), n, base.x0) - 4, plot_x(max(inside), n, base.x0) + 4
             draw.rectangle([a, y - 3, b, y + PLOT_H + 2], outline=WINDOW, width=2)

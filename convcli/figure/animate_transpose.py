@@ -9,13 +9,13 @@ tap landing in the cropped border adds nothing). Each frame takes the next input
 channel, each channel's scaled kernel, and the output accumulating: what the positions so far have
 put there (on a path through a large input, only the path's). The numbers are kept per frame in
 :class:`ScatterFrame`; after every input position the accumulated output plus the bias is the layer's
-pre-activation. A 1-D layer is drawn as one row.
+pre-activation (the numbers: :mod:`.scatter`). A 1-D layer is drawn as line plots
+(:mod:`.animate_transpose_1d`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,13 +29,16 @@ from convcli.figure.animate import (
     TEXT_W,
     TILE,
     WINDOW,
-    choose_positions,
     new_page,
     numbers_where,
 )
+from convcli.figure.animate_transpose_1d import line_frames
 from convcli.figure.draw import cell_text, draw_numbers, font_at, paint, safe_text
 from convcli.figure.layout import NUMBERS_MAX
 from convcli.figure.plan import ImageScale, Scale
+from convcli.figure.scatter import Scatter, as_2d, scatter_frames, span_text
+from convcli.figure.scatter import ScatterFrame as ScatterFrame  # the frames' numbers, named here too
+from convcli.figure.scatter import scatter_positions as scatter_positions
 from convcli.figure.theme import LIGHT, Theme
 from convcli.present import describe
 from convcli.present.filtersum import FilterSum
@@ -47,87 +50,11 @@ if TYPE_CHECKING:
 KERNEL_PX = 96  #: a scaled kernel's long side in a frame, about
 
 
-@dataclass(frozen=True)
-class ScatterFrame:
-    """One frame's numbers: input ``position`` (row, column) scattering into filter ``filter``.
-
-    ``channels`` are the filter's group's input channels (absolute), ``values (Cg,)`` the input there,
-    ``contributions (Cg, kh, kw)`` each channel's kernel times its value, ``rows (kh,)`` / ``cols (kw,)``
-    the output rows and columns its taps land on (outside the output: cropped), ``accumulated (H', W')``
-    what every frame so far has put on the output (no bias), ``bias`` the filter's bias."""
-
-    filter: int
-    position: tuple[int, int]
-    channels: tuple[int, ...]
-    values: tuple[float, ...]
-    contributions: np.ndarray
-    rows: tuple[int, ...]
-    cols: tuple[int, ...]
-    accumulated: np.ndarray
-    bias: float
-
-    @property
-    def added(self) -> np.ndarray:
-        """``(kh, kw)``: the sum over the channels of what this position puts on its window."""
-        return np.asarray(self.contributions.sum(axis=0))
-
-
-@dataclass(frozen=True)
-class Scatter:
-    """One frame: its numbers and its picture."""
-
-    data: ScatterFrame
-    image: Image.Image
-
-
-def _as_2d(layer: TransposeLayer) -> tuple[np.ndarray, np.ndarray, tuple[int, int], tuple[int, int],
-                                           tuple[int, int], tuple[int, int]]:
-    """``x (H, W, C)``, ``kernel (kh, kw, Fg, C)``, strides, dilations, crops before and output size, a
-    1-D layer as one row."""
-    g = layer.geometry
-    if layer.ndim == 1:
-        return (layer.x[None], layer.kernel[None], (1, g.strides[0]), (1, g.dilations[0]), (0, g.crops[0][0]),
-                (1, g.out_size[0]))
-    if layer.ndim != 2:
-        raise ValueError("--animate draws 1-D and 2-D transposed layers")
-    return (layer.x, layer.kernel, (g.strides[0], g.strides[1]), (g.dilations[0], g.dilations[1]),
-            (g.crops[0][0], g.crops[1][0]), (g.out_size[0], g.out_size[1]))
-
-
-def scatter_positions(layer: TransposeLayer, frames: int | None = None) -> list[tuple[int, int]]:
-    """The input positions animated, in order: all of a small input, else a path (:func:`choose_positions`)."""
-    x = _as_2d(layer)[0]
-    return choose_positions(x.shape[:2], frames)
-
-
-def scatter_frames(layer: TransposeLayer, f: int, positions: Sequence[tuple[int, int]], bias: float = 0.0
-                   ) -> Iterator[ScatterFrame]:
-    """The numbers of each frame, in order (the accumulated output is each frame's own copy)."""
-    x, kernel, s, d, before, out_hw = _as_2d(layer)
-    group = f // layer.fg
-    channels = tuple(range(group * layer.cg, (group + 1) * layer.cg))
-    w = np.asarray(kernel[:, :, f - group * layer.fg, list(channels)], dtype=np.float64)  # (kh, kw, Cg)
-    kh, kw = w.shape[:2]
-    acc = np.zeros(out_hw, dtype=np.float64)
-    for i, j in positions:
-        values = np.asarray(x[i, j, list(channels)], dtype=np.float64)
-        contributions = np.moveaxis(w * values, -1, 0)  # (Cg, kh, kw)
-        rows = [i * s[0] + t * d[0] - before[0] for t in range(kh)]
-        cols = [j * s[1] + t * d[1] - before[1] for t in range(kw)]
-        added = contributions.sum(axis=0)
-        for a, r in enumerate(rows):
-            for b, c in enumerate(cols):
-                if 0 <= r < out_hw[0] and 0 <= c < out_hw[1]:
-                    acc[r, c] += added[a, b]
-        yield ScatterFrame(f, (int(i), int(j)), channels, tuple(float(v) for v in values), contributions,
-                           tuple(rows), tuple(cols), acc.copy(), bias)
-
-
 class _Board:
     """What every frame shares: the input tiles, the output's place and scale, the layout."""
 
     def __init__(self, layer: TransposeLayer, result: LayerResult, view: FilterSum, theme: Theme, title: str) -> None:
-        x, kernel, *_, out_hw = _as_2d(layer)
+        x, kernel, *_, out_hw = as_2d(layer)
         self.view, self.theme, self.title = view, theme, title
         h, w = x.shape[:2]
         self.in_hw = (h, w)
@@ -182,11 +109,15 @@ def iter_scatter_frames(layer: TransposeLayer, result: LayerResult, f: int, name
                         positions: Sequence[tuple[int, int]], *, theme: Theme = LIGHT, title: str = ""
                         ) -> Iterator[Scatter]:
     """One :class:`Scatter` per input position, in order (``result``: the run of ``layer``, for the
-    output's scale, the bias and the channels' names)."""
+    output's scale, the bias and the channels' names); a 1-D layer's as line plots."""
     from PIL import Image, ImageDraw
 
     view = FilterSum.of(result, f, names)
     bias = view.bias if view.use_bias else 0.0
+    if layer.ndim == 1:
+        yield from line_frames(layer, view, f, positions, bias, theme,
+                               f"{title} · filter {f}" if title else f"filter {f}")
+        return
     board = _Board(layer, result, view, theme, f"{title} · filter {f}" if title else f"filter {f}")
     background = board.image()
     empty = np.array(theme.background, dtype=np.uint8)
@@ -237,7 +168,7 @@ def iter_scatter_frames(layer: TransposeLayer, result: LayerResult, f: int, name
         x, y = board.text_x, HEAD
         draw.text((x, y - 16), safe_text(font, f"input ({i}, {j}) · frame {n + 1}/{len(positions)}"), font=font,
                   fill=theme.muted)
-        rows, cols = _span(data.rows, board.out_hw[0]), _span(data.cols, board.out_hw[1])
+        rows, cols = span_text(data.rows, board.out_hw[0]), span_text(data.cols, board.out_hw[1])
         draw.text((x, y), safe_text(font, f"→ output rows {rows}, cols {cols}"), font=font, fill=theme.ink)
         y += 22
         for c in view.shown:
@@ -258,13 +189,6 @@ def iter_scatter_frames(layer: TransposeLayer, result: LayerResult, f: int, name
             y += 22
             draw.text((x, y), safe_text(bold, "output + bias = z"), font=bold, fill=theme.ink)
         yield Scatter(data, img)
-
-
-def _span(values: Sequence[int], n: int) -> str:
-    inside = [v for v in values if 0 <= v < n]
-    if not inside:
-        return "none (cropped)"
-    return str(inside[0]) if len(set(inside)) == 1 else f"{min(inside)}–{max(inside)}"
 
 
 def _box(draw: ImageDraw.ImageDraw, x0: float, y0: float, x1: float, y1: float) -> None:

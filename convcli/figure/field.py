@@ -76,6 +76,7 @@ def with_field(plan: FigurePlan, picture: np.ndarray, field: Field, heading: str
     outside = (fh * fw) - (r1 - r0 + 1) * (c1 - c0 + 1)
     note = (f"rows {field.rows[0]}–{field.rows[1]}, cols {field.cols[0]}–{field.cols[1]} of the {h}×{w} input: "
             f"{fh}×{fw} pixels" + (f", {outside} of them padding past the image's edge" if outside else ""))
+    note += _not_exact(field)
     box = Box(x0, y0, x0 + dw, y0 + dh)
     zoom = _zoom(rgb, field, box, fig_w - MARGIN)
     if zoom is not None:
@@ -84,6 +85,22 @@ def with_field(plan: FigurePlan, picture: np.ndarray, field: Field, heading: str
     note_box = Box(MARGIN, bottom + 6, fig_w - MARGIN, bottom + NOTE_H)
     panel = FieldPlan(heading, head, image, box, rect, note, note_box, *(zoom or (None, None, None)))
     return replace(plan, size=(fig_w, note_box.y1 + MARGIN), field=panel)
+
+
+def _not_exact(field: Field) -> str:
+    """The caption's words where the rectangle holds pixels the position does not read: the layers whose
+    reads are only bounded, or the rows and columns between those it reads (a dilation's or stride's gaps)."""
+    from convcli.text import shown
+
+    if field.bounded:
+        names = ", ".join(repr(shown(n)) for n in field.bounded)
+        return f"; a bounding rectangle: {names} may not read all of it"
+    if field.exact or field.reads is None:
+        return ""
+    (r0, r1), (c0, c1) = field.clipped()
+    rows = sum(1 for r in field.reads[0] if r0 <= r <= r1)
+    cols = sum(1 for c in field.reads[1] if c0 <= c <= c1)
+    return f"; it reads {rows} of its {r1 - r0 + 1} rows and {cols} of its {c1 - c0 + 1} columns (gaps between)"
 
 
 def _zoom(rgb: np.ndarray, field: Field, beside: Box, right: int) -> tuple[np.ndarray, Box, Box] | None:

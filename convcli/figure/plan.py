@@ -74,7 +74,7 @@ from convcli.figure.layout import (
     title_height,
 )
 from convcli.figure.panels import MAX_PANEL, PANEL, PANEL_LIMITS
-from convcli.figure.title import figure_title
+from convcli.figure.title import DepthSlice, figure_title
 from convcli.layer.spec import ConvSpec
 from convcli.present import colour, describe
 from convcli.present.filtersum import FilterSum
@@ -202,6 +202,7 @@ def plan_figure(
     width: int | None = None,
     trace_at: tuple[int, int] | None = None,
     spec: ConvSpec | None = None,
+    depth: DepthSlice | None = None,
 ) -> FigurePlan:
     """Where everything of :func:`figure_image` goes, and what each panel shows.
 
@@ -211,7 +212,7 @@ def plan_figure(
     Filters identical to one before them (weights and bias) are drawn once, with a note.
     ``trace_at``: an output position whose window is marked on every panel (:mod:`.marks`).
     ``spec``: the layer as asked when it is not the classic Conv2D (its kind and axes name the title;
-    a 1-D layer runs as one row of ``result``).
+    a 1-D layer runs as one row of ``result``); ``depth``: the 3-D layer ``result`` is a depth slice of.
     """
     chosen = _check(result, filters, names, panel, max_panel, width)
     if trace_at is not None:
@@ -234,7 +235,7 @@ def plan_figure(
         rows.append(_plan_filter(view, source.row(view), layout, y, same))
         y += filter_height(layout.blocks[1], layout.cell[1], layout.wrapped) + ROW_GAP
     plan = FigurePlan(
-        layout.size, layout.cell, figure_title(result, title, spec), LEGEND,
+        layout.size, layout.cell, figure_title(result, title, spec, depth), LEGEND,
         Box(MARGIN, MARGIN, fig_w - MARGIN, MARGIN + top), rows, layout.wrapped,
     )  # fmt: skip
     return plan if trace_at is None else marks.with_trace(plan, layer, trace_at,

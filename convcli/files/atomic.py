@@ -149,17 +149,49 @@ def atomic_file(target: Path, *, force: bool = True, inputs: Sequence[str | os.P
                 yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        refuse_input(target, inputs)
-        _place(tmp, target, force)
+        _finish(tmp, target, force, inputs)
         tmp = None
     except BaseException as exc:  # includes KeyboardInterrupt and SIGTERM: leave no temporary file behind
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise SaveError(f"{shown(target)}: could not write ({_reason(exc)})") from exc
+        _failed(tmp, target, exc)
         raise
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path, *, force: bool = True, inputs: Sequence[str | os.PathLike[str]] = ()) -> Iterator[Path]:
+    """A temporary file's path beside ``target``, for a writer that opens its file by name (ffmpeg),
+    ending in ``target``'s suffix (the writer picks its format by it); put at ``target`` when the
+    block ends without an exception, removed when it raises, as :func:`atomic_file` does."""
+    tmp: str | None = None
+    try:
+        with _holding_signals():
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+        os.close(fd)
+        yield Path(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _finish(tmp, target, force, inputs)
+        tmp = None
+    except BaseException as exc:
+        _failed(tmp, target, exc)
+        raise
+
+
+def _finish(tmp: str, target: Path, force: bool, inputs: Sequence[str | os.PathLike[str]]) -> None:
+    """The written temporary file at ``target``, with the permissions a plain open() gives."""
+    umask = os.umask(0)  # mkstemp makes the file private (0600)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    refuse_input(target, inputs)
+    _place(tmp, target, force)
+
+
+def _failed(tmp: str | None, target: Path, exc: BaseException) -> None:
+    """No temporary file left behind; an ``OSError`` as one :class:`SaveError` naming ``target``."""
+    if tmp is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    if isinstance(exc, OSError):
+        raise SaveError(f"{shown(target)}: could not write ({_reason(exc)})") from exc

@@ -6,6 +6,7 @@ Call :func:`convcli.files.targets.check_target` on the target first.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from convcli.errors import ConfigError, SaveError
-from convcli.files.atomic import atomic_file, atomic_write
+from convcli.files.atomic import atomic_file, atomic_path, atomic_write
 from convcli.files.targets import IMAGE_FORMATS, either
 
 if TYPE_CHECKING:
@@ -206,14 +207,26 @@ def save_text(text: str, target: Path, *, force: bool = True, inputs: Inputs = (
 GIF_COLOURS = 128
 
 #: Animations by extension, as Pillow names them.
-ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG", ".apng": "PNG"}
+ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG", ".apng": "PNG", ".mp4": "MP4"}
+#: how to get what an MP4 needs (imageio-ffmpeg: ffmpeg's program in a wheel)
+MP4_EXTRA = "pip install 'convcli[mp4]'"
+#: imageio-ffmpeg's quality (1-10) of the MP4's H.264: 8 keeps the frames' small numbers legible
+MP4_QUALITY = 8
+
+
+def mp4_available() -> bool:
+    """Whether imageio-ffmpeg (the ``mp4`` extra) is installed; found without importing it."""
+    import importlib.util
+
+    return importlib.util.find_spec("imageio_ffmpeg") is not None
 
 
 def save_animation(frames: Iterable[Image.Image], target: Path, *, fps: float, force: bool = True,
                    inputs: Inputs = ()) -> None:
     """Write ``frames`` (RGB pictures of one size, made as they are written: one in memory at a
-    time for GIF and PNG) as an animation that loops, ``fps`` frames a second: GIF (every frame in
-    the first frame's palette), lossless WebP or animated PNG (all frames in memory), by extension."""
+    time for GIF, PNG and MP4) as an animation that loops, ``fps`` frames a second: GIF (every frame in
+    the first frame's palette), lossless WebP or animated PNG (all frames in memory), or an H.264 MP4
+    through imageio-ffmpeg (the ``mp4`` extra; it plays once), by extension."""
     from PIL import features
 
     fmt = ANIMATION_FORMATS.get(target.suffix.lower())
@@ -221,10 +234,15 @@ def save_animation(frames: Iterable[Image.Image], target: Path, *, fps: float, f
         raise ConfigError(f"{target}: an animation must end in {either(list(ANIMATION_FORMATS))}")
     if fmt == "WEBP" and not features.check("webp"):
         raise ConfigError(f"{target}: this Pillow was built without WebP support; use .gif")
+    if fmt == "MP4" and not mp4_available():
+        raise ConfigError(f"{target}: MP4 needs the mp4 extra: {MP4_EXTRA}")
     it = iter(frames)
     first = next(it, None)
     if first is None:
         raise ConfigError(f"{target}: an animation needs at least one frame")
+    if fmt == "MP4":
+        _save_mp4(first, it, target, fps, force=force, inputs=inputs)
+        return
     duration = max(20, round(1000 / fps))
     rest: Iterable[Image.Image] = it
     if fmt == "GIF":
@@ -245,6 +263,33 @@ def save_animation(frames: Iterable[Image.Image], target: Path, *, fps: float, f
     else:
         options["compress_level"] = 3
     atomic_write(target, lambda fh: first.save(fh, format=fmt, **options), force=force, inputs=inputs)
+
+
+def _save_mp4(first: Image.Image, rest: Iterator[Image.Image], target: Path, fps: float, *, force: bool,
+              inputs: Inputs) -> None:
+    """The frames as H.264 in yuv420p (what every player plays), each padded by its own edge to even
+    sides (yuv420p halves the colour's resolution); ffmpeg writes a temporary file by name, put in place
+    when it has ended (:func:`~convcli.files.atomic.atomic_path`)."""
+    import imageio_ffmpeg
+
+    w, h = first.size
+    size = (w + w % 2, h + h % 2)
+
+    def even(frame: Image.Image) -> bytes:
+        rgb = np.asarray(frame.convert("RGB"))
+        if rgb.shape[:2] != (h, w):
+            raise ValueError(f"an MP4's frames are all {w}×{h}; one is {rgb.shape[1]}×{rgb.shape[0]}")
+        return np.ascontiguousarray(np.pad(rgb, ((0, size[1] - h), (0, size[0] - w), (0, 0)), mode="edge")).tobytes()
+
+    with atomic_path(target, force=force, inputs=inputs) as path:
+        writer = imageio_ffmpeg.write_frames(str(path), size, fps=fps, codec="libx264", quality=MP4_QUALITY,
+                                             macro_block_size=1, ffmpeg_log_level="error")
+        writer.send(None)  # starts ffmpeg
+        try:
+            for frame in itertools.chain((first,), rest):
+                writer.send(even(frame))
+        finally:
+            writer.close()  # waits for ffmpeg to finish the file (or stops it)
 
 
 class _Palette:

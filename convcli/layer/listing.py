@@ -44,7 +44,9 @@ class ConvSettings:
 
 @dataclass(frozen=True)
 class PoolSettings:
-    """A pooling window's (max, average): as a conv's geometry, and ONNX's ``ceil_mode``."""
+    """A pooling window's (max, average): as a conv's geometry, and ONNX's ``ceil_mode``; an
+    upsampling's size (``kernel`` = ``strides``) and ``interpolation``; a resize's output size (``kernel``)
+    and ``interpolation``."""
 
     kernel: tuple[int, ...] | None = None
     strides: tuple[int, ...] | None = None
@@ -52,6 +54,7 @@ class PoolSettings:
     pads: tuple[int, int, int, int] | None = None
     dilation: tuple[int, ...] | None = None
     ceil_mode: bool = False
+    interpolation: str | None = None  # an upsampling's ("nearest", "bilinear", ...; None: nearest)
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,14 @@ SETTINGS_OF: dict[str, type[Settings]] = {
     "globalmaxpool": GlobalPoolSettings, "dense": DenseSettings, "batchnorm": ChannelSettings,
     "normalization": ChannelSettings, "input": InputSettings, "rescaling": RescalingSettings,
     "concatenate": ConcatSettings, "zeropad": PadSettings, "crop": PadSettings, "upsample": PoolSettings,
+    "resize": PoolSettings,
 }
 #: Every setting a kind may have, and its value where the kind has none.
 SETTING_DEFAULTS: dict[str, object] = {
     "kernel": None, "strides": None, "padding": None, "pads": None, "dilation": None, "groups": None,
     "depth_multiplier": None, "in_channels": None, "filters": None, "units": None, "use_bias": None,
     "activation": None, "input_shape": None, "axis": None, "keepdims": None, "ceil_mode": False,
-    "transpose_b": False, "scale": None, "offset": None, "output_padding": None,
+    "transpose_b": False, "scale": None, "offset": None, "output_padding": None, "interpolation": None,
 }
 
 
@@ -179,13 +183,14 @@ class ModelLayer:
                  keepdims: bool | None = None, ceil_mode: bool = False, transpose_b: bool = False,
                  scale: float | tuple[float, ...] | None = None,
                  offset: float | tuple[float, ...] | None = None,
-                 output_padding: tuple[int, ...] | None = None) -> None:
+                 output_padding: tuple[int, ...] | None = None, interpolation: str | None = None) -> None:
         given = {
             "kernel": kernel, "strides": strides, "padding": padding, "pads": pads, "dilation": dilation,
             "groups": groups, "depth_multiplier": depth_multiplier, "in_channels": in_channels,
             "filters": filters, "units": units, "use_bias": use_bias, "activation": activation,
             "input_shape": input_shape, "axis": axis, "keepdims": keepdims, "ceil_mode": ceil_mode,
             "transpose_b": transpose_b, "scale": scale, "offset": offset, "output_padding": output_padding,
+            "interpolation": interpolation,
         }
         if settings is not None:  # dataclasses.replace: the settings as they were, the ones named changed
             given = {k: v for k, v in given.items() if v != SETTING_DEFAULTS[k]}
@@ -244,6 +249,10 @@ class ModelLayer:
     @property
     def output_padding(self) -> tuple[int, ...] | None:
         return self._get("output_padding")  # type: ignore[return-value]
+
+    @property
+    def interpolation(self) -> str | None:
+        return self._get("interpolation")  # type: ignore[return-value]
 
     @property
     def units(self) -> int | None:

@@ -286,7 +286,8 @@ def _flow(layer: ModelLayer, srcs: list[_Flow]) -> tuple[_Flow, tuple[int, ...] 
         rf = tuple(max(s.rf[a] for s in known if s.rf is not None) for a in range(len(widest.rf or ())))
         return _Flow(shape, widest.chain, rf, widest.jump), None, 0
     shape, pads, macs, window, whole = others.flow(layer, src.shape)
-    if whole or src.rf is None:
+    # a resize by no window (a Resizing) is bounded by no window either: as a layer the walk cannot follow
+    if whole or src.rf is None or others.other_kind(layer.kind).resamples and window is None:
         return _Flow(shape, src.chain, None, None), pads, macs
     if window is None:
         return _Flow(shape, src.chain, src.rf, src.jump), pads, macs

@@ -71,6 +71,8 @@ class OtherKind:
     starts: bool = False
     #: its window spreads each input over ``strides`` outputs (an upsampling: a transposed window)
     spreads: bool = False
+    #: it samples its input at other positions (an upsampling, a resize): by its ``interpolation``
+    resamples: bool = False
 
     def __init__(self, name: str, keras_name: str = "") -> None:
         self.name, self.keras_name = name, keras_name
@@ -199,12 +201,28 @@ class Upsample(OtherKind):
 
     reads_map = True
     spreads = True
+    resamples = True
 
     def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
         size = layer.kernel
         if size is None or len(shape) != len(size) + 1:
             raise _error(layer, f"upsampling needs an input with {len(size or ())} axes and C, got {shape}")
         return (*(n * s for n, s in zip(shape, size, strict=False)), shape[-1]), None, 0, (size, size), False
+
+
+class Resize(OtherKind):
+    """Keras' Resizing: the map resampled to ``kernel`` = ``(height, width)`` by its ``interpolation``."""
+
+    reads_map = True
+    resamples = True
+
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+        size = layer.kernel
+        if size is None or len(size) != 2 or len(shape) != 3:
+            raise _error(layer, f"a resize to {size} needs an (H, W, C) input, got {shape}")
+        if min(size) < 1:
+            raise _error(layer, f"resizes to {size[0]}×{size[1]}: nothing is left")
+        return (*size, shape[-1]), None, 0, None, False
 
 
 class Merge(OtherKind):
@@ -253,7 +271,7 @@ OTHER_KIND_OBJECTS: dict[str, OtherKind] = {k.name: k for k in (
     Pool("maxpool", "MaxPooling2D"), Pool("avgpool", "AveragePooling2D"),
     GlobalPool("globalavgpool", "GlobalAveragePooling2D"), GlobalPool("globalmaxpool", "GlobalMaxPooling2D"),
     Flatten("flatten", "Flatten"), ZeroPad("zeropad", "ZeroPadding2D"),
-    Crop("crop", "Cropping1D"), Upsample("upsample", "UpSampling1D"),
+    Crop("crop", "Cropping1D"), Upsample("upsample", "UpSampling1D"), Resize("resize", "Resizing"),
     Merge("add", "Add"), Merge("concatenate", "Concatenate"),
     Input("input", "InputLayer"), ShapeKeeping("rescaling", "Rescaling"),
     Normalization("normalization", "Normalization"), Other("other"),

@@ -14,7 +14,7 @@ from PIL import Image
 
 from convcli import engine
 from convcli.engine.transpose import as_conv, bind_transpose
-from convcli.figure import animate, animate_1d, animate_transpose
+from convcli.figure import animate, animate_1d, animate_transpose, animate_transpose_1d
 from convcli.layer.geometry import Geometry
 
 from helpers import SAMPLES, invoke
@@ -151,3 +151,110 @@ def test_transpose_1d_as_one_row(tmp_path: Path):
     assert r.exit_code == 0, r.output
     with Image.open(target) as im:
         assert im.n_frames == 24
+
+
+TRANSPOSE_1D = ("run", SAMPLES / "signal.npy", "--ndim", "1", "--kind", "transpose", "-k", "3", "--stride", "2",
+                "--padding", "same", "--bias", "0.25", "-q")
+
+
+def test_transpose_1d_frames_against_the_scatter_traces(tmp_path: Path):
+    """Every frame's copy is `run --trace`'s scatter numbers: for an output position, each input that lands
+    on it (tap t) puts the trace's products there; the last frame's output plus the bias is the saved
+    pre-activation."""
+    x = np.load(SAMPLES / "signal.npy")
+    saved = tmp_path / "t.npz"
+    assert invoke(*TRANSPOSE_1D, "--save", saved).exit_code == 0
+    with np.load(saved) as archive:
+        pre = archive["preactivation"].reshape(-1)
+        kernel = archive["kernel"]  # the layer's own weights, Keras layout (k, F, C)
+    layer = bind_transpose(x, kernel, stride=2, padding="same")
+    positions = animate_transpose.scatter_positions(layer)
+    assert positions == [(0, i) for i in range(24)]
+    data = list(animate_transpose.scatter_frames(layer, 0, positions, 0.25))
+    for d, (_, i) in zip(data, positions, strict=True):
+        assert d.values == tuple(float(v) for v in x[i])
+        assert np.allclose(d.contributions[:, 0, :], (x[i][:, None] * kernel[:, 0, :].T))
+    assert np.allclose(data[-1].accumulated[0] + 0.25, pre, atol=1e-5)
+    for o in (0, 5, 21, 46):
+        r = invoke(*TRANSPOSE_1D, "--trace", str(o), "--json")
+        (trace,) = json.loads(r.stdout)["kind"]["scatter"]
+        for landing, products in zip(trace["landings"], trace["products"], strict=True):
+            (i,), (t,) = landing["input"], landing["tap"]
+            frame = data[i]
+            assert frame.cols[t] == o
+            assert np.allclose(frame.contributions[:, 0, t], products, atol=1e-6)
+        assert data[-1].accumulated[0, o] == pytest.approx(trace["total"], abs=1e-5)
+
+
+def test_transpose_1d_frames_are_line_plots(tmp_path: Path):
+    """Not strips one cell tall: each input signal a line plot with the position marked, the copy as stems
+    where its taps land on the output's axis, the output accumulating as a line."""
+    from convcli.figure.animate import WINDOW
+    from convcli.figure.animate_1d import LINE, PLOT_H, plot_x
+
+    target = tmp_path / "t1.gif"
+    r = invoke(*TRANSPOSE_1D, "--animate", target)
+    assert r.exit_code == 0, r.output
+    x = np.load(SAMPLES / "signal.npy")
+    with np.load(_save(tmp_path)) as archive:
+        kernel = archive["kernel"]
+    layer = bind_transpose(x, kernel, stride=2, padding="same")
+    result = engine.run_layer(engine.one_row(as_conv(layer)), np.array([0.25]), "linear")
+    positions = animate_transpose.scatter_positions(layer)
+    frames = list(animate_transpose.iter_scatter_frames(layer, result, 0, ("c0", "c1"), positions))
+    with Image.open(target) as im:
+        assert im.n_frames == 24 and im.size == frames[0].image.size
+    board_x0 = 14 + animate.MARGIN
+    for n in (3, 10, 23):
+        px = np.asarray(frames[n].image.convert("RGB")).astype(int)
+        is_line = (np.abs(px - np.array(LINE)).sum(axis=2) < 30)
+        is_green = (np.abs(px - np.array(WINDOW)).sum(axis=2) < 30)
+        # c1, a ramp: its line climbs through most of a plot's height, not one strip of cells
+        y1 = animate.HEAD + animate_1d.ROW
+        rows = np.flatnonzero(is_line[y1:y1 + PLOT_H, board_x0:board_x0 + animate_1d.PLOT_W].any(axis=1))
+        assert rows.size > PLOT_H // 2, n
+        # the position marked on the input plots: a green column at plot_x(i)
+        i = positions[n][1]
+        col = round(plot_x(i, 24, board_x0))
+        assert is_green[animate.HEAD + 5:animate.HEAD + PLOT_H - 5, col - 1:col + 2].any(axis=1).all(), n
+        # the copy: a green stem at each output position a tap lands on, none elsewhere
+        copy_y = animate.HEAD + 2 * animate_1d.ROW + 10
+        band = is_green[copy_y:copy_y + PLOT_H]
+        wo = layer.geometry.out_size[0]
+        landed = [c for c in frames[n].data.cols if 0 <= c < wo]
+        for c in landed:
+            assert band[:, round(plot_x(c, wo, board_x0)) - 1:round(plot_x(c, wo, board_x0)) + 2].any(), (n, c)
+        far = [c for c in range(wo) if min(abs(c - d) for d in landed) > 2]
+        assert not any(band[:, round(plot_x(c, wo, board_x0))].any() for c in far), n
+
+
+def _save(tmp_path: Path) -> Path:
+    saved = tmp_path / "w.npz"
+    if not saved.exists():
+        assert invoke(*TRANSPOSE_1D, "--save", saved).exit_code == 0
+    return saved
+
+
+def test_transpose_1d_long_output_enlarges_the_copys_neighbourhood():
+    """An output longer than COPY_ALL positions: the copy's plot spans COPY_ALL positions around where it
+    lands, so its taps stay apart (on the whole output 9 taps of 400 positions would share pixels)."""
+    from convcli.figure.animate import WINDOW
+    from convcli.figure.animate_1d import PLOT_H, plot_x
+
+    assert animate_transpose_1d.copy_window([10, 11, 12], 49) == (0, 49)
+    assert animate_transpose_1d.copy_window([390, 398], 399) == (399 - 64, 399)
+    lo, hi = animate_transpose_1d.copy_window(list(range(100, 109)), 400)
+    assert hi - lo == 64 and lo <= 100 and 108 < hi and abs((lo + hi) / 2 - 104.5) <= 1
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(200, 1)).astype(np.float32)
+    layer = bind_transpose(x, rng.normal(size=(9, 1, 1)).astype(np.float32), stride=2)
+    result = engine.run_layer(engine.one_row(as_conv(layer)), None, "linear")
+    (frame,) = animate_transpose.iter_scatter_frames(layer, result, 0, ("c0",), [(0, 60)])
+    wo = layer.geometry.out_size[0]
+    landed = [c for c in frame.data.cols if 0 <= c < wo]
+    lo, hi = animate_transpose_1d.copy_window(landed, wo)
+    px = np.asarray(frame.image.convert("RGB")).astype(int)
+    x0, copy_y = animate.MARGIN + 14, animate.HEAD + animate_1d.ROW + 10
+    band = (np.abs(px[copy_y:copy_y + PLOT_H] - np.array(WINDOW)).sum(axis=2) < 30)
+    columns = [round(plot_x(c - lo, hi - lo, x0)) for c in landed]
+    assert len(set(columns)) == 9 and all(band[:, c - 1:c + 2].any() for c in columns)

@@ -92,9 +92,9 @@ def zero_padding(folder: Path, amount: int) -> Path:
 
 
 CASES = [
-    (upsampling, 8000, "layer 'grow' (UpSampling2D) would make a 1×64000×64000×3 activation (45.8 GiB)"),
     (zero_padding, 30000, "layer 'pad' (ZeroPadding2D) would make a 60008×60008×3 activation (40.2 GiB)"),
-    # the listing's own shapes (ONNX's shape inference) find them first, as (H, W, C)
+    # the listing's own shapes (the walk's, ONNX's shape inference) find them first, as (H, W, C)
+    (upsampling, 8000, "layer 'grow' (UpSampling2D) would make a 64000×64000×3 activation (45.8 GiB)"),
     (resize, 8000, "layer 'grow' (Resize) would make a 64000×64000×3 activation (45.8 GiB)"),
     (pad, 30000, "layer 'pad' (Pad) would make a 60008×60008×3 activation (40.2 GiB)"),
     (conv_pads, 30000, "layer 'wide' (Conv) would make a 60008×60008×3 activation (40.2 GiB)"),

@@ -44,7 +44,7 @@ _POOL_STEMS = {"MaxPooling": "maxpool", "MaxPool": "maxpool", "AveragePooling": 
                "GlobalMaxPooling": "globalmaxpool", "GlobalMaxPool": "globalmaxpool"}
 OTHER_CLASSES |= {f"{stem}{n}D": kind for stem, kind in _POOL_STEMS.items() for n in (1, 3)} | {
     "ZeroPadding1D": "zeropad", "ZeroPadding3D": "zeropad", "Cropping1D": "crop", "Cropping3D": "crop",
-    "UpSampling1D": "upsample", "UpSampling3D": "upsample"}
+    "UpSampling1D": "upsample", "UpSampling2D": "upsample", "UpSampling3D": "upsample", "Resizing": "resize"}
 #: The spatial axes of each pooling class (the rest are 2-D).
 POOL_AXES = {f"{stem}{n}D": n for stem in _POOL_STEMS for n in (1, 3)}
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
@@ -158,7 +158,7 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
             output_padding=None if kind != "transpose" or cfg.get("output_padding") is None else
             _axes(cfg.get("output_padding"), n, "output_padding", name), **common,
         )
-    kind = OTHER_CLASSES.get(cls, "other")
+    kind = "other" if values.crops_first(cls, cfg) else OTHER_CLASSES.get(cls, "other")
     if cls in MODEL_CLASSES:
         return lm.ModelLayer(kind="other", activation=None, **common)
     extra: dict[str, Any] = {}
@@ -192,9 +192,12 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
         n = 1 if cls.endswith("1D") else 3
         extra["pads"] = values.zeropad_nd(cfg.get("cropping", 1), n, name, "cropping")
     elif kind == "upsample":
-        n = 1 if cls.endswith("1D") else 3
+        n = {"UpSampling1D": 1, "UpSampling3D": 3}.get(cls, 2)
         size = _axes(cfg.get("size", 2), n, "size", name)
-        extra |= {"kernel": size, "strides": size}
+        extra |= {"kernel": size, "strides": size, "interpolation": values.interpolation(cfg)}
+    elif kind == "resize":
+        hw = _axes([cfg.get("height"), cfg.get("width")], 2, "its height and width", name)
+        extra |= {"kernel": hw, "interpolation": values.interpolation(cfg)}
     elif kind == "rescaling":
         extra |= {"scale": values.number(cfg.get("scale")), "offset": values.number(cfg.get("offset", 0.0))}
     elif kind == "concatenate":
@@ -222,7 +225,7 @@ def _check(layer: lm.ModelLayer, fmt: str) -> None:
                             f"{layer.in_channels} channels, arrays {_shapes(arrays)}")
         return
     elif layer.kind in ("maxpool", "avgpool", "globalavgpool", "globalmaxpool", "flatten", "zeropad", "add",
-                        "concatenate", "input", "crop", "upsample"):
+                        "concatenate", "input", "crop", "upsample", "resize"):
         expected = []
     if expected is None:
         return

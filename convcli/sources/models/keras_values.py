@@ -82,3 +82,17 @@ def zeropad(v: Any, layer: str) -> tuple[int, int, int, int]:
         return t, b, le, r
     ph, pw = pair(v, "padding", layer)
     return ph, ph, pw, pw
+
+
+def interpolation(cfg: dict[str, Any]) -> str:
+    """An upsampling's or resize's interpolation, lower-case (``nearest`` where the config has none);
+    ``+antialias`` where a resize antialiases (its kernel then widens as it shrinks)."""
+    value = cfg.get("interpolation", "nearest")
+    text = value.lower()[:40] if isinstance(value, str) else "nearest"
+    return text + "+antialias" if cfg.get("antialias") is True else text
+
+
+def crops_first(cls: str, cfg: dict[str, Any]) -> bool:
+    """A Resizing that crops or pads to the aspect ratio first: its positions move by more than its
+    two sizes say, so it is listed as another layer, not a resize."""
+    return cls == "Resizing" and bool(cfg.get("crop_to_aspect_ratio") or cfg.get("pad_to_aspect_ratio"))
