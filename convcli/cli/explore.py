@@ -14,10 +14,9 @@ from typing import Annotated
 import typer
 
 from convcli.cli.app import app, usage_errors, warn
-from convcli.cli.notes import build_layer
+from convcli.cli.notes import view_label, view_layer
 from convcli.cli.options import SHOW_PANEL, LayerOptions, parse_layer, takes_layer_options
-from convcli.cli.parsing import parse_position
-from convcli.cli.run_options import AccumulateOpt, PrecisionOpt
+from convcli.cli.run_options import AccumulateOpt, DepthAtOpt, PrecisionOpt
 from convcli.errors import ConvcliError
 
 #: How the error for a missing Textual says to install it.
@@ -38,10 +37,12 @@ def explore(
     opts: LayerOptions,
     filter_: Annotated[int, typer.Option("--filter", min=0, help="The filter the explorer opens at ([ and ] "
                                          "switch).", rich_help_panel=SHOW_PANEL)] = 0,
-    at: Annotated[str | None, typer.Option(help="ROW,COL: the output position it opens at (default: centred).",
+    at: Annotated[str | None, typer.Option(help="ROW,COL (1-D: I; 3-D: D,ROW,COL): the output position it opens "
+                                           "at (default: centred).",
                                            rich_help_panel=SHOW_PANEL, show_default=False)] = None,
     precision: PrecisionOpt = None,
     accumulate: AccumulateOpt = None,
+    depth_at: DepthAtOpt = None,
 ) -> None:
     """Point at the layer's output in the terminal: the arrow keys or the mouse move the traced position."""
     from convcli import engine, reads
@@ -55,14 +56,8 @@ def explore(
     request = parse_layer(opts)
     with usage_errors():
         check_precision(precision, accumulate)
-    at_v = parse_position(at, "--at") if at else None
     reads.register(*[Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias), opts.model) if p])
-    built = build_layer(opts, request)
-    if built.spec is not None:  # a --model layer of another rank or kind: the explorer draws Conv2D layers
-        from convcli.text import shown
-
-        raise typer.BadParameter(f"--layer {shown(str(opts.layer))}: a {built.spec.keras_name} layer; convcli explore shows "
-                                 "Conv2D layers; convcli run and verify take every kind and rank")
+    built, at_v = view_layer(opts, request, at, depth_at)  # every kind and rank, as run shows it
     layer = built.layer
     if filter_ >= layer.filters:
         raise typer.BadParameter(f"--filter {filter_} does not exist: the layer has {layer.filters} "
@@ -85,5 +80,5 @@ def explore(
             warn(line)
     from convcli.tui.app import ExploreApp
 
-    ExploreApp(result, built.loaded.channel_names, Path(opts.input).name, filter=filter_, at=at_v,
+    ExploreApp(result, built.loaded.channel_names, view_label(Path(opts.input).name, built), filter=filter_, at=at_v,
                emulated=emulated).run()

@@ -296,16 +296,13 @@ def _given(names: list[str]) -> frozenset[str]:
     return frozenset(n for n in names if context.get_parameter_source(n) is ParameterSource.COMMANDLINE)
 
 
-def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True, kinds: bool = False) -> Request:
+def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True) -> Request:
     """The options as the pipeline's request, checked as far as they can be without data: usage errors (exit 2).
 
     How the settings fit the data (groups dividing the input's channels) is the spec's check, made
     when the layer is bound. ``enforce_semantics``: see :func:`convcli.pipeline.request.check_request`.
-    ``kinds``: the command shows layers of every kind and rank (``run``, ``verify``); the others refuse
-    ``--kind``, ``--ndim``, ``--padding-mode`` and ``--depth-multiplier`` other than the classic Conv2D's.
+    Every command with the layer options shows every kind and rank (``--kind``, ``--ndim`` ...).
     """
-    if not kinds:
-        _classic_only(opts)
     from convcli.cli.app import usage_errors
     from convcli.pipeline.checks import check_request
     from convcli.pipeline.request import Request
@@ -336,24 +333,6 @@ def parse_layer(opts: LayerOptions, *, enforce_semantics: bool = True, kinds: bo
     with usage_errors():
         check_request(request, enforce_semantics=enforce_semantics)
     return request
-
-
-def _classic_only(opts: LayerOptions) -> None:
-    """A usage error for the kind options of a command that shows the classic Conv2D only."""
-    given = [flag for flag, value, classic in (("--kind", opts.kind, None), ("--ndim", opts.ndim, None),
-                                               ("--padding-mode", str(opts.padding_mode), "zeros"),
-                                               ("--depth-multiplier", opts.depth_multiplier, 1),
-                                               ("--output-padding", opts.output_padding, None))
-             if value is not None and value != classic and not (flag == "--kind" and str(value).lower() in
-                                                                 ("conv", "conv2d")) and not (
-                 flag == "--ndim" and value == 2)]
-    if given:
-        from typer._click.globals import get_current_context
-
-        context = get_current_context(silent=True)
-        command = context.info_name if context is not None else "this command"
-        raise typer.BadParameter(f"{', '.join(given)}: convcli {command} shows Conv2D layers; convcli run and "
-                                 "verify take every kind and rank")
 
 
 def parse_kind(kind: str | None, ndim: int | None) -> tuple[str, int]:

@@ -134,7 +134,7 @@ def receptive_field(run: Any) -> tuple[Any, Any, str] | None:
     from convcli.sources.models import read_model
     from convcli.text import shown
 
-    picture = load(parse_layer(run.opts, kinds=True)).array
+    picture = load(parse_layer(run.opts)).array
     listing = read_model(str(model["file"]))
     if not listing.graph:  # weights only: nothing says what ran before the layer
         return None

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from convcli.cli.app import app, usage_errors, warn
-from convcli.cli.notes import build_layer
+from convcli.cli.notes import view_layer
 from convcli.cli.options import (
     OUT_PANEL,
     SHOW_PANEL,
@@ -22,8 +22,8 @@ from convcli.cli.options import (
     parse_layer,
     takes_layer_options,
 )
-from convcli.cli.parsing import parse_filter_list, parse_position
-from convcli.cli.run_options import AccumulateOpt, PrecisionOpt
+from convcli.cli.parsing import parse_filter_list
+from convcli.cli.run_options import AccumulateOpt, DepthAtOpt, PrecisionOpt
 
 #: ``--data-budget``'s default, in MB: a 12 MP photo's page stays under 5 MB (base64 adds a third).
 DATA_BUDGET_MB = 2.5
@@ -38,8 +38,9 @@ def report(
     filter_: Annotated[str | None, typer.Option("--filter", help="Filters in the page's list: 0,3 or 2-5 "
                                                 "(default: the first 4).", rich_help_panel=SHOW_PANEL,
                                                 show_default=False)] = None,
-    at: Annotated[str | None, typer.Option(help="ROW,COL: the output position the page opens at; a large input's "
-                                           "exact numbers are held around it (default: centred).",
+    at: Annotated[str | None, typer.Option(help="ROW,COL (1-D: I; 3-D: D,ROW,COL): the output position the page "
+                                           "opens at; a large input's exact numbers are held around it (default: "
+                                           "centred).",
                                            rich_help_panel=SHOW_PANEL, show_default=False)] = None,
     data_budget: Annotated[float, typer.Option("--data-budget", metavar="MB", min=0.0,
                                                help="The most MB of exact numbers (input, kernels) the page holds; "
@@ -48,6 +49,7 @@ def report(
     force: ForceOpt = False,
     precision: PrecisionOpt = None,
     accumulate: AccumulateOpt = None,
+    depth_at: DepthAtOpt = None,
 ) -> None:
     """Write one self-contained HTML page (no network; opens offline) where clicking an output cell traces it."""
     from convcli.pipeline.checks import check_precision
@@ -56,11 +58,11 @@ def report(
         raise typer.BadParameter("give the page to write with -o FILE.html")
     with usage_errors():
         check_precision(precision, accumulate)
-    write_report(opts, output, filter_, at, data_budget, force, precision, accumulate)
+    write_report(opts, output, filter_, at, data_budget, force, precision, accumulate, depth_at)
 
 
 def write_report(opts: LayerOptions, output: Path, filter_: str | None, at: str | None, data_budget: float,
-                 force: bool, precision: str | None, accumulate: str | None) -> None:
+                 force: bool, precision: str | None, accumulate: str | None, depth_at: int | None = None) -> None:
     """Build the layer, compute it (and its ``precision`` emulation), write the page atomically."""
     from convcli import engine, reads
     from convcli.files import atomic, targets
@@ -73,14 +75,10 @@ def write_report(opts: LayerOptions, output: Path, filter_: str | None, at: str 
     from convcli.text import shown
 
     parsed = parse_layer(opts)
-    at_v = parse_position(at, "--at") if at else None
     inputs = [Path(p) for p in (opts.input, opts.kernel, kernels.bias_file(opts.bias), opts.model) if p]
     reads.register(*inputs)
     target = targets.check_target(output, force=force, inputs=inputs, suffix=(".html", ".htm"))
-    built = build_layer(opts, parsed)
-    if built.spec is not None:  # a --model layer of another rank or kind: the report draws Conv2D layers
-        raise typer.BadParameter(f"--layer {shown(str(opts.layer))}: a {built.spec.keras_name} layer; convcli report "
-                                 "shows Conv2D layers; convcli run and verify take every kind and rank")
+    built, at_v = view_layer(opts, parsed, at, depth_at)  # every kind and rank, as run shows it
     layer = built.layer
     filters = (parse_filter_list(filter_, layer.filters, from_option=opts.kernel is None and opts.model is None)
                if filter_ else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))
@@ -107,7 +105,8 @@ def write_report(opts: LayerOptions, output: Path, filter_: str | None, at: str 
                               built.loaded.channel_names, describe.value_range(x))
     notes = list(built.notes)  # the --flip note among them
     page = build_report(result, info, built.padding, built.kernel_source, filters, semantics=opts.semantics.value,
-                        notes=notes, budget=int(data_budget * 1e6), at=at_v, emulated=emulated)
+                        notes=notes, budget=int(data_budget * 1e6), at=at_v, emulated=emulated, spec=built.spec,
+                        in_size=tuple(x.shape[:-1]))
     data = page.encode("utf-8")
     atomic.atomic_write(target, lambda fh: fh.write(data), force=force, inputs=inputs)
     sys.stderr.write(f"saved {shown(target)}: filters {', '.join(map(str, filters))}, {len(data) / 1e6:.1f} MB\n")

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from convcli.cli.app import app, usage_errors, warn
-from convcli.cli.notes import build_layer, warn_overflow
+from convcli.cli.notes import build_layer, shown_layer, warn_overflow
 from convcli.cli.options import ExportOpt, ForceOpt, LayerOptions, View, parse_layer, takes_layer_options
 from convcli.cli.parsing import parse_filter_list, parse_position_nd
 from convcli.cli.picture_options import NO_PICTURES, Pictures, takes_picture_options
@@ -69,7 +69,7 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     from convcli.present.selection import DEFAULT_DETAIL_FILTERS
     from convcli.present.window import Window
 
-    request = replace(parse_layer(opts, kinds=True), precision=precision, accumulate=accumulate)
+    request = replace(parse_layer(opts), precision=precision, accumulate=accumulate)
     with usage_errors():
         check_precision(precision, accumulate)
     later = request.model is not None  # a --model layer's axes are the file's: its positions are read once built
@@ -81,7 +81,7 @@ def run(opts: LayerOptions, at: AtOpt = None, window: WindowOpt = None, trace: T
     if later:
         at_v, trace_v, depth = _positions(at, trace, window, json_=json_, export=export, compress=compress, save=save,
                                           ndim=whole.ndim, depth_at=depth_at)
-    built = out.shown_layer(whole, depth)
+    built = shown_layer(whole, depth)
     layer, out_hw = built.layer, built.layer.geometry.out_hw
     detail = (parse_filter_list(filter_, layer.filters, from_option=opts.kernel is None and opts.model is None)
               if filter_ else list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcli.cli import output
-from convcli.cli.notes import WarnedLayer, print_notes
+from convcli.cli.notes import print_notes
 from convcli.cli.options import LayerOptions, View
 from convcli.cli.output import ProgressBar, export_screen, note, screen_console
 from convcli.cli.picture_options import NO_PICTURES, Pictures
@@ -62,17 +62,6 @@ class Shown:
     def precision_at(self) -> tuple[int, int]:
         """The output position whose precision panel is shown: --trace's, else the window's first."""
         return self.trace_at if self.trace_at is not None else (self.window.rows[0], self.window.cols[0])
-
-
-def shown_layer(built: WarnedLayer, depth: int | None) -> WarnedLayer:
-    """The layer the views show: a 3-D layer's plane ``depth`` (:func:`convcli.pipeline.depth.depth_slice`)."""
-    if built.ndim != 3:
-        return built
-    from convcli.cli.app import usage_errors
-    from convcli.pipeline.depth import depth_slice
-
-    with usage_errors():
-        return WarnedLayer(**vars(depth_slice(built, depth)))
 
 
 def check_targets(opts: LayerOptions, save: Path | None, figure: Path | None, save_maps: Path | None,

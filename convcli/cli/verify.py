@@ -102,7 +102,7 @@ def verify(opts: LayerOptions) -> None:
     from convcli.errors import DisagreementError
     from convcli.pipeline.verify import verify_layer
 
-    parsed = parse_layer(opts, enforce_semantics=False, kinds=True)  # PyTorch's row shows its refusal instead
+    parsed = parse_layer(opts, enforce_semantics=False)  # PyTorch's row shows its refusal instead
     if parsed.kind != "conv" or parsed.ndim != 2 or parsed.padding_mode != "zeros":
         _verify_kind(opts, build_layer(opts, parsed))
         return

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from convcli.layer import counts
 from convcli.layer.spec import ConvSpec
+from convcli.present.describe import SPATIAL_NAMES, shape_text
 
 
 def kind_json(spec: ConvSpec, in_size: Sequence[int]) -> dict[str, Any]:
@@ -21,3 +24,39 @@ def kind_json(spec: ConvSpec, in_size: Sequence[int]) -> dict[str, Any]:
         "depth_multiplier": spec.depth_multiplier, "kernel_shape": list(spec.kernel_shapes()["kernel"]),
         "output_shape": [*g.out_size, spec.out_channels],
     }
+
+
+def terms_formula(terms: Sequence[counts.Term], *, numbers: bool = True) -> str:
+    """``kh·kw·C·M + C·M·F`` (symbols) or ``3·3·64·1 + 64·1·128`` (numbers)."""
+    return " + ".join("·".join(str(v) if numbers else name for name, v in term) for term in terms)
+
+
+@dataclass(frozen=True)
+class KindTexts:
+    """A layer of another kind or rank as its header words it, in its own axes (every view: the run
+    screen, the report, the explorer): ``kernel`` its weights' shapes, ``output`` ``(L', F)``-style shape,
+    ``params`` the count with numbers, ``symbols`` the same in symbols."""
+
+    kernel: str
+    output: str
+    params: str
+    symbols: str
+
+    @classmethod
+    def of(cls, spec: ConvSpec, out_size: Sequence[int]) -> KindTexts:
+        n = spec.ndim
+        taps = ("k",) if n == 1 else tuple(f"k{a.lower()}" for a in SPATIAL_NAMES[n])
+        if spec.kind == "separable":
+            shapes = spec.kernel_shapes()
+            kernel = (f"depthwise_kernel {shape_text(shapes['depthwise_kernel'])} ({', '.join((*taps, 'C', 'M'))}), "
+                      f"pointwise_kernel {shape_text(shapes['pointwise_kernel'])} "
+                      f"({', '.join(('1',) * n + ('C·M', 'F'))})")
+        else:
+            inner = (("C", "M") if spec.kind == "depthwise" else ("F/g" if spec.groups > 1 else "F", "C")
+                     if spec.kind == "transpose" else ("C/g" if spec.groups > 1 else "C", "F"))
+            kernel = f"{shape_text(spec.kernel_shapes()['kernel'])} ({', '.join((*taps, *inner))})"
+        out_names = ", ".join(f"{a}'" for a in SPATIAL_NAMES[n])
+        terms = spec.kind_obj.weight_terms(spec) + ((spec.kind_obj.bias_term(spec),) if spec.use_bias else ())
+        p = counts.param_count(spec)
+        return cls(kernel, f"{shape_text((*out_size, spec.out_channels))} ({out_names}, F)",
+                   f"{terms_formula(terms)} = {p.weights + p.biases:,}", terms_formula(terms, numbers=False))

@@ -16,6 +16,7 @@ from rich.text import Text
 from convcli.engine import param_count
 from convcli.layer import counts
 from convcli.present.describe import shape_text, spec_call, square_text
+from convcli.present.kinds import terms_formula
 from convcli.render.numbers import Call, key_values
 
 
@@ -35,11 +36,6 @@ def param_formula(kernel_shape: Sequence[int], groups: int, use_bias: bool = Tru
     symbols = f"kh·kw·C/g·F {words[0]}" + (f" + F {words[1]}" if use_bias else f", {words[2]}")
     text.append(f"   ({symbols})", style="dim")
     return text
-
-
-def terms_formula(terms: Sequence[counts.Term], *, numbers: bool = True) -> str:
-    """``kh·kw·C·M + C·M·F`` (symbols) or ``3·3·64·1 + 64·1·128`` (numbers)."""
-    return " + ".join("·".join(str(v) if numbers else name for name, v in term) for term in terms)
 
 
 def count_line(terms: Sequence[counts.Term], total: int) -> Text:

@@ -81,34 +81,16 @@ def header_panel(facts: Header, *, precision: str | None = None) -> Panel:
 
 def kind_rows(facts: Header) -> list[tuple[str, RenderableType]]:
     """The kernel, output and params rows of a layer of another kind or rank (``facts.spec``), in its own
-    axes: ``(k, C/g, F)``, ``(L', F)``, the kind's parameter terms."""
-    from convcli.layer import counts
-    from convcli.present.describe import SPATIAL_NAMES, shape_text
-    from convcli.render.params import terms_formula
+    axes: ``(k, C/g, F)``, ``(L', F)``, the kind's parameter terms (:class:`~convcli.present.kinds.KindTexts`)."""
+    from convcli.present.kinds import KindTexts
 
-    spec = facts.spec
-    assert spec is not None
-    n = spec.ndim
-    taps = ("k",) if n == 1 else tuple(f"k{a.lower()}" for a in SPATIAL_NAMES[n])
-    if spec.kind == "separable":
-        shapes = spec.kernel_shapes()
-        kernel_text = (f"depthwise_kernel {shape_text(shapes['depthwise_kernel'])} ({', '.join((*taps, 'C', 'M'))}), "
-                       f"pointwise_kernel {shape_text(shapes['pointwise_kernel'])} "
-                       f"({', '.join(('1',) * n + ('C·M', 'F'))})")
-    else:
-        kernel = spec.kernel_shapes()["kernel"]
-        inner = (("C", "M") if spec.kind == "depthwise" else ("F/g" if spec.groups > 1 else "F", "C")
-                 if spec.kind == "transpose" else ("C/g" if spec.groups > 1 else "C", "F"))
-        kernel_text = f"{shape_text(kernel)} ({', '.join((*taps, *inner))})"
-    out_names = ", ".join(f"{a}'" for a in SPATIAL_NAMES[n])
-    terms = spec.kind_obj.weight_terms(spec) + ((spec.kind_obj.bias_term(spec),) if spec.use_bias else ())
-    p = counts.param_count(spec)
-    params = Text(f"{terms_formula(terms)} = {p.weights + p.biases:,}")
-    params.append(f"   ({terms_formula(terms, numbers=False)})", style="dim")
+    assert facts.spec is not None
+    texts = KindTexts.of(facts.spec, facts.out_size)
+    params = Text(texts.params)
+    params.append(f"   ({texts.symbols})", style="dim")
     return [
-        ("kernel", Text(f"{shown(facts.kernel_source)} · {kernel_text}")),
-        ("output", Text(f"{shape_text((*facts.out_size, spec.out_channels))} ({out_names}, F) · {facts.dtype} · "
-                        f"activation {facts.activation} = {facts.formula}")),
+        ("kernel", Text(f"{shown(facts.kernel_source)} · {texts.kernel}")),
+        ("output", Text(f"{texts.output} · {facts.dtype} · activation {facts.activation} = {facts.formula}")),
         ("params", params),
     ]
 

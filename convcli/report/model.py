@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,8 +24,13 @@ from convcli.engine import ACTIVATION_FORMULAS, LayerResult, param_count
 from convcli.figure.plan import ImageScale, Scale
 from convcli.present import describe, selection
 from convcli.present.filtersum import FilterSum
+from convcli.present.kinds import KindTexts
 from convcli.present.maps import ResultMaps, block_factor, block_mean
+from convcli.present.runview import Header
 from convcli.report import pictures
+
+if TYPE_CHECKING:
+    from convcli.layer.spec import ConvSpec
 
 #: The long side of a painted map, in cells: a larger map is drawn as its block means.
 PANEL_LIMIT = 256
@@ -89,22 +94,30 @@ class ReportModel:
 
 
 def header_rows(info: describe.InputInfo, result: LayerResult, padding: object, kernel_source: str,
-                semantics: str = "keras") -> list[tuple[str, str]]:
-    """The header's rows as ``run``'s header words them: input, layer, kernel, output, params."""
+                semantics: str = "keras", spec: ConvSpec | None = None,
+                in_size: tuple[int, ...] = ()) -> list[tuple[str, str]]:
+    """The header's rows as ``run``'s header words them: input, layer, kernel, output, params; ``spec`` with
+    ``in_size`` (the input's size per axis): a layer of another kind or rank, in its own axes."""
+    facts = Header.of(info, result, padding, kernel_source, semantics=semantics, spec=spec, in_size=in_size)
     layer = result.layer
+    rows = [("input", " · ".join([info.path, info.description, describe.input_shape_text(info.shape, semantics),
+                                  f"channels {describe.channel_list(info.channel_names)}",
+                                  f"values {info.value_range}"])),
+            ("layer", facts.call.text())]
+    activation = f"{layer.x.dtype.name} · activation {result.activation} = {ACTIVATION_FORMULAS[result.activation]}"
+    if spec is not None:
+        kind = KindTexts.of(spec, facts.out_size)
+        return rows + [("kernel", f"{kernel_source} · {kind.kernel}"), ("output", f"{kind.output} · {activation}"),
+                       ("params", f"{kind.params}   ({kind.symbols})")]
     ho, wo = layer.geometry.out_hw
     kh, kw, cg, f = (int(v) for v in layer.kernel.shape)
     weights, biases = param_count(layer.kernel.shape, result.use_bias)
     cg_text = f"({cg * layer.groups}/{layer.groups})" if layer.groups > 1 else str(cg)
     params = f"{kh}·{kw}·{cg_text}·{f}" + (f" + {f}" if result.use_bias else "") + f" = {weights + biases:,}"
     params += "   (kh·kw·C/g·F weights" + (" + F biases)" if result.use_bias else ", no bias)")
-    return [
-        ("input", " · ".join([info.path, info.description, describe.input_shape_text(info.shape, semantics),
-                              f"channels {describe.channel_list(info.channel_names)}", f"values {info.value_range}"])),
-        ("layer", describe.semantics_call(result, padding, semantics).text()),
+    return rows + [
         ("kernel", f"{kernel_source} · {describe.kernel_shape_text(layer.kernel.shape, semantics)}"),
-        ("output", f"{describe.output_shape_text((ho, wo, layer.filters), semantics)} · {layer.x.dtype.name} · "
-                   f"activation {result.activation} = {ACTIVATION_FORMULAS[result.activation]}"),
+        ("output", f"{describe.output_shape_text((ho, wo, layer.filters), semantics)} · {activation}"),
         ("params", params),
     ]
 
@@ -193,7 +206,7 @@ def filter_maps(result: LayerResult, sources: ResultMaps, f: int, names: Sequenc
 
 def report_model(result: LayerResult, info: describe.InputInfo, padding: object, kernel_source: str,
                  filters: Sequence[int], *, semantics: str = "keras", notes: Sequence[str] = (),
-                 limit: int | None = None) -> ReportModel:
+                 limit: int | None = None, spec: ConvSpec | None = None, in_size: tuple[int, ...] = ()) -> ReportModel:
     """The page's texts and pictures for ``filters`` of ``result`` (computed with ``run_layer(ranges=True)``,
     so that partial maps come from block sums and are never made whole)."""
     layer = result.layer
@@ -203,7 +216,7 @@ def report_model(result: LayerResult, info: describe.InputInfo, padding: object,
     sources = ResultMaps(result)
     title = f"convcli report · {info.path}"
     return ReportModel(
-        title, header_rows(info, result, padding, kernel_source, semantics), list(notes),
+        title, header_rows(info, result, padding, kernel_source, semantics, spec, in_size), list(notes),
         input_pictures(result, names, limit if layer.x.shape[2] <= MANY_CHANNELS else SMALL_PANEL_LIMIT),
         [filter_maps(result, sources, f, names, limit) for f in filters], geometry(result, names),
     )

@@ -12,7 +12,7 @@ import html
 import json
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from convcli.present.describe import InputInfo, fmt
 from convcli.report.held import DATA_BUDGET, Held, held_numbers
 from convcli.report.model import FilterMaps, Picture, ReportModel, report_model
 from convcli.report.precision import Emulated, PrecisionSummary, SummaryRow, settings, summary
+
+if TYPE_CHECKING:
+    from convcli.layer.spec import ConvSpec
 
 
 def asset(name: str) -> str:
@@ -32,6 +35,10 @@ def script_json(doc: Any) -> str:
     """``doc`` as JSON that cannot end its ``<script>`` block early (``<``, ``>`` and ``&`` escaped)."""
     text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+#: The widest a map's frame is drawn, as a multiple of its height.
+BAND = 12
 
 
 def _e(text: object) -> str:
@@ -48,7 +55,11 @@ def figure(p: Picture, *, channel: int | None = None, size: str = "", rf: bool =
     without = '<canvas class="without" hidden></canvas>' if kind in ("preactivation", "output") else ""
     cls = f' class="{size}"' if size else ""
     overlay = '<div class="rf" hidden></div>' if rf else ('<div class="mark"></div>' if mark else "")
-    return (f'<figure{cls}{attrs}><div class="frame" style="aspect-ratio: {w} / {h}">'
+    # a long thin map (a 1-D layer's one row) is drawn as a band at most BAND times as wide as tall, not a
+    # hairline: the script places its marks in percents of the frame, so they stretch with it
+    band = w > BAND * h
+    frame = f'frame band" style="aspect-ratio: {BAND} / 1' if band else f'frame" style="aspect-ratio: {w} / {h}'
+    return (f'<figure{cls}{attrs}><div class="{frame}">'
             f'<img src="{p.uri}" alt="{_e(p.title)}" width="{p.cells[1]}" height="{p.cells[0]}">{without}{overlay}</div>'
             f'<figcaption>{_e(p.title)}<span class="without-note"></span><span class="note">{_e(p.note)}</span>'
             '</figcaption></figure>')
@@ -157,13 +168,17 @@ Maps larger than their panel are drawn as block means; the trace's numbers are e
 
 def build_report(result: LayerResult, info: InputInfo, padding: object, kernel_source: str, filters: Sequence[int],
                  *, semantics: str = "keras", notes: Sequence[str] = (), budget: int = DATA_BUDGET,
-                 at: tuple[int, int] | None = None, emulated: Emulated | None = None) -> str:
+                 at: tuple[int, int] | None = None, emulated: Emulated | None = None, spec: ConvSpec | None = None,
+                 in_size: tuple[int, ...] = ()) -> str:
     """The report of ``filters`` of ``result`` (``run_layer(..., ranges=True)``) as one HTML document.
 
     ``budget``: the bytes of exact numbers the page may hold (:mod:`convcli.report.held`); ``at``: the
     output position the held input is centred on when the whole input does not fit; ``emulated``: the
-    same layer in ``--precision`` (:mod:`convcli.report.precision`), shown beside float64.
+    same layer in ``--precision`` (:mod:`convcli.report.precision`), shown beside float64; ``spec`` with
+    ``in_size``: a layer of another kind or rank (``result`` is the 2-D layer that computes it: one row, one
+    depth slice, the spread input of a transposed layer), named in the header as it is.
     """
-    model = report_model(result, info, padding, kernel_source, filters, semantics=semantics, notes=notes)
+    model = report_model(result, info, padding, kernel_source, filters, semantics=semantics, notes=notes,
+                         spec=spec, in_size=in_size)
     held = held_numbers(result.layer, np.asarray(result.bias), filters, budget=budget, at=at)
     return render_page(model, held, emulated)

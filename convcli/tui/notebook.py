@@ -16,6 +16,7 @@ import html as html_text
 import io
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -45,6 +46,34 @@ class Explored(Protocol):
     def result(self) -> LayerResult: ...
 
 
+@dataclass(frozen=True)
+class _Slice:
+    """A 3-D exploration as its views show it: the middle output plane, computed as ``run`` shows it."""
+
+    request: Any
+    built: Any
+    result: LayerResult
+
+
+def shown(ex: Explored) -> Explored:
+    """``ex`` as the views draw it: a 3-D layer's middle depth slice (:func:`convcli.pipeline.depth.depth_slice`,
+    computed here: one plane), every other layer as it is."""
+    if ex.built.ndim != 3:
+        return ex
+    from convcli.pipeline.depth import depth_slice
+    from convcli.pipeline.run import run
+
+    built = depth_slice(ex.built, None)
+    return _Slice(ex.request, built, run(built))
+
+
+def _kind(ex: Explored) -> dict[str, Any]:
+    """The header's ``spec`` and ``in_size`` for a layer of another kind or rank (none for a classic Conv2D)."""
+    if ex.built.spec is None:
+        return {}
+    return {"spec": ex.built.spec, "in_size": tuple(ex.built.loaded.array.shape[:-1])}
+
+
 def input_info(ex: Explored) -> InputInfo:
     """The header's facts about the input (as ``run``'s)."""
     from convcli.present import describe
@@ -63,6 +92,13 @@ def shown_filters(ex: Explored, filters: Sequence[int] | None = None) -> list[in
 
 def summary(ex: Explored) -> str:
     """One line for ``repr``: the input, the layer's shapes; never the arrays."""
+    spec = ex.built.spec
+    if spec is not None:  # in its own axes: k and (L', F); kd×kh×kw and (D', H', W', F)
+        x = ex.built.loaded.array
+        kernel = f"kernel {spec.kernel[0]}" if spec.ndim == 1 else "×".join(map(str, spec.kernel))
+        out = "×".join(map(str, (*_kind_out(ex), spec.out_channels)))
+        return (f"<Exploration {ex.request.input_name}: {spec.keras_name} {kernel}, {x.shape[-1]} channels → "
+                f"{spec.out_channels} filters, output {out} {ex.result.output.dtype.name}, {ex.result.activation}>")
     layer = ex.result.layer
     ho, wo = layer.geometry.out_hw
     kh, kw, cg, f = layer.kernel.shape
@@ -70,9 +106,16 @@ def summary(ex: Explored) -> str:
             f"output {ho}×{wo}×{f} {layer.x.dtype.name}, {ex.result.activation}>")
 
 
+def _kind_out(ex: Explored) -> tuple[int, ...]:
+    spec = ex.built.spec
+    in_size = ex.built.loaded.array.shape[:-1]
+    return tuple(spec.kind_obj.out_size(spec, in_size) if spec.kind_obj.transposed else spec.geometry(in_size).out_size)
+
+
 def screen(ex: Explored, *, filters: Sequence[int] | None = None, heatmaps: bool = True) -> Group:
     """The run screen: the header, the notes, each shown filter's sum (its window's numbers, then its
     heatmaps when ``heatmaps``), the summary of every filter."""
+    ex = shown(ex)
     from rich.console import Group, RenderableType
     from rich.text import Text
 
@@ -82,7 +125,7 @@ def screen(ex: Explored, *, filters: Sequence[int] | None = None, heatmaps: bool
 
     result, names = ex.result, ex.built.loaded.channel_names
     parts: list[RenderableType] = [render.header(input_info(ex), result, ex.built.padding, ex.built.kernel_source,
-                                                 semantics=ex.request.semantics)]
+                                                 semantics=ex.request.semantics, **_kind(ex))]
     parts += [Text(note, style="dim") for note in ex.built.notes]
     window = Window.choose(result.layer.geometry.out_hw)
     for f in shown_filters(ex, filters):
@@ -99,6 +142,7 @@ def figure_png(ex: Explored, filters: Sequence[int] | None = None, width: int = 
     from convcli.figure import draw
     from convcli.figure.budget import FIGURE_MAX_PANEL
 
+    ex = shown(ex)
     title = Path(str(ex.request.input_name)).name
     picture = draw.figure_image(ex.result, shown_filters(ex, filters), ex.built.loaded.channel_names, title=title,
                                 max_panel=FIGURE_MAX_PANEL, width=width)
@@ -131,10 +175,12 @@ def write_report(ex: Explored, path: str | os.PathLike[str], *, filters: Sequenc
     from convcli.files import atomic
     from convcli.report import DATA_BUDGET, build_report
 
+    emulated = getattr(ex, "emulated", None)  # explore(precision=...): the page shows it too
+    ex = shown(ex)
     page = build_report(ex.result, input_info(ex), ex.built.padding, ex.built.kernel_source, shown_filters(ex, filters),
                         semantics=ex.request.semantics, notes=list(ex.built.notes), at=at,
                         budget=DATA_BUDGET if budget is None else budget,
-                        emulated=getattr(ex, "emulated", None))  # explore(precision=...): the page shows it too
+                        emulated=emulated, **_kind(ex))
     target = Path(path)
     data = page.encode("utf-8")
     atomic.atomic_write(target, lambda fh: fh.write(data), force=force, inputs=[])

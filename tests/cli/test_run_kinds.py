@@ -179,9 +179,9 @@ def test_a_text_file_gives_a_signal_of_columns(tmp_path):
     assert doc["filters"][0]["window_preactivation"] == [[33.0, 55.0, 77.0]]  # the one row: 1+2, 10+20, ...
 
 
-def test_commands_that_show_conv2d_only_refuse_the_kind_options(tmp_path):
+def test_the_report_takes_a_kind_by_its_class_name(tmp_path):
     result = invoke("report", "samples/signal.npy", "--kind", "Conv1D", "-o", tmp_path / "r.html")
-    assert result.exit_code == 2
-    assert "--kind: convcli report shows Conv2D layers" in result.output
-    result = invoke("report", "samples/textbook.npy", "--kind", "Conv2D", "-k", "2", "-o", tmp_path / "r.html")
+    assert result.exit_code == 0, result.output
+    assert "Conv1D(filters=1, kernel_size=(3,)" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    result = invoke("report", "samples/textbook.npy", "--kind", "Conv2D", "-k", "2", "-o", tmp_path / "r2.html")
     assert result.exit_code == 0, result.output  # the classic layer by its class name

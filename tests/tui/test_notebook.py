@@ -50,3 +50,29 @@ def test_an_exploration_in_a_precision_writes_a_report_that_shows_it(tmp_path):
                          precision="bf16")
     page = ex.report(tmp_path / "bf16.html").read_text()
     assert "bfloat16 − float64, whole layer" in page and '"precision":"bf16"' in page
+
+
+def test_every_kind_and_rank_shows_itself_as_run_does(tmp_path):
+    import numpy as np
+
+    import convcli
+
+    volume = np.random.default_rng(5).normal(size=(4, 6, 7, 2))
+    signal = helpers.SAMPLES / "signal.npy"
+    cases = [(signal, {"ndim": 1}, "Conv1D kernel 3, 2 channels → 1 filters, output 22×1 float32"),
+             (volume, {"ndim": 3, "filters": 2}, "Conv3D 3×3×3, 2 channels → 2 filters, output 2×4×5×2 float32"),
+             (volume, {"ndim": 3, "kind": "transpose"}, "Conv3DTranspose 3×3×3, 2 channels → 1 filters, output "
+                                                         "6×8×9×1 float32")]
+    for source, options, words in cases:
+        ex = convcli.explore(source, **options)
+        assert words in repr(ex)
+        keras = words.split()[0]
+        screen = helpers.draw(ex, width=120)
+        assert f"{keras}(" in screen  # the header's layer row, as run's
+        assert f"{keras}(" in ex._repr_html_()
+        path = ex.report(tmp_path / "r.html")
+        page = path.read_text(encoding="utf-8")
+        assert f"{keras}(" in page
+        if options["ndim"] == 3:  # the views show the middle output plane, as run does by default
+            planes = int(words.split("output ")[1].split("×")[0])
+            assert f"depth slice {planes // 2} of the output&#x27;s {planes} planes" in page

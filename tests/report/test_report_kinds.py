@@ -1,0 +1,96 @@
+"""The report of every kind and rank ``run`` shows: a 1-D layer as its one row, a 3-D layer's depth slice,
+a transposed, separable or depthwise layer as the ordinary conv that computes it. Opened in chromium,
+the page's trace at ``--at`` is ``run --trace --json``'s, and its header names the layer as it is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from helpers import SAMPLES, invoke
+
+#: (input, options, the --at/--trace of the layer's rank, the (row, col) the page shows, the header's class)
+CASES = [
+    ("signal", ("--ndim", "1", "-f", "2", "-k", "5", "--bias", "0.5,-1"), "7", (0, 7), "Conv1D"),
+    ("textbook", ("--kind", "transpose", "-k", "2", "--stride", "2", "-f", "2"), "2,3", (2, 3), "Conv2DTranspose"),
+    ("image", ("--kind", "separable", "-f", "2", "--depth-multiplier", "2", "--activation", "tanh"), "4,5", (4, 5),
+     "SeparableConv2D"),
+    ("image", ("--kind", "depthwise", "-k", "3", "--padding", "same"), "0,6", (0, 6), "DepthwiseConv2D"),
+    ("volume", ("--ndim", "3", "-k", "3", "--padding", "same", "-f", "2"), "1,2,3", (2, 3), "Conv3D"),
+]
+
+
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(7)
+    np.save(tmp_path / "image.npy", rng.normal(size=(9, 11, 3)).astype(np.float32))
+    np.save(tmp_path / "volume.npy", rng.normal(size=(4, 7, 8, 2)).astype(np.float32))
+    return {"signal": SAMPLES / "signal.npy", "textbook": SAMPLES / "textbook.npy",
+            "image": tmp_path / "image.npy", "volume": tmp_path / "volume.npy"}
+
+
+def run_trace(source: Path, options: tuple[str, ...], at: str, f: int) -> dict[str, Any]:
+    r = invoke("run", source, *options, "--trace", at, "--filter", str(f), "--json")
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)["filters"][0]["trace"]
+
+
+@pytest.mark.parametrize(("name", "options", "at", "rowcol", "keras"), CASES, ids=[c[-1] for c in CASES])
+def test_the_page_of_every_kind_traces_as_run_does(tmp_path: Path, page: Any, name: str, options: tuple[str, ...],
+                                                   at: str, rowcol: tuple[int, int], keras: str):
+    source = inputs(tmp_path)[name]
+    out = tmp_path / "r.html"
+    r = invoke("report", source, *options, "--at", at, "-o", out)
+    assert r.exit_code == 0, r.output
+    text = out.read_text(encoding="utf-8")
+    assert f"{keras}(" in text  # the header's layer row: the layer as asked, not the conv that computes it
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-ready='1']")
+    for f in (0, 1):
+        if f:
+            page.goto(out.as_uri() + f"#filter=1&at={rowcol[0]},{rowcol[1]}")
+            page.wait_for_selector("body[data-ready='1']")
+        shown = page.evaluate("""() => {
+            const grids = (cls) => [...document.querySelectorAll('#trace .channel')].map(ch =>
+                [...ch.querySelectorAll('table.' + cls + ' tr')].map(tr => [...tr.cells].map(td => Number(td.dataset.v))));
+            const one = (cls) => Number(document.querySelector('#trace output.' + cls).dataset.v);
+            return {patch: grids('patch'), products: grids('products'), pre: one('pre'),
+                    sums: [...document.querySelectorAll('#trace output.sum')].map(o => Number(o.dataset.v)),
+                    position: document.getElementById('position').textContent};
+        }""")
+        trace = run_trace(source, options, at, f)
+        assert f"filter {f} · output ({rowcol[0]}, {rowcol[1]})" in shown["position"]
+        np.testing.assert_allclose(np.array(shown["products"]), np.array(trace["products"]), rtol=1e-9, atol=0)
+        np.testing.assert_allclose(np.array(shown["patch"]), np.array(trace["patch"]), rtol=1e-9, atol=0)
+        np.testing.assert_allclose(shown["sums"], trace["channel_sums"], rtol=1e-9, atol=0)
+        scale = max(1.0, float(np.abs(trace["products"]).sum()))
+        assert abs(shown["pre"] - trace["preactivation"]) <= 1e-6 * scale
+
+
+def test_a_one_row_map_is_drawn_as_a_band_not_a_hairline(tmp_path: Path, page: Any):
+    out = tmp_path / "r.html"
+    assert invoke("report", SAMPLES / "signal.npy", "--ndim", "1", "-o", out).exit_code == 0
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-ready='1']")
+    frame = page.locator("figure[data-kind='preactivation'] .frame").first.bounding_box()
+    assert frame["width"] / frame["height"] == pytest.approx(12, rel=0.05)  # page.BAND, not 22:1
+    mark = page.locator("figure[data-kind='preactivation'] .mark").first.bounding_box()
+    assert mark["height"] == pytest.approx(frame["height"], abs=2)  # the mark spans the band's height
+
+
+def test_the_positions_take_the_layers_rank(tmp_path: Path):
+    src = inputs(tmp_path)["volume"]
+    out = tmp_path / "r.html"
+    r = invoke("report", src, "--ndim", "3", "--at", "1,2,3", "--depth-at", "2", "-o", out)
+    assert r.exit_code == 2 and "--at and --depth-at choose different planes (1, 2)" in r.output
+    r = invoke("report", SAMPLES / "signal.npy", "--ndim", "1", "--at", "3,4", "-o", out)
+    assert r.exit_code == 2 and "--at takes I" in r.output
+    r = invoke("report", SAMPLES / "textbook.npy", "--depth-at", "1", "-o", out)
+    assert r.exit_code == 2 and "--depth-at chooses a plane of a 3-D layer; this layer is 2-D" in r.output
+    assert not out.exists()
+    r = invoke("report", src, "--ndim", "3", "--depth-at", "0", "-o", out)
+    assert r.exit_code == 0, r.output
+    assert "depth slice 0 of the output" in out.read_text(encoding="utf-8")
