@@ -140,8 +140,11 @@ def _conv_flow(layer: ModelLayer, src: _Flow) -> tuple[_Flow, tuple[int, ...] | 
     except LayerConfigError as exc:  # the file's settings, not an option: bad data, and no flag named
         raise _shape_error(layer, exc.worded()) from None
     if ndim != 2:
+        size = src.shape[:-1]
+        if ndim == 1 and layer.pads is not None:  # an ONNX Conv's pads (0, 0, before, after): added, then valid
+            size = (size[0] + layer.pads[2] + layer.pads[3],)
         try:
-            nd_shape = counts.layer_shape(spec, src.shape[:-1])
+            nd_shape = counts.layer_shape(spec, size)
         except (ShapeError, ConfigError) as exc:  # an empty output, an output padding too wide
             raise _shape_error(layer, exc.worded()) from None
         chain = src.chain.then(spec)

@@ -90,6 +90,8 @@ def kind_padding(ml: ModelLayer, x: np.ndarray) -> tuple[str | tuple[int, ...], 
     n = x.ndim - 1
     if isinstance(ml.padding, str) and ml.padding in ("valid", "same", "causal"):
         return ml.padding, x, ""
+    if isinstance(ml.padding, tuple) and len(ml.padding) == n:  # symmetric pads per axis (an ONNX 3-D Conv's)
+        return (ml.padding if any(ml.padding) else "valid"), x, ""
     if ml.pads is None or not any(ml.pads):
         return "valid", x, ""
     if n != 1:

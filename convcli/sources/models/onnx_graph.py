@@ -167,12 +167,13 @@ def read(name: str) -> Listing:
     inputs, nodes = named(graph, dims, consts)
     for inp in inputs:
         shape = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
-        if len(shape) == 4 and onnx_shapes.channels_last(graph, inp.name):
-            hwc: tuple[int | None, ...] = (shape[1], shape[2], shape[3])
-            notes.append(f"ONNX: the input {shown(inp.name)!r} is channels-last (N, H, W, C): a Transpose to NCHW "
+        # an image (N, C, H, W), a signal (N, C, L) or a volume (N, C, D, H, W), read channels-last
+        if 3 <= len(shape) <= 5 and onnx_shapes.channels_last(graph, inp.name):
+            hwc: tuple[int | None, ...] = tuple(shape[1:])
+            notes.append(f"ONNX: the input {shown(inp.name)!r} is channels-last (N, …, C): a Transpose to NC… "
                          "reads it")
         else:
-            hwc = (shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape[1:])
+            hwc = (*shape[2:], shape[1]) if 3 <= len(shape) <= 5 else tuple(shape[1:])
         layers.append(ModelLayer(name=inp.name, kind="input", class_name="input", input_shape=hwc, inbound=()))
         producer[inp.name] = inp.name
     made = {out for node in graph.node for out in node.output}
@@ -246,10 +247,10 @@ def _layer(node: Any, lname: str, dims: dict[str, tuple[int, ...]], producer: di
     if kind in ("add", "dense") and len(inbound) < 2 and op in ("Add", "Sum"):
         kind = "other"  # a bias or a constant added: keeps the shape
     if kind in ("conv", "transpose"):
-        if len(inputs) < 2 or inputs[1] not in dims or len(dims[inputs[1]]) not in (3, 4):
-            raise LoadError("its weight is not a 3-D or 4-D initializer (a 1-D or 2-D conv)")
+        if len(inputs) < 2 or inputs[1] not in dims or len(dims[inputs[1]]) not in (3, 4, 5):
+            raise LoadError("its weight is not a 3-D, 4-D or 5-D initializer (a 1-D, 2-D or 3-D conv)")
         w = dims[inputs[1]]
-        if len(w) == 3:  # a 1-D conv, as Keras' export writes a Conv1D
+        if len(w) != 4:  # a 1-D conv, as Keras' export writes a Conv1D, or a 3-D one
             return onnx_conv1d.conv_1d(kind, a, w, inputs, dims, common)
         g = _int(a, "group", 1)
         k = _pair(a.get("kernel_shape"), (w[2], w[3]), "kernel_shape")
