@@ -42,7 +42,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, P
             torch.onnx.export(model.eval(), (x,), str(d / "m.onnx"), dynamo=False)
         seen: dict[str, Any] = {}
         for i, m in enumerate(model):
-            m.register_forward_hook(lambda mod, inp, o, i=i: seen.__setitem__(i, o.detach()[0].numpy()))
+            m.register_forward_hook(lambda mod, inp, o, i=i, seen=seen: seen.__setitem__(i, o.detach()[0].numpy()))
         with torch.no_grad():
             model(x)
         np.save(d / "x.npy", np.moveaxis(x[0].numpy(), 0, -1))  # (C, *S) -> (*S, C)
