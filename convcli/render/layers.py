@@ -67,10 +67,10 @@ def _pad(n: LayerNumbers, concrete: bool) -> str:
 
 def _kernel_cg(n: LayerNumbers) -> int | None:
     """C/g read off the kernel of a conv whose file gives no C (a state dict's ``weight``
-    ``(F, C/g, kh, kw)``); None where the file gives C, or no such kernel."""
+    ``(F, C/g, *k)``); None where the file gives C, or no such kernel."""
     layer = n.layer
     weight = layer.weights.get("weight", ())
-    if layer.kind != "conv" or layer.in_channels is not None or n.in_shape or len(weight) != 4:
+    if layer.kind != "conv" or layer.in_channels is not None or n.in_shape or not 3 <= len(weight) <= 5:
         return None
     return weight[1]
 

@@ -99,7 +99,7 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
             dtypes = []
             for role, key in zip(("kernel", "bias"), keys, strict=False):
                 dtype, stored, begin, end = _entry(want, key, head[key])
-                shape = (stored[2], stored[3], stored[1], stored[0]) if role == "kernel" and len(stored) == 4 else stored
+                shape = (*stored[2:], stored[1], stored[0]) if role == "kernel" and 3 <= len(stored) <= 5 else stored
                 if start + end > size:
                     raise want.error(f"the header puts {shown(key)!r} at bytes {begin:,}-{end:,} of the data, past "
                                      f"the end of the file ({size - start:,} bytes of data)")
@@ -113,7 +113,8 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
                 else:
                     value = np.frombuffer(raw, np.dtype(dtype).newbyteorder("<")).astype(dtype)
                 value = value.reshape(stored)
-                out.append(np.ascontiguousarray(value.transpose(2, 3, 1, 0)) if role == "kernel" else value)
+                kernel = role == "kernel"  # PyTorch's (F, C/g, *k) as Keras' (*k, C/g, F)
+                out.append(np.ascontiguousarray(value.transpose(*range(2, value.ndim), 1, 0)) if kernel else value)
                 dtypes.append(dtype)
     except OSError as exc:
         raise LoadError(f"{name}: cannot be read ({sniff.reason(exc)})") from None

@@ -1,7 +1,8 @@
 """A PyTorch-layout state dict (names → shapes) as layers: shared by ``.safetensors`` and ``.pt``.
 
 A state dict holds arrays only: a module's ``weight`` of 4 dimensions is read as a conv's
-``(F, C/g, kh, kw)``, of 2 as a dense layer's ``(units, in)``, a module with ``running_mean`` as a
+``(F, C/g, kh, kw)`` (of 3 a ``Conv1d``'s ``(F, C/g, k)``, of 5 a ``Conv3d``'s ``(F, C/g, kd, kh, kw)``), of 2 as
+a dense layer's ``(units, in)``, a module with ``running_mean`` as a
 batch norm; everything else is listed as ``other`` with its arrays counted. Strides, padding,
 dilation, groups, activations and the order of the graph are not in such a file: they are ``None``.
 """
@@ -40,9 +41,10 @@ def layers(arrays: Iterable[tuple[str, tuple[int, ...]]]) -> tuple[list[ModelLay
             trainable = total - prod(w["running_mean"]) - prod(w["running_var"])
             out.append(ModelLayer(name=name, kind="batchnorm", class_name="BatchNorm", in_channels=c, weights=w,
                                   params=total, trainable=trainable))
-        elif weight is not None and len(weight) == 4 and set(w) <= {"weight", "bias"}:
-            out.append(ModelLayer(name=name, kind="conv", class_name="Conv2d", kernel=(weight[2], weight[3]),
-                                  filters=weight[0], use_bias=bias, weights=w, params=total, trainable=total))
+        elif weight is not None and 3 <= len(weight) <= 5 and set(w) <= {"weight", "bias"}:
+            out.append(ModelLayer(name=name, kind="conv", class_name=f"Conv{len(weight) - 2}d",
+                                  kernel=tuple(weight[2:]), filters=weight[0], use_bias=bias, weights=w,
+                                  params=total, trainable=total))
         elif weight is not None and len(weight) == 2 and set(w) <= {"weight", "bias"}:
             out.append(ModelLayer(name=name, kind="dense", class_name="Linear", in_channels=weight[1],
                                   units=weight[0], use_bias=bias, weights=w, params=total, trainable=total))

@@ -138,12 +138,13 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
             raise want.error(f"{shown(key)!r} is not a tensor")
         stored = tuple(int(v) for v in t.shape)
         dtype = str(t.dtype).removeprefix("torch.")
-        shape = (stored[2], stored[3], stored[1], stored[0]) if role == "kernel" and len(stored) == 4 else stored
+        shape = (*stored[2:], stored[1], stored[0]) if role == "kernel" and 3 <= len(stored) <= 5 else stored
         want.check(role, key, shape, dtype, stored=stored)
         try:
             t = t.detach().to(torch.float32) if t.dtype == torch.bfloat16 else t.detach()
             value = np.array(t.numpy(), copy=True)
         except (RuntimeError, TypeError) as exc:  # a sparse or meta tensor
             raise want.error(f"{shown(key)!r} cannot be read as an array ({shown(str(exc))[:120]})") from None
-        out.append(np.ascontiguousarray(value.transpose(2, 3, 1, 0)) if role == "kernel" else value)
+        kernel = role == "kernel"  # PyTorch's (F, C/g, *k) as Keras' (*k, C/g, F)
+        out.append(np.ascontiguousarray(value.transpose(*range(2, value.ndim), 1, 0)) if kernel else value)
     return out[0], out[1] if len(out) > 1 else None, keys[0], str(found[keys[0]].dtype).removeprefix("torch.")

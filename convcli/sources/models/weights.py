@@ -158,10 +158,10 @@ def _want(name: str, layer: ModelLayer) -> Want:
         if "pointwise_kernel" in shapes:
             return Want(name, layer, shapes["depthwise_kernel"], shapes.get("bias"), shapes["pointwise_kernel"])
         return Want(name, layer, shapes["kernel"], shapes.get("bias"))
-    weight = layer.weights.get("weight")  # a state dict: PyTorch's (F, C/g, kh, kw)
-    if weight is not None and len(weight) == 4:
-        f, cg, kh, kw = weight
-        return Want(name, layer, (kh, kw, cg, f), (f,) if layer.use_bias else None)
+    weight = layer.weights.get("weight")  # a state dict: PyTorch's (F, C/g, *k)
+    if weight is not None and 3 <= len(weight) <= 5:
+        f, cg, *k = weight
+        return Want(name, layer, (*k, cg, f), (f,) if layer.use_bias else None)
     raise LoadError(f"{name}: layer {shown(layer.name)!r}: the file does not say its input channels, so its "
                     "weights cannot be checked")
 
