@@ -115,10 +115,12 @@ class MapView(Widget):
     def _layout(self, width: int, height: int) -> MapLayout:
         """:func:`~convcli.tui.panels.map_layout`'s, except that the numbers view keeps its window while the
         cursor moves inside it (as a pager scrolls), so that a move changes two lines, not every number;
-        a cursor leaving it, or a new size, centres it again."""
+        a cursor leaving it, or a new size, centres it again. The rows shown are those below the title and
+        the column labels: the layout may hold a row more than the box shows (a centred cursor never is there)."""
         lay, old, p = map_layout(self.pointer, width, height), self.placed, self.pointer
+        shown = min(lay.rows, height - 2)
         if (p.numbers and old is not None and old.per_line == 1 and old == replace(lay, r0=old.r0, c0=old.c0)
-                and old.r0 <= p.row < old.r0 + old.rows and old.c0 <= p.col < old.c0 + old.cols):
+                and old.r0 <= p.row < old.r0 + shown and old.c0 <= p.col < old.c0 + old.cols):
             return old
         return lay
 

@@ -135,3 +135,23 @@ def test_the_numbers_window_stays_while_the_cursor_is_inside_and_centres_again_w
     left = in_thread(window_after, app, ["t", *["shift+right"] * steps])
     assert app.pointer.col == opened.c0 + opened.cols
     assert (left.r0, left.c0) == (70 - left.rows // 2, app.pointer.col - left.cols // 2)
+
+
+def test_the_cursor_in_the_numbers_view_is_always_on_a_line_shown(explored, in_thread):
+    async def go(app: ExploreApp):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("t")
+            view = app.query_one(MapView)
+            seen = []
+            for _ in range(30):  # down past the window's last row shown
+                await pilot.press("down")
+                await pilot.pause()
+                lay = view.placed
+                y = 2 + app.pointer.row - lay.r0  # below the title and the column labels
+                seen.append(lay.r0)
+                assert 0 <= y < view.content_size.height
+                assert any(seg.style is not None and seg.style.reverse for seg in view._strips[y])  # noqa: SLF001
+            return seen
+
+    seen = in_thread(asyncio.run, go(make_app(explored, filter=1, at=(70, 60))))
+    assert len(set(seen)) == 2  # the window stayed, then centred again once
