@@ -6,13 +6,15 @@ resized up to 4000×3000), 4 filters. Goal: under 5 MB and 3 s for 12 MP.
 Each row runs, in fresh processes and in turn, ``convcli run IMAGE -f 4 -q`` (the same load and pass,
 printed as tables: what the report adds is the rest) and ``convcli report IMAGE -f 4 -o OUT.html``,
 and prints the median wall times, the report's slowest and its median CPU time (user + system, of
-convcli and its child processes: what the machine's load does not add), and the page's size. ``--quick`` skips the 12 MP row.
+convcli and its child processes: what the machine's load does not add), and the page's size.
+``--quick`` skips the 12 MP row.
 
-Measured 2026-12-07 on the shared 2-core machine (load average about 4.5), median of 2:
+Measured 2026-12-08 on the shared 2-core machine (load average 3.8-4.8), median of 5
+(docs/performance.md, "The report"):
 
-    input                run s  report s  page MB
-    sample 150×128        0.89      0.77     0.62
-    12 MP 4000×3000       2.17      2.72     4.41
+    input                run s  report s  max s  CPU s  page MB
+    sample 150×128        0.83      0.68   0.70   0.68     0.64
+    12 MP 4000×3000       1.47      1.76   1.82   1.80     4.43
 
 The 12 MP page holds 2.5 MB of exact input around the chosen position (``--data-budget``), not the
 36 MB photo; its 19 pictures are block means at 256 cells a side.
