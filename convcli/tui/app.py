@@ -9,6 +9,7 @@ A view: the maps are the result's (computed once, before the app starts); a key 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from rich.table import Table
@@ -95,7 +96,7 @@ class MapView(Widget):
         map seen before cost no drawing."""
         width, height = self.content_size
         key = self._key()
-        self.placed = map_layout(self.pointer, width, height)
+        self.placed = self._layout(width, height)
         kept = self._kept.get(key)
         if kept is None:
             console = self.app.console
@@ -110,6 +111,18 @@ class MapView(Widget):
         self._drawn = key
         self._cursor_line = None
         self._put_cursor()
+
+    def _layout(self, width: int, height: int) -> MapLayout:
+        """:func:`~convcli.tui.panels.map_layout`'s, except that the numbers view keeps its window while the
+        cursor moves inside it (as a pager scrolls), so that a move changes two lines, not every number;
+        a cursor leaving it, or a new size, centres it again. The rows shown are those below the title and
+        the column labels: the layout may hold a row more than the box shows (a centred cursor never is there)."""
+        lay, old, p = map_layout(self.pointer, width, height), self.placed, self.pointer
+        shown = min(lay.rows, height - 2)
+        if (p.numbers and old is not None and old.per_line == 1 and old == replace(lay, r0=old.r0, c0=old.c0)
+                and old.r0 <= p.row < old.r0 + shown and old.c0 <= p.col < old.c0 + old.cols):
+            return old
+        return lay
 
     def _put_cursor(self) -> None:
         """The cursor's heatmap line drawn with the cursor, the line it left without it; each refreshed."""
@@ -136,12 +149,35 @@ class MapView(Widget):
 
     def show(self) -> None:
         """Repaint what the pointer's last change altered: the two cursor lines after a move on the heatmap,
-        else the whole map."""
+        the lines that differ after a move within the numbers view's window, else the whole map."""
+        if self._numbers_moved():
+            return
         if self._drawn != self._key() or self.placed is None or self._cursor_line is None:
             self._drawn = None
             self.refresh()
             return
         self._put_cursor()
+
+    def _numbers_moved(self) -> bool:
+        """In the numbers view after a move that keeps its window: the map drawn again, and only the lines
+        that differ (the cursor's old and new rows) kept and repainted. False (nothing done) otherwise."""
+        drawn, key, placed = self._drawn, self._key(), self.placed
+        if drawn is None or placed is None or not self.pointer.numbers or drawn[:-2] != key[:-2]:
+            return False
+        if self._layout(*self.content_size) != placed:  # the window scrolled: every line
+            return False
+        before = self._strips
+        self._draw()
+        if len(before) != len(self._strips):
+            self.refresh()
+            return True
+        width = self.content_size.width
+        for y, (old, new) in enumerate(zip(before, self._strips, strict=True)):
+            if old == new:
+                self._strips[y] = old
+            else:
+                self.refresh(Region(0, y, width, 1))
+        return True
 
     def render_line(self, y: int) -> Strip:
         if self._drawn != self._key():
@@ -220,17 +256,24 @@ class ExploreApp(App[None]):
         self.call_after_refresh(self._warm)
 
     def _warm(self) -> None:
-        """Once the first frame is drawn: every other filter's heatmap cells at the drawn size, made in a
-        thread while the user looks (on a 12 MP photo each is a pass over its map: ``]`` waited for it)."""
+        """Once the first frame is drawn, in a thread while the user looks: what a first key would wait
+        for, each a pass over a map (on a 12 MP photo a tenth of a second or more): this filter's exact
+        range for the numbers view (``t``), the other filters' heatmap cells (``]``), then each filter's
+        pre-activation cells and range (``p``)."""
         placed = self.query_one(MapView).placed
         if placed is None or self.pointer.numbers:
             return
-        k, result, cells = placed.k, self.pointer.result, self.cells
-        others = [f for f in range(result.layer.filters) if f != self.pointer.filter]
+        k, result, cells, first = placed.k, self.pointer.result, self.cells, self.pointer.filter
+        order = [first] + [f for f in range(result.layer.filters) if f != first]
 
         def warm() -> None:
-            for f in others:
+            cells.scale(Pointer(result, filter=first))
+            for f in order[1:]:
                 cells.lines(Pointer(result, filter=f), k)
+            for pre in (False, True):
+                for f in order:
+                    cells.lines(Pointer(result, filter=f, pre=pre), k)
+                    cells.scale(Pointer(result, filter=f, pre=pre))
 
         self.run_worker(warm, thread=True, exit_on_error=False, name="warm the heatmaps")
 

@@ -104,3 +104,54 @@ def test_the_kept_lines_follow_a_change_of_theme(explored, in_thread):
     fresh = in_thread(asyncio.run, go(fresh_app, None))
     dark = in_thread(asyncio.run, go(make_app(explored, filter=1, at=(70, 60)), None))
     assert changed == fresh and changed != dark
+
+
+
+def window_after(app: ExploreApp, keys: list[str]):
+    """The numbers view's window (the map's layout) after ``keys``."""
+    async def go():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press(*keys)
+            await pilot.pause()
+            return app.query_one(MapView).placed
+
+    return asyncio.run(go())
+
+
+def test_a_move_in_the_numbers_view_repaints_the_two_cursor_lines(explored, in_thread):
+    _, _, changed, layouts, differ = in_thread(screens, make_app(explored, filter=1, at=(70, 60)), ["t", "down", "down"])
+    # the window stays while the cursor is inside it: the row it left and the row it is on
+    assert changed == differ == [changed[0], changed[0] + 1]
+    assert layouts and not any(layouts)
+
+
+def test_the_numbers_window_stays_while_the_cursor_is_inside_and_centres_again_when_it_leaves(explored, in_thread):
+    opened = in_thread(window_after, make_app(explored, filter=1, at=(70, 60)), ["t"])
+    assert (opened.r0, opened.c0) == (70 - opened.rows // 2, 60 - opened.cols // 2)  # centred
+    inside = in_thread(window_after, make_app(explored, filter=1, at=(70, 60)), ["t", "down", "shift+right"])
+    assert inside == opened
+    steps = opened.c0 + opened.cols - 60  # one column past the window's right edge
+    app = make_app(explored, filter=1, at=(70, 60))
+    left = in_thread(window_after, app, ["t", *["shift+right"] * steps])
+    assert app.pointer.col == opened.c0 + opened.cols
+    assert (left.r0, left.c0) == (70 - left.rows // 2, app.pointer.col - left.cols // 2)
+
+
+def test_the_cursor_in_the_numbers_view_is_always_on_a_line_shown(explored, in_thread):
+    async def go(app: ExploreApp):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("t")
+            view = app.query_one(MapView)
+            seen = []
+            for _ in range(30):  # down past the window's last row shown
+                await pilot.press("down")
+                await pilot.pause()
+                lay = view.placed
+                y = 2 + app.pointer.row - lay.r0  # below the title and the column labels
+                seen.append(lay.r0)
+                assert 0 <= y < view.content_size.height
+                assert any(seg.style is not None and seg.style.reverse for seg in view._strips[y])  # noqa: SLF001
+            return seen
+
+    seen = in_thread(asyncio.run, go(make_app(explored, filter=1, at=(70, 60))))
+    assert len(set(seen)) == 2  # the window stayed, then centred again once
