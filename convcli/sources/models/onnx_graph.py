@@ -167,8 +167,7 @@ def read(name: str) -> Listing:
     inputs, nodes = named(graph, dims, consts)
     for inp in inputs:
         shape = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
-        # an image (N, C, H, W), a signal (N, C, L) or a volume (N, C, D, H, W), read channels-last
-        if 3 <= len(shape) <= 5 and onnx_shapes.channels_last(graph, inp.name):
+        if 3 <= len(shape) <= 5 and onnx_shapes.channels_last(graph, inp.name):  # (N, C, *S) read as (*S, C)
             hwc: tuple[int | None, ...] = tuple(shape[1:])
             notes.append(f"ONNX: the input {shown(inp.name)!r} is channels-last (N, …, C): a Transpose to NC… "
                          "reads it")
