@@ -67,10 +67,11 @@ def map_layout(pointer: Pointer, width: int, height: int) -> MapLayout:
         k = block_factor((h, w), 2 * (height - 1), width)
         return MapLayout(k, 0, 0, -(-h // k), -(-w // k), 1, 2, 1, 0)
     left = len(str(h - 1)) + 1  # the row labels
-    rows, cols = min(h, height - 1), min(w, max(1, (width - left) // NUMBER_COLUMNS))
+    # below the title and the column labels: two lines
+    rows, cols = max(1, min(h, height - 2)), min(w, max(1, (width - left) // NUMBER_COLUMNS))
     r0 = min(max(pointer.row - rows // 2, 0), h - rows)
     c0 = min(max(pointer.col - cols // 2, 0), w - cols)
-    return MapLayout(1, r0, c0, rows, cols, NUMBER_COLUMNS, 1, 1, left)
+    return MapLayout(1, r0, c0, rows, cols, NUMBER_COLUMNS, 1, 2, left)
 
 
 class MapCells:

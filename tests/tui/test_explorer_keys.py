@@ -203,3 +203,23 @@ def test_with_precision_the_side_panel_shows_the_emulated_sum_where_the_trace_is
     assert "bfloat16 at output (0, 1)" in texts["trace"]
     for number in ("9984", "39936", "40448"):
         assert number in texts["trace"]
+
+
+def test_a_click_in_the_numbers_view_points_at_the_number_under_the_mouse(explored):
+    app = make_app(explored, at=(56, 60))
+
+    async def click(app, pilot):
+        await pilot.press("t")
+        await pilot.pause()
+        placed = app.query_one(MapView).placed
+        # the title and the column labels, then the window's third row (line 4); the widget's padding
+        # column, the row labels and one number, then the second number
+        await pilot.click(MapView, offset=(1 + placed.left + placed.cell_w + 1, 2 + 2))
+        return placed, (app.pointer.row, app.pointer.col)
+
+    placed, where = drive(app, then=click)
+    assert placed.top == 2
+    assert where == (placed.r0 + 2, placed.c0 + 1)
+    texts = drive(make_app(explored, at=(56, 60)), "t", then=screen_texts)
+    last = texts["map"].splitlines()[placed.rows + 1]  # the window's last row is on screen, labelled
+    assert last.split()[0] == str(placed.r0 + placed.rows - 1)
