@@ -25,7 +25,15 @@ from convcli import reads
 from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import sniff
-from convcli.sources.models import bounds, onnx_consts, onnx_conv1d, onnx_proto, onnx_shapes, tensors
+from convcli.sources.models import (
+    bounds,
+    onnx_consts,
+    onnx_conv1d,
+    onnx_functions,
+    onnx_proto,
+    onnx_shapes,
+    tensors,
+)
 from convcli.sources.models.install import missing
 from convcli.text import shown
 
@@ -110,7 +118,8 @@ def graph_constants(graph: Any) -> onnx_consts.Constants:
 
 def load(name: str) -> tuple[Any, Any]:
     """The onnx module (:func:`convcli.sources.models.onnx_proto.module`: the package, or its light
-    stand-in) and the model, its external data not loaded."""
+    stand-in) and the model, its external data not loaded, its local functions inlined
+    (:func:`convcli.sources.models.onnx_functions.inline`: each inlined node named by its path)."""
     try:
         onnx = onnx_proto.module()
     except ImportError:
@@ -124,6 +133,10 @@ def load(name: str) -> tuple[Any, Any]:
             raise
         raise LoadError(f"{name}: not a readable ONNX model ({shown(sniff.reason(exc)).splitlines()[0][:160]})") from None
     _check_names(name, model.graph)
+    if onnx_functions.calls_functions(model):
+        model = onnx_functions.inline(name, model)
+        onnx = onnx_proto.full()
+        _check_names(name, model.graph)
     return onnx, model
 
 
@@ -188,8 +201,39 @@ def read(name: str) -> Listing:
         layers.append(layer)
         for out in node.output:
             producer[out] = lname
+        layers += _control_flow_layers(name, lname, node, dims, onnx, consts, counts, counted)
     return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW", *notes),
                    shapes=partial(layer_shapes, name))
+
+
+def _control_flow_layers(name: str, lname: str, node: Any, dims: dict[str, tuple[int, ...]], onnx: Any,
+                         consts: onnx_consts.Constants, counts: onnx_consts.Counts, counted: set[str]) -> list[ModelLayer]:
+    """The Convs inside ``node``'s control-flow bodies (If, Loop, Scan), named by their path: each reads
+    ``node`` (its input depends on the control flow) and the initializers of the graph and its bodies."""
+    out: list[ModelLayer] = []
+    for path, _, inner, inits in onnx_functions.control_flow([(lname, node)]):
+        known = {**dims, **{t.name: tuple(int(d) for d in t.dims) for t in inits}}
+        for t in inits:  # a body's own weights count as the graph's do
+            if t.data_type in FLOAT_TYPES:
+                counts.floats.setdefault(t.name, prod(int(d) for d in t.dims))
+        reads = {x: lname for x in inner.input if x and x not in known}
+        try:
+            layer = counts.counted(_layer(inner, path, known, reads, onnx, consts), inner, counted)
+        except (ValueError, TypeError, IndexError, OverflowError) as exc:
+            raise LoadError(f"{name}: node {shown(path)!r} ({shown(inner.op_type)}): {shown(str(exc))}") from None
+        except LoadError as exc:
+            raise LoadError(f"{name}: node {shown(path)!r} ({shown(inner.op_type)}): {exc.message}") from None
+        bounds.check_layer(name, layer, "onnx")
+        out.append(layer)
+    return out
+
+
+def control_flow_owner(name: str, layer: str) -> str | None:
+    """The listed node (If, Loop, Scan) whose body holds the Conv ``layer``, or None where ``layer`` is
+    no such Conv of the model ``name``."""
+    _, model = load(name)
+    nodes = named_nodes(model.graph)
+    return next((owner for path, owner, _, _ in onnx_functions.control_flow(list(nodes)) if path == layer), None)
 
 
 def layer_shapes(name: str, size: tuple[int, ...]) -> Mapping[str, tuple[int, ...]]:
@@ -382,12 +426,19 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
 
     onnx, model = load(name)
     graph = model.graph
-    node = next((n for lname, n in named_nodes(graph) if lname == want.layer.name), None)
+    listed = list(named_nodes(graph))
+    node = next((n for lname, n in listed if lname == want.layer.name), None)
+    inits = {t.name: t for t in graph.initializer}
+    if node is None:  # a Conv inside an If/Loop/Scan body: its weights are the graph's or its bodies'
+        inner = next(((n, here) for path, _, n, here in onnx_functions.control_flow(listed)
+                      if path == want.layer.name), None)
+        if inner is not None:
+            node = inner[0]
+            inits |= {t.name: t for t in inner[1]}
     if node is None or node.op_type not in ("Conv", "ConvTranspose"):
         raise want.error("the graph holds no Conv or ConvTranspose node of that name")
     consts = graph_constants(graph)
     inputs = [consts.source(x) for x in node.input if x]
-    inits = {t.name: t for t in graph.initializer}
     names = inputs[1:3]
     if not names or any(x not in inits for x in names):
         raise want.error("its weight or bias is not an initializer of the graph")
