@@ -83,39 +83,40 @@ def _check(name: str, model: Any) -> dict[_Key, Any]:
         if key in functions:
             raise LoadError(f"{name}: ONNX function {shown(fn.domain)}:{shown(fn.name)} is defined twice: refused")
         functions[key] = fn
-    callees = {key: [c for c in (_key(n) for n in _all_nodes(fn.node)) if c in functions]
-               for key, fn in functions.items()}
-    # size: the nodes a function is once inlined; depth: its deepest nesting of calls (post-order, a stack)
+    callees: dict[_Key, list[_Key]] = {}  # only of the functions the graph reaches, found on the way
+
+    def called(key: _Key) -> list[_Key]:
+        if key not in callees:
+            callees[key] = [_key(n) for n in _all_nodes(functions[key].node)]
+        return callees[key]
+
+    # size: the nodes a function is once inlined (post-order, on a stack as deep as the calls nest)
     size: dict[_Key, int] = {}
-    depth: dict[_Key, int] = {}
-    for root in functions:
+    for root in dict.fromkeys(k for k in (_key(n) for n in _all_nodes(model.graph.node)) if k in functions):
         if root in size:
             continue
         stack: list[tuple[_Key, int]] = [(root, 0)]
         on_path = {root}
         while stack:
             key, at = stack[-1]
-            nexts = callees[key]
+            nexts = called(key)
             if at < len(nexts):
                 stack[-1] = (key, at + 1)
                 callee = nexts[at]
+                if callee not in functions or callee in size:
+                    continue
                 if callee in on_path:
                     raise LoadError(f"{name}: ONNX function {shown(callee[0])}:{shown(callee[1])} calls itself "
                                     "(through its own nodes or another function's): a recursion, refused")
-                if callee not in size:
-                    if len(stack) >= MAX_DEPTH:
-                        raise LoadError(f"{name}: ONNX functions call each other more than {MAX_DEPTH} deep: "
-                                        "refused")
-                    stack.append((callee, 0))
-                    on_path.add(callee)
+                if len(stack) >= MAX_DEPTH:
+                    raise LoadError(f"{name}: ONNX functions call each other more than {MAX_DEPTH} deep: refused")
+                stack.append((callee, 0))
+                on_path.add(callee)
                 continue
             stack.pop()
             on_path.discard(key)
-            calls = [c for c in (_key(n) for n in _all_nodes(functions[key].node))]
-            size[key] = sum(size.get(c, 1) if c in functions else 1 for c in calls)
-            depth[key] = 1 + max((depth[c] for c in calls if c in functions), default=0)
-            if depth[key] > MAX_DEPTH:
-                raise LoadError(f"{name}: ONNX functions call each other more than {MAX_DEPTH} deep: refused")
+            calls = [c for c in nexts if c in functions]
+            size[key] = len(nexts) - len(calls) + sum(size[c] for c in calls)
             if size[key] > MAX_NODES:
                 raise LoadError(f"{name}: an ONNX function holds more than {MAX_NODES:,} nodes once its calls are "
                                 "inlined: refused")

@@ -419,6 +419,20 @@ def _values(name: str, tensor: Any, folder: str, onnx: Any, want: tensors.Want, 
     return value.astype("float32") if dtype == "bfloat16" else value
 
 
+def _constant_tensor(graph: Any, out: str, onnx: Any) -> Any:
+    """The tensor of the ``Constant`` node (its ``value`` attribute) that makes ``out``, named ``out``; None if none."""
+    for node in graph.node:
+        if node.op_type == "Constant" and list(node.output) == [out]:
+            attr = next((a for a in node.attribute if a.name == "value" and a.HasField("t")), None)
+            if attr is None:
+                return None
+            tensor = onnx.TensorProto()
+            tensor.CopyFrom(attr.t)
+            tensor.name = out
+            return tensor
+    return None
+
+
 def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
     """A Conv node's ``W`` initializer as a Keras kernel (``(F, C/g, kh, kw)`` → ``(kh, kw, C/g, F)``)
     and its ``B``; only the two are converted (the protobuf itself is parsed whole: it has no index)."""
@@ -428,7 +442,7 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
     graph = model.graph
     listed = list(named_nodes(graph))
     node = next((n for lname, n in listed if lname == want.layer.name), None)
-    inits = {t.name: t for t in graph.initializer}
+    inits: dict[str, Any] = {t.name: t for t in graph.initializer}
     if node is None:  # a Conv inside an If/Loop/Scan body: its weights are the graph's or its bodies'
         inner = next(((n, here) for path, _, n, here in onnx_functions.control_flow(listed)
                       if path == want.layer.name), None)
@@ -440,7 +454,10 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
     consts = graph_constants(graph)
     inputs = [consts.source(x) for x in node.input if x]
     names = inputs[1:3]
-    if not names or any(x not in inits for x in names):
+    for x in names:  # a weight held by a Constant node (a function's own weights, once inlined)
+        if x not in inits:
+            inits[x] = _constant_tensor(graph, x, onnx)
+    if not names or any(inits[x] is None for x in names):
         raise want.error("its weight or bias is not an initializer of the graph")
     want.count(len(names))
     folder = os.path.dirname(os.path.abspath(name))
