@@ -14,15 +14,19 @@ inlined, or a function without a domain (it would stand for a standard operator)
 one line.
 
 :func:`control_flow` yields the Conv nodes inside ``If``/``Loop``/``Scan`` bodies (and deeper), named
-``If_3/then_branch/conv``: listed, never run (their input depends on the control flow).
+``If_3/then_branch/conv``: listed (:func:`body_layers`), their weights read (:func:`find`), never run
+(their input depends on the control flow: :func:`owner` names the node that holds one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from math import prod
 from typing import Any
 
 from convcli.errors import LoadError
+from convcli.layer.model import ModelLayer
+from convcli.sources.models import bounds, onnx_consts
 from convcli.text import shown
 
 #: Calls nested deeper than this are refused (exporters nest one call per module level).
@@ -195,3 +199,71 @@ def control_flow(nodes: list[tuple[str, Any]]) -> Iterator[tuple[str, str, Any, 
                     yield path, lname, inner, here
                 if any(True for _ in _subgraphs(inner)):
                     stack.append((path, _subgraphs(inner), here))
+
+
+def constant_tensor(graph: Any, out: str, onnx: Any) -> Any:
+    """The tensor of the ``Constant`` node (its ``value`` attribute) that makes ``out``, named ``out``; None if none."""
+    for node in graph.node:
+        if node.op_type == "Constant" and list(node.output) == [out]:
+            attr = next((a for a in node.attribute if a.name == "value" and a.HasField("t")), None)
+            if attr is None:
+                return None
+            tensor = onnx.TensorProto()
+            tensor.CopyFrom(attr.t)
+            tensor.name = out
+            return tensor
+    return None
+
+
+def owner(listed: list[tuple[str, Any]], layer: str) -> str | None:
+    """The listed node (If, Loop, Scan) whose body holds the Conv ``layer``; None where none does."""
+    return next((own for path, own, _, _ in control_flow(listed) if path == layer), None)
+
+
+def body_layers(name: str, lname: str, node: Any, dims: dict[str, tuple[int, ...]], counts: onnx_consts.Counts,
+                counted: set[str], build: Callable[[Any, str, dict[str, tuple[int, ...]], dict[str, str]], ModelLayer]
+                ) -> list[ModelLayer]:
+    """The Convs inside ``node``'s control-flow bodies (If, Loop, Scan), named by their path, each built by
+    ``build(node, path, dims, producers)`` (the listing's own): each reads ``node`` (its input depends on
+    the control flow) and the initializers of the graph and its bodies, counted as the graph's are."""
+    out: list[ModelLayer] = []
+    for path, _, inner, inits in control_flow([(lname, node)]):
+        known = {**dims, **{t.name: tuple(int(d) for d in t.dims) for t in inits}}
+        for t in inits:  # a body's own weights count as the graph's do
+            if t.data_type in onnx_consts.FLOAT_TYPES:
+                counts.floats.setdefault(t.name, prod(int(d) for d in t.dims))
+        reads = {x: lname for x in inner.input if x and x not in known}
+        try:
+            layer = counts.counted(build(inner, path, known, reads), inner, counted)
+        except (ValueError, TypeError, IndexError, OverflowError) as exc:
+            raise LoadError(f"{name}: node {shown(path)!r} ({shown(inner.op_type)}): {shown(str(exc))}") from None
+        except LoadError as exc:
+            raise LoadError(f"{name}: node {shown(path)!r} ({shown(inner.op_type)}): {exc.message}") from None
+        bounds.check_layer(name, layer, "onnx")
+        out.append(layer)
+    return out
+
+
+def find(graph: Any, listed: list[tuple[str, Any]], layer: str) -> tuple[Any, dict[str, Any]]:
+    """The node of the listed ``layer`` (also a Conv inside a control-flow body) or None, and the
+    initializers it may read by name (the graph's, and those of the bodies around it)."""
+    inits: dict[str, Any] = {t.name: t for t in graph.initializer}
+    node = next((n for lname, n in listed if lname == layer), None)
+    if node is None:
+        inner = next(((n, here) for path, _, n, here in control_flow(listed) if path == layer), None)
+        if inner is not None:
+            node = inner[0]
+            inits |= {t.name: t for t in inner[1]}
+    return node, inits
+
+
+def check_names(name: str, graph: Any) -> None:
+    """Refuse a graph (its functions inlined) with a name that is not text: protobuf hands a string
+    field that is not UTF-8 back as bytes, which no name of a listing may be."""
+    names = [*(t.name for t in graph.initializer), *(v.name for v in graph.input), *(v.name for v in graph.output)]
+    for node in graph.node:
+        names += [node.name, node.op_type, *node.input, *node.output, *(a.name for a in node.attribute)]
+    bad = next((n for n in names if not isinstance(n, str)), None)
+    if bad is not None:
+        raise LoadError(f"{name}: not a readable ONNX model (a name that is not UTF-8 text: "
+                        f"{shown(repr(bad))[:80]})")

@@ -25,15 +25,8 @@ from convcli import reads
 from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import sniff
-from convcli.sources.models import (
-    bounds,
-    onnx_consts,
-    onnx_conv1d,
-    onnx_functions,
-    onnx_proto,
-    onnx_shapes,
-    tensors,
-)
+from convcli.sources.models import bounds, onnx_consts, onnx_conv1d, onnx_proto, onnx_shapes, tensors
+from convcli.sources.models import onnx_functions as functions
 from convcli.sources.models.install import missing
 from convcli.text import shown
 
@@ -117,9 +110,8 @@ def graph_constants(graph: Any) -> onnx_consts.Constants:
 
 
 def load(name: str) -> tuple[Any, Any]:
-    """The onnx module (:func:`convcli.sources.models.onnx_proto.module`: the package, or its light
-    stand-in) and the model, its external data not loaded, its local functions inlined
-    (:func:`convcli.sources.models.onnx_functions.inline`: each inlined node named by its path)."""
+    """The onnx module (:func:`convcli.sources.models.onnx_proto.module`: the package, or its light stand-in)
+    and the model, its external data not loaded, its local functions inlined (:mod:`.onnx_functions`)."""
     try:
         onnx = onnx_proto.module()
     except ImportError:
@@ -132,24 +124,10 @@ def load(name: str) -> tuple[Any, Any]:
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
         raise LoadError(f"{name}: not a readable ONNX model ({shown(sniff.reason(exc)).splitlines()[0][:160]})") from None
-    _check_names(name, model.graph)
-    if onnx_functions.calls_functions(model):
-        model = onnx_functions.inline(name, model)
-        onnx = onnx_proto.full()
-        _check_names(name, model.graph)
+    if functions.calls_functions(model):  # the package's inliner: the package's messages
+        model, onnx = functions.inline(name, model), onnx_proto.full()
+    functions.check_names(name, model.graph)
     return onnx, model
-
-
-def _check_names(name: str, graph: Any) -> None:
-    """Refuse a graph with a name that is not text: protobuf hands a string field that is not UTF-8
-    back as bytes, which no name of a listing may be."""
-    names = [*(t.name for t in graph.initializer), *(v.name for v in graph.input), *(v.name for v in graph.output)]
-    for node in graph.node:
-        names += [node.name, node.op_type, *node.input, *node.output, *(a.name for a in node.attribute)]
-    bad = next((n for n in names if not isinstance(n, str)), None)
-    if bad is not None:
-        raise LoadError(f"{name}: not a readable ONNX model (a name that is not UTF-8 text: "
-                        f"{shown(repr(bad))[:80]})")
 
 
 def read(name: str) -> Listing:
@@ -201,39 +179,9 @@ def read(name: str) -> Listing:
         layers.append(layer)
         for out in node.output:
             producer[out] = lname
-        layers += _control_flow_layers(name, lname, node, dims, onnx, consts, counts, counted)
+        layers += functions.body_layers(name, lname, node, dims, counts, counted, partial(_layer, onnx=onnx, consts=consts))
     return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW", *notes),
                    shapes=partial(layer_shapes, name))
-
-
-def _control_flow_layers(name: str, lname: str, node: Any, dims: dict[str, tuple[int, ...]], onnx: Any,
-                         consts: onnx_consts.Constants, counts: onnx_consts.Counts, counted: set[str]) -> list[ModelLayer]:
-    """The Convs inside ``node``'s control-flow bodies (If, Loop, Scan), named by their path: each reads
-    ``node`` (its input depends on the control flow) and the initializers of the graph and its bodies."""
-    out: list[ModelLayer] = []
-    for path, _, inner, inits in onnx_functions.control_flow([(lname, node)]):
-        known = {**dims, **{t.name: tuple(int(d) for d in t.dims) for t in inits}}
-        for t in inits:  # a body's own weights count as the graph's do
-            if t.data_type in FLOAT_TYPES:
-                counts.floats.setdefault(t.name, prod(int(d) for d in t.dims))
-        reads = {x: lname for x in inner.input if x and x not in known}
-        try:
-            layer = counts.counted(_layer(inner, path, known, reads, onnx, consts), inner, counted)
-        except (ValueError, TypeError, IndexError, OverflowError) as exc:
-            raise LoadError(f"{name}: node {shown(path)!r} ({shown(inner.op_type)}): {shown(str(exc))}") from None
-        except LoadError as exc:
-            raise LoadError(f"{name}: node {shown(path)!r} ({shown(inner.op_type)}): {exc.message}") from None
-        bounds.check_layer(name, layer, "onnx")
-        out.append(layer)
-    return out
-
-
-def control_flow_owner(name: str, layer: str) -> str | None:
-    """The listed node (If, Loop, Scan) whose body holds the Conv ``layer``, or None where ``layer`` is
-    no such Conv of the model ``name``."""
-    _, model = load(name)
-    nodes = named_nodes(model.graph)
-    return next((owner for path, owner, _, _ in onnx_functions.control_flow(list(nodes)) if path == layer), None)
 
 
 def layer_shapes(name: str, size: tuple[int, ...]) -> Mapping[str, tuple[int, ...]]:
@@ -419,20 +367,6 @@ def _values(name: str, tensor: Any, folder: str, onnx: Any, want: tensors.Want, 
     return value.astype("float32") if dtype == "bfloat16" else value
 
 
-def _constant_tensor(graph: Any, out: str, onnx: Any) -> Any:
-    """The tensor of the ``Constant`` node (its ``value`` attribute) that makes ``out``, named ``out``; None if none."""
-    for node in graph.node:
-        if node.op_type == "Constant" and list(node.output) == [out]:
-            attr = next((a for a in node.attribute if a.name == "value" and a.HasField("t")), None)
-            if attr is None:
-                return None
-            tensor = onnx.TensorProto()
-            tensor.CopyFrom(attr.t)
-            tensor.name = out
-            return tensor
-    return None
-
-
 def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
     """A Conv node's ``W`` initializer as a Keras kernel (``(F, C/g, kh, kw)`` → ``(kh, kw, C/g, F)``)
     and its ``B``; only the two are converted (the protobuf itself is parsed whole: it has no index)."""
@@ -440,23 +374,13 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
 
     onnx, model = load(name)
     graph = model.graph
-    listed = list(named_nodes(graph))
-    node = next((n for lname, n in listed if lname == want.layer.name), None)
-    inits: dict[str, Any] = {t.name: t for t in graph.initializer}
-    if node is None:  # a Conv inside an If/Loop/Scan body: its weights are the graph's or its bodies'
-        inner = next(((n, here) for path, _, n, here in onnx_functions.control_flow(listed)
-                      if path == want.layer.name), None)
-        if inner is not None:
-            node = inner[0]
-            inits |= {t.name: t for t in inner[1]}
+    node, inits = functions.find(graph, list(named_nodes(graph)), want.layer.name)
     if node is None or node.op_type not in ("Conv", "ConvTranspose"):
         raise want.error("the graph holds no Conv or ConvTranspose node of that name")
     consts = graph_constants(graph)
     inputs = [consts.source(x) for x in node.input if x]
     names = inputs[1:3]
-    for x in names:  # a weight held by a Constant node (a function's own weights, once inlined)
-        if x not in inits:
-            inits[x] = _constant_tensor(graph, x, onnx)
+    inits |= {x: functions.constant_tensor(graph, x, onnx) for x in names if x not in inits}  # a Constant's
     if not names or any(inits[x] is None for x in names):
         raise want.error("its weight or bias is not an initializer of the graph")
     want.count(len(names))

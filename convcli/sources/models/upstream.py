@@ -291,7 +291,7 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | N
     if not frameworks.installed("onnxruntime"):
         raise LoadError(f"{name}: computing the input of layer {shown(layer.name)!r} needs the onnxruntime package: "
                         f"{ORT_INSTALL}, or pass that input as an array file (.npy, (H, W, C))")
-    from convcli.sources.models import onnx_graph, onnx_shapes
+    from convcli.sources.models import onnx_functions, onnx_graph, onnx_shapes
 
     try:
         model = onnx_graph.load(name)[1]
@@ -315,7 +315,7 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | N
     inputs, nodes = onnx_graph.named(graph, known)
     node = next((n for lname, n in nodes if lname == layer.name), None)
     if node is None:
-        owner = onnx_graph.control_flow_owner(name, layer.name)
+        owner = onnx_functions.owner(nodes, layer.name)
         if owner is not None:
             raise LoadError(f"{name}: layer {shown(layer.name)!r} sits inside the control flow of {shown(owner)!r}: its "
                             "input depends on which branch or iteration runs, so convcli does not compute it; pass "
