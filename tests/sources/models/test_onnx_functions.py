@@ -291,3 +291,21 @@ def test_a_call_that_does_not_fit_its_function_is_one_line(tmp_path: Path) -> No
     assert "Traceback" not in r.output
     if r.exit_code == 1:
         one_error(r.stderr, f"Error: {path}: ")
+
+
+def test_a_conv_inside_a_loop_body_is_listed_and_refused_on_an_image(tmp_path: Path) -> None:
+    body = h.make_graph([h.make_node("Identity", ["cond_in"], ["cond_out"]),
+                         h.make_node("Conv", ["v", "W"], ["v2"], name="conv", pads=[1, 1, 1, 1])], "body",
+                        [h.make_tensor_value_info("i", T.INT64, []), h.make_tensor_value_info("cond_in", T.BOOL, []),
+                         h.make_tensor_value_info("v", T.FLOAT, None)],
+                        [h.make_tensor_value_info("cond_out", T.BOOL, []), h.make_tensor_value_info("v2", T.FLOAT, None)])
+    path = tmp_path / "loop.onnx"
+    _model([h.make_node("Loop", ["trips", "", "X"], ["Y"], name="repeat", body=body)],
+           [_weights((3, 3, 3, 3), "W"), nh.from_array(np.array(2, np.int64), "trips")], [], path=path, domains=())
+    x = _image_nchw()
+    assert _ort(path, x).shape == x.shape  # a valid model: ONNX Runtime runs it
+    layers = {row["name"]: row for row in _layers(path)}
+    assert layers["repeat/body/conv"]["kind"] == "conv" and layers["repeat/body/conv"]["params"] == 81
+    r = invoke("run", IMAGE, "--model", path, "--layer", "repeat/body/conv", "-q")
+    assert r.exit_code == 1
+    one_error(r.stderr, "'repeat/body/conv'", "control flow of 'repeat'")
