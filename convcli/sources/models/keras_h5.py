@@ -109,6 +109,9 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
         import h5py
     except ImportError:
         raise missing("h5py", ".h5") from None
+    in_child = hdf5.arrays_in_child(name, "keras_h5", want)  # libhdf5 decodes the values in a child
+    if in_child is not None:
+        return in_child
     try:
         with h5py.File(name, "r") as f:
             group = hdf5.member(name, f, "model_weights", h5py)

@@ -297,6 +297,9 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
     """One layer's kernel and bias from ``model.weights.h5`` (``layers/<path>/vars/0``, ``1``): the
     layer's path found as :func:`layer_groups` finds it, the two datasets checked, then read alone."""
     h5py = _h5py()
+    in_child = hdf5.arrays_in_child(name, "keras_v3", want)  # libhdf5 decodes the values in a child
+    if in_child is not None:
+        return in_child
     with opened(name) as (config, fh):
         if fh is None:
             raise want.error(f"the archive holds no {WEIGHTS}, so no weights to read")
