@@ -105,10 +105,6 @@ def test_keras_reads_only_the_asked_layers_datasets(tmp_path: Path, monkeypatch:
         return original(self, key)
 
     monkeypatch.setattr(h5py.Dataset, "__getitem__", recording)
-    from convcli.sources.models import hdf5
-
-    # the values are read in a child process (hdf5.arrays_in_child): read here, where the reads are seen
-    monkeypatch.setattr(hdf5, "arrays_in_child", lambda *args: None)
     for path, listing in listings.items():
         read.clear()
         _, layer = find_layer(listing, "grouped")

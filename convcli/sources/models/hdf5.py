@@ -13,8 +13,8 @@ where it can crash the interpreter (a segmentation fault reading an attribute) o
 no signal ends it. So a listing is first read in a child process (:func:`read_in_child`, within
 :data:`READ_TIMEOUT` s, ``CONVCLI_READ_TIMEOUT`` to change it): a crash or a hang there is one
 ``Error:`` line naming the file, and only a file the child listed whole is read in convcli's process.
-A layer's weight values are read in such a child too (:func:`arrays_in_child`, the same budget):
-decoding a damaged chunk (a corrupt deflate stream, a filter libhdf5 does not have) runs libhdf5's
+A layer's chunked weight values are read in such a child too (:func:`arrays_in_child`, the same
+budget): decoding a damaged chunk (a corrupt deflate stream, a filter libhdf5 does not have) runs libhdf5's
 filters on the file's bytes; there, with libhdf5's plugin loading off, no filter library is looked
 for, and the arrays come back as one ``.npy`` of bytes and their checked shapes and dtypes.
 """
@@ -96,11 +96,14 @@ def _numpy_dtype(name: str) -> Any:
     return np.dtype(name)
 
 
-def arrays_in_child(name: str, reader: str, want: tensors.Want) -> tensors.Arrays | None:
-    """The layer's arrays (``reader.layer_arrays``) read in a child process, within the listing's budget:
-    a crash or a hang of libhdf5 decoding damaged weight data is one :class:`LoadError` naming the file.
-    None in that child (the reader reads in its own process)."""
-    if _in_child:
+def arrays_in_child(name: str, reader: str, want: tensors.Want, datasets: list[Any]) -> tensors.Arrays | None:
+    """The layer's arrays (``reader.layer_arrays``) read in a child process, within the listing's budget,
+    when one of its ``datasets`` is chunked (its values decoded through a chunk index and filters, which
+    the listing never read): a crash or a hang of libhdf5 on damaged weight data is one
+    :class:`LoadError` naming the file. None where the reader reads them itself: in that child, and
+    for contiguous or compact datasets (raw bytes at an offset the checked metadata gives; what Keras
+    writes)."""
+    if _in_child or not any(ds.chunks is not None for ds in datasets):
         return None
     import math
 

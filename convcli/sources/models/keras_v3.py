@@ -297,9 +297,6 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
     """One layer's kernel and bias from ``model.weights.h5`` (``layers/<path>/vars/0``, ``1``): the
     layer's path found as :func:`layer_groups` finds it, the two datasets checked, then read alone."""
     h5py = _h5py()
-    in_child = hdf5.arrays_in_child(name, "keras_v3", want)  # libhdf5 decodes the values in a child
-    if in_child is not None:
-        return in_child
     with opened(name) as (config, fh):
         if fh is None:
             raise want.error(f"the archive holds no {WEIGHTS}, so no weights to read")
@@ -312,7 +309,9 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
                     raise want.error(f"{WEIGHTS} holds no weights for it")
                 path, vars_ = groups[want.layer.name]
                 found = arrays_of(vars_, h5py, where)
-                return tensors.read_h5(want, [(f"layers/{path}/vars/{k}", ds) for k, ds in found])
+                in_child = hdf5.arrays_in_child(name, "keras_v3", want, [ds for _, ds in found])
+                return in_child if in_child is not None else tensors.read_h5(want, [(f"layers/{path}/vars/{k}", ds)
+                                                                                   for k, ds in found])
         except LoadError:
             raise
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:

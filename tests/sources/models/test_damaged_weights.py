@@ -1,8 +1,8 @@
 """Damaged weight data (a chunk whose deflate stream is corrupt, a filter libhdf5 does not have) in a
 legacy ``.h5`` or a ``.keras``: the listing reads (only metadata), exploring the layer is one
 ``Error:`` line, exit 1, in bounded time. A layer's values are decoded by libhdf5 in a child process
-(convcli.sources.models.hdf5.arrays_in_child), its filter plugins off: a crash or a hang there is
-one line too. The two ``.h5`` fixtures in ``damaged/`` are :func:`damaged_h5`'s, committed."""
+(convcli.sources.models.hdf5.arrays_in_child) when it is chunked, its filter plugins off: a crash or
+a hang there is one line too. The two ``.h5`` fixtures in ``damaged/`` are :func:`damaged_h5`'s, committed."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def test_a_crash_or_a_hang_reading_the_weights_is_one_line(tmp_path: Path, monke
     """What the child's end would look like (libhdf5 killed by SIGSEGV; stopped at the budget)."""
     from convcli.sources.models import child
 
-    path = legacy_h5(tmp_path / "m.h5")
+    path = legacy_h5(tmp_path / "m.h5", edit=lambda f: _chunked(f, KERNEL, "gzip"))  # chunked: read in a child
     real = child.run
 
     def crashes(task: str, *args: Any, **kw: Any) -> Any:
@@ -148,7 +148,7 @@ def test_arrays_from_the_child_are_checked(tmp_path: Path, monkeypatch: pytest.M
     """An answer that does not hold the bytes it says (a child cut short) is refused, not read past."""
     from convcli.sources.models import child
 
-    path = legacy_h5(tmp_path / "m.h5")
+    path = legacy_h5(tmp_path / "m.h5", edit=lambda f: _chunked(f, KERNEL, "gzip"))
     real = child.run
 
     def short(task: str, *args: Any, **kw: Any) -> Any:
@@ -157,6 +157,25 @@ def test_arrays_from_the_child_are_checked(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setattr(child, "run", short)
     _explore_refused(path, tmp_path, ".h5", "fewer bytes than its arrays take")
+
+
+def test_contiguous_weights_are_read_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Keras writes (contiguous datasets: raw bytes at an offset the listed metadata gives) starts
+    no child: exploring a layer stays as fast as it was."""
+    from convcli.sources.models import child
+
+    path = legacy_h5(tmp_path / "m.h5")
+    real = child.run
+    tasks: list[str] = []
+
+    def recording(task: str, *args: Any, **kw: Any) -> Any:
+        tasks.append(task)
+        return real(task, *args, **kw)
+
+    monkeypatch.setattr(child, "run", recording)
+    r = invoke("run", small_image(tmp_path), "--model", path, "--layer", "conv", "-q")
+    assert r.exit_code == 0, r.output
+    assert not any(t.endswith(":arrays_task") for t in tasks) and any(t.endswith(":listing_task") for t in tasks)
 
 
 def test_in_keras_archive_helpers_agree(tmp_path: Path) -> None:
