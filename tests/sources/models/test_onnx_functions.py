@@ -126,7 +126,9 @@ def test_nested_calls_are_named_by_their_whole_path_and_weights_inside_count_onc
                                    atol=1e-4 * float(np.abs(want).max()))
 
 
-def test_torch_export_modules_as_functions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("every", [False, True])
+def test_torch_export_modules_as_functions(tmp_path: Path, every: bool) -> None:
+    """Block as a function, or every module (the Sequential calling Block calling Conv2d and ReLU)."""
     torch = pytest.importorskip("torch")
 
     class Block(torch.nn.Module):
@@ -146,7 +148,7 @@ def test_torch_export_modules_as_functions(tmp_path: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(model, (torch.rand(1, 3, 16, 16),), str(path), dynamo=False,
-                              export_modules_as_functions={Block}, opset_version=17)
+                              export_modules_as_functions=True if every else {Block}, opset_version=17)
     except Exception as exc:  # noqa: BLE001 - an exporter without the option: nothing to check here
         pytest.skip(f"torch cannot export modules as functions here ({type(exc).__name__})")
     assert onnx.load(str(path)).functions, "the exporter wrote no function"
