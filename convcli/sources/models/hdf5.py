@@ -13,10 +13,16 @@ where it can crash the interpreter (a segmentation fault reading an attribute) o
 no signal ends it. So a listing is first read in a child process (:func:`read_in_child`, within
 :data:`READ_TIMEOUT` s, ``CONVCLI_READ_TIMEOUT`` to change it): a crash or a hang there is one
 ``Error:`` line naming the file, and only a file the child listed whole is read in convcli's process.
+A layer's chunked weight values are read in such a child too (:func:`arrays_in_child`, the same
+budget): decoding a damaged chunk (a corrupt deflate stream, a filter libhdf5 does not have) runs libhdf5's
+filters on the file's bytes; there, with libhdf5's plugin loading off, no filter library is looked
+for, and the arrays come back as one ``.npy`` of bytes and their checked shapes and dtypes.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from convcli.errors import LoadError
@@ -24,6 +30,8 @@ from convcli.text import shown
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from convcli.sources.models import tensors
 
 REFUSED = "refused: convcli reads only the file's own data"
 #: The readers whose listing a child reads first (:func:`read_in_child`), and what they read with libhdf5.
@@ -72,6 +80,98 @@ def listing_task(x: np.ndarray, folder: str, *, name: str, reader: str) -> tuple
     _in_child = True
     importlib.import_module(f"convcli.sources.models.{reader}").read(name)
     return x, {"listed": True}
+
+
+#: The float dtypes a weight may come back from the child as (``tensors.FLOATS``' names).
+_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def _numpy_dtype(name: str) -> Any:
+    import numpy as np
+
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def arrays_in_child(name: str, reader: str, want: tensors.Want, datasets: list[Any]) -> tensors.Arrays | None:
+    """The layer's arrays (``reader.layer_arrays``) read in a child process, within the listing's budget,
+    when one of its ``datasets`` is chunked (its values decoded through a chunk index and filters, which
+    the listing never read): a crash or a hang of libhdf5 on damaged weight data is one
+    :class:`LoadError` naming the file. None where the reader reads them itself: in that child, and
+    for contiguous or compact datasets (raw bytes at an offset the checked metadata gives; what Keras
+    writes)."""
+    if _in_child or not any(ds.chunks is not None for ds in datasets):
+        return None
+    import math
+
+    import numpy as np
+
+    from convcli.sources.models import child, tensors
+
+    what = READERS[reader]
+    seconds = child.budget(READ_TIMEOUT_ENV, READ_TIMEOUT, "reading a model file's listing may take")
+    args = {"name": name, "reader": reader, "layer": want.layer.name, "kernel": list(want.kernel),
+            "bias": None if want.bias is None else list(want.bias),
+            "pointwise": None if want.pointwise is None else list(want.pointwise)}
+    try:
+        raw, answer = child.run("convcli.sources.models.hdf5:arrays_task", args, np.zeros(0, np.uint8),
+                                seconds=seconds)
+    except child.OverBudget:
+        raise want.error(f"{what}not readable: reading its weights took more than {seconds:g} s and was stopped "
+                         f"(a damaged file?; {READ_TIMEOUT_ENV} sets the seconds)") from None
+    except child.Died as exc:
+        how = f"crashed (signal {-exc.rc})" if exc.rc < 0 else f"ended with exit code {exc.rc}"
+        raise want.error(f"{what}not readable: libhdf5 {how} reading its weights (a damaged file?)") from None
+    # the child's own answer, checked all the same: float dtypes, whole shapes, the bytes they take
+    parts, out, at = answer.get("arrays"), [], 0
+    data = raw.tobytes() if raw.dtype == np.uint8 and raw.ndim == 1 else b""
+    if not isinstance(parts, list) or not 1 <= len(parts) <= 3:
+        raise want.error("the process reading its weights gave no arrays")
+    for part in parts:
+        shape, dtype = part.get("shape") if isinstance(part, dict) else None, part.get("dtype") if isinstance(part, dict) else None
+        if dtype not in _DTYPES or not isinstance(shape, list) or not all(isinstance(v, int) and v >= 0 for v in shape):
+            raise want.error("the process reading its weights gave an array convcli cannot take")
+        size = math.prod(shape) * tensors.FLOATS[dtype]
+        if at + size > len(data) or size > tensors.LIMIT:
+            raise want.error("the process reading its weights gave fewer bytes than its arrays take")
+        out.append(np.frombuffer(data, _numpy_dtype(dtype), math.prod(shape), at).reshape(shape).copy())
+        at += size
+    if want.pointwise is not None and len(out) > 1:
+        want.extra["pointwise_kernel"] = out.pop(1)
+    return out[0], out[1] if len(out) > 1 else None, str(answer.get("where", "")), str(answer.get("dtype", ""))
+
+
+def arrays_task(x: np.ndarray, folder: str, *, name: str, reader: str, layer: str, kernel: list[int],
+                bias: list[int] | None, pointwise: list[int] | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """In the child of :func:`arrays_in_child`: the layer's arrays read by ``reader`` (libhdf5's plugin
+    loading off: ``HDF5_PLUGIN_PRELOAD=::``), as one array of their bytes and ``{"arrays": [{"shape", "dtype"}, ...], "where", "dtype"}``
+    (the kernel, the pointwise kernel if any, the bias if any)."""
+    import importlib
+
+    import numpy as np
+
+    from convcli.layer.model import ModelLayer
+    from convcli.sources.models import tensors
+
+    global _in_child
+    if reader not in READERS:
+        raise LoadError(f"{name}: no HDF5 reader {shown(reader)!r}")
+    _in_child = True
+    if "h5py" not in sys.modules:  # libhdf5 reads it when it starts: "::" turns plugin loading off
+        os.environ["HDF5_PLUGIN_PRELOAD"] = "::"  # a filter the file names is never looked for as a library
+    # the layer by its name alone: the readers use the listing's layer for its name (their messages)
+    want = tensors.Want(name, ModelLayer(layer, "conv", "Conv2D"), tuple(kernel),
+                        None if bias is None else tuple(bias), None if pointwise is None else tuple(pointwise))
+    k, b, where, dtype = importlib.import_module(f"convcli.sources.models.{reader}").layer_arrays(name, want)
+    arrays = [k, *([want.extra["pointwise_kernel"]] if "pointwise_kernel" in want.extra else []), *([] if b is None else [b])]
+    if any(a.dtype.name not in _DTYPES for a in arrays):
+        raise want.error("read values that are not floats")
+    data = b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)
+    return np.frombuffer(data, np.uint8), {"arrays": [{"shape": list(a.shape), "dtype": a.dtype.name} for a in arrays],
+                                           "where": where, "dtype": dtype}
 
 
 def member(model: str, group: Any, path: str, h5py: Any) -> Any | None:

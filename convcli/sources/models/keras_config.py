@@ -19,6 +19,7 @@ from convcli.layer import model as lm
 from convcli.layer.spec import LayerConfigError
 from convcli.sources.models import bounds
 from convcli.sources.models import keras_values as values
+from convcli.sources.models.keras_nested import calls_note
 from convcli.text import shown
 
 CONV_CLASSES = {
@@ -343,7 +344,7 @@ class _Lister:
             raise LoadError(f"{self.model}: the nested model {shown(full)!r} has no layers")
         self.alias[full] = output
         self.notes.append(f"{shown(full)} is a nested {shown(str(entry.get('class_name')))} model: its "
-                          f"{len(self.out) - before} layers are listed as {shown(full)}/...")
+                          f"{len(self.out) - before} layers are listed as {shown(full)}/..." + calls_note(entry.get("inbound_nodes"), outputs))
         return output
 
     def add(self, layer: lm.ModelLayer) -> None:

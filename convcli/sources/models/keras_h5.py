@@ -126,7 +126,8 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
                     raise want.error(f"it names an array {shown(str(wname))!r} it does not hold")
                 hdf5.check_dataset(name, ds, h5py)
                 arrays.append((f"model_weights/{layer}/{wname}", ds))
-            return tensors.read_h5(want, arrays)
+            in_child = hdf5.arrays_in_child(name, "keras_h5", want, [ds for _, ds in arrays])
+            return in_child if in_child is not None else tensors.read_h5(want, arrays)
     except LoadError:
         raise
     except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:

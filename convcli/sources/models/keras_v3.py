@@ -309,7 +309,9 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
                     raise want.error(f"{WEIGHTS} holds no weights for it")
                 path, vars_ = groups[want.layer.name]
                 found = arrays_of(vars_, h5py, where)
-                return tensors.read_h5(want, [(f"layers/{path}/vars/{k}", ds) for k, ds in found])
+                in_child = hdf5.arrays_in_child(name, "keras_v3", want, [ds for _, ds in found])
+                return in_child if in_child is not None else tensors.read_h5(want, [(f"layers/{path}/vars/{k}", ds)
+                                                                                   for k, ds in found])
         except LoadError:
             raise
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:

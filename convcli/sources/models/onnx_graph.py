@@ -26,6 +26,7 @@ from convcli.errors import LoadError
 from convcli.layer.model import Listing, ModelLayer
 from convcli.sources import sniff
 from convcli.sources.models import bounds, onnx_consts, onnx_conv1d, onnx_proto, onnx_shapes, tensors
+from convcli.sources.models import onnx_functions as functions
 from convcli.sources.models.install import missing
 from convcli.text import shown
 
@@ -109,8 +110,8 @@ def graph_constants(graph: Any) -> onnx_consts.Constants:
 
 
 def load(name: str) -> tuple[Any, Any]:
-    """The onnx module (:func:`convcli.sources.models.onnx_proto.module`: the package, or its light
-    stand-in) and the model, its external data not loaded."""
+    """The onnx module (:func:`convcli.sources.models.onnx_proto.module`: the package, or its light stand-in)
+    and the model, its external data not loaded, its local functions inlined (:mod:`.onnx_functions`)."""
     try:
         onnx = onnx_proto.module()
     except ImportError:
@@ -123,20 +124,10 @@ def load(name: str) -> tuple[Any, Any]:
         if isinstance(exc, (KeyboardInterrupt, MemoryError)):
             raise
         raise LoadError(f"{name}: not a readable ONNX model ({shown(sniff.reason(exc)).splitlines()[0][:160]})") from None
-    _check_names(name, model.graph)
+    if functions.calls_functions(model):  # the package's inliner: the package's messages
+        model, onnx = functions.inline(name, model), onnx_proto.full()
+    functions.check_names(name, model.graph)
     return onnx, model
-
-
-def _check_names(name: str, graph: Any) -> None:
-    """Refuse a graph with a name that is not text: protobuf hands a string field that is not UTF-8
-    back as bytes, which no name of a listing may be."""
-    names = [*(t.name for t in graph.initializer), *(v.name for v in graph.input), *(v.name for v in graph.output)]
-    for node in graph.node:
-        names += [node.name, node.op_type, *node.input, *node.output, *(a.name for a in node.attribute)]
-    bad = next((n for n in names if not isinstance(n, str)), None)
-    if bad is not None:
-        raise LoadError(f"{name}: not a readable ONNX model (a name that is not UTF-8 text: "
-                        f"{shown(repr(bad))[:80]})")
 
 
 def read(name: str) -> Listing:
@@ -188,6 +179,7 @@ def read(name: str) -> Listing:
         layers.append(layer)
         for out in node.output:
             producer[out] = lname
+        layers += functions.body_layers(name, lname, node, dims, counts, counted, partial(_layer, onnx=onnx, consts=consts))
     return Listing(name, "onnx", tuple(layers), ("ONNX: shapes read channels-last (H, W, C) from NCHW", *notes),
                    shapes=partial(layer_shapes, name))
 
@@ -382,14 +374,14 @@ def layer_arrays(name: str, want: tensors.Want) -> tensors.Arrays:
 
     onnx, model = load(name)
     graph = model.graph
-    node = next((n for lname, n in named_nodes(graph) if lname == want.layer.name), None)
+    node, inits = functions.find(graph, list(named_nodes(graph)), want.layer.name)
     if node is None or node.op_type not in ("Conv", "ConvTranspose"):
         raise want.error("the graph holds no Conv or ConvTranspose node of that name")
     consts = graph_constants(graph)
     inputs = [consts.source(x) for x in node.input if x]
-    inits = {t.name: t for t in graph.initializer}
     names = inputs[1:3]
-    if not names or any(x not in inits for x in names):
+    inits |= {x: functions.constant_tensor(graph, x, onnx) for x in names if x not in inits}  # a Constant's
+    if not names or any(inits[x] is None for x in names):
         raise want.error("its weight or bias is not an initializer of the graph")
     want.count(len(names))
     folder = os.path.dirname(os.path.abspath(name))

@@ -291,7 +291,7 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | N
     if not frameworks.installed("onnxruntime"):
         raise LoadError(f"{name}: computing the input of layer {shown(layer.name)!r} needs the onnxruntime package: "
                         f"{ORT_INSTALL}, or pass that input as an array file (.npy, (H, W, C))")
-    from convcli.sources.models import onnx_graph, onnx_shapes
+    from convcli.sources.models import onnx_functions, onnx_graph, onnx_shapes
 
     try:
         model = onnx_graph.load(name)[1]
@@ -313,11 +313,15 @@ def _onnx(name: str, listing: Listing, index: int, x: np.ndarray, fits: Fits | N
     known: dict[str, tuple[int, ...]] = {t.name: () for t in graph.initializer}
     known |= {out: () for node in graph.node if node.op_type == "Constant" for out in node.output}
     inputs, nodes = onnx_graph.named(graph, known)
-    j = index - len(inputs)
-    if not (0 <= j < len(nodes) and nodes[j][0] == layer.name):
+    node = next((n for lname, n in nodes if lname == layer.name), None)
+    if node is None:
+        owner = onnx_functions.owner(nodes, layer.name)
+        if owner is not None:
+            raise LoadError(f"{name}: layer {shown(layer.name)!r} sits inside the control flow of {shown(owner)!r}: its "
+                            "input depends on which branch or iteration runs, so convcli does not compute it; pass "
+                            "that input as an array file (.npy, (H, W, C))")
         raise LoadError(f"{name}: the graph has no node {shown(layer.name)!r} where the listing had it (has the file "
                         "changed?)")
-    node = nodes[j][1]
     if len(inputs) != 1:
         raise LoadError(f"{name}: the graph has {len(inputs)} inputs; convcli feeds one image")
     feed = inputs[0]
