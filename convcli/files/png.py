@@ -7,13 +7,20 @@ rows says that pays: a smooth map (an edge detector's) shrinks to a fifth in und
 the low bits of a noisy one (random filters) barely compress (to 85 %, for 0.9 s a map), so it is
 stored as it is (0.07 s). ``zlib`` releases the GIL: maps encode side by side on threads. Any PNG
 reader (Pillow included) reads them back as ``I;16`` or ``L``.
+
+:func:`write_rgb_png` writes ``run --figure``'s picture (a 12 MP photo's 4-filter figure is
+1919×6656 RGB, 38 MB): every row filtered "Up" (the difference to the row above: white margins
+and smooth panels become zeros), deflated at level 1 in bands of rows that threads encode side by
+side, each band's deflate stream ending on a byte boundary (a sync flush) so that the bands join
+into one stream, as ``pigz`` does. 0.3 s instead of Pillow's 0.84 s at level 3 (which tries five
+filters a row) on the development machine, the file 9 % larger; the bytes do not depend on the threads.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO
 
 import numpy as np
@@ -63,4 +70,63 @@ def write_grey_png(fh: IO[bytes], pixels: np.ndarray, text: Mapping[str, str] | 
     for key, value in (text or {}).items():
         _chunk(fh, b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
     _chunk(fh, b"IDAT", zlib.compress(rows.data, deflate_level(rows) if level is None else level))
+    _chunk(fh, b"IEND", b"")
+
+
+#: The rows of :func:`write_rgb_png` are deflated in bands of about this many bytes (one band per
+#: task on the threads; a smaller band compresses a little worse).
+RGB_BAND_BYTES = 4 << 20
+#: PNG's row filter "Up": each byte minus the byte above it (the first row's "above" is zeros).
+FILTER_UP = 2
+
+#: ``run_bands(fn, bands)``: calls ``fn((start, stop))`` for every band, on threads or not (the
+#: engine's :func:`convcli.engine.tiles.each` fits); ``None``: one after another here.
+BandRunner = Callable[[Callable[[tuple[int, int]], int], list[tuple[int, int]]], None]
+
+
+def up_rows(pixels: np.ndarray) -> np.ndarray:
+    """``pixels (h, w, 3)`` uint8 as PNG rows filtered "Up": ``(h, 1 + 3w)`` uint8, each row's filter byte first."""
+    h = pixels.shape[0]
+    flat = pixels.reshape(h, -1)
+    rows = np.empty((h, 1 + flat.shape[1]), dtype=np.uint8)
+    rows[:, 0] = FILTER_UP
+    rows[0, 1:] = flat[0]
+    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])  # modulo 256, as PNG wants
+    return rows
+
+
+def deflate_bands(rows: np.ndarray, level: int, run_bands: BandRunner | None = None) -> bytes:
+    """The zlib stream of ``rows (h, n)`` uint8's bytes, its bands of rows deflated apart (on ``run_bands``)
+    and joined: each band a raw deflate stream ending in a sync flush (the last in the final block)."""
+    h, n = rows.shape
+    per = max(1, RGB_BAND_BYTES // max(1, n))
+    bands = [(s, min(h, s + per)) for s in range(0, h, per)]
+    parts: dict[int, bytes] = {}
+
+    def one(band: tuple[int, int]) -> int:
+        start, stop = band
+        z = zlib.compressobj(level, zlib.DEFLATED, -15)
+        last = stop == h
+        parts[start] = z.compress(rows[start:stop].data) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        return stop - start
+
+    if run_bands is None or len(bands) < 2:
+        for band in bands:
+            one(band)
+    else:
+        run_bands(one, bands)
+    # zlib's header (deflate, 32 KiB window; FLEVEL 0, "fastest", with the check bits), the bands, Adler-32
+    return b"\x78\x01" + b"".join(parts[s] for s, _ in bands) + struct.pack(">I", zlib.adler32(rows.data))
+
+
+def write_rgb_png(fh: IO[bytes], pixels: np.ndarray, *, level: int = LEVEL, run_bands: BandRunner | None = None) -> None:
+    """Write a PNG of ``pixels (h, w, 3)`` uint8 (8-bit RGB) to ``fh``: rows filtered "Up", deflated at
+    ``level`` in bands (:func:`deflate_bands`, on ``run_bands`` when given)."""
+    a = np.ascontiguousarray(pixels)
+    if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8 or a.size == 0:
+        raise ValueError(f"an RGB PNG needs a non-empty (h, w, 3) uint8 array, got {a.dtype} {a.shape}")
+    h, w = a.shape[:2]
+    fh.write(SIGNATURE)
+    _chunk(fh, b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    _chunk(fh, b"IDAT", deflate_bands(up_rows(a), level, run_bands))
     _chunk(fh, b"IEND", b"")

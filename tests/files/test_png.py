@@ -46,3 +46,57 @@ def test_deflated_only_where_it_pays():
 def test_refuses_what_is_not_a_greyscale_map():
     with pytest.raises(ValueError, match="uint8 or uint16"):
         png.write_grey_png(io.BytesIO(), np.zeros((4, 4), np.float32))
+
+
+def read_rgb(data: bytes) -> np.ndarray:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    assert image.mode == "RGB"
+    return np.asarray(image)
+
+
+def rgb_bytes(pixels: np.ndarray, **kwargs) -> bytes:
+    fh = io.BytesIO()
+    png.write_rgb_png(fh, pixels, **kwargs)
+    return fh.getvalue()
+
+
+def threaded(fn, bands):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        assert sum(pool.map(fn, reversed(bands))) == bands[-1][1]  # out of order: the bytes must not care
+
+
+@pytest.mark.parametrize("band_bytes", [1, 700, png.RGB_BAND_BYTES])
+@pytest.mark.parametrize("level", [0, 1, 6])
+def test_rgb_reads_back_in_pillow_whatever_the_bands(monkeypatch, band_bytes, level):
+    """Pillow (an independent decoder) gets the pixels back, one band or many (one row a band), on threads or not."""
+    monkeypatch.setattr(png, "RGB_BAND_BYTES", band_bytes)
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 255, size=(23, 41, 3), endpoint=True).astype(np.uint8)
+    pixels[5:9] = 255  # flat rows: "Up" differences of 0
+    pixels[12:, :, 1] = np.arange(41, dtype=np.uint8) * 6  # a gradient, the same down the rows
+    plain = rgb_bytes(pixels, level=level)
+    np.testing.assert_array_equal(read_rgb(plain), pixels)
+    assert rgb_bytes(pixels, level=level, run_bands=threaded) == plain
+
+
+def test_rgb_rows_are_filtered_up_and_one_pixel_works():
+    pixels = np.array([[[10, 200, 3], [0, 0, 0]], [[9, 201, 3], [255, 1, 2]]], dtype=np.uint8)
+    rows = png.up_rows(pixels)
+    np.testing.assert_array_equal(rows, [[2, 10, 200, 3, 0, 0, 0], [2, 255, 1, 0, 255, 1, 2]])
+    one = np.array([[[1, 2, 3]]], dtype=np.uint8)
+    np.testing.assert_array_equal(read_rgb(rgb_bytes(one)), one)
+
+
+def test_rgb_figure_sized_white_compresses_hard():
+    white = np.full((600, 500, 3), 255, np.uint8)
+    assert len(rgb_bytes(white)) < white.nbytes / 100
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 4), np.uint8),
+                                 np.zeros((4, 4, 3), np.float32), np.zeros((0, 4, 3), np.uint8)])
+def test_rgb_refuses_what_is_not_rgb(bad):
+    with pytest.raises(ValueError, match="RGB PNG"):
+        png.write_rgb_png(io.BytesIO(), bad)
