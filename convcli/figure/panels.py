@@ -116,6 +116,7 @@ class PanelMaps:
         self.sources = ResultMaps(result)
         self._inputs: dict[int, Map] = {}
         self._means: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._taps: np.ndarray | None = None  # engine.tap_block_sums at k_out, shared by the rows
 
     def _reduced(self, values: np.ndarray, k: int) -> np.ndarray:
         return np.asarray(values) if k == 1 else block_mean(values, k, k)
@@ -145,6 +146,13 @@ class PanelMaps:
             self._means = sums / engine.block_counts(x.shape, k, k)[:, :, None], engine.map_stats(x), finite
         return self._means
 
+    def _partial_means(self, f: int) -> np.ndarray:
+        """Filter ``f``'s partial maps' block means, every channel of its group from one contraction of
+        the tap sums (one pass over the input for the whole figure, :func:`engine.tap_block_sums`)."""
+        if self._taps is None:
+            self._taps = engine.tap_block_sums(self.result.layer, self.k_out)
+        return engine.partial_block_means(self.result.layer, f, self.k_out, self._taps)
+
     def _partials(self, f: int, shown: list[int], others: list[int], names: list[str], others_label: str) -> list[Map]:
         layer, k = self.result.layer, self.k_out
         maps = self.given.get(f)
@@ -159,8 +167,9 @@ class PanelMaps:
             rest = maps[:, :, others].sum(axis=2) if others else None
         else:
             if self.sources.from_block_sums(f):  # block means of finite maps, from one pass over the input
-                blocks, _ = self.sources.partials(f)
-                parts = [Map("partial", f"partial {names[c]}", blocks[c].cells(k), _source_note(blocks[c]))
+                means, (low, high) = self._partial_means(f), (self.result.partial_low, self.result.partial_high)
+                assert low is not None and high is not None  # from_block_sums: the run measured them
+                parts = [Map("partial", f"partial {names[c]}", means[:, :, c], range_note(low[c, f], high[c, f]))
                          for c in shown]
             else:  # a NaN or an infinity: one channel's whole map at a time
                 parts = []
