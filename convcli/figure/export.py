@@ -33,17 +33,18 @@ def save_figure(plan: FigurePlan, target: Path, theme: Theme, *, force: bool = T
     from convcli.figure.draw import draw_figure
 
     picture = draw_figure(plan, theme)
-    if suffix == ".pdf":
-        writers.save_pdf(picture, target, force=force, inputs=inputs)
-    elif suffix == ".png" and picture.mode == "RGB":
+    if suffix == ".png" and picture.mode == "RGB":
         import numpy as np
 
         from convcli.files import png
         from convcli.files.atomic import atomic_write
 
         pixels = np.asarray(picture)
+        del picture  # the pixels alone are kept while the PNG is written (its rows are filtered a band at a time)
         atomic_write(target, lambda fh: png.write_rgb_png(fh, pixels, run_bands=_on_threads), force=force,
                      inputs=inputs)
+    elif suffix == ".pdf":
+        writers.save_pdf(picture, target, force=force, inputs=inputs)
     else:
         writers.save_image(picture, target, force=force, inputs=inputs, png_level=3)
 

@@ -84,30 +84,51 @@ FILTER_UP = 2
 BandRunner = Callable[[Callable[[tuple[int, int]], int], list[tuple[int, int]]], None]
 
 
-def up_rows(pixels: np.ndarray) -> np.ndarray:
-    """``pixels (h, w, 3)`` uint8 as PNG rows filtered "Up": ``(h, 1 + 3w)`` uint8, each row's filter byte first."""
+def up_rows(pixels: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Rows ``start:stop`` of ``pixels (h, w, 3)`` uint8 as PNG rows filtered "Up": ``(n, 1 + 3w)`` uint8,
+    each row's filter byte first (the row above ``start`` read from ``pixels``; above row 0: zeros)."""
     h = pixels.shape[0]
+    stop = h if stop is None else stop
     flat = pixels.reshape(h, -1)
-    rows = np.empty((h, 1 + flat.shape[1]), dtype=np.uint8)
+    rows = np.empty((stop - start, 1 + flat.shape[1]), dtype=np.uint8)
     rows[:, 0] = FILTER_UP
-    rows[0, 1:] = flat[0]
-    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])  # modulo 256, as PNG wants
+    first = start
+    if start == 0:
+        rows[0, 1:] = flat[0]
+        first = 1
+    np.subtract(flat[first:stop], flat[first - 1 : stop - 1], out=rows[first - start :, 1:])  # modulo 256, as PNG wants
     return rows
 
 
-def deflate_bands(rows: np.ndarray, level: int, run_bands: BandRunner | None = None) -> bytes:
-    """The zlib stream of ``rows (h, n)`` uint8's bytes, its bands of rows deflated apart (on ``run_bands``)
-    and joined: each band a raw deflate stream ending in a sync flush (the last in the final block)."""
-    h, n = rows.shape
-    per = max(1, RGB_BAND_BYTES // max(1, n))
+_ADLER_BASE = 65521
+
+
+def adler32_combine(a1: int, a2: int, len2: int) -> int:
+    """The Adler-32 of two byte strings joined, from each one's and the second one's length (zlib's
+    ``adler32_combine``, which Python's ``zlib`` does not offer)."""
+    rem = len2 % _ADLER_BASE
+    s1, s2 = a1 & 0xFFFF, (a1 >> 16) & 0xFFFF
+    t1, t2 = a2 & 0xFFFF, (a2 >> 16) & 0xFFFF
+    sum1 = (s1 + t1 + _ADLER_BASE - 1) % _ADLER_BASE
+    sum2 = (rem * s1 + s2 + t2 + _ADLER_BASE - rem) % _ADLER_BASE
+    return sum1 | (sum2 << 16)
+
+
+def deflate_bands(pixels: np.ndarray, level: int, run_bands: BandRunner | None = None) -> bytes:
+    """The zlib stream of ``pixels (h, w, 3)``'s PNG rows (:func:`up_rows`), its bands of rows filtered
+    and deflated apart (on ``run_bands``) and joined: each band a raw deflate stream ending in a sync
+    flush (the last in the final block), the Adler-32 combined from the bands'. No copy of the whole."""
+    h = pixels.shape[0]
+    per = max(1, RGB_BAND_BYTES // max(1, 1 + pixels[0].size))
     bands = [(s, min(h, s + per)) for s in range(0, h, per)]
-    parts: dict[int, bytes] = {}
+    parts: dict[int, tuple[bytes, int, int]] = {}
 
     def one(band: tuple[int, int]) -> int:
         start, stop = band
+        rows = up_rows(pixels, start, stop)
         z = zlib.compressobj(level, zlib.DEFLATED, -15)
-        last = stop == h
-        parts[start] = z.compress(rows[start:stop].data) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        data = z.compress(rows.data) + z.flush(zlib.Z_FINISH if stop == h else zlib.Z_SYNC_FLUSH)
+        parts[start] = (data, zlib.adler32(rows.data), rows.nbytes)
         return stop - start
 
     if run_bands is None or len(bands) < 2:
@@ -115,8 +136,11 @@ def deflate_bands(rows: np.ndarray, level: int, run_bands: BandRunner | None = N
             one(band)
     else:
         run_bands(one, bands)
+    check = 1  # the Adler-32 of nothing
+    for s, _ in bands:
+        check = adler32_combine(check, parts[s][1], parts[s][2])
     # zlib's header (deflate, 32 KiB window; FLEVEL 0, "fastest", with the check bits), the bands, Adler-32
-    return b"\x78\x01" + b"".join(parts[s] for s, _ in bands) + struct.pack(">I", zlib.adler32(rows.data))
+    return b"\x78\x01" + b"".join(parts[s][0] for s, _ in bands) + struct.pack(">I", check)
 
 
 def write_rgb_png(fh: IO[bytes], pixels: np.ndarray, *, level: int = LEVEL, run_bands: BandRunner | None = None) -> None:
@@ -128,5 +152,5 @@ def write_rgb_png(fh: IO[bytes], pixels: np.ndarray, *, level: int = LEVEL, run_
     h, w = a.shape[:2]
     fh.write(SIGNATURE)
     _chunk(fh, b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    _chunk(fh, b"IDAT", deflate_bands(up_rows(a), level, run_bands))
+    _chunk(fh, b"IDAT", deflate_bands(a, level, run_bands))
     _chunk(fh, b"IEND", b"")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 
 import numpy as np
 import pytest
@@ -79,6 +80,10 @@ def test_rgb_reads_back_in_pillow_whatever_the_bands(monkeypatch, band_bytes, le
     pixels[12:, :, 1] = np.arange(41, dtype=np.uint8) * 6  # a gradient, the same down the rows
     plain = rgb_bytes(pixels, level=level)
     np.testing.assert_array_equal(read_rgb(plain), pixels)
+    # zlib itself (which checks the Adler-32 that Pillow skips) inflates the IDAT to the rows filtered Up
+    at = plain.index(b"IDAT")
+    size = int.from_bytes(plain[at - 4 : at], "big")
+    assert zlib.decompress(plain[at + 4 : at + 4 + size]) == png.up_rows(pixels).tobytes()
     assert rgb_bytes(pixels, level=level, run_bands=threaded) == plain
 
 
@@ -100,3 +105,14 @@ def test_rgb_figure_sized_white_compresses_hard():
 def test_rgb_refuses_what_is_not_rgb(bad):
     with pytest.raises(ValueError, match="RGB PNG"):
         png.write_rgb_png(io.BytesIO(), bad)
+
+
+def test_a_band_of_rows_is_filtered_as_in_the_whole_and_adler_combines():
+    rng = np.random.default_rng(6)
+    pixels = rng.integers(0, 255, size=(9, 7, 3), endpoint=True).astype(np.uint8)
+    whole = png.up_rows(pixels)
+    for start, stop in [(0, 3), (3, 4), (4, 9), (8, 9)]:
+        np.testing.assert_array_equal(png.up_rows(pixels, start, stop), whole[start:stop])
+    for a, b in [(b"", b""), (b"abc", b""), (b"", b"xyz"), (bytes(range(256)) * 300, b"\xff" * 70000),
+                 (rng.bytes(100_003), rng.bytes(65_521 * 2 + 5))]:
+        assert png.adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
