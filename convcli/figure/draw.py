@@ -288,8 +288,7 @@ SWATCH = 11  #: a category's colour square in a legend
 
 
 class _Tiles:
-    """Each panel's painted tile, painted once per figure: the input channels are the same panels (the
-    same arrays, in equal scales) in every filter's row."""
+    """Input tiles painted once per figure: the same arrays, in equal scales, in every filter's row."""
 
     def __init__(self) -> None:
         self._made: dict[tuple[object, ...], tuple[np.ndarray, Image.Image]] = {}
