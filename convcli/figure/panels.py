@@ -19,13 +19,14 @@ Where the values come from (:class:`PanelMaps`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from convcli import engine
-from convcli.engine import Layer, LayerResult
+from convcli.engine import Layer, LayerResult, tiles
 from convcli.errors import ShapeError
 from convcli.present import describe, selection
 from convcli.present.filtersum import FilterSum
@@ -117,6 +118,7 @@ class PanelMaps:
         self._inputs: dict[int, Map] = {}
         self._means: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._taps: np.ndarray | None = None  # engine.tap_block_sums at k_out, shared by the rows
+        self._warmed = False
 
     def _reduced(self, values: np.ndarray, k: int) -> np.ndarray:
         return np.asarray(values) if k == 1 else block_mean(values, k, k)
@@ -191,8 +193,28 @@ class PanelMaps:
         # a BlockMap is finite and knows its range; an ArrayMap (a NaN or an infinity) is measured
         return Map(kind, title, source.cells(k), _source_note(source) if isinstance(source, BlockMap) else note(values))
 
+    def _side_by_side(self, view: FilterSum) -> None:
+        """Before the first row: the figure's passes over whole arrays, on the engine's threads side by
+        side (numpy releases the GIL): the tap sums (the partials' block means, every filter), the input's
+        block means, the pre-activation's and the output's (every filter). Each is made once, as before."""
+        if self._warmed:
+            return
+        self._warmed = True
+        f, jobs = view.index, list[Callable[[], object]]()
+        if self.k_out > 1 and self.given.get(f) is None and self.sources.from_block_sums(f):
+            jobs.append(lambda: self._partial_means(f))
+        if self.k_in > 1:
+            jobs.append(self._input_means)
+        if self.k_out > 1:
+            for source in (self.sources.preactivation(f), *((self.sources.output(f),) if view.has_output else ())):
+                if isinstance(source, BlockMap):
+                    jobs.append(partial(source.cells, self.k_out))
+        if len(jobs) > 1:
+            tiles.each(lambda pair: jobs[pair[0]]() is None, [(i, i) for i in range(len(jobs))], None)
+
     def row(self, view: FilterSum) -> list[list[Map]]:
         """The blocks of a filter's row: inputs, partials (and Σ others), then pre-activation (and output)."""
+        self._side_by_side(view)
         f = view.index
         shown, others = list(view.shown), list(view.others)
         inputs = [self._input(view.channels[c], view.names[c]) for c in shown]
