@@ -34,14 +34,11 @@ def save_figure(plan: FigurePlan, target: Path, theme: Theme, *, force: bool = T
 
     picture = draw_figure(plan, theme)
     if suffix == ".png" and picture.mode == "RGB":
-        import numpy as np
-
         from convcli.files import png
         from convcli.files.atomic import atomic_write
 
-        pixels = np.asarray(picture)
-        del picture  # the pixels alone are kept while the PNG is written (its rows are filtered a band at a time)
-        atomic_write(target, lambda fh: png.write_rgb_png(fh, pixels, run_bands=_on_threads), force=force,
+        # read a band of rows at a time: no copy of the whole picture
+        atomic_write(target, lambda fh: png.write_rgb_png(fh, picture, run_bands=_on_threads), force=force,
                      inputs=inputs)
     elif suffix == ".pdf":
         writers.save_pdf(picture, target, force=force, inputs=inputs)

@@ -21,9 +21,12 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable, Mapping
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: zlib's level: 1 is several times faster than Pillow's 6 on such maps, and the files a fifth larger.
@@ -114,18 +117,25 @@ def adler32_combine(a1: int, a2: int, len2: int) -> int:
     return sum1 | (sum2 << 16)
 
 
-def deflate_bands(pixels: np.ndarray, level: int, run_bands: BandRunner | None = None) -> bytes:
-    """The zlib stream of ``pixels (h, w, 3)``'s PNG rows (:func:`up_rows`), its bands of rows filtered
-    and deflated apart (on ``run_bands``) and joined: each band a raw deflate stream ending in a sync
-    flush (the last in the final block), the Adler-32 combined from the bands'. No copy of the whole."""
-    h = pixels.shape[0]
-    per = max(1, RGB_BAND_BYTES // max(1, 1 + pixels[0].size))
+def deflate_bands(pixels: np.ndarray | Image.Image, level: int, run_bands: BandRunner | None = None) -> bytes:
+    """The zlib stream of ``pixels``' PNG rows (:func:`up_rows`; an ``(h, w, 3)`` uint8 array or an RGB
+    Pillow image, read a band of rows at a time), its bands filtered and deflated apart (on ``run_bands``)
+    and joined: each band a raw deflate stream ending in a sync flush (the last in the final block), the
+    Adler-32 combined from the bands'. No copy of the whole picture is made."""
+    if isinstance(pixels, np.ndarray):
+        (h, w), array = pixels.shape[:2], pixels
+        read = lambda a, b: array[a:b]  # noqa: E731
+    else:
+        (w, h), image = pixels.size, pixels
+        read = lambda a, b: np.asarray(image.crop((0, a, w, b)))  # noqa: E731
+    per = max(1, RGB_BAND_BYTES // (1 + 3 * w))
     bands = [(s, min(h, s + per)) for s in range(0, h, per)]
     parts: dict[int, tuple[bytes, int, int]] = {}
 
     def one(band: tuple[int, int]) -> int:
         start, stop = band
-        rows = up_rows(pixels, start, stop)
+        above = max(0, start - 1)  # the row above the band: its first row's "Up" reads it
+        rows = up_rows(read(above, stop), start - above, stop - above)
         z = zlib.compressobj(level, zlib.DEFLATED, -15)
         data = z.compress(rows.data) + z.flush(zlib.Z_FINISH if stop == h else zlib.Z_SYNC_FLUSH)
         parts[start] = (data, zlib.adler32(rows.data), rows.nbytes)
@@ -143,14 +153,21 @@ def deflate_bands(pixels: np.ndarray, level: int, run_bands: BandRunner | None =
     return b"\x78\x01" + b"".join(parts[s][0] for s, _ in bands) + struct.pack(">I", check)
 
 
-def write_rgb_png(fh: IO[bytes], pixels: np.ndarray, *, level: int = LEVEL, run_bands: BandRunner | None = None) -> None:
-    """Write a PNG of ``pixels (h, w, 3)`` uint8 (8-bit RGB) to ``fh``: rows filtered "Up", deflated at
-    ``level`` in bands (:func:`deflate_bands`, on ``run_bands`` when given)."""
-    a = np.ascontiguousarray(pixels)
-    if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8 or a.size == 0:
-        raise ValueError(f"an RGB PNG needs a non-empty (h, w, 3) uint8 array, got {a.dtype} {a.shape}")
-    h, w = a.shape[:2]
+def write_rgb_png(fh: IO[bytes], pixels: np.ndarray | Image.Image, *, level: int = LEVEL,
+                  run_bands: BandRunner | None = None) -> None:
+    """Write a PNG of ``pixels`` (an ``(h, w, 3)`` uint8 array or an RGB Pillow image: 8-bit RGB) to ``fh``:
+    rows filtered "Up", deflated at ``level`` in bands (:func:`deflate_bands`, on ``run_bands`` when given)."""
+    source: np.ndarray | Image.Image
+    if isinstance(pixels, np.ndarray):
+        a = np.ascontiguousarray(pixels)
+        if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8 or a.size == 0:
+            raise ValueError(f"an RGB PNG needs a non-empty (h, w, 3) uint8 array, got {a.dtype} {a.shape}")
+        (h, w), source = a.shape[:2], a
+    else:
+        if pixels.mode != "RGB" or 0 in pixels.size:
+            raise ValueError(f"an RGB PNG needs a non-empty RGB image, got {pixels.mode} {pixels.size}")
+        (w, h), source = pixels.size, pixels
     fh.write(SIGNATURE)
     _chunk(fh, b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    _chunk(fh, b"IDAT", deflate_bands(a, level, run_bands))
+    _chunk(fh, b"IDAT", deflate_bands(source, level, run_bands))
     _chunk(fh, b"IEND", b"")

@@ -116,3 +116,16 @@ def test_a_band_of_rows_is_filtered_as_in_the_whole_and_adler_combines():
     for a, b in [(b"", b""), (b"abc", b""), (b"", b"xyz"), (bytes(range(256)) * 300, b"\xff" * 70000),
                  (rng.bytes(100_003), rng.bytes(65_521 * 2 + 5))]:
         assert png.adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
+
+
+@pytest.mark.parametrize("band_bytes", [1, 700, png.RGB_BAND_BYTES])
+def test_rgb_from_a_pillow_image_is_the_same_file_as_from_its_array(monkeypatch, band_bytes):
+    """A Pillow image is read a band of rows at a time (no whole copy): the same bytes as its array's."""
+    monkeypatch.setattr(png, "RGB_BAND_BYTES", band_bytes)
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 255, size=(19, 33, 3), endpoint=True).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    assert rgb_bytes(image, run_bands=threaded) == rgb_bytes(pixels)
+    np.testing.assert_array_equal(read_rgb(rgb_bytes(image)), pixels)
+    with pytest.raises(ValueError, match="RGB PNG"):
+        png.write_rgb_png(io.BytesIO(), image.convert("L"))
