@@ -12,7 +12,8 @@ Each repeat runs, for every ``--tree`` in turn, ``run ARGS`` and then ``run ARGS
 (``/usr/bin/time -v``: wall, user, system, peak RSS; :mod:`bench_run`'s measurement), so a machine
 whose speed drifts drifts under all of them alike. ``--figure-width`` is passed only to trees that
 have it (a checkout before it draws its own default). Prints every run, then per tree the medians
-and the ratios ``figure / run`` (time and peak memory), and each tree's medians against the first
+and the ratios ``figure / run`` (time and peak memory), the figure's own cost (``figure - run``),
+and each tree's medians against the first
 tree's. ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` are removed from the commands' environment.
 """
 
@@ -107,6 +108,8 @@ def main() -> None:
         print(f"  {t:<14} run {run_w:.2f} s / {run_u:.2f} s / {run_m:.0f} MB   figure {fig_w:.2f} s "
               f"({walls[0]:.2f}-{walls[-1]:.2f}) / {fig_u:.2f} s / {fig_m:.0f} MB   figure÷run: wall {fig_w / run_w:.2f}×, "
               f"user {fig_u / run_u:.2f}×, peak {fig_m / run_m:.2f}×")
+        print(f"  {'':<14} the figure's own cost (figure - run, medians): wall {fig_w - run_w:+.2f} s, "
+              f"user {fig_u - run_u:+.2f} s")
         if (t, "animate") in results:
             an_w, an_m = med(t, "animate", 0), med(t, "animate", 3)
             print(f"  {'':<14} animate {an_w:.2f} s / {med(t, 'animate', 1):.2f} s / {an_m:.0f} MB   "

@@ -217,6 +217,7 @@ def draw_figure(plan: FigurePlan, theme: Theme = LIGHT) -> Image.Image:
         draw.text((x, y), text, font=font_at(size, bold), fill=ink(theme))
 
     small, label = font_at(FONT_SMALL), font_at(FONT_LABEL)
+    tiles = _Tiles()
     for r, row in enumerate(plan.rows):
         if r:  # a rule between filters, in the middle of the gap above this one
             y = row.heading_box.y0 - ROW_GAP // 2
@@ -224,8 +225,7 @@ def draw_figure(plan: FigurePlan, theme: Theme = LIGHT) -> Image.Image:
         h = row.heading_box
         _text(draw, (h.x0, h.y0 + 4), row.heading, font_at(FONT_HEAD, bold=True), h.width, fill=theme.ink)
         for p in row.panels:
-            tile = panel_pixels(p, (p.box.height, p.box.width))
-            image.paste(Image.fromarray(tile), (p.box.x0, p.box.y0))
+            image.paste(tiles.get(p), (p.box.x0, p.box.y0))
             if p.numbers:
                 draw_numbers(draw, p.values, p.scale.colours(p.values), (p.box.x0, p.box.y0, p.box.x1, p.box.y1),
                              theme.border)
@@ -285,6 +285,25 @@ def bar_number(v: float, font: Font, width: int) -> str:
 
 
 SWATCH = 11  #: a category's colour square in a legend
+
+
+class _Tiles:
+    """Input tiles painted once per figure: the same arrays, in equal scales, in every filter's row."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[object, ...], tuple[np.ndarray, Image.Image]] = {}
+
+    def get(self, p: PanelPlan) -> Image.Image:
+        from PIL import Image
+
+        size = (p.box.height, p.box.width)
+        key = (id(p.values), p.scale, size, p.kind, p.categories)
+        made = self._made.get(key)
+        if made is None or made[0] is not p.values:  # the array itself kept: its id is not reused meanwhile
+            made = (p.values, Image.fromarray(panel_pixels(p, size)))
+            if p.kind == "input":  # only the inputs repeat; the other tiles are not kept
+                self._made[key] = made
+        return made[1]
 
 
 def panel_pixels(p: PanelPlan, size: tuple[int, int]) -> np.ndarray:

@@ -1,13 +1,15 @@
 """``run --figure FILE``: the figure in the format its extension names.
 
-PNG, JPEG and WebP are the picture :mod:`.draw` paints; SVG is :mod:`.svg` (vector text and grids,
+PNG, JPEG and WebP are the picture :mod:`.draw` paints (a PNG written by
+:func:`convcli.files.png.write_rgb_png`, its bands deflated on the engine's threads: 0.3 s for a
+12 MP photo's 4-filter figure instead of Pillow's 0.84 s); SVG is :mod:`.svg` (vector text and grids,
 the maps embedded as PNG); PDF is the painted picture on one page (a raster PDF, written by Pillow:
 no vector text; use SVG where that matters).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from convcli.figure.boxes import FigurePlan
@@ -31,7 +33,21 @@ def save_figure(plan: FigurePlan, target: Path, theme: Theme, *, force: bool = T
     from convcli.figure.draw import draw_figure
 
     picture = draw_figure(plan, theme)
-    if suffix == ".pdf":
+    if suffix == ".png" and picture.mode == "RGB":
+        from convcli.files import png
+        from convcli.files.atomic import atomic_write
+
+        # read a band of rows at a time: no copy of the whole picture
+        atomic_write(target, lambda fh: png.write_rgb_png(fh, picture, run_bands=_on_threads), force=force,
+                     inputs=inputs)
+    elif suffix == ".pdf":
         writers.save_pdf(picture, target, force=force, inputs=inputs)
     else:
         writers.save_image(picture, target, force=force, inputs=inputs, png_level=3)
+
+
+def _on_threads(fn: Callable[[tuple[int, int]], int], bands: list[tuple[int, int]]) -> None:
+    """A PNG's bands deflated on the engine's threads (zlib releases the GIL)."""
+    from convcli.engine import tiles
+
+    tiles.each(fn, bands, None)

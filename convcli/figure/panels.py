@@ -19,13 +19,14 @@ Where the values come from (:class:`PanelMaps`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from convcli import engine
-from convcli.engine import Layer, LayerResult
+from convcli.engine import Layer, LayerResult, tiles
 from convcli.errors import ShapeError
 from convcli.present import describe, selection
 from convcli.present.filtersum import FilterSum
@@ -116,6 +117,8 @@ class PanelMaps:
         self.sources = ResultMaps(result)
         self._inputs: dict[int, Map] = {}
         self._means: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._taps: np.ndarray | None = None  # engine.tap_block_sums at k_out, shared by the rows
+        self._warmed = False
 
     def _reduced(self, values: np.ndarray, k: int) -> np.ndarray:
         return np.asarray(values) if k == 1 else block_mean(values, k, k)
@@ -145,6 +148,13 @@ class PanelMaps:
             self._means = sums / engine.block_counts(x.shape, k, k)[:, :, None], engine.map_stats(x), finite
         return self._means
 
+    def _partial_means(self, f: int) -> np.ndarray:
+        """Filter ``f``'s partial maps' block means, every channel of its group from one contraction of
+        the tap sums (one pass over the input for the whole figure, :func:`engine.tap_block_sums`)."""
+        if self._taps is None:
+            self._taps = engine.tap_block_sums(self.result.layer, self.k_out)
+        return engine.partial_block_means(self.result.layer, f, self.k_out, self._taps)
+
     def _partials(self, f: int, shown: list[int], others: list[int], names: list[str], others_label: str) -> list[Map]:
         layer, k = self.result.layer, self.k_out
         maps = self.given.get(f)
@@ -159,8 +169,9 @@ class PanelMaps:
             rest = maps[:, :, others].sum(axis=2) if others else None
         else:
             if self.sources.from_block_sums(f):  # block means of finite maps, from one pass over the input
-                blocks, _ = self.sources.partials(f)
-                parts = [Map("partial", f"partial {names[c]}", blocks[c].cells(k), _source_note(blocks[c]))
+                means, (low, high) = self._partial_means(f), (self.result.partial_low, self.result.partial_high)
+                assert low is not None and high is not None  # from_block_sums: the run measured them
+                parts = [Map("partial", f"partial {names[c]}", means[:, :, c], range_note(low[c, f], high[c, f]))
                          for c in shown]
             else:  # a NaN or an infinity: one channel's whole map at a time
                 parts = []
@@ -182,8 +193,28 @@ class PanelMaps:
         # a BlockMap is finite and knows its range; an ArrayMap (a NaN or an infinity) is measured
         return Map(kind, title, source.cells(k), _source_note(source) if isinstance(source, BlockMap) else note(values))
 
+    def _side_by_side(self, view: FilterSum) -> None:
+        """Before the first row: the figure's passes over whole arrays, on the engine's threads side by
+        side (numpy releases the GIL): the tap sums (the partials' block means, every filter), the input's
+        block means, the pre-activation's and the output's (every filter). Each is made once, as before."""
+        if self._warmed:
+            return
+        self._warmed = True
+        f, jobs = view.index, list[Callable[[], object]]()
+        if self.k_out > 1 and self.given.get(f) is None and self.sources.from_block_sums(f):
+            jobs.append(lambda: self._partial_means(f))
+        if self.k_in > 1:
+            jobs.append(self._input_means)
+        if self.k_out > 1:
+            for source in (self.sources.preactivation(f), *((self.sources.output(f),) if view.has_output else ())):
+                if isinstance(source, BlockMap):
+                    jobs.append(partial(source.cells, self.k_out))
+        if len(jobs) > 1:
+            tiles.each(lambda pair: jobs[pair[0]]() is None, [(i, i) for i in range(len(jobs))], None)
+
     def row(self, view: FilterSum) -> list[list[Map]]:
         """The blocks of a filter's row: inputs, partials (and Σ others), then pre-activation (and output)."""
+        self._side_by_side(view)
         f = view.index
         shown, others = list(view.shown), list(view.others)
         inputs = [self._input(view.channels[c], view.names[c]) for c in shown]

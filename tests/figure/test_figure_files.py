@@ -133,3 +133,23 @@ def test_svg_draws_in_a_browser_as_the_png(tmp_path: Path, page):
     red = pre.scale.colours(np.array([40404.0]))[0].astype(int)
     assert np.abs(shot[pre.box.y0 + 4, pre.box.x0 + 4].astype(int) - red).max() <= 3
     assert tuple(shot[2, 2]) == theme.LIGHT.background
+
+
+def test_png_figure_is_the_drawn_picture_on_threads_and_in_bands(tmp_path: Path, monkeypatch):
+    """The PNG (convcli's own writer: rows filtered Up, deflated in bands on the engine's threads) reads
+    back in Pillow as exactly the picture drawn, one band or one band every few rows; JPEG still goes through Pillow."""
+    from convcli.figure.export import save_figure
+    from convcli.files import png
+
+    plan = textbook_plan()
+    drawn = np.asarray(figure_draw.draw_figure(plan, theme.LIGHT))
+    for band_bytes in (png.RGB_BAND_BYTES, 50_000):
+        monkeypatch.setattr(png, "RGB_BAND_BYTES", band_bytes)
+        target = tmp_path / f"f{band_bytes}.png"
+        save_figure(plan, target, theme.LIGHT)
+        with Image.open(target) as im:
+            assert im.format == "PNG" and im.mode == "RGB"
+            assert np.array_equal(np.asarray(im), drawn)
+    save_figure(plan, tmp_path / "f.jpg", theme.LIGHT)
+    with Image.open(tmp_path / "f.jpg") as im:
+        assert im.format == "JPEG" and im.size == plan.size

@@ -211,3 +211,18 @@ def test_run_figure_width(tmp_path: Path):
 
 def test_the_panel_limit_is_the_cli_s_largest_panel():
     assert budget.FIGURE_MAX_PANEL == panels.PANEL_LIMITS[1]
+
+
+def test_the_input_tiles_are_painted_once_for_every_filter(monkeypatch):
+    """3 filters share the input channels: each input tile is painted once (the partials and results
+    every time), and each row still shows the inputs' own colours."""
+    rng = np.random.default_rng(14)
+    x = rng.uniform(0, 1, size=(20, 24, 3))
+    layer = engine.prepare(x, rng.normal(size=(3, 3, 3, 3)), dtype=np.float64)
+    plan = figure_plan.plan_figure(engine.run_layer(layer, None, "linear", ranges=True), [0, 1, 2], RGB)
+    painted: list[str] = []
+    real = figure_draw.panel_pixels
+    monkeypatch.setattr(figure_draw, "panel_pixels", lambda p, size: painted.append(p.kind) or real(p, size))
+    pixels = np.asarray(figure_draw.draw_figure(plan))
+    assert painted.count("input") == 3 and painted.count("partial") == 9 and painted.count("preactivation") == 3
+    assert_pixels_are_the_values_colours(plan, pixels)
