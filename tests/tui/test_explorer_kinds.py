@@ -105,3 +105,22 @@ def test_a_depth_at_on_a_2d_layer_is_bad_usage(cli, started):
     result = cli("explore", SAMPLES / "textbook.npy", "--depth-at", "1")
     assert result.exit_code == 2 and "--depth-at chooses a plane of a 3-D layer" in result.output
     assert not started
+
+
+def test_a_one_row_map_fills_its_line_and_marks_the_cursor(cli, started):
+    """A 1-D layer's map is a band one line tall (each cell's colour in both halves), not a half-block
+    hairline; the cursor's cell keeps its colour in the lower half under the ink."""
+    from convcli.tui.panels import MapCells
+    from convcli.tui.state import Pointer
+
+    assert cli("explore", SAMPLES / "signal.npy", "--ndim", "1", "-k", "5", "--at", "3").exit_code == 0
+    (app,) = started
+    pointer = Pointer(app.pointer.result)
+    cells = MapCells()
+    (line,) = cells.lines(pointer, 1)
+    assert sum(len(s.text) for s in line) == 20 and len(line) > 1  # one cell per position, in their colours
+    assert all(s.style.color == s.style.bgcolor for s in line)
+    per_cell = [s.style for s in line for _ in s.text]
+    marked = [s.style for s in cells.line(pointer, 1, 0, (0, 3)) for _ in s.text]
+    assert [j for j in range(20) if marked[j] != per_cell[j]] == [3]  # the cursor's cell only
+    assert marked[3].bgcolor == per_cell[3].bgcolor and marked[3].color != per_cell[3].color
