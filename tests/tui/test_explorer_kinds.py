@@ -124,3 +124,27 @@ def test_a_one_row_map_fills_its_line_and_marks_the_cursor(cli, started):
     marked = [s.style for s in cells.line(pointer, 1, 0, (0, 3)) for _ in s.text]
     assert [j for j in range(20) if marked[j] != per_cell[j]] == [3]  # the cursor's cell only
     assert marked[3].bgcolor == per_cell[3].bgcolor and marked[3].color != per_cell[3].color
+
+
+def test_the_explorer_of_a_deep_1d_model_layer_traces_as_run_does(tmp_path: Path, cli, started, in_thread):
+    """--model --layer of a DepthwiseConv1D after a Conv1D, at I: the side panel shows run --trace I's sums."""
+    import models
+
+    k = models.keras()
+    i = k.Input((24, 2), name="x")
+    x = k.layers.Conv1D(3, 3, padding="same", activation="relu", name="c1")(i)
+    x = k.layers.DepthwiseConv1D(3, depth_multiplier=2, activation="tanh", name="dw1")(x)
+    path = tmp_path / "m1d.keras"
+    models.randomise(k.Model(i, x), seed=4).save(path)
+    options = ("--model", str(path), "--layer", "dw1", "--filter", "3")
+    result = cli("explore", SAMPLES / "signal.npy", *options, "--at", "9")
+    assert result.exit_code == 0, result.output
+    (app,) = started
+    r = cli("run", SAMPLES / "signal.npy", *options, "--trace", "9", "--json")
+    assert r.exit_code == 0, r.output
+    expected = json.loads(r.stdout)["filters"][0]["trace"]
+    (seen,) = screens(app, in_thread)
+    assert seen["at"] == (0, 9) and str(seen["status"]).startswith("signal.npy · DepthwiseConv1D (one row)")
+    assert app.pointer.trace().sums.tolist() == expected["channel_sums"]
+    for s in expected["channel_sums"]:
+        assert f"Σ {fmt(s)}" in str(seen["trace"])
