@@ -174,27 +174,60 @@ class Exploration:
 
     def to_json(self, *, filters: list[int] | None = None, at: tuple[int, int] | None = None,
                 window: int | None = None, trace: tuple[int, ...] | None = None) -> dict[str, Any]:
-        """The dict ``convcli run --json`` prints, for ``--filter``, ``--at``, ``--window`` and ``--trace``."""
+        """The dict ``convcli run --json`` prints, for ``--filter``, ``--at``, ``--window`` and ``--trace``
+        (in the layer's own axes, as :meth:`trace` takes it): a 3-D layer's as ``run`` shows it, one depth
+        slice (the trace's plane, else the middle one), and every other kind's ``"kind"`` document."""
+        from convcli import engine
         from convcli.present import describe, schema
         from convcli.present.selection import DEFAULT_DETAIL_FILTERS
         from convcli.present.window import Window
 
-        layer = self.layer
+        built, result = self.built, self.result
+        if trace is not None:
+            self.trace(*trace, filter=0)  # a position of another rank: the one error trace() gives
+        if built.ndim == 3:  # what run --json shows: one plane, computed here
+            from convcli.pipeline.depth import depth_slice
+
+            built = depth_slice(built, trace[0] if trace is not None else None)
+            result = run(built)
+        layer = built.layer
         detail = list(range(min(layer.filters, DEFAULT_DETAIL_FILTERS))) if filters is None else list(filters)
         # a 1-D layer's I is the row its views draw, (0, I), as in run's JSON
-        rowcol = None if trace is None else (0, trace[0]) if len(trace) == 1 else (trace[-2], trace[-1])
-        traces = {f: self.trace(*trace, filter=f) for f in detail} if trace is not None else None
-        x, loaded = self.input, self.built.loaded
+        rowcol = None if trace is None else (0, trace[-1]) if len(trace) == 1 else (trace[-2], trace[-1])
+        traces = {f: engine.trace_position(layer, *rowcol, f) for f in detail} if rowcol is not None else None
+        x, loaded = built.loaded.array, built.loaded
         info = describe.InputInfo(self.request.input_name, loaded.description, x.shape, str(x.dtype),
                                   loaded.channel_names, describe.value_range(x))
         # as run chooses it: a --trace outside the default window moves the window to it
         shown = Window.choose(layer.geometry.out_hw, at, window, showing=rowcol)
-        doc = schema.result_json(info, self.result, self.built.padding, detail, traces, rowcol, window=shown,
+        doc = schema.result_json(info, result, built.padding, detail, traces, rowcol, window=shown,
                                  semantics=self.request.semantics, flip=self.request.flip)
-        if self.emulated is not None:
+        if self.emulated is not None and built.ndim != 3:
             from convcli.present.precision_json import add_precision
 
             add_precision(doc, self.emulated.emulation, self.emulated.errors, shown)
-        if self.built.model is not None:
-            doc["model"] = self.built.model
+        if built.model is not None:
+            doc["model"] = built.model
+        if built.spec is not None:
+            doc["kind"] = _kind_json(built, detail, rowcol)
         return doc
+
+
+def _kind_json(built: BuiltLayer, detail: list[int], at: tuple[int, int] | None) -> dict[str, Any]:
+    """``run --json``'s ``"kind"`` of a layer of another kind or rank (a transposed layer's scatter traces at
+    ``at`` included; a depth slice's plane as ``depth_at``)."""
+    assert built.spec is not None
+    if built.own is not None:
+        from convcli.pipeline.own_engine import input_channel_names, scatter_trace
+        from convcli.present.own_kinds import own_kind_json, scatter_json
+
+        assert built.weights is not None
+        names = input_channel_names(built)
+        traces = [scatter_trace(built, at, f) for f in detail] if at is not None else []
+        return own_kind_json(built.spec, built.weights, built.notes, [scatter_json(t, names) for t in traces if t])
+    from convcli.present.kinds import kind_json
+
+    doc = kind_json(built.spec, built.loaded.array.shape[:-1])
+    if built.whole is not None and built.plane is not None:
+        doc["depth_at"] = built.plane
+    return doc
