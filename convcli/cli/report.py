@@ -106,7 +106,7 @@ def write_report(opts: LayerOptions, output: Path, filter_: str | None, at: str 
     notes = list(built.notes)  # the --flip note among them
     page = build_report(result, info, built.padding, built.kernel_source, filters, semantics=opts.semantics.value,
                         notes=notes, budget=int(data_budget * 1e6), at=at_v, emulated=emulated, spec=built.spec,
-                        in_size=tuple(x.shape[:-1]))
+                        in_size=tuple(x.shape[:-1]), plane=built.plane)
     data = page.encode("utf-8")
     atomic.atomic_write(target, lambda fh: fh.write(data), force=force, inputs=inputs)
     sys.stderr.write(f"saved {shown(target)}: filters {', '.join(map(str, filters))}, {len(data) / 1e6:.1f} MB\n")

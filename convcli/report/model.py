@@ -122,8 +122,10 @@ def header_rows(info: describe.InputInfo, result: LayerResult, padding: object, 
     ]
 
 
-def geometry(result: LayerResult, names: Sequence[str]) -> dict[str, Any]:
-    """What the page's script needs to trace any position as :func:`convcli.engine.trace_position`."""
+def geometry(result: LayerResult, names: Sequence[str], rank: int = 2, plane: int | None = None) -> dict[str, Any]:
+    """What the page's script needs to trace any position as :func:`convcli.engine.trace_position`, and to
+    write it as ``run --trace`` takes it: ``rank`` 1 (``I``, the one row's column), 2 (``ROW,COL``) or 3
+    (``D,ROW,COL``, ``D`` the output ``plane`` the page shows)."""
     layer = result.layer
     g = layer.geometry
     return {
@@ -131,7 +133,7 @@ def geometry(result: LayerResult, names: Sequence[str]) -> dict[str, Any]:
         "stride": list(g.stride), "dilation": list(g.dilation), "pads": list(g.pads),
         "channels": int(layer.x.shape[2]), "cg": int(layer.cg), "groups": int(layer.groups),
         "filters": int(layer.filters), "activation": result.activation, "use_bias": bool(result.use_bias),
-        "dtype": layer.x.dtype.name, "names": list(names),
+        "dtype": layer.x.dtype.name, "names": list(names), "rank": rank, "plane": plane,
     }
 
 
@@ -206,9 +208,11 @@ def filter_maps(result: LayerResult, sources: ResultMaps, f: int, names: Sequenc
 
 def report_model(result: LayerResult, info: describe.InputInfo, padding: object, kernel_source: str,
                  filters: Sequence[int], *, semantics: str = "keras", notes: Sequence[str] = (),
-                 limit: int | None = None, spec: ConvSpec | None = None, in_size: tuple[int, ...] = ()) -> ReportModel:
+                 limit: int | None = None, spec: ConvSpec | None = None, in_size: tuple[int, ...] = (),
+                 plane: int | None = None) -> ReportModel:
     """The page's texts and pictures for ``filters`` of ``result`` (computed with ``run_layer(ranges=True)``,
-    so that partial maps come from block sums and are never made whole)."""
+    so that partial maps come from block sums and are never made whole); ``plane``: a 3-D layer's output plane
+    shown."""
     layer = result.layer
     names = list(info.channel_names)
     if limit is None:
@@ -218,5 +222,6 @@ def report_model(result: LayerResult, info: describe.InputInfo, padding: object,
     return ReportModel(
         title, header_rows(info, result, padding, kernel_source, semantics, spec, in_size), list(notes),
         input_pictures(result, names, limit if layer.x.shape[2] <= MANY_CHANNELS else SMALL_PANEL_LIMIT),
-        [filter_maps(result, sources, f, names, limit) for f in filters], geometry(result, names),
+        [filter_maps(result, sources, f, names, limit) for f in filters],
+        geometry(result, names, 2 if spec is None else spec.ndim, plane),
     )

@@ -169,16 +169,17 @@ Maps larger than their panel are drawn as block means; the trace's numbers are e
 def build_report(result: LayerResult, info: InputInfo, padding: object, kernel_source: str, filters: Sequence[int],
                  *, semantics: str = "keras", notes: Sequence[str] = (), budget: int = DATA_BUDGET,
                  at: tuple[int, int] | None = None, emulated: Emulated | None = None, spec: ConvSpec | None = None,
-                 in_size: tuple[int, ...] = ()) -> str:
+                 in_size: tuple[int, ...] = (), plane: int | None = None) -> str:
     """The report of ``filters`` of ``result`` (``run_layer(..., ranges=True)``) as one HTML document.
 
     ``budget``: the bytes of exact numbers the page may hold (:mod:`convcli.report.held`); ``at``: the
     output position the held input is centred on when the whole input does not fit; ``emulated``: the
     same layer in ``--precision`` (:mod:`convcli.report.precision`), shown beside float64; ``spec`` with
     ``in_size``: a layer of another kind or rank (``result`` is the 2-D layer that computes it: one row, one
-    depth slice, the spread input of a transposed layer), named in the header as it is.
+    depth slice, the spread input of a transposed layer), named in the header as it is; ``plane``: the output
+    plane of a 3-D layer the page shows (its positions, in the address, are ``D,ROW,COL`` as ``run --trace``'s).
     """
     model = report_model(result, info, padding, kernel_source, filters, semantics=semantics, notes=notes,
-                         spec=spec, in_size=in_size)
+                         spec=spec, in_size=in_size, plane=plane)
     held = held_numbers(result.layer, np.asarray(result.bias), filters, budget=budget, at=at)
     return render_page(model, held, emulated)

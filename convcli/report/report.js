@@ -141,12 +141,22 @@
     const f = Number(p.get("filter"));
     state.missing = p.has("filter") && !filters.includes(f) ? p.get("filter") : null;
     if (p.has("filter") && filters.includes(f)) state.filter = f;
-    const at = (p.get("at") || "").split(",").map(Number);
-    if (at.length === 2 && at.every(Number.isInteger) && at[0] >= 0 && at[0] < ho && at[1] >= 0 && at[1] < wo) state.at = at;
+    const at = p.get("at") ? rowCol(p.get("at").split(",").map(Number)) : null;
+    if (at && at.every(Number.isInteger) && at[0] >= 0 && at[0] < ho && at[1] >= 0 && at[1] < wo) state.at = at;
     state.pinned = state.at.slice();
   }
+  // the address holds a position as `run --trace` takes it for the layer's rank: I (a 1-D layer's one row),
+  // ROW,COL, or D,ROW,COL (D: the plane this page shows; another plane is not on the page)
+  function rowCol(v) {
+    if (G.rank === 1) return v.length === 1 ? [0, v[0]] : null;
+    if (G.rank === 3) return v.length === 3 && v[0] === G.plane ? [v[1], v[2]] : null;
+    return v.length === 2 ? v : null;
+  }
+  function ownPosition(at) {
+    return G.rank === 1 ? String(at[1]) : (G.rank === 3 ? G.plane + "," : "") + at[0] + "," + at[1];
+  }
   function writeHash() {
-    const h = "#filter=" + state.filter + "&at=" + state.pinned[0] + "," + state.pinned[1];
+    const h = "#filter=" + state.filter + "&at=" + ownPosition(state.pinned);
     if (location.hash === h) return;
     try { history.replaceState(null, "", h); } catch (e) { /* a sandboxed page: the link is not kept */ }
   }
@@ -295,7 +305,8 @@
 
   function showTrace(t) {
     traceBox.replaceChildren();
-    where.textContent = "filter " + t.f + " · output (" + t.row + ", " + t.col + ")";
+    where.textContent = "filter " + t.f + " · output (" + t.row + ", " + t.col + ")" +
+      (G.rank === 2 ? "" : " · run --trace " + ownPosition([t.row, t.col]));
     const head = el("p", "where", "filter " + t.f + " at output (" + t.row + ", " + t.col + "): input rows " +
       t.rows[0] + "–" + t.rows[kh - 1] + ", columns " + t.cols[0] + "–" + t.cols[kw - 1] +
       " (outside 0–" + (ih - 1) + " / 0–" + (iw - 1) + ": zero padding)");

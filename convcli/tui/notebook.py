@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from convcli.errors import ConfigError
+
 if TYPE_CHECKING:
     from rich.console import Group
 
@@ -55,15 +57,15 @@ class _Slice:
     result: LayerResult
 
 
-def shown(ex: Explored) -> Explored:
-    """``ex`` as the views draw it: a 3-D layer's middle depth slice (:func:`convcli.pipeline.depth.depth_slice`,
-    computed here: one plane), every other layer as it is."""
+def shown(ex: Explored, plane: int | None = None) -> Explored:
+    """``ex`` as the views draw it: a 3-D layer's depth slice ``plane`` (default: the middle;
+    :func:`convcli.pipeline.depth.depth_slice`, computed here: one plane), every other layer as it is."""
     if ex.built.ndim != 3:
         return ex
     from convcli.pipeline.depth import depth_slice
     from convcli.pipeline.run import run
 
-    built = depth_slice(ex.built, None)
+    built = depth_slice(ex.built, plane)
     return _Slice(ex.request, built, run(built))
 
 
@@ -169,18 +171,25 @@ def html(ex: Explored, *, filters: Sequence[int] | None = None) -> str:
 
 
 def write_report(ex: Explored, path: str | os.PathLike[str], *, filters: Sequence[int] | None = None,
-                 at: tuple[int, int] | None = None, budget: int | None = None, force: bool = True) -> Path:
+                 at: tuple[int, ...] | None = None, budget: int | None = None, force: bool = True) -> Path:
     """Write the interactive HTML report of ``filters`` to ``path`` (atomically, as ``convcli report``) and
-    return the path. ``budget``: bytes of exact numbers the page may hold (default: the report's)."""
+    return the path. ``at``: the position it opens at, in the layer's own axes (``I``; ``ROW, COL``;
+    ``D, ROW, COL``, whose ``D`` is the plane shown); ``budget``: bytes of exact numbers the page may hold
+    (default: the report's)."""
     from convcli.files import atomic
     from convcli.report import DATA_BUDGET, build_report
 
     emulated = getattr(ex, "emulated", None)  # explore(precision=...): the page shows it too
-    ex = shown(ex)
+    ndim = ex.built.ndim
+    if at is not None and len(at) != (2 if ndim == 2 else ndim) and not (ndim == 1 and len(at) == 2):
+        raise ConfigError(f"{{field}} takes {('I', 'ROW, COL', 'D, ROW, COL')[ndim - 1]} for a {ndim}-D layer; "
+                          f"got {len(at)} value(s)", field="at")
+    rowcol = None if at is None else (0, at[0]) if len(at) == 1 else (at[-2], at[-1])
+    ex = shown(ex, at[0] if at is not None and ndim == 3 else None)
     page = build_report(ex.result, input_info(ex), ex.built.padding, ex.built.kernel_source, shown_filters(ex, filters),
-                        semantics=ex.request.semantics, notes=list(ex.built.notes), at=at,
+                        semantics=ex.request.semantics, notes=list(ex.built.notes), at=rowcol,
                         budget=DATA_BUDGET if budget is None else budget,
-                        emulated=emulated, **_kind(ex))
+                        emulated=emulated, plane=getattr(ex.built, "plane", None), **_kind(ex))
     target = Path(path)
     data = page.encode("utf-8")
     atomic.atomic_write(target, lambda fh: fh.write(data), force=force, inputs=[])

@@ -118,11 +118,16 @@ class MapCells:
         its colour does not have."""
         _, _, rgb = self._get(pointer, k)
         top = rgb[2 * n]
-        bottom = rgb[2 * n + 1] if 2 * n + 1 < rgb.shape[0] else np.full_like(top, -1)
+        # a map of one row (a 1-D layer's) fills its line: a half block would draw it as a hairline
+        band = rgb.shape[0] == 1
+        bottom = top if band else rgb[2 * n + 1] if 2 * n + 1 < rgb.shape[0] else np.full_like(top, -1)
         out: list[Segment] = []
         for j in range(top.shape[0]):
             t, b = tuple(top[j].tolist()), tuple(bottom[j].tolist())
-            if cursor is not None and cursor[1] == j and cursor[0] in (2 * n, 2 * n + 1):
+            if band and cursor is not None and cursor[1] == j:  # the upper half in ink over the cell's colour
+                light = t[0] < 0 or 0.299 * t[0] + 0.587 * t[1] + 0.114 * t[2] > 128
+                char, style = "▀", self._style((0, 0, 0) if light else (255, 255, 255), t)
+            elif cursor is not None and cursor[1] == j and cursor[0] in (2 * n, 2 * n + 1):
                 lower = cursor[0] == 2 * n + 1
                 own, other = (b, t) if lower else (t, b)
                 light = own[0] < 0 or 0.299 * own[0] + 0.587 * own[1] + 0.114 * own[2] > 128

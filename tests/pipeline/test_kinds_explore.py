@@ -35,3 +35,26 @@ def test_conv1d_causal_and_conv3d_same_equal_the_naive_loop():
     assert ex.output.shape == (3, 2, 3, 3)
     np.testing.assert_allclose(ex.output, naive(x3, ex.built.archived_kernel(), [(1, 1), (0, 0), (0, 1)], 2, 1),
                                atol=1e-12)
+
+
+def test_to_json_is_run_jsons_document_for_every_kind_and_rank(tmp_path):
+    """``ex.to_json(trace=...)`` in the layer's own axes is what ``run --trace ... --json`` prints: a 1-D row,
+    a 3-D layer's depth slice (the trace's plane), a transposed layer with its scatter, a separable one."""
+    import json
+
+    from helpers import SAMPLES, invoke
+
+    np.save(tmp_path / "volume.npy", np.random.default_rng(5).normal(size=(4, 6, 7, 2)).astype(np.float32))
+    cases = [(SAMPLES / "signal.npy", {"ndim": 1, "kernel_size": 5, "filters": 2}, ("--ndim", "1", "-k", "5", "-f", "2"),
+              (7,)),
+             (tmp_path / "volume.npy", {"ndim": 3, "filters": 2}, ("--ndim", "3", "-f", "2"), (0, 2, 3)),
+             (SAMPLES / "textbook.npy", {"kind": "transpose", "kernel_size": 2, "stride": 2},
+              ("--kind", "transpose", "-k", "2", "--stride", "2"), (2, 3)),
+             (SAMPLES / "grace_hopper.png", {"kind": "separable", "filters": 2}, ("--kind", "separable", "-f", "2"),
+              (40, 50))]
+    for source, options, flags, at in cases:
+        r = invoke("run", source, *flags, "--trace", ",".join(map(str, at)), "--json")
+        assert r.exit_code == 0, r.output
+        expected = json.loads(r.stdout)
+        got = json.loads(json.dumps(convcli.explore(str(source), **options).to_json(trace=at)))
+        assert "kind" in got and got == expected, (source, options)

@@ -32,6 +32,19 @@ def inputs(tmp_path: Path) -> dict[str, Path]:
             "image": tmp_path / "image.npy", "volume": tmp_path / "volume.npy"}
 
 
+def one_d_model(folder: Path) -> Path:
+    """A Keras model of 1-D layers (a deep DepthwiseConv1D among them), saved as .keras."""
+    import models
+
+    k = models.keras()
+    i = k.Input((24, 2), name="x")
+    x = k.layers.Conv1D(3, 3, padding="same", activation="relu", name="c1")(i)
+    x = k.layers.DepthwiseConv1D(3, depth_multiplier=2, activation="tanh", name="dw1")(x)
+    path = folder / "m1d.keras"
+    models.randomise(k.Model(i, x), seed=4).save(path)
+    return path
+
+
 def run_trace(source: Path, options: tuple[str, ...], at: str, f: int) -> dict[str, Any]:
     r = invoke("run", source, *options, "--trace", at, "--filter", str(f), "--json")
     assert r.exit_code == 0, r.output
@@ -51,7 +64,7 @@ def test_the_page_of_every_kind_traces_as_run_does(tmp_path: Path, page: Any, na
     page.wait_for_selector("body[data-ready='1']")
     for f in (0, 1):
         if f:
-            page.goto(out.as_uri() + f"#filter=1&at={rowcol[0]},{rowcol[1]}")
+            page.goto(out.as_uri() + f"#filter=1&at={at}")  # the address takes run --trace's position
             page.wait_for_selector("body[data-ready='1']")
         shown = page.evaluate("""() => {
             const grids = (cls) => [...document.querySelectorAll('#trace .channel')].map(ch =>
@@ -68,6 +81,10 @@ def test_the_page_of_every_kind_traces_as_run_does(tmp_path: Path, page: Any, na
         np.testing.assert_allclose(shown["sums"], trace["channel_sums"], rtol=1e-9, atol=0)
         scale = max(1.0, float(np.abs(trace["products"]).sum()))
         assert abs(shown["pre"] - trace["preactivation"]) <= 1e-6 * scale
+    # a key press writes the next position to the address as run --trace takes it, in the layer's own axes
+    page.keyboard.press("ArrowRight")
+    *head, last = at.split(",")
+    assert page.evaluate("location.hash") == f"#filter=1&at={','.join([*head, str(int(last) + 1)])}"
 
 
 def test_a_one_row_map_is_drawn_as_a_band_not_a_hairline(tmp_path: Path, page: Any):
@@ -94,3 +111,32 @@ def test_the_positions_take_the_layers_rank(tmp_path: Path):
     r = invoke("report", src, "--ndim", "3", "--depth-at", "0", "-o", out)
     assert r.exit_code == 0, r.output
     assert "depth slice 0 of the output" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("fragment", "position"), [("at=0,9", "output (0, 4)"), ("at=9", "output (0, 9)")])
+def test_a_one_row_page_takes_the_address_as_run_trace_does(tmp_path: Path, page: Any, fragment: str, position: str):
+    """A 1-D page's address is ``at=I``; ``ROW,COL`` (run --trace refuses it too) leaves the start position."""
+    out = tmp_path / "r.html"
+    assert invoke("report", SAMPLES / "signal.npy", "--ndim", "1", "-k", "5", "--at", "4", "-o", out).exit_code == 0
+    page.goto(out.as_uri() + "#filter=0&" + fragment)
+    page.wait_for_selector("body[data-ready='1']")
+    shown = page.locator("#position").text_content()
+    assert shown == f"filter 0 · {position} · run --trace {position[-2]}"
+
+
+def test_the_page_of_a_deep_1d_model_layer_traces_as_run_does(tmp_path: Path, page: Any):
+    """--model --layer of a DepthwiseConv1D after a Conv1D: the page's trace at I is run --trace I's, on the
+    input the model computed for it."""
+    options = ("--model", str(one_d_model(tmp_path)), "--layer", "dw1")
+    out = tmp_path / "r.html"
+    r = invoke("report", SAMPLES / "signal.npy", *options, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert "DepthwiseConv1D(" in out.read_text(encoding="utf-8")
+    page.goto(out.as_uri() + "#filter=3&at=9")
+    page.wait_for_selector("body[data-ready='1']")
+    shown = page.evaluate("""() => ({sums: [...document.querySelectorAll('#trace output.sum')].map(o => Number(o.dataset.v)),
+        pre: Number(document.querySelector('#trace output.pre').dataset.v), position: document.getElementById('position').textContent})""")
+    trace = run_trace(SAMPLES / "signal.npy", options, "9", 3)
+    assert shown["position"] == "filter 3 · output (0, 9) · run --trace 9"
+    np.testing.assert_allclose(shown["sums"], trace["channel_sums"], rtol=1e-9, atol=0)
+    assert abs(shown["pre"] - trace["preactivation"]) <= 1e-6 * max(1.0, abs(trace["preactivation"]))

@@ -76,3 +76,37 @@ def test_every_kind_and_rank_shows_itself_as_run_does(tmp_path):
         if options["ndim"] == 3:  # the views show the middle output plane, as run does by default
             planes = int(words.split("output ")[1].split("×")[0])
             assert f"depth slice {planes // 2} of the output&#x27;s {planes} planes" in page
+
+
+def test_a_trace_and_a_report_take_the_layers_own_axes_as_run_trace_does(tmp_path, cli):
+    """``ex.trace(I)`` / ``ex.trace(D, ROW, COL)`` are ``run --trace I`` / ``--trace D,ROW,COL``'s numbers, and
+    ``ex.report(at=...)`` opens a 3-D layer's page on plane ``D``; a position of another rank is one error."""
+    import json
+
+    import numpy as np
+    import pytest
+
+    import convcli
+    from convcli.errors import ConfigError
+
+    volume = tmp_path / "volume.npy"
+    np.save(volume, np.random.default_rng(5).normal(size=(4, 6, 7, 2)).astype(np.float32))
+    signal = helpers.SAMPLES / "signal.npy"
+    for source, options, flags, at in [(signal, {"ndim": 1, "kernel_size": 5, "filters": 2}, ("--ndim", "1", "-k", "5",
+                                                                                               "-f", "2"), (7,)),
+                                       (volume, {"ndim": 3, "filters": 2}, ("--ndim", "3", "-f", "2"), (0, 2, 3))]:
+        ex = convcli.explore(source, **options)
+        r = cli("run", source, *flags, "--trace", ",".join(map(str, at)), "--filter", "1", "--json")
+        assert r.exit_code == 0, r.output
+        expected = json.loads(r.stdout)["filters"][0]["trace"]
+        trace = ex.trace(*at, filter=1)
+        assert trace.sums.tolist() == expected["channel_sums"]
+        assert trace.products.transpose(2, 0, 1).tolist() == expected["products"]
+        with pytest.raises(ConfigError, match="trace takes"):
+            ex.trace(1, 2, 3, 4)
+    assert ex.trace(1, 2, 3).sums.tolist() != trace.sums.tolist()  # another plane, other numbers
+    page = ex.report(tmp_path / "r.html", at=(0, 2, 3)).read_text(encoding="utf-8")
+    assert "depth slice 0 of the output&#x27;s 2 planes" in page
+    assert '"rank":3,"plane":0' in page
+    with pytest.raises(ConfigError, match="at takes D, ROW, COL for a 3-D layer"):
+        ex.report(tmp_path / "r2.html", at=(2, 3))
