@@ -46,14 +46,16 @@ def build(k: Any, name: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path, Any]]:
+    """Each model saved as .keras (and kept), with its input as a .npy."""
     k = models.keras()
     folder = tmp_path_factory.mktemp("explore_model_kinds")
     out = {}
     for name, shape in SHAPES.items():
-        build(k, name).save(folder / f"{name}.keras")
+        model = build(k, name)
+        model.save(folder / f"{name}.keras")
         np.save(folder / f"{name}.npy", np.random.default_rng(5).standard_normal(shape).astype(np.float32))
-        out[name] = (folder / f"{name}.keras", folder / f"{name}.npy")
+        out[name] = (folder / f"{name}.keras", folder / f"{name}.npy", model)
     return out
 
 
@@ -68,7 +70,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[ExploreApp]:
 @pytest.mark.parametrize(("name", "layer", "at", "rowcol", "right", "keras"), CASES, ids=[c[1] for c in CASES])
 def test_the_explorer_of_a_model_layer_of_every_kind_traces_as_run_does(files, cli, started, in_thread, name,
                                                                         layer, at, rowcol, right, keras):
-    model, source = files[name]
+    model, source, _ = files[name]
     result = cli("explore", source, "--model", model, "--layer", layer, "--at", at)
     assert result.exit_code == 0, result.output
     (app,) = started
@@ -93,3 +95,25 @@ def test_the_explorer_of_a_model_layer_of_every_kind_traces_as_run_does(files, c
         assert len(expected["channel_sums"]) > 0
         assert trace.sums.tolist() == expected["channel_sums"]
         assert trace.products.transpose(2, 0, 1).tolist() == expected["products"]
+
+
+@pytest.mark.parametrize(("name", "layer", "keras"), [(c[0], c[1], c[-1]) for c in CASES], ids=[c[1] for c in CASES])
+def test_the_notebook_view_of_a_model_layer_of_every_kind_is_the_layer_keras_computes(files, tmp_path, name, layer,
+                                                                                      keras):
+    """``convcli.explore(x, model=..., layer=...)``: its output is Keras' own output of that layer (in the
+    layer's own axes), and its repr, screen, HTML and report name the file's class, as run's header does."""
+    import convcli
+
+    from helpers import draw
+
+    k = models.keras()
+    model_file, source, model = files[name]
+    ex = convcli.explore(source, model=model_file, layer=layer)
+    x = np.load(source)
+    theirs = k.ops.convert_to_numpy(k.Model(model.inputs, model.get_layer(layer).output)(x[None]))[0]
+    assert ex.output.shape == theirs.shape
+    np.testing.assert_allclose(ex.output, theirs, rtol=1e-4, atol=1e-5)
+    assert f"{keras} " in repr(ex)
+    assert f"{keras}(" in draw(ex, width=120)
+    assert f"{keras}(" in ex._repr_html_()
+    assert f"{keras}(" in ex.report(tmp_path / "r.html").read_text(encoding="utf-8")
