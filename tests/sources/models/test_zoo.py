@@ -345,3 +345,30 @@ def test_a_map_flattened_without_its_batch_axis_keeps_its_shape(tmp_path: Path) 
     rows = {row["name"]: row for row in _layers(path, "--input-size", "4,4,3")["layers"]}
     assert rows["flatten"]["output_shape"] == [2]
     assert rows["c2"]["output_shape"] == list(want["c2"].shape) == [1, 1, 5]
+
+
+# --- the Keras layers of those models, small --------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_squeeze_excite_reshape_and_a_channel_concat_follow_keras(tmp_path: Path, fmt: str) -> None:
+    """The layers EfficientNet, MobileNetV3 and DenseNet walk through: a ``Reshape`` to (1, 1, C), a
+    ``Multiply`` that broadcasts it over the map, a ``Concatenate`` on ``axis=3`` (Keras counts the batch)."""
+    k = models.keras()
+    L = k.layers
+    i = k.Input((8, 6, 3), name="image")
+    x = L.Conv2D(4, 3, padding="same", name="conv")(i)
+    s = L.GlobalAveragePooling2D(name="squeeze")(x)
+    s = L.Reshape((1, 1, 4), name="se_reshape")(s)
+    s = L.Conv2D(4, 1, activation="sigmoid", name="excite")(s)
+    m = L.Multiply(name="scale")([x, s])
+    c = L.Concatenate(axis=3, name="concat")([m, x])
+    f = L.Reshape((-1, 8), name="rows")(c)
+    y = L.Conv2D(2, 3, strides=2, name="out")(L.Reshape((6, 8, 8), name="back")(f))
+    model = k.Model(i, y)
+    path = tmp_path / f"se.{fmt}"
+    model.save(path)
+    doc = _layers(path, "--input-size", "8,6,3")
+    assert doc["totals"]["params"] == model.count_params()
+    rows = {row["name"]: row["output_shape"] for row in doc["layers"]}
+    for layer in model.layers:
+        assert rows[layer.name] == list(layer.output.shape[1:]), layer.name
