@@ -36,8 +36,7 @@ OTHER_CLASSES = {
     "AveragePooling2D": "avgpool", "AvgPool2D": "avgpool", "GlobalAveragePooling2D": "globalavgpool",
     "GlobalAvgPool2D": "globalavgpool", "GlobalMaxPooling2D": "globalmaxpool", "GlobalMaxPool2D": "globalmaxpool",
     "Flatten": "flatten", "ZeroPadding2D": "zeropad", "Add": "add", "Multiply": "multiply", "Reshape": "reshape",
-    "Concatenate": "concatenate",
-    "InputLayer": "input", "Rescaling": "rescaling", "Normalization": "normalization",
+    "Concatenate": "concatenate", "InputLayer": "input", "Rescaling": "rescaling", "Normalization": "normalization",
 }
 #: The 1-D and 3-D pooling classes, by their stems (``MaxPooling`` + ``1D``): a kind of OTHER_CLASSES each.
 _POOL_STEMS = {"MaxPooling": "maxpool", "MaxPool": "maxpool", "AveragePooling": "avgpool", "AvgPool": "avgpool",
@@ -202,17 +201,9 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
     elif kind == "rescaling":
         extra |= {"scale": values.number(cfg.get("scale")), "offset": values.number(cfg.get("offset", 0.0))}
     elif kind == "reshape":
-        target = cfg.get("target_shape")
-        if not (isinstance(target, list) and 0 < len(target) <= 4 and target.count(-1) <= 1
-                and all(isinstance(v, int) and not isinstance(v, bool) and (v > 0 or v == -1) for v in target)):
-            raise LoadError(f"layer {shown(name)!r}: target_shape is not a list of sizes: {shown(repr(target))[:80]}")
-        extra["target_shape"] = tuple(target)
+        extra["target_shape"] = values.target_shape(cfg, name)
     elif kind == "concatenate":
-        axis = cfg.get("axis", -1)
-        axis = axis if isinstance(axis, int) and not isinstance(axis, bool) else -1
-        if axis == 0:
-            raise LoadError(f"layer {shown(name)!r}: concatenates along axis 0 (the batch)")
-        extra["axis"] = axis - 1 if axis > 0 else axis  # Keras counts the batch axis; a listing's shapes do not
+        extra["axis"] = values.concat_axis(cfg, name)
     elif kind == "other" and isinstance(cfg.get("activation"), (str, dict)):
         extra["activation"] = values.activation(cfg.get("activation"))
     return lm.ModelLayer(kind=kind, **common, **extra)
