@@ -8,7 +8,9 @@ The oracles: ONNX Runtime's own intermediate outputs for an ``.onnx`` file (its 
 for the count: the exporters fold batch norms into the convs, so the file holds other numbers than
 the ``nn.Module``), forward hooks for a state dict (``parameters()`` for the trainable count, the
 running statistics as the rest), Keras' ``count_params()``, layer output shapes and a sub-model's
-output for Keras files. Each model is built and saved once per module, on first use.
+output for Keras files. Each model is built and saved once per module, on first use; the larger
+ones only with ``CONVCLI_ZOO=all``. NASNetMobile is skipped where Keras cannot build it (its torch
+backend refuses it), and Keras 3 cannot reload its own MobileNetV3Small ``.h5``: that refusal is checked.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ EXPORTERS = ["torchscript", "dynamo"]
 #: Keras 3 cannot rebuild these of its own .h5 files (a positional float in MobileNetV3's hard-sigmoid
 #: ops): convcli says so in one line (docs/models.md), and the .keras file of the same model is explored
 KERAS_CANNOT_RELOAD = {("MobileNetV3Small", "h5")}
+#: The larger models (10-30 s each to build, export and run): ``CONVCLI_ZOO=all`` runs them too; the
+#: layers they need (dynamo's flattened pooling, Reshape, Multiply, a channel Concatenate) have small tests below
+HEAVY = {"efficientnet_b0", "convnext_tiny", "densenet121", "DenseNet121"}
 _LIBS: list[Any] = []  # the torchvision op schemas defined below live as long as their Library object
 
 
@@ -63,6 +68,11 @@ def _torchvision() -> Any:
     except (ImportError, RuntimeError) as e:  # pragma: no cover - another mismatched wheel
         pytest.skip(f"torchvision does not import with this torch: {e}")
     return torchvision.models
+
+
+def _light(name: str) -> None:
+    if name in HEAVY and os.environ.get("CONVCLI_ZOO") != "all":
+        pytest.skip(f"{name} is one of the larger zoo models: CONVCLI_ZOO=all runs it")
 
 
 def _layers(path: Path, *args: object) -> dict[str, Any]:
@@ -162,6 +172,7 @@ def zoo(tmp_path_factory: pytest.TempPathFactory) -> Any:
     made: dict[str, TorchModel] = {}
 
     def get(name: str) -> TorchModel:
+        _light(name)
         if name not in made:
             made[name] = TorchModel(name, tmp_path_factory.mktemp(name))
         return made[name]
@@ -260,6 +271,7 @@ def kzoo(tmp_path_factory: pytest.TempPathFactory) -> Any:
     made: dict[str, tuple[Any, dict[str, Path], Path, np.ndarray]] = {}
 
     def get(name: str) -> tuple[Any, dict[str, Path], Path, np.ndarray]:
+        _light(name)
         if name not in made:
             k = models.keras()
             k.utils.set_random_seed(0)
