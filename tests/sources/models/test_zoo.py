@@ -119,6 +119,11 @@ class TorchModel:
         if fmt == "pth":
             path = self.folder / f"{self.name}.pth"
             torch.save(self.net.state_dict(), path)
+        elif fmt == "checkpoint":  # as PyTorch's ImageNet example saves model_best.pth.tar
+            path = self.folder / "model_best.pth.tar"
+            optimizer = torch.optim.SGD(self.net.parameters(), lr=0.1, momentum=0.9)
+            torch.save({"epoch": 3, "arch": self.name, "state_dict": self.net.state_dict(),
+                        "best_acc1": torch.tensor(61.5), "optimizer": optimizer.state_dict()}, path)
         elif fmt == "safetensors":
             safetensors_torch = pytest.importorskip("safetensors.torch")
             path = self.folder / f"{self.name}.safetensors"
@@ -227,7 +232,7 @@ def test_onnx_deep_convs_compute_onnx_runtimes_output(zoo, ort_outputs, name: st
             _close(z["preactivation"], want[layer], f"{name} {exporter} {layer}")
 
 
-@pytest.mark.parametrize("fmt", ["pth", "safetensors"])
+@pytest.mark.parametrize("fmt", ["pth", "checkpoint", "safetensors"])
 @pytest.mark.parametrize("name", TORCH_MODELS)
 def test_state_dict_totals_are_pytorchs(zoo, name: str, fmt: str) -> None:
     model = zoo(name)
@@ -242,7 +247,7 @@ def test_state_dict_totals_are_pytorchs(zoo, name: str, fmt: str) -> None:
     assert (sorted(listed) if fmt == "safetensors" else listed) == (sorted(convs) if fmt == "safetensors" else convs)
 
 
-@pytest.mark.parametrize("fmt", ["pth", "safetensors"])
+@pytest.mark.parametrize("fmt", ["pth", "checkpoint", "safetensors"])
 @pytest.mark.parametrize("name", TORCH_MODELS)
 def test_state_dict_deep_convs_compute_pytorchs_output(zoo, name: str, fmt: str, tmp_path: Path) -> None:
     """A state dict holds no geometry: the module's stride, padding, dilation and groups are given as
