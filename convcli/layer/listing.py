@@ -99,6 +99,13 @@ class ConcatSettings:
 
 
 @dataclass(frozen=True)
+class ReshapeSettings:
+    """Keras' ``Reshape``: the output's shape without the batch axis, ``-1`` for the one size it infers."""
+
+    target_shape: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
 class PadSettings:
     pads: tuple[int, ...] | None = None  # (top, bottom, left, right); (before, after) per axis in 1-D, 3-D
 
@@ -111,7 +118,7 @@ class OtherSettings:
 
 
 Settings = (ConvSettings | PoolSettings | GlobalPoolSettings | DenseSettings | ChannelSettings | InputSettings
-            | RescalingSettings | ConcatSettings | PadSettings | OtherSettings)
+            | RescalingSettings | ConcatSettings | ReshapeSettings | PadSettings | OtherSettings)
 #: The settings each kind of a listing has; a kind not named here has :class:`OtherSettings`.
 SETTINGS_OF: dict[str, type[Settings]] = {
     **{kind: ConvSettings for kind in KIND_OBJECTS},
@@ -119,7 +126,7 @@ SETTINGS_OF: dict[str, type[Settings]] = {
     "globalmaxpool": GlobalPoolSettings, "dense": DenseSettings, "batchnorm": ChannelSettings,
     "normalization": ChannelSettings, "input": InputSettings, "rescaling": RescalingSettings,
     "concatenate": ConcatSettings, "zeropad": PadSettings, "crop": PadSettings, "upsample": PoolSettings,
-    "resize": PoolSettings,
+    "resize": PoolSettings, "reshape": ReshapeSettings,
 }
 #: Every setting a kind may have, and its value where the kind has none.
 SETTING_DEFAULTS: dict[str, object] = {
@@ -127,6 +134,7 @@ SETTING_DEFAULTS: dict[str, object] = {
     "depth_multiplier": None, "in_channels": None, "filters": None, "units": None, "use_bias": None,
     "activation": None, "input_shape": None, "axis": None, "keepdims": None, "ceil_mode": False,
     "transpose_b": False, "scale": None, "offset": None, "output_padding": None, "interpolation": None,
+    "target_shape": None,
 }
 
 
@@ -183,14 +191,15 @@ class ModelLayer:
                  keepdims: bool | None = None, ceil_mode: bool = False, transpose_b: bool = False,
                  scale: float | tuple[float, ...] | None = None,
                  offset: float | tuple[float, ...] | None = None,
-                 output_padding: tuple[int, ...] | None = None, interpolation: str | None = None) -> None:
+                 output_padding: tuple[int, ...] | None = None, interpolation: str | None = None,
+                 target_shape: tuple[int, ...] | None = None) -> None:
         given = {
             "kernel": kernel, "strides": strides, "padding": padding, "pads": pads, "dilation": dilation,
             "groups": groups, "depth_multiplier": depth_multiplier, "in_channels": in_channels,
             "filters": filters, "units": units, "use_bias": use_bias, "activation": activation,
             "input_shape": input_shape, "axis": axis, "keepdims": keepdims, "ceil_mode": ceil_mode,
             "transpose_b": transpose_b, "scale": scale, "offset": offset, "output_padding": output_padding,
-            "interpolation": interpolation,
+            "interpolation": interpolation, "target_shape": target_shape,
         }
         if settings is not None:  # dataclasses.replace: the settings as they were, the ones named changed
             given = {k: v for k, v in given.items() if v != SETTING_DEFAULTS[k]}
@@ -269,6 +278,10 @@ class ModelLayer:
     @property
     def input_shape(self) -> tuple[int | None, ...] | None:
         return self._get("input_shape")  # type: ignore[return-value]
+
+    @property
+    def target_shape(self) -> tuple[int, ...] | None:
+        return self._get("target_shape")  # type: ignore[return-value]
 
     @property
     def axis(self) -> int | None:

@@ -236,6 +236,11 @@ class Merge(OtherKind):
             if any(s != shapes[0] for s in shapes):
                 raise _error(layer, f"adds inputs of different shapes {', '.join(str(s) for s in shapes)}")
             return shapes[0]
+        if self.name == "multiply":  # broadcast, as Keras' Multiply: a squeeze-excite's (1, 1, C) scales each map
+            rank = len(shapes[0])
+            if any(len(s) != rank for s in shapes) or any(len({s[i] for s in shapes} - {1}) > 1 for i in range(rank)):
+                raise _error(layer, f"cannot multiply inputs of shapes {', '.join(str(s) for s in shapes)}")
+            return tuple(max(s[i] for s in shapes) for i in range(rank))
         axis = layer.axis if layer.axis is not None else -1
         rank = len(shapes[0])
         a = axis % rank if -rank <= axis < rank else None
@@ -243,6 +248,20 @@ class Merge(OtherKind):
                             for s in shapes):
             raise _error(layer, f"cannot join inputs of shapes {', '.join(str(s) for s in shapes)} on axis {axis}")
         return tuple(sum(s[a] for s in shapes) if i == a else shapes[0][i] for i in range(rank))
+
+
+class Reshape(OtherKind):
+    def flow(self, layer: ModelLayer, shape: tuple[int, ...]) -> Flow:
+        """Keras' ``Reshape``: its ``target_shape``, the one ``-1`` the size that keeps every value."""
+        target = layer.target_shape
+        if target is None:
+            return super().flow(layer, shape)
+        size, known = prod(shape), prod(v for v in target if v != -1)
+        if -1 in target and known > 0 and size % known == 0:
+            target = tuple(size // known if v == -1 else v for v in target)
+        if prod(target) != size or any(v <= 0 for v in target):
+            raise _error(layer, f"cannot reshape {shape} to {layer.target_shape}")
+        return target, None, 0, None, target[:-1] != shape[:-1]
 
 
 class ShapeKeeping(OtherKind):
@@ -272,7 +291,8 @@ OTHER_KIND_OBJECTS: dict[str, OtherKind] = {k.name: k for k in (
     GlobalPool("globalavgpool", "GlobalAveragePooling2D"), GlobalPool("globalmaxpool", "GlobalMaxPooling2D"),
     Flatten("flatten", "Flatten"), ZeroPad("zeropad", "ZeroPadding2D"),
     Crop("crop", "Cropping1D"), Upsample("upsample", "UpSampling1D"), Resize("resize", "Resizing"),
-    Merge("add", "Add"), Merge("concatenate", "Concatenate"),
+    Reshape("reshape", "Reshape"),
+    Merge("add", "Add"), Merge("multiply", "Multiply"), Merge("concatenate", "Concatenate"),
     Input("input", "InputLayer"), ShapeKeeping("rescaling", "Rescaling"),
     Normalization("normalization", "Normalization"), Other("other"),
 )}

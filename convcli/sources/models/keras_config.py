@@ -36,8 +36,8 @@ OTHER_CLASSES = {
     "Dense": "dense", "BatchNormalization": "batchnorm", "MaxPooling2D": "maxpool", "MaxPool2D": "maxpool",
     "AveragePooling2D": "avgpool", "AvgPool2D": "avgpool", "GlobalAveragePooling2D": "globalavgpool",
     "GlobalAvgPool2D": "globalavgpool", "GlobalMaxPooling2D": "globalmaxpool", "GlobalMaxPool2D": "globalmaxpool",
-    "Flatten": "flatten", "ZeroPadding2D": "zeropad", "Add": "add", "Concatenate": "concatenate",
-    "InputLayer": "input", "Rescaling": "rescaling", "Normalization": "normalization",
+    "Flatten": "flatten", "ZeroPadding2D": "zeropad", "Add": "add", "Multiply": "multiply", "Reshape": "reshape",
+    "Concatenate": "concatenate", "InputLayer": "input", "Rescaling": "rescaling", "Normalization": "normalization",
 }
 #: The 1-D and 3-D pooling classes, by their stems (``MaxPooling`` + ``1D``): a kind of OTHER_CLASSES each.
 _POOL_STEMS = {"MaxPooling": "maxpool", "MaxPool": "maxpool", "AveragePooling": "avgpool", "AvgPool": "avgpool",
@@ -201,9 +201,10 @@ def _layer(entry: dict[str, Any], shapes: Sequence[tuple[str, tuple[int, ...]]],
         extra |= {"kernel": hw, "interpolation": values.interpolation(cfg)}
     elif kind == "rescaling":
         extra |= {"scale": values.number(cfg.get("scale")), "offset": values.number(cfg.get("offset", 0.0))}
+    elif kind == "reshape":
+        extra["target_shape"] = values.target_shape(cfg, name)
     elif kind == "concatenate":
-        axis = cfg.get("axis", -1)
-        extra["axis"] = axis if isinstance(axis, int) else -1
+        extra["axis"] = values.concat_axis(cfg, name)
     elif kind == "other" and isinstance(cfg.get("activation"), (str, dict)):
         extra["activation"] = values.activation(cfg.get("activation"))
     return lm.ModelLayer(kind=kind, **common, **extra)
@@ -226,7 +227,7 @@ def _check(layer: lm.ModelLayer, fmt: str) -> None:
                             f"{layer.in_channels} channels, arrays {_shapes(arrays)}")
         return
     elif layer.kind in ("maxpool", "avgpool", "globalavgpool", "globalmaxpool", "flatten", "zeropad", "add",
-                        "concatenate", "input", "crop", "upsample", "resize"):
+                        "multiply", "reshape", "concatenate", "input", "crop", "upsample", "resize"):
         expected = []
     if expected is None:
         return

@@ -96,3 +96,22 @@ def crops_first(cls: str, cfg: dict[str, Any]) -> bool:
     """A Resizing that crops or pads to the aspect ratio first: its positions move by more than its
     two sizes say, so it is listed as another layer, not a resize."""
     return cls == "Resizing" and bool(cfg.get("crop_to_aspect_ratio") or cfg.get("pad_to_aspect_ratio"))
+
+
+def target_shape(cfg: dict[str, Any], layer: str) -> tuple[int, ...]:
+    """A ``Reshape``'s ``target_shape``: sizes without the batch axis, at most one ``-1``."""
+    v = cfg.get("target_shape")
+    if not (isinstance(v, list) and 0 < len(v) <= 4 and v.count(-1) <= 1
+            and all(isinstance(x, int) and not isinstance(x, bool) and (x > 0 or x == -1) for x in v)):
+        raise LoadError(f"layer {shown(layer)!r}: target_shape is not a list of sizes: {shown(repr(v))[:80]}")
+    return tuple(v)
+
+
+def concat_axis(cfg: dict[str, Any], layer: str) -> int:
+    """A ``Concatenate``'s axis as a listing counts it: Keras counts the batch axis (``axis=3`` of
+    ``(N, H, W, C)`` is the channels), a listing's shapes do not; a negative axis is the same in both."""
+    axis = cfg.get("axis", -1)
+    axis = axis if isinstance(axis, int) and not isinstance(axis, bool) else -1
+    if axis == 0:
+        raise LoadError(f"layer {shown(layer)!r}: concatenates along axis 0 (the batch)")
+    return axis - 1 if axis > 0 else axis

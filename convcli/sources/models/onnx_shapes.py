@@ -18,9 +18,11 @@ from convcli.sources.models import onnx_consts
 
 def _hwc(dims: tuple[int | None, ...] | None, layout: str | None) -> tuple[int, ...] | None:
     """A batch of one's shape as the listing shows it (``None``: not known whole)."""
-    if not dims or any(v is None or v <= 0 for v in dims) or dims[0] != 1:
+    if not dims or any(v is None or v <= 0 for v in dims):
         return None
     out = tuple(int(v or 0) for v in dims)
+    if out[0] != 1:  # no batch axis left (the dynamo exporter's flattened as_strided): the shape as it is
+        return out
     if len(out) == 4:
         return out[1:] if layout == "NHWC" else (out[2], out[3], out[1])
     return out[1:] or None
