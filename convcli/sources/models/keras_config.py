@@ -4,8 +4,7 @@ Keras 3 and Keras 2 configs both: a ``Functional`` model's layers name their inp
 ``inbound_nodes`` (Keras 3: tensors whose ``keras_history`` is ``[layer, node, tensor]``; Keras 2:
 ``[[layer, node, tensor, kwargs], ...]``), a ``Sequential`` model's layers follow each other.
 ``weights`` gives the shapes of each layer's arrays (by layer name, in the order Keras creates
-them): they supply the input channels a config lacks, and a config that disagrees with them is
-refused.
+them): they supply the input channels a config lacks; a config that disagrees with them is refused.
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ from typing import Any
 from convcli.errors import LoadError
 from convcli.layer import model as lm
 from convcli.layer.spec import LayerConfigError
-from convcli.sources.models import bounds
+from convcli.sources.models import bounds, keras_nested
 from convcli.sources.models import keras_values as values
-from convcli.sources.models.keras_nested import calls_note
 from convcli.text import shown
 
 CONV_CLASSES = {
@@ -345,7 +343,8 @@ class _Lister:
             raise LoadError(f"{self.model}: the nested model {shown(full)!r} has no layers")
         self.alias[full] = output
         self.notes.append(f"{shown(full)} is a nested {shown(str(entry.get('class_name')))} model: its "
-                          f"{len(self.out) - before} layers are listed as {shown(full)}/..." + calls_note(entry.get("inbound_nodes"), outputs))
+                          f"{len(self.out) - before} layers are listed as {shown(full)}/..."
+                          + keras_nested.calls_note(entry.get("inbound_nodes"), outputs))
         return output
 
     def add(self, layer: lm.ModelLayer) -> None:
