@@ -75,7 +75,7 @@ def _history(node: Any, out: list[str]) -> None:
         if node.get("class_name") == "__keras_tensor__" and isinstance(cfg, dict):
             hist = cfg.get("keras_history")
             if isinstance(hist, list) and hist and isinstance(hist[0], str):
-                out.append(hist[0])
+                out.append(keras_nested.output_name(hist[0], hist[2] if len(hist) > 2 else 0))
             return
         for key in ("args", "kwargs"):
             if key in node:
@@ -83,7 +83,7 @@ def _history(node: Any, out: list[str]) -> None:
         return
     if isinstance(node, list):
         if len(node) >= 3 and isinstance(node[0], str) and isinstance(node[1], int):  # Keras 2
-            out.append(node[0])
+            out.append(keras_nested.output_name(node[0], node[2]))
             return
         for item in node:
             _history(item, out)
@@ -341,7 +341,7 @@ class _Lister:
         output = full + "/" + outputs[0] if outputs and not inner_chain else end
         if output is None:
             raise LoadError(f"{self.model}: the nested model {shown(full)!r} has no layers")
-        self.alias[full] = output
+        self.alias |= {full: output, **keras_nested.output_aliases(full, outputs if not inner_chain else [])}
         self.notes.append(f"{shown(full)} is a nested {shown(str(entry.get('class_name')))} model: its "
                           f"{len(self.out) - before} layers are listed as {shown(full)}/..."
                           + keras_nested.calls_note(entry.get("inbound_nodes"), outputs))
@@ -360,18 +360,11 @@ class _Lister:
         self.out.append(layer)
 
     def resolved(self) -> list[lm.ModelLayer]:
-        """The layers, each reading the layer that stands for a nested model or its input."""
-        if not self.alias:
-            return self.out
-
+        """The layers, each reading the layer that stands for a nested model, its input or its output."""
         def resolve(name: str) -> str:
-            for _ in range(MAX_NESTING + 2):
-                if name not in self.alias:
-                    return name
-                name = self.alias[name]
-            return name
+            return keras_nested.resolve(name, self.alias, MAX_NESTING + 2)
 
-        return [layer if layer.inbound is None or not any(n in self.alias for n in layer.inbound)
+        return [layer if layer.inbound is None or all(resolve(n) == n for n in layer.inbound)
                 else replace(layer, inbound=tuple(resolve(n) for n in layer.inbound)) for layer in self.out]
 
 

@@ -1,6 +1,6 @@
 """A nested Keras model called twice (a shared backbone) with two outputs: the listing says which
-call and which output it follows (the first of each), and ``run --layer backbone/conv2`` computes
-the layer on that first call's input, as Keras does."""
+call it follows (the first), each layer after it reads the output its config names, and
+``run --layer backbone/conv2`` computes the layer on that first call's input, as Keras does."""
 
 from __future__ import annotations
 
@@ -45,7 +45,21 @@ def test_the_listing_says_which_call_and_output_it_follows(shared: tuple[Any, An
     notes = " ".join(json.loads(r.stdout)["notes"])
     assert "backbone is a nested Functional model" in notes
     assert "called 2 times" in notes and "first call's input" in notes
-    assert "2 outputs" in notes and "'conv1'" in notes
+    assert "2 outputs ('conv1', 'conv2')" in notes
+
+
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_a_layer_after_it_reads_the_output_its_config_names(shared: tuple[Any, Any, dict[str, Path]],
+                                                            fmt: str) -> None:
+    model = shared[0]
+    r = invoke("layers", shared[2][fmt], "--input-size", "12,10,3", "--json")
+    assert r.exit_code == 0, r.output
+    rows = {layer["name"]: layer for layer in json.loads(r.stdout)["layers"]}
+    # cat = [first[1], second[1], first[0]]: conv2, conv2 (listed once, on its first call), conv1
+    assert rows["cat"]["inbound"] == ["backbone/conv2", "backbone/conv2", "backbone/conv1"]
+    assert tuple(rows["cat"]["output_shape"]) == (12, 10, 5 + 5 + 4)
+    assert tuple(model.get_layer("cat").output.shape[-1:]) == (14,)  # Keras' own channels
+    assert tuple(rows["head"]["output_shape"]) == (12, 10, 2)
 
 
 @pytest.mark.parametrize("fmt", ["keras", "h5"])
