@@ -590,6 +590,7 @@ def test_ctrl_c_during_a_write_exits_130(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr("convcli.files.writers._write_flat", lambda out, a: _interrupt_after_writing(out))
     monkeypatch.setattr(Image.Image, "save", lambda self, fp, *a, **kw: _interrupt_after_writing(fp))
     monkeypatch.setattr("convcli.files.png.write_grey_png", lambda fh, *a, **kw: _interrupt_after_writing(fh))
+    monkeypatch.setattr("convcli.files.png.write_rgb_png", lambda fh, *a, **kw: _interrupt_after_writing(fh))
     if case == "export-force":  # the screen's text is one fh.write; interrupt just after it
         monkeypatch.setattr("convcli.files.atomic.os.fsync", lambda fd: _interrupt_after_writing(io.BytesIO()))
     before = snapshot(tmp_path)
