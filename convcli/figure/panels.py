@@ -7,7 +7,9 @@ drawn as it is, every value its own colour. Under each panel, its full map's exa
 
 Where the values come from (:class:`PanelMaps`):
 
-- inputs: block means of ``result.layer.x``, in memory (NaN skipped, as in every block mean);
+- inputs: block means of ``result.layer.x``, in memory (NaN skipped, as in every block mean); where
+  a kernel tap reads each output position's own input value (stride 1, the same blocks), its tap
+  sums are the input's block sums and the input is not summed a second time;
 - partial maps that fit: ``engine.filter_partials``, one filter at a time, the values themselves;
 - larger partial maps, finite and measured by the run (``run_layer(ranges=True)``): their block
   means from :func:`convcli.engine.tap_block_sums` (one pass over the input for every filter,
@@ -118,6 +120,8 @@ class PanelMaps:
         self._inputs: dict[int, Map] = {}
         self._means: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._taps: np.ndarray | None = None  # engine.tap_block_sums at k_out, shared by the rows
+        self._sums: np.ndarray | None = None  # the input's block sums at k_in
+        self._stats: np.ndarray | None = None  # the input's (min, mean, max) per channel
         self._warmed = False
 
     def _reduced(self, values: np.ndarray, k: int) -> np.ndarray:
@@ -143,10 +147,49 @@ class PanelMaps:
         """Every input channel's block means and (min, mean, max), one pass each; which channels are finite."""
         if self._means is None:
             x, k = self.result.layer.x, self.k_in
-            sums = engine.block_sums(x, k, k, np.float64)  # a NaN or an infinity makes its block's sum one
+            sums = self._input_sums()
             finite = np.isfinite(sums).all(axis=(0, 1))
-            self._means = sums / engine.block_counts(x.shape, k, k)[:, :, None], engine.map_stats(x), finite
+            self._means = sums / engine.block_counts(x.shape, k, k)[:, :, None], self._input_stats(), finite
         return self._means
+
+    def _input_sums(self) -> np.ndarray:
+        """The input's block sums: the aligned tap's (:meth:`_aligned_tap`) once the tap sums are made,
+        else one pass over the input (a NaN or an infinity makes its block's sum one)."""
+        if self._sums is None:
+            tap = self._aligned_tap()
+            x, k = self.result.layer.x, self.k_in
+            if tap is not None and self._taps is not None:
+                # the blocks of the last row and column: the output's may be short of the input's, summed here
+                sums = self._taps[tap].copy()
+                r0, c0 = (sums.shape[0] - 1) * k, (sums.shape[1] - 1) * k
+                sums[-1:] = engine.block_sums(x[r0:], k, k, np.float64)
+                sums[:, -1:] = engine.block_sums(x[:, c0:], k, k, np.float64)
+                self._sums = sums
+            else:
+                self._sums = engine.block_sums(x, k, k, np.float64)
+        return self._sums
+
+    def _input_stats(self) -> np.ndarray:
+        if self._stats is None:
+            self._stats = engine.map_stats(self.result.layer.x)
+        return self._stats
+
+    def _aligned_tap(self) -> tuple[int, int] | None:
+        """The kernel tap that reads the input at the output position itself, when the input and the
+        output are cut into the same blocks (stride 1, as many blocks of the same ``k``; the output no
+        larger): its tap sums are the input's block sums but for the last row and column of blocks, so
+        the input is not summed a second time. ``None`` for any other geometry."""
+        layer = self.result.layer
+        g, k = layer.geometry, self.k_in
+        (h, w), (ho, wo) = layer.x.shape[:2], g.out_hw
+        if (k != self.k_out or tuple(g.stride) != (1, 1) or ho > h or wo > w
+                or -(-h // k) != -(-ho // k) or -(-w // k) != -(-wo // k)):
+            return None
+        (dh, dw), (kh, kw), (top, _, left, _) = g.dilation, g.kernel_hw, g.pads
+        u, v = top // dh, left // dw
+        if top % dh or left % dw or not (0 <= u < kh and 0 <= v < kw):
+            return None
+        return u, v
 
     def _partial_means(self, f: int) -> np.ndarray:
         """Filter ``f``'s partial maps' block means, every channel of its group from one contraction of
@@ -196,15 +239,20 @@ class PanelMaps:
     def _side_by_side(self, view: FilterSum) -> None:
         """Before the first row: the figure's passes over whole arrays, on the engine's threads side by
         side (numpy releases the GIL): the tap sums (the partials' block means, every filter), the input's
-        block means, the pre-activation's and the output's (every filter). Each is made once, as before."""
+        block means (after the tap sums when one tap's are the input's: :meth:`_aligned_tap`) and its
+        range, the pre-activation's and the output's (every filter). Each is made once, as before."""
         if self._warmed:
             return
         self._warmed = True
         f, jobs = view.index, list[Callable[[], object]]()
-        if self.k_out > 1 and self.given.get(f) is None and self.sources.from_block_sums(f):
-            jobs.append(lambda: self._partial_means(f))
-        if self.k_in > 1:
-            jobs.append(self._input_means)
+        taps = self.k_out > 1 and self.given.get(f) is None and self.sources.from_block_sums(f)
+        if taps and self.k_in > 1 and self._aligned_tap() is not None:  # the input's sums are one of the taps'
+            jobs += [lambda: (self._partial_means(f), self._input_sums()), self._input_stats]
+        else:
+            if taps:
+                jobs.append(lambda: self._partial_means(f))
+            if self.k_in > 1:
+                jobs.append(self._input_means)
         if self.k_out > 1:
             for source in (self.sources.preactivation(f), *((self.sources.output(f),) if view.has_output else ())):
                 if isinstance(source, BlockMap):

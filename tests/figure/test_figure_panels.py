@@ -226,3 +226,34 @@ def test_the_input_tiles_are_painted_once_for_every_filter(monkeypatch):
     pixels = np.asarray(figure_draw.draw_figure(plan))
     assert painted.count("input") == 3 and painted.count("partial") == 9 and painted.count("preactivation") == 3
     assert_pixels_are_the_values_colours(plan, pixels)
+
+
+@pytest.mark.parametrize(("shape", "opts", "aligned"), [
+    ((47, 71, 3), {}, True),  # valid: the output's last blocks short of the input's, the same blocks otherwise
+    ((45, 61, 3), {"padding": "same"}, True),
+    ((47, 71, 3), {"dilation": 2, "padding": "same"}, True),  # the tap (1, 1)
+    ((47, 71, 3), {"dilation": 2}, False),  # 43×67: a block row fewer
+    ((45, 61, 3), {}, False),  # valid, 43×59: one block fewer than the input's 45 rows
+    ((45, 61, 3), {"stride": 2}, False),
+])
+def test_the_input_is_summed_once_where_a_tap_reads_it_in_place(monkeypatch, shape, opts, aligned):
+    """Stride 1 and the output cut into the input's blocks: the tap sums of the tap that reads each
+    output position's own input value are the input's block sums (the last row and column of blocks
+    summed apart), so the whole input is not summed again; the input panels are still the naive block
+    means, the pixels their colours."""
+    rng = np.random.default_rng(15)
+    x = rng.uniform(-1, 1, size=shape)
+    kernel = rng.normal(size=(3, 3, 3, 2))
+    layer = engine.prepare(x, kernel, dtype=np.float64, **opts)
+    result = engine.run_layer(layer, [0.25, -0.5], "relu", ranges=True)
+    whole: list[tuple[int, ...]] = []
+    real = engine.block_sums
+    monkeypatch.setattr(engine, "block_sums", lambda a, *args, **kw: (whole.append(a.shape) if a is layer.x else None,
+                                                                       real(a, *args, **kw))[1])
+    plan = figure_plan.plan_figure(result, [0, 1], RGB, panel=16, max_panel=20)
+    assert (shape in whole) != aligned
+    k = -(-shape[1] // 20)
+    for row in plan.rows:
+        for c, p in enumerate(by_kind(row, "input")):
+            np.testing.assert_allclose(p.values, naive_block_mean(x[:, :, c], k), **TIGHT)
+    assert_pixels_are_the_values_colours(plan, np.asarray(figure_draw.draw_figure(plan)))

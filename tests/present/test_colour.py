@@ -101,6 +101,29 @@ def test_the_views_palettes_and_lut_colours():
     assert [tuple(c) for c in out] == [(0, 0, 0), NONFINITE, (255, 255, 255)]
 
 
+@pytest.mark.parametrize("shape", [(), (7,), (5, 6), (2, 3, 4)])
+def test_colours_are_each_value_s_nearest_table_entry(shape):
+    """Scale.colours (made in place, the table read as 3-byte items) against a loop over the values:
+    position = clip((v - lo) / (hi - lo), 0, 1), entry = round(position · (n - 1)); NaN and ±inf
+    NONFINITE; any shape, a single value too; a diverging scale from -limit to limit."""
+    rng = np.random.default_rng(3)
+    values = rng.normal(scale=3.0, size=shape)
+    if values.size > 3:
+        values.flat[:3] = [np.nan, np.inf, -np.inf]
+    for scale, (lo, hi) in ((Scale(-2.0, 5.0), (-5.0, 5.0)), (Scale(0.5, 4.0, diverging=False), (0.5, 4.0))):
+        got = scale.colours(values)
+        table = scale.lut
+        expected = []
+        for v in np.asarray(values, dtype=np.float64).reshape(-1):
+            if not np.isfinite(v):
+                expected.append(NONFINITE)
+                continue
+            t = min(max((v - lo) / (hi - lo), 0.0), 1.0)
+            expected.append(tuple(int(c) for c in table[int(round(t * (len(table) - 1)))]))
+        assert got.shape == (*shape, 3) and got.dtype == np.uint8
+        assert [tuple(int(c) for c in rgb) for rgb in got.reshape(-1, 3)] == expected
+
+
 @pytest.mark.parametrize("module", ["convcli.present.colour", "convcli.present.maps", "convcli.figure"])
 def test_view_models_and_the_figure_import_no_rich(module):
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m == 'rich' or m.startswith('rich.')))"
