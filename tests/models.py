@@ -162,3 +162,23 @@ def layer_block() -> Any:
           inbound=("gap",)),
     )
     return Listing("block[red].keras", "keras", layers)
+
+
+#: The input shapes of :func:`kinds_model`'s models: a signal, an image, a volume.
+KINDS_SHAPES = {"m1d": (20, 3), "m2d": (6, 7, 3), "m3d": (4, 6, 6, 2)}
+
+
+def kinds_model(k: Any, name: str) -> Any:
+    """A small Keras model with layers of other kinds and ranks (the views' ``--model`` tests): ``m1d`` a Conv1D
+    then a DepthwiseConv1D, ``m2d`` a Conv2DTranspose then a SeparableConv2D, ``m3d`` a Conv3D; randomised."""
+    L = k.layers
+    i = k.Input(KINDS_SHAPES[name], name="x")
+    if name == "m1d":
+        x = L.Conv1D(4, 3, padding="same", activation="relu", name="c1")(i)
+        x = L.DepthwiseConv1D(3, depth_multiplier=2, activation="tanh", name="dw1")(x)
+    elif name == "m2d":
+        x = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu", name="up")(i)
+        x = L.SeparableConv2D(3, 3, depth_multiplier=2, name="sep")(x)
+    else:
+        x = L.Conv3D(3, 3, padding="same", activation="relu", name="c3")(i)
+    return randomise(k.Model(i, x, name=name), seed=len(name) + ord(name[1]))

@@ -16,7 +16,7 @@ import pytest
 from helpers import invoke
 
 #: model -> (input shape, its layers' names)
-SHAPES = {"m1d": (20, 3), "m2d": (6, 7, 3), "m3d": (4, 6, 6, 2)}
+SHAPES = models.KINDS_SHAPES
 
 #: (model, layer, the --at/--trace of the layer's rank, the (row, col) the page shows, the header's class)
 CASES = [
@@ -27,20 +27,6 @@ CASES = [
 ]
 
 
-def build(k: Any, name: str) -> Any:
-    L = k.layers
-    i = k.Input(SHAPES[name], name="x")
-    if name == "m1d":
-        x = L.Conv1D(4, 3, padding="same", activation="relu", name="c1")(i)
-        x = L.DepthwiseConv1D(3, depth_multiplier=2, activation="tanh", name="dw1")(x)
-    elif name == "m2d":
-        x = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu", name="up")(i)
-        x = L.SeparableConv2D(3, 3, depth_multiplier=2, name="sep")(x)
-    else:
-        x = L.Conv3D(3, 3, padding="same", activation="relu", name="c3")(i)
-    return models.randomise(k.Model(i, x, name=name), seed=len(name) + ord(name[1]))
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
     """Each model saved as .keras, with its input as a .npy ``(L, C)`` / ``(H, W, C)`` / ``(D, H, W, C)``."""
@@ -48,7 +34,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Pat
     folder = tmp_path_factory.mktemp("report_model_kinds")
     out = {}
     for name, shape in SHAPES.items():
-        model = build(k, name)
+        model = models.kinds_model(k, name)
         np.save(folder / f"{name}.npy", np.random.default_rng(5).standard_normal(shape).astype(np.float32))
         model.save(folder / f"{name}.keras")
         out[name] = (folder / f"{name}.keras", folder / f"{name}.npy")

@@ -19,7 +19,7 @@ pytest.importorskip("textual")
 from convcli.tui.app import ExploreApp  # noqa: E402
 
 #: model -> its input's shape
-SHAPES = {"m1d": (20, 3), "m2d": (6, 7, 3), "m3d": (4, 6, 6, 2)}
+SHAPES = models.KINDS_SHAPES
 
 #: (model, layer, --at, the (row, col) the map opens at, the position one step right as run --trace takes it,
 #: the class the status line names)
@@ -31,20 +31,6 @@ CASES = [
 ]
 
 
-def build(k: Any, name: str) -> Any:
-    L = k.layers
-    i = k.Input(SHAPES[name], name="x")
-    if name == "m1d":
-        x = L.Conv1D(4, 3, padding="same", activation="relu", name="c1")(i)
-        x = L.DepthwiseConv1D(3, depth_multiplier=2, activation="tanh", name="dw1")(x)
-    elif name == "m2d":
-        x = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu", name="up")(i)
-        x = L.SeparableConv2D(3, 3, depth_multiplier=2, name="sep")(x)
-    else:
-        x = L.Conv3D(3, 3, padding="same", activation="relu", name="c3")(i)
-    return models.randomise(k.Model(i, x, name=name), seed=len(name) + ord(name[1]))
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path, Any]]:
     """Each model saved as .keras (and kept), with its input as a .npy."""
@@ -52,7 +38,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Pat
     folder = tmp_path_factory.mktemp("explore_model_kinds")
     out = {}
     for name, shape in SHAPES.items():
-        model = build(k, name)
+        model = models.kinds_model(k, name)
         model.save(folder / f"{name}.keras")
         np.save(folder / f"{name}.npy", np.random.default_rng(5).standard_normal(shape).astype(np.float32))
         out[name] = (folder / f"{name}.keras", folder / f"{name}.npy", model)
