@@ -36,11 +36,10 @@ from convcli.figure.animate_transpose_1d import line_frames
 from convcli.figure.draw import cell_text, draw_numbers, font_at, paint, safe_text
 from convcli.figure.layout import NUMBERS_MAX
 from convcli.figure.plan import ImageScale, Scale
-from convcli.figure.scatter import Scatter, as_2d, scatter_frames, span_text
+from convcli.figure.scatter import Scatter, as_2d, scatter_frames, span_text, value_lines
 from convcli.figure.scatter import ScatterFrame as ScatterFrame  # the frames' numbers, named here too
 from convcli.figure.scatter import scatter_positions as scatter_positions
 from convcli.figure.theme import LIGHT, Theme
-from convcli.present import describe
 from convcli.present.filtersum import FilterSum
 from convcli.present.maps import block_factor, block_mean
 
@@ -170,21 +169,7 @@ def iter_scatter_frames(layer: TransposeLayer, result: LayerResult, f: int, name
                   fill=theme.muted)
         rows, cols = span_text(data.rows, board.out_hw[0]), span_text(data.cols, board.out_hw[1])
         draw.text((x, y), safe_text(font, f"→ output rows {rows}, cols {cols}"), font=font, fill=theme.ink)
-        y += 22
-        for c in view.shown:
-            draw.text((x, y), safe_text(font, f"{view.names[c]}: x = {cell_text(data.values[c])}"), font=font,
-                      fill=theme.ink)
-            y += 20
-        if view.others:
-            total = sum(data.values[c] for c in view.others)
-            draw.text((x, y), safe_text(font, f"Σ {len(view.others)} others: x = {cell_text(total)}"), font=font,
-                      fill=theme.muted)
-            y += 20
-        draw.text((x, y), safe_text(font, f"adds Σ = {cell_text(float(data.added.sum()))} over its window"),
-                  font=font, fill=theme.ink)
-        y += 24
-        draw.text((x, y), safe_text(font, f"bias {describe.fmt(bias)} is added at the end"), font=font,
-                  fill=theme.muted)
+        y = value_lines(draw, (x, y + 22), view, data, font, theme, over="window")
         if n + 1 == len(positions) and len(positions) == int(np.prod(board.in_hw)):  # every input has landed
             y += 22
             draw.text((x, y), safe_text(bold, "output + bias = z"), font=bold, fill=theme.ink)

@@ -14,9 +14,8 @@ from convcli.engine.transpose import TransposeLayer
 from convcli.figure.animate import HEAD, MARGIN, TEXT_W, WINDOW, new_page
 from convcli.figure.animate_1d import PLOT_H, PLOT_W, ROW, plot_bounds, plot_line, plot_x, plot_y
 from convcli.figure.draw import cell_text, font_at, safe_text
-from convcli.figure.scatter import Scatter, ScatterFrame, scatter_frames, span_text
+from convcli.figure.scatter import Scatter, ScatterFrame, scatter_frames, span_text, value_lines
 from convcli.figure.theme import Theme
-from convcli.present import describe
 from convcli.present.filtersum import FilterSum
 
 if TYPE_CHECKING:
@@ -111,7 +110,7 @@ def line_frames(layer: TransposeLayer, view: FilterSum, f: int, positions: Seque
         for _, r in landed:
             px = plot_x(r, n_out, board.x0)
             draw.line([(px, board.out_y), (px, board.out_y + PLOT_H)], fill=WINDOW, width=1)
-        _line_text(draw, board, data, n, len(positions), bias, font, bold)
+        _line_text(draw, board, data, n, len(positions), font, bold)
         yield Scatter(data, img)
 
 
@@ -125,7 +124,7 @@ def copy_window(landed: Sequence[int], n: int) -> tuple[int, int]:
     return lo, min(n, lo + span)
 
 
-def _line_text(draw: ImageDraw.ImageDraw, board: _Lines, data: ScatterFrame, n: int, frames: int, bias: float,
+def _line_text(draw: ImageDraw.ImageDraw, board: _Lines, data: ScatterFrame, n: int, frames: int,
                font: Font, bold: Font) -> None:
     """The column beside the plots: the position, each channel's value and copy, the sum it adds, the bias."""
     theme, view = board.theme, board.view
@@ -134,21 +133,6 @@ def _line_text(draw: ImageDraw.ImageDraw, board: _Lines, data: ScatterFrame, n: 
     draw.text((x, y - 16), safe_text(font, f"input {i} · frame {n + 1}/{frames}"), font=font, fill=theme.muted)
     draw.text((x, y), safe_text(font, f"→ output positions {span_text(data.cols, board.out_len)}"), font=font,
               fill=theme.ink)
-    y += 22
-    for c in view.shown:
-        copy = data.contributions[c][0]
-        taps = f" → x·w = [{', '.join(cell_text(float(v)) for v in copy)}]" if len(copy) <= 5 else ""
-        draw.text((x, y), safe_text(font, f"{view.names[c]}: x = {cell_text(data.values[c])}{taps}"), font=font,
-                  fill=theme.ink)
-        y += 20
-    if view.others:
-        total = sum(data.values[c] for c in view.others)
-        draw.text((x, y), safe_text(font, f"Σ {len(view.others)} others: x = {cell_text(total)}"), font=font,
-                  fill=theme.muted)
-        y += 20
-    draw.text((x, y), safe_text(font, f"adds Σ = {cell_text(float(data.added.sum()))} over its taps"), font=font,
-              fill=theme.ink)
-    y += 24
-    draw.text((x, y), safe_text(font, f"bias {describe.fmt(bias)} is added at the end"), font=font, fill=theme.muted)
+    y = value_lines(draw, (x, y + 22), view, data, font, theme, over="taps", taps=True)
     if n + 1 == frames and frames == board.length:  # every input has landed
         draw.text((x, y + 22), safe_text(bold, "output + bias = z"), font=bold, fill=theme.ink)

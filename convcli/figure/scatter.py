@@ -14,7 +14,11 @@ from convcli.engine.transpose import TransposeLayer
 from convcli.figure.animate import choose_positions
 
 if TYPE_CHECKING:
-    from PIL import Image
+    from PIL import Image, ImageDraw
+
+    from convcli.figure.draw import Font
+    from convcli.figure.theme import Theme
+    from convcli.present.filtersum import FilterSum
 
 
 @dataclass(frozen=True)
@@ -99,3 +103,31 @@ def span_text(values: Sequence[int], n: int) -> str:
     if not inside:
         return "none (cropped)"
     return str(inside[0]) if len(set(inside)) == 1 else f"{min(inside)}–{max(inside)}"
+
+
+def value_lines(draw: ImageDraw.ImageDraw, xy: tuple[int, int], view: FilterSum, data: ScatterFrame, font: Font,
+                theme: Theme, *, over: str, taps: bool = False) -> int:
+    """Beside a frame: each shown channel's input value (with its copy ``x·w`` when ``taps`` and short), the
+    others' together, the sum the copies add ``over`` the window or taps, and that the bias comes last.
+    Returns the line the bias was written on."""
+    from convcli.figure.draw import cell_text, safe_text
+    from convcli.present import describe
+
+    x, y = xy
+    for c in view.shown:
+        copy = data.contributions[c].ravel()
+        more = f" → x·w = [{', '.join(cell_text(float(v)) for v in copy)}]" if taps and len(copy) <= 5 else ""
+        draw.text((x, y), safe_text(font, f"{view.names[c]}: x = {cell_text(data.values[c])}{more}"), font=font,
+                  fill=theme.ink)
+        y += 20
+    if view.others:
+        total = sum(data.values[c] for c in view.others)
+        draw.text((x, y), safe_text(font, f"Σ {len(view.others)} others: x = {cell_text(total)}"), font=font,
+                  fill=theme.muted)
+        y += 20
+    draw.text((x, y), safe_text(font, f"adds Σ = {cell_text(float(data.added.sum()))} over its {over}"), font=font,
+              fill=theme.ink)
+    y += 24
+    draw.text((x, y), safe_text(font, f"bias {describe.fmt(data.bias)} is added at the end"), font=font,
+              fill=theme.muted)
+    return y
