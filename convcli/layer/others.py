@@ -225,21 +225,26 @@ class Resize(OtherKind):
         return (*size, shape[-1]), None, 0, None, False
 
 
+#: Keras' element-wise merges other than Add, which broadcast their inputs (kinds: their names in lower case).
+ELEMENTWISE_CLASSES = ("Multiply", "Subtract", "Average", "Maximum", "Minimum")
+ELEMENTWISE = frozenset(name.lower() for name in ELEMENTWISE_CLASSES)
+
+
 class Merge(OtherKind):
     merges = True
 
     def merge_shape(self, layer: ModelLayer, shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
-        """The output of an ``add`` (equal shapes) or a ``concatenate`` (along ``axis``)."""
+        """The output of an ``add`` (equal shapes), an element-wise merge (broadcast) or a ``concatenate``."""
         if not shapes:
             raise _error(layer, "merges no inputs")
         if self.name == "add":
             if any(s != shapes[0] for s in shapes):
                 raise _error(layer, f"adds inputs of different shapes {', '.join(str(s) for s in shapes)}")
             return shapes[0]
-        if self.name == "multiply":  # broadcast, as Keras' Multiply: a squeeze-excite's (1, 1, C) scales each map
+        if self.name in ELEMENTWISE:  # broadcast, as Keras' Multiply: a squeeze-excite's (1, 1, C) scales each map
             rank = len(shapes[0])
             if any(len(s) != rank for s in shapes) or any(len({s[i] for s in shapes} - {1}) > 1 for i in range(rank)):
-                raise _error(layer, f"cannot multiply inputs of shapes {', '.join(str(s) for s in shapes)}")
+                raise _error(layer, f"cannot {self.name} inputs of shapes {', '.join(str(s) for s in shapes)}")
             return tuple(max(s[i] for s in shapes) for i in range(rank))
         axis = layer.axis if layer.axis is not None else -1
         rank = len(shapes[0])
@@ -292,7 +297,8 @@ OTHER_KIND_OBJECTS: dict[str, OtherKind] = {k.name: k for k in (
     Flatten("flatten", "Flatten"), ZeroPad("zeropad", "ZeroPadding2D"),
     Crop("crop", "Cropping1D"), Upsample("upsample", "UpSampling1D"), Resize("resize", "Resizing"),
     Reshape("reshape", "Reshape"),
-    Merge("add", "Add"), Merge("multiply", "Multiply"), Merge("concatenate", "Concatenate"),
+    Merge("add", "Add"), *(Merge(name.lower(), name) for name in ELEMENTWISE_CLASSES),
+    Merge("concatenate", "Concatenate"),
     Input("input", "InputLayer"), ShapeKeeping("rescaling", "Rescaling"),
     Normalization("normalization", "Normalization"), Other("other"),
 )}

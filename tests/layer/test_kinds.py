@@ -52,7 +52,8 @@ def test_only_conv_and_depthwise_bind_as_a_grouped_conv():
 def test_a_listings_other_layers_are_kind_objects_too():
     assert set(others.KINDS) >= {"dense", "batchnorm", "maxpool", "avgpool", "flatten", "zeropad", "add", "input"}
     assert [k for k in others.KINDS if others.other_kind(k).pools] == ["maxpool", "avgpool"]
-    assert [k for k in others.KINDS if others.other_kind(k).merges] == ["add", "multiply", "concatenate"]
+    assert [k for k in others.KINDS if others.other_kind(k).merges] == [
+        "add", "multiply", "subtract", "average", "maximum", "minimum", "concatenate"]
     assert [k for k in others.KINDS if others.other_kind(k).counts_channels] == ["dense", "batchnorm"]
     assert others.other_kind("globalavgpool").keras_name == "GlobalAveragePooling2D"
     dense = ModelLayer("d", "dense", "Dense", units=10, use_bias=True)

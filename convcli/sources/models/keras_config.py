@@ -15,6 +15,7 @@ from typing import Any
 
 from convcli.errors import LoadError
 from convcli.layer import model as lm
+from convcli.layer.others import ELEMENTWISE, ELEMENTWISE_CLASSES
 from convcli.layer.spec import LayerConfigError
 from convcli.sources.models import bounds, keras_nested
 from convcli.sources.models import keras_values as values
@@ -34,7 +35,7 @@ OTHER_CLASSES = {
     "Dense": "dense", "BatchNormalization": "batchnorm", "MaxPooling2D": "maxpool", "MaxPool2D": "maxpool",
     "AveragePooling2D": "avgpool", "AvgPool2D": "avgpool", "GlobalAveragePooling2D": "globalavgpool",
     "GlobalAvgPool2D": "globalavgpool", "GlobalMaxPooling2D": "globalmaxpool", "GlobalMaxPool2D": "globalmaxpool",
-    "Flatten": "flatten", "ZeroPadding2D": "zeropad", "Add": "add", "Multiply": "multiply", "Reshape": "reshape",
+    "Flatten": "flatten", "ZeroPadding2D": "zeropad", "Add": "add", "Reshape": "reshape",
     "Concatenate": "concatenate", "InputLayer": "input", "Rescaling": "rescaling", "Normalization": "normalization",
 }
 #: The 1-D and 3-D pooling classes, by their stems (``MaxPooling`` + ``1D``): a kind of OTHER_CLASSES each.
@@ -43,7 +44,8 @@ _POOL_STEMS = {"MaxPooling": "maxpool", "MaxPool": "maxpool", "AveragePooling": 
                "GlobalMaxPooling": "globalmaxpool", "GlobalMaxPool": "globalmaxpool"}
 OTHER_CLASSES |= {f"{stem}{n}D": kind for stem, kind in _POOL_STEMS.items() for n in (1, 3)} | {
     "ZeroPadding1D": "zeropad", "ZeroPadding3D": "zeropad", "Cropping1D": "crop", "Cropping3D": "crop",
-    "UpSampling1D": "upsample", "UpSampling2D": "upsample", "UpSampling3D": "upsample", "Resizing": "resize"}
+    "UpSampling1D": "upsample", "UpSampling2D": "upsample", "UpSampling3D": "upsample", "Resizing": "resize"} | {
+    name: name.lower() for name in ELEMENTWISE_CLASSES}
 #: The spatial axes of each pooling class (the rest are 2-D).
 POOL_AXES = {f"{stem}{n}D": n for stem in _POOL_STEMS for n in (1, 3)}
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
@@ -225,7 +227,7 @@ def _check(layer: lm.ModelLayer, fmt: str) -> None:
                             f"{layer.in_channels} channels, arrays {_shapes(arrays)}")
         return
     elif layer.kind in ("maxpool", "avgpool", "globalavgpool", "globalmaxpool", "flatten", "zeropad", "add",
-                        "multiply", "reshape", "concatenate", "input", "crop", "upsample", "resize"):
+                        "reshape", "concatenate", "input", "crop", "upsample", "resize", *ELEMENTWISE):
         expected = []
     if expected is None:
         return

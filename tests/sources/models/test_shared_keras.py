@@ -82,3 +82,21 @@ def test_an_inner_layer_runs_on_the_first_calls_input(shared: tuple[Any, Any, di
     # not the second call's (on the flipped image): that one differs
     flipped = np.asarray(k.Model(backbone.inputs, backbone.get_layer("conv2").output).predict_on_batch(255.0 - x))[0]
     assert not np.allclose(got, flipped, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("merge", ["Subtract", "Average", "Maximum", "Minimum", "Multiply"])
+def test_keras_element_wise_merges_broadcast_as_keras_does(tmp_path: Path, merge: str) -> None:
+    k = models.keras()
+    L = k.layers
+    i = k.Input((9, 8, 3), name="image")
+    a = L.Conv2D(6, 3, name="maps")(i)
+    s = L.Reshape((1, 1, 6), name="scale")(L.Dense(6, name="squeeze")(L.GlobalAveragePooling2D(name="pool")(a)))
+    x = getattr(L, merge)(name="merged")([a, s])
+    model = k.Model(i, L.Conv2D(2, 3, name="head")(x))
+    model.save(tmp_path / "m.keras")
+    r = invoke("layers", tmp_path / "m.keras", "--input-size", "9,8,3", "--json")
+    assert r.exit_code == 0, r.output
+    rows = {layer["name"]: layer for layer in json.loads(r.stdout)["layers"]}
+    assert rows["merged"]["kind"] == merge.lower()
+    for name in ("merged", "head"):
+        assert tuple(rows[name]["output_shape"]) == tuple(model.get_layer(name).output.shape[1:])
