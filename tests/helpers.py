@@ -95,3 +95,17 @@ def decode(path: Path) -> tuple[str, np.ndarray]:
     """A picture file's format and its pixels as RGB ``(H, W, 3)``."""
     with Image.open(path) as im:
         return str(im.format), np.asarray(im.convert("RGB"))
+
+
+def page_trace(page: Any) -> dict[str, Any]:
+    """The numbers the report's trace panel shows in a Playwright ``page``, as the page holds them (``data-v``:
+    every digit): each channel's patch and products, the sums, the total, bias, pre-activation and output."""
+    return page.evaluate("""() => {
+        const grids = (cls) => [...document.querySelectorAll('#trace .channel')].map(ch =>
+            [...ch.querySelectorAll('table.' + cls + ' tr')].map(tr => [...tr.cells].map(td => Number(td.dataset.v))));
+        const one = (cls) => { const o = document.querySelector('#trace output.' + cls); return o ? Number(o.dataset.v) : null; };
+        return {patch: grids('patch'), products: grids('products'),
+                sums: [...document.querySelectorAll('#trace output.sum')].map(o => Number(o.dataset.v)),
+                total: one('total'), bias: one('bias'), pre: one('pre'), out: one('out'), lost: one('lost'),
+                position: document.getElementById('position').textContent, hash: location.hash};
+    }""")

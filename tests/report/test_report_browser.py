@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from helpers import SAMPLES, invoke
+from helpers import SAMPLES, invoke, page_trace
 
 SAMPLE = SAMPLES / "grace_hopper.png"
 
@@ -36,19 +36,6 @@ def run_trace(*args: object, at: tuple[int, int], filters: str) -> dict[int, dic
 def open_page(page: Any, path: Path, fragment: str = "") -> None:
     page.goto(path.as_uri() + fragment)
     page.wait_for_selector("body[data-ready='1']")
-
-
-def shown_trace(page: Any) -> dict[str, Any]:
-    """The numbers the trace panel shows, as the page holds them (``data-v``: every digit)."""
-    return page.evaluate("""() => {
-        const grids = (cls) => [...document.querySelectorAll('#trace .channel')].map(ch =>
-            [...ch.querySelectorAll('table.' + cls + ' tr')].map(tr => [...tr.cells].map(td => Number(td.dataset.v))));
-        const one = (cls) => { const o = document.querySelector('#trace output.' + cls); return o ? Number(o.dataset.v) : null; };
-        return {patch: grids('patch'), products: grids('products'),
-                sums: [...document.querySelectorAll('#trace output.sum')].map(o => Number(o.dataset.v)),
-                total: one('total'), bias: one('bias'), pre: one('pre'), out: one('out'), lost: one('lost'),
-                position: document.getElementById('position').textContent, hash: location.hash};
-    }""")
 
 
 def check_same(shown: dict[str, Any], trace: dict[str, Any], rtol_pre: float) -> None:
@@ -76,7 +63,7 @@ def test_clicking_an_output_cell_shows_run_traces_numbers(tmp_path: Path, page: 
     open_page(page, path)
     at = (40, 60)
     click_output(page, 0, at, (148, 126))
-    shown = shown_trace(page)
+    shown = page_trace(page)
     assert "output (40, 60)" in shown["position"]
     assert shown["hash"] == "#filter=0&at=40,60"  # the link keeps what was clicked
     check_same(shown, run_trace(*args, at=at, filters="0")[0], 1e-6)
@@ -87,7 +74,7 @@ def test_a_link_opens_its_filter_and_position(tmp_path: Path, page: Any):
     args = (SAMPLE, "-f", "4", "--activation", "tanh", "--bias", "1,2,3,4")
     path = build(tmp_path, *args)
     open_page(page, path, "#filter=1&at=2,3")
-    shown = shown_trace(page)
+    shown = page_trace(page)
     assert "filter 1 · output (2, 3)" in shown["position"]
     assert page.locator("section.filter[data-filter='1']").is_visible()
     assert not page.locator("section.filter[data-filter='0']").is_visible()
@@ -101,9 +88,9 @@ def test_switching_a_channel_off_takes_its_sum_out_of_the_total(tmp_path: Path, 
     args = (SAMPLE, "-f", "2", "--bias", "0.25,0")
     path = build(tmp_path, *args)
     open_page(page, path, "#filter=0&at=10,20")
-    before = shown_trace(page)
+    before = page_trace(page)
     page.locator("#trace input[type=checkbox][data-channel='1']").uncheck()
-    after = shown_trace(page)
+    after = page_trace(page)
     sums = before["sums"]
     assert after["total"] == pytest.approx(sums[0] + sums[2], rel=1e-12)
     assert after["pre"] == pytest.approx(sums[0] + sums[2] + 0.25, rel=1e-12)
@@ -111,7 +98,7 @@ def test_switching_a_channel_off_takes_its_sum_out_of_the_total(tmp_path: Path, 
     assert "off" in (page.locator("section.filter[data-filter='0'] figure[data-channel='1']").get_attribute("class") or "")
     # the channel stays off as the position moves: the sum at the new position lacks it too
     page.keyboard.press("ArrowRight")
-    moved = shown_trace(page)
+    moved = page_trace(page)
     assert "output (10, 21)" in moved["position"] and moved["hash"] == "#filter=0&at=10,21"
     assert moved["total"] == pytest.approx(moved["sums"][0] + moved["sums"][2], rel=1e-12)
 
@@ -132,7 +119,7 @@ def test_the_page_renders_with_every_request_blocked(tmp_path: Path, page: Any):
     assert asked == []  # data: URIs are no requests; nothing else is asked for
     loaded = page.evaluate("() => [...document.images].map(i => i.complete && i.naturalWidth > 0)")
     assert loaded and all(loaded)
-    assert shown_trace(page)["sums"]
+    assert page_trace(page)["sums"]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -146,7 +133,7 @@ def test_a_grey_input_and_a_5x5_kernel_trace_exactly(tmp_path: Path, page: Any, 
     path = build(tmp_path, *args)
     for f, at in ((0, (0, 0)), (2, (6, 4)), (1, (11, 9)), (0, (5, 5)), (1, (3, 7)), (2, (8, 2))):
         open_page(page, path, f"#filter={f}&at={at[0]},{at[1]}")
-        check_same(shown_trace(page), run_trace(*args, at=at, filters=str(f))[f], 1e-12 if dtype == "float64" else 1e-6)
+        check_same(page_trace(page), run_trace(*args, at=at, filters=str(f))[f], 1e-12 if dtype == "float64" else 1e-6)
 
 
 def test_a_grouped_strided_dilated_layer_traces_exactly(tmp_path: Path, page: Any):
@@ -157,7 +144,7 @@ def test_a_grouped_strided_dilated_layer_traces_exactly(tmp_path: Path, page: An
     path = build(tmp_path, *args)
     for f, at in ((3, (0, 0)), (1, (7, 12))):
         open_page(page, path, f"#filter={f}&at={at[0]},{at[1]}")
-        check_same(shown_trace(page), run_trace(*args, at=at, filters=str(f))[f], 1e-6)
+        check_same(page_trace(page), run_trace(*args, at=at, filters=str(f))[f], 1e-6)
 
 
 def test_an_input_over_the_budget_is_held_around_at_and_the_page_says_so(tmp_path: Path, page: Any):
@@ -165,7 +152,7 @@ def test_an_input_over_the_budget_is_held_around_at_and_the_page_says_so(tmp_pat
     open_page(page, path)
     note = page.locator(".held-note").text_content() or ""
     assert "larger than this page's budget" in note
-    shown = shown_trace(page)
+    shown = page_trace(page)
     check_same(shown, run_trace(SAMPLE, "-f", "1", at=(100, 90), filters="0")[0], 1e-6)  # opens where it is exact
     open_page(page, path, "#filter=0&at=0,0")
     assert "does not hold the input" in (page.locator("#trace .unheld").text_content() or "")
@@ -177,10 +164,10 @@ def test_a_deep_model_layer_traces_as_run_does(tmp_path: Path, page: Any):
     args = (SAMPLE, "--model", SAMPLES / "edges.keras", "--layer", "mid")
     path = build(tmp_path, *args)
     open_page(page, path, "#filter=2&at=30,30")
-    check_same(shown_trace(page), run_trace(*args, at=(30, 30), filters="2")[2], 1e-6)
+    check_same(page_trace(page), run_trace(*args, at=(30, 30), filters="2")[2], 1e-6)
     path = build(tmp_path, *args, "--filter", "15", name="f15.html")  # a filter beyond the first 4, by --filter
     open_page(page, path, "#filter=15&at=0,63")
-    check_same(shown_trace(page), run_trace(*args, at=(0, 63), filters="15")[15], 1e-6)
+    check_same(page_trace(page), run_trace(*args, at=(0, 63), filters="15")[15], 1e-6)
 
 
 def test_hovering_previews_a_position_and_leaving_returns_to_the_pinned_one(tmp_path: Path, page: Any):
@@ -189,10 +176,10 @@ def test_hovering_previews_a_position_and_leaving_returns_to_the_pinned_one(tmp_
     frame = page.locator("section.filter[data-filter='0'] figure.big .frame").first
     box = frame.bounding_box()
     page.mouse.move(box["x"] + (100.5 / 126) * box["width"], box["y"] + (70.5 / 148) * box["height"])
-    hovered = shown_trace(page)
+    hovered = page_trace(page)
     assert "output (70, 100)" in hovered["position"] and hovered["hash"] == "#filter=0&at=5,6"
     page.mouse.move(box["x"] + box["width"] + 300, box["y"] - 50)  # off the map
-    assert "output (5, 6)" in shown_trace(page)["position"]
+    assert "output (5, 6)" in page_trace(page)["position"]
 
 
 def test_switching_a_channel_off_repaints_the_pre_activation_without_it(tmp_path: Path, page: Any):

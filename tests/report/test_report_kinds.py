@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from helpers import SAMPLES, invoke
+from helpers import SAMPLES, invoke, page_trace
 
 #: (input, options, the --at/--trace of the layer's rank, the (row, col) the page shows, the header's class)
 CASES = [
@@ -66,14 +66,7 @@ def test_the_page_of_every_kind_traces_as_run_does(tmp_path: Path, page: Any, na
         if f:
             page.goto(out.as_uri() + f"#filter=1&at={at}")  # the address takes run --trace's position
             page.wait_for_selector("body[data-ready='1']")
-        shown = page.evaluate("""() => {
-            const grids = (cls) => [...document.querySelectorAll('#trace .channel')].map(ch =>
-                [...ch.querySelectorAll('table.' + cls + ' tr')].map(tr => [...tr.cells].map(td => Number(td.dataset.v))));
-            const one = (cls) => Number(document.querySelector('#trace output.' + cls).dataset.v);
-            return {patch: grids('patch'), products: grids('products'), pre: one('pre'),
-                    sums: [...document.querySelectorAll('#trace output.sum')].map(o => Number(o.dataset.v)),
-                    position: document.getElementById('position').textContent};
-        }""")
+        shown = page_trace(page)
         trace = run_trace(source, options, at, f)
         assert f"filter {f} · output ({rowcol[0]}, {rowcol[1]})" in shown["position"]
         np.testing.assert_allclose(np.array(shown["products"]), np.array(trace["products"]), rtol=1e-9, atol=0)

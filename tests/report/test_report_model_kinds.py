@@ -13,7 +13,7 @@ import models
 import numpy as np
 import pytest
 
-from helpers import invoke
+from helpers import invoke, page_trace
 
 #: model -> (input shape, its layers' names)
 SHAPES = models.KINDS_SHAPES
@@ -53,14 +53,7 @@ def test_the_page_of_a_model_layer_of_every_kind_traces_as_run_does(tmp_path: Pa
     assert f"{keras}(" in text and f"&#x27;{layer}&#x27;" in text  # the header: the layer as the file has it
     page.goto(out.as_uri())
     page.wait_for_selector("body[data-ready='1']")
-    shown = page.evaluate("""() => {
-        const grids = (cls) => [...document.querySelectorAll('#trace .channel')].map(ch =>
-            [...ch.querySelectorAll('table.' + cls + ' tr')].map(tr => [...tr.cells].map(td => Number(td.dataset.v))));
-        const one = (cls) => Number(document.querySelector('#trace output.' + cls).dataset.v);
-        return {patch: grids('patch'), products: grids('products'), pre: one('pre'),
-                sums: [...document.querySelectorAll('#trace output.sum')].map(o => Number(o.dataset.v)),
-                position: document.getElementById('position').textContent};
-    }""")
+    shown = page_trace(page)
     r = invoke("run", source, "--model", model, "--layer", layer, "--trace", at, "--filter", "0", "--json")
     assert r.exit_code == 0, r.output
     trace = json.loads(r.stdout)["filters"][0]["trace"]
