@@ -117,11 +117,9 @@ def build_kind_layer(request: Request, loaded: Loaded, bias_given: tuple[np.ndar
                              f"{request.input_name}") from None
         raise
     except ShapeError as exc:
-        if exc.field != "kernel_shape":
-            raise
-        raise ShapeError(f"{request.kernel}: the kernel {k.shape} (in Keras layout) does not fit a "
-                         f"{spec.keras_name} on {request.input_name} ({c} channels): it needs "
-                         f"{spec.kernel_shapes()['kernel']}") from None
+        from convcli.pipeline.own_engine import kernel_misfit
+
+        raise kernel_misfit(exc, request, spec, k.shape, c) from None
     bias, bias_what, bias_source = bias_given
     if bias is not None:
         engine.check_bias(bias, bound.filters, bound.x.dtype)
@@ -240,3 +238,4 @@ def _keras_layout(a: np.ndarray, layout: str, spec: ConvSpec, name: str) -> np.n
             raise ShapeError(f"{name}: a depthwise kernel in torch layout is (C·M, 1, *k) with C = {c}; got {a.shape}")
         k = k.reshape(*k.shape[:n], c, k.shape[-1] // c)
     return k.copy()
+

@@ -84,11 +84,7 @@ def _transposed(request: Request, spec: ConvSpec, x: np.ndarray, k: np.ndarray):
         own = transpose.bind_transpose(x, k, stride=spec.stride, padding=padding, output_padding=spec.output_padding,
                                        dilation=spec.dilation, groups=spec.groups, dtype=request.dtype)
     except ShapeError as exc:
-        if exc.field != "kernel_shape":
-            raise
-        raise ShapeError(f"{request.kernel}: the kernel {k.shape} (in Keras layout) does not fit a "
-                         f"{spec.keras_name} on {request.input_name} ({spec.in_channels} channels): it needs "
-                         f"{spec.kernel_shapes()['kernel']}") from None
+        raise kernel_misfit(exc, request, spec, k.shape, spec.in_channels) from None
     from convcli.pipeline import memory
 
     layer_bytes = prod(transpose.spread_size(own)) * own.in_channels * own.x.dtype.itemsize
@@ -212,3 +208,12 @@ def input_channel_names(built: BuiltLayer) -> tuple[str, ...]:
     if built.plane is None:
         return tuple(names)
     return tuple(dict.fromkeys(n.split("·", 1)[-1] for n in names))
+
+
+def kernel_misfit(exc: ShapeError, request: Request, spec: ConvSpec, shape: tuple[int, ...], c: int) -> ShapeError:
+    """``exc`` as it is, or, when the engine refused the kernel's shape (field ``kernel_shape``), the line that
+    names the ``--kernel`` file, its ``shape`` (Keras layout) and the shape the ``spec`` on ``c`` channels needs."""
+    if exc.field != "kernel_shape":
+        return exc
+    return ShapeError(f"{request.kernel}: the kernel {shape} (in Keras layout) does not fit a {spec.keras_name} on "
+                      f"{request.input_name} ({c} channels): it needs {spec.kernel_shapes()['kernel']}")

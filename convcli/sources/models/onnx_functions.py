@@ -21,6 +21,7 @@ one line.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from math import prod
 from typing import Any
 
@@ -233,12 +234,8 @@ def body_layers(name: str, lname: str, node: Any, dims: dict[str, tuple[int, ...
             if t.data_type in onnx_consts.FLOAT_TYPES:
                 counts.floats.setdefault(t.name, prod(int(d) for d in t.dims))
         reads = {x: lname for x in inner.input if x and x not in known}
-        try:
+        with node_errors(name, path, inner.op_type):
             layer = counts.counted(build(inner, path, known, reads), inner, counted)
-        except (ValueError, TypeError, IndexError, OverflowError) as exc:
-            raise LoadError(f"{name}: node {shown(path)!r} ({shown(inner.op_type)}): {shown(str(exc))}") from None
-        except LoadError as exc:
-            raise LoadError(f"{name}: node {shown(path)!r} ({shown(inner.op_type)}): {exc.message}") from None
         bounds.check_layer(name, layer, "onnx")
         out.append(layer)
     return out
@@ -267,3 +264,15 @@ def check_names(name: str, graph: Any) -> None:
     if bad is not None:
         raise LoadError(f"{name}: not a readable ONNX model (a name that is not UTF-8 text: "
                         f"{shown(repr(bad))[:80]})")
+
+
+@contextmanager
+def node_errors(name: str, path: str, op: str) -> Iterator[None]:
+    """Reading node ``path`` (an ``op``) of the file ``name``: a bad value in it (or the reader's
+    :class:`LoadError`) becomes one :class:`LoadError` naming the file, the node and its op."""
+    try:
+        yield
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        raise LoadError(f"{name}: node {shown(path)!r} ({shown(op)}): {shown(str(exc))}") from None
+    except LoadError as exc:
+        raise LoadError(f"{name}: node {shown(path)!r} ({shown(op)}): {exc.message}") from None

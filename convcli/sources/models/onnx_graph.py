@@ -168,13 +168,9 @@ def read(name: str) -> Listing:
         producer[inp.name] = inp.name
     made = {out for node in graph.node for out in node.output}
     for lname, node in nodes:
-        try:
+        with functions.node_errors(name, lname, node.op_type):
             _check_reads(node, dims, producer, made)
             layer = counts.counted(_layer(node, lname, dims, producer, onnx, consts), node, counted)
-        except (ValueError, TypeError, IndexError, OverflowError) as exc:
-            raise LoadError(f"{name}: node {shown(lname)!r} ({shown(node.op_type)}): {shown(str(exc))}") from None
-        except LoadError as exc:
-            raise LoadError(f"{name}: node {shown(lname)!r} ({shown(node.op_type)}): {exc.message}") from None
         bounds.check_layer(name, layer, "onnx")
         layers.append(layer)
         for out in node.output:
